@@ -1,0 +1,167 @@
+import { readFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { DEFAULT_PLANS, parsePlans, type Plan } from "./plans.js";
+import { DEFAULT_SCOPES, parseScopes, SCOPE_PATTERN, type ScopeDefinition } from "./scopes.js";
+
+/**
+ * keygate's settings, read once from the environment into one typed object. Every variable has
+ * a named default and is validated here: a bad value stops the start with a message naming it.
+ */
+
+export interface RouteRule {
+  /** An HTTP method, or `*` for any. */
+  method: string;
+  /** `/exact`, `/prefix/` + `*`, or a glob with `*` for one segment and `**` for any rest. */
+  path: string;
+  scopes: string[];
+}
+
+export interface Config {
+  host: string;
+  port: number;
+  logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  mongodbUri: string | undefined;
+  mongodbDb: string;
+  /** Server-side secret mixed into every key hash and page-token signature. */
+  pepper: string;
+  /** True when the pepper was generated at start (embedded store only). */
+  pepperGenerated: boolean;
+  plans: Plan[];
+  defaultPlan: string;
+  scopes: ScopeDefinition[];
+  /** Create a demo organization when the embedded store starts empty. */
+  demoBootstrap: boolean;
+  shutdownTimeoutMs: number;
+  /** Check: how many proxies in front of Envoy append to x-forwarded-for (0: use the TCP peer). */
+  trustedProxyHops: number;
+  routes: RouteRule[];
+  cacheMaxEntries: number;
+  cacheMaxBytes: number;
+  cacheTtlMs: number;
+  negativeCacheTtlMs: number;
+  usageFlushIntervalMs: number;
+  usageFlushBatchSize: number;
+}
+
+export class ConfigError extends Error {
+  constructor(variable: string, problem: string) {
+    super(`${variable}: ${problem}`);
+    this.name = "ConfigError";
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(name, `must be an integer, got ${JSON.stringify(raw)}`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(name, `must be true or false, got ${JSON.stringify(raw)}`);
+}
+
+function jsonFile<T>(env: Env, name: string, parse: (raw: unknown) => T, fallback: T): T {
+  const path = env[name];
+  if (path === undefined || path === "") return fallback;
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new ConfigError(name, `cannot read ${path}: ${(error as Error).message}`);
+  }
+  try {
+    return parse(JSON.parse(text));
+  } catch (error) {
+    throw new ConfigError(name, `${path}: ${(error as Error).message}`);
+  }
+}
+
+const METHOD = /^([A-Z]+|\*)$/;
+const ROUTE_PATH = /^\/[A-Za-z0-9._~!$&'()*+,;=:@%/{}-]*$/;
+
+export function parseRoutes(raw: unknown, catalog: ScopeDefinition[]): RouteRule[] {
+  if (!Array.isArray(raw)) throw new Error("must be a JSON array of {method, path, scopes}");
+  const known = new Set(catalog.map((s) => s.name));
+  return raw.map((entry, index) => {
+    const rule = entry as Partial<RouteRule> | null;
+    const method = rule?.method ?? "*";
+    if (typeof method !== "string" || !METHOD.test(method)) throw new Error(`route ${index}: method must be an HTTP method or *`);
+    if (typeof rule?.path !== "string" || !ROUTE_PATH.test(rule.path)) throw new Error(`route ${index}: path must start with /`);
+    if (!Array.isArray(rule.scopes) || rule.scopes.some((s) => typeof s !== "string" || !SCOPE_PATTERN.test(s))) {
+      throw new Error(`route ${index}: scopes must be an array of resource:action strings`);
+    }
+    const unknown = rule.scopes.find((s) => !known.has(s));
+    if (unknown) throw new Error(`route ${index}: scope ${unknown} is not in the catalog`);
+    return { method, path: rule.path, scopes: [...rule.scopes] };
+  });
+}
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+export function loadConfig(env: Env = process.env): Config {
+  const logLevel = (env["LOG_LEVEL"] || "info") as Config["logLevel"];
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError("LOG_LEVEL", `must be one of ${LOG_LEVELS.join(", ")}`);
+
+  const mongodbUri = env["MONGODB_URI"] || undefined;
+  if (mongodbUri !== undefined && !/^mongodb(\+srv)?:\/\//.test(mongodbUri)) {
+    throw new ConfigError("MONGODB_URI", "must start with mongodb:// or mongodb+srv://");
+  }
+  const mongodbDb = env["MONGODB_DB"] || "keygate";
+  if (!/^[A-Za-z0-9_-]{1,63}$/.test(mongodbDb)) throw new ConfigError("MONGODB_DB", "must be 1-63 letters, digits, _ or -");
+
+  let pepper = env["KEYGATE_PEPPER"] ?? "";
+  const pepperGenerated = pepper === "";
+  if (pepperGenerated) {
+    // A persisted store needs the same pepper on every start and every replica, or no key verifies.
+    if (mongodbUri !== undefined) throw new ConfigError("KEYGATE_PEPPER", "must be set (at least 32 characters) when MONGODB_URI is set");
+    pepper = randomBytes(32).toString("base64url");
+  } else if (pepper.length < 32) {
+    throw new ConfigError("KEYGATE_PEPPER", "must be at least 32 characters");
+  }
+
+  const plans = jsonFile(env, "KEYGATE_PLANS_FILE", parsePlans, [...DEFAULT_PLANS]);
+  const defaultPlan = env["KEYGATE_DEFAULT_PLAN"] || "pro";
+  if (!plans.some((p) => p.name === defaultPlan)) {
+    throw new ConfigError("KEYGATE_DEFAULT_PLAN", `plan ${defaultPlan} is not defined (plans: ${plans.map((p) => p.name).join(", ")})`);
+  }
+  const scopes = jsonFile(env, "KEYGATE_SCOPES_FILE", parseScopes, [...DEFAULT_SCOPES]);
+  const routes = jsonFile(env, "KEYGATE_ROUTES_FILE", (raw) => parseRoutes(raw, scopes), []);
+
+  return {
+    host: env["HOST"] || "0.0.0.0",
+    port: integer(env, "PORT", 8080, 0, 65535),
+    logLevel,
+    mongodbUri,
+    mongodbDb,
+    pepper,
+    pepperGenerated,
+    plans,
+    defaultPlan,
+    scopes,
+    demoBootstrap: boolean(env, "KEYGATE_DEMO_BOOTSTRAP", true),
+    shutdownTimeoutMs: integer(env, "KEYGATE_SHUTDOWN_TIMEOUT_MS", 10_000, 100, 600_000),
+    trustedProxyHops: integer(env, "KEYGATE_TRUSTED_PROXY_HOPS", 0, 0, 16),
+    routes,
+    cacheMaxEntries: integer(env, "KEYGATE_CACHE_MAX_ENTRIES", 200_000, 1, 100_000_000),
+    cacheMaxBytes: integer(env, "KEYGATE_CACHE_MAX_BYTES", 256 * 1024 * 1024, 1024, 64 * 1024 * 1024 * 1024),
+    cacheTtlMs: integer(env, "KEYGATE_CACHE_TTL_MS", 30_000, 100, 86_400_000),
+    negativeCacheTtlMs: integer(env, "KEYGATE_NEGATIVE_CACHE_TTL_MS", 5_000, 0, 3_600_000),
+    usageFlushIntervalMs: integer(env, "KEYGATE_USAGE_FLUSH_INTERVAL_MS", 1_000, 10, 3_600_000),
+    usageFlushBatchSize: integer(env, "KEYGATE_USAGE_FLUSH_BATCH_SIZE", 500, 1, 100_000),
+  };
+}
+
+export function planNamed(config: Pick<Config, "plans">, name: string): Plan {
+  const plan = config.plans.find((p) => p.name === name);
+  if (!plan) throw new Error(`plan ${name} is not configured`);
+  return plan;
+}

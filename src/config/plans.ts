@@ -1,0 +1,97 @@
+/**
+ * A plan is configuration: it bounds what an organization and its users may do.
+ * Prices are integer minor units of `currency` so that billing never sums floating-point money.
+ */
+export interface Plan {
+  name: string;
+  maxKeysPerOrganization: number;
+  maxKeysPerUser: number;
+  /** Highest per-key rate limit, in requests per minute once the key's period is converted. */
+  maxRateLimitPerMinute: number;
+  monthlyQuota: number;
+  /** The organization's combined rate across all its keys. */
+  requestsPerMinute: number;
+  canCreateAdminKeys: boolean;
+  currency: string;
+  /** Price of 1,000 requests, in minor units. */
+  pricePerThousandRequests: number;
+  /** Price of one MB transferred, in minor units. */
+  pricePerMegabyte: number;
+}
+
+export const DEFAULT_PLANS: readonly Plan[] = [
+  {
+    name: "free",
+    maxKeysPerOrganization: 10,
+    maxKeysPerUser: 5,
+    maxRateLimitPerMinute: 60,
+    monthlyQuota: 10_000,
+    requestsPerMinute: 60,
+    canCreateAdminKeys: false,
+    currency: "USD",
+    pricePerThousandRequests: 0,
+    pricePerMegabyte: 0,
+  },
+  {
+    name: "pro",
+    maxKeysPerOrganization: 100,
+    maxKeysPerUser: 25,
+    maxRateLimitPerMinute: 6_000,
+    monthlyQuota: 1_000_000,
+    requestsPerMinute: 6_000,
+    canCreateAdminKeys: true,
+    currency: "USD",
+    pricePerThousandRequests: 50,
+    pricePerMegabyte: 1,
+  },
+  {
+    name: "enterprise",
+    maxKeysPerOrganization: 100_000,
+    maxKeysPerUser: 100_000,
+    maxRateLimitPerMinute: 1_000_000,
+    monthlyQuota: 1_000_000_000,
+    requestsPerMinute: 1_000_000,
+    canCreateAdminKeys: true,
+    currency: "USD",
+    pricePerThousandRequests: 20,
+    pricePerMegabyte: 1,
+  },
+];
+
+const PLAN_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
+const CURRENCY = /^[A-Z]{3}$/;
+const NUMERIC_FIELDS = [
+  "maxKeysPerOrganization",
+  "maxKeysPerUser",
+  "maxRateLimitPerMinute",
+  "monthlyQuota",
+  "requestsPerMinute",
+  "pricePerThousandRequests",
+  "pricePerMegabyte",
+] as const;
+
+/** Validates a parsed plans file; throws an Error naming the plan and field at fault. */
+export function parsePlans(raw: unknown): Plan[] {
+  if (!Array.isArray(raw) || raw.length === 0) throw new Error("must be a non-empty JSON array of plans");
+  const seen = new Set<string>();
+  return raw.map((entry, index) => {
+    if (typeof entry !== "object" || entry === null) throw new Error(`plan ${index} must be an object`);
+    const plan = entry as Record<string, unknown>;
+    const name = plan["name"];
+    if (typeof name !== "string" || !PLAN_NAME.test(name)) throw new Error(`plan ${index}: name must match ${PLAN_NAME}`);
+    if (seen.has(name)) throw new Error(`plan ${name} is defined twice`);
+    seen.add(name);
+    for (const field of NUMERIC_FIELDS) {
+      const value = plan[field];
+      const minimum = field.startsWith("price") ? 0 : 1;
+      if (!Number.isSafeInteger(value) || (value as number) < minimum) {
+        throw new Error(`plan ${name}: ${field} must be an integer >= ${minimum}`);
+      }
+    }
+    if (typeof plan["canCreateAdminKeys"] !== "boolean") throw new Error(`plan ${name}: canCreateAdminKeys must be a boolean`);
+    if (typeof plan["currency"] !== "string" || !CURRENCY.test(plan["currency"])) {
+      throw new Error(`plan ${name}: currency must be an ISO 4217 code such as USD`);
+    }
+    return plan as unknown as Plan;
+  });
+}

@@ -1,0 +1,85 @@
+import { randomBytes, timingSafeEqual, createHmac } from "node:crypto";
+import { crc32 } from "node:zlib";
+
+/**
+ * API key secrets: `sk_live_` or `sk_test_`, 40 random base62 characters, then a fixed-width
+ * base62 CRC32 of the random part. The checksum lets Check reject a mistyped or made-up key
+ * without touching the store, and the fixed shape lets secret scanners recognise a leaked key.
+ */
+export type Environment = "live" | "test";
+
+const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+const RANDOM_LENGTH = 40;
+// 62^6 > 2^32, so six characters hold any CRC32.
+const CHECKSUM_LENGTH = 6;
+const PREFIX_LENGTH = "sk_live_".length;
+export const SECRET_LENGTH = PREFIX_LENGTH + RANDOM_LENGTH + CHECKSUM_LENGTH;
+export const KEY_PREFIX_LENGTH = 12;
+
+const SECRET_PATTERN = /^sk_(live|test)_[0-9A-Za-z]{46}$/;
+
+export function randomBase62(length: number): string {
+  let out = "";
+  while (out.length < length) {
+    // Rejection sampling keeps every character equally likely (248 = 4 * 62).
+    for (const byte of randomBytes(length * 2)) {
+      if (byte < 248) out += BASE62[byte % 62];
+      if (out.length === length) break;
+    }
+  }
+  return out;
+}
+
+function checksumOf(randomPart: string): string {
+  let value = crc32(randomPart);
+  let out = "";
+  for (let i = 0; i < CHECKSUM_LENGTH; i++) {
+    out = BASE62[value % 62] + out;
+    value = Math.floor(value / 62);
+  }
+  return out;
+}
+
+export function generateSecret(environment: Environment): string {
+  const randomPart = randomBase62(RANDOM_LENGTH);
+  return `sk_${environment}_${randomPart}${checksumOf(randomPart)}`;
+}
+
+/** True when the string has the secret's shape and its checksum matches. */
+export function isWellFormedSecret(candidate: string): boolean {
+  if (candidate.length !== SECRET_LENGTH || !SECRET_PATTERN.test(candidate)) return false;
+  const randomPart = candidate.slice(PREFIX_LENGTH, PREFIX_LENGTH + RANDOM_LENGTH);
+  return checksumOf(randomPart) === candidate.slice(PREFIX_LENGTH + RANDOM_LENGTH);
+}
+
+export function environmentOfSecret(secret: string): Environment {
+  return secret.startsWith("sk_live_") ? "live" : "test";
+}
+
+export function keyPrefixOf(secret: string): string {
+  return secret.slice(0, KEY_PREFIX_LENGTH);
+}
+
+/**
+ * Secrets are stored and looked up only as HMAC-SHA-256 under a server-side pepper, so a copy
+ * of the database alone cannot be used to test guessed keys. Lookups go through the hash, so no
+ * secret is ever compared character by character.
+ */
+export class SecretHasher {
+  readonly #pepper: Buffer;
+
+  constructor(pepper: string) {
+    this.#pepper = Buffer.from(pepper, "utf8");
+  }
+
+  hash(secret: string): string {
+    return createHmac("sha256", this.#pepper).update(secret).digest("base64url");
+  }
+
+  /** Constant-time comparison of two hashes. */
+  static sameHash(a: string, b: string): boolean {
+    const left = Buffer.from(a);
+    const right = Buffer.from(b);
+    return left.length === right.length && timingSafeEqual(left, right);
+  }
+}

@@ -1,0 +1,261 @@
+import type {
+  AuditListQuery,
+  AuditRepository,
+  CreateKeyOutcome,
+  KeyListQuery,
+  KeyPatch,
+  KeyRepository,
+  KeySlotLimits,
+  NewSecret,
+  OrganizationRepository,
+  Store,
+  UpdateKeyOutcome,
+  UserRepository,
+} from "../store.js";
+import type { AuditEvent, KeyRecord, Organization, User } from "../types.js";
+
+/**
+ * The embedded default store: everything in process memory, nothing persisted. Each method runs
+ * to completion without awaiting, so on Node's single thread every method is atomic.
+ */
+
+const copy = <T>(value: T): T => structuredClone(value);
+
+/** Inserts into an ascending array of ids, keeping it sorted. */
+function insertSorted(ids: string[], id: string): void {
+  let low = 0;
+  let high = ids.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (ids[mid]! < id) low = mid + 1;
+    else high = mid;
+  }
+  ids.splice(low, 0, id);
+}
+
+function firstIndexAfter(ids: string[], id: string): number {
+  let low = 0;
+  let high = ids.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (ids[mid]! <= id) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
+const holdsSlot = (key: KeyRecord): boolean => key.revokedAt === null;
+
+class MemoryKeyRepository implements KeyRepository {
+  readonly #byId = new Map<string, KeyRecord>();
+  readonly #idByHash = new Map<string, string>();
+  readonly #idsByOrganization = new Map<string, string[]>();
+
+  /** Slots held, by organization id and by `organizationId/userId`. */
+  readonly #slots = new Map<string, number>();
+
+  #slotsHeld(organizationId: string, ownerUserId?: string): number {
+    return this.#slots.get(ownerUserId === undefined ? organizationId : `${organizationId}/${ownerUserId}`) ?? 0;
+  }
+
+  #moveSlot(key: KeyRecord, delta: 1 | -1): void {
+    for (const counter of [key.organizationId, `${key.organizationId}/${key.ownerUserId}`]) {
+      this.#slots.set(counter, (this.#slots.get(counter) ?? 0) + delta);
+    }
+  }
+
+  #get(organizationId: string, id: string): KeyRecord | undefined {
+    const key = this.#byId.get(id);
+    return key && key.organizationId === organizationId ? key : undefined;
+  }
+
+  async create(key: KeyRecord, limits: KeySlotLimits): Promise<CreateKeyOutcome> {
+    if (this.#slotsHeld(key.organizationId) >= limits.organizationMax) return { ok: false, reason: "organization_limit" };
+    if (this.#slotsHeld(key.organizationId, key.ownerUserId) >= limits.userMax) return { ok: false, reason: "user_limit" };
+    if (this.#byId.has(key.id) || this.#idByHash.has(key.secretHash)) throw new Error("duplicate key id or secret hash");
+    const stored = copy(key);
+    this.#byId.set(stored.id, stored);
+    this.#idByHash.set(stored.secretHash, stored.id);
+    let ids = this.#idsByOrganization.get(stored.organizationId);
+    if (!ids) this.#idsByOrganization.set(stored.organizationId, (ids = []));
+    insertSorted(ids, stored.id);
+    if (holdsSlot(stored)) this.#moveSlot(stored, 1);
+    return { ok: true, key: copy(stored) };
+  }
+
+  async findById(organizationId: string, id: string): Promise<KeyRecord | null> {
+    const key = this.#get(organizationId, id);
+    return key ? copy(key) : null;
+  }
+
+  async findByHash(secretHash: string): Promise<KeyRecord | null> {
+    const id = this.#idByHash.get(secretHash);
+    const key = id === undefined ? undefined : this.#byId.get(id);
+    return key ? copy(key) : null;
+  }
+
+  async list(organizationId: string, query: KeyListQuery): Promise<KeyRecord[]> {
+    const ids = this.#idsByOrganization.get(organizationId) ?? [];
+    const page: KeyRecord[] = [];
+    for (let i = query.afterId === undefined ? 0 : firstIndexAfter(ids, query.afterId); i < ids.length; i++) {
+      const key = this.#byId.get(ids[i]!)!;
+      if (query.isActive !== undefined && key.isActive !== query.isActive) continue;
+      page.push(copy(key));
+      if (page.length === query.limit) break;
+    }
+    return page;
+  }
+
+  async update(organizationId: string, id: string, patch: KeyPatch, limits: KeySlotLimits): Promise<UpdateKeyOutcome> {
+    const key = this.#get(organizationId, id);
+    if (!key) return { ok: false, reason: "not_found" };
+    if (key.revokedAt !== null) return { ok: false, reason: "revoked" };
+    if (
+      patch.ownerUserId !== undefined &&
+      patch.ownerUserId !== key.ownerUserId &&
+      this.#slotsHeld(organizationId, patch.ownerUserId) >= limits.userMax
+    ) {
+      return { ok: false, reason: "user_limit" };
+    }
+    this.#moveSlot(key, -1);
+    for (const [field, value] of Object.entries(patch)) {
+      if (value !== undefined) (key as unknown as Record<string, unknown>)[field] = copy(value);
+    }
+    this.#moveSlot(key, 1);
+    return { ok: true, key: copy(key) };
+  }
+
+  async revoke(organizationId: string, id: string, at: Date): Promise<KeyRecord | null> {
+    const key = this.#get(organizationId, id);
+    if (!key) return null;
+    if (key.revokedAt === null) {
+      this.#moveSlot(key, -1);
+      key.revokedAt = new Date(at);
+      key.isActive = false;
+      key.updatedAt = new Date(at);
+    }
+    return copy(key);
+  }
+
+  async delete(organizationId: string, id: string): Promise<KeyRecord | null> {
+    const key = this.#get(organizationId, id);
+    if (!key) return null;
+    if (holdsSlot(key)) this.#moveSlot(key, -1);
+    this.#byId.delete(id);
+    this.#idByHash.delete(key.secretHash);
+    if (key.previousSecret) this.#idByHash.delete(key.previousSecret.hash);
+    const ids = this.#idsByOrganization.get(organizationId)!;
+    ids.splice(firstIndexAfter(ids, id) - 1, 1);
+    return copy(key);
+  }
+
+  async replaceSecret(organizationId: string, id: string, next: NewSecret): Promise<KeyRecord | null> {
+    const key = this.#get(organizationId, id);
+    if (!key || key.revokedAt !== null) return null;
+    if (this.#idByHash.has(next.secretHash)) throw new Error("duplicate secret hash");
+    // The secret two rotations back stops working now: only one previous secret is kept.
+    if (key.previousSecret) this.#idByHash.delete(key.previousSecret.hash);
+    if (!next.previousSecret) this.#idByHash.delete(key.secretHash);
+    this.#idByHash.set(next.secretHash, id);
+    key.secretHash = next.secretHash;
+    key.keyPrefix = next.keyPrefix;
+    key.previousSecret = next.previousSecret ? copy(next.previousSecret) : null;
+    key.updatedAt = new Date(next.updatedAt);
+    return copy(key);
+  }
+
+  async countHoldingSlots(organizationId: string, ownerUserId?: string): Promise<number> {
+    return this.#slotsHeld(organizationId, ownerUserId);
+  }
+
+  async countByState(organizationId: string): Promise<{ total: number; active: number }> {
+    const ids = this.#idsByOrganization.get(organizationId) ?? [];
+    let active = 0;
+    for (const id of ids) {
+      const key = this.#byId.get(id)!;
+      if (key.isActive && key.revokedAt === null) active++;
+    }
+    return { total: ids.length, active };
+  }
+}
+
+class MemoryOrganizationRepository implements OrganizationRepository {
+  readonly #byId = new Map<string, Organization>();
+
+  async create(organization: Organization): Promise<void> {
+    if (this.#byId.has(organization.id)) throw new Error(`duplicate organization ${organization.id}`);
+    this.#byId.set(organization.id, copy(organization));
+  }
+
+  async findById(id: string): Promise<Organization | null> {
+    const organization = this.#byId.get(id);
+    return organization ? copy(organization) : null;
+  }
+
+  async count(): Promise<number> {
+    return this.#byId.size;
+  }
+}
+
+class MemoryUserRepository implements UserRepository {
+  readonly #byId = new Map<string, User>();
+
+  async create(user: User): Promise<void> {
+    if (this.#byId.has(user.id)) throw new Error(`duplicate user ${user.id}`);
+    this.#byId.set(user.id, copy(user));
+  }
+
+  async findById(organizationId: string, id: string): Promise<User | null> {
+    const user = this.#byId.get(id);
+    return user && user.organizationId === organizationId ? copy(user) : null;
+  }
+
+  async listByOrganization(organizationId: string): Promise<User[]> {
+    return [...this.#byId.values()]
+      .filter((user) => user.organizationId === organizationId)
+      .sort((a, b) => (a.id < b.id ? -1 : 1))
+      .map(copy);
+  }
+}
+
+class MemoryAuditRepository implements AuditRepository {
+  readonly #byOrganization = new Map<string, AuditEvent[]>();
+
+  async append(event: AuditEvent): Promise<void> {
+    let events = this.#byOrganization.get(event.organizationId);
+    if (!events) this.#byOrganization.set(event.organizationId, (events = []));
+    insertSortedEvent(events, copy(event));
+  }
+
+  async list(organizationId: string, query: AuditListQuery): Promise<AuditEvent[]> {
+    const events = this.#byOrganization.get(organizationId) ?? [];
+    const page: AuditEvent[] = [];
+    for (let i = events.length - 1; i >= 0 && page.length < query.limit; i--) {
+      const event = events[i]!;
+      if (query.beforeId !== undefined && event.id >= query.beforeId) continue;
+      if (query.keyId !== undefined && event.keyId !== query.keyId) continue;
+      page.push(copy(event));
+    }
+    return page;
+  }
+}
+
+function insertSortedEvent(events: AuditEvent[], event: AuditEvent): void {
+  let i = events.length;
+  while (i > 0 && events[i - 1]!.id > event.id) i--;
+  events.splice(i, 0, event);
+}
+
+export class MemoryStore implements Store {
+  readonly kind = "memory" as const;
+  readonly keys = new MemoryKeyRepository();
+  readonly organizations = new MemoryOrganizationRepository();
+  readonly users = new MemoryUserRepository();
+  readonly audit = new MemoryAuditRepository();
+
+  async init(): Promise<void> {}
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {}
+}

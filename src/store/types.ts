@@ -1,0 +1,73 @@
+import type { Environment } from "../keys/secret.js";
+
+/** The records keygate keeps. Stores hold these shapes; the admin API maps them to protobuf. */
+
+export type KeyType = "user" | "shared";
+export type RateLimitPeriod = "second" | "minute" | "hour" | "day";
+export type UserRole = "owner" | "admin" | "member";
+
+export interface KeyRateLimit {
+  limit: number;
+  period: RateLimitPeriod;
+}
+
+/** The secret a RegenerateKey replaced, still accepted until expiresAt. */
+export interface PreviousSecret {
+  hash: string;
+  expiresAt: Date;
+}
+
+export interface KeyRecord {
+  id: string;
+  organizationId: string;
+  name: string;
+  description: string;
+  /** First 12 characters of the secret, e.g. `sk_live_abc1`. */
+  keyPrefix: string;
+  /** HMAC-SHA-256 of the secret; the secret itself is never stored. */
+  secretHash: string;
+  previousSecret: PreviousSecret | null;
+  environment: Environment;
+  keyType: KeyType;
+  ownerUserId: string;
+  scopes: string[];
+  /** CIDRs as given; empty allows every address. */
+  allowIps: string[];
+  rateLimit: KeyRateLimit | null;
+  isActive: boolean;
+  revokedAt: Date | null;
+  expiresAt: Date | null;
+  lastUsedAt: Date | null;
+  createdAt: Date;
+  /** Id of the key that created this one, or `bootstrap`. */
+  createdBy: string;
+  updatedAt: Date;
+}
+
+export interface Organization {
+  id: string;
+  name: string;
+  plan: string;
+  createdAt: Date;
+}
+
+export interface User {
+  id: string;
+  organizationId: string;
+  name: string;
+  role: UserRole;
+  createdAt: Date;
+}
+
+export interface AuditEvent {
+  id: string;
+  organizationId: string;
+  /** key.create, key.update, key.delete, key.revoke, key.regenerate, auth.failed, org.create, ... */
+  action: string;
+  actorKeyId: string;
+  actorUserId: string;
+  keyId: string;
+  occurredAt: Date;
+  /** What changed or why it failed; never a secret. */
+  details: Record<string, string>;
+}
