@@ -1,0 +1,22 @@
+import type { KeyRecord } from "../store/types.js";
+
+/**
+ * Announces that a key's record changed or disappeared, so whatever holds a copy (the Check
+ * key cache) drops it at once. Carries the hashes the key could be found by, before the change.
+ */
+export type ChangedKey = Pick<KeyRecord, "id" | "organizationId" | "secretHash" | "previousSecret">;
+export type KeyChangeListener = (key: ChangedKey) => void;
+
+export class KeyEvents {
+  readonly #listeners = new Set<KeyChangeListener>();
+
+  /** Returns a function that removes the listener. */
+  onChange(listener: KeyChangeListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  changed(key: ChangedKey): void {
+    for (const listener of this.#listeners) listener(key);
+  }
+}

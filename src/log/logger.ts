@@ -1,0 +1,36 @@
+import pino, { type DestinationStream, type Logger } from "pino";
+
+/**
+ * Paths pino censors wherever they appear. Secrets travel in these fields and headers; nothing
+ * else should ever hold one, and the secret-free-logs test searches every line to prove it.
+ */
+export const REDACTED_PATHS = [
+  "secret",
+  "*.secret",
+  "apiKey",
+  "*.apiKey",
+  "api_key",
+  "*.api_key",
+  "authorization",
+  "*.authorization",
+  "headers.authorization",
+  'headers["x-api-key"]',
+  '*.headers["x-api-key"]',
+  "*.headers.authorization",
+  "pepper",
+  "*.pepper",
+];
+
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: { service: "keygate" },
+      redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    destination,
+  );
+}
+
+export type { Logger };
