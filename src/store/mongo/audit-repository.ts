@@ -1,0 +1,44 @@
+import type { Collection, Filter, IndexDescription } from "mongodb";
+import type { AuditListQuery, AuditRepository } from "../store.js";
+import type { AuditEvent } from "../types.js";
+import { reportingDuplicates } from "./mongo-errors.js";
+
+export type AuditEventDocument = Omit<AuditEvent, "id"> & { _id: string };
+
+const toRecord = (doc: AuditEventDocument): AuditEvent => ({
+  id: doc._id,
+  organizationId: doc.organizationId,
+  action: doc.action,
+  actorKeyId: doc.actorKeyId,
+  actorUserId: doc.actorUserId,
+  keyId: doc.keyId,
+  occurredAt: doc.occurredAt,
+  details: { ...doc.details },
+});
+
+export class MongoAuditRepository implements AuditRepository {
+  static readonly indexes: IndexDescription[] = [
+    // list: an organization's events, newest first, before a cursor.
+    { key: { organizationId: 1, _id: -1 }, name: "organizationId_id" },
+    // list for one key.
+    { key: { organizationId: 1, keyId: 1, _id: -1 }, name: "organizationId_keyId_id" },
+  ];
+
+  readonly #events: Collection<AuditEventDocument>;
+
+  constructor(events: Collection<AuditEventDocument>) {
+    this.#events = events;
+  }
+
+  async append({ id, ...rest }: AuditEvent): Promise<void> {
+    await reportingDuplicates(() => this.#events.insertOne({ _id: id, ...rest }), `audit event ${id}`);
+  }
+
+  async list(organizationId: string, query: AuditListQuery): Promise<AuditEvent[]> {
+    const filter: Filter<AuditEventDocument> = { organizationId };
+    if (query.keyId !== undefined) filter.keyId = query.keyId;
+    if (query.beforeId !== undefined) filter._id = { $lt: query.beforeId };
+    const docs = await this.#events.find(filter).sort({ _id: -1 }).limit(query.limit).toArray();
+    return docs.map(toRecord);
+  }
+}

@@ -1,0 +1,239 @@
+import { MongoServerError, type Collection, type Filter, type IndexDescription } from "mongodb";
+import type {
+  CreateKeyOutcome,
+  KeyListQuery,
+  KeyPatch,
+  KeyRepository,
+  KeySlotLimits,
+  NewSecret,
+  UpdateKeyOutcome,
+} from "../store.js";
+import type { KeyRecord } from "../types.js";
+import { KeySlotCounters, organizationCounter, userCounter, type SlotCounterId } from "./key-slots.js";
+import { isDuplicateKeyError, reportingDuplicates } from "./mongo-errors.js";
+
+/** A key as stored: the record with its id as `_id`, dates as BSON dates. */
+export type KeyDocument = Omit<KeyRecord, "id"> & { _id: string };
+
+const toDocument = ({ id, ...rest }: KeyRecord): KeyDocument => ({ _id: id, ...rest });
+
+/** Field by field, so nothing but the record's own fields ever leaves the store. */
+function toRecord(doc: KeyDocument): KeyRecord {
+  return {
+    id: doc._id,
+    organizationId: doc.organizationId,
+    name: doc.name,
+    description: doc.description,
+    keyPrefix: doc.keyPrefix,
+    secretHash: doc.secretHash,
+    previousSecret: doc.previousSecret && { hash: doc.previousSecret.hash, expiresAt: doc.previousSecret.expiresAt },
+    environment: doc.environment,
+    keyType: doc.keyType,
+    ownerUserId: doc.ownerUserId,
+    scopes: doc.scopes,
+    allowIps: doc.allowIps,
+    rateLimit: doc.rateLimit && { limit: doc.rateLimit.limit, period: doc.rateLimit.period },
+    isActive: doc.isActive,
+    revokedAt: doc.revokedAt,
+    expiresAt: doc.expiresAt,
+    lastUsedAt: doc.lastUsedAt,
+    createdAt: doc.createdAt,
+    createdBy: doc.createdBy,
+    updatedAt: doc.updatedAt,
+  };
+}
+
+/** Every field UpdateKey may set; the type makes this list follow KeyPatch. */
+const PATCHABLE: Record<keyof KeyPatch, true> = {
+  name: true,
+  description: true,
+  scopes: true,
+  allowIps: true,
+  rateLimit: true,
+  expiresAt: true,
+  isActive: true,
+  ownerUserId: true,
+  updatedAt: true,
+};
+
+/** The `$set` for a patch: present fields only (`undefined` is absent, `null` clears). */
+function changesOf(patch: KeyPatch): Partial<KeyDocument> {
+  const changes: Record<string, unknown> = {};
+  for (const field of Object.keys(PATCHABLE) as (keyof KeyPatch)[]) {
+    if (patch[field] !== undefined) changes[field] = patch[field];
+  }
+  return changes as Partial<KeyDocument>;
+}
+
+/** How often update re-reads a key whose owner another update changed under it. */
+const UPDATE_ATTEMPTS = 5;
+
+/** Only keys that are not revoked hold a slot; each matches at most one key. */
+const holdingSlot = (organizationId: string, id: string): Filter<KeyDocument> => ({
+  _id: id,
+  organizationId,
+  revokedAt: null,
+});
+
+export class MongoKeyRepository implements KeyRepository {
+  static readonly indexes: IndexDescription[] = [
+    // findByHash, and no two keys share a secret (a clash fails create and replaceSecret).
+    { key: { secretHash: 1 }, name: "secretHash_unique", unique: true },
+    // findByHash during a rotation's grace period; only rotated keys have the field.
+    {
+      key: { "previousSecret.hash": 1 },
+      name: "previousSecretHash_unique",
+      unique: true,
+      partialFilterExpression: { "previousSecret.hash": { $type: "string" } },
+    },
+    // list: an organization's keys in id (creation) order after a cursor; countByState's total.
+    { key: { organizationId: 1, _id: 1 }, name: "organizationId_id" },
+    // list filtered on isActive; countByState's active count.
+    { key: { organizationId: 1, isActive: 1, _id: 1 }, name: "organizationId_isActive_id" },
+  ];
+
+  readonly #keys: Collection<KeyDocument>;
+  readonly #slots: KeySlotCounters;
+
+  constructor(keys: Collection<KeyDocument>, slots: KeySlotCounters) {
+    this.#keys = keys;
+    this.#slots = slots;
+  }
+
+  async create(key: KeyRecord, limits: KeySlotLimits): Promise<CreateKeyOutcome> {
+    const refusal = await this.#takeSlots(key.organizationId, key.ownerUserId, limits);
+    if (refusal) return { ok: false, reason: refusal };
+    try {
+      await this.#keys.insertOne(toDocument(key));
+    } catch (error) {
+      // A server error means nothing was written, so the slots go back. After a network error the
+      // insert may have happened: keeping the slots then errs on the side of the limit.
+      if (error instanceof MongoServerError) await this.#releaseSlots(key.organizationId, key.ownerUserId);
+      if (isDuplicateKeyError(error)) throw new Error("duplicate key id or secret hash", { cause: error });
+      throw error;
+    }
+    // A key created already revoked is refused when full like any other, but holds no slot.
+    if (key.revokedAt !== null) await this.#releaseSlots(key.organizationId, key.ownerUserId);
+    return { ok: true, key: structuredClone(key) };
+  }
+
+  async findById(organizationId: string, id: string): Promise<KeyRecord | null> {
+    const doc = await this.#keys.findOne({ _id: id, organizationId });
+    return doc && toRecord(doc);
+  }
+
+  async findByHash(secretHash: string): Promise<KeyRecord | null> {
+    const doc = await this.#keys.findOne({ $or: [{ secretHash }, { "previousSecret.hash": secretHash }] });
+    return doc && toRecord(doc);
+  }
+
+  async list(organizationId: string, query: KeyListQuery): Promise<KeyRecord[]> {
+    const filter: Filter<KeyDocument> = { organizationId };
+    if (query.afterId !== undefined) filter._id = { $gt: query.afterId };
+    if (query.isActive !== undefined) filter.isActive = query.isActive;
+    const docs = await this.#keys.find(filter).sort({ _id: 1 }).limit(query.limit).toArray();
+    return docs.map(toRecord);
+  }
+
+  async update(organizationId: string, id: string, patch: KeyPatch, limits: KeySlotLimits): Promise<UpdateKeyOutcome> {
+    const changes = changesOf(patch);
+    for (let attempt = 0; attempt < UPDATE_ATTEMPTS; attempt++) {
+      const filter = holdingSlot(organizationId, id);
+      let move: { from: SlotCounterId; to: SlotCounterId } | null = null;
+      if (patch.ownerUserId !== undefined) {
+        const current = await this.#keys.findOne({ _id: id, organizationId });
+        if (current === null) return { ok: false, reason: "not_found" };
+        if (current.revokedAt !== null) return { ok: false, reason: "revoked" };
+        // Pin the owner just read, so the slot moved below is the one the key holds.
+        filter.ownerUserId = current.ownerUserId;
+        if (patch.ownerUserId !== current.ownerUserId) {
+          move = { from: userCounter(organizationId, current.ownerUserId), to: userCounter(organizationId, patch.ownerUserId) };
+          if (!(await this.#slots.take(move.to, limits.userMax))) return { ok: false, reason: "user_limit" };
+        }
+      }
+      const updated = await this.#keys.findOneAndUpdate(filter, { $set: changes }, { returnDocument: "after" });
+      if (updated) {
+        if (move) await this.#slots.release(move.from);
+        return { ok: true, key: toRecord(updated) };
+      }
+      if (move) await this.#slots.release(move.to);
+      const current = await this.#keys.findOne({ _id: id, organizationId });
+      if (current === null) return { ok: false, reason: "not_found" };
+      if (current.revokedAt !== null) return { ok: false, reason: "revoked" };
+      // Another update gave the key to someone else between the read and the write: read again.
+    }
+    throw new Error(`key ${id} changed owner ${UPDATE_ATTEMPTS} times during one update; nothing was changed`);
+  }
+
+  async revoke(organizationId: string, id: string, at: Date): Promise<KeyRecord | null> {
+    // Only the call that moves revokedAt from null frees the slot.
+    const revoked = await this.#keys.findOneAndUpdate(
+      holdingSlot(organizationId, id),
+      { $set: { revokedAt: at, isActive: false, updatedAt: at } },
+      { returnDocument: "after" },
+    );
+    if (revoked) {
+      await this.#releaseSlots(organizationId, revoked.ownerUserId);
+      return toRecord(revoked);
+    }
+    return this.findById(organizationId, id);
+  }
+
+  async delete(organizationId: string, id: string): Promise<KeyRecord | null> {
+    const deleted = await this.#keys.findOneAndDelete({ _id: id, organizationId });
+    if (deleted === null) return null;
+    if (deleted.revokedAt === null) await this.#releaseSlots(organizationId, deleted.ownerUserId);
+    return toRecord(deleted);
+  }
+
+  async replaceSecret(organizationId: string, id: string, next: NewSecret): Promise<KeyRecord | null> {
+    const { secretHash, keyPrefix, previousSecret, updatedAt } = next;
+    const updated = await reportingDuplicates(
+      () =>
+        this.#keys.findOneAndUpdate(
+          holdingSlot(organizationId, id),
+          { $set: { secretHash, keyPrefix, previousSecret, updatedAt } },
+          { returnDocument: "after" },
+        ),
+      "secret hash",
+    );
+    return updated && toRecord(updated);
+  }
+
+  async countHoldingSlots(organizationId: string, ownerUserId?: string): Promise<number> {
+    return this.#slots.held(
+      ownerUserId === undefined ? organizationCounter(organizationId) : userCounter(organizationId, ownerUserId),
+    );
+  }
+
+  async countByState(organizationId: string): Promise<{ total: number; active: number }> {
+    const [total, active] = await Promise.all([
+      this.#keys.countDocuments({ organizationId }),
+      this.#keys.countDocuments({ organizationId, isActive: true, revokedAt: null }),
+    ]);
+    return { total, active };
+  }
+
+  /** The organization's slot, then the owner's; refused with the limit that was full. */
+  async #takeSlots(
+    organizationId: string,
+    ownerUserId: string,
+    limits: KeySlotLimits,
+  ): Promise<"organization_limit" | "user_limit" | null> {
+    if (!(await this.#slots.take(organizationCounter(organizationId), limits.organizationMax))) {
+      return "organization_limit";
+    }
+    if (!(await this.#slots.take(userCounter(organizationId, ownerUserId), limits.userMax))) {
+      await this.#slots.release(organizationCounter(organizationId));
+      return "user_limit";
+    }
+    return null;
+  }
+
+  async #releaseSlots(organizationId: string, ownerUserId: string): Promise<void> {
+    await Promise.all([
+      this.#slots.release(organizationCounter(organizationId)),
+      this.#slots.release(userCounter(organizationId, ownerUserId)),
+    ]);
+  }
+}

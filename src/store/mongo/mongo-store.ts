@@ -1,0 +1,75 @@
+import { MongoClient, type Db, type IndexDescription, type MongoClientOptions } from "mongodb";
+import type { Store } from "../store.js";
+import { MongoAuditRepository, type AuditEventDocument } from "./audit-repository.js";
+import { MongoKeyRepository, type KeyDocument } from "./key-repository.js";
+import { KeySlotCounters, type SlotCounterDocument } from "./key-slots.js";
+import { MongoOrganizationRepository, type OrganizationDocument } from "./organization-repository.js";
+import { MongoUserRepository, type UserDocument } from "./user-repository.js";
+
+/** Collection names: one repository each, plus the key slot counters the key repository keeps. */
+export const COLLECTIONS = {
+  keys: "keys",
+  keySlots: "key_slots",
+  organizations: "organizations",
+  users: "users",
+  audit: "audit_events",
+} as const;
+
+/**
+ * keygate on MongoDB through the official driver. Works on a standalone mongod: every invariant is
+ * kept by single-document atomic writes (see key-slots.ts), so no transaction is needed.
+ */
+export class MongoStore implements Store {
+  readonly kind = "mongodb" as const;
+  readonly keys: MongoKeyRepository;
+  readonly organizations: MongoOrganizationRepository;
+  readonly users: MongoUserRepository;
+  readonly audit: MongoAuditRepository;
+
+  readonly #client: MongoClient;
+  readonly #db: Db;
+
+  /** The store uses `client` and closes it in close(). */
+  constructor(client: MongoClient, dbName: string) {
+    this.#client = client;
+    this.#db = client.db(dbName);
+    this.keys = new MongoKeyRepository(
+      this.#db.collection<KeyDocument>(COLLECTIONS.keys),
+      new KeySlotCounters(this.#db.collection<SlotCounterDocument>(COLLECTIONS.keySlots)),
+    );
+    this.organizations = new MongoOrganizationRepository(
+      this.#db.collection<OrganizationDocument>(COLLECTIONS.organizations),
+    );
+    this.users = new MongoUserRepository(this.#db.collection<UserDocument>(COLLECTIONS.users));
+    this.audit = new MongoAuditRepository(this.#db.collection<AuditEventDocument>(COLLECTIONS.audit));
+  }
+
+  /** Connects and creates every index the queries need, awaiting each; throws when any fails. */
+  async init(): Promise<void> {
+    await this.#client.connect();
+    const indexes: [string, IndexDescription[]][] = [
+      [COLLECTIONS.keys, MongoKeyRepository.indexes],
+      [COLLECTIONS.organizations, MongoOrganizationRepository.indexes],
+      [COLLECTIONS.users, MongoUserRepository.indexes],
+      [COLLECTIONS.audit, MongoAuditRepository.indexes],
+    ];
+    await Promise.all(
+      indexes
+        .filter(([, specs]) => specs.length > 0)
+        .map(([collection, specs]) => this.#db.collection(collection).createIndexes(specs)),
+    );
+  }
+
+  async ping(): Promise<void> {
+    await this.#db.command({ ping: 1 });
+  }
+
+  async close(): Promise<void> {
+    await this.#client.close();
+  }
+}
+
+/** A store on its own client for `uri`; call init() before serving. */
+export function createMongoStore(uri: string, dbName: string, options?: MongoClientOptions): MongoStore {
+  return new MongoStore(new MongoClient(uri, options), dbName);
+}

@@ -1,0 +1,37 @@
+import type { Collection, IndexDescription } from "mongodb";
+import type { OrganizationRepository } from "../store.js";
+import type { Organization } from "../types.js";
+import { reportingDuplicates } from "./mongo-errors.js";
+
+export type OrganizationDocument = Omit<Organization, "id"> & { _id: string };
+
+const toRecord = (doc: OrganizationDocument): Organization => ({
+  id: doc._id,
+  name: doc.name,
+  plan: doc.plan,
+  createdAt: doc.createdAt,
+});
+
+export class MongoOrganizationRepository implements OrganizationRepository {
+  /** Organizations are only looked up by `_id`. */
+  static readonly indexes: IndexDescription[] = [];
+
+  readonly #organizations: Collection<OrganizationDocument>;
+
+  constructor(organizations: Collection<OrganizationDocument>) {
+    this.#organizations = organizations;
+  }
+
+  async create({ id, ...rest }: Organization): Promise<void> {
+    await reportingDuplicates(() => this.#organizations.insertOne({ _id: id, ...rest }), `organization ${id}`);
+  }
+
+  async findById(id: string): Promise<Organization | null> {
+    const doc = await this.#organizations.findOne({ _id: id });
+    return doc && toRecord(doc);
+  }
+
+  async count(): Promise<number> {
+    return this.#organizations.countDocuments();
+  }
+}
