@@ -1,0 +1,726 @@
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { newId } from "../../src/keys/ids.js";
+import type { CreateKeyOutcome, KeySlotLimits, Store } from "../../src/store/store.js";
+import type { AuditEvent, KeyRecord, Organization, User } from "../../src/store/types.js";
+
+/**
+ * The one contract every store keeps (src/store/store.ts). Each implementation runs it from its own
+ * test file. A store is made once per file; every test works in organizations of its own, so tests
+ * do not see each other's keys and also exercise tenant isolation as they go.
+ */
+
+export interface StoreUnderTest {
+  store: Store;
+  cleanup(): Promise<void>;
+}
+
+const ROOMY: KeySlotLimits = { organizationMax: 1_000, userMax: 1_000 };
+const T0 = new Date("2031-03-01T10:00:00.000Z");
+const T1 = new Date("2031-03-02T11:30:00.123Z");
+const T2 = new Date("2031-03-03T12:45:00.456Z");
+
+const hash = (): string => randomBytes(32).toString("hex");
+
+function aKey(organizationId: string, fields: Partial<KeyRecord> = {}): KeyRecord {
+  return {
+    id: newId("key"),
+    organizationId,
+    name: "ci deploy",
+    description: "",
+    keyPrefix: "sk_test_abc1",
+    secretHash: hash(),
+    previousSecret: null,
+    environment: "test",
+    keyType: "user",
+    ownerUserId: "user_OWNER",
+    scopes: ["machines:read"],
+    allowIps: [],
+    rateLimit: null,
+    isActive: true,
+    revokedAt: null,
+    expiresAt: null,
+    lastUsedAt: null,
+    createdAt: T0,
+    createdBy: "bootstrap",
+    updatedAt: T0,
+    ...fields,
+  };
+}
+
+/** A key with every optional field filled in. */
+const aFullKey = (organizationId: string, fields: Partial<KeyRecord> = {}): KeyRecord =>
+  aKey(organizationId, {
+    name: "billing export",
+    description: "nightly export to the warehouse",
+    keyPrefix: "sk_live_Zx9q",
+    environment: "live",
+    keyType: "shared",
+    scopes: ["data:export", "documents:read"],
+    allowIps: ["10.0.0.0/8", "2001:db8::/32"],
+    rateLimit: { limit: 120, period: "minute" },
+    expiresAt: new Date("2032-01-01T00:00:00.000Z"),
+    lastUsedAt: new Date("2031-02-28T23:59:59.999Z"),
+    createdBy: "key_CREATOR",
+    ...fields,
+  });
+
+const refused = (reason: string): CreateKeyOutcome => ({ ok: false, reason }) as CreateKeyOutcome;
+
+export function describeStoreContract(name: string, makeStore: () => Promise<StoreUnderTest>): void {
+  describe(`${name} store contract`, () => {
+    let underTest: StoreUnderTest | undefined;
+    let store: Store;
+
+    beforeAll(async () => {
+      underTest = await makeStore();
+      store = underTest.store;
+    });
+
+    afterAll(async () => {
+      await underTest?.cleanup();
+    });
+
+    /** Creates a key that must be accepted and returns it as given. */
+    async function created(key: KeyRecord, limits: KeySlotLimits = ROOMY): Promise<KeyRecord> {
+      expect(await store.keys.create(key, limits)).toEqual({ ok: true, key });
+      return key;
+    }
+
+    async function createdKeys(count: number, make: () => KeyRecord, limits: KeySlotLimits = ROOMY): Promise<KeyRecord[]> {
+      const keys: KeyRecord[] = [];
+      for (let i = 0; i < count; i++) keys.push(await created(make(), limits));
+      return keys;
+    }
+
+    /** Slots held by the organization and by each of the given owners, in that order. */
+    const slotsHeld = (organizationId: string, ...owners: string[]): Promise<number[]> =>
+      Promise.all([
+        store.keys.countHoldingSlots(organizationId),
+        ...owners.map((owner) => store.keys.countHoldingSlots(organizationId, owner)),
+      ]);
+
+    it("answers ping", async () => {
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+
+    describe("keys: create and find", () => {
+      it("stores every field and gives it back exactly, nulls included", async () => {
+        const org = newId("org");
+        const bare = await created(aKey(org));
+        const full = await created(aFullKey(org));
+        expect(await store.keys.findById(org, bare.id)).toStrictEqual(bare);
+        expect(await store.keys.findById(org, full.id)).toStrictEqual(full);
+        expect(await store.keys.findByHash(bare.secretHash)).toStrictEqual(bare);
+        expect(await store.keys.list(org, { limit: 10 })).toStrictEqual([bare, full]);
+      });
+
+      it("hands out copies: changing a record in hand does not change the stored key", async () => {
+        const org = newId("org");
+        const key = aKey(org, { scopes: ["machines:read"] });
+        const outcome = await store.keys.create(key, ROOMY);
+        key.scopes.push("admin:write");
+        key.name = "changed after create";
+        if (outcome.ok) outcome.key.allowIps.push("0.0.0.0/0");
+        const found = await store.keys.findById(org, key.id);
+        found!.scopes.push("tags:write");
+        expect(await store.keys.findById(org, key.id)).toEqual({ ...key, name: "ci deploy", scopes: ["machines:read"] });
+      });
+
+      it("finds nothing for an unknown id or hash", async () => {
+        const org = newId("org");
+        await created(aKey(org));
+        expect(await store.keys.findById(org, newId("key"))).toBeNull();
+        expect(await store.keys.findByHash(hash())).toBeNull();
+      });
+
+      it("rejects a duplicate id or secret hash and keeps no slot for it", async () => {
+        const org = newId("org");
+        const key = await created(aKey(org));
+        await expect(store.keys.create(aKey(org, { id: key.id }), ROOMY)).rejects.toThrow(/duplicate/);
+        await expect(store.keys.create(aKey(org, { secretHash: key.secretHash }), ROOMY)).rejects.toThrow(/duplicate/);
+        expect(await slotsHeld(org, key.ownerUserId)).toEqual([1, 1]);
+        expect(await store.keys.findById(org, key.id)).toStrictEqual(key);
+      });
+    });
+
+    describe("keys: list", () => {
+      it("lists an organization's keys in id order, a page at a time after a cursor", async () => {
+        const org = newId("org");
+        const keys = await createdKeys(7, () => aKey(org));
+        await created(aKey(newId("org")));
+        const ids = (page: KeyRecord[]) => page.map((key) => key.id);
+        expect(ids(await store.keys.list(org, { limit: 100 }))).toEqual(ids(keys));
+        expect(ids(await store.keys.list(org, { limit: 3 }))).toEqual(ids(keys.slice(0, 3)));
+        expect(ids(await store.keys.list(org, { afterId: keys[2]!.id, limit: 3 }))).toEqual(ids(keys.slice(3, 6)));
+        expect(ids(await store.keys.list(org, { afterId: keys[5]!.id, limit: 3 }))).toEqual(ids(keys.slice(6)));
+        expect(await store.keys.list(org, { afterId: keys[6]!.id, limit: 3 })).toEqual([]);
+        expect(await store.keys.list(newId("org"), { limit: 3 })).toEqual([]);
+      });
+
+      it("filters on isActive, also across pages", async () => {
+        const org = newId("org");
+        const keys = await createdKeys(8, () => aKey(org));
+        for (const i of [1, 4, 5]) {
+          await store.keys.update(org, keys[i]!.id, { isActive: false, updatedAt: T1 }, ROOMY);
+        }
+        const ids = (page: KeyRecord[]) => page.map((key) => key.id);
+        const disabled = [1, 4, 5].map((i) => keys[i]!.id);
+        const enabled = [0, 2, 3, 6, 7].map((i) => keys[i]!.id);
+        expect(ids(await store.keys.list(org, { isActive: false, limit: 100 }))).toEqual(disabled);
+        expect(ids(await store.keys.list(org, { isActive: true, limit: 100 }))).toEqual(enabled);
+        expect(ids(await store.keys.list(org, { isActive: true, afterId: keys[1]!.id, limit: 2 }))).toEqual(
+          enabled.slice(1, 3),
+        );
+        expect(ids(await store.keys.list(org, { isActive: false, afterId: keys[4]!.id, limit: 2 }))).toEqual([
+          keys[5]!.id,
+        ]);
+      });
+
+      it("walks every key exactly once while keys are created and deleted between pages", async () => {
+        const org = newId("org");
+        const initial = (await createdKeys(30, () => aKey(org))).map((key) => key.id);
+        const added: string[] = [];
+        const deletedUnseen = new Set<string>();
+        const seen: string[] = [];
+        let afterId: string | undefined;
+        for (let page = 0; page < 50; page++) {
+          const keys = await store.keys.list(org, { limit: 5, ...(afterId === undefined ? {} : { afterId }) });
+          if (keys.length === 0) break;
+          seen.push(...keys.map((key) => key.id));
+          afterId = keys.at(-1)!.id;
+          if (page >= 4) continue;
+          // Between pages: delete a key already walked past, delete one not reached yet, add one.
+          expect(await store.keys.delete(org, seen[page * 2]!)).not.toBeNull();
+          const ahead = initial.find((id) => id > afterId! && !deletedUnseen.has(id))!;
+          expect(await store.keys.delete(org, ahead)).not.toBeNull();
+          deletedUnseen.add(ahead);
+          added.push((await created(aKey(org))).id);
+        }
+        const expected = [...initial, ...added].filter((id) => !deletedUnseen.has(id));
+        expect(seen).toEqual(expected);
+        expect(new Set(seen).size).toBe(seen.length);
+      });
+    });
+
+    describe("keys: update", () => {
+      it("changes only the fields present; undefined counts as absent", async () => {
+        const org = newId("org");
+        const key = await created(aFullKey(org));
+        const outcome = await store.keys.update(
+          org,
+          key.id,
+          { name: "renamed", description: undefined, rateLimit: undefined, expiresAt: undefined, updatedAt: T1 },
+          ROOMY,
+        );
+        const expected = { ...key, name: "renamed", updatedAt: T1 };
+        expect(outcome).toStrictEqual({ ok: true, key: expected });
+        expect(await store.keys.findById(org, key.id)).toStrictEqual(expected);
+      });
+
+      it("clears rateLimit and expiresAt with null", async () => {
+        const org = newId("org");
+        const key = await created(aFullKey(org));
+        const outcome = await store.keys.update(org, key.id, { rateLimit: null, expiresAt: null, updatedAt: T1 }, ROOMY);
+        const expected = { ...key, rateLimit: null, expiresAt: null, updatedAt: T1 };
+        expect(outcome).toStrictEqual({ ok: true, key: expected });
+        expect(await store.keys.findById(org, key.id)).toStrictEqual(expected);
+      });
+
+      it("sets every patchable field at once", async () => {
+        const org = newId("org");
+        const key = await created(aKey(org));
+        const patch = {
+          name: "edge proxy",
+          description: "front door",
+          scopes: ["tags:read", "tags:write"],
+          allowIps: ["192.168.1.0/24"],
+          rateLimit: { limit: 5, period: "second" as const },
+          expiresAt: T2,
+          isActive: false,
+          ownerUserId: newId("user"),
+          updatedAt: T1,
+        };
+        const expected = { ...key, ...patch };
+        expect(await store.keys.update(org, key.id, patch, ROOMY)).toStrictEqual({ ok: true, key: expected });
+        expect(await store.keys.findById(org, key.id)).toStrictEqual(expected);
+      });
+
+      it("reports an unknown key as not found", async () => {
+        const org = newId("org");
+        expect(await store.keys.update(org, newId("key"), { name: "x", updatedAt: T1 }, ROOMY)).toEqual({
+          ok: false,
+          reason: "not_found",
+        });
+        expect(
+          await store.keys.update(org, newId("key"), { ownerUserId: newId("user"), updatedAt: T1 }, ROOMY),
+        ).toEqual({ ok: false, reason: "not_found" });
+      });
+
+      it("refuses a revoked key and leaves it as it was", async () => {
+        const org = newId("org");
+        const key = await created(aKey(org));
+        const revoked = await store.keys.revoke(org, key.id, T1);
+        for (const patch of [
+          { isActive: true, updatedAt: T2 },
+          { ownerUserId: newId("user"), updatedAt: T2 },
+        ]) {
+          expect(await store.keys.update(org, key.id, patch, ROOMY)).toEqual({ ok: false, reason: "revoked" });
+        }
+        expect(await store.keys.findById(org, key.id)).toStrictEqual(revoked);
+      });
+    });
+
+    describe("keys: revoke", () => {
+      it("marks the key revoked and disabled once; a second call returns it unchanged", async () => {
+        const org = newId("org");
+        const key = await created(aFullKey(org));
+        const expected = { ...key, revokedAt: T1, isActive: false, updatedAt: T1 };
+        expect(await store.keys.revoke(org, key.id, T1)).toStrictEqual(expected);
+        expect(await store.keys.revoke(org, key.id, T2)).toStrictEqual(expected);
+        expect(await store.keys.findById(org, key.id)).toStrictEqual(expected);
+        expect(await store.keys.findByHash(key.secretHash)).toStrictEqual(expected);
+      });
+
+      it("returns null for an unknown key", async () => {
+        expect(await store.keys.revoke(newId("org"), newId("key"), T1)).toBeNull();
+      });
+    });
+
+    describe("keys: delete", () => {
+      it("removes the key for good and returns what it was", async () => {
+        const org = newId("org");
+        const [first, key, last] = await createdKeys(3, () => aFullKey(org));
+        expect(await store.keys.delete(org, key!.id)).toStrictEqual(key);
+        expect(await store.keys.findById(org, key!.id)).toBeNull();
+        expect(await store.keys.findByHash(key!.secretHash)).toBeNull();
+        expect(await store.keys.list(org, { limit: 10 })).toStrictEqual([first, last]);
+        expect(await store.keys.delete(org, key!.id)).toBeNull();
+        expect(await store.keys.countByState(org)).toEqual({ total: 2, active: 2 });
+      });
+
+      it("deletes a revoked key too", async () => {
+        const org = newId("org");
+        const key = await created(aKey(org));
+        const revoked = await store.keys.revoke(org, key.id, T1);
+        expect(await store.keys.delete(org, key.id)).toStrictEqual(revoked);
+        expect(await store.keys.findById(org, key.id)).toBeNull();
+      });
+    });
+
+    describe("keys: replaceSecret", () => {
+      it("swaps in the new secret and keeps the old one findable as the previous secret", async () => {
+        const org = newId("org");
+        const key = await created(aFullKey(org));
+        const next = {
+          secretHash: hash(),
+          keyPrefix: "sk_live_Nw22",
+          previousSecret: { hash: key.secretHash, expiresAt: T2 },
+          updatedAt: T1,
+        };
+        const expected = { ...key, ...next };
+        expect(await store.keys.replaceSecret(org, key.id, next)).toStrictEqual(expected);
+        expect(await store.keys.findById(org, key.id)).toStrictEqual(expected);
+        expect(await store.keys.findByHash(next.secretHash)).toStrictEqual(expected);
+        expect(await store.keys.findByHash(key.secretHash)).toStrictEqual(expected);
+      });
+
+      it("keeps only one previous secret: the one two rotations back stops being found", async () => {
+        const org = newId("org");
+        const key = await created(aKey(org));
+        const second = hash();
+        const third = hash();
+        await store.keys.replaceSecret(org, key.id, {
+          secretHash: second,
+          keyPrefix: "sk_test_2222",
+          previousSecret: { hash: key.secretHash, expiresAt: T2 },
+          updatedAt: T1,
+        });
+        const rotated = await store.keys.replaceSecret(org, key.id, {
+          secretHash: third,
+          keyPrefix: "sk_test_3333",
+          previousSecret: { hash: second, expiresAt: T2 },
+          updatedAt: T2,
+        });
+        expect(rotated).toStrictEqual({
+          ...key,
+          secretHash: third,
+          keyPrefix: "sk_test_3333",
+          previousSecret: { hash: second, expiresAt: T2 },
+          updatedAt: T2,
+        });
+        expect(await store.keys.findByHash(key.secretHash)).toBeNull();
+        expect((await store.keys.findByHash(second))?.id).toBe(key.id);
+        expect((await store.keys.findByHash(third))?.id).toBe(key.id);
+      });
+
+      it("without a grace period the old secret stops being found at once", async () => {
+        const org = newId("org");
+        const key = await created(aKey(org));
+        const next = { secretHash: hash(), keyPrefix: "sk_test_4444", previousSecret: null, updatedAt: T1 };
+        expect(await store.keys.replaceSecret(org, key.id, next)).toStrictEqual({ ...key, ...next });
+        expect(await store.keys.findByHash(key.secretHash)).toBeNull();
+        expect((await store.keys.findByHash(next.secretHash))?.id).toBe(key.id);
+      });
+
+      it("refuses an unknown or revoked key", async () => {
+        const org = newId("org");
+        const key = await created(aKey(org));
+        const revoked = await store.keys.revoke(org, key.id, T1);
+        const next = { secretHash: hash(), keyPrefix: "sk_test_5555", previousSecret: null, updatedAt: T2 };
+        expect(await store.keys.replaceSecret(org, key.id, next)).toBeNull();
+        expect(await store.keys.replaceSecret(org, newId("key"), next)).toBeNull();
+        expect(await store.keys.findById(org, key.id)).toStrictEqual(revoked);
+        expect(await store.keys.findByHash(next.secretHash)).toBeNull();
+      });
+
+      it("rejects a secret hash another key already has", async () => {
+        const org = newId("org");
+        const [key, other] = await createdKeys(2, () => aKey(org));
+        const next = { secretHash: other!.secretHash, keyPrefix: "sk_test_6666", previousSecret: null, updatedAt: T1 };
+        await expect(store.keys.replaceSecret(org, key!.id, next)).rejects.toThrow(/duplicate/);
+        expect(await store.keys.findById(org, key!.id)).toStrictEqual(key);
+        expect(await store.keys.findByHash(other!.secretHash)).toStrictEqual(other);
+      });
+    });
+
+    describe("keys: counts", () => {
+      it("counts keys by state: disabled keys count in total, revoked and disabled ones are not active", async () => {
+        const org = newId("org");
+        const [, disabled, revoked] = await createdKeys(4, () => aKey(org));
+        await store.keys.update(org, disabled!.id, { isActive: false, updatedAt: T1 }, ROOMY);
+        await store.keys.revoke(org, revoked!.id, T1);
+        expect(await store.keys.countByState(org)).toEqual({ total: 4, active: 2 });
+        expect(await store.keys.countByState(newId("org"))).toEqual({ total: 0, active: 0 });
+      });
+
+      it("counts slots held by the organization and by each owner", async () => {
+        const org = newId("org");
+        const [alice, bob] = [newId("user"), newId("user")];
+        await createdKeys(3, () => aKey(org, { ownerUserId: alice }));
+        const [bobsKey] = await createdKeys(2, () => aKey(org, { ownerUserId: bob }));
+        await store.keys.revoke(org, bobsKey!.id, T1);
+        expect(await slotsHeld(org, alice, bob, newId("user"))).toEqual([4, 3, 1, 0]);
+        expect(await store.keys.countHoldingSlots(newId("org"))).toBe(0);
+      });
+    });
+
+    describe("keys: slot limits", () => {
+      it("refuses a key when the organization is full, checking the organization before the user", async () => {
+        const org = newId("org");
+        const owner = newId("user");
+        const limits = { organizationMax: 2, userMax: 2 };
+        await createdKeys(2, () => aKey(org, { ownerUserId: owner }), limits);
+        const extra = aKey(org, { ownerUserId: owner });
+        expect(await store.keys.create(extra, limits)).toEqual(refused("organization_limit"));
+        expect(await store.keys.create(aKey(org), limits)).toEqual(refused("organization_limit"));
+        expect(await store.keys.findById(org, extra.id)).toBeNull();
+        expect(await slotsHeld(org, owner)).toEqual([2, 2]);
+      });
+
+      it("refuses a key when its owner is full, and gives the organization's slot back", async () => {
+        const org = newId("org");
+        const owner = newId("user");
+        const limits = { organizationMax: 10, userMax: 2 };
+        await createdKeys(2, () => aKey(org, { ownerUserId: owner }), limits);
+        expect(await store.keys.create(aKey(org, { ownerUserId: owner }), limits)).toEqual(refused("user_limit"));
+        expect(await slotsHeld(org, owner)).toEqual([2, 2]);
+        await created(aKey(org, { ownerUserId: newId("user") }), limits);
+      });
+
+      it("refuses every key under a limit of zero", async () => {
+        const org = newId("org");
+        expect(await store.keys.create(aKey(org), { organizationMax: 0, userMax: 5 })).toEqual(
+          refused("organization_limit"),
+        );
+        expect(await store.keys.create(aKey(org), { organizationMax: 5, userMax: 0 })).toEqual(refused("user_limit"));
+        expect(await slotsHeld(org, "user_OWNER")).toEqual([0, 0]);
+      });
+
+      it("counts disabled keys against the limit, created or updated so", async () => {
+        const org = newId("org");
+        const limits = { organizationMax: 2, userMax: 5 };
+        const [key] = await createdKeys(1, () => aKey(org), limits);
+        await created(aKey(org, { isActive: false }), limits);
+        await store.keys.update(org, key!.id, { isActive: false, updatedAt: T1 }, limits);
+        expect(await store.keys.create(aKey(org), limits)).toEqual(refused("organization_limit"));
+        expect(await slotsHeld(org)).toEqual([2]);
+      });
+
+      it("frees a slot on revoke, once however often it is revoked", async () => {
+        const org = newId("org");
+        const limits = { organizationMax: 2, userMax: 2 };
+        const [key] = await createdKeys(2, () => aKey(org), limits);
+        await store.keys.revoke(org, key!.id, T1);
+        await store.keys.revoke(org, key!.id, T2);
+        expect(await slotsHeld(org, key!.ownerUserId)).toEqual([1, 1]);
+        await created(aKey(org), limits);
+        expect(await store.keys.create(aKey(org), limits)).toEqual(refused("organization_limit"));
+      });
+
+      it("frees a slot on delete, but not again for a key already revoked", async () => {
+        const org = newId("org");
+        const limits = { organizationMax: 2, userMax: 2 };
+        const [revoked, deleted] = await createdKeys(2, () => aKey(org), limits);
+        await store.keys.revoke(org, revoked!.id, T1);
+        await store.keys.delete(org, revoked!.id);
+        expect(await slotsHeld(org, "user_OWNER")).toEqual([1, 1]);
+        await store.keys.delete(org, deleted!.id);
+        expect(await slotsHeld(org, "user_OWNER")).toEqual([0, 0]);
+        await createdKeys(2, () => aKey(org), limits);
+        expect(await store.keys.create(aKey(org), limits)).toEqual(refused("organization_limit"));
+      });
+
+      it("moves the slot when the owner changes, refusing an owner who is full", async () => {
+        const org = newId("org");
+        const [alice, bob, carol] = [newId("user"), newId("user"), newId("user")];
+        const limits = { organizationMax: 10, userMax: 2 };
+        const key = await created(aKey(org, { ownerUserId: alice }), limits);
+        await createdKeys(2, () => aKey(org, { ownerUserId: bob }), limits);
+        expect(await store.keys.update(org, key.id, { ownerUserId: bob, name: "x", updatedAt: T1 }, limits)).toEqual({
+          ok: false,
+          reason: "user_limit",
+        });
+        expect(await store.keys.findById(org, key.id)).toStrictEqual(key);
+        expect(await slotsHeld(org, alice, bob, carol)).toEqual([3, 1, 2, 0]);
+        expect(await store.keys.update(org, key.id, { ownerUserId: carol, updatedAt: T1 }, limits)).toStrictEqual({
+          ok: true,
+          key: { ...key, ownerUserId: carol, updatedAt: T1 },
+        });
+        expect(await slotsHeld(org, alice, bob, carol)).toEqual([3, 0, 2, 1]);
+      });
+
+      it("needs no free slot when the patch names the current owner", async () => {
+        const org = newId("org");
+        const owner = newId("user");
+        const limits = { organizationMax: 10, userMax: 2 };
+        const [key] = await createdKeys(2, () => aKey(org, { ownerUserId: owner }), limits);
+        expect(await store.keys.update(org, key!.id, { ownerUserId: owner, updatedAt: T1 }, limits)).toStrictEqual({
+          ok: true,
+          key: { ...key!, updatedAt: T1 },
+        });
+        expect(await slotsHeld(org, owner)).toEqual([2, 2]);
+      });
+
+      it("gives the organization's last slot to exactly one of 20 concurrent creates", async () => {
+        const org = newId("org");
+        const limits = { organizationMax: 5, userMax: 100 };
+        await createdKeys(4, () => aKey(org, { ownerUserId: newId("user") }), limits);
+        const racers = Array.from({ length: 20 }, () => aKey(org, { ownerUserId: newId("user") }));
+        const outcomes = await Promise.all(racers.map((key) => store.keys.create(key, limits)));
+        const winners = racers.filter((_, i) => outcomes[i]!.ok);
+        expect(winners).toHaveLength(1);
+        expect(outcomes.filter((outcome) => !outcome.ok)).toEqual(Array(19).fill(refused("organization_limit")));
+        expect(await slotsHeld(org, winners[0]!.ownerUserId)).toEqual([5, 1]);
+        expect(await store.keys.countByState(org)).toEqual({ total: 5, active: 5 });
+      });
+
+      it("gives a user's last slot to exactly one of 20 concurrent creates", async () => {
+        const org = newId("org");
+        const owner = newId("user");
+        const limits = { organizationMax: 100, userMax: 3 };
+        await createdKeys(2, () => aKey(org, { ownerUserId: owner }), limits);
+        const outcomes = await Promise.all(
+          Array.from({ length: 20 }, () => store.keys.create(aKey(org, { ownerUserId: owner }), limits)),
+        );
+        expect(outcomes.filter((outcome) => outcome.ok)).toHaveLength(1);
+        expect(outcomes.filter((outcome) => !outcome.ok)).toEqual(Array(19).fill(refused("user_limit")));
+        expect(await slotsHeld(org, owner)).toEqual([3, 3]);
+        expect(await store.keys.countByState(org)).toEqual({ total: 3, active: 3 });
+      });
+
+      it("gives a new owner's last slot to exactly one of 10 concurrent owner changes", async () => {
+        const org = newId("org");
+        const [alice, bob] = [newId("user"), newId("user")];
+        const limits = { organizationMax: 100, userMax: 10 };
+        await createdKeys(9, () => aKey(org, { ownerUserId: bob }), limits);
+        const alices = await createdKeys(10, () => aKey(org, { ownerUserId: alice }), limits);
+        const outcomes = await Promise.all(
+          alices.map((key) => store.keys.update(org, key.id, { ownerUserId: bob, updatedAt: T1 }, limits)),
+        );
+        expect(outcomes.filter((outcome) => outcome.ok)).toHaveLength(1);
+        expect(outcomes.filter((outcome) => !outcome.ok)).toEqual(Array(9).fill({ ok: false, reason: "user_limit" }));
+        expect(await slotsHeld(org, alice, bob)).toEqual([19, 9, 10]);
+      });
+
+      it("keeps the slot counts equal to the keys holding slots after concurrent churn", async () => {
+        const org = newId("org");
+        const [alice, bob, carol] = [newId("user"), newId("user"), newId("user")];
+        const keys = await createdKeys(12, () => aKey(org, { ownerUserId: alice }));
+        const revokes = [0, 1, 2, 3].flatMap((i) => [T1, T2].map((at) => store.keys.revoke(org, keys[i]!.id, at)));
+        await Promise.all([
+          ...revokes,
+          ...[3, 4, 5].map((i) => store.keys.delete(org, keys[i]!.id)),
+          ...[5, 6, 7].map((i) => store.keys.update(org, keys[i]!.id, { ownerUserId: bob, updatedAt: T1 }, ROOMY)),
+          ...[7, 8].map((i) => store.keys.update(org, keys[i]!.id, { ownerUserId: carol, updatedAt: T1 }, ROOMY)),
+          ...[0, 1, 2].map(() => store.keys.create(aKey(org, { ownerUserId: carol }), ROOMY)),
+        ]);
+        // Two revokes of one key agree on when it was revoked.
+        const revoked = await Promise.all(revokes);
+        for (let i = 0; i < revoked.length; i += 2) {
+          if (revoked[i] && revoked[i + 1]) expect(revoked[i]!.revokedAt).toEqual(revoked[i + 1]!.revokedAt);
+        }
+        const holding = (await store.keys.list(org, { limit: 100 })).filter((key) => key.revokedAt === null);
+        const owned = (owner: string) => holding.filter((key) => key.ownerUserId === owner).length;
+        expect(await slotsHeld(org, alice, bob, carol)).toEqual([holding.length, owned(alice), owned(bob), owned(carol)]);
+        expect(holding.length).toBe(9);
+      });
+    });
+
+    describe("keys: organization isolation", () => {
+      it("never shows or changes a key through another organization", async () => {
+        const org = newId("org");
+        const other = newId("org");
+        const key = await created(aFullKey(org));
+        expect(await store.keys.findById(other, key.id)).toBeNull();
+        expect(await store.keys.list(other, { limit: 10 })).toEqual([]);
+        expect(await store.keys.update(other, key.id, { name: "stolen", updatedAt: T1 }, ROOMY)).toEqual({
+          ok: false,
+          reason: "not_found",
+        });
+        expect(
+          await store.keys.update(other, key.id, { ownerUserId: newId("user"), updatedAt: T1 }, ROOMY),
+        ).toEqual({ ok: false, reason: "not_found" });
+        expect(await store.keys.revoke(other, key.id, T1)).toBeNull();
+        expect(
+          await store.keys.replaceSecret(other, key.id, {
+            secretHash: hash(),
+            keyPrefix: "sk_test_7777",
+            previousSecret: null,
+            updatedAt: T1,
+          }),
+        ).toBeNull();
+        expect(await store.keys.delete(other, key.id)).toBeNull();
+        expect(await store.keys.countByState(other)).toEqual({ total: 0, active: 0 });
+        expect(await store.keys.countHoldingSlots(other, key.ownerUserId)).toBe(0);
+        expect(await store.keys.findById(org, key.id)).toStrictEqual(key);
+        expect(await store.keys.findByHash(key.secretHash)).toStrictEqual(key);
+        expect(await slotsHeld(org, key.ownerUserId)).toEqual([1, 1]);
+      });
+    });
+
+    describe("organizations", () => {
+      const anOrganization = (): Organization => ({
+        id: newId("org"),
+        name: "Acme Robotics",
+        plan: "team",
+        createdAt: T0,
+      });
+
+      it("creates, finds and counts organizations", async () => {
+        const before = await store.organizations.count();
+        const organizations = [anOrganization(), anOrganization(), { ...anOrganization(), plan: "enterprise" }];
+        for (const organization of organizations) await store.organizations.create(organization);
+        expect(await store.organizations.count()).toBe(before + 3);
+        for (const organization of organizations) {
+          expect(await store.organizations.findById(organization.id)).toStrictEqual(organization);
+        }
+        expect(await store.organizations.findById(newId("org"))).toBeNull();
+      });
+
+      it("rejects a duplicate id", async () => {
+        const organization = anOrganization();
+        await store.organizations.create(organization);
+        const before = await store.organizations.count();
+        await expect(store.organizations.create({ ...organization, name: "Impostor" })).rejects.toThrow(/duplicate/);
+        expect(await store.organizations.count()).toBe(before);
+        expect(await store.organizations.findById(organization.id)).toStrictEqual(organization);
+      });
+    });
+
+    describe("users", () => {
+      const aUser = (organizationId: string, id = newId("user")): User => ({
+        id,
+        organizationId,
+        name: "Ada",
+        role: "member",
+        createdAt: T0,
+      });
+
+      it("creates and finds users within their organization", async () => {
+        const org = newId("org");
+        const user = { ...aUser(org), role: "owner" as const };
+        await store.users.create(user);
+        expect(await store.users.findById(org, user.id)).toStrictEqual(user);
+        expect(await store.users.findById(newId("org"), user.id)).toBeNull();
+        expect(await store.users.findById(org, newId("user"))).toBeNull();
+      });
+
+      it("lists an organization's users in id order, and only them", async () => {
+        const org = newId("org");
+        const [first, second, third] = [newId("user"), newId("user"), newId("user")];
+        const users = [aUser(org, third), aUser(org, first), { ...aUser(org, second), role: "admin" as const }];
+        for (const user of users) await store.users.create(user);
+        await store.users.create(aUser(newId("org")));
+        expect(await store.users.listByOrganization(org)).toStrictEqual([users[1], users[2], users[0]]);
+        expect(await store.users.listByOrganization(newId("org"))).toEqual([]);
+      });
+
+      it("rejects a duplicate id", async () => {
+        const org = newId("org");
+        const user = aUser(org);
+        await store.users.create(user);
+        await expect(store.users.create({ ...user, name: "Impostor" })).rejects.toThrow(/duplicate/);
+        expect(await store.users.listByOrganization(org)).toStrictEqual([user]);
+      });
+    });
+
+    describe("audit", () => {
+      const anEvent = (organizationId: string, keyId: string, action = "key.update"): AuditEvent => ({
+        id: newId("evt"),
+        organizationId,
+        action,
+        actorKeyId: newId("key"),
+        actorUserId: newId("user"),
+        keyId,
+        occurredAt: T1,
+        details: { fields: "name,scopes", "odd key.with dot": "value" },
+      });
+
+      /** Events of one organization about two keys, appended out of order, plus another organization's. */
+      async function appendedEvents(): Promise<{ org: string; events: AuditEvent[]; keyA: string; keyB: string }> {
+        const org = newId("org");
+        const [keyA, keyB] = [newId("key"), newId("key")];
+        const events = [keyA, keyB, keyA, keyA, keyB, keyA, keyB].map((keyId) => anEvent(org, keyId));
+        for (const i of [3, 0, 6, 1, 5, 2, 4]) await store.audit.append(events[i]!);
+        await store.audit.append(anEvent(newId("org"), keyA));
+        return { org, events, keyA, keyB };
+      }
+
+      it("lists newest first, exactly as appended", async () => {
+        const { org, events } = await appendedEvents();
+        expect(await store.audit.list(org, { limit: 100 })).toStrictEqual([...events].reverse());
+        expect(await store.audit.list(org, { limit: 3 })).toStrictEqual(events.slice(4).reverse());
+      });
+
+      it("pages with beforeId", async () => {
+        const { org, events } = await appendedEvents();
+        expect(await store.audit.list(org, { beforeId: events[4]!.id, limit: 3 })).toStrictEqual(
+          events.slice(1, 4).reverse(),
+        );
+        expect(await store.audit.list(org, { beforeId: events[0]!.id, limit: 3 })).toEqual([]);
+      });
+
+      it("filters on the key, also with beforeId", async () => {
+        const { org, events, keyA, keyB } = await appendedEvents();
+        const ofA = events.filter((event) => event.keyId === keyA).reverse();
+        expect(await store.audit.list(org, { keyId: keyA, limit: 100 })).toStrictEqual(ofA);
+        expect(await store.audit.list(org, { keyId: keyB, beforeId: events[6]!.id, limit: 100 })).toStrictEqual([
+          events[4],
+          events[1],
+        ]);
+        expect(await store.audit.list(org, { keyId: keyA, beforeId: events[5]!.id, limit: 2 })).toStrictEqual([
+          events[3],
+          events[2],
+        ]);
+      });
+
+      it("keeps organizations apart", async () => {
+        const { keyA } = await appendedEvents();
+        const other = newId("org");
+        expect(await store.audit.list(other, { limit: 100 })).toEqual([]);
+        expect(await store.audit.list(other, { keyId: keyA, limit: 100 })).toEqual([]);
+      });
+    });
+  });
+}

@@ -1,0 +1,110 @@
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { newId } from "../../src/keys/ids.js";
+import { COLLECTIONS, createMongoStore } from "../../src/store/mongo/mongo-store.js";
+import type { KeyRecord } from "../../src/store/types.js";
+import { freshMongoStore, type FreshMongoStore } from "../support/mongo.js";
+import { describeStoreContract } from "./contract.js";
+
+describeStoreContract("mongodb", freshMongoStore);
+
+describe("mongodb store", () => {
+  let fresh: FreshMongoStore;
+
+  beforeAll(async () => {
+    fresh = await freshMongoStore();
+  });
+
+  afterAll(async () => {
+    await fresh?.cleanup();
+  });
+
+  it("creates the indexes its queries need", async () => {
+    const indexes = async (collection: string) =>
+      (await fresh.db.collection(collection).indexes()).map(({ key, unique, partialFilterExpression }) => ({
+        key,
+        ...(unique ? { unique } : {}),
+        ...(partialFilterExpression ? { partialFilterExpression } : {}),
+      }));
+    expect(await indexes(COLLECTIONS.keys)).toEqual([
+      { key: { _id: 1 } },
+      { key: { secretHash: 1 }, unique: true },
+      {
+        key: { "previousSecret.hash": 1 },
+        unique: true,
+        partialFilterExpression: { "previousSecret.hash": { $type: "string" } },
+      },
+      { key: { organizationId: 1, _id: 1 } },
+      { key: { organizationId: 1, isActive: 1, _id: 1 } },
+    ]);
+    expect(await indexes(COLLECTIONS.users)).toEqual([{ key: { _id: 1 } }, { key: { organizationId: 1, _id: 1 } }]);
+    expect(await indexes(COLLECTIONS.audit)).toEqual([
+      { key: { _id: 1 } },
+      { key: { organizationId: 1, _id: -1 } },
+      { key: { organizationId: 1, keyId: 1, _id: -1 } },
+    ]);
+  });
+
+  it("init is idempotent", async () => {
+    await expect(fresh.store.init()).resolves.toBeUndefined();
+  });
+
+  it("stores a key under its id as _id, with BSON dates and explicit nulls", async () => {
+    const org = newId("org");
+    const key: KeyRecord = {
+      id: newId("key"),
+      organizationId: org,
+      name: "raw",
+      description: "",
+      keyPrefix: "sk_test_raw1",
+      secretHash: randomBytes(32).toString("hex"),
+      previousSecret: null,
+      environment: "test",
+      keyType: "user",
+      ownerUserId: newId("user"),
+      scopes: [],
+      allowIps: [],
+      rateLimit: null,
+      isActive: true,
+      revokedAt: null,
+      expiresAt: null,
+      lastUsedAt: null,
+      createdAt: new Date("2031-01-01T00:00:00.000Z"),
+      createdBy: "bootstrap",
+      updatedAt: new Date("2031-01-01T00:00:00.000Z"),
+    };
+    await fresh.store.keys.create(key, { organizationMax: 1, userMax: 1 });
+    const raw = await fresh.db.collection(COLLECTIONS.keys).findOne({ _id: key.id as never });
+    const { id, ...rest } = key;
+    expect(raw).toStrictEqual({ _id: id, ...rest });
+    expect(await fresh.db.collection(COLLECTIONS.keys).countDocuments({ _id: id as never, createdAt: { $type: "date" } })).toBe(1);
+    expect(await fresh.db.collection(COLLECTIONS.keys).countDocuments({ _id: id as never, revokedAt: { $type: "null" } })).toBe(1);
+  });
+
+  it("init fails when an index cannot be built", async () => {
+    const broken = await freshMongoStore();
+    try {
+      // Two keys sharing a secret hash, stored while no unique index guarded them.
+      const keys = broken.db.collection(COLLECTIONS.keys);
+      await keys.dropIndexes();
+      const twin = { organizationId: "org_X", secretHash: "same" };
+      await keys.insertMany([{ _id: "key_1" as never, ...twin }, { _id: "key_2" as never, ...twin }]);
+      await expect(broken.store.init()).rejects.toThrow(/duplicate key/i);
+    } finally {
+      await broken.cleanup();
+    }
+  });
+
+  it("ping and init reject when the server cannot be reached", async () => {
+    const unreachable = createMongoStore("mongodb://127.0.0.1:9/", "keygate_unreachable", {
+      serverSelectionTimeoutMS: 300,
+      connectTimeoutMS: 300,
+    });
+    try {
+      await expect(unreachable.init()).rejects.toThrow();
+      await expect(unreachable.ping()).rejects.toThrow();
+    } finally {
+      await unreachable.close();
+    }
+  });
+});
