@@ -1,7 +1,8 @@
 // A trimmed copy of envoyproxy/envoy api/envoy/service/auth/v3/attribute_context.proto, with
-// Envoy's package name, field numbers and types. Left out: Request.time, metadata_context,
-// route_metadata_context and tls_session (keygate reads none of them; Envoy may still send them
-// and they are skipped as unknown fields).
+// Envoy's package name, field numbers and types. Left out: Request.time, HttpRequest.body and
+// raw_body (sent with `with_request_body`), metadata_context, route_metadata_context and
+// tls_session: keygate reads none of them; Envoy may still send them and they are skipped as
+// unknown fields.
 //
 // Written in edition 2023 rather than proto3 only to turn off UTF-8 validation: Envoy documents
 // that header values "do not work for non-utf8 characters", and a proto3 string with invalid
@@ -27,7 +28,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file envoy/service/auth/v3/attribute_context.proto.
  */
 export const file_envoy_service_auth_v3_attribute_context: GenFile = /*@__PURE__*/
-  fileDesc("Ci1lbnZveS9zZXJ2aWNlL2F1dGgvdjMvYXR0cmlidXRlX2NvbnRleHQucHJvdG8SFWVudm95LnNlcnZpY2UuYXV0aC52MyKVCAoQQXR0cmlidXRlQ29udGV4dBI8CgZzb3VyY2UYASABKAsyLC5lbnZveS5zZXJ2aWNlLmF1dGgudjMuQXR0cmlidXRlQ29udGV4dC5QZWVyEkEKC2Rlc3RpbmF0aW9uGAIgASgLMiwuZW52b3kuc2VydmljZS5hdXRoLnYzLkF0dHJpYnV0ZUNvbnRleHQuUGVlchJACgdyZXF1ZXN0GAQgASgLMi8uZW52b3kuc2VydmljZS5hdXRoLnYzLkF0dHJpYnV0ZUNvbnRleHQuUmVxdWVzdBJaChJjb250ZXh0X2V4dGVuc2lvbnMYCiADKAsyPi5lbnZveS5zZXJ2aWNlLmF1dGgudjMuQXR0cmlidXRlQ29udGV4dC5Db250ZXh0RXh0ZW5zaW9uc0VudHJ5GugBCgRQZWVyEi4KB2FkZHJlc3MYASABKAsyHS5lbnZveS5jb25maWcuY29yZS52My5BZGRyZXNzEg8KB3NlcnZpY2UYAiABKAkSSAoGbGFiZWxzGAMgAygLMjguZW52b3kuc2VydmljZS5hdXRoLnYzLkF0dHJpYnV0ZUNvbnRleHQuUGVlci5MYWJlbHNFbnRyeRIRCglwcmluY2lwYWwYBCABKAkSEwoLY2VydGlmaWNhdGUYBSABKAkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARpMCgdSZXF1ZXN0EkEKBGh0dHAYAiABKAsyMy5lbnZveS5zZXJ2aWNlLmF1dGgudjMuQXR0cmlidXRlQ29udGV4dC5IdHRwUmVxdWVzdBruAgoLSHR0cFJlcXVlc3QSCgoCaWQYASABKAkSDgoGbWV0aG9kGAIgASgJElEKB2hlYWRlcnMYAyADKAsyQC5lbnZveS5zZXJ2aWNlLmF1dGgudjMuQXR0cmlidXRlQ29udGV4dC5IdHRwUmVxdWVzdC5IZWFkZXJzRW50cnkSDAoEcGF0aBgEIAEoCRIMCgRob3N0GAUgASgJEg4KBnNjaGVtZRgGIAEoCRINCgVxdWVyeRgHIAEoCRIQCghmcmFnbWVudBgIIAEoCRIMCgRzaXplGAkgASgDEhAKCHByb3RvY29sGAogASgJEgwKBGJvZHkYCyABKAkSEAoIcmF3X2JvZHkYDCABKAwSMwoKaGVhZGVyX21hcBgNIAEoCzIfLmVudm95LmNvbmZpZy5jb3JlLnYzLkhlYWRlck1hcBouCgxIZWFkZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARo4ChZDb250ZXh0RXh0ZW5zaW9uc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCB5IDBAgCIANiCGVkaXRpb25zcOgH", [file_envoy_config_core_v3_address, file_envoy_config_core_v3_base]);
+  fileDesc("Ci1lbnZveS9zZXJ2aWNlL2F1dGgvdjMvYXR0cmlidXRlX2NvbnRleHQucHJvdG8SFWVudm95LnNlcnZpY2UuYXV0aC52MyL1BwoQQXR0cmlidXRlQ29udGV4dBI8CgZzb3VyY2UYASABKAsyLC5lbnZveS5zZXJ2aWNlLmF1dGgudjMuQXR0cmlidXRlQ29udGV4dC5QZWVyEkEKC2Rlc3RpbmF0aW9uGAIgASgLMiwuZW52b3kuc2VydmljZS5hdXRoLnYzLkF0dHJpYnV0ZUNvbnRleHQuUGVlchJACgdyZXF1ZXN0GAQgASgLMi8uZW52b3kuc2VydmljZS5hdXRoLnYzLkF0dHJpYnV0ZUNvbnRleHQuUmVxdWVzdBJaChJjb250ZXh0X2V4dGVuc2lvbnMYCiADKAsyPi5lbnZveS5zZXJ2aWNlLmF1dGgudjMuQXR0cmlidXRlQ29udGV4dC5Db250ZXh0RXh0ZW5zaW9uc0VudHJ5GugBCgRQZWVyEi4KB2FkZHJlc3MYASABKAsyHS5lbnZveS5jb25maWcuY29yZS52My5BZGRyZXNzEg8KB3NlcnZpY2UYAiABKAkSSAoGbGFiZWxzGAMgAygLMjguZW52b3kuc2VydmljZS5hdXRoLnYzLkF0dHJpYnV0ZUNvbnRleHQuUGVlci5MYWJlbHNFbnRyeRIRCglwcmluY2lwYWwYBCABKAkSEwoLY2VydGlmaWNhdGUYBSABKAkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARpMCgdSZXF1ZXN0EkEKBGh0dHAYAiABKAsyMy5lbnZveS5zZXJ2aWNlLmF1dGgudjMuQXR0cmlidXRlQ29udGV4dC5IdHRwUmVxdWVzdBrOAgoLSHR0cFJlcXVlc3QSCgoCaWQYASABKAkSDgoGbWV0aG9kGAIgASgJElEKB2hlYWRlcnMYAyADKAsyQC5lbnZveS5zZXJ2aWNlLmF1dGgudjMuQXR0cmlidXRlQ29udGV4dC5IdHRwUmVxdWVzdC5IZWFkZXJzRW50cnkSDAoEcGF0aBgEIAEoCRIMCgRob3N0GAUgASgJEg4KBnNjaGVtZRgGIAEoCRINCgVxdWVyeRgHIAEoCRIQCghmcmFnbWVudBgIIAEoCRIMCgRzaXplGAkgASgDEhAKCHByb3RvY29sGAogASgJEjMKCmhlYWRlcl9tYXAYDSABKAsyHy5lbnZveS5jb25maWcuY29yZS52My5IZWFkZXJNYXAaLgoMSGVhZGVyc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaOAoWQ29udGV4dEV4dGVuc2lvbnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQgeSAwQIAiADYghlZGl0aW9uc3DoBw", [file_envoy_config_core_v3_address, file_envoy_config_core_v3_base]);
 
 /**
  * @generated from message envoy.service.auth.v3.AttributeContext
@@ -214,20 +215,6 @@ export type AttributeContext_HttpRequest = Message<"envoy.service.auth.v3.Attrib
    * @generated from field: string protocol = 10;
    */
   protocol: string;
-
-  /**
-   * The HTTP request body.
-   *
-   * @generated from field: string body = 11;
-   */
-  body: string;
-
-  /**
-   * The HTTP request body in bytes (pack_as_bytes).
-   *
-   * @generated from field: bytes raw_body = 12;
-   */
-  rawBody: Uint8Array;
 
   /**
    * The raw request headers, used instead of `headers` when Envoy's `encode_raw_headers` is
