@@ -1,0 +1,170 @@
+import { LRUCache } from "lru-cache";
+import { AllowList } from "../authz/ip-allow-list.js";
+import type { Config } from "../config/config.js";
+import type { KeyEvents } from "../keys/key-events.js";
+import type { PlanLimits } from "../limits/check-limits.js";
+import type { Logger } from "../log/logger.js";
+import type { Store } from "../store/store.js";
+import type { KeyRecord } from "../store/types.js";
+import type { Clock } from "../time/clock.js";
+import { SingleFlight } from "./single-flight.js";
+
+/**
+ * Check's hot path: key records by secret hash, so a cache hit costs no store operation at all.
+ *  - bounded by entries (cacheMaxEntries) and by estimated bytes (cacheMaxBytes), TTL cacheTtlMs;
+ *  - unknown hashes are remembered for negativeCacheTtlMs, in a separately bounded cache;
+ *  - concurrent misses for one hash share one store read (single-flight);
+ *  - KeyEvents (update, revoke, delete, regenerate) evict the key's current and previous hashes
+ *    at once, and detach any read of them in flight so its result is not cached.
+ * An entry carries what Check needs pre-parsed: the allow-list, the scope set and the plan of the
+ * key's organization (organizations are cached by id on the same terms).
+ */
+
+export interface KeyCacheEntry {
+  readonly key: KeyRecord;
+  readonly plan: PlanLimits;
+  readonly allowList: AllowList;
+  readonly scopes: ReadonlySet<string>;
+}
+
+export type KeyCacheConfig = Pick<
+  Config,
+  "cacheMaxEntries" | "cacheMaxBytes" | "cacheTtlMs" | "negativeCacheTtlMs" | "plans" | "defaultPlan"
+>;
+
+export interface KeyCacheOptions {
+  store: Pick<Store, "keys" | "organizations">;
+  keyEvents: KeyEvents;
+  clock: Clock;
+  config: KeyCacheConfig;
+  logger?: Pick<Logger, "warn">;
+  /** Most unknown hashes remembered; default min(cacheMaxEntries, 100,000). */
+  maxNegativeEntries?: number;
+  /** Most organizations' plans held; default 100,000. */
+  maxOrganizations?: number;
+}
+
+// Rough heap cost: the record's objects and dates, the entry, the Set and the allow-list.
+const ENTRY_OVERHEAD_BYTES = 1_024;
+const PER_LIST_ITEM_BYTES = 96;
+
+export function estimateEntryBytes(key: KeyRecord): number {
+  let bytes = ENTRY_OVERHEAD_BYTES;
+  for (const text of [key.id, key.organizationId, key.name, key.description, key.keyPrefix, key.secretHash, key.ownerUserId, key.createdBy]) {
+    bytes += text.length * 2;
+  }
+  for (const scope of key.scopes) bytes += PER_LIST_ITEM_BYTES + scope.length * 4;
+  for (const cidr of key.allowIps) bytes += PER_LIST_ITEM_BYTES + cidr.length * 2;
+  return bytes;
+}
+
+export class KeyCache {
+  readonly #store: KeyCacheOptions["store"];
+  readonly #config: KeyCacheConfig;
+  readonly #logger: KeyCacheOptions["logger"];
+  readonly #entries: LRUCache<string, KeyCacheEntry>;
+  readonly #unknown: LRUCache<string, true> | null;
+  readonly #plans: LRUCache<string, PlanLimits>;
+  readonly #keyReads = new SingleFlight<string, KeyCacheEntry | null>();
+  readonly #organizationReads = new SingleFlight<string, PlanLimits>();
+  readonly #unsubscribe: () => void;
+
+  constructor(options: KeyCacheOptions) {
+    const { config, clock } = options;
+    this.#store = options.store;
+    this.#config = config;
+    this.#logger = options.logger;
+    const timing = { ttlResolution: 0, perf: clock, updateAgeOnGet: false } as const;
+    this.#entries = new LRUCache<string, KeyCacheEntry>({
+      ...timing,
+      max: config.cacheMaxEntries,
+      maxSize: config.cacheMaxBytes,
+      sizeCalculation: (entry) => estimateEntryBytes(entry.key),
+      ttl: config.cacheTtlMs,
+    });
+    this.#unknown =
+      config.negativeCacheTtlMs > 0
+        ? new LRUCache<string, true>({
+            ...timing,
+            max: options.maxNegativeEntries ?? Math.min(config.cacheMaxEntries, 100_000),
+            ttl: config.negativeCacheTtlMs,
+          })
+        : null;
+    this.#plans = new LRUCache<string, PlanLimits>({ ...timing, max: options.maxOrganizations ?? 100_000, ttl: config.cacheTtlMs });
+    this.#unsubscribe = options.keyEvents.onChange((key) => {
+      this.evict(key.secretHash);
+      if (key.previousSecret !== null) this.evict(key.previousSecret.hash);
+    });
+  }
+
+  /** Entries and estimated bytes held, and unknown hashes remembered. */
+  get stats(): { entries: number; bytes: number; unknown: number } {
+    return { entries: this.#entries.size, bytes: this.#entries.calculatedSize, unknown: this.#unknown?.size ?? 0 };
+  }
+
+  /**
+   * Synchronous look: the entry, null for a hash known to be unknown, undefined when only the
+   * store can tell (then call `load`).
+   */
+  cached(secretHash: string): KeyCacheEntry | null | undefined {
+    const entry = this.#entries.get(secretHash);
+    if (entry !== undefined) return entry;
+    return this.#unknown?.get(secretHash) === true ? null : undefined;
+  }
+
+  /** Reads the store (once for concurrent callers) and caches the answer. Rejects when the store fails. */
+  load(secretHash: string): Promise<KeyCacheEntry | null> {
+    return this.#keyReads.run(
+      secretHash,
+      () => this.#read(secretHash),
+      (entry, stale) => {
+        if (stale) return;
+        if (entry === null) this.#unknown?.set(secretHash, true);
+        else this.#entries.set(secretHash, entry);
+      },
+    );
+  }
+
+  async get(secretHash: string): Promise<KeyCacheEntry | null> {
+    const cached = this.cached(secretHash);
+    return cached !== undefined ? cached : this.load(secretHash);
+  }
+
+  evict(secretHash: string): void {
+    this.#entries.delete(secretHash);
+    this.#unknown?.delete(secretHash);
+    this.#keyReads.forget(secretHash);
+  }
+
+  /** Stops listening to key changes. */
+  close(): void {
+    this.#unsubscribe();
+  }
+
+  async #read(secretHash: string): Promise<KeyCacheEntry | null> {
+    const key = await this.#store.keys.findByHash(secretHash);
+    if (key === null) return null;
+    const plan = await this.#plan(key.organizationId);
+    return { key, plan, allowList: AllowList.parse(key.allowIps), scopes: new Set(key.scopes) };
+  }
+
+  #plan(organizationId: string): PlanLimits | Promise<PlanLimits> {
+    const cached = this.#plans.get(organizationId);
+    if (cached !== undefined) return cached;
+    return this.#organizationReads.run(
+      organizationId,
+      async () => {
+        const organization = await this.#store.organizations.findById(organizationId);
+        const configured = organization === null ? undefined : this.#config.plans.find((p) => p.name === organization.plan);
+        if (configured !== undefined) return configured;
+        // Data and configuration disagree (the organization is gone, or its plan was removed
+        // from the plans file): limit it by the default plan rather than refuse its keys.
+        this.#logger?.warn({ organizationId, plan: organization?.plan ?? null }, "organization or its plan not found; applying the default plan");
+        return this.#config.plans.find((p) => p.name === this.#config.defaultPlan) ?? this.#config.plans[0]!;
+      },
+      (plan, stale) => {
+        if (!stale) this.#plans.set(organizationId, plan);
+      },
+    );
+  }
+}
