@@ -21,6 +21,8 @@ export interface CheckUsageEvent {
   path: string;
   outcome: CheckOutcome;
   atMs: number;
+  /** Request size in bytes when Envoy knows it (its http.size, else content-length). */
+  requestBytes?: number;
 }
 
 export interface UsageRecorder {

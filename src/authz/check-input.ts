@@ -1,0 +1,212 @@
+import type { CheckRequest } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
+import type { AttributeContext_HttpRequest } from "../../gen/envoy/service/auth/v3/attribute_context_pb.js";
+import { parseClientIp, type IpAddress } from "./ip-allow-list.js";
+import type { RouteTable } from "./route-table.js";
+
+/**
+ * Step one of Check: CheckRequest → input. Pure and total: any request, however malformed,
+ * yields an input (a missing key, no client address, an empty path...), never an exception.
+ * Work is bounded by the few headers read, whatever else the request carries.
+ */
+
+export type KeyHeader = "x-api-key" | "authorization";
+
+export type PresentedKey =
+  | { readonly kind: "missing" }
+  /** `secret` is what was presented, not yet checked: it may be garbage of any length. */
+  | { readonly kind: "presented"; readonly secret: string; readonly header: KeyHeader };
+
+export interface CheckInput {
+  readonly key: PresentedKey;
+  /** Null when the address is absent or does not parse: only keys without an allow-list pass. */
+  readonly clientIp: IpAddress | null;
+  /** Upper-cased; empty when Envoy sent none. */
+  readonly method: string;
+  /** Normalized path without query or fragment (see normalizePath). */
+  readonly path: string;
+  readonly requiredScopes: readonly string[];
+  /** x-request-id, for logs; at most 128 characters. */
+  readonly requestId: string;
+  /** Request size when Envoy knows it (http.size, else content-length). */
+  readonly requestBytes: number | undefined;
+}
+
+export interface InputOptions {
+  /** Use the Nth x-forwarded-for entry from the right as the client address (0: the TCP peer). */
+  trustedProxyHops: number;
+  routes: RouteTable;
+}
+
+const MISSING: PresentedKey = Object.freeze({ kind: "missing" });
+/** Secrets are 54 characters; anything far longer is presented-but-malformed without parsing. */
+const MAX_CREDENTIAL_LENGTH = 4096;
+const MAX_METHOD_LENGTH = 32;
+const MAX_REQUEST_ID_LENGTH = 128;
+const WANTED_HEADERS = new Set(["x-api-key", "authorization", "x-forwarded-for", "x-request-id", "content-length", ":path", ":method"]);
+
+type HeaderGetter = (name: string) => string | undefined;
+
+function ownString(record: { [key: string]: string } | undefined, name: string): string | undefined {
+  if (record === undefined || !Object.hasOwn(record, name)) return undefined;
+  const value = record[name];
+  return typeof value === "string" ? value : undefined;
+}
+
+const rawDecoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
+
+/**
+ * Reads headers from `headers` (Envoy's default) or, when Envoy runs with `encode_raw_headers`,
+ * from `header_map`, joining repeated names with `,` as Envoy does for the map.
+ */
+function headerGetter(http: AttributeContext_HttpRequest | undefined): HeaderGetter {
+  if (http === undefined) return () => undefined;
+  const raw = http.headerMap?.headers;
+  if (raw === undefined || raw.length === 0) return (name) => ownString(http.headers, name);
+  let collected: Map<string, string> | undefined;
+  return (name) => {
+    const direct = ownString(http.headers, name);
+    if (direct !== undefined) return direct;
+    if (collected === undefined) {
+      collected = new Map();
+      for (const header of raw) {
+        const key = header.key.toLowerCase();
+        if (!WANTED_HEADERS.has(key)) continue;
+        const value = header.value !== "" ? header.value : rawDecoder.decode(header.rawValue);
+        const previous = collected.get(key);
+        collected.set(key, previous === undefined ? value : `${previous},${value}`);
+      }
+    }
+    return collected.get(name);
+  };
+}
+
+/**
+ * One credential from a header that Envoy may have joined with `,`: repeats of the same value
+ * collapse to it; different values stay joined, which no well-formed secret matches.
+ */
+function singleCredential(values: readonly string[]): string {
+  let chosen = "";
+  for (const value of values) {
+    if (value === "") continue;
+    if (chosen === "") chosen = value;
+    else if (value !== chosen) return values.filter((v) => v !== "").join(",");
+  }
+  return chosen;
+}
+
+function splitJoined(value: string): string[] {
+  return (value.length > MAX_CREDENTIAL_LENGTH ? [value] : value.split(",")).map((part) => part.trim());
+}
+
+/** The token of each `Bearer` credential (scheme case-insensitive); other schemes are skipped. */
+function bearerTokens(authorization: string): string[] {
+  const tokens: string[] = [];
+  for (const part of splitJoined(authorization)) {
+    const space = part.search(/\s/);
+    if (space < 0 || part.slice(0, space).toLowerCase() !== "bearer") continue;
+    tokens.push(part.slice(space + 1).trim());
+  }
+  return tokens;
+}
+
+export function presentedKey(get: HeaderGetter): PresentedKey {
+  const apiKey = get("x-api-key");
+  if (apiKey !== undefined) {
+    const secret = singleCredential(splitJoined(apiKey));
+    if (secret !== "") return { kind: "presented", secret, header: "x-api-key" };
+  }
+  const authorization = get("authorization");
+  if (authorization !== undefined) {
+    const secret = singleCredential(bearerTokens(authorization));
+    if (secret !== "") return { kind: "presented", secret, header: "authorization" };
+  }
+  return MISSING;
+}
+
+/** The Nth comma-separated entry from the right (1 = last), without splitting the whole value. */
+function nthFromRight(list: string, n: number): string | undefined {
+  let end = list.length;
+  for (let i = 1; i < n; i++) {
+    const comma = list.lastIndexOf(",", end - 1);
+    if (comma < 0) return undefined;
+    end = comma;
+  }
+  const start = list.lastIndexOf(",", end - 1) + 1;
+  const entry = list.slice(start, end).trim();
+  return entry === "" ? undefined : entry;
+}
+
+function clientIp(request: CheckRequest, get: HeaderGetter, trustedProxyHops: number): IpAddress | null {
+  if (trustedProxyHops > 0) {
+    // Entries right of the trusted ones were written by our proxies; anything further left is
+    // whatever the client claimed. Too few entries means the request bypassed them: no address.
+    const forwarded = get("x-forwarded-for");
+    const entry = forwarded === undefined ? undefined : nthFromRight(forwarded, trustedProxyHops);
+    return entry === undefined ? null : parseClientIp(entry);
+  }
+  const address = request.attributes?.source?.address?.address;
+  return address?.case === "socketAddress" ? parseClientIp(address.value.address) : null;
+}
+
+const UNRESERVED_ESCAPE = /%(2[dDeE]|3[0-9]|[46][1-9a-fA-F]|[57][0-9aA]|5[fF]|7[eE])/g;
+
+/**
+ * The path as scopes are matched against it: query and fragment cut off, percent-escapes of
+ * unreserved characters decoded, repeated slashes merged and `.`/`..` segments resolved, so
+ * `//admin/./keys` or `/%61dmin/keys` cannot slip past a rule written for `/admin/keys`.
+ * A target that is not origin-form (`*`, `http://…`) is returned without query, unchanged.
+ */
+export function normalizePath(target: string): string {
+  let end = target.length;
+  const query = target.indexOf("?");
+  if (query >= 0) end = query;
+  const fragment = target.indexOf("#");
+  if (fragment >= 0 && fragment < end) end = fragment;
+  let path = target.slice(0, end);
+  if (!path.startsWith("/")) return path;
+  if (path.includes("%")) path = path.replace(UNRESERVED_ESCAPE, (escape) => String.fromCharCode(parseInt(escape.slice(1), 16)));
+  if (!path.includes("//") && !path.includes("/.")) return path;
+  const out: string[] = [];
+  const segments = path.split("/");
+  for (let i = 1; i < segments.length; i++) {
+    const segment = segments[i]!;
+    if (segment === "" || segment === ".") continue;
+    if (segment === "..") out.pop();
+    else out.push(segment);
+  }
+  const last = segments[segments.length - 1];
+  const trailingSlash = out.length > 0 && (last === "" || last === "." || last === "..");
+  return `/${out.join("/")}${trailingSlash ? "/" : ""}`;
+}
+
+function scopeList(text: string): readonly string[] {
+  const scopes = text.split(/\s+/).filter((scope) => scope !== "");
+  return scopes.length > 1 ? [...new Set(scopes)] : scopes;
+}
+
+function requestBytes(http: AttributeContext_HttpRequest | undefined, get: HeaderGetter): number | undefined {
+  const size = http?.size;
+  if (size !== undefined && size >= 0n && size <= BigInt(Number.MAX_SAFE_INTEGER)) {
+    // Envoy sends 0 when it does not know the size and there is no content-length either.
+    if (size > 0n) return Number(size);
+  }
+  const length = get("content-length");
+  return length !== undefined && /^\s*\d{1,15}\s*$/.test(length) ? Number(length) : undefined;
+}
+
+export function checkInput(request: CheckRequest, options: InputOptions): CheckInput {
+  const http = request.attributes?.request?.http;
+  const get = headerGetter(http);
+  const method = (http?.method || get(":method") || "").slice(0, MAX_METHOD_LENGTH).toUpperCase();
+  const path = normalizePath(http?.path || get(":path") || "");
+  const routeScopes = ownString(request.attributes?.contextExtensions, "required_scopes");
+  return {
+    key: presentedKey(get),
+    clientIp: clientIp(request, get, options.trustedProxyHops),
+    method,
+    path,
+    requiredScopes: routeScopes !== undefined ? scopeList(routeScopes) : options.routes.scopesFor(method, path),
+    requestId: (http?.id || get("x-request-id") || "").slice(0, MAX_REQUEST_ID_LENGTH),
+    requestBytes: requestBytes(http, get),
+  };
+}

@@ -1,0 +1,140 @@
+import { create, type JsonObject } from "@bufbuild/protobuf";
+import { HeaderValueOptionSchema, type HeaderValueOption } from "../../gen/envoy/config/core/v3/base_pb.js";
+import {
+  CheckResponseSchema,
+  DeniedHttpResponseSchema,
+  OkHttpResponseSchema,
+  type CheckResponse,
+  type DeniedHttpResponse,
+} from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
+import { HttpStatusSchema } from "../../gen/envoy/type/v3/http_status_pb.js";
+import { StatusSchema, type Status } from "../../gen/google/rpc/status_pb.js";
+import type { KeyCacheEntry } from "../cache/key-cache.js";
+import type { RateLimitState } from "../limits/rate-limiter.js";
+import type { KeyHeader } from "./check-input.js";
+import type { Decision } from "./decision.js";
+import { DENIAL_CODES, DENIALS, type DenialCode } from "./denials.js";
+
+/**
+ * Step three of Check: decision → CheckResponse, exactly as the contract's "Check" section says.
+ * A decision is always an OK RPC; CheckResponse.status carries allow (0) or the denial's gRPC
+ * code. Everything that does not vary per request is built once: whole denied responses for the
+ * 401/403 codes, statuses, bodies, and per key entry the identity headers and metadata.
+ */
+
+/** Header added to a response or upstream request, with `append` explicitly false. */
+export function headerOption(key: string, value: string): HeaderValueOption {
+  return create(HeaderValueOptionSchema, { header: { key, value }, append: false });
+}
+
+const OK_STATUS: Status = create(StatusSchema, { code: 0 });
+const CONTENT_TYPE_JSON = headerOption("content-type", "application/json");
+const HEADERS_TO_REMOVE: Readonly<Record<KeyHeader, string[]>> = {
+  "x-api-key": ["x-api-key"],
+  authorization: ["authorization"],
+};
+
+interface DenialParts {
+  status: Status;
+  /** Complete for codes without rate-limit headers; for 429s, the template to copy. */
+  response: DeniedHttpResponse;
+}
+
+const DENIAL_PARTS = Object.fromEntries(
+  DENIAL_CODES.map((code) => {
+    const { httpStatus, grpcCode, message } = DENIALS[code];
+    const parts: DenialParts = {
+      status: create(StatusSchema, { code: grpcCode, message }),
+      response: create(DeniedHttpResponseSchema, {
+        status: create(HttpStatusSchema, { code: httpStatus }),
+        headers: [CONTENT_TYPE_JSON],
+        body: JSON.stringify({ error: { code, message } }),
+      }),
+    };
+    return [code, parts];
+  }),
+) as Record<DenialCode, DenialParts>;
+
+const secondsUntil = (atMs: number, nowMs: number): number => Math.max(0, Math.ceil((atMs - nowMs) / 1000));
+
+function rateLimitHeaders(limit: RateLimitState, nowMs: number): HeaderValueOption[] {
+  return [
+    headerOption("x-ratelimit-limit", String(limit.limit)),
+    headerOption("x-ratelimit-remaining", String(limit.remaining)),
+    headerOption("x-ratelimit-reset", String(secondsUntil(limit.resetAtMs, nowMs))),
+  ];
+}
+
+interface AllowParts {
+  identityHeaders: HeaderValueOption[];
+  metadata: JsonObject;
+}
+
+// Built on first use per cache entry; a refreshed entry is a new object and gets new parts.
+const allowPartsByEntry = new WeakMap<KeyCacheEntry, AllowParts>();
+
+function allowParts(entry: KeyCacheEntry): AllowParts {
+  let parts = allowPartsByEntry.get(entry);
+  if (parts === undefined) {
+    const { id, organizationId, scopes } = entry.key;
+    parts = {
+      identityHeaders: [headerOption("x-keygate-key-id", id), headerOption("x-keygate-organization-id", organizationId)],
+      metadata: { key_id: id, organization_id: organizationId, scopes: scopes.join(" ") },
+    };
+    allowPartsByEntry.set(entry, parts);
+  }
+  return parts;
+}
+
+export interface ResponseContext {
+  /** The header the key came from, when one was presented. */
+  keyHeader: KeyHeader | null;
+  nowMs: number;
+  /** Emitted in dynamic_metadata; also what logs carry. */
+  decisionId: string;
+}
+
+export function toCheckResponse(decision: Decision, context: ResponseContext): CheckResponse {
+  const { nowMs, decisionId } = context;
+  if (decision.outcome === "allowed") {
+    const parts = allowParts(decision.entry);
+    return create(CheckResponseSchema, {
+      status: OK_STATUS,
+      httpResponse: {
+        case: "okResponse",
+        value: create(OkHttpResponseSchema, {
+          headers: parts.identityHeaders,
+          headersToRemove: context.keyHeader === null ? [] : HEADERS_TO_REMOVE[context.keyHeader],
+          responseHeadersToAdd: rateLimitHeaders(decision.limit, nowMs),
+        }),
+      },
+      dynamicMetadata: { ...parts.metadata, decision_id: decisionId },
+    });
+  }
+
+  const code = decision.outcome;
+  const parts = DENIAL_PARTS[code];
+  let denied = parts.response;
+  if (code === "RATE_LIMITED" || code === "QUOTA_EXCEEDED") {
+    const { limit } = decision;
+    denied = create(DeniedHttpResponseSchema, {
+      status: denied.status,
+      headers: [
+        CONTENT_TYPE_JSON,
+        headerOption("retry-after", String(Math.max(1, secondsUntil(limit.retryAtMs, nowMs)))),
+        ...rateLimitHeaders(limit, nowMs),
+      ],
+      body: denied.body,
+    });
+  }
+  const metadata: JsonObject = { decision_id: decisionId, code };
+  if (decision.entry !== null) {
+    metadata["key_id"] = decision.entry.key.id;
+    metadata["organization_id"] = decision.entry.key.organizationId;
+  }
+  return create(CheckResponseSchema, {
+    status: parts.status,
+    httpResponse: { case: "deniedResponse", value: denied },
+    dynamicMetadata: metadata,
+  });
+}

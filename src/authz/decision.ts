@@ -1,0 +1,56 @@
+import type { KeyCacheEntry } from "../cache/key-cache.js";
+import { keyStatus } from "../keys/key-status.js";
+import { isWellFormedSecret } from "../keys/secret.js";
+import type { CheckLimits } from "../limits/check-limits.js";
+import type { RateLimitState } from "../limits/rate-limiter.js";
+import type { CheckInput, PresentedKey } from "./check-input.js";
+
+/**
+ * Step two of Check: input + key → decision. The checks run in the contract's order, cheap ones
+ * first and the consuming ones (rate limit, quota) last, so a denied request spends no budget.
+ * Apart from counting an admitted request in `limits`, this is a pure, synchronous function.
+ */
+
+export type Decision =
+  | { readonly outcome: "allowed"; readonly entry: KeyCacheEntry; readonly limit: RateLimitState }
+  /** No key, or none this service knows (malformed, unknown, or a rotated secret past its grace). */
+  | { readonly outcome: "API_KEY_MISSING" | "API_KEY_INVALID"; readonly entry: null }
+  | {
+      readonly outcome: "API_KEY_REVOKED" | "API_KEY_DISABLED" | "API_KEY_EXPIRED" | "IP_NOT_ALLOWED" | "SCOPE_MISSING";
+      readonly entry: KeyCacheEntry;
+    }
+  | { readonly outcome: "RATE_LIMITED" | "QUOTA_EXCEEDED"; readonly entry: KeyCacheEntry; readonly limit: RateLimitState };
+
+export type Outcome = Decision["outcome"];
+
+const MISSING: Decision = Object.freeze({ outcome: "API_KEY_MISSING", entry: null });
+const INVALID: Decision = Object.freeze({ outcome: "API_KEY_INVALID", entry: null });
+
+/**
+ * The decisions made before any lookup: no key, or one whose shape or checksum is wrong (those
+ * never reach the cache or the store). Otherwise the secret to look up.
+ */
+export function screenKey(key: PresentedKey): Decision | { secret: string } {
+  if (key.kind === "missing") return MISSING;
+  return isWellFormedSecret(key.secret) ? { secret: key.secret } : INVALID;
+}
+
+export function decide(
+  input: CheckInput,
+  presentedHash: string,
+  entry: KeyCacheEntry | null,
+  nowMs: number,
+  limits: Pick<CheckLimits, "admit">,
+): Decision {
+  if (entry === null) return INVALID;
+  const status = keyStatus(entry.key, presentedHash, nowMs);
+  if (status === "API_KEY_INVALID") return INVALID;
+  if (status !== "valid") return { outcome: status, entry };
+  if (!entry.allowList.allows(input.clientIp)) return { outcome: "IP_NOT_ALLOWED", entry };
+  for (const scope of input.requiredScopes) {
+    if (!entry.scopes.has(scope)) return { outcome: "SCOPE_MISSING", entry };
+  }
+  const admission = limits.admit(entry.key, entry.plan, nowMs);
+  if (!admission.admitted) return { outcome: admission.reason, entry, limit: admission.state };
+  return { outcome: "allowed", entry, limit: admission.state };
+}

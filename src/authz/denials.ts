@@ -1,0 +1,58 @@
+import { Code } from "@connectrpc/connect";
+
+/**
+ * Every way Check can deny, in the contract's order, and the one table that maps each to what
+ * Envoy and the client see. The codes double as log fields and usage outcomes.
+ */
+export const DENIAL_CODES = [
+  "API_KEY_MISSING",
+  "API_KEY_INVALID",
+  "API_KEY_REVOKED",
+  "API_KEY_DISABLED",
+  "API_KEY_EXPIRED",
+  "IP_NOT_ALLOWED",
+  "SCOPE_MISSING",
+  "RATE_LIMITED",
+  "QUOTA_EXCEEDED",
+] as const;
+
+export type DenialCode = (typeof DENIAL_CODES)[number];
+
+export interface Denial {
+  httpStatus: 401 | 403 | 429;
+  /** The google.rpc.Code in CheckResponse.status. */
+  grpcCode: Code.Unauthenticated | Code.PermissionDenied;
+  message: string;
+}
+
+export const DENIALS: Readonly<Record<DenialCode, Denial>> = {
+  API_KEY_MISSING: {
+    httpStatus: 401,
+    grpcCode: Code.Unauthenticated,
+    message: "An API key is required: send it in the X-API-Key header or as Authorization: Bearer <key>.",
+  },
+  API_KEY_INVALID: { httpStatus: 401, grpcCode: Code.Unauthenticated, message: "The API key is not valid." },
+  API_KEY_REVOKED: { httpStatus: 401, grpcCode: Code.Unauthenticated, message: "The API key has been revoked." },
+  API_KEY_DISABLED: { httpStatus: 401, grpcCode: Code.Unauthenticated, message: "The API key is disabled." },
+  API_KEY_EXPIRED: { httpStatus: 401, grpcCode: Code.Unauthenticated, message: "The API key has expired." },
+  IP_NOT_ALLOWED: {
+    httpStatus: 403,
+    grpcCode: Code.PermissionDenied,
+    message: "Requests with this API key are not allowed from this IP address.",
+  },
+  SCOPE_MISSING: {
+    httpStatus: 403,
+    grpcCode: Code.PermissionDenied,
+    message: "The API key does not have the scopes this request requires.",
+  },
+  RATE_LIMITED: {
+    httpStatus: 429,
+    grpcCode: Code.PermissionDenied,
+    message: "The API key's rate limit is exceeded; retry after the time in the Retry-After header.",
+  },
+  QUOTA_EXCEEDED: {
+    httpStatus: 429,
+    grpcCode: Code.PermissionDenied,
+    message: "The organization's request quota is exceeded; retry after the time in the Retry-After header.",
+  },
+};
