@@ -1,0 +1,44 @@
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import { expect } from "vitest";
+import { CheckResponseSchema, type CheckResponse } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
+import { DENIALS, type DenialCode } from "../../src/authz/denials.js";
+
+/**
+ * What every CheckResponse must look like, whatever the request: it survives the wire, says
+ * allow (status 0 with ok_response) or deny (16 or 7 with a denied_response carrying the HTTP
+ * status, a JSON body with a known code, content-type), and sets `append` explicitly on every
+ * header (checked after a binary round trip, so presence on the wire is what is tested).
+ */
+export function expectWellFormed(response: CheckResponse): void {
+  const wire = fromBinary(CheckResponseSchema, toBinary(CheckResponseSchema, response));
+  const code = wire.status?.code ?? 0;
+  const http = wire.httpResponse;
+  if (code === 0) {
+    expect(http.case).toBe("okResponse");
+    if (http.case !== "okResponse") return;
+    for (const option of [...http.value.headers, ...http.value.responseHeadersToAdd]) expect(option.append).toBe(false);
+    expect(http.value.headersToRemove.length).toBe(1);
+    expect(wire.dynamicMetadata?.["key_id"]).toEqual(expect.stringMatching(/^key_/));
+    return;
+  }
+  expect([16, 7]).toContain(code);
+  expect(http.case).toBe("deniedResponse");
+  if (http.case !== "deniedResponse") return;
+  const body = JSON.parse(http.value.body) as { error: { code: DenialCode; message: string } };
+  const denial = DENIALS[body.error.code];
+  expect(denial, body.error.code).toBeDefined();
+  expect(body.error.message).toBe(denial.message);
+  expect(http.value.status?.code).toBe(denial.httpStatus);
+  expect(code).toBe(denial.grpcCode);
+  expect(code).toBe(denial.httpStatus === 401 ? 16 : 7);
+  expect(wire.status?.message).toBe(denial.message);
+  for (const option of http.value.headers) expect(option.append).toBe(false);
+  const headers = new Map(http.value.headers.map((option) => [option.header?.key, option.header?.value]));
+  expect(headers.get("content-type")).toBe("application/json");
+  if (denial.httpStatus === 429) {
+    expect(Number(headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    for (const name of ["x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"]) expect(headers.get(name), name).toMatch(/^\d+$/);
+  }
+  expect(wire.dynamicMetadata?.["code"]).toBe(body.error.code);
+  expect(wire.dynamicMetadata?.["decision_id"]).toEqual(expect.any(String));
+}
