@@ -8,6 +8,29 @@ import { describeStoreContract } from "./contract.js";
 
 describeStoreContract("mongodb", freshMongoStore);
 
+const aKey = (organizationId: string): KeyRecord => ({
+  id: newId("key"),
+  organizationId,
+  name: "raw",
+  description: "",
+  keyPrefix: "sk_test_raw1",
+  secretHash: randomBytes(32).toString("hex"),
+  previousSecret: null,
+  environment: "test",
+  keyType: "user",
+  ownerUserId: "user_OWNER",
+  scopes: [],
+  allowIps: [],
+  rateLimit: null,
+  isActive: true,
+  revokedAt: null,
+  expiresAt: null,
+  lastUsedAt: null,
+  createdAt: new Date("2031-01-01T00:00:00.000Z"),
+  createdBy: "bootstrap",
+  updatedAt: new Date("2031-01-01T00:00:00.000Z"),
+});
+
 describe("mongodb store", () => {
   let fresh: FreshMongoStore;
 
@@ -45,34 +68,31 @@ describe("mongodb store", () => {
     ]);
   });
 
+  it("creates every collection in init, so first writes never race to create one", async () => {
+    const names = (await fresh.db.listCollections({}, { nameOnly: true }).toArray()).map(({ name }) => name);
+    expect(names.sort()).toEqual(Object.values(COLLECTIONS).sort());
+  });
+
+  it("keeps the limit when the first writes to a new database are concurrent creates", async () => {
+    const empty = await freshMongoStore();
+    try {
+      const org = newId("org");
+      const outcomes = await Promise.all(
+        Array.from({ length: 20 }, () => empty.store.keys.create(aKey(org), { organizationMax: 1, userMax: 1 })),
+      );
+      expect(outcomes.filter((outcome) => outcome.ok)).toHaveLength(1);
+      expect(await empty.store.keys.countHoldingSlots(org)).toBe(1);
+    } finally {
+      await empty.cleanup();
+    }
+  });
+
   it("init is idempotent", async () => {
     await expect(fresh.store.init()).resolves.toBeUndefined();
   });
 
   it("stores a key under its id as _id, with BSON dates and explicit nulls", async () => {
-    const org = newId("org");
-    const key: KeyRecord = {
-      id: newId("key"),
-      organizationId: org,
-      name: "raw",
-      description: "",
-      keyPrefix: "sk_test_raw1",
-      secretHash: randomBytes(32).toString("hex"),
-      previousSecret: null,
-      environment: "test",
-      keyType: "user",
-      ownerUserId: newId("user"),
-      scopes: [],
-      allowIps: [],
-      rateLimit: null,
-      isActive: true,
-      revokedAt: null,
-      expiresAt: null,
-      lastUsedAt: null,
-      createdAt: new Date("2031-01-01T00:00:00.000Z"),
-      createdBy: "bootstrap",
-      updatedAt: new Date("2031-01-01T00:00:00.000Z"),
-    };
+    const key = aKey(newId("org"));
     await fresh.store.keys.create(key, { organizationMax: 1, userMax: 1 });
     const raw = await fresh.db.collection(COLLECTIONS.keys).findOne({ _id: key.id as never });
     const { id, ...rest } = key;

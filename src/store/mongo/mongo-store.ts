@@ -1,4 +1,4 @@
-import { MongoClient, type Db, type IndexDescription, type MongoClientOptions } from "mongodb";
+import { MongoClient, MongoServerError, type Db, type IndexDescription, type MongoClientOptions } from "mongodb";
 import type { Store } from "../store.js";
 import { MongoAuditRepository, type AuditEventDocument } from "./audit-repository.js";
 import { MongoKeyRepository, type KeyDocument } from "./key-repository.js";
@@ -14,6 +14,8 @@ export const COLLECTIONS = {
   users: "users",
   audit: "audit_events",
 } as const;
+
+const NAMESPACE_EXISTS = 48;
 
 /**
  * keygate on MongoDB through the official driver. Works on a standalone mongod: every invariant is
@@ -44,9 +46,24 @@ export class MongoStore implements Store {
     this.audit = new MongoAuditRepository(this.#db.collection<AuditEventDocument>(COLLECTIONS.audit));
   }
 
-  /** Connects and creates every index the queries need, awaiting each; throws when any fails. */
+  /**
+   * Connects, creates every collection and every index the queries need, awaiting each; throws
+   * when any fails. Collections are created here rather than by the first writes, because
+   * concurrent first writes race to create the collection (a conflict mongod retries internally,
+   * and which crashes the Windows mongod the tests run under Wine).
+   */
   async init(): Promise<void> {
     await this.#client.connect();
+    const existing = await this.#db.listCollections({}, { nameOnly: true }).toArray();
+    const missing = Object.values(COLLECTIONS).filter((name) => !existing.some((collection) => collection.name === name));
+    for (const name of missing) {
+      try {
+        await this.#db.createCollection(name);
+      } catch (error) {
+        // Another process initialising the same database created it first.
+        if (!(error instanceof MongoServerError && error.code === NAMESPACE_EXISTS)) throw error;
+      }
+    }
     const indexes: [string, IndexDescription[]][] = [
       [COLLECTIONS.keys, MongoKeyRepository.indexes],
       [COLLECTIONS.organizations, MongoOrganizationRepository.indexes],
