@@ -1,8 +1,8 @@
-import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newId } from "../../src/keys/ids.js";
 import type { CreateKeyOutcome, KeySlotLimits, Store } from "../../src/store/store.js";
 import type { AuditEvent, KeyRecord, Organization, User } from "../../src/store/types.js";
+import { aFullKey, aKey, hash, T0 } from "../support/records.js";
 
 /**
  * The one contract every store keeps (src/store/store.ts). Each implementation runs it from its own
@@ -16,54 +16,8 @@ export interface StoreUnderTest {
 }
 
 const ROOMY: KeySlotLimits = { organizationMax: 1_000, userMax: 1_000 };
-const T0 = new Date("2031-03-01T10:00:00.000Z");
 const T1 = new Date("2031-03-02T11:30:00.123Z");
 const T2 = new Date("2031-03-03T12:45:00.456Z");
-
-const hash = (): string => randomBytes(32).toString("hex");
-
-function aKey(organizationId: string, fields: Partial<KeyRecord> = {}): KeyRecord {
-  return {
-    id: newId("key"),
-    organizationId,
-    name: "ci deploy",
-    description: "",
-    keyPrefix: "sk_test_abc1",
-    secretHash: hash(),
-    previousSecret: null,
-    environment: "test",
-    keyType: "user",
-    ownerUserId: "user_OWNER",
-    scopes: ["machines:read"],
-    allowIps: [],
-    rateLimit: null,
-    isActive: true,
-    revokedAt: null,
-    expiresAt: null,
-    lastUsedAt: null,
-    createdAt: T0,
-    createdBy: "bootstrap",
-    updatedAt: T0,
-    ...fields,
-  };
-}
-
-/** A key with every optional field filled in. */
-const aFullKey = (organizationId: string, fields: Partial<KeyRecord> = {}): KeyRecord =>
-  aKey(organizationId, {
-    name: "billing export",
-    description: "nightly export to the warehouse",
-    keyPrefix: "sk_live_Zx9q",
-    environment: "live",
-    keyType: "shared",
-    scopes: ["data:export", "documents:read"],
-    allowIps: ["10.0.0.0/8", "2001:db8::/32"],
-    rateLimit: { limit: 120, period: "minute" },
-    expiresAt: new Date("2032-01-01T00:00:00.000Z"),
-    lastUsedAt: new Date("2031-02-28T23:59:59.999Z"),
-    createdBy: "key_CREATOR",
-    ...fields,
-  });
 
 const refused = (reason: string): CreateKeyOutcome => ({ ok: false, reason }) as CreateKeyOutcome;
 

@@ -1,35 +1,11 @@
-import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newId } from "../../src/keys/ids.js";
 import { COLLECTIONS, createMongoStore } from "../../src/store/mongo/mongo-store.js";
-import type { KeyRecord } from "../../src/store/types.js";
 import { freshMongoStore, type FreshMongoStore } from "../support/mongo.js";
+import { aKey } from "../support/records.js";
 import { describeStoreContract } from "./contract.js";
 
 describeStoreContract("mongodb", freshMongoStore);
-
-const aKey = (organizationId: string): KeyRecord => ({
-  id: newId("key"),
-  organizationId,
-  name: "raw",
-  description: "",
-  keyPrefix: "sk_test_raw1",
-  secretHash: randomBytes(32).toString("hex"),
-  previousSecret: null,
-  environment: "test",
-  keyType: "user",
-  ownerUserId: "user_OWNER",
-  scopes: [],
-  allowIps: [],
-  rateLimit: null,
-  isActive: true,
-  revokedAt: null,
-  expiresAt: null,
-  lastUsedAt: null,
-  createdAt: new Date("2031-01-01T00:00:00.000Z"),
-  createdBy: "bootstrap",
-  updatedAt: new Date("2031-01-01T00:00:00.000Z"),
-});
 
 describe("mongodb store", () => {
   let fresh: FreshMongoStore;

@@ -1,9 +1,10 @@
 import type { Collection, Filter, IndexDescription } from "mongodb";
 import type { AuditListQuery, AuditRepository } from "../store.js";
 import type { AuditEvent } from "../types.js";
+import { toDocument, type StoredRecord } from "./documents.js";
 import { reportingDuplicates } from "./mongo-errors.js";
 
-export type AuditEventDocument = Omit<AuditEvent, "id"> & { _id: string };
+export type AuditEventDocument = StoredRecord<AuditEvent>;
 
 const toRecord = (doc: AuditEventDocument): AuditEvent => ({
   id: doc._id,
@@ -30,8 +31,8 @@ export class MongoAuditRepository implements AuditRepository {
     this.#events = events;
   }
 
-  async append({ id, ...rest }: AuditEvent): Promise<void> {
-    await reportingDuplicates(() => this.#events.insertOne({ _id: id, ...rest }), `audit event ${id}`);
+  async append(event: AuditEvent): Promise<void> {
+    await reportingDuplicates(() => this.#events.insertOne(toDocument(event)), `audit event ${event.id}`);
   }
 
   async list(organizationId: string, query: AuditListQuery): Promise<AuditEvent[]> {

@@ -9,13 +9,12 @@ import type {
   UpdateKeyOutcome,
 } from "../store.js";
 import type { KeyRecord } from "../types.js";
+import { toDocument, type StoredRecord } from "./documents.js";
 import { KeySlotCounters, organizationCounter, userCounter, type SlotCounterId } from "./key-slots.js";
 import { isDuplicateKeyError, reportingDuplicates } from "./mongo-errors.js";
 
 /** A key as stored: the record with its id as `_id`, dates as BSON dates. */
-export type KeyDocument = Omit<KeyRecord, "id"> & { _id: string };
-
-const toDocument = ({ id, ...rest }: KeyRecord): KeyDocument => ({ _id: id, ...rest });
+export type KeyDocument = StoredRecord<KeyRecord>;
 
 /** Field by field, so nothing but the record's own fields ever leaves the store. */
 function toRecord(doc: KeyDocument): KeyRecord {

@@ -1,9 +1,10 @@
 import type { Collection, IndexDescription } from "mongodb";
 import type { OrganizationRepository } from "../store.js";
 import type { Organization } from "../types.js";
+import { toDocument, type StoredRecord } from "./documents.js";
 import { reportingDuplicates } from "./mongo-errors.js";
 
-export type OrganizationDocument = Omit<Organization, "id"> & { _id: string };
+export type OrganizationDocument = StoredRecord<Organization>;
 
 const toRecord = (doc: OrganizationDocument): Organization => ({
   id: doc._id,
@@ -22,8 +23,11 @@ export class MongoOrganizationRepository implements OrganizationRepository {
     this.#organizations = organizations;
   }
 
-  async create({ id, ...rest }: Organization): Promise<void> {
-    await reportingDuplicates(() => this.#organizations.insertOne({ _id: id, ...rest }), `organization ${id}`);
+  async create(organization: Organization): Promise<void> {
+    await reportingDuplicates(
+      () => this.#organizations.insertOne(toDocument(organization)),
+      `organization ${organization.id}`,
+    );
   }
 
   async findById(id: string): Promise<Organization | null> {

@@ -1,9 +1,10 @@
 import type { Collection, IndexDescription } from "mongodb";
 import type { UserRepository } from "../store.js";
 import type { User } from "../types.js";
+import { toDocument, type StoredRecord } from "./documents.js";
 import { reportingDuplicates } from "./mongo-errors.js";
 
-export type UserDocument = Omit<User, "id"> & { _id: string };
+export type UserDocument = StoredRecord<User>;
 
 const toRecord = (doc: UserDocument): User => ({
   id: doc._id,
@@ -25,8 +26,8 @@ export class MongoUserRepository implements UserRepository {
     this.#users = users;
   }
 
-  async create({ id, ...rest }: User): Promise<void> {
-    await reportingDuplicates(() => this.#users.insertOne({ _id: id, ...rest }), `user ${id}`);
+  async create(user: User): Promise<void> {
+    await reportingDuplicates(() => this.#users.insertOne(toDocument(user)), `user ${user.id}`);
   }
 
   async findById(organizationId: string, id: string): Promise<User | null> {
