@@ -94,7 +94,8 @@ function compile(rule: RouteRule, index: number): CompiledRule {
     ...base,
     match: (path, segments) => path.startsWith("/") && matchSegments(parts, segments()),
     exact: false,
-    literalLength: pattern.length - stars,
+    // The slash before a `**` is not literal either: `**` may match nothing, slash included.
+    literalLength: pattern.length - stars - doubles,
     wildcardWeight: doubles * 2 + (stars - doubles * 2),
   };
 }
