@@ -1,0 +1,216 @@
+import pino from "pino";
+import { describe, expect, it } from "vitest";
+import { KeyCache, estimateEntryBytes, type KeyCacheConfig } from "../../src/cache/key-cache.js";
+import { DEFAULT_PLANS } from "../../src/config/plans.js";
+import { newId } from "../../src/keys/ids.js";
+import { KeyEvents } from "../../src/keys/key-events.js";
+import { generateSecret, keyPrefixOf, SecretHasher } from "../../src/keys/secret.js";
+import { MemoryStore } from "../../src/store/memory/memory-store.js";
+import type { KeyRecord } from "../../src/store/types.js";
+import { ManualClock } from "../../src/time/clock.js";
+import { countingStore } from "../authz/check-harness.js";
+
+const hasher = new SecretHasher("key-cache-tests-pepper-0123456789abcdef");
+const CONFIG: KeyCacheConfig = {
+  cacheMaxEntries: 1_000,
+  cacheMaxBytes: 10 * 1024 * 1024,
+  cacheTtlMs: 30_000,
+  negativeCacheTtlMs: 5_000,
+  plans: [...DEFAULT_PLANS],
+  defaultPlan: "pro",
+};
+
+async function setup(config: Partial<KeyCacheConfig> = {}) {
+  const clock = new ManualClock();
+  const memory = new MemoryStore();
+  const counted = countingStore(memory);
+  const keyEvents = new KeyEvents();
+  const cache = new KeyCache({ store: counted.store, keyEvents, clock, config: { ...CONFIG, ...config }, logger: pino({ level: "silent" }), maxOrganizations: 100 });
+  const organizationId = newId("org");
+  await memory.organizations.create({ id: organizationId, name: "Acme", plan: "free", createdAt: new Date() });
+
+  async function createKey(fields: Partial<KeyRecord> = {}): Promise<{ key: KeyRecord; hash: string }> {
+    const secret = generateSecret("live");
+    const now = new Date(clock.now());
+    const key: KeyRecord = {
+      id: newId("key"),
+      organizationId,
+      name: "k",
+      description: "",
+      keyPrefix: keyPrefixOf(secret),
+      secretHash: hasher.hash(secret),
+      previousSecret: null,
+      environment: "live",
+      keyType: "shared",
+      ownerUserId: "user_X",
+      scopes: ["machines:read", "tags:read"],
+      allowIps: ["10.0.0.0/8"],
+      rateLimit: null,
+      isActive: true,
+      revokedAt: null,
+      expiresAt: null,
+      lastUsedAt: null,
+      createdAt: now,
+      createdBy: "bootstrap",
+      updatedAt: now,
+      ...fields,
+    };
+    const created = await memory.keys.create(key, { organizationMax: 1_000_000, userMax: 1_000_000 });
+    if (!created.ok) throw new Error(created.reason);
+    return { key: created.key, hash: key.secretHash };
+  }
+
+  return { clock, memory, calls: counted.calls, keyEvents, cache, organizationId, createKey };
+}
+
+describe("KeyCache", () => {
+  it("a hit costs no store call at all", async () => {
+    const s = await setup();
+    const { hash } = await s.createKey();
+    await s.cache.get(hash);
+    const before = s.calls.total();
+    for (let i = 0; i < 1_000; i++) expect(s.cache.cached(hash)).not.toBeUndefined();
+    for (let i = 0; i < 100; i++) await s.cache.get(hash);
+    expect(s.calls.total()).toBe(before);
+  });
+
+  it("entries hold the record, the pre-parsed allow-list and scope set, and the organization's plan", async () => {
+    const s = await setup();
+    const { key, hash } = await s.createKey();
+    const entry = (await s.cache.get(hash))!;
+    expect(entry.key).toEqual(key);
+    expect(entry.scopes).toEqual(new Set(["machines:read", "tags:read"]));
+    expect(entry.allowList.isOpen).toBe(false);
+    expect(entry.plan.name).toBe("free");
+  });
+
+  it("single-flight: 100 concurrent lookups of an uncached hash → one findByHash, one organization read", async () => {
+    const s = await setup();
+    const { hash } = await s.createKey();
+    const entries = await Promise.all(Array.from({ length: 100 }, () => s.cache.get(hash)));
+    expect(new Set(entries).size).toBe(1);
+    expect(s.calls.keys.get("findByHash")).toBe(1);
+    expect(s.calls.organizations.get("findById")).toBe(1);
+  });
+
+  it("single-flight for unknown hashes too, then the negative cache answers until it expires", async () => {
+    const s = await setup();
+    const unknown = hasher.hash(generateSecret("live"));
+    const answers = await Promise.all(Array.from({ length: 100 }, () => s.cache.get(unknown)));
+    expect(answers.every((a) => a === null)).toBe(true);
+    expect(s.calls.keys.get("findByHash")).toBe(1);
+    expect(s.cache.cached(unknown)).toBeNull();
+    s.clock.advance(5_000);
+    expect(await s.cache.get(unknown)).toBeNull();
+    expect(s.calls.keys.get("findByHash")).toBe(1);
+    s.clock.advance(1);
+    expect(s.cache.cached(unknown)).toBeUndefined();
+    await s.cache.get(unknown);
+    expect(s.calls.keys.get("findByHash")).toBe(2);
+  });
+
+  it("a negative TTL of 0 disables the negative cache", async () => {
+    const s = await setup({ negativeCacheTtlMs: 0 });
+    const unknown = hasher.hash(generateSecret("live"));
+    await s.cache.get(unknown);
+    await s.cache.get(unknown);
+    expect(s.calls.keys.get("findByHash")).toBe(2);
+  });
+
+  it("entries expire after cacheTtlMs", async () => {
+    const s = await setup();
+    const { hash } = await s.createKey();
+    await s.cache.get(hash);
+    s.clock.advance(30_000);
+    expect(s.cache.cached(hash)).toBeDefined();
+    s.clock.advance(1);
+    expect(s.cache.cached(hash)).toBeUndefined();
+  });
+
+  it("KeyEvents evict the current and the previous hash at once, positive and negative", async () => {
+    const s = await setup();
+    const previous = hasher.hash(generateSecret("live"));
+    const { key, hash } = await s.createKey({ previousSecret: { hash: previous, expiresAt: new Date(s.clock.now() + 60_000) } });
+    await s.cache.get(hash);
+    await s.cache.get(previous);
+    expect(s.cache.cached(hash)).not.toBeUndefined();
+    expect(s.cache.cached(previous)).not.toBeUndefined();
+    s.keyEvents.changed(key);
+    expect(s.cache.cached(hash)).toBeUndefined();
+    expect(s.cache.cached(previous)).toBeUndefined();
+
+    // An unknown hash remembered as unknown is forgotten when a key change names it.
+    const later = hasher.hash(generateSecret("live"));
+    await s.cache.get(later);
+    expect(s.cache.cached(later)).toBeNull();
+    s.keyEvents.changed({ ...key, secretHash: later, previousSecret: null });
+    expect(s.cache.cached(later)).toBeUndefined();
+  });
+
+  it("a change during an in-flight read: the stale read is not cached and the next lookup reads again", async () => {
+    const s = await setup();
+    const { key, hash } = await s.createKey();
+    const inFlight = s.cache.get(hash);
+    await s.memory.keys.revoke(key.organizationId, key.id, new Date(s.clock.now()));
+    s.keyEvents.changed(key);
+    await inFlight;
+    expect(s.cache.cached(hash)).toBeUndefined();
+    const fresh = await s.cache.get(hash);
+    expect(fresh?.key.revokedAt).not.toBeNull();
+  });
+
+  it("is bounded by entries", async () => {
+    const s = await setup({ cacheMaxEntries: 10 });
+    for (let i = 0; i < 50; i++) await s.cache.get((await s.createKey()).hash);
+    expect(s.cache.stats.entries).toBe(10);
+  });
+
+  it("is bounded by estimated bytes", async () => {
+    const s = await setup({ cacheMaxBytes: 8 * 1024 });
+    const hashes: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      const { hash } = await s.createKey({ description: "d".repeat(500), allowIps: Array.from({ length: 5 }, (_, j) => `10.${i}.${j}.0/24`) });
+      hashes.push(hash);
+      await s.cache.get(hash);
+    }
+    expect(s.cache.stats.bytes).toBeLessThanOrEqual(8 * 1024);
+    expect(s.cache.stats.entries).toBeGreaterThan(0);
+    expect(s.cache.stats.entries).toBeLessThan(50);
+    expect(s.cache.cached(hashes.at(-1)!)).toBeDefined();
+  });
+
+  it("estimates bigger records as bigger", () => {
+    const base = { id: "key_1", organizationId: "org_1", name: "", description: "", keyPrefix: "", secretHash: "", ownerUserId: "", createdBy: "", scopes: [], allowIps: [] };
+    const small = estimateEntryBytes(base as unknown as KeyRecord);
+    const big = estimateEntryBytes({ ...base, description: "x".repeat(1_000), scopes: ["a:b", "c:d"], allowIps: ["10.0.0.0/8"] } as unknown as KeyRecord);
+    expect(big).toBeGreaterThan(small + 2_000);
+  });
+
+  it("a store failure rejects the lookup and caches nothing", async () => {
+    const s = await setup();
+    const { hash } = await s.createKey();
+    const original = s.memory.keys.findByHash.bind(s.memory.keys);
+    s.memory.keys.findByHash = async () => {
+      throw new Error("store down");
+    };
+    await expect(s.cache.get(hash)).rejects.toThrow("store down");
+    expect(s.cache.cached(hash)).toBeUndefined();
+    s.memory.keys.findByHash = original;
+    expect(await s.cache.get(hash)).not.toBeNull();
+  });
+
+  it("an organization or plan that is gone falls back to the default plan", async () => {
+    const s = await setup();
+    const { hash } = await s.createKey({ organizationId: newId("org") });
+    expect((await s.cache.get(hash))?.plan.name).toBe("pro");
+  });
+
+  it("close() stops listening to key events", async () => {
+    const s = await setup();
+    const { key, hash } = await s.createKey();
+    await s.cache.get(hash);
+    s.cache.close();
+    s.keyEvents.changed(key);
+    expect(s.cache.cached(hash)).toBeDefined();
+  });
+});
