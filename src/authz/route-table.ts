@@ -27,53 +27,37 @@ export interface RouteTable {
 
 const NONE: readonly string[] = Object.freeze([]);
 
-/** Glob match of one segment where `*` matches any run of characters (greedy with backtracking). */
-function matchSegment(pattern: string, text: string): boolean {
+/**
+ * Wildcard matching where `star` stands for any run of items (greedy, backtracking to the last
+ * star: O(pattern × items) at worst, linear in practice). Used twice: on the characters of one
+ * segment with `*`, and on the segments of a path with `**`.
+ */
+function wildcardMatch<P, T>(pattern: ArrayLike<P>, items: ArrayLike<T>, star: P, same: (part: P, item: T) => boolean): boolean {
   let p = 0;
-  let t = 0;
-  let star = -1;
+  let i = 0;
+  let lastStar = -1;
   let resume = 0;
-  while (t < text.length) {
-    if (p < pattern.length && pattern[p] !== "*" && pattern[p] === text[t]) {
+  while (i < items.length) {
+    if (p < pattern.length && pattern[p] !== star && same(pattern[p]!, items[i]!)) {
       p++;
-      t++;
-    } else if (p < pattern.length && pattern[p] === "*") {
-      star = p++;
-      resume = t;
-    } else if (star >= 0) {
-      p = star + 1;
-      t = ++resume;
+      i++;
+    } else if (p < pattern.length && pattern[p] === star) {
+      lastStar = p++;
+      resume = i;
+    } else if (lastStar >= 0) {
+      p = lastStar + 1;
+      i = ++resume;
     } else {
       return false;
     }
   }
-  while (p < pattern.length && pattern[p] === "*") p++;
+  while (p < pattern.length && pattern[p] === star) p++;
   return p === pattern.length;
 }
 
-/** The same algorithm one level up: `**` matches any number of whole segments. */
-function matchSegments(pattern: readonly string[], segments: readonly string[]): boolean {
-  let p = 0;
-  let s = 0;
-  let star = -1;
-  let resume = 0;
-  while (s < segments.length) {
-    if (p < pattern.length && pattern[p] !== "**" && matchSegment(pattern[p]!, segments[s]!)) {
-      p++;
-      s++;
-    } else if (p < pattern.length && pattern[p] === "**") {
-      star = p++;
-      resume = s;
-    } else if (star >= 0) {
-      p = star + 1;
-      s = ++resume;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.length && pattern[p] === "**") p++;
-  return p === pattern.length;
-}
+const sameChar = (a: string, b: string): boolean => a === b;
+const matchSegment = (pattern: string, segment: string): boolean => wildcardMatch(pattern, segment, "*", sameChar);
+const matchSegments = (pattern: readonly string[], segments: readonly string[]): boolean => wildcardMatch(pattern, segments, "**", matchSegment);
 
 const splitPath = (path: string): string[] => path.slice(1).split("/");
 
