@@ -1,0 +1,125 @@
+import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
+import { ADMIN_READ, ADMIN_WRITE } from "../config/scopes.js";
+import type { Plan } from "../config/plans.js";
+import { keyStatus } from "../keys/key-status.js";
+import { isWellFormedSecret, type SecretHasher } from "../keys/secret.js";
+import type { Store } from "../store/store.js";
+import type { KeyRecord, Organization, User } from "../store/types.js";
+import type { Clock } from "../time/clock.js";
+import type { Logger } from "../log/logger.js";
+import { adminError } from "./errors.js";
+import type { AuditTrail } from "./audit-trail.js";
+
+/** Who is calling the admin API: the authenticated key, its organization, user and plan. */
+export interface Caller {
+  key: KeyRecord;
+  organization: Organization;
+  user: User;
+  plan: Plan;
+}
+
+export const callerContextKey = createContextKey<Caller | undefined>(undefined, { description: "authenticated admin caller" });
+
+/** The admin caller of a request; the authentication interceptor guarantees it is set. */
+export function callerOf(context: { values: { get<T>(key: { id: symbol; defaultValue: T }): T } }): Caller {
+  const caller = context.values.get(callerContextKey);
+  if (!caller) throw new ConnectError("request reached a handler without authentication", Code.Internal);
+  return caller;
+}
+
+/** Methods that only read need admin:read; everything else needs admin:write (which implies read). */
+const READ_METHODS = new Set([
+  "ListKeys",
+  "GetKey",
+  "TestKey",
+  "ListScopes",
+  "GetMyLimits",
+  "ListAuditEvents",
+  "GetKeyUsage",
+  "GetOrganizationUsage",
+  "GetBillingUsage",
+  "GetAnalyticsSummary",
+  "GetQuotaStatus",
+  "WatchUsage",
+]);
+
+export function requiredScope(methodName: string): string {
+  return READ_METHODS.has(methodName) ? ADMIN_READ : ADMIN_WRITE;
+}
+
+const BEARER = /^bearer\s+(\S+)\s*$/i;
+
+/** The secret from `Authorization: Bearer …`, else `X-API-Key`. */
+export function presentedSecret(header: Headers): string | undefined {
+  const bearer = BEARER.exec(header.get("authorization") ?? "")?.[1];
+  if (bearer) return bearer;
+  const apiKey = header.get("x-api-key")?.trim();
+  return apiKey ? apiKey : undefined;
+}
+
+export interface CallerAuthenticationDeps {
+  store: Store;
+  hasher: SecretHasher;
+  clock: Clock;
+  plans: readonly Plan[];
+  audit: AuditTrail;
+  logger: Logger;
+}
+
+/**
+ * Authenticates every KeyAdminService call and puts the Caller into the context. Failures are
+ * `unauthenticated` (no usable key) or `permission_denied` (a valid key without the admin scope
+ * the method needs); those of a known key are audited in its organization, those of unknown keys
+ * belong to no organization and are logged.
+ */
+export function callerAuthentication(deps: CallerAuthenticationDeps): Interceptor {
+  const unauthenticated = (why: string) => adminError("UNAUTHENTICATED", why);
+
+  async function refuse(key: KeyRecord, method: string, reason: string, error: ConnectError): Promise<never> {
+    await deps.audit.record({
+      organizationId: key.organizationId,
+      action: "auth.failed",
+      actorKeyId: key.id,
+      actorUserId: key.ownerUserId,
+      keyId: key.id,
+      details: { method, reason },
+    });
+    throw error;
+  }
+
+  return (next) => async (req) => {
+    const method = req.method.name;
+    const secret = presentedSecret(req.header);
+    if (secret === undefined) throw unauthenticated("missing API key: send Authorization: Bearer <key> or X-API-Key");
+    if (!isWellFormedSecret(secret)) {
+      deps.logger.warn({ method, reason: "malformed" }, "admin authentication failed");
+      throw unauthenticated("invalid API key");
+    }
+    const hash = deps.hasher.hash(secret);
+    const key = await deps.store.keys.findByHash(hash);
+    if (!key) {
+      deps.logger.warn({ method, reason: "unknown" }, "admin authentication failed");
+      throw unauthenticated("invalid API key");
+    }
+    const status = keyStatus(key, hash, deps.clock.now());
+    if (status !== "valid") {
+      const why = status === "API_KEY_INVALID" ? "invalid API key" : `API key is ${status.slice("API_KEY_".length).toLowerCase()}`;
+      return refuse(key, method, status, unauthenticated(why));
+    }
+    const scope = requiredScope(method);
+    const hasScope = key.scopes.includes(scope) || (scope === ADMIN_READ && key.scopes.includes(ADMIN_WRITE));
+    if (!hasScope) {
+      return refuse(key, method, "SCOPE_MISSING", adminError("PERMISSION_DENIED", `${method} needs the ${scope} scope`, { scope }));
+    }
+    const [organization, user] = await Promise.all([
+      deps.store.organizations.findById(key.organizationId),
+      deps.store.users.findById(key.organizationId, key.ownerUserId),
+    ]);
+    const plan = deps.plans.find((p) => p.name === organization?.plan);
+    if (!organization || !user || !plan) {
+      return refuse(key, method, "OWNER_UNKNOWN", unauthenticated("API key's organization or user no longer exists"));
+    }
+    req.contextValues.set(callerContextKey, { key, organization, user, plan });
+    return next(req);
+  };
+}

@@ -1,0 +1,50 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { create } from "@bufbuild/protobuf";
+import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
+
+/**
+ * Every admin error is deliberate: a Connect code plus a google.rpc.ErrorInfo whose reason is
+ * one of the contract's constants. Anything else thrown becomes `internal` in the interceptor.
+ */
+export type ErrorReason =
+  | "API_KEY_NOT_FOUND"
+  | "API_KEY_SCOPE_NAME_INVALID"
+  | "API_KEY_ALLOW_IP_INVALID"
+  | "API_KEY_USER_INVALID"
+  | "API_KEY_FIELD_INVALID"
+  | "API_KEY_LIMIT_EXCEEDED"
+  | "PERMISSION_DENIED"
+  | "UNAUTHENTICATED";
+
+export const ERROR_DOMAIN = "keygate";
+
+const CODE_OF_REASON: Record<ErrorReason, Code> = {
+  API_KEY_NOT_FOUND: Code.NotFound,
+  API_KEY_SCOPE_NAME_INVALID: Code.InvalidArgument,
+  API_KEY_ALLOW_IP_INVALID: Code.InvalidArgument,
+  API_KEY_USER_INVALID: Code.InvalidArgument,
+  API_KEY_FIELD_INVALID: Code.InvalidArgument,
+  API_KEY_LIMIT_EXCEEDED: Code.ResourceExhausted,
+  PERMISSION_DENIED: Code.PermissionDenied,
+  UNAUTHENTICATED: Code.Unauthenticated,
+};
+
+export function adminError(reason: ErrorReason, message: string, metadata: Record<string, string> = {}): ConnectError {
+  return new ConnectError(message, CODE_OF_REASON[reason], undefined, [
+    { desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason, domain: ERROR_DOMAIN, metadata }) },
+  ]);
+}
+
+/** An invalid request field: the message and the ErrorInfo both name it. */
+export function fieldError(
+  field: string,
+  problem: string,
+  reason: ErrorReason = "API_KEY_FIELD_INVALID",
+): ConnectError {
+  return adminError(reason, `${field}: ${problem}`, { field });
+}
+
+/** Unknown ids and ids of another organization look the same to the caller. */
+export function keyNotFound(id: string): ConnectError {
+  return adminError("API_KEY_NOT_FOUND", `key ${JSON.stringify(id)} not found`, { id });
+}

@@ -1,0 +1,88 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
+import {
+  ApiKeySchema,
+  AuditEventSchema,
+  Environment as EnvironmentEnum,
+  KeyType as KeyTypeEnum,
+  RateLimitPeriod as RateLimitPeriodEnum,
+  type ApiKey,
+  type AuditEvent as AuditEventMessage,
+} from "../../gen/keygate/v1/key_admin_pb.js";
+import type { Environment } from "../keys/secret.js";
+import type { AuditEvent, KeyRecord, KeyType, RateLimitPeriod } from "../store/types.js";
+
+/** Converts between stored records and the admin API's messages; no rules live here. */
+
+export const ENVIRONMENTS: ReadonlyMap<EnvironmentEnum, Environment> = new Map([
+  [EnvironmentEnum.LIVE, "live"],
+  [EnvironmentEnum.TEST, "test"],
+]);
+
+export const KEY_TYPES: ReadonlyMap<KeyTypeEnum, KeyType> = new Map([
+  [KeyTypeEnum.USER, "user"],
+  [KeyTypeEnum.SHARED, "shared"],
+]);
+
+export const RATE_LIMIT_PERIODS: ReadonlyMap<RateLimitPeriodEnum, RateLimitPeriod> = new Map([
+  [RateLimitPeriodEnum.SECOND, "second"],
+  [RateLimitPeriodEnum.MINUTE, "minute"],
+  [RateLimitPeriodEnum.HOUR, "hour"],
+  [RateLimitPeriodEnum.DAY, "day"],
+]);
+
+function reverse<K, V>(map: ReadonlyMap<K, V>): ReadonlyMap<V, K> {
+  return new Map([...map].map(([k, v]) => [v, k]));
+}
+
+const ENVIRONMENT_ENUM = reverse(ENVIRONMENTS);
+const KEY_TYPE_ENUM = reverse(KEY_TYPES);
+export const RATE_LIMIT_PERIOD_ENUM = reverse(RATE_LIMIT_PERIODS);
+
+export const timestamp = (date: Date | null): Timestamp | undefined => (date ? timestampFromDate(date) : undefined);
+
+/** Usage figures shown on a key; zero until usage for it has been recorded. */
+export interface KeyUsageTotals {
+  totalRequests: bigint;
+  requestsToday: bigint;
+  requestsThisMonth: bigint;
+}
+
+export function toApiKey(key: KeyRecord, usage?: KeyUsageTotals): ApiKey {
+  return create(ApiKeySchema, {
+    id: key.id,
+    organizationId: key.organizationId,
+    name: key.name,
+    description: key.description,
+    keyPrefix: key.keyPrefix,
+    environment: ENVIRONMENT_ENUM.get(key.environment)!,
+    keyType: KEY_TYPE_ENUM.get(key.keyType)!,
+    ownerUserId: key.ownerUserId,
+    scopes: key.scopes,
+    allowIps: key.allowIps,
+    rateLimit: key.rateLimit?.limit ?? 0,
+    rateLimitPeriod: key.rateLimit ? RATE_LIMIT_PERIOD_ENUM.get(key.rateLimit.period)! : RateLimitPeriodEnum.UNSPECIFIED,
+    isActive: key.isActive,
+    revokedAt: timestamp(key.revokedAt),
+    expiresAt: timestamp(key.expiresAt),
+    lastUsedAt: timestamp(key.lastUsedAt),
+    usage: usage ?? { totalRequests: 0n, requestsToday: 0n, requestsThisMonth: 0n },
+    createdAt: timestamp(key.createdAt),
+    createdBy: key.createdBy,
+    updatedAt: timestamp(key.updatedAt),
+    previousSecretExpiresAt: timestamp(key.previousSecret?.expiresAt ?? null),
+  });
+}
+
+export function toAuditEventMessage(event: AuditEvent): AuditEventMessage {
+  return create(AuditEventSchema, {
+    id: event.id,
+    organizationId: event.organizationId,
+    action: event.action,
+    actorKeyId: event.actorKeyId,
+    actorUserId: event.actorUserId,
+    keyId: event.keyId,
+    occurredAt: timestampFromDate(event.occurredAt),
+    details: event.details,
+  });
+}

@@ -1,0 +1,147 @@
+import ipaddr from "ipaddr.js";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import type { ScopeDefinition } from "../config/scopes.js";
+import { ADMIN_SCOPES } from "../config/scopes.js";
+import type { Plan } from "../config/plans.js";
+import type { RateLimitPeriod as RateLimitPeriodEnum } from "../../gen/keygate/v1/key_admin_pb.js";
+import type { KeyRateLimit, RateLimitPeriod } from "../store/types.js";
+import { adminError, fieldError } from "./errors.js";
+import { RATE_LIMIT_PERIODS } from "./mapping.js";
+
+/**
+ * Field rules of the admin API. Each failure is an ErrorInfo naming the field, raised before
+ * anything is written.
+ */
+
+const NAME_MAX = 100;
+const DESCRIPTION_MAX = 1000;
+const LIST_MAX = 100;
+const NAME_CHARACTERS = /^[\p{L}\p{N} _.,:;@#()/+-]+$/u;
+const CONTROL_CHARACTERS = /\p{Cc}/u;
+export const MAX_GRACE_PERIOD_SECONDS = 30 * 24 * 3600;
+const MAX_EXPIRY_MS = 10 * 365 * 24 * 3600 * 1000;
+
+export function validName(name: string, field = "name"): string {
+  const trimmed = name.trim();
+  if (trimmed === "") throw fieldError(field, "is required");
+  if ([...trimmed].length > NAME_MAX) throw fieldError(field, `must be at most ${NAME_MAX} characters`);
+  if (!NAME_CHARACTERS.test(trimmed)) {
+    throw fieldError(field, "may contain letters, digits, spaces and _ . , : ; @ # ( ) / + - only");
+  }
+  return trimmed;
+}
+
+export function validDescription(description: string): string {
+  if ([...description].length > DESCRIPTION_MAX) throw fieldError("description", `must be at most ${DESCRIPTION_MAX} characters`);
+  if (CONTROL_CHARACTERS.test(description.replace(/[\n\t]/g, ""))) throw fieldError("description", "must not contain control characters");
+  return description;
+}
+
+/**
+ * Scopes must be in the catalog, held by the caller (no escalation), and admin scopes only
+ * where the plan lets users create admin keys.
+ */
+export function validScopes(
+  scopes: readonly string[],
+  catalog: readonly ScopeDefinition[],
+  callerScopes: readonly string[],
+  plan: Plan,
+  field = "scopes",
+): string[] {
+  if (scopes.length > LIST_MAX) throw fieldError(field, `must hold at most ${LIST_MAX} scopes`);
+  const known = new Set(catalog.map((s) => s.name));
+  const held = new Set(callerScopes);
+  const unique = [...new Set(scopes)];
+  for (const scope of unique) {
+    if (!known.has(scope)) {
+      throw adminError("API_KEY_SCOPE_NAME_INVALID", `${field}: ${JSON.stringify(scope)} is not a known scope (see ListScopes)`, {
+        field,
+        scope,
+      });
+    }
+  }
+  for (const scope of unique) {
+    if (!held.has(scope)) {
+      throw adminError("PERMISSION_DENIED", `${field}: you cannot grant ${scope}, which your own key does not hold`, { field, scope });
+    }
+    if (ADMIN_SCOPES.includes(scope) && !plan.canCreateAdminKeys) {
+      throw adminError("PERMISSION_DENIED", `${field}: the ${plan.name} plan does not allow creating keys with ${scope}`, {
+        field,
+        scope,
+      });
+    }
+  }
+  return unique;
+}
+
+/** True for an IPv4 or IPv6 address, or a CIDR of either with a prefix length in range. */
+export function isValidAllowIp(entry: string): boolean {
+  if (entry.includes("/")) {
+    const [address, bits, extra] = entry.split("/");
+    if (extra !== undefined || !address || !bits || !/^\d{1,3}$/.test(bits)) return false;
+    if (!ipaddr.isValid(address)) return false;
+    const max = ipaddr.parse(address).kind() === "ipv4" ? 32 : 128;
+    return Number(bits) <= max && (ipaddr.IPv4.isValidFourPartDecimal(address) || address.includes(":"));
+  }
+  return ipaddr.IPv4.isValidFourPartDecimal(entry) || (entry.includes(":") && ipaddr.IPv6.isValid(entry));
+}
+
+export function validAllowIps(entries: readonly string[], field = "allow_ips"): string[] {
+  if (entries.length > LIST_MAX) throw fieldError(field, `must hold at most ${LIST_MAX} entries`);
+  const unique = [...new Set(entries.map((e) => e.trim()))];
+  for (const entry of unique) {
+    if (!isValidAllowIp(entry)) {
+      throw adminError("API_KEY_ALLOW_IP_INVALID", `${field}: ${JSON.stringify(entry)} is not an IPv4 or IPv6 address or CIDR`, {
+        field,
+        value: entry.slice(0, 64),
+      });
+    }
+  }
+  return unique;
+}
+
+const SECONDS_PER_PERIOD: Record<RateLimitPeriod, number> = { second: 1, minute: 60, hour: 3600, day: 86400 };
+
+export function periodOf(value: RateLimitPeriodEnum, field = "rate_limit_period"): RateLimitPeriod {
+  const period = RATE_LIMIT_PERIODS.get(value);
+  if (!period) throw fieldError(field, "must be RATE_LIMIT_PERIOD_SECOND, _MINUTE, _HOUR or _DAY");
+  return period;
+}
+
+/** A positive limit whose per-minute equivalent is within the plan's maximum. */
+export function validRateLimit(limit: number, period: RateLimitPeriod, plan: Plan): KeyRateLimit {
+  if (!Number.isInteger(limit) || limit <= 0) throw fieldError("rate_limit", "must be a positive integer");
+  const perMinute = (limit * 60) / SECONDS_PER_PERIOD[period];
+  if (perMinute > plan.maxRateLimitPerMinute) {
+    throw fieldError(
+      "rate_limit",
+      `${limit} per ${period} exceeds the ${plan.name} plan's maximum of ${plan.maxRateLimitPerMinute} requests per minute`,
+    );
+  }
+  return { limit, period };
+}
+
+export function validExpiry(expiresAt: Timestamp, nowMs: number): Date {
+  let date: Date;
+  try {
+    date = timestampDate(expiresAt);
+  } catch {
+    throw fieldError("expires_at", "is not a valid timestamp");
+  }
+  if (Number.isNaN(date.getTime())) throw fieldError("expires_at", "is not a valid timestamp");
+  if (date.getTime() <= nowMs) throw fieldError("expires_at", "must be in the future");
+  if (date.getTime() > nowMs + MAX_EXPIRY_MS) throw fieldError("expires_at", "must be within 10 years");
+  return date;
+}
+
+export function validPageSize(pageSize: number): number {
+  if (pageSize === 0) return 50;
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000) throw fieldError("page_size", "must be between 1 and 1000");
+  return pageSize;
+}
+
+export function requiredId(id: string, field = "id"): string {
+  if (id.trim() === "") throw fieldError(field, "is required");
+  return id;
+}

@@ -1,0 +1,103 @@
+import type { ConnectRouter } from "@connectrpc/connect";
+import { KeyAdminService } from "../gen/keygate/v1/key_admin_pb.js";
+import { AuditTrail } from "./admin/audit-trail.js";
+import { callerAuthentication } from "./admin/caller.js";
+import { keyLifecycle } from "./admin/key-admin-service.js";
+import { PageTokens } from "./admin/page-token.js";
+import { rpcLogging } from "./admin/rpc-logging.js";
+import { authorizationRoutes } from "./authz/check-service.js";
+import { KeyCache } from "./cache/key-cache.js";
+import type { Config } from "./config/config.js";
+import { KeyEvents } from "./keys/key-events.js";
+import { SecretHasher } from "./keys/secret.js";
+import { CheckLimits } from "./limits/check-limits.js";
+import type { Logger } from "./log/logger.js";
+import { healthRoutes } from "./server/health-service.js";
+import { HttpServer } from "./server/http-server.js";
+import { Readiness } from "./server/readiness.js";
+import type { Store } from "./store/store.js";
+import { systemClock, type Clock } from "./time/clock.js";
+import type { UsageRecorder } from "./usage/usage-event.js";
+
+/**
+ * Wires keygate's parts together around a store that is already initialised. Everything a test
+ * needs to reach (the store, the key events, the cache) is on the returned App.
+ */
+export interface AppOptions {
+  config: Config;
+  store: Store;
+  logger: Logger;
+  clock?: Clock;
+}
+
+export interface App {
+  readonly port: number;
+  /** http://host:port of the listening server. */
+  readonly url: string;
+  readonly store: Store;
+  readonly keyEvents: KeyEvents;
+  readonly keyCache: KeyCache;
+  readonly readiness: Readiness;
+  readonly hasher: SecretHasher;
+  /** Stops taking traffic, lets calls finish, then releases everything; the store stays open. */
+  close(): Promise<void>;
+}
+
+const READINESS_INTERVAL_MS = 2_000;
+
+export async function startApp(options: AppOptions): Promise<App> {
+  const { config, store, logger } = options;
+  const clock = options.clock ?? systemClock;
+  const hasher = new SecretHasher(config.pepper);
+  const keyEvents = new KeyEvents();
+  const readiness = new Readiness(store);
+  const keyCache = new KeyCache({ store, keyEvents, clock, config, logger });
+  const limits = new CheckLimits({ clock, loadMonthlyRequests: async () => 0 });
+  const usage: UsageRecorder = { record() {} };
+  const audit = new AuditTrail(store, clock);
+
+  const keyAdmin = keyLifecycle({
+    store,
+    hasher,
+    clock,
+    scopes: config.scopes,
+    audit,
+    keyEvents,
+    pageTokens: new PageTokens(config.pepper),
+    logger,
+    peekRateLimit: (key, nowMs) => {
+      const state = limits.peekKeyRateLimit(key, nowMs);
+      return state ? { limit: state.limit, remaining: state.remaining, resetAtMs: state.resetAtMs } : undefined;
+    },
+    usageTotals: async () => new Map(),
+  });
+
+  const routes = (router: ConnectRouter) => {
+    healthRoutes(readiness)(router);
+    authorizationRoutes({ config, hasher, keyCache, limits, clock, usage, logger })(router);
+    router.service(KeyAdminService, keyAdmin, {
+      interceptors: [rpcLogging(logger), callerAuthentication({ store, hasher, clock, plans: config.plans, audit, logger })],
+    });
+  };
+
+  const server = new HttpServer({ routes, readiness });
+  const port = await server.listen(config.port, config.host);
+  await readiness.refresh();
+  readiness.startMonitoring(READINESS_INTERVAL_MS);
+  const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
+
+  return {
+    port,
+    url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    store,
+    keyEvents,
+    keyCache,
+    readiness,
+    hasher,
+    async close() {
+      readiness.beginShutdown();
+      await server.close(config.shutdownTimeoutMs);
+      keyCache.close();
+    },
+  };
+}

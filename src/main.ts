@@ -1,0 +1,88 @@
+import { fileURLToPath } from "node:url";
+import { startApp } from "./app.js";
+import { ConfigError, loadConfig, planNamed, type Config } from "./config/config.js";
+import { SecretHasher } from "./keys/secret.js";
+import { createLogger, type Logger } from "./log/logger.js";
+import { openStore } from "./store/open-store.js";
+import type { Store } from "./store/store.js";
+import { bootstrapOrganization } from "./tenancy/bootstrap.js";
+import { systemClock } from "./time/clock.js";
+
+/**
+ * The composition root: config → store (indexes awaited) → demo bootstrap → server → signals.
+ * Listens only when run directly, so tests import `startApp` instead.
+ */
+
+/** On an empty embedded store, a demo organization lets a newcomer call the API at once. */
+async function bootstrapDemo(config: Config, store: Store, port: number): Promise<void> {
+  if (store.kind !== "memory" || !config.demoBootstrap || (await store.organizations.count()) > 0) return;
+  const { organization, key, secret } = await bootstrapOrganization(
+    { store, hasher: new SecretHasher(config.pepper), clock: systemClock, scopes: config.scopes },
+    { organizationName: "demo", plan: planNamed(config, config.defaultPlan), ownerName: "demo owner", environment: "test" },
+  );
+  const url = `http://localhost:${port}`;
+  process.stdout.write(
+    [
+      "",
+      `keygate demo organization ${organization.id} (plan ${organization.plan}); its admin key ${key.id} is shown once:`,
+      "",
+      `  export KEYGATE_ADMIN_KEY=${secret}`,
+      "",
+      "Try it:",
+      `  curl -s -H "Authorization: Bearer $KEYGATE_ADMIN_KEY" -H 'Content-Type: application/json' \\`,
+      `    ${url}/keygate.v1.KeyAdminService/ListKeys -d '{}'`,
+      "",
+      "The embedded store keeps everything in memory: it is gone when keygate stops.",
+      "",
+    ].join("\n"),
+  );
+}
+
+export async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`keygate: invalid configuration: ${error.message}\n`);
+    process.exit(2);
+  }
+  const logger: Logger = createLogger(config.logLevel);
+  const store = await openStore(config);
+  if (store.kind === "memory") logger.warn("embedded in-memory store: data is not persisted (set MONGODB_URI for MongoDB)");
+  else logger.info({ db: config.mongodbDb }, "MongoDB store ready");
+
+  const app = await startApp({ config, store, logger });
+  logger.info({ port: app.port, store: store.kind }, "keygate listening");
+  await bootstrapDemo(config, store, app.port);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    const deadline = setTimeout(() => {
+      logger.error({ timeoutMs: config.shutdownTimeoutMs }, "shutdown deadline passed, exiting");
+      process.exit(1);
+    }, config.shutdownTimeoutMs + 2_000);
+    deadline.unref();
+    try {
+      await app.close();
+      await store.close();
+      logger.info("stopped");
+      process.exit(0);
+    } catch (error) {
+      logger.error({ err: error }, "shutdown failed");
+      process.exit(1);
+    }
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`keygate: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,54 @@
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
+import {
+  Health,
+  HealthCheckResponseSchema,
+  HealthCheckResponse_ServingStatus as ServingStatus,
+  type HealthCheckResponse,
+} from "../../gen/grpc/health/v1/health_pb.js";
+import type { Readiness, ServingState } from "./readiness.js";
+
+/** Service names health answers for: "" (the whole server) and each served service. */
+const KNOWN_SERVICES = new Set(["", "keygate.v1.KeyAdminService", "envoy.service.auth.v3.Authorization"]);
+
+const response = (state: ServingState): HealthCheckResponse =>
+  create(HealthCheckResponseSchema, { status: state === "serving" ? ServingStatus.SERVING : ServingStatus.NOT_SERVING });
+
+/** grpc.health.v1.Health, answered from the readiness state. */
+export function healthRoutes(readiness: Readiness) {
+  return (router: ConnectRouter) =>
+    router.service(Health, {
+      async check(req) {
+        if (!KNOWN_SERVICES.has(req.service)) throw new ConnectError(`unknown service ${req.service}`, Code.NotFound);
+        return response(await readiness.refresh());
+      },
+
+      async *watch(req, ctx) {
+        if (!KNOWN_SERVICES.has(req.service)) {
+          yield create(HealthCheckResponseSchema, { status: ServingStatus.SERVICE_UNKNOWN });
+          return;
+        }
+        // Changes are queued by a listener and drained here; the listener goes when the client does.
+        const pending: ServingState[] = [await readiness.refresh()];
+        let wake: (() => void) | undefined;
+        const stop = readiness.onChange((state) => {
+          pending.push(state);
+          wake?.();
+        });
+        const aborted = new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve(), { once: true }));
+        try {
+          while (!ctx.signal.aborted) {
+            const state = pending.shift();
+            if (state !== undefined) {
+              yield response(state);
+              continue;
+            }
+            await Promise.race([new Promise<void>((resolve) => (wake = resolve)), aborted]);
+            wake = undefined;
+          }
+        } finally {
+          stop();
+        }
+      },
+    });
+}

@@ -1,0 +1,123 @@
+import http from "node:http";
+import http2 from "node:http2";
+import type { AddressInfo, Server as NetServer, Socket } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ConnectRouter } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { listenBoth } from "./protocol-sniffing.js";
+import type { Readiness } from "./readiness.js";
+
+type Request = IncomingMessage | http2.Http2ServerRequest;
+type Response = ServerResponse | http2.Http2ServerResponse;
+
+/** Plain HTTP endpoints beside the RPCs, e.g. the web console; return false to pass. */
+export type ExtraHandler = (req: Request, res: Response) => boolean;
+
+export interface HttpServerOptions {
+  routes: (router: ConnectRouter) => void;
+  readiness: Readiness;
+  extraHandlers?: ExtraHandler[];
+  /** Largest accepted request message; larger ones are refused before they are buffered. */
+  readMaxBytes?: number;
+}
+
+/** The part of both HTTP/1.1 and HTTP/2 responses that plain endpoints use. */
+interface PlainResponse {
+  writeHead(status: number, headers: Record<string, string | number>): unknown;
+  end(body: string): unknown;
+}
+
+function sendJson(res: PlainResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), "cache-control": "no-store" });
+  res.end(text);
+}
+
+/**
+ * One port for everything: h2c for gRPC (Envoy's Check, health) and HTTP/1.1 or HTTP/2 for
+ * Connect and gRPC-Web, plus the probes. `close` stops accepting, lets calls in flight finish
+ * (GOAWAY on HTTP/2 sessions), and after the deadline cuts whatever is left.
+ */
+export class HttpServer {
+  readonly #server: NetServer;
+  readonly #http1: http.Server;
+  readonly #http2: http2.Http2Server;
+  readonly #sessions = new Set<http2.Http2Session>();
+  readonly #sockets = new Set<Socket>();
+  #closing = false;
+
+  constructor(options: HttpServerOptions) {
+    const rpc = connectNodeAdapter({
+      routes: options.routes,
+      readMaxBytes: options.readMaxBytes ?? 4 * 1024 * 1024,
+      fallback: (req, res) => {
+        const path = (req.url ?? "").split("?")[0];
+        if (path === "/healthz" && (req.method === "GET" || req.method === "HEAD")) return sendJson(res, 200, { status: "ok" });
+        if (path === "/readyz" && (req.method === "GET" || req.method === "HEAD")) {
+          void options.readiness.refresh().then((state) =>
+            sendJson(res, state === "serving" ? 200 : 503, { status: state === "serving" ? "ready" : "not ready" }),
+          );
+          return;
+        }
+        sendJson(res, 404, { error: { code: "NOT_FOUND", message: `no route for ${req.method} ${path}` } });
+      },
+    });
+    const extra = options.extraHandlers ?? [];
+    const handle = (req: Request, res: Response) => {
+      // While closing, HTTP/1.1 connections end after their current response.
+      if (this.#closing && req.httpVersionMajor === 1) res.setHeader("connection", "close");
+      for (const handler of extra) if (handler(req, res)) return;
+      rpc(req as http2.Http2ServerRequest, res as http2.Http2ServerResponse);
+    };
+    this.#http2 = http2.createServer(
+      {
+        // Bounds per connection so one slow or greedy client cannot hold unbounded memory.
+        maxSessionMemory: 32,
+        maxHeaderListPairs: 512,
+        settings: { maxConcurrentStreams: 1000, maxHeaderListSize: 256 * 1024 },
+      },
+      handle,
+    );
+    this.#http1 = http.createServer({ maxHeaderSize: 64 * 1024, requestTimeout: 60_000 }, handle);
+    this.#server = listenBoth(this.#http1, this.#http2);
+    this.#http2.on("session", (session) => {
+      this.#sessions.add(session);
+      session.once("close", () => this.#sessions.delete(session));
+    });
+    this.#server.on("connection", (socket: Socket) => {
+      this.#sockets.add(socket);
+      socket.once("close", () => this.#sockets.delete(socket));
+    });
+  }
+
+  async listen(port: number, host: string): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once("error", reject);
+      this.#server.listen(port, host, () => {
+        this.#server.off("error", reject);
+        resolve();
+      });
+    });
+    return (this.#server.address() as AddressInfo).port;
+  }
+
+  /** Resolves once every connection has closed, or the deadline cut the rest. */
+  async close(deadlineMs: number): Promise<void> {
+    if (!this.#server.listening) return;
+    this.#closing = true;
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const session of this.#sessions) session.close();
+    // HTTP/1.1 keep-alive connections have no GOAWAY: idle ones close now, busy ones after replying.
+    this.#http1.closeIdleConnections();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        for (const session of this.#sessions) session.destroy();
+        for (const socket of this.#sockets) socket.destroy();
+        resolve();
+      }, deadlineMs);
+    });
+    await Promise.race([closed, deadline]);
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,79 @@
+import type { Store } from "../store/store.js";
+
+/**
+ * Whether keygate should receive traffic: the store answers and no shutdown has begun. A
+ * monitor pings the store on an interval so gRPC health Watch streams learn of changes without
+ * each client polling the store; `/readyz` and health Check ping on demand.
+ */
+export type ServingState = "serving" | "not_serving";
+
+export class Readiness {
+  #storeUp = false;
+  #shuttingDown = false;
+  #timer: NodeJS.Timeout | undefined;
+  readonly #listeners = new Set<(state: ServingState) => void>();
+
+  constructor(
+    private readonly store: Pick<Store, "ping">,
+    private readonly pingTimeoutMs = 1_000,
+  ) {}
+
+  get state(): ServingState {
+    return this.#storeUp && !this.#shuttingDown ? "serving" : "not_serving";
+  }
+
+  /** Pings the store now and returns the resulting state. */
+  async refresh(): Promise<ServingState> {
+    let up: boolean;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.store.ping(),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error("store ping timed out")), this.pingTimeoutMs);
+        }),
+      ]);
+      up = true;
+    } catch {
+      up = false;
+    } finally {
+      clearTimeout(timer);
+    }
+    this.#set(() => {
+      this.#storeUp = up;
+    });
+    return this.state;
+  }
+
+  startMonitoring(intervalMs: number): void {
+    this.stopMonitoring();
+    this.#timer = setInterval(() => void this.refresh(), intervalMs);
+    this.#timer.unref();
+  }
+
+  stopMonitoring(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** From now on the service reports NOT_SERVING, whatever the store says. */
+  beginShutdown(): void {
+    this.#set(() => {
+      this.#shuttingDown = true;
+    });
+    this.stopMonitoring();
+  }
+
+  /** Calls the listener on every change of state; returns a function that removes it. */
+  onChange(listener: (state: ServingState) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #set(change: () => void): void {
+    const before = this.state;
+    change();
+    const after = this.state;
+    if (after !== before) for (const listener of this.#listeners) listener(after);
+  }
+}
