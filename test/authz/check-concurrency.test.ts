@@ -1,5 +1,4 @@
 import { createClient, createRouterTransport } from "@connectrpc/connect";
-import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { Authorization } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { authorizationRoutes } from "../../src/authz/check-service.js";
@@ -13,16 +12,7 @@ function tally(outcomes: string[]): Record<string, number> {
 
 /** A client over Connect's in-memory transport: the same router the server mounts. */
 function clientFor(h: Harness) {
-  const routes = authorizationRoutes({
-    config: h.config,
-    hasher: h.hasher,
-    keyCache: h.keyCache,
-    limits: h.limits,
-    clock: h.clock,
-    usage: h.usage,
-    logger: pino({ level: "silent" }),
-  });
-  return createClient(Authorization, createRouterTransport(routes));
+  return createClient(Authorization, createRouterTransport(authorizationRoutes(h.deps)));
 }
 
 describe("Check under concurrency", () => {

@@ -1,14 +1,16 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { fromJson, type JsonValue } from "@bufbuild/protobuf";
+import { expect } from "vitest";
 import pino from "pino";
 import { CheckRequestSchema, type CheckRequest, type CheckResponse } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
-import { CheckService } from "../../src/authz/check-service.js";
+import { CheckService, type AuthorizationDeps } from "../../src/authz/check-service.js";
 import { KeyCache } from "../../src/cache/key-cache.js";
 import { loadConfig, type Config } from "../../src/config/config.js";
 import type { Plan } from "../../src/config/plans.js";
 import { newId } from "../../src/keys/ids.js";
 import { KeyEvents } from "../../src/keys/key-events.js";
 import { generateSecret, keyPrefixOf, SecretHasher, type Environment } from "../../src/keys/secret.js";
+import { expectWellFormed } from "./well-formed.js";
 import { CheckLimits } from "../../src/limits/check-limits.js";
 import type { LoadMonthlyRequests } from "../../src/limits/monthly-quota.js";
 import type { KeyRepository, Store } from "../../src/store/store.js";
@@ -113,7 +115,8 @@ export async function createHarness(options: HarnessOptions = {}) {
     return options.loadMonthlyRequests ? options.loadMonthlyRequests(organizationId, monthStartMs) : 0;
   };
   const limits = new CheckLimits({ clock, loadMonthlyRequests, maxBuckets: 10_000, maxOrganizations: 1_000 });
-  const service = new CheckService({ config, hasher, keyCache, limits, clock, usage, logger });
+  const deps: AuthorizationDeps = { config, hasher, keyCache, limits, clock, usage, logger };
+  const service = new CheckService(deps);
 
   const organizationId = newId("org", clock.now());
   const userId = newId("user", clock.now());
@@ -150,7 +153,7 @@ export async function createHarness(options: HarnessOptions = {}) {
     return { secret, key: created.key };
   }
 
-  return { clock, store, memory, config, plan, keyEvents, hasher, usage, keyCache, limits, service, organizationId, userId, monthlyLoads, createKey };
+  return { clock, store, memory, config, plan, keyEvents, hasher, usage, keyCache, limits, deps, service, organizationId, userId, monthlyLoads, createKey };
 }
 
 /** A CheckRequest as Envoy sends it for `GET path` with these headers, from a TCP peer. */
@@ -224,4 +227,40 @@ export function substitute(value: JsonValue, replacements: Record<string, string
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substitute(v, replacements)]));
   }
   return value;
+}
+
+/** The harness options a fixture asks for. */
+export function fixtureOptions(fixture: CheckFixture): HarnessOptions {
+  return { ...(fixture.config && { config: fixture.config }), ...(fixture.plan && { plan: fixture.plan }) };
+}
+
+/** Creates the fixture's key (if any) and returns its request with the placeholders filled in. */
+export async function fixtureRequest(h: Harness, fixture: CheckFixture): Promise<CheckRequest> {
+  const secret = fixture.key ? (await h.createKey(fixture.key)).secret : generateSecret("live");
+  const last = secret.at(-1)!;
+  return fromJson(
+    CheckRequestSchema,
+    substitute(fixture.request, {
+      $SECRET: secret,
+      $OTHER_SECRET: generateSecret("live"),
+      $BAD_CHECKSUM_SECRET: secret.slice(0, -1) + (last === "A" ? "B" : "A"),
+    }),
+  );
+}
+
+/** Sends the fixture's request `repeat` times through `check` and asserts on the last answer. */
+export async function expectFixtureAnswer(fixture: CheckFixture, request: CheckRequest, check: (r: CheckRequest) => Promise<CheckResponse>): Promise<void> {
+  let response = await check(request);
+  for (let i = 1; i < (fixture.repeat ?? 1); i++) response = await check(request);
+  expectWellFormed(response);
+  expect(outcomeOf(response)).toBe(fixture.expect.outcome);
+  expect(response.status?.code ?? 0).toBe(fixture.expect.grpcCode);
+  if (response.httpResponse.case === "deniedResponse") {
+    expect(response.httpResponse.value.status?.code).toBe(fixture.expect.httpStatus);
+    const headers = headerMap(response.httpResponse.value);
+    for (const [name, value] of Object.entries(fixture.expect.headers ?? {})) expect(headers.get(name), name).toBe(value);
+  } else {
+    expect(response.httpResponse.case).toBe("okResponse");
+    expect(response.httpResponse.value?.headersToRemove).toEqual(fixture.expect.headersToRemove);
+  }
 }
