@@ -1,14 +1,9 @@
-import http2 from "node:http2";
-import type { AddressInfo } from "node:net";
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
-import { TimestampSchema } from "@bufbuild/protobuf/wkt";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
+import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
-import { MetadataSchema } from "../../gen/envoy/config/core/v3/base_pb.js";
-import { CheckRequestSchema, CheckResponseSchema, type CheckRequest, type CheckResponse } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
-import { authorizationRoutes } from "../../src/authz/check-service.js";
+import { CheckRequestSchema, type CheckResponse } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
+import { startApp, type App } from "../../src/app.js";
 import {
   createHarness,
   envoyRequest,
@@ -17,84 +12,38 @@ import {
   fixtureRequest,
   loadFixtures,
   outcomeOf,
-  type Harness,
   type HarnessOptions,
 } from "./check-harness.js";
+import { asEnvoySendsIt, envoyClient } from "./envoy-client.js";
 import { expectWellFormed } from "./well-formed.js";
 
 /**
- * Check over a real HTTP/2 (h2c) connection with a plain @grpc/grpc-js client, the way Envoy
- * calls it: application/grpc, binary protobuf, lowercase headers with pseudo-headers, a query in
- * :path, x-forwarded-for, x-request-id, source.address, context_extensions, plus the fields of
- * Envoy's full AttributeContext that keygate's trimmed copy does not declare. The server is
- * connect-node's adapter on node:http2 with authorizationRoutes, as the app mounts it.
+ * Check end to end: keygate's own server (startApp: one h2c port, protocol sniffing, Connect's
+ * router speaking gRPC) and a plain @grpc/grpc-js client sending Envoy-shaped requests: lowercase
+ * headers with :authority, a query in :path, x-forwarded-for, x-request-id, source.address,
+ * context_extensions, and the AttributeContext fields keygate does not declare. Time is a
+ * ManualClock shared by the test and the app, so limits are tested without sleeping.
  */
 
-const servers: Array<{ close(): Promise<void> }> = [];
+const running: Array<{ close(): Promise<void> }> = [];
 afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
+  await Promise.all(running.splice(0).map((r) => r.close()));
 });
 
-function lengthDelimited(no: number, payload: Uint8Array) {
-  return { no, wireType: WireType.LengthDelimited, data: new BinaryWriter().bytes(payload).finish() };
-}
-
-/** Adds what Envoy sends and keygate's protos leave out, some of it not even valid UTF-8. */
-function asEnvoySendsIt(request: CheckRequest): CheckRequest {
-  const attributes = request.attributes;
-  if (attributes === undefined) return request;
-  const metadata = toBinary(MetadataSchema, create(MetadataSchema, { filterMetadata: { "envoy.filters.http.jwt_authn": { sub: "user-1" } } }));
-  attributes.$unknown = [
-    lengthDelimited(11, metadata), // metadata_context
-    lengthDelimited(12, new BinaryWriter().tag(1, WireType.LengthDelimited).bytes(Buffer.from([0x61, 0xff, 0x62])).finish()), // tls_session.sni
-    lengthDelimited(13, metadata), // route_metadata_context
-  ];
-  if (attributes.request) {
-    attributes.request.$unknown = [lengthDelimited(1, toBinary(TimestampSchema, create(TimestampSchema, { seconds: 1_768_478_400n })))];
-    if (attributes.request.http) {
-      attributes.request.http.$unknown = [lengthDelimited(11, Buffer.from([0xc3, 0x28, 0x7b])), lengthDelimited(12, Buffer.from("raw body"))];
-    }
-  }
-  return request;
-}
-
-async function serve(h: Harness) {
-  const routes = authorizationRoutes(h.deps);
-  const server = http2.createServer(connectNodeAdapter({ routes, readMaxBytes: 4 * 1024 * 1024 }));
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const client = new grpc.Client(`127.0.0.1:${(server.address() as AddressInfo).port}`, grpc.credentials.createInsecure());
-  servers.push({
-    close: () =>
-      new Promise<void>((resolve) => {
-        client.close();
-        server.close(() => resolve());
-      }),
-  });
-  const check = (request: CheckRequest): Promise<CheckResponse> =>
-    new Promise((resolve, reject) => {
-      // Envoy's own call metadata; keygate must ignore it (the client address is in the attributes).
-      const metadata = new grpc.Metadata();
-      metadata.set("x-envoy-internal", "true");
-      metadata.set("x-forwarded-for", "10.99.99.99");
-      client.makeUnaryRequest(
-        "/envoy.service.auth.v3.Authorization/Check",
-        (message: CheckRequest) => Buffer.from(toBinary(CheckRequestSchema, asEnvoySendsIt(message))),
-        (bytes: Buffer) => fromBinary(CheckResponseSchema, bytes),
-        request,
-        metadata,
-        { deadline: Date.now() + 10_000 },
-        (error, response) => (error ? reject(error) : resolve(response!)),
-      );
-    });
-  return { check };
-}
-
 async function served(options: HarnessOptions = {}) {
-  const h = await createHarness(options);
-  return { h, ...(await serve(h)) };
+  const h = await createHarness({ ...options, config: { port: 0, host: "127.0.0.1", ...options.config } });
+  const app: App = await startApp({ config: h.config, store: h.memory, logger: pino({ level: "silent" }), clock: h.clock });
+  const client = envoyClient(`127.0.0.1:${app.port}`);
+  running.push({
+    close: async () => {
+      client.close();
+      await app.close();
+    },
+  });
+  return { h, app, check: client.check };
 }
 
-describe("Check over gRPC (HTTP/2, grpc-js client, Envoy-shaped requests)", () => {
+describe("Check end to end (keygate server, grpc-js client, Envoy-shaped requests)", () => {
   it.each(loadFixtures())("%s", async (_name, fixture) => {
     const { h, check } = await served(fixtureOptions(fixture));
     await expectFixtureAnswer(fixture, await fixtureRequest(h, fixture), check);
@@ -130,7 +79,6 @@ describe("Check over gRPC (HTTP/2, grpc-js client, Envoy-shaped requests)", () =
       ["x-ratelimit-reset", "61", false],
     ]);
     expect(response.dynamicMetadata).toEqual({ key_id: key.id, organization_id: key.organizationId, scopes: "machines:read", decision_id: expect.any(String) });
-    expect(h.usage.events).toEqual([expect.objectContaining({ keyId: key.id, method: "GET", path: "/v1/machines", outcome: "allowed" })]);
   });
 
   it("200 parallel Checks on a key limited to 100/minute admit exactly 100", async () => {
@@ -149,6 +97,15 @@ describe("Check over gRPC (HTTP/2, grpc-js client, Envoy-shaped requests)", () =
     for (let i = 0; i < 3_000; i++) many[`x-h-${i}`] = "v";
     expect(outcomeOf(await check(envoyRequest({ ...many, "x-api-key": secret, "x-junk": "j".repeat(1024 * 1024) })))).toBe("allowed");
     expect(outcomeOf(await check(envoyRequest({ "x-api-key": "k".repeat(1024 * 1024) })))).toBe("API_KEY_INVALID");
+  });
+
+  it("revoking a key through the app's key events takes effect on the next Check", async () => {
+    const { h, app, check } = await served();
+    const { secret, key } = await h.createKey();
+    expect(outcomeOf(await check(envoyRequest({ "x-api-key": secret })))).toBe("allowed");
+    await h.memory.keys.revoke(key.organizationId, key.id, new Date(h.clock.now()));
+    app.keyEvents.changed(key);
+    expect(outcomeOf(await check(envoyRequest({ "x-api-key": secret })))).toBe("API_KEY_REVOKED");
   });
 
   it("a store outage on an uncached key is an UNAVAILABLE RPC, which Envoy's failure_mode_allow decides", async () => {
