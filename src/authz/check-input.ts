@@ -18,6 +18,12 @@ export type PresentedKey =
 
 export interface CheckInput {
   readonly key: PresentedKey;
+  /**
+   * Headers an allowed request loses before it goes upstream: the one the key came from, and
+   * authorization too when it also carries a keygate secret (a client sending the key twice), so
+   * no upstream ever sees a secret. Shared constant arrays: never mutate.
+   */
+  readonly headersToRemove: readonly string[];
   /** Null when the address is absent or does not parse: only keys without an allow-list pass. */
   readonly clientIp: IpAddress | null;
   /** Upper-cased; empty when Envoy sent none. */
@@ -38,6 +44,11 @@ export interface InputOptions {
 }
 
 const MISSING: PresentedKey = Object.freeze({ kind: "missing" });
+const REMOVE_NONE: readonly string[] = Object.freeze([]);
+const REMOVE_API_KEY: readonly string[] = Object.freeze(["x-api-key"]);
+const REMOVE_AUTHORIZATION: readonly string[] = Object.freeze(["authorization"]);
+const REMOVE_BOTH: readonly string[] = Object.freeze(["x-api-key", "authorization"]);
+const SECRET_MARK = /sk_(live|test)_/;
 /** Secrets are 54 characters; anything far longer is presented-but-malformed without parsing. */
 const MAX_CREDENTIAL_LENGTH = 4096;
 const MAX_METHOD_LENGTH = 32;
@@ -194,14 +205,23 @@ function requestBytes(http: AttributeContext_HttpRequest | undefined, get: Heade
   return length !== undefined && /^\s*\d{1,15}\s*$/.test(length) ? Number(length) : undefined;
 }
 
+function headersToRemove(key: PresentedKey, get: HeaderGetter): readonly string[] {
+  if (key.kind === "missing") return REMOVE_NONE;
+  if (key.header === "authorization") return REMOVE_AUTHORIZATION;
+  const authorization = get("authorization");
+  return authorization !== undefined && SECRET_MARK.test(authorization) ? REMOVE_BOTH : REMOVE_API_KEY;
+}
+
 export function checkInput(request: CheckRequest, options: InputOptions): CheckInput {
   const http = request.attributes?.request?.http;
   const get = headerGetter(http);
+  const key = presentedKey(get);
   const method = (http?.method || get(":method") || "").slice(0, MAX_METHOD_LENGTH).toUpperCase();
   const path = normalizePath(http?.path || get(":path") || "");
   const routeScopes = ownString(request.attributes?.contextExtensions, "required_scopes");
   return {
-    key: presentedKey(get),
+    key,
+    headersToRemove: headersToRemove(key, get),
     clientIp: clientIp(request, get, options.trustedProxyHops),
     method,
     path,

@@ -11,7 +11,6 @@ import { HttpStatusSchema } from "../../gen/envoy/type/v3/http_status_pb.js";
 import { StatusSchema, type Status } from "../../gen/google/rpc/status_pb.js";
 import type { KeyCacheEntry } from "../cache/key-cache.js";
 import type { RateLimitState } from "../limits/rate-limiter.js";
-import type { KeyHeader } from "./check-input.js";
 import type { Decision } from "./decision.js";
 import { DENIAL_CODES, DENIALS, type DenialCode } from "./denials.js";
 
@@ -29,10 +28,6 @@ export function headerOption(key: string, value: string): HeaderValueOption {
 
 const OK_STATUS: Status = create(StatusSchema, { code: 0 });
 const CONTENT_TYPE_JSON = headerOption("content-type", "application/json");
-const HEADERS_TO_REMOVE: Readonly<Record<KeyHeader, string[]>> = {
-  "x-api-key": ["x-api-key"],
-  authorization: ["authorization"],
-};
 
 interface DenialParts {
   status: Status;
@@ -87,8 +82,8 @@ function allowParts(entry: KeyCacheEntry): AllowParts {
 }
 
 export interface ResponseContext {
-  /** The header the key came from, when one was presented. */
-  keyHeader: KeyHeader | null;
+  /** The request headers that carried the secret (CheckInput.headersToRemove). */
+  headersToRemove: readonly string[];
   nowMs: number;
   /** Emitted in dynamic_metadata; also what logs carry. */
   decisionId: string;
@@ -104,7 +99,7 @@ export function toCheckResponse(decision: Decision, context: ResponseContext): C
         case: "okResponse",
         value: create(OkHttpResponseSchema, {
           headers: parts.identityHeaders,
-          headersToRemove: context.keyHeader === null ? [] : HEADERS_TO_REMOVE[context.keyHeader],
+          headersToRemove: context.headersToRemove as string[],
           responseHeadersToAdd: rateLimitHeaders(decision.limit, nowMs),
         }),
       },

@@ -71,7 +71,7 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
           "check decided",
         );
       }
-      return toCheckResponse(decision, { keyHeader: input.key.kind === "presented" ? input.key.header : null, nowMs, decisionId });
+      return toCheckResponse(decision, { headersToRemove: input.headersToRemove, nowMs, decisionId });
     } catch (error) {
       if (error instanceof ConnectError) throw error;
       this.#deps.logger.error({ err: error, decisionId }, "check failed");

@@ -44,6 +44,18 @@ describe("key extraction", () => {
     expect(fromHeaders(headers)).toEqual({ kind: "missing" });
   });
 
+  it.each([
+    [{}, []],
+    [{ "x-api-key": SECRET }, ["x-api-key"]],
+    [{ authorization: `Bearer ${SECRET}` }, ["authorization"]],
+    [{ "x-api-key": SECRET, authorization: "Bearer eyJhbGciOiJIUzI1NiJ9.e30.x" }, ["x-api-key"]],
+    [{ "x-api-key": SECRET, authorization: `Bearer ${SECRET}` }, ["x-api-key", "authorization"]],
+    [{ "x-api-key": SECRET, authorization: `Basic x, Bearer ${OTHER}` }, ["x-api-key", "authorization"]],
+    [{ "x-api-key": "", authorization: `Bearer ${SECRET}` }, ["authorization"]],
+  ])("headers to remove for %j: %j", (headers, expected) => {
+    expect(checkInput(envoyRequest(headers), options).headersToRemove).toEqual(expected);
+  });
+
   it("a 1 MB header is presented as is, without being split", () => {
     const huge = "a,".repeat(512 * 1024);
     expect(fromHeaders({ "x-api-key": huge })).toEqual({ kind: "presented", secret: huge.trim(), header: "x-api-key" });
