@@ -229,6 +229,7 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
       if (req.isActive !== undefined) patch.isActive = req.isActive;
       if (req.ownerUserId !== undefined) patch.ownerUserId = await ownerIn(caller, req.ownerUserId);
 
+      if (req.rateLimit !== undefined && req.rateLimit < 0) throw fieldError("rate_limit", "must be positive, or 0 to remove the limit");
       const current = await existingKey(caller, req.id);
       if (req.rateLimit === 0) {
         if (req.rateLimitPeriod !== RateLimitPeriodEnum.UNSPECIFIED) throw fieldError("rate_limit_period", "cannot be set while removing the limit");
