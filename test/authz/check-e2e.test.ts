@@ -32,7 +32,7 @@ afterEach(async () => {
 
 async function served(options: HarnessOptions = {}) {
   const h = await createHarness({ ...options, config: { port: 0, host: "127.0.0.1", ...options.config } });
-  const app: App = await startApp({ config: h.config, store: h.memory, logger: pino({ level: "silent" }), clock: h.clock });
+  const app: App = await startApp({ config: h.config, store: h.backing, logger: pino({ level: "silent" }), clock: h.clock });
   const client = envoyClient(`127.0.0.1:${app.port}`);
   running.push({
     close: async () => {
@@ -103,7 +103,7 @@ describe("Check end to end (keygate server, grpc-js client, Envoy-shaped request
     const { h, app, check } = await served();
     const { secret, key } = await h.createKey();
     expect(outcomeOf(await check(envoyRequest({ "x-api-key": secret })))).toBe("allowed");
-    await h.memory.keys.revoke(key.organizationId, key.id, new Date(h.clock.now()));
+    await h.backing.keys.revoke(key.organizationId, key.id, new Date(h.clock.now()));
     app.keyEvents.changed(key);
     expect(outcomeOf(await check(envoyRequest({ "x-api-key": secret })))).toBe("API_KEY_REVOKED");
   });
@@ -111,7 +111,7 @@ describe("Check end to end (keygate server, grpc-js client, Envoy-shaped request
   it("a store outage on an uncached key is an UNAVAILABLE RPC, which Envoy's failure_mode_allow decides", async () => {
     const { h, check } = await served();
     const { secret } = await h.createKey();
-    h.memory.keys.findByHash = async () => {
+    h.backing.keys.findByHash = async () => {
       throw new Error("store down");
     };
     const error = await check(envoyRequest({ "x-api-key": secret })).catch((e: grpc.ServiceError) => e);

@@ -19,7 +19,7 @@ import type { KeyRecord } from "../../src/store/types.js";
 import { ManualClock } from "../../src/time/clock.js";
 import type { CheckUsageEvent, UsageRecorder } from "../../src/usage/usage-event.js";
 
-/** A Check service over the memory store, a manual clock and a recording usage sink. */
+/** A Check service over a store (memory unless given), a manual clock and a recording usage sink. */
 
 export const PEPPER = "check-tests-pepper-0123456789abcdefghijklmnop";
 export const TEST_PLAN: Plan = {
@@ -74,6 +74,8 @@ export interface HarnessOptions {
   config?: Partial<Config>;
   plan?: Partial<Plan>;
   loadMonthlyRequests?: LoadMonthlyRequests;
+  /** The store keys live in (default: a new MemoryStore). */
+  backing?: Store;
   /** Wraps the store before the service sees it (e.g. to count or break calls). */
   wrapStore?: (store: Store) => Store;
 }
@@ -94,8 +96,8 @@ export type Harness = Awaited<ReturnType<typeof createHarness>>;
 
 export async function createHarness(options: HarnessOptions = {}) {
   const clock = new ManualClock();
-  const memory = new MemoryStore();
-  const store = options.wrapStore ? options.wrapStore(memory) : memory;
+  const backing = options.backing ?? new MemoryStore();
+  const store = options.wrapStore ? options.wrapStore(backing) : backing;
   const plan: Plan = { ...TEST_PLAN, ...options.plan };
   const config: Config = {
     ...loadConfig({ KEYGATE_PEPPER: PEPPER }),
@@ -120,8 +122,8 @@ export async function createHarness(options: HarnessOptions = {}) {
 
   const organizationId = newId("org", clock.now());
   const userId = newId("user", clock.now());
-  await memory.organizations.create({ id: organizationId, name: "Acme", plan: plan.name, createdAt: new Date(clock.now()) });
-  await memory.users.create({ id: userId, organizationId, name: "Ada", role: "owner", createdAt: new Date(clock.now()) });
+  await backing.organizations.create({ id: organizationId, name: "Acme", plan: plan.name, createdAt: new Date(clock.now()) });
+  await backing.users.create({ id: userId, organizationId, name: "Ada", role: "owner", createdAt: new Date(clock.now()) });
 
   async function createKey(keyOptions: KeyOptions = {}): Promise<{ secret: string; key: KeyRecord }> {
     const secret = generateSecret(keyOptions.environment ?? "live");
@@ -148,12 +150,12 @@ export async function createHarness(options: HarnessOptions = {}) {
       createdBy: "bootstrap",
       updatedAt: now,
     };
-    const created = await memory.keys.create(record, { organizationMax: 1_000_000, userMax: 1_000_000 });
+    const created = await backing.keys.create(record, { organizationMax: 1_000_000, userMax: 1_000_000 });
     if (!created.ok) throw new Error(`cannot create key: ${created.reason}`);
     return { secret, key: created.key };
   }
 
-  return { clock, store, memory, config, plan, keyEvents, hasher, usage, keyCache, limits, deps, service, organizationId, userId, monthlyLoads, createKey };
+  return { clock, store, backing, config, plan, keyEvents, hasher, usage, keyCache, limits, deps, service, organizationId, userId, monthlyLoads, createKey };
 }
 
 /** A CheckRequest as Envoy sends it for `GET path` with these headers, from a TCP peer. */

@@ -99,7 +99,7 @@ describe("Check: denials", () => {
     const h = await createHarness();
     const { secret: oldSecret, key } = await h.createKey();
     const newSecret = generateSecret("live");
-    await h.memory.keys.replaceSecret(key.organizationId, key.id, {
+    await h.backing.keys.replaceSecret(key.organizationId, key.id, {
       secretHash: h.hasher.hash(newSecret),
       keyPrefix: keyPrefixOf(newSecret),
       previousSecret: { hash: key.secretHash, expiresAt: new Date(h.clock.now() + 60_000) },
@@ -126,10 +126,10 @@ describe("Check: denials", () => {
     const h = await createHarness();
     const { secret, key } = await h.createKey();
     expect(outcomeOf(await h.service.check(envoyRequest({ "x-api-key": secret })))).toBe("allowed");
-    await h.memory.keys.revoke(key.organizationId, key.id, new Date(h.clock.now()));
+    await h.backing.keys.revoke(key.organizationId, key.id, new Date(h.clock.now()));
     h.keyEvents.changed(key);
     expect(outcomeOf(await h.service.check(envoyRequest({ "x-api-key": secret })))).toBe("API_KEY_REVOKED");
-    await h.memory.keys.delete(key.organizationId, key.id);
+    await h.backing.keys.delete(key.organizationId, key.id);
     h.keyEvents.changed(key);
     expect(outcomeOf(await h.service.check(envoyRequest({ "x-api-key": secret })))).toBe("API_KEY_INVALID");
   });
@@ -166,7 +166,7 @@ describe("Check: limits", () => {
     expect(outcomeOf(await h.service.check(envoyRequest({ "x-api-key": secret })))).toBe("allowed");
     expect(outcomeOf(await h.service.check(envoyRequest({ "x-api-key": secret })))).toBe("allowed");
     expect(outcomeOf(await h.service.check(envoyRequest({ "x-api-key": secret })))).toBe("RATE_LIMITED");
-    expect(h.limits.peekKeyRateLimit((await h.memory.keys.findByHash(h.hasher.hash(secret)))!)?.remaining).toBe(0);
+    expect(h.limits.peekKeyRateLimit((await h.backing.keys.findByHash(h.hasher.hash(secret)))!)?.remaining).toBe(0);
   });
 
   it("a quota denial does not spend the key's rate limit", async () => {
