@@ -19,6 +19,11 @@ import { DENIAL_CODES, DENIALS, type DenialCode } from "./denials.js";
  * A decision is always an OK RPC; CheckResponse.status carries allow (0) or the denial's gRPC
  * code. Everything that does not vary per request is built once: whole denied responses for the
  * 401/403 codes, statuses, bodies, and per key entry the identity headers and metadata.
+ *
+ * Rate-limit headers (as Envoy's own ratelimit filter emits them): x-ratelimit-limit is the limit
+ * of the tightest policy that applies, x-ratelimit-remaining what is left of it, x-ratelimit-reset
+ * the seconds until it is fully replenished; retry-after (429 only) the seconds until the next
+ * request would be admitted.
  */
 
 /** Header added to a response or upstream request, with `append` explicitly false. */
