@@ -76,6 +76,9 @@ export async function startApp(options: AppOptions): Promise<App> {
     healthRoutes(readiness)(router);
     authorizationRoutes({ config, hasher, keyCache, limits, clock, usage, logger })(router);
     router.service(KeyAdminService, keyAdmin, {
+      // A misspelt field or enum name must be an error, not silently dropped (a key created
+      // without the rate limit its author asked for).
+      jsonOptions: { ignoreUnknownFields: false },
       interceptors: [rpcLogging(logger), callerAuthentication({ store, hasher, clock, plans: config.plans, audit, logger })],
     });
   };

@@ -1,6 +1,6 @@
-import ipaddr from "ipaddr.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { isValidCidr } from "../authz/ip-allow-list.js";
 import type { ScopeDefinition } from "../config/scopes.js";
 import { ADMIN_SCOPES } from "../config/scopes.js";
 import type { Plan } from "../config/plans.js";
@@ -75,23 +75,11 @@ export function validScopes(
   return unique;
 }
 
-/** True for an IPv4 or IPv6 address, or a CIDR of either with a prefix length in range. */
-export function isValidAllowIp(entry: string): boolean {
-  if (entry.includes("/")) {
-    const [address, bits, extra] = entry.split("/");
-    if (extra !== undefined || !address || !bits || !/^\d{1,3}$/.test(bits)) return false;
-    if (!ipaddr.isValid(address)) return false;
-    const max = ipaddr.parse(address).kind() === "ipv4" ? 32 : 128;
-    return Number(bits) <= max && (ipaddr.IPv4.isValidFourPartDecimal(address) || address.includes(":"));
-  }
-  return ipaddr.IPv4.isValidFourPartDecimal(entry) || (entry.includes(":") && ipaddr.IPv6.isValid(entry));
-}
-
 export function validAllowIps(entries: readonly string[], field = "allow_ips"): string[] {
   if (entries.length > LIST_MAX) throw fieldError(field, `must hold at most ${LIST_MAX} entries`);
   const unique = [...new Set(entries.map((e) => e.trim()))];
   for (const entry of unique) {
-    if (!isValidAllowIp(entry)) {
+    if (!isValidCidr(entry)) {
       throw adminError("API_KEY_ALLOW_IP_INVALID", `${field}: ${JSON.stringify(entry)} is not an IPv4 or IPv6 address or CIDR`, {
         field,
         value: entry.slice(0, 64),

@@ -1,0 +1,57 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../../src/config/config.js";
+import { DEFAULT_PLANS } from "../../src/config/plans.js";
+
+const file = (contents: string): string => {
+  const path = join(mkdtempSync(join(tmpdir(), "keygate-config-")), "file.json");
+  writeFileSync(path, contents);
+  return path;
+};
+
+describe("configuration", () => {
+  it("has working defaults for the embedded store", () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ port: 8080, logLevel: "info", mongodbUri: undefined, mongodbDb: "keygate", defaultPlan: "pro" });
+    expect(config.pepperGenerated).toBe(true);
+    expect(config.scopes.map((s) => s.name)).toContain("admin:write");
+  });
+
+  it.each([
+    [{ PORT: "eighty" }, "PORT"],
+    [{ PORT: "70000" }, "PORT"],
+    [{ LOG_LEVEL: "loud" }, "LOG_LEVEL"],
+    [{ MONGODB_URI: "postgres://x" }, "MONGODB_URI"],
+    [{ MONGODB_URI: "mongodb://localhost" }, "KEYGATE_PEPPER"],
+    [{ KEYGATE_PEPPER: "short" }, "KEYGATE_PEPPER"],
+    [{ MONGODB_DB: "bad name" }, "MONGODB_DB"],
+    [{ KEYGATE_DEFAULT_PLAN: "platinum" }, "KEYGATE_DEFAULT_PLAN"],
+    [{ KEYGATE_DEMO_BOOTSTRAP: "maybe" }, "KEYGATE_DEMO_BOOTSTRAP"],
+    [{ KEYGATE_TRUSTED_PROXY_HOPS: "-1" }, "KEYGATE_TRUSTED_PROXY_HOPS"],
+    [{ KEYGATE_PLANS_FILE: "/nonexistent/plans.json" }, "KEYGATE_PLANS_FILE"],
+  ])("stops on %o, naming %s", (env, variable) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(new RegExp(`^${variable}:`));
+  });
+
+  it("reads and validates the plans, scopes and routes files", () => {
+    const plans = file(JSON.stringify([{ ...DEFAULT_PLANS[1], name: "team" }]));
+    const scopes = file(JSON.stringify([{ name: "reports:read", description: "Read reports" }]));
+    const routes = file(JSON.stringify([{ method: "GET", path: "/reports/*", scopes: ["reports:read"] }]));
+    const config = loadConfig({ KEYGATE_PLANS_FILE: plans, KEYGATE_DEFAULT_PLAN: "team", KEYGATE_SCOPES_FILE: scopes, KEYGATE_ROUTES_FILE: routes });
+    expect(config.plans.map((p) => p.name)).toEqual(["team"]);
+    // The admin scopes are keygate's own and always in the catalog.
+    expect(config.scopes.map((s) => s.name)).toEqual(["reports:read", "admin:read", "admin:write"]);
+    expect(config.routes).toEqual([{ method: "GET", path: "/reports/*", scopes: ["reports:read"] }]);
+
+    expect(() => loadConfig({ KEYGATE_PLANS_FILE: file(JSON.stringify([{ ...DEFAULT_PLANS[0], maxKeysPerUser: 0 }])) })).toThrow(
+      /KEYGATE_PLANS_FILE: .*maxKeysPerUser/,
+    );
+    expect(() => loadConfig({ KEYGATE_PLANS_FILE: file("{not json") })).toThrow(/KEYGATE_PLANS_FILE/);
+    expect(() => loadConfig({ KEYGATE_ROUTES_FILE: file(JSON.stringify([{ path: "/x", scopes: ["ghost:read"] }])) })).toThrow(
+      /KEYGATE_ROUTES_FILE: .*ghost:read/,
+    );
+  });
+});
