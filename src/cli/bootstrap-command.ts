@@ -1,0 +1,88 @@
+import { parseArgs } from "node:util";
+import { loadConfig, planNamed } from "../config/config.js";
+import { SecretHasher } from "../keys/secret.js";
+import { openStore } from "../store/open-store.js";
+import { bootstrapOrganization } from "../tenancy/bootstrap.js";
+import { systemClock } from "../time/clock.js";
+import { UsageError, type CommandIo } from "./command.js";
+
+export const BOOTSTRAP_HELP = `Usage: keygate bootstrap --org NAME [--plan PLAN] [--owner NAME] [--environment live|test] [--json]
+
+Creates an organization, its owner user and a first admin key holding every scope of the
+catalog, in the store the environment names (MONGODB_URI, MONGODB_DB, KEYGATE_PEPPER, plans and
+scopes files: the same variables as the server). Prints the admin key once.
+
+Options:
+  --org NAME            organization name (required)
+  --plan PLAN           plan name (default: KEYGATE_DEFAULT_PLAN, else "pro")
+  --owner NAME          the owner user's name (default: "owner")
+  --environment ENV     live (default) or test: the admin key's prefix
+  --json                print {organizationId, userId, keyId, secret} as JSON
+  -h, --help            show this help
+`;
+
+export async function bootstrapCommand(args: string[], io: CommandIo): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      org: { type: "string" },
+      plan: { type: "string" },
+      owner: { type: "string", default: "owner" },
+      environment: { type: "string", default: "live" },
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    io.out(BOOTSTRAP_HELP);
+    return 0;
+  }
+  const organizationName = values.org?.trim();
+  if (!organizationName) throw new UsageError("--org NAME is required");
+  if (values.environment !== "live" && values.environment !== "test") throw new UsageError("--environment must be live or test");
+  const config = loadConfig(io.env);
+  let plan;
+  try {
+    plan = planNamed(config, values.plan ?? config.defaultPlan);
+  } catch {
+    throw new UsageError(`--plan ${values.plan} is not configured (plans: ${config.plans.map((p) => p.name).join(", ")})`);
+  }
+  if (config.mongodbUri === undefined) {
+    io.err("keygate: warning: MONGODB_URI is not set; the embedded store forgets this organization when the command exits.\n");
+  }
+  const store = await openStore(config);
+  try {
+    const result = await bootstrapOrganization(
+      { store, hasher: new SecretHasher(config.pepper), clock: systemClock, scopes: config.scopes },
+      { organizationName, plan, ownerName: values.owner, environment: values.environment },
+    );
+    if (values.json) {
+      io.out(
+        JSON.stringify({
+          organizationId: result.organization.id,
+          userId: result.owner.id,
+          keyId: result.key.id,
+          plan: plan.name,
+          secret: result.secret,
+        }) + "\n",
+      );
+    } else {
+      io.out(
+        [
+          `organization ${result.organization.id} (${result.organization.name}, plan ${plan.name})`,
+          `owner        ${result.owner.id}`,
+          `admin key    ${result.key.id}`,
+          "",
+          "The admin key's secret, shown this once (store it in a secret manager):",
+          "",
+          `  ${result.secret}`,
+          "",
+        ].join("\n"),
+      );
+    }
+    return 0;
+  } finally {
+    await store.close();
+  }
+}

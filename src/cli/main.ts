@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { ConfigError } from "../config/config.js";
+import { BOOTSTRAP_HELP, bootstrapCommand } from "./bootstrap-command.js";
+import { EXIT, UsageError, type CommandIo } from "./command.js";
+
+const HELP = `Usage: keygate <command> [options]
+
+Commands:
+  bootstrap   create an organization, its owner and a first admin key
+
+Run keygate <command> --help for a command's options.
+Exit codes: 0 success, 1 failure, 2 wrong usage or configuration.
+`;
+
+const COMMANDS: Record<string, { run: (args: string[], io: CommandIo) => Promise<number>; help: string }> = {
+  bootstrap: { run: bootstrapCommand, help: BOOTSTRAP_HELP },
+};
+
+export async function runCli(argv: string[], io: CommandIo): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    io.out(HELP);
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    io.err(`keygate: unknown command ${JSON.stringify(name)}\n\n${HELP}`);
+    return EXIT.usage;
+  }
+  try {
+    return await command.run(args, io);
+  } catch (error) {
+    if (error instanceof UsageError || (error instanceof TypeError && (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS"))) {
+      io.err(`keygate ${name}: ${error.message}\n\n${command.help}`);
+      return EXIT.usage;
+    }
+    if (error instanceof ConfigError) {
+      io.err(`keygate ${name}: invalid configuration: ${error.message}\n`);
+      return EXIT.usage;
+    }
+    io.err(`keygate ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT.failure;
+  }
+}
+
+if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const io: CommandIo = {
+    env: process.env,
+    out: (text) => process.stdout.write(text),
+    err: (text) => process.stderr.write(text),
+  };
+  runCli(process.argv.slice(2), io).then((code) => {
+    process.exitCode = code;
+  });
+}
