@@ -293,7 +293,7 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
       const rotated = await store.keys.replaceSecret(caller.organization.id, current.id, {
         secretHash: deps.hasher.hash(secret),
         keyPrefix: keyPrefixOf(secret),
-        previousSecret: grace > 0 ? { hash: current.secretHash, expiresAt: new Date(now + grace * 1000) } : null,
+        previousSecretExpiresAt: grace > 0 ? new Date(now + grace * 1000) : null,
         updatedAt: new Date(now),
       });
       if (!rotated) throw keyNotFound(req.id);

@@ -1,3 +1,4 @@
+import type { UsageRepository } from "../usage/usage-repository.js";
 import type { AuditEvent, KeyRateLimit, KeyRecord, Organization, User } from "./types.js";
 
 /**
@@ -36,7 +37,12 @@ export type UpdateKeyOutcome =
 export interface NewSecret {
   secretHash: string;
   keyPrefix: string;
-  previousSecret: KeyRecord["previousSecret"];
+  /**
+   * Until when the secret being replaced keeps working; null ends it at once. The store takes
+   * that secret's hash from the record in the same atomic update, so two racing rotations can
+   * never leave a stale secret alive.
+   */
+  previousSecretExpiresAt: Date | null;
   updatedAt: Date;
 }
 
@@ -100,6 +106,8 @@ export interface Store {
   readonly organizations: OrganizationRepository;
   readonly users: UserRepository;
   readonly audit: AuditRepository;
+  /** Usage per key and day, and per key since first use (src/usage/usage-repository.ts). */
+  readonly usage: UsageRepository;
   /** Creates indexes and whatever else the store needs before it serves; throws on failure. */
   init(): Promise<void>;
   /** Resolves while the store answers; rejects when it does not. */

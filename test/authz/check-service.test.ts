@@ -102,7 +102,7 @@ describe("Check: denials", () => {
     await h.backing.keys.replaceSecret(key.organizationId, key.id, {
       secretHash: h.hasher.hash(newSecret),
       keyPrefix: keyPrefixOf(newSecret),
-      previousSecret: { hash: key.secretHash, expiresAt: new Date(h.clock.now() + 60_000) },
+      previousSecretExpiresAt: new Date(h.clock.now() + 60_000),
       updatedAt: new Date(h.clock.now()),
     });
     h.keyEvents.changed(key);

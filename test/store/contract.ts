@@ -266,13 +266,14 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       it("swaps in the new secret and keeps the old one findable as the previous secret", async () => {
         const org = newId("org");
         const key = await created(aFullKey(org));
-        const next = {
-          secretHash: hash(),
-          keyPrefix: "sk_live_Nw22",
+        const next = { secretHash: hash(), keyPrefix: "sk_live_Nw22", previousSecretExpiresAt: T2, updatedAt: T1 };
+        const expected = {
+          ...key,
+          secretHash: next.secretHash,
+          keyPrefix: next.keyPrefix,
           previousSecret: { hash: key.secretHash, expiresAt: T2 },
           updatedAt: T1,
         };
-        const expected = { ...key, ...next };
         expect(await store.keys.replaceSecret(org, key.id, next)).toStrictEqual(expected);
         expect(await store.keys.findById(org, key.id)).toStrictEqual(expected);
         expect(await store.keys.findByHash(next.secretHash)).toStrictEqual(expected);
@@ -287,13 +288,13 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         await store.keys.replaceSecret(org, key.id, {
           secretHash: second,
           keyPrefix: "sk_test_2222",
-          previousSecret: { hash: key.secretHash, expiresAt: T2 },
+          previousSecretExpiresAt: T2,
           updatedAt: T1,
         });
         const rotated = await store.keys.replaceSecret(org, key.id, {
           secretHash: third,
           keyPrefix: "sk_test_3333",
-          previousSecret: { hash: second, expiresAt: T2 },
+          previousSecretExpiresAt: T2,
           updatedAt: T2,
         });
         expect(rotated).toStrictEqual({
@@ -311,17 +312,38 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       it("without a grace period the old secret stops being found at once", async () => {
         const org = newId("org");
         const key = await created(aKey(org));
-        const next = { secretHash: hash(), keyPrefix: "sk_test_4444", previousSecret: null, updatedAt: T1 };
-        expect(await store.keys.replaceSecret(org, key.id, next)).toStrictEqual({ ...key, ...next });
+        const next = { secretHash: hash(), keyPrefix: "sk_test_4444", previousSecretExpiresAt: null, updatedAt: T1 };
+        expect(await store.keys.replaceSecret(org, key.id, next)).toStrictEqual({
+          ...key,
+          secretHash: next.secretHash,
+          keyPrefix: next.keyPrefix,
+          previousSecret: null,
+          updatedAt: T1,
+        });
         expect(await store.keys.findByHash(key.secretHash)).toBeNull();
         expect((await store.keys.findByHash(next.secretHash))?.id).toBe(key.id);
+      });
+
+      it("racing rotations never keep a secret that is two rotations old", async () => {
+        const org = newId("org");
+        const key = await created(aKey(org));
+        const [a, b] = [hash(), hash()];
+        await Promise.all([
+          store.keys.replaceSecret(org, key.id, { secretHash: a, keyPrefix: "sk_test_aaaa", previousSecretExpiresAt: T2, updatedAt: T1 }),
+          store.keys.replaceSecret(org, key.id, { secretHash: b, keyPrefix: "sk_test_bbbb", previousSecretExpiresAt: T2, updatedAt: T1 }),
+        ]);
+        const found = [await store.keys.findByHash(key.secretHash), await store.keys.findByHash(a), await store.keys.findByHash(b)];
+        // Whichever ran second kept the first one's secret as previous; the original is gone.
+        expect(found[0]).toBeNull();
+        expect(found[1]?.id).toBe(key.id);
+        expect(found[2]?.id).toBe(key.id);
       });
 
       it("refuses an unknown or revoked key", async () => {
         const org = newId("org");
         const key = await created(aKey(org));
         const revoked = await store.keys.revoke(org, key.id, T1);
-        const next = { secretHash: hash(), keyPrefix: "sk_test_5555", previousSecret: null, updatedAt: T2 };
+        const next = { secretHash: hash(), keyPrefix: "sk_test_5555", previousSecretExpiresAt: null, updatedAt: T2 };
         expect(await store.keys.replaceSecret(org, key.id, next)).toBeNull();
         expect(await store.keys.replaceSecret(org, newId("key"), next)).toBeNull();
         expect(await store.keys.findById(org, key.id)).toStrictEqual(revoked);
@@ -331,7 +353,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       it("rejects a secret hash another key already has", async () => {
         const org = newId("org");
         const [key, other] = await createdKeys(2, () => aKey(org));
-        const next = { secretHash: other!.secretHash, keyPrefix: "sk_test_6666", previousSecret: null, updatedAt: T1 };
+        const next = { secretHash: other!.secretHash, keyPrefix: "sk_test_6666", previousSecretExpiresAt: null, updatedAt: T1 };
         await expect(store.keys.replaceSecret(org, key!.id, next)).rejects.toThrow(/duplicate/);
         expect(await store.keys.findById(org, key!.id)).toStrictEqual(key);
         expect(await store.keys.findByHash(other!.secretHash)).toStrictEqual(other);
@@ -540,7 +562,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
           await store.keys.replaceSecret(other, key.id, {
             secretHash: hash(),
             keyPrefix: "sk_test_7777",
-            previousSecret: null,
+            previousSecretExpiresAt: null,
             updatedAt: T1,
           }),
         ).toBeNull();

@@ -13,6 +13,7 @@ import type {
   UserRepository,
 } from "../store.js";
 import type { AuditEvent, KeyRecord, Organization, User } from "../types.js";
+import { MemoryUsageRepository } from "./memory-usage-repository.js";
 
 /**
  * The embedded default store: everything in process memory, nothing persisted. Each method runs
@@ -153,13 +154,17 @@ class MemoryKeyRepository implements KeyRepository {
     const key = this.#get(organizationId, id);
     if (!key || key.revokedAt !== null) return null;
     if (this.#idByHash.has(next.secretHash)) throw new Error("duplicate secret hash");
-    // The secret two rotations back stops working now: only one previous secret is kept.
+    // Only one previous secret is kept: the one two rotations back stops working now.
     if (key.previousSecret) this.#idByHash.delete(key.previousSecret.hash);
-    if (!next.previousSecret) this.#idByHash.delete(key.secretHash);
+    if (next.previousSecretExpiresAt) {
+      key.previousSecret = { hash: key.secretHash, expiresAt: new Date(next.previousSecretExpiresAt) };
+    } else {
+      this.#idByHash.delete(key.secretHash);
+      key.previousSecret = null;
+    }
     this.#idByHash.set(next.secretHash, id);
     key.secretHash = next.secretHash;
     key.keyPrefix = next.keyPrefix;
-    key.previousSecret = next.previousSecret ? copy(next.previousSecret) : null;
     key.updatedAt = new Date(next.updatedAt);
     return copy(key);
   }
@@ -252,6 +257,7 @@ export class MemoryStore implements Store {
   readonly organizations = new MemoryOrganizationRepository();
   readonly users = new MemoryUserRepository();
   readonly audit = new MemoryAuditRepository();
+  readonly usage = new MemoryUsageRepository();
 
   async init(): Promise<void> {}
 

@@ -186,12 +186,23 @@ export class MongoKeyRepository implements KeyRepository {
   }
 
   async replaceSecret(organizationId: string, id: string, next: NewSecret): Promise<KeyRecord | null> {
-    const { secretHash, keyPrefix, previousSecret, updatedAt } = next;
+    const { secretHash, keyPrefix, previousSecretExpiresAt, updatedAt } = next;
+    // A pipeline update reads "$secretHash" from the document as it was before this update.
+    const previousSecret = previousSecretExpiresAt ? { hash: "$secretHash", expiresAt: { $literal: previousSecretExpiresAt } } : null;
     const updated = await reportingDuplicates(
       () =>
         this.#keys.findOneAndUpdate(
           holdingSlot(organizationId, id),
-          { $set: { secretHash, keyPrefix, previousSecret, updatedAt } },
+          [
+            {
+              $set: {
+                previousSecret: previousSecret === null ? { $literal: null } : previousSecret,
+                secretHash: { $literal: secretHash },
+                keyPrefix: { $literal: keyPrefix },
+                updatedAt: { $literal: updatedAt },
+              },
+            },
+          ],
           { returnDocument: "after" },
         ),
       "secret hash",
