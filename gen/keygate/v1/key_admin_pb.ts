@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file keygate/v1/key_admin.proto.
  */
 export const file_keygate_v1_key_admin: GenFile = /*@__PURE__*/
-  fileDesc("ChprZXlnYXRlL3YxL2tleV9hZG1pbi5wcm90bxIKa2V5Z2F0ZS52MSJXCghLZXlVc2FnZRIWCg50b3RhbF9yZXF1ZXN0cxgBIAEoAxIWCg5yZXF1ZXN0c190b2RheRgCIAEoAxIbChNyZXF1ZXN0c190aGlzX21vbnRoGAMgASgDIr0FCgZBcGlLZXkSCgoCaWQYASABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAIgASgJEgwKBG5hbWUYAyABKAkSEwoLZGVzY3JpcHRpb24YBCABKAkSEgoKa2V5X3ByZWZpeBgFIAEoCRIsCgtlbnZpcm9ubWVudBgGIAEoDjIXLmtleWdhdGUudjEuRW52aXJvbm1lbnQSJQoIa2V5X3R5cGUYByABKA4yEy5rZXlnYXRlLnYxLktleVR5cGUSFQoNb3duZXJfdXNlcl9pZBgIIAEoCRIOCgZzY29wZXMYCSADKAkSEQoJYWxsb3dfaXBzGAogAygJEhIKCnJhdGVfbGltaXQYCyABKAUSNgoRcmF0ZV9saW1pdF9wZXJpb2QYDCABKA4yGy5rZXlnYXRlLnYxLlJhdGVMaW1pdFBlcmlvZBIRCglpc19hY3RpdmUYDSABKAgSLgoKcmV2b2tlZF9hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMbGFzdF91c2VkX2F0GBAgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIjCgV1c2FnZRgRIAEoCzIULmtleWdhdGUudjEuS2V5VXNhZ2USLgoKY3JlYXRlZF9hdBgSIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKY3JlYXRlZF9ieRgTIAEoCRIuCgp1cGRhdGVkX2F0GBQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI+ChpwcmV2aW91c19zZWNyZXRfZXhwaXJlc19hdBgVIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiHAoKU3RyaW5nTGlzdBIOCgZ2YWx1ZXMYASADKAki+gIKEENyZWF0ZUtleVJlcXVlc3QSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRIOCgZzY29wZXMYAyADKAkSEQoJYWxsb3dfaXBzGAQgAygJEhcKCnJhdGVfbGltaXQYBSABKAVIAIgBARI2ChFyYXRlX2xpbWl0X3BlcmlvZBgGIAEoDjIbLmtleWdhdGUudjEuUmF0ZUxpbWl0UGVyaW9kEi4KCmV4cGlyZXNfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKC2Vudmlyb25tZW50GAggASgOMhcua2V5Z2F0ZS52MS5FbnZpcm9ubWVudBIlCghrZXlfdHlwZRgJIAEoDjITLmtleWdhdGUudjEuS2V5VHlwZRIVCg1vd25lcl91c2VyX2lkGAogASgJEhYKCWlzX2FjdGl2ZRgLIAEoCEgBiAEBQg0KC19yYXRlX2xpbWl0QgwKCl9pc19hY3RpdmUiRAoRQ3JlYXRlS2V5UmVzcG9uc2USHwoDa2V5GAEgASgLMhIua2V5Z2F0ZS52MS5BcGlLZXkSDgoGc2VjcmV0GAIgASgJIl4KD0xpc3RLZXlzUmVxdWVzdBIWCglpc19hY3RpdmUYASABKAhIAIgBARIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCUIMCgpfaXNfYWN0aXZlIk0KEExpc3RLZXlzUmVzcG9uc2USIAoEa2V5cxgBIAMoCzISLmtleWdhdGUudjEuQXBpS2V5EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIbCg1HZXRLZXlSZXF1ZXN0EgoKAmlkGAEgASgJIjEKDkdldEtleVJlc3BvbnNlEh8KA2tleRgBIAEoCzISLmtleWdhdGUudjEuQXBpS2V5IrUDChBVcGRhdGVLZXlSZXF1ZXN0EgoKAmlkGAEgASgJEhEKBG5hbWUYAiABKAlIAIgBARIYCgtkZXNjcmlwdGlvbhgDIAEoCUgBiAEBEiYKBnNjb3BlcxgEIAEoCzIWLmtleWdhdGUudjEuU3RyaW5nTGlzdBIpCglhbGxvd19pcHMYBSABKAsyFi5rZXlnYXRlLnYxLlN0cmluZ0xpc3QSFwoKcmF0ZV9saW1pdBgGIAEoBUgCiAEBEjYKEXJhdGVfbGltaXRfcGVyaW9kGAcgASgOMhsua2V5Z2F0ZS52MS5SYXRlTGltaXRQZXJpb2QSLgoKZXhwaXJlc19hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGAoQY2xlYXJfZXhwaXJlc19hdBgJIAEoCBIWCglpc19hY3RpdmUYCiABKAhIA4gBARIaCg1vd25lcl91c2VyX2lkGAsgASgJSASIAQFCBwoFX25hbWVCDgoMX2Rlc2NyaXB0aW9uQg0KC19yYXRlX2xpbWl0QgwKCl9pc19hY3RpdmVCEAoOX293bmVyX3VzZXJfaWQiNAoRVXBkYXRlS2V5UmVzcG9uc2USHwoDa2V5GAEgASgLMhIua2V5Z2F0ZS52MS5BcGlLZXkiHgoQRGVsZXRlS2V5UmVxdWVzdBIKCgJpZBgBIAEoCSITChFEZWxldGVLZXlSZXNwb25zZSIuChBSZXZva2VLZXlSZXF1ZXN0EgoKAmlkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSI0ChFSZXZva2VLZXlSZXNwb25zZRIfCgNrZXkYASABKAsyEi5rZXlnYXRlLnYxLkFwaUtleSJAChRSZWdlbmVyYXRlS2V5UmVxdWVzdBIKCgJpZBgBIAEoCRIcChRncmFjZV9wZXJpb2Rfc2Vjb25kcxgCIAEoBSJIChVSZWdlbmVyYXRlS2V5UmVzcG9uc2USHwoDa2V5GAEgASgLMhIua2V5Z2F0ZS52MS5BcGlLZXkSDgoGc2VjcmV0GAIgASgJIiEKDlRlc3RLZXlSZXF1ZXN0Eg8KB2FwaV9rZXkYASABKAkijgEKD1JhdGVMaW1pdFN0YXR1cxINCgVsaW1pdBgBIAEoBRIRCglyZW1haW5pbmcYAiABKAUSLAoIcmVzZXRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEisKBnBlcmlvZBgEIAEoDjIbLmtleWdhdGUudjEuUmF0ZUxpbWl0UGVyaW9kItMBCg9UZXN0S2V5UmVzcG9uc2USDQoFdmFsaWQYASABKAgSDgoGa2V5X2lkGAIgASgJEgwKBG5hbWUYAyABKAkSDgoGc2NvcGVzGAQgAygJEi8KCnJhdGVfbGltaXQYBSABKAsyGy5rZXlnYXRlLnYxLlJhdGVMaW1pdFN0YXR1cxIuCgpleHBpcmVzX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgppc19leHBpcmVkGAcgASgIEg4KBnJlYXNvbhgIIAEoCSITChFMaXN0U2NvcGVzUmVxdWVzdCIqCgVTY29wZRIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJIjcKEkxpc3RTY29wZXNSZXNwb25zZRIhCgZzY29wZXMYASADKAsyES5rZXlnYXRlLnYxLlNjb3BlIhQKEkdldE15TGltaXRzUmVxdWVzdCL6AQoTR2V0TXlMaW1pdHNSZXNwb25zZRIPCgd1c2VyX2lkGAEgASgJEhAKCG1heF9rZXlzGAIgASgFEhQKDGN1cnJlbnRfa2V5cxgDIAEoBRIYChBhdmFpbGFibGVfc2NvcGVzGAQgAygJEhYKDm1heF9yYXRlX2xpbWl0GAUgASgFEh0KFWNhbl9jcmVhdGVfYWRtaW5fa2V5cxgGIAEoCBIXCg9vcmdhbml6YXRpb25faWQYByABKAkSHQoVb3JnYW5pemF0aW9uX21heF9rZXlzGAggASgFEiEKGW9yZ2FuaXphdGlvbl9jdXJyZW50X2tleXMYCSABKAUiTwoWTGlzdEF1ZGl0RXZlbnRzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIOCgZrZXlfaWQYAyABKAkilQIKCkF1ZGl0RXZlbnQSCgoCaWQYASABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAIgASgJEg4KBmFjdGlvbhgDIAEoCRIUCgxhY3Rvcl9rZXlfaWQYBCABKAkSFQoNYWN0b3JfdXNlcl9pZBgFIAEoCRIOCgZrZXlfaWQYBiABKAkSLwoLb2NjdXJyZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjQKB2RldGFpbHMYCCADKAsyIy5rZXlnYXRlLnYxLkF1ZGl0RXZlbnQuRGV0YWlsc0VudHJ5Gi4KDERldGFpbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIloKF0xpc3RBdWRpdEV2ZW50c1Jlc3BvbnNlEiYKBmV2ZW50cxgBIAMoCzIWLmtleWdhdGUudjEuQXVkaXRFdmVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiPAoNRW5kcG9pbnRVc2FnZRIOCgZtZXRob2QYASABKAkSDAoEcGF0aBgCIAEoCRINCgVjb3VudBgDIAEoAyI/Cg1EYWlseVJlcXVlc3RzEgwKBGRhdGUYASABKAkSEAoIcmVxdWVzdHMYAiABKAMSDgoGZXJyb3JzGAMgASgDIkkKEkdldEtleVVzYWdlUmVxdWVzdBIKCgJpZBgBIAEoCRInCgZwZXJpb2QYAiABKA4yFy5rZXlnYXRlLnYxLlVzYWdlUGVyaW9kIsYCChNHZXRLZXlVc2FnZVJlc3BvbnNlEg4KBmtleV9pZBgBIAEoCRInCgZwZXJpb2QYAiABKA4yFy5rZXlnYXRlLnYxLlVzYWdlUGVyaW9kEhYKDnRvdGFsX3JlcXVlc3RzGAMgASgDEhsKE3N1Y2Nlc3NmdWxfcmVxdWVzdHMYBCABKAMSFwoPZmFpbGVkX3JlcXVlc3RzGAUgASgDEh0KFXJhdGVfbGltaXRlZF9yZXF1ZXN0cxgGIAEoAxIsCgllbmRwb2ludHMYByADKAsyGS5rZXlnYXRlLnYxLkVuZHBvaW50VXNhZ2USMgoPZGFpbHlfYnJlYWtkb3duGAggAygLMhkua2V5Z2F0ZS52MS5EYWlseVJlcXVlc3RzEicKBnNvdXJjZRgJIAEoDjIXLmtleWdhdGUudjEuVXNhZ2VTb3VyY2UiRgobR2V0T3JnYW5pemF0aW9uVXNhZ2VSZXF1ZXN0EicKBnBlcmlvZBgBIAEoDjIXLmtleWdhdGUudjEuVXNhZ2VQZXJpb2QiPQoLS2V5UmVxdWVzdHMSDgoGa2V5X2lkGAEgASgJEgwKBG5hbWUYAiABKAkSEAoIcmVxdWVzdHMYAyABKAMirgIKHEdldE9yZ2FuaXphdGlvblVzYWdlUmVzcG9uc2USFwoPb3JnYW5pemF0aW9uX2lkGAEgASgJEicKBnBlcmlvZBgCIAEoDjIXLmtleWdhdGUudjEuVXNhZ2VQZXJpb2QSEgoKdG90YWxfa2V5cxgDIAEoBRITCgthY3RpdmVfa2V5cxgEIAEoBRIWCg50b3RhbF9yZXF1ZXN0cxgFIAEoAxIwCg9yZXF1ZXN0c19ieV9rZXkYBiADKAsyFy5rZXlnYXRlLnYxLktleVJlcXVlc3RzEjAKDXRvcF9lbmRwb2ludHMYByADKAsyGS5rZXlnYXRlLnYxLkVuZHBvaW50VXNhZ2USJwoGc291cmNlGAggASgOMhcua2V5Z2F0ZS52MS5Vc2FnZVNvdXJjZSIzCgVNb25leRIVCg1jdXJyZW5jeV9jb2RlGAEgASgJEhMKC21pbm9yX3VuaXRzGAIgASgDIjAKFkdldEJpbGxpbmdVc2FnZVJlcXVlc3QSFgoOYmlsbGluZ19wZXJpb2QYASABKAkihAEKCktleUJpbGxpbmcSDgoGa2V5X2lkGAEgASgJEgwKBG5hbWUYAiABKAkSEAoIcmVxdWVzdHMYAyABKAMSGwoTZGF0YV90cmFuc2ZlcnJlZF9tYhgEIAEoARIpCg5lc3RpbWF0ZWRfY29zdBgFIAEoCzIRLmtleWdhdGUudjEuTW9uZXkivwEKF0dldEJpbGxpbmdVc2FnZVJlc3BvbnNlEhYKDmJpbGxpbmdfcGVyaW9kGAEgASgJEgwKBHBsYW4YAiABKAkSJAoEa2V5cxgDIAMoCzIWLmtleWdhdGUudjEuS2V5QmlsbGluZxIvChR0b3RhbF9lc3RpbWF0ZWRfY29zdBgEIAEoCzIRLmtleWdhdGUudjEuTW9uZXkSJwoGc291cmNlGAUgASgOMhcua2V5Z2F0ZS52MS5Vc2FnZVNvdXJjZSJFChpHZXRBbmFseXRpY3NTdW1tYXJ5UmVxdWVzdBInCgZwZXJpb2QYASABKA4yFy5rZXlnYXRlLnYxLlVzYWdlUGVyaW9kIrYCChtHZXRBbmFseXRpY3NTdW1tYXJ5UmVzcG9uc2USJwoGcGVyaW9kGAEgASgOMhcua2V5Z2F0ZS52MS5Vc2FnZVBlcmlvZBIWCg50b3RhbF9yZXF1ZXN0cxgCIAEoAxIWCg5ncm93dGhfcGVyY2VudBgDIAEoARIcChRhdmdfcmVzcG9uc2VfdGltZV9tcxgEIAEoARIaChJlcnJvcl9yYXRlX3BlcmNlbnQYBSABKAESMAoPbW9zdF9hY3RpdmVfa2V5GAYgASgLMhcua2V5Z2F0ZS52MS5LZXlSZXF1ZXN0cxIpCgZ0cmVuZHMYByADKAsyGS5rZXlnYXRlLnYxLkRhaWx5UmVxdWVzdHMSJwoGc291cmNlGAggASgOMhcua2V5Z2F0ZS52MS5Vc2FnZVNvdXJjZSIXChVHZXRRdW90YVN0YXR1c1JlcXVlc3QiYQoMTW9udGhseVF1b3RhEhoKEnJlcXVlc3RzX3Blcl9tb250aBgBIAEoAxIMCgR1c2VkGAIgASgDEhEKCXJlbWFpbmluZxgDIAEoAxIUCgxwZXJjZW50X3VzZWQYBCABKAEiRAoOUmF0ZUxpbWl0VXNhZ2USGwoTcmVxdWVzdHNfcGVyX21pbnV0ZRgBIAEoAxIVCg1jdXJyZW50X3VzYWdlGAIgASgDIkYKClF1b3RhQWxlcnQSGQoRdGhyZXNob2xkX3BlcmNlbnQYASABKAUSDAoEa2luZBgCIAEoCRIPCgdtZXNzYWdlGAMgASgJIqgBChZHZXRRdW90YVN0YXR1c1Jlc3BvbnNlEgwKBHBsYW4YASABKAkSJwoFcXVvdGEYAiABKAsyGC5rZXlnYXRlLnYxLk1vbnRobHlRdW90YRIvCgtyYXRlX2xpbWl0cxgDIAEoCzIaLmtleWdhdGUudjEuUmF0ZUxpbWl0VXNhZ2USJgoGYWxlcnRzGAQgAygLMhYua2V5Z2F0ZS52MS5RdW90YUFsZXJ0IiMKEVdhdGNoVXNhZ2VSZXF1ZXN0Eg4KBmtleV9pZBgBIAEoCSJGCg1Vc2FnZUNvdW50ZXJzEg8KB2FsbG93ZWQYASABKAMSDgoGZGVuaWVkGAIgASgDEhQKDHJhdGVfbGltaXRlZBgDIAEoAyLcAQoSV2F0Y2hVc2FnZVJlc3BvbnNlEi8KC29ic2VydmVkX2F0GAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZrZXlfaWQYAiABKAkSLQoKc2luY2VfbGFzdBgDIAEoCzIZLmtleWdhdGUudjEuVXNhZ2VDb3VudGVycxIoCgV0b2RheRgEIAEoCzIZLmtleWdhdGUudjEuVXNhZ2VDb3VudGVycxIsCgllbmRwb2ludHMYBSADKAsyGS5rZXlnYXRlLnYxLkVuZHBvaW50VXNhZ2UqVgoLRW52aXJvbm1lbnQSGwoXRU5WSVJPTk1FTlRfVU5TUEVDSUZJRUQQABIUChBFTlZJUk9OTUVOVF9MSVZFEAESFAoQRU5WSVJPTk1FTlRfVEVTVBACKksKB0tleVR5cGUSGAoUS0VZX1RZUEVfVU5TUEVDSUZJRUQQABIRCg1LRVlfVFlQRV9VU0VSEAESEwoPS0VZX1RZUEVfU0hBUkVEEAIqpwEKD1JhdGVMaW1pdFBlcmlvZBIhCh1SQVRFX0xJTUlUX1BFUklPRF9VTlNQRUNJRklFRBAAEhwKGFJBVEVfTElNSVRfUEVSSU9EX1NFQ09ORBABEhwKGFJBVEVfTElNSVRfUEVSSU9EX01JTlVURRACEhoKFlJBVEVfTElNSVRfUEVSSU9EX0hPVVIQAxIZChVSQVRFX0xJTUlUX1BFUklPRF9EQVkQBCpwCgtVc2FnZVBlcmlvZBIcChhVU0FHRV9QRVJJT0RfVU5TUEVDSUZJRUQQABIUChBVU0FHRV9QRVJJT0RfREFZEAESFQoRVVNBR0VfUEVSSU9EX1dFRUsQAhIWChJVU0FHRV9QRVJJT0RfTU9OVEgQAypqCgtVc2FnZVNvdXJjZRIcChhVU0FHRV9TT1VSQ0VfVU5TUEVDSUZJRUQQABIgChxVU0FHRV9TT1VSQ0VfQ0hFQ0tfREVDSVNJT05TEAESGwoXVVNBR0VfU09VUkNFX0FDQ0VTU19MT0cQAjKyCwoPS2V5QWRtaW5TZXJ2aWNlEkgKCUNyZWF0ZUtleRIcLmtleWdhdGUudjEuQ3JlYXRlS2V5UmVxdWVzdBodLmtleWdhdGUudjEuQ3JlYXRlS2V5UmVzcG9uc2USSgoITGlzdEtleXMSGy5rZXlnYXRlLnYxLkxpc3RLZXlzUmVxdWVzdBocLmtleWdhdGUudjEuTGlzdEtleXNSZXNwb25zZSIDkAIBEkQKBkdldEtleRIZLmtleWdhdGUudjEuR2V0S2V5UmVxdWVzdBoaLmtleWdhdGUudjEuR2V0S2V5UmVzcG9uc2UiA5ACARJICglVcGRhdGVLZXkSHC5rZXlnYXRlLnYxLlVwZGF0ZUtleVJlcXVlc3QaHS5rZXlnYXRlLnYxLlVwZGF0ZUtleVJlc3BvbnNlEkgKCURlbGV0ZUtleRIcLmtleWdhdGUudjEuRGVsZXRlS2V5UmVxdWVzdBodLmtleWdhdGUudjEuRGVsZXRlS2V5UmVzcG9uc2USSAoJUmV2b2tlS2V5Ehwua2V5Z2F0ZS52MS5SZXZva2VLZXlSZXF1ZXN0Gh0ua2V5Z2F0ZS52MS5SZXZva2VLZXlSZXNwb25zZRJUCg1SZWdlbmVyYXRlS2V5EiAua2V5Z2F0ZS52MS5SZWdlbmVyYXRlS2V5UmVxdWVzdBohLmtleWdhdGUudjEuUmVnZW5lcmF0ZUtleVJlc3BvbnNlEkcKB1Rlc3RLZXkSGi5rZXlnYXRlLnYxLlRlc3RLZXlSZXF1ZXN0Ghsua2V5Z2F0ZS52MS5UZXN0S2V5UmVzcG9uc2UiA5ACARJQCgpMaXN0U2NvcGVzEh0ua2V5Z2F0ZS52MS5MaXN0U2NvcGVzUmVxdWVzdBoeLmtleWdhdGUudjEuTGlzdFNjb3Blc1Jlc3BvbnNlIgOQAgESUwoLR2V0TXlMaW1pdHMSHi5rZXlnYXRlLnYxLkdldE15TGltaXRzUmVxdWVzdBofLmtleWdhdGUudjEuR2V0TXlMaW1pdHNSZXNwb25zZSIDkAIBEl8KD0xpc3RBdWRpdEV2ZW50cxIiLmtleWdhdGUudjEuTGlzdEF1ZGl0RXZlbnRzUmVxdWVzdBojLmtleWdhdGUudjEuTGlzdEF1ZGl0RXZlbnRzUmVzcG9uc2UiA5ACARJTCgtHZXRLZXlVc2FnZRIeLmtleWdhdGUudjEuR2V0S2V5VXNhZ2VSZXF1ZXN0Gh8ua2V5Z2F0ZS52MS5HZXRLZXlVc2FnZVJlc3BvbnNlIgOQAgESbgoUR2V0T3JnYW5pemF0aW9uVXNhZ2USJy5rZXlnYXRlLnYxLkdldE9yZ2FuaXphdGlvblVzYWdlUmVxdWVzdBooLmtleWdhdGUudjEuR2V0T3JnYW5pemF0aW9uVXNhZ2VSZXNwb25zZSIDkAIBEl8KD0dldEJpbGxpbmdVc2FnZRIiLmtleWdhdGUudjEuR2V0QmlsbGluZ1VzYWdlUmVxdWVzdBojLmtleWdhdGUudjEuR2V0QmlsbGluZ1VzYWdlUmVzcG9uc2UiA5ACARJrChNHZXRBbmFseXRpY3NTdW1tYXJ5EiYua2V5Z2F0ZS52MS5HZXRBbmFseXRpY3NTdW1tYXJ5UmVxdWVzdBonLmtleWdhdGUudjEuR2V0QW5hbHl0aWNzU3VtbWFyeVJlc3BvbnNlIgOQAgESXAoOR2V0UXVvdGFTdGF0dXMSIS5rZXlnYXRlLnYxLkdldFF1b3RhU3RhdHVzUmVxdWVzdBoiLmtleWdhdGUudjEuR2V0UXVvdGFTdGF0dXNSZXNwb25zZSIDkAIBEk0KCldhdGNoVXNhZ2USHS5rZXlnYXRlLnYxLldhdGNoVXNhZ2VSZXF1ZXN0Gh4ua2V5Z2F0ZS52MS5XYXRjaFVzYWdlUmVzcG9uc2UwAWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("ChprZXlnYXRlL3YxL2tleV9hZG1pbi5wcm90bxIKa2V5Z2F0ZS52MSJXCghLZXlVc2FnZRIWCg50b3RhbF9yZXF1ZXN0cxgBIAEoAxIWCg5yZXF1ZXN0c190b2RheRgCIAEoAxIbChNyZXF1ZXN0c190aGlzX21vbnRoGAMgASgDItIFCgZBcGlLZXkSCgoCaWQYASABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAIgASgJEgwKBG5hbWUYAyABKAkSEwoLZGVzY3JpcHRpb24YBCABKAkSEgoKa2V5X3ByZWZpeBgFIAEoCRIsCgtlbnZpcm9ubWVudBgGIAEoDjIXLmtleWdhdGUudjEuRW52aXJvbm1lbnQSJQoIa2V5X3R5cGUYByABKA4yEy5rZXlnYXRlLnYxLktleVR5cGUSFQoNb3duZXJfdXNlcl9pZBgIIAEoCRIOCgZzY29wZXMYCSADKAkSEQoJYWxsb3dfaXBzGAogAygJEhIKCnJhdGVfbGltaXQYCyABKAUSNgoRcmF0ZV9saW1pdF9wZXJpb2QYDCABKA4yGy5rZXlnYXRlLnYxLlJhdGVMaW1pdFBlcmlvZBIRCglpc19hY3RpdmUYDSABKAgSLgoKcmV2b2tlZF9hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMbGFzdF91c2VkX2F0GBAgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIjCgV1c2FnZRgRIAEoCzIULmtleWdhdGUudjEuS2V5VXNhZ2USLgoKY3JlYXRlZF9hdBgSIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKY3JlYXRlZF9ieRgTIAEoCRIuCgp1cGRhdGVkX2F0GBQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI+ChpwcmV2aW91c19zZWNyZXRfZXhwaXJlc19hdBgVIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLcmVjb3ZlcmFibGUYFiABKAgiHAoKU3RyaW5nTGlzdBIOCgZ2YWx1ZXMYASADKAkijwMKEENyZWF0ZUtleVJlcXVlc3QSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRIOCgZzY29wZXMYAyADKAkSEQoJYWxsb3dfaXBzGAQgAygJEhcKCnJhdGVfbGltaXQYBSABKAVIAIgBARI2ChFyYXRlX2xpbWl0X3BlcmlvZBgGIAEoDjIbLmtleWdhdGUudjEuUmF0ZUxpbWl0UGVyaW9kEi4KCmV4cGlyZXNfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKC2Vudmlyb25tZW50GAggASgOMhcua2V5Z2F0ZS52MS5FbnZpcm9ubWVudBIlCghrZXlfdHlwZRgJIAEoDjITLmtleWdhdGUudjEuS2V5VHlwZRIVCg1vd25lcl91c2VyX2lkGAogASgJEhYKCWlzX2FjdGl2ZRgLIAEoCEgBiAEBEhMKC3JlY292ZXJhYmxlGAwgASgIQg0KC19yYXRlX2xpbWl0QgwKCl9pc19hY3RpdmUiRAoRQ3JlYXRlS2V5UmVzcG9uc2USHwoDa2V5GAEgASgLMhIua2V5Z2F0ZS52MS5BcGlLZXkSDgoGc2VjcmV0GAIgASgJIncKD0xpc3RLZXlzUmVxdWVzdBIWCglpc19hY3RpdmUYASABKAhIAIgBARIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCRIXCg9vcmdhbml6YXRpb25faWQYBCABKAlCDAoKX2lzX2FjdGl2ZSJNChBMaXN0S2V5c1Jlc3BvbnNlEiAKBGtleXMYASADKAsyEi5rZXlnYXRlLnYxLkFwaUtleRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiTAoNR2V0S2V5UmVxdWVzdBIKCgJpZBgBIAEoCRIXCg9vcmdhbml6YXRpb25faWQYAiABKAkSFgoOc2hvd19rZXlfdmFsdWUYAyABKAgiQQoOR2V0S2V5UmVzcG9uc2USHwoDa2V5GAEgASgLMhIua2V5Z2F0ZS52MS5BcGlLZXkSDgoGc2VjcmV0GAIgASgJIrUDChBVcGRhdGVLZXlSZXF1ZXN0EgoKAmlkGAEgASgJEhEKBG5hbWUYAiABKAlIAIgBARIYCgtkZXNjcmlwdGlvbhgDIAEoCUgBiAEBEiYKBnNjb3BlcxgEIAEoCzIWLmtleWdhdGUudjEuU3RyaW5nTGlzdBIpCglhbGxvd19pcHMYBSABKAsyFi5rZXlnYXRlLnYxLlN0cmluZ0xpc3QSFwoKcmF0ZV9saW1pdBgGIAEoBUgCiAEBEjYKEXJhdGVfbGltaXRfcGVyaW9kGAcgASgOMhsua2V5Z2F0ZS52MS5SYXRlTGltaXRQZXJpb2QSLgoKZXhwaXJlc19hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGAoQY2xlYXJfZXhwaXJlc19hdBgJIAEoCBIWCglpc19hY3RpdmUYCiABKAhIA4gBARIaCg1vd25lcl91c2VyX2lkGAsgASgJSASIAQFCBwoFX25hbWVCDgoMX2Rlc2NyaXB0aW9uQg0KC19yYXRlX2xpbWl0QgwKCl9pc19hY3RpdmVCEAoOX293bmVyX3VzZXJfaWQiNAoRVXBkYXRlS2V5UmVzcG9uc2USHwoDa2V5GAEgASgLMhIua2V5Z2F0ZS52MS5BcGlLZXkiHgoQRGVsZXRlS2V5UmVxdWVzdBIKCgJpZBgBIAEoCSITChFEZWxldGVLZXlSZXNwb25zZSIuChBSZXZva2VLZXlSZXF1ZXN0EgoKAmlkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSI0ChFSZXZva2VLZXlSZXNwb25zZRIfCgNrZXkYASABKAsyEi5rZXlnYXRlLnYxLkFwaUtleSJAChRSZWdlbmVyYXRlS2V5UmVxdWVzdBIKCgJpZBgBIAEoCRIcChRncmFjZV9wZXJpb2Rfc2Vjb25kcxgCIAEoBSJIChVSZWdlbmVyYXRlS2V5UmVzcG9uc2USHwoDa2V5GAEgASgLMhIua2V5Z2F0ZS52MS5BcGlLZXkSDgoGc2VjcmV0GAIgASgJIiEKDlRlc3RLZXlSZXF1ZXN0Eg8KB2FwaV9rZXkYASABKAkijgEKD1JhdGVMaW1pdFN0YXR1cxINCgVsaW1pdBgBIAEoBRIRCglyZW1haW5pbmcYAiABKAUSLAoIcmVzZXRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEisKBnBlcmlvZBgEIAEoDjIbLmtleWdhdGUudjEuUmF0ZUxpbWl0UGVyaW9kItMBCg9UZXN0S2V5UmVzcG9uc2USDQoFdmFsaWQYASABKAgSDgoGa2V5X2lkGAIgASgJEgwKBG5hbWUYAyABKAkSDgoGc2NvcGVzGAQgAygJEi8KCnJhdGVfbGltaXQYBSABKAsyGy5rZXlnYXRlLnYxLlJhdGVMaW1pdFN0YXR1cxIuCgpleHBpcmVzX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgppc19leHBpcmVkGAcgASgIEg4KBnJlYXNvbhgIIAEoCSITChFMaXN0U2NvcGVzUmVxdWVzdCIqCgVTY29wZRIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJIjcKEkxpc3RTY29wZXNSZXNwb25zZRIhCgZzY29wZXMYASADKAsyES5rZXlnYXRlLnYxLlNjb3BlIhQKEkdldE15TGltaXRzUmVxdWVzdCKeAgoTR2V0TXlMaW1pdHNSZXNwb25zZRIPCgd1c2VyX2lkGAEgASgJEhAKCG1heF9rZXlzGAIgASgFEhQKDGN1cnJlbnRfa2V5cxgDIAEoBRIYChBhdmFpbGFibGVfc2NvcGVzGAQgAygJEhYKDm1heF9yYXRlX2xpbWl0GAUgASgFEh0KFWNhbl9jcmVhdGVfYWRtaW5fa2V5cxgGIAEoCBIXCg9vcmdhbml6YXRpb25faWQYByABKAkSHQoVb3JnYW5pemF0aW9uX21heF9rZXlzGAggASgFEiEKGW9yZ2FuaXphdGlvbl9jdXJyZW50X2tleXMYCSABKAUSIgoEcm9sZRgKIAEoDjIULmtleWdhdGUudjEuVXNlclJvbGUiTwoWTGlzdEF1ZGl0RXZlbnRzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIOCgZrZXlfaWQYAyABKAkilQIKCkF1ZGl0RXZlbnQSCgoCaWQYASABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAIgASgJEg4KBmFjdGlvbhgDIAEoCRIUCgxhY3Rvcl9rZXlfaWQYBCABKAkSFQoNYWN0b3JfdXNlcl9pZBgFIAEoCRIOCgZrZXlfaWQYBiABKAkSLwoLb2NjdXJyZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjQKB2RldGFpbHMYCCADKAsyIy5rZXlnYXRlLnYxLkF1ZGl0RXZlbnQuRGV0YWlsc0VudHJ5Gi4KDERldGFpbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIloKF0xpc3RBdWRpdEV2ZW50c1Jlc3BvbnNlEiYKBmV2ZW50cxgBIAMoCzIWLmtleWdhdGUudjEuQXVkaXRFdmVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiPAoNRW5kcG9pbnRVc2FnZRIOCgZtZXRob2QYASABKAkSDAoEcGF0aBgCIAEoCRINCgVjb3VudBgDIAEoAyI/Cg1EYWlseVJlcXVlc3RzEgwKBGRhdGUYASABKAkSEAoIcmVxdWVzdHMYAiABKAMSDgoGZXJyb3JzGAMgASgDIkkKEkdldEtleVVzYWdlUmVxdWVzdBIKCgJpZBgBIAEoCRInCgZwZXJpb2QYAiABKA4yFy5rZXlnYXRlLnYxLlVzYWdlUGVyaW9kIsYCChNHZXRLZXlVc2FnZVJlc3BvbnNlEg4KBmtleV9pZBgBIAEoCRInCgZwZXJpb2QYAiABKA4yFy5rZXlnYXRlLnYxLlVzYWdlUGVyaW9kEhYKDnRvdGFsX3JlcXVlc3RzGAMgASgDEhsKE3N1Y2Nlc3NmdWxfcmVxdWVzdHMYBCABKAMSFwoPZmFpbGVkX3JlcXVlc3RzGAUgASgDEh0KFXJhdGVfbGltaXRlZF9yZXF1ZXN0cxgGIAEoAxIsCgllbmRwb2ludHMYByADKAsyGS5rZXlnYXRlLnYxLkVuZHBvaW50VXNhZ2USMgoPZGFpbHlfYnJlYWtkb3duGAggAygLMhkua2V5Z2F0ZS52MS5EYWlseVJlcXVlc3RzEicKBnNvdXJjZRgJIAEoDjIXLmtleWdhdGUudjEuVXNhZ2VTb3VyY2UiRgobR2V0T3JnYW5pemF0aW9uVXNhZ2VSZXF1ZXN0EicKBnBlcmlvZBgBIAEoDjIXLmtleWdhdGUudjEuVXNhZ2VQZXJpb2QiPQoLS2V5UmVxdWVzdHMSDgoGa2V5X2lkGAEgASgJEgwKBG5hbWUYAiABKAkSEAoIcmVxdWVzdHMYAyABKAMirgIKHEdldE9yZ2FuaXphdGlvblVzYWdlUmVzcG9uc2USFwoPb3JnYW5pemF0aW9uX2lkGAEgASgJEicKBnBlcmlvZBgCIAEoDjIXLmtleWdhdGUudjEuVXNhZ2VQZXJpb2QSEgoKdG90YWxfa2V5cxgDIAEoBRITCgthY3RpdmVfa2V5cxgEIAEoBRIWCg50b3RhbF9yZXF1ZXN0cxgFIAEoAxIwCg9yZXF1ZXN0c19ieV9rZXkYBiADKAsyFy5rZXlnYXRlLnYxLktleVJlcXVlc3RzEjAKDXRvcF9lbmRwb2ludHMYByADKAsyGS5rZXlnYXRlLnYxLkVuZHBvaW50VXNhZ2USJwoGc291cmNlGAggASgOMhcua2V5Z2F0ZS52MS5Vc2FnZVNvdXJjZSIzCgVNb25leRIVCg1jdXJyZW5jeV9jb2RlGAEgASgJEhMKC21pbm9yX3VuaXRzGAIgASgDIjAKFkdldEJpbGxpbmdVc2FnZVJlcXVlc3QSFgoOYmlsbGluZ19wZXJpb2QYASABKAkihAEKCktleUJpbGxpbmcSDgoGa2V5X2lkGAEgASgJEgwKBG5hbWUYAiABKAkSEAoIcmVxdWVzdHMYAyABKAMSGwoTZGF0YV90cmFuc2ZlcnJlZF9tYhgEIAEoARIpCg5lc3RpbWF0ZWRfY29zdBgFIAEoCzIRLmtleWdhdGUudjEuTW9uZXkivwEKF0dldEJpbGxpbmdVc2FnZVJlc3BvbnNlEhYKDmJpbGxpbmdfcGVyaW9kGAEgASgJEgwKBHBsYW4YAiABKAkSJAoEa2V5cxgDIAMoCzIWLmtleWdhdGUudjEuS2V5QmlsbGluZxIvChR0b3RhbF9lc3RpbWF0ZWRfY29zdBgEIAEoCzIRLmtleWdhdGUudjEuTW9uZXkSJwoGc291cmNlGAUgASgOMhcua2V5Z2F0ZS52MS5Vc2FnZVNvdXJjZSJFChpHZXRBbmFseXRpY3NTdW1tYXJ5UmVxdWVzdBInCgZwZXJpb2QYASABKA4yFy5rZXlnYXRlLnYxLlVzYWdlUGVyaW9kIrYCChtHZXRBbmFseXRpY3NTdW1tYXJ5UmVzcG9uc2USJwoGcGVyaW9kGAEgASgOMhcua2V5Z2F0ZS52MS5Vc2FnZVBlcmlvZBIWCg50b3RhbF9yZXF1ZXN0cxgCIAEoAxIWCg5ncm93dGhfcGVyY2VudBgDIAEoARIcChRhdmdfcmVzcG9uc2VfdGltZV9tcxgEIAEoARIaChJlcnJvcl9yYXRlX3BlcmNlbnQYBSABKAESMAoPbW9zdF9hY3RpdmVfa2V5GAYgASgLMhcua2V5Z2F0ZS52MS5LZXlSZXF1ZXN0cxIpCgZ0cmVuZHMYByADKAsyGS5rZXlnYXRlLnYxLkRhaWx5UmVxdWVzdHMSJwoGc291cmNlGAggASgOMhcua2V5Z2F0ZS52MS5Vc2FnZVNvdXJjZSIXChVHZXRRdW90YVN0YXR1c1JlcXVlc3QiYQoMTW9udGhseVF1b3RhEhoKEnJlcXVlc3RzX3Blcl9tb250aBgBIAEoAxIMCgR1c2VkGAIgASgDEhEKCXJlbWFpbmluZxgDIAEoAxIUCgxwZXJjZW50X3VzZWQYBCABKAEiRAoOUmF0ZUxpbWl0VXNhZ2USGwoTcmVxdWVzdHNfcGVyX21pbnV0ZRgBIAEoAxIVCg1jdXJyZW50X3VzYWdlGAIgASgDIkYKClF1b3RhQWxlcnQSGQoRdGhyZXNob2xkX3BlcmNlbnQYASABKAUSDAoEa2luZBgCIAEoCRIPCgdtZXNzYWdlGAMgASgJIqgBChZHZXRRdW90YVN0YXR1c1Jlc3BvbnNlEgwKBHBsYW4YASABKAkSJwoFcXVvdGEYAiABKAsyGC5rZXlnYXRlLnYxLk1vbnRobHlRdW90YRIvCgtyYXRlX2xpbWl0cxgDIAEoCzIaLmtleWdhdGUudjEuUmF0ZUxpbWl0VXNhZ2USJgoGYWxlcnRzGAQgAygLMhYua2V5Z2F0ZS52MS5RdW90YUFsZXJ0IiMKEVdhdGNoVXNhZ2VSZXF1ZXN0Eg4KBmtleV9pZBgBIAEoCSJGCg1Vc2FnZUNvdW50ZXJzEg8KB2FsbG93ZWQYASABKAMSDgoGZGVuaWVkGAIgASgDEhQKDHJhdGVfbGltaXRlZBgDIAEoAyLcAQoSV2F0Y2hVc2FnZVJlc3BvbnNlEi8KC29ic2VydmVkX2F0GAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZrZXlfaWQYAiABKAkSLQoKc2luY2VfbGFzdBgDIAEoCzIZLmtleWdhdGUudjEuVXNhZ2VDb3VudGVycxIoCgV0b2RheRgEIAEoCzIZLmtleWdhdGUudjEuVXNhZ2VDb3VudGVycxIsCgllbmRwb2ludHMYBSADKAsyGS5rZXlnYXRlLnYxLkVuZHBvaW50VXNhZ2Ui0AEKClVzZXJMaW1pdHMSFQoIbWF4X2tleXMYASABKAVIAIgBARIbCg5tYXhfcmF0ZV9saW1pdBgCIAEoBUgBiAEBEjAKEGF2YWlsYWJsZV9zY29wZXMYAyABKAsyFi5rZXlnYXRlLnYxLlN0cmluZ0xpc3QSIgoVY2FuX2NyZWF0ZV9hZG1pbl9rZXlzGAQgASgISAKIAQFCCwoJX21heF9rZXlzQhEKD19tYXhfcmF0ZV9saW1pdEIYChZfY2FuX2NyZWF0ZV9hZG1pbl9rZXlzIrUBCgRVc2VyEgoKAmlkGAEgASgJEhcKD29yZ2FuaXphdGlvbl9pZBgCIAEoCRIMCgRuYW1lGAMgASgJEiIKBHJvbGUYBCABKA4yFC5rZXlnYXRlLnYxLlVzZXJSb2xlEiYKBmxpbWl0cxgFIAEoCzIWLmtleWdhdGUudjEuVXNlckxpbWl0cxIuCgpjcmVhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJqCg5BZGRVc2VyUmVxdWVzdBIMCgRuYW1lGAEgASgJEiIKBHJvbGUYAiABKA4yFC5rZXlnYXRlLnYxLlVzZXJSb2xlEiYKBmxpbWl0cxgDIAEoCzIWLmtleWdhdGUudjEuVXNlckxpbWl0cyIxCg9BZGRVc2VyUmVzcG9uc2USHgoEdXNlchgBIAEoCzIQLmtleWdhdGUudjEuVXNlciI5ChBMaXN0VXNlcnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIk0KEUxpc3RVc2Vyc1Jlc3BvbnNlEh8KBXVzZXJzGAEgAygLMhAua2V5Z2F0ZS52MS5Vc2VyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKdAQoRVXBkYXRlVXNlclJlcXVlc3QSCgoCaWQYASABKAkSEQoEbmFtZRgCIAEoCUgAiAEBEiIKBHJvbGUYAyABKA4yFC5rZXlnYXRlLnYxLlVzZXJSb2xlEiYKBmxpbWl0cxgEIAEoCzIWLmtleWdhdGUudjEuVXNlckxpbWl0cxIUCgxyZXNldF9saW1pdHMYBSADKAlCBwoFX25hbWUiNAoSVXBkYXRlVXNlclJlc3BvbnNlEh4KBHVzZXIYASABKAsyEC5rZXlnYXRlLnYxLlVzZXIiHwoRUmVtb3ZlVXNlclJlcXVlc3QSCgoCaWQYASABKAkiawoSUmVtb3ZlVXNlclJlc3BvbnNlEhgKEGRpc2FibGVkX2tleV9pZHMYASADKAkSGwoTdHJhbnNmZXJyZWRfa2V5X2lkcxgCIAMoCRIeChZ0cmFuc2ZlcnJlZF90b191c2VyX2lkGAMgASgJKlYKC0Vudmlyb25tZW50EhsKF0VOVklST05NRU5UX1VOU1BFQ0lGSUVEEAASFAoQRU5WSVJPTk1FTlRfTElWRRABEhQKEEVOVklST05NRU5UX1RFU1QQAipLCgdLZXlUeXBlEhgKFEtFWV9UWVBFX1VOU1BFQ0lGSUVEEAASEQoNS0VZX1RZUEVfVVNFUhABEhMKD0tFWV9UWVBFX1NIQVJFRBACKqcBCg9SYXRlTGltaXRQZXJpb2QSIQodUkFURV9MSU1JVF9QRVJJT0RfVU5TUEVDSUZJRUQQABIcChhSQVRFX0xJTUlUX1BFUklPRF9TRUNPTkQQARIcChhSQVRFX0xJTUlUX1BFUklPRF9NSU5VVEUQAhIaChZSQVRFX0xJTUlUX1BFUklPRF9IT1VSEAMSGQoVUkFURV9MSU1JVF9QRVJJT0RfREFZEAQqcAoLVXNhZ2VQZXJpb2QSHAoYVVNBR0VfUEVSSU9EX1VOU1BFQ0lGSUVEEAASFAoQVVNBR0VfUEVSSU9EX0RBWRABEhUKEVVTQUdFX1BFUklPRF9XRUVLEAISFgoSVVNBR0VfUEVSSU9EX01PTlRIEAMqagoLVXNhZ2VTb3VyY2USHAoYVVNBR0VfU09VUkNFX1VOU1BFQ0lGSUVEEAASIAocVVNBR0VfU09VUkNFX0NIRUNLX0RFQ0lTSU9OUxABEhsKF1VTQUdFX1NPVVJDRV9BQ0NFU1NfTE9HEAIqZQoIVXNlclJvbGUSGQoVVVNFUl9ST0xFX1VOU1BFQ0lGSUVEEAASEwoPVVNFUl9ST0xFX09XTkVSEAESEwoPVVNFUl9ST0xFX0FETUlOEAISFAoQVVNFUl9ST0xFX01FTUJFUhADMt8NCg9LZXlBZG1pblNlcnZpY2USSAoJQ3JlYXRlS2V5Ehwua2V5Z2F0ZS52MS5DcmVhdGVLZXlSZXF1ZXN0Gh0ua2V5Z2F0ZS52MS5DcmVhdGVLZXlSZXNwb25zZRJKCghMaXN0S2V5cxIbLmtleWdhdGUudjEuTGlzdEtleXNSZXF1ZXN0Ghwua2V5Z2F0ZS52MS5MaXN0S2V5c1Jlc3BvbnNlIgOQAgESRAoGR2V0S2V5Ehkua2V5Z2F0ZS52MS5HZXRLZXlSZXF1ZXN0Ghoua2V5Z2F0ZS52MS5HZXRLZXlSZXNwb25zZSIDkAIBEkgKCVVwZGF0ZUtleRIcLmtleWdhdGUudjEuVXBkYXRlS2V5UmVxdWVzdBodLmtleWdhdGUudjEuVXBkYXRlS2V5UmVzcG9uc2USSAoJRGVsZXRlS2V5Ehwua2V5Z2F0ZS52MS5EZWxldGVLZXlSZXF1ZXN0Gh0ua2V5Z2F0ZS52MS5EZWxldGVLZXlSZXNwb25zZRJICglSZXZva2VLZXkSHC5rZXlnYXRlLnYxLlJldm9rZUtleVJlcXVlc3QaHS5rZXlnYXRlLnYxLlJldm9rZUtleVJlc3BvbnNlElQKDVJlZ2VuZXJhdGVLZXkSIC5rZXlnYXRlLnYxLlJlZ2VuZXJhdGVLZXlSZXF1ZXN0GiEua2V5Z2F0ZS52MS5SZWdlbmVyYXRlS2V5UmVzcG9uc2USRwoHVGVzdEtleRIaLmtleWdhdGUudjEuVGVzdEtleVJlcXVlc3QaGy5rZXlnYXRlLnYxLlRlc3RLZXlSZXNwb25zZSIDkAIBElAKCkxpc3RTY29wZXMSHS5rZXlnYXRlLnYxLkxpc3RTY29wZXNSZXF1ZXN0Gh4ua2V5Z2F0ZS52MS5MaXN0U2NvcGVzUmVzcG9uc2UiA5ACARJTCgtHZXRNeUxpbWl0cxIeLmtleWdhdGUudjEuR2V0TXlMaW1pdHNSZXF1ZXN0Gh8ua2V5Z2F0ZS52MS5HZXRNeUxpbWl0c1Jlc3BvbnNlIgOQAgESXwoPTGlzdEF1ZGl0RXZlbnRzEiIua2V5Z2F0ZS52MS5MaXN0QXVkaXRFdmVudHNSZXF1ZXN0GiMua2V5Z2F0ZS52MS5MaXN0QXVkaXRFdmVudHNSZXNwb25zZSIDkAIBElMKC0dldEtleVVzYWdlEh4ua2V5Z2F0ZS52MS5HZXRLZXlVc2FnZVJlcXVlc3QaHy5rZXlnYXRlLnYxLkdldEtleVVzYWdlUmVzcG9uc2UiA5ACARJuChRHZXRPcmdhbml6YXRpb25Vc2FnZRInLmtleWdhdGUudjEuR2V0T3JnYW5pemF0aW9uVXNhZ2VSZXF1ZXN0Gigua2V5Z2F0ZS52MS5HZXRPcmdhbml6YXRpb25Vc2FnZVJlc3BvbnNlIgOQAgESXwoPR2V0QmlsbGluZ1VzYWdlEiIua2V5Z2F0ZS52MS5HZXRCaWxsaW5nVXNhZ2VSZXF1ZXN0GiMua2V5Z2F0ZS52MS5HZXRCaWxsaW5nVXNhZ2VSZXNwb25zZSIDkAIBEmsKE0dldEFuYWx5dGljc1N1bW1hcnkSJi5rZXlnYXRlLnYxLkdldEFuYWx5dGljc1N1bW1hcnlSZXF1ZXN0Gicua2V5Z2F0ZS52MS5HZXRBbmFseXRpY3NTdW1tYXJ5UmVzcG9uc2UiA5ACARJcCg5HZXRRdW90YVN0YXR1cxIhLmtleWdhdGUudjEuR2V0UXVvdGFTdGF0dXNSZXF1ZXN0GiIua2V5Z2F0ZS52MS5HZXRRdW90YVN0YXR1c1Jlc3BvbnNlIgOQAgESTQoKV2F0Y2hVc2FnZRIdLmtleWdhdGUudjEuV2F0Y2hVc2FnZVJlcXVlc3QaHi5rZXlnYXRlLnYxLldhdGNoVXNhZ2VSZXNwb25zZTABEkIKB0FkZFVzZXISGi5rZXlnYXRlLnYxLkFkZFVzZXJSZXF1ZXN0Ghsua2V5Z2F0ZS52MS5BZGRVc2VyUmVzcG9uc2USTQoJTGlzdFVzZXJzEhwua2V5Z2F0ZS52MS5MaXN0VXNlcnNSZXF1ZXN0Gh0ua2V5Z2F0ZS52MS5MaXN0VXNlcnNSZXNwb25zZSIDkAIBEksKClVwZGF0ZVVzZXISHS5rZXlnYXRlLnYxLlVwZGF0ZVVzZXJSZXF1ZXN0Gh4ua2V5Z2F0ZS52MS5VcGRhdGVVc2VyUmVzcG9uc2USSwoKUmVtb3ZlVXNlchIdLmtleWdhdGUudjEuUmVtb3ZlVXNlclJlcXVlc3QaHi5rZXlnYXRlLnYxLlJlbW92ZVVzZXJSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message keygate.v1.KeyUsage
@@ -161,6 +161,13 @@ export type ApiKey = Message<"keygate.v1.ApiKey"> & {
    * @generated from field: google.protobuf.Timestamp previous_secret_expires_at = 21;
    */
   previousSecretExpiresAt?: Timestamp | undefined;
+
+  /**
+   * The secret is also kept encrypted, so GetKey with show_key_value can return it.
+   *
+   * @generated from field: bool recoverable = 22;
+   */
+  recoverable: boolean;
 };
 
 /**
@@ -259,6 +266,14 @@ export type CreateKeyRequest = Message<"keygate.v1.CreateKeyRequest"> & {
    * @generated from field: optional bool is_active = 11;
    */
   isActive?: boolean | undefined;
+
+  /**
+   * Also keep the secret encrypted so that an admin:write caller can see it again (GetKey with
+   * show_key_value). Needs a server configured with KEYGATE_ENCRYPTION_KEY.
+   *
+   * @generated from field: bool recoverable = 12;
+   */
+  recoverable: boolean;
 };
 
 /**
@@ -316,6 +331,13 @@ export type ListKeysRequest = Message<"keygate.v1.ListKeysRequest"> & {
    * @generated from field: string page_token = 3;
    */
   pageToken: string;
+
+  /**
+   * Empty: the caller's organization. Another organization only for a platform operator key.
+   *
+   * @generated from field: string organization_id = 4;
+   */
+  organizationId: string;
 };
 
 /**
@@ -357,6 +379,21 @@ export type GetKeyRequest = Message<"keygate.v1.GetKeyRequest"> & {
    * @generated from field: string id = 1;
    */
   id: string;
+
+  /**
+   * Empty: the caller's organization. Another organization only for a platform operator key.
+   *
+   * @generated from field: string organization_id = 2;
+   */
+  organizationId: string;
+
+  /**
+   * Return the secret of a recoverable key. Needs admin:write and every scope the key holds;
+   * each time is audited. Never for a platform operator key.
+   *
+   * @generated from field: bool show_key_value = 3;
+   */
+  showKeyValue: boolean;
 };
 
 /**
@@ -374,6 +411,13 @@ export type GetKeyResponse = Message<"keygate.v1.GetKeyResponse"> & {
    * @generated from field: keygate.v1.ApiKey key = 1;
    */
   key?: ApiKey | undefined;
+
+  /**
+   * The full secret, only when show_key_value was asked.
+   *
+   * @generated from field: string secret = 2;
+   */
+  secret: string;
 };
 
 /**
@@ -814,6 +858,11 @@ export type GetMyLimitsResponse = Message<"keygate.v1.GetMyLimitsResponse"> & {
    * @generated from field: int32 organization_current_keys = 9;
    */
   organizationCurrentKeys: number;
+
+  /**
+   * @generated from field: keygate.v1.UserRole role = 10;
+   */
+  role: UserRole;
 };
 
 /**
@@ -1578,6 +1627,294 @@ export const WatchUsageResponseSchema: GenMessage<WatchUsageResponse> = /*@__PUR
   messageDesc(file_keygate_v1_key_admin, 48);
 
 /**
+ * A user's own limits. Each absent field falls back to the organization's plan; a present one
+ * may only narrow what the plan allows.
+ *
+ * @generated from message keygate.v1.UserLimits
+ */
+export type UserLimits = Message<"keygate.v1.UserLimits"> & {
+  /**
+   * Keys the user may hold (disabled keys count, revoked ones do not).
+   *
+   * @generated from field: optional int32 max_keys = 1;
+   */
+  maxKeys?: number | undefined;
+
+  /**
+   * Highest per-key rate limit of the user's keys, in requests per minute.
+   *
+   * @generated from field: optional int32 max_rate_limit = 2;
+   */
+  maxRateLimit?: number | undefined;
+
+  /**
+   * Present: the only catalog scopes the user's keys may hold.
+   *
+   * @generated from field: keygate.v1.StringList available_scopes = 3;
+   */
+  availableScopes?: StringList | undefined;
+
+  /**
+   * False: the user's keys may not hold admin:read or admin:write.
+   *
+   * @generated from field: optional bool can_create_admin_keys = 4;
+   */
+  canCreateAdminKeys?: boolean | undefined;
+};
+
+/**
+ * Describes the message keygate.v1.UserLimits.
+ * Use `create(UserLimitsSchema)` to create a new message.
+ */
+export const UserLimitsSchema: GenMessage<UserLimits> = /*@__PURE__*/
+  messageDesc(file_keygate_v1_key_admin, 49);
+
+/**
+ * @generated from message keygate.v1.User
+ */
+export type User = Message<"keygate.v1.User"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string organization_id = 2;
+   */
+  organizationId: string;
+
+  /**
+   * @generated from field: string name = 3;
+   */
+  name: string;
+
+  /**
+   * @generated from field: keygate.v1.UserRole role = 4;
+   */
+  role: UserRole;
+
+  /**
+   * The user's own limits; GetMyLimits shows what applies once the plan is taken into account.
+   *
+   * @generated from field: keygate.v1.UserLimits limits = 5;
+   */
+  limits?: UserLimits | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 6;
+   */
+  createdAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message keygate.v1.User.
+ * Use `create(UserSchema)` to create a new message.
+ */
+export const UserSchema: GenMessage<User> = /*@__PURE__*/
+  messageDesc(file_keygate_v1_key_admin, 50);
+
+/**
+ * @generated from message keygate.v1.AddUserRequest
+ */
+export type AddUserRequest = Message<"keygate.v1.AddUserRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Unspecified: member.
+   *
+   * @generated from field: keygate.v1.UserRole role = 2;
+   */
+  role: UserRole;
+
+  /**
+   * @generated from field: keygate.v1.UserLimits limits = 3;
+   */
+  limits?: UserLimits | undefined;
+};
+
+/**
+ * Describes the message keygate.v1.AddUserRequest.
+ * Use `create(AddUserRequestSchema)` to create a new message.
+ */
+export const AddUserRequestSchema: GenMessage<AddUserRequest> = /*@__PURE__*/
+  messageDesc(file_keygate_v1_key_admin, 51);
+
+/**
+ * @generated from message keygate.v1.AddUserResponse
+ */
+export type AddUserResponse = Message<"keygate.v1.AddUserResponse"> & {
+  /**
+   * @generated from field: keygate.v1.User user = 1;
+   */
+  user?: User | undefined;
+};
+
+/**
+ * Describes the message keygate.v1.AddUserResponse.
+ * Use `create(AddUserResponseSchema)` to create a new message.
+ */
+export const AddUserResponseSchema: GenMessage<AddUserResponse> = /*@__PURE__*/
+  messageDesc(file_keygate_v1_key_admin, 52);
+
+/**
+ * @generated from message keygate.v1.ListUsersRequest
+ */
+export type ListUsersRequest = Message<"keygate.v1.ListUsersRequest"> & {
+  /**
+   * 1..1000; 0 means 50.
+   *
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message keygate.v1.ListUsersRequest.
+ * Use `create(ListUsersRequestSchema)` to create a new message.
+ */
+export const ListUsersRequestSchema: GenMessage<ListUsersRequest> = /*@__PURE__*/
+  messageDesc(file_keygate_v1_key_admin, 53);
+
+/**
+ * @generated from message keygate.v1.ListUsersResponse
+ */
+export type ListUsersResponse = Message<"keygate.v1.ListUsersResponse"> & {
+  /**
+   * @generated from field: repeated keygate.v1.User users = 1;
+   */
+  users: User[];
+
+  /**
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message keygate.v1.ListUsersResponse.
+ * Use `create(ListUsersResponseSchema)` to create a new message.
+ */
+export const ListUsersResponseSchema: GenMessage<ListUsersResponse> = /*@__PURE__*/
+  messageDesc(file_keygate_v1_key_admin, 54);
+
+/**
+ * @generated from message keygate.v1.UpdateUserRequest
+ */
+export type UpdateUserRequest = Message<"keygate.v1.UpdateUserRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: optional string name = 2;
+   */
+  name?: string | undefined;
+
+  /**
+   * Unspecified: unchanged.
+   *
+   * @generated from field: keygate.v1.UserRole role = 3;
+   */
+  role: UserRole;
+
+  /**
+   * The limits present are set; absent ones stay as they are.
+   *
+   * @generated from field: keygate.v1.UserLimits limits = 4;
+   */
+  limits?: UserLimits | undefined;
+
+  /**
+   * Limits to hand back to the plan: max_keys, max_rate_limit, available_scopes,
+   * can_create_admin_keys.
+   *
+   * @generated from field: repeated string reset_limits = 5;
+   */
+  resetLimits: string[];
+};
+
+/**
+ * Describes the message keygate.v1.UpdateUserRequest.
+ * Use `create(UpdateUserRequestSchema)` to create a new message.
+ */
+export const UpdateUserRequestSchema: GenMessage<UpdateUserRequest> = /*@__PURE__*/
+  messageDesc(file_keygate_v1_key_admin, 55);
+
+/**
+ * @generated from message keygate.v1.UpdateUserResponse
+ */
+export type UpdateUserResponse = Message<"keygate.v1.UpdateUserResponse"> & {
+  /**
+   * @generated from field: keygate.v1.User user = 1;
+   */
+  user?: User | undefined;
+};
+
+/**
+ * Describes the message keygate.v1.UpdateUserResponse.
+ * Use `create(UpdateUserResponseSchema)` to create a new message.
+ */
+export const UpdateUserResponseSchema: GenMessage<UpdateUserResponse> = /*@__PURE__*/
+  messageDesc(file_keygate_v1_key_admin, 56);
+
+/**
+ * @generated from message keygate.v1.RemoveUserRequest
+ */
+export type RemoveUserRequest = Message<"keygate.v1.RemoveUserRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message keygate.v1.RemoveUserRequest.
+ * Use `create(RemoveUserRequestSchema)` to create a new message.
+ */
+export const RemoveUserRequestSchema: GenMessage<RemoveUserRequest> = /*@__PURE__*/
+  messageDesc(file_keygate_v1_key_admin, 57);
+
+/**
+ * @generated from message keygate.v1.RemoveUserResponse
+ */
+export type RemoveUserResponse = Message<"keygate.v1.RemoveUserResponse"> & {
+  /**
+   * The removed user's `user` keys, now disabled.
+   *
+   * @generated from field: repeated string disabled_key_ids = 1;
+   */
+  disabledKeyIds: string[];
+
+  /**
+   * The removed user's `shared` keys, now owned by transferred_to_user_id.
+   *
+   * @generated from field: repeated string transferred_key_ids = 2;
+   */
+  transferredKeyIds: string[];
+
+  /**
+   * @generated from field: string transferred_to_user_id = 3;
+   */
+  transferredToUserId: string;
+};
+
+/**
+ * Describes the message keygate.v1.RemoveUserResponse.
+ * Use `create(RemoveUserResponseSchema)` to create a new message.
+ */
+export const RemoveUserResponseSchema: GenMessage<RemoveUserResponse> = /*@__PURE__*/
+  messageDesc(file_keygate_v1_key_admin, 58);
+
+/**
  * @generated from enum keygate.v1.Environment
  */
 export enum Environment {
@@ -1743,9 +2080,48 @@ export const UsageSourceSchema: GenEnum<UsageSource> = /*@__PURE__*/
   enumDesc(file_keygate_v1_key_admin, 4);
 
 /**
+ * @generated from enum keygate.v1.UserRole
+ */
+export enum UserRole {
+  /**
+   * @generated from enum value: USER_ROLE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Everything, including managing owners. An organization always keeps at least one.
+   *
+   * @generated from enum value: USER_ROLE_OWNER = 1;
+   */
+  OWNER = 1,
+
+  /**
+   * Manages keys, admins and members.
+   *
+   * @generated from enum value: USER_ROLE_ADMIN = 2;
+   */
+  ADMIN = 2,
+
+  /**
+   * Manages keys only.
+   *
+   * @generated from enum value: USER_ROLE_MEMBER = 3;
+   */
+  MEMBER = 3,
+}
+
+/**
+ * Describes the enum keygate.v1.UserRole.
+ */
+export const UserRoleSchema: GenEnum<UserRole> = /*@__PURE__*/
+  enumDesc(file_keygate_v1_key_admin, 5);
+
+/**
  * KeyAdminService is keygate's control plane. Every call authenticates with an API key
  * (`Authorization: Bearer <secret>` or `X-API-Key: <secret>`) and acts inside that key's
- * organization. Reads need the `admin:read` scope, changes need `admin:write`.
+ * organization. Reads need the `admin:read` scope, changes need `admin:write`. The one exception:
+ * a platform operator key (see OperatorService) may name another organization in ListKeys and
+ * GetKey; for every other key such an `organization_id` reaches nothing.
  *
  * @generated from service keygate.v1.KeyAdminService
  */
@@ -1901,6 +2277,47 @@ export const KeyAdminService: GenService<{
     methodKind: "server_streaming";
     input: typeof WatchUsageRequestSchema;
     output: typeof WatchUsageResponseSchema;
+  },
+  /**
+   * Adds a user to the organization. Owners add any role; admins add admins and members.
+   *
+   * @generated from rpc keygate.v1.KeyAdminService.AddUser
+   */
+  addUser: {
+    methodKind: "unary";
+    input: typeof AddUserRequestSchema;
+    output: typeof AddUserResponseSchema;
+  },
+  /**
+   * Lists the organization's users in creation order, one page at a time.
+   *
+   * @generated from rpc keygate.v1.KeyAdminService.ListUsers
+   */
+  listUsers: {
+    methodKind: "unary";
+    input: typeof ListUsersRequestSchema;
+    output: typeof ListUsersResponseSchema;
+  },
+  /**
+   * Changes a user's name, role or per-user limits; only the fields present change.
+   *
+   * @generated from rpc keygate.v1.KeyAdminService.UpdateUser
+   */
+  updateUser: {
+    methodKind: "unary";
+    input: typeof UpdateUserRequestSchema;
+    output: typeof UpdateUserResponseSchema;
+  },
+  /**
+   * Removes a user: their `user` keys are disabled at once, their `shared` keys pass to the
+   * organization's first owner or admin.
+   *
+   * @generated from rpc keygate.v1.KeyAdminService.RemoveUser
+   */
+  removeUser: {
+    methodKind: "unary";
+    input: typeof RemoveUserRequestSchema;
+    output: typeof RemoveUserResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_keygate_v1_key_admin, 0);
