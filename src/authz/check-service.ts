@@ -6,6 +6,7 @@ import type { Config } from "../config/config.js";
 import type { SecretHasher } from "../keys/secret.js";
 import type { CheckLimits } from "../limits/check-limits.js";
 import type { Logger } from "../log/logger.js";
+import { noCheckObserver, type CheckObserver } from "../metrics/observers.js";
 import type { Clock } from "../time/clock.js";
 import type { UsageRecorder } from "../usage/usage-event.js";
 import { checkInput, type CheckInput, type InputOptions } from "./check-input.js";
@@ -31,6 +32,8 @@ export interface AuthorizationDeps {
   clock: Clock;
   usage: UsageRecorder;
   logger: Logger;
+  /** Metrics: each decision or failure with its latency; default none. */
+  observer?: CheckObserver;
 }
 
 /** Paths recorded for usage are cut to this length (memory of per-endpoint counters). */
@@ -39,13 +42,16 @@ const MAX_USAGE_PATH_LENGTH = 1_024;
 export class CheckService implements ServiceImpl<typeof Authorization> {
   readonly #deps: AuthorizationDeps;
   readonly #inputOptions: InputOptions;
+  readonly #observer: CheckObserver;
 
   constructor(deps: AuthorizationDeps) {
     this.#deps = deps;
+    this.#observer = deps.observer ?? noCheckObserver;
     this.#inputOptions = { trustedProxyHops: deps.config.trustedProxyHops, routes: compileRouteTable(deps.config.routes) };
   }
 
   async check(request: CheckRequest): Promise<CheckResponse> {
+    const started = performance.now();
     const decisionId = randomUUID();
     try {
       const input = checkInput(request, this.#inputOptions);
@@ -71,8 +77,12 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
           "check decided",
         );
       }
-      return toCheckResponse(decision, { headersToRemove: input.headersToRemove, nowMs, decisionId });
+      const response = toCheckResponse(decision, { headersToRemove: input.headersToRemove, nowMs, decisionId });
+      this.#observer.decided(decision.outcome, (performance.now() - started) / 1000);
+      return response;
     } catch (error) {
+      const unavailable = error instanceof ConnectError && error.code === Code.Unavailable;
+      this.#observer.failed(unavailable ? "unavailable" : "internal", (performance.now() - started) / 1000);
       if (error instanceof ConnectError) throw error;
       this.#deps.logger.error({ err: error, decisionId }, "check failed");
       throw new ConnectError("authorization check failed", Code.Internal, undefined, undefined, error);

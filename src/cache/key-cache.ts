@@ -4,6 +4,7 @@ import type { Config } from "../config/config.js";
 import type { KeyEvents } from "../keys/key-events.js";
 import type { PlanLimits } from "../limits/check-limits.js";
 import type { Logger } from "../log/logger.js";
+import { noKeyCacheObserver, type CacheEviction, type KeyCacheObserver } from "../metrics/observers.js";
 import type { Store } from "../store/store.js";
 import type { KeyRecord } from "../store/types.js";
 import type { Clock } from "../time/clock.js";
@@ -42,7 +43,12 @@ export interface KeyCacheOptions {
   maxNegativeEntries?: number;
   /** Most organizations' plans held; default 100,000. */
   maxOrganizations?: number;
+  /** Metrics: lookups and evictions of key entries; default none. */
+  observer?: KeyCacheObserver;
 }
+
+/** lru-cache's reasons for removing an entry, as metrics name them (`set` replaces: not counted). */
+const EVICTION_CAUSES: Partial<Record<string, CacheEviction>> = { evict: "capacity", expire: "expired", delete: "changed" };
 
 // Rough heap cost: the record's objects and dates, the entry, the Set and the allow-list.
 const ENTRY_OVERHEAD_BYTES = 1_024;
@@ -68,12 +74,14 @@ export class KeyCache {
   readonly #keyReads = new SingleFlight<string, KeyCacheEntry | null>();
   readonly #organizationReads = new SingleFlight<string, PlanLimits>();
   readonly #unsubscribe: () => void;
+  readonly #observer: KeyCacheObserver;
 
   constructor(options: KeyCacheOptions) {
     const { config, clock } = options;
     this.#store = options.store;
     this.#config = config;
     this.#logger = options.logger;
+    const observer = (this.#observer = options.observer ?? noKeyCacheObserver);
     const timing = { ttlResolution: 0, perf: clock, updateAgeOnGet: false } as const;
     this.#entries = new LRUCache<string, KeyCacheEntry>({
       ...timing,
@@ -81,6 +89,10 @@ export class KeyCache {
       maxSize: config.cacheMaxBytes,
       sizeCalculation: (entry) => estimateEntryBytes(entry.key),
       ttl: config.cacheTtlMs,
+      dispose: (_entry, _hash, reason) => {
+        const cause = EVICTION_CAUSES[reason];
+        if (cause !== undefined) observer.evicted(cause);
+      },
     });
     this.#unknown =
       config.negativeCacheTtlMs > 0
@@ -108,8 +120,13 @@ export class KeyCache {
    */
   cached(secretHash: string): KeyCacheEntry | null | undefined {
     const entry = this.#entries.get(secretHash);
-    if (entry !== undefined) return entry;
-    return this.#unknown?.get(secretHash) === true ? null : undefined;
+    if (entry !== undefined) {
+      this.#observer.lookup("hit");
+      return entry;
+    }
+    const unknown = this.#unknown?.get(secretHash) === true;
+    this.#observer.lookup(unknown ? "negative_hit" : "miss");
+    return unknown ? null : undefined;
   }
 
   /** Reads the store (once for concurrent callers) and caches the answer. Rejects when the store fails. */

@@ -1,0 +1,35 @@
+/**
+ * The small interfaces the hot paths report through. Each has a no-op default, so code that is
+ * built without metrics (unit tests, benchmarks) pays one empty call at most; `Metrics` implements
+ * them with prom-client. Labels are closed sets: outcomes, codes, method names; never key ids.
+ */
+
+/** What Check reports: one call per request, with the time from arrival to answer. */
+export interface CheckObserver {
+  /** A decision: `allowed` or the denial code (API_KEY_INVALID, RATE_LIMITED, ...). */
+  decided(outcome: string, seconds: number): void;
+  /** No decision: the RPC failed (`unavailable` when the store could not be read, `internal` for a bug). */
+  failed(code: "unavailable" | "internal", seconds: number): void;
+}
+
+export type CacheLookup = "hit" | "negative_hit" | "miss";
+/** `capacity`: pushed out by size; `expired`: past its TTL; `changed`: dropped because the key changed. */
+export type CacheEviction = "capacity" | "expired" | "changed";
+
+/** What the key cache reports about its key entries. */
+export interface KeyCacheObserver {
+  lookup(result: CacheLookup): void;
+  evicted(cause: CacheEviction): void;
+}
+
+/**
+ * What metrics reads from the usage recorder (the UsageAggregator has this shape): the key-days
+ * waiting to be written, read at scrape time, and a call after every flush that wrote usage.
+ */
+export interface UsageFlushSource {
+  readonly unflushedEntries: number;
+  onFlushed(listener: () => void): () => void;
+}
+
+export const noCheckObserver: CheckObserver = { decided() {}, failed() {} };
+export const noKeyCacheObserver: KeyCacheObserver = { lookup() {}, evicted() {} };
