@@ -1,6 +1,7 @@
 /**
- * What Check reports about each decision for a known key. Recording must not touch the store
- * on the request path: implementations aggregate in memory and flush in batches.
+ * What Check reports about each decision for a known key, and what Envoy's access log reports
+ * about each response. Recording must not touch the store on the request path: implementations
+ * aggregate in memory and flush in batches.
  */
 export type CheckOutcome =
   | "allowed"
@@ -11,6 +12,20 @@ export type CheckOutcome =
   | "SCOPE_MISSING"
   | "RATE_LIMITED"
   | "QUOTA_EXCEEDED";
+
+export const CHECK_OUTCOMES: readonly CheckOutcome[] = [
+  "allowed",
+  "API_KEY_REVOKED",
+  "API_KEY_DISABLED",
+  "API_KEY_EXPIRED",
+  "IP_NOT_ALLOWED",
+  "SCOPE_MISSING",
+  "RATE_LIMITED",
+  "QUOTA_EXCEEDED",
+];
+
+/** The outcomes that answer 429: the key's own rate limit and the organization's quota. */
+export const THROTTLED_OUTCOMES: readonly CheckOutcome[] = ["RATE_LIMITED", "QUOTA_EXCEEDED"];
 
 export interface CheckUsageEvent {
   keyId: string;
@@ -28,3 +43,20 @@ export interface CheckUsageEvent {
 export interface UsageRecorder {
   record(event: CheckUsageEvent): void;
 }
+
+/** One upstream response of a request keygate allowed, from Envoy's access log. */
+export interface ResponseUsageEvent {
+  keyId: string;
+  organizationId: string;
+  /** When Envoy started serving the request. */
+  atMs: number;
+  /** The HTTP status Envoy returned to the client (100-599). */
+  status: number;
+  /** From the first byte received to the last byte sent, when Envoy logged it. */
+  durationUs?: number;
+  /** Bytes received from and sent to the client. */
+  transferredBytes: number;
+}
+
+/** Responses with a status below this are successful; 4xx and 5xx are failed. */
+export const FIRST_FAILED_STATUS = 400;

@@ -3,6 +3,7 @@ import { newId } from "../../src/keys/ids.js";
 import type { CreateKeyOutcome, KeySlotLimits, Store } from "../../src/store/store.js";
 import type { AuditEvent, KeyRecord, Organization, User } from "../../src/store/types.js";
 import { aFullKey, aKey, hash, T0 } from "../support/records.js";
+import { describeUsageContract } from "../usage/usage-contract.js";
 
 /**
  * The one contract every store keeps (src/store/store.ts). Each implementation runs it from its own
@@ -698,5 +699,6 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect(await store.audit.list(other, { keyId: keyA, limit: 100 })).toEqual([]);
       });
     });
+    describeUsageContract(() => store);
   });
 }

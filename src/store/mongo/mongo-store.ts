@@ -4,6 +4,8 @@ import { MongoAuditRepository, type AuditEventDocument } from "./audit-repositor
 import { MongoKeyRepository, type KeyDocument } from "./key-repository.js";
 import { KeySlotCounters, type SlotCounterDocument } from "./key-slots.js";
 import { MongoOrganizationRepository, type OrganizationDocument } from "./organization-repository.js";
+import { MongoUsageRepository, type UsageDayDocument } from "./usage-repository.js";
+import { UsageKeyTotals, type UsageKeyTotalsDocument } from "./usage-key-totals.js";
 import { MongoUserRepository, type UserDocument } from "./user-repository.js";
 
 /** Collection names: one repository each, plus the key slot counters the key repository keeps. */
@@ -13,6 +15,8 @@ export const COLLECTIONS = {
   organizations: "organizations",
   users: "users",
   audit: "audit_events",
+  usageDays: "usage_daily",
+  usageKeyTotals: "usage_key_totals",
 } as const;
 
 const NAMESPACE_EXISTS = 48;
@@ -27,6 +31,7 @@ export class MongoStore implements Store {
   readonly organizations: MongoOrganizationRepository;
   readonly users: MongoUserRepository;
   readonly audit: MongoAuditRepository;
+  readonly usage: MongoUsageRepository;
 
   readonly #client: MongoClient;
   readonly #db: Db;
@@ -44,6 +49,10 @@ export class MongoStore implements Store {
     );
     this.users = new MongoUserRepository(this.#db.collection<UserDocument>(COLLECTIONS.users));
     this.audit = new MongoAuditRepository(this.#db.collection<AuditEventDocument>(COLLECTIONS.audit));
+    this.usage = new MongoUsageRepository(
+      this.#db.collection<UsageDayDocument>(COLLECTIONS.usageDays),
+      new UsageKeyTotals(this.#db.collection<UsageKeyTotalsDocument>(COLLECTIONS.usageKeyTotals)),
+    );
   }
 
   /**
@@ -69,6 +78,7 @@ export class MongoStore implements Store {
       [COLLECTIONS.organizations, MongoOrganizationRepository.indexes],
       [COLLECTIONS.users, MongoUserRepository.indexes],
       [COLLECTIONS.audit, MongoAuditRepository.indexes],
+      [COLLECTIONS.usageDays, MongoUsageRepository.indexes],
     ];
     await Promise.all(
       indexes

@@ -1,0 +1,55 @@
+/**
+ * Usage is kept per UTC day, named `YYYY-MM-DD`. Day names sort as the days do, so a range of
+ * days is a range of strings (and of MongoDB index keys).
+ */
+
+export type Day = string;
+
+const DAY_MS = 86_400_000;
+const DAY_PATTERN = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+export function utcDay(ms: number): Day {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+export function dayStartMs(day: Day): number {
+  const match = DAY_PATTERN.exec(day);
+  if (!match) throw new Error(`not a day: ${JSON.stringify(day)}`);
+  return Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]));
+}
+
+export function addDays(day: Day, days: number): Day {
+  return utcDay(dayStartMs(day) + days * DAY_MS);
+}
+
+/** Every day from `from` to `to`, both included, in order; empty when `to` is before `from`. */
+export function daysFrom(from: Day, to: Day): Day[] {
+  const days: Day[] = [];
+  for (let ms = dayStartMs(from), end = dayStartMs(to); ms <= end; ms += DAY_MS) days.push(utcDay(ms));
+  return days;
+}
+
+/** Days `from`..`to`, both included. */
+export interface DayRange {
+  from: Day;
+  to: Day;
+}
+
+/** The `length` days that end with `today`. */
+export function lastDays(today: Day, length: number): DayRange {
+  return { from: addDays(today, 1 - length), to: today };
+}
+
+/** The range of the same length just before `range`. */
+export function previousRange(range: DayRange): DayRange {
+  const length = daysFrom(range.from, range.to).length;
+  return { from: addDays(range.from, -length), to: addDays(range.from, -1) };
+}
+
+/** The calendar month of `day`, from its first day to its last. */
+export function monthOf(day: Day): DayRange {
+  const start = dayStartMs(`${day.slice(0, 7)}-01`);
+  const next = new Date(start);
+  next.setUTCMonth(next.getUTCMonth() + 1);
+  return { from: utcDay(start), to: utcDay(next.getTime() - DAY_MS) };
+}
