@@ -41,6 +41,16 @@ export interface Config {
   negativeCacheTtlMs: number;
   usageFlushIntervalMs: number;
   usageFlushBatchSize: number;
+  /** Days a day of usage is kept (MongoDB TTL); long enough for last month's bill. */
+  usageRetentionDays: number;
+  /** Key-days of unflushed usage held in memory; beyond it new ones are dropped and counted. */
+  usageBufferMaxEntries: number;
+  /** GetQuotaStatus alerts at these percentages of a limit, ascending. */
+  usageAlertThresholds: number[];
+  /** Path segments matching this (whole segment) count as one `{id}` endpoint segment. */
+  usageIdSegmentPattern: RegExp;
+  /** WatchUsage sends a snapshot at least this often while idle; 0 turns that off. */
+  usageWatchHeartbeatMs: number;
 }
 
 export class ConfigError extends Error {
@@ -105,6 +115,36 @@ export function parseRoutes(raw: unknown, catalog: ScopeDefinition[]): RouteRule
   });
 }
 
+/**
+ * Id-like path segments: numbers, UUIDs, long hex (ObjectIds, hashes), prefixed ids (`key_…`,
+ * `cus_…`) and long letter-digit mixes (ULIDs, base62 tokens).
+ */
+export const DEFAULT_ID_SEGMENT_PATTERN =
+  "\\d+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{16,}" +
+  "|[A-Za-z]{1,12}_[0-9A-Za-z]{8,}|(?=[A-Za-z]*[0-9])[0-9A-Za-z]{20,}";
+
+function segmentPattern(env: Env, name: string, fallback: string): RegExp {
+  const source = env[name] || fallback;
+  let pattern: RegExp;
+  try {
+    pattern = new RegExp(`^(?:${source})$`);
+  } catch (error) {
+    throw new ConfigError(name, `must be a regular expression: ${(error as Error).message}`);
+  }
+  if (pattern.test("")) throw new ConfigError(name, "must not match an empty path segment");
+  return pattern;
+}
+
+function percentList(env: Env, name: string, fallback: number[]): number[] {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const values = raw.split(",").map((part) => part.trim());
+  if (values.some((value) => !/^\d{1,3}$/.test(value) || Number(value) < 1 || Number(value) > 100)) {
+    throw new ConfigError(name, `must be comma-separated whole percentages from 1 to 100, got ${JSON.stringify(raw)}`);
+  }
+  return [...new Set(values.map(Number))].sort((a, b) => a - b);
+}
+
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 export function loadConfig(env: Env = process.env): Config {
@@ -157,6 +197,11 @@ export function loadConfig(env: Env = process.env): Config {
     negativeCacheTtlMs: integer(env, "KEYGATE_NEGATIVE_CACHE_TTL_MS", 5_000, 0, 3_600_000),
     usageFlushIntervalMs: integer(env, "KEYGATE_USAGE_FLUSH_INTERVAL_MS", 1_000, 10, 3_600_000),
     usageFlushBatchSize: integer(env, "KEYGATE_USAGE_FLUSH_BATCH_SIZE", 500, 1, 100_000),
+    usageRetentionDays: integer(env, "KEYGATE_USAGE_RETENTION_DAYS", 400, 62, 3_660),
+    usageBufferMaxEntries: integer(env, "KEYGATE_USAGE_BUFFER_MAX_ENTRIES", 100_000, 100, 10_000_000),
+    usageAlertThresholds: percentList(env, "KEYGATE_USAGE_ALERT_THRESHOLDS", [80]),
+    usageIdSegmentPattern: segmentPattern(env, "KEYGATE_USAGE_ID_SEGMENT_PATTERN", DEFAULT_ID_SEGMENT_PATTERN),
+    usageWatchHeartbeatMs: integer(env, "KEYGATE_USAGE_WATCH_HEARTBEAT_MS", 15_000, 0, 3_600_000),
   };
 }
 
