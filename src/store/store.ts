@@ -1,5 +1,5 @@
 import type { UsageRepository } from "../usage/usage-repository.js";
-import type { AuditEvent, KeyRateLimit, KeyRecord, Organization, User } from "./types.js";
+import type { AuditEvent, KeyRateLimit, KeyRecord, Organization, SealedSecret, User, UserLimits, UserRole } from "./types.js";
 
 /**
  * The one storage interface. The embedded (memory) store and MongoDB implement it and pass the
@@ -43,11 +43,15 @@ export interface NewSecret {
    * never leave a stale secret alive.
    */
   previousSecretExpiresAt: Date | null;
+  /** The new secret encrypted (recoverable keys); absent or null: none, the old one never survives. */
+  encryptedSecret?: SealedSecret | null;
   updatedAt: Date;
 }
 
 export interface KeyListQuery {
   isActive?: boolean;
+  /** Only the keys this user owns. */
+  ownerUserId?: string;
   /** Return keys whose id sorts after this one (ids sort by creation time). */
   afterId?: string;
   limit: number;
@@ -63,7 +67,10 @@ export interface KeyRepository {
   list(organizationId: string, query: KeyListQuery): Promise<KeyRecord[]>;
   /** Changing the owner takes a slot from the new owner (limits.userMax) and frees the old one. */
   update(organizationId: string, id: string, patch: KeyPatch, limits: KeySlotLimits): Promise<UpdateKeyOutcome>;
-  /** Marks the key revoked once; a second call returns the record unchanged. Frees its slot. */
+  /**
+   * Marks the key revoked once and drops its sealed secret; a second call returns the record
+   * unchanged. Frees its slot.
+   */
   revoke(organizationId: string, id: string, at: Date): Promise<KeyRecord | null>;
   /** Removes the key for good and returns what it was. Frees its slot if it held one. */
   delete(organizationId: string, id: string): Promise<KeyRecord | null>;
@@ -73,18 +80,54 @@ export interface KeyRepository {
   countHoldingSlots(organizationId: string, ownerUserId?: string): Promise<number>;
   /** Total keys and active (enabled, not revoked) keys of an organization. */
   countByState(organizationId: string): Promise<{ total: number; active: number }>;
+  /**
+   * Keys of every organization whose secret is sealed under an encryption key other than
+   * `keyId`, in id order after a cursor (re-encryption walks them).
+   */
+  listSealedNotWith(keyId: string, query: { afterId?: string; limit: number }): Promise<KeyRecord[]>;
+  /**
+   * Replaces the sealed secret only while it is still the one sealed with `expectedNonce`, so a
+   * RegenerateKey or revoke in between wins; false when it was not replaced.
+   */
+  replaceSealedSecret(organizationId: string, id: string, expectedNonce: string, next: SealedSecret): Promise<boolean>;
 }
 
 export interface OrganizationRepository {
   create(organization: Organization): Promise<void>;
   findById(id: string): Promise<Organization | null>;
   count(): Promise<number>;
+  /** Sets the plan; the organization as it is now, or null when there is none with that id. */
+  setPlan(id: string, plan: string): Promise<Organization | null>;
+}
+
+/** Limits to set (a value) or hand back to the plan (null); absent ones stay. */
+export type UserLimitsPatch = { [K in keyof UserLimits]?: UserLimits[K] | null };
+
+/** Fields UpdateUser may change; absent fields stay as they are. */
+export interface UserPatch {
+  name?: string;
+  role?: UserRole;
+  limits?: UserLimitsPatch;
+}
+
+/** Owners can only be removed or demoted while another owner remains. */
+export type UserChangeOutcome = { ok: true; user: User } | { ok: false; reason: "not_found" | "last_owner" };
+
+export interface UserListQuery {
+  /** Return users whose id sorts after this one (ids sort by creation time). */
+  afterId?: string;
+  limit?: number;
 }
 
 export interface UserRepository {
   create(user: User): Promise<void>;
   findById(organizationId: string, id: string): Promise<User | null>;
-  listByOrganization(organizationId: string): Promise<User[]>;
+  /** An organization's users in id (creation) order. */
+  listByOrganization(organizationId: string, query?: UserListQuery): Promise<User[]>;
+  /** Applies the patch; refuses to take the owner role from the organization's last owner. */
+  update(organizationId: string, id: string, patch: UserPatch): Promise<UserChangeOutcome>;
+  /** Removes the user and returns what it was; refuses to remove the organization's last owner. */
+  remove(organizationId: string, id: string): Promise<UserChangeOutcome>;
 }
 
 export interface AuditListQuery {

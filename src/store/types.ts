@@ -11,6 +11,20 @@ export interface KeyRateLimit {
   period: RateLimitPeriod;
 }
 
+/**
+ * A recoverable key's secret, encrypted: AES-256-GCM under the encryption key `keyId` names,
+ * with a random 12-byte nonce and the API key's id as associated data (src/crypto). Base64url.
+ */
+export interface SealedSecret {
+  /** Format version; 1 is the only one so far. */
+  version: 1;
+  /** Which encryption key sealed it (a fingerprint of the key, never the key). */
+  keyId: string;
+  nonce: string;
+  /** Ciphertext with the 16-byte GCM tag appended. */
+  ciphertext: string;
+}
+
 /** The secret a RegenerateKey replaced, still accepted until expiresAt. */
 export interface PreviousSecret {
   hash: string;
@@ -42,6 +56,8 @@ export interface KeyRecord {
   /** Id of the key that created this one, or `bootstrap`. */
   createdBy: string;
   updatedAt: Date;
+  /** Only on recoverable keys: the secret, encrypted. Dropped when the key is revoked. */
+  encryptedSecret?: SealedSecret;
 }
 
 export interface Organization {
@@ -49,6 +65,16 @@ export interface Organization {
   name: string;
   plan: string;
   createdAt: Date;
+  /** `platform`: the organization of platform operators (absent: an ordinary tenant). */
+  kind?: "platform";
+}
+
+/** A user's own limits; each absent one is the plan's. They only ever narrow the plan. */
+export interface UserLimits {
+  maxKeys?: number;
+  maxRateLimitPerMinute?: number;
+  availableScopes?: string[];
+  canCreateAdminKeys?: boolean;
 }
 
 export interface User {
@@ -57,6 +83,8 @@ export interface User {
   name: string;
   role: UserRole;
   createdAt: Date;
+  /** Absent: every limit is the plan's. */
+  limits?: UserLimits;
 }
 
 export interface AuditEvent {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newId } from "../../src/keys/ids.js";
 import type { CreateKeyOutcome, KeySlotLimits, Store } from "../../src/store/store.js";
-import type { AuditEvent, KeyRecord, Organization, User } from "../../src/store/types.js";
+import type { AuditEvent, KeyRecord, Organization, SealedSecret, User } from "../../src/store/types.js";
 import { aFullKey, aKey, hash, T0 } from "../support/records.js";
 import { describeUsageContract } from "../usage/usage-contract.js";
 
@@ -639,6 +639,235 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         await store.users.create(user);
         await expect(store.users.create({ ...user, name: "Impostor" })).rejects.toThrow(/duplicate/);
         expect(await store.users.listByOrganization(org)).toStrictEqual([user]);
+      });
+    });
+
+    describe("keys: of one owner", () => {
+      it("lists only the keys the user owns, in id order, revoked and disabled ones too", async () => {
+        const org = newId("org");
+        const [alice, bob] = [newId("user"), newId("user")];
+        const keys = await createdKeys(6, () => aKey(org, { ownerUserId: alice }));
+        await createdKeys(2, () => aKey(org, { ownerUserId: bob }));
+        await created(aKey(newId("org"), { ownerUserId: alice }));
+        await store.keys.revoke(org, keys[1]!.id, T1);
+        await store.keys.update(org, keys[2]!.id, { isActive: false, updatedAt: T1 }, ROOMY);
+        const ids = (page: KeyRecord[]) => page.map((key) => key.id);
+        expect(ids(await store.keys.list(org, { ownerUserId: alice, limit: 100 }))).toEqual(ids(keys));
+        expect(ids(await store.keys.list(org, { ownerUserId: alice, afterId: keys[3]!.id, limit: 1 }))).toEqual([keys[4]!.id]);
+        expect(ids(await store.keys.list(org, { ownerUserId: alice, isActive: true, limit: 100 }))).toEqual(
+          ids([keys[0]!, ...keys.slice(3)]),
+        );
+        expect(await store.keys.list(org, { ownerUserId: newId("user"), limit: 100 })).toEqual([]);
+      });
+    });
+
+    describe("keys: sealed secrets", () => {
+      const sealed = (keyId = "kid-current"): SealedSecret => ({
+        version: 1,
+        keyId,
+        nonce: hash().slice(0, 16),
+        ciphertext: hash(),
+      });
+
+      it("stores a sealed secret with the key and gives it back exactly", async () => {
+        const org = newId("org");
+        const key = await created(aFullKey(org, { encryptedSecret: sealed() }));
+        expect(await store.keys.findById(org, key.id)).toStrictEqual(key);
+        expect(await store.keys.findByHash(key.secretHash)).toStrictEqual(key);
+        expect(await store.keys.list(org, { limit: 10 })).toStrictEqual([key]);
+      });
+
+      it("drops the sealed secret when the key is revoked", async () => {
+        const org = newId("org");
+        const key = await created(aKey(org, { encryptedSecret: sealed() }));
+        const { encryptedSecret: _dropped, ...rest } = key;
+        const expected = { ...rest, revokedAt: T1, isActive: false, updatedAt: T1 };
+        expect(await store.keys.revoke(org, key.id, T1)).toStrictEqual(expected);
+        expect(await store.keys.findById(org, key.id)).toStrictEqual(expected);
+      });
+
+      it("replaceSecret seals the new secret, or keeps none: the old sealed secret never survives", async () => {
+        const org = newId("org");
+        const key = await created(aKey(org, { encryptedSecret: sealed() }));
+        const next = sealed();
+        const resealed = await store.keys.replaceSecret(org, key.id, {
+          secretHash: hash(),
+          keyPrefix: "sk_test_8888",
+          previousSecretExpiresAt: null,
+          encryptedSecret: next,
+          updatedAt: T1,
+        });
+        expect(resealed?.encryptedSecret).toStrictEqual(next);
+        const plain = await store.keys.replaceSecret(org, key.id, {
+          secretHash: hash(),
+          keyPrefix: "sk_test_9999",
+          previousSecretExpiresAt: null,
+          updatedAt: T2,
+        });
+        expect(plain).not.toHaveProperty("encryptedSecret");
+        expect(await store.keys.findById(org, key.id)).not.toHaveProperty("encryptedSecret");
+      });
+
+      it("lists the keys of every organization sealed under another encryption key, a page at a time", async () => {
+        const [orgA, orgB] = [newId("org"), newId("org")];
+        const old = `kid-old-${hash().slice(0, 6)}`;
+        const current = `kid-new-${hash().slice(0, 6)}`;
+        const stale = [
+          await created(aKey(orgA, { encryptedSecret: sealed(old) })),
+          await created(aKey(orgB, { encryptedSecret: sealed(old) })),
+          await created(aKey(orgA, { encryptedSecret: sealed(old) })),
+        ];
+        await created(aKey(orgA, { encryptedSecret: sealed(current) }));
+        await created(aKey(orgB));
+        const walked: string[] = [];
+        let afterId: string | undefined;
+        for (;;) {
+          const page = await store.keys.listSealedNotWith(current, { limit: 2, ...(afterId === undefined ? {} : { afterId }) });
+          if (page.length === 0) break;
+          walked.push(...page.map((key) => key.id));
+          afterId = page.at(-1)!.id;
+        }
+        // Other tests' sealed keys may be listed too; these three are, in id order, and no current one.
+        const ours = walked.filter((id) => stale.some((key) => key.id === id));
+        expect(ours).toEqual(stale.map((key) => key.id));
+        expect(walked).toEqual([...walked].sort());
+        const all = await store.keys.listSealedNotWith(current, { limit: 10_000 });
+        expect(all.every((key) => key.encryptedSecret!.keyId !== current)).toBe(true);
+      });
+
+      it("replaces a sealed secret only while it is still the one expected", async () => {
+        const org = newId("org");
+        const first = sealed("kid-old");
+        const key = await created(aKey(org, { encryptedSecret: first }));
+        const second = sealed("kid-new");
+        expect(await store.keys.replaceSealedSecret(newId("org"), key.id, first.nonce, second)).toBe(false);
+        expect(await store.keys.replaceSealedSecret(org, key.id, first.nonce, second)).toBe(true);
+        expect(await store.keys.replaceSealedSecret(org, key.id, first.nonce, sealed("kid-stale"))).toBe(false);
+        expect((await store.keys.findById(org, key.id))?.encryptedSecret).toStrictEqual(second);
+        const plain = await created(aKey(org));
+        expect(await store.keys.replaceSealedSecret(org, plain.id, first.nonce, second)).toBe(false);
+        expect(await store.keys.findById(org, plain.id)).toStrictEqual(plain);
+      });
+    });
+
+    describe("organizations: plan and kind", () => {
+      it("keeps the platform kind and changes the plan", async () => {
+        const platform: Organization = { id: newId("org"), name: "operators", plan: "pro", createdAt: T0, kind: "platform" };
+        await store.organizations.create(platform);
+        expect(await store.organizations.findById(platform.id)).toStrictEqual(platform);
+        const tenant: Organization = { id: newId("org"), name: "Acme", plan: "free", createdAt: T0 };
+        await store.organizations.create(tenant);
+        expect(await store.organizations.setPlan(tenant.id, "enterprise")).toStrictEqual({ ...tenant, plan: "enterprise" });
+        expect(await store.organizations.findById(tenant.id)).toStrictEqual({ ...tenant, plan: "enterprise" });
+        expect(await store.organizations.setPlan(newId("org"), "pro")).toBeNull();
+      });
+    });
+
+    describe("users: update and remove", () => {
+      const aUser = (organizationId: string, fields: Partial<User> = {}): User => ({
+        id: newId("user"),
+        organizationId,
+        name: "Grace",
+        role: "member",
+        createdAt: T0,
+        ...fields,
+      });
+
+      async function users(organizationId: string, ...fields: Partial<User>[]): Promise<User[]> {
+        const made = fields.map((f) => aUser(organizationId, f));
+        for (const user of made) await store.users.create(user);
+        return made;
+      }
+
+      it("keeps per-user limits exactly, and sets or clears each one alone", async () => {
+        const org = newId("org");
+        const [user] = await users(org, { limits: { maxKeys: 3, availableScopes: ["machines:read"], canCreateAdminKeys: false } });
+        expect(await store.users.findById(org, user!.id)).toStrictEqual(user);
+        const outcome = await store.users.update(org, user!.id, {
+          name: "Grace H.",
+          limits: { maxKeys: null, maxRateLimitPerMinute: 120, canCreateAdminKeys: undefined },
+        });
+        const expected = { ...user!, name: "Grace H.", limits: { availableScopes: ["machines:read"], canCreateAdminKeys: false, maxRateLimitPerMinute: 120 } };
+        expect(outcome).toStrictEqual({ ok: true, user: expected });
+        expect(await store.users.findById(org, user!.id)).toStrictEqual(expected);
+        const cleared = await store.users.update(org, user!.id, {
+          limits: { availableScopes: null, canCreateAdminKeys: null, maxRateLimitPerMinute: null },
+        });
+        expect(cleared).toStrictEqual({ ok: true, user: { ...user!, name: "Grace H.", limits: {} } });
+      });
+
+      it("an empty patch or clearing limits a user never had changes nothing", async () => {
+        const org = newId("org");
+        const [user] = await users(org, {});
+        expect(await store.users.update(org, user!.id, {})).toStrictEqual({ ok: true, user });
+        expect(await store.users.update(org, user!.id, { limits: { maxKeys: null } })).toStrictEqual({ ok: true, user });
+        expect(await store.users.findById(org, user!.id)).toStrictEqual(user);
+      });
+
+      it("changes roles, but never takes the owner role from the last owner", async () => {
+        const org = newId("org");
+        const [owner, admin] = await users(org, { role: "owner" }, { role: "admin" });
+        expect(await store.users.update(org, owner!.id, { role: "admin", name: "x" })).toEqual({ ok: false, reason: "last_owner" });
+        expect(await store.users.findById(org, owner!.id)).toStrictEqual(owner);
+        expect(await store.users.update(org, admin!.id, { role: "owner" })).toStrictEqual({ ok: true, user: { ...admin!, role: "owner" } });
+        expect(await store.users.update(org, owner!.id, { role: "member" })).toStrictEqual({ ok: true, user: { ...owner!, role: "member" } });
+        expect(await store.users.update(org, admin!.id, { role: "member" })).toEqual({ ok: false, reason: "last_owner" });
+        expect(await store.users.update(org, admin!.id, { role: "owner", name: "still owner" })).toMatchObject({ ok: true });
+      });
+
+      it("removes a user and returns what it was, but never the last owner", async () => {
+        const org = newId("org");
+        const [owner, member, second] = await users(org, { role: "owner" }, {}, { role: "owner" });
+        expect(await store.users.remove(org, member!.id)).toStrictEqual({ ok: true, user: member });
+        expect(await store.users.findById(org, member!.id)).toBeNull();
+        expect(await store.users.remove(org, member!.id)).toEqual({ ok: false, reason: "not_found" });
+        expect(await store.users.remove(org, owner!.id)).toStrictEqual({ ok: true, user: owner });
+        expect(await store.users.remove(org, second!.id)).toEqual({ ok: false, reason: "last_owner" });
+        expect(await store.users.listByOrganization(org)).toStrictEqual([second]);
+      });
+
+      it("keeps one owner when the last two are removed or demoted at the same time", async () => {
+        for (const change of ["remove", "demote"] as const) {
+          const org = newId("org");
+          const owners = await users(org, { role: "owner" }, { role: "owner" }, { role: "owner" });
+          const outcomes = await Promise.all(
+            owners.map((owner) =>
+              change === "remove" ? store.users.remove(org, owner.id) : store.users.update(org, owner.id, { role: "admin" }),
+            ),
+          );
+          expect(outcomes.filter((outcome) => outcome.ok)).toHaveLength(2);
+          expect(outcomes.filter((outcome) => !outcome.ok)).toEqual([{ ok: false, reason: "last_owner" }]);
+          const remaining = (await store.users.listByOrganization(org)).filter((user) => user.role === "owner");
+          expect(remaining).toHaveLength(1);
+        }
+      });
+
+      it("counts an owner promoted or added later, so the first can then go", async () => {
+        const org = newId("org");
+        const [first, member] = await users(org, { role: "owner" }, {});
+        expect(await store.users.remove(org, first!.id)).toEqual({ ok: false, reason: "last_owner" });
+        await store.users.update(org, member!.id, { role: "owner" });
+        const [added] = await users(org, { role: "owner" });
+        expect(await store.users.remove(org, first!.id)).toMatchObject({ ok: true });
+        expect(await store.users.remove(org, member!.id)).toMatchObject({ ok: true });
+        expect(await store.users.remove(org, added!.id)).toEqual({ ok: false, reason: "last_owner" });
+      });
+
+      it("never reaches a user through another organization", async () => {
+        const org = newId("org");
+        const [owner, member] = await users(org, { role: "owner" }, {});
+        const other = newId("org");
+        expect(await store.users.update(other, member!.id, { name: "stolen" })).toEqual({ ok: false, reason: "not_found" });
+        expect(await store.users.remove(other, owner!.id)).toEqual({ ok: false, reason: "not_found" });
+        expect(await store.users.listByOrganization(org)).toStrictEqual([owner, member]);
+      });
+
+      it("pages an organization's users after a cursor", async () => {
+        const org = newId("org");
+        const made = await users(org, { role: "owner" }, {}, {}, {}, {});
+        expect(await store.users.listByOrganization(org, { limit: 2 })).toStrictEqual(made.slice(0, 2));
+        expect(await store.users.listByOrganization(org, { afterId: made[1]!.id, limit: 2 })).toStrictEqual(made.slice(2, 4));
+        expect(await store.users.listByOrganization(org, { afterId: made[4]!.id })).toEqual([]);
       });
     });
 

@@ -35,6 +35,8 @@ describe("mongodb store", () => {
       },
       { key: { organizationId: 1, _id: 1 } },
       { key: { organizationId: 1, isActive: 1, _id: 1 } },
+      { key: { organizationId: 1, ownerUserId: 1, _id: 1 } },
+      { key: { "encryptedSecret.keyId": 1, _id: 1 }, partialFilterExpression: { "encryptedSecret.keyId": { $type: "string" } } },
     ]);
     expect(await indexes(COLLECTIONS.users)).toEqual([{ key: { _id: 1 } }, { key: { organizationId: 1, _id: 1 } }]);
     expect(await indexes(COLLECTIONS.audit)).toEqual([

@@ -10,9 +10,12 @@ import type {
   OrganizationRepository,
   Store,
   UpdateKeyOutcome,
+  UserChangeOutcome,
+  UserListQuery,
+  UserPatch,
   UserRepository,
 } from "../store.js";
-import type { AuditEvent, KeyRecord, Organization, User } from "../types.js";
+import type { AuditEvent, KeyRecord, Organization, SealedSecret, User, UserLimits } from "../types.js";
 import { MemoryUsageRepository } from "./memory-usage-repository.js";
 
 /**
@@ -101,6 +104,7 @@ class MemoryKeyRepository implements KeyRepository {
     for (let i = query.afterId === undefined ? 0 : firstIndexAfter(ids, query.afterId); i < ids.length; i++) {
       const key = this.#byId.get(ids[i]!)!;
       if (query.isActive !== undefined && key.isActive !== query.isActive) continue;
+      if (query.ownerUserId !== undefined && key.ownerUserId !== query.ownerUserId) continue;
       page.push(copy(key));
       if (page.length === query.limit) break;
     }
@@ -131,6 +135,7 @@ class MemoryKeyRepository implements KeyRepository {
     if (!key) return null;
     if (key.revokedAt === null) {
       this.#moveSlot(key, -1);
+      delete key.encryptedSecret;
       key.revokedAt = new Date(at);
       key.isActive = false;
       key.updatedAt = new Date(at);
@@ -165,6 +170,8 @@ class MemoryKeyRepository implements KeyRepository {
     this.#idByHash.set(next.secretHash, id);
     key.secretHash = next.secretHash;
     key.keyPrefix = next.keyPrefix;
+    if (next.encryptedSecret) key.encryptedSecret = copy(next.encryptedSecret);
+    else delete key.encryptedSecret;
     key.updatedAt = new Date(next.updatedAt);
     return copy(key);
   }
@@ -181,6 +188,22 @@ class MemoryKeyRepository implements KeyRepository {
       if (key.isActive && key.revokedAt === null) active++;
     }
     return { total: ids.length, active };
+  }
+
+  async listSealedNotWith(keyId: string, query: { afterId?: string; limit: number }): Promise<KeyRecord[]> {
+    return [...this.#byId.values()]
+      .filter((key) => key.encryptedSecret !== undefined && key.encryptedSecret.keyId !== keyId)
+      .filter((key) => query.afterId === undefined || key.id > query.afterId)
+      .sort((a, b) => (a.id < b.id ? -1 : 1))
+      .slice(0, query.limit)
+      .map(copy);
+  }
+
+  async replaceSealedSecret(organizationId: string, id: string, expectedNonce: string, next: SealedSecret): Promise<boolean> {
+    const key = this.#get(organizationId, id);
+    if (key?.encryptedSecret?.nonce !== expectedNonce) return false;
+    key.encryptedSecret = copy(next);
+    return true;
   }
 }
 
@@ -200,10 +223,30 @@ class MemoryOrganizationRepository implements OrganizationRepository {
   async count(): Promise<number> {
     return this.#byId.size;
   }
+
+  async setPlan(id: string, plan: string): Promise<Organization | null> {
+    const organization = this.#byId.get(id);
+    if (!organization) return null;
+    organization.plan = plan;
+    return copy(organization);
+  }
 }
 
 class MemoryUserRepository implements UserRepository {
   readonly #byId = new Map<string, User>();
+
+  #get(organizationId: string, id: string): User | undefined {
+    const user = this.#byId.get(id);
+    return user && user.organizationId === organizationId ? user : undefined;
+  }
+
+  /** Whether another owner of the user's organization remains when this one stops being owner. */
+  #anotherOwner(user: User): boolean {
+    for (const other of this.#byId.values()) {
+      if (other.organizationId === user.organizationId && other.role === "owner" && other.id !== user.id) return true;
+    }
+    return false;
+  }
 
   async create(user: User): Promise<void> {
     if (this.#byId.has(user.id)) throw new Error(`duplicate user ${user.id}`);
@@ -211,15 +254,44 @@ class MemoryUserRepository implements UserRepository {
   }
 
   async findById(organizationId: string, id: string): Promise<User | null> {
-    const user = this.#byId.get(id);
-    return user && user.organizationId === organizationId ? copy(user) : null;
+    const user = this.#get(organizationId, id);
+    return user ? copy(user) : null;
   }
 
-  async listByOrganization(organizationId: string): Promise<User[]> {
+  async listByOrganization(organizationId: string, query: UserListQuery = {}): Promise<User[]> {
     return [...this.#byId.values()]
-      .filter((user) => user.organizationId === organizationId)
+      .filter((user) => user.organizationId === organizationId && (query.afterId === undefined || user.id > query.afterId))
       .sort((a, b) => (a.id < b.id ? -1 : 1))
+      .slice(0, query.limit)
       .map(copy);
+  }
+
+  async update(organizationId: string, id: string, patch: UserPatch): Promise<UserChangeOutcome> {
+    const user = this.#get(organizationId, id);
+    if (!user) return { ok: false, reason: "not_found" };
+    if (user.role === "owner" && patch.role !== undefined && patch.role !== "owner" && !this.#anotherOwner(user)) {
+      return { ok: false, reason: "last_owner" };
+    }
+    if (patch.name !== undefined) user.name = patch.name;
+    if (patch.role !== undefined) user.role = patch.role;
+    if (patch.limits !== undefined) {
+      const limits: Record<string, unknown> = { ...user.limits };
+      for (const [field, value] of Object.entries(patch.limits)) {
+        if (value === null) delete limits[field];
+        else if (value !== undefined) limits[field] = copy(value);
+      }
+      // Like MongoDB's $set/$unset: clearing limits a user never had leaves no limits object.
+      if (user.limits !== undefined || Object.keys(limits).length > 0) user.limits = limits as UserLimits;
+    }
+    return { ok: true, user: copy(user) };
+  }
+
+  async remove(organizationId: string, id: string): Promise<UserChangeOutcome> {
+    const user = this.#get(organizationId, id);
+    if (!user) return { ok: false, reason: "not_found" };
+    if (user.role === "owner" && !this.#anotherOwner(user)) return { ok: false, reason: "last_owner" };
+    this.#byId.delete(id);
+    return { ok: true, user: copy(user) };
   }
 }
 

@@ -8,7 +8,7 @@ import type {
   NewSecret,
   UpdateKeyOutcome,
 } from "../store.js";
-import type { KeyRecord } from "../types.js";
+import type { KeyRecord, SealedSecret } from "../types.js";
 import { toDocument, type StoredRecord } from "./documents.js";
 import { KeySlotCounters, organizationCounter, userCounter, type SlotCounterId } from "./key-slots.js";
 import { isDuplicateKeyError, reportingDuplicates } from "./mongo-errors.js";
@@ -39,8 +39,16 @@ function toRecord(doc: KeyDocument): KeyRecord {
     createdAt: doc.createdAt,
     createdBy: doc.createdBy,
     updatedAt: doc.updatedAt,
+    ...(doc.encryptedSecret && { encryptedSecret: toSealedSecret(doc.encryptedSecret) }),
   };
 }
+
+const toSealedSecret = (sealed: SealedSecret): SealedSecret => ({
+  version: sealed.version,
+  keyId: sealed.keyId,
+  nonce: sealed.nonce,
+  ciphertext: sealed.ciphertext,
+});
 
 /** Every field UpdateKey may set; the type makes this list follow KeyPatch. */
 const PATCHABLE: Record<keyof KeyPatch, true> = {
@@ -89,6 +97,14 @@ export class MongoKeyRepository implements KeyRepository {
     { key: { organizationId: 1, _id: 1 }, name: "organizationId_id" },
     // list filtered on isActive; countByState's active count.
     { key: { organizationId: 1, isActive: 1, _id: 1 }, name: "organizationId_isActive_id" },
+    // list of one owner's keys: what RemoveUser disables or hands on.
+    { key: { organizationId: 1, ownerUserId: 1, _id: 1 }, name: "organizationId_ownerUserId_id" },
+    // listSealedNotWith: re-encryption walks only the recoverable keys.
+    {
+      key: { "encryptedSecret.keyId": 1, _id: 1 },
+      name: "encryptedSecretKeyId_id",
+      partialFilterExpression: { "encryptedSecret.keyId": { $type: "string" } },
+    },
   ];
 
   readonly #keys: Collection<KeyDocument>;
@@ -130,6 +146,7 @@ export class MongoKeyRepository implements KeyRepository {
     const filter: Filter<KeyDocument> = { organizationId };
     if (query.afterId !== undefined) filter._id = { $gt: query.afterId };
     if (query.isActive !== undefined) filter.isActive = query.isActive;
+    if (query.ownerUserId !== undefined) filter.ownerUserId = query.ownerUserId;
     const docs = await this.#keys.find(filter).sort({ _id: 1 }).limit(query.limit).toArray();
     return docs.map(toRecord);
   }
@@ -168,7 +185,8 @@ export class MongoKeyRepository implements KeyRepository {
     // Only the call that moves revokedAt from null frees the slot.
     const revoked = await this.#keys.findOneAndUpdate(
       holdingSlot(organizationId, id),
-      { $set: { revokedAt: at, isActive: false, updatedAt: at } },
+      // A revoked key's secret is of no use to anyone: its sealed copy goes.
+      { $set: { revokedAt: at, isActive: false, updatedAt: at }, $unset: { encryptedSecret: "" } },
       { returnDocument: "after" },
     );
     if (revoked) {
@@ -186,7 +204,7 @@ export class MongoKeyRepository implements KeyRepository {
   }
 
   async replaceSecret(organizationId: string, id: string, next: NewSecret): Promise<KeyRecord | null> {
-    const { secretHash, keyPrefix, previousSecretExpiresAt, updatedAt } = next;
+    const { secretHash, keyPrefix, previousSecretExpiresAt, encryptedSecret, updatedAt } = next;
     // A pipeline update reads "$secretHash" from the document as it was before this update.
     const previousSecret = previousSecretExpiresAt ? { hash: "$secretHash", expiresAt: { $literal: previousSecretExpiresAt } } : null;
     const updated = await reportingDuplicates(
@@ -202,6 +220,8 @@ export class MongoKeyRepository implements KeyRepository {
                 updatedAt: { $literal: updatedAt },
               },
             },
+            // The old secret's sealed copy never outlives it.
+            !encryptedSecret ? { $unset: "encryptedSecret" } : { $set: { encryptedSecret: { $literal: encryptedSecret } } },
           ],
           { returnDocument: "after" },
         ),
@@ -222,6 +242,21 @@ export class MongoKeyRepository implements KeyRepository {
       this.#keys.countDocuments({ organizationId, isActive: true, revokedAt: null }),
     ]);
     return { total, active };
+  }
+
+  async listSealedNotWith(keyId: string, query: { afterId?: string; limit: number }): Promise<KeyRecord[]> {
+    const filter: Filter<KeyDocument> = { "encryptedSecret.keyId": { $type: "string", $ne: keyId } };
+    if (query.afterId !== undefined) filter._id = { $gt: query.afterId };
+    const docs = await this.#keys.find(filter).sort({ _id: 1 }).limit(query.limit).toArray();
+    return docs.map(toRecord);
+  }
+
+  async replaceSealedSecret(organizationId: string, id: string, expectedNonce: string, next: SealedSecret): Promise<boolean> {
+    const result = await this.#keys.updateOne(
+      { _id: id, organizationId, "encryptedSecret.nonce": expectedNonce },
+      { $set: { encryptedSecret: next } },
+    );
+    return result.modifiedCount === 1;
   }
 
   /** The organization's slot, then the owner's; refused with the limit that was full. */

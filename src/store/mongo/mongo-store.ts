@@ -4,6 +4,7 @@ import { MongoAuditRepository, type AuditEventDocument } from "./audit-repositor
 import { MongoKeyRepository, type KeyDocument } from "./key-repository.js";
 import { KeySlotCounters, type SlotCounterDocument } from "./key-slots.js";
 import { MongoOrganizationRepository, type OrganizationDocument } from "./organization-repository.js";
+import type { OwnerCountDocument } from "./owner-counts.js";
 import { MongoUsageRepository, type UsageDayDocument } from "./usage-repository.js";
 import { UsageKeyTotals, type UsageKeyTotalsDocument } from "./usage-key-totals.js";
 import { MongoUserRepository, type UserDocument } from "./user-repository.js";
@@ -15,6 +16,7 @@ export const COLLECTIONS = {
   organizations: "organizations",
   users: "users",
   audit: "audit_events",
+  ownerCounts: "owner_counts",
   usageDays: "usage_daily",
   usageKeyTotals: "usage_key_totals",
 } as const;
@@ -47,7 +49,10 @@ export class MongoStore implements Store {
     this.organizations = new MongoOrganizationRepository(
       this.#db.collection<OrganizationDocument>(COLLECTIONS.organizations),
     );
-    this.users = new MongoUserRepository(this.#db.collection<UserDocument>(COLLECTIONS.users));
+    this.users = new MongoUserRepository(
+      this.#db.collection<UserDocument>(COLLECTIONS.users),
+      this.#db.collection<OwnerCountDocument>(COLLECTIONS.ownerCounts),
+    );
     this.audit = new MongoAuditRepository(this.#db.collection<AuditEventDocument>(COLLECTIONS.audit));
     this.usage = new MongoUsageRepository(
       this.#db.collection<UsageDayDocument>(COLLECTIONS.usageDays),

@@ -11,6 +11,7 @@ const toRecord = (doc: OrganizationDocument): Organization => ({
   name: doc.name,
   plan: doc.plan,
   createdAt: doc.createdAt,
+  ...(doc.kind === "platform" && { kind: doc.kind }),
 });
 
 export class MongoOrganizationRepository implements OrganizationRepository {
@@ -37,5 +38,10 @@ export class MongoOrganizationRepository implements OrganizationRepository {
 
   async count(): Promise<number> {
     return this.#organizations.countDocuments();
+  }
+
+  async setPlan(id: string, plan: string): Promise<Organization | null> {
+    const doc = await this.#organizations.findOneAndUpdate({ _id: id }, { $set: { plan } }, { returnDocument: "after" });
+    return doc && toRecord(doc);
   }
 }

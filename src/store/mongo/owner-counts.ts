@@ -1,0 +1,54 @@
+import type { Collection } from "mongodb";
+import { isDuplicateKeyError } from "./mongo-errors.js";
+
+/**
+ * One counter document per organization: how many of its users are owners. An owner stops being
+ * one (removed or demoted) only after a conditional `$inc` that matches while the counter is above
+ * one has taken that owner away, so two requests racing to remove the last two owners cannot both
+ * win, without a transaction (the same pattern as key-slots.ts).
+ *
+ * Writes keep the counter at or below the true number: it is lowered before an owner goes and
+ * raised after one arrives, so a crash in between can only refuse a removal that was allowed,
+ * never allow removing the last owner.
+ *
+ * A counter is created on first use by counting the organization's owners. Every write that
+ * makes or unmakes an owner calls `ensure` first and only then changes users, so no owner change
+ * can fall between that count and the counter's creation.
+ */
+export interface OwnerCountDocument {
+  /** The organization id. */
+  _id: string;
+  owners: number;
+}
+
+export class OwnerCounts {
+  readonly #counts: Collection<OwnerCountDocument>;
+  readonly #countOwners: (organizationId: string) => Promise<number>;
+
+  constructor(counts: Collection<OwnerCountDocument>, countOwners: (organizationId: string) => Promise<number>) {
+    this.#counts = counts;
+    this.#countOwners = countOwners;
+  }
+
+  async ensure(organizationId: string): Promise<void> {
+    if ((await this.#counts.countDocuments({ _id: organizationId }, { limit: 1 })) > 0) return;
+    const owners = await this.#countOwners(organizationId);
+    try {
+      await this.#counts.insertOne({ _id: organizationId, owners });
+    } catch (error) {
+      // Another writer created it first, from the same count.
+      if (!isDuplicateKeyError(error)) throw error;
+    }
+  }
+
+  /** Takes one owner away if another remains; false when this is the last. Call ensure first. */
+  async takeOneIfAnotherRemains(organizationId: string): Promise<boolean> {
+    const result = await this.#counts.updateOne({ _id: organizationId, owners: { $gt: 1 } }, { $inc: { owners: -1 } });
+    return result.modifiedCount === 1;
+  }
+
+  /** One more owner (also gives back one taken for a change that did not happen). Call ensure first. */
+  async addOne(organizationId: string): Promise<void> {
+    await this.#counts.updateOne({ _id: organizationId }, { $inc: { owners: 1 } });
+  }
+}
