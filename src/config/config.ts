@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
+import { parseEncryptionKey } from "../crypto/secret-encryption.js";
 import { DEFAULT_PLANS, parsePlans, type Plan } from "./plans.js";
 import { DEFAULT_SCOPES, parseScopes, SCOPE_PATTERN, type ScopeDefinition } from "./scopes.js";
 
@@ -17,6 +18,11 @@ export interface RouteRule {
 }
 
 export interface Config {
+  /**
+   * Recoverable keys: KEYGATE_ENCRYPTION_KEY seals new secrets; KEYGATE_ENCRYPTION_KEY_PREVIOUS
+   * (during a rotation) only opens old ones. Undefined: no recoverable keys.
+   */
+  encryptionKeys: { current: Buffer; previous: Buffer[] } | undefined;
   host: string;
   port: number;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
@@ -145,6 +151,29 @@ function percentList(env: Env, name: string, fallback: number[]): number[] {
   return [...new Set(values.map(Number))].sort((a, b) => a - b);
 }
 
+/** 32-byte keys from base64; the message names the variable but never echoes its value. */
+function encryptionKeys(env: Env): Config["encryptionKeys"] {
+  const parse = (name: string, text: string): Buffer => {
+    try {
+      return parseEncryptionKey(text);
+    } catch (error) {
+      throw new ConfigError(name, (error as Error).message);
+    }
+  };
+  const current = env["KEYGATE_ENCRYPTION_KEY"] ?? "";
+  const previous = (env["KEYGATE_ENCRYPTION_KEY_PREVIOUS"] ?? "").split(",").filter((part) => part.trim() !== "");
+  if (current.trim() === "") {
+    if (previous.length > 0) {
+      throw new ConfigError("KEYGATE_ENCRYPTION_KEY_PREVIOUS", "only opens secrets during a rotation; set KEYGATE_ENCRYPTION_KEY too");
+    }
+    return undefined;
+  }
+  return {
+    current: parse("KEYGATE_ENCRYPTION_KEY", current),
+    previous: previous.map((part) => parse("KEYGATE_ENCRYPTION_KEY_PREVIOUS", part)),
+  };
+}
+
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 export function loadConfig(env: Env = process.env): Config {
@@ -177,6 +206,7 @@ export function loadConfig(env: Env = process.env): Config {
   const routes = jsonFile(env, "KEYGATE_ROUTES_FILE", (raw) => parseRoutes(raw, scopes), []);
 
   return {
+    encryptionKeys: encryptionKeys(env),
     host: env["HOST"] || "0.0.0.0",
     port: integer(env, "PORT", 8080, 0, 65535),
     logLevel,

@@ -19,6 +19,11 @@ export const REDACTED_PATHS = [
   "*.headers.authorization",
   "pepper",
   "*.pepper",
+  // Recoverable keys: the encryption keys and the sealed secrets never reach a log line either.
+  "encryptionKeys",
+  "*.encryptionKeys",
+  "encryptedSecret",
+  "*.encryptedSecret",
 ];
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {
