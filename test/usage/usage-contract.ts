@@ -120,7 +120,7 @@ export function describeUsageContract(getStore: () => Store): void {
     it("reads the days of a range, both ends included, in day then key order, for all or chosen keys", async () => {
       const store = getStore();
       const org = newId("org");
-      const [keyA, keyB, keyC] = [newId("key"), newId("key"), newId("key")].sort();
+      const [keyA, keyB, keyC] = [newId("key"), newId("key"), newId("key")].sort() as [string, string, string];
       const one = (keyId: string, day: string) => aDelta(org, keyId, day, aTally({ outcomes: { allowed: 1 }, endpoints: { "GET /x": 1 } }));
       const entries = [
         one(keyB, "2031-02-28"),
@@ -157,6 +157,14 @@ export function describeUsageContract(getStore: () => Store): void {
       expect(await store.usage.keyTotals(other, [key])).toEqual(new Map());
       expect(await store.usage.allowedRequests(other, range)).toBe(0);
       expect(await store.usage.allowedRequests(org, range)).toBe(3);
+
+      // Even usage claimed for the same key id in another organization stays that organization's.
+      await store.usage.apply(aBatch(aDelta(other, key, "2031-03-02", aTally({ outcomes: { allowed: 5 } }))));
+      expect(await store.usage.allowedRequests(org, range)).toBe(3);
+      expect(await store.usage.allowedRequests(other, range)).toBe(5);
+      expect((await store.usage.days(org, range)).map((u) => u.tally.outcomes)).toEqual([{ allowed: 3 }]);
+      expect(await store.usage.keyTotals(org, [key])).toEqual(new Map([[key, { requests: 3, lastUsedAtMs: at("2031-03-02T01:00:00Z") }]]));
+      expect(await store.usage.keyTotals(other, [key])).toEqual(new Map([[key, { requests: 5, lastUsedAtMs: null }]]));
     });
 
     it("sums an organization's allowed requests over a range only", async () => {

@@ -15,10 +15,6 @@ interface StoredDay {
   expireAtMs: number;
 }
 
-interface StoredTotals extends KeyLifetimeUsage {
-  organizationId: string;
-}
-
 /** How many batch ids are remembered; a retry comes long before this many later batches. */
 const REMEMBERED_BATCHES = 10_000;
 const SWEEP_INTERVAL_MS = 60_000;
@@ -29,7 +25,8 @@ function copyTally(tally: UsageTally, withEndpoints: boolean): UsageTally {
 
 export class MemoryUsageRepository implements UsageRepository {
   readonly #days = new Map<string, Map<Day, Map<string, StoredDay>>>();
-  readonly #totals = new Map<string, StoredTotals>();
+  /** By `<organizationId>/<keyId>`. */
+  readonly #totals = new Map<string, KeyLifetimeUsage>();
   readonly #applied = new Set<string>();
   readonly #now: () => number;
   #lastSweepMs = 0;
@@ -59,8 +56,9 @@ export class MemoryUsageRepository implements UsageRepository {
       stored.usage.lastUsedAtMs = laterOf(stored.usage.lastUsedAtMs, entry.lastUsedAtMs);
       stored.expireAtMs = Math.max(stored.expireAtMs, entry.expireAtMs);
 
-      let totals = this.#totals.get(entry.keyId);
-      if (!totals) this.#totals.set(entry.keyId, (totals = { organizationId: entry.organizationId, requests: 0, lastUsedAtMs: null }));
+      const totalsId = `${entry.organizationId}/${entry.keyId}`;
+      let totals = this.#totals.get(totalsId);
+      if (!totals) this.#totals.set(totalsId, (totals = { requests: 0, lastUsedAtMs: null }));
       totals.requests += requestsOf(entry.tally);
       totals.lastUsedAtMs = laterOf(totals.lastUsedAtMs, entry.lastUsedAtMs);
     }
@@ -88,10 +86,8 @@ export class MemoryUsageRepository implements UsageRepository {
   async keyTotals(organizationId: string, keyIds: readonly string[]): Promise<Map<string, KeyLifetimeUsage>> {
     const found = new Map<string, KeyLifetimeUsage>();
     for (const keyId of keyIds) {
-      const totals = this.#totals.get(keyId);
-      if (totals && totals.organizationId === organizationId) {
-        found.set(keyId, { requests: totals.requests, lastUsedAtMs: totals.lastUsedAtMs });
-      }
+      const totals = this.#totals.get(`${organizationId}/${keyId}`);
+      if (totals) found.set(keyId, { ...totals });
     }
     return found;
   }

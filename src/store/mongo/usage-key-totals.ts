@@ -5,11 +5,14 @@ import { upsertOnce, type BatchUpsert } from "./usage-upserts.js";
 /**
  * One document per key: its requests since first use and its last allowed request, kept beside
  * the daily documents so a key's lifetime total costs one read, whatever the retention. Updated
- * by the same batches as the days, with the same once-per-batch upserts. Only addressed by `_id`.
+ * by the same batches as the days, with the same once-per-batch upserts. Only addressed by `_id`
+ * (organization and key, so usage claimed for one organization never lands on another's key).
  */
 export interface UsageKeyTotalsDocument {
+  /** `<organizationId>/<keyId>`. */
   _id: string;
   organizationId: string;
+  keyId: string;
   requests: number;
   lastUsedAt?: Date;
   flushIds: string[];
@@ -30,10 +33,10 @@ export class UsageKeyTotals {
   async add(batchId: string, deltas: readonly KeyTotalsDelta[]): Promise<void> {
     const upserts = deltas.map(
       ({ keyId, organizationId, requests, lastUsedAtMs }): BatchUpsert<UsageKeyTotalsDocument> => ({
-        _id: keyId,
+        _id: `${organizationId}/${keyId}`,
         update: {
           $inc: { requests },
-          $setOnInsert: { organizationId },
+          $setOnInsert: { organizationId, keyId },
           ...(lastUsedAtMs !== null && { $max: { lastUsedAt: new Date(lastUsedAtMs) } }),
         },
       }),
@@ -44,7 +47,7 @@ export class UsageKeyTotals {
   }
 
   async of(organizationId: string, keyIds: readonly string[]): Promise<Map<string, KeyLifetimeUsage>> {
-    const docs = await this.#totals.find({ _id: { $in: [...keyIds] }, organizationId }).toArray();
-    return new Map(docs.map((doc) => [doc._id, { requests: doc.requests, lastUsedAtMs: doc.lastUsedAt?.getTime() ?? null }]));
+    const docs = await this.#totals.find({ _id: { $in: keyIds.map((keyId) => `${organizationId}/${keyId}`) } }).toArray();
+    return new Map(docs.map((doc) => [doc.keyId, { requests: doc.requests, lastUsedAtMs: doc.lastUsedAt?.getTime() ?? null }]));
   }
 }

@@ -7,14 +7,14 @@ import { UsageKeyTotals, type KeyTotalsDelta } from "./usage-key-totals.js";
 import { upsertOnce, type BatchUpsert } from "./usage-upserts.js";
 
 /**
- * Usage on MongoDB: one pre-aggregated document per key and UTC day, `_id` `<keyId>/<day>`, whose
+ * Usage on MongoDB: one pre-aggregated document per key and UTC day, `_id` `<org>/<key>/<day>`, whose
  * counters batches raise with `$inc` upserts in unordered bulk writes (once per batch, see
  * usage-upserts.ts). A query reads days × keys documents, never single requests. Each document
  * carries `expireAt` (its day plus the retention) for the TTL index; queries skip documents past
  * it that the TTL monitor has not removed yet. Lifetime totals per key live in usage_key_totals.
  *
  * ```
- * { _id: "key_…/2031-03-02", organizationId, keyId, day: "2031-03-02", expireAt, lastUsedAt,
+ * { _id: "org_…/key_…/2031-03-02", organizationId, keyId, day: "2031-03-02", expireAt, lastUsedAt,
  *   outcomes: { allowed: 41, RATE_LIMITED: 2 }, endpoints: { "GET /v1/machines/{id}": 43 },
  *   checkBytes, successful, failed, timedResponses, responseTimeUs, transferredBytes, flushIds: […] }
  * ```
@@ -54,7 +54,7 @@ function dayUpsert(entry: KeyDayDelta): BatchUpsert<UsageDayDocument> {
   if (entry.lastUsedAtMs !== null) max["lastUsedAt"] = new Date(entry.lastUsedAtMs);
   const inc = increments(entry.tally);
   return {
-    _id: `${entry.keyId}/${entry.day}`,
+    _id: `${entry.organizationId}/${entry.keyId}/${entry.day}`,
     update: {
       $setOnInsert: { organizationId: entry.organizationId, keyId: entry.keyId, day: entry.day },
       $max: max,
@@ -75,13 +75,14 @@ function toUsage(doc: UsageDayDocument): KeyDayUsage {
 function keyTotalsOf(entries: readonly KeyDayDelta[]): KeyTotalsDelta[] {
   const byKey = new Map<string, KeyTotalsDelta>();
   for (const entry of entries) {
-    const totals = byKey.get(entry.keyId);
+    const id = `${entry.organizationId}/${entry.keyId}`;
+    const totals = byKey.get(id);
     if (totals) {
       totals.requests += requestsOf(entry.tally);
       totals.lastUsedAtMs = laterOf(totals.lastUsedAtMs, entry.lastUsedAtMs);
     } else {
       const { keyId, organizationId, lastUsedAtMs } = entry;
-      byKey.set(keyId, { keyId, organizationId, requests: requestsOf(entry.tally), lastUsedAtMs });
+      byKey.set(id, { keyId, organizationId, requests: requestsOf(entry.tally), lastUsedAtMs });
     }
   }
   return [...byKey.values()];
