@@ -1,0 +1,46 @@
+/**
+ * Counters for what usage recording drops, refuses or ignores, so that a figure that is short
+ * says why. Names double as metric names; access-log results carry the reason as a label.
+ */
+export const USAGE_METRIC = {
+  /** Increments dropped because the buffer of unflushed usage was full. */
+  dropped: "usage_increments_dropped_total",
+  /** Events with an unknown outcome, a missing id or a time that is not a number. */
+  invalidEvents: "usage_events_invalid_total",
+  batchesFlushed: "usage_batches_flushed_total",
+  /** Flush attempts that failed and left their batch to be applied again. */
+  flushFailures: "usage_flush_failures_total",
+  /** Key-days the store refused for good (their increments are lost). */
+  rejectedEntries: "usage_entries_rejected_total",
+} as const;
+
+/** Why an access-log entry added nothing; `recorded` when it did. */
+export type AccessLogResult =
+  | "recorded"
+  | "no_identity"
+  | "bad_identity"
+  | "unknown_key"
+  | "denied_by_check"
+  | "bad_status"
+  | "bad_time"
+  | "bad_duration"
+  | "bad_size"
+  | "not_http";
+
+export const accessLogMetric = (result: AccessLogResult): string => `access_log_entries_total{result="${result}"}`;
+
+export class UsageMetrics {
+  readonly #counters = new Map<string, number>();
+
+  increment(name: string, by = 1): void {
+    this.#counters.set(name, (this.#counters.get(name) ?? 0) + by);
+  }
+
+  value(name: string): number {
+    return this.#counters.get(name) ?? 0;
+  }
+
+  snapshot(): Record<string, number> {
+    return Object.fromEntries([...this.#counters].sort(([a], [b]) => (a < b ? -1 : 1)));
+  }
+}
