@@ -1,0 +1,104 @@
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { RateLimitPeriod, type ApiKey, type Scope } from "../../gen/keygate/v1/key_admin_pb.js";
+import { field, h, select } from "./dom.js";
+import { fromLocalInput, toLocalInput } from "./format.js";
+
+/** The editable settings of a key, shared by the create and edit forms. */
+
+export interface KeySettings {
+  name: string;
+  description: string;
+  scopes: string[];
+  allowIps: string[];
+  /** 0: no per-key limit. */
+  rateLimit: number;
+  rateLimitPeriod: RateLimitPeriod;
+  expiresAt: Timestamp | undefined;
+}
+
+const PERIODS = [
+  [String(RateLimitPeriod.SECOND), "per second"],
+  [String(RateLimitPeriod.MINUTE), "per minute"],
+  [String(RateLimitPeriod.HOUR), "per hour"],
+  [String(RateLimitPeriod.DAY), "per day"],
+] as const;
+
+export interface KeyForm {
+  element: HTMLElement;
+  read(): KeySettings;
+}
+
+/**
+ * `grantable`: the scopes the signed-in key may give (GetMyLimits); scopes the key already has
+ * stay listed so an edit can keep or drop them.
+ */
+export function keyForm(catalog: readonly Scope[], grantable: readonly string[], key?: ApiKey): KeyForm {
+  const name = h("input", { type: "text", name: "name", required: true, maxlength: 200, value: key?.name ?? "", autocomplete: "off" });
+  const description = h("textarea", { name: "description", rows: 2, maxlength: 1000 }, key?.description ?? "");
+  const offered = new Set([...grantable, ...(key?.scopes ?? [])]);
+  const chosen = new Set(key?.scopes ?? []);
+  const boxes = catalog
+    .filter((scope) => offered.has(scope.name))
+    .map((scope) => {
+      const box = h("input", { type: "checkbox", name: "scope", value: scope.name, checked: chosen.has(scope.name) });
+      return h("label", { class: "check" }, box, h("code", null, scope.name), scope.description && h("span", { class: "hint" }, ` ${scope.description}`));
+    });
+  const scopes = h("fieldset", { class: "scopes" }, h("legend", null, "Scopes"), boxes.length ? boxes : h("p", null, "No scopes to grant."));
+  const allowIps = h("textarea", { name: "allowIps", rows: 2, placeholder: "203.0.113.0/24\n2001:db8::/32" }, (key?.allowIps ?? []).join("\n"));
+  const rateLimit = h("input", { type: "number", name: "rateLimit", min: 0, step: 1, inputmode: "numeric", value: String(key?.rateLimit ?? 0) });
+  const period = select(PERIODS, String(key && key.rateLimit > 0 ? key.rateLimitPeriod : RateLimitPeriod.MINUTE), { name: "rateLimitPeriod" });
+  const expires = h("input", { type: "datetime-local", name: "expiresAt", value: toLocalInput(key?.expiresAt) });
+
+  const element = h(
+    "div",
+    { class: "key-form" },
+    field("Name", name),
+    field("Description", description),
+    scopes,
+    field("Allowed IPs", allowIps, "One IP address or CIDR range per line; empty allows every address."),
+    h(
+      "div",
+      { class: "inline" },
+      field("Rate limit", rateLimit, "Requests per period; 0 means the plan's per-minute rate only."),
+      field("Period", period),
+    ),
+    field("Expires at (UTC)", expires, "Empty: the key does not expire."),
+  );
+  return {
+    element,
+    read: () => ({
+      name: name.value.trim(),
+      description: description.value.trim(),
+      scopes: [...element.querySelectorAll<HTMLInputElement>('input[name="scope"]:checked')].map((box) => box.value),
+      allowIps: allowIps.value
+        .split(/[\s,]+/)
+        .map((ip) => ip.trim())
+        .filter((ip) => ip !== ""),
+      rateLimit: Math.max(0, Math.trunc(Number(rateLimit.value) || 0)),
+      rateLimitPeriod: Number(period.value) as RateLimitPeriod,
+      expiresAt: fromLocalInput(expires.value),
+    }),
+  };
+}
+
+const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((v, i) => v === b[i]);
+const sameTime = (a: Timestamp | undefined, b: Timestamp | undefined) =>
+  (a ? timestampDate(a).getTime() : null) === (b ? timestampDate(b).getTime() : null);
+
+/** The UpdateKey fields that differ from the key: only those are sent. */
+export function changesOf(key: ApiKey, next: KeySettings) {
+  const periodChanged = next.rateLimit > 0 && next.rateLimitPeriod !== key.rateLimitPeriod;
+  return {
+    id: key.id,
+    ...(next.name !== key.name && { name: next.name }),
+    ...(next.description !== key.description && { description: next.description }),
+    ...(!sameList([...next.scopes].sort(), [...key.scopes].sort()) && { scopes: { values: next.scopes } }),
+    ...(!sameList(next.allowIps, key.allowIps) && { allowIps: { values: next.allowIps } }),
+    ...((next.rateLimit !== key.rateLimit || periodChanged) && {
+      rateLimit: next.rateLimit,
+      ...(next.rateLimit > 0 && { rateLimitPeriod: next.rateLimitPeriod }),
+    }),
+    ...(!sameTime(next.expiresAt, key.expiresAt) && (next.expiresAt ? { expiresAt: next.expiresAt } : { clearExpiresAt: true })),
+  };
+}

@@ -1,0 +1,45 @@
+import { api } from "../api.js";
+import { field, h, table } from "../dom.js";
+import { currentMonth, formatCount, formatMoney, sourceNote } from "../format.js";
+import { heading, section, type PageContext } from "../ui.js";
+
+/** Estimated cost per key for one billing month. */
+export function renderBilling(ctx: PageContext): void {
+  const month = h("input", { type: "month", name: "billingPeriod", value: currentMonth(), max: currentMonth(), required: true });
+  const results = h("div");
+  const load = () =>
+    void section(
+      results,
+      async () => {
+        const bill = await api.getBillingUsage({ billingPeriod: month.value }, { signal: ctx.signal });
+        return h(
+          "div",
+          null,
+          h(
+            "ul",
+            { class: "stats" },
+            h("li", null, "Plan ", h("strong", null, bill.plan || "—")),
+            h("li", null, "Estimated total ", h("strong", { "data-testid": "billing-total" }, formatMoney(bill.totalEstimatedCost))),
+          ),
+          table(
+            `Billing for ${bill.billingPeriod}`,
+            ["Key", "Requests", "Data (MB)", "Estimated cost"],
+            bill.keys.map((k) => [
+              h("a", { href: `#/keys/${encodeURIComponent(k.keyId)}` }, k.name || k.keyId),
+              formatCount(k.requests),
+              k.dataTransferredMb.toFixed(2),
+              formatMoney(k.estimatedCost),
+            ]),
+            "No usage in this month.",
+          ),
+          h("p", { class: "hint" }, sourceNote(bill.source), " Prices come from keygate's configuration; the invoice is authoritative."),
+        );
+      },
+      ctx.signal,
+    );
+  month.addEventListener("change", () => {
+    if (month.value !== "") load();
+  });
+  ctx.main.replaceChildren(heading("Billing"), h("div", { class: "toolbar" }, field("Billing month", month)), results);
+  load();
+}
