@@ -7,11 +7,16 @@ import { PageTokens } from "./admin/page-token.js";
 import { rpcLogging } from "./admin/rpc-logging.js";
 import { authorizationRoutes } from "./authz/check-service.js";
 import { KeyCache } from "./cache/key-cache.js";
+import { consoleHandler } from "./console/console-handler.js";
 import type { Config } from "./config/config.js";
 import { KeyEvents } from "./keys/key-events.js";
 import { SecretHasher } from "./keys/secret.js";
 import { CheckLimits } from "./limits/check-limits.js";
 import type { Logger } from "./log/logger.js";
+import { Metrics } from "./metrics/metrics.js";
+import { metricsEndpoint } from "./metrics/metrics-endpoint.js";
+import { rpcMetrics } from "./metrics/rpc-metrics.js";
+import { instrumentStore } from "./metrics/store-metrics.js";
 import { healthRoutes } from "./server/health-service.js";
 import { HttpServer } from "./server/http-server.js";
 import { Readiness } from "./server/readiness.js";
@@ -39,6 +44,8 @@ export interface App {
   readonly keyCache: KeyCache;
   readonly readiness: Readiness;
   readonly hasher: SecretHasher;
+  /** The Prometheus registry behind GET /metrics, this app's own. */
+  readonly metrics: Metrics;
   /** Stops taking traffic, lets calls finish, then releases everything; the store stays open. */
   close(): Promise<void>;
 }
@@ -46,12 +53,15 @@ export interface App {
 const READINESS_INTERVAL_MS = 2_000;
 
 export async function startApp(options: AppOptions): Promise<App> {
-  const { config, store, logger } = options;
+  const { config, logger } = options;
+  const metrics = new Metrics();
+  const store = instrumentStore(options.store, metrics.store);
   const clock = options.clock ?? systemClock;
   const hasher = new SecretHasher(config.pepper);
   const keyEvents = new KeyEvents();
   const readiness = new Readiness(store);
-  const keyCache = new KeyCache({ store, keyEvents, clock, config, logger });
+  const keyCache = new KeyCache({ store, keyEvents, clock, config, logger, observer: metrics.keyCache });
+  metrics.watchKeyCache(keyCache);
   const limits = new CheckLimits({ clock, loadMonthlyRequests: async () => 0 });
   const usage: UsageRecorder = { record() {} };
   const audit = new AuditTrail(store, clock);
@@ -74,16 +84,20 @@ export async function startApp(options: AppOptions): Promise<App> {
 
   const routes = (router: ConnectRouter) => {
     healthRoutes(readiness)(router);
-    authorizationRoutes({ config, hasher, keyCache, limits, clock, usage, logger })(router);
+    authorizationRoutes({ config, hasher, keyCache, limits, clock, usage, logger, observer: metrics.check })(router);
     router.service(KeyAdminService, keyAdmin, {
       // A misspelt field or enum name must be an error, not silently dropped (a key created
       // without the rate limit its author asked for).
       jsonOptions: { ignoreUnknownFields: false },
-      interceptors: [rpcLogging(logger), callerAuthentication({ store, hasher, clock, plans: config.plans, audit, logger })],
+      interceptors: [
+        rpcMetrics(metrics.adminRpc),
+        rpcLogging(logger),
+        callerAuthentication({ store, hasher, clock, plans: config.plans, audit, logger }),
+      ],
     });
   };
 
-  const server = new HttpServer({ routes, readiness });
+  const server = new HttpServer({ routes, readiness, extraHandlers: [metricsEndpoint(metrics), consoleHandler()] });
   const port = await server.listen(config.port, config.host);
   await readiness.refresh();
   readiness.startMonitoring(READINESS_INTERVAL_MS);
@@ -97,10 +111,12 @@ export async function startApp(options: AppOptions): Promise<App> {
     keyCache,
     readiness,
     hasher,
+    metrics,
     async close() {
       readiness.beginShutdown();
       await server.close(config.shutdownTimeoutMs);
       keyCache.close();
+      metrics.close();
     },
   };
 }

@@ -1,0 +1,209 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { CacheEviction, CacheLookup, CheckObserver, KeyCacheObserver, UsageFlushSource } from "./observers.js";
+
+/**
+ * keygate's Prometheus metrics, in a registry of their own per app (never prom-client's global
+ * one), so several apps in one process (tests) do not collide. Every label takes values from a
+ * closed set: decisions and denial codes, cache causes, repository and method names, RPC codes.
+ * No key id, path, address or secret is ever a label or a value.
+ */
+
+/** What the store wrapper reports: one call per store operation. */
+export interface StoreObserver {
+  called(repository: string, operation: string, seconds: number, failed: boolean): void;
+}
+
+/** What the admin RPC interceptor reports: one call per finished RPC (streams when they end). */
+export interface AdminRpcObserver {
+  finished(method: string, code: string, seconds: number): void;
+}
+
+export interface KeyCacheSize {
+  readonly stats: { entries: number; bytes: number; unknown: number };
+}
+
+export interface MetricsOptions {
+  /** Node.js process metrics (CPU, memory, event loop, GC); default true. */
+  processMetrics?: boolean;
+  /** Monotonic milliseconds; default performance.now. */
+  nowMs?: () => number;
+}
+
+const CHECK_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+const STORE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+const RPC_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** A gauge whose value is read when Prometheus scrapes. */
+function liveGauge(registers: Registry[], name: string, help: string, read: () => number): Gauge {
+  return new Gauge({
+    name,
+    help,
+    registers,
+    collect() {
+      this.set(read());
+    },
+  });
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly check: CheckObserver;
+  readonly keyCache: KeyCacheObserver;
+  readonly store: StoreObserver;
+  readonly adminRpc: AdminRpcObserver;
+  readonly #nowMs: () => number;
+  readonly #cleanups: (() => void)[] = [];
+  #cacheSize: KeyCacheSize | undefined;
+  #usage: UsageFlushSource | undefined;
+  /** When usage last reached the store (or when watching began). */
+  #lastFlushMs = 0;
+
+  constructor(options: MetricsOptions = {}) {
+    const registers = [this.registry];
+    this.#nowMs = options.nowMs ?? (() => performance.now());
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+
+    const decisions = new Counter({
+      name: "keygate_check_decisions_total",
+      help: "Check decisions by decision (allow, deny) and reason (OK or the denial code).",
+      labelNames: ["decision", "reason"] as const,
+      registers,
+    });
+    const checkFailures = new Counter({
+      name: "keygate_check_failures_total",
+      help: "Check RPCs that failed without a decision, by gRPC code (unavailable: store unreadable; internal: a fault).",
+      labelNames: ["code"] as const,
+      registers,
+    });
+    const checkSeconds = new Histogram({
+      name: "keygate_check_duration_seconds",
+      help: "Time from a Check's arrival to its answer, by decision (allow, deny, error).",
+      labelNames: ["decision"] as const,
+      buckets: CHECK_BUCKETS,
+      registers,
+    });
+    this.check = {
+      decided(outcome, seconds) {
+        const decision = outcome === "allowed" ? "allow" : "deny";
+        decisions.inc({ decision, reason: outcome === "allowed" ? "OK" : outcome });
+        checkSeconds.observe({ decision }, seconds);
+      },
+      failed(code, seconds) {
+        checkFailures.inc({ code });
+        checkSeconds.observe({ decision: "error" }, seconds);
+      },
+    };
+
+    const hits = new Counter({
+      name: "keygate_key_cache_hits_total",
+      help: "Key cache lookups answered from memory: kind key (a cached key) or unknown (a cached miss).",
+      labelNames: ["kind"] as const,
+      registers,
+    });
+    const misses = new Counter({ name: "keygate_key_cache_misses_total", help: "Key cache lookups that had to read the store.", registers });
+    const evictions = new Counter({
+      name: "keygate_key_cache_evictions_total",
+      help: "Key cache entries removed, by cause (capacity, expired, changed: the key was updated, rotated, revoked or deleted).",
+      labelNames: ["cause"] as const,
+      registers,
+    });
+    for (const kind of ["key", "unknown"] as const) hits.inc({ kind }, 0);
+    for (const cause of ["capacity", "expired", "changed"] as const) evictions.inc({ cause }, 0);
+    const lookupLabel: Record<CacheLookup, "key" | "unknown" | null> = { hit: "key", negative_hit: "unknown", miss: null };
+    this.keyCache = {
+      lookup(result) {
+        const kind = lookupLabel[result];
+        if (kind === null) misses.inc();
+        else hits.inc({ kind });
+      },
+      evicted(cause: CacheEviction) {
+        evictions.inc({ cause });
+      },
+    };
+    const zero = { entries: 0, bytes: 0, unknown: 0 };
+    liveGauge(registers, "keygate_key_cache_entries", "Keys held in the key cache.", () => (this.#cacheSize?.stats ?? zero).entries);
+    liveGauge(registers, "keygate_key_cache_bytes", "Estimated bytes held by the key cache.", () => (this.#cacheSize?.stats ?? zero).bytes);
+    liveGauge(registers, "keygate_key_cache_unknown_entries", "Unknown secret hashes the key cache remembers.", () =>
+      (this.#cacheSize?.stats ?? zero).unknown,
+    );
+
+    const storeSeconds = new Histogram({
+      name: "keygate_store_operation_duration_seconds",
+      help: "Store operations by repository and operation, failed ones included.",
+      labelNames: ["repository", "operation"] as const,
+      buckets: STORE_BUCKETS,
+      registers,
+    });
+    const storeErrors = new Counter({
+      name: "keygate_store_errors_total",
+      help: "Store operations that failed, by repository and operation.",
+      labelNames: ["repository", "operation"] as const,
+      registers,
+    });
+    this.store = {
+      called(repository, operation, seconds, failed) {
+        storeSeconds.observe({ repository, operation }, seconds);
+        if (failed) storeErrors.inc({ repository, operation });
+      },
+    };
+
+    const rpcs = new Counter({
+      name: "keygate_admin_rpcs_total",
+      help: "KeyAdminService RPCs by method and code (OK or the Connect code).",
+      labelNames: ["method", "code"] as const,
+      registers,
+    });
+    const rpcSeconds = new Histogram({
+      name: "keygate_admin_rpc_duration_seconds",
+      help: "KeyAdminService RPC durations by method (streams: until they end).",
+      labelNames: ["method"] as const,
+      buckets: RPC_BUCKETS,
+      registers,
+    });
+    this.adminRpc = {
+      finished(method, code, seconds) {
+        rpcs.inc({ method, code });
+        rpcSeconds.observe({ method }, seconds);
+      },
+    };
+
+    const flushes = new Counter({ name: "keygate_usage_flushes_total", help: "Usage flushes that wrote usage to the store.", registers });
+    liveGauge(registers, "keygate_usage_buffer_entries", "Key-days of usage recorded in memory and not yet written to the store.", () =>
+      this.#usage?.unflushedEntries ?? 0,
+    );
+    liveGauge(
+      registers,
+      "keygate_usage_flush_lag_seconds",
+      "While usage waits in memory: seconds since usage last reached the store; 0 when nothing waits.",
+      () => (this.#usage && this.#usage.unflushedEntries > 0 ? (this.#nowMs() - this.#lastFlushMs) / 1000 : 0),
+    );
+    this.#countFlush = () => {
+      flushes.inc();
+      this.#lastFlushMs = this.#nowMs();
+    };
+  }
+
+  readonly #countFlush: () => void;
+
+  /** Reports the key cache's size at every scrape. */
+  watchKeyCache(cache: KeyCacheSize): void {
+    this.#cacheSize = cache;
+  }
+
+  /** Reports the usage recorder's buffer and flush lag at every scrape. */
+  watchUsage(source: UsageFlushSource): void {
+    this.#usage = source;
+    this.#lastFlushMs = this.#nowMs();
+    this.#cleanups.push(source.onFlushed(() => this.#countFlush()));
+  }
+
+  /** The exposition text and its content type. */
+  async scrape(): Promise<{ contentType: string; text: string }> {
+    return { contentType: this.registry.contentType, text: await this.registry.metrics() };
+  }
+
+  close(): void {
+    for (const cleanup of this.#cleanups.splice(0)) cleanup();
+    this.registry.clear();
+  }
+}

@@ -1,0 +1,74 @@
+import type { StoreObserver } from "./metrics.js";
+
+/**
+ * A store whose every call is timed and counted: the store's own methods (ping, init, close) as
+ * repository `store`, and each repository property (keys, organizations, users, audit, usage, ...)
+ * under its name. Labels are property and method names, a closed set. The real method always runs
+ * on the real object, since stores keep private fields that a Proxy receiver cannot reach.
+ */
+export function instrumentStore<S extends object>(store: S, observer: StoreObserver, nowMs: () => number = () => performance.now()): S {
+  const repositories = new Map<string, object>();
+  const storeMethods = timedMethods(store, "store", observer, nowMs);
+  return new Proxy(store, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof property !== "string") return value;
+      if (typeof value === "function") return storeMethods(property, value as (...args: unknown[]) => unknown);
+      if (typeof value !== "object" || value === null) return value;
+      let repository = repositories.get(property);
+      if (repository === undefined) {
+        repository = instrumentRepository(value, property, observer, nowMs);
+        repositories.set(property, repository);
+      }
+      return repository;
+    },
+  });
+}
+
+function instrumentRepository(repository: object, name: string, observer: StoreObserver, nowMs: () => number): object {
+  const methods = timedMethods(repository, name, observer, nowMs);
+  return new Proxy(repository, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof property === "string" && typeof value === "function" ? methods(property, value as (...args: unknown[]) => unknown) : value;
+    },
+  });
+}
+
+type Method = (...args: unknown[]) => unknown;
+
+/** Wrapped methods of one object, made once per method name. */
+function timedMethods(target: object, repository: string, observer: StoreObserver, nowMs: () => number) {
+  const wrapped = new Map<string, { original: Method; timed: Method }>();
+  return (operation: string, original: Method): Method => {
+    const known = wrapped.get(operation);
+    if (known?.original === original) return known.timed;
+    const timed: Method = (...args) => {
+      const started = nowMs();
+      const done = (failed: boolean) => observer.called(repository, operation, (nowMs() - started) / 1000, failed);
+      let result: unknown;
+      try {
+        result = original.apply(target, args);
+      } catch (error) {
+        done(true);
+        throw error;
+      }
+      if (result instanceof Promise) {
+        return result.then(
+          (value: unknown) => {
+            done(false);
+            return value;
+          },
+          (error: unknown) => {
+            done(true);
+            throw error;
+          },
+        );
+      }
+      done(false);
+      return result;
+    };
+    wrapped.set(operation, { original, timed });
+    return timed;
+  };
+}
