@@ -14,9 +14,19 @@ import { formatCount } from "./format.js";
 
 const RETRY_MS = [1_000, 2_000, 5_000, 10_000];
 const FEED_LENGTH = 8;
+const REFRESH_MS = 2_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export function livePanel(keyId: string, signal: AbortSignal): HTMLElement {
+/** `onUsage` runs (at most every few seconds) after events that carried new usage, to refresh figures. */
+export function livePanel(keyId: string, signal: AbortSignal, onUsage?: () => void): HTMLElement {
+  let refresh: number | undefined;
+  const usageArrived = () => {
+    if (!onUsage || refresh !== undefined) return;
+    refresh = window.setTimeout(() => {
+      refresh = undefined;
+      if (!signal.aborted) onUsage();
+    }, REFRESH_MS);
+  };
   const state = h("p", { class: "live-state", "data-testid": "live-state" }, "Connecting…");
   const allowed = h("strong", { "data-testid": "live-allowed" }, "0");
   const denied = h("strong", { "data-testid": "live-denied" }, "0");
@@ -40,6 +50,7 @@ export function livePanel(keyId: string, signal: AbortSignal): HTMLElement {
     }
     const since = event.sinceLast;
     if (!since || since.allowed + since.denied + since.rateLimited === 0n) return;
+    usageArrived();
     const at = event.observedAt ? timestampDate(event.observedAt).toISOString().slice(11, 19) : "";
     const endpoints = event.endpoints.slice(0, 3).map((e) => `${e.method} ${e.path} ×${formatCount(e.count)}`);
     feed.prepend(

@@ -56,7 +56,8 @@ export function clearError(box: HTMLElement): void {
 /** Runs `load` and renders what it returns into `into`, or the error there instead. */
 export async function section(into: HTMLElement, load: () => Promise<Child>, signal: AbortSignal): Promise<void> {
   into.setAttribute("aria-busy", "true");
-  into.replaceChildren(h("p", { class: "loading" }, "Loading…"));
+  // A refresh keeps the figures on screen until the new ones arrive.
+  if (!into.hasChildNodes()) into.replaceChildren(h("p", { class: "loading" }, "Loading…"));
   try {
     const content = await load();
     if (signal.aborted) return;

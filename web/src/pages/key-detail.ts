@@ -90,7 +90,7 @@ function keyView(key: ApiKey, ctx: PageContext, reload: () => void): HTMLElement
     actions,
     revoked && h("p", { class: "hint" }, "A revoked key keeps its record for audit and billing; it can only be deleted."),
     h("dl", { class: "facts" }, facts.map(([term, value]) => [h("dt", null, term), h("dd", null, value)])),
-    livePanel(key.id, ctx.signal),
+    livePanel(key.id, ctx.signal, loadUsage),
     h("section", { class: "card" }, h("h2", null, "Usage"), field("Period", period), usage),
     h("section", { class: "card" }, h("h2", null, "Audit log"), audit),
   );

@@ -20,11 +20,15 @@ export function renderUsage(ctx: PageContext): void {
   period.addEventListener("change", load);
   const quotaBody = h("div");
   quota.append(h("h2", { id: "quota-title" }, "Quota"), quotaBody);
-  void section(quotaBody, () => quotaView(ctx.signal), ctx.signal);
+  const loadQuota = () => void section(quotaBody, () => quotaView(ctx.signal), ctx.signal);
+  loadQuota();
   ctx.main.replaceChildren(
     heading("Usage"),
     quota,
-    livePanel("", ctx.signal),
+    livePanel("", ctx.signal, () => {
+      loadQuota();
+      load();
+    }),
     h("div", { class: "toolbar" }, field("Period", period)),
     h("section", { class: "card" }, h("h2", null, "Summary"), summary),
     h("section", { class: "card" }, h("h2", null, "Keys and endpoints"), organization),
