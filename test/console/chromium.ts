@@ -30,9 +30,9 @@ function aptGet(args: string[]): boolean {
 
 export function ensureChromium(): string {
   if (existsSync(CHROMIUM)) return CHROMIUM;
-  if (!aptGet(["install", "-y", "--no-install-recommends", "chromium"])) {
+  if (!aptGet(["install", "-y", "chromium"])) {
     aptGet(["update"]);
-    aptGet(["install", "-y", "--no-install-recommends", "chromium"]);
+    aptGet(["install", "-y", "chromium"]);
   }
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing and installing Debian's chromium package failed (run apt-get install -y chromium as root)`);
   return CHROMIUM;
