@@ -22,7 +22,7 @@ import { HttpServer } from "./server/http-server.js";
 import { Readiness } from "./server/readiness.js";
 import type { Store } from "./store/store.js";
 import { systemClock, type Clock } from "./time/clock.js";
-import type { UsageRecorder } from "./usage/usage-event.js";
+import { createUsage, type Usage } from "./usage/usage-module.js";
 
 /**
  * Wires keygate's parts together around a store that is already initialised. Everything a test
@@ -46,6 +46,8 @@ export interface App {
   readonly hasher: SecretHasher;
   /** The Prometheus registry behind GET /metrics, this app's own. */
   readonly metrics: Metrics;
+  /** Usage recording (flush it to see the latest counts in the store) and its metrics. */
+  readonly usage: Usage;
   /** Stops taking traffic, lets calls finish, then releases everything; the store stays open. */
   close(): Promise<void>;
 }
@@ -62,8 +64,8 @@ export async function startApp(options: AppOptions): Promise<App> {
   const readiness = new Readiness(store);
   const keyCache = new KeyCache({ store, keyEvents, clock, config, logger, observer: metrics.keyCache });
   metrics.watchKeyCache(keyCache);
-  const limits = new CheckLimits({ clock, loadMonthlyRequests: async () => 0 });
-  const usage: UsageRecorder = { record() {} };
+  const usage = createUsage({ config, store, clock, logger });
+  const limits = new CheckLimits({ clock, loadMonthlyRequests: usage.loadMonthlyRequests });
   const audit = new AuditTrail(store, clock);
 
   const keyAdmin = keyLifecycle({
@@ -79,13 +81,14 @@ export async function startApp(options: AppOptions): Promise<App> {
       const state = limits.peekKeyRateLimit(key, nowMs);
       return state ? { limit: state.limit, remaining: state.remaining, resetAtMs: state.resetAtMs } : undefined;
     },
-    usageTotals: async () => new Map(),
+    usageTotals: usage.usageTotals,
   });
 
   const routes = (router: ConnectRouter) => {
     healthRoutes(readiness)(router);
-    authorizationRoutes({ config, hasher, keyCache, limits, clock, usage, logger, observer: metrics.check })(router);
-    router.service(KeyAdminService, keyAdmin, {
+    authorizationRoutes({ config, hasher, keyCache, limits, clock, usage: usage.recorder, logger, observer: metrics.check })(router);
+    usage.accessLogRoutes(router);
+    router.service(KeyAdminService, { ...keyAdmin, ...usage.handlers(limits) }, {
       // A misspelt field or enum name must be an error, not silently dropped (a key created
       // without the rate limit its author asked for).
       jsonOptions: { ignoreUnknownFields: false },
@@ -99,6 +102,7 @@ export async function startApp(options: AppOptions): Promise<App> {
 
   const server = new HttpServer({ routes, readiness, extraHandlers: [metricsEndpoint(metrics), consoleHandler()] });
   const port = await server.listen(config.port, config.host);
+  usage.recorder.start();
   await readiness.refresh();
   readiness.startMonitoring(READINESS_INTERVAL_MS);
   const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
@@ -112,11 +116,14 @@ export async function startApp(options: AppOptions): Promise<App> {
     readiness,
     hasher,
     metrics,
+    usage,
     async close() {
       readiness.beginShutdown();
       await server.close(config.shutdownTimeoutMs);
       keyCache.close();
       metrics.close();
+      // After the server: no Check can add a count that this last flush would miss.
+      await usage.recorder.close();
     },
   };
 }

@@ -1080,6 +1080,8 @@ export type GetKeyUsageResponse = Message<"keygate.v1.GetKeyUsageResponse"> & {
   period: UsagePeriod;
 
   /**
+   * Check decisions for the key, allowed or denied.
+   *
    * @generated from field: int64 total_requests = 3;
    */
   totalRequests: bigint;
@@ -1095,6 +1097,8 @@ export type GetKeyUsageResponse = Message<"keygate.v1.GetKeyUsageResponse"> & {
   failedRequests: bigint;
 
   /**
+   * Denied with 429: the key's rate limit or the organization's quota.
+   *
    * @generated from field: int64 rate_limited_requests = 6;
    */
   rateLimitedRequests: bigint;
@@ -1273,21 +1277,29 @@ export type KeyBilling = Message<"keygate.v1.KeyBilling"> & {
   keyId: string;
 
   /**
+   * Empty when the key has been deleted since.
+   *
    * @generated from field: string name = 2;
    */
   name: string;
 
   /**
+   * Allowed requests (denied ones are not billed).
+   *
    * @generated from field: int64 requests = 3;
    */
   requests: bigint;
 
   /**
+   * Decimal megabytes (10^6 bytes): the access log's wire bytes, else the request sizes Check saw.
+   *
    * @generated from field: double data_transferred_mb = 4;
    */
   dataTransferredMb: number;
 
   /**
+   * requests × price per 1,000 + MB × price per MB, rounded once, half up, to a minor unit.
+   *
    * @generated from field: keygate.v1.Money estimated_cost = 5;
    */
   estimatedCost?: Money | undefined;
@@ -1315,11 +1327,15 @@ export type GetBillingUsageResponse = Message<"keygate.v1.GetBillingUsageRespons
   plan: string;
 
   /**
+   * Keys with usage in the period, in id order.
+   *
    * @generated from field: repeated keygate.v1.KeyBilling keys = 3;
    */
   keys: KeyBilling[];
 
   /**
+   * The sum of the keys' estimated costs.
+   *
    * @generated from field: keygate.v1.Money total_estimated_cost = 4;
    */
   totalEstimatedCost?: Money | undefined;
@@ -1370,17 +1386,22 @@ export type GetAnalyticsSummaryResponse = Message<"keygate.v1.GetAnalyticsSummar
 
   /**
    * Against the previous period of the same length; 0 when that period had no requests.
+   * Percentages and averages are rounded to two decimals.
    *
    * @generated from field: double growth_percent = 3;
    */
   growthPercent: number;
 
   /**
+   * From the access log's durations; 0 without access logs.
+   *
    * @generated from field: double avg_response_time_ms = 4;
    */
   avgResponseTimeMs: number;
 
   /**
+   * failed / (successful + failed).
+   *
    * @generated from field: double error_rate_percent = 5;
    */
   errorRatePercent: number;
@@ -2066,7 +2087,9 @@ export enum UsageSource {
   CHECK_DECISIONS = 1,
 
   /**
-   * Envoy's access log: successful and failed by the upstream response status.
+   * Envoy's access log: for each key and day with logged responses, successful = responses
+   * below 400 and failed = responses of 400 and above plus Check's denials; key-days without
+   * logged responses still count by Check decisions. Set when any key-day came from the log.
    *
    * @generated from enum value: USAGE_SOURCE_ACCESS_LOG = 2;
    */

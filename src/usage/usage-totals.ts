@@ -1,0 +1,45 @@
+import type { KeyUsageTotals } from "../admin/mapping.js";
+import type { KeyRecord } from "../store/types.js";
+import type { UsageRepository } from "./usage-repository.js";
+import { requestsOf } from "./usage-tally.js";
+import { monthOf, utcDay } from "./utc-days.js";
+
+/**
+ * The usage shown on keys (KeyAdminDeps.usageTotals): total since first use, today and this UTC
+ * calendar month, all counting Check decisions as every usage figure does, from the stored usage.
+ * `last_used_at` comes from the same data: the records passed in are the admin handler's own
+ * copies, fresh from the store, and get `lastUsedAt` set to the key's last allowed request, which
+ * toApiKey then shows. (The keys collection itself is never written per request.)
+ */
+export function keyUsageTotals(usage: UsageRepository) {
+  return async (keys: readonly KeyRecord[], nowMs: number): Promise<Map<string, KeyUsageTotals>> => {
+    const totals = new Map<string, KeyUsageTotals>();
+    const today = utcDay(nowMs);
+    const month = { from: monthOf(today).from, to: today };
+    const byOrganization = new Map<string, KeyRecord[]>();
+    for (const key of keys) {
+      const ofOrganization = byOrganization.get(key.organizationId);
+      if (ofOrganization) ofOrganization.push(key);
+      else byOrganization.set(key.organizationId, [key]);
+    }
+    for (const [organizationId, ofOrganization] of byOrganization) {
+      const keyIds = ofOrganization.map((key) => key.id);
+      const [lifetime, days] = await Promise.all([
+        usage.keyTotals(organizationId, keyIds),
+        usage.days(organizationId, month, { keyIds, withEndpoints: false }),
+      ]);
+      for (const key of ofOrganization) {
+        const since = lifetime.get(key.id);
+        if (since?.lastUsedAtMs != null) key.lastUsedAt = new Date(since.lastUsedAtMs);
+        totals.set(key.id, { totalRequests: BigInt(since?.requests ?? 0), requestsToday: 0n, requestsThisMonth: 0n });
+      }
+      for (const usageDay of days) {
+        const keyTotals = totals.get(usageDay.keyId)!;
+        const requests = BigInt(requestsOf(usageDay.tally));
+        keyTotals.requestsThisMonth += requests;
+        if (usageDay.day === today) keyTotals.requestsToday += requests;
+      }
+    }
+    return totals;
+  };
+}

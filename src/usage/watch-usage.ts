@@ -1,0 +1,109 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { HandlerContext } from "@connectrpc/connect";
+import {
+  UsageCountersSchema,
+  WatchUsageResponseSchema,
+  type UsageCounters,
+  type WatchUsageRequest,
+  type WatchUsageResponse,
+} from "../../gen/keygate/v1/key_admin_pb.js";
+import { callerOf } from "../admin/caller.js";
+import { keyNotFound } from "../admin/errors.js";
+import type { Store } from "../store/store.js";
+import type { Clock } from "../time/clock.js";
+import { endpointsOf } from "./usage-figures.js";
+import type { UsageAggregator } from "./usage-recorder.js";
+import { addTally, allowedOf, deniedOf, emptyTally, throttledOf, type KeyDayUsage, type UsageTally } from "./usage-tally.js";
+import { utcDay } from "./utc-days.js";
+
+/**
+ * WatchUsage: a server stream for the caller's organization, or one of its keys. It opens with a
+ * snapshot of today, then sends an event after each flush that wrote usage in scope (what changed
+ * since the previous event, and today's totals as stored), and a snapshot every heartbeat while
+ * idle so proxies keep the stream open. Works over Connect on HTTP/1.1 (browsers), gRPC and
+ * gRPC-Web. When the client goes, the flush listener, the heartbeat timer and the abort listener
+ * all go with it. "since_last" covers usage this process flushed; "today" is the store's, so it
+ * includes other replicas.
+ */
+
+export interface WatchUsageDeps {
+  store: Pick<Store, "keys" | "usage">;
+  recorder: Pick<UsageAggregator, "onFlushed">;
+  clock: Clock;
+  heartbeatMs: number;
+}
+
+const counters = (tally: UsageTally): UsageCounters =>
+  create(UsageCountersSchema, { allowed: BigInt(allowedOf(tally)), denied: BigInt(deniedOf(tally)), rateLimited: BigInt(throttledOf(tally)) });
+
+export function watchUsage(deps: WatchUsageDeps) {
+  const { store, clock } = deps;
+
+  return async function* (req: WatchUsageRequest, ctx: HandlerContext): AsyncGenerator<WatchUsageResponse> {
+    const organizationId = callerOf(ctx).organization.id;
+    let keyId = "";
+    if (req.keyId !== "") {
+      const key = await store.keys.findById(organizationId, req.keyId);
+      if (!key) throw keyNotFound(req.keyId);
+      keyId = key.id;
+    }
+    const inScope = (usage: KeyDayUsage) => usage.organizationId === organizationId && (keyId === "" || usage.keyId === keyId);
+
+    async function event(sinceLast: UsageTally): Promise<WatchUsageResponse> {
+      const nowMs = clock.now();
+      const today = utcDay(nowMs);
+      const days = await store.usage.days(organizationId, { from: today, to: today }, { ...(keyId && { keyIds: [keyId] }), withEndpoints: false });
+      const todayTally = emptyTally();
+      for (const usage of days) addTally(todayTally, usage.tally);
+      return create(WatchUsageResponseSchema, {
+        observedAt: timestampFromDate(new Date(nowMs)),
+        keyId,
+        sinceLast: counters(sinceLast),
+        today: counters(todayTally),
+        endpoints: endpointsOf([sinceLast]),
+      });
+    }
+
+    // Flushed usage is summed here until the stream sends it; memory stays that of one tally.
+    let sinceLast = emptyTally();
+    let changed = false;
+    let heartbeatDue = false;
+    let wake: (() => void) | undefined;
+    const stopListening = deps.recorder.onFlushed(({ entries }) => {
+      for (const usage of entries) {
+        if (!inScope(usage)) continue;
+        addTally(sinceLast, usage.tally);
+        changed = true;
+      }
+      if (changed) wake?.();
+    });
+    const heartbeat =
+      deps.heartbeatMs > 0
+        ? setInterval(() => {
+            heartbeatDue = true;
+            wake?.();
+          }, deps.heartbeatMs)
+        : undefined;
+    const onAbort = () => wake?.();
+    ctx.signal.addEventListener("abort", onAbort);
+    try {
+      yield await event(emptyTally());
+      while (!ctx.signal.aborted) {
+        if (!changed && !heartbeatDue) {
+          await new Promise<void>((resolve) => (wake = resolve));
+          wake = undefined;
+          continue;
+        }
+        const sending = sinceLast;
+        sinceLast = emptyTally();
+        changed = heartbeatDue = false;
+        yield await event(sending);
+      }
+    } finally {
+      stopListening();
+      clearInterval(heartbeat);
+      ctx.signal.removeEventListener("abort", onAbort);
+    }
+  };
+}

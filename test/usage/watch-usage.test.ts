@@ -1,0 +1,169 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { RateLimitPeriod, type WatchUsageResponse } from "../../gen/keygate/v1/key_admin_pb.js";
+import { ManualClock } from "../../src/time/clock.js";
+import { envoyRequest, outcomeOf } from "../authz/check-harness.js";
+import { envoyClient, type EnvoyClient } from "../authz/envoy-client.js";
+import { startTestApp, type TestApp } from "../support/app.js";
+
+/**
+ * WatchUsage through a real server, read by a Connect client over HTTP/1.1 with JSON (what a
+ * browser uses): a snapshot first, then one event per flush that wrote usage in scope, and
+ * nothing left behind (flush listeners, timers) once the client goes away.
+ */
+
+const NOON = Date.UTC(2031, 2, 15, 12);
+
+/**
+ * Intervals WatchUsage set since the call and has not cleared. Exact, unlike counting the
+ * process's active handles, which the gRPC and HTTP clients' own timers make noisy.
+ */
+function watchIntervalsFromNow(): () => number {
+  const setInterval = globalThis.setInterval;
+  const set = new Set<unknown>();
+  vi.spyOn(globalThis, "setInterval").mockImplementation(((...args: Parameters<typeof setInterval>) => {
+    const handle = setInterval(...args);
+    if (new Error().stack?.includes("src/usage/watch-usage.ts")) set.add(handle);
+    return handle;
+  }) as typeof setInterval);
+  const clear = vi.spyOn(globalThis, "clearInterval");
+  return () => {
+    const cleared = new Set(clear.mock.calls.map(([handle]) => handle));
+    return [...set].filter((handle) => !cleared.has(handle as NodeJS.Timeout)).length;
+  };
+}
+
+/**
+ * Polls until `read()` equals `expected` (or 2 s pass) and returns the last reading. Each reading
+ * is taken after the pause's own timer has fired, so it does not count itself.
+ */
+async function settled<T>(read: () => T, expected: T): Promise<T> {
+  let value = read();
+  for (let i = 0; i < 100 && JSON.stringify(value) !== JSON.stringify(expected); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    value = read();
+  }
+  return value;
+}
+
+const counters = (event: WatchUsageResponse | undefined) => ({
+  sinceLast: { ...event?.sinceLast, $typeName: undefined },
+  today: { ...event?.today, $typeName: undefined },
+});
+const counts = (allowed: number, denied: number, rateLimited: number) => ({
+  allowed: BigInt(allowed),
+  denied: BigInt(denied),
+  rateLimited: BigInt(rateLimited),
+  $typeName: undefined,
+});
+
+describe("WatchUsage", () => {
+  let t: TestApp | undefined;
+  let envoy: EnvoyClient | undefined;
+
+  afterEach(async () => {
+    vi.restoreAllMocks();
+    envoy?.close();
+    await t?.close();
+    t = undefined;
+  });
+
+  async function start(env: Record<string, string> = {}) {
+    t = await startTestApp({
+      clock: new ManualClock(NOON),
+      // Only the test flushes, so each flush is one event.
+      env: { LOG_LEVEL: "silent", KEYGATE_USAGE_FLUSH_INTERVAL_MS: "3600000", KEYGATE_SHUTDOWN_TIMEOUT_MS: "500", ...env },
+    });
+    envoy = envoyClient(new URL(t.app.url).host);
+    const created = async (name: string, fields: object = {}) => {
+      const { key, secret } = await t!.client.createKey({ name, scopes: ["machines:read"], ...fields });
+      return { id: key!.id, secret };
+    };
+    return { t, created };
+  }
+
+  async function check(secret: string, path = "/v1/machines/1"): Promise<string> {
+    return outcomeOf(await envoy!.check(envoyRequest({ "x-api-key": secret }, { path })));
+  }
+
+  it("streams a snapshot, then what each flush wrote, for the organization or one key; and ends cleanly when the client goes away", async () => {
+    const { t, created } = await start();
+    const a = await created("alpha");
+    const b = await created("bravo", { rateLimit: 1, rateLimitPeriod: RateLimitPeriod.MINUTE });
+    expect(await check(a.secret)).toBe("allowed");
+    await t.app.usage.recorder.flush();
+    const timers = watchIntervalsFromNow();
+    const state = () => ({ listeners: t.app.usage.recorder.listenerCount, timers: timers() });
+    const baseline = state();
+
+    const organization = new AbortController();
+    const orgEvents = t.client.watchUsage({}, { signal: organization.signal })[Symbol.asyncIterator]();
+    const oneKey = new AbortController();
+    const keyEvents = t.client.watchUsage({ keyId: b.id }, { signal: oneKey.signal })[Symbol.asyncIterator]();
+
+    const orgSnapshot = (await orgEvents.next()).value as WatchUsageResponse;
+    expect(orgSnapshot.keyId).toBe("");
+    expect(counters(orgSnapshot)).toEqual({ sinceLast: counts(0, 0, 0), today: counts(1, 0, 0) });
+    expect(orgSnapshot.observedAt?.seconds).toBe(BigInt(NOON / 1000));
+    const keySnapshot = (await keyEvents.next()).value as WatchUsageResponse;
+    expect(keySnapshot.keyId).toBe(b.id);
+    expect(counters(keySnapshot)).toEqual({ sinceLast: counts(0, 0, 0), today: counts(0, 0, 0) });
+    expect(t.app.usage.recorder.listenerCount).toBe(baseline.listeners + 2);
+    expect(timers()).toBe(baseline.timers + 2); // the two streams' heartbeats
+
+    expect([await check(a.secret, "/v1/machines/2"), await check(b.secret, "/v1/machines/3"), await check(b.secret)]).toEqual([
+      "allowed",
+      "allowed",
+      "RATE_LIMITED",
+    ]);
+    await t.app.usage.recorder.flush();
+    const orgEvent = (await orgEvents.next()).value as WatchUsageResponse;
+    expect(counters(orgEvent)).toEqual({ sinceLast: counts(2, 1, 1), today: counts(3, 1, 1) });
+    expect(orgEvent.endpoints.map((e) => [e.method, e.path, e.count])).toEqual([["GET", "/v1/machines/{id}", 3n]]);
+    const keyEvent = (await keyEvents.next()).value as WatchUsageResponse;
+    expect(counters(keyEvent)).toEqual({ sinceLast: counts(1, 1, 1), today: counts(1, 1, 1) });
+
+    // Usage of another key reaches the organization's stream only.
+    expect(await check(a.secret)).toBe("allowed");
+    await t.app.usage.recorder.flush();
+    expect(counters((await orgEvents.next()).value)).toEqual({ sinceLast: counts(1, 0, 0), today: counts(4, 1, 1) });
+
+    organization.abort();
+    oneKey.abort();
+    await expect(orgEvents.next()).rejects.toThrow();
+    expect(await settled(state, baseline)).toEqual(baseline);
+  });
+
+  it("sends a snapshot every heartbeat while idle, and stops the heartbeat with the stream", async () => {
+    const { t, created } = await start({ KEYGATE_USAGE_WATCH_HEARTBEAT_MS: "40" });
+    const a = await created("alpha");
+    const timers = watchIntervalsFromNow();
+    const controller = new AbortController();
+    const events = t.client.watchUsage({ keyId: a.id }, { signal: controller.signal })[Symbol.asyncIterator]();
+    await events.next();
+    expect(await check(a.secret)).toBe("allowed");
+    await t.app.usage.recorder.flush();
+    expect(counters((await events.next()).value)).toEqual({ sinceLast: counts(1, 0, 0), today: counts(1, 0, 0) });
+    // Nothing recorded since: heartbeats carry today's totals and nothing since the last event.
+    for (let i = 0; i < 2; i++) expect(counters((await events.next()).value)).toEqual({ sinceLast: counts(0, 0, 0), today: counts(1, 0, 0) });
+    expect(timers()).toBe(1);
+    controller.abort();
+    const state = () => ({ listeners: t.app.usage.recorder.listenerCount, timers: timers() });
+    expect(await settled(state, { listeners: 0, timers: 0 })).toEqual({ listeners: 0, timers: 0 });
+  });
+
+  it("refuses another organization's key or an unknown one as not found", async () => {
+    const { t } = await start();
+    const other = await t.anotherOrganization();
+    for (const keyId of [other.key.id, "key_unknown"]) {
+      const events = t.client.watchUsage({ keyId })[Symbol.asyncIterator]();
+      const error = await events.next().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(ConnectError);
+      expect((error as ConnectError).code).toBe(Code.NotFound);
+    }
+    expect(t.app.usage.recorder.listenerCount).toBe(0);
+  });
+});
