@@ -3,19 +3,32 @@ import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { ConfigError } from "../config/config.js";
 import { BOOTSTRAP_HELP, bootstrapCommand } from "./bootstrap-command.js";
+import { auditCommand } from "./audit-command.js";
 import { EXIT, UsageError, type CommandIo } from "./command.js";
+import { keysCommand } from "./keys-command.js";
+import { usageCommand } from "./usage-command.js";
 
 const HELP = `Usage: keygate <command> [options]
 
 Commands:
   bootstrap   create an organization, its owner and a first admin key
+  keys        create, list, show, change, rotate, revoke, delete and test API keys
+  usage       usage, billing and quota: key, org, billing, summary, quota
+  audit       the audit log
+
+keys, usage and audit call a running keygate: --url or KEYGATE_URL (default http://localhost:8080),
+and an admin key in KEYGATE_API_KEY (or --api-key). --json prints the API's JSON for scripts.
 
 Run keygate <command> --help for a command's options.
-Exit codes: 0 success, 1 failure, 2 wrong usage or configuration.
+Exit codes: 0 success, 1 failure, 2 wrong usage or configuration (or a value the server refused),
+3 not found, 4 admin key not valid or not allowed, 5 the secret given to keys test is not valid.
 `;
 
 const COMMANDS: Record<string, { run: (args: string[], io: CommandIo) => Promise<number>; help: string }> = {
   bootstrap: { run: bootstrapCommand, help: BOOTSTRAP_HELP },
+  keys: keysCommand,
+  usage: usageCommand,
+  audit: auditCommand,
 };
 
 export async function runCli(argv: string[], io: CommandIo): Promise<number> {
@@ -50,6 +63,11 @@ if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.me
     env: process.env,
     out: (text) => process.stdout.write(text),
     err: (text) => process.stderr.write(text),
+    readStdin: async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks).toString("utf8");
+    },
   };
   runCli(process.argv.slice(2), io).then((code) => {
     process.exitCode = code;

@@ -1,0 +1,355 @@
+import {
+  CreateKeyResponseSchema,
+  DeleteKeyResponseSchema,
+  Environment,
+  GetKeyResponseSchema,
+  KeyType,
+  ListKeysResponseSchema,
+  RateLimitPeriod,
+  RegenerateKeyResponseSchema,
+  RevokeKeyResponseSchema,
+  TestKeyResponseSchema,
+  UpdateKeyResponseSchema,
+  type ApiKey,
+} from "../../gen/keygate/v1/key_admin_pb.js";
+import { create } from "@bufbuild/protobuf";
+import * as parse from "./arguments.js";
+import { EXIT, UsageError, type CommandIo } from "./command.js";
+import { count, printFields, printJson, printTable, time } from "./output.js";
+import { commandGroup, type RunContext, type Subcommand } from "./remote.js";
+
+/** keygate keys …: the key lifecycle against a running server. */
+
+const ENVIRONMENT_NAME: Record<Environment, string> = { [Environment.UNSPECIFIED]: "-", [Environment.LIVE]: "live", [Environment.TEST]: "test" };
+const KEY_TYPE_NAME: Record<KeyType, string> = { [KeyType.UNSPECIFIED]: "-", [KeyType.USER]: "user", [KeyType.SHARED]: "shared" };
+const PERIOD_NAME: Record<RateLimitPeriod, string> = {
+  [RateLimitPeriod.UNSPECIFIED]: "",
+  [RateLimitPeriod.SECOND]: "second",
+  [RateLimitPeriod.MINUTE]: "minute",
+  [RateLimitPeriod.HOUR]: "hour",
+  [RateLimitPeriod.DAY]: "day",
+};
+
+function state(key: ApiKey, nowMs = Date.now()): string {
+  if (key.revokedAt) return "revoked";
+  if (key.expiresAt && Number(key.expiresAt.seconds) * 1000 <= nowMs) return "expired";
+  return key.isActive ? "active" : "disabled";
+}
+
+const rate = (key: ApiKey) => (key.rateLimit > 0 ? `${key.rateLimit}/${PERIOD_NAME[key.rateLimitPeriod]}` : "plan");
+
+function printKey(io: CommandIo, key: ApiKey): void {
+  printFields(io, [
+    ["id", key.id],
+    ["name", key.name],
+    ["description", key.description || "-"],
+    ["prefix", key.keyPrefix],
+    ["state", state(key)],
+    ["environment", ENVIRONMENT_NAME[key.environment]],
+    ["type", KEY_TYPE_NAME[key.keyType]],
+    ["owner", key.ownerUserId],
+    ["scopes", key.scopes.join(" ") || "-"],
+    ["allowed IPs", key.allowIps.join(" ") || "any"],
+    ["rate limit", rate(key)],
+    ["expires", time(key.expiresAt)],
+    ["created", `${time(key.createdAt)} by ${key.createdBy}`],
+    ["updated", time(key.updatedAt)],
+    ["last used", time(key.lastUsedAt)],
+    ["requests", `${count(key.usage?.requestsToday ?? 0n)} today, ${count(key.usage?.requestsThisMonth ?? 0n)} this month, ${count(key.usage?.totalRequests ?? 0n)} in all`],
+    ...(key.revokedAt ? ([["revoked", time(key.revokedAt)]] as const) : []),
+    ...(key.previousSecretExpiresAt ? ([["old secret until", time(key.previousSecretExpiresAt)]] as const) : []),
+  ]);
+}
+
+function printSecret(io: CommandIo, secret: string): void {
+  io.out(`\nThe secret, shown this once (keygate keeps only its hash; store it in a secret manager):\n\n  ${secret}\n\n`);
+}
+
+const strings = (value: unknown): string[] => (Array.isArray(value) ? (value as string[]) : []);
+const text = (ctx: RunContext, name: string): string | undefined => ctx.values[name] as string | undefined;
+const flag = (ctx: RunContext, name: string): boolean => ctx.values[name] === true;
+
+const SETTINGS_OPTIONS = {
+  name: { type: "string" },
+  description: { type: "string" },
+  scope: { type: "string", multiple: true },
+  "allow-ip": { type: "string", multiple: true },
+  "rate-limit": { type: "string" },
+  expires: { type: "string" },
+  owner: { type: "string" },
+} as const;
+
+const SETTINGS_HELP = `  --name NAME            the key's name
+  --description TEXT     what it is for
+  --scope SCOPE          a scope to grant (repeat for more), e.g. --scope machines:read
+  --allow-ip CIDR        an address or range it may be used from (repeat for more)
+  --rate-limit N/PERIOD  e.g. 100/minute (second, minute, hour, day); 0 for none
+  --expires TIME         ISO 8601, e.g. 2027-01-31 or 2027-01-31T12:00:00Z
+  --owner USER_ID        the responsible user (default: the admin key's user)`;
+
+const list: Subcommand = {
+  summary: "list keys, newest last",
+  help: `Usage: keygate keys list [--active | --disabled] [--page-size N] [--page-token TOKEN | --all]
+
+Lists the organization's keys in creation order, a page at a time.
+
+Options:
+  --active               only enabled keys
+  --disabled             only disabled keys
+  --page-size N          keys per page, 1-1000 (default 50)
+  --page-token TOKEN     the page after the one that printed this token
+  --all                  every page`,
+  options: {
+    active: { type: "boolean", default: false },
+    disabled: { type: "boolean", default: false },
+    "page-size": { type: "string" },
+    "page-token": { type: "string" },
+    all: { type: "boolean", default: false },
+  },
+  async run(ctx) {
+    if (flag(ctx, "active") && flag(ctx, "disabled")) throw new UsageError("--active and --disabled exclude each other");
+    const isActive = flag(ctx, "active") ? true : flag(ctx, "disabled") ? false : undefined;
+    const pageSize = parse.positiveInt("--page-size", text(ctx, "page-size"), 50);
+    const keys: ApiKey[] = [];
+    let pageToken = text(ctx, "page-token") ?? "";
+    do {
+      const page = await ctx.client().listKeys({ pageSize, pageToken, ...(isActive !== undefined && { isActive }) });
+      keys.push(...page.keys);
+      pageToken = page.nextPageToken;
+    } while (flag(ctx, "all") && pageToken !== "");
+    if (ctx.json) {
+      printJson(ctx.io, ListKeysResponseSchema, create(ListKeysResponseSchema, { keys, nextPageToken: pageToken }));
+      return EXIT.ok;
+    }
+    printTable(
+      ctx.io,
+      ["ID", "NAME", "PREFIX", "ENV", "STATE", "RATE", "TODAY", "LAST USED", "SCOPES"],
+      keys.map((k) => [k.id, k.name, k.keyPrefix, ENVIRONMENT_NAME[k.environment], state(k), rate(k), count(k.usage?.requestsToday ?? 0n), time(k.lastUsedAt), k.scopes.join(" ")]),
+      "No keys.",
+    );
+    if (pageToken !== "") ctx.io.out(`\nMore keys: keygate keys list --page-token ${pageToken}\n`);
+    return EXIT.ok;
+  },
+};
+
+const get: Subcommand = {
+  summary: "show one key",
+  help: `Usage: keygate keys get KEY_ID
+
+Shows a key's settings, state and usage totals (never its secret).`,
+  positionals: [1, 1],
+  async run(ctx) {
+    const response = await ctx.client().getKey({ id: ctx.positionals[0]! });
+    if (ctx.json) printJson(ctx.io, GetKeyResponseSchema, response);
+    else printKey(ctx.io, response.key!);
+    return EXIT.ok;
+  },
+};
+
+const createKey: Subcommand = {
+  summary: "create a key and print its secret once",
+  help: `Usage: keygate keys create --name NAME [options]
+
+Creates a key and prints its secret: the only time it is shown.
+
+Options:
+${SETTINGS_HELP}
+  --environment ENV      live (default) or test: the secret's prefix
+  --type TYPE            user (default) or shared
+  --disabled             create it disabled`,
+  options: { ...SETTINGS_OPTIONS, environment: { type: "string" }, type: { type: "string" }, disabled: { type: "boolean", default: false } },
+  async run(ctx) {
+    const name = text(ctx, "name");
+    if (!name) throw new UsageError("--name NAME is required");
+    const limit = text(ctx, "rate-limit");
+    const expires = text(ctx, "expires");
+    const env = text(ctx, "environment");
+    const type = text(ctx, "type");
+    const response = await ctx.client().createKey({
+      name,
+      description: text(ctx, "description") ?? "",
+      scopes: strings(ctx.values["scope"]),
+      allowIps: strings(ctx.values["allow-ip"]),
+      ...(limit !== undefined && parse.rateLimit("--rate-limit", limit).rateLimit > 0 && parse.rateLimit("--rate-limit", limit)),
+      ...(expires !== undefined && { expiresAt: parse.instant("--expires", expires) }),
+      ...(env !== undefined && { environment: parse.environment(env) }),
+      ...(type !== undefined && { keyType: parse.keyType(type) }),
+      ownerUserId: text(ctx, "owner") ?? "",
+      isActive: !flag(ctx, "disabled"),
+    });
+    if (ctx.json) {
+      printJson(ctx.io, CreateKeyResponseSchema, response);
+      return EXIT.ok;
+    }
+    printKey(ctx.io, response.key!);
+    printSecret(ctx.io, response.secret);
+    return EXIT.ok;
+  },
+};
+
+const update: Subcommand = {
+  summary: "change a key's settings; only what is given changes",
+  help: `Usage: keygate keys update KEY_ID [options]
+
+Changes only the settings given.
+
+Options:
+${SETTINGS_HELP}
+  --no-scopes            remove every scope
+  --any-ip               remove the allow-list (every address may use it)
+  --no-expiry            remove the expiry
+  --enable | --disable   turn the key on or off`,
+  options: {
+    ...SETTINGS_OPTIONS,
+    "no-scopes": { type: "boolean", default: false },
+    "any-ip": { type: "boolean", default: false },
+    "no-expiry": { type: "boolean", default: false },
+    enable: { type: "boolean", default: false },
+    disable: { type: "boolean", default: false },
+  },
+  positionals: [1, 1],
+  async run(ctx) {
+    const scopes = strings(ctx.values["scope"]);
+    const allowIps = strings(ctx.values["allow-ip"]);
+    const conflicts: [string, boolean][] = [
+      ["--scope and --no-scopes", scopes.length > 0 && flag(ctx, "no-scopes")],
+      ["--allow-ip and --any-ip", allowIps.length > 0 && flag(ctx, "any-ip")],
+      ["--expires and --no-expiry", text(ctx, "expires") !== undefined && flag(ctx, "no-expiry")],
+      ["--enable and --disable", flag(ctx, "enable") && flag(ctx, "disable")],
+    ];
+    for (const [pair, clash] of conflicts) if (clash) throw new UsageError(`${pair} exclude each other`);
+    const limit = text(ctx, "rate-limit");
+    const expires = text(ctx, "expires");
+    const changes = {
+      ...(text(ctx, "name") !== undefined && { name: text(ctx, "name")! }),
+      ...(text(ctx, "description") !== undefined && { description: text(ctx, "description")! }),
+      ...((scopes.length > 0 || flag(ctx, "no-scopes")) && { scopes: { values: scopes } }),
+      ...((allowIps.length > 0 || flag(ctx, "any-ip")) && { allowIps: { values: allowIps } }),
+      ...(limit !== undefined && parse.rateLimit("--rate-limit", limit)),
+      ...(expires !== undefined && { expiresAt: parse.instant("--expires", expires) }),
+      ...(flag(ctx, "no-expiry") && { clearExpiresAt: true }),
+      ...((flag(ctx, "enable") || flag(ctx, "disable")) && { isActive: flag(ctx, "enable") }),
+      ...(text(ctx, "owner") !== undefined && { ownerUserId: text(ctx, "owner")! }),
+    };
+    if (Object.keys(changes).length === 0) throw new UsageError("nothing to change: give at least one option");
+    const response = await ctx.client().updateKey({ id: ctx.positionals[0]!, ...changes });
+    if (ctx.json) printJson(ctx.io, UpdateKeyResponseSchema, response);
+    else printKey(ctx.io, response.key!);
+    return EXIT.ok;
+  },
+};
+
+const revoke: Subcommand = {
+  summary: "stop a key for good, keeping its record",
+  help: `Usage: keygate keys revoke KEY_ID [--reason TEXT]
+
+The key stops working at once and for good; its record stays for audit and billing.
+
+Options:
+  --reason TEXT          kept in the audit log`,
+  options: { reason: { type: "string" } },
+  positionals: [1, 1],
+  async run(ctx) {
+    const response = await ctx.client().revokeKey({ id: ctx.positionals[0]!, reason: text(ctx, "reason") ?? "" });
+    if (ctx.json) printJson(ctx.io, RevokeKeyResponseSchema, response);
+    else printKey(ctx.io, response.key!);
+    return EXIT.ok;
+  },
+};
+
+const rotate: Subcommand = {
+  summary: "issue a new secret; the old one may work for a grace period",
+  help: `Usage: keygate keys rotate KEY_ID [--grace DURATION]
+
+Issues a new secret with the same settings and prints it once.
+
+Options:
+  --grace DURATION       how long the old secret keeps working: seconds or 90s, 15m, 1h, 7d
+                         (default 0: it stops at once; at most 30d)`,
+  options: { grace: { type: "string" } },
+  positionals: [1, 1],
+  async run(ctx) {
+    const grace = text(ctx, "grace");
+    const response = await ctx.client().regenerateKey({
+      id: ctx.positionals[0]!,
+      gracePeriodSeconds: grace === undefined ? 0 : parse.durationSeconds("--grace", grace),
+    });
+    if (ctx.json) {
+      printJson(ctx.io, RegenerateKeyResponseSchema, response);
+      return EXIT.ok;
+    }
+    printKey(ctx.io, response.key!);
+    printSecret(ctx.io, response.secret);
+    return EXIT.ok;
+  },
+};
+
+const remove: Subcommand = {
+  summary: "delete a key for good (needs --yes)",
+  help: `Usage: keygate keys delete KEY_ID --yes
+
+Removes the key: it stops working at once and its record is gone. To keep the record for
+audit and billing, revoke it instead.
+
+Options:
+  --yes                  confirm (required)`,
+  options: { yes: { type: "boolean", default: false } },
+  positionals: [1, 1],
+  async run(ctx) {
+    if (!flag(ctx, "yes")) throw new UsageError("deleting cannot be undone: add --yes to confirm (or revoke the key instead)");
+    const response = await ctx.client().deleteKey({ id: ctx.positionals[0]! });
+    if (ctx.json) printJson(ctx.io, DeleteKeyResponseSchema, response);
+    else ctx.io.out(`deleted ${ctx.positionals[0]}\n`);
+    return EXIT.ok;
+  },
+};
+
+const test: Subcommand = {
+  summary: "say whether a secret is valid (exit 0) or not (exit 5)",
+  help: `Usage: keygate keys test [SECRET | -]
+
+Says whether a secret works in this organization, without using its rate limit. Reads the
+secret from standard input when it is "-" or not given (keeps it out of ps and shell history):
+  printenv SOME_KEY | keygate keys test
+Exits 0 when it is valid, 5 when it is not.`,
+  positionals: [0, 1],
+  async run(ctx) {
+    let secret = ctx.positionals[0];
+    if (secret === undefined || secret === "-") {
+      if (!ctx.io.readStdin) throw new UsageError("give the secret to test, or pipe it on standard input");
+      secret = (await ctx.io.readStdin()).trim();
+    }
+    if (secret === "") throw new UsageError("the secret to test is empty");
+    const response = await ctx.client().testKey({ apiKey: secret });
+    if (ctx.json) printJson(ctx.io, TestKeyResponseSchema, response);
+    else if (response.valid) {
+      printFields(ctx.io, [
+        ["valid", "yes"],
+        ["key", `${response.keyId} (${response.name})`],
+        ["scopes", response.scopes.join(" ") || "-"],
+        ["expires", time(response.expiresAt)],
+        ...(response.rateLimit && response.rateLimit.limit > 0
+          ? ([["rate limit", `${response.rateLimit.remaining} of ${response.rateLimit.limit} left until ${time(response.rateLimit.resetAt)}`]] as const)
+          : []),
+      ]);
+    } else {
+      printFields(ctx.io, [
+        ["valid", "no"],
+        ["reason", response.reason || "API_KEY_INVALID"],
+        ...(response.keyId ? ([["key", response.keyId]] as const) : []),
+      ]);
+    }
+    return response.valid ? EXIT.ok : EXIT.keyInvalid;
+  },
+};
+
+export const keysCommand = commandGroup("keys", "Manage the API keys of the admin key's organization on a running keygate.", {
+  list,
+  get,
+  create: createKey,
+  update,
+  rotate,
+  revoke,
+  delete: remove,
+  test,
+});

@@ -1,0 +1,161 @@
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
+import { KeyAdminService } from "../../gen/keygate/v1/key_admin_pb.js";
+import { EXIT, UsageError, type CommandIo } from "./command.js";
+
+/**
+ * The frame of the commands that call a running keygate: connection flags and variables, one
+ * admin client, subcommand dispatch with --help at every level, and RPC errors as exit codes.
+ */
+
+export const DEFAULT_URL = "http://localhost:8080";
+
+export const CONNECTION_HELP = `Connection options (every command):
+  --url URL           keygate's address (default: $KEYGATE_URL, else ${DEFAULT_URL})
+  --api-key KEY       an admin key (default: $KEYGATE_API_KEY, else $KEYGATE_ADMIN_KEY); prefer
+                      the variable, since arguments show up in ps and shell history
+  --timeout SECONDS   give up after this long (default 30)
+  --json              print the API's JSON response, for scripts
+  -h, --help          show this help`;
+
+export const EXIT_HELP = `Exit codes: 0 ok; 1 server or connection failure; 2 wrong usage, or a value the server
+refused (invalid_argument); 3 not found; 4 the admin key is not valid or not allowed;
+5 (keys test) the secret tested is not valid.`;
+
+const CONNECTION_OPTIONS = {
+  url: { type: "string" },
+  "api-key": { type: "string" },
+  timeout: { type: "string" },
+  json: { type: "boolean", default: false },
+  help: { type: "boolean", short: "h", default: false },
+} as const;
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+type Parsed = ReturnType<typeof parseArgs<{ options: Options; allowPositionals: true; strict: true }>>;
+
+export interface RunContext {
+  io: CommandIo;
+  values: Parsed["values"];
+  positionals: string[];
+  json: boolean;
+  /** A client for the server the flags or environment name; throws UsageError without a key. */
+  client(): Client<typeof KeyAdminService>;
+}
+
+export interface Subcommand {
+  /** One line for the group's help. */
+  summary: string;
+  /** The full help: usage line, what it does, its options (connection options are appended). */
+  help: string;
+  options?: Options;
+  /** Positional arguments: how many at least and at most. */
+  positionals?: [min: number, max: number];
+  run(ctx: RunContext): Promise<number>;
+}
+
+function connect(values: Parsed["values"], env: CommandIo["env"]): Client<typeof KeyAdminService> {
+  const url = (values["url"] as string | undefined) ?? env["KEYGATE_URL"] ?? DEFAULT_URL;
+  if (!/^https?:\/\/[^/\s]+/.test(url)) throw new UsageError(`--url must be an http:// or https:// address, got ${JSON.stringify(url)}`);
+  const apiKey = (values["api-key"] as string | undefined) ?? env["KEYGATE_API_KEY"] ?? env["KEYGATE_ADMIN_KEY"];
+  if (!apiKey) throw new UsageError("no admin key: set KEYGATE_API_KEY (or pass --api-key)");
+  const rawTimeout = (values["timeout"] as string | undefined) ?? "30";
+  const timeoutSeconds = Number(rawTimeout);
+  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new UsageError(`--timeout must be a positive number of seconds`);
+  return createClient(
+    KeyAdminService,
+    createConnectTransport({
+      baseUrl: url.replace(/\/+$/, ""),
+      httpVersion: "1.1",
+      defaultTimeoutMs: timeoutSeconds * 1000,
+      interceptors: [
+        (next) => (req) => {
+          req.header.set("authorization", `Bearer ${apiKey}`);
+          return next(req);
+        },
+      ],
+    }),
+  );
+}
+
+/** Runs one subcommand: parse, --help, positional count, then the call. Usage errors print its help. */
+export async function runSubcommand(title: string, sub: Subcommand, args: string[], io: CommandIo): Promise<number> {
+  const help = `${sub.help.trimEnd()}\n\n${CONNECTION_HELP}\n\n${EXIT_HELP}\n`;
+  try {
+    const { values, positionals } = parseArgs({ args, options: { ...CONNECTION_OPTIONS, ...sub.options }, allowPositionals: true, strict: true });
+    if (values["help"]) {
+      io.out(help);
+      return EXIT.ok;
+    }
+    const [min, max] = sub.positionals ?? [0, 0];
+    if (positionals.length < min) throw new UsageError(min === 1 ? "an argument is missing" : `${min} arguments are needed`);
+    if (positionals.length > max) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[max])}`);
+    let client: Client<typeof KeyAdminService> | undefined;
+    return await sub.run({ io, values, positionals, json: values["json"] === true, client: () => (client ??= connect(values, io.env)) });
+  } catch (error) {
+    if (error instanceof UsageError || (error instanceof TypeError && (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS"))) {
+      io.err(`${title}: ${error.message}\n\n${help}`);
+      return EXIT.usage;
+    }
+    if (error instanceof ConnectError) return rpcFailure(title, error, io);
+    throw error;
+  }
+}
+
+/** A command made of subcommands (`keygate keys create …`); `--help` alone lists them. */
+export function commandGroup(name: string, summary: string, subcommands: Record<string, Subcommand>) {
+  const width = Math.max(...Object.keys(subcommands).map((s) => s.length));
+  const help = `Usage: keygate ${name} <command> [options]
+
+${summary}
+
+Commands:
+${Object.entries(subcommands)
+  .map(([sub, spec]) => `  ${sub.padEnd(width)}  ${spec.summary}`)
+  .join("\n")}
+
+Run keygate ${name} <command> --help for a command's options.
+${EXIT_HELP}
+`;
+  const run = async (args: string[], io: CommandIo): Promise<number> => {
+    const [sub, ...rest] = args;
+    if (sub === undefined) {
+      io.err(help);
+      return EXIT.usage;
+    }
+    if (sub === "--help" || sub === "-h" || sub === "help") {
+      io.out(help);
+      return EXIT.ok;
+    }
+    const spec = subcommands[sub];
+    if (!spec) {
+      io.err(`keygate ${name}: unknown command ${JSON.stringify(sub)}\n\n${help}`);
+      return EXIT.usage;
+    }
+    return runSubcommand(`keygate ${name} ${sub}`, spec, rest, io);
+  };
+  return { run, help };
+}
+
+/** A command without subcommands (`keygate audit`). */
+export function singleCommand(name: string, spec: Subcommand) {
+  return { run: (args: string[], io: CommandIo) => runSubcommand(`keygate ${name}`, spec, args, io), help: spec.help };
+}
+
+const EXIT_OF_CODE: Partial<Record<Code, number>> = {
+  [Code.InvalidArgument]: EXIT.usage,
+  [Code.NotFound]: EXIT.notFound,
+  [Code.Unauthenticated]: EXIT.denied,
+  [Code.PermissionDenied]: EXIT.denied,
+};
+
+function rpcFailure(title: string, error: ConnectError, io: CommandIo): number {
+  const reason = error.findDetails(ErrorInfoSchema)[0]?.reason;
+  const unreachable = error.code === Code.Unavailable && /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|connect/i.test(error.rawMessage);
+  const what = unreachable
+    ? `cannot reach keygate (${error.rawMessage}); check --url or KEYGATE_URL`
+    : `${error.rawMessage || Code[error.code]} (${reason ?? Code[error.code]})`;
+  io.err(`${title}: ${what}\n`);
+  return EXIT_OF_CODE[error.code] ?? EXIT.failure;
+}
