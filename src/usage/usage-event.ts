@@ -1,28 +1,20 @@
+import { DENIAL_CODES, type DenialCode } from "../authz/denials.js";
+
 /**
  * What Check reports about each decision for a known key, and what Envoy's access log reports
  * about each response. Recording must not touch the store on the request path: implementations
  * aggregate in memory and flush in batches.
  */
-export type CheckOutcome =
-  | "allowed"
-  | "API_KEY_REVOKED"
-  | "API_KEY_DISABLED"
-  | "API_KEY_EXPIRED"
-  | "IP_NOT_ALLOWED"
-  | "SCOPE_MISSING"
-  | "RATE_LIMITED"
-  | "QUOTA_EXCEEDED";
 
-export const CHECK_OUTCOMES: readonly CheckOutcome[] = [
-  "allowed",
-  "API_KEY_REVOKED",
-  "API_KEY_DISABLED",
-  "API_KEY_EXPIRED",
-  "IP_NOT_ALLOWED",
-  "SCOPE_MISSING",
-  "RATE_LIMITED",
-  "QUOTA_EXCEEDED",
-];
+/** Denials that come before any key is known have no key to count for. */
+const KEYLESS_DENIALS = ["API_KEY_MISSING", "API_KEY_INVALID"] as const;
+type KeyedDenial = Exclude<DenialCode, (typeof KEYLESS_DENIALS)[number]>;
+const isKeyed = (code: DenialCode): code is KeyedDenial => !(KEYLESS_DENIALS as readonly DenialCode[]).includes(code);
+
+/** A decision for a known key: allowed, or one of Check's denials (src/authz/denials.ts). */
+export type CheckOutcome = "allowed" | KeyedDenial;
+
+export const CHECK_OUTCOMES: readonly CheckOutcome[] = ["allowed", ...DENIAL_CODES.filter(isKeyed)];
 
 /** The outcomes that answer 429: the key's own rate limit and the organization's quota. */
 export const THROTTLED_OUTCOMES: readonly CheckOutcome[] = ["RATE_LIMITED", "QUOTA_EXCEEDED"];
