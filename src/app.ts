@@ -1,14 +1,17 @@
 import type { ConnectRouter } from "@connectrpc/connect";
 import { KeyAdminService } from "../gen/keygate/v1/key_admin_pb.js";
+import { OperatorService } from "../gen/keygate/v1/operator_pb.js";
 import { AuditTrail } from "./admin/audit-trail.js";
 import { callerAuthentication } from "./admin/caller.js";
-import { keyLifecycle } from "./admin/key-admin-service.js";
+import { keyAdministration } from "./admin/key-admin-service.js";
+import { operatorService } from "./admin/operator-service.js";
 import { PageTokens } from "./admin/page-token.js";
 import { rpcLogging } from "./admin/rpc-logging.js";
 import { authorizationRoutes } from "./authz/check-service.js";
 import { KeyCache } from "./cache/key-cache.js";
 import { consoleHandler } from "./console/console-handler.js";
 import type { Config } from "./config/config.js";
+import { secretEncryptionFrom } from "./crypto/secret-encryption.js";
 import { KeyEvents } from "./keys/key-events.js";
 import { SecretHasher } from "./keys/secret.js";
 import { CheckLimits } from "./limits/check-limits.js";
@@ -68,7 +71,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   const limits = new CheckLimits({ clock, loadMonthlyRequests: usage.loadMonthlyRequests });
   const audit = new AuditTrail(store, clock);
 
-  const keyAdmin = keyLifecycle({
+  const keyAdmin = keyAdministration({
     store,
     hasher,
     clock,
@@ -76,12 +79,24 @@ export async function startApp(options: AppOptions): Promise<App> {
     audit,
     keyEvents,
     pageTokens: new PageTokens(config.pepper),
+    encryption: secretEncryptionFrom(config),
     logger,
     peekRateLimit: (key, nowMs) => {
       const state = limits.peekKeyRateLimit(key, nowMs);
       return state ? { limit: state.limit, remaining: state.remaining, resetAtMs: state.resetAtMs } : undefined;
     },
     usageTotals: usage.usageTotals,
+  });
+
+  const operator = operatorService({
+    store,
+    hasher,
+    clock,
+    scopes: config.scopes,
+    plans: config.plans,
+    defaultPlan: config.defaultPlan,
+    audit,
+    logger,
   });
 
   const routes = (router: ConnectRouter) => {
@@ -91,6 +106,16 @@ export async function startApp(options: AppOptions): Promise<App> {
     router.service(KeyAdminService, { ...keyAdmin, ...usage.handlers(limits) }, {
       // A misspelt field or enum name must be an error, not silently dropped (a key created
       // without the rate limit its author asked for).
+      jsonOptions: { ignoreUnknownFields: false },
+      interceptors: [
+        rpcMetrics(metrics.adminRpc),
+        rpcLogging(logger),
+        callerAuthentication({ store, hasher, clock, plans: config.plans, audit, logger }),
+      ],
+    });
+    // Cross-tenant actions of platform operators: the same authentication, which lets only
+    // operator keys in (src/admin/caller.ts).
+    router.service(OperatorService, operator, {
       jsonOptions: { ignoreUnknownFields: false },
       interceptors: [
         rpcMetrics(metrics.adminRpc),

@@ -1,7 +1,9 @@
 import { newId } from "../keys/ids.js";
+import type { Logger } from "../log/logger.js";
 import type { Store } from "../store/store.js";
 import type { AuditEvent } from "../store/types.js";
 import type { Clock } from "../time/clock.js";
+import type { Caller } from "./caller.js";
 
 /** Writes audit events with their id and time; callers say only what happened. */
 export class AuditTrail {
@@ -15,5 +17,54 @@ export class AuditTrail {
     const full: AuditEvent = { ...event, id: newId("evt", now), occurredAt: new Date(now) };
     await this.store.audit.append(full);
     return full;
+  }
+}
+
+/** What a caller did: to which key (if any), in which organization (default: the caller's own). */
+export interface CallerEvent {
+  action: string;
+  keyId?: string;
+  /** The organization whose log records it; an operator's actions go to the organization acted on. */
+  organizationId?: string;
+  details?: Record<string, string>;
+}
+
+/** The admin services' audit entries, with the calling key and user as the actor. */
+export class CallerAudit {
+  constructor(
+    private readonly trail: AuditTrail,
+    private readonly logger: Logger,
+  ) {}
+
+  #event(caller: Caller, event: CallerEvent): Omit<AuditEvent, "id" | "occurredAt"> {
+    const organizationId = event.organizationId ?? caller.organization.id;
+    const details = { ...event.details };
+    // In another organization's log, say where the actor comes from.
+    if (organizationId !== caller.organization.id) details["actorOrganizationId"] = caller.organization.id;
+    return {
+      organizationId,
+      action: event.action,
+      actorKeyId: caller.key.id,
+      actorUserId: caller.user.id,
+      keyId: event.keyId ?? "",
+      details,
+    };
+  }
+
+  /**
+   * A change that already happened: a failed write must not turn it into an error the client
+   * would retry, so it is logged loudly instead.
+   */
+  async changed(caller: Caller, event: CallerEvent): Promise<void> {
+    try {
+      await this.trail.record(this.#event(caller, event));
+    } catch (error) {
+      this.logger.error({ err: error, action: event.action, keyId: event.keyId, organizationId: event.organizationId ?? caller.organization.id }, "audit event not written");
+    }
+  }
+
+  /** Something allowed only on the record (showing a secret, an operator's look): no entry, no answer. */
+  async beforehand(caller: Caller, event: CallerEvent): Promise<void> {
+    await this.trail.record(this.#event(caller, event));
   }
 }

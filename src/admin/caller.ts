@@ -1,4 +1,5 @@
 import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
+import { OperatorService } from "../../gen/keygate/v1/operator_pb.js";
 import { ADMIN_READ, ADMIN_WRITE } from "../config/scopes.js";
 import type { Plan } from "../config/plans.js";
 import { keyStatus } from "../keys/key-status.js";
@@ -7,6 +8,7 @@ import type { Store } from "../store/store.js";
 import type { KeyRecord, Organization, User } from "../store/types.js";
 import type { Clock } from "../time/clock.js";
 import type { Logger } from "../log/logger.js";
+import { isPlatformOperator, PLATFORM_ADMIN } from "../tenancy/platform.js";
 import { adminError } from "./errors.js";
 import type { AuditTrail } from "./audit-trail.js";
 
@@ -16,6 +18,8 @@ export interface Caller {
   organization: Organization;
   user: User;
   plan: Plan;
+  /** A platform operator: the key holds platform:admin in the platform organization. */
+  operator: boolean;
 }
 
 export const callerContextKey = createContextKey<Caller | undefined>(undefined, { description: "authenticated admin caller" });
@@ -41,9 +45,12 @@ const READ_METHODS = new Set([
   "GetAnalyticsSummary",
   "GetQuotaStatus",
   "WatchUsage",
+  "ListUsers",
 ]);
 
-export function requiredScope(methodName: string): string {
+/** OperatorService needs a platform operator; KeyAdminService reads admin:read, the rest admin:write. */
+export function requiredScope(methodName: string, serviceTypeName = "keygate.v1.KeyAdminService"): string {
+  if (serviceTypeName === OperatorService.typeName) return PLATFORM_ADMIN;
   return READ_METHODS.has(methodName) ? ADMIN_READ : ADMIN_WRITE;
 }
 
@@ -67,10 +74,10 @@ export interface CallerAuthenticationDeps {
 }
 
 /**
- * Authenticates every KeyAdminService call and puts the Caller into the context. Failures are
- * `unauthenticated` (no usable key) or `permission_denied` (a valid key without the admin scope
- * the method needs); those of a known key are audited in its organization, those of unknown keys
- * belong to no organization and are logged.
+ * Authenticates every KeyAdminService and OperatorService call and puts the Caller into the
+ * context. Failures are `unauthenticated` (no usable key) or `permission_denied` (a valid key
+ * without the admin scope the method needs, or not a platform operator's); those of a known key
+ * are audited in its organization, those of unknown keys belong to no organization and are logged.
  */
 export function callerAuthentication(deps: CallerAuthenticationDeps): Interceptor {
   const unauthenticated = (why: string) => adminError("UNAUTHENTICATED", why);
@@ -106,7 +113,7 @@ export function callerAuthentication(deps: CallerAuthenticationDeps): Intercepto
       const why = status === "API_KEY_INVALID" ? "invalid API key" : `API key is ${status.slice("API_KEY_".length).toLowerCase()}`;
       return refuse(key, method, status, unauthenticated(why));
     }
-    const scope = requiredScope(method);
+    const scope = requiredScope(method, req.service.typeName);
     const hasScope = key.scopes.includes(scope) || (scope === ADMIN_READ && key.scopes.includes(ADMIN_WRITE));
     if (!hasScope) {
       return refuse(key, method, "SCOPE_MISSING", adminError("PERMISSION_DENIED", `${method} needs the ${scope} scope`, { scope }));
@@ -119,7 +126,12 @@ export function callerAuthentication(deps: CallerAuthenticationDeps): Intercepto
     if (!organization || !user || !plan) {
       return refuse(key, method, "OWNER_UNKNOWN", unauthenticated("API key's organization or user no longer exists"));
     }
-    req.contextValues.set(callerContextKey, { key, organization, user, plan });
+    const operator = isPlatformOperator(key, organization);
+    if (scope === PLATFORM_ADMIN && !operator) {
+      const error = adminError("PERMISSION_DENIED", `${method} needs a platform operator key (${PLATFORM_ADMIN})`, { scope });
+      return refuse(key, method, "NOT_PLATFORM_OPERATOR", error);
+    }
+    req.contextValues.set(callerContextKey, { key, organization, user, plan, operator });
     return next(req);
   };
 }

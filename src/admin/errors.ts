@@ -29,8 +29,17 @@ const CODE_OF_REASON: Record<ErrorReason, Code> = {
   UNAUTHENTICATED: Code.Unauthenticated,
 };
 
-export function adminError(reason: ErrorReason, message: string, metadata: Record<string, string> = {}): ConnectError {
-  return new ConnectError(message, CODE_OF_REASON[reason], undefined, [
+/**
+ * The code follows from the reason, except where a reason of the contract's fixed list must be
+ * sent with another code (a field that is valid but whose request cannot be met right now).
+ */
+export function adminError(
+  reason: ErrorReason,
+  message: string,
+  metadata: Record<string, string> = {},
+  code: Code = CODE_OF_REASON[reason],
+): ConnectError {
+  return new ConnectError(message, code, undefined, [
     { desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason, domain: ERROR_DOMAIN, metadata }) },
   ]);
 }
@@ -42,6 +51,15 @@ export function fieldError(
   reason: ErrorReason = "API_KEY_FIELD_INVALID",
 ): ConnectError {
   return adminError(reason, `${field}: ${problem}`, { field });
+}
+
+/**
+ * A well-formed field the server cannot act on in the present state (a recoverable key without
+ * an encryption key, the secret of a key that is not recoverable): failed_precondition, since
+ * retrying the same request will not help until the state changes.
+ */
+export function preconditionFailed(field: string, problem: string): ConnectError {
+  return adminError("API_KEY_FIELD_INVALID", `${field}: ${problem}`, { field }, Code.FailedPrecondition);
 }
 
 /** Unknown ids and ids of another organization look the same to the caller. */

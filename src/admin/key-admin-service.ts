@@ -18,22 +18,36 @@ import {
   type KeyAdminService,
 } from "../../gen/keygate/v1/key_admin_pb.js";
 import type { ScopeDefinition } from "../config/scopes.js";
-import { ADMIN_SCOPES } from "../config/scopes.js";
+import { ADMIN_WRITE } from "../config/scopes.js";
+import type { SecretEncryption } from "../crypto/secret-encryption.js";
 import { newId } from "../keys/ids.js";
 import type { KeyEvents } from "../keys/key-events.js";
 import { keyStatus } from "../keys/key-status.js";
 import { generateSecret, isWellFormedSecret, keyPrefixOf, type SecretHasher } from "../keys/secret.js";
 import type { Logger } from "../log/logger.js";
-import type { KeyPatch, KeySlotLimits, Store } from "../store/store.js";
-import type { KeyRecord } from "../store/types.js";
+import type { KeyPatch, Store } from "../store/store.js";
+import type { KeyRecord, User } from "../store/types.js";
 import type { Clock } from "../time/clock.js";
-import type { AuditTrail } from "./audit-trail.js";
+import { CallerAudit, type AuditTrail } from "./audit-trail.js";
 import { callerOf, type Caller } from "./caller.js";
-import { adminError, fieldError, keyNotFound } from "./errors.js";
-import { ENVIRONMENTS, KEY_TYPES, RATE_LIMIT_PERIOD_ENUM, timestamp, toApiKey, toAuditEventMessage, type KeyUsageTotals } from "./mapping.js";
+import { adminError, fieldError, keyNotFound, preconditionFailed } from "./errors.js";
+import {
+  ENVIRONMENTS,
+  KEY_TYPES,
+  RATE_LIMIT_PERIOD_ENUM,
+  timestamp,
+  toApiKey,
+  toAuditEventMessage,
+  USER_ROLE_ENUM,
+  type KeyUsageTotals,
+} from "./mapping.js";
+import { OwnerRemoval } from "./owner-removal.js";
 import type { PageTokens } from "./page-token.js";
+import { userAdministration } from "./user-admin-service.js";
+import { effectiveLimits, type EffectiveLimits } from "./user-limits.js";
 import {
   MAX_GRACE_PERIOD_SECONDS,
+  perMinuteOf,
   periodOf,
   requiredId,
   validAllowIps,
@@ -65,6 +79,8 @@ export interface KeyAdminDeps {
   peekRateLimit: (key: KeyRecord, nowMs: number) => RateLimitPeek | undefined;
   /** Usage totals shown on keys (total, today, this month). */
   usageTotals: (keys: readonly KeyRecord[], nowMs: number) => Promise<Map<string, KeyUsageTotals>>;
+  /** Seals recoverable keys' secrets; absent when the server has no KEYGATE_ENCRYPTION_KEY. */
+  encryption?: SecretEncryption | undefined;
 }
 
 type KeyLifecycle = Pick<
@@ -82,57 +98,96 @@ type KeyLifecycle = Pick<
   | "listAuditEvents"
 >;
 
-const slotLimits = (caller: Caller): KeySlotLimits => ({
-  organizationMax: caller.plan.maxKeysPerOrganization,
-  userMax: caller.plan.maxKeysPerUser,
-});
-
 /**
  * The key lifecycle of KeyAdminService. Every handler acts inside the caller's organization:
- * a key of another organization is indistinguishable from a missing one.
+ * a key of another organization is indistinguishable from a missing one. The one way out is a
+ * platform operator's `organization_id` on ListKeys and GetKey, audited in that organization.
  */
 export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
   const { store, clock } = deps;
+  const callerAudit = new CallerAudit(deps.audit, deps.logger);
+  const removal = new OwnerRemoval({ store, clock, keyEvents: deps.keyEvents, audit: callerAudit });
 
   async function withUsage(keys: readonly KeyRecord[]) {
     const totals = await deps.usageTotals(keys, clock.now());
     return keys.map((key) => toApiKey(key, totals.get(key.id)));
   }
 
-  async function ownerIn(caller: Caller, ownerUserId: string, field = "owner_user_id"): Promise<string> {
-    if (ownerUserId === "") return caller.user.id;
+  /** The user a key is for: the caller's own user when the request names none. */
+  async function ownerIn(caller: Caller, ownerUserId: string, field = "owner_user_id"): Promise<User> {
+    if (ownerUserId === "") return caller.user;
     const owner = await store.users.findById(caller.organization.id, ownerUserId);
     if (!owner) {
       throw adminError("API_KEY_USER_INVALID", `${field}: user ${JSON.stringify(ownerUserId)} is not a member of this organization`, {
         field,
       });
     }
-    return owner.id;
+    return owner;
   }
 
-  /**
-   * The audit log records changes that already happened, so a failure to write it must not turn
-   * a done change into an error the client would retry; it is logged loudly instead.
-   */
-  async function audit(caller: Caller, action: string, keyId: string, details: Record<string, string> = {}): Promise<void> {
-    try {
-      await deps.audit.record({
-        organizationId: caller.organization.id,
-        action,
-        actorKeyId: caller.key.id,
-        actorUserId: caller.user.id,
-        keyId,
-        details,
+  const limitsOf = (caller: Caller, user: Pick<User, "id" | "limits">): EffectiveLimits =>
+    effectiveLimits(caller.plan, deps.scopes, user);
+
+  /** A key's owner may only hold what their limits allow (scopes; rate, see validRateLimit). */
+  function ownerMayHold(scopes: readonly string[], owner: User, limits: EffectiveLimits, field = "scopes"): void {
+    const available = new Set(limits.availableScopes);
+    const denied = scopes.find((scope) => !available.has(scope));
+    if (denied !== undefined) {
+      throw adminError("PERMISSION_DENIED", `${field}: user ${owner.id} may not hold keys with ${denied} (see their limits)`, {
+        field,
+        scope: denied,
       });
-    } catch (error) {
-      deps.logger.error({ err: error, action, keyId, organizationId: caller.organization.id }, "audit event not written");
     }
   }
 
-  async function existingKey(caller: Caller, id: string): Promise<KeyRecord> {
-    const key = await store.keys.findById(caller.organization.id, requiredId(id));
+  const audit = (caller: Caller, action: string, keyId: string, details: Record<string, string> = {}) =>
+    callerAudit.changed(caller, { action, keyId, details });
+
+  async function existingKey(caller: Caller, id: string, organizationId = caller.organization.id): Promise<KeyRecord> {
+    const key = await store.keys.findById(organizationId, requiredId(id));
     if (!key) throw keyNotFound(id);
     return key;
+  }
+
+  /**
+   * The organization a ListKeys or GetKey reads: the caller's own, or for a platform operator
+   * any existing one. Undefined when a tenant names another organization (each RPC answers that
+   * its own way, the same whether the organization exists or not).
+   */
+  async function organizationRead(caller: Caller, organizationId: string): Promise<{ id: string; byOperator: boolean } | undefined> {
+    if (organizationId === "" || organizationId === caller.organization.id) return { id: caller.organization.id, byOperator: false };
+    if (!caller.operator) return undefined;
+    const organization = await store.organizations.findById(organizationId);
+    if (!organization) throw fieldError("organization_id", `no organization ${JSON.stringify(organizationId)}`);
+    return { id: organization.id, byOperator: true };
+  }
+
+  /** GetKey with show_key_value: the secret of a recoverable key, on the record each time. */
+  async function revealedSecret(caller: Caller, key: KeyRecord): Promise<string> {
+    const sealed = key.encryptedSecret;
+    if (!sealed) {
+      throw preconditionFailed(
+        "show_key_value",
+        key.revokedAt !== null ? "the key is revoked; its secret is no longer kept" : "the key is not recoverable (it was created without recoverable)",
+      );
+    }
+    const beyond = key.scopes.filter((scope) => !caller.key.scopes.includes(scope));
+    if (beyond.length > 0) {
+      throw adminError("PERMISSION_DENIED", `show_key_value: the key holds ${beyond.join(", ")}, which your own key does not`, {
+        field: "show_key_value",
+        scope: beyond[0]!,
+      });
+    }
+    if (!deps.encryption) throw preconditionFailed("show_key_value", "this server has no KEYGATE_ENCRYPTION_KEY to open it");
+    if (!deps.encryption.canOpen(sealed.keyId)) {
+      throw preconditionFailed(
+        "show_key_value",
+        `the secret is sealed under encryption key ${sealed.keyId}, which this server does not hold (see KEYGATE_ENCRYPTION_KEY_PREVIOUS)`,
+      );
+    }
+    const secret = deps.encryption.open(sealed, key.id);
+    await callerAudit.beforehand(caller, { action: "key.reveal", keyId: key.id, details: { name: key.name } });
+    return secret;
   }
 
   return {
@@ -143,24 +198,32 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
       if (!environment) throw fieldError("environment", "must be ENVIRONMENT_LIVE or ENVIRONMENT_TEST");
       const keyType = req.keyType === KeyTypeEnum.UNSPECIFIED ? "user" : KEY_TYPES.get(req.keyType);
       if (!keyType) throw fieldError("key_type", "must be KEY_TYPE_USER or KEY_TYPE_SHARED");
-      let rateLimit = null;
-      if (req.rateLimit !== undefined) {
-        if (req.rateLimitPeriod === RateLimitPeriodEnum.UNSPECIFIED) throw fieldError("rate_limit_period", "is required with rate_limit");
-        rateLimit = validRateLimit(req.rateLimit, periodOf(req.rateLimitPeriod), caller.plan);
-      } else if (req.rateLimitPeriod !== RateLimitPeriodEnum.UNSPECIFIED) {
+      if (req.rateLimit !== undefined && req.rateLimitPeriod === RateLimitPeriodEnum.UNSPECIFIED) {
+        throw fieldError("rate_limit_period", "is required with rate_limit");
+      }
+      if (req.rateLimit === undefined && req.rateLimitPeriod !== RateLimitPeriodEnum.UNSPECIFIED) {
         throw fieldError("rate_limit", "is required with rate_limit_period");
       }
-      const fields = {
-        name: validName(req.name),
-        description: validDescription(req.description),
-        scopes: validScopes(req.scopes, deps.scopes, caller.key.scopes, caller.plan),
-        allowIps: validAllowIps(req.allowIps),
-        expiresAt: req.expiresAt ? validExpiry(req.expiresAt, now) : null,
-        ownerUserId: await ownerIn(caller, req.ownerUserId),
-      };
+      const period = req.rateLimit === undefined ? undefined : periodOf(req.rateLimitPeriod);
+      if (req.recoverable && !deps.encryption) {
+        throw preconditionFailed("recoverable", "this server has no KEYGATE_ENCRYPTION_KEY, so it cannot keep a secret recoverable");
+      }
+      const name = validName(req.name);
+      const description = validDescription(req.description);
+      const allowIps = validAllowIps(req.allowIps);
+      const expiresAt = req.expiresAt ? validExpiry(req.expiresAt, now) : null;
+      const owner = await ownerIn(caller, req.ownerUserId);
+      // The caller grants (its key's scopes, its user's admin-key right); the owner holds (their limits).
+      const callerLimits = limitsOf(caller, caller.user);
+      const ownerLimits = owner.id === caller.user.id ? callerLimits : limitsOf(caller, owner);
+      const rateLimit = period === undefined ? null : validRateLimit(req.rateLimit!, period, ownerLimits.rateLimitBound);
+      const scopes = validScopes(req.scopes, deps.scopes, caller.key.scopes, callerLimits.adminKeys);
+      ownerMayHold(scopes, owner, ownerLimits);
+      const fields = { name, description, scopes, allowIps, expiresAt, ownerUserId: owner.id };
       const secret = generateSecret(environment);
+      const id = newId("key", now);
       const record: KeyRecord = {
-        id: newId("key", now),
+        id,
         organizationId: caller.organization.id,
         ...fields,
         keyPrefix: keyPrefixOf(secret),
@@ -175,44 +238,67 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
         createdAt: new Date(now),
         createdBy: caller.key.id,
         updatedAt: new Date(now),
+        ...(req.recoverable && deps.encryption && { encryptedSecret: deps.encryption.seal(secret, id) }),
       };
-      const outcome = await store.keys.create(record, slotLimits(caller));
+      const outcome = await store.keys.create(record, { organizationMax: caller.plan.maxKeysPerOrganization, userMax: ownerLimits.maxKeys });
       if (!outcome.ok) {
-        const limit = outcome.reason === "organization_limit" ? caller.plan.maxKeysPerOrganization : caller.plan.maxKeysPerUser;
+        const limit = outcome.reason === "organization_limit" ? caller.plan.maxKeysPerOrganization : ownerLimits.maxKeys;
         const whose = outcome.reason === "organization_limit" ? "organization" : "user";
         throw adminError("API_KEY_LIMIT_EXCEEDED", `the ${whose} already holds its maximum of ${limit} keys (revoke or delete one)`, {
           limit: String(limit),
           scope: whose,
         });
       }
-      await audit(caller, "key.create", record.id, { name: record.name, scopes: record.scopes.join(" ") });
-      return create(CreateKeyResponseSchema, { key: toApiKey(outcome.key), secret });
+      await audit(caller, "key.create", record.id, {
+        name: record.name,
+        scopes: record.scopes.join(" "),
+        ...(record.encryptedSecret && { recoverable: "true" }),
+      });
+      // Its owner may have been removed since the lookup above: then the key goes their keys' way.
+      const key = await removal.settleIfOwnerRemoved(caller, outcome.key);
+      return create(CreateKeyResponseSchema, { key: toApiKey(key), secret });
     },
 
     async listKeys(req, ctx) {
       const caller = callerOf(ctx);
       const pageSize = validPageSize(req.pageSize);
+      const organization = await organizationRead(caller, req.organizationId);
+      if (!organization) {
+        throw adminError("PERMISSION_DENIED", "organization_id: your key acts only inside its own organization", { field: "organization_id" });
+      }
       const filter = req.isActive === undefined ? "any" : String(req.isActive);
-      const listing = { listing: "keys", organizationId: caller.organization.id, filter };
-      const after = deps.pageTokens.read(req.pageToken, listing);
-      if (after instanceof Error) throw fieldError("page_token", after.message);
-      const page = await store.keys.list(caller.organization.id, {
-        ...(req.isActive === undefined ? {} : { isActive: req.isActive }),
-        ...(after === undefined ? {} : { afterId: after }),
-        limit: pageSize + 1,
-      });
-      const more = page.length > pageSize;
-      const keys = more ? page.slice(0, pageSize) : page;
-      return create(ListKeysResponseSchema, {
-        keys: await withUsage(keys),
-        nextPageToken: more ? deps.pageTokens.issue({ ...listing, after: keys[keys.length - 1]!.id }) : "",
-      });
+      if (organization.byOperator) {
+        await callerAudit.beforehand(caller, { organizationId: organization.id, action: "operator.list_keys", details: { filter } });
+      }
+      const listing = { listing: "keys", organizationId: organization.id, filter };
+      const { items, nextPageToken } = await deps.pageTokens.page(listing, req.pageToken, pageSize, (after, limit) =>
+        store.keys.list(organization.id, {
+          ...(req.isActive === undefined ? {} : { isActive: req.isActive }),
+          ...(after === undefined ? {} : { afterId: after }),
+          limit,
+        }),
+      );
+      return create(ListKeysResponseSchema, { keys: await withUsage(items), nextPageToken });
     },
 
     async getKey(req, ctx) {
-      const key = await existingKey(callerOf(ctx), req.id);
+      const caller = callerOf(ctx);
+      requiredId(req.id);
+      if (req.showKeyValue && caller.operator) {
+        throw adminError("PERMISSION_DENIED", "show_key_value: a platform operator never sees a secret", { field: "show_key_value" });
+      }
+      if (req.showKeyValue && !caller.key.scopes.includes(ADMIN_WRITE)) {
+        throw adminError("PERMISSION_DENIED", `show_key_value: needs the ${ADMIN_WRITE} scope`, { field: "show_key_value", scope: ADMIN_WRITE });
+      }
+      const organization = await organizationRead(caller, req.organizationId);
+      if (!organization) throw keyNotFound(req.id);
+      if (organization.byOperator) {
+        await callerAudit.beforehand(caller, { organizationId: organization.id, action: "operator.get_key", keyId: req.id });
+      }
+      const key = await existingKey(caller, req.id, organization.id);
+      const secret = req.showKeyValue ? await revealedSecret(caller, key) : "";
       const [withTotals] = await withUsage([key]);
-      return create(GetKeyResponseSchema, { key: withTotals });
+      return create(GetKeyResponseSchema, { key: withTotals, secret });
     },
 
     async updateKey(req, ctx) {
@@ -221,16 +307,26 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
       const patch: KeyPatch = { updatedAt: new Date(clock.now()) };
       if (req.name !== undefined) patch.name = validName(req.name);
       if (req.description !== undefined) patch.description = validDescription(req.description);
-      if (req.scopes) patch.scopes = validScopes(req.scopes.values, deps.scopes, caller.key.scopes, caller.plan);
+      if (req.scopes) patch.scopes = validScopes(req.scopes.values, deps.scopes, caller.key.scopes, limitsOf(caller, caller.user).adminKeys);
       if (req.allowIps) patch.allowIps = validAllowIps(req.allowIps.values);
       if (req.expiresAt && req.clearExpiresAt) throw fieldError("clear_expires_at", "cannot be combined with expires_at");
       if (req.expiresAt) patch.expiresAt = validExpiry(req.expiresAt, clock.now());
       if (req.clearExpiresAt) patch.expiresAt = null;
-      if (req.isActive !== undefined) patch.isActive = req.isActive;
-      if (req.ownerUserId !== undefined) patch.ownerUserId = await ownerIn(caller, req.ownerUserId);
+      const newOwner = req.ownerUserId === undefined ? undefined : await ownerIn(caller, req.ownerUserId);
+      if (newOwner) patch.ownerUserId = newOwner.id;
 
       if (req.rateLimit !== undefined && req.rateLimit < 0) throw fieldError("rate_limit", "must be positive, or 0 to remove the limit");
       const current = await existingKey(caller, req.id);
+      // The owner the key will have; null when its owner was removed (its limits are then the plan's).
+      const owner = newOwner ?? (await store.users.findById(caller.organization.id, current.ownerUserId));
+      if (req.isActive === true && owner === null) {
+        throw adminError("API_KEY_USER_INVALID", "is_active: the key's owner was removed; give it to a member (owner_user_id) to enable it", {
+          field: "is_active",
+        });
+      }
+      if (req.isActive !== undefined) patch.isActive = req.isActive;
+      const ownerLimits = limitsOf(caller, owner ?? { id: current.ownerUserId });
+      if (owner && (req.scopes || newOwner)) ownerMayHold(patch.scopes ?? current.scopes, owner, ownerLimits, req.scopes ? "scopes" : "owner_user_id");
       if (req.rateLimit === 0) {
         if (req.rateLimitPeriod !== RateLimitPeriodEnum.UNSPECIFIED) throw fieldError("rate_limit_period", "cannot be set while removing the limit");
         patch.rateLimit = null;
@@ -240,22 +336,28 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
         const period =
           req.rateLimitPeriod === RateLimitPeriodEnum.UNSPECIFIED ? current.rateLimit?.period : periodOf(req.rateLimitPeriod);
         if (period === undefined) throw fieldError("rate_limit_period", "is required with rate_limit");
-        patch.rateLimit = validRateLimit(limit, period, caller.plan);
+        patch.rateLimit = validRateLimit(limit, period, ownerLimits.rateLimitBound);
+      } else if (newOwner && current.rateLimit && perMinuteOf(current.rateLimit) > ownerLimits.maxRateLimitPerMinute) {
+        const { limit, period } = current.rateLimit;
+        throw fieldError("owner_user_id", `the key's rate limit of ${limit} per ${period} exceeds ${ownerLimits.rateLimitBound.whose} maximum of ${ownerLimits.maxRateLimitPerMinute} requests per minute`);
       }
 
-      const outcome = await store.keys.update(caller.organization.id, req.id, patch, slotLimits(caller));
+      const slots = { organizationMax: caller.plan.maxKeysPerOrganization, userMax: ownerLimits.maxKeys };
+      const outcome = await store.keys.update(caller.organization.id, req.id, patch, slots);
       if (!outcome.ok) {
         if (outcome.reason === "not_found") throw keyNotFound(req.id);
         if (outcome.reason === "revoked") throw fieldError("id", "the key is revoked and can no longer be changed");
-        throw adminError("API_KEY_LIMIT_EXCEEDED", `owner_user_id: that user already holds ${caller.plan.maxKeysPerUser} keys`, {
+        throw adminError("API_KEY_LIMIT_EXCEEDED", `owner_user_id: that user already holds ${ownerLimits.maxKeys} keys`, {
           field: "owner_user_id",
-          limit: String(caller.plan.maxKeysPerUser),
+          limit: String(ownerLimits.maxKeys),
         });
       }
       deps.keyEvents.changed(outcome.key);
       const changed = Object.keys(patch).filter((field) => field !== "updatedAt");
       await audit(caller, "key.update", req.id, { fields: changed.join(",") });
-      const [withTotals] = await withUsage([outcome.key]);
+      // A new owner, or an enabled key, whose owner RemoveUser took meanwhile: settle it like their other keys.
+      const key = newOwner || req.isActive ? await removal.settleIfOwnerRemoved(caller, outcome.key) : outcome.key;
+      const [withTotals] = await withUsage([key]);
       return create(UpdateKeyResponseSchema, { key: withTotals });
     },
 
@@ -288,12 +390,17 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
       }
       const current = await existingKey(caller, req.id);
       if (current.revokedAt !== null) throw fieldError("id", "the key is revoked and cannot be regenerated");
+      if (current.encryptedSecret && !deps.encryption) {
+        throw preconditionFailed("id", "the key is recoverable and this server has no KEYGATE_ENCRYPTION_KEY to seal its new secret");
+      }
       const now = clock.now();
       const secret = generateSecret(current.environment);
       const rotated = await store.keys.replaceSecret(caller.organization.id, current.id, {
         secretHash: deps.hasher.hash(secret),
         keyPrefix: keyPrefixOf(secret),
         previousSecretExpiresAt: grace > 0 ? new Date(now + grace * 1000) : null,
+        // A recoverable key stays recoverable: its new secret is sealed in the same write.
+        encryptedSecret: current.encryptedSecret && deps.encryption ? deps.encryption.seal(secret, current.id) : null,
         updatedAt: new Date(now),
       });
       if (!rotated) throw keyNotFound(req.id);
@@ -343,19 +450,20 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
         store.keys.countHoldingSlots(caller.organization.id, caller.user.id),
         store.keys.countHoldingSlots(caller.organization.id),
       ]);
-      const catalog = new Set(deps.scopes.map((s) => s.name));
+      // The plan bounded by the user's own limits; scopes also by what this key can grant.
+      const limits = limitsOf(caller, caller.user);
+      const available = new Set(limits.availableScopes);
       return create(GetMyLimitsResponseSchema, {
         userId: caller.user.id,
         organizationId: caller.organization.id,
-        maxKeys: caller.plan.maxKeysPerUser,
+        role: USER_ROLE_ENUM.get(caller.user.role)!,
+        maxKeys: limits.maxKeys,
         currentKeys: mine,
         organizationMaxKeys: caller.plan.maxKeysPerOrganization,
         organizationCurrentKeys: organization,
-        availableScopes: caller.key.scopes.filter(
-          (scope) => catalog.has(scope) && (caller.plan.canCreateAdminKeys || !ADMIN_SCOPES.includes(scope)),
-        ),
-        maxRateLimit: caller.plan.maxRateLimitPerMinute,
-        canCreateAdminKeys: caller.plan.canCreateAdminKeys,
+        availableScopes: caller.key.scopes.filter((scope) => available.has(scope)),
+        maxRateLimit: limits.maxRateLimitPerMinute,
+        canCreateAdminKeys: limits.canCreateAdminKeys,
       });
     },
 
@@ -363,20 +471,20 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
       const caller = callerOf(ctx);
       const pageSize = validPageSize(req.pageSize);
       const listing = { listing: "audit", organizationId: caller.organization.id, filter: req.keyId };
-      const before = deps.pageTokens.read(req.pageToken, listing);
-      if (before instanceof Error) throw fieldError("page_token", before.message);
-      const page = await store.audit.list(caller.organization.id, {
-        ...(req.keyId === "" ? {} : { keyId: req.keyId }),
-        ...(before === undefined ? {} : { beforeId: before }),
-        limit: pageSize + 1,
-      });
-      const more = page.length > pageSize;
-      const events = more ? page.slice(0, pageSize) : page;
-      return create(ListAuditEventsResponseSchema, {
-        events: events.map(toAuditEventMessage),
-        nextPageToken: more ? deps.pageTokens.issue({ ...listing, after: events[events.length - 1]!.id }) : "",
-      });
+      const { items, nextPageToken } = await deps.pageTokens.page(listing, req.pageToken, pageSize, (before, limit) =>
+        store.audit.list(caller.organization.id, {
+          ...(req.keyId === "" ? {} : { keyId: req.keyId }),
+          ...(before === undefined ? {} : { beforeId: before }),
+          limit,
+        }),
+      );
+      return create(ListAuditEventsResponseSchema, { events: items.map(toAuditEventMessage), nextPageToken });
     },
   };
 }
 
+
+/** Every KeyAdminService handler of this module: the key lifecycle and an organization's users. */
+export function keyAdministration(deps: KeyAdminDeps): KeyLifecycle & ReturnType<typeof userAdministration> {
+  return { ...keyLifecycle(deps), ...userAdministration(deps) };
+}

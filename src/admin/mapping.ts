@@ -6,11 +6,15 @@ import {
   Environment as EnvironmentEnum,
   KeyType as KeyTypeEnum,
   RateLimitPeriod as RateLimitPeriodEnum,
+  UserRole as UserRoleEnum,
+  UserSchema,
   type ApiKey,
   type AuditEvent as AuditEventMessage,
+  type User as UserMessage,
 } from "../../gen/keygate/v1/key_admin_pb.js";
+import { OrganizationSchema, type Organization as OrganizationMessage } from "../../gen/keygate/v1/operator_pb.js";
 import type { Environment } from "../keys/secret.js";
-import type { AuditEvent, KeyRecord, KeyType, RateLimitPeriod } from "../store/types.js";
+import type { AuditEvent, KeyRecord, KeyType, Organization, RateLimitPeriod, User, UserRole } from "../store/types.js";
 
 /** Converts between stored records and the admin API's messages; no rules live here. */
 
@@ -31,6 +35,12 @@ export const RATE_LIMIT_PERIODS: ReadonlyMap<RateLimitPeriodEnum, RateLimitPerio
   [RateLimitPeriodEnum.DAY, "day"],
 ]);
 
+export const USER_ROLES: ReadonlyMap<UserRoleEnum, UserRole> = new Map([
+  [UserRoleEnum.OWNER, "owner"],
+  [UserRoleEnum.ADMIN, "admin"],
+  [UserRoleEnum.MEMBER, "member"],
+]);
+
 function reverse<K, V>(map: ReadonlyMap<K, V>): ReadonlyMap<V, K> {
   return new Map([...map].map(([k, v]) => [v, k]));
 }
@@ -38,6 +48,7 @@ function reverse<K, V>(map: ReadonlyMap<K, V>): ReadonlyMap<V, K> {
 const ENVIRONMENT_ENUM = reverse(ENVIRONMENTS);
 const KEY_TYPE_ENUM = reverse(KEY_TYPES);
 export const RATE_LIMIT_PERIOD_ENUM = reverse(RATE_LIMIT_PERIODS);
+export const USER_ROLE_ENUM = reverse(USER_ROLES);
 
 export const timestamp = (date: Date | null): Timestamp | undefined => (date ? timestampFromDate(date) : undefined);
 
@@ -71,6 +82,33 @@ export function toApiKey(key: KeyRecord, usage?: KeyUsageTotals): ApiKey {
     createdBy: key.createdBy,
     updatedAt: timestamp(key.updatedAt),
     previousSecretExpiresAt: timestamp(key.previousSecret?.expiresAt ?? null),
+    recoverable: key.encryptedSecret !== undefined,
+  });
+}
+
+export function toUserMessage(user: User): UserMessage {
+  const limits = user.limits ?? {};
+  return create(UserSchema, {
+    id: user.id,
+    organizationId: user.organizationId,
+    name: user.name,
+    role: USER_ROLE_ENUM.get(user.role)!,
+    limits: {
+      ...(limits.maxKeys !== undefined && { maxKeys: limits.maxKeys }),
+      ...(limits.maxRateLimitPerMinute !== undefined && { maxRateLimit: limits.maxRateLimitPerMinute }),
+      ...(limits.availableScopes !== undefined && { availableScopes: { values: limits.availableScopes } }),
+      ...(limits.canCreateAdminKeys !== undefined && { canCreateAdminKeys: limits.canCreateAdminKeys }),
+    },
+    createdAt: timestampFromDate(user.createdAt),
+  });
+}
+
+export function toOrganizationMessage(organization: Organization): OrganizationMessage {
+  return create(OrganizationSchema, {
+    id: organization.id,
+    name: organization.name,
+    plan: organization.plan,
+    createdAt: timestampFromDate(organization.createdAt),
   });
 }
 

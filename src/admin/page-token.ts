@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
+import { fieldError } from "./errors.js";
 
 /**
  * Page tokens are opaque to callers and tamper-evident: the cursor, the organization and the
@@ -60,5 +61,23 @@ export class PageTokens {
     }
     if (filter !== expected.filter) return new Error("was issued for a different filter; repeat the first request's filter");
     return after;
+  }
+
+  /**
+   * One page of a listing: the cursor from `pageToken` (refused as a page_token error), one
+   * item more than asked fetched to know whether another page follows, and its token.
+   */
+  async page<T extends { id: string }>(
+    listing: Omit<PageCursor, "after">,
+    pageToken: string,
+    pageSize: number,
+    fetch: (cursor: string | undefined, limit: number) => Promise<T[]>,
+  ): Promise<{ items: T[]; nextPageToken: string }> {
+    const cursor = this.read(pageToken, listing);
+    if (cursor instanceof Error) throw fieldError("page_token", cursor.message);
+    const fetched = await fetch(cursor, pageSize + 1);
+    const more = fetched.length > pageSize;
+    const items = more ? fetched.slice(0, pageSize) : fetched;
+    return { items, nextPageToken: more ? this.issue({ ...listing, after: items[items.length - 1]!.id }) : "" };
   }
 }

@@ -3,8 +3,8 @@ import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { isValidCidr } from "../authz/ip-allow-list.js";
 import type { ScopeDefinition } from "../config/scopes.js";
 import { ADMIN_SCOPES } from "../config/scopes.js";
-import type { Plan } from "../config/plans.js";
 import type { RateLimitPeriod as RateLimitPeriodEnum } from "../../gen/keygate/v1/key_admin_pb.js";
+import { PLATFORM_ADMIN } from "../tenancy/platform.js";
 import type { KeyRateLimit, RateLimitPeriod } from "../store/types.js";
 import { adminError, fieldError } from "./errors.js";
 import { RATE_LIMIT_PERIODS } from "./mapping.js";
@@ -38,15 +38,21 @@ export function validDescription(description: string): string {
   return description;
 }
 
+/** Whether admin scopes may be granted, and if not, what says so ("the free plan", "your user's limits"). */
+export interface AdminKeyPermission {
+  allowed: boolean;
+  deniedBy: string;
+}
+
 /**
  * Scopes must be in the catalog, held by the caller (no escalation), and admin scopes only
- * where the plan lets users create admin keys.
+ * where the caller's user may create admin keys. platform:admin is never granted here.
  */
 export function validScopes(
   scopes: readonly string[],
   catalog: readonly ScopeDefinition[],
   callerScopes: readonly string[],
-  plan: Plan,
+  adminKeys: AdminKeyPermission,
   field = "scopes",
 ): string[] {
   if (scopes.length > LIST_MAX) throw fieldError(field, `must hold at most ${LIST_MAX} scopes`);
@@ -54,6 +60,9 @@ export function validScopes(
   const held = new Set(callerScopes);
   const unique = [...new Set(scopes)];
   for (const scope of unique) {
+    if (scope === PLATFORM_ADMIN) {
+      throw adminError("PERMISSION_DENIED", `${field}: ${scope} is only ever held by keys made with keygate bootstrap --operator`, { field, scope });
+    }
     if (!known.has(scope)) {
       throw adminError("API_KEY_SCOPE_NAME_INVALID", `${field}: ${JSON.stringify(scope)} is not a known scope (see ListScopes)`, {
         field,
@@ -65,8 +74,8 @@ export function validScopes(
     if (!held.has(scope)) {
       throw adminError("PERMISSION_DENIED", `${field}: you cannot grant ${scope}, which your own key does not hold`, { field, scope });
     }
-    if (ADMIN_SCOPES.includes(scope) && !plan.canCreateAdminKeys) {
-      throw adminError("PERMISSION_DENIED", `${field}: the ${plan.name} plan does not allow creating keys with ${scope}`, {
+    if (ADMIN_SCOPES.includes(scope) && !adminKeys.allowed) {
+      throw adminError("PERMISSION_DENIED", `${field}: ${adminKeys.deniedBy} does not allow creating keys with ${scope}`, {
         field,
         scope,
       });
@@ -97,15 +106,20 @@ export function periodOf(value: RateLimitPeriodEnum, field = "rate_limit_period"
   return period;
 }
 
-/** A positive limit whose per-minute equivalent is within the plan's maximum. */
-export function validRateLimit(limit: number, period: RateLimitPeriod, plan: Plan): KeyRateLimit {
-  if (!Number.isInteger(limit) || limit <= 0) throw fieldError("rate_limit", "must be a positive integer");
-  const perMinute = (limit * 60) / SECONDS_PER_PERIOD[period];
-  if (perMinute > plan.maxRateLimitPerMinute) {
-    throw fieldError(
-      "rate_limit",
-      `${limit} per ${period} exceeds the ${plan.name} plan's maximum of ${plan.maxRateLimitPerMinute} requests per minute`,
-    );
+/** The highest per-key rate a key may have, and whose limit that is (for the message). */
+export interface RateLimitBound {
+  maxPerMinute: number;
+  /** "the pro plan's", "user user_…'s" */
+  whose: string;
+}
+
+export const perMinuteOf = (rateLimit: KeyRateLimit): number => (rateLimit.limit * 60) / SECONDS_PER_PERIOD[rateLimit.period];
+
+/** A positive limit whose per-minute equivalent is within the bound (plan, or the key owner's own). */
+export function validRateLimit(limit: number, period: RateLimitPeriod, bound: RateLimitBound, field = "rate_limit"): KeyRateLimit {
+  if (!Number.isInteger(limit) || limit <= 0) throw fieldError(field, "must be a positive integer");
+  if (perMinuteOf({ limit, period }) > bound.maxPerMinute) {
+    throw fieldError(field, `${limit} per ${period} exceeds ${bound.whose} maximum of ${bound.maxPerMinute} requests per minute`);
   }
   return { limit, period };
 }

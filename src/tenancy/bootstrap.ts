@@ -1,11 +1,19 @@
 import type { Plan } from "../config/plans.js";
-import type { ScopeDefinition } from "../config/scopes.js";
+import { ADMIN_READ, ADMIN_WRITE, type ScopeDefinition } from "../config/scopes.js";
 import { newId } from "../keys/ids.js";
 import { generateSecret, keyPrefixOf, type Environment, type SecretHasher } from "../keys/secret.js";
 import type { Store } from "../store/store.js";
-import type { KeyRecord, Organization, User } from "../store/types.js";
+import type { AuditEvent, KeyRecord, Organization, User } from "../store/types.js";
 import type { Clock } from "../time/clock.js";
 import { AuditTrail } from "../admin/audit-trail.js";
+import { PLATFORM_ADMIN } from "./platform.js";
+
+export interface TenancyDeps {
+  store: Store;
+  hasher: SecretHasher;
+  clock: Clock;
+  scopes: readonly ScopeDefinition[];
+}
 
 export interface BootstrapRequest {
   organizationName: string;
@@ -22,30 +30,67 @@ export interface BootstrapResult {
   secret: string;
 }
 
+export interface NewOrganization {
+  name: string;
+  plan: Plan;
+  ownerName: string;
+  kind?: "platform";
+  /** The owner's first key; none when absent. */
+  firstKey?: { name: string; description: string; scopes: string[]; environment: Environment };
+  /** Who asks, for the new organization's audit log: a platform operator's key, else `bootstrap`. */
+  actor?: { keyId: string; userId: string; organizationId: string };
+}
+
+export interface CreatedOrganization {
+  organization: Organization;
+  owner: User;
+  key?: KeyRecord;
+  secret?: string;
+}
+
 /**
- * Creates an organization, its owner user and a first admin key holding the whole scope
- * catalog, so the owner can then grant any scope through the admin API.
+ * Creates an organization with its owner user and, when asked, the owner's first key; records
+ * it all in the new organization's audit log. The one way organizations come to be: the CLI's
+ * bootstrap, the demo, and OperatorService.CreateOrganization.
  */
-export async function bootstrapOrganization(
-  deps: { store: Store; hasher: SecretHasher; clock: Clock; scopes: readonly ScopeDefinition[] },
-  request: BootstrapRequest,
-): Promise<BootstrapResult> {
+export async function createOrganization(deps: TenancyDeps, request: NewOrganization): Promise<CreatedOrganization> {
   const now = deps.clock.now();
-  const organization: Organization = { id: newId("org", now), name: request.organizationName, plan: request.plan.name, createdAt: new Date(now) };
+  const organization: Organization = {
+    id: newId("org", now),
+    name: request.name,
+    plan: request.plan.name,
+    createdAt: new Date(now),
+    ...(request.kind && { kind: request.kind }),
+  };
   const owner: User = { id: newId("user", now), organizationId: organization.id, name: request.ownerName, role: "owner", createdAt: new Date(now) };
-  const secret = generateSecret(request.environment);
+  await deps.store.organizations.create(organization);
+  await deps.store.users.create(owner);
+
+  const audit = new AuditTrail(deps.store, deps.clock);
+  const actor: Pick<AuditEvent, "organizationId" | "actorKeyId" | "actorUserId"> = {
+    organizationId: organization.id,
+    actorKeyId: request.actor?.keyId ?? "bootstrap",
+    actorUserId: request.actor?.userId ?? owner.id,
+  };
+  const from: Record<string, string> = request.actor ? { actorOrganizationId: request.actor.organizationId } : {};
+  const details = { name: organization.name, plan: organization.plan, ownerUserId: owner.id, ...(organization.kind && { kind: organization.kind }) };
+  await audit.record({ ...actor, action: "org.create", keyId: "", details: { ...details, ...from } });
+  if (!request.firstKey) return { organization, owner };
+
+  const { firstKey } = request;
+  const secret = generateSecret(firstKey.environment);
   const key: KeyRecord = {
     id: newId("key", now),
     organizationId: organization.id,
-    name: "bootstrap admin key",
-    description: "Created by keygate bootstrap",
+    name: firstKey.name,
+    description: firstKey.description,
     keyPrefix: keyPrefixOf(secret),
     secretHash: deps.hasher.hash(secret),
     previousSecret: null,
-    environment: request.environment,
+    environment: firstKey.environment,
     keyType: "user",
     ownerUserId: owner.id,
-    scopes: deps.scopes.map((s) => s.name),
+    scopes: firstKey.scopes,
     allowIps: [],
     rateLimit: null,
     isActive: true,
@@ -53,19 +98,55 @@ export async function bootstrapOrganization(
     expiresAt: null,
     lastUsedAt: null,
     createdAt: new Date(now),
-    createdBy: "bootstrap",
+    createdBy: request.actor?.keyId ?? "bootstrap",
     updatedAt: new Date(now),
   };
-  await deps.store.organizations.create(organization);
-  await deps.store.users.create(owner);
   const outcome = await deps.store.keys.create(key, {
     organizationMax: request.plan.maxKeysPerOrganization,
     userMax: request.plan.maxKeysPerUser,
   });
   if (!outcome.ok) throw new Error(`plan ${request.plan.name} allows no keys (${outcome.reason})`);
-  const audit = new AuditTrail(deps.store, deps.clock);
-  const actor = { organizationId: organization.id, actorKeyId: "bootstrap", actorUserId: owner.id };
-  await audit.record({ ...actor, action: "org.create", keyId: "", details: { name: organization.name, plan: organization.plan } });
-  await audit.record({ ...actor, action: "key.create", keyId: key.id, details: { name: key.name, scopes: key.scopes.join(" ") } });
+  await audit.record({ ...actor, action: "key.create", keyId: key.id, details: { name: key.name, scopes: key.scopes.join(" "), ...from } });
   return { organization, owner, key: outcome.key, secret };
+}
+
+/**
+ * Creates an organization, its owner user and a first admin key holding the whole scope
+ * catalog, so the owner can then grant any scope through the admin API.
+ */
+export async function bootstrapOrganization(deps: TenancyDeps, request: BootstrapRequest): Promise<BootstrapResult> {
+  const created = await createOrganization(deps, {
+    name: request.organizationName,
+    plan: request.plan,
+    ownerName: request.ownerName,
+    firstKey: {
+      name: "bootstrap admin key",
+      description: "Created by keygate bootstrap",
+      scopes: deps.scopes.map((s) => s.name),
+      environment: request.environment,
+    },
+  });
+  return created as BootstrapResult;
+}
+
+/**
+ * Creates a platform organization, its owner and an operator key: platform:admin for
+ * OperatorService and other organizations' keys (never their secrets), plus admin:read and
+ * admin:write for its own organization, so operators can list, revoke and rotate their own keys.
+ * New operator keys come only from here: platform:admin is in no catalog the admin API grants from.
+ */
+export async function bootstrapOperator(deps: TenancyDeps, request: BootstrapRequest): Promise<BootstrapResult> {
+  const created = await createOrganization(deps, {
+    name: request.organizationName,
+    plan: request.plan,
+    ownerName: request.ownerName,
+    kind: "platform",
+    firstKey: {
+      name: "platform operator key",
+      description: "Created by keygate bootstrap --operator",
+      scopes: [PLATFORM_ADMIN, ADMIN_READ, ADMIN_WRITE],
+      environment: request.environment,
+    },
+  });
+  return created as BootstrapResult;
 }

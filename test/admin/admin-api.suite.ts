@@ -33,7 +33,7 @@ export async function failure(call: Promise<unknown>): Promise<{ code: Code; rea
 const HOUR = 3_600_000;
 
 /** JSON text of a message, for searching it (int64 fields are bigints). */
-const text = (value: unknown): string => JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+export const text = (value: unknown): string => JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
 
 /**
  * The whole KeyAdminService key lifecycle through a real server and Connect client, on the

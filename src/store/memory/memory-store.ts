@@ -15,7 +15,8 @@ import type {
   UserPatch,
   UserRepository,
 } from "../store.js";
-import type { AuditEvent, KeyRecord, Organization, SealedSecret, User, UserLimits } from "../types.js";
+import type { AuditEvent, KeyRecord, Organization, SealedSecret, User } from "../types.js";
+import { patchedLimits } from "../user-limits-patch.js";
 import { MemoryUsageRepository } from "./memory-usage-repository.js";
 
 /**
@@ -275,13 +276,9 @@ class MemoryUserRepository implements UserRepository {
     if (patch.name !== undefined) user.name = patch.name;
     if (patch.role !== undefined) user.role = patch.role;
     if (patch.limits !== undefined) {
-      const limits: Record<string, unknown> = { ...user.limits };
-      for (const [field, value] of Object.entries(patch.limits)) {
-        if (value === null) delete limits[field];
-        else if (value !== undefined) limits[field] = copy(value);
-      }
+      const limits = patchedLimits(user.limits, patch.limits);
       // Like MongoDB's $set/$unset: clearing limits a user never had leaves no limits object.
-      if (user.limits !== undefined || Object.keys(limits).length > 0) user.limits = limits as UserLimits;
+      if (user.limits !== undefined || Object.keys(limits).length > 0) user.limits = limits;
     }
     return { ok: true, user: copy(user) };
   }

@@ -1,0 +1,101 @@
+import { create } from "@bufbuild/protobuf";
+import type { ServiceImpl } from "@connectrpc/connect";
+import { Environment as EnvironmentEnum } from "../../gen/keygate/v1/key_admin_pb.js";
+import {
+  CreateOrganizationResponseSchema,
+  GetOrganizationResponseSchema,
+  SetOrganizationPlanResponseSchema,
+  type OperatorService,
+} from "../../gen/keygate/v1/operator_pb.js";
+import type { Plan } from "../config/plans.js";
+import type { ScopeDefinition } from "../config/scopes.js";
+import type { SecretHasher } from "../keys/secret.js";
+import type { Logger } from "../log/logger.js";
+import type { Store } from "../store/store.js";
+import type { Organization } from "../store/types.js";
+import { createOrganization } from "../tenancy/bootstrap.js";
+import type { Clock } from "../time/clock.js";
+import { CallerAudit, type AuditTrail } from "./audit-trail.js";
+import { callerOf } from "./caller.js";
+import { fieldError } from "./errors.js";
+import { ENVIRONMENTS, toApiKey, toOrganizationMessage, toUserMessage } from "./mapping.js";
+import { requiredId, validName } from "./validation.js";
+
+export interface OperatorDeps {
+  store: Store;
+  hasher: SecretHasher;
+  clock: Clock;
+  scopes: readonly ScopeDefinition[];
+  plans: readonly Plan[];
+  defaultPlan: string;
+  audit: AuditTrail;
+  logger: Logger;
+}
+
+/**
+ * OperatorService: what the platform does to its tenants. The caller authentication interceptor
+ * lets only platform operator keys in; each handler writes its audit entry into the log of the
+ * organization it acts on before it answers, so an operator's look is never off the record.
+ */
+export function operatorService(deps: OperatorDeps): ServiceImpl<typeof OperatorService> {
+  const audit = new CallerAudit(deps.audit, deps.logger);
+
+  function planNamed(name: string): Plan {
+    const plan = deps.plans.find((p) => p.name === name);
+    if (!plan) throw fieldError("plan", `${JSON.stringify(name)} is not a configured plan (${deps.plans.map((p) => p.name).join(", ")})`);
+    return plan;
+  }
+
+  async function organizationNamed(id: string): Promise<Organization> {
+    const organization = await deps.store.organizations.findById(requiredId(id));
+    if (!organization) throw fieldError("id", `no organization ${JSON.stringify(id)}`);
+    return organization;
+  }
+
+  return {
+    async createOrganization(req, ctx) {
+      const caller = callerOf(ctx);
+      const name = validName(req.name);
+      const plan = planNamed(req.plan || deps.defaultPlan);
+      const ownerName = validName(req.ownerName || "owner", "owner_name");
+      const environment = req.environment === EnvironmentEnum.UNSPECIFIED ? "live" : ENVIRONMENTS.get(req.environment);
+      if (!environment) throw fieldError("environment", "must be ENVIRONMENT_LIVE or ENVIRONMENT_TEST");
+      const created = await createOrganization(deps, {
+        name,
+        plan,
+        ownerName,
+        actor: { keyId: caller.key.id, userId: caller.user.id, organizationId: caller.organization.id },
+        ...(req.issueOwnerKey && {
+          firstKey: {
+            name: "owner admin key",
+            description: "Created by a platform operator for the owner",
+            scopes: deps.scopes.map((s) => s.name),
+            environment,
+          },
+        }),
+      });
+      return create(CreateOrganizationResponseSchema, {
+        organization: toOrganizationMessage(created.organization),
+        owner: toUserMessage(created.owner),
+        ...(created.key && { ownerKey: toApiKey(created.key), ownerKeySecret: created.secret! }),
+      });
+    },
+
+    async getOrganization(req, ctx) {
+      const caller = callerOf(ctx);
+      const organization = await organizationNamed(req.id);
+      await audit.beforehand(caller, { organizationId: organization.id, action: "operator.get_organization" });
+      return create(GetOrganizationResponseSchema, { organization: toOrganizationMessage(organization) });
+    },
+
+    async setOrganizationPlan(req, ctx) {
+      const caller = callerOf(ctx);
+      const plan = planNamed(req.plan);
+      const current = await organizationNamed(req.id);
+      const updated = await deps.store.organizations.setPlan(current.id, plan.name);
+      if (!updated) throw fieldError("id", `no organization ${JSON.stringify(req.id)}`);
+      await audit.changed(caller, { organizationId: updated.id, action: "org.plan_change", details: { from: current.plan, to: plan.name } });
+      return create(SetOrganizationPlanResponseSchema, { organization: toOrganizationMessage(updated), previousPlan: current.plan });
+    },
+  };
+}

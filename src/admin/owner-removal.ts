@@ -1,0 +1,105 @@
+import type { KeyEvents } from "../keys/key-events.js";
+import type { Store } from "../store/store.js";
+import type { KeyRecord } from "../store/types.js";
+import type { Clock } from "../time/clock.js";
+import type { CallerAudit } from "./audit-trail.js";
+import type { Caller } from "./caller.js";
+
+/** What became of a removed user's keys. */
+export interface SettledKeys {
+  /** `user` keys disabled now (revoked ones and ones already disabled are left as they are). */
+  disabled: string[];
+  /** `shared` keys now owned by `successor`. */
+  transferred: string[];
+  /** The organization's first owner or admin, or "" when no key needed one. */
+  successor: string;
+}
+
+export interface OwnerRemovalDeps {
+  store: Store;
+  clock: Clock;
+  keyEvents: KeyEvents;
+  audit: CallerAudit;
+}
+
+const PAGE = 500;
+/** Handing a removed user's shared key on is no new key: the receiver's key limit does not apply. */
+const UNBOUNDED = { organizationMax: Number.MAX_SAFE_INTEGER, userMax: Number.MAX_SAFE_INTEGER };
+
+/**
+ * The keys of a removed user. Their `user` keys stop working at once: the store marks each
+ * disabled and KeyEvents drops it from Check's cache. Their `shared` keys belong to a team rather
+ * than a person, so they pass to the organization's first owner or admin. Every change is audited
+ * with reason `owner_removed`.
+ *
+ * The user record goes first and the keys after, so a key given to the user by a request racing
+ * the removal is either seen by the sweep or finds its owner gone when it checks afterwards
+ * (`settleIfOwnerRemoved`).
+ */
+export class OwnerRemoval {
+  constructor(private readonly deps: OwnerRemovalDeps) {}
+
+  async settleKeysOf(caller: Caller, organizationId: string, removedUserId: string): Promise<SettledKeys> {
+    const settled: SettledKeys = { disabled: [], transferred: [], successor: "" };
+    let afterId: string | undefined;
+    for (;;) {
+      const page = await this.deps.store.keys.list(organizationId, {
+        ownerUserId: removedUserId,
+        limit: PAGE,
+        ...(afterId === undefined ? {} : { afterId }),
+      });
+      for (const key of page) await this.#settle(caller, key, settled);
+      if (page.length < PAGE) return settled;
+      afterId = page[page.length - 1]!.id;
+    }
+  }
+
+  /** After a write that named `key.ownerUserId` as owner: when that user is gone, settle the key. */
+  async settleIfOwnerRemoved(caller: Caller, key: KeyRecord): Promise<KeyRecord> {
+    if (key.revokedAt !== null || (await this.deps.store.users.findById(key.organizationId, key.ownerUserId))) return key;
+    return (await this.#settle(caller, key, { disabled: [], transferred: [], successor: "" })) ?? key;
+  }
+
+  async #settle(caller: Caller, key: KeyRecord, settled: SettledKeys): Promise<KeyRecord | undefined> {
+    if (key.revokedAt !== null) return undefined;
+    const updatedAt = new Date(this.deps.clock.now());
+    const details = { reason: "owner_removed", userId: key.ownerUserId };
+    if (key.keyType === "user") {
+      if (!key.isActive) return undefined;
+      const outcome = await this.deps.store.keys.update(key.organizationId, key.id, { isActive: false, updatedAt }, UNBOUNDED);
+      if (!outcome.ok) return undefined;
+      this.deps.keyEvents.changed(outcome.key);
+      settled.disabled.push(key.id);
+      await this.deps.audit.changed(caller, { organizationId: key.organizationId, action: "key.disable", keyId: key.id, details });
+      return outcome.key;
+    }
+    settled.successor ||= await this.#successor(key.organizationId, key.ownerUserId);
+    if (settled.successor === "") return undefined;
+    const outcome = await this.deps.store.keys.update(key.organizationId, key.id, { ownerUserId: settled.successor, updatedAt }, UNBOUNDED);
+    if (!outcome.ok) return undefined;
+    this.deps.keyEvents.changed(outcome.key);
+    settled.transferred.push(key.id);
+    await this.deps.audit.changed(caller, {
+      organizationId: key.organizationId,
+      action: "key.update",
+      keyId: key.id,
+      details: { ...details, fields: "owner_user_id", ownerUserId: settled.successor },
+    });
+    return outcome.key;
+  }
+
+  /** The organization's first owner or admin (in creation order), other than the removed user. */
+  async #successor(organizationId: string, removedUserId: string): Promise<string> {
+    let afterId: string | undefined;
+    for (;;) {
+      const users = await this.deps.store.users.listByOrganization(organizationId, {
+        limit: PAGE,
+        ...(afterId === undefined ? {} : { afterId }),
+      });
+      const first = users.find((user) => user.id !== removedUserId && (user.role === "owner" || user.role === "admin"));
+      if (first) return first.id;
+      if (users.length < PAGE) return "";
+      afterId = users[users.length - 1]!.id;
+    }
+  }
+}
