@@ -1,8 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { ListAuditEventsResponseSchema, type AuditEvent } from "../../gen/keygate/v1/key_admin_pb.js";
 import * as parse from "./arguments.js";
-import { EXIT } from "./command.js";
-import { printJson, printTable, time } from "./output.js";
+import { printTable, time } from "./output.js";
 import { singleCommand } from "./remote.js";
 
 /** keygate audit: who did what to which key, newest first. */
@@ -34,25 +33,22 @@ Options:
       events.push(...page.events);
       pageToken = page.nextPageToken;
     } while (ctx.values["all"] === true && pageToken !== "");
-    if (ctx.json) {
-      printJson(ctx.io, ListAuditEventsResponseSchema, create(ListAuditEventsResponseSchema, { events, nextPageToken: pageToken }));
-      return EXIT.ok;
-    }
-    printTable(
-      ctx.io,
-      ["WHEN", "ACTION", "KEY", "BY KEY", "DETAILS"],
-      events.map((e) => [
-        time(e.occurredAt),
-        e.action,
-        e.keyId || "-",
-        e.actorKeyId || "-",
-        Object.entries(e.details)
-          .map(([name, value]) => `${name}=${value}`)
-          .join(" "),
-      ]),
-      "No events.",
-    );
-    if (pageToken !== "") ctx.io.out(`\nOlder events: keygate audit --page-token ${pageToken}\n`);
-    return EXIT.ok;
+    return ctx.respond(ListAuditEventsResponseSchema, create(ListAuditEventsResponseSchema, { events, nextPageToken: pageToken }), () => {
+      printTable(
+        ctx.io,
+        ["WHEN", "ACTION", "KEY", "BY KEY", "DETAILS"],
+        events.map((e) => [
+          time(e.occurredAt),
+          e.action,
+          e.keyId || "-",
+          e.actorKeyId || "-",
+          Object.entries(e.details)
+            .map(([name, value]) => `${name}=${value}`)
+            .join(" "),
+        ]),
+        "No events.",
+      );
+      if (pageToken !== "") ctx.io.out(`\nOlder events: keygate audit --page-token ${pageToken}\n`);
+    });
   },
 });

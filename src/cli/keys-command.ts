@@ -1,3 +1,4 @@
+import { create } from "@bufbuild/protobuf";
 import {
   CreateKeyResponseSchema,
   DeleteKeyResponseSchema,
@@ -12,10 +13,9 @@ import {
   UpdateKeyResponseSchema,
   type ApiKey,
 } from "../../gen/keygate/v1/key_admin_pb.js";
-import { create } from "@bufbuild/protobuf";
 import * as parse from "./arguments.js";
 import { EXIT, UsageError, type CommandIo } from "./command.js";
-import { count, printFields, printJson, printTable, time } from "./output.js";
+import { count, printFields, printTable, time } from "./output.js";
 import { commandGroup, type RunContext, type Subcommand } from "./remote.js";
 
 /** keygate keys …: the key lifecycle against a running server. */
@@ -117,18 +117,15 @@ Options:
       keys.push(...page.keys);
       pageToken = page.nextPageToken;
     } while (flag(ctx, "all") && pageToken !== "");
-    if (ctx.json) {
-      printJson(ctx.io, ListKeysResponseSchema, create(ListKeysResponseSchema, { keys, nextPageToken: pageToken }));
-      return EXIT.ok;
-    }
-    printTable(
-      ctx.io,
-      ["ID", "NAME", "PREFIX", "ENV", "STATE", "RATE", "TODAY", "LAST USED", "SCOPES"],
-      keys.map((k) => [k.id, k.name, k.keyPrefix, ENVIRONMENT_NAME[k.environment], state(k), rate(k), count(k.usage?.requestsToday ?? 0n), time(k.lastUsedAt), k.scopes.join(" ")]),
-      "No keys.",
-    );
-    if (pageToken !== "") ctx.io.out(`\nMore keys: keygate keys list --page-token ${pageToken}\n`);
-    return EXIT.ok;
+    return ctx.respond(ListKeysResponseSchema, create(ListKeysResponseSchema, { keys, nextPageToken: pageToken }), () => {
+      printTable(
+        ctx.io,
+        ["ID", "NAME", "PREFIX", "ENV", "STATE", "RATE", "TODAY", "LAST USED", "SCOPES"],
+        keys.map((k) => [k.id, k.name, k.keyPrefix, ENVIRONMENT_NAME[k.environment], state(k), rate(k), count(k.usage?.requestsToday ?? 0n), time(k.lastUsedAt), k.scopes.join(" ")]),
+        "No keys.",
+      );
+      if (pageToken !== "") ctx.io.out(`\nMore keys: keygate keys list --page-token ${pageToken}\n`);
+    });
   },
 };
 
@@ -140,9 +137,7 @@ Shows a key's settings, state and usage totals (never its secret).`,
   positionals: [1, 1],
   async run(ctx) {
     const response = await ctx.client().getKey({ id: ctx.positionals[0]! });
-    if (ctx.json) printJson(ctx.io, GetKeyResponseSchema, response);
-    else printKey(ctx.io, response.key!);
-    return EXIT.ok;
+    return ctx.respond(GetKeyResponseSchema, response, () => printKey(ctx.io, response.key!));
   },
 };
 
@@ -177,13 +172,10 @@ ${SETTINGS_HELP}
       ownerUserId: text(ctx, "owner") ?? "",
       isActive: !flag(ctx, "disabled"),
     });
-    if (ctx.json) {
-      printJson(ctx.io, CreateKeyResponseSchema, response);
-      return EXIT.ok;
-    }
-    printKey(ctx.io, response.key!);
-    printSecret(ctx.io, response.secret);
-    return EXIT.ok;
+    return ctx.respond(CreateKeyResponseSchema, response, () => {
+      printKey(ctx.io, response.key!);
+      printSecret(ctx.io, response.secret);
+    });
   },
 };
 
@@ -233,9 +225,7 @@ ${SETTINGS_HELP}
     };
     if (Object.keys(changes).length === 0) throw new UsageError("nothing to change: give at least one option");
     const response = await ctx.client().updateKey({ id: ctx.positionals[0]!, ...changes });
-    if (ctx.json) printJson(ctx.io, UpdateKeyResponseSchema, response);
-    else printKey(ctx.io, response.key!);
-    return EXIT.ok;
+    return ctx.respond(UpdateKeyResponseSchema, response, () => printKey(ctx.io, response.key!));
   },
 };
 
@@ -251,9 +241,7 @@ Options:
   positionals: [1, 1],
   async run(ctx) {
     const response = await ctx.client().revokeKey({ id: ctx.positionals[0]!, reason: text(ctx, "reason") ?? "" });
-    if (ctx.json) printJson(ctx.io, RevokeKeyResponseSchema, response);
-    else printKey(ctx.io, response.key!);
-    return EXIT.ok;
+    return ctx.respond(RevokeKeyResponseSchema, response, () => printKey(ctx.io, response.key!));
   },
 };
 
@@ -274,13 +262,10 @@ Options:
       id: ctx.positionals[0]!,
       gracePeriodSeconds: grace === undefined ? 0 : parse.durationSeconds("--grace", grace),
     });
-    if (ctx.json) {
-      printJson(ctx.io, RegenerateKeyResponseSchema, response);
-      return EXIT.ok;
-    }
-    printKey(ctx.io, response.key!);
-    printSecret(ctx.io, response.secret);
-    return EXIT.ok;
+    return ctx.respond(RegenerateKeyResponseSchema, response, () => {
+      printKey(ctx.io, response.key!);
+      printSecret(ctx.io, response.secret);
+    });
   },
 };
 
@@ -298,9 +283,7 @@ Options:
   async run(ctx) {
     if (!flag(ctx, "yes")) throw new UsageError("deleting cannot be undone: add --yes to confirm (or revoke the key instead)");
     const response = await ctx.client().deleteKey({ id: ctx.positionals[0]! });
-    if (ctx.json) printJson(ctx.io, DeleteKeyResponseSchema, response);
-    else ctx.io.out(`deleted ${ctx.positionals[0]}\n`);
-    return EXIT.ok;
+    return ctx.respond(DeleteKeyResponseSchema, response, () => ctx.io.out(`deleted ${ctx.positionals[0]}\n`));
   },
 };
 
@@ -321,24 +304,26 @@ Exits 0 when it is valid, 5 when it is not.`,
     }
     if (secret === "") throw new UsageError("the secret to test is empty");
     const response = await ctx.client().testKey({ apiKey: secret });
-    if (ctx.json) printJson(ctx.io, TestKeyResponseSchema, response);
-    else if (response.valid) {
-      printFields(ctx.io, [
-        ["valid", "yes"],
-        ["key", `${response.keyId} (${response.name})`],
-        ["scopes", response.scopes.join(" ") || "-"],
-        ["expires", time(response.expiresAt)],
-        ...(response.rateLimit && response.rateLimit.limit > 0
-          ? ([["rate limit", `${response.rateLimit.remaining} of ${response.rateLimit.limit} left until ${time(response.rateLimit.resetAt)}`]] as const)
-          : []),
-      ]);
-    } else {
-      printFields(ctx.io, [
-        ["valid", "no"],
-        ["reason", response.reason || "API_KEY_INVALID"],
-        ...(response.keyId ? ([["key", response.keyId]] as const) : []),
-      ]);
-    }
+    ctx.respond(TestKeyResponseSchema, response, () =>
+      printFields(
+        ctx.io,
+        response.valid
+          ? [
+              ["valid", "yes"],
+              ["key", `${response.keyId} (${response.name})`],
+              ["scopes", response.scopes.join(" ") || "-"],
+              ["expires", time(response.expiresAt)],
+              ...(response.rateLimit && response.rateLimit.limit > 0
+                ? ([["rate limit", `${response.rateLimit.remaining} of ${response.rateLimit.limit} left until ${time(response.rateLimit.resetAt)}`]] as const)
+                : []),
+            ]
+          : [
+              ["valid", "no"],
+              ["reason", response.reason || "API_KEY_INVALID"],
+              ...(response.keyId ? ([["key", response.keyId]] as const) : []),
+            ],
+      ),
+    );
     return response.valid ? EXIT.ok : EXIT.keyInvalid;
   },
 };

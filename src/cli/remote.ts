@@ -1,9 +1,11 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { KeyAdminService } from "../../gen/keygate/v1/key_admin_pb.js";
 import { EXIT, UsageError, type CommandIo } from "./command.js";
+import { printJson } from "./output.js";
 
 /**
  * The frame of the commands that call a running keygate: connection flags and variables, one
@@ -39,9 +41,10 @@ export interface RunContext {
   io: CommandIo;
   values: Parsed["values"];
   positionals: string[];
-  json: boolean;
   /** A client for the server the flags or environment name; throws UsageError without a key. */
   client(): Client<typeof KeyAdminService>;
+  /** Prints the response as JSON with --json, else as `human` prints it; returns exit code 0. */
+  respond<Desc extends DescMessage>(schema: Desc, message: MessageShape<Desc>, human: () => void): number;
 }
 
 export interface Subcommand {
@@ -92,7 +95,18 @@ export async function runSubcommand(title: string, sub: Subcommand, args: string
     if (positionals.length < min) throw new UsageError(min === 1 ? "an argument is missing" : `${min} arguments are needed`);
     if (positionals.length > max) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[max])}`);
     let client: Client<typeof KeyAdminService> | undefined;
-    return await sub.run({ io, values, positionals, json: values["json"] === true, client: () => (client ??= connect(values, io.env)) });
+    const json = values["json"] === true;
+    return await sub.run({
+      io,
+      values,
+      positionals,
+      client: () => (client ??= connect(values, io.env)),
+      respond(schema, message, human) {
+        if (json) printJson(io, schema, message);
+        else human();
+        return EXIT.ok;
+      },
+    });
   } catch (error) {
     if (error instanceof UsageError || (error instanceof TypeError && (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS"))) {
       io.err(`${title}: ${error.message}\n\n${help}`);

@@ -10,8 +10,8 @@ import {
   type Money,
 } from "../../gen/keygate/v1/key_admin_pb.js";
 import * as parse from "./arguments.js";
-import { EXIT, type CommandIo } from "./command.js";
-import { count, printFields, printJson, printTable } from "./output.js";
+import type { CommandIo } from "./command.js";
+import { count, printFields, printTable } from "./output.js";
 import { commandGroup, type RunContext, type Subcommand } from "./remote.js";
 
 /** keygate usage …: usage, billing and quota of the organization or one key. */
@@ -52,21 +52,18 @@ ${PERIOD_HELP}`,
   positionals: [1, 1],
   async run(ctx) {
     const usage = await ctx.client().getKeyUsage({ id: ctx.positionals[0]!, period: period(ctx) });
-    if (ctx.json) {
-      printJson(ctx.io, GetKeyUsageResponseSchema, usage);
-      return EXIT.ok;
-    }
-    printFields(ctx.io, [
-      ["key", usage.keyId],
-      ["requests", count(usage.totalRequests)],
-      ["successful", count(usage.successfulRequests)],
-      ["failed", count(usage.failedRequests)],
-      ["rate limited", count(usage.rateLimitedRequests)],
-      ["source", SOURCE[usage.source]],
-    ]);
-    days(ctx.io, usage.dailyBreakdown);
-    endpoints(ctx.io, usage.endpoints);
-    return EXIT.ok;
+    return ctx.respond(GetKeyUsageResponseSchema, usage, () => {
+      printFields(ctx.io, [
+        ["key", usage.keyId],
+        ["requests", count(usage.totalRequests)],
+        ["successful", count(usage.successfulRequests)],
+        ["failed", count(usage.failedRequests)],
+        ["rate limited", count(usage.rateLimitedRequests)],
+        ["source", SOURCE[usage.source]],
+      ]);
+      days(ctx.io, usage.dailyBreakdown);
+      endpoints(ctx.io, usage.endpoints);
+    });
   },
 };
 
@@ -79,20 +76,17 @@ ${PERIOD_HELP}`,
   options: PERIOD_OPTION,
   async run(ctx) {
     const usage = await ctx.client().getOrganizationUsage({ period: period(ctx) });
-    if (ctx.json) {
-      printJson(ctx.io, GetOrganizationUsageResponseSchema, usage);
-      return EXIT.ok;
-    }
-    printFields(ctx.io, [
-      ["organization", usage.organizationId],
-      ["requests", count(usage.totalRequests)],
-      ["keys", `${usage.activeKeys} active of ${usage.totalKeys}`],
-      ["source", SOURCE[usage.source]],
-    ]);
-    ctx.io.out("\n");
-    printTable(ctx.io, ["KEY", "NAME", "REQUESTS"], usage.requestsByKey.map((k) => [k.keyId, k.name, count(k.requests)]), "No requests.");
-    endpoints(ctx.io, usage.topEndpoints);
-    return EXIT.ok;
+    return ctx.respond(GetOrganizationUsageResponseSchema, usage, () => {
+      printFields(ctx.io, [
+        ["organization", usage.organizationId],
+        ["requests", count(usage.totalRequests)],
+        ["keys", `${usage.activeKeys} active of ${usage.totalKeys}`],
+        ["source", SOURCE[usage.source]],
+      ]);
+      ctx.io.out("\n");
+      printTable(ctx.io, ["KEY", "NAME", "REQUESTS"], usage.requestsByKey.map((k) => [k.keyId, k.name, count(k.requests)]), "No requests.");
+      endpoints(ctx.io, usage.topEndpoints);
+    });
   },
 };
 
@@ -105,24 +99,21 @@ Options:
   options: { month: { type: "string" } },
   async run(ctx) {
     const bill = await ctx.client().getBillingUsage({ billingPeriod: parse.month(ctx.values["month"] as string | undefined) });
-    if (ctx.json) {
-      printJson(ctx.io, GetBillingUsageResponseSchema, bill);
-      return EXIT.ok;
-    }
-    printFields(ctx.io, [
-      ["month", bill.billingPeriod],
-      ["plan", bill.plan],
-      ["estimated total", money(bill.totalEstimatedCost)],
-      ["source", SOURCE[bill.source]],
-    ]);
-    ctx.io.out("\n");
-    printTable(
-      ctx.io,
-      ["KEY", "NAME", "REQUESTS", "DATA MB", "ESTIMATED COST"],
-      bill.keys.map((k) => [k.keyId, k.name, count(k.requests), k.dataTransferredMb.toFixed(2), money(k.estimatedCost)]),
-      "No usage this month.",
-    );
-    return EXIT.ok;
+    return ctx.respond(GetBillingUsageResponseSchema, bill, () => {
+      printFields(ctx.io, [
+        ["month", bill.billingPeriod],
+        ["plan", bill.plan],
+        ["estimated total", money(bill.totalEstimatedCost)],
+        ["source", SOURCE[bill.source]],
+      ]);
+      ctx.io.out("\n");
+      printTable(
+        ctx.io,
+        ["KEY", "NAME", "REQUESTS", "DATA MB", "ESTIMATED COST"],
+        bill.keys.map((k) => [k.keyId, k.name, count(k.requests), k.dataTransferredMb.toFixed(2), money(k.estimatedCost)]),
+        "No usage this month.",
+      );
+    });
   },
 };
 
@@ -135,20 +126,17 @@ ${PERIOD_HELP}`,
   options: PERIOD_OPTION,
   async run(ctx) {
     const s = await ctx.client().getAnalyticsSummary({ period: period(ctx) });
-    if (ctx.json) {
-      printJson(ctx.io, GetAnalyticsSummaryResponseSchema, s);
-      return EXIT.ok;
-    }
-    printFields(ctx.io, [
-      ["requests", count(s.totalRequests)],
-      ["growth", `${s.growthPercent.toFixed(1)}%`],
-      ["error rate", `${s.errorRatePercent.toFixed(1)}%`],
-      ["avg response", `${s.avgResponseTimeMs.toFixed(1)} ms`],
-      ["most active", s.mostActiveKey?.keyId ? `${s.mostActiveKey.keyId} (${s.mostActiveKey.name}, ${count(s.mostActiveKey.requests)})` : "-"],
-      ["source", SOURCE[s.source]],
-    ]);
-    days(ctx.io, s.trends);
-    return EXIT.ok;
+    return ctx.respond(GetAnalyticsSummaryResponseSchema, s, () => {
+      printFields(ctx.io, [
+        ["requests", count(s.totalRequests)],
+        ["growth", `${s.growthPercent.toFixed(1)}%`],
+        ["error rate", `${s.errorRatePercent.toFixed(1)}%`],
+        ["avg response", `${s.avgResponseTimeMs.toFixed(1)} ms`],
+        ["most active", s.mostActiveKey?.keyId ? `${s.mostActiveKey.keyId} (${s.mostActiveKey.name}, ${count(s.mostActiveKey.requests)})` : "-"],
+        ["source", SOURCE[s.source]],
+      ]);
+      days(ctx.io, s.trends);
+    });
   },
 };
 
@@ -159,18 +147,15 @@ const quota: Subcommand = {
 Shows the plan's monthly quota and per-minute rate in use, and the alerts past their thresholds.`,
   async run(ctx) {
     const q = await ctx.client().getQuotaStatus({});
-    if (ctx.json) {
-      printJson(ctx.io, GetQuotaStatusResponseSchema, q);
-      return EXIT.ok;
-    }
-    printFields(ctx.io, [
-      ["plan", q.plan],
-      ["monthly quota", q.quota ? `${count(q.quota.used)} of ${count(q.quota.requestsPerMonth)} used (${q.quota.percentUsed.toFixed(1)}%), ${count(q.quota.remaining)} left` : "-"],
-      ["this minute", q.rateLimits ? `${count(q.rateLimits.currentUsage)} of ${count(q.rateLimits.requestsPerMinute)} requests` : "-"],
-    ]);
-    ctx.io.out("\n");
-    printTable(ctx.io, ["ALERT", "KIND", "MESSAGE"], q.alerts.map((a) => [`${a.thresholdPercent}%`, a.kind, a.message]), "No alerts.");
-    return EXIT.ok;
+    return ctx.respond(GetQuotaStatusResponseSchema, q, () => {
+      printFields(ctx.io, [
+        ["plan", q.plan],
+        ["monthly quota", q.quota ? `${count(q.quota.used)} of ${count(q.quota.requestsPerMonth)} used (${q.quota.percentUsed.toFixed(1)}%), ${count(q.quota.remaining)} left` : "-"],
+        ["this minute", q.rateLimits ? `${count(q.rateLimits.currentUsage)} of ${count(q.rateLimits.requestsPerMinute)} requests` : "-"],
+      ]);
+      ctx.io.out("\n");
+      printTable(ctx.io, ["ALERT", "KIND", "MESSAGE"], q.alerts.map((a) => [`${a.thresholdPercent}%`, a.kind, a.message]), "No alerts.");
+    });
   },
 };
 

@@ -77,6 +77,15 @@ export function table(caption: string, headers: readonly string[], rows: readonl
   );
 }
 
+/** Headline figures: `[value, what it counts]` pairs, the value in bold; false entries are skipped. */
+export function stats(...items: readonly (readonly [value: Child, label: Child] | false)[]): HTMLElement {
+  return h(
+    "ul",
+    { class: "stats" },
+    items.map((item) => item && h("li", null, h("strong", null, item[0]), " ", item[1])),
+  );
+}
+
 export function select(options: readonly (readonly [value: string, label: string])[], value: string, attrs: Attrs = {}): HTMLSelectElement {
   return h("select", attrs, options.map(([v, label]) => h("option", { value: v, selected: v === value }, label)));
 }

@@ -1,5 +1,5 @@
 import { api } from "../api.js";
-import { field, h, table } from "../dom.js";
+import { field, h, stats, table } from "../dom.js";
 import { currentMonth, formatCount, formatMoney, sourceNote } from "../format.js";
 import { heading, section, type PageContext } from "../ui.js";
 
@@ -15,12 +15,7 @@ export function renderBilling(ctx: PageContext): void {
         return h(
           "div",
           null,
-          h(
-            "ul",
-            { class: "stats" },
-            h("li", null, "Plan ", h("strong", null, bill.plan || "—")),
-            h("li", null, "Estimated total ", h("strong", { "data-testid": "billing-total" }, formatMoney(bill.totalEstimatedCost))),
-          ),
+          stats([bill.plan || "—", "plan"], [h("span", { "data-testid": "billing-total" }, formatMoney(bill.totalEstimatedCost)), "estimated in all"]),
           table(
             `Billing for ${bill.billingPeriod}`,
             ["Key", "Requests", "Data (MB)", "Estimated cost"],

@@ -2,7 +2,7 @@ import { UsagePeriod, type ApiKey } from "../../../gen/keygate/v1/key_admin_pb.j
 import { api } from "../api.js";
 import { dailyChart } from "../charts.js";
 import { choicesOrExplain, forgetChoices } from "../choices.js";
-import { field, h, replaceChildren, select, table } from "../dom.js";
+import { field, h, replaceChildren, select, stats, table } from "../dom.js";
 import { ENVIRONMENT_LABEL, KEY_TYPE_LABEL, USAGE_PERIODS, formatCount, formatRateLimit, formatTime, keyState, sourceNote } from "../format.js";
 import { changesOf, keyForm } from "../key-form.js";
 import { livePanel } from "../live.js";
@@ -101,13 +101,11 @@ async function keyUsage(id: string, period: UsagePeriod, signal: AbortSignal): P
   return h(
     "div",
     null,
-    h(
-      "ul",
-      { class: "stats" },
-      h("li", null, h("strong", null, formatCount(usage.totalRequests)), " requests"),
-      h("li", null, h("strong", null, formatCount(usage.successfulRequests)), " successful"),
-      h("li", null, h("strong", null, formatCount(usage.failedRequests)), " failed"),
-      h("li", null, h("strong", null, formatCount(usage.rateLimitedRequests)), " rate limited"),
+    stats(
+      [formatCount(usage.totalRequests), "requests"],
+      [formatCount(usage.successfulRequests), "successful"],
+      [formatCount(usage.failedRequests), "failed"],
+      [formatCount(usage.rateLimitedRequests), "rate limited"],
     ),
     h("p", { class: "hint" }, sourceNote(usage.source)),
     dailyChart(

@@ -1,7 +1,7 @@
 import { UsagePeriod } from "../../../gen/keygate/v1/key_admin_pb.js";
 import { api } from "../api.js";
 import { dailyChart, gauge } from "../charts.js";
-import { field, h, select, table } from "../dom.js";
+import { field, h, select, stats, table } from "../dom.js";
 import { USAGE_PERIODS, formatCount, sourceNote } from "../format.js";
 import { livePanel } from "../live.js";
 import { heading, section, type PageContext } from "../ui.js";
@@ -73,22 +73,15 @@ async function summaryView(period: UsagePeriod, signal: AbortSignal): Promise<HT
   return h(
     "div",
     null,
-    h(
-      "ul",
-      { class: "stats" },
-      h("li", null, h("strong", null, formatCount(s.totalRequests)), " requests"),
-      h("li", null, h("strong", null, growth), " against the previous period"),
-      h("li", null, h("strong", null, `${s.errorRatePercent.toFixed(1)}%`), " errors"),
-      h("li", null, h("strong", null, `${s.avgResponseTimeMs.toFixed(1)} ms`), " average response"),
-      s.mostActiveKey &&
-        s.mostActiveKey.keyId !== "" &&
-        h(
-          "li",
-          null,
-          "Most active: ",
-          h("a", { href: `#/keys/${encodeURIComponent(s.mostActiveKey.keyId)}` }, s.mostActiveKey.name || s.mostActiveKey.keyId),
-          ` (${formatCount(s.mostActiveKey.requests)})`,
-        ),
+    stats(
+      [formatCount(s.totalRequests), "requests"],
+      [growth, "against the previous period"],
+      [`${s.errorRatePercent.toFixed(1)}%`, "errors"],
+      [`${s.avgResponseTimeMs.toFixed(1)} ms`, "average response"],
+      !!s.mostActiveKey?.keyId && [
+        h("a", { href: `#/keys/${encodeURIComponent(s.mostActiveKey.keyId)}` }, s.mostActiveKey.name || s.mostActiveKey.keyId),
+        `most active, ${formatCount(s.mostActiveKey.requests)} requests`,
+      ],
     ),
     dailyChart(
       "Requests and errors per day",
@@ -103,11 +96,9 @@ async function organizationView(period: UsagePeriod, signal: AbortSignal): Promi
   return h(
     "div",
     null,
-    h(
-      "ul",
-      { class: "stats" },
-      h("li", null, h("strong", null, formatCount(o.totalRequests)), " requests"),
-      h("li", null, h("strong", null, formatCount(o.activeKeys)), ` active of ${formatCount(o.totalKeys)} keys`),
+    stats(
+      [formatCount(o.totalRequests), "requests"],
+      [formatCount(o.activeKeys), `active of ${formatCount(o.totalKeys)} keys`],
     ),
     table(
       "Requests by key",
