@@ -5,16 +5,18 @@ import { ConfigError } from "../config/config.js";
 import { BOOTSTRAP_HELP, bootstrapCommand } from "./bootstrap-command.js";
 import { auditCommand } from "./audit-command.js";
 import { EXIT, UsageError, type CommandIo } from "./command.js";
+import { REENCRYPT_HELP, reencryptCommand } from "./reencrypt-command.js";
 import { keysCommand } from "./keys-command.js";
 import { usageCommand } from "./usage-command.js";
 
 const HELP = `Usage: keygate <command> [options]
 
 Commands:
-  bootstrap   create an organization, its owner and a first admin key
+  bootstrap   create an organization, its owner and a first admin key (or a platform operator)
   keys        create, list, show, change, rotate, revoke, delete and test API keys
   usage       usage, billing and quota: key, org, billing, summary, quota
   audit       the audit log
+  reencrypt   seal every recoverable key's secret under the current encryption key
 
 keys, usage and audit call a running keygate: --url or KEYGATE_URL (default http://localhost:8080),
 and an admin key in KEYGATE_API_KEY (or --api-key). --json prints the API's JSON for scripts.
@@ -29,6 +31,7 @@ const COMMANDS: Record<string, { run: (args: string[], io: CommandIo) => Promise
   keys: keysCommand,
   usage: usageCommand,
   audit: auditCommand,
+  reencrypt: { run: reencryptCommand, help: REENCRYPT_HELP },
 };
 
 export async function runCli(argv: string[], io: CommandIo): Promise<number> {

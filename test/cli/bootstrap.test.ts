@@ -1,18 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, inject, it } from "vitest";
 import { runCli } from "../../src/cli/main.js";
-import type { CommandIo } from "../../src/cli/command.js";
 import { createMongoStore } from "../../src/store/mongo/mongo-store.js";
 import { startTestApp } from "../support/app.js";
-
-const PEPPER = "test-pepper-0123456789abcdef-0123456789abcdef";
-
-function capture(env: Record<string, string> = {}) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CommandIo = { env, out: (t) => out.push(t), err: (t) => err.push(t) };
-  return { io, out: () => out.join(""), err: () => err.join("") };
-}
+import { capture, PEPPER } from "./capture.js";
 
 describe("keygate bootstrap", () => {
   it("creates an organization on MongoDB whose printed admin key works against a server on it", async () => {
