@@ -5,8 +5,8 @@ import { ConfigError } from "../config/config.js";
 import { BOOTSTRAP_HELP, bootstrapCommand } from "./bootstrap-command.js";
 import { auditCommand } from "./audit-command.js";
 import { EXIT, UsageError, type CommandIo } from "./command.js";
-import { REENCRYPT_HELP, reencryptCommand } from "./reencrypt-command.js";
 import { keysCommand } from "./keys-command.js";
+import { REENCRYPT_HELP, reencryptCommand } from "./reencrypt-command.js";
 import { usageCommand } from "./usage-command.js";
 
 const HELP = `Usage: keygate <command> [options]
