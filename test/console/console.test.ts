@@ -192,6 +192,10 @@ describe("the web console in Chromium", () => {
       await page.goto(`${t.app.url}/console/${route}`);
       await page.locator("main h1").waitFor();
       await page.locator("main [aria-busy]").first().waitFor({ state: "detached" });
+      const wide = await inPage<string[]>(
+        "[...document.querySelectorAll('main *')].filter((e) => e.getBoundingClientRect().right > 376 && !e.closest('.table-wrap')).map((e) => e.tagName + '.' + e.className + ':' + Math.round(e.getBoundingClientRect().right)).slice(0, 5)",
+      );
+      expect(wide, route).toEqual([]);
       expect(await inPage<number>("document.documentElement.scrollWidth")).toBeLessThanOrEqual(375);
       await shot(name);
     }
