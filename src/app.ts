@@ -68,6 +68,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   const keyCache = new KeyCache({ store, keyEvents, clock, config, logger, observer: metrics.keyCache });
   metrics.watchKeyCache(keyCache);
   const usage = createUsage({ config, store, clock, logger });
+  metrics.watchUsage(usage.recorder, usage.metrics);
   const limits = new CheckLimits({ clock, loadMonthlyRequests: usage.loadMonthlyRequests });
   const audit = new AuditTrail(store, clock);
 

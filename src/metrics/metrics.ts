@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { CacheEviction, CacheLookup, CheckObserver, KeyCacheObserver, UsageFlushSource } from "./observers.js";
+import type { CacheEviction, CacheLookup, CheckObserver, KeyCacheObserver, UsageCounterSource, UsageFlushSource } from "./observers.js";
 
 /**
  * keygate's Prometheus metrics, in a registry of their own per app (never prom-client's global
@@ -53,6 +53,7 @@ export class Metrics {
   readonly adminRpc: AdminRpcObserver;
   readonly #nowMs: () => number;
   readonly #cleanups: (() => void)[] = [];
+  readonly #beforeScrape: (() => void)[] = [];
   #cacheSize: KeyCacheSize | undefined;
   #usage: UsageFlushSource | undefined;
   /** When usage last reached the store (or when watching began). */
@@ -190,15 +191,46 @@ export class Metrics {
     this.#cacheSize = cache;
   }
 
-  /** Reports the usage recorder's buffer and flush lag at every scrape. */
-  watchUsage(source: UsageFlushSource): void {
+  /**
+   * Reports the usage recorder's buffer and flush lag at every scrape, and mirrors its own
+   * counters (what it dropped, refused or ignored) as `keygate_`-prefixed counters.
+   */
+  watchUsage(source: UsageFlushSource, counters?: UsageCounterSource): void {
     this.#usage = source;
     this.#lastFlushMs = this.#nowMs();
     this.#cleanups.push(source.onFlushed(() => this.#countFlush()));
+    if (counters) this.#mirror(counters);
+  }
+
+  #mirror(source: UsageCounterSource): void {
+    const mirrored = new Map<string, Counter<string>>();
+    const counterFor = (name: string, label: string | undefined): Counter<string> => {
+      let counter = mirrored.get(name);
+      if (counter === undefined) {
+        counter = new Counter({ name: `keygate_${name}`, help: `keygate usage recording: ${name.replaceAll("_", " ")}.`, labelNames: label ? [label] : [] });
+        this.registry.registerMetric(counter);
+        mirrored.set(name, counter);
+      }
+      return counter;
+    };
+    // Read before each scrape: counters for names seen so far are set to the recorder's values.
+    const sync = () => {
+      for (const counter of mirrored.values()) counter.reset();
+      for (const [key, value] of Object.entries(source.snapshot())) {
+        const match = /^([a-z_]+)(?:\{([a-z_]+)="([a-z0-9_]+)"\})?$/.exec(key);
+        if (!match) continue;
+        const [, name, label, labelValue] = match;
+        const counter = counterFor(name!, label);
+        if (label) counter.inc({ [label]: labelValue! }, value);
+        else counter.inc(value);
+      }
+    };
+    this.#beforeScrape.push(sync);
   }
 
   /** The exposition text and its content type. */
   async scrape(): Promise<{ contentType: string; text: string }> {
+    for (const prepare of this.#beforeScrape) prepare();
     return { contentType: this.registry.contentType, text: await this.registry.metrics() };
   }
 

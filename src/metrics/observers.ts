@@ -31,5 +31,14 @@ export interface UsageFlushSource {
   onFlushed(listener: () => void): () => void;
 }
 
+/**
+ * The usage recorder's own counters (UsageMetrics has this shape): names like
+ * `usage_increments_dropped_total`, or `access_log_entries_total{result="recorded"}` with one label.
+ * Each becomes a Prometheus counter prefixed `keygate_`.
+ */
+export interface UsageCounterSource {
+  snapshot(): Record<string, number>;
+}
+
 export const noCheckObserver: CheckObserver = { decided() {}, failed() {} };
 export const noKeyCacheObserver: KeyCacheObserver = { lookup() {}, evicted() {} };

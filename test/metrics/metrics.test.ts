@@ -30,7 +30,7 @@ function value(text: string, series: string): number | undefined {
 
 describe("GET /metrics", () => {
   it("shows Check decisions, latency, cache, store and admin RPC series after load, and never a secret or key id", async () => {
-    const t = await startTestApp();
+    const t = await startTestApp({ env: { KEYGATE_USAGE_FLUSH_INTERVAL_MS: "50" } });
     running.push(t);
     const { key, secret } = await t.client.createKey({ name: "metered", scopes: ["machines:read"] });
     const envoy = envoyCheck(t.app.url);
@@ -42,6 +42,8 @@ describe("GET /metrics", () => {
     await expect(t.client.getKey({ id: "key_doesnotexist" })).rejects.toThrow(ConnectError);
     await expect(t.clientFor("sk_live_not_a_key").listKeys({})).rejects.toThrow(ConnectError);
 
+    // The recorder writes usage on its next flush; wait for it to show.
+    await expect.poll(async () => value(await scrape(t), "keygate_usage_flushes_total"), { timeout: 10_000 }).toBeGreaterThanOrEqual(1);
     const text = await scrape(t);
     expect(value(text, 'keygate_check_decisions_total{decision="allow",reason="OK"}')).toBe(5);
     expect(value(text, 'keygate_check_decisions_total{decision="deny",reason="API_KEY_MISSING"}')).toBe(1);
@@ -62,6 +64,7 @@ describe("GET /metrics", () => {
     expect(value(text, 'keygate_admin_rpcs_total{method="ListKeys",code="Unauthenticated"}')).toBe(1);
     expect(value(text, 'keygate_admin_rpc_duration_seconds_count{method="UpdateKey"}')).toBe(1);
     expect(value(text, "keygate_usage_buffer_entries")).toBeGreaterThanOrEqual(0);
+    expect(value(text, "keygate_usage_batches_flushed_total")).toBeGreaterThanOrEqual(1);
     expect(value(text, "keygate_usage_flush_lag_seconds")).toBeGreaterThanOrEqual(0);
     expect(text).toContain("# TYPE keygate_store_errors_total counter");
     expect(text).toContain("process_resident_memory_bytes");
@@ -103,6 +106,21 @@ describe("GET /metrics", () => {
     expect(value(text, 'keygate_store_operation_duration_seconds_count{repository="keys",operation="find"}')).toBe(1);
     expect(value(text, 'keygate_store_errors_total{repository="keys",operation="fail"}')).toBe(1);
     expect(value(text, 'keygate_store_operation_duration_seconds_count{repository="store",operation="ping"}')).toBe(1);
+    metrics.close();
+  });
+
+  it("mirrors the usage recorder's own counters, labelled ones included", async () => {
+    const metrics = new Metrics({ processMetrics: false });
+    const counts: Record<string, number> = { usage_increments_dropped_total: 2 };
+    metrics.watchUsage({ unflushedEntries: 0, onFlushed: () => () => {} }, { snapshot: () => ({ ...counts }) });
+    expect(value((await metrics.scrape()).text, "keygate_usage_increments_dropped_total")).toBe(2);
+    counts["usage_increments_dropped_total"] = 5;
+    counts['access_log_entries_total{result="recorded"}'] = 7;
+    counts["not a metric name"] = 1;
+    const text = (await metrics.scrape()).text;
+    expect(value(text, "keygate_usage_increments_dropped_total")).toBe(5);
+    expect(value(text, 'keygate_access_log_entries_total{result="recorded"}')).toBe(7);
+    expect(text).toContain("# TYPE keygate_access_log_entries_total counter");
     metrics.close();
   });
 
