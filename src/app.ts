@@ -145,6 +145,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     usage,
     async close() {
       readiness.beginShutdown();
+      usage.endStreams();
       await server.close(config.shutdownTimeoutMs);
       keyCache.close();
       metrics.close();

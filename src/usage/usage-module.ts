@@ -25,6 +25,8 @@ export interface Usage {
   handlers(limits: Pick<CheckLimits, "peekOrganization">): UsageHandlers;
   /** Registers envoy.service.accesslog.v3.AccessLogService. */
   readonly accessLogRoutes: (router: ConnectRouter) => void;
+  /** Ends open WatchUsage streams; call when shutdown begins, before the server drains. */
+  endStreams(): void;
 }
 
 export interface UsageOptions {
@@ -37,6 +39,7 @@ export interface UsageOptions {
 /** Builds the usage parts; call `recorder.start()` once serving and `recorder.close()` on shutdown. */
 export function createUsage({ config, store, clock, logger }: UsageOptions): Usage {
   const metrics = new UsageMetrics();
+  const stopping = new AbortController();
   const recorder = new UsageAggregator({
     repository: store.usage,
     clock,
@@ -64,7 +67,9 @@ export function createUsage({ config, store, clock, logger }: UsageOptions): Usa
         clock,
         alertThresholds: config.usageAlertThresholds,
         watchHeartbeatMs: config.usageWatchHeartbeatMs,
+        stopping: stopping.signal,
       }),
     accessLogRoutes: accessLogRoutes({ recorder, keys: store.keys, clock, logger, metrics }),
+    endStreams: () => stopping.abort(),
   };
 }

@@ -60,6 +60,8 @@ export interface UsageServiceDeps {
   alertThresholds: readonly number[];
   /** WatchUsage sends a snapshot at least this often; 0: only when usage is recorded. */
   watchHeartbeatMs: number;
+  /** Aborted at shutdown: WatchUsage streams end. */
+  stopping: AbortSignal;
 }
 
 const PERIOD_DAYS: ReadonlyMap<UsagePeriod, number> = new Map([
@@ -235,6 +237,6 @@ export function usageHandlers(deps: UsageServiceDeps): UsageHandlers {
       });
     },
 
-    watchUsage: watchUsage({ store, recorder: deps.recorder, clock, heartbeatMs: deps.watchHeartbeatMs }),
+    watchUsage: watchUsage({ store, recorder: deps.recorder, clock, heartbeatMs: deps.watchHeartbeatMs, stopping: deps.stopping }),
   };
 }

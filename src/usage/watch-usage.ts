@@ -22,9 +22,10 @@ import { utcDay } from "./utc-days.js";
  * snapshot of today, then sends an event after each flush that wrote usage in scope (what changed
  * since the previous event, and today's totals as stored), and a snapshot every heartbeat while
  * idle so proxies keep the stream open. Works over Connect on HTTP/1.1 (browsers), gRPC and
- * gRPC-Web. When the client goes, the flush listener, the heartbeat timer and the abort listener
- * all go with it. "since_last" covers usage this process flushed; "today" is the store's, so it
- * includes other replicas.
+ * gRPC-Web. When the client goes, the flush listener, the heartbeat timer and the abort listeners
+ * all go with it; when the server shuts down, the stream ends normally (the client reconnects,
+ * to another replica) instead of holding the shutdown until its deadline. "since_last" covers
+ * usage this process flushed; "today" is the store's, so it includes other replicas.
  */
 
 export interface WatchUsageDeps {
@@ -32,6 +33,8 @@ export interface WatchUsageDeps {
   recorder: Pick<UsageAggregator, "onFlushed">;
   clock: Clock;
   heartbeatMs: number;
+  /** Aborted when the server begins to shut down: open streams then end normally. */
+  stopping: AbortSignal;
 }
 
 const counters = (tally: UsageTally): UsageCounters =>
@@ -87,9 +90,10 @@ export function watchUsage(deps: WatchUsageDeps) {
         : undefined;
     const onAbort = () => wake?.();
     ctx.signal.addEventListener("abort", onAbort);
+    deps.stopping.addEventListener("abort", onAbort);
     try {
       yield await event(emptyTally());
-      while (!ctx.signal.aborted) {
+      while (!ctx.signal.aborted && !deps.stopping.aborted) {
         if (!changed && !heartbeatDue) {
           await new Promise<void>((resolve) => (wake = resolve));
           wake = undefined;
@@ -104,6 +108,7 @@ export function watchUsage(deps: WatchUsageDeps) {
       stopListening();
       clearInterval(heartbeat);
       ctx.signal.removeEventListener("abort", onAbort);
+      deps.stopping.removeEventListener("abort", onAbort);
     }
   };
 }
