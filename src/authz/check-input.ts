@@ -1,5 +1,3 @@
-import type { CheckRequest } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
-import type { AttributeContext_HttpRequest } from "../../gen/envoy/service/auth/v3/attribute_context_pb.js";
 import { parseClientIp, type IpAddress } from "./ip-allow-list.js";
 import type { RouteTable } from "./route-table.js";
 
@@ -37,6 +35,34 @@ export interface CheckInput {
   readonly requestBytes: number | undefined;
 }
 
+/**
+ * The parts of a CheckRequest that Check reads. A CheckRequest decoded by protobuf-es has them;
+ * so has the lean decoder's result (check-request-decoder.ts), which builds nothing else.
+ */
+export interface CheckRequestFields {
+  readonly attributes?:
+    | {
+        readonly source?: { readonly address?: { readonly address: AddressFields } | undefined } | undefined;
+        readonly request?: { readonly http?: HttpRequestFields | undefined } | undefined;
+        readonly contextExtensions: { readonly [key: string]: string };
+      }
+    | undefined;
+}
+
+type AddressFields =
+  | { readonly case: "socketAddress"; readonly value: { readonly address: string } }
+  | { readonly case: "pipe" | "envoyInternalAddress" | undefined };
+
+export interface HttpRequestFields {
+  readonly id: string;
+  readonly method: string;
+  /** May hold only the WANTED_HEADERS: nothing else is read from it. */
+  readonly headers: { readonly [key: string]: string };
+  readonly path: string;
+  readonly size: bigint;
+  readonly headerMap?: { readonly headers: readonly { readonly key: string; readonly value: string; readonly rawValue: Uint8Array }[] } | undefined;
+}
+
 export interface InputOptions {
   /** Use the Nth x-forwarded-for entry from the right as the client address (0: the TCP peer). */
   trustedProxyHops: number;
@@ -53,7 +79,19 @@ const SECRET_MARK = /sk_(live|test)_/;
 const MAX_CREDENTIAL_LENGTH = 4096;
 const MAX_METHOD_LENGTH = 32;
 const MAX_REQUEST_ID_LENGTH = 128;
-const WANTED_HEADERS = new Set(["x-api-key", "authorization", "x-forwarded-for", "x-request-id", "content-length", ":path", ":method"]);
+/**
+ * Every request header Check reads. Nothing may read another: the lean decoder keeps only these
+ * of Envoy's header map.
+ */
+export const WANTED_HEADERS: ReadonlySet<string> = new Set([
+  "x-api-key",
+  "authorization",
+  "x-forwarded-for",
+  "x-request-id",
+  "content-length",
+  ":path",
+  ":method",
+]);
 
 type HeaderGetter = (name: string) => string | undefined;
 
@@ -69,7 +107,7 @@ const rawDecoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
  * Reads headers from `headers` (Envoy's default) or, when Envoy runs with `encode_raw_headers`,
  * from `header_map`, joining repeated names with `,` as Envoy does for the map.
  */
-function headerGetter(http: AttributeContext_HttpRequest | undefined): HeaderGetter {
+function headerGetter(http: HttpRequestFields | undefined): HeaderGetter {
   if (http === undefined) return () => undefined;
   const raw = http.headerMap?.headers;
   if (raw === undefined || raw.length === 0) return (name) => ownString(http.headers, name);
@@ -106,7 +144,9 @@ function singleCredential(values: readonly string[]): string {
 }
 
 function splitJoined(value: string): string[] {
-  return (value.length > MAX_CREDENTIAL_LENGTH ? [value] : value.split(",")).map((part) => part.trim());
+  // One credential, the usual case, needs no array of parts.
+  if (value.length > MAX_CREDENTIAL_LENGTH || !value.includes(",")) return [value.trim()];
+  return value.split(",").map((part) => part.trim());
 }
 
 /** The token of each `Bearer` credential (scheme case-insensitive); other schemes are skipped. */
@@ -147,7 +187,7 @@ function nthFromRight(list: string, n: number): string | undefined {
   return entry === "" ? undefined : entry;
 }
 
-function clientIp(request: CheckRequest, get: HeaderGetter, trustedProxyHops: number): IpAddress | null {
+function clientIp(request: CheckRequestFields, get: HeaderGetter, trustedProxyHops: number): IpAddress | null {
   if (trustedProxyHops > 0) {
     // Entries right of the trusted ones were written by our proxies; anything further left is
     // whatever the client claimed. Too few entries means the request bypassed them: no address.
@@ -190,14 +230,33 @@ export function normalizePath(target: string): string {
   return `/${out.join("/")}${trailingSlash ? "/" : ""}`;
 }
 
-function scopeList(text: string): readonly string[] {
+function parseScopeList(text: string): readonly string[] {
   const scopes = text.split(/\s+/).filter((scope) => scope !== "");
-  return scopes.length > 1 ? [...new Set(scopes)] : scopes;
+  return Object.freeze(scopes.length > 1 ? [...new Set(scopes)] : scopes);
 }
 
-function requestBytes(http: AttributeContext_HttpRequest | undefined, get: HeaderGetter): number | undefined {
+// Routes' required_scopes come from Envoy's route configuration: a few distinct strings, parsed
+// once each. Bounded, since a client can send anything through a route without the extension.
+const MAX_REMEMBERED_SCOPE_LISTS = 1_000;
+const scopeLists = new Map<string, readonly string[]>();
+
+function scopeList(text: string): readonly string[] {
+  let scopes = scopeLists.get(text);
+  if (scopes === undefined) {
+    scopes = parseScopeList(text);
+    if (text.length <= 1_024) {
+      if (scopeLists.size >= MAX_REMEMBERED_SCOPE_LISTS) scopeLists.clear();
+      scopeLists.set(text, scopes);
+    }
+  }
+  return scopes;
+}
+
+const MAX_SAFE_SIZE = BigInt(Number.MAX_SAFE_INTEGER);
+
+function requestBytes(http: HttpRequestFields | undefined, get: HeaderGetter): number | undefined {
   const size = http?.size;
-  if (size !== undefined && size >= 0n && size <= BigInt(Number.MAX_SAFE_INTEGER)) {
+  if (size !== undefined && size >= 0n && size <= MAX_SAFE_SIZE) {
     // Envoy sends 0 when it does not know the size and there is no content-length either.
     if (size > 0n) return Number(size);
   }
@@ -212,17 +271,22 @@ function headersToRemove(key: PresentedKey, get: HeaderGetter): readonly string[
   return authorization !== undefined && SECRET_MARK.test(authorization) ? REMOVE_BOTH : REMOVE_API_KEY;
 }
 
-export function checkInput(request: CheckRequest, options: InputOptions): CheckInput {
+export function checkInput(request: CheckRequestFields, options: InputOptions): CheckInput {
   const http = request.attributes?.request?.http;
   const get = headerGetter(http);
   const key = presentedKey(get);
   const method = (http?.method || get(":method") || "").slice(0, MAX_METHOD_LENGTH).toUpperCase();
   const path = normalizePath(http?.path || get(":path") || "");
   const routeScopes = ownString(request.attributes?.contextExtensions, "required_scopes");
+  // The client address is parsed only when asked for: only keys with an allow-list need it.
+  let ip: IpAddress | null | undefined;
   return {
     key,
     headersToRemove: headersToRemove(key, get),
-    clientIp: clientIp(request, get, options.trustedProxyHops),
+    get clientIp() {
+      if (ip === undefined) ip = clientIp(request, get, options.trustedProxyHops);
+      return ip;
+    },
     method,
     path,
     requiredScopes: routeScopes !== undefined ? scopeList(routeScopes) : options.routes.scopesFor(method, path),

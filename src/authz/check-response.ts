@@ -31,16 +31,16 @@ export function headerOption(key: string, value: string): HeaderValueOption {
   return create(HeaderValueOptionSchema, { header: { key, value }, append: false });
 }
 
-const OK_STATUS: Status = create(StatusSchema, { code: 0 });
-const CONTENT_TYPE_JSON = headerOption("content-type", "application/json");
+export const OK_STATUS: Status = create(StatusSchema, { code: 0 });
+export const CONTENT_TYPE_JSON = headerOption("content-type", "application/json");
 
-interface DenialParts {
+export interface DenialParts {
   status: Status;
   /** Complete for codes without rate-limit headers; for 429s, the template to copy. */
   response: DeniedHttpResponse;
 }
 
-const DENIAL_PARTS = Object.fromEntries(
+export const DENIAL_PARTS = Object.fromEntries(
   DENIAL_CODES.map((code) => {
     const { httpStatus, grpcCode, message } = DENIALS[code];
     const parts: DenialParts = {
@@ -55,7 +55,7 @@ const DENIAL_PARTS = Object.fromEntries(
   }),
 ) as Record<DenialCode, DenialParts>;
 
-const secondsUntil = (atMs: number, nowMs: number): number => Math.max(0, Math.ceil((atMs - nowMs) / 1000));
+export const secondsUntil = (atMs: number, nowMs: number): number => Math.max(0, Math.ceil((atMs - nowMs) / 1000));
 
 function rateLimitHeaders(limit: RateLimitState, nowMs: number): HeaderValueOption[] {
   return [
@@ -65,7 +65,7 @@ function rateLimitHeaders(limit: RateLimitState, nowMs: number): HeaderValueOpti
   ];
 }
 
-interface AllowParts {
+export interface AllowParts {
   identityHeaders: HeaderValueOption[];
   metadata: JsonObject;
 }
@@ -73,7 +73,7 @@ interface AllowParts {
 // Built on first use per cache entry; a refreshed entry is a new object and gets new parts.
 const allowPartsByEntry = new WeakMap<KeyCacheEntry, AllowParts>();
 
-function allowParts(entry: KeyCacheEntry): AllowParts {
+export function allowParts(entry: KeyCacheEntry): AllowParts {
   let parts = allowPartsByEntry.get(entry);
   if (parts === undefined) {
     const { id, organizationId, scopes } = entry.key;

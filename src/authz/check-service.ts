@@ -8,9 +8,12 @@ import type { CheckLimits } from "../limits/check-limits.js";
 import type { Logger } from "../log/logger.js";
 import { noCheckObserver, type CheckObserver } from "../metrics/observers.js";
 import type { Clock } from "../time/clock.js";
+import { serveUnaryFast } from "../server/grpc-unary.js";
 import type { UsageRecorder } from "../usage/usage-event.js";
-import { checkInput, type CheckInput, type InputOptions } from "./check-input.js";
-import { toCheckResponse } from "./check-response.js";
+import { checkInput, type CheckInput, type CheckRequestFields, type InputOptions } from "./check-input.js";
+import { decodeCheckRequest } from "./check-request-decoder.js";
+import { toCheckResponse, type ResponseContext } from "./check-response.js";
+import { encodeCheckResponse } from "./check-response-encoder.js";
 import { decide, screenKey, type Decision } from "./decision.js";
 import { compileRouteTable } from "./route-table.js";
 
@@ -36,6 +39,9 @@ export interface AuthorizationDeps {
   observer?: CheckObserver;
 }
 
+/** Decision → response: the message for Connect, or its wire bytes for the lean gRPC path. */
+type Respond<R> = (decision: Decision, context: ResponseContext) => R;
+
 /** Paths recorded for usage are cut to this length (memory of per-endpoint counters). */
 const MAX_USAGE_PATH_LENGTH = 1_024;
 
@@ -50,48 +56,85 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
     this.#inputOptions = { trustedProxyHops: deps.config.trustedProxyHops, routes: compileRouteTable(deps.config.routes) };
   }
 
+  /** Connect's entry: Check in every protocol Connect speaks. */
   async check(request: CheckRequest): Promise<CheckResponse> {
+    return this.#run(request, toCheckResponse);
+  }
+
+  /**
+   * The lean gRPC path's entry (src/server/grpc-unary.ts): the request as the lean decoder reads
+   * it, the response as wire bytes. The same decision, usage, logs and metrics as `check`; on a
+   * cache hit it answers synchronously, with no promise and no trip through the microtask queue.
+   */
+  checkFields(request: CheckRequestFields): Uint8Array | Promise<Uint8Array> {
+    return this.#run(request, encodeCheckResponse);
+  }
+
+  #run<R>(request: CheckRequestFields, respond: Respond<R>): R | Promise<R> {
     const started = performance.now();
     const decisionId = randomUUID();
     try {
       const input = checkInput(request, this.#inputOptions);
       const screened = screenKey(input.key);
-      let decision: Decision;
-      let nowMs: number;
-      if ("outcome" in screened) {
-        decision = screened;
-        nowMs = this.#deps.clock.now();
-      } else {
-        const hash = this.#deps.hasher.hash(screened.secret);
-        const entry = await this.#entry(hash, decisionId);
-        if (entry !== null) await this.#quotaReady(entry, decisionId);
-        // Read after the awaits: from here to the response nothing yields, so the limits
-        // see each request atomically.
-        nowMs = this.#deps.clock.now();
-        decision = decide(input, hash, entry, nowMs, this.#deps.limits);
-      }
-      this.#record(decision, input, nowMs);
-      if (this.#deps.logger.isLevelEnabled("debug")) {
-        this.#deps.logger.debug(
-          { decisionId, outcome: decision.outcome, keyId: decision.entry?.key.id, requestId: input.requestId, method: input.method },
-          "check decided",
-        );
-      }
-      const response = toCheckResponse(decision, { headersToRemove: input.headersToRemove, nowMs, decisionId });
-      this.#observer.decided(decision.outcome, (performance.now() - started) / 1000);
-      return response;
+      if ("outcome" in screened) return this.#respond(screened, input, this.#deps.clock.now(), decisionId, started, respond);
+      const hash = this.#deps.hasher.hash(screened.secret);
+      const cached = this.#deps.keyCache.cached(hash);
+      const ready = cached ? this.#deps.limits.ready(cached.key.organizationId, this.#deps.clock.now()) : undefined;
+      if (cached === undefined || ready !== undefined) return this.#afterLoading(input, hash, cached, ready, decisionId, started, respond);
+      // The cache answers and the organization's month is counted: decide now, without yielding,
+      // so the limits see the request atomically.
+      const nowMs = this.#deps.clock.now();
+      return this.#respond(decide(input, hash, cached, nowMs, this.#deps.limits), input, nowMs, decisionId, started, respond);
     } catch (error) {
-      const unavailable = error instanceof ConnectError && error.code === Code.Unavailable;
-      this.#observer.failed(unavailable ? "unavailable" : "internal", (performance.now() - started) / 1000);
-      if (error instanceof ConnectError) throw error;
-      this.#deps.logger.error({ err: error, decisionId }, "check failed");
-      throw new ConnectError("authorization check failed", Code.Internal, undefined, undefined, error);
+      throw this.#failure(error, started, decisionId);
     }
   }
 
-  async #entry(hash: string, decisionId: string): Promise<KeyCacheEntry | null> {
-    const cached = this.#deps.keyCache.cached(hash);
-    if (cached !== undefined) return cached;
+  /** The key from the store, or the organization's monthly count, first; then the decision. */
+  async #afterLoading<R>(
+    input: CheckInput,
+    hash: string,
+    cached: KeyCacheEntry | null | undefined,
+    ready: Promise<void> | undefined,
+    decisionId: string,
+    started: number,
+    respond: Respond<R>,
+  ): Promise<R> {
+    try {
+      const entry = cached !== undefined ? cached : await this.#load(hash, decisionId);
+      if (entry !== null) await this.#quotaReady(entry, cached !== undefined ? ready : undefined, decisionId);
+      // Read after the awaits: from here to the response nothing yields, so the limits
+      // see each request atomically.
+      const nowMs = this.#deps.clock.now();
+      return this.#respond(decide(input, hash, entry, nowMs, this.#deps.limits), input, nowMs, decisionId, started, respond);
+    } catch (error) {
+      throw this.#failure(error, started, decisionId);
+    }
+  }
+
+  #respond<R>(decision: Decision, input: CheckInput, nowMs: number, decisionId: string, started: number, respond: Respond<R>): R {
+    this.#record(decision, input, nowMs);
+    if (this.#deps.logger.isLevelEnabled("debug")) {
+      this.#deps.logger.debug(
+        { decisionId, outcome: decision.outcome, keyId: decision.entry?.key.id, requestId: input.requestId, method: input.method },
+        "check decided",
+      );
+    }
+    const response = respond(decision, { headersToRemove: input.headersToRemove, nowMs, decisionId });
+    this.#observer.decided(decision.outcome, (performance.now() - started) / 1000);
+    return response;
+  }
+
+  /** Reports a failed Check and gives the RPC error to throw. */
+  #failure(error: unknown, started: number, decisionId: string): ConnectError {
+    const unavailable = error instanceof ConnectError && error.code === Code.Unavailable;
+    this.#observer.failed(unavailable ? "unavailable" : "internal", (performance.now() - started) / 1000);
+    if (error instanceof ConnectError) return error;
+    this.#deps.logger.error({ err: error, decisionId }, "check failed");
+    return new ConnectError("authorization check failed", Code.Internal, undefined, undefined, error);
+  }
+
+  async #load(hash: string, decisionId: string): Promise<KeyCacheEntry | null> {
     try {
       return await this.#deps.keyCache.load(hash);
     } catch (error) {
@@ -100,11 +143,12 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
     }
   }
 
-  async #quotaReady(entry: KeyCacheEntry, decisionId: string): Promise<void> {
-    const ready = this.#deps.limits.ready(entry.key.organizationId, this.#deps.clock.now());
-    if (ready === undefined) return;
+  /** Waits for the organization's monthly count; `ready` when already asked for. */
+  async #quotaReady(entry: KeyCacheEntry, ready: Promise<void> | undefined, decisionId: string): Promise<void> {
+    const loading = ready ?? this.#deps.limits.ready(entry.key.organizationId, this.#deps.clock.now());
+    if (loading === undefined) return;
     try {
-      await ready;
+      await loading;
     } catch (error) {
       this.#deps.logger.error({ err: error, decisionId, organizationId: entry.key.organizationId }, "monthly usage unavailable");
       throw new ConnectError("monthly usage unavailable", Code.Unavailable, undefined, undefined, error);
@@ -130,10 +174,14 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
   }
 }
 
-/** Registers the Check service on a Connect router (served over gRPC to Envoy). */
+/**
+ * Registers the Check service on a Connect router (every protocol Connect speaks) and on the
+ * server's lean gRPC path (src/server/grpc-unary.ts), which is how Envoy's calls are served.
+ */
 export function authorizationRoutes(deps: AuthorizationDeps): (router: ConnectRouter) => void {
   const service = new CheckService(deps);
   return (router) => {
     router.service(Authorization, service);
+    serveUnaryFast(router, Authorization.method.check, { decode: decodeCheckRequest, call: (request) => service.checkFields(request) });
   };
 }

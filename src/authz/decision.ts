@@ -46,7 +46,8 @@ export function decide(
   const status = keyStatus(entry.key, presentedHash, nowMs);
   if (status === "API_KEY_INVALID") return INVALID;
   if (status !== "valid") return { outcome: status, entry };
-  if (!entry.allowList.allows(input.clientIp)) return { outcome: "IP_NOT_ALLOWED", entry };
+  // An open list allows every address: the client's is not even parsed (CheckInput.clientIp is lazy).
+  if (!entry.allowList.isOpen && !entry.allowList.allows(input.clientIp)) return { outcome: "IP_NOT_ALLOWED", entry };
   for (const scope of input.requiredScopes) {
     if (!entry.scopes.has(scope)) return { outcome: "SCOPE_MISSING", entry };
   }

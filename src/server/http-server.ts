@@ -4,6 +4,7 @@ import type { AddressInfo, Server as NetServer, Socket } from "node:net";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { serveUnaryStream, unaryRouteFor, unaryRoutesOf, type UnaryRoute } from "./grpc-unary.js";
 import { listenBoth } from "./protocol-sniffing.js";
 import type { Readiness } from "./readiness.js";
 
@@ -47,9 +48,14 @@ export class HttpServer {
   #closing = false;
 
   constructor(options: HttpServerOptions) {
+    const readMaxBytes = options.readMaxBytes ?? 4 * 1024 * 1024;
+    let unaryRoutes: ReadonlyMap<string, UnaryRoute> = new Map();
     const rpc = connectNodeAdapter({
-      routes: options.routes,
-      readMaxBytes: options.readMaxBytes ?? 4 * 1024 * 1024,
+      routes: (router) => {
+        options.routes(router);
+        unaryRoutes = unaryRoutesOf(router);
+      },
+      readMaxBytes,
       fallback: (req, res) => {
         const path = (req.url ?? "").split("?")[0];
         if (path === "/healthz" && (req.method === "GET" || req.method === "HEAD")) return sendJson(res, 200, { status: "ok" });
@@ -78,6 +84,22 @@ export class HttpServer {
       },
       handle,
     );
+    // Hot unary gRPC methods (Check) skip Connect and node:http2's compatibility layer: their
+    // streams are taken before the "stream" event reaches the layer that makes req/res of them.
+    if (unaryRoutes.size > 0) {
+      const emit = this.#http2.emit.bind(this.#http2) as (event: string | symbol, ...args: unknown[]) => boolean;
+      this.#http2.emit = ((event: string | symbol, ...args: unknown[]) => {
+        if (event === "stream") {
+          const stream = args[0] as http2.ServerHttp2Stream;
+          const route = unaryRouteFor(unaryRoutes, args[1] as http2.IncomingHttpHeaders);
+          if (route !== undefined) {
+            serveUnaryStream(stream, route, readMaxBytes);
+            return true;
+          }
+        }
+        return emit(event, ...args);
+      }) as http2.Http2Server["emit"];
+    }
     this.#http1 = http.createServer({ maxHeaderSize: 64 * 1024, requestTimeout: 60_000 }, handle);
     this.#server = listenBoth(this.#http1, this.#http2);
     this.#http2.on("session", (session) => {

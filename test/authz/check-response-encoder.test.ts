@@ -1,0 +1,87 @@
+import { toBinary } from "@bufbuild/protobuf";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { CheckResponseSchema } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
+import { AllowList } from "../../src/authz/ip-allow-list.js";
+import { toCheckResponse, type ResponseContext } from "../../src/authz/check-response.js";
+import { encodeCheckResponse } from "../../src/authz/check-response-encoder.js";
+import type { Decision } from "../../src/authz/decision.js";
+import { DENIAL_CODES } from "../../src/authz/denials.js";
+import type { KeyCacheEntry } from "../../src/cache/key-cache.js";
+import { aKey } from "../support/records.js";
+
+/**
+ * The hand-written CheckResponse encoder against protobuf-es: for every kind of decision, with
+ * any ids, scopes, limits and times, its bytes are exactly toBinary(toCheckResponse(...)).
+ */
+
+const text = fc.oneof(fc.string({ maxLength: 30 }), fc.string({ unit: "grapheme", maxLength: 12 }), fc.constantFrom("", "é", "\uFEFF", "x".repeat(200)));
+
+const entry: fc.Arbitrary<KeyCacheEntry> = fc
+  .record({ id: text, organizationId: text, scopes: fc.array(text, { maxLength: 20 }) })
+  .map(({ id, organizationId, scopes }) => ({
+    key: aKey(organizationId, { id, scopes }),
+    plan: { name: "pro", requestsPerMinute: 6000, monthlyQuota: 1_000_000 },
+    allowList: AllowList.parse([]),
+    scopes: new Set(scopes),
+  }));
+
+const nowMs = fc.integer({ min: 0, max: 4_102_444_800_000 });
+const limit = fc.record({
+  limit: fc.nat({ max: 2_000_000_000 }),
+  remaining: fc.nat({ max: 2_000_000_000 }),
+  resetAtMs: fc.integer({ min: 0, max: 4_102_444_800_000 }),
+  retryAtMs: fc.integer({ min: 0, max: 4_102_444_800_000 }),
+});
+
+const decision: fc.Arbitrary<Decision> = fc.oneof(
+  fc.record({ outcome: fc.constant("allowed" as const), entry, limit }),
+  fc.record({ outcome: fc.constantFrom("API_KEY_MISSING" as const, "API_KEY_INVALID" as const), entry: fc.constant(null) }),
+  fc.record({
+    outcome: fc.constantFrom("API_KEY_REVOKED" as const, "API_KEY_DISABLED" as const, "API_KEY_EXPIRED" as const, "IP_NOT_ALLOWED" as const, "SCOPE_MISSING" as const),
+    entry,
+  }),
+  fc.record({ outcome: fc.constantFrom("RATE_LIMITED" as const, "QUOTA_EXCEEDED" as const), entry, limit }),
+);
+
+const context: fc.Arbitrary<ResponseContext> = fc.record({
+  headersToRemove: fc.constantFrom<readonly string[]>(Object.freeze([]), Object.freeze(["x-api-key"]), Object.freeze(["authorization"]), Object.freeze(["x-api-key", "authorization"])),
+  nowMs,
+  decisionId: fc.oneof(fc.uuid(), text),
+});
+
+const expected = (d: Decision, c: ResponseContext) => toBinary(CheckResponseSchema, toCheckResponse(d, c));
+
+describe("encodeCheckResponse", () => {
+  it("gives toBinary(toCheckResponse(...))'s bytes for every decision", () => {
+    fc.assert(
+      fc.property(decision, context, (d, c) => {
+        expect(Buffer.from(encodeCheckResponse(d, c)).toString("hex")).toBe(Buffer.from(expected(d, c)).toString("hex"));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("covers every denial code", () => {
+    const c: ResponseContext = { headersToRemove: ["x-api-key"], nowMs: 1_768_478_400_000, decisionId: "d-1" };
+    const e = fc.sample(entry, 1)[0]!;
+    for (const code of DENIAL_CODES) {
+      const d = (
+        code === "API_KEY_MISSING" || code === "API_KEY_INVALID"
+          ? { outcome: code, entry: null }
+          : code === "RATE_LIMITED" || code === "QUOTA_EXCEEDED"
+            ? { outcome: code, entry: e, limit: { limit: 100, remaining: 0, resetAtMs: c.nowMs + 60_000, retryAtMs: c.nowMs + 1_500 } }
+            : { outcome: code, entry: e }
+      ) as Decision;
+      expect(Buffer.from(encodeCheckResponse(d, c))).toEqual(Buffer.from(expected(d, c)));
+    }
+  });
+
+  it("a response too big for its scratch buffer is still exact", () => {
+    const [big] = fc.sample(entry, 1);
+    const huge: KeyCacheEntry = { ...big!, key: aKey("org_1", { scopes: Array.from({ length: 2_000 }, (_, i) => `scope-${i}:${"x".repeat(40)}`) }) };
+    const d: Decision = { outcome: "allowed", entry: huge, limit: { limit: 1, remaining: 0, resetAtMs: 0, retryAtMs: 0 } };
+    const c: ResponseContext = { headersToRemove: [], nowMs: 0, decisionId: "d" };
+    expect(Buffer.from(encodeCheckResponse(d, c))).toEqual(Buffer.from(expected(d, c)));
+  });
+});
