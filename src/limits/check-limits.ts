@@ -39,15 +39,54 @@ export interface CheckLimitsOptions {
 
 type KeyLimitFields = Pick<KeyRecord, "id" | "rateLimit">;
 
-const keyBucket = (key: KeyLimitFields): string => `key/${key.id}/${key.rateLimit!.period}`;
-const organizationBucket = (organizationId: string): string => `org/${organizationId}`;
-const organizationRule = (plan: PlanLimits): RateLimitRule => ({ limit: plan.requestsPerMinute, period: "minute" });
+const keyBucketOf = (key: KeyLimitFields): string => `key/${key.id}/${key.rateLimit!.period}`;
+const organizationBucketOf = (organizationId: string): string => `org/${organizationId}`;
+
+// Bucket names and rules are the same for every request of a cached key and plan: made once per
+// record instead of a new string to build and hash on every request. The fields they are made of
+// are compared on each use, so a record changed in place still gets the right names.
+interface BucketNames {
+  id: string;
+  organizationId: string | undefined;
+  rateLimit: KeyLimitFields["rateLimit"];
+  period: string | undefined;
+  key: string;
+  organization: string;
+}
+const keyBuckets = new WeakMap<KeyLimitFields, BucketNames>();
+const organizationRules = new WeakMap<PlanLimits, RateLimitRule>();
+
+function buckets(key: KeyLimitFields & { organizationId?: string }): BucketNames {
+  let names = keyBuckets.get(key);
+  if (names === undefined || names.id !== key.id || names.rateLimit !== key.rateLimit || names.period !== key.rateLimit?.period || names.organizationId !== key.organizationId) {
+    names = {
+      id: key.id,
+      organizationId: key.organizationId,
+      rateLimit: key.rateLimit,
+      period: key.rateLimit?.period,
+      key: key.rateLimit === null ? "" : keyBucketOf(key),
+      organization: key.organizationId === undefined ? "" : organizationBucketOf(key.organizationId),
+    };
+    keyBuckets.set(key, names);
+  }
+  return names;
+}
+
+function organizationRule(plan: PlanLimits): RateLimitRule {
+  let rule = organizationRules.get(plan);
+  if (rule === undefined || rule.limit !== plan.requestsPerMinute) {
+    rule = { limit: plan.requestsPerMinute, period: "minute" };
+    organizationRules.set(plan, rule);
+  }
+  return rule;
+}
 
 /** The state with the fewest remaining requests (the first on a tie). */
-function tightest(states: readonly (RateLimitState | null)[]): RateLimitState {
-  let best: RateLimitState | null = null;
-  for (const state of states) if (state !== null && (best === null || state.remaining < best.remaining)) best = state;
-  return best!;
+function tightest(a: RateLimitState | null, b: RateLimitState, c: RateLimitState): RateLimitState {
+  let best = a ?? b;
+  if (b.remaining < best.remaining) best = b;
+  if (c.remaining < best.remaining) best = c;
+  return best;
 }
 
 export class CheckLimits {
@@ -71,11 +110,12 @@ export class CheckLimits {
   }
 
   admit(key: Pick<KeyRecord, "id" | "organizationId" | "rateLimit">, plan: PlanLimits, nowMs: number): Admission {
-    const orgBucket = organizationBucket(key.organizationId);
+    const names = buckets(key);
+    const orgBucket = names.organization;
     const orgRule = organizationRule(plan);
     const keyRule = key.rateLimit;
     if (keyRule !== null) {
-      const state = this.#limiter.peek(keyBucket(key), keyRule, nowMs);
+      const state = this.#limiter.peek(names.key, keyRule, nowMs);
       if (state.remaining === 0) return { admitted: false, reason: "RATE_LIMITED", state };
     }
     const perMinute = this.#limiter.peek(orgBucket, orgRule, nowMs);
@@ -83,10 +123,10 @@ export class CheckLimits {
     const monthly = this.#quota.check(key.organizationId, plan.monthlyQuota, nowMs);
     if (monthly.remaining === 0) return { admitted: false, reason: "QUOTA_EXCEEDED", state: monthly };
 
-    const keyAfter = keyRule === null ? null : this.#limiter.hit(keyBucket(key), keyRule, nowMs);
+    const keyAfter = keyRule === null ? null : this.#limiter.hit(names.key, keyRule, nowMs);
     const perMinuteAfter = this.#limiter.hit(orgBucket, orgRule, nowMs);
     const monthlyAfter = this.#quota.hit(key.organizationId, plan.monthlyQuota, nowMs);
-    return { admitted: true, state: tightest([keyAfter, perMinuteAfter, monthlyAfter]) };
+    return { admitted: true, state: tightest(keyAfter, perMinuteAfter, monthlyAfter) };
   }
 
   /**
@@ -94,13 +134,13 @@ export class CheckLimits {
    * the admin TestKey RPC reports as {limit, remaining, reset_at}. Null when the key has none.
    */
   peekKeyRateLimit(key: KeyLimitFields, nowMs: number = this.#clock.now()): RateLimitState | null {
-    return key.rateLimit === null ? null : this.#limiter.peek(keyBucket(key), key.rateLimit, nowMs);
+    return key.rateLimit === null ? null : this.#limiter.peek(buckets(key).key, key.rateLimit, nowMs);
   }
 
   /** The organization's per-minute rate and monthly quota, without counting anything. */
   peekOrganization(organizationId: string, plan: PlanLimits, nowMs: number = this.#clock.now()): OrganizationLimits {
     return {
-      perMinute: this.#limiter.peek(organizationBucket(organizationId), organizationRule(plan), nowMs),
+      perMinute: this.#limiter.peek(organizationBucketOf(organizationId), organizationRule(plan), nowMs),
       monthly: this.#quota.peek(organizationId, plan.monthlyQuota, nowMs),
     };
   }

@@ -16,14 +16,25 @@ interface MonthCount {
   used: number;
 }
 
-export function monthStartUtc(nowMs: number): number {
+// The month of the last call: every Check asks, and nearly always about the same month.
+let knownMonthStartMs = 0;
+let knownNextMonthStartMs = 0;
+
+function month(nowMs: number): void {
+  if (nowMs >= knownMonthStartMs && nowMs < knownNextMonthStartMs) return;
   const now = new Date(nowMs);
-  return Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
+  knownMonthStartMs = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
+  knownNextMonthStartMs = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1);
+}
+
+export function monthStartUtc(nowMs: number): number {
+  month(nowMs);
+  return knownMonthStartMs;
 }
 
 export function nextMonthStartUtc(nowMs: number): number {
-  const now = new Date(nowMs);
-  return Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1);
+  month(nowMs);
+  return knownNextMonthStartMs;
 }
 
 export interface MonthlyQuotaOptions {

@@ -46,6 +46,8 @@ interface Geometry {
   slotMs: number;
   /** Slots per period; the window spans slots + 1 ring positions (the partial oldest slot). */
   slots: number;
+  /** How long an idle bucket is kept (see SlidingWindowLimiter.hit), as lru-cache's set option. */
+  keep: { ttl: number };
 }
 
 export const PERIOD_MS: Readonly<Record<RateLimitPeriod, number>> = {
@@ -55,11 +57,16 @@ export const PERIOD_MS: Readonly<Record<RateLimitPeriod, number>> = {
   day: 86_400_000,
 };
 
+const geometry = (periodMs: number, slots: number): Geometry => {
+  const slotMs = periodMs / slots;
+  return { periodMs, slotMs, slots, keep: { ttl: periodMs + 2 * slotMs } };
+};
+
 const GEOMETRY: Readonly<Record<RateLimitPeriod, Geometry>> = {
-  second: { periodMs: 1_000, slotMs: 20, slots: 50 },
-  minute: { periodMs: 60_000, slotMs: 1_000, slots: 60 },
-  hour: { periodMs: 3_600_000, slotMs: 60_000, slots: 60 },
-  day: { periodMs: 86_400_000, slotMs: 1_440_000, slots: 60 },
+  second: geometry(1_000, 50),
+  minute: geometry(60_000, 60),
+  hour: geometry(3_600_000, 60),
+  day: geometry(86_400_000, 60),
 };
 
 class Window {
@@ -68,6 +75,8 @@ class Window {
   /** Absolute index (time / slotMs) of the newest slot the ring holds. */
   newest: number;
   total = 0;
+  /** When the bucket's time to live was last renewed (NaN: never). */
+  keptAtMs = NaN;
 
   constructor(geometry: Geometry, slot: number) {
     this.geometry = geometry;
@@ -188,8 +197,13 @@ export class SlidingWindowLimiter implements RateLimiter {
   hit(bucket: string, rule: RateLimitRule, nowMs: number): RateLimitState {
     const window = this.#window(bucket, rule, nowMs, true)!;
     window.count();
-    const geometry = window.geometry;
-    this.#windows.set(bucket, window, { ttl: geometry.periodMs + geometry.slotMs });
+    // Renewing the time to live is an lru-cache set; once per slot is enough, since the bucket
+    // is then kept for a period and two slots from the renewal, which covers the period and the
+    // partial slot after the last hit. (Recency, for the entry bound, is renewed by every get.)
+    if (!(nowMs - window.keptAtMs < window.geometry.slotMs && nowMs >= window.keptAtMs)) {
+      window.keptAtMs = nowMs;
+      this.#windows.set(bucket, window, window.geometry.keep);
+    }
     return window.state(rule.limit, nowMs);
   }
 
