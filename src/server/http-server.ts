@@ -45,6 +45,8 @@ export class HttpServer {
   readonly #http2: http2.Http2Server;
   readonly #sessions = new Set<http2.Http2Session>();
   readonly #sockets = new Set<Socket>();
+  /** HTTP/1.1 sockets and how many requests each is serving, to close idle ones on shutdown. */
+  readonly #http1Busy = new Map<Socket, number>();
   #closing = false;
 
   constructor(options: HttpServerOptions) {
@@ -70,8 +72,7 @@ export class HttpServer {
     });
     const extra = options.extraHandlers ?? [];
     const handle = (req: Request, res: Response) => {
-      // While closing, HTTP/1.1 connections end after their current response.
-      if (this.#closing && req.httpVersionMajor === 1) res.setHeader("connection", "close");
+      if (req.httpVersionMajor === 1) this.#trackHttp1(req.socket as Socket, res);
       for (const handler of extra) if (handler(req, res)) return;
       rpc(req as http2.Http2ServerRequest, res as http2.Http2ServerResponse);
     };
@@ -102,6 +103,10 @@ export class HttpServer {
     }
     this.#http1 = http.createServer({ maxHeaderSize: 64 * 1024, requestTimeout: 60_000 }, handle);
     this.#server = listenBoth(this.#http1, this.#http2);
+    this.#http1.on("connection", (socket: Socket) => {
+      this.#http1Busy.set(socket, 0);
+      socket.once("close", () => this.#http1Busy.delete(socket));
+    });
     this.#http2.on("session", (session) => {
       this.#sessions.add(session);
       session.once("close", () => this.#sessions.delete(session));
@@ -123,6 +128,18 @@ export class HttpServer {
     return (this.#server.address() as AddressInfo).port;
   }
 
+  #trackHttp1(socket: Socket, res: Response): void {
+    this.#http1Busy.set(socket, (this.#http1Busy.get(socket) ?? 0) + 1);
+    // While closing, the connection ends after this response.
+    if (this.#closing) res.setHeader("connection", "close");
+    res.once("close", () => {
+      const busy = (this.#http1Busy.get(socket) ?? 1) - 1;
+      if (!this.#http1Busy.has(socket)) return;
+      this.#http1Busy.set(socket, busy);
+      if (this.#closing && busy === 0) socket.end();
+    });
+  }
+
   /** Resolves once every connection has closed, or the deadline cut the rest. */
   async close(deadlineMs: number): Promise<void> {
     if (!this.#server.listening) return;
@@ -130,7 +147,8 @@ export class HttpServer {
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     for (const session of this.#sessions) session.close();
     // HTTP/1.1 keep-alive connections have no GOAWAY: idle ones close now, busy ones after replying.
-    this.#http1.closeIdleConnections();
+    // (http.Server#closeIdleConnections only knows sockets of a server that listens itself.)
+    for (const [socket, busy] of this.#http1Busy) if (busy === 0) socket.end();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => {
       timer = setTimeout(() => {

@@ -101,4 +101,13 @@ describe("graceful close", () => {
     expect((await inFlight).keys.length).toBe(1);
     await closing;
   });
+
+  it("closes idle HTTP/1.1 keep-alive connections at once instead of waiting for the deadline", async () => {
+    const t = await startTestApp({ env: { KEYGATE_SHUTDOWN_TIMEOUT_MS: "20000" } });
+    expect((await t.client.listKeys({})).keys.length).toBe(1);
+    const started = performance.now();
+    await t.close();
+    // Left open, the socket would linger until its 5 s keep-alive timeout (or the 20 s deadline).
+    expect(performance.now() - started).toBeLessThan(3_000);
+  });
 });
