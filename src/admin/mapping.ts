@@ -52,11 +52,13 @@ export const USER_ROLE_ENUM = reverse(USER_ROLES);
 
 export const timestamp = (date: Date | null): Timestamp | undefined => (date ? timestampFromDate(date) : undefined);
 
-/** Usage figures shown on a key; zero until usage for it has been recorded. */
+/** Usage figures shown on a key, from recorded usage; absent until the key has been used. */
 export interface KeyUsageTotals {
   totalRequests: bigint;
   requestsToday: bigint;
   requestsThisMonth: bigint;
+  /** The key's last allowed request. */
+  lastUsedAt: Date | null;
 }
 
 export function toApiKey(key: KeyRecord, usage?: KeyUsageTotals): ApiKey {
@@ -76,8 +78,12 @@ export function toApiKey(key: KeyRecord, usage?: KeyUsageTotals): ApiKey {
     isActive: key.isActive,
     revokedAt: timestamp(key.revokedAt),
     expiresAt: timestamp(key.expiresAt),
-    lastUsedAt: timestamp(key.lastUsedAt),
-    usage: usage ?? { totalRequests: 0n, requestsToday: 0n, requestsThisMonth: 0n },
+    lastUsedAt: timestamp(usage?.lastUsedAt ?? key.lastUsedAt),
+    usage: {
+      totalRequests: usage?.totalRequests ?? 0n,
+      requestsToday: usage?.requestsToday ?? 0n,
+      requestsThisMonth: usage?.requestsThisMonth ?? 0n,
+    },
     createdAt: timestamp(key.createdAt),
     createdBy: key.createdBy,
     updatedAt: timestamp(key.updatedAt),

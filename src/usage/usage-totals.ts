@@ -7,9 +7,8 @@ import { monthOf, utcDay } from "./utc-days.js";
 /**
  * The usage shown on keys (KeyAdminDeps.usageTotals): total since first use, today and this UTC
  * calendar month, all counting Check decisions as every usage figure does, from the stored usage.
- * `last_used_at` comes from the same data: the records passed in are the admin handler's own
- * copies, fresh from the store, and get `lastUsedAt` set to the key's last allowed request, which
- * toApiKey then shows. (The keys collection itself is never written per request.)
+ * `last_used_at` comes from the same data (the keys collection itself is never written per
+ * request).
  */
 export function keyUsageTotals(usage: UsageRepository) {
   return async (keys: readonly KeyRecord[], nowMs: number): Promise<Map<string, KeyUsageTotals>> => {
@@ -30,8 +29,12 @@ export function keyUsageTotals(usage: UsageRepository) {
       ]);
       for (const key of ofOrganization) {
         const since = lifetime.get(key.id);
-        if (since?.lastUsedAtMs != null) key.lastUsedAt = new Date(since.lastUsedAtMs);
-        totals.set(key.id, { totalRequests: BigInt(since?.requests ?? 0), requestsToday: 0n, requestsThisMonth: 0n });
+        totals.set(key.id, {
+          totalRequests: BigInt(since?.requests ?? 0),
+          requestsToday: 0n,
+          requestsThisMonth: 0n,
+          lastUsedAt: since?.lastUsedAtMs != null ? new Date(since.lastUsedAtMs) : null,
+        });
       }
       for (const usageDay of days) {
         const keyTotals = totals.get(usageDay.keyId)!;
