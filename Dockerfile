@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 
-# Build: compile TypeScript (gen/ is committed, so buf is not needed here).
+# Build: compile TypeScript and bundle the web console (gen/ is committed, so buf is not needed).
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
@@ -8,6 +8,7 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY gen gen
 COPY src src
+COPY web web
 RUN npm run build
 
 # Runtime: production dependencies only, unprivileged user.
