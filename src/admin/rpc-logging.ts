@@ -1,6 +1,7 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "../log/logger.js";
 import { isStoreUnavailable } from "../store/errors.js";
+import { rpcOutcome } from "../server/rpc-outcome.js";
 import { callerContextKey } from "./caller.js";
 
 /**
@@ -19,49 +20,21 @@ export function rpcLogging(logger: Logger): Interceptor {
     return new ConnectError("internal error", Code.Internal, undefined, undefined, error);
   };
 
-  return (next) => async (req) => {
-    const started = performance.now();
-    const method = `${req.service.typeName}/${req.method.name}`;
-    const log = (error: ConnectError | undefined) => {
+  return rpcOutcome(
+    (req, error, durationMs) => {
       const caller = req.contextValues.get(callerContextKey);
       logger.info(
         {
-          method,
+          method: `${req.service.typeName}/${req.method.name}`,
           code: error ? Code[error.code] : "OK",
-          durationMs: Math.round((performance.now() - started) * 100) / 100,
+          durationMs: Math.round(durationMs * 100) / 100,
           callerKeyId: caller?.key.id,
           organizationId: caller?.organization.id,
           ...(error && error.code !== Code.Internal ? { error: error.rawMessage } : {}),
         },
         "rpc",
       );
-    };
-    let response;
-    try {
-      response = await next(req);
-    } catch (error) {
-      const connectError = toConnectError(error, method);
-      log(connectError);
-      throw connectError;
-    }
-    if (!response.stream) {
-      log(undefined);
-      return response;
-    }
-    // A stream's outcome is known only when it ends.
-    const messages = response.message;
-    return {
-      ...response,
-      message: (async function* () {
-        try {
-          yield* messages;
-          log(undefined);
-        } catch (error) {
-          const connectError = toConnectError(error, method);
-          log(connectError);
-          throw connectError;
-        }
-      })(),
-    };
-  };
+    },
+    (error, req) => toConnectError(error, `${req.service.typeName}/${req.method.name}`),
+  );
 }

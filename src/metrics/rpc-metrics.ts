@@ -1,4 +1,5 @@
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { Code, type Interceptor } from "@connectrpc/connect";
+import { rpcOutcome } from "../server/rpc-outcome.js";
 import type { AdminRpcObserver } from "./metrics.js";
 
 /**
@@ -6,37 +7,9 @@ import type { AdminRpcObserver } from "./metrics.js";
  * code the client sees, after the logging interceptor turned unexpected errors into `internal`.
  */
 export function rpcMetrics(observer: AdminRpcObserver, nowMs: () => number = () => performance.now()): Interceptor {
-  return (next) => async (req) => {
-    const started = nowMs();
-    const finish = (error: unknown) =>
-      observer.finished(req.method.name, error === undefined ? "OK" : Code[ConnectError.from(error).code], (nowMs() - started) / 1000);
-    let response;
-    try {
-      response = await next(req);
-    } catch (error) {
-      finish(error);
-      throw error;
-    }
-    if (!response.stream) {
-      finish(undefined);
-      return response;
-    }
-    const messages = response.message;
-    return {
-      ...response,
-      message: (async function* () {
-        // A stream the client walks away from ends in neither branch: it counts as canceled.
-        let outcome: unknown = new ConnectError("stream abandoned", Code.Canceled);
-        try {
-          yield* messages;
-          outcome = undefined;
-        } catch (error) {
-          outcome = error;
-          throw error;
-        } finally {
-          finish(outcome);
-        }
-      })(),
-    };
-  };
+  return rpcOutcome(
+    (req, error, durationMs) => observer.finished(req.method.name, error === undefined ? "OK" : Code[error.code], durationMs / 1000),
+    undefined,
+    nowMs,
+  );
 }
