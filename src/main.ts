@@ -1,8 +1,10 @@
+import cluster from "node:cluster";
 import { fileURLToPath } from "node:url";
 import { startApp } from "./app.js";
 import { ConfigError, loadConfig, planNamed, type Config } from "./config/config.js";
 import { SecretHasher } from "./keys/secret.js";
 import { createLogger, type Logger } from "./log/logger.js";
+import { joinCluster, runClusterPrimary } from "./server/cluster.js";
 import { openStore } from "./store/open-store.js";
 import type { Store } from "./store/store.js";
 import { bootstrapOrganization } from "./tenancy/bootstrap.js";
@@ -48,6 +50,11 @@ export async function main(): Promise<void> {
     process.exit(2);
   }
   const logger: Logger = createLogger(config.logLevel);
+  if (config.workers > 1 && cluster.isPrimary) {
+    // Cluster mode: this process only forks, restarts and stops the workers that serve the port.
+    runClusterPrimary({ workers: config.workers, shutdownTimeoutMs: config.shutdownTimeoutMs, logger });
+    return;
+  }
   const store = await openStore(config);
   if (store.kind === "memory") logger.warn("embedded in-memory store: data is not persisted (set MONGODB_URI for MongoDB)");
   else logger.info({ db: config.mongodbDb }, "MongoDB store ready");
@@ -78,6 +85,7 @@ export async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
+  joinCluster(app, () => void stop("cluster primary gone"));
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

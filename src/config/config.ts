@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
+import { availableParallelism } from "node:os";
 import { parseEncryptionKey } from "../crypto/secret-encryption.js";
 import { DEFAULT_PLANS, parsePlans, type Plan } from "./plans.js";
 import { DEFAULT_SCOPES, parseScopes, SCOPE_PATTERN, type ScopeDefinition } from "./scopes.js";
@@ -38,6 +39,8 @@ export interface Config {
   /** Create a demo organization when the embedded store starts empty. */
   demoBootstrap: boolean;
   shutdownTimeoutMs: number;
+  /** Processes serving the port (cluster mode when > 1; needs MongoDB). */
+  workers: number;
   /** Check: how many proxies in front of Envoy append to x-forwarded-for (0: use the TCP peer). */
   trustedProxyHops: number;
   routes: RouteRule[];
@@ -174,6 +177,19 @@ function encryptionKeys(env: Env): Config["encryptionKeys"] {
   };
 }
 
+/**
+ * KEYGATE_WORKERS: how many processes serve the port (src/server/cluster.ts), a number or `auto`
+ * (one per core). More than one needs MongoDB: the embedded store lives inside one process.
+ */
+function workerCount(env: Env, mongodbUri: string | undefined): number {
+  const raw = env["KEYGATE_WORKERS"]?.trim();
+  const workers = raw === "auto" ? availableParallelism() : integer(env, "KEYGATE_WORKERS", 1, 1, 256);
+  if (workers > 1 && mongodbUri === undefined) {
+    throw new ConfigError("KEYGATE_WORKERS", "more than one worker needs MONGODB_URI: each worker would hold its own embedded store");
+  }
+  return workers;
+}
+
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 export function loadConfig(env: Env = process.env): Config {
@@ -219,6 +235,7 @@ export function loadConfig(env: Env = process.env): Config {
     scopes,
     demoBootstrap: boolean(env, "KEYGATE_DEMO_BOOTSTRAP", true),
     shutdownTimeoutMs: integer(env, "KEYGATE_SHUTDOWN_TIMEOUT_MS", 10_000, 100, 600_000),
+    workers: workerCount(env, mongodbUri),
     trustedProxyHops: integer(env, "KEYGATE_TRUSTED_PROXY_HOPS", 0, 0, 16),
     routes,
     cacheMaxEntries: integer(env, "KEYGATE_CACHE_MAX_ENTRIES", 200_000, 1, 100_000_000),
