@@ -8,6 +8,7 @@ import { operatorService } from "./admin/operator-service.js";
 import { PageTokens } from "./admin/page-token.js";
 import { rpcLogging } from "./admin/rpc-logging.js";
 import { authorizationRoutes } from "./authz/check-service.js";
+import { ChangeFeed } from "./cache/change-feed.js";
 import { KeyCache } from "./cache/key-cache.js";
 import { consoleHandler } from "./console/console-handler.js";
 import type { Config } from "./config/config.js";
@@ -67,6 +68,11 @@ export async function startApp(options: AppOptions): Promise<App> {
   const readiness = new Readiness(store);
   const keyCache = new KeyCache({ store, keyEvents, clock, config, logger, observer: metrics.keyCache });
   metrics.watchKeyCache(keyCache);
+  // Other replicas' changes (MongoDB); the embedded store has no other replica.
+  const changeFeed =
+    store.kind === "memory"
+      ? undefined
+      : new ChangeFeed({ changes: store.changes, keyEvents, keyCache, intervalMs: config.changePollIntervalMs, logger });
   const usage = createUsage({ config, store, clock, logger });
   metrics.watchUsage(usage.recorder, usage.metrics);
   const limits = new CheckLimits({ clock, loadMonthlyRequests: usage.loadMonthlyRequests });
@@ -98,6 +104,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     defaultPlan: config.defaultPlan,
     audit,
     logger,
+    keyEvents,
   });
 
   const routes = (router: ConnectRouter) => {
@@ -129,6 +136,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   const server = new HttpServer({ routes, readiness, extraHandlers: [metricsEndpoint(metrics), consoleHandler()] });
   const port = await server.listen(config.port, config.host);
   usage.recorder.start();
+  changeFeed?.start();
   await readiness.refresh();
   readiness.startMonitoring(READINESS_INTERVAL_MS);
   const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
@@ -147,6 +155,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       readiness.beginShutdown();
       usage.endStreams();
       await server.close(config.shutdownTimeoutMs);
+      await changeFeed?.close();
       keyCache.close();
       metrics.close();
       // After the server: no Check can add a count that this last flush would miss.

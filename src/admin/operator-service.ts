@@ -9,6 +9,7 @@ import {
 } from "../../gen/keygate/v1/operator_pb.js";
 import type { Plan } from "../config/plans.js";
 import type { ScopeDefinition } from "../config/scopes.js";
+import type { KeyEvents } from "../keys/key-events.js";
 import type { SecretHasher } from "../keys/secret.js";
 import type { Logger } from "../log/logger.js";
 import type { Store } from "../store/store.js";
@@ -30,6 +31,8 @@ export interface OperatorDeps {
   defaultPlan: string;
   audit: AuditTrail;
   logger: Logger;
+  /** Told of plan changes, so caches (this replica's and, through the change feed, others') drop the old plan. */
+  keyEvents?: KeyEvents;
 }
 
 /**
@@ -94,6 +97,7 @@ export function operatorService(deps: OperatorDeps): ServiceImpl<typeof Operator
       const current = await organizationNamed(req.id);
       const updated = await deps.store.organizations.setPlan(current.id, plan.name);
       if (!updated) throw fieldError("id", `no organization ${JSON.stringify(req.id)}`);
+      deps.keyEvents?.organizationChanged(updated.id);
       await audit.changed(caller, { organizationId: updated.id, action: "org.plan_change", details: { from: current.plan, to: plan.name } });
       return create(SetOrganizationPlanResponseSchema, { organization: toOrganizationMessage(updated), previousPlan: current.plan });
     },

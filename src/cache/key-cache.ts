@@ -16,7 +16,10 @@ import { SingleFlight } from "./single-flight.js";
  *  - unknown hashes are remembered for negativeCacheTtlMs, in a separately bounded cache;
  *  - concurrent misses for one hash share one store read (single-flight);
  *  - KeyEvents (update, revoke, delete, regenerate) evict the key's current and previous hashes
- *    at once, and detach any read of them in flight so its result is not cached.
+ *    at once, and detach any read of them in flight so its result is not cached; a plan change
+ *    evicts the organization's plan and its keys;
+ *  - fail-static: when the store cannot be read, an expired entry is served for up to
+ *    cacheMaxStalenessMs past its TTL (and re-read in the background meanwhile).
  * An entry carries what Check needs pre-parsed: the allow-list, the scope set and the plan of the
  * key's organization (organizations are cached by id on the same terms).
  */
@@ -31,7 +34,8 @@ export interface KeyCacheEntry {
 export type KeyCacheConfig = Pick<
   Config,
   "cacheMaxEntries" | "cacheMaxBytes" | "cacheTtlMs" | "negativeCacheTtlMs" | "plans" | "defaultPlan"
->;
+> &
+  Partial<Pick<Config, "cacheMaxStalenessMs">>;
 
 export interface KeyCacheOptions {
   store: Pick<Store, "keys" | "organizations">;
@@ -74,7 +78,11 @@ export class KeyCache {
   readonly #keyReads = new SingleFlight<string, KeyCacheEntry | null>();
   readonly #organizationReads = new SingleFlight<string, PlanLimits>();
   readonly #unsubscribe: () => void;
+  readonly #unsubscribeOrganizations: () => void;
   readonly #observer: KeyCacheObserver;
+  readonly #maxStalenessMs: number;
+  /** The last store read failed: serve stale entries without waiting for the next one. */
+  #storeFailing = false;
 
   constructor(options: KeyCacheOptions) {
     const { config, clock } = options;
@@ -83,12 +91,15 @@ export class KeyCache {
     this.#logger = options.logger;
     const observer = (this.#observer = options.observer ?? noKeyCacheObserver);
     const timing = { ttlResolution: 0, perf: clock, updateAgeOnGet: false } as const;
+    this.#maxStalenessMs = config.cacheMaxStalenessMs ?? 0;
     this.#entries = new LRUCache<string, KeyCacheEntry>({
       ...timing,
       max: config.cacheMaxEntries,
       maxSize: config.cacheMaxBytes,
       sizeCalculation: (entry) => estimateEntryBytes(entry.key),
       ttl: config.cacheTtlMs,
+      // Fail-static keeps expired entries until replaced or evicted (get() still misses them).
+      noDeleteOnStaleGet: this.#maxStalenessMs > 0,
       dispose: (_entry, _hash, reason) => {
         const cause = EVICTION_CAUSES[reason];
         if (cause !== undefined) observer.evicted(cause);
@@ -107,6 +118,7 @@ export class KeyCache {
       this.evict(key.secretHash);
       if (key.previousSecret !== null) this.evict(key.previousSecret.hash);
     });
+    this.#unsubscribeOrganizations = options.keyEvents.onOrganizationChange((organizationId) => this.evictOrganization(organizationId));
   }
 
   /** Entries and estimated bytes held, and unknown hashes remembered. */
@@ -129,8 +141,30 @@ export class KeyCache {
     return unknown ? null : undefined;
   }
 
-  /** Reads the store (once for concurrent callers) and caches the answer. Rejects when the store fails. */
+  /**
+   * Reads the store (once for concurrent callers) and caches the answer. Rejects when the store
+   * fails, unless an expired entry within the staleness bound can stand in for the answer.
+   */
   load(secretHash: string): Promise<KeyCacheEntry | null> {
+    const reading = this.#load(secretHash);
+    const stale = this.#maxStalenessMs > 0 ? this.#staleEntry(secretHash) : undefined;
+    if (stale === undefined) return reading;
+    if (this.#storeFailing) {
+      // Do not make the caller wait for a store that just failed: answer now, re-read behind.
+      reading.catch(() => {});
+      return Promise.resolve(stale);
+    }
+    return reading.catch(() => stale);
+  }
+
+  /** An expired entry no older than cacheTtlMs + cacheMaxStalenessMs. */
+  #staleEntry(secretHash: string): KeyCacheEntry | undefined {
+    const remainingMs = this.#entries.getRemainingTTL(secretHash);
+    if (remainingMs < -this.#maxStalenessMs) return undefined;
+    return this.#entries.get(secretHash, { allowStale: true });
+  }
+
+  #load(secretHash: string): Promise<KeyCacheEntry | null> {
     return this.#keyReads.run(
       secretHash,
       () => this.#read(secretHash),
@@ -153,15 +187,43 @@ export class KeyCache {
     this.#keyReads.forget(secretHash);
   }
 
+  /** Drops the organization's plan and every cached key of it (they carry the plan). */
+  evictOrganization(organizationId: string): void {
+    this.#plans.delete(organizationId);
+    this.#organizationReads.forget(organizationId);
+    // entries() skips expired entries (kept for fail-static): drop those first.
+    this.#entries.purgeStale();
+    const hashes: string[] = [];
+    for (const [hash, entry] of this.#entries.entries()) if (entry.key.organizationId === organizationId) hashes.push(hash);
+    for (const hash of hashes) this.evict(hash);
+  }
+
+  /** Forgets everything (changes may have been missed, e.g. after a long store outage). */
+  clear(): void {
+    this.#entries.purgeStale();
+    for (const hash of [...this.#entries.keys()]) this.evict(hash);
+    this.#unknown?.clear();
+    this.#plans.clear();
+  }
+
   /** Stops listening to key changes. */
   close(): void {
     this.#unsubscribe();
+    this.#unsubscribeOrganizations();
   }
 
   async #read(secretHash: string): Promise<KeyCacheEntry | null> {
-    const key = await this.#store.keys.findByHash(secretHash);
-    if (key === null) return null;
-    const plan = await this.#plan(key.organizationId);
+    let key: KeyRecord | null;
+    let plan: PlanLimits | undefined;
+    try {
+      key = await this.#store.keys.findByHash(secretHash);
+      if (key !== null) plan = await this.#plan(key.organizationId);
+      this.#storeFailing = false;
+    } catch (error) {
+      this.#storeFailing = true;
+      throw error;
+    }
+    if (key === null || plan === undefined) return null;
     return { key, plan, allowList: AllowList.parse(key.allowIps), scopes: new Set(key.scopes) };
   }
 

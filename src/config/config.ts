@@ -48,6 +48,15 @@ export interface Config {
   cacheMaxBytes: number;
   cacheTtlMs: number;
   negativeCacheTtlMs: number;
+  /**
+   * Fail-static: how long past cacheTtlMs a cached key keeps being served while the store cannot
+   * be read (0: never; an expired entry is then a miss like any other).
+   */
+  cacheMaxStalenessMs: number;
+  /** How often each replica reads the shared change log (key and plan changes of other replicas). */
+  changePollIntervalMs: number;
+  /** MongoDB: how long an operation waits for a reachable server before failing `unavailable`. */
+  mongodbServerSelectionTimeoutMs: number;
   usageFlushIntervalMs: number;
   usageFlushBatchSize: number;
   /** Days a day of usage is kept (MongoDB TTL); long enough for last month's bill. */
@@ -242,6 +251,9 @@ export function loadConfig(env: Env = process.env): Config {
     cacheMaxBytes: integer(env, "KEYGATE_CACHE_MAX_BYTES", 256 * 1024 * 1024, 1024, 64 * 1024 * 1024 * 1024),
     cacheTtlMs: integer(env, "KEYGATE_CACHE_TTL_MS", 30_000, 100, 86_400_000),
     negativeCacheTtlMs: integer(env, "KEYGATE_NEGATIVE_CACHE_TTL_MS", 5_000, 0, 3_600_000),
+    cacheMaxStalenessMs: integer(env, "KEYGATE_CACHE_MAX_STALENESS_MS", 300_000, 0, 86_400_000),
+    changePollIntervalMs: integer(env, "KEYGATE_CHANGE_POLL_INTERVAL_MS", 1_000, 50, 60_000),
+    mongodbServerSelectionTimeoutMs: integer(env, "KEYGATE_MONGODB_SERVER_SELECTION_TIMEOUT_MS", 2_000, 100, 120_000),
     usageFlushIntervalMs: integer(env, "KEYGATE_USAGE_FLUSH_INTERVAL_MS", 1_000, 10, 3_600_000),
     usageFlushBatchSize: integer(env, "KEYGATE_USAGE_FLUSH_BATCH_SIZE", 500, 1, 100_000),
     usageRetentionDays: integer(env, "KEYGATE_USAGE_RETENTION_DAYS", 400, 62, 3_660),

@@ -4,8 +4,13 @@ import { createMongoStore } from "./mongo/mongo-store.js";
 import type { Store } from "./store.js";
 
 /** MongoDB when MONGODB_URI is set, else the embedded in-memory store; initialised and ready. */
-export async function openStore(config: Pick<Config, "mongodbUri" | "mongodbDb">): Promise<Store> {
-  const store = config.mongodbUri === undefined ? new MemoryStore() : createMongoStore(config.mongodbUri, config.mongodbDb);
+export async function openStore(
+  config: Pick<Config, "mongodbUri" | "mongodbDb" | "mongodbServerSelectionTimeoutMs">,
+): Promise<Store> {
+  const store =
+    config.mongodbUri === undefined
+      ? new MemoryStore()
+      : createMongoStore(config.mongodbUri, config.mongodbDb, { serverSelectionTimeoutMS: config.mongodbServerSelectionTimeoutMs });
   try {
     await store.init();
   } catch (error) {

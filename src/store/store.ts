@@ -143,6 +143,30 @@ export interface AuditRepository {
   list(organizationId: string, query: AuditListQuery): Promise<AuditEvent[]>;
 }
 
+/** What another replica must drop from its caches. */
+export type StoreChange =
+  /** A key changed or disappeared: the hashes it could be found by before the change. */
+  | { kind: "key"; hashes: string[] }
+  /** An organization's plan changed: every cached key of it carries the old plan. */
+  | { kind: "organization"; organizationId: string };
+
+export interface ChangeLogEntry {
+  id: string;
+  /** The replica that wrote it (it has applied the change already). */
+  origin: string;
+  change: StoreChange;
+}
+
+/**
+ * The change log replicas share (src/cache/change-feed.ts): entries are stamped with the store's
+ * own clock, so replicas' clock skew does not matter, and expire on their own after a while.
+ */
+export interface ChangeLogRepository {
+  append(origin: string, change: StoreChange): Promise<void>;
+  /** Entries stamped within the last `windowMs` of the store's clock, oldest first. */
+  recent(windowMs: number): Promise<ChangeLogEntry[]>;
+}
+
 export interface Store {
   readonly kind: "memory" | "mongodb";
   readonly keys: KeyRepository;
@@ -151,6 +175,8 @@ export interface Store {
   readonly audit: AuditRepository;
   /** Usage per key and day, and per key since first use (src/usage/usage-repository.ts). */
   readonly usage: UsageRepository;
+  /** Cross-replica cache invalidation; the embedded store (one process) keeps nothing. */
+  readonly changes: ChangeLogRepository;
   /** Creates indexes and whatever else the store needs before it serves; throws on failure. */
   init(): Promise<void>;
   /** Resolves while the store answers; rejects when it does not. */

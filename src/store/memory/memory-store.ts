@@ -1,6 +1,7 @@
 import type {
   AuditListQuery,
   AuditRepository,
+  ChangeLogRepository,
   CreateKeyOutcome,
   KeyListQuery,
   KeyPatch,
@@ -327,6 +328,8 @@ export class MemoryStore implements Store {
   readonly users = new MemoryUserRepository();
   readonly audit = new MemoryAuditRepository();
   readonly usage = new MemoryUsageRepository();
+  /** One process, nobody else to tell: nothing is kept. */
+  readonly changes: ChangeLogRepository = { append: async () => {}, recent: async () => [] };
 
   async init(): Promise<void> {}
 

@@ -1,5 +1,6 @@
 import { MongoClient, MongoServerError, type Db, type IndexDescription, type MongoClientOptions } from "mongodb";
 import type { Store } from "../store.js";
+import { MongoChangeLogRepository, type ChangeLogDocument } from "./change-log-repository.js";
 import { MongoAuditRepository, type AuditEventDocument } from "./audit-repository.js";
 import { MongoKeyRepository, type KeyDocument } from "./key-repository.js";
 import { KeySlotCounters, type SlotCounterDocument } from "./key-slots.js";
@@ -19,6 +20,7 @@ export const COLLECTIONS = {
   ownerCounts: "owner_counts",
   usageDays: "usage_daily",
   usageKeyTotals: "usage_key_totals",
+  keyChanges: "key_changes",
 } as const;
 
 const NAMESPACE_EXISTS = 48;
@@ -34,6 +36,7 @@ export class MongoStore implements Store {
   readonly users: MongoUserRepository;
   readonly audit: MongoAuditRepository;
   readonly usage: MongoUsageRepository;
+  readonly changes: MongoChangeLogRepository;
 
   readonly #client: MongoClient;
   readonly #db: Db;
@@ -58,6 +61,7 @@ export class MongoStore implements Store {
       this.#db.collection<UsageDayDocument>(COLLECTIONS.usageDays),
       new UsageKeyTotals(this.#db.collection<UsageKeyTotalsDocument>(COLLECTIONS.usageKeyTotals)),
     );
+    this.changes = new MongoChangeLogRepository(this.#db.collection<ChangeLogDocument>(COLLECTIONS.keyChanges));
   }
 
   /**
@@ -84,6 +88,7 @@ export class MongoStore implements Store {
       [COLLECTIONS.users, MongoUserRepository.indexes],
       [COLLECTIONS.audit, MongoAuditRepository.indexes],
       [COLLECTIONS.usageDays, MongoUsageRepository.indexes],
+      [COLLECTIONS.keyChanges, MongoChangeLogRepository.indexes],
     ];
     await Promise.all(
       indexes
@@ -101,7 +106,14 @@ export class MongoStore implements Store {
   }
 }
 
+/**
+ * How long an operation waits for a reachable server before it fails (the driver's default is
+ * 30 s): short, so that admin RPCs answer `unavailable` quickly during an outage, and Check falls
+ * back to its cache at once.
+ */
+export const DEFAULT_SERVER_SELECTION_TIMEOUT_MS = 2_000;
+
 /** A store on its own client for `uri`; call init() before serving. */
 export function createMongoStore(uri: string, dbName: string, options?: MongoClientOptions): MongoStore {
-  return new MongoStore(new MongoClient(uri, options), dbName);
+  return new MongoStore(new MongoClient(uri, { serverSelectionTimeoutMS: DEFAULT_SERVER_SELECTION_TIMEOUT_MS, ...options }), dbName);
 }

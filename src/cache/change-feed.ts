@@ -1,0 +1,131 @@
+import { randomUUID } from "node:crypto";
+import type { KeyEvents } from "../keys/key-events.js";
+import type { Logger } from "../log/logger.js";
+import type { ChangeLogRepository, StoreChange } from "../store/store.js";
+import type { KeyCache } from "./key-cache.js";
+
+/**
+ * Carries cache invalidations between replicas over the store: every local KeyEvents change is
+ * appended to the shared change log, and every `intervalMs` this replica reads the log's last
+ * `windowMs` (by the store's clock) and evicts what other replicas changed. Remote changes go
+ * straight to the cache, never back through KeyEvents, so they are not published again.
+ *
+ * The look-back window is much longer than the interval, so an entry committed late (stamped
+ * before a poll that did not see it yet) is still read by a later poll; entries already applied
+ * are skipped by id. When no poll succeeded for longer than half the window (a store outage),
+ * entries may have slid out of it unseen: the whole cache is dropped instead.
+ *
+ * Propagation bound with a healthy store: intervalMs plus one store round trip.
+ */
+export interface ChangeFeedOptions {
+  changes: ChangeLogRepository;
+  keyEvents: KeyEvents;
+  keyCache: Pick<KeyCache, "evict" | "evictOrganization" | "clear">;
+  intervalMs: number;
+  logger: Pick<Logger, "warn" | "info">;
+  /** How far back each poll reads; default max(10 s, 10 × intervalMs). */
+  windowMs?: number;
+  /** Local changes waiting to be written (store down); beyond it the oldest are dropped. */
+  maxPending?: number;
+  nowMs?: () => number;
+}
+
+export class ChangeFeed {
+  /** This replica's id in the log, to skip its own entries. */
+  readonly origin = randomUUID();
+  readonly #options: ChangeFeedOptions;
+  readonly #windowMs: number;
+  readonly #maxPending: number;
+  readonly #nowMs: () => number;
+  readonly #pending: StoreChange[] = [];
+  /** Applied entry ids and when they were seen, pruned after two windows. */
+  readonly #applied = new Map<string, number>();
+  readonly #unsubscribe: (() => void)[];
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+  #lastPollMs: number | undefined;
+  #closed = false;
+
+  constructor(options: ChangeFeedOptions) {
+    this.#options = options;
+    this.#windowMs = options.windowMs ?? Math.max(10_000, 10 * options.intervalMs);
+    this.#maxPending = options.maxPending ?? 10_000;
+    this.#nowMs = options.nowMs ?? (() => performance.now());
+    this.#unsubscribe = [
+      options.keyEvents.onChange((key) => {
+        const hashes = key.previousSecret === null ? [key.secretHash] : [key.secretHash, key.previousSecret.hash];
+        this.#publish({ kind: "key", hashes });
+      }),
+      options.keyEvents.onOrganizationChange((organizationId) => this.#publish({ kind: "organization", organizationId })),
+    ];
+  }
+
+  start(): void {
+    if (this.#timer !== undefined || this.#closed) return;
+    this.#timer = setInterval(() => void this.tick(), this.#options.intervalMs);
+    this.#timer.unref();
+  }
+
+  /** Writes pending local changes, then applies remote ones; one at a time. */
+  tick(): Promise<void> {
+    this.#running ??= this.#tick().finally(() => {
+      this.#running = undefined;
+    });
+    return this.#running;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#timer);
+    for (const unsubscribe of this.#unsubscribe) unsubscribe();
+    await this.#running;
+    // Best effort: whatever is still pending reaches the others by their cache TTL instead.
+    await this.#writePending().catch(() => {});
+  }
+
+  #publish(change: StoreChange): void {
+    if (this.#closed) return;
+    this.#pending.push(change);
+    if (this.#pending.length > this.#maxPending) this.#pending.shift();
+    void this.tick();
+  }
+
+  async #writePending(): Promise<void> {
+    while (this.#pending.length > 0) {
+      await this.#options.changes.append(this.origin, this.#pending[0]!);
+      this.#pending.shift();
+    }
+  }
+
+  async #tick(): Promise<void> {
+    try {
+      await this.#writePending();
+    } catch (error) {
+      this.#options.logger.warn({ err: error, pending: this.#pending.length }, "change log write failed; retrying");
+    }
+    const startedMs = this.#nowMs();
+    let entries;
+    try {
+      entries = await this.#options.changes.recent(this.#windowMs);
+    } catch (error) {
+      this.#options.logger.warn({ err: error }, "change log read failed; retrying");
+      return;
+    }
+    if (this.#lastPollMs !== undefined && startedMs - this.#lastPollMs > this.#windowMs / 2) {
+      this.#options.logger.info({ sinceLastReadMs: Math.round(startedMs - this.#lastPollMs) }, "change log unread too long; dropping the key cache");
+      this.#options.keyCache.clear();
+    }
+    this.#lastPollMs = startedMs;
+    for (const entry of entries) {
+      if (entry.origin === this.origin || this.#applied.has(entry.id)) continue;
+      this.#applied.set(entry.id, startedMs);
+      const change = entry.change;
+      if (change.kind === "key") for (const hash of change.hashes) this.#options.keyCache.evict(hash);
+      else this.#options.keyCache.evictOrganization(change.organizationId);
+    }
+    for (const [id, seenMs] of this.#applied) {
+      if (startedMs - seenMs <= 2 * this.#windowMs) break;
+      this.#applied.delete(id);
+    }
+  }
+}

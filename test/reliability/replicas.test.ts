@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MongoClient } from "mongodb";
+import { inject } from "vitest";
+import { MongoStore } from "../../src/store/mongo/mongo-store.js";
+import { freshMongoStore, type FreshMongoStore } from "../support/mongo.js";
+import { startTestApp, type TestApp } from "../support/app.js";
+import { checker, within } from "./check-client.js";
+
+/**
+ * Two keygate replicas over one MongoDB database: an admin change made through replica A reaches
+ * replica B's cache within the change feed's bound (docs/operating.md), far inside B's 30 s TTL.
+ */
+const POLL_MS = 200;
+/** The documented bound is interval + one round trip; the test allows generous scheduling slack. */
+const BOUND_MS = POLL_MS + 1_800;
+
+describe("changes reach every replica's cache within the bound", () => {
+  let shared: FreshMongoStore;
+  let storeB: MongoStore;
+  let a: TestApp;
+  let b: TestApp;
+  let checkB: ReturnType<typeof checker>;
+
+  beforeAll(async () => {
+    shared = await freshMongoStore();
+    storeB = new MongoStore(new MongoClient(inject("mongoUri")), shared.db.databaseName);
+    await storeB.init();
+    const env = { KEYGATE_CHANGE_POLL_INTERVAL_MS: String(POLL_MS), KEYGATE_CACHE_TTL_MS: "60000" };
+    a = await startTestApp({ store: shared.store, closeStore: false, env });
+    b = await startTestApp({ store: storeB, closeStore: false, env });
+    checkB = checker(b.app.url);
+  });
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    await storeB?.close();
+    await shared?.cleanup();
+  });
+
+  it("revoke on A: B denies within the bound", async () => {
+    const { key, secret } = await a.client.createKey({ name: "svc", scopes: ["machines:read"] });
+    expect(await checkB(secret)).toBe("allowed"); // now cached on B for 60 s
+    await a.client.revokeKey({ id: key!.id });
+    const tookMs = await within(BOUND_MS, "API_KEY_REVOKED", () => checkB(secret));
+    expect(tookMs).toBeLessThan(BOUND_MS);
+  });
+
+  it("disable, rotation and delete on A reach B too", async () => {
+    const { key, secret } = await a.client.createKey({ name: "svc 2", scopes: ["machines:read"] });
+    const id = key!.id;
+    expect(await checkB(secret)).toBe("allowed");
+    await a.client.updateKey({ id, isActive: false });
+    await within(BOUND_MS, "API_KEY_DISABLED", () => checkB(secret));
+    await a.client.updateKey({ id, isActive: true });
+    await within(BOUND_MS, "allowed", () => checkB(secret));
+
+    const rotated = await a.client.regenerateKey({ id });
+    await within(BOUND_MS, "API_KEY_INVALID", () => checkB(secret));
+    expect(await checkB(rotated.secret)).toBe("allowed");
+
+    await a.client.deleteKey({ id });
+    await within(BOUND_MS, "API_KEY_INVALID", () => checkB(rotated.secret));
+  });
+
+  it("a change is logged once, stamped with the store's clock", async () => {
+    const log = shared.db.collection("key_changes");
+    const before = await log.countDocuments();
+    const { key } = await b.client.createKey({ name: "svc 3", scopes: ["machines:read"] });
+    await b.client.revokeKey({ id: key!.id });
+    await within(BOUND_MS, "1", async () => String((await log.countDocuments()) - before));
+    const entry = await log.find().sort({ at: -1 }).limit(1).next();
+    expect(entry?.["at"]).toBeInstanceOf(Date);
+    expect(Math.abs((entry!["at"] as Date).getTime() - Date.now())).toBeLessThan(60_000);
+  });
+});
