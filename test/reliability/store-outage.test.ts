@@ -1,0 +1,101 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { MongoMemoryServer } from "mongodb-memory-server-core";
+import { generateSecret } from "../../src/keys/secret.js";
+import { createMongoStore, type MongoStore } from "../../src/store/mongo/mongo-store.js";
+import { ManualClock } from "../../src/time/clock.js";
+import { startTestApp, type TestApp } from "../support/app.js";
+import { checker, within } from "./check-client.js";
+
+/**
+ * A real mongod of this file's own, stopped and started again under a running keygate: admin
+ * RPCs fail fast with `unavailable`, /readyz turns 503, cached keys keep working up to the
+ * staleness bound (fail-static), unknown keys are not admitted (fail-closed), usage counted
+ * meanwhile is written once the store is back, and all of it recovers without a restart.
+ */
+const STALENESS_MS = 120_000;
+const TTL_MS = 30_000;
+
+async function rpcCode(call: () => Promise<unknown>): Promise<string> {
+  try {
+    await call();
+    return "ok";
+  } catch (error) {
+    return Code[ConnectError.from(error).code];
+  }
+}
+
+async function readyz(url: string): Promise<string> {
+  const response = await fetch(`${url}/readyz`);
+  return String(response.status);
+}
+
+describe("store outage: fail fast, fail-static, fail-closed, recover", () => {
+  let mongod: MongoMemoryServer;
+  let store: MongoStore;
+  let t: TestApp;
+  let clock: ManualClock;
+  let check: ReturnType<typeof checker>;
+
+  beforeAll(async () => {
+    mongod = await MongoMemoryServer.create();
+    // The production default: 2 s server selection.
+    store = createMongoStore(mongod.getUri(), "keygate_outage");
+    await store.init();
+    clock = new ManualClock(Date.now());
+    t = await startTestApp({
+      store,
+      clock,
+      closeStore: false,
+      env: { KEYGATE_CACHE_MAX_STALENESS_MS: String(STALENESS_MS), KEYGATE_CACHE_TTL_MS: String(TTL_MS), KEYGATE_CHANGE_POLL_INTERVAL_MS: "200" },
+    });
+    check = checker(t.app.url);
+  });
+  afterAll(async () => {
+    await t?.close();
+    await store?.close();
+    await mongod?.stop();
+  });
+
+  it("keeps serving cached keys, refuses the rest, and catches up when mongod returns", async () => {
+    const cachedKey = await t.client.createKey({ name: "cached", scopes: ["machines:read"] });
+    const uncachedKey = await t.client.createKey({ name: "uncached", scopes: ["machines:read"] });
+    expect(await check(cachedKey.secret)).toBe("allowed");
+    expect(await readyz(t.app.url)).toBe("200");
+
+    await mongod.stop({ doCleanup: false });
+
+    // Admin RPCs answer `unavailable` within the server selection timeout, not the driver's 30 s.
+    const started = performance.now();
+    expect(await rpcCode(() => t.client.listKeys({}))).toBe("Unavailable");
+    expect(performance.now() - started).toBeLessThan(5_000);
+    // /readyz and gRPC health: NOT_SERVING (monitor every 2 s, 1 s ping timeout).
+    await within(6_000, "503", () => readyz(t.app.url));
+
+    // Fail-static: the cached key works, also after its TTL, up to the staleness bound.
+    expect(await check(cachedKey.secret)).toBe("allowed");
+    clock.advance(TTL_MS + 1_000);
+    expect(await check(cachedKey.secret)).toBe("allowed");
+    expect(await check(cachedKey.secret)).toBe("allowed");
+    // Fail-closed: a key not cached is never admitted (the RPC fails; Envoy denies).
+    expect(await rpcCode(() => check(uncachedKey.secret))).toBe("Unavailable");
+    expect(await rpcCode(() => check(generateSecret("live")))).toBe("Unavailable");
+    // Past the staleness bound the cached key is refused too.
+    clock.advance(STALENESS_MS);
+    expect(await rpcCode(() => check(cachedKey.secret))).toBe("Unavailable");
+    const unflushed = t.app.usage.recorder.unflushedEntries;
+    expect(unflushed).toBeGreaterThan(0);
+
+    await mongod.start(true);
+
+    // Recovery without a restart.
+    await within(15_000, "200", () => readyz(t.app.url));
+    await within(10_000, "ok", () => rpcCode(() => t.client.listKeys({})));
+    expect(await check(uncachedKey.secret)).toBe("allowed");
+    expect(await check(cachedKey.secret)).toBe("allowed");
+    // The usage counted during the outage reaches the store: 1 before + 3 during + 1 after.
+    await within(10_000, "ok", () => rpcCode(() => t.app.usage.recorder.flush()));
+    const totals = await store.usage.keyTotals(t.admin.organization.id, [cachedKey.key!.id]);
+    expect(totals.get(cachedKey.key!.id)?.requests).toBe(5);
+  });
+});
