@@ -73,14 +73,19 @@ export interface AllowParts {
 // Built on first use per cache entry; a refreshed entry is a new object and gets new parts.
 const allowPartsByEntry = new WeakMap<KeyCacheEntry, AllowParts>();
 
-export function allowParts(entry: KeyCacheEntry): AllowParts {
+/** An allow's parts for this key, made afresh (allowParts keeps them per entry). */
+export function buildAllowParts(entry: KeyCacheEntry): AllowParts {
+  const { id, organizationId, scopes } = entry.key;
+  return {
+    identityHeaders: [headerOption("x-keygate-key-id", id), headerOption("x-keygate-organization-id", organizationId)],
+    metadata: { key_id: id, organization_id: organizationId, scopes: scopes.join(" ") },
+  };
+}
+
+function allowParts(entry: KeyCacheEntry): AllowParts {
   let parts = allowPartsByEntry.get(entry);
   if (parts === undefined) {
-    const { id, organizationId, scopes } = entry.key;
-    parts = {
-      identityHeaders: [headerOption("x-keygate-key-id", id), headerOption("x-keygate-organization-id", organizationId)],
-      metadata: { key_id: id, organization_id: organizationId, scopes: scopes.join(" ") },
-    };
+    parts = buildAllowParts(entry);
     allowPartsByEntry.set(entry, parts);
   }
   return parts;
