@@ -1,6 +1,8 @@
 import type { ConnectRouter } from "@connectrpc/connect";
 import { KeyAdminService } from "../gen/keygate/v1/key_admin_pb.js";
 import { OperatorService } from "../gen/keygate/v1/operator_pb.js";
+import { peerContextValues } from "./abuse/peer-address.js";
+import { SlidingCounters } from "./abuse/sliding-counters.js";
 import { AuditTrail } from "./admin/audit-trail.js";
 import { callerAuthentication } from "./admin/caller.js";
 import { keyAdministration } from "./admin/key-admin-service.js";
@@ -77,6 +79,19 @@ export async function startApp(options: AppOptions): Promise<App> {
   metrics.watchUsage(usage.recorder, usage.metrics);
   const limits = new CheckLimits({ clock, loadMonthlyRequests: usage.loadMonthlyRequests });
   const audit = new AuditTrail(store, clock);
+  // Abuse bounds (src/abuse): failed keys per source IP, admin requests per caller key.
+  const throttle = (limit: number) => new SlidingCounters({ limit, windowMs: 60_000, maxSources: config.throttleMaxSources });
+  const failedKeys = throttle(config.failedKeyAttemptsPerMinute);
+  const authentication = callerAuthentication({
+    store,
+    hasher,
+    clock,
+    plans: config.plans,
+    audit,
+    logger,
+    failedAuth: throttle(config.failedKeyAttemptsPerMinute),
+    callerRequests: throttle(config.adminRequestsPerMinute),
+  });
 
   const keyAdmin = keyAdministration({
     store,
@@ -109,7 +124,7 @@ export async function startApp(options: AppOptions): Promise<App> {
 
   const routes = (router: ConnectRouter) => {
     healthRoutes(readiness)(router);
-    authorizationRoutes({ config, hasher, keyCache, limits, clock, usage: usage.recorder, logger, observer: metrics.check })(router);
+    authorizationRoutes({ config, hasher, keyCache, limits, clock, usage: usage.recorder, logger, observer: metrics.check, failedKeys })(router);
     usage.accessLogRoutes(router);
     router.service(KeyAdminService, { ...keyAdmin, ...usage.handlers(limits) }, {
       // A misspelt field or enum name must be an error, not silently dropped (a key created
@@ -118,7 +133,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       interceptors: [
         rpcMetrics(metrics.adminRpc),
         rpcLogging(logger),
-        callerAuthentication({ store, hasher, clock, plans: config.plans, audit, logger }),
+        authentication,
       ],
     });
     // Cross-tenant actions of platform operators: the same authentication, which lets only
@@ -128,12 +143,17 @@ export async function startApp(options: AppOptions): Promise<App> {
       interceptors: [
         rpcMetrics(metrics.adminRpc),
         rpcLogging(logger),
-        callerAuthentication({ store, hasher, clock, plans: config.plans, audit, logger }),
+        authentication,
       ],
     });
   };
 
-  const server = new HttpServer({ routes, readiness, extraHandlers: [metricsEndpoint(metrics), consoleHandler()] });
+  const server = new HttpServer({
+    routes,
+    readiness,
+    extraHandlers: [metricsEndpoint(metrics), consoleHandler()],
+    contextValues: peerContextValues,
+  });
   const port = await server.listen(config.port, config.host);
   usage.recorder.start();
   changeFeed?.start();

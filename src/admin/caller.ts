@@ -1,5 +1,7 @@
 import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
 import { OperatorService } from "../../gen/keygate/v1/operator_pb.js";
+import { peerAddressKey } from "../abuse/peer-address.js";
+import type { SlidingCounters } from "../abuse/sliding-counters.js";
 import { ADMIN_READ, ADMIN_WRITE } from "../config/scopes.js";
 import type { Plan } from "../config/plans.js";
 import { keyStatus } from "../keys/key-status.js";
@@ -71,6 +73,13 @@ export interface CallerAuthenticationDeps {
   plans: readonly Plan[];
   audit: AuditTrail;
   logger: Logger;
+  /**
+   * Failed authentications per peer address (src/abuse): past the limit a peer is answered
+   * `resource_exhausted` without a store read. Default: no throttling.
+   */
+  failedAuth?: SlidingCounters;
+  /** Requests per authenticated caller key: past the limit `resource_exhausted`. Default: none. */
+  callerRequests?: SlidingCounters;
 }
 
 /**
@@ -96,22 +105,37 @@ export function callerAuthentication(deps: CallerAuthenticationDeps): Intercepto
 
   return (next) => async (req) => {
     const method = req.method.name;
+    const peer = req.contextValues.get(peerAddressKey);
     const secret = presentedSecret(req.header);
     if (secret === undefined) throw unauthenticated("missing API key: send Authorization: Bearer <key> or X-API-Key");
+    if (deps.failedAuth?.exceeded(peer)) {
+      deps.logger.warn({ method, peer }, "admin authentication throttled: too many failed attempts");
+      throw adminError("UNAUTHENTICATED", "too many failed authentication attempts; retry later", {}, Code.ResourceExhausted);
+    }
     if (!isWellFormedSecret(secret)) {
+      deps.failedAuth?.add(peer);
       deps.logger.warn({ method, reason: "malformed" }, "admin authentication failed");
       throw unauthenticated("invalid API key");
     }
     const hash = deps.hasher.hash(secret);
     const key = await deps.store.keys.findByHash(hash);
     if (!key) {
+      deps.failedAuth?.add(peer);
       deps.logger.warn({ method, reason: "unknown" }, "admin authentication failed");
       throw unauthenticated("invalid API key");
     }
     const status = keyStatus(key, hash, deps.clock.now());
     if (status !== "valid") {
+      deps.failedAuth?.add(peer);
       const why = status === "API_KEY_INVALID" ? "invalid API key" : `API key is ${status.slice("API_KEY_".length).toLowerCase()}`;
       return refuse(key, method, status, unauthenticated(why));
+    }
+    const waitMs = deps.callerRequests?.take(key.id) ?? 0;
+    if (waitMs > 0) {
+      throw adminError("API_KEY_LIMIT_EXCEEDED", `admin request rate limit of this key reached; retry in ${Math.ceil(waitMs / 1000)} s`, {
+        limit: "admin_requests_per_minute",
+        retry_after_seconds: String(Math.ceil(waitMs / 1000)),
+      }, Code.ResourceExhausted);
     }
     const scope = requiredScope(method, req.service.typeName);
     const hasScope = key.scopes.includes(scope) || (scope === ADMIN_READ && key.scopes.includes(ADMIN_WRITE));

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError, type ConnectRouter, type ServiceImpl } from "@connectrpc/connect";
 import { Authorization, type CheckRequest, type CheckResponse } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
+import { ipSource, type SlidingCounters } from "../abuse/sliding-counters.js";
 import type { KeyCache, KeyCacheEntry } from "../cache/key-cache.js";
 import type { Config } from "../config/config.js";
 import type { SecretHasher } from "../keys/secret.js";
@@ -37,6 +38,11 @@ export interface AuthorizationDeps {
   logger: Logger;
   /** Metrics: each decision or failure with its latency; default none. */
   observer?: CheckObserver;
+  /**
+   * Failed-key attempts per source IP (src/abuse): a source over the limit gets API_KEY_INVALID
+   * for any key not already cached, without a store read. Default: no throttling.
+   */
+  failedKeys?: SlidingCounters;
 }
 
 /** Decision → response: the message for Connect, or its wire bytes for the lean gRPC path. */
@@ -101,7 +107,7 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
     respond: Respond<R>,
   ): Promise<R> {
     try {
-      const entry = cached !== undefined ? cached : await this.#load(hash, decisionId);
+      const entry = cached !== undefined ? cached : this.#throttled(input) ? null : await this.#load(hash, decisionId);
       if (entry !== null) await this.#quotaReady(entry, cached !== undefined ? ready : undefined, decisionId);
       // Read after the awaits: from here to the response nothing yields, so the limits
       // see each request atomically.
@@ -112,7 +118,13 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
     }
   }
 
+  /** The source IP used up its failed attempts: unknown keys from it are not looked up. */
+  #throttled(input: CheckInput): boolean {
+    return this.#deps.failedKeys?.exceeded(ipSource(input.clientIp)) ?? false;
+  }
+
   #respond<R>(decision: Decision, input: CheckInput, nowMs: number, decisionId: string, started: number, respond: Respond<R>): R {
+    if (decision.outcome === "API_KEY_INVALID") this.#deps.failedKeys?.add(ipSource(input.clientIp));
     this.#record(decision, input, nowMs);
     if (this.#deps.logger.isLevelEnabled("debug")) {
       this.#deps.logger.debug(

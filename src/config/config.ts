@@ -57,6 +57,12 @@ export interface Config {
   changePollIntervalMs: number;
   /** MongoDB: how long an operation waits for a reachable server before failing `unavailable`. */
   mongodbServerSelectionTimeoutMs: number;
+  /** Check and admin authentication: failed-key attempts per source IP per minute (0: unlimited). */
+  failedKeyAttemptsPerMinute: number;
+  /** Admin RPCs per caller key per minute (0: unlimited). */
+  adminRequestsPerMinute: number;
+  /** Most sources (IPs, caller keys) each throttle tracks; the least recently seen are forgotten. */
+  throttleMaxSources: number;
   usageFlushIntervalMs: number;
   usageFlushBatchSize: number;
   /** Days a day of usage is kept (MongoDB TTL); long enough for last month's bill. */
@@ -251,9 +257,12 @@ export function loadConfig(env: Env = process.env): Config {
     cacheMaxBytes: integer(env, "KEYGATE_CACHE_MAX_BYTES", 256 * 1024 * 1024, 1024, 64 * 1024 * 1024 * 1024),
     cacheTtlMs: integer(env, "KEYGATE_CACHE_TTL_MS", 30_000, 100, 86_400_000),
     negativeCacheTtlMs: integer(env, "KEYGATE_NEGATIVE_CACHE_TTL_MS", 5_000, 0, 3_600_000),
-    cacheMaxStalenessMs: integer(env, "KEYGATE_CACHE_MAX_STALENESS_MS", 300_000, 0, 86_400_000),
+    cacheMaxStalenessMs: integer(env, "KEYGATE_CACHE_MAX_STALENESS_MS", 120_000, 0, 86_400_000),
     changePollIntervalMs: integer(env, "KEYGATE_CHANGE_POLL_INTERVAL_MS", 1_000, 50, 60_000),
     mongodbServerSelectionTimeoutMs: integer(env, "KEYGATE_MONGODB_SERVER_SELECTION_TIMEOUT_MS", 2_000, 100, 120_000),
+    failedKeyAttemptsPerMinute: integer(env, "KEYGATE_FAILED_KEY_ATTEMPTS_PER_MINUTE", 100, 0, 1_000_000),
+    adminRequestsPerMinute: integer(env, "KEYGATE_ADMIN_REQUESTS_PER_MINUTE", 1_200, 0, 1_000_000),
+    throttleMaxSources: integer(env, "KEYGATE_THROTTLE_MAX_SOURCES", 100_000, 100, 10_000_000),
     usageFlushIntervalMs: integer(env, "KEYGATE_USAGE_FLUSH_INTERVAL_MS", 1_000, 10, 3_600_000),
     usageFlushBatchSize: integer(env, "KEYGATE_USAGE_FLUSH_BATCH_SIZE", 500, 1, 100_000),
     usageRetentionDays: integer(env, "KEYGATE_USAGE_RETENTION_DAYS", 400, 62, 3_660),

@@ -2,7 +2,7 @@ import http from "node:http";
 import http2 from "node:http2";
 import type { AddressInfo, Server as NetServer, Socket } from "node:net";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { ConnectRouter } from "@connectrpc/connect";
+import type { ConnectRouter, ContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { serveUnaryStream, unaryRouteFor, unaryRoutesOf, type UnaryRoute } from "./grpc-unary.js";
 import { listenBoth } from "./protocol-sniffing.js";
@@ -20,6 +20,8 @@ export interface HttpServerOptions {
   extraHandlers?: ExtraHandler[];
   /** Largest accepted request message; larger ones are refused before they are buffered. */
   readMaxBytes?: number;
+  /** Per-request context values for the RPC handlers (e.g. the peer address, src/abuse). */
+  contextValues?: (req: IncomingMessage | http2.Http2ServerRequest) => ContextValues;
 }
 
 /** The part of both HTTP/1.1 and HTTP/2 responses that plain endpoints use. */
@@ -58,6 +60,7 @@ export class HttpServer {
         unaryRoutes = unaryRoutesOf(router);
       },
       readMaxBytes,
+      ...(options.contextValues ? { contextValues: options.contextValues } : {}),
       fallback: (req, res) => {
         const path = (req.url ?? "").split("?")[0];
         if (path === "/healthz" && (req.method === "GET" || req.method === "HEAD")) return sendJson(res, 200, { status: "ok" });

@@ -1,0 +1,144 @@
+import http from "node:http";
+import http2 from "node:http2";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { SlidingCounters } from "../../src/abuse/sliding-counters.js";
+import { generateSecret } from "../../src/keys/secret.js";
+import { MemoryStore } from "../../src/store/memory/memory-store.js";
+import { countingStore } from "../authz/check-harness.js";
+import { startTestApp, type TestApp } from "../support/app.js";
+import { checker } from "./check-client.js";
+
+/** Brute force and floods: failed keys throttled per IP, admin requests per caller, bounded memory and sizes. */
+
+async function rpcError(call: () => Promise<unknown>): Promise<{ code: string; reason?: string }> {
+  try {
+    await call();
+    return { code: "ok" };
+  } catch (error) {
+    const connectError = ConnectError.from(error);
+    const reason = /reason":"([A-Z_]+)/.exec(JSON.stringify(connectError.details))?.[1];
+    return { code: Code[connectError.code], reason };
+  }
+}
+
+describe("SlidingCounters", () => {
+  it("admits `limit` events per window, slides, and forgets the least recent source past maxSources", () => {
+    let now = 1_200_000; // a window start
+    const counters = new SlidingCounters({ limit: 3, windowMs: 60_000, maxSources: 100, nowMs: () => now });
+    expect([counters.take("a"), counters.take("a"), counters.take("a")]).toEqual([0, 0, 0]);
+    expect(counters.take("a")).toBeGreaterThan(0);
+    expect(counters.take("b")).toBe(0); // per source
+    now += 60_000; // next window: the previous one still weighs in fully at its start
+    expect(counters.exceeded("a")).toBe(true);
+    now += 40_000; // 2/3 through: 3 × 1/3 = 1 left of the previous window
+    expect(counters.count("a")).toBeCloseTo(1, 5);
+    expect(counters.take("a")).toBe(0);
+    now += 120_000;
+    expect(counters.count("a")).toBe(0);
+    for (let i = 0; i < 10_000; i++) counters.add(`flood-${i}`);
+    expect(counters.size).toBe(100);
+  });
+
+  it("a limit of 0 admits everything", () => {
+    const counters = new SlidingCounters({ limit: 0, windowMs: 60_000, maxSources: 10 });
+    for (let i = 0; i < 100; i++) expect(counters.take("a")).toBe(0);
+  });
+});
+
+describe("abuse bounds of a running keygate", () => {
+  const LIMIT = 10;
+  let t: TestApp;
+  let calls: ReturnType<typeof countingStore>["calls"];
+  let check: ReturnType<typeof checker>;
+
+  beforeAll(async () => {
+    const counted = countingStore(new MemoryStore());
+    calls = counted.calls;
+    t = await startTestApp({
+      store: counted.store,
+      env: { KEYGATE_FAILED_KEY_ATTEMPTS_PER_MINUTE: String(LIMIT), KEYGATE_ADMIN_REQUESTS_PER_MINUTE: "30" },
+    });
+    check = checker(t.app.url);
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it("Check: past the failed-key limit an IP's unknown keys are denied without a store read; its cached keys still work", async () => {
+    const attacker = "198.51.100.7";
+    const { secret: cachedSecret } = await t.client.createKey({ name: "cached", scopes: ["machines:read"] });
+    const { secret: uncachedSecret } = await t.client.createKey({ name: "uncached", scopes: ["machines:read"] });
+    expect(await check(cachedSecret, attacker)).toBe("allowed");
+
+    const readsBefore = calls.keys.get("findByHash") ?? 0;
+    for (let i = 0; i < LIMIT; i++) expect(await check(generateSecret("live"), attacker)).toBe("API_KEY_INVALID");
+    expect((calls.keys.get("findByHash") ?? 0) - readsBefore).toBe(LIMIT);
+
+    const throttledBefore = calls.keys.get("findByHash") ?? 0;
+    for (let i = 0; i < 200; i++) expect(await check(generateSecret("live"), attacker)).toBe("API_KEY_INVALID");
+    expect(await check(uncachedSecret, attacker)).toBe("API_KEY_INVALID"); // documented: throttled IPs get no lookups
+    expect(calls.keys.get("findByHash") ?? 0).toBe(throttledBefore);
+    expect(await check(cachedSecret, attacker)).toBe("allowed");
+    // Other sources are unaffected.
+    expect(await check(uncachedSecret, "203.0.113.9")).toBe("allowed");
+  });
+
+  it("admin: failed authentications from one peer end in resource_exhausted", async () => {
+    const other = await t.anotherOrganization();
+    // A fresh peer address is not available over loopback: use a throwaway app's own counters.
+    const app = await startTestApp({ env: { KEYGATE_FAILED_KEY_ATTEMPTS_PER_MINUTE: "5" } });
+    try {
+      for (let i = 0; i < 5; i++) expect((await rpcError(() => app.clientFor(generateSecret("live")).listKeys({}))).code).toBe("Unauthenticated");
+      expect(await rpcError(() => app.clientFor(generateSecret("live")).listKeys({}))).toEqual({ code: "ResourceExhausted", reason: "UNAUTHENTICATED" });
+      // Even the right key, from that peer, until the window slides: that is what stops guessing.
+      expect((await rpcError(() => app.client.listKeys({}))).code).toBe("ResourceExhausted");
+    } finally {
+      await app.close();
+    }
+    expect((await rpcError(() => t.clientFor(other.secret).listKeys({}))).code).toBe("ok");
+  });
+
+  it("admin: requests are rate limited per caller key", async () => {
+    const caller = await t.anotherOrganization();
+    const client = t.clientFor(caller.secret);
+    const outcomes: string[] = [];
+    for (let i = 0; i < 31; i++) outcomes.push((await rpcError(() => client.listKeys({}))).code);
+    expect(outcomes.slice(0, 30).every((code) => code === "ok")).toBe(true);
+    expect(await rpcError(() => client.listKeys({}))).toEqual({ code: "ResourceExhausted", reason: "API_KEY_LIMIT_EXCEEDED" });
+    // Another caller is not affected.
+    const second = await t.anotherOrganization();
+    expect((await rpcError(() => t.clientFor(second.secret).listKeys({}))).code).toBe("ok");
+  });
+
+  it("HTTP/1.1 refuses headers beyond 64 KiB with 431", async () => {
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request(`${t.app.url}/healthz`, { headers: { "x-big": "a".repeat(70 * 1024) } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on("error", reject);
+      req.end();
+    });
+    expect(status).toBe(431);
+  });
+
+  it("HTTP/2 announces bounded streams and header lists, and refuses oversized header lists", async () => {
+    const session = http2.connect(t.app.url);
+    try {
+      const settings = await new Promise<http2.Settings>((resolve) => session.once("remoteSettings", resolve));
+      expect(settings.maxConcurrentStreams).toBeLessThanOrEqual(1_000);
+      expect(settings.maxHeaderListSize).toBeLessThanOrEqual(256 * 1024);
+      const outcome = await new Promise<string>((resolve) => {
+        const stream = session.request({ ":path": "/healthz", "x-big": "a".repeat(300 * 1024) });
+        stream.on("response", (headers) => resolve(String(headers[":status"])));
+        stream.on("error", (error) => resolve(`error ${(error as NodeJS.ErrnoException).code ?? error.message}`));
+        stream.on("close", () => resolve(`closed ${stream.rstCode}`));
+        stream.end();
+      });
+      expect(outcome).not.toBe("200");
+    } finally {
+      session.close();
+    }
+  });
+});
