@@ -30,6 +30,9 @@ export interface ChangeFeedOptions {
   nowMs?: () => number;
 }
 
+/** The longest close() waits for the last change log writes. */
+const CLOSE_WAIT_MS = 1_000;
+
 export class ChangeFeed {
   /** This replica's id in the log, to skip its own entries. */
   readonly origin = randomUUID();
@@ -78,9 +81,15 @@ export class ChangeFeed {
     this.#closed = true;
     clearInterval(this.#timer);
     for (const unsubscribe of this.#unsubscribe) unsubscribe();
-    await this.#running;
-    // Best effort: whatever is still pending reaches the others by their cache TTL instead.
-    await this.#writePending().catch(() => {});
+    // Best effort and bounded, so shutdown does not wait on a store that is down: whatever is
+    // still pending reaches the others by their cache TTL instead.
+    const last = (async () => {
+      await this.#running;
+      await this.#writePending();
+    })().catch(() => {});
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([last, new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)))]);
+    clearTimeout(timer);
   }
 
   #publish(change: StoreChange): void {

@@ -98,4 +98,57 @@ describe("store outage: fail fast, fail-static, fail-closed, recover", () => {
     const totals = await store.usage.keyTotals(t.admin.organization.id, [cachedKey.key!.id]);
     expect(totals.get(cachedKey.key!.id)?.requests).toBe(5);
   });
+
+  it("two replicas under Check load while mongod stops and starts: no count lost, revocations reach both after", { timeout: 90_000 }, async () => {
+    const storeB = createMongoStore(mongod.getUri(), "keygate_outage");
+    await storeB.init();
+    const b = await startTestApp({ store: storeB, closeStore: false, env: { KEYGATE_CHANGE_POLL_INTERVAL_MS: "200" } });
+    try {
+      const checkB = checker(b.app.url);
+      const loaded = await t.client.createKey({ name: "loaded", scopes: ["machines:read"] });
+      const doomed = await t.client.createKey({ name: "doomed", scopes: ["machines:read"] });
+      const flushBoth = () => Promise.all([t.app.usage.recorder.flush(), b.app.usage.recorder.flush()]);
+      await flushBoth();
+      const before = (await store.usage.keyTotals(t.admin.organization.id, [loaded.key!.id])).get(loaded.key!.id)?.requests ?? 0;
+      for (const probe of [check, checkB]) {
+        expect(await probe(loaded.secret)).toBe("allowed");
+        expect(await probe(doomed.secret)).toBe("allowed");
+      }
+      let allowed = 2; // the warm-up checks of `loaded` on A and B
+      let running = true;
+      let unavailable = 0;
+      const load = async (probe: typeof check) => {
+        while (running) {
+          try {
+            if ((await probe(loaded.secret)) === "allowed") allowed++;
+          } catch {
+            unavailable++;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 2));
+        }
+      };
+      const workers = [check, check, checkB, checkB].map(load);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await mongod.stop({ doCleanup: false });
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      await mongod.start(true);
+      await within(15_000, "200", () => readyz(t.app.url));
+      await within(15_000, "200", () => readyz(b.app.url));
+      running = false;
+      await Promise.all(workers);
+      expect(unavailable).toBe(0); // the loaded key was cached on both: the outage never showed
+      expect(allowed).toBeGreaterThan(200);
+
+      await within(15_000, "ok", () => rpcCode(flushBoth));
+      const after = (await store.usage.keyTotals(t.admin.organization.id, [loaded.key!.id])).get(loaded.key!.id)?.requests ?? 0;
+      expect(after - before).toBe(allowed);
+
+      await within(10_000, "ok", () => rpcCode(() => t.client.revokeKey({ id: doomed.key!.id })));
+      await within(2_000, "API_KEY_REVOKED", () => checkB(doomed.secret));
+      expect(await check(doomed.secret)).toBe("API_KEY_REVOKED");
+    } finally {
+      await b.close();
+      await storeB.close();
+    }
+  });
 });
