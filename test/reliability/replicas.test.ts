@@ -3,6 +3,7 @@ import { MongoClient } from "mongodb";
 import { inject } from "vitest";
 import { MongoStore } from "../../src/store/mongo/mongo-store.js";
 import { freshMongoStore, type FreshMongoStore } from "../support/mongo.js";
+import { anOperator, operatorClientFor } from "../admin/clients.js";
 import { startTestApp, type TestApp } from "../support/app.js";
 import { checker, within } from "./check-client.js";
 
@@ -60,6 +61,21 @@ describe("changes reach every replica's cache within the bound", () => {
 
     await a.client.deleteKey({ id });
     await within(BOUND_MS, "API_KEY_INVALID", () => checkB(rotated.secret));
+  });
+
+  it("a plan change made through A's operator API reaches B's cache within the bound", async () => {
+    const operator = await anOperator(a);
+    const operatorApi = operatorClientFor(a, operator.secret);
+    const tenant = await operatorApi.createOrganization({ name: "Plan Co", plan: "free", ownerName: "Pat", issueOwnerKey: true });
+    const secret = tenant.ownerKeySecret;
+    const hash = b.app.hasher.hash(secret);
+    await checkB(secret); // cached on B with its organization's plan
+    expect(b.app.keyCache.cached(hash)?.plan.name).toBe("free");
+    await operatorApi.setOrganizationPlan({ id: tenant.organization!.id, plan: "pro" });
+    await within(BOUND_MS, "pro", async () => {
+      await checkB(secret);
+      return b.app.keyCache.cached(hash)?.plan.name ?? "none";
+    });
   });
 
   it("a change is logged once, stamped with the store's clock", async () => {
