@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
 import { MongoMemoryServer } from "mongodb-memory-server-core";
+import { Health, HealthCheckResponse_ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
 import { generateSecret } from "../../src/keys/secret.js";
 import { createMongoStore, type MongoStore } from "../../src/store/mongo/mongo-store.js";
 import { ManualClock } from "../../src/time/clock.js";
@@ -23,6 +25,12 @@ async function rpcCode(call: () => Promise<unknown>): Promise<string> {
   } catch (error) {
     return Code[ConnectError.from(error).code];
   }
+}
+
+async function health(url: string): Promise<string> {
+  const client = createClient(Health, createGrpcTransport({ baseUrl: url }));
+  const response = await client.check({ service: "" });
+  return HealthCheckResponse_ServingStatus[response.status];
 }
 
 async function readyz(url: string): Promise<string> {
@@ -71,6 +79,7 @@ describe("store outage: fail fast, fail-static, fail-closed, recover", () => {
     expect(performance.now() - started).toBeLessThan(5_000);
     // /readyz and gRPC health: NOT_SERVING (monitor every 2 s, 1 s ping timeout).
     await within(6_000, "503", () => readyz(t.app.url));
+    await within(6_000, "NOT_SERVING", () => health(t.app.url));
 
     // Fail-static: the cached key works, also after its TTL, up to the staleness bound.
     expect(await check(cachedKey.secret)).toBe("allowed");
@@ -90,6 +99,7 @@ describe("store outage: fail fast, fail-static, fail-closed, recover", () => {
 
     // Recovery without a restart.
     await within(15_000, "200", () => readyz(t.app.url));
+    await within(6_000, "SERVING", () => health(t.app.url));
     await within(10_000, "ok", () => rpcCode(() => t.client.listKeys({})));
     expect(await check(uncachedKey.secret)).toBe("allowed");
     expect(await check(cachedKey.secret)).toBe("allowed");
