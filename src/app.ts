@@ -157,6 +157,8 @@ export async function startApp(options: AppOptions): Promise<App> {
   const port = await server.listen(config.port, config.host);
   usage.recorder.start();
   changeFeed?.start();
+  const stopQuotaRefresh =
+    store.kind === "memory" || config.quotaRefreshIntervalMs === 0 ? () => {} : refreshQuotas(limits, clock, config.quotaRefreshIntervalMs);
   await readiness.refresh();
   readiness.startMonitoring(READINESS_INTERVAL_MS);
   const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
@@ -175,6 +177,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       readiness.beginShutdown();
       usage.endStreams();
       await server.close(config.shutdownTimeoutMs);
+      stopQuotaRefresh();
       await changeFeed?.close();
       keyCache.close();
       metrics.close();
@@ -182,4 +185,21 @@ export async function startApp(options: AppOptions): Promise<App> {
       await usage.recorder.close();
     },
   };
+}
+
+/**
+ * Every intervalMs, the monthly counts this replica holds take in what the other replicas have
+ * admitted and flushed meanwhile (one refresh at a time). Returns the stop function.
+ */
+function refreshQuotas(limits: CheckLimits, clock: Clock, intervalMs: number): () => void {
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    void limits.refreshMonthlyQuotas(clock.now()).finally(() => {
+      running = false;
+    });
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }

@@ -104,6 +104,11 @@ export class CheckLimits {
     });
   }
 
+  /** See MonthlyQuota.refresh: other replicas' admitted requests join the monthly counts. */
+  refreshMonthlyQuotas(nowMs: number): Promise<boolean> {
+    return this.#quota.refresh(nowMs);
+  }
+
   /** See MonthlyQuota.ready: await it (when defined) before `admit` for this organization. */
   ready(organizationId: string, nowMs: number): Promise<void> | undefined {
     return this.#quota.ready(organizationId, nowMs);
