@@ -19,8 +19,16 @@ export interface ServerStats {
   processes: number;
 }
 
-export type StatsMessage = { type: "stats"; id: number } | { type: "stop" };
+/** `settle`: collect garbage first (the servers run with --expose-gc), for the memory the process really holds. */
+export type StatsMessage = { type: "stats"; id: number; settle?: boolean } | { type: "stop" };
 export type ServerMessage = { type: "ready"; port: number; info?: Record<string, unknown> } | ({ type: "stats"; id: number } & ServerStats);
+
+/** Full garbage collections, when the process runs with --expose-gc. */
+export function settle(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  gc?.();
+}
 
 export function ownStats(storeOps: Record<string, number> = {}): ServerStats {
   const cpu = process.cpuUsage();
@@ -60,13 +68,16 @@ export function sumStats(all: readonly ServerStats[]): ServerStats {
 }
 
 /** Call once listening: tells the parent the port, then answers its stats requests. */
-export function reportToParent(port: number, stats: () => ServerStats | Promise<ServerStats>, info?: Record<string, unknown>): void {
+export function reportToParent(port: number, stats: (settle: boolean) => ServerStats | Promise<ServerStats>, info?: Record<string, unknown>): void {
   if (process.send === undefined) {
     process.stdout.write(`listening on ${port}\n`);
     return;
   }
   process.on("message", (message: StatsMessage) => {
-    if (message.type === "stats") void Promise.resolve(stats()).then((s) => process.send!({ type: "stats", id: message.id, ...s }));
+    if (message.type === "stats") {
+      if (message.settle) settle();
+      void Promise.resolve(stats(message.settle === true)).then((s) => process.send!({ type: "stats", id: message.id, ...s }));
+    }
     if (message.type === "stop") process.exit(0);
   });
   // The bench going away (crash, ^C) must not leave servers behind.

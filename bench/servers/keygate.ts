@@ -8,7 +8,7 @@ import { openStore } from "../../src/store/open-store.js";
 import type { Store } from "../../src/store/store.js";
 import { countingStore } from "../lib/counting-store.js";
 import { BENCH_PEPPER, population } from "../lib/keys.js";
-import { ownStats, reportToParent, sumStats, type ServerMessage, type ServerStats } from "../lib/server-stats.js";
+import { ownStats, reportToParent, sumStats, type ServerMessage, type ServerStats, type StatsMessage } from "../lib/server-stats.js";
 
 /**
  * keygate under test, as it runs in production (startApp: one port, protocol sniffing, Connect's
@@ -104,11 +104,11 @@ function primary(): void {
     },
   }).start();
   let nextId = 1;
-  const stats = (): Promise<ServerStats> =>
+  const stats = (settle: boolean): Promise<ServerStats> =>
     new Promise((resolve) => {
       const id = nextId++;
       pending.set(id, { stats: [], resolve });
-      for (const worker of clusterPrimary.workers) worker.send({ type: "stats", id });
+      for (const worker of clusterPrimary.workers) worker.send({ type: "stats", id, settle } satisfies StatsMessage);
     });
   process.on("disconnect", () => void clusterPrimary.stop().then(() => process.exit(0)));
 }
