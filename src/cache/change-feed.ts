@@ -46,6 +46,7 @@ export class ChangeFeed {
   readonly #unsubscribe: (() => void)[];
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
+  #again = false;
   #lastPollMs: number | undefined;
   #closed = false;
 
@@ -69,10 +70,21 @@ export class ChangeFeed {
     this.#timer.unref();
   }
 
-  /** Writes pending local changes, then applies remote ones; one at a time. */
+  /**
+   * Writes pending local changes, then applies remote ones; one at a time. Asked while one runs,
+   * another runs right after it, so a local change is written without waiting for the interval.
+   */
   tick(): Promise<void> {
-    this.#running ??= this.#tick().finally(() => {
+    if (this.#running !== undefined) {
+      this.#again = true;
+      return this.#running;
+    }
+    this.#running = this.#tick().finally(() => {
       this.#running = undefined;
+      if (this.#again && !this.#closed) {
+        this.#again = false;
+        void this.tick();
+      }
     });
     return this.#running;
   }

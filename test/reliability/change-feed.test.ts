@@ -62,6 +62,15 @@ describe("ChangeFeed", () => {
     expect(s.log.map((entry) => entry.change)).toEqual([{ kind: "organization", organizationId: "o1" }]);
   });
 
+  it("a change made while a poll runs is written right after it, not an interval later", async () => {
+    const s = setup();
+    const polling = s.feed.tick();
+    s.keyEvents.changed({ id: "k1", organizationId: "o", secretHash: "during", previousSecret: null });
+    await polling;
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(s.log.map((entry) => entry.change)).toEqual([{ kind: "key", hashes: ["during"] }]);
+  });
+
   it("after a read gap longer than half the window it drops the whole cache", async () => {
     const s = setup();
     await s.feed.tick();
