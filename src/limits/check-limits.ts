@@ -11,7 +11,8 @@ import { SlidingWindowLimiter, type RateLimiter, type RateLimitRule, type RateLi
  * concurrent Checks are counted exactly. Only admitted requests count.
  *
  * Counters live in this process. With several replicas each enforces its own share; the quota is
- * re-seeded from stored usage once per organization and month.
+ * seeded from stored usage once per organization and month, then refreshed from it periodically
+ * (refreshMonthlyQuotas, docs/operating.md).
  */
 
 export type PlanLimits = Pick<Plan, "name" | "requestsPerMinute" | "monthlyQuota">;
