@@ -402,7 +402,7 @@ async function main(): Promise<void> {
     ]);
   }
 
-  for (const id of ["hit100k", "spread100k"]) {
+  for (const id of ["hit", "hit100k", "spread100k"]) {
     const row = chosen.get(id);
     if (row) {
       process.stdout.write(
