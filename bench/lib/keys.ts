@@ -96,7 +96,6 @@ export function population(seed: string, count: number, plan: string, pepper = B
         isActive: true,
         revokedAt: null,
         expiresAt: null,
-        lastUsedAt: null,
         createdAt: created,
         createdBy: "bootstrap",
         updatedAt: created,

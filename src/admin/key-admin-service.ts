@@ -234,7 +234,6 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
         rateLimit,
         isActive: req.isActive ?? true,
         revokedAt: null,
-        lastUsedAt: null,
         createdAt: new Date(now),
         createdBy: caller.key.id,
         updatedAt: new Date(now),

@@ -78,7 +78,7 @@ export function toApiKey(key: KeyRecord, usage?: KeyUsageTotals): ApiKey {
     isActive: key.isActive,
     revokedAt: timestamp(key.revokedAt),
     expiresAt: timestamp(key.expiresAt),
-    lastUsedAt: timestamp(usage?.lastUsedAt ?? key.lastUsedAt),
+    lastUsedAt: timestamp(usage?.lastUsedAt ?? null),
     usage: {
       totalRequests: usage?.totalRequests ?? 0n,
       requestsToday: usage?.requestsToday ?? 0n,

@@ -51,7 +51,6 @@ export interface KeyRecord {
   isActive: boolean;
   revokedAt: Date | null;
   expiresAt: Date | null;
-  lastUsedAt: Date | null;
   createdAt: Date;
   /** Id of the key that created this one, or `bootstrap`. */
   createdBy: string;

@@ -96,7 +96,6 @@ export async function createOrganization(deps: TenancyDeps, request: NewOrganiza
     isActive: true,
     revokedAt: null,
     expiresAt: null,
-    lastUsedAt: null,
     createdAt: new Date(now),
     createdBy: request.actor?.keyId ?? "bootstrap",
     updatedAt: new Date(now),

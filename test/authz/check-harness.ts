@@ -145,7 +145,6 @@ export async function createHarness(options: HarnessOptions = {}) {
       isActive: keyOptions.isActive ?? true,
       revokedAt: keyOptions.revoked ? now : null,
       expiresAt: keyOptions.expiresInMs == null ? null : new Date(clock.now() + keyOptions.expiresInMs),
-      lastUsedAt: null,
       createdAt: now,
       createdBy: "bootstrap",
       updatedAt: now,

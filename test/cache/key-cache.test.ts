@@ -49,7 +49,6 @@ async function setup(config: Partial<KeyCacheConfig> = {}) {
       isActive: true,
       revokedAt: null,
       expiresAt: null,
-      lastUsedAt: null,
       createdAt: now,
       createdBy: "bootstrap",
       updatedAt: now,

@@ -33,7 +33,7 @@ async function setup(config: Partial<KeyCacheConfig> = {}) {
   const key: KeyRecord = {
     id: newId("key"), organizationId, name: "k", description: "", keyPrefix: keyPrefixOf(secret), secretHash: hasher.hash(secret),
     previousSecret: null, environment: "live", keyType: "shared", ownerUserId: "user_X", scopes: ["machines:read"], allowIps: [],
-    rateLimit: null, isActive: true, revokedAt: null, expiresAt: null, lastUsedAt: null, createdAt: now, createdBy: "bootstrap", updatedAt: now,
+    rateLimit: null, isActive: true, revokedAt: null, expiresAt: null, createdAt: now, createdBy: "bootstrap", updatedAt: now,
   };
   const created = await store.keys.create(key, { organizationMax: 100, userMax: 100 });
   if (!created.ok) throw new Error(created.reason);

@@ -27,7 +27,6 @@ export function aKey(organizationId: string, fields: Partial<KeyRecord> = {}): K
     isActive: true,
     revokedAt: null,
     expiresAt: null,
-    lastUsedAt: null,
     createdAt: T0,
     createdBy: "bootstrap",
     updatedAt: T0,
@@ -47,7 +46,6 @@ export const aFullKey = (organizationId: string, fields: Partial<KeyRecord> = {}
     allowIps: ["10.0.0.0/8", "2001:db8::/32"],
     rateLimit: { limit: 120, period: "minute" },
     expiresAt: new Date("2032-01-01T00:00:00.000Z"),
-    lastUsedAt: new Date("2031-02-28T23:59:59.999Z"),
     createdBy: "key_CREATOR",
     ...fields,
   });

@@ -35,7 +35,6 @@ function toRecord(doc: KeyDocument): KeyRecord {
     isActive: doc.isActive,
     revokedAt: doc.revokedAt,
     expiresAt: doc.expiresAt,
-    lastUsedAt: doc.lastUsedAt,
     createdAt: doc.createdAt,
     createdBy: doc.createdBy,
     updatedAt: doc.updatedAt,
