@@ -19,14 +19,30 @@ const MAX_SEGMENT_LENGTH = 64;
 
 export type EndpointNormalizer = (method: string, path: string) => string;
 
+/** Distinct method + path pairs whose endpoint is remembered; the memo is emptied when full. */
+const MEMO_ENTRIES = 10_000;
+
 export function endpointNormalizer(idSegment: RegExp): EndpointNormalizer {
   const segment = (text: string): string => (text.length > MAX_SEGMENT_LENGTH || idSegment.test(text) ? ID_SEGMENT : text);
-  return (method, path) => {
+  const normalize: EndpointNormalizer = (method, path) => {
     const verb = METHOD.test(method) ? method : "OTHER";
     if (!path.startsWith("/")) return endpointKey(verb, OTHER_PATH);
     const segments = path.split("/");
     const kept = segments.slice(1, MAX_SEGMENTS + 1).map((text) => (text === "" ? "" : segment(text)));
     const rest = segments.length > MAX_SEGMENTS + 1 ? "/**" : "";
     return endpointKey(verb, `/${kept.join("/")}${rest}`);
+  };
+  // Check runs this for every request, mostly on a few paths: remember recent answers so the
+  // split and the per-segment pattern tests run once per distinct path, not once per request.
+  const memo = new Map<string, string>();
+  return (method, path) => {
+    const key = `${method} ${path}`;
+    let endpoint = memo.get(key);
+    if (endpoint === undefined) {
+      endpoint = normalize(method, path);
+      if (memo.size >= MEMO_ENTRIES) memo.clear();
+      memo.set(key, endpoint);
+    }
+    return endpoint;
   };
 }

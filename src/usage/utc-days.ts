@@ -8,8 +8,17 @@ export type Day = string;
 const DAY_MS = 86_400_000;
 const DAY_PATTERN = /^(\d{4})-(\d{2})-(\d{2})$/;
 
+// Every Check asks for its day; almost always the same one, so the last answer is kept.
+let lastDayIndex = Number.NaN;
+let lastDay: Day = "";
+
 export function utcDay(ms: number): Day {
-  return new Date(ms).toISOString().slice(0, 10);
+  const index = Math.floor(ms / DAY_MS);
+  if (index !== lastDayIndex) {
+    lastDay = new Date(index * DAY_MS).toISOString().slice(0, 10);
+    lastDayIndex = index;
+  }
+  return lastDay;
 }
 
 export function dayStartMs(day: Day): number {

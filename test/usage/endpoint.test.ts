@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/config.js";
 import { endpointNormalizer } from "../../src/usage/endpoint.js";
+import { utcDay } from "../../src/usage/utc-days.js";
 
 const normalize = endpointNormalizer(loadConfig({}).usageIdSegmentPattern);
 
@@ -51,5 +52,21 @@ describe("usage settings", () => {
   it("keeps at least 62 days so last month's bill stays answerable", () => {
     expect(loadConfig({}).usageRetentionDays).toBe(400);
     expect(() => loadConfig({ KEYGATE_USAGE_RETENTION_DAYS: "30" })).toThrow(/KEYGATE_USAGE_RETENTION_DAYS: must be between 62/);
+  });
+
+  it("answers the same from its memo, also after the memo fills and is emptied", () => {
+    const fresh = endpointNormalizer(loadConfig({}).usageIdSegmentPattern);
+    const first = fresh("GET", "/machines/123/tags");
+    for (let i = 0; i < 25_000; i++) fresh("GET", `/things/${i}/x${i}`);
+    expect(fresh("GET", "/machines/123/tags")).toBe(first);
+    expect(first).toBe(normalize("GET", "/machines/456/tags"));
+    expect(fresh("POST", "/machines/123/tags")).not.toBe(first);
+  });
+});
+
+describe("UTC days", () => {
+  it("names the day of each instant, whichever order instants come in", () => {
+    const instants = ["2031-03-01T23:59:59.999Z", "2031-03-02T00:00:00.000Z", "2031-02-28T12:00:00.000Z", "2031-03-02T00:00:00.001Z", "1999-12-31T23:59:59.999Z"];
+    for (const instant of instants) expect(utcDay(Date.parse(instant))).toBe(instant.slice(0, 10));
   });
 });
