@@ -167,6 +167,34 @@ export interface ChangeLogRepository {
   recent(windowMs: number): Promise<ChangeLogEntry[]>;
 }
 
+/** Requests this replica admitted in one slot of a rate-limit bucket, to add to the fleet's count. */
+export interface RateLimitSlotIncrement {
+  bucket: string;
+  /** Start of the slot, in ms since the epoch: the same slot for every replica (clocks in sync). */
+  slotStartMs: number;
+  count: number;
+  /** When no window can count the slot any more: the store may forget it from then on. */
+  expiresAtMs: number;
+}
+
+/** The fleet's count of one slot of a bucket (every replica's increments). */
+export interface RateLimitSlotCount {
+  bucket: string;
+  slotStartMs: number;
+  count: number;
+}
+
+/**
+ * Rate-limit counts shared by the replicas (src/limits/fleet-rate-limits.ts): each replica adds
+ * what it admitted per bucket and slot, and reads back everyone's.
+ */
+export interface RateLimitCounterRepository {
+  /** Adds every increment to its slot's count, creating the slot when it is new. */
+  add(increments: RateLimitSlotIncrement[]): Promise<void>;
+  /** The counts of each bucket's slots that start at or after its sinceMs. */
+  read(buckets: { bucket: string; sinceMs: number }[]): Promise<RateLimitSlotCount[]>;
+}
+
 export interface Store {
   readonly kind: "memory" | "mongodb";
   readonly keys: KeyRepository;
@@ -177,6 +205,8 @@ export interface Store {
   readonly usage: UsageRepository;
   /** Cross-replica cache invalidation; the embedded store (one process) keeps nothing. */
   readonly changes: ChangeLogRepository;
+  /** Rate-limit counts shared across replicas. */
+  readonly rateLimitCounters: RateLimitCounterRepository;
   /** Creates indexes and whatever else the store needs before it serves; throws on failure. */
   init(): Promise<void>;
   /** Resolves while the store answers; rejects when it does not. */

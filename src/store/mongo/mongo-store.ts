@@ -4,6 +4,7 @@ import { MongoChangeLogRepository, type ChangeLogDocument } from "./change-log-r
 import { MongoAuditRepository, type AuditEventDocument } from "./audit-repository.js";
 import { MongoKeyRepository, type KeyDocument } from "./key-repository.js";
 import { KeySlotCounters, type SlotCounterDocument } from "./key-slots.js";
+import { MongoRateLimitCounters, type RateLimitSlotDocument } from "./rate-limit-counters.js";
 import { MongoOrganizationRepository, type OrganizationDocument } from "./organization-repository.js";
 import type { OwnerCountDocument } from "./owner-counts.js";
 import { MongoUsageRepository, type UsageDayDocument } from "./usage-repository.js";
@@ -21,6 +22,7 @@ export const COLLECTIONS = {
   usageDays: "usage_daily",
   usageKeyTotals: "usage_key_totals",
   keyChanges: "key_changes",
+  rateLimitSlots: "rate_limit_slots",
 } as const;
 
 const NAMESPACE_EXISTS = 48;
@@ -37,6 +39,7 @@ export class MongoStore implements Store {
   readonly audit: MongoAuditRepository;
   readonly usage: MongoUsageRepository;
   readonly changes: MongoChangeLogRepository;
+  readonly rateLimitCounters: MongoRateLimitCounters;
 
   readonly #client: MongoClient;
   readonly #db: Db;
@@ -62,6 +65,7 @@ export class MongoStore implements Store {
       new UsageKeyTotals(this.#db.collection<UsageKeyTotalsDocument>(COLLECTIONS.usageKeyTotals)),
     );
     this.changes = new MongoChangeLogRepository(this.#db.collection<ChangeLogDocument>(COLLECTIONS.keyChanges));
+    this.rateLimitCounters = new MongoRateLimitCounters(this.#db.collection<RateLimitSlotDocument>(COLLECTIONS.rateLimitSlots));
   }
 
   /**
@@ -89,6 +93,7 @@ export class MongoStore implements Store {
       [COLLECTIONS.audit, MongoAuditRepository.indexes],
       [COLLECTIONS.usageDays, MongoUsageRepository.indexes],
       [COLLECTIONS.keyChanges, MongoChangeLogRepository.indexes],
+      [COLLECTIONS.rateLimitSlots, MongoRateLimitCounters.indexes],
     ];
     await Promise.all(
       indexes
