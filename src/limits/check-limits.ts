@@ -2,7 +2,9 @@ import type { Plan } from "../config/plans.js";
 import type { KeyRecord } from "../store/types.js";
 import type { Clock } from "../time/clock.js";
 import { MonthlyQuota, type LoadMonthlyRequests } from "./monthly-quota.js";
-import { SlidingWindowLimiter, type RateLimiter, type RateLimitRule, type RateLimitState } from "./rate-limiter.js";
+import type { RateLimitCounterRepository } from "../store/store.js";
+import { syncFleetRateLimits } from "./fleet-rate-limits.js";
+import { SlidingWindowLimiter, type RateLimitRule, type RateLimitState } from "./rate-limiter.js";
 
 /**
  * The consuming checks of Check, in the contract's order: the key's own rate limit, then the
@@ -10,9 +12,10 @@ import { SlidingWindowLimiter, type RateLimiter, type RateLimitRule, type RateLi
  * counts anything, so a denied request spends no budget anywhere, and it runs synchronously, so
  * concurrent Checks are counted exactly. Only admitted requests count.
  *
- * Counters live in this process. With several replicas each enforces its own share; the quota is
+ * Counters live in this process. With several replicas, the rate-limit counts are exchanged
+ * through the store in the background (syncRateLimits, fleet-rate-limits.ts), and the quota is
  * seeded from stored usage once per organization and month, then refreshed from it periodically
- * (refreshMonthlyQuotas, docs/operating.md).
+ * (refreshMonthlyQuotas); docs/operating.md gives the bounds.
  */
 
 export type PlanLimits = Pick<Plan, "name" | "requestsPerMinute" | "monthlyQuota">;
@@ -34,8 +37,8 @@ export interface CheckLimitsOptions {
   maxBuckets?: number;
   /** Organizations whose monthly count is held; default 100,000. */
   maxOrganizations?: number;
-  /** For tests: another RateLimiter implementation. */
-  limiter?: RateLimiter;
+  /** The store's shared counts, when other replicas count the same keys (MongoDB). */
+  sharedCounters?: RateLimitCounterRepository;
 }
 
 type KeyLimitFields = Pick<KeyRecord, "id" | "rateLimit">;
@@ -92,17 +95,30 @@ function tightest(a: RateLimitState | null, b: RateLimitState, c: RateLimitState
 
 export class CheckLimits {
   readonly #clock: Clock;
-  readonly #limiter: RateLimiter;
+  readonly #limiter: SlidingWindowLimiter;
+  readonly #sharedCounters: RateLimitCounterRepository | undefined;
   readonly #quota: MonthlyQuota;
 
   constructor(options: CheckLimitsOptions) {
     this.#clock = options.clock;
-    this.#limiter =
-      options.limiter ?? new SlidingWindowLimiter({ clock: options.clock, ...(options.maxBuckets !== undefined && { maxBuckets: options.maxBuckets }) });
+    this.#sharedCounters = options.sharedCounters;
+    this.#limiter = new SlidingWindowLimiter({
+      clock: options.clock,
+      shared: options.sharedCounters !== undefined,
+      ...(options.maxBuckets !== undefined && { maxBuckets: options.maxBuckets }),
+    });
     this.#quota = new MonthlyQuota({
       loadMonthlyRequests: options.loadMonthlyRequests,
       ...(options.maxOrganizations !== undefined && { maxOrganizations: options.maxOrganizations }),
     });
+  }
+
+  /**
+   * Exchanges rate-limit counts with the other replicas (fleet-rate-limits.ts); rejects when the
+   * store fails. Nothing to do without shared counters.
+   */
+  async syncRateLimits(): Promise<void> {
+    if (this.#sharedCounters !== undefined) await syncFleetRateLimits(this.#limiter, this.#sharedCounters);
   }
 
   /** See MonthlyQuota.refresh: other replicas' admitted requests join the monthly counts. */
