@@ -28,6 +28,7 @@ import { HttpServer } from "./server/http-server.js";
 import { Readiness } from "./server/readiness.js";
 import type { Store } from "./store/store.js";
 import { systemClock, type Clock } from "./time/clock.js";
+import { every } from "./time/every.js";
 import { createUsage, type Usage } from "./usage/usage-module.js";
 
 /**
@@ -77,7 +78,13 @@ export async function startApp(options: AppOptions): Promise<App> {
       : new ChangeFeed({ changes: store.changes, keyEvents, keyCache, intervalMs: config.changePollIntervalMs, logger });
   const usage = createUsage({ config, store, clock, logger });
   metrics.watchUsage(usage.recorder, usage.metrics);
-  const limits = new CheckLimits({ clock, loadMonthlyRequests: usage.loadMonthlyRequests });
+  // Other replicas count the same keys over MongoDB; the embedded store serves one process.
+  const sharesLimits = store.kind !== "memory" && config.rateLimitSyncIntervalMs > 0;
+  const limits = new CheckLimits({
+    clock,
+    loadMonthlyRequests: usage.loadMonthlyRequests,
+    ...(sharesLimits && { sharedCounters: store.rateLimitCounters }),
+  });
   const audit = new AuditTrail(store, clock);
   // Abuse bounds (src/abuse): failed keys per source IP, admin requests per caller key.
   const throttle = (limit: number) => new SlidingCounters({ limit, windowMs: 60_000, maxSources: config.throttleMaxSources });
@@ -158,7 +165,20 @@ export async function startApp(options: AppOptions): Promise<App> {
   usage.recorder.start();
   changeFeed?.start();
   const stopQuotaRefresh =
-    store.kind === "memory" || config.quotaRefreshIntervalMs === 0 ? () => {} : refreshQuotas(limits, clock, config.quotaRefreshIntervalMs);
+    store.kind === "memory" || config.quotaRefreshIntervalMs === 0
+      ? () => {}
+      : every(config.quotaRefreshIntervalMs, () => limits.refreshMonthlyQuotas(clock.now()), {
+          logger,
+          failing: "monthly quota refresh failed; quotas count this replica's requests until it succeeds",
+          recovered: "monthly quota refresh succeeds again",
+        });
+  const stopRateLimitSync = sharesLimits
+    ? every(config.rateLimitSyncIntervalMs, () => limits.syncRateLimits(), {
+        logger,
+        failing: "rate-limit sync failed; limits count this replica's requests and the others' as last read until it succeeds",
+        recovered: "rate-limit sync succeeds again",
+      })
+    : () => {};
   await readiness.refresh();
   readiness.startMonitoring(READINESS_INTERVAL_MS);
   const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
@@ -178,6 +198,10 @@ export async function startApp(options: AppOptions): Promise<App> {
       usage.endStreams();
       await server.close(config.shutdownTimeoutMs);
       stopQuotaRefresh();
+      stopRateLimitSync();
+      // The other replicas learn of this one's last admitted requests (best effort: the store
+      // may be the reason for the shutdown).
+      if (sharesLimits) await limits.syncRateLimits().catch(() => {});
       await changeFeed?.close();
       keyCache.close();
       metrics.close();
@@ -185,21 +209,4 @@ export async function startApp(options: AppOptions): Promise<App> {
       await usage.recorder.close();
     },
   };
-}
-
-/**
- * Every intervalMs, the monthly counts this replica holds take in what the other replicas have
- * admitted and flushed meanwhile (one refresh at a time). Returns the stop function.
- */
-function refreshQuotas(limits: CheckLimits, clock: Clock, intervalMs: number): () => void {
-  let running = false;
-  const timer = setInterval(() => {
-    if (running) return;
-    running = true;
-    void limits.refreshMonthlyQuotas(clock.now()).finally(() => {
-      running = false;
-    });
-  }, intervalMs);
-  timer.unref();
-  return () => clearInterval(timer);
 }

@@ -57,6 +57,8 @@ export interface Config {
   changePollIntervalMs: number;
   /** How often each replica re-reads the monthly counts it holds (other replicas' usage); 0: never. */
   quotaRefreshIntervalMs: number;
+  /** MongoDB: how often each replica exchanges rate-limit counts with the others; 0: never (per replica). */
+  rateLimitSyncIntervalMs: number;
   /** MongoDB: how long an operation waits for a reachable server before failing `unavailable`. */
   mongodbServerSelectionTimeoutMs: number;
   /** Check and admin authentication: failed-key attempts per source IP per minute (0: unlimited). */
@@ -262,6 +264,7 @@ export function loadConfig(env: Env = process.env): Config {
     cacheMaxStalenessMs: integer(env, "KEYGATE_CACHE_MAX_STALENESS_MS", 120_000, 0, 86_400_000),
     changePollIntervalMs: integer(env, "KEYGATE_CHANGE_POLL_INTERVAL_MS", 1_000, 50, 60_000),
     quotaRefreshIntervalMs: integer(env, "KEYGATE_QUOTA_REFRESH_INTERVAL_MS", 5_000, 0, 3_600_000),
+    rateLimitSyncIntervalMs: integer(env, "KEYGATE_RATE_LIMIT_SYNC_INTERVAL_MS", 200, 0, 60_000),
     mongodbServerSelectionTimeoutMs: integer(env, "KEYGATE_MONGODB_SERVER_SELECTION_TIMEOUT_MS", 2_000, 100, 120_000),
     failedKeyAttemptsPerMinute: integer(env, "KEYGATE_FAILED_KEY_ATTEMPTS_PER_MINUTE", 100, 0, 1_000_000),
     adminRequestsPerMinute: integer(env, "KEYGATE_ADMIN_REQUESTS_PER_MINUTE", 1_200, 0, 1_000_000),

@@ -11,9 +11,9 @@ import type { KeyEvents } from "../keys/key-events.js";
  *  - key changes: the worker that serves an admin change evicts the key from its own cache at
  *    once and tells the primary, which tells every other worker, so a revoked key stops working
  *    in every worker within an IPC round trip, not after the cache TTL;
- *  - rate limits, the organization's per-minute rate and the monthly quota are counted per worker,
- *    exactly as with several replicas: each worker admits up to the whole limit, so a key spread
- *    over N workers may get up to N times its limit. Run one worker where limits must be exact.
+ *  - rate limits, the organization's per-minute rate and the monthly quota are counted per worker
+ *    and shared through MongoDB exactly as between replicas (src/limits/fleet-rate-limits.ts,
+ *    docs/operating.md): the workers together admit the limit within the documented bound.
  * The embedded store lives inside one process, so cluster mode needs MongoDB (config enforces it).
  */
 
