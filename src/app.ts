@@ -160,6 +160,8 @@ export async function startApp(options: AppOptions): Promise<App> {
     readiness,
     extraHandlers: [metricsEndpoint(metrics), consoleHandler()],
     contextValues: peerContextValues,
+    headersTimeoutMs: config.headersTimeoutMs,
+    idleTimeoutMs: config.idleConnectionTimeoutMs,
   });
   const port = await server.listen(config.port, config.host);
   usage.recorder.start();

@@ -39,6 +39,10 @@ export interface Config {
   /** Create a demo organization when the embedded store starts empty. */
   demoBootstrap: boolean;
   shutdownTimeoutMs: number;
+  /** A new connection's first bytes, and an HTTP/1.1 request's headers, must arrive within this. */
+  headersTimeoutMs: number;
+  /** HTTP/2 connections without traffic for this long are closed. */
+  idleConnectionTimeoutMs: number;
   /** Processes serving the port (cluster mode when > 1; needs MongoDB). */
   workers: number;
   /** Check: how many proxies in front of Envoy append to x-forwarded-for (0: use the TCP peer). */
@@ -254,6 +258,8 @@ export function loadConfig(env: Env = process.env): Config {
     scopes,
     demoBootstrap: boolean(env, "KEYGATE_DEMO_BOOTSTRAP", true),
     shutdownTimeoutMs: integer(env, "KEYGATE_SHUTDOWN_TIMEOUT_MS", 10_000, 100, 600_000),
+    headersTimeoutMs: integer(env, "KEYGATE_HEADERS_TIMEOUT_MS", 10_000, 100, 600_000),
+    idleConnectionTimeoutMs: integer(env, "KEYGATE_IDLE_CONNECTION_TIMEOUT_MS", 300_000, 100, 86_400_000),
     workers: workerCount(env, mongodbUri),
     trustedProxyHops: integer(env, "KEYGATE_TRUSTED_PROXY_HOPS", 0, 0, 16),
     routes,

@@ -22,6 +22,13 @@ export interface HttpServerOptions {
   readMaxBytes?: number;
   /** Per-request context values for the RPC handlers (e.g. the peer address, src/abuse). */
   contextValues?: (req: IncomingMessage | http2.Http2ServerRequest) => ContextValues;
+  /**
+   * A new connection must send its first bytes, and an HTTP/1.1 request its headers, within this
+   * (default 10 s): a client that connects and trickles or sends nothing holds no socket for long.
+   */
+  headersTimeoutMs?: number;
+  /** An HTTP/2 connection without any traffic for this long is closed (default 5 min). */
+  idleTimeoutMs?: number;
 }
 
 /** The part of both HTTP/1.1 and HTTP/2 responses that plain endpoints use. */
@@ -49,10 +56,13 @@ export class HttpServer {
   readonly #sockets = new Set<Socket>();
   /** HTTP/1.1 sockets and how many requests each is serving, to close idle ones on shutdown. */
   readonly #http1Busy = new Map<Socket, number>();
+  /** HTTP/1.1 sockets whose first request's headers have not arrived yet. */
+  readonly #headersDeadlines = new WeakMap<Socket, NodeJS.Timeout>();
   #closing = false;
 
   constructor(options: HttpServerOptions) {
     const readMaxBytes = options.readMaxBytes ?? 4 * 1024 * 1024;
+    const headersTimeoutMs = options.headersTimeoutMs ?? 10_000;
     let unaryRoutes: ReadonlyMap<string, UnaryRoute> = new Map();
     const rpc = connectNodeAdapter({
       routes: (router) => {
@@ -88,6 +98,9 @@ export class HttpServer {
       },
       handle,
     );
+    // Idle sessions (no frame either way, so no stream in flight: WatchUsage sends heartbeats)
+    // are destroyed by node:http2 when nobody listens for "timeout"; clients reconnect.
+    this.#http2.setTimeout(options.idleTimeoutMs ?? 300_000);
     // Hot unary gRPC methods (Check) skip Connect and node:http2's compatibility layer: their
     // streams are taken before the "stream" event reaches the layer that makes req/res of them.
     if (unaryRoutes.size > 0) {
@@ -104,11 +117,23 @@ export class HttpServer {
         return emit(event, ...args);
       }) as http2.Http2Server["emit"];
     }
-    this.#http1 = http.createServer({ maxHeaderSize: 64 * 1024, requestTimeout: 60_000 }, handle);
-    this.#server = listenBoth(this.#http1, this.#http2);
+    this.#http1 = http.createServer(
+      { maxHeaderSize: 64 * 1024 },
+      handle,
+    );
+    this.#server = listenBoth(this.#http1, this.#http2, headersTimeoutMs);
     this.#http1.on("connection", (socket: Socket) => {
       this.#http1Busy.set(socket, 0);
-      socket.once("close", () => this.#http1Busy.delete(socket));
+      // node:http's own headersTimeout is swept only on servers that listen themselves, and this
+      // one is handed its connections: the first request's headers get a deadline here (later
+      // requests on the connection are bounded by the keep-alive timeout until their bytes come).
+      const deadline = setTimeout(() => socket.destroy(), headersTimeoutMs);
+      deadline.unref();
+      this.#headersDeadlines.set(socket, deadline);
+      socket.once("close", () => {
+        clearTimeout(deadline);
+        this.#http1Busy.delete(socket);
+      });
     });
     this.#http2.on("session", (session) => {
       this.#sessions.add(session);
@@ -132,6 +157,7 @@ export class HttpServer {
   }
 
   #trackHttp1(socket: Socket, res: Response): void {
+    clearTimeout(this.#headersDeadlines.get(socket));
     this.#http1Busy.set(socket, (this.#http1Busy.get(socket) ?? 0) + 1);
     // While closing, the connection ends after this response.
     if (this.#closing) res.setHeader("connection", "close");

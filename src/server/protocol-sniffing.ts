@@ -10,12 +10,15 @@ import net from "node:net";
  */
 const PREFACE_START = Buffer.from("PRI ");
 
-export function listenBoth(http1: http.Server, http2Server: http2.Http2Server): net.Server {
+export function listenBoth(http1: http.Server, http2Server: http2.Http2Server, firstBytesTimeoutMs: number): net.Server {
   return net.createServer({ noDelay: true }, (socket) => {
     let head: Buffer = Buffer.alloc(0);
+    // A connection that sends too little to be told apart would otherwise be held forever.
+    socket.setTimeout(firstBytesTimeoutMs, () => socket.destroy());
     const onData = (chunk: Buffer) => {
       head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
       if (head.length < PREFACE_START.length) return;
+      socket.setTimeout(0);
       socket.off("data", onData);
       socket.pause();
       socket.unshift(head);

@@ -1,3 +1,4 @@
+import net from "node:net";
 import http from "node:http";
 import http2 from "node:http2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -140,5 +141,62 @@ describe("abuse bounds of a running keygate", () => {
     } finally {
       session.close();
     }
+  });
+});
+
+describe("slow and idle connections", () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { KEYGATE_HEADERS_TIMEOUT_MS: "300", KEYGATE_IDLE_CONNECTION_TIMEOUT_MS: "600" } });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  /** Opens a TCP connection, writes `bytes`, and resolves with how long the server kept it open. */
+  function heldOpenMs(bytes: string): Promise<number> {
+    const { hostname, port } = new URL(t.app.url);
+    return new Promise((resolve, reject) => {
+      const started = performance.now();
+      const socket = net.connect(Number(port), hostname, () => socket.write(bytes));
+      socket.on("error", reject);
+      socket.on("close", () => resolve(performance.now() - started));
+      socket.resume();
+      // Far past every bound under test: a connection still open here fails the test.
+      setTimeout(() => socket.destroy(new Error("still open after 5 s")), 5_000).unref();
+    });
+  }
+
+  it("a connection that sends nothing, or too little to tell its protocol, is closed after the headers timeout", async () => {
+    expect(await heldOpenMs("")).toBeLessThan(2_000);
+    expect(await heldOpenMs("PR")).toBeLessThan(2_000);
+  });
+
+  it("an HTTP/1.1 request whose headers never end is closed after the headers timeout", async () => {
+    // Node checks header deadlines on a timer of its own; the bound is the timeout plus that.
+    expect(await heldOpenMs("GET /healthz HTTP/1.1\r\nhost: x\r\nx-slow: ")).toBeLessThan(5_000);
+  });
+
+  it("an idle HTTP/2 connection is closed after the idle timeout; one with traffic is not", async () => {
+    const session = http2.connect(t.app.url);
+    const closed = new Promise<number>((resolve) => {
+      const started = performance.now();
+      session.on("close", () => resolve(performance.now() - started));
+    });
+    session.on("error", () => {});
+    for (let i = 0; i < 4; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const status = await new Promise<string>((resolve, reject) => {
+        const stream = session.request({ ":path": "/healthz" });
+        stream.on("response", (headers) => resolve(String(headers[":status"])));
+        stream.on("error", reject);
+        stream.resume();
+        stream.end();
+      });
+      expect(status).toBe("200"); // 1.2 s of use, twice the idle timeout, and still open
+    }
+    const lifetime = await closed;
+    expect(lifetime).toBeGreaterThan(1_200);
+    expect(lifetime).toBeLessThan(4_000);
   });
 });
