@@ -158,6 +158,14 @@ export interface ChangeLogEntry {
 }
 
 /**
+ * Entries pushed by the store as they are appended. Iterating throws when the stream breaks in a
+ * way the driver could not resume; close() ends the iteration.
+ */
+export interface ChangeLogStream extends AsyncIterable<ChangeLogEntry> {
+  close(): Promise<void>;
+}
+
+/**
  * The change log replicas share (src/cache/change-feed.ts): entries are stamped with the store's
  * own clock, so replicas' clock skew does not matter, and expire on their own after a while.
  */
@@ -165,6 +173,13 @@ export interface ChangeLogRepository {
   append(origin: string, change: StoreChange): Promise<void>;
   /** Entries stamped within the last `windowMs` of the store's clock, oldest first. */
   recent(windowMs: number): Promise<ChangeLogEntry[]>;
+  /**
+   * The entries appended from now on, as they are appended: every entry appended after the
+   * promise resolves is delivered, and a few from just before may be too. Null when the store
+   * cannot push them (a standalone mongod): then recent() is all there is. Optional, because
+   * only a store shared by several processes has entries from others to push.
+   */
+  watch?(): Promise<ChangeLogStream | null>;
 }
 
 /** Requests this replica admitted in one slot of a rate-limit bucket, to add to the fleet's count. */

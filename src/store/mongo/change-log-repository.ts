@@ -1,5 +1,5 @@
-import { ObjectId, type Collection, type IndexDescription } from "mongodb";
-import type { ChangeLogEntry, ChangeLogRepository, StoreChange } from "../store.js";
+import { ObjectId, type ChangeStreamInsertDocument, type Collection, type Db, type IndexDescription, type Timestamp } from "mongodb";
+import type { ChangeLogEntry, ChangeLogRepository, ChangeLogStream, StoreChange } from "../store.js";
 
 export interface ChangeLogDocument {
   _id: ObjectId;
@@ -14,16 +14,31 @@ export interface ChangeLogDocument {
 /** How long an entry is kept (TTL index): far longer than any replica's look-back window. */
 export const CHANGE_LOG_RETENTION_SECONDS = 600;
 
+/** The parts of the `hello` reply that say whether the deployment has an oplog to stream from. */
+interface HelloReply {
+  /** Present on replica set members. */
+  setName?: string;
+  /** "isdbgrid" from a mongos (sharded cluster). */
+  msg?: string;
+  /** The deployment's logical time, on replica sets and sharded clusters. */
+  operationTime?: Timestamp;
+}
+
 export class MongoChangeLogRepository implements ChangeLogRepository {
   static readonly indexes: IndexDescription[] = [
     { key: { at: 1 }, name: "at_ttl", expireAfterSeconds: CHANGE_LOG_RETENTION_SECONDS },
   ];
 
-  constructor(private readonly collection: Collection<ChangeLogDocument>) {}
+  /** `db` holds `collection`; it is asked (`hello`) whether change streams are available. */
+  constructor(
+    private readonly collection: Collection<ChangeLogDocument>,
+    private readonly db: Db,
+  ) {}
 
   async append(origin: string, change: StoreChange): Promise<void> {
     const fields = change.kind === "key" ? { hashes: change.hashes } : { organizationId: change.organizationId };
-    // An upsert with a pipeline, so `at` is the server's time, not this replica's.
+    // An upsert with a pipeline, so `at` is the server's time, not this replica's. It inserts, so
+    // change streams see it as an insert event.
     await this.collection.updateOne(
       { _id: new ObjectId() },
       [{ $set: { origin, kind: change.kind, ...fields, at: "$$NOW" } }],
@@ -36,15 +51,43 @@ export class MongoChangeLogRepository implements ChangeLogRepository {
       .find({ $expr: { $gte: ["$at", { $subtract: ["$$NOW", windowMs] }] } })
       .sort({ at: 1 })
       .toArray();
-    const entries: ChangeLogEntry[] = [];
-    for (const document of documents) {
-      const id = document._id.toHexString();
-      if (document.kind === "key" && Array.isArray(document.hashes)) {
-        entries.push({ id, origin: document.origin, change: { kind: "key", hashes: document.hashes } });
-      } else if (document.kind === "organization" && typeof document.organizationId === "string") {
-        entries.push({ id, origin: document.origin, change: { kind: "organization", organizationId: document.organizationId } });
-      }
-    }
-    return entries;
+    return documents.flatMap((document) => entryOf(document) ?? []);
   }
+
+  /**
+   * A change stream of the inserts, on a replica set or a sharded cluster; null on a standalone,
+   * which has no oplog to stream from. It starts at the deployment's time when `hello` answered
+   * (inclusive), not when the driver sends its first aggregate, so nothing appended after this
+   * resolves is missed. The driver resumes it by itself after resumable errors (a dropped
+   * connection, a new primary); what it cannot resume ends the iteration with the error.
+   */
+  async watch(): Promise<ChangeLogStream | null> {
+    const hello = (await this.db.command({ hello: 1 })) as HelloReply;
+    if (hello.setName === undefined && hello.msg !== "isdbgrid") return null;
+    const stream = this.collection.watch<ChangeLogDocument, ChangeStreamInsertDocument<ChangeLogDocument>>(
+      [{ $match: { operationType: "insert" } }],
+      { startAtOperationTime: hello.operationTime },
+    );
+    return {
+      async *[Symbol.asyncIterator]() {
+        for await (const event of stream) {
+          const entry = entryOf(event.fullDocument);
+          if (entry !== null) yield entry;
+        }
+      },
+      close: () => stream.close(),
+    };
+  }
+}
+
+/** The entry a stored document holds; null for a document of neither known shape. */
+function entryOf(document: ChangeLogDocument): ChangeLogEntry | null {
+  const id = document._id.toHexString();
+  if (document.kind === "key" && Array.isArray(document.hashes)) {
+    return { id, origin: document.origin, change: { kind: "key", hashes: document.hashes } };
+  }
+  if (document.kind === "organization" && typeof document.organizationId === "string") {
+    return { id, origin: document.origin, change: { kind: "organization", organizationId: document.organizationId } };
+  }
+  return null;
 }

@@ -64,7 +64,7 @@ export class MongoStore implements Store {
       this.#db.collection<UsageDayDocument>(COLLECTIONS.usageDays),
       new UsageKeyTotals(this.#db.collection<UsageKeyTotalsDocument>(COLLECTIONS.usageKeyTotals)),
     );
-    this.changes = new MongoChangeLogRepository(this.#db.collection<ChangeLogDocument>(COLLECTIONS.keyChanges));
+    this.changes = new MongoChangeLogRepository(this.#db.collection<ChangeLogDocument>(COLLECTIONS.keyChanges), this.#db);
     this.rateLimitCounters = new MongoRateLimitCounters(this.#db.collection<RateLimitSlotDocument>(COLLECTIONS.rateLimitSlots));
   }
 
