@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { KeyEvents } from "../keys/key-events.js";
 import type { Logger } from "../log/logger.js";
-import type { ChangeLogRepository, StoreChange } from "../store/store.js";
+import type { ChangeLogEntry, ChangeLogRepository, ChangeLogStream, StoreChange } from "../store/store.js";
 import type { KeyCache } from "./key-cache.js";
 
 /**
@@ -15,7 +16,19 @@ import type { KeyCache } from "./key-cache.js";
  * are skipped by id. When no poll succeeded for longer than half the window (a store outage),
  * entries may have slid out of it unseen: the whole cache is dropped instead.
  *
- * Propagation bound with a healthy store: intervalMs plus one store round trip.
+ * When the store can push entries (changes.watch: a MongoDB replica set or sharded cluster), the
+ * feed also follows that stream and applies each entry as it arrives, by the same rules: own
+ * entries skipped, each entry applied once by id, nothing published again. The poll keeps running
+ * beside it, as its safety net rather than a fallback to switch to: whatever a broken stream
+ * missed (between a break the driver could not resume and the reopen, or while a connection hung
+ * unnoticed) is still in the poll's window, and a gap in the poll itself drops the cache as
+ * above. So a stream failure never needs the cache dropped nor a mode switched; the feed only
+ * reopens the stream, every reopenDelayMs until it opens. The price is the poll's one small query
+ * per interval, which every replica made before the stream anyway.
+ *
+ * Propagation bound with a healthy store: while the stream runs, the entry's write plus its
+ * replication to a majority of members (change streams only carry majority-committed writes);
+ * whatever happens to the stream, never more than intervalMs plus one store round trip.
  */
 export interface ChangeFeedOptions {
   changes: ChangeLogRepository;
@@ -27,11 +40,16 @@ export interface ChangeFeedOptions {
   windowMs?: number;
   /** Local changes waiting to be written (store down); beyond it the oldest are dropped. */
   maxPending?: number;
+  /** How long after the change stream failed it is opened again; default REOPEN_DELAY_MS. */
+  reopenDelayMs?: number;
   nowMs?: () => number;
 }
 
 /** The longest close() waits for the last change log writes. */
 const CLOSE_WAIT_MS = 1_000;
+
+/** How long after the change stream failed it is opened again; the poll covers meanwhile. */
+const REOPEN_DELAY_MS = 1_000;
 
 export class ChangeFeed {
   /** This replica's id in the log, to skip its own entries. */
@@ -39,6 +57,7 @@ export class ChangeFeed {
   readonly #options: ChangeFeedOptions;
   readonly #windowMs: number;
   readonly #maxPending: number;
+  readonly #reopenDelayMs: number;
   readonly #nowMs: () => number;
   readonly #pending: StoreChange[] = [];
   /** Applied entry ids and when they were seen, pruned after two windows. */
@@ -49,11 +68,18 @@ export class ChangeFeed {
   #again = false;
   #lastPollMs: number | undefined;
   #closed = false;
+  /** Aborted by close(): ends the wait before a reopen. */
+  readonly #closing = new AbortController();
+  /** The open change stream, if any. */
+  #stream: ChangeLogStream | undefined;
+  /** The loop following the stream, from start() until close(). */
+  #following: Promise<void> | undefined;
 
   constructor(options: ChangeFeedOptions) {
     this.#options = options;
     this.#windowMs = options.windowMs ?? Math.max(10_000, 10 * options.intervalMs);
     this.#maxPending = options.maxPending ?? 10_000;
+    this.#reopenDelayMs = options.reopenDelayMs ?? REOPEN_DELAY_MS;
     this.#nowMs = options.nowMs ?? (() => performance.now());
     this.#unsubscribe = [
       options.keyEvents.onChange((key) => {
@@ -68,6 +94,7 @@ export class ChangeFeed {
     if (this.#timer !== undefined || this.#closed) return;
     this.#timer = setInterval(() => void this.tick(), this.#options.intervalMs);
     this.#timer.unref();
+    this.#following = this.#followStream();
   }
 
   /**
@@ -92,7 +119,10 @@ export class ChangeFeed {
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#timer);
+    this.#closing.abort();
     for (const unsubscribe of this.#unsubscribe) unsubscribe();
+    await this.#stream?.close().catch(() => {});
+    await this.#following;
     // Best effort and bounded, so shutdown does not wait on a store that is down: whatever is
     // still pending reaches the others by their cache TTL instead.
     const last = (async () => {
@@ -137,16 +167,53 @@ export class ChangeFeed {
       this.#options.keyCache.clear();
     }
     this.#lastPollMs = startedMs;
-    for (const entry of entries) {
-      if (entry.origin === this.origin || this.#applied.has(entry.id)) continue;
-      this.#applied.set(entry.id, startedMs);
-      const change = entry.change;
-      if (change.kind === "key") for (const hash of change.hashes) this.#options.keyCache.evict(hash);
-      else this.#options.keyCache.evictOrganization(change.organizationId);
-    }
+    for (const entry of entries) this.#apply(entry, startedMs);
     for (const [id, seenMs] of this.#applied) {
       if (startedMs - seenMs <= 2 * this.#windowMs) break;
       this.#applied.delete(id);
+    }
+  }
+
+  /** Evicts what another replica changed, once per entry; never this replica's own entries. */
+  #apply(entry: ChangeLogEntry, seenMs: number): void {
+    if (entry.origin === this.origin || this.#applied.has(entry.id)) return;
+    this.#applied.set(entry.id, seenMs);
+    const change = entry.change;
+    if (change.kind === "key") for (const hash of change.hashes) this.#options.keyCache.evict(hash);
+    else this.#options.keyCache.evictOrganization(change.organizationId);
+  }
+
+  /**
+   * Applies the store's change stream as it arrives, reopening it after it breaks, until close().
+   * Returns at once when the store has no stream (a standalone MongoDB): the poll is all there is.
+   */
+  async #followStream(): Promise<void> {
+    const changes = this.#options.changes;
+    if (changes.watch === undefined) return;
+    let reopening = false;
+    while (!this.#closed) {
+      try {
+        const stream = await changes.watch();
+        if (stream === null) {
+          this.#options.logger.info("the store cannot push changes (standalone MongoDB): polling the change log only");
+          return;
+        }
+        if (this.#closed) {
+          // close() ran while it opened, before there was a stream to close.
+          await stream.close();
+          return;
+        }
+        this.#stream = stream;
+        if (reopening) this.#options.logger.info("change stream reopened");
+        for await (const entry of stream) this.#apply(entry, this.#nowMs());
+      } catch (error) {
+        if (this.#closed) return;
+        this.#options.logger.warn({ err: error, reopenInMs: this.#reopenDelayMs }, "change stream failed; the poll covers until it reopens");
+      } finally {
+        this.#stream = undefined;
+      }
+      reopening = true;
+      await sleep(this.#reopenDelayMs, undefined, { signal: this.#closing.signal, ref: false }).catch(() => {});
     }
   }
 }

@@ -2,7 +2,7 @@ import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { ChangeFeed } from "../../src/cache/change-feed.js";
 import { KeyEvents } from "../../src/keys/key-events.js";
-import type { ChangeLogEntry, ChangeLogRepository, StoreChange } from "../../src/store/store.js";
+import type { ChangeLogEntry, ChangeLogRepository, ChangeLogStream, StoreChange } from "../../src/store/store.js";
 
 /** The change feed's rules, against an in-memory log: skip own and applied entries, clear after a gap, retry writes. */
 function setup() {
@@ -86,5 +86,160 @@ describe("ChangeFeed", () => {
     s.setFailing(false);
     await s.feed.tick(); // 6 s: entries may have slid out unseen
     expect(s.evicted).toEqual(["CLEAR"]);
+  });
+});
+
+/** A change stream the test drives by hand: push entries into it, make it fail, see it closed. */
+class HandStream implements ChangeLogStream {
+  closed = false;
+  readonly #queue: ChangeLogEntry[] = [];
+  #failure: Error | undefined;
+  #wake: (() => void) | undefined;
+
+  push(entry: ChangeLogEntry): void {
+    this.#queue.push(entry);
+    this.#wake?.();
+  }
+
+  fail(failure: Error): void {
+    this.#failure = failure;
+    this.#wake?.();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.#wake?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<ChangeLogEntry> {
+    while (true) {
+      const entry = this.#queue.shift();
+      if (entry !== undefined) {
+        yield entry;
+        continue;
+      }
+      // Like the driver's change stream: a failed or closed stream throws.
+      if (this.#failure !== undefined) throw this.#failure;
+      if (this.closed) throw new Error("stream closed");
+      await new Promise<void>((resolve) => (this.#wake = resolve));
+    }
+  }
+}
+
+const REOPEN_MS = 20;
+
+/**
+ * A feed over a log that also pushes entries: `opens` answers each watch() call in turn (a stream,
+ * null for "cannot push", or an Error for a failed open). By default the poll interval is far
+ * beyond any test, so whatever is applied came through the stream.
+ */
+function streamSetup(opens: (HandStream | null | Error)[], timing = { intervalMs: 60_000, reopenDelayMs: REOPEN_MS }) {
+  const log: ChangeLogEntry[] = [];
+  const calls = { watch: 0, recent: 0 };
+  const changes: ChangeLogRepository = {
+    async append(origin: string, change: StoreChange) {
+      log.push({ id: `own${log.length}`, origin, change });
+    },
+    async recent() {
+      calls.recent += 1;
+      return [...log];
+    },
+    async watch() {
+      const next = calls.watch < opens.length ? opens[calls.watch]! : new Error("no more streams");
+      calls.watch += 1;
+      if (next instanceof Error) throw next;
+      return next;
+    },
+  };
+  const evicted: string[] = [];
+  const keyCache = {
+    evict: (hash: string) => void evicted.push(hash),
+    evictOrganization: (id: string) => void evicted.push(`org:${id}`),
+    clear: () => void evicted.push("CLEAR"),
+  };
+  const keyEvents = new KeyEvents();
+  const feed = new ChangeFeed({ changes, keyEvents, keyCache, ...timing, logger: pino({ level: "silent" }) });
+  return { feed, keyEvents, log, calls, evicted };
+}
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
+
+describe("ChangeFeed over a change stream", () => {
+  it("applies pushed entries at once, by the poll's rules: other replicas' only, each once", async () => {
+    const stream = new HandStream();
+    const s = streamSetup([stream]);
+    s.feed.start();
+    await settle();
+    stream.push({ id: "r1", origin: "other replica", change: { kind: "key", hashes: ["h1"] } });
+    stream.push({ id: "r2", origin: "other replica", change: { kind: "organization", organizationId: "o2" } });
+    stream.push({ id: "mine", origin: s.feed.origin, change: { kind: "key", hashes: ["own"] } });
+    stream.push({ id: "r1", origin: "other replica", change: { kind: "key", hashes: ["h1"] } });
+    await settle();
+    expect(s.evicted).toEqual(["h1", "org:o2"]);
+    // The poll reads the same entry later: already applied, not again.
+    s.log.push({ id: "r1", origin: "other replica", change: { kind: "key", hashes: ["h1"] } });
+    await s.feed.tick();
+    expect(s.evicted).toEqual(["h1", "org:o2"]);
+    await s.feed.close();
+  });
+
+  it("remote entries are not published again", async () => {
+    const stream = new HandStream();
+    const s = streamSetup([stream]);
+    s.feed.start();
+    await settle();
+    stream.push({ id: "r1", origin: "other replica", change: { kind: "key", hashes: ["h1"] } });
+    await settle();
+    await s.feed.close();
+    expect(s.log).toEqual([]);
+  });
+
+  it("a stream that fails, or cannot be opened, is opened again and its entries applied", async () => {
+    const first = new HandStream();
+    const third = new HandStream();
+    const s = streamSetup([first, new Error("store down"), third]);
+    s.feed.start();
+    await settle();
+    first.fail(new Error("ChangeStreamHistoryLost"));
+    await new Promise((resolve) => setTimeout(resolve, 4 * REOPEN_MS));
+    expect(s.calls.watch).toBe(3);
+    third.push({ id: "r1", origin: "other replica", change: { kind: "key", hashes: ["after"] } });
+    await settle();
+    expect(s.evicted).toEqual(["after"]);
+    await s.feed.close();
+  });
+
+  it("a store that cannot push (null) is asked once, and the poll goes on alone", async () => {
+    const s = streamSetup([null]);
+    s.feed.start();
+    await new Promise((resolve) => setTimeout(resolve, 4 * REOPEN_MS));
+    expect(s.calls.watch).toBe(1);
+    s.log.push({ id: "r1", origin: "other replica", change: { kind: "key", hashes: ["polled"] } });
+    await s.feed.tick();
+    expect(s.evicted).toEqual(["polled"]);
+    await s.feed.close();
+  });
+
+  it("close() closes the open stream, and neither the poll nor a reopen runs after it", async () => {
+    const stream = new HandStream();
+    const s = streamSetup([stream, new HandStream()], { intervalMs: 10, reopenDelayMs: REOPEN_MS });
+    s.feed.start();
+    await settle();
+    await s.feed.close();
+    expect(stream.closed).toBe(true);
+    const before = { ...s.calls };
+    await new Promise((resolve) => setTimeout(resolve, 4 * REOPEN_MS));
+    expect(s.calls).toEqual(before);
+  });
+
+  it("close() during the wait before a reopen ends the wait at once: no reopen afterwards", async () => {
+    const s = streamSetup([new Error("store down"), new HandStream()], { intervalMs: 60_000, reopenDelayMs: 60_000 });
+    s.feed.start();
+    await settle();
+    const started = performance.now();
+    await s.feed.close();
+    expect(performance.now() - started).toBeLessThan(1_000);
+    await new Promise((resolve) => setTimeout(resolve, 4 * REOPEN_MS));
+    expect(s.calls.watch).toBe(1);
   });
 });
