@@ -205,10 +205,13 @@ export class ChangeFeed {
         }
         this.#stream = stream;
         if (reopening) this.#options.logger.info("change stream reopened");
+        reopening = false;
         for await (const entry of stream) this.#apply(entry, this.#nowMs());
       } catch (error) {
         if (this.#closed) return;
-        this.#options.logger.warn({ err: error, reopenInMs: this.#reopenDelayMs }, "change stream failed; the poll covers until it reopens");
+        // Once per failure streak: a stream that cannot open at all (a user without the
+        // changeStream privilege) would otherwise log every reopenDelayMs.
+        if (!reopening) this.#options.logger.warn({ err: error, reopenInMs: this.#reopenDelayMs }, "change stream failed; the poll covers until it reopens");
       } finally {
         this.#stream = undefined;
       }

@@ -2,6 +2,7 @@ import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { ChangeFeed } from "../../src/cache/change-feed.js";
 import { KeyEvents } from "../../src/keys/key-events.js";
+import type { Logger } from "../../src/log/logger.js";
 import type { ChangeLogEntry, ChangeLogRepository, ChangeLogStream, StoreChange } from "../../src/store/store.js";
 
 /** The change feed's rules, against an in-memory log: skip own and applied entries, clear after a gap, retry writes. */
@@ -158,8 +159,12 @@ function streamSetup(opens: (HandStream | null | Error)[], timing = { intervalMs
     clear: () => void evicted.push("CLEAR"),
   };
   const keyEvents = new KeyEvents();
-  const feed = new ChangeFeed({ changes, keyEvents, keyCache, ...timing, logger: pino({ level: "silent" }) });
-  return { feed, keyEvents, log, calls, evicted };
+  /** What the feed logged, as "level message". */
+  const logged: string[] = [];
+  const line = (level: string) => (first: unknown, message?: string) => void logged.push(`${level} ${message ?? String(first)}`);
+  const logger = { warn: line("warn"), info: line("info") } as unknown as Pick<Logger, "warn" | "info">;
+  const feed = new ChangeFeed({ changes, keyEvents, keyCache, ...timing, logger });
+  return { feed, keyEvents, log, calls, evicted, logged };
 }
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
@@ -206,6 +211,22 @@ describe("ChangeFeed over a change stream", () => {
     third.push({ id: "r1", origin: "other replica", change: { kind: "key", hashes: ["after"] } });
     await settle();
     expect(s.evicted).toEqual(["after"]);
+    await s.feed.close();
+  });
+
+  it("a stream that cannot be opened again and again is warned about once, and its reopening told once", async () => {
+    const stream = new HandStream();
+    const s = streamSetup([new Error("not authorized"), new Error("not authorized"), new Error("not authorized"), stream]);
+    s.feed.start();
+    await new Promise((resolve) => setTimeout(resolve, 8 * REOPEN_MS));
+    expect(s.calls.watch).toBe(4);
+    expect(s.logged.filter((line) => line.includes("change stream"))).toEqual([
+      "warn change stream failed; the poll covers until it reopens",
+      "info change stream reopened",
+    ]);
+    stream.fail(new Error("ChangeStreamHistoryLost"));
+    await settle();
+    expect(s.logged.filter((line) => line.startsWith("warn"))).toHaveLength(2); // a new streak, a new warning
     await s.feed.close();
   });
 
