@@ -28,14 +28,16 @@ export function healthRoutes(readiness: Readiness) {
           yield create(HealthCheckResponseSchema, { status: ServingStatus.SERVICE_UNKNOWN });
           return;
         }
-        // Changes are queued by a listener and drained here; the listener goes when the client does.
+        // Changes are queued by a listener and drained here; the listeners go when the client does.
         const pending: ServingState[] = [await readiness.refresh()];
         let wake: (() => void) | undefined;
         const stop = readiness.onChange((state) => {
           pending.push(state);
           wake?.();
         });
-        const aborted = new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve(), { once: true }));
+        const onEnd = () => wake?.();
+        ctx.signal.addEventListener("abort", onEnd);
+        readiness.stopping.addEventListener("abort", onEnd);
         try {
           while (!ctx.signal.aborted) {
             const state = pending.shift();
@@ -43,11 +45,16 @@ export function healthRoutes(readiness: Readiness) {
               yield response(state);
               continue;
             }
-            await Promise.race([new Promise<void>((resolve) => (wake = resolve)), aborted]);
+            // Shutting down, and NOT_SERVING sent: the stream ends normally, so it does not hold
+            // the shutdown until its deadline and then get reset (a watching client would keep it).
+            if (readiness.stopping.aborted) return;
+            await new Promise<void>((resolve) => (wake = resolve));
             wake = undefined;
           }
         } finally {
           stop();
+          ctx.signal.removeEventListener("abort", onEnd);
+          readiness.stopping.removeEventListener("abort", onEnd);
         }
       },
     });

@@ -9,7 +9,7 @@ export type ServingState = "serving" | "not_serving";
 
 export class Readiness {
   #storeUp = false;
-  #shuttingDown = false;
+  readonly #stopping = new AbortController();
   #timer: NodeJS.Timeout | undefined;
   readonly #listeners = new Set<(state: ServingState) => void>();
 
@@ -19,7 +19,12 @@ export class Readiness {
   ) {}
 
   get state(): ServingState {
-    return this.#storeUp && !this.#shuttingDown ? "serving" : "not_serving";
+    return this.#storeUp && !this.#stopping.signal.aborted ? "serving" : "not_serving";
+  }
+
+  /** Aborted when shutdown begins, for streams that should end then rather than hold the shutdown. */
+  get stopping(): AbortSignal {
+    return this.#stopping.signal;
   }
 
   /** Pings the store now and returns the resulting state. */
@@ -58,9 +63,7 @@ export class Readiness {
 
   /** From now on the service reports NOT_SERVING, whatever the store says. */
   beginShutdown(): void {
-    this.#set(() => {
-      this.#shuttingDown = true;
-    });
+    this.#set(() => this.#stopping.abort());
     this.stopMonitoring();
   }
 
