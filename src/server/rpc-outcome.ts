@@ -4,9 +4,9 @@ type Request = UnaryRequest | StreamRequest;
 
 /**
  * An interceptor that reports how each call ended: a unary call when it returns or throws, a
- * server stream when it ends, fails, or is abandoned by the client (reported as `canceled`).
- * with its duration. `toConnectError` may replace what was thrown; the replacement is what the
- * client receives.
+ * server stream when it ends, fails, or is abandoned by the client (reported as `canceled`, also
+ * when the stream saw the client go and ended itself, as WatchUsage does), with its duration.
+ * `toConnectError` may replace what was thrown; the replacement is what the client receives.
  */
 export function rpcOutcome(
   onEnd: (req: Request, error: ConnectError | undefined, durationMs: number) => void,
@@ -35,7 +35,7 @@ export function rpcOutcome(
         let outcome: ConnectError | undefined = new ConnectError("stream abandoned by the client", Code.Canceled);
         try {
           yield* messages;
-          outcome = undefined;
+          if (!req.signal.aborted) outcome = undefined;
         } catch (error) {
           outcome = toConnectError(error, req);
           throw outcome;
