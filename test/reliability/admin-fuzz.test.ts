@@ -2,18 +2,24 @@ import { create, ScalarType, type DescField, type DescMessage, type DescService 
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { KeyAdminService } from "../../gen/keygate/v1/key_admin_pb.js";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { KeyAdminService, type WatchUsageResponse } from "../../gen/keygate/v1/key_admin_pb.js";
 import { OperatorService } from "../../gen/keygate/v1/operator_pb.js";
+import type { App } from "../../src/app.js";
 import type { Store } from "../../src/store/store.js";
 import type { BootstrapResult } from "../../src/tenancy/bootstrap.js";
+import { failure } from "../admin/admin-api.suite.js";
 import { anOperator } from "../admin/clients.js";
 import { bearer, startTestApp, type TestApp } from "../support/app.js";
+import { settled, watchIntervalsFromNow } from "../usage/watch-usage-leaks.js";
 
 /**
  * Property: whatever field values an admin request carries, the answer is OK or a deliberate
  * error code (never `internal` or `unknown`), and a request that fails writes nothing. Every
- * unary method of KeyAdminService and OperatorService, requests built from their descriptors.
+ * unary method of KeyAdminService and OperatorService, requests built from their descriptors;
+ * and the one server stream, WatchUsage: a deliberate code (naming the field when the argument
+ * is invalid) or a stream that can be read and cancelled, which the server then ends too,
+ * leaving no flush listener or heartbeat timer behind.
  */
 
 const RUNS_PER_METHOD = 40;
@@ -109,16 +115,27 @@ async function snapshot(store: Store, organizationIds: string[]): Promise<string
   return JSON.stringify(state, (name, value: unknown) => (name === "lastUsedAt" ? undefined : value));
 }
 
+/** How the server ended WatchUsage calls so far (the admin RPC metric), by code. */
+async function watchUsageEndings(app: App): Promise<Record<string, number>> {
+  const metric = await app.metrics.registry.getSingleMetric("keygate_admin_rpcs_total")!.get();
+  return byCode(metric.values.filter((v) => v.labels["method"] === "WatchUsage").map((v) => [String(v.labels["code"]), v.value]));
+}
+
+const byCode = (counts: Iterable<[string, number]>): Record<string, number> => Object.fromEntries([...counts].sort(([a], [b]) => a.localeCompare(b)));
+
 describe("admin requests with random field values", () => {
   let t: TestApp;
   let operator: BootstrapResult;
   let pool: fc.Arbitrary<string>;
+  /** Key ids every stream property tries besides the random ones: the org's own, another org's. */
+  let watchedKeyIds: string[];
 
   beforeAll(async () => {
     t = await startTestApp({ env: { KEYGATE_ADMIN_REQUESTS_PER_MINUTE: "0", KEYGATE_FAILED_KEY_ATTEMPTS_PER_MINUTE: "0" } });
     operator = await anOperator(t);
     const victims = await Promise.all([0, 1, 2].map((i) => t.client.createKey({ name: `victim ${i}`, scopes: ["machines:read"] })));
     const other = await t.anotherOrganization();
+    watchedKeyIds = [victims[0]!.key!.id, other.key.id];
     // Ids that exist (never the callers' own keys or owners: the run must keep its callers), and
     // values that are valid somewhere.
     pool = fc.constantFrom(
@@ -177,4 +194,61 @@ describe("admin requests with random field values", () => {
       });
     }
   }
+
+  it("every other method is a server stream fuzzed below", () => {
+    const streams = services.flatMap(([service]) => service.methods.filter((m) => m.methodKind !== "unary").map((m) => `${service.name}.${m.name}`));
+    expect(streams).toEqual(["KeyAdminService.WatchUsage"]);
+  });
+
+  it("KeyAdminService.WatchUsage: a deliberate code naming its field, or a stream read and cancelled cleanly; nothing left behind", async () => {
+    const method = KeyAdminService.method.watchUsage;
+    const fields = method.input.fields.map((field) => field.name);
+    const client = createClient(KeyAdminService, createConnectTransport({ baseUrl: t.app.url, httpVersion: "1.1", interceptors: [bearer(t.admin.secret)] }));
+    const heartbeats = watchIntervalsFromNow();
+    const leftBehind = () => ({ flushListeners: t.app.usage.recorder.listenerCount, heartbeats: heartbeats() });
+    const baseline = leftBehind();
+    try {
+      await fc.assert(
+        fc.asyncProperty(valuesFor(pool)(method.input), async (init) => {
+          const request = create(method.input, init as never);
+          const before = await snapshot(t.store, [t.admin.organization.id]);
+          const endings = await watchUsageEndings(t.app);
+          const cancel = new AbortController();
+          const events = client.watchUsage(request, { signal: cancel.signal })[Symbol.asyncIterator]();
+          const first = events.next();
+          let ended: string;
+          if (await first.then(() => true, () => false)) {
+            try {
+              // Today's snapshot, for what was asked: the key, or the organization ("").
+              expect(((await first).value as WatchUsageResponse).keyId).toBe(request.keyId);
+            } finally {
+              cancel.abort();
+            }
+            expect((await failure(events.next())).code).toBe(Code.Canceled);
+            ended = Code[Code.Canceled];
+          } else {
+            const { code, field, message } = await failure(first);
+            expect(DELIBERATE.has(code), `WatchUsage answered ${Code[code]}: ${message}`).toBe(true);
+            if (code === Code.InvalidArgument) {
+              expect(fields).toContain(field);
+              expect(message).toContain(field);
+            }
+            expect(await snapshot(t.store, [t.admin.organization.id])).toBe(before);
+            ended = Code[code];
+          }
+          // The server ended the call the same way, and dropped its listener and timer.
+          const expected = byCode(Object.entries({ ...endings, [ended]: (endings[ended] ?? 0) + 1 }));
+          expect(await settled(() => watchUsageEndings(t.app), expected)).toEqual(expected);
+          expect(await settled(leftBehind, baseline)).toEqual(baseline);
+        }),
+        {
+          numRuns: RUNS_PER_METHOD,
+          // Each outcome at least once, whatever the random values: the organization, one key, not found.
+          examples: [[{}], ...watchedKeyIds.map((keyId) => [{ keyId }] as [Record<string, unknown>])],
+        },
+      );
+    } finally {
+      vi.restoreAllMocks();
+    }
+  });
 });

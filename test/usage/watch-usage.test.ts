@@ -5,6 +5,7 @@ import { ManualClock } from "../../src/time/clock.js";
 import { envoyRequest, outcomeOf } from "../authz/check-harness.js";
 import { envoyClient, type EnvoyClient } from "../authz/envoy-client.js";
 import { startTestApp, type TestApp } from "../support/app.js";
+import { settled, watchIntervalsFromNow } from "./watch-usage-leaks.js";
 
 /**
  * WatchUsage through a real server, read by a Connect client over HTTP/1.1 with JSON (what a
@@ -13,38 +14,6 @@ import { startTestApp, type TestApp } from "../support/app.js";
  */
 
 const NOON = Date.UTC(2031, 2, 15, 12);
-
-/**
- * Intervals WatchUsage set since the call and has not cleared. Exact, unlike counting the
- * process's active handles, which the gRPC and HTTP clients' own timers make noisy.
- */
-function watchIntervalsFromNow(): () => number {
-  const setInterval = globalThis.setInterval;
-  const set = new Set<unknown>();
-  vi.spyOn(globalThis, "setInterval").mockImplementation(((...args: Parameters<typeof setInterval>) => {
-    const handle = setInterval(...args);
-    if (new Error().stack?.includes("src/usage/watch-usage.ts")) set.add(handle);
-    return handle;
-  }) as typeof setInterval);
-  const clear = vi.spyOn(globalThis, "clearInterval");
-  return () => {
-    const cleared = new Set(clear.mock.calls.map(([handle]) => handle));
-    return [...set].filter((handle) => !cleared.has(handle as NodeJS.Timeout)).length;
-  };
-}
-
-/**
- * Polls until `read()` equals `expected` (or 2 s pass) and returns the last reading. Each reading
- * is taken after the pause's own timer has fired, so it does not count itself.
- */
-async function settled<T>(read: () => T, expected: T): Promise<T> {
-  let value = read();
-  for (let i = 0; i < 100 && JSON.stringify(value) !== JSON.stringify(expected); i++) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    value = read();
-  }
-  return value;
-}
 
 const counters = (event: WatchUsageResponse | undefined) => ({
   sinceLast: { ...event?.sinceLast, $typeName: undefined },
