@@ -1,7 +1,7 @@
 import type { ConnectRouter } from "@connectrpc/connect";
 import { KeyAdminService } from "../gen/keygate/v1/key_admin_pb.js";
 import { OperatorService } from "../gen/keygate/v1/operator_pb.js";
-import { peerContextValues } from "./abuse/peer-address.js";
+import { clientContextValues, TrustedProxies } from "./abuse/client-address.js";
 import { SlidingCounters } from "./abuse/sliding-counters.js";
 import { AuditTrail } from "./admin/audit-trail.js";
 import { callerAuthentication } from "./admin/caller.js";
@@ -159,7 +159,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     routes,
     readiness,
     extraHandlers: [metricsEndpoint(metrics), consoleHandler()],
-    contextValues: peerContextValues,
+    contextValues: clientContextValues(new TrustedProxies(config.trustedProxies)),
     headersTimeoutMs: config.headersTimeoutMs,
     idleTimeoutMs: config.idleConnectionTimeoutMs,
   });

@@ -1,7 +1,7 @@
 import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
 import { OperatorService } from "../../gen/keygate/v1/operator_pb.js";
-import { peerAddressKey } from "../abuse/peer-address.js";
-import type { SlidingCounters } from "../abuse/sliding-counters.js";
+import { clientAddressKey } from "../abuse/client-address.js";
+import { ipSource, type SlidingCounters } from "../abuse/sliding-counters.js";
 import { ADMIN_READ, ADMIN_WRITE } from "../config/scopes.js";
 import type { Plan } from "../config/plans.js";
 import { keyStatus } from "../keys/key-status.js";
@@ -74,8 +74,8 @@ export interface CallerAuthenticationDeps {
   audit: AuditTrail;
   logger: Logger;
   /**
-   * Failed authentications per peer address (src/abuse): past the limit a peer is answered
-   * `resource_exhausted` without a store read. Default: no throttling.
+   * Failed authentications per client address (an IPv6 /64; src/abuse): past the limit a client
+   * is answered `resource_exhausted` without a store read. Default: no throttling.
    */
   failedAuth?: SlidingCounters;
   /** Requests per authenticated caller key: past the limit `resource_exhausted`. Default: none. */
@@ -105,28 +105,28 @@ export function callerAuthentication(deps: CallerAuthenticationDeps): Intercepto
 
   return (next) => async (req) => {
     const method = req.method.name;
-    const peer = req.contextValues.get(peerAddressKey);
+    const client = ipSource(req.contextValues.get(clientAddressKey));
     const secret = presentedSecret(req.header);
     if (secret === undefined) throw unauthenticated("missing API key: send Authorization: Bearer <key> or X-API-Key");
-    if (deps.failedAuth?.exceeded(peer)) {
-      deps.logger.warn({ method, peer }, "admin authentication throttled: too many failed attempts");
+    if (deps.failedAuth?.exceeded(client)) {
+      deps.logger.warn({ method, client }, "admin authentication throttled: too many failed attempts");
       throw adminError("UNAUTHENTICATED", "too many failed authentication attempts; retry later", {}, Code.ResourceExhausted);
     }
     if (!isWellFormedSecret(secret)) {
-      deps.failedAuth?.add(peer);
+      deps.failedAuth?.add(client);
       deps.logger.warn({ method, reason: "malformed" }, "admin authentication failed");
       throw unauthenticated("invalid API key");
     }
     const hash = deps.hasher.hash(secret);
     const key = await deps.store.keys.findByHash(hash);
     if (!key) {
-      deps.failedAuth?.add(peer);
+      deps.failedAuth?.add(client);
       deps.logger.warn({ method, reason: "unknown" }, "admin authentication failed");
       throw unauthenticated("invalid API key");
     }
     const status = keyStatus(key, hash, deps.clock.now());
     if (status !== "valid") {
-      deps.failedAuth?.add(peer);
+      deps.failedAuth?.add(client);
       const why = status === "API_KEY_INVALID" ? "invalid API key" : `API key is ${status.slice("API_KEY_".length).toLowerCase()}`;
       return refuse(key, method, status, unauthenticated(why));
     }

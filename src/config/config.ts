@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { availableParallelism } from "node:os";
+import { isValidCidr } from "../authz/ip-allow-list.js";
 import { parseEncryptionKey } from "../crypto/secret-encryption.js";
 import { DEFAULT_PLANS, parsePlans, type Plan } from "./plans.js";
 import { DEFAULT_SCOPES, parseScopes, SCOPE_PATTERN, type ScopeDefinition } from "./scopes.js";
@@ -47,6 +48,11 @@ export interface Config {
   workers: number;
   /** Check: how many proxies in front of Envoy append to x-forwarded-for (0: use the TCP peer). */
   trustedProxyHops: number;
+  /**
+   * Admin API: CIDRs of reverse proxies whose X-Forwarded-For names the client (src/abuse);
+   * empty: nobody's, every client is its TCP peer.
+   */
+  trustedProxies: string[];
   routes: RouteRule[];
   cacheMaxEntries: number;
   cacheMaxBytes: number;
@@ -213,6 +219,14 @@ function workerCount(env: Env, mongodbUri: string | undefined): number {
   return workers;
 }
 
+/** Comma-separated IPv4 and IPv6 addresses or CIDRs, each checked as allow-lists check them. */
+function cidrList(env: Env, name: string): string[] {
+  const entries = (env[name] ?? "").split(",").map((part) => part.trim()).filter((part) => part !== "");
+  const invalid = entries.find((entry) => !isValidCidr(entry));
+  if (invalid !== undefined) throw new ConfigError(name, `${JSON.stringify(invalid)} is not an IPv4 or IPv6 address or CIDR (e.g. 10.0.0.0/8, fd00::/8)`);
+  return entries;
+}
+
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 export function loadConfig(env: Env = process.env): Config {
@@ -262,6 +276,7 @@ export function loadConfig(env: Env = process.env): Config {
     idleConnectionTimeoutMs: integer(env, "KEYGATE_IDLE_CONNECTION_TIMEOUT_MS", 300_000, 100, 86_400_000),
     workers: workerCount(env, mongodbUri),
     trustedProxyHops: integer(env, "KEYGATE_TRUSTED_PROXY_HOPS", 0, 0, 16),
+    trustedProxies: cidrList(env, "KEYGATE_TRUSTED_PROXIES"),
     routes,
     cacheMaxEntries: integer(env, "KEYGATE_CACHE_MAX_ENTRIES", 200_000, 1, 100_000_000),
     cacheMaxBytes: integer(env, "KEYGATE_CACHE_MAX_BYTES", 256 * 1024 * 1024, 1024, 64 * 1024 * 1024 * 1024),

@@ -20,7 +20,7 @@ export interface HttpServerOptions {
   extraHandlers?: ExtraHandler[];
   /** Largest accepted request message; larger ones are refused before they are buffered. */
   readMaxBytes?: number;
-  /** Per-request context values for the RPC handlers (e.g. the peer address, src/abuse). */
+  /** Per-request context values for the RPC handlers (e.g. the client address, src/abuse). */
   contextValues?: (req: IncomingMessage | http2.Http2ServerRequest) => ContextValues;
   /**
    * A new connection must send its first bytes, and an HTTP/1.1 request its headers, within this

@@ -30,10 +30,19 @@ describe("configuration", () => {
     [{ KEYGATE_DEFAULT_PLAN: "platinum" }, "KEYGATE_DEFAULT_PLAN"],
     [{ KEYGATE_DEMO_BOOTSTRAP: "maybe" }, "KEYGATE_DEMO_BOOTSTRAP"],
     [{ KEYGATE_TRUSTED_PROXY_HOPS: "-1" }, "KEYGATE_TRUSTED_PROXY_HOPS"],
+    [{ KEYGATE_TRUSTED_PROXIES: "10.0.0.0/33" }, "KEYGATE_TRUSTED_PROXIES"],
+    [{ KEYGATE_TRUSTED_PROXIES: "10.0.0.0/8;fd00::/8" }, "KEYGATE_TRUSTED_PROXIES"],
+    [{ KEYGATE_TRUSTED_PROXIES: "proxy.internal" }, "KEYGATE_TRUSTED_PROXIES"],
     [{ KEYGATE_PLANS_FILE: "/nonexistent/plans.json" }, "KEYGATE_PLANS_FILE"],
   ])("stops on %o, naming %s", (env, variable) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(new RegExp(`^${variable}:`));
+  });
+
+  it("trusts no proxy by default, and takes comma-separated IPv4 and IPv6 addresses and CIDRs", () => {
+    expect(loadConfig({}).trustedProxies).toEqual([]);
+    expect(loadConfig({ KEYGATE_TRUSTED_PROXIES: " 10.0.0.0/8, fd00::/8,192.0.2.1 ," }).trustedProxies).toEqual(["10.0.0.0/8", "fd00::/8", "192.0.2.1"]);
+    expect(() => loadConfig({ KEYGATE_TRUSTED_PROXIES: "10.0.0.0/8, 10.0.0.0/40" })).toThrow(/^KEYGATE_TRUSTED_PROXIES: "10.0.0.0\/40" is not/);
   });
 
   it("reads and validates the plans, scopes and routes files", () => {

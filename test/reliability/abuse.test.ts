@@ -2,15 +2,20 @@ import net from "node:net";
 import http from "node:http";
 import http2 from "node:http2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { KeyAdminService } from "../../gen/keygate/v1/key_admin_pb.js";
 import { SlidingCounters } from "../../src/abuse/sliding-counters.js";
 import { generateSecret } from "../../src/keys/secret.js";
 import { MemoryStore } from "../../src/store/memory/memory-store.js";
 import { countingStore } from "../authz/check-harness.js";
-import { startTestApp, type TestApp } from "../support/app.js";
+import { bearer, startTestApp, type TestApp } from "../support/app.js";
 import { checker } from "./check-client.js";
 
-/** Brute force and floods: failed keys throttled per IP, admin requests per caller, bounded memory and sizes. */
+/**
+ * Brute force and floods: failed keys throttled per IP, admin requests per caller, failed admin
+ * authentication per client (behind trusted proxies too), bounded memory and sizes.
+ */
 
 async function rpcError(call: () => Promise<unknown>): Promise<{ code: string; reason?: string }> {
   try {
@@ -98,6 +103,47 @@ describe("abuse bounds of a running keygate", () => {
       await app.close();
     }
     expect((await rpcError(() => t.clientFor(other.secret).listKeys({}))).code).toBe("ok");
+  });
+
+  it("admin behind a trusted proxy: each forwarded client has its own failed-auth budget; an untrusted peer's header is ignored", async () => {
+    const env = { KEYGATE_FAILED_KEY_ATTEMPTS_PER_MINUTE: "3" };
+    // The test's loopback connection plays the proxy: trusted by one app, not by the other.
+    const behindProxy = await startTestApp({ env: { ...env, KEYGATE_TRUSTED_PROXIES: "127.0.0.1/32" } });
+    const direct = await startTestApp({ env: { ...env, KEYGATE_TRUSTED_PROXIES: "10.0.0.0/8" } });
+    /** KeyAdminService through the proxy, which reports `forwardedFor`. */
+    const through = (app: TestApp, forwardedFor: string, secret = generateSecret("live")) =>
+      createClient(
+        KeyAdminService,
+        createConnectTransport({
+          baseUrl: app.app.url,
+          httpVersion: "1.1",
+          interceptors: [
+            bearer(secret),
+            (next) => (req) => {
+              req.header.set("x-forwarded-for", forwardedFor);
+              return next(req);
+            },
+          ],
+        }),
+      );
+    const listKeys = (app: TestApp, forwardedFor: string, secret?: string) => rpcError(() => through(app, forwardedFor, secret).listKeys({}));
+    try {
+      for (let i = 0; i < 3; i++) expect((await listKeys(behindProxy, "198.51.100.1")).code).toBe("Unauthenticated");
+      expect(await listKeys(behindProxy, "198.51.100.1")).toEqual({ code: "ResourceExhausted", reason: "UNAUTHENTICATED" });
+      expect((await listKeys(behindProxy, "198.51.100.1", behindProxy.admin.secret)).code).toBe("ResourceExhausted");
+      // What the client writes left of the proxy's entry does not get it a new budget.
+      expect((await listKeys(behindProxy, "203.0.113.50, 198.51.100.1")).code).toBe("ResourceExhausted");
+      // Another client behind the same proxy has a budget of its own.
+      expect((await listKeys(behindProxy, "198.51.100.2")).code).toBe("Unauthenticated");
+      expect((await listKeys(behindProxy, "198.51.100.2", behindProxy.admin.secret)).code).toBe("ok");
+
+      // A peer that is no trusted proxy is its own client, whatever addresses it claims.
+      for (let i = 0; i < 3; i++) expect((await listKeys(direct, `198.51.100.${10 + i}`)).code).toBe("Unauthenticated");
+      expect(await listKeys(direct, "198.51.100.20")).toEqual({ code: "ResourceExhausted", reason: "UNAUTHENTICATED" });
+    } finally {
+      await behindProxy.close();
+      await direct.close();
+    }
   });
 
   it("admin: requests are rate limited per caller key", async () => {
