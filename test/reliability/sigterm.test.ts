@@ -270,3 +270,33 @@ describe("SIGTERM to a keygate process", () => {
     expect(await storedRequests(key.id)).toBe(CHECKS);
   });
 });
+
+describe("SIGKILL to a keygate process", () => {
+  it("loses at most the usage of its last flush interval, and never counts anything twice", async () => {
+    const FLUSH_INTERVAL_MS = 300;
+    const keygate = await startKeygate({ KEYGATE_USAGE_FLUSH_INTERVAL_MS: String(FLUSH_INTERVAL_MS) });
+    const key = await createKey(keygate, "killed");
+    const session = http2.connect(keygate.url);
+    session.on("error", () => {}); // the process dies under it
+    /** When each allowed Check was answered. */
+    const answeredAtMs: number[] = [];
+    const started = performance.now();
+    while (performance.now() - started < 2_000) {
+      const check = checkInParts(session, key.secret);
+      check.finish();
+      expect(await check.outcome).toBe("allowed");
+      answeredAtMs.push(performance.now());
+    }
+    const killedAtMs = performance.now();
+    keygate.kill("SIGKILL");
+    expect((await keygate.exited).signal).toBe("SIGKILL");
+
+    const stored = await storedRequests(key.id);
+    // Every Check answered a flush interval (plus a flush's round trip on a busy machine) before
+    // the kill was written; what came after may be lost with the process.
+    const surelyFlushed = answeredAtMs.filter((atMs) => atMs < killedAtMs - FLUSH_INTERVAL_MS - 700).length;
+    expect(surelyFlushed).toBeGreaterThan(0);
+    expect(stored).toBeGreaterThanOrEqual(surelyFlushed);
+    expect(stored).toBeLessThanOrEqual(answeredAtMs.length);
+  });
+});
