@@ -6,6 +6,18 @@ import type { Logger } from "../../src/log/logger.js";
 import type { ChangeLogEntry, ChangeLogRepository, ChangeLogStream, StoreChange } from "../../src/store/store.js";
 
 /** The change feed's rules, against an in-memory log: skip own and applied entries, clear after a gap, retry writes. */
+
+/** A key cache that records what it was told to drop, in order ("CLEAR" for everything). */
+function recordingCache() {
+  const evicted: string[] = [];
+  const keyCache = {
+    evict: (hash: string) => void evicted.push(hash),
+    evictOrganization: (id: string) => void evicted.push(`org:${id}`),
+    clear: () => void evicted.push("CLEAR"),
+  };
+  return { evicted, keyCache };
+}
+
 function setup() {
   let now = 0;
   let failing = false;
@@ -20,12 +32,7 @@ function setup() {
       return log.filter((entry) => entry.atMs >= now - windowMs);
     },
   };
-  const evicted: string[] = [];
-  const keyCache = {
-    evict: (hash: string) => void evicted.push(hash),
-    evictOrganization: (id: string) => void evicted.push(`org:${id}`),
-    clear: () => void evicted.push("CLEAR"),
-  };
+  const { evicted, keyCache } = recordingCache();
   const keyEvents = new KeyEvents();
   const feed = new ChangeFeed({ changes, keyEvents, keyCache, intervalMs: 1_000, windowMs: 10_000, logger: pino({ level: "silent" }), nowMs: () => now });
   return {
@@ -152,12 +159,7 @@ function streamSetup(opens: (HandStream | null | Error)[], timing = { intervalMs
       return next;
     },
   };
-  const evicted: string[] = [];
-  const keyCache = {
-    evict: (hash: string) => void evicted.push(hash),
-    evictOrganization: (id: string) => void evicted.push(`org:${id}`),
-    clear: () => void evicted.push("CLEAR"),
-  };
+  const { evicted, keyCache } = recordingCache();
   const keyEvents = new KeyEvents();
   /** What the feed logged, as "level message". */
   const logged: string[] = [];

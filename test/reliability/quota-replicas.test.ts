@@ -1,14 +1,7 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MongoClient } from "mongodb";
-import { inject } from "vitest";
-import { DEFAULT_PLANS } from "../../src/config/plans.js";
-import { MongoStore } from "../../src/store/mongo/mongo-store.js";
-import { freshMongoStore, type FreshMongoStore } from "../support/mongo.js";
-import { startTestApp, type TestApp } from "../support/app.js";
+import type { TestApp } from "../support/app.js";
 import { checker } from "./check-client.js";
+import { startReplicaPair, type ReplicaPair } from "./replica-pair.js";
 
 /**
  * The monthly quota across two replicas: each re-reads the counts it holds every
@@ -18,30 +11,20 @@ import { checker } from "./check-client.js";
 const QUOTA = 40;
 
 describe("monthly quota across replicas", () => {
-  let shared: FreshMongoStore;
-  let storeB: MongoStore;
+  let pair: ReplicaPair;
   let a: TestApp;
   let b: TestApp;
 
   beforeAll(async () => {
-    const plansFile = join(mkdtempSync(join(tmpdir(), "keygate-plans-")), "plans.json");
-    writeFileSync(plansFile, JSON.stringify(DEFAULT_PLANS.map((p) => (p.name === "free" ? { ...p, monthlyQuota: QUOTA, requestsPerMinute: 100_000 } : p))));
-    shared = await freshMongoStore();
-    storeB = new MongoStore(new MongoClient(inject("mongoUri")), shared.db.databaseName);
-    await storeB.init();
-    const env = {
-      KEYGATE_PLANS_FILE: plansFile,
-      KEYGATE_USAGE_FLUSH_INTERVAL_MS: "100",
-      KEYGATE_QUOTA_REFRESH_INTERVAL_MS: "200",
-    };
-    a = await startTestApp({ store: shared.store, closeStore: false, env, plan: "free" });
-    b = await startTestApp({ store: storeB, closeStore: false, env, plan: "free" });
+    pair = await startReplicaPair({
+      plans: (plans) => plans.map((p) => (p.name === "free" ? { ...p, monthlyQuota: QUOTA, requestsPerMinute: 100_000 } : p)),
+      plan: "free",
+      env: { KEYGATE_USAGE_FLUSH_INTERVAL_MS: "100", KEYGATE_QUOTA_REFRESH_INTERVAL_MS: "200" },
+    });
+    ({ a, b } = pair);
   });
   afterAll(async () => {
-    await a?.close();
-    await b?.close();
-    await storeB?.close();
-    await shared?.cleanup();
+    await pair?.close();
   });
 
   it(`two replicas sharing a ${QUOTA}-request month admit about ${QUOTA}, not ${2 * QUOTA}`, async () => {

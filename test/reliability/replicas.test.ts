@@ -1,11 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MongoClient } from "mongodb";
-import { inject } from "vitest";
-import { MongoStore } from "../../src/store/mongo/mongo-store.js";
-import { freshMongoStore, type FreshMongoStore } from "../support/mongo.js";
 import { anOperator, operatorClientFor } from "../admin/clients.js";
-import { startTestApp, type TestApp } from "../support/app.js";
+import type { TestApp } from "../support/app.js";
 import { checker, within } from "./check-client.js";
+import { startReplicaPair, type ReplicaPair } from "./replica-pair.js";
 
 /**
  * Two keygate replicas over one MongoDB database: an admin change made through replica A reaches
@@ -16,26 +13,18 @@ const POLL_MS = 200;
 const BOUND_MS = POLL_MS + 1_800;
 
 describe("changes reach every replica's cache within the bound", () => {
-  let shared: FreshMongoStore;
-  let storeB: MongoStore;
+  let pair: ReplicaPair;
   let a: TestApp;
   let b: TestApp;
   let checkB: ReturnType<typeof checker>;
 
   beforeAll(async () => {
-    shared = await freshMongoStore();
-    storeB = new MongoStore(new MongoClient(inject("mongoUri")), shared.db.databaseName);
-    await storeB.init();
-    const env = { KEYGATE_CHANGE_POLL_INTERVAL_MS: String(POLL_MS), KEYGATE_CACHE_TTL_MS: "60000" };
-    a = await startTestApp({ store: shared.store, closeStore: false, env });
-    b = await startTestApp({ store: storeB, closeStore: false, env });
+    pair = await startReplicaPair({ env: { KEYGATE_CHANGE_POLL_INTERVAL_MS: String(POLL_MS), KEYGATE_CACHE_TTL_MS: "60000" } });
+    ({ a, b } = pair);
     checkB = checker(b.app.url);
   });
   afterAll(async () => {
-    await a?.close();
-    await b?.close();
-    await storeB?.close();
-    await shared?.cleanup();
+    await pair?.close();
   });
 
   it("revoke on A: B denies within the bound", async () => {
@@ -79,7 +68,7 @@ describe("changes reach every replica's cache within the bound", () => {
   });
 
   it("a change is logged once, stamped with the store's clock", async () => {
-    const log = shared.db.collection("key_changes");
+    const log = pair.db.collection("key_changes");
     const before = await log.countDocuments();
     const { key } = await b.client.createKey({ name: "svc 3", scopes: ["machines:read"] });
     await b.client.revokeKey({ id: key!.id });
