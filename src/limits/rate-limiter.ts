@@ -81,8 +81,11 @@ class Window {
   readonly counts: Uint32Array;
   /** Of `counts`, those not yet added to the fleet's counts in the store (null: not shared). */
   readonly unpushed: Uint32Array | null;
-  /** The other replicas' requests per slot, as last read from the store (null: not shared). */
-  readonly others: Uint32Array | null;
+  /**
+   * The other replicas' requests per slot, as last read from the store; null until they have
+   * some (most keys are served by one replica at a time, so most windows never need it).
+   */
+  others: Uint32Array | null = null;
   /** Absolute index (time / slotMs) of the newest slot the ring holds. */
   newest: number;
   /** Requests in the window: this replica's and, when shared, the others' as last read. */
@@ -94,7 +97,6 @@ class Window {
     this.geometry = geometry;
     this.counts = new Uint32Array(geometry.slots + 1);
     this.unpushed = shared ? new Uint32Array(geometry.slots + 1) : null;
-    this.others = shared ? new Uint32Array(geometry.slots + 1) : null;
     this.newest = slot;
   }
 
@@ -112,10 +114,10 @@ class Window {
         const i = this.index(s);
         this.total -= this.counts[i]!;
         this.counts[i] = 0;
+        if (this.unpushed !== null) this.unpushed[i] = 0;
         if (this.others !== null) {
           this.total -= this.others[i]!;
           this.others[i] = 0;
-          this.unpushed![i] = 0;
         }
       }
     }
@@ -145,9 +147,13 @@ class Window {
    * store holds beyond this replica's own pushed requests.
    */
   setFleetCount(slot: number, fleetCount: number): void {
-    if (this.others === null || !(slot <= this.newest && slot >= this.newest - this.geometry.slots)) return;
+    if (this.unpushed === null || !(slot <= this.newest && slot >= this.newest - this.geometry.slots)) return;
     const i = this.index(slot);
-    const others = Math.max(0, fleetCount - (this.counts[i]! - this.unpushed![i]!));
+    const others = Math.max(0, fleetCount - (this.counts[i]! - this.unpushed[i]!));
+    if (this.others === null) {
+      if (others === 0) return;
+      this.others = new Uint32Array(this.counts.length);
+    }
     this.total += others - this.others[i]!;
     this.others[i] = others;
   }
