@@ -190,7 +190,7 @@ describe("abuse bounds of a running keygate", () => {
   });
 });
 
-describe("slow and idle connections", () => {
+describe("slow, idle and flooding connections", () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp({ env: { KEYGATE_HEADERS_TIMEOUT_MS: "300", KEYGATE_IDLE_CONNECTION_TIMEOUT_MS: "600" } });
@@ -244,5 +244,25 @@ describe("slow and idle connections", () => {
     const lifetime = await closed;
     expect(lifetime).toBeGreaterThan(1_200);
     expect(lifetime).toBeLessThan(4_000);
+  });
+
+  it("a rapid-reset flood (streams opened and cancelled at once) loses its connection; other clients are still served", async () => {
+    const flood = http2.connect(t.app.url);
+    flood.on("error", () => {});
+    const closed = new Promise<void>((resolve) => flood.once("close", () => resolve()));
+    await new Promise((resolve) => flood.once("connect", resolve));
+    let opened = 0;
+    for (let i = 0; i < 20_000 && !flood.closed && !flood.destroyed; i++) {
+      const stream = flood.request({ ":method": "POST", ":path": "/envoy.service.auth.v3.Authorization/Check", "content-type": "application/grpc" });
+      stream.on("error", () => {});
+      stream.close(http2.constants.NGHTTP2_CANCEL);
+      opened++;
+      if (i % 500 === 499) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await closed;
+    // nghttp2 (inside node:http2) answers a reset flood with GOAWAY after about a thousand streams.
+    expect(opened).toBeLessThan(20_000);
+    const healthy = await fetch(`${t.app.url}/healthz`);
+    expect(healthy.status).toBe(200);
   });
 });
