@@ -201,14 +201,17 @@ export async function startApp(options: AppOptions): Promise<App> {
       await server.close(config.shutdownTimeoutMs);
       stopQuotaRefresh();
       stopRateLimitSync();
-      // The other replicas learn of this one's last admitted requests (best effort: the store
-      // may be the reason for the shutdown).
-      if (sharesLimits) await limits.syncRateLimits().catch(() => {});
-      await changeFeed?.close();
+      // After the server, so no Check can add a count they would miss, and side by side, so the
+      // usage flush never waits behind the rest: the other replicas learn of this one's last
+      // admitted requests (best effort: the store may be why it stops), the last change log
+      // entries are written, and the usage is flushed.
+      await Promise.all([
+        sharesLimits ? limits.syncRateLimits().catch(() => {}) : undefined,
+        changeFeed?.close(),
+        usage.recorder.close(),
+      ]);
       keyCache.close();
       metrics.close();
-      // After the server: no Check can add a count that this last flush would miss.
-      await usage.recorder.close();
     },
   };
 }
