@@ -954,6 +954,11 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
           { bucket: b, slotStartMs: slotAt(1), count: 7 },
           { bucket: b, slotStartMs: slotAt(3), count: 1 },
         ]);
+        // Buckets sharing a start, and one that does not.
+        expect(sorted(await store.rateLimitCounters.read([{ bucket: a, sinceMs: slotAt(2) }, { bucket: b, sinceMs: slotAt(2) }, { bucket: `org/${newId("org")}`, sinceMs: 0 }]))).toEqual([
+          { bucket: a, slotStartMs: slotAt(2), count: 1 },
+          { bucket: b, slotStartMs: slotAt(3), count: 1 },
+        ]);
         expect(await store.rateLimitCounters.read([{ bucket: `key/${newId("key")}/minute`, sinceMs: 0 }])).toEqual([]);
         expect(await store.rateLimitCounters.read([])).toEqual([]);
         await store.rateLimitCounters.add([]);

@@ -35,9 +35,18 @@ export class MongoRateLimitCounters implements RateLimitCounterRepository {
 
   async read(buckets: { bucket: string; sinceMs: number }[]): Promise<RateLimitSlotCount[]> {
     if (buckets.length === 0) return [];
+    // One clause per distinct start rather than per bucket: buckets of one period counted in the
+    // same slot share it, so thousands of buckets make a handful of indexed $in clauses.
+    const bySince = new Map<number, string[]>();
+    for (const { bucket, sinceMs } of buckets) {
+      const group = bySince.get(sinceMs);
+      if (group === undefined) bySince.set(sinceMs, [bucket]);
+      else group.push(bucket);
+    }
+    const clauses = [...bySince].map(([sinceMs, names]) => ({ bucket: { $in: names }, slotStartMs: { $gte: sinceMs } }));
     const documents = await this.collection
       .find(
-        { $or: buckets.map(({ bucket, sinceMs }) => ({ bucket, slotStartMs: { $gte: sinceMs } })) },
+        { $or: clauses },
         { projection: { _id: 0, bucket: 1, slotStartMs: 1, count: 1 } },
       )
       .toArray();
