@@ -305,7 +305,10 @@ export class SlidingWindowLimiter implements RateLimiter {
       const slot = slotOf(window, slotStartMs);
       // A slot that has left the window no longer limits anyone: nothing to push.
       if (!(slot <= window.newest && slot >= window.newest - window.geometry.slots)) continue;
-      window.unpushed![window.index(slot)]! += count;
+      // Never more than the window counts: it may be a new window of the bucket, made after the
+      // old one was evicted while the push ran.
+      const i = window.index(slot);
+      window.unpushed![i] = Math.min(window.counts[i]!, window.unpushed![i]! + count);
       this.#dirty.add(bucket);
     }
   }
