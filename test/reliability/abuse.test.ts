@@ -193,7 +193,7 @@ describe("abuse bounds of a running keygate", () => {
 describe("slow, idle and flooding connections", () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp({ env: { KEYGATE_HEADERS_TIMEOUT_MS: "300", KEYGATE_IDLE_CONNECTION_TIMEOUT_MS: "600" } });
+    t = await startTestApp({ env: { KEYGATE_HEADERS_TIMEOUT_MS: "300", KEYGATE_IDLE_CONNECTION_TIMEOUT_MS: "1000" } });
   });
   afterAll(async () => {
     await t?.close();
@@ -239,11 +239,11 @@ describe("slow, idle and flooding connections", () => {
         stream.resume();
         stream.end();
       });
-      expect(status).toBe("200"); // 1.2 s of use, twice the idle timeout, and still open
+      expect(status).toBe("200"); // 1.2 s of use, longer than the idle timeout, and still open
     }
     const lifetime = await closed;
     expect(lifetime).toBeGreaterThan(1_200);
-    expect(lifetime).toBeLessThan(4_000);
+    expect(lifetime).toBeLessThan(6_000);
   });
 
   it("a rapid-reset flood (streams opened and cancelled at once) loses its connection; other clients are still served", async () => {
