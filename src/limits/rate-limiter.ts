@@ -38,15 +38,6 @@ export interface RateLimitState {
   retryAtMs: number;
 }
 
-export interface RateLimiter {
-  /** The state for one more request, without counting it. Never creates a bucket. */
-  peek(bucket: string, rule: RateLimitRule, nowMs: number): RateLimitState;
-  /** Counts one request unconditionally and returns the state after it. */
-  hit(bucket: string, rule: RateLimitRule, nowMs: number): RateLimitState;
-  /** Counts one request if it fits: `peek`, then `hit` when remaining > 0. */
-  take(bucket: string, rule: RateLimitRule, nowMs: number): { admitted: boolean; state: RateLimitState };
-}
-
 interface Geometry {
   periodMs: number;
   slotMs: number;
@@ -208,7 +199,7 @@ function slotOf(window: Window, slotStartMs: number): number {
   return Number.isInteger(slot) ? slot : NaN;
 }
 
-export class SlidingWindowLimiter implements RateLimiter {
+export class SlidingWindowLimiter {
   // A bucket idle for a whole window holds nothing but zeros, so expiring it after one window
   // (plus the partial slot) loses nothing; the entry bound caps memory under any key churn.
   readonly #windows: LRUCache<string, Window>;
@@ -247,11 +238,13 @@ export class SlidingWindowLimiter implements RateLimiter {
     return window;
   }
 
+  /** The state for one more request, without counting it. Never creates a bucket. */
   peek(bucket: string, rule: RateLimitRule, nowMs: number): RateLimitState {
     const window = this.#window(bucket, rule, nowMs, false);
     return window === undefined ? freshState(rule, nowMs) : window.state(rule.limit, nowMs);
   }
 
+  /** Counts one request unconditionally and returns the state after it. */
   hit(bucket: string, rule: RateLimitRule, nowMs: number): RateLimitState {
     const window = this.#window(bucket, rule, nowMs, true)!;
     window.count();
@@ -266,6 +259,7 @@ export class SlidingWindowLimiter implements RateLimiter {
     return window.state(rule.limit, nowMs);
   }
 
+  /** Counts one request if it fits: `peek`, then `hit` when remaining > 0. */
   take(bucket: string, rule: RateLimitRule, nowMs: number): { admitted: boolean; state: RateLimitState } {
     const before = this.peek(bucket, rule, nowMs);
     if (before.remaining === 0) return { admitted: false, state: before };
