@@ -3,8 +3,11 @@ import ipaddr from "ipaddr.js";
 /**
  * IP addresses and allow-lists for Check. An allow-list is parsed once, when a key enters the
  * cache, into byte prefixes; a request then costs one address parse and a few byte compares.
- * IPv4-mapped IPv6 addresses (`::ffff:10.0.0.1`) are treated as the IPv4 address they carry,
- * on both sides, so a dual-stack listener's peers match IPv4 CIDRs.
+ * IPv4-mapped IPv6 addresses (`::ffff:10.0.0.1`, `::ffff:a00:1`) are treated as the IPv4
+ * address they carry, on both sides, so a dual-stack listener's peers match IPv4 CIDRs. That is
+ * the only form that is the IPv4 address: the deprecated IPv4-compatible `::10.0.0.1` (RFC 4291
+ * 2.5.5.1), and every other IPv6 address that embeds one, stay IPv6, so `10.0.0.0/8` never
+ * admits them.
  */
 
 export interface IpAddress {
@@ -28,6 +31,23 @@ function fromIpv6(v6: ipaddr.IPv6): IpAddress {
   return { version: 6, bytes: Uint8Array.from(v6.toByteArray()) };
 }
 
+/**
+ * An IPv6 text whose trailing dotted IPv4 part (`…:10.0.0.1`) is rewritten as the two hex groups
+ * it stands for (`…:a00:1`); null when that part is not a dotted quad. ipaddr.js never sees the
+ * dotted form: it reads `::10.0.0.1` as `::ffff:10.0.0.1`, and accepts octets like `010` or `0x0a`.
+ */
+function withHexTail(text: string): string | null {
+  const zoneAt = text.indexOf("%");
+  const address = zoneAt < 0 ? text : text.slice(0, zoneAt);
+  if (!address.includes(".")) return text;
+  const lastColon = address.lastIndexOf(":");
+  const quad = address.slice(lastColon + 1);
+  if (!ipaddr.IPv4.isValidFourPartDecimal(quad)) return null;
+  const [a, b, c, d] = ipaddr.IPv4.parse(quad).octets as [number, number, number, number];
+  const hex = `${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  return `${address.slice(0, lastColon + 1)}${hex}${zoneAt < 0 ? "" : text.slice(zoneAt)}`;
+}
+
 /** Parses a bare IPv4 (dotted quad only) or IPv6 address; null when it is not one. */
 function parseAddress(text: string, allowZone: boolean): IpAddress | null {
   if (text.length === 0 || text.length > MAX_ADDRESS_LENGTH) return null;
@@ -35,8 +55,9 @@ function parseAddress(text: string, allowZone: boolean): IpAddress | null {
     return ipaddr.IPv4.isValidFourPartDecimal(text) ? { version: 4, bytes: Uint8Array.from(ipaddr.IPv4.parse(text).octets) } : null;
   }
   if (!allowZone && text.includes("%")) return null;
-  if (!ipaddr.IPv6.isValid(text)) return null;
-  return fromIpv6(ipaddr.IPv6.parse(text));
+  const v6 = withHexTail(text);
+  if (v6 === null || !ipaddr.IPv6.isValid(v6)) return null;
+  return fromIpv6(ipaddr.IPv6.parse(v6));
 }
 
 /**

@@ -26,6 +26,9 @@ describe("clientAddress", () => {
     expect(text(clientAddress("203.0.113.9", "198.51.100.7", proxies))).toBe("203.0.113.9");
     expect(text(clientAddress("11.0.0.1", "10.0.0.2, 198.51.100.7", proxies))).toBe("11.0.0.1");
     expect(text(clientAddress("2001:db8::1", "198.51.100.7", proxies))).toBe("2001:db8::1");
+    // IPv4-compatible IPv6 (deprecated) is not the IPv4 address 10.0.0.5 of a trusted proxy.
+    expect(text(clientAddress("::10.0.0.5", "198.51.100.7", proxies))).toBe("::a00:5");
+    expect(text(clientAddress("10.0.0.1", "198.51.100.7, ::10.0.0.7", proxies))).toBe("::a00:7");
   });
 
   it.each([

@@ -16,6 +16,8 @@ describe("isValidCidr", () => {
     "2001:db8::/127",
     "::ffff:10.0.0.0/104",
     "fe80::/10",
+    "::10.0.0.0/104",
+    "::ffff:a00:0/104",
   ])("accepts %s", (entry) => expect(isValidCidr(entry)).toBe(true));
 
   it.each([
@@ -36,6 +38,11 @@ describe("isValidCidr", () => {
     "10.0.0.0 /8",
     "1.2.3.4:80",
     "[::1]",
+    // The IPv4 part of an IPv6 address is a dotted quad too: no octal-looking or hex octets.
+    "::ffff:010.0.0.1",
+    "::ffff:0x0a.0.0.1",
+    "::ffff:10.0.1",
+    "::10.0.0.1.2",
   ])("rejects %j", (entry) => expect(isValidCidr(entry)).toBe(false));
 });
 
@@ -50,6 +57,15 @@ describe("parseClientIp", () => {
     ["fe80::1%eth0", "6:fe80::1"],
     ["::ffff:10.0.0.1", "4:10.0.0.1"],
     ["::FFFF:a00:1", "4:10.0.0.1"],
+    ["::ffff:a00:1", "4:10.0.0.1"],
+    ["[::ffff:10.0.0.1]:443", "4:10.0.0.1"],
+    ["::ffff:10.0.0.1%eth0", "4:10.0.0.1"],
+    // IPv4-compatible (deprecated, RFC 4291 2.5.5.1): an IPv6 address, not the IPv4 one.
+    ["::10.0.0.1", "6:::a00:1"],
+    ["[::10.0.0.1]:443", "6:::a00:1"],
+    ["::10.0.0.1%eth0", "6:::a00:1"],
+    ["0:0:0:0:0:0:10.0.0.1", "6:::a00:1"],
+    ["::ffff:0:10.0.0.1", "6:::ffff:0:a00:1"],
   ])("%j → %s", (raw, expected) => {
     const ip = parseClientIp(raw);
     expect(ip).not.toBeNull();
@@ -58,7 +74,7 @@ describe("parseClientIp", () => {
     else expect(parseClientIp(expected.slice(2))).toEqual(ip);
   });
 
-  it.each(["", "unknown", "10.1.2", "300.1.1.1", "[::1", "1.2.3.4:5:6", "x".repeat(10_000), "\u0000"])("%j → null", (raw) => {
+  it.each(["", "unknown", "10.1.2", "300.1.1.1", "[::1", "1.2.3.4:5:6", "x".repeat(10_000), "\u0000", "::ffff:010.0.0.1", "::10.0.0.256", "10.0.0.1::"])("%j → null", (raw) => {
     expect(parseClientIp(raw)).toBeNull();
   });
 });
@@ -88,6 +104,25 @@ describe("AllowList", () => {
     [["2001:db8::/127"], "2001:db8::2", false],
     [["2001:db8::1"], "2001:db8::1", true],
     [["203.0.113.0/24", "2001:db8::/48"], "2001:db8:0:1::1", true],
+    // IPv4-mapped, dotted or hex, is the IPv4 address; IPv4-compatible (::a.b.c.d) is not.
+    [["10.0.0.0/8"], "::ffff:a00:1", true],
+    [["10.0.0.1"], "::ffff:10.0.0.1", true],
+    [["::ffff:a00:0/104"], "10.0.0.1", true],
+    [["::ffff:10.0.0.1"], "10.0.0.1", true],
+    [["10.0.0.0/8"], "::10.0.0.1", false],
+    [["10.0.0.1"], "::10.0.0.1", false],
+    [["10.0.0.0/8"], "::a00:1", false],
+    [["::10.0.0.0/104"], "10.0.0.1", false],
+    [["::10.0.0.1"], "10.0.0.1", false],
+    [["::10.0.0.1"], "::ffff:10.0.0.1", false],
+    [["::ffff:10.0.0.0/104"], "::10.0.0.1", false],
+    [["::10.0.0.0/104"], "::10.9.9.9", true],
+    [["::10.0.0.0/104"], "::a09:909", true],
+    [["::a00:0/104"], "::10.0.0.1", true],
+    [["::10.0.0.1"], "::10.0.0.1", true],
+    [["::/96"], "::10.0.0.1", true],
+    [["::/96"], "10.0.0.1", false],
+    [["0.0.0.0/0"], "::10.0.0.1", false],
   ] as const)("%j allows %s: %s", (entries, address, expected) => {
     expect(AllowList.parse(entries).allows(ip(address))).toBe(expected);
   });
