@@ -56,6 +56,7 @@ import {
   validName,
   validPageSize,
   validRateLimit,
+  validReason,
   validScopes,
 } from "./validation.js";
 
@@ -371,7 +372,7 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
 
     async revokeKey(req, ctx) {
       const caller = callerOf(ctx);
-      if ([...req.reason].length > 500) throw fieldError("reason", "must be at most 500 characters");
+      validReason(req.reason);
       const now = clock.now();
       const revoked = await store.keys.revoke(caller.organization.id, requiredId(req.id), new Date(now));
       if (!revoked) throw keyNotFound(req.id);

@@ -5,6 +5,7 @@ import type { ScopeDefinition } from "../config/scopes.js";
 import { ADMIN_SCOPES } from "../config/scopes.js";
 import type { RateLimitPeriod as RateLimitPeriodEnum } from "../../gen/keygate/v1/key_admin_pb.js";
 import { PLATFORM_ADMIN } from "../tenancy/platform.js";
+import { codePoint, firstUnsafeCharacter } from "../text/unsafe-characters.js";
 import type { KeyRateLimit, RateLimitPeriod } from "../store/types.js";
 import { adminError, fieldError } from "./errors.js";
 import { RATE_LIMIT_PERIODS } from "./mapping.js";
@@ -16,9 +17,9 @@ import { RATE_LIMIT_PERIODS } from "./mapping.js";
 
 const NAME_MAX = 100;
 const DESCRIPTION_MAX = 1000;
+const REASON_MAX = 500;
 const LIST_MAX = 100;
 const NAME_CHARACTERS = /^[\p{L}\p{N} _.,:;@#()/+-]+$/u;
-const CONTROL_CHARACTERS = /\p{Cc}/u;
 export const MAX_GRACE_PERIOD_SECONDS = 30 * 24 * 3600;
 const MAX_EXPIRY_MS = 10 * 365 * 24 * 3600 * 1000;
 
@@ -32,11 +33,24 @@ export function validName(name: string, field = "name"): string {
   return trimmed;
 }
 
-export function validDescription(description: string): string {
-  if ([...description].length > DESCRIPTION_MAX) throw fieldError("description", `must be at most ${DESCRIPTION_MAX} characters`);
-  if (CONTROL_CHARACTERS.test(description.replace(/[\n\t]/g, ""))) throw fieldError("description", "must not contain control characters");
-  return description;
+/**
+ * Free text shown later in terminals and consoles: lines and tabs, but nothing a terminal acts
+ * on and no bidirectional override (src/text/unsafe-characters.ts). The message names the
+ * character by its code point, so the refusal itself carries none.
+ */
+function validText(text: string, field: string, max: number): string {
+  if ([...text].length > max) throw fieldError(field, `must be at most ${max} characters`);
+  const unsafe = firstUnsafeCharacter(text, "\n\t");
+  if (unsafe !== undefined) {
+    throw fieldError(field, `must not contain control characters or bidirectional formatting characters (found ${codePoint(unsafe)})`);
+  }
+  return text;
 }
+
+export const validDescription = (description: string): string => validText(description, "description", DESCRIPTION_MAX);
+
+/** RevokeKey's reason, kept in the audit log and printed by `keygate audit`. */
+export const validReason = (reason: string): string => validText(reason, "reason", REASON_MAX);
 
 /** Whether admin scopes may be granted, and if not, what says so ("the free plan", "your user's limits"). */
 export interface AdminKeyPermission {
