@@ -6,6 +6,7 @@ import { BOOTSTRAP_HELP, bootstrapCommand } from "./bootstrap-command.js";
 import { auditCommand } from "./audit-command.js";
 import { EXIT, UsageError, type CommandIo } from "./command.js";
 import { keysCommand } from "./keys-command.js";
+import { terminalSafeIo } from "./output.js";
 import { REENCRYPT_HELP, reencryptCommand } from "./reencrypt-command.js";
 import { usageCommand } from "./usage-command.js";
 
@@ -34,7 +35,9 @@ const COMMANDS: Record<string, { run: (args: string[], io: CommandIo) => Promise
   reencrypt: { run: reencryptCommand, help: REENCRYPT_HELP },
 };
 
-export async function runCli(argv: string[], io: CommandIo): Promise<number> {
+export async function runCli(argv: string[], terminal: CommandIo): Promise<number> {
+  // Every command prints through this, so no stored string or server message runs in the terminal.
+  const io = terminalSafeIo(terminal);
   const [name, ...args] = argv;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     io.out(HELP);
