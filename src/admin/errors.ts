@@ -1,6 +1,8 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
+import { isId, type IdKind } from "../keys/ids.js";
+import { looksLikeSecret, redactSecrets } from "../keys/secret.js";
 
 /**
  * Every admin error is deliberate: a Connect code plus a google.rpc.ErrorInfo whose reason is
@@ -32,6 +34,8 @@ const CODE_OF_REASON: Record<ErrorReason, Code> = {
 /**
  * The code follows from the reason, except where a reason of the contract's fixed list must be
  * sent with another code (a field that is valid but whose request cannot be met right now).
+ * Messages and metadata that quote a request value never carry a secret pasted into it: errors
+ * reach the RPC log line, terminals and support tickets.
  */
 export function adminError(
   reason: ErrorReason,
@@ -39,9 +43,22 @@ export function adminError(
   metadata: Record<string, string> = {},
   code: Code = CODE_OF_REASON[reason],
 ): ConnectError {
-  return new ConnectError(message, code, undefined, [
-    { desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason, domain: ERROR_DOMAIN, metadata }) },
+  const safeMetadata = Object.fromEntries(Object.entries(metadata).map(([name, value]) => [name, redactSecrets(value)]));
+  return new ConnectError(redactSecrets(message), code, undefined, [
+    { desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason, domain: ERROR_DOMAIN, metadata: safeMetadata }) },
   ]);
+}
+
+const KIND_NAME: Record<IdKind, string> = { key: "a key", user: "a user", org: "an organization", evt: "an event" };
+
+/**
+ * What an error says about a request value that is not a well-formed id of the kind expected:
+ * never the value, which may be anything pasted in its place, and a warning when it looks like
+ * a secret. Only well-formed ids are quoted back.
+ */
+export function notAnId(kind: IdKind, value: string): string {
+  const problem = `the value given is not ${KIND_NAME[kind]} id`;
+  return looksLikeSecret(value) ? `${problem}; it looks like an API key secret, which must never be sent as an id` : problem;
 }
 
 /** An invalid request field: the message and the ErrorInfo both name it. */
@@ -64,5 +81,6 @@ export function preconditionFailed(field: string, problem: string): ConnectError
 
 /** Unknown ids and ids of another organization look the same to the caller. */
 export function keyNotFound(id: string): ConnectError {
+  if (!isId("key", id)) return adminError("API_KEY_NOT_FOUND", `key not found: ${notAnId("key", id)}`);
   return adminError("API_KEY_NOT_FOUND", `key ${JSON.stringify(id)} not found`, { id });
 }

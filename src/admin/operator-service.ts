@@ -9,6 +9,7 @@ import {
 } from "../../gen/keygate/v1/operator_pb.js";
 import type { Plan } from "../config/plans.js";
 import type { ScopeDefinition } from "../config/scopes.js";
+import { isId } from "../keys/ids.js";
 import type { KeyEvents } from "../keys/key-events.js";
 import type { SecretHasher } from "../keys/secret.js";
 import type { Logger } from "../log/logger.js";
@@ -18,7 +19,7 @@ import { createOrganization } from "../tenancy/bootstrap.js";
 import type { Clock } from "../time/clock.js";
 import { CallerAudit, type AuditTrail } from "./audit-trail.js";
 import { callerOf } from "./caller.js";
-import { fieldError } from "./errors.js";
+import { fieldError, notAnId } from "./errors.js";
 import { ENVIRONMENTS, toApiKey, toOrganizationMessage, toUserMessage } from "./mapping.js";
 import { requiredId, validName } from "./validation.js";
 
@@ -34,6 +35,8 @@ export interface OperatorDeps {
   /** Told of plan changes, so caches (this replica's and, through the change feed, others') drop the old plan. */
   keyEvents?: KeyEvents;
 }
+
+const organizationNotFound = (id: string) => fieldError("id", isId("org", id) ? `no organization ${JSON.stringify(id)}` : notAnId("org", id));
 
 /**
  * OperatorService: what the platform does to its tenants. The caller authentication interceptor
@@ -51,7 +54,7 @@ export function operatorService(deps: OperatorDeps): ServiceImpl<typeof Operator
 
   async function organizationNamed(id: string): Promise<Organization> {
     const organization = await deps.store.organizations.findById(requiredId(id));
-    if (!organization) throw fieldError("id", `no organization ${JSON.stringify(id)}`);
+    if (!organization) throw organizationNotFound(id);
     return organization;
   }
 
@@ -96,7 +99,7 @@ export function operatorService(deps: OperatorDeps): ServiceImpl<typeof Operator
       const plan = planNamed(req.plan);
       const current = await organizationNamed(req.id);
       const updated = await deps.store.organizations.setPlan(current.id, plan.name);
-      if (!updated) throw fieldError("id", `no organization ${JSON.stringify(req.id)}`);
+      if (!updated) throw organizationNotFound(req.id);
       deps.keyEvents?.organizationChanged(updated.id);
       await audit.changed(caller, { organizationId: updated.id, action: "org.plan_change", details: { from: current.plan, to: plan.name } });
       return create(SetOrganizationPlanResponseSchema, { organization: toOrganizationMessage(updated), previousPlan: current.plan });

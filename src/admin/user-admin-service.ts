@@ -8,12 +8,12 @@ import {
   UserRole as UserRoleEnum,
   type KeyAdminService,
 } from "../../gen/keygate/v1/key_admin_pb.js";
-import { newId } from "../keys/ids.js";
+import { isId, newId } from "../keys/ids.js";
 import type { UserPatch } from "../store/store.js";
 import type { User, UserRole } from "../store/types.js";
 import { CallerAudit } from "./audit-trail.js";
 import { callerOf, type Caller } from "./caller.js";
-import { adminError, fieldError } from "./errors.js";
+import { adminError, fieldError, notAnId } from "./errors.js";
 import type { KeyAdminDeps } from "./key-admin-service.js";
 import { toUserMessage, USER_ROLES } from "./mapping.js";
 import { OwnerRemoval } from "./owner-removal.js";
@@ -51,7 +51,9 @@ function roleOf(value: UserRoleEnum, fallback: UserRole | undefined): UserRole |
 }
 
 const userNotFound = (id: string): Error =>
-  adminError("API_KEY_USER_INVALID", `id: user ${JSON.stringify(id)} is not a member of this organization`, { field: "id" });
+  adminError("API_KEY_USER_INVALID", `id: ${isId("user", id) ? `user ${JSON.stringify(id)} is not a member of this organization` : notAnId("user", id)}`, {
+    field: "id",
+  });
 
 const lastOwner = (user: User, field: string): Error =>
   adminError("API_KEY_USER_INVALID", `${field}: ${user.id} is the organization's last owner; make another user owner first`, { field });

@@ -52,6 +52,20 @@ export function isWellFormedSecret(candidate: string): boolean {
   return checksumOf(randomPart) === candidate.slice(PREFIX_LENGTH + RANDOM_LENGTH);
 }
 
+// A secret's prefix and whatever follows it, complete or not (a truncated or mistyped secret is
+// still most of one).
+const SECRET_SHAPED = /sk_(?:live|test)_[0-9A-Za-z]*/g;
+
+/** True when the value holds something shaped like a secret, e.g. one pasted where an id belongs. */
+export function looksLikeSecret(value: string): boolean {
+  return /sk_(?:live|test)_/.test(value);
+}
+
+/** `text` with everything shaped like a secret replaced, for messages that quote request values. */
+export function redactSecrets(text: string): string {
+  return looksLikeSecret(text) ? text.replace(SECRET_SHAPED, "[redacted secret]") : text;
+}
+
 export function environmentOfSecret(secret: string): Environment {
   return secret.startsWith("sk_live_") ? "live" : "test";
 }
