@@ -6,6 +6,7 @@ import { SlidingCounters } from "./abuse/sliding-counters.js";
 import { AuditTrail } from "./admin/audit-trail.js";
 import { callerAuthentication } from "./admin/caller.js";
 import { keyAdministration } from "./admin/key-admin-service.js";
+import { noStore } from "./admin/no-store.js";
 import { operatorService } from "./admin/operator-service.js";
 import { PageTokens } from "./admin/page-token.js";
 import { rpcLogging } from "./admin/rpc-logging.js";
@@ -138,6 +139,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       // without the rate limit its author asked for).
       jsonOptions: { ignoreUnknownFields: false },
       interceptors: [
+        noStore,
         rpcMetrics(metrics.adminRpc),
         rpcLogging(logger),
         authentication,
@@ -148,6 +150,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     router.service(OperatorService, operator, {
       jsonOptions: { ignoreUnknownFields: false },
       interceptors: [
+        noStore,
         rpcMetrics(metrics.adminRpc),
         rpcLogging(logger),
         authentication,
