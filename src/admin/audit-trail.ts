@@ -1,4 +1,5 @@
 import { newId } from "../keys/ids.js";
+import { redactSecrets, redactSecretValues } from "../keys/secret.js";
 import type { Logger } from "../log/logger.js";
 import type { Store } from "../store/store.js";
 import type { AuditEvent } from "../store/types.js";
@@ -14,7 +15,15 @@ export class AuditTrail {
 
   async record(event: Omit<AuditEvent, "id" | "occurredAt">): Promise<AuditEvent> {
     const now = this.clock.now();
-    const full: AuditEvent = { ...event, id: newId("evt", now), occurredAt: new Date(now) };
+    // Entries may quote request values (the key id an operator asked for, before it is looked
+    // up): a secret pasted into one never reaches the audit log, which tenants read.
+    const full: AuditEvent = {
+      ...event,
+      keyId: redactSecrets(event.keyId),
+      details: redactSecretValues(event.details),
+      id: newId("evt", now),
+      occurredAt: new Date(now),
+    };
     await this.store.audit.append(full);
     return full;
   }

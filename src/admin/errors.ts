@@ -2,7 +2,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { isId, type IdKind } from "../keys/ids.js";
-import { looksLikeSecret, redactSecrets } from "../keys/secret.js";
+import { looksLikeSecret, redactSecrets, redactSecretValues } from "../keys/secret.js";
 
 /**
  * Every admin error is deliberate: a Connect code plus a google.rpc.ErrorInfo whose reason is
@@ -43,9 +43,8 @@ export function adminError(
   metadata: Record<string, string> = {},
   code: Code = CODE_OF_REASON[reason],
 ): ConnectError {
-  const safeMetadata = Object.fromEntries(Object.entries(metadata).map(([name, value]) => [name, redactSecrets(value)]));
   return new ConnectError(redactSecrets(message), code, undefined, [
-    { desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason, domain: ERROR_DOMAIN, metadata: safeMetadata }) },
+    { desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason, domain: ERROR_DOMAIN, metadata: redactSecretValues(metadata) }) },
   ]);
 }
 

@@ -66,6 +66,11 @@ export function redactSecrets(text: string): string {
   return looksLikeSecret(text) ? text.replace(SECRET_SHAPED, "[redacted secret]") : text;
 }
 
+/** Each value redacted like redactSecrets (error metadata, audit details). */
+export function redactSecretValues(values: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(values).map(([name, value]) => [name, redactSecrets(value)]));
+}
+
 export function environmentOfSecret(secret: string): Environment {
   return secret.startsWith("sk_live_") ? "live" : "test";
 }

@@ -84,6 +84,7 @@ describe("a secret sent as an id", () => {
     ["CreateKey scopes", (scope) => t.client.createKey({ name: "x", scopes: [scope] })],
     ["CreateKey allow_ips", (ip) => t.client.createKey({ name: "x", allowIps: [ip] })],
     ["ListKeys organization_id (operator)", (organizationId) => t.clientFor(operator.secret).listKeys({ organizationId })],
+    ["GetKey id in another organization (operator)", (id) => t.clientFor(operator.secret).getKey({ id, organizationId: t.admin.organization.id })],
     ["GetOrganization id", (id) => operatorClientFor(t, operator.secret).getOrganization({ id })],
     ["SetOrganizationPlan id", (id) => operatorClientFor(t, operator.secret).setOrganizationPlan({ id, plan: "free" })],
   ];
