@@ -90,6 +90,23 @@ const isUnreserved = (byte: number): boolean =>
   (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a) || (byte >= 0x30 && byte <= 0x39) || byte === 0x2d || byte === DOT || byte === 0x5f || byte === 0x7e;
 
 const ESCAPE = /%[0-9a-fA-F]{2}/g;
+const UNPRINTABLE_RUN = /[^\x21-\x7e]+/g;
+
+/** Whether the path holds a character outside printable ASCII (raw UTF-8, spaces, controls). */
+function hasUnprintable(path: string): boolean {
+  for (let i = 0; i < path.length; i++) {
+    const c = path.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e) return true;
+  }
+  return false;
+}
+
+/** A run of such characters as the escapes of its UTF-8 bytes, as a client would have sent it. */
+const escapeRun = (run: string): string => {
+  let escaped = "";
+  for (const byte of Buffer.from(run, "utf8")) escaped += `%${byte < 0x10 ? "0" : ""}${byte.toString(16).toUpperCase()}`;
+  return escaped;
+};
 
 /** RFC 3986 6.2.2: escapes of unreserved characters decoded, the others' hex digits upper-cased. */
 const canonicalEscape = (escape: string): string => {
@@ -99,14 +116,16 @@ const canonicalEscape = (escape: string): string => {
 
 /**
  * The path as scopes are matched against it: query and fragment cut off, escapes in one spelling
- * (see canonicalEscape), repeated slashes merged and `.`/`..` segments resolved, so
- * `//admin/./keys`, `/%61dmin/keys` or `/a%3ab` cannot slip past a rule written for `/admin/keys`
- * or `/a%3Ab`. (With a route table, dot segments never get here: isAmbiguousPath rejects them.)
+ * (see canonicalEscape; raw non-ASCII as its escapes), repeated slashes merged and `.`/`..`
+ * segments resolved, so `//admin/./keys`, `/%61dmin/keys`, `/a%3ab` or `/café` cannot slip past a
+ * rule written for `/admin/keys`, `/a%3Ab` or `/caf%C3%A9`. (With a route table, dot segments
+ * never get here: isAmbiguousPath rejects them.)
  * A target that is not origin-form (`*`, `http://…`) is returned without query, unchanged.
  */
 export function normalizePath(target: string): string {
   let path = target.slice(0, pathEnd(target));
   if (!path.startsWith("/")) return path;
+  if (hasUnprintable(path)) path = path.replace(UNPRINTABLE_RUN, escapeRun);
   if (path.includes("%")) path = path.replace(ESCAPE, canonicalEscape);
   if (!path.includes("//") && !path.includes("/.")) return path;
   const out: string[] = [];

@@ -130,6 +130,7 @@ describe("method, path and required scopes", () => {
     ["/v1/a%2fb", "/v1/a%2Fb"],
     ["/v1/a%3ab%c3%a9", "/v1/a%3Ab%C3%A9"],
     ["/v1/a%zz%4", "/v1/a%zz%4"],
+    ["/v1/caf\u00e9/x y", "/v1/caf%C3%A9/x%20y"],
     ["/../../etc", "/etc"],
     ["/", "/"],
     ["", ""],
