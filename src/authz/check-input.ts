@@ -1,4 +1,5 @@
 import { parseClientIp, type IpAddress } from "./ip-allow-list.js";
+import { isAmbiguousPath, normalizePath } from "./request-path.js";
 import type { RouteTable } from "./route-table.js";
 
 /**
@@ -28,7 +29,13 @@ export interface CheckInput {
   readonly method: string;
   /** Normalized path without query or fragment (see normalizePath). */
   readonly path: string;
-  readonly requiredScopes: readonly string[];
+  /**
+   * A route table is configured and the path is spelled ambiguously (see isAmbiguousPath): the
+   * request is denied before anything else is looked at.
+   */
+  readonly pathRejected: boolean;
+  /** Null when a route table is configured and none of its rules allows this request. */
+  readonly requiredScopes: readonly string[] | null;
   /** x-request-id, for logs; at most 128 characters. */
   readonly requestId: string;
   /** Request size when Envoy knows it (http.size, else content-length). */
@@ -71,6 +78,7 @@ export interface InputOptions {
 
 const MISSING: PresentedKey = Object.freeze({ kind: "missing" });
 const REMOVE_NONE: readonly string[] = Object.freeze([]);
+const NO_SCOPES: readonly string[] = Object.freeze([]);
 const REMOVE_API_KEY: readonly string[] = Object.freeze(["x-api-key"]);
 const REMOVE_AUTHORIZATION: readonly string[] = Object.freeze(["authorization"]);
 const REMOVE_BOTH: readonly string[] = Object.freeze(["x-api-key", "authorization"]);
@@ -79,6 +87,8 @@ const SECRET_MARK = /sk_(live|test)_/;
 const MAX_CREDENTIAL_LENGTH = 4096;
 const MAX_METHOD_LENGTH = 32;
 const MAX_REQUEST_ID_LENGTH = 128;
+/** Headers servers take as the request's real method (Envoy lowercases header names). */
+const METHOD_OVERRIDE_HEADERS = ["x-http-method-override", "x-http-method", "x-method-override"] as const;
 /**
  * Every request header Check reads. Nothing may read another: the lean decoder keeps only these
  * of Envoy's header map.
@@ -91,6 +101,7 @@ export const WANTED_HEADERS: ReadonlySet<string> = new Set([
   "content-length",
   ":path",
   ":method",
+  ...METHOD_OVERRIDE_HEADERS,
 ]);
 
 type HeaderGetter = (name: string) => string | undefined;
@@ -199,37 +210,6 @@ function clientIp(request: CheckRequestFields, get: HeaderGetter, trustedProxyHo
   return address?.case === "socketAddress" ? parseClientIp(address.value.address) : null;
 }
 
-const UNRESERVED_ESCAPE = /%(2[dDeE]|3[0-9]|[46][1-9a-fA-F]|[57][0-9aA]|5[fF]|7[eE])/g;
-
-/**
- * The path as scopes are matched against it: query and fragment cut off, percent-escapes of
- * unreserved characters decoded, repeated slashes merged and `.`/`..` segments resolved, so
- * `//admin/./keys` or `/%61dmin/keys` cannot slip past a rule written for `/admin/keys`.
- * A target that is not origin-form (`*`, `http://…`) is returned without query, unchanged.
- */
-export function normalizePath(target: string): string {
-  let end = target.length;
-  const query = target.indexOf("?");
-  if (query >= 0) end = query;
-  const fragment = target.indexOf("#");
-  if (fragment >= 0 && fragment < end) end = fragment;
-  let path = target.slice(0, end);
-  if (!path.startsWith("/")) return path;
-  if (path.includes("%")) path = path.replace(UNRESERVED_ESCAPE, (escape) => String.fromCharCode(parseInt(escape.slice(1), 16)));
-  if (!path.includes("//") && !path.includes("/.")) return path;
-  const out: string[] = [];
-  const segments = path.split("/");
-  for (let i = 1; i < segments.length; i++) {
-    const segment = segments[i]!;
-    if (segment === "" || segment === ".") continue;
-    if (segment === "..") out.pop();
-    else out.push(segment);
-  }
-  const last = segments[segments.length - 1];
-  const trailingSlash = out.length > 0 && (last === "" || last === "." || last === "..");
-  return `/${out.join("/")}${trailingSlash ? "/" : ""}`;
-}
-
 function parseScopeList(text: string): readonly string[] {
   const scopes = text.split(/\s+/).filter((scope) => scope !== "");
   return Object.freeze(scopes.length > 1 ? [...new Set(scopes)] : scopes);
@@ -264,6 +244,16 @@ function requestBytes(http: HttpRequestFields | undefined, get: HeaderGetter): n
   return length !== undefined && /^\s*\d{1,15}\s*$/.test(length) ? Number(length) : undefined;
 }
 
+/** The method-override headers' values, joined with `,`; undefined when none is sent (the usual case). */
+function methodOverrides(get: HeaderGetter): string | undefined {
+  let joined: string | undefined;
+  for (const name of METHOD_OVERRIDE_HEADERS) {
+    const value = get(name);
+    if (value !== undefined && value !== "") joined = joined === undefined ? value : `${joined},${value}`;
+  }
+  return joined;
+}
+
 function headersToRemove(key: PresentedKey, get: HeaderGetter): readonly string[] {
   if (key.kind === "missing") return REMOVE_NONE;
   if (key.header === "authorization") return REMOVE_AUTHORIZATION;
@@ -276,7 +266,9 @@ export function checkInput(request: CheckRequestFields, options: InputOptions): 
   const get = headerGetter(http);
   const key = presentedKey(get);
   const method = (http?.method || get(":method") || "").slice(0, MAX_METHOD_LENGTH).toUpperCase();
-  const path = normalizePath(http?.path || get(":path") || "");
+  const target = http?.path || get(":path") || "";
+  const routes = options.routes;
+  const path = normalizePath(target);
   const routeScopes = ownString(request.attributes?.contextExtensions, "required_scopes");
   // The client address is parsed only when asked for: only keys with an allow-list need it.
   let ip: IpAddress | null | undefined;
@@ -289,7 +281,11 @@ export function checkInput(request: CheckRequestFields, options: InputOptions): 
     },
     method,
     path,
-    requiredScopes: routeScopes !== undefined ? scopeList(routeScopes) : options.routes.scopesFor(method, path),
+    // Screened whenever a table is configured, also where Envoy's route names the scopes: Envoy
+    // chose that route by the same ambiguous spelling.
+    pathRejected: routes.configured && isAmbiguousPath(target),
+    requiredScopes:
+      routeScopes !== undefined ? scopeList(routeScopes) : routes.configured ? routes.scopesFor(method, path, methodOverrides(get)) : NO_SCOPES,
     requestId: (http?.id || get("x-request-id") || "").slice(0, MAX_REQUEST_ID_LENGTH),
     requestBytes: requestBytes(http, get),
   };

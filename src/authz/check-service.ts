@@ -15,7 +15,7 @@ import { checkInput, type CheckInput, type CheckRequestFields, type InputOptions
 import { decodeCheckRequest } from "./check-request-decoder.js";
 import { toCheckResponse, type ResponseContext } from "./check-response.js";
 import { encodeCheckResponse } from "./check-response-encoder.js";
-import { decide, screenKey, type Decision } from "./decision.js";
+import { decide, screenRequest, type Decision } from "./decision.js";
 import { compileRouteTable } from "./route-table.js";
 
 /**
@@ -81,7 +81,7 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
     const decisionId = randomUUID();
     try {
       const input = checkInput(request, this.#inputOptions);
-      const screened = screenKey(input.key);
+      const screened = screenRequest(input);
       if ("outcome" in screened) return this.#respond(screened, input, this.#deps.clock.now(), decisionId, started, respond);
       const hash = this.#deps.hasher.hash(screened.secret);
       const cached = this.#deps.keyCache.cached(hash);

@@ -3,7 +3,7 @@ import { keyStatus } from "../keys/key-status.js";
 import { isWellFormedSecret } from "../keys/secret.js";
 import type { CheckLimits } from "../limits/check-limits.js";
 import type { RateLimitState } from "../limits/rate-limiter.js";
-import type { CheckInput, PresentedKey } from "./check-input.js";
+import type { CheckInput } from "./check-input.js";
 
 /**
  * Step two of Check: input + key → decision. The checks run in the contract's order, cheap ones
@@ -13,24 +13,32 @@ import type { CheckInput, PresentedKey } from "./check-input.js";
 
 export type Decision =
   | { readonly outcome: "allowed"; readonly entry: KeyCacheEntry; readonly limit: RateLimitState }
-  /** No key, or none this service knows (malformed, unknown, or a rotated secret past its grace). */
-  | { readonly outcome: "API_KEY_MISSING" | "API_KEY_INVALID"; readonly entry: null }
+  /**
+   * A path the route table cannot vouch for, no key, or none this service knows (malformed,
+   * unknown, or a rotated secret past its grace).
+   */
+  | { readonly outcome: "PATH_REJECTED" | "API_KEY_MISSING" | "API_KEY_INVALID"; readonly entry: null }
   | {
-      readonly outcome: "API_KEY_REVOKED" | "API_KEY_DISABLED" | "API_KEY_EXPIRED" | "IP_NOT_ALLOWED" | "SCOPE_MISSING";
+      readonly outcome: "API_KEY_REVOKED" | "API_KEY_DISABLED" | "API_KEY_EXPIRED" | "IP_NOT_ALLOWED" | "ROUTE_NOT_ALLOWED" | "SCOPE_MISSING";
       readonly entry: KeyCacheEntry;
     }
   | { readonly outcome: "RATE_LIMITED" | "QUOTA_EXCEEDED"; readonly entry: KeyCacheEntry; readonly limit: RateLimitState };
 
 export type Outcome = Decision["outcome"];
 
+const PATH_REJECTED: Decision = Object.freeze({ outcome: "PATH_REJECTED", entry: null });
 const MISSING: Decision = Object.freeze({ outcome: "API_KEY_MISSING", entry: null });
 const INVALID: Decision = Object.freeze({ outcome: "API_KEY_INVALID", entry: null });
 
 /**
- * The decisions made before any lookup: no key, or one whose shape or checksum is wrong (those
- * never reach the cache or the store). Otherwise the secret to look up.
+ * The decisions made before any lookup: a path the route table rejects (the request is malformed
+ * whoever sends it, so it is answered first, as Envoy answers its own path rejections before any
+ * filter), no key, or one whose shape or checksum is wrong (those never reach the cache or the
+ * store). Otherwise the secret to look up.
  */
-export function screenKey(key: PresentedKey): Decision | { secret: string } {
+export function screenRequest(input: CheckInput): Decision | { secret: string } {
+  if (input.pathRejected) return PATH_REJECTED;
+  const key = input.key;
   if (key.kind === "missing") return MISSING;
   return isWellFormedSecret(key.secret) ? { secret: key.secret } : INVALID;
 }
@@ -48,6 +56,9 @@ export function decide(
   if (status !== "valid") return { outcome: status, entry };
   // An open list allows every address: the client's is not even parsed (CheckInput.clientIp is lazy).
   if (!entry.allowList.isOpen && !entry.allowList.allows(input.clientIp)) return { outcome: "IP_NOT_ALLOWED", entry };
+  // A route the table does not allow is refused at the scope step, once the key is known: an
+  // unauthenticated caller learns nothing of the table, and the denial counts in the key's usage.
+  if (input.requiredScopes === null) return { outcome: "ROUTE_NOT_ALLOWED", entry };
   for (const scope of input.requiredScopes) {
     if (!entry.scopes.has(scope)) return { outcome: "SCOPE_MISSING", entry };
   }

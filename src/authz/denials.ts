@@ -5,12 +5,14 @@ import { Code } from "@connectrpc/connect";
  * Envoy and the client see. The codes double as log fields and usage outcomes.
  */
 export const DENIAL_CODES = [
+  "PATH_REJECTED",
   "API_KEY_MISSING",
   "API_KEY_INVALID",
   "API_KEY_REVOKED",
   "API_KEY_DISABLED",
   "API_KEY_EXPIRED",
   "IP_NOT_ALLOWED",
+  "ROUTE_NOT_ALLOWED",
   "SCOPE_MISSING",
   "RATE_LIMITED",
   "QUOTA_EXCEEDED",
@@ -19,13 +21,21 @@ export const DENIAL_CODES = [
 export type DenialCode = (typeof DENIAL_CODES)[number];
 
 export interface Denial {
-  httpStatus: 401 | 403 | 429;
-  /** The google.rpc.Code in CheckResponse.status. */
+  httpStatus: 400 | 401 | 403 | 429;
+  /**
+   * The google.rpc.Code in CheckResponse.status: the contract names only these two for denials,
+   * so the 400 is PERMISSION_DENIED too.
+   */
   grpcCode: Code.Unauthenticated | Code.PermissionDenied;
   message: string;
 }
 
 export const DENIALS: Readonly<Record<DenialCode, Denial>> = {
+  PATH_REJECTED: {
+    httpStatus: 400,
+    grpcCode: Code.PermissionDenied,
+    message: "The request path is ambiguous: it holds a ; parameter, an encoded slash, backslash, semicolon or NUL, a backslash, or a . or .. segment.",
+  },
   API_KEY_MISSING: {
     httpStatus: 401,
     grpcCode: Code.Unauthenticated,
@@ -39,6 +49,11 @@ export const DENIALS: Readonly<Record<DenialCode, Denial>> = {
     httpStatus: 403,
     grpcCode: Code.PermissionDenied,
     message: "Requests with this API key are not allowed from this IP address.",
+  },
+  ROUTE_NOT_ALLOWED: {
+    httpStatus: 403,
+    grpcCode: Code.PermissionDenied,
+    message: "No route allows this method and path.",
   },
   SCOPE_MISSING: {
     httpStatus: 403,

@@ -1,4 +1,5 @@
 import type { RouteRule } from "../config/config.js";
+import { normalizePath } from "./request-path.js";
 
 // The configured route table: method + path pattern -> required scopes, used when Envoy sends no
 // per-route `required_scopes`. Patterns (see RouteRule):
@@ -7,6 +8,15 @@ import type { RouteRule } from "../config/config.js";
 //   /v1/*/tags/**         glob: `*` matches within one segment, `**` any number of segments
 // The most specific matching rule wins: an exact path, then the most literal characters, then the
 // fewest wildcards, then a named method over `*`, then the earlier rule. Rules are sorted once.
+//
+// Once a table is configured it is the allow-list of the data plane (the contract's trust
+// boundary): a request no rule matches has no scopes to check and is not allowed at all. So that
+// no other spelling of a request finds a weaker rule than the request itself:
+//  - a pattern ending in `/*` also matches its parent (`/p/*` matches `/p`), and a trailing slash
+//    is not significant (`/p/` is matched as `/p`), since servers commonly route both alike;
+//  - HEAD needs what GET needs (servers answer HEAD with GET's handler), plus any rule naming HEAD;
+//  - a method-override header adds the overriding method's needs (servers dispatch on it);
+//  - rule paths are read in the canonical spelling normalizePath gives requests.
 
 type Matcher = (path: string, segments: () => readonly string[]) => boolean;
 
@@ -21,8 +31,15 @@ interface CompiledRule {
 }
 
 export interface RouteTable {
-  /** Scopes the first (most specific) matching rule requires; empty when none matches. */
-  scopesFor(method: string, path: string): readonly string[];
+  /** True when the table has rules: then a request no rule matches is not allowed. */
+  readonly configured: boolean;
+  /**
+   * The scopes a request needs, or null when the table is configured and no rule allows it.
+   * `method` is upper-cased, `path` normalized (normalizePath); `overrides` are the values of
+   * the method-override headers, joined with `,` as Envoy joins repeated headers.
+   * Without rules, nothing is required.
+   */
+  scopesFor(method: string, path: string, overrides?: string): readonly string[] | null;
 }
 
 const NONE: readonly string[] = Object.freeze([]);
@@ -61,8 +78,14 @@ const matchSegments = (pattern: readonly string[], segments: readonly string[]):
 
 const splitPath = (path: string): string[] => path.slice(1).split("/");
 
+/** A path as rules see it: a trailing slash is not significant (`/p/` is `/p`). */
+const withoutTrailingSlash = (path: string): string => (path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path);
+
+/** A rule's path in the spelling requests are matched in: escapes canonical, no trailing slash. */
+const canonicalPattern = (pattern: string): string => withoutTrailingSlash(normalizePath(pattern));
+
 function compile(rule: RouteRule, index: number): CompiledRule {
-  const pattern = rule.path;
+  const pattern = canonicalPattern(rule.path);
   const stars = pattern.split("*").length - 1;
   const base = { method: rule.method.toUpperCase(), scopes: Object.freeze([...rule.scopes]), index };
   if (stars === 0) {
@@ -70,13 +93,23 @@ function compile(rule: RouteRule, index: number): CompiledRule {
   }
   if (stars === 1 && pattern.endsWith("*")) {
     const prefix = pattern.slice(0, -1);
-    return { ...base, match: (path) => path.startsWith(prefix), exact: false, literalLength: prefix.length, wildcardWeight: 2 };
+    // `/p/*` also matches `/p` (the parent of `/*`, which is no path, is left out).
+    const parent = prefix.length > 1 && prefix.endsWith("/") ? prefix.slice(0, -1) : undefined;
+    return {
+      ...base,
+      match: (path) => path.startsWith(prefix) || path === parent,
+      exact: false,
+      literalLength: prefix.length,
+      wildcardWeight: 2,
+    };
   }
   const parts = splitPath(pattern);
   const doubles = parts.filter((part) => part === "**").length;
+  const parentParts = parts.length > 1 && parts[parts.length - 1] === "*" ? parts.slice(0, -1) : undefined;
   return {
     ...base,
-    match: (path, segments) => path.startsWith("/") && matchSegments(parts, segments()),
+    match: (path, segments) =>
+      path.startsWith("/") && (matchSegments(parts, segments()) || (parentParts !== undefined && matchSegments(parentParts, segments()))),
     exact: false,
     // The slash before a `**` is not literal either: `**` may match nothing, slash included.
     literalLength: pattern.length - stars - doubles,
@@ -94,17 +127,90 @@ function moreSpecificFirst(a: CompiledRule, b: CompiledRule): number {
   );
 }
 
+/** `a` and whatever of `b` it lacks; `a` itself when that is nothing. */
+function union(a: readonly string[], b: readonly string[]): readonly string[] {
+  let merged: string[] | undefined;
+  for (const scope of b) {
+    if (a.includes(scope) || merged?.includes(scope)) continue;
+    (merged ??= [...a]).push(scope);
+  }
+  return merged ?? a;
+}
+
+/**
+ * The kind of every method no rule names: those reach only `*` rules, so they are all alike. No
+ * rule names "" (rule methods are tokens), so matching with it reaches exactly those rules.
+ */
+const UNNAMED = "";
+
+class CompiledRouteTable implements RouteTable {
+  readonly configured: boolean;
+  readonly #rules: readonly CompiledRule[];
+  /** Methods with a meaning of their own: those rules name, and GET and HEAD. */
+  readonly #named: ReadonlySet<string>;
+
+  constructor(rules: readonly RouteRule[]) {
+    this.#rules = rules.map(compile).sort(moreSpecificFirst);
+    this.configured = this.#rules.length > 0;
+    this.#named = new Set(["GET", "HEAD", ...this.#rules.map((rule) => rule.method).filter((method) => method !== "*")]);
+  }
+
+  scopesFor(method: string, path: string, overrides?: string): readonly string[] | null {
+    if (!this.configured) return NONE;
+    const target = withoutTrailingSlash(path);
+    let segments: string[] | undefined;
+    const lazySegments = (): readonly string[] => (segments ??= splitPath(target));
+    const scopes = this.#needs(method, target, lazySegments);
+    if (scopes === null || overrides === undefined) return scopes;
+    return this.#withOverrides(scopes, method, overrides, target, lazySegments);
+  }
+
+  /** The most specific rule for this method (or, with `named`, only rules naming it). */
+  #match(method: string, path: string, segments: () => readonly string[], named = false): CompiledRule | undefined {
+    for (const rule of this.#rules) {
+      if (rule.method !== method && (named || rule.method !== "*")) continue;
+      if (rule.match(path, segments)) return rule;
+    }
+    return undefined;
+  }
+
+  #needs(method: string, path: string, segments: () => readonly string[]): readonly string[] | null {
+    if (method !== "HEAD") return this.#match(method, path, segments)?.scopes ?? null;
+    const get = this.#match("GET", path, segments);
+    if (get === undefined) return null;
+    const head = this.#match("HEAD", path, segments, true);
+    return head === undefined ? get.scopes : union(get.scopes, head.scopes);
+  }
+
+  /**
+   * Adds each overriding method's needs; null when one of them is not allowed. Work is bounded
+   * by the table, not the header: methods no rule names are all alike and looked up once.
+   */
+  #withOverrides(scopes: readonly string[], method: string, overrides: string, path: string, segments: () => readonly string[]): readonly string[] | null {
+    const seen = [this.#kind(method)];
+    let needed = scopes;
+    for (let start = 0; start <= overrides.length; ) {
+      let end = overrides.indexOf(",", start);
+      if (end < 0) end = overrides.length;
+      const override = overrides.slice(start, end).trim().toUpperCase();
+      start = end + 1;
+      // An empty value overrides nothing.
+      if (override === "") continue;
+      const kind = this.#kind(override);
+      if (seen.includes(kind)) continue;
+      seen.push(kind);
+      const more = this.#needs(kind, path, segments);
+      if (more === null) return null;
+      needed = union(needed, more);
+    }
+    return needed;
+  }
+
+  #kind(method: string): string {
+    return this.#named.has(method) ? method : UNNAMED;
+  }
+}
+
 export function compileRouteTable(rules: readonly RouteRule[]): RouteTable {
-  const compiled = rules.map(compile).sort(moreSpecificFirst);
-  return {
-    scopesFor(method: string, path: string): readonly string[] {
-      let segments: string[] | undefined;
-      const lazySegments = (): readonly string[] => (segments ??= splitPath(path));
-      for (const rule of compiled) {
-        if (rule.method !== "*" && rule.method !== method) continue;
-        if (rule.match(path, lazySegments)) return rule.scopes;
-      }
-      return NONE;
-    },
-  };
+  return new CompiledRouteTable(rules);
 }

@@ -7,7 +7,7 @@ import { DENIAL_CODES, type DenialCode } from "../authz/denials.js";
  */
 
 /** Denials that come before any key is known have no key to count for. */
-const KEYLESS_DENIALS = ["API_KEY_MISSING", "API_KEY_INVALID"] as const;
+const KEYLESS_DENIALS = ["PATH_REJECTED", "API_KEY_MISSING", "API_KEY_INVALID"] as const;
 type KeyedDenial = Exclude<DenialCode, (typeof KEYLESS_DENIALS)[number]>;
 const isKeyed = (code: DenialCode): code is KeyedDenial => !(KEYLESS_DENIALS as readonly DenialCode[]).includes(code);
 

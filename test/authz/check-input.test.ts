@@ -1,8 +1,9 @@
 import { create, fromJson } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { CheckRequestSchema } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
-import { checkInput, normalizePath, presentedKey, type InputOptions } from "../../src/authz/check-input.js";
+import { checkInput, presentedKey, type InputOptions } from "../../src/authz/check-input.js";
 import { parseClientIp } from "../../src/authz/ip-allow-list.js";
+import { isAmbiguousPath, normalizePath } from "../../src/authz/request-path.js";
 import { compileRouteTable } from "../../src/authz/route-table.js";
 import { envoyRequest } from "./check-harness.js";
 
@@ -126,6 +127,10 @@ describe("method, path and required scopes", () => {
     ["/v1/%6Dachines", "/v1/machines"],
     ["/v1/%2e%2e/admin", "/admin"],
     ["/v1/a%2Fb", "/v1/a%2Fb"],
+    ["/v1/a%2fb", "/v1/a%2Fb"],
+    ["/v1/a%3ab%c3%a9", "/v1/a%3Ab%C3%A9"],
+    ["/v1/a%zz%4", "/v1/a%zz%4"],
+    ["/v1/caf\u00e9/x y", "/v1/caf%C3%A9/x%20y"],
     ["/../../etc", "/etc"],
     ["/", "/"],
     ["", ""],
@@ -133,6 +138,89 @@ describe("method, path and required scopes", () => {
     ["https://host/path?q", "https://host/path"],
   ])("normalizePath(%j) = %j", (raw, expected) => {
     expect(normalizePath(raw)).toBe(expected);
+  });
+
+  it.each([
+    ["/machines;v=1/1"],
+    ["/x/..;/machines/1"],
+    ["/machines%2F1"],
+    ["/machines%2f1"],
+    ["/machines%5C1"],
+    ["/machines%5c1"],
+    ["/machines%3B1"],
+    ["/machines%001"],
+    ["/machines\\1"],
+    ["/machines\u00001"],
+    ["/data/."],
+    ["/data/.."],
+    ["/./data"],
+    ["/a/../b"],
+    ["/a/%2e/b"],
+    ["/a/.%2E/b"],
+    ["/a/%2e%2e"],
+    ["/a/./b?x=1"],
+  ])("isAmbiguousPath(%j)", (path) => {
+    expect(isAmbiguousPath(path)).toBe(true);
+  });
+
+  it.each([
+    ["/machines/1"],
+    ["/"],
+    [""],
+    ["*"],
+    ["/.well-known/x"],
+    ["/a/...b/c"],
+    ["/a/..b"],
+    ["/a/b."],
+    ["/a%2"],
+    ["/a%2x/b"],
+    ["/a%252F"],
+    ["/a?x=;&p=%2F&q=/../"],
+    ["/a#/../;"],
+    ["//a//b/"],
+  ])("not ambiguous: %j", (path) => {
+    expect(isAmbiguousPath(path)).toBe(false);
+  });
+
+  it("rejects ambiguous paths only with a route table, even where Envoy names the scopes", () => {
+    const routes = compileRouteTable([{ method: "*", path: "/**", scopes: [] }]);
+    const semicolon = envoyRequest({}, { path: "/v1;x/machines" });
+    expect(checkInput(semicolon, options).pathRejected).toBe(false);
+    expect(checkInput(semicolon, { ...options, routes }).pathRejected).toBe(true);
+    expect(checkInput(envoyRequest({}, { path: "/v1;x", contextExtensions: { required_scopes: "" } }), { ...options, routes }).pathRejected).toBe(true);
+    expect(checkInput(envoyRequest({}, { path: "/v1/x?a=;" }), { ...options, routes }).pathRejected).toBe(false);
+  });
+
+  it("a configured table gives null scopes where no rule allows the request", () => {
+    const routes = compileRouteTable([{ method: "GET", path: "/v1/machines/*", scopes: ["machines:read"] }]);
+    const withRoutes = { ...options, routes };
+    expect(checkInput(envoyRequest({}, { path: "/v1/machines" }), withRoutes).requiredScopes).toEqual(["machines:read"]);
+    expect(checkInput(envoyRequest({}, { path: "/v1/tags" }), withRoutes).requiredScopes).toBeNull();
+    expect(checkInput(envoyRequest({}, { path: "/v1/tags" }), options).requiredScopes).toEqual([]);
+  });
+
+  it("reads every method-override header, from header_map too", () => {
+    const routes = compileRouteTable([
+      { method: "GET", path: "/v1/*", scopes: ["machines:read"] },
+      { method: "DELETE", path: "/v1/*", scopes: ["machines:delete"] },
+      { method: "PUT", path: "/v1/*", scopes: ["machines:write"] },
+      { method: "PATCH", path: "/v1/*", scopes: ["tags:write"] },
+    ]);
+    const withRoutes = { ...options, routes };
+    const headers = { "x-http-method-override": "delete", "x-http-method": "PUT", "x-method-override": "patch" };
+    expect(checkInput(envoyRequest(headers, { path: "/v1/m" }), withRoutes).requiredScopes).toEqual(["machines:read", "machines:delete", "machines:write", "tags:write"]);
+    const raw = fromJson(CheckRequestSchema, {
+      attributes: {
+        request: {
+          http: {
+            path: "/v1/m",
+            method: "GET",
+            headerMap: { headers: [{ key: "X-HTTP-Method-Override", value: "DELETE" }, { key: "x-http-method-override", value: "PUT" }] },
+          },
+        },
+      },
+    });
+    expect(checkInput(raw, withRoutes).requiredScopes).toEqual(["machines:read", "machines:delete", "machines:write"]);
   });
 
   it("takes method and path from the http attributes, upper-casing the method", () => {

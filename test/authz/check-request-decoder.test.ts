@@ -19,7 +19,13 @@ import { asEnvoySendsIt } from "./envoy-client.js";
 
 const SECRET = "sk_live_0123456789abcdefghijABCDEFGHIJ0123456789abc123";
 const optionSets: InputOptions[] = [
-  { trustedProxyHops: 0, routes: compileRouteTable([{ method: "GET", path: "/v1/**", scopes: ["machines:read"] }]) },
+  {
+    trustedProxyHops: 0,
+    routes: compileRouteTable([
+      { method: "GET", path: "/v1/**", scopes: ["machines:read"] },
+      { method: "DELETE", path: "/v1/**", scopes: ["machines:delete"] },
+    ]),
+  },
   { trustedProxyHops: 2, routes: compileRouteTable([]) },
 ];
 
@@ -33,6 +39,7 @@ function snapshot(request: CheckRequestFields) {
       clientIp: input.clientIp,
       method: input.method,
       path: input.path,
+      pathRejected: input.pathRejected,
       requiredScopes: input.requiredScopes,
       requestId: input.requestId,
       requestBytes: input.requestBytes,
@@ -58,10 +65,25 @@ function expectSameAsFromBinary(bytes: Uint8Array): void {
 const text = fc.oneof(
   fc.string({ maxLength: 40 }),
   fc.string({ unit: "binary", maxLength: 30 }),
-  fc.constantFrom("", " ", ",", "\uFEFF", "\uFEFFx", "é", "Bearer ", `Bearer ${SECRET}`, SECRET, `${SECRET},${SECRET}`, "10.1.2.3, 10.0.0.9", "::ffff:10.0.0.1"),
+  fc.constantFrom("", " ", ",", "\uFEFF", "\uFEFFx", "é", "Bearer ", `Bearer ${SECRET}`, SECRET, `${SECRET},${SECRET}`, "10.1.2.3, 10.0.0.9", "::ffff:10.0.0.1", "DELETE", "get"),
 );
 const headerName = fc.oneof(
-  fc.constantFrom("x-api-key", "authorization", "x-forwarded-for", "x-request-id", "content-length", ":path", ":method", "X-Api-Key", "__proto__", "constructor", "user-agent"),
+  fc.constantFrom(
+    "x-api-key",
+    "authorization",
+    "x-forwarded-for",
+    "x-request-id",
+    "content-length",
+    ":path",
+    ":method",
+    "x-http-method-override",
+    "x-http-method",
+    "X-Method-Override",
+    "X-Api-Key",
+    "__proto__",
+    "constructor",
+    "user-agent",
+  ),
   fc.string({ maxLength: 12 }),
 );
 const address = fc.oneof(
@@ -82,7 +104,7 @@ const checkRequest: fc.Arbitrary<CheckRequest> = fc
           id: text,
           method: fc.oneof(fc.constantFrom("GET", "post", ""), text),
           headers: fc.dictionary(headerName, text, { maxKeys: 10 }),
-          path: fc.oneof(fc.constantFrom("/v1/machines?page=2", "//v1/./machines", "/%761/x"), text),
+          path: fc.oneof(fc.constantFrom("/v1/machines?page=2", "//v1/./machines", "/%761/x", "/v1;x/y", "/v1/a%2fb", "/v1", "/v2/x"), text),
           host: text,
           size: fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
           protocol: text,

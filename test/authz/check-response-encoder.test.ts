@@ -36,9 +36,16 @@ const limit = fc.record({
 
 const decision: fc.Arbitrary<Decision> = fc.oneof(
   fc.record({ outcome: fc.constant("allowed" as const), entry, limit }),
-  fc.record({ outcome: fc.constantFrom("API_KEY_MISSING" as const, "API_KEY_INVALID" as const), entry: fc.constant(null) }),
+  fc.record({ outcome: fc.constantFrom("PATH_REJECTED" as const, "API_KEY_MISSING" as const, "API_KEY_INVALID" as const), entry: fc.constant(null) }),
   fc.record({
-    outcome: fc.constantFrom("API_KEY_REVOKED" as const, "API_KEY_DISABLED" as const, "API_KEY_EXPIRED" as const, "IP_NOT_ALLOWED" as const, "SCOPE_MISSING" as const),
+    outcome: fc.constantFrom(
+      "API_KEY_REVOKED" as const,
+      "API_KEY_DISABLED" as const,
+      "API_KEY_EXPIRED" as const,
+      "IP_NOT_ALLOWED" as const,
+      "ROUTE_NOT_ALLOWED" as const,
+      "SCOPE_MISSING" as const,
+    ),
     entry,
   }),
   fc.record({ outcome: fc.constantFrom("RATE_LIMITED" as const, "QUOTA_EXCEEDED" as const), entry, limit }),
@@ -67,7 +74,7 @@ describe("encodeCheckResponse", () => {
     const e = fc.sample(entry, 1)[0]!;
     for (const code of DENIAL_CODES) {
       const d = (
-        code === "API_KEY_MISSING" || code === "API_KEY_INVALID"
+        code === "PATH_REJECTED" || code === "API_KEY_MISSING" || code === "API_KEY_INVALID"
           ? { outcome: code, entry: null }
           : code === "RATE_LIMITED" || code === "QUOTA_EXCEEDED"
             ? { outcome: code, entry: e, limit: { limit: 100, remaining: 0, resetAtMs: c.nowMs + 60_000, retryAtMs: c.nowMs + 1_500 } }

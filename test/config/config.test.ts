@@ -63,4 +63,31 @@ describe("configuration", () => {
       /KEYGATE_ROUTES_FILE: .*ghost:read/,
     );
   });
+
+  // Once configured, the route table is the data plane's allow-list: a rule that can never match
+  // a request (Check rejects or merges that spelling first) would be a silent hole in it.
+  it.each([
+    [[], /holds no rule/],
+    [[{ method: "GET*", path: "/x", scopes: [] }], /route 0: method/],
+    [[{ method: "GE T", path: "/x", scopes: [] }], /route 0: method/],
+    [[{ method: "M".repeat(33), path: "/x", scopes: [] }], /route 0: method/],
+    [[{ method: "GET", path: "x/y", scopes: [] }], /route 0: path must start with \//],
+    [[{ method: "GET", path: "/a;v=1", scopes: [] }], /route 0: path \/a;v=1 holds a ; parameter/],
+    [[{ method: "GET", path: "/a%2Fb", scopes: [] }], /route 0: path .* holds a ; parameter, an encoded slash/],
+    [[{ method: "GET", path: "/a/../b", scopes: [] }], /route 0: path .* segment/],
+    [[{ method: "GET", path: "/a/%2e/b", scopes: [] }], /route 0: path .* segment/],
+    [[{ method: "GET", path: "/a//b", scopes: [] }], /route 0: path \/a\/\/b has an empty segment/],
+  ])("refuses the routes file %j", (routes, message) => {
+    expect(() => loadConfig({ KEYGATE_ROUTES_FILE: file(JSON.stringify(routes)) })).toThrow(ConfigError);
+    expect(() => loadConfig({ KEYGATE_ROUTES_FILE: file(JSON.stringify(routes)) })).toThrow(message);
+  });
+
+  it("takes any method token and * in a route", () => {
+    const routes = [
+      { method: "M-SEARCH", path: "/x", scopes: [] },
+      { method: "*", path: "/**", scopes: [] },
+      { path: "/.well-known/*", scopes: [] },
+    ];
+    expect(loadConfig({ KEYGATE_ROUTES_FILE: file(JSON.stringify(routes)) }).routes.map((r) => r.method)).toEqual(["M-SEARCH", "*", "*"]);
+  });
 });
