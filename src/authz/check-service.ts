@@ -84,17 +84,16 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
     const decisionId = randomUUID();
     try {
       const input = checkInput(request, this.#inputOptions);
-      const source = failedKeySource(caller, input.clientIp);
       const screened = screenKey(input.key);
-      if ("outcome" in screened) return this.#respond(screened, input, source, this.#deps.clock.now(), decisionId, started, respond);
+      if ("outcome" in screened) return this.#respond(screened, input, caller, this.#deps.clock.now(), decisionId, started, respond);
       const hash = this.#deps.hasher.hash(screened.secret);
       const cached = this.#deps.keyCache.cached(hash);
       const ready = cached ? this.#deps.limits.ready(cached.key.organizationId, this.#deps.clock.now()) : undefined;
-      if (cached === undefined || ready !== undefined) return this.#afterLoading(input, source, hash, cached, ready, decisionId, started, respond);
+      if (cached === undefined || ready !== undefined) return this.#afterLoading(input, caller, hash, cached, ready, decisionId, started, respond);
       // The cache answers and the organization's month is counted: decide now, without yielding,
       // so the limits see the request atomically.
       const nowMs = this.#deps.clock.now();
-      return this.#respond(decide(input, hash, cached, nowMs, this.#deps.limits), input, source, nowMs, decisionId, started, respond);
+      return this.#respond(decide(input, hash, cached, nowMs, this.#deps.limits), input, caller, nowMs, decisionId, started, respond);
     } catch (error) {
       throw this.#failure(error, started, decisionId);
     }
@@ -103,7 +102,7 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
   /** The key from the store, or the organization's monthly count, first; then the decision. */
   async #afterLoading<R>(
     input: CheckInput,
-    source: string,
+    caller: DataPlaneCaller,
     hash: string,
     cached: KeyCacheEntry | null | undefined,
     ready: Promise<void> | undefined,
@@ -112,24 +111,24 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
     respond: Respond<R>,
   ): Promise<R> {
     try {
-      const entry = cached !== undefined ? cached : this.#throttled(source) ? null : await this.#load(hash, decisionId);
+      const entry = cached !== undefined ? cached : this.#throttled(input, caller) ? null : await this.#load(hash, decisionId);
       if (entry !== null) await this.#quotaReady(entry, cached !== undefined ? ready : undefined, decisionId);
       // Read after the awaits: from here to the response nothing yields, so the limits
       // see each request atomically.
       const nowMs = this.#deps.clock.now();
-      return this.#respond(decide(input, hash, entry, nowMs, this.#deps.limits), input, source, nowMs, decisionId, started, respond);
+      return this.#respond(decide(input, hash, entry, nowMs, this.#deps.limits), input, caller, nowMs, decisionId, started, respond);
     } catch (error) {
       throw this.#failure(error, started, decisionId);
     }
   }
 
   /** The source used up its failed attempts: unknown keys from it are not looked up. */
-  #throttled(source: string): boolean {
-    return this.#deps.failedKeys?.exceeded(source) ?? false;
+  #throttled(input: CheckInput, caller: DataPlaneCaller): boolean {
+    return this.#deps.failedKeys?.exceeded(failedKeySource(caller, input.clientIp)) ?? false;
   }
 
-  #respond<R>(decision: Decision, input: CheckInput, source: string, nowMs: number, decisionId: string, started: number, respond: Respond<R>): R {
-    if (decision.outcome === "API_KEY_INVALID") this.#deps.failedKeys?.add(source);
+  #respond<R>(decision: Decision, input: CheckInput, caller: DataPlaneCaller, nowMs: number, decisionId: string, started: number, respond: Respond<R>): R {
+    if (decision.outcome === "API_KEY_INVALID") this.#deps.failedKeys?.add(failedKeySource(caller, input.clientIp));
     this.#record(decision, input, nowMs);
     if (this.#deps.logger.isLevelEnabled("debug")) {
       this.#deps.logger.debug(
