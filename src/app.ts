@@ -1,4 +1,4 @@
-import type { ConnectRouter } from "@connectrpc/connect";
+import { createContextValues, type ConnectRouter } from "@connectrpc/connect";
 import { KeyAdminService } from "../gen/keygate/v1/key_admin_pb.js";
 import { OperatorService } from "../gen/keygate/v1/operator_pb.js";
 import { clientContextValues, TrustedProxies } from "./abuse/client-address.js";
@@ -24,6 +24,7 @@ import { Metrics } from "./metrics/metrics.js";
 import { metricsEndpoint } from "./metrics/metrics-endpoint.js";
 import { rpcMetrics } from "./metrics/rpc-metrics.js";
 import { instrumentStore } from "./metrics/store-metrics.js";
+import { DataPlaneBoundary, withTransportPeer } from "./server/data-plane-boundary.js";
 import { healthRoutes } from "./server/health-service.js";
 import { HttpServer } from "./server/http-server.js";
 import { Readiness } from "./server/readiness.js";
@@ -47,6 +48,10 @@ export interface App {
   readonly port: number;
   /** http://host:port of the listening server. */
   readonly url: string;
+  /** KEYGATE_DATA_PLANE_PORT's listener (Check, the access log, health); undefined: they are on `port`. */
+  readonly dataPlanePort: number | undefined;
+  /** http:// or, with TLS, https://host:port of that listener. */
+  readonly dataPlaneUrl: string | undefined;
   readonly store: Store;
   readonly keyEvents: KeyEvents;
   readonly keyCache: KeyCache;
@@ -130,10 +135,15 @@ export async function startApp(options: AppOptions): Promise<App> {
     keyEvents,
   });
 
-  const routes = (router: ConnectRouter) => {
-    healthRoutes(readiness)(router);
-    authorizationRoutes({ config, hasher, keyCache, limits, clock, usage: usage.recorder, logger, observer: metrics.check, failedKeys })(router);
-    usage.accessLogRoutes(router);
+  // The data plane (Check, the access log) trusts only callers that pass its boundary; on a
+  // listener of its own when KEYGATE_DATA_PLANE_PORT is set (src/server/data-plane-boundary.ts).
+  const ownDataPlaneListener = config.dataPlane.port !== undefined;
+  const boundary = new DataPlaneBoundary({ token: config.dataPlane.token, ownListener: ownDataPlaneListener });
+  const dataPlaneRoutes = (router: ConnectRouter) => {
+    authorizationRoutes({ config, hasher, keyCache, limits, clock, usage: usage.recorder, logger, observer: metrics.check, failedKeys }, boundary)(router);
+    usage.accessLogRoutes(boundary)(router);
+  };
+  const adminRoutes = (router: ConnectRouter) => {
     router.service(KeyAdminService, { ...keyAdmin, ...usage.handlers(limits) }, {
       // A misspelt field or enum name must be an error, not silently dropped (a key created
       // without the rate limit its author asked for).
@@ -158,15 +168,39 @@ export async function startApp(options: AppOptions): Promise<App> {
     });
   };
 
+  const clientValues = clientContextValues(new TrustedProxies(config.trustedProxies));
   const server = new HttpServer({
-    routes,
+    routes: (router) => {
+      healthRoutes(readiness)(router);
+      if (!ownDataPlaneListener) dataPlaneRoutes(router);
+      adminRoutes(router);
+    },
     readiness,
     extraHandlers: [metricsEndpoint(metrics), consoleHandler()],
-    contextValues: clientContextValues(new TrustedProxies(config.trustedProxies)),
+    contextValues: (req) => withTransportPeer(clientValues(req), req),
     headersTimeoutMs: config.headersTimeoutMs,
     idleTimeoutMs: config.idleConnectionTimeoutMs,
   });
+  // Health here too, so Envoy can health-check the cluster it calls Check on; nothing else.
+  const dataPlaneServer = ownDataPlaneListener
+    ? new HttpServer({
+        routes: (router) => {
+          healthRoutes(readiness)(router);
+          dataPlaneRoutes(router);
+        },
+        readiness,
+        contextValues: (req) => withTransportPeer(createContextValues(), req),
+        headersTimeoutMs: config.headersTimeoutMs,
+        idleTimeoutMs: config.idleConnectionTimeoutMs,
+        ...(config.dataPlane.tls !== undefined && { tls: config.dataPlane.tls }),
+      })
+    : undefined;
   const port = await server.listen(config.port, config.host);
+  const dataPlanePort = await dataPlaneServer?.listen(config.dataPlane.port!, config.host).catch(async (error: unknown) => {
+    await server.close(0);
+    throw error;
+  });
+  logDataPlane(logger, config, boundary, dataPlanePort ?? port);
   usage.recorder.start();
   changeFeed?.start();
   const stopQuotaRefresh =
@@ -187,10 +221,13 @@ export async function startApp(options: AppOptions): Promise<App> {
   await readiness.refresh();
   readiness.startMonitoring(READINESS_INTERVAL_MS);
   const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
+  const origin = (scheme: string, listening: number) => `${scheme}://${host.includes(":") ? `[${host}]` : host}:${listening}`;
 
   return {
     port,
-    url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    url: origin("http", port),
+    dataPlanePort,
+    dataPlaneUrl: dataPlanePort === undefined ? undefined : origin(config.dataPlane.tls === undefined ? "http" : "https", dataPlanePort),
     store,
     keyEvents,
     keyCache,
@@ -201,7 +238,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     async close() {
       readiness.beginShutdown();
       usage.endStreams();
-      await server.close(config.shutdownTimeoutMs);
+      await Promise.all([server.close(config.shutdownTimeoutMs), dataPlaneServer?.close(config.shutdownTimeoutMs)]);
       stopQuotaRefresh();
       stopRateLimitSync();
       // After the server, so no Check can add a count they would miss, and side by side, so the
@@ -217,4 +254,25 @@ export async function startApp(options: AppOptions): Promise<App> {
       metrics.close();
     },
   };
+}
+
+/** Once at start: which boundary guards the data plane, or that none does (never the token itself). */
+function logDataPlane(logger: Logger, config: Config, boundary: DataPlaneBoundary, port: number): void {
+  if (!boundary.configured) {
+    logger.warn(
+      "data plane open: neither KEYGATE_DATA_PLANE_TOKEN nor KEYGATE_DATA_PLANE_PORT is set, so Check answers anyone who reaches PORT " +
+        "and the access-log service refuses every stream (permission_denied); see docs/security.md",
+    );
+    return;
+  }
+  logger.info(
+    {
+      port,
+      ownListener: config.dataPlane.port !== undefined,
+      tokenRequired: config.dataPlane.token !== undefined,
+      tls: config.dataPlane.tls !== undefined,
+      clientCertificatesRequired: config.dataPlane.tls?.clientCa !== undefined,
+    },
+    "data plane listening behind its boundary",
+  );
 }

@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { Code, ConnectError, type ConnectRouter, type ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, type ConnectRouter, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { Authorization, type CheckRequest, type CheckResponse } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
-import { ipSource, type SlidingCounters } from "../abuse/sliding-counters.js";
+import { failedKeySource } from "../abuse/failed-key-source.js";
+import type { SlidingCounters } from "../abuse/sliding-counters.js";
 import type { KeyCache, KeyCacheEntry } from "../cache/key-cache.js";
 import type { Config } from "../config/config.js";
 import type { SecretHasher } from "../keys/secret.js";
@@ -9,6 +10,7 @@ import type { CheckLimits } from "../limits/check-limits.js";
 import type { Logger } from "../log/logger.js";
 import { noCheckObserver, type CheckObserver } from "../metrics/observers.js";
 import type { Clock } from "../time/clock.js";
+import { dataPlaneCallerKey, type DataPlaneBoundary, type DataPlaneCaller } from "../server/data-plane-boundary.js";
 import { serveUnaryFast } from "../server/grpc-unary.js";
 import type { UsageRecorder } from "../usage/usage-event.js";
 import { checkInput, type CheckInput, type CheckRequestFields, type InputOptions } from "./check-input.js";
@@ -39,8 +41,9 @@ export interface AuthorizationDeps {
   /** Metrics: each decision or failure with its latency; default none. */
   observer?: CheckObserver;
   /**
-   * Failed-key attempts per source IP (src/abuse): a source over the limit gets API_KEY_INVALID
-   * for any key not already cached, without a store read. Default: no throttling.
+   * Failed-key attempts per source (src/abuse/failed-key-source.ts: the client IP, and the TCP
+   * peer for callers outside the data plane's boundary): a source over the limit gets
+   * API_KEY_INVALID for any key not already cached, without a store read. Default: no throttling.
    */
   failedKeys?: SlidingCounters;
 }
@@ -62,9 +65,9 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
     this.#inputOptions = { trustedProxyHops: deps.config.trustedProxyHops, routes: compileRouteTable(deps.config.routes) };
   }
 
-  /** Connect's entry: Check in every protocol Connect speaks. */
-  async check(request: CheckRequest): Promise<CheckResponse> {
-    return this.#run(request, toCheckResponse);
+  /** Connect's entry: Check in every protocol Connect speaks; the caller as the boundary's interceptor judged it. */
+  async check(request: CheckRequest, context?: HandlerContext): Promise<CheckResponse> {
+    return this.#run(request, toCheckResponse, context?.values.get(dataPlaneCallerKey) ?? dataPlaneCallerKey.defaultValue);
   }
 
   /**
@@ -72,25 +75,25 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
    * it, the response as wire bytes. The same decision, usage, logs and metrics as `check`; on a
    * cache hit it answers synchronously, with no promise and no trip through the microtask queue.
    */
-  checkFields(request: CheckRequestFields): Uint8Array | Promise<Uint8Array> {
-    return this.#run(request, encodeCheckResponse);
+  checkFields(request: CheckRequestFields, caller: DataPlaneCaller): Uint8Array | Promise<Uint8Array> {
+    return this.#run(request, encodeCheckResponse, caller);
   }
 
-  #run<R>(request: CheckRequestFields, respond: Respond<R>): R | Promise<R> {
+  #run<R>(request: CheckRequestFields, respond: Respond<R>, caller: DataPlaneCaller): R | Promise<R> {
     const started = performance.now();
     const decisionId = randomUUID();
     try {
       const input = checkInput(request, this.#inputOptions);
       const screened = screenRequest(input);
-      if ("outcome" in screened) return this.#respond(screened, input, this.#deps.clock.now(), decisionId, started, respond);
+      if ("outcome" in screened) return this.#respond(screened, input, caller, this.#deps.clock.now(), decisionId, started, respond);
       const hash = this.#deps.hasher.hash(screened.secret);
       const cached = this.#deps.keyCache.cached(hash);
       const ready = cached ? this.#deps.limits.ready(cached.key.organizationId, this.#deps.clock.now()) : undefined;
-      if (cached === undefined || ready !== undefined) return this.#afterLoading(input, hash, cached, ready, decisionId, started, respond);
+      if (cached === undefined || ready !== undefined) return this.#afterLoading(input, caller, hash, cached, ready, decisionId, started, respond);
       // The cache answers and the organization's month is counted: decide now, without yielding,
       // so the limits see the request atomically.
       const nowMs = this.#deps.clock.now();
-      return this.#respond(decide(input, hash, cached, nowMs, this.#deps.limits), input, nowMs, decisionId, started, respond);
+      return this.#respond(decide(input, hash, cached, nowMs, this.#deps.limits), input, caller, nowMs, decisionId, started, respond);
     } catch (error) {
       throw this.#failure(error, started, decisionId);
     }
@@ -99,6 +102,7 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
   /** The key from the store, or the organization's monthly count, first; then the decision. */
   async #afterLoading<R>(
     input: CheckInput,
+    caller: DataPlaneCaller,
     hash: string,
     cached: KeyCacheEntry | null | undefined,
     ready: Promise<void> | undefined,
@@ -107,24 +111,24 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
     respond: Respond<R>,
   ): Promise<R> {
     try {
-      const entry = cached !== undefined ? cached : this.#throttled(input) ? null : await this.#load(hash, decisionId);
+      const entry = cached !== undefined ? cached : this.#throttled(input, caller) ? null : await this.#load(hash, decisionId);
       if (entry !== null) await this.#quotaReady(entry, cached !== undefined ? ready : undefined, decisionId);
       // Read after the awaits: from here to the response nothing yields, so the limits
       // see each request atomically.
       const nowMs = this.#deps.clock.now();
-      return this.#respond(decide(input, hash, entry, nowMs, this.#deps.limits), input, nowMs, decisionId, started, respond);
+      return this.#respond(decide(input, hash, entry, nowMs, this.#deps.limits), input, caller, nowMs, decisionId, started, respond);
     } catch (error) {
       throw this.#failure(error, started, decisionId);
     }
   }
 
-  /** The source IP used up its failed attempts: unknown keys from it are not looked up. */
-  #throttled(input: CheckInput): boolean {
-    return this.#deps.failedKeys?.exceeded(ipSource(input.clientIp)) ?? false;
+  /** The source used up its failed attempts: unknown keys from it are not looked up. */
+  #throttled(input: CheckInput, caller: DataPlaneCaller): boolean {
+    return this.#deps.failedKeys?.exceeded(failedKeySource(caller, input.clientIp)) ?? false;
   }
 
-  #respond<R>(decision: Decision, input: CheckInput, nowMs: number, decisionId: string, started: number, respond: Respond<R>): R {
-    if (decision.outcome === "API_KEY_INVALID") this.#deps.failedKeys?.add(ipSource(input.clientIp));
+  #respond<R>(decision: Decision, input: CheckInput, caller: DataPlaneCaller, nowMs: number, decisionId: string, started: number, respond: Respond<R>): R {
+    if (decision.outcome === "API_KEY_INVALID") this.#deps.failedKeys?.add(failedKeySource(caller, input.clientIp));
     this.#record(decision, input, nowMs);
     if (this.#deps.logger.isLevelEnabled("debug")) {
       this.#deps.logger.debug(
@@ -188,12 +192,17 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
 
 /**
  * Registers the Check service on a Connect router (every protocol Connect speaks) and on the
- * server's lean gRPC path (src/server/grpc-unary.ts), which is how Envoy's calls are served.
+ * server's lean gRPC path (src/server/grpc-unary.ts), which is how Envoy's calls are served. Both
+ * paths let only callers through that the data plane's boundary admits.
  */
-export function authorizationRoutes(deps: AuthorizationDeps): (router: ConnectRouter) => void {
+export function authorizationRoutes(deps: AuthorizationDeps, boundary: DataPlaneBoundary): (router: ConnectRouter) => void {
   const service = new CheckService(deps);
   return (router) => {
-    router.service(Authorization, service);
-    serveUnaryFast(router, Authorization.method.check, { decode: decodeCheckRequest, call: (request) => service.checkFields(request) });
+    router.service(Authorization, service, { interceptors: [boundary.interceptor] });
+    serveUnaryFast(router, Authorization.method.check, {
+      admit: (headers, peer) => boundary.admit(headers.authorization, peer),
+      decode: decodeCheckRequest,
+      call: (request, caller) => service.checkFields(request, caller),
+    });
   };
 }

@@ -4,8 +4,12 @@ import { availableParallelism } from "node:os";
 import { isValidCidr } from "../authz/ip-allow-list.js";
 import { isAmbiguousPath } from "../authz/request-path.js";
 import { parseEncryptionKey } from "../crypto/secret-encryption.js";
+import { ConfigError } from "./config-error.js";
+import { dataPlaneSettings, type DataPlaneSettings } from "./data-plane.js";
 import { DEFAULT_PLANS, parsePlans, type Plan } from "./plans.js";
 import { DEFAULT_SCOPES, parseScopes, SCOPE_PATTERN, type ScopeDefinition } from "./scopes.js";
+
+export { ConfigError };
 
 /**
  * keygate's settings, read once from the environment into one typed object. Every variable has
@@ -31,6 +35,8 @@ export interface Config {
   encryptionKeys: { current: Buffer; previous: Buffer[] } | undefined;
   host: string;
   port: number;
+  /** Who may call Check and the access-log service: token, own listener, TLS (docs/security.md). */
+  dataPlane: DataPlaneSettings;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   mongodbUri: string | undefined;
   mongodbDb: string;
@@ -93,13 +99,6 @@ export interface Config {
   usageIdSegmentPattern: RegExp;
   /** WatchUsage sends a snapshot at least this often while idle; 0 turns that off. */
   usageWatchHeartbeatMs: number;
-}
-
-export class ConfigError extends Error {
-  constructor(variable: string, problem: string) {
-    super(`${variable}: ${problem}`);
-    this.name = "ConfigError";
-  }
 }
 
 type Env = Record<string, string | undefined>;
@@ -275,10 +274,13 @@ export function loadConfig(env: Env = process.env): Config {
   const scopes = jsonFile(env, "KEYGATE_SCOPES_FILE", parseScopes, [...DEFAULT_SCOPES]);
   const routes = jsonFile(env, "KEYGATE_ROUTES_FILE", (raw) => parseRoutes(raw, scopes), []);
 
+  const port = integer(env, "PORT", 8080, 0, 65535);
+
   return {
     encryptionKeys: encryptionKeys(env),
     host: env["HOST"] || "0.0.0.0",
-    port: integer(env, "PORT", 8080, 0, 65535),
+    port,
+    dataPlane: dataPlaneSettings(env, port),
     logLevel,
     mongodbUri,
     mongodbDb,

@@ -24,6 +24,9 @@ export const REDACTED_PATHS = [
   "*.encryptionKeys",
   "encryptedSecret",
   "*.encryptedSecret",
+  // The data plane's token and TLS key (config.dataPlane).
+  "dataPlane",
+  "*.dataPlane",
 ];
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {

@@ -19,17 +19,26 @@ import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
  * timeout by resetting the stream), and responses are never compressed (which gRPC allows).
  */
 
-/** How the lean path serves one method: its own decoding, and an answer in wire bytes. */
-export interface UnaryHandler<Request> {
+/** How the lean path serves one method: who may call, its own decoding, and an answer in wire bytes. */
+export interface UnaryHandler<Request, Caller = undefined> {
+  /**
+   * The caller, from the call's headers and TCP peer, before any of its body is read; a
+   * ConnectError refuses the call at once, unread (the data plane's boundary,
+   * src/server/data-plane-boundary.ts). Without it every caller is admitted as undefined.
+   */
+  admit?(headers: http2.IncomingHttpHeaders, peer: string | undefined): Caller | ConnectError;
   /** Request message bytes to the request; throws a ConnectError (internal, "parse binary: …") when they do not parse. */
   decode(bytes: Uint8Array): Request;
   /** The response message's bytes, maybe synchronously; throws or rejects with a ConnectError for an RPC error. */
-  call(request: Request): Uint8Array | Promise<Uint8Array>;
+  call(request: Request, caller: Caller): Uint8Array | Promise<Uint8Array>;
 }
 
-export interface UnaryRoute extends UnaryHandler<unknown> {
+export interface UnaryRoute {
   /** `/package.Service/Method`. */
   readonly path: string;
+  admit(headers: http2.IncomingHttpHeaders, peer: string | undefined): unknown;
+  decode(bytes: Uint8Array): unknown;
+  call(request: unknown, caller: unknown): Uint8Array | Promise<Uint8Array>;
 }
 
 const routesByRouter = new WeakMap<ConnectRouter, Map<string, UnaryRoute>>();
@@ -38,11 +47,12 @@ const routesByRouter = new WeakMap<ConnectRouter, Map<string, UnaryRoute>>();
  * Also serves `method`, already registered on `router` for Connect's protocols, on the lean gRPC
  * path of the HttpServer that owns the router.
  */
-export function serveUnaryFast<Request>(router: ConnectRouter, method: DescMethodUnary, handler: UnaryHandler<Request>): void {
+export function serveUnaryFast<Request, Caller = undefined>(router: ConnectRouter, method: DescMethodUnary, handler: UnaryHandler<Request, Caller>): void {
   const route: UnaryRoute = {
     path: `/${method.parent.typeName}/${method.name}`,
+    admit: (headers, peer) => (handler.admit === undefined ? undefined : handler.admit(headers, peer)),
     decode: (bytes) => handler.decode(bytes),
-    call: (request) => handler.call(request as Request),
+    call: (request, caller) => handler.call(request as Request, caller as Caller),
   };
   let routes = routesByRouter.get(router);
   if (routes === undefined) routesByRouter.set(router, (routes = new Map()));
@@ -137,11 +147,11 @@ function respond(stream: http2.ServerHttp2Stream, message: Uint8Array | null, tr
   stream.end(frame);
 }
 
-function answer(stream: http2.ServerHttp2Stream, route: UnaryRoute, request: unknown): void {
+function answer(stream: http2.ServerHttp2Stream, route: UnaryRoute, request: unknown, caller: unknown): void {
   if (request instanceof Error) return respond(stream, null, errorTrailers(request));
   let response: Uint8Array | Promise<Uint8Array>;
   try {
-    response = route.call(request);
+    response = route.call(request, caller);
   } catch (error) {
     return respond(stream, null, errorTrailers(error));
   }
@@ -153,8 +163,16 @@ function answer(stream: http2.ServerHttp2Stream, route: UnaryRoute, request: unk
   } else respond(stream, response, OK_TRAILERS);
 }
 
-/** Reads the request body of a stream unaryRouteFor chose, calls the route and answers. */
-export function serveUnaryStream(stream: http2.ServerHttp2Stream, route: UnaryRoute, readMaxBytes: number): void {
+/** Admits the caller of a stream unaryRouteFor chose, reads its request body, calls the route and answers. */
+export function serveUnaryStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, route: UnaryRoute, readMaxBytes: number): void {
+  // A client reset or a broken connection: nobody is left to answer.
+  stream.on("error", () => {});
+  const caller = route.admit(headers, stream.session?.socket?.remoteAddress);
+  if (caller instanceof ConnectError) {
+    // Refused before any of the body is buffered; whatever else it sends is read and dropped.
+    stream.resume();
+    return respond(stream, null, errorTrailers(caller));
+  }
   let first: Buffer | undefined;
   let chunks: Buffer[] | undefined;
   let size = 0;
@@ -169,15 +187,13 @@ export function serveUnaryStream(stream: http2.ServerHttp2Stream, route: UnaryRo
       // Past what one message may take, or a header promising too much: answer now, read no more.
       answered = true;
       const body = chunks === undefined ? first : Buffer.concat(chunks);
-      answer(stream, route, singleRequest(route, body, readMaxBytes, false));
+      answer(stream, route, singleRequest(route, body, readMaxBytes, false), caller);
     }
   });
   stream.on("end", () => {
     if (answered) return;
     answered = true;
     const body = first === undefined ? Buffer.alloc(0) : chunks === undefined ? first : Buffer.concat(chunks);
-    answer(stream, route, singleRequest(route, body, readMaxBytes, true));
+    answer(stream, route, singleRequest(route, body, readMaxBytes, true), caller);
   });
-  // A client reset or a broken connection: nobody is left to answer.
-  stream.on("error", () => {});
 }

@@ -7,6 +7,7 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { serveUnaryStream, unaryRouteFor, unaryRoutesOf, type UnaryRoute } from "./grpc-unary.js";
 import { listenBoth } from "./protocol-sniffing.js";
 import type { Readiness } from "./readiness.js";
+import { secureHttp2, type ServerTls } from "./secure-http2.js";
 
 type Request = IncomingMessage | http2.Http2ServerRequest;
 type Response = ServerResponse | http2.Http2ServerResponse;
@@ -29,6 +30,8 @@ export interface HttpServerOptions {
   headersTimeoutMs?: number;
   /** An HTTP/2 connection without any traffic for this long is closed (default 5 min). */
   idleTimeoutMs?: number;
+  /** TLS instead of clear text, HTTP/2 only (src/server/secure-http2.ts); default clear text. */
+  tls?: ServerTls;
 }
 
 /** The part of both HTTP/1.1 and HTTP/2 responses that plain endpoints use. */
@@ -51,7 +54,7 @@ function sendJson(res: PlainResponse, status: number, body: unknown): void {
 export class HttpServer {
   readonly #server: NetServer;
   readonly #http1: http.Server;
-  readonly #http2: http2.Http2Server;
+  readonly #http2: http2.Http2Server | http2.Http2SecureServer;
   readonly #sessions = new Set<http2.Http2Session>();
   readonly #sockets = new Set<Socket>();
   /** HTTP/1.1 sockets and how many requests each is serving, to close idle ones on shutdown. */
@@ -89,7 +92,7 @@ export class HttpServer {
       for (const handler of extra) if (handler(req, res)) return;
       rpc(req as http2.Http2ServerRequest, res as http2.Http2ServerResponse);
     };
-    this.#http2 = http2.createServer(
+    this.#http2 = (options.tls === undefined ? http2.createServer : secureHttp2(options.tls, headersTimeoutMs))(
       {
         // Bounds per connection so one slow or greedy client cannot hold unbounded memory.
         maxSessionMemory: 32,
@@ -110,7 +113,7 @@ export class HttpServer {
           const stream = args[0] as http2.ServerHttp2Stream;
           const route = unaryRouteFor(unaryRoutes, args[1] as http2.IncomingHttpHeaders);
           if (route !== undefined) {
-            serveUnaryStream(stream, route, readMaxBytes);
+            serveUnaryStream(stream, args[1] as http2.IncomingHttpHeaders, route, readMaxBytes);
             return true;
           }
         }
@@ -121,7 +124,8 @@ export class HttpServer {
       { maxHeaderSize: 64 * 1024 },
       handle,
     );
-    this.#server = listenBoth(this.#http1, this.#http2, headersTimeoutMs);
+    // In clear text the first bytes tell HTTP/1.1 from h2c; over TLS the HTTP/2 server takes its connections itself.
+    this.#server = options.tls === undefined ? listenBoth(this.#http1, this.#http2 as http2.Http2Server, headersTimeoutMs) : this.#http2;
     this.#http1.on("connection", (socket: Socket) => {
       this.#http1Busy.set(socket, 0);
       // node:http's own headersTimeout is swept only on servers that listen themselves, and this

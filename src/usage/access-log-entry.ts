@@ -9,16 +9,15 @@ import type { AccessLogResult } from "./usage-metrics.js";
  * One Envoy HTTP access-log entry → a response for usage, or the reason it is ignored. Pure and
  * total: any entry, however garbled, gets an answer, never an exception.
  *
- * The key comes from ext_authz's dynamic metadata (`common_properties.metadata.filter_metadata
- * ["envoy.filters.http.ext_authz"]`: `key_id`, `organization_id`, which only keygate's Check can
- * set), else from the identity headers Check adds upstream (`x-keygate-key-id`,
- * `x-keygate-organization-id`, logged with `request_headers_to_log`). Requests Check denied are
- * skipped: Check counted them already, and on a denial the headers are whatever the client sent.
+ * The key comes only from ext_authz's dynamic metadata (`common_properties.metadata.filter_metadata
+ * ["envoy.filters.http.ext_authz"]`: `key_id`, `organization_id`), which only keygate's Check can
+ * set. Never from logged request headers such as `x-keygate-key-id`: a client can send those
+ * itself, and on a request no Check allowed (a route with ext_authz disabled, like deploy/envoy's
+ * `/status`) Envoy logs them as the client wrote them, which would put usage on any key. Requests
+ * Check denied are skipped: Check counted them already.
  */
 
 export const EXT_AUTHZ_METADATA = "envoy.filters.http.ext_authz";
-export const KEY_ID_HEADER = "x-keygate-key-id";
-export const ORGANIZATION_ID_HEADER = "x-keygate-organization-id";
 
 /** Entries older than this are not counted (Envoy sends logs within seconds). */
 export const MAX_ENTRY_AGE_MS = 7 * 86_400_000;
@@ -43,14 +42,6 @@ const stringIn = (object: { [key: string]: JsonValue } | undefined, name: string
   return typeof value === "string" ? value : undefined;
 };
 
-/** A logged header by name, whatever case the Envoy configuration gave it. */
-function loggedHeader(headers: { [key: string]: string } | undefined, name: string): string | undefined {
-  if (headers === undefined) return undefined;
-  if (Object.hasOwn(headers, name)) return headers[name];
-  for (const [key, value] of Object.entries(headers)) if (key.toLowerCase() === name) return value;
-  return undefined;
-}
-
 type IdentityOrDenial = Identity | "denied_by_check" | null;
 
 function identityOf(entry: HTTPAccessLogEntry): IdentityOrDenial {
@@ -58,12 +49,9 @@ function identityOf(entry: HTTPAccessLogEntry): IdentityOrDenial {
   const authz = metadata !== undefined && Object.hasOwn(metadata, EXT_AUTHZ_METADATA) ? metadata[EXT_AUTHZ_METADATA] : undefined;
   // Check's denials carry a `code` in their metadata.
   if (stringIn(authz, "code") !== undefined) return "denied_by_check";
-  const fromMetadata = { keyId: stringIn(authz, "key_id"), organizationId: stringIn(authz, "organization_id") };
-  if (fromMetadata.keyId !== undefined && fromMetadata.organizationId !== undefined) return fromMetadata as Identity;
-  const headers = entry.request?.requestHeaders;
-  const fromHeaders = { keyId: loggedHeader(headers, KEY_ID_HEADER), organizationId: loggedHeader(headers, ORGANIZATION_ID_HEADER) };
-  if (fromHeaders.keyId !== undefined && fromHeaders.organizationId !== undefined) return fromHeaders as Identity;
-  return null;
+  const keyId = stringIn(authz, "key_id");
+  const organizationId = stringIn(authz, "organization_id");
+  return keyId !== undefined && organizationId !== undefined ? { keyId, organizationId } : null;
 }
 
 function timestampMs(timestamp: Timestamp): number | undefined {

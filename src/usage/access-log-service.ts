@@ -1,13 +1,19 @@
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
+import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
 import { LRUCache } from "lru-cache";
-import { AccessLogService, StreamAccessLogsResponseSchema } from "../../gen/envoy/service/accesslog/v3/als_pb.js";
+import {
+  AccessLogService,
+  StreamAccessLogsResponseSchema,
+  type StreamAccessLogsMessage,
+  type StreamAccessLogsResponse,
+} from "../../gen/envoy/service/accesslog/v3/als_pb.js";
 import type { Logger } from "../log/logger.js";
+import { dataPlaneCallerKey, type DataPlaneBoundary } from "../server/data-plane-boundary.js";
 import type { KeyRepository } from "../store/store.js";
 import type { Clock } from "../time/clock.js";
 import { readAccessLogEntry } from "./access-log-entry.js";
 import type { ResponseUsageEvent } from "./usage-event.js";
-import { accessLogMetric, type UsageMetrics } from "./usage-metrics.js";
+import { accessLogMetric, USAGE_METRIC, type UsageMetrics } from "./usage-metrics.js";
 import type { UsageAggregator } from "./usage-recorder.js";
 
 /**
@@ -17,6 +23,11 @@ import type { UsageAggregator } from "./usage-recorder.js";
  * usage. Entries are checked (access-log-entry.ts) and the key must exist in the organization the
  * entry names, so an entry cannot put usage on another organization's key; everything ignored is
  * counted by reason. Envoy expects no answer and reconnects when the stream ends.
+ *
+ * An entry is believed only from Envoy: a stream must pass the data plane's boundary (the token,
+ * or the data plane's own listener, src/server/data-plane-boundary.ts). With no boundary
+ * configured nobody passes, and every stream is refused `permission_denied` before its first
+ * entry is read (app.ts says so once in the log at start).
  */
 
 export interface AccessLogDeps {
@@ -31,7 +42,7 @@ export interface AccessLogDeps {
 const KNOWN_KEYS_MAX = 100_000;
 const KNOWN_KEYS_TTL_MS = 60_000;
 
-export function accessLogRoutes(deps: AccessLogDeps): (router: ConnectRouter) => void {
+export function accessLogRoutes(deps: AccessLogDeps, boundary: DataPlaneBoundary): (router: ConnectRouter) => void {
   const known = new LRUCache<string, boolean>({ max: KNOWN_KEYS_MAX, ttl: KNOWN_KEYS_TTL_MS });
 
   async function exists(event: ResponseUsageEvent): Promise<boolean> {
@@ -49,29 +60,34 @@ export function accessLogRoutes(deps: AccessLogDeps): (router: ConnectRouter) =>
     return found;
   }
 
-  return (router) => {
-    router.service(AccessLogService, {
-      async streamAccessLogs(messages) {
-        for await (const message of messages) {
-          if (message.logEntries.case !== "httpLogs") {
-            deps.metrics.increment(accessLogMetric("not_http"));
-            continue;
-          }
-          const nowMs = deps.clock.now();
-          for (const entry of message.logEntries.value.logEntry) {
-            const reading = readAccessLogEntry(entry, nowMs);
-            if (reading.result !== "recorded") {
-              deps.metrics.increment(accessLogMetric(reading.result));
-            } else if (!(await exists(reading.event))) {
-              deps.metrics.increment(accessLogMetric("unknown_key"));
-            } else {
-              deps.recorder.recordResponse(reading.event);
-              deps.metrics.increment(accessLogMetric("recorded"));
-            }
-          }
+  async function streamAccessLogs(messages: AsyncIterable<StreamAccessLogsMessage>, context: HandlerContext): Promise<StreamAccessLogsResponse> {
+    if (!context.values.get(dataPlaneCallerKey).passedBoundary) {
+      deps.metrics.increment(USAGE_METRIC.refusedStreams);
+      throw new ConnectError(
+        "access-log entries are accepted only from the data plane: set KEYGATE_DATA_PLANE_TOKEN or KEYGATE_DATA_PLANE_PORT",
+        Code.PermissionDenied,
+      );
+    }
+    for await (const message of messages) {
+      if (message.logEntries.case !== "httpLogs") {
+        deps.metrics.increment(accessLogMetric("not_http"));
+        continue;
+      }
+      const nowMs = deps.clock.now();
+      for (const entry of message.logEntries.value.logEntry) {
+        const reading = readAccessLogEntry(entry, nowMs);
+        if (reading.result !== "recorded") {
+          deps.metrics.increment(accessLogMetric(reading.result));
+        } else if (!(await exists(reading.event))) {
+          deps.metrics.increment(accessLogMetric("unknown_key"));
+        } else {
+          deps.recorder.recordResponse(reading.event);
+          deps.metrics.increment(accessLogMetric("recorded"));
         }
-        return create(StreamAccessLogsResponseSchema);
-      },
-    });
-  };
+      }
+    }
+    return create(StreamAccessLogsResponseSchema);
+  }
+
+  return (router) => router.service(AccessLogService, { streamAccessLogs }, { interceptors: [boundary.interceptor] });
 }

@@ -12,6 +12,8 @@ export const USAGE_METRIC = {
   flushFailures: "usage_flush_failures_total",
   /** Key-days the store refused for good (their increments are lost). */
   rejectedEntries: "usage_entries_rejected_total",
+  /** Access-log streams refused because their caller passed no data-plane boundary. */
+  refusedStreams: "access_log_streams_refused_total",
 } as const;
 
 /** Why an access-log entry added nothing; `recorded` when it did. */

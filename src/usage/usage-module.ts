@@ -3,6 +3,7 @@ import type { Config } from "../config/config.js";
 import type { CheckLimits } from "../limits/check-limits.js";
 import type { LoadMonthlyRequests } from "../limits/monthly-quota.js";
 import type { Logger } from "../log/logger.js";
+import type { DataPlaneBoundary } from "../server/data-plane-boundary.js";
 import type { Store } from "../store/store.js";
 import type { Clock } from "../time/clock.js";
 import { accessLogRoutes } from "./access-log-service.js";
@@ -23,8 +24,8 @@ export interface Usage {
   readonly usageTotals: ReturnType<typeof keyUsageTotals>;
   /** The usage RPCs of KeyAdminService. */
   handlers(limits: Pick<CheckLimits, "peekOrganization">): UsageHandlers;
-  /** Registers envoy.service.accesslog.v3.AccessLogService. */
-  readonly accessLogRoutes: (router: ConnectRouter) => void;
+  /** Registers envoy.service.accesslog.v3.AccessLogService, for callers `boundary` admits. */
+  accessLogRoutes(boundary: DataPlaneBoundary): (router: ConnectRouter) => void;
   /** Ends open WatchUsage streams; call when shutdown begins, before the server drains. */
   endStreams(): void;
 }
@@ -69,7 +70,7 @@ export function createUsage({ config, store, clock, logger }: UsageOptions): Usa
         watchHeartbeatMs: config.usageWatchHeartbeatMs,
         stopping: stopping.signal,
       }),
-    accessLogRoutes: accessLogRoutes({ recorder, keys: store.keys, clock, logger, metrics }),
+    accessLogRoutes: (boundary) => accessLogRoutes({ recorder, keys: store.keys, clock, logger, metrics }, boundary),
     endStreams: () => stopping.abort(),
   };
 }

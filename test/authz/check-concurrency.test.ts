@@ -2,6 +2,7 @@ import { createClient, createRouterTransport } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { Authorization } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { authorizationRoutes } from "../../src/authz/check-service.js";
+import { DataPlaneBoundary } from "../../src/server/data-plane-boundary.js";
 import { countingStore, createHarness, envoyRequest, outcomeOf, type Harness } from "./check-harness.js";
 
 function tally(outcomes: string[]): Record<string, number> {
@@ -12,7 +13,7 @@ function tally(outcomes: string[]): Record<string, number> {
 
 /** A client over Connect's in-memory transport: the same router the server mounts. */
 function clientFor(h: Harness) {
-  return createClient(Authorization, createRouterTransport(authorizationRoutes(h.deps)));
+  return createClient(Authorization, createRouterTransport(authorizationRoutes(h.deps, new DataPlaneBoundary({ token: undefined, ownListener: false }))));
 }
 
 describe("Check under concurrency", () => {

@@ -38,8 +38,11 @@ export interface EnvoyClient {
   close(): void;
 }
 
-/** `address` is host:port of an h2c server. */
-export function envoyClient(address: string): EnvoyClient {
+/**
+ * `address` is host:port of an h2c server; `dataPlaneToken`, when keygate requires one, goes in
+ * the call metadata as Envoy's `grpc_service.initial_metadata` sends it.
+ */
+export function envoyClient(address: string, dataPlaneToken?: string): EnvoyClient {
   const client = new grpc.Client(address, grpc.credentials.createInsecure());
   return {
     check: (request) =>
@@ -48,6 +51,7 @@ export function envoyClient(address: string): EnvoyClient {
         const metadata = new grpc.Metadata();
         metadata.set("x-envoy-internal", "true");
         metadata.set("x-forwarded-for", "10.99.99.99");
+        if (dataPlaneToken !== undefined) metadata.set("authorization", `Bearer ${dataPlaneToken}`);
         client.makeUnaryRequest(
           "/envoy.service.auth.v3.Authorization/Check",
           (message: CheckRequest) => Buffer.from(toBinary(CheckRequestSchema, asEnvoySendsIt(message))),

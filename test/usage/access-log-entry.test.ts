@@ -44,19 +44,20 @@ describe("access-log entry → usage", () => {
     expect(read()).toEqual(recorded({ atMs: AT, status: 200, durationUs: 125_500, transferredBytes: 2_000 }));
   });
 
-  it("prefers the metadata over the logged headers", () => {
+  it("takes the identity from the metadata only, whatever the logged headers say", () => {
     expect(read((e) => (e.request.requestHeaders["x-keygate-key-id"] = OTHER_KEY))).toMatchObject(recorded({}));
   });
 
-  it("falls back to the identity headers, whatever their case in the logger's configuration", () => {
-    expect(read((e) => delete e.commonProperties.metadata)).toMatchObject(recorded({ status: 200 }));
+  it("never believes identity headers: a client can send them, and a logger can log them", () => {
+    expect(read((e) => delete e.commonProperties.metadata)).toEqual({ result: "no_identity" });
     expect(
       read((e) => {
         delete e.commonProperties.metadata;
         e.request.requestHeaders = { "X-Keygate-Key-Id": KEY, "X-Keygate-Organization-Id": ORG };
       }),
-    ).toMatchObject(recorded({}));
-    expect(read((e) => (e.commonProperties.metadata = metadata({ key_id: KEY })))).toMatchObject(recorded({}));
+    ).toEqual({ result: "no_identity" });
+    // Half an identity in the metadata is not completed from the headers.
+    expect(read((e) => (e.commonProperties.metadata = metadata({ key_id: KEY })))).toEqual({ result: "no_identity" });
   });
 
   it("falls back to the other timing and to header and body sizes", () => {

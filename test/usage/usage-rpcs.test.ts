@@ -24,7 +24,7 @@ import { accessLogMetric } from "../../src/usage/usage-metrics.js";
 import { envoyRequest, outcomeOf } from "../authz/check-harness.js";
 import { envoyClient, type EnvoyClient } from "../authz/envoy-client.js";
 import { freshMongoStore, type FreshMongoStore } from "../support/mongo.js";
-import { startTestApp, type TestApp } from "../support/app.js";
+import { bearer, startTestApp, type TestApp } from "../support/app.js";
 
 /**
  * Every usage RPC against a known mix of Checks (through the real Check service, over gRPC as
@@ -45,6 +45,7 @@ const PLAN = {
   pricePerMegabyte: 7,
 };
 
+const DATA_PLANE_TOKEN = "usage-rpcs-data-plane-token-0123456789abcdef";
 const at = (iso: string) => new Date(iso).getTime();
 const TODAY_NOON = at("2031-03-15T12:00:00Z");
 
@@ -123,7 +124,8 @@ describe.each(stores)("usage RPCs on the %s store", (_, makeStore) => {
   };
 
   async function streamLogs(messages: JsonValue[]): Promise<void> {
-    const als = createClient(AccessLogService, createGrpcTransport({ baseUrl: t.app.url }));
+    // As Envoy sends them: with the data-plane token, without which the stream is refused.
+    const als = createClient(AccessLogService, createGrpcTransport({ baseUrl: t.app.url, interceptors: [bearer(DATA_PLANE_TOKEN)] }));
     async function* send(): AsyncIterable<StreamAccessLogsMessage> {
       for (const message of messages) yield fromJson(StreamAccessLogsMessageSchema, message);
     }
@@ -133,11 +135,11 @@ describe.each(stores)("usage RPCs on the %s store", (_, makeStore) => {
   beforeAll(async () => {
     const plans = join(tmpdir(), `keygate-usage-plans-${process.pid}.json`);
     writeFileSync(plans, JSON.stringify([PLAN]));
-    env = { KEYGATE_PLANS_FILE: plans, KEYGATE_DEFAULT_PLAN: "metered", KEYGATE_USAGE_ALERT_THRESHOLDS: "25,80,90", LOG_LEVEL: "silent", KEYGATE_SHUTDOWN_TIMEOUT_MS: "500" };
+    env = { KEYGATE_DATA_PLANE_TOKEN: DATA_PLANE_TOKEN, KEYGATE_PLANS_FILE: plans, KEYGATE_DEFAULT_PLAN: "metered", KEYGATE_USAGE_ALERT_THRESHOLDS: "25,80,90", LOG_LEVEL: "silent", KEYGATE_SHUTDOWN_TIMEOUT_MS: "500" };
     backing = await makeStore();
     t = await startTestApp({ store: backing.store, clock, env });
     firstAdminSecret = t.admin.secret;
-    envoy = envoyClient(new URL(t.app.url).host);
+    envoy = envoyClient(new URL(t.app.url).host, DATA_PLANE_TOKEN);
     const created = async (name: string, fields: object) => {
       const { key, secret } = await t.client.createKey({ name, ...fields });
       return { id: key!.id, secret };
@@ -181,9 +183,11 @@ describe.each(stores)("usage RPCs on the %s store", (_, makeStore) => {
             logEntry({ start: "2031-03-14T12:00:01Z", status: 200, ms: 100, bytes: 1_000 }),
             logEntry({ start: "2031-03-14T12:00:02Z", status: 201, ms: 300, bytes: 3_000 }),
             logEntry({ start: "2031-03-14T12:00:03Z", status: 502, ms: 50, bytes: 500 }),
-            // Ignored: no identity, an ext_authz denial, a key of another organization, an unknown
-            // key, no response, and an entry eight days old.
+            // Ignored: no identity, identity only in headers (a client can send those), an ext_authz
+            // denial, a key of another organization, an unknown key, no response, and an entry
+            // eight days old.
             { commonProperties: { startTime: "2031-03-14T12:00:04Z" }, response: { responseCode: 200 } },
+            logEntry({ via: "headers", start: "2031-03-14T12:00:04.500Z", status: 500, ms: 100, bytes: 1_000_000_000 }),
             logEntry({ start: "2031-03-14T12:00:05Z", status: 403, uaex: true }),
             logEntry({ keyId: foreignKeyId, start: "2031-03-14T12:00:06Z", status: 200 }),
             logEntry({ keyId: newId("key"), start: "2031-03-14T12:00:07Z", status: 200 }),
@@ -192,7 +196,7 @@ describe.each(stores)("usage RPCs on the %s store", (_, makeStore) => {
           ],
         },
       },
-      { httpLogs: { logEntry: [logEntry({ via: "headers", start: "2031-03-15T12:00:00.500Z", status: 200, ms: 150, bytes: 1_500_000 })] } },
+      { httpLogs: { logEntry: [logEntry({ start: "2031-03-15T12:00:00.500Z", status: 200, ms: 150, bytes: 1_500_000 })] } },
       { identifier: { logName: "keygate" } },
     ]);
     await t.app.usage.recorder.flush();
@@ -210,7 +214,7 @@ describe.each(stores)("usage RPCs on the %s store", (_, makeStore) => {
       Object.fromEntries(
         (["recorded", "no_identity", "denied_by_check", "unknown_key", "bad_status", "bad_time", "not_http"] as const).map((r) => [r, metrics.value(accessLogMetric(r))]),
       ),
-    ).toEqual({ recorded: 4, no_identity: 1, denied_by_check: 1, unknown_key: 2, bad_status: 1, bad_time: 1, not_http: 1 });
+    ).toEqual({ recorded: 4, no_identity: 2, denied_by_check: 1, unknown_key: 2, bad_status: 1, bad_time: 1, not_http: 1 });
   });
 
   it("GetKeyUsage: today, with the access log's success and failure", async () => {
@@ -476,7 +480,7 @@ describe.each(stores)("usage RPCs on the %s store", (_, makeStore) => {
     envoy.close();
     await t.close();
     t = await startTestApp({ store: backing.store, clock, env });
-    envoy = envoyClient(new URL(t.app.url).host);
+    envoy = envoyClient(new URL(t.app.url).host, DATA_PLANE_TOKEN);
     const client = t.clientFor(firstAdminSecret);
     expect(await client.getKeyUsage({ id: keys.a, period: UsagePeriod.DAY })).toMatchObject({ totalRequests: 3n });
     // The new process seeds the monthly quota from the store: 12 of 12 used, so the next is refused.

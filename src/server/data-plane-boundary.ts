@@ -1,0 +1,93 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import type { Http2ServerRequest } from "node:http2";
+import { Code, ConnectError, createContextKey, type ContextValues, type Interceptor } from "@connectrpc/connect";
+
+/**
+ * The data plane's trust boundary (contract: "The data plane's trust boundary"; docs/security.md).
+ * Check and the access-log service believe what their caller tells them: the client address a
+ * Check names, the key and byte counts an access-log entry names. Only Envoy may call them, and a
+ * call counts as Envoy's when it passed a configured boundary:
+ *  - the token (KEYGATE_DATA_PLANE_TOKEN): `authorization: Bearer <token>` in the call's metadata,
+ *    which Envoy sends from `grpc_service.initial_metadata`. Once set it is required on every
+ *    data-plane call, on whichever listener, and a call without it fails `unauthenticated`;
+ *  - the listener (KEYGATE_DATA_PLANE_PORT): the call reached the data plane's own port, which the
+ *    network admits only the mesh's proxies to (a NetworkPolicy, deploy/kubernetes). With
+ *    KEYGATE_TLS_CLIENT_CA_FILE that listener's TLS handshake also refuses every peer without a
+ *    client certificate of that CA, so a call on it has passed mTLS as well.
+ * With neither configured, anyone who reaches PORT may call: such a call passes nothing. Check
+ * still answers it (its own failed-key budget, src/abuse/failed-key-source.ts); the access-log
+ * service refuses it.
+ */
+
+export interface DataPlaneCaller {
+  /** True when the call passed a configured boundary: the token, or the data plane's own listener. */
+  readonly passedBoundary: boolean;
+  /** The TCP peer as the socket reports it (Envoy, for a real call), when known. */
+  readonly peer: string | undefined;
+}
+
+/** Before any boundary was checked (a handler reached without the interceptor): nothing passed. */
+const UNCHECKED: DataPlaneCaller = { passedBoundary: false, peer: undefined };
+
+/** Who called, as the boundary judged it; set by DataPlaneBoundary's interceptor. */
+export const dataPlaneCallerKey = createContextKey<DataPlaneCaller>(UNCHECKED, { description: "data-plane caller" });
+
+/** The request's TCP peer, for the boundary's interceptor (Connect's interceptors see no socket). */
+const transportPeerKey = createContextKey<string | undefined>(undefined, { description: "TCP peer" });
+
+/** Adds the request's TCP peer to its context values (HttpServer's `contextValues`). */
+export function withTransportPeer(values: ContextValues, req: IncomingMessage | Http2ServerRequest): ContextValues {
+  return values.set(transportPeerKey, req.socket?.remoteAddress);
+}
+
+export interface DataPlaneBoundaryOptions {
+  /** KEYGATE_DATA_PLANE_TOKEN, validated (config/data-plane.ts); undefined: no token. */
+  token: string | undefined;
+  /** True when Check and the access-log service are served on the data plane's own listener only. */
+  ownListener: boolean;
+}
+
+const BEARER = /^bearer +(\S+)$/i;
+const digest = (text: string): Buffer => createHash("sha256").update(text).digest();
+
+export class DataPlaneBoundary {
+  /** The token's digest: equal-length buffers, so comparing takes the same time whatever was sent. */
+  readonly #tokenDigest: Buffer | undefined;
+  readonly #ownListener: boolean;
+
+  constructor(options: DataPlaneBoundaryOptions) {
+    this.#tokenDigest = options.token === undefined ? undefined : digest(options.token);
+    this.#ownListener = options.ownListener;
+  }
+
+  /** False when neither the token nor a listener of its own is configured: the data plane is open. */
+  get configured(): boolean {
+    return this.#tokenDigest !== undefined || this.#ownListener;
+  }
+
+  /**
+   * The caller of a data-plane call from its `authorization` metadata and TCP peer, or the error
+   * that refuses it. The error never repeats what was sent.
+   */
+  admit(authorization: string | undefined, peer: string | undefined): DataPlaneCaller | ConnectError {
+    if (this.#tokenDigest !== undefined) {
+      const presented = authorization === undefined ? undefined : BEARER.exec(authorization)?.[1];
+      if (presented === undefined || !timingSafeEqual(digest(presented), this.#tokenDigest)) {
+        return new ConnectError(
+          `the data plane needs its data-plane token: authorization: Bearer <KEYGATE_DATA_PLANE_TOKEN> ${authorization === undefined ? "is missing" : "does not match"}`,
+          Code.Unauthenticated,
+        );
+      }
+    }
+    return { passedBoundary: this.configured, peer };
+  }
+
+  /** For Connect's routes of Check and the access-log service: refuses or records the caller. */
+  readonly interceptor: Interceptor = (next) => async (req) => {
+    const caller = this.admit(req.header.get("authorization") ?? undefined, req.contextValues.get(transportPeerKey));
+    if (caller instanceof ConnectError) throw caller;
+    req.contextValues.set(dataPlaneCallerKey, caller);
+    return next(req);
+  };
+}
