@@ -1,6 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
+import type { Refusal } from "./policy.js";
 
 /**
  * Every admin error is deliberate: a Connect code plus a google.rpc.ErrorInfo whose reason is
@@ -42,6 +43,14 @@ export function adminError(
   return new ConnectError(message, code, undefined, [
     { desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason, domain: ERROR_DOMAIN, metadata }) },
   ]);
+}
+
+/** A refusal of the policy as the admin API answers it: the field and scope at fault named. */
+export function refusalError(refusal: Refusal): ConnectError {
+  return adminError("PERMISSION_DENIED", refusal.message, {
+    ...(refusal.field !== undefined && { field: refusal.field }),
+    ...(refusal.scope !== undefined && { scope: refusal.scope }),
+  });
 }
 
 /** An invalid request field: the message and the ErrorInfo both name it. */

@@ -2,6 +2,7 @@ import type { Plan } from "../config/plans.js";
 import { ADMIN_READ, ADMIN_WRITE, type ScopeDefinition } from "../config/scopes.js";
 import { newId } from "../keys/ids.js";
 import { generateSecret, keyPrefixOf, type Environment, type SecretHasher } from "../keys/secret.js";
+import { boundRateLimit } from "../store/key-bound.js";
 import type { Store } from "../store/store.js";
 import type { AuditEvent, KeyRecord, Organization, User } from "../store/types.js";
 import type { Clock } from "../time/clock.js";
@@ -92,7 +93,8 @@ export async function createOrganization(deps: TenancyDeps, request: NewOrganiza
     ownerUserId: owner.id,
     scopes: firstKey.scopes,
     allowIps: [],
-    rateLimit: null,
+    // Like any key made without a rate limit: its owner's bound (the plan's, for a new owner).
+    rateLimit: boundRateLimit(request.plan.maxRateLimitPerMinute),
     isActive: true,
     revokedAt: null,
     expiresAt: null,
