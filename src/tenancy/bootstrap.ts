@@ -133,8 +133,9 @@ export async function bootstrapOrganization(deps: TenancyDeps, request: Bootstra
 /**
  * Creates a platform organization, its owner and an operator key: platform:admin for
  * OperatorService and other organizations' keys (never their secrets), plus admin:read and
- * admin:write for its own organization, so operators can list, revoke and rotate their own keys.
- * New operator keys come only from here: platform:admin is in no catalog the admin API grants from.
+ * admin:write for its own organization, so operators can list its keys and manage the others.
+ * Operator keys come only from here and are never changed through the admin API: platform:admin
+ * is in no catalog it grants from, and the policy refuses acting on a key that holds it.
  */
 export async function bootstrapOperator(deps: TenancyDeps, request: BootstrapRequest): Promise<BootstrapResult> {
   const created = await createOrganization(deps, {
