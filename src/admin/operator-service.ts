@@ -38,8 +38,9 @@ export interface OperatorDeps {
 /**
  * OperatorService: what the platform does to its tenants. Who may call it is the policy's to say
  * (policy/rpc-scopes.ts: platform operator keys only, asked by the caller authentication
- * interceptor before any handler runs); nothing here decides rights again. Each handler writes its audit entry into the log of the
- * organization it acts on before it answers, so an operator's look is never off the record.
+ * interceptor before any handler runs); nothing here decides rights again. Each handler writes
+ * its audit entry into the log of the organization it acts on before it answers, so an
+ * operator's look is never off the record.
  */
 export function operatorService(deps: OperatorDeps): ServiceImpl<typeof OperatorService> {
   const audit = new CallerAudit(deps.audit, deps.logger);
