@@ -114,13 +114,13 @@ export function userAdministration(deps: KeyAdminDeps): UserAdministration {
 
       const outcome = await store.users.update(caller.organization.id, target.id, patch);
       if (!outcome.ok) throw outcome.reason === "not_found" ? userNotFound(req.id) : lastOwner(target, "role");
-      // Narrower limits bound the user's keys at once (wider ones leave them as they are).
-      if (patch.limits) await rebound.keysOf(caller, outcome.user);
       const fields = [...(patch.name !== undefined ? ["name"] : []), ...(role !== undefined ? ["role"] : []), ...Object.keys(patch.limits ?? {})];
       await audit.changed(caller, {
         action: "user.update",
         details: { userId: target.id, fields: fields.join(","), ...(role !== undefined && { role }) },
       });
+      // Narrower limits bound the user's keys at once (wider ones leave them as they are).
+      if (patch.limits) await rebound.keysOf(caller, outcome.user);
       return create(UpdateUserResponseSchema, { user: toUserMessage(outcome.user) });
     },
 
