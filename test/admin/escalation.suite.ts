@@ -171,6 +171,20 @@ export function describeEscalation(storeName: string, makeStore: () => Promise<{
         expect(rebound).toMatchObject({ action: "key.update", details: { reason: "owner_limits", userId: member.user.id } });
       });
 
+      it("bounds a key written under limits that narrowed meanwhile (a write racing UpdateUser) by the next write", async () => {
+        const { org, owner } = await organization();
+        const member = await actingAs(owner, UserRole.MEMBER);
+        await owner.updateUser({ id: member.user.id, limits: { maxRateLimit: 10, availableScopes: { values: ["machines:read", "admin:read", "admin:write"] } } });
+        // What a CreateKey validated against the old limits would have written after the sweep.
+        const late = (await owner.createKey({ name: "late", scopes: ["machines:read"] })).key!;
+        const raced = { ...(await t.store.keys.findById(org.organization.id, late.id))!, id: `${late.id}x`, secretHash: `${late.id}-hash`, ownerUserId: member.user.id, scopes: ["machines:read", "data:export"], rateLimit: { limit: 1000, period: "minute" as const } };
+        expect((await t.store.keys.create(raced, { organizationMax: 1000, userMax: 1000 })).ok).toBe(true);
+
+        const renamed = (await owner.updateKey({ id: raced.id, name: "renamed" })).key!;
+        expect(renamed).toMatchObject({ name: "renamed", scopes: ["machines:read"], rateLimit: 10, rateLimitPeriod: RateLimitPeriod.MINUTE });
+        expect((await owner.getKey({ id: raced.id })).key).toMatchObject({ scopes: ["machines:read"], rateLimit: 10 });
+      });
+
       it("takes off the scopes a user may no longer hold, admin scopes included, at once", async () => {
         const { owner } = await organization();
         const member = await actingAs(owner, UserRole.MEMBER);
