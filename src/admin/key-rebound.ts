@@ -18,6 +18,8 @@ export interface KeyReboundDeps {
   catalog: readonly ScopeDefinition[];
 }
 
+type Owner = Pick<User, "id" | "organizationId" | "limits">;
+
 /**
  * Keeps a user's keys within their limits: when UpdateUser narrows them (max_rate_limit lowered,
  * available_scopes narrowed, can_create_admin_keys off), or an operator moves the organization
@@ -30,8 +32,6 @@ export interface KeyReboundDeps {
  * the narrowing under the old limits is either seen by the sweep or finds the new limits when it
  * checks afterwards (`settle`), like a removed owner's keys (owner-removal.ts).
  */
-type Owner = Pick<User, "id" | "organizationId" | "limits">;
-
 export class KeyRebound {
   constructor(private readonly deps: KeyReboundDeps) {}
 
