@@ -100,6 +100,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     hasher,
     clock,
     plans: config.plans,
+    scopes: config.scopes,
     audit,
     logger,
     failedAuth: throttle(config.failedKeyAttemptsPerMinute),

@@ -72,6 +72,14 @@ export class CallerAudit {
     }
   }
 
+  /**
+   * A refusal: on the record, but a failed write must not turn the refusal into another answer
+   * (it is logged loudly instead, like `changed`).
+   */
+  async refused(caller: Caller, event: CallerEvent): Promise<void> {
+    await this.changed(caller, event);
+  }
+
   /** Something allowed only on the record (showing a secret, an operator's look): no entry, no answer. */
   async beforehand(caller: Caller, event: CallerEvent): Promise<void> {
     await this.trail.record(this.#event(caller, event));

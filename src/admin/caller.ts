@@ -1,18 +1,18 @@
 import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
-import { OperatorService } from "../../gen/keygate/v1/operator_pb.js";
 import { clientAddressKey } from "../abuse/client-address.js";
 import { ipSource, type SlidingCounters } from "../abuse/sliding-counters.js";
-import { ADMIN_READ, ADMIN_WRITE } from "../config/scopes.js";
 import type { Plan } from "../config/plans.js";
+import type { ScopeDefinition } from "../config/scopes.js";
 import { keyStatus } from "../keys/key-status.js";
 import { isWellFormedSecret, type SecretHasher } from "../keys/secret.js";
 import type { Store } from "../store/store.js";
 import type { KeyRecord, Organization, User } from "../store/types.js";
 import type { Clock } from "../time/clock.js";
 import type { Logger } from "../log/logger.js";
-import { isPlatformOperator, PLATFORM_ADMIN } from "../tenancy/platform.js";
-import { adminError } from "./errors.js";
+import { isPlatformOperator } from "../tenancy/platform.js";
+import { adminError, refusalError } from "./errors.js";
 import type { AuditTrail } from "./audit-trail.js";
+import { actorOf, mayCall, type Actor } from "./policy.js";
 
 /** Who is calling the admin API: the authenticated key, its organization, user and plan. */
 export interface Caller {
@@ -22,6 +22,8 @@ export interface Caller {
   plan: Plan;
   /** A platform operator: the key holds platform:admin in the platform organization. */
   operator: boolean;
+  /** The key's rights as the policy weighs them (src/admin/policy.ts). */
+  actor: Actor;
 }
 
 export const callerContextKey = createContextKey<Caller | undefined>(undefined, { description: "authenticated admin caller" });
@@ -31,29 +33,6 @@ export function callerOf(context: { values: { get<T>(key: { id: symbol; defaultV
   const caller = context.values.get(callerContextKey);
   if (!caller) throw new ConnectError("request reached a handler without authentication", Code.Internal);
   return caller;
-}
-
-/** Methods that only read need admin:read; everything else needs admin:write (which implies read). */
-const READ_METHODS = new Set([
-  "ListKeys",
-  "GetKey",
-  "TestKey",
-  "ListScopes",
-  "GetMyLimits",
-  "ListAuditEvents",
-  "GetKeyUsage",
-  "GetOrganizationUsage",
-  "GetBillingUsage",
-  "GetAnalyticsSummary",
-  "GetQuotaStatus",
-  "WatchUsage",
-  "ListUsers",
-]);
-
-/** OperatorService needs a platform operator; KeyAdminService reads admin:read, the rest admin:write. */
-export function requiredScope(methodName: string, serviceTypeName = "keygate.v1.KeyAdminService"): string {
-  if (serviceTypeName === OperatorService.typeName) return PLATFORM_ADMIN;
-  return READ_METHODS.has(methodName) ? ADMIN_READ : ADMIN_WRITE;
 }
 
 const BEARER = /^bearer\s+(\S+)\s*$/i;
@@ -71,6 +50,8 @@ export interface CallerAuthenticationDeps {
   hasher: SecretHasher;
   clock: Clock;
   plans: readonly Plan[];
+  /** The scope catalog: a caller acts only with the catalog scopes its user may hold. */
+  scopes: readonly ScopeDefinition[];
   audit: AuditTrail;
   logger: Logger;
   /**
@@ -137,11 +118,6 @@ export function callerAuthentication(deps: CallerAuthenticationDeps): Intercepto
         retry_after_seconds: String(Math.ceil(waitMs / 1000)),
       }, Code.ResourceExhausted);
     }
-    const scope = requiredScope(method, req.service.typeName);
-    const hasScope = key.scopes.includes(scope) || (scope === ADMIN_READ && key.scopes.includes(ADMIN_WRITE));
-    if (!hasScope) {
-      return refuse(key, method, "SCOPE_MISSING", adminError("PERMISSION_DENIED", `${method} needs the ${scope} scope`, { scope }));
-    }
     const [organization, user] = await Promise.all([
       deps.store.organizations.findById(key.organizationId),
       deps.store.users.findById(key.organizationId, key.ownerUserId),
@@ -150,12 +126,12 @@ export function callerAuthentication(deps: CallerAuthenticationDeps): Intercepto
     if (!organization || !user || !plan) {
       return refuse(key, method, "OWNER_UNKNOWN", unauthenticated("API key's organization or user no longer exists"));
     }
+    // Which RPC the key may call is the policy's to say: its scopes as its user's limits bound them.
     const operator = isPlatformOperator(key, organization);
-    if (scope === PLATFORM_ADMIN && !operator) {
-      const error = adminError("PERMISSION_DENIED", `${method} needs a platform operator key (${PLATFORM_ADMIN})`, { scope });
-      return refuse(key, method, "NOT_PLATFORM_OPERATOR", error);
-    }
-    req.contextValues.set(callerContextKey, { key, organization, user, plan, operator });
+    const actor = actorOf({ key, user, plan, operator }, deps.scopes);
+    const decision = mayCall(actor, method, req.service.typeName);
+    if (!decision.allowed) return refuse(key, method, decision.rule, refusalError(decision));
+    req.contextValues.set(callerContextKey, { key, organization, user, plan, operator, actor });
     return next(req);
   };
 }

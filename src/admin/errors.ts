@@ -3,6 +3,7 @@ import { create } from "@bufbuild/protobuf";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { isId, type IdKind } from "../keys/ids.js";
 import { looksLikeSecret, redactSecrets, redactSecretValues } from "../keys/secret.js";
+import type { Refusal } from "./policy.js";
 
 /**
  * Every admin error is deliberate: a Connect code plus a google.rpc.ErrorInfo whose reason is
@@ -58,6 +59,14 @@ const KIND_NAME: Record<IdKind, string> = { key: "a key", user: "a user", org: "
 export function notAnId(kind: IdKind, value: string): string {
   const problem = `the value given is not ${KIND_NAME[kind]} id`;
   return looksLikeSecret(value) ? `${problem}; it looks like an API key secret, which must never be sent as an id` : problem;
+}
+
+/** A refusal of the policy as the admin API answers it: the field and scope at fault named. */
+export function refusalError(refusal: Refusal): ConnectError {
+  return adminError("PERMISSION_DENIED", refusal.message, {
+    ...(refusal.field !== undefined && { field: refusal.field }),
+    ...(refusal.scope !== undefined && { scope: refusal.scope }),
+  });
 }
 
 /** An invalid request field: the message and the ErrorInfo both name it. */

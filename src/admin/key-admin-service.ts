@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import type { ServiceImpl } from "@connectrpc/connect";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import {
   CreateKeyResponseSchema,
   DeleteKeyResponseSchema,
@@ -18,7 +18,6 @@ import {
   type KeyAdminService,
 } from "../../gen/keygate/v1/key_admin_pb.js";
 import type { ScopeDefinition } from "../config/scopes.js";
-import { ADMIN_WRITE } from "../config/scopes.js";
 import type { SecretEncryption } from "../crypto/secret-encryption.js";
 import { newId } from "../keys/ids.js";
 import type { KeyEvents } from "../keys/key-events.js";
@@ -26,10 +25,12 @@ import { keyStatus } from "../keys/key-status.js";
 import { generateSecret, isWellFormedSecret, keyPrefixOf, type SecretHasher } from "../keys/secret.js";
 import type { Logger } from "../log/logger.js";
 import type { KeyPatch, Store } from "../store/store.js";
+import { boundRateLimit, rateWithin } from "../store/key-bound.js";
 import type { KeyRecord, User } from "../store/types.js";
 import type { Clock } from "../time/clock.js";
 import { CallerAudit, type AuditTrail } from "./audit-trail.js";
 import { callerOf, type Caller } from "./caller.js";
+import { enforcer } from "./enforce.js";
 import { adminError, fieldError, keyNotFound, preconditionFailed } from "./errors.js";
 import {
   ENVIRONMENTS,
@@ -41,13 +42,23 @@ import {
   USER_ROLE_ENUM,
   type KeyUsageTotals,
 } from "./mapping.js";
+import { KeyRebound } from "./key-rebound.js";
 import { OwnerRemoval } from "./owner-removal.js";
 import type { PageTokens } from "./page-token.js";
+import {
+  mayActOnKey,
+  mayAskForSecret,
+  mayGrantScopes,
+  mayNameOwner,
+  mayReadOrganization,
+  ownerMayHold,
+  type KeyAction,
+} from "./policy.js";
 import { userAdministration } from "./user-admin-service.js";
 import { effectiveLimits, type EffectiveLimits } from "./user-limits.js";
 import {
+  boundedByDefault,
   MAX_GRACE_PERIOD_SECONDS,
-  perMinuteOf,
   periodOf,
   requiredId,
   validAllowIps,
@@ -108,6 +119,28 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
   const { store, clock } = deps;
   const callerAudit = new CallerAudit(deps.audit, deps.logger);
   const removal = new OwnerRemoval({ store, clock, keyEvents: deps.keyEvents, audit: callerAudit });
+  const rebound = new KeyRebound({ store, clock, keyEvents: deps.keyEvents, audit: callerAudit, catalog: deps.scopes });
+
+  /** The policy's answer for this call: allowed passes; a refusal is audited and thrown. */
+  const allow = enforcer(callerAudit);
+
+  /**
+   * May the caller do this to that key: the policy weighs the key's scopes and its owner's rank
+   * (a removed owner's key ranks as a member's).
+   */
+  async function mayActOn(ctx: HandlerContext, caller: Caller, action: KeyAction, key: KeyRecord): Promise<void> {
+    const owner = key.ownerUserId === caller.user.id ? caller.user : await store.users.findById(key.organizationId, key.ownerUserId);
+    await allow(ctx, mayActOnKey(caller.actor, action, { ownerUserId: key.ownerUserId, ownerRole: owner?.role ?? null, scopes: key.scopes }), key.id);
+  }
+
+  /**
+   * After a write that gave a key its owner, scopes or rate under the owner as read before it:
+   * an owner removed meanwhile takes the key their keys' way, limits narrowed meanwhile bound it.
+   */
+  async function settled(caller: Caller, key: KeyRecord): Promise<KeyRecord> {
+    const owner = await store.users.findById(key.organizationId, key.ownerUserId);
+    return owner ? rebound.settle(caller, key, owner) : removal.settleIfOwnerRemoved(caller, key);
+  }
 
   async function withUsage(keys: readonly KeyRecord[]) {
     const totals = await deps.usageTotals(keys, clock.now());
@@ -129,18 +162,6 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
   const limitsOf = (caller: Caller, user: Pick<User, "id" | "limits">): EffectiveLimits =>
     effectiveLimits(caller.plan, deps.scopes, user);
 
-  /** A key's owner may only hold what their limits allow (scopes; rate, see validRateLimit). */
-  function ownerMayHold(scopes: readonly string[], owner: User, limits: EffectiveLimits, field = "scopes"): void {
-    const available = new Set(limits.availableScopes);
-    const denied = scopes.find((scope) => !available.has(scope));
-    if (denied !== undefined) {
-      throw adminError("PERMISSION_DENIED", `${field}: user ${owner.id} may not hold keys with ${denied} (see their limits)`, {
-        field,
-        scope: denied,
-      });
-    }
-  }
-
   const audit = (caller: Caller, action: string, keyId: string, details: Record<string, string> = {}) =>
     callerAudit.changed(caller, { action, keyId, details });
 
@@ -152,12 +173,12 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
 
   /**
    * The organization a ListKeys or GetKey reads: the caller's own, or for a platform operator
-   * any existing one. Undefined when a tenant names another organization (each RPC answers that
-   * its own way, the same whether the organization exists or not).
+   * any existing one. Undefined when the policy refuses another organization (each RPC answers
+   * that its own way, the same whether the organization exists or not).
    */
   async function organizationRead(caller: Caller, organizationId: string): Promise<{ id: string; byOperator: boolean } | undefined> {
+    if (!mayReadOrganization(caller.actor, caller.organization.id, organizationId).allowed) return undefined;
     if (organizationId === "" || organizationId === caller.organization.id) return { id: caller.organization.id, byOperator: false };
-    if (!caller.operator) return undefined;
     const organization = await store.organizations.findById(organizationId);
     if (!organization) throw fieldError("organization_id", `no organization ${JSON.stringify(organizationId)}`);
     return { id: organization.id, byOperator: true };
@@ -171,13 +192,6 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
         "show_key_value",
         key.revokedAt !== null ? "the key is revoked; its secret is no longer kept" : "the key is not recoverable (it was created without recoverable)",
       );
-    }
-    const beyond = key.scopes.filter((scope) => !caller.key.scopes.includes(scope));
-    if (beyond.length > 0) {
-      throw adminError("PERMISSION_DENIED", `show_key_value: the key holds ${beyond.join(", ")}, which your own key does not`, {
-        field: "show_key_value",
-        scope: beyond[0]!,
-      });
     }
     if (!deps.encryption) throw preconditionFailed("show_key_value", "this server has no KEYGATE_ENCRYPTION_KEY to open it");
     if (!deps.encryption.canOpen(sealed.keyId)) {
@@ -199,13 +213,15 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
       if (!environment) throw fieldError("environment", "must be ENVIRONMENT_LIVE or ENVIRONMENT_TEST");
       const keyType = req.keyType === KeyTypeEnum.UNSPECIFIED ? "user" : KEY_TYPES.get(req.keyType);
       if (!keyType) throw fieldError("key_type", "must be KEY_TYPE_USER or KEY_TYPE_SHARED");
-      if (req.rateLimit !== undefined && req.rateLimitPeriod === RateLimitPeriodEnum.UNSPECIFIED) {
+      // Left out or 0, the key gets its owner's bound (below, once the owner is known).
+      const ownLimit = req.rateLimit !== undefined && req.rateLimit !== 0;
+      if (ownLimit && req.rateLimitPeriod === RateLimitPeriodEnum.UNSPECIFIED) {
         throw fieldError("rate_limit_period", "is required with rate_limit");
       }
       if (req.rateLimit === undefined && req.rateLimitPeriod !== RateLimitPeriodEnum.UNSPECIFIED) {
         throw fieldError("rate_limit", "is required with rate_limit_period");
       }
-      const period = req.rateLimit === undefined ? undefined : periodOf(req.rateLimitPeriod);
+      const period = ownLimit ? periodOf(req.rateLimitPeriod) : undefined;
       if (req.recoverable && !deps.encryption) {
         throw preconditionFailed("recoverable", "this server has no KEYGATE_ENCRYPTION_KEY, so it cannot keep a secret recoverable");
       }
@@ -214,12 +230,14 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
       const allowIps = validAllowIps(req.allowIps);
       const expiresAt = req.expiresAt ? validExpiry(req.expiresAt, now) : null;
       const owner = await ownerIn(caller, req.ownerUserId);
+      await allow(ctx, mayNameOwner(caller.actor, owner));
       // The caller grants (its key's scopes, its user's admin-key right); the owner holds (their limits).
-      const callerLimits = limitsOf(caller, caller.user);
-      const ownerLimits = owner.id === caller.user.id ? callerLimits : limitsOf(caller, owner);
-      const rateLimit = period === undefined ? null : validRateLimit(req.rateLimit!, period, ownerLimits.rateLimitBound);
-      const scopes = validScopes(req.scopes, deps.scopes, caller.key.scopes, callerLimits.adminKeys);
-      ownerMayHold(scopes, owner, ownerLimits);
+      const ownerLimits = owner.id === caller.user.id ? caller.actor.limits : limitsOf(caller, owner);
+      const rateLimit =
+        period === undefined ? boundedByDefault(req.rateLimitPeriod, ownerLimits.rateLimitBound) : validRateLimit(req.rateLimit!, period, ownerLimits.rateLimitBound);
+      const scopes = validScopes(req.scopes, deps.scopes);
+      await allow(ctx, mayGrantScopes(caller.actor, scopes));
+      await allow(ctx, ownerMayHold({ id: owner.id, availableScopes: ownerLimits.availableScopes }, scopes));
       const fields = { name, description, scopes, allowIps, expiresAt, ownerUserId: owner.id };
       const secret = generateSecret(environment);
       const id = newId("key", now);
@@ -254,18 +272,16 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
         scopes: record.scopes.join(" "),
         ...(record.encryptedSecret && { recoverable: "true" }),
       });
-      // Its owner may have been removed since the lookup above: then the key goes their keys' way.
-      const key = await removal.settleIfOwnerRemoved(caller, outcome.key);
+      // Its owner may have been removed, or their limits narrowed, since the lookup above.
+      const key = await settled(caller, outcome.key);
       return create(CreateKeyResponseSchema, { key: toApiKey(key), secret });
     },
 
     async listKeys(req, ctx) {
       const caller = callerOf(ctx);
       const pageSize = validPageSize(req.pageSize);
-      const organization = await organizationRead(caller, req.organizationId);
-      if (!organization) {
-        throw adminError("PERMISSION_DENIED", "organization_id: your key acts only inside its own organization", { field: "organization_id" });
-      }
+      await allow(ctx, mayReadOrganization(caller.actor, caller.organization.id, req.organizationId));
+      const organization = (await organizationRead(caller, req.organizationId))!;
       const filter = req.isActive === undefined ? "any" : String(req.isActive);
       if (organization.byOperator) {
         await callerAudit.beforehand(caller, { organizationId: organization.id, action: "operator.list_keys", details: { filter } });
@@ -284,18 +300,14 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
     async getKey(req, ctx) {
       const caller = callerOf(ctx);
       requiredId(req.id);
-      if (req.showKeyValue && caller.operator) {
-        throw adminError("PERMISSION_DENIED", "show_key_value: a platform operator never sees a secret", { field: "show_key_value" });
-      }
-      if (req.showKeyValue && !caller.key.scopes.includes(ADMIN_WRITE)) {
-        throw adminError("PERMISSION_DENIED", `show_key_value: needs the ${ADMIN_WRITE} scope`, { field: "show_key_value", scope: ADMIN_WRITE });
-      }
+      if (req.showKeyValue) await allow(ctx, mayAskForSecret(caller.actor));
       const organization = await organizationRead(caller, req.organizationId);
       if (!organization) throw keyNotFound(req.id);
       if (organization.byOperator) {
         await callerAudit.beforehand(caller, { organizationId: organization.id, action: "operator.get_key", keyId: req.id });
       }
       const key = await existingKey(caller, req.id, organization.id);
+      if (req.showKeyValue) await mayActOn(ctx, caller, "reveal", key);
       const secret = req.showKeyValue ? await revealedSecret(caller, key) : "";
       const [withTotals] = await withUsage([key]);
       return create(GetKeyResponseSchema, { key: withTotals, secret });
@@ -307,7 +319,7 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
       const patch: KeyPatch = { updatedAt: new Date(clock.now()) };
       if (req.name !== undefined) patch.name = validName(req.name);
       if (req.description !== undefined) patch.description = validDescription(req.description);
-      if (req.scopes) patch.scopes = validScopes(req.scopes.values, deps.scopes, caller.key.scopes, limitsOf(caller, caller.user).adminKeys);
+      if (req.scopes) patch.scopes = validScopes(req.scopes.values, deps.scopes);
       if (req.allowIps) patch.allowIps = validAllowIps(req.allowIps.values);
       if (req.expiresAt && req.clearExpiresAt) throw fieldError("clear_expires_at", "cannot be combined with expires_at");
       if (req.expiresAt) patch.expiresAt = validExpiry(req.expiresAt, clock.now());
@@ -315,8 +327,11 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
       const newOwner = req.ownerUserId === undefined ? undefined : await ownerIn(caller, req.ownerUserId);
       if (newOwner) patch.ownerUserId = newOwner.id;
 
-      if (req.rateLimit !== undefined && req.rateLimit < 0) throw fieldError("rate_limit", "must be positive, or 0 to remove the limit");
+      if (req.rateLimit !== undefined && req.rateLimit < 0) throw fieldError("rate_limit", "must be positive, or 0 for its owner's bound");
       const current = await existingKey(caller, req.id);
+      await mayActOn(ctx, caller, "update", current);
+      if (patch.scopes) await allow(ctx, mayGrantScopes(caller.actor, patch.scopes), current.id);
+      if (newOwner) await allow(ctx, mayNameOwner(caller.actor, newOwner), current.id);
       // The owner the key will have; null when its owner was removed (its limits are then the plan's).
       const owner = newOwner ?? (await store.users.findById(caller.organization.id, current.ownerUserId));
       if (req.isActive === true && owner === null) {
@@ -326,10 +341,12 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
       }
       if (req.isActive !== undefined) patch.isActive = req.isActive;
       const ownerLimits = limitsOf(caller, owner ?? { id: current.ownerUserId });
-      if (owner && (req.scopes || newOwner)) ownerMayHold(patch.scopes ?? current.scopes, owner, ownerLimits, req.scopes ? "scopes" : "owner_user_id");
+      if (owner && (req.scopes || newOwner)) {
+        const held = { id: owner.id, availableScopes: ownerLimits.availableScopes };
+        await allow(ctx, ownerMayHold(held, patch.scopes ?? current.scopes, req.scopes ? "scopes" : "owner_user_id"), current.id);
+      }
       if (req.rateLimit === 0) {
-        if (req.rateLimitPeriod !== RateLimitPeriodEnum.UNSPECIFIED) throw fieldError("rate_limit_period", "cannot be set while removing the limit");
-        patch.rateLimit = null;
+        patch.rateLimit = boundedByDefault(req.rateLimitPeriod, ownerLimits.rateLimitBound);
       } else if (req.rateLimit !== undefined || req.rateLimitPeriod !== RateLimitPeriodEnum.UNSPECIFIED) {
         const limit = req.rateLimit ?? current.rateLimit?.limit;
         if (limit === undefined) throw fieldError("rate_limit", "is required: the key has no rate limit to change the period of");
@@ -337,10 +354,12 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
           req.rateLimitPeriod === RateLimitPeriodEnum.UNSPECIFIED ? current.rateLimit?.period : periodOf(req.rateLimitPeriod);
         if (period === undefined) throw fieldError("rate_limit_period", "is required with rate_limit");
         patch.rateLimit = validRateLimit(limit, period, ownerLimits.rateLimitBound);
-      } else if (newOwner && current.rateLimit && perMinuteOf(current.rateLimit) > ownerLimits.maxRateLimitPerMinute) {
+      } else if (newOwner && current.rateLimit && !rateWithin(current.rateLimit, ownerLimits.maxRateLimitPerMinute)) {
         const { limit, period } = current.rateLimit;
         throw fieldError("owner_user_id", `the key's rate limit of ${limit} per ${period} exceeds ${ownerLimits.rateLimitBound.whose} maximum of ${ownerLimits.maxRateLimitPerMinute} requests per minute`);
       }
+      // A key never stays without a rate limit (one made before bounds applied gets its owner's now).
+      if ((patch.rateLimit ?? current.rateLimit) === null) patch.rateLimit = boundRateLimit(ownerLimits.maxRateLimitPerMinute);
 
       const slots = { organizationMax: caller.plan.maxKeysPerOrganization, userMax: ownerLimits.maxKeys };
       const outcome = await store.keys.update(caller.organization.id, req.id, patch, slots);
@@ -355,15 +374,16 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
       deps.keyEvents.changed(outcome.key);
       const changed = Object.keys(patch).filter((field) => field !== "updatedAt");
       await audit(caller, "key.update", req.id, { fields: changed.join(",") });
-      // A new owner, or an enabled key, whose owner RemoveUser took meanwhile: settle it like their other keys.
-      const key = newOwner || req.isActive ? await removal.settleIfOwnerRemoved(caller, outcome.key) : outcome.key;
+      // Its owner may have been removed, or their limits narrowed, since the lookups above.
+      const key = await settled(caller, outcome.key);
       const [withTotals] = await withUsage([key]);
       return create(UpdateKeyResponseSchema, { key: withTotals });
     },
 
     async deleteKey(req, ctx) {
       const caller = callerOf(ctx);
-      const deleted = await store.keys.delete(caller.organization.id, requiredId(req.id));
+      await mayActOn(ctx, caller, "delete", await existingKey(caller, req.id));
+      const deleted = await store.keys.delete(caller.organization.id, req.id);
       if (!deleted) throw keyNotFound(req.id);
       deps.keyEvents.changed(deleted);
       await audit(caller, "key.delete", deleted.id, { name: deleted.name });
@@ -373,8 +393,9 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
     async revokeKey(req, ctx) {
       const caller = callerOf(ctx);
       validReason(req.reason);
+      await mayActOn(ctx, caller, "revoke", await existingKey(caller, req.id));
       const now = clock.now();
-      const revoked = await store.keys.revoke(caller.organization.id, requiredId(req.id), new Date(now));
+      const revoked = await store.keys.revoke(caller.organization.id, req.id, new Date(now));
       if (!revoked) throw keyNotFound(req.id);
       deps.keyEvents.changed(revoked);
       // Only the call that actually revoked it is audited; repeats return the first revocation.
@@ -389,6 +410,7 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
         throw fieldError("grace_period_seconds", `must be between 0 and ${MAX_GRACE_PERIOD_SECONDS}`);
       }
       const current = await existingKey(caller, req.id);
+      await mayActOn(ctx, caller, "regenerate", current);
       if (current.revokedAt !== null) throw fieldError("id", "the key is revoked and cannot be regenerated");
       if (current.encryptedSecret && !deps.encryption) {
         throw preconditionFailed("id", "the key is recoverable and this server has no KEYGATE_ENCRYPTION_KEY to seal its new secret");
@@ -451,7 +473,7 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
         store.keys.countHoldingSlots(caller.organization.id),
       ]);
       // The plan bounded by the user's own limits; scopes also by what this key can grant.
-      const limits = limitsOf(caller, caller.user);
+      const limits = caller.actor.limits;
       const available = new Set(limits.availableScopes);
       return create(GetMyLimitsResponseSchema, {
         userId: caller.user.id,
@@ -461,7 +483,7 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
         currentKeys: mine,
         organizationMaxKeys: caller.plan.maxKeysPerOrganization,
         organizationCurrentKeys: organization,
-        availableScopes: caller.key.scopes.filter((scope) => available.has(scope)),
+        availableScopes: caller.key.scopes.filter((scope) => caller.actor.scopes.has(scope) && available.has(scope)),
         maxRateLimit: limits.maxRateLimitPerMinute,
         canCreateAdminKeys: limits.canCreateAdminKeys,
       });

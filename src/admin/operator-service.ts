@@ -18,10 +18,13 @@ import type { Organization } from "../store/types.js";
 import { createOrganization } from "../tenancy/bootstrap.js";
 import type { Clock } from "../time/clock.js";
 import { CallerAudit, type AuditTrail } from "./audit-trail.js";
-import { callerOf } from "./caller.js";
+import { callerOf, type Caller } from "./caller.js";
 import { fieldError, notAnId } from "./errors.js";
+import { KeyRebound } from "./key-rebound.js";
 import { ENVIRONMENTS, toApiKey, toOrganizationMessage, toUserMessage } from "./mapping.js";
 import { requiredId, validName } from "./validation.js";
+
+const USER_PAGE = 500;
 
 export interface OperatorDeps {
   store: Store;
@@ -32,19 +35,36 @@ export interface OperatorDeps {
   defaultPlan: string;
   audit: AuditTrail;
   logger: Logger;
-  /** Told of plan changes, so caches (this replica's and, through the change feed, others') drop the old plan. */
-  keyEvents?: KeyEvents;
+  /**
+   * Told of plan changes and of keys a smaller plan re-bounds, so caches (this replica's and,
+   * through the change feed, others') drop the old entries.
+   */
+  keyEvents: KeyEvents;
 }
 
 const organizationNotFound = (id: string) => fieldError("id", isId("org", id) ? `no organization ${JSON.stringify(id)}` : notAnId("org", id));
 
 /**
- * OperatorService: what the platform does to its tenants. The caller authentication interceptor
- * lets only platform operator keys in; each handler writes its audit entry into the log of the
- * organization it acts on before it answers, so an operator's look is never off the record.
+ * OperatorService: what the platform does to its tenants. Who may call it is the policy's to say
+ * (policy/rpc-scopes.ts: platform operator keys only, asked by the caller authentication
+ * interceptor before any handler runs); nothing here decides rights again. Each handler writes
+ * its audit entry into the log of the organization it acts on before it answers, so an
+ * operator's look is never off the record.
  */
 export function operatorService(deps: OperatorDeps): ServiceImpl<typeof OperatorService> {
   const audit = new CallerAudit(deps.audit, deps.logger);
+  const rebound = new KeyRebound({ store: deps.store, clock: deps.clock, keyEvents: deps.keyEvents, audit, catalog: deps.scopes });
+
+  /** A plan with a lower rate bounds every user of the organization, so each one's keys come within it now. */
+  async function reboundUsersOf(caller: Caller, organizationId: string, plan: Plan): Promise<void> {
+    let afterId: string | undefined;
+    for (;;) {
+      const users = await deps.store.users.listByOrganization(organizationId, { limit: USER_PAGE, ...(afterId === undefined ? {} : { afterId }) });
+      for (const user of users) await rebound.keysOf(caller, user, plan);
+      if (users.length < USER_PAGE) return;
+      afterId = users[users.length - 1]!.id;
+    }
+  }
 
   function planNamed(name: string): Plan {
     const plan = deps.plans.find((p) => p.name === name);
@@ -100,8 +120,10 @@ export function operatorService(deps: OperatorDeps): ServiceImpl<typeof Operator
       const current = await organizationNamed(req.id);
       const updated = await deps.store.organizations.setPlan(current.id, plan.name);
       if (!updated) throw organizationNotFound(req.id);
-      deps.keyEvents?.organizationChanged(updated.id);
+      deps.keyEvents.organizationChanged(updated.id);
       await audit.changed(caller, { organizationId: updated.id, action: "org.plan_change", details: { from: current.plan, to: plan.name } });
+      const previous = deps.plans.find((p) => p.name === current.plan);
+      if (!previous || plan.maxRateLimitPerMinute < previous.maxRateLimitPerMinute) await reboundUsersOf(caller, updated.id, plan);
       return create(SetOrganizationPlanResponseSchema, { organization: toOrganizationMessage(updated), previousPlan: current.plan });
     },
   };

@@ -15,8 +15,17 @@ export interface EffectiveLimits {
   maxKeys: number;
   maxRateLimitPerMinute: number;
   canCreateAdminKeys: boolean;
-  /** Catalog scopes the user's keys may hold, in catalog order (admin ones only with canCreateAdminKeys). */
+  /** Catalog scopes the user's keys may be given, in catalog order (admin ones only with canCreateAdminKeys). */
   availableScopes: string[];
+  /** False once the user's own can_create_admin_keys is false: their keys may then keep no admin scope. */
+  keepsAdminScopes: boolean;
+  /**
+   * Catalog scopes the user's keys may keep, in catalog order: their own available_scopes, and
+   * admin scopes unless keepsAdminScopes is false. Wider than availableScopes only by the plan's
+   * can_create_admin_keys, which stops new admin keys being made but leaves the organization the
+   * admin key it was bootstrapped with. Narrowing it re-bounds the user's keys (key-rebound.ts).
+   */
+  heldScopes: string[];
   /** For messages: what bounds the rate and the admin keys. */
   rateLimitBound: RateLimitBound;
   adminKeys: AdminKeyPermission;
@@ -24,16 +33,18 @@ export interface EffectiveLimits {
 
 export function effectiveLimits(plan: Plan, catalog: readonly ScopeDefinition[], user: Pick<User, "id" | "limits">): EffectiveLimits {
   const own = user.limits ?? {};
-  const canCreateAdminKeys = plan.canCreateAdminKeys && own.canCreateAdminKeys !== false;
+  const keepsAdminScopes = own.canCreateAdminKeys !== false;
+  const canCreateAdminKeys = plan.canCreateAdminKeys && keepsAdminScopes;
   const allowed = own.availableScopes && new Set(own.availableScopes);
+  const held = catalog.map((scope) => scope.name).filter((name) => (!allowed || allowed.has(name)) && (keepsAdminScopes || !ADMIN_SCOPES.includes(name)));
   const ownRate = own.maxRateLimitPerMinute !== undefined && own.maxRateLimitPerMinute < plan.maxRateLimitPerMinute;
   return {
     maxKeys: Math.min(own.maxKeys ?? plan.maxKeysPerUser, plan.maxKeysPerUser),
     maxRateLimitPerMinute: ownRate ? own.maxRateLimitPerMinute! : plan.maxRateLimitPerMinute,
     canCreateAdminKeys,
-    availableScopes: catalog
-      .map((scope) => scope.name)
-      .filter((name) => (!allowed || allowed.has(name)) && (canCreateAdminKeys || !ADMIN_SCOPES.includes(name))),
+    availableScopes: held.filter((name) => canCreateAdminKeys || !ADMIN_SCOPES.includes(name)),
+    keepsAdminScopes,
+    heldScopes: held,
     rateLimitBound: {
       maxPerMinute: ownRate ? own.maxRateLimitPerMinute! : plan.maxRateLimitPerMinute,
       whose: ownRate ? `user ${user.id}'s` : `the ${plan.name} plan's`,

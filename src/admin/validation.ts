@@ -2,8 +2,8 @@ import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { isValidCidr } from "../authz/ip-allow-list.js";
 import type { ScopeDefinition } from "../config/scopes.js";
-import { ADMIN_SCOPES } from "../config/scopes.js";
-import type { RateLimitPeriod as RateLimitPeriodEnum } from "../../gen/keygate/v1/key_admin_pb.js";
+import { RateLimitPeriod as RateLimitPeriodEnum } from "../../gen/keygate/v1/key_admin_pb.js";
+import { boundRateLimit, rateWithin } from "../store/key-bound.js";
 import { PLATFORM_ADMIN } from "../tenancy/platform.js";
 import { codePoint, firstUnsafeCharacter } from "../text/unsafe-characters.js";
 import type { KeyRateLimit, RateLimitPeriod } from "../store/types.js";
@@ -59,37 +59,17 @@ export interface AdminKeyPermission {
 }
 
 /**
- * Scopes must be in the catalog, held by the caller (no escalation), and admin scopes only
- * where the caller's user may create admin keys. platform:admin is never granted here.
+ * Scopes named in a request: at most LIST_MAX, each a known name, duplicates dropped. Known means
+ * in the catalog, or platform:admin, which is keygate's own and never granted: whether a caller
+ * may grant a scope is the policy's question (policy/key-rules.ts), not a matter of spelling.
  */
-export function validScopes(
-  scopes: readonly string[],
-  catalog: readonly ScopeDefinition[],
-  callerScopes: readonly string[],
-  adminKeys: AdminKeyPermission,
-  field = "scopes",
-): string[] {
+export function validScopes(scopes: readonly string[], catalog: readonly ScopeDefinition[], field = "scopes"): string[] {
   if (scopes.length > LIST_MAX) throw fieldError(field, `must hold at most ${LIST_MAX} scopes`);
-  const known = new Set(catalog.map((s) => s.name));
-  const held = new Set(callerScopes);
+  const known = new Set([...catalog.map((s) => s.name), PLATFORM_ADMIN]);
   const unique = [...new Set(scopes)];
   for (const scope of unique) {
-    if (scope === PLATFORM_ADMIN) {
-      throw adminError("PERMISSION_DENIED", `${field}: ${scope} is only ever held by keys made with keygate bootstrap --operator`, { field, scope });
-    }
     if (!known.has(scope)) {
       throw adminError("API_KEY_SCOPE_NAME_INVALID", `${field}: ${JSON.stringify(scope)} is not a known scope (see ListScopes)`, {
-        field,
-        scope,
-      });
-    }
-  }
-  for (const scope of unique) {
-    if (!held.has(scope)) {
-      throw adminError("PERMISSION_DENIED", `${field}: you cannot grant ${scope}, which your own key does not hold`, { field, scope });
-    }
-    if (ADMIN_SCOPES.includes(scope) && !adminKeys.allowed) {
-      throw adminError("PERMISSION_DENIED", `${field}: ${adminKeys.deniedBy} does not allow creating keys with ${scope}`, {
         field,
         scope,
       });
@@ -112,8 +92,6 @@ export function validAllowIps(entries: readonly string[], field = "allow_ips"): 
   return unique;
 }
 
-const SECONDS_PER_PERIOD: Record<RateLimitPeriod, number> = { second: 1, minute: 60, hour: 3600, day: 86400 };
-
 export function periodOf(value: RateLimitPeriodEnum, field = "rate_limit_period"): RateLimitPeriod {
   const period = RATE_LIMIT_PERIODS.get(value);
   if (!period) throw fieldError(field, "must be RATE_LIMIT_PERIOD_SECOND, _MINUTE, _HOUR or _DAY");
@@ -127,15 +105,25 @@ export interface RateLimitBound {
   whose: string;
 }
 
-export const perMinuteOf = (rateLimit: KeyRateLimit): number => (rateLimit.limit * 60) / SECONDS_PER_PERIOD[rateLimit.period];
-
 /** A positive limit whose per-minute equivalent is within the bound (plan, or the key owner's own). */
 export function validRateLimit(limit: number, period: RateLimitPeriod, bound: RateLimitBound, field = "rate_limit"): KeyRateLimit {
   if (!Number.isInteger(limit) || limit <= 0) throw fieldError(field, "must be a positive integer");
-  if (perMinuteOf({ limit, period }) > bound.maxPerMinute) {
+  if (!rateWithin({ limit, period }, bound.maxPerMinute)) {
     throw fieldError(field, `${limit} per ${period} exceeds ${bound.whose} maximum of ${bound.maxPerMinute} requests per minute`);
   }
   return { limit, period };
+}
+
+/**
+ * A key's rate limit when a request sets none, or 0: its owner's bound per minute. 0 never means
+ * unlimited, since every plan bounds the rate (a key without a limit of its own would otherwise
+ * escape its owner's cap); a period with it is refused rather than guessed at.
+ */
+export function boundedByDefault(period: RateLimitPeriodEnum, bound: RateLimitBound): KeyRateLimit {
+  if (period !== RateLimitPeriodEnum.UNSPECIFIED) {
+    throw fieldError("rate_limit_period", `must be left out with rate_limit 0, which gives the key ${bound.whose} maximum of ${bound.maxPerMinute} requests per minute`);
+  }
+  return boundRateLimit(bound.maxPerMinute);
 }
 
 export function validExpiry(expiresAt: Timestamp, nowMs: number): Date {

@@ -16,13 +16,13 @@ const RATE_PERIODS: Record<string, RateLimitPeriod> = {
   day: RateLimitPeriod.DAY,
 };
 
-/** `100/minute` (also s, m, h, d); `0` removes the per-key limit. */
+/** `100/minute` (also s, m, h, d); `0` gives the key its owner's bound (never unlimited). */
 export function rateLimit(flag: string, raw: string): { rateLimit: number; rateLimitPeriod?: RateLimitPeriod } {
   if (raw.trim() === "0") return { rateLimit: 0 };
   const match = /^(\d{1,9})\/([a-z]+)$/.exec(raw.trim().toLowerCase());
   const period = match ? RATE_PERIODS[match[2]!] : undefined;
   if (!match || period === undefined || Number(match[1]) < 1) {
-    throw new UsageError(`${flag} must look like 100/minute (second, minute, hour or day), or 0 for none; got ${JSON.stringify(raw)}`);
+    throw new UsageError(`${flag} must look like 100/minute (second, minute, hour or day), or 0 for the owner's bound; got ${JSON.stringify(raw)}`);
   }
   return { rateLimit: Number(match[1]), rateLimitPeriod: period };
 }

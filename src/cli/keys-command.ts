@@ -83,7 +83,7 @@ const SETTINGS_HELP = `  --name NAME            the key's name
   --description TEXT     what it is for
   --scope SCOPE          a scope to grant (repeat for more), e.g. --scope machines:read
   --allow-ip CIDR        an address or range it may be used from (repeat for more)
-  --rate-limit N/PERIOD  e.g. 100/minute (second, minute, hour, day); 0 for none
+  --rate-limit N/PERIOD  e.g. 100/minute (second, minute, hour, day); 0 for the most the owner may have
   --expires TIME         ISO 8601, e.g. 2027-01-31 or 2027-01-31T12:00:00Z
   --owner USER_ID        the responsible user (default: the admin key's user)`;
 

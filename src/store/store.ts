@@ -1,4 +1,5 @@
 import type { UsageRepository } from "../usage/usage-repository.js";
+import type { KeyBound } from "./key-bound.js";
 import type { AuditEvent, KeyRateLimit, KeyRecord, Organization, SealedSecret, User, UserLimits, UserRole } from "./types.js";
 
 /**
@@ -76,6 +77,13 @@ export interface KeyRepository {
   delete(organizationId: string, id: string): Promise<KeyRecord | null>;
   /** Swaps in a new secret hash; null when the key is unknown or revoked. */
   replaceSecret(organizationId: string, id: string, next: NewSecret): Promise<KeyRecord | null>;
+  /**
+   * Brings every key `ownerUserId` owns in the organization within the bound, each in one atomic
+   * write: scopes outside it taken off, a rate limit above it (or none) set to the bound per
+   * minute, `updatedAt` set. Revoked keys and keys already within it are left as they are.
+   * Returns the keys it changed, as they are now.
+   */
+  boundKeysOfOwner(organizationId: string, ownerUserId: string, bound: KeyBound, updatedAt: Date): Promise<KeyRecord[]>;
   /** Keys holding a slot (not revoked): the organization's, or one user's when ownerUserId is given. */
   countHoldingSlots(organizationId: string, ownerUserId?: string): Promise<number>;
   /** Total keys and active (enabled, not revoked) keys of an organization. */

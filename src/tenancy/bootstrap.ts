@@ -2,6 +2,7 @@ import type { Plan } from "../config/plans.js";
 import { ADMIN_READ, ADMIN_WRITE, type ScopeDefinition } from "../config/scopes.js";
 import { newId } from "../keys/ids.js";
 import { generateSecret, keyPrefixOf, type Environment, type SecretHasher } from "../keys/secret.js";
+import { boundRateLimit } from "../store/key-bound.js";
 import type { Store } from "../store/store.js";
 import type { AuditEvent, KeyRecord, Organization, User } from "../store/types.js";
 import type { Clock } from "../time/clock.js";
@@ -92,7 +93,8 @@ export async function createOrganization(deps: TenancyDeps, request: NewOrganiza
     ownerUserId: owner.id,
     scopes: firstKey.scopes,
     allowIps: [],
-    rateLimit: null,
+    // Like any key made without a rate limit: its owner's bound (the plan's, for a new owner).
+    rateLimit: boundRateLimit(request.plan.maxRateLimitPerMinute),
     isActive: true,
     revokedAt: null,
     expiresAt: null,
@@ -131,8 +133,9 @@ export async function bootstrapOrganization(deps: TenancyDeps, request: Bootstra
 /**
  * Creates a platform organization, its owner and an operator key: platform:admin for
  * OperatorService and other organizations' keys (never their secrets), plus admin:read and
- * admin:write for its own organization, so operators can list, revoke and rotate their own keys.
- * New operator keys come only from here: platform:admin is in no catalog the admin API grants from.
+ * admin:write for its own organization, so operators can list its keys and manage the others.
+ * Operator keys come only from here and are never changed through the admin API: platform:admin
+ * is in no catalog it grants from, and the policy refuses acting on a key that holds it.
  */
 export async function bootstrapOperator(deps: TenancyDeps, request: BootstrapRequest): Promise<BootstrapResult> {
   const created = await createOrganization(deps, {

@@ -111,7 +111,7 @@ export function describeAdminApi(storeName: string, makeStore: () => Promise<{ s
         ["bad CIDR", { allowIps: ["10.0.0.0/33"] }, "API_KEY_ALLOW_IP_INVALID", "allow_ips"],
         ["not an address", { allowIps: ["example.com"] }, "API_KEY_ALLOW_IP_INVALID", "allow_ips"],
         ["bad IPv6 CIDR", { allowIps: ["2001:db8::/129"] }, "API_KEY_ALLOW_IP_INVALID", "allow_ips"],
-        ["zero rate limit", { rateLimit: 0, rateLimitPeriod: RateLimitPeriod.MINUTE }, "API_KEY_FIELD_INVALID", "rate_limit"],
+        ["a period with rate limit 0 (the owner's bound)", { rateLimit: 0, rateLimitPeriod: RateLimitPeriod.MINUTE }, "API_KEY_FIELD_INVALID", "rate_limit_period"],
         ["negative rate limit", { rateLimit: -5, rateLimitPeriod: RateLimitPeriod.MINUTE }, "API_KEY_FIELD_INVALID", "rate_limit"],
         ["rate limit above the plan", { rateLimit: 1000, rateLimitPeriod: RateLimitPeriod.SECOND }, "API_KEY_FIELD_INVALID", "rate_limit"],
         ["rate limit without period", { rateLimit: 10 }, "API_KEY_FIELD_INVALID", "rate_limit_period"],
@@ -213,10 +213,9 @@ export function describeAdminApi(storeName: string, makeStore: () => Promise<{ s
           isActive: false,
         });
         expect(changed.expiresAt).toBeUndefined();
-        const unlimited = (await t.client.updateKey({ id: key!.id, rateLimit: 0 })).key!;
-        expect(unlimited.rateLimit).toBe(0);
-        expect(unlimited.rateLimitPeriod).toBe(RateLimitPeriod.UNSPECIFIED);
-        expect(unlimited.name).toBe("renamed");
+        // 0 is never unlimited: the key gets its owner's bound (here the pro plan's 6000 per minute).
+        const bounded = (await t.client.updateKey({ id: key!.id, rateLimit: 0 })).key!;
+        expect(bounded).toMatchObject({ rateLimit: 6000, rateLimitPeriod: RateLimitPeriod.MINUTE, name: "renamed" });
       });
 
       it("validates like CreateKey and leaves the key untouched on error", async () => {

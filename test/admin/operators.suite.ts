@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code } from "@connectrpc/connect";
-import { Environment, UserRole } from "../../gen/keygate/v1/key_admin_pb.js";
+import { Environment, RateLimitPeriod, UserRole } from "../../gen/keygate/v1/key_admin_pb.js";
 import { newId } from "../../src/keys/ids.js";
 import { generateSecret, keyPrefixOf } from "../../src/keys/secret.js";
 import type { Store } from "../../src/store/store.js";
@@ -74,7 +74,11 @@ export function describeOperators(storeName: string, makeStore: () => Promise<{ 
       const moved = await operatorApi().setOrganizationPlan({ id: tenant.organization.id, plan: "free" });
       expect(moved).toMatchObject({ previousPlan: "pro", organization: { id: tenant.organization.id, plan: "free" } });
       expect(await owner.getMyLimits({})).toMatchObject({ maxKeys: 5, maxRateLimit: 60, canCreateAdminKeys: false, organizationMaxKeys: 10 });
-      const change = (await owner.listAuditEvents({})).events[0]!;
+      // Its keys come within the smaller plan's rate at once (the admin key it has keeps its scopes).
+      expect((await owner.getKey({ id: tenant.key.id })).key).toMatchObject({ rateLimit: 60, rateLimitPeriod: RateLimitPeriod.MINUTE, scopes: tenant.key.scopes });
+      const events = (await owner.listAuditEvents({})).events;
+      expect(events[0]).toMatchObject({ action: "key.update", keyId: tenant.key.id, actorKeyId: operator.key.id, details: { reason: "owner_limits" } });
+      const change = events.find((e) => e.action === "org.plan_change")!;
       expect(change).toMatchObject({
         action: "org.plan_change",
         actorKeyId: operator.key.id,

@@ -242,13 +242,17 @@ export function describeUsers(storeName: string, makeStore: () => Promise<{ stor
         await owner.deleteKey({ id: second.key!.id });
         expect(await failure(owner.updateKey({ id: fast!.id, ownerUserId: limited.user.id }))).toMatchObject({ code: Code.InvalidArgument, field: "owner_user_id" });
 
-        // No admin keys for them any more: GetMyLimits says so and CreateKey refuses admin scopes.
+        // No admin keys for them any more: the admin scopes come off the key they hold at once (so it
+        // can no longer call the admin API), and nobody can give them new ones.
         await owner.updateUser({ id: limited.user.id, limits: { canCreateAdminKeys: false } });
-        expect(await limited.client.getMyLimits({})).toMatchObject({ canCreateAdminKeys: false, availableScopes: ["machines:read"] });
-        expect(await failure(limited.client.createKey({ name: "x", scopes: ["admin:read"] }))).toMatchObject({ code: Code.PermissionDenied, field: "scopes" });
+        expect((await owner.getKey({ id: limited.key.id })).key!.scopes).toEqual(["machines:read"]);
+        expect(await failure(limited.client.getMyLimits({}))).toMatchObject({ code: Code.PermissionDenied, reason: "PERMISSION_DENIED" });
         expect(await failure(owner.createKey({ name: "x", scopes: ["admin:read"], ownerUserId: limited.user.id }))).toMatchObject({ code: Code.PermissionDenied, field: "scopes" });
+        // Handing the limits back to the plan gives no scope back; a new admin key works again.
         await owner.updateUser({ id: limited.user.id, resetLimits: ["max_keys", "max_rate_limit", "available_scopes", "can_create_admin_keys"] });
-        expect(await limited.client.getMyLimits({})).toMatchObject({ maxKeys: 25, maxRateLimit: 6000, canCreateAdminKeys: true });
+        expect((await owner.getKey({ id: limited.key.id })).key!.scopes).toEqual(["machines:read"]);
+        const again = t.clientFor((await owner.createKey({ name: "new admin key", scopes: ADMIN, ownerUserId: limited.user.id })).secret);
+        expect(await again.getMyLimits({})).toMatchObject({ maxKeys: 25, maxRateLimit: 6000, canCreateAdminKeys: true, availableScopes: ADMIN });
       });
     });
 

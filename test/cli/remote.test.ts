@@ -98,7 +98,8 @@ describe("keygate keys", () => {
     ]);
     expect(updated.key).toMatchObject({ description: "deploys from CI" });
     expect(updated.key.allowIps ?? []).toEqual([]);
-    expect(updated.key.rateLimit ?? 0).toBe(0);
+    // --rate-limit 0 is never unlimited: the key gets its owner's bound (the pro plan's).
+    expect(updated.key).toMatchObject({ rateLimit: 6000, rateLimitPeriod: "RATE_LIMIT_PERIOD_MINUTE" });
     expect(updated.key.expiresAt).toBeUndefined();
     expect(updated.key.isActive ?? false).toBe(false);
     expect((await json<{ keys: KeyJson[] }>(["keys", "list", "--disabled"])).keys.map((k) => k.id)).toEqual([id]);

@@ -661,6 +661,53 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       });
     });
 
+    describe("keys: bound to their owner's limits", () => {
+      const bound = { scopes: ["machines:read", "tags:read"], maxPerMinute: 120 };
+
+      it("takes off scopes outside the bound and lowers rates above it (or none) to it, only for that owner's live keys", async () => {
+        const org = newId("org");
+        const [alice, bob] = [newId("user"), newId("user")];
+        const mine = (fields: Partial<KeyRecord>) => created(aKey(org, { ownerUserId: alice, ...fields }));
+        const wide = await mine({ scopes: ["tags:read", "data:export", "machines:read"], rateLimit: { limit: 100, period: "minute" } });
+        const unlimited = await mine({ scopes: ["tags:read"], rateLimit: null });
+        const fast = await mine({ scopes: ["machines:read"], rateLimit: { limit: 3, period: "second" } });
+        const both = await mine({ scopes: ["admin:write"], rateLimit: { limit: 1_000_000, period: "day" } });
+        const within = await mine({ scopes: ["machines:read"], rateLimit: { limit: 2, period: "second" } });
+        const revoked = await mine({ scopes: ["data:export"], rateLimit: null });
+        await store.keys.revoke(org, revoked.id, T1);
+        const bobs = await created(aKey(org, { ownerUserId: bob, scopes: ["data:export"] }));
+        const elsewhere = await created(aKey(newId("org"), { ownerUserId: alice, scopes: ["data:export"] }));
+
+        const changed = await store.keys.boundKeysOfOwner(org, alice, bound, T2);
+        const perMinute = { limit: 120, period: "minute" };
+        expect(changed).toStrictEqual([
+          { ...wide, scopes: ["tags:read", "machines:read"], updatedAt: T2 },
+          { ...unlimited, rateLimit: perMinute, updatedAt: T2 },
+          { ...fast, rateLimit: perMinute, updatedAt: T2 },
+          { ...both, scopes: [], rateLimit: perMinute, updatedAt: T2 },
+        ]);
+        for (const key of changed) expect(await store.keys.findById(org, key.id)).toStrictEqual(key);
+        expect(await store.keys.findById(org, within.id)).toStrictEqual(within);
+        expect((await store.keys.findById(org, revoked.id))!.scopes).toEqual(["data:export"]);
+        expect(await store.keys.findById(org, bobs.id)).toStrictEqual(bobs);
+        expect(await store.keys.findById(elsewhere.organizationId, elsewhere.id)).toStrictEqual(elsewhere);
+        // Within the bound now: a second call changes nothing.
+        expect(await store.keys.boundKeysOfOwner(org, alice, bound, T2)).toEqual([]);
+      });
+
+      it("keeps a key exactly at the bound, in any period, and keeps slots as they were", async () => {
+        const org = newId("org");
+        const alice = newId("user");
+        const atBound = await created(aKey(org, { ownerUserId: alice, rateLimit: { limit: 7200, period: "hour" } }));
+        const justAbove = await created(aKey(org, { ownerUserId: alice, rateLimit: { limit: 172_801, period: "day" } }));
+        const slots = await slotsHeld(org, alice);
+        const changed = await store.keys.boundKeysOfOwner(org, alice, bound, T2);
+        expect(changed.map((key) => key.id)).toEqual([justAbove.id]);
+        expect(await store.keys.findById(org, atBound.id)).toStrictEqual(atBound);
+        expect(await slotsHeld(org, alice)).toEqual(slots);
+      });
+    });
+
     describe("keys: sealed secrets", () => {
       const sealed = (keyId = "kid-current"): SealedSecret => ({
         version: 1,

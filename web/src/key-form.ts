@@ -60,7 +60,7 @@ export function keyForm(catalog: readonly Scope[], grantable: readonly string[],
     h(
       "div",
       { class: "inline" },
-      field("Rate limit", rateLimit, "Requests per period; 0 means the plan's per-minute rate only."),
+      field("Rate limit", rateLimit, "Requests per period; 0: the most the key's owner may have (their own cap, else the plan's)."),
       field("Period", period),
     ),
     field("Expires at (UTC)", expires, "Empty: the key does not expire."),

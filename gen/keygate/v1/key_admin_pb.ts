@@ -102,7 +102,9 @@ export type ApiKey = Message<"keygate.v1.ApiKey"> & {
   allowIps: string[];
 
   /**
-   * Requests allowed per rate_limit_period; 0 means the plan's per-minute rate only.
+   * Requests allowed per rate_limit_period. Every key gets one when made or changed (its owner's
+   * bound when none is asked for); 0 only on a key made before that, which the organization's
+   * per-minute rate alone bounds.
    *
    * @generated from field: int32 rate_limit = 11;
    */
@@ -221,7 +223,7 @@ export type CreateKeyRequest = Message<"keygate.v1.CreateKeyRequest"> & {
   allowIps: string[];
 
   /**
-   * Absent: no per-key limit (the organization's per-minute rate still applies).
+   * Absent or 0: the owner's bound (their max_rate_limit, else the plan's) per minute; never unlimited.
    *
    * @generated from field: optional int32 rate_limit = 5;
    */
@@ -461,7 +463,7 @@ export type UpdateKeyRequest = Message<"keygate.v1.UpdateKeyRequest"> & {
   allowIps?: StringList | undefined;
 
   /**
-   * 0 removes the per-key limit.
+   * 0 sets the owner's bound (their max_rate_limit, else the plan's) per minute; never unlimited.
    *
    * @generated from field: optional int32 rate_limit = 6;
    */

@@ -20,6 +20,7 @@ import type {
   UserRepository,
 } from "../store.js";
 import type { AuditEvent, KeyRecord, Organization, SealedSecret, User } from "../types.js";
+import { boundedFields, type KeyBound } from "../key-bound.js";
 import { patchedLimits } from "../user-limits-patch.js";
 import { MemoryUsageRepository } from "./memory-usage-repository.js";
 
@@ -179,6 +180,19 @@ class MemoryKeyRepository implements KeyRepository {
     else delete key.encryptedSecret;
     key.updatedAt = new Date(next.updatedAt);
     return copy(key);
+  }
+
+  async boundKeysOfOwner(organizationId: string, ownerUserId: string, bound: KeyBound, updatedAt: Date): Promise<KeyRecord[]> {
+    const changed: KeyRecord[] = [];
+    for (const id of this.#idsByOrganization.get(organizationId) ?? []) {
+      const key = this.#byId.get(id)!;
+      if (key.ownerUserId !== ownerUserId || key.revokedAt !== null) continue;
+      const fields = boundedFields(key, bound);
+      if (fields === null) continue;
+      Object.assign(key, copy(fields), { updatedAt: new Date(updatedAt) });
+      changed.push(copy(key));
+    }
+    return changed;
   }
 
   async countHoldingSlots(organizationId: string, ownerUserId?: string): Promise<number> {

@@ -9,6 +9,7 @@ import type {
   UpdateKeyOutcome,
 } from "../store.js";
 import type { KeyRecord, SealedSecret } from "../types.js";
+import { boundRateLimit, SECONDS_PER_PERIOD, type KeyBound } from "../key-bound.js";
 import { toDocument, type StoredRecord } from "./documents.js";
 import { KeySlotCounters, organizationCounter, userCounter, type SlotCounterId } from "./key-slots.js";
 import { isDuplicateKeyError, reportingDuplicates } from "./mongo-errors.js";
@@ -73,6 +74,27 @@ function changesOf(patch: KeyPatch): Partial<KeyDocument> {
 
 /** How often update re-reads a key whose owner another update changed under it. */
 const UPDATE_ATTEMPTS = 5;
+
+/** The period's length in seconds, as an aggregation expression over the key's own period. */
+const SECONDS_OF_KEY_PERIOD = {
+  $switch: {
+    branches: Object.entries(SECONDS_PER_PERIOD).map(([period, seconds]) => ({ case: { $eq: ["$rateLimit.period", period] }, then: seconds })),
+    default: 0,
+  },
+};
+
+/** The key's rate limit is within the bound: limit × 60 ≤ bound × seconds, in integers (see key-bound.ts). */
+const rateWithinBound = (maxPerMinute: number) => ({
+  $and: [
+    { $eq: [{ $type: "$rateLimit" }, "object"] },
+    { $lte: [{ $multiply: ["$rateLimit.limit", 60] }, { $multiply: [maxPerMinute, SECONDS_OF_KEY_PERIOD] }] },
+  ],
+});
+
+/** Keys outside the bound: a scope it does not allow, or a rate limit above it or none. */
+const outsideBound = (bound: KeyBound): Filter<KeyDocument> => ({
+  $or: [{ scopes: { $elemMatch: { $nin: [...bound.scopes] } } }, { $expr: { $not: [rateWithinBound(bound.maxPerMinute)] } }],
+});
 
 /** Only keys that are not revoked hold a slot; each matches at most one key. */
 const holdingSlot = (organizationId: string, id: string): Filter<KeyDocument> => ({
@@ -227,6 +249,30 @@ export class MongoKeyRepository implements KeyRepository {
       "secret hash",
     );
     return updated && toRecord(updated);
+  }
+
+  async boundKeysOfOwner(organizationId: string, ownerUserId: string, bound: KeyBound, updatedAt: Date): Promise<KeyRecord[]> {
+    const outside: Filter<KeyDocument> = { organizationId, ownerUserId, revokedAt: null, ...outsideBound(bound) };
+    const candidates = await this.#keys.find(outside, { projection: { _id: 1 } }).sort({ _id: 1 }).toArray();
+    const changed: KeyRecord[] = [];
+    for (const { _id } of candidates) {
+      // The filter again, so a key changed, revoked or handed on since the find is judged as it is now.
+      const updated = await this.#keys.findOneAndUpdate(
+        { _id, ...outside },
+        [
+          {
+            $set: {
+              scopes: { $filter: { input: "$scopes", cond: { $in: ["$$this", { $literal: [...bound.scopes] }] } } },
+              rateLimit: { $cond: [rateWithinBound(bound.maxPerMinute), "$rateLimit", { $literal: boundRateLimit(bound.maxPerMinute) }] },
+              updatedAt: { $literal: updatedAt },
+            },
+          },
+        ],
+        { returnDocument: "after" },
+      );
+      if (updated) changed.push(toRecord(updated));
+    }
+    return changed;
   }
 
   async countHoldingSlots(organizationId: string, ownerUserId?: string): Promise<number> {

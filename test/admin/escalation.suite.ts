@@ -1,0 +1,204 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { Code, type Client } from "@connectrpc/connect";
+import { RateLimitPeriod, UserRole, type KeyAdminService, type UserLimitsSchema } from "../../gen/keygate/v1/key_admin_pb.js";
+import type { Store } from "../../src/store/store.js";
+import { ManualClock } from "../../src/time/clock.js";
+import { startTestApp, type TestApp } from "../support/app.js";
+import { failure } from "./admin-api.suite.js";
+import { anOperator, checkerFor } from "./clients.js";
+
+type AdminClient = Client<typeof KeyAdminService>;
+const ADMIN = ["admin:read", "admin:write", "machines:read"];
+const DENIED = { code: Code.PermissionDenied, reason: "PERMISSION_DENIED" };
+
+/**
+ * Issue 12's reproductions of privilege escalation inside one organization, through a real
+ * server: each attack is refused, changes nothing, and is on the record; and a capped user's keys
+ * stay within their cap, also when the cap is lowered later.
+ */
+export function describeEscalation(storeName: string, makeStore: () => Promise<{ store: Store; cleanup(): Promise<void> }>) {
+  describe(`escalation inside an organization on the ${storeName} store`, () => {
+    let t: TestApp;
+    let cleanup: () => Promise<void>;
+    let check: (secret: string) => Promise<string>;
+
+    beforeAll(async () => {
+      const made = await makeStore();
+      cleanup = made.cleanup;
+      t = await startTestApp({ store: made.store, clock: new ManualClock(Date.now()), closeStore: false });
+      check = checkerFor(t);
+    });
+
+    afterAll(async () => {
+      await t?.close();
+      await cleanup?.();
+    });
+
+    /** A fresh organization and its owner, acting through the bootstrap key (every scope). */
+    async function organization() {
+      const org = await t.anotherOrganization("pro");
+      return { org, owner: t.clientFor(org.secret) };
+    }
+
+    /** A user of the role with an admin key of their own (made by the owner), acting through it. */
+    async function actingAs(owner: AdminClient, role: UserRole, limits?: MessageInitShape<typeof UserLimitsSchema>, scopes = ADMIN) {
+      const { user } = await owner.addUser({ name: `a ${UserRole[role].toLowerCase()}`, role, limits });
+      const { secret, key } = await owner.createKey({ name: "their admin key", scopes, ownerUserId: user!.id });
+      return { user: user!, key: key!, secret, client: t.clientFor(secret) };
+    }
+
+    /** The refusals the audit log holds: of calls on a key, or (keyId "") of a caller's calls on none. */
+    const refusals = async (owner: AdminClient, on: { keyId: string } | { actorKeyId: string }) =>
+      (await owner.listAuditEvents({ pageSize: 1000 })).events
+        .filter((e) => e.action === "auth.failed" && ("keyId" in on ? e.keyId === on.keyId : e.actorKeyId === on.actorKeyId && e.keyId === ""))
+        .map((e) => [e.details["method"], e.details["reason"]]);
+
+    describe("1: acting on a broader key", () => {
+      it("refuses a member's admin:write key regenerating the owner's broader key; the owner's secret keeps working", async () => {
+        const { org, owner } = await organization();
+        const member = await actingAs(owner, UserRole.MEMBER);
+        const before = (await owner.getKey({ id: org.key.id })).key!;
+
+        expect(await failure(member.client.regenerateKey({ id: org.key.id }))).toMatchObject({ ...DENIED, field: "id" });
+
+        expect((await owner.getKey({ id: org.key.id })).key).toEqual(before);
+        expect((await owner.testKey({ apiKey: org.secret })).valid).toBe(true);
+        expect(await refusals(owner, { keyId: org.key.id })).toEqual([["RegenerateKey", "KEY_SCOPES_NOT_HELD"]]);
+      });
+
+      it("in the platform organization, refuses a second admin:write key regenerating the operator key", async () => {
+        const operator = await anOperator(t);
+        const operatorKeys = t.clientFor(operator.secret);
+        const second = await operatorKeys.createKey({ name: "ci", scopes: ["admin:write"] });
+        const before = (await operatorKeys.getKey({ id: operator.key.id })).key!;
+
+        const refused = await failure(t.clientFor(second.secret).regenerateKey({ id: operator.key.id }));
+        expect(refused).toMatchObject({ ...DENIED, field: "id" });
+
+        expect((await operatorKeys.getKey({ id: operator.key.id })).key).toEqual(before);
+        expect((await operatorKeys.testKey({ apiKey: operator.secret })).valid).toBe(true);
+        // And the second key is still nobody's operator.
+        const tenant = await t.anotherOrganization();
+        expect(await failure(t.clientFor(second.secret).listKeys({ organizationId: tenant.organization.id }))).toMatchObject(DENIED);
+      });
+    });
+
+    describe("2: a member acting as the owner", () => {
+      it("refuses a member creating a key owned by the owner, and writes nothing", async () => {
+        const { org, owner } = await organization();
+        const member = await actingAs(owner, UserRole.MEMBER);
+        const before = await t.store.keys.countByState(org.organization.id);
+
+        const refused = await failure(member.client.createKey({ name: "mine, says the owner", scopes: ["machines:read"], ownerUserId: org.owner.id }));
+        expect(refused).toMatchObject({ ...DENIED, field: "owner_user_id" });
+
+        expect(await t.store.keys.countByState(org.organization.id)).toEqual(before);
+        expect(await refusals(owner, { actorKeyId: member.key.id })).toEqual([["CreateKey", "OWNER_NOT_NAMEABLE"]]);
+        // The promotion that followed in the attack stays refused too.
+        expect(await failure(member.client.updateUser({ id: member.user.id, role: UserRole.OWNER }))).toMatchObject(DENIED);
+      });
+
+      it("refuses a member updating, revoking or deleting the owner's key, and changes nothing", async () => {
+        const { org, owner } = await organization();
+        const member = await actingAs(owner, UserRole.MEMBER);
+        const { key: target, secret } = await owner.createKey({ name: "the owner narrow key", scopes: ["machines:read"] });
+        for (const call of [
+          () => member.client.updateKey({ id: target!.id, name: "taken" }),
+          () => member.client.updateKey({ id: target!.id, ownerUserId: member.user.id }),
+          () => member.client.revokeKey({ id: target!.id }),
+          () => member.client.deleteKey({ id: target!.id }),
+          () => member.client.regenerateKey({ id: target!.id }),
+        ]) {
+          expect(await failure(call())).toMatchObject({ ...DENIED, field: "id" });
+        }
+        expect((await owner.getKey({ id: target!.id })).key).toEqual(target);
+        expect(await check(secret)).toBe("allowed");
+        expect(await refusals(owner, { keyId: target!.id })).toHaveLength(5);
+        expect(org.owner.id).toBe(target!.ownerUserId);
+      });
+
+      it("keeps a member inside their own max_keys and max_rate_limit: naming another owner is refused", async () => {
+        const { owner } = await organization();
+        const capped = await actingAs(owner, UserRole.MEMBER, { maxKeys: 1, maxRateLimit: 10 });
+        const { user: uncapped } = await owner.addUser({ name: "uncapped" });
+
+        expect(await failure(capped.client.createKey({ name: "x", scopes: ["machines:read"] }))).toMatchObject({ code: Code.ResourceExhausted });
+        for (const call of [
+          () => capped.client.createKey({ name: "x", scopes: ["machines:read"], ownerUserId: uncapped!.id }),
+          () =>
+            capped.client.createKey({ name: "x", scopes: ["machines:read"], ownerUserId: uncapped!.id, rateLimit: 1000, rateLimitPeriod: RateLimitPeriod.MINUTE }),
+          () => capped.client.updateKey({ id: capped.key.id, ownerUserId: uncapped!.id, rateLimit: 1000, rateLimitPeriod: RateLimitPeriod.MINUTE }),
+        ]) {
+          expect(await failure(call())).toMatchObject({ ...DENIED, field: "owner_user_id" });
+        }
+        const keys = (await owner.listKeys({ pageSize: 100 })).keys;
+        expect(keys.filter((k) => k.ownerUserId === uncapped!.id)).toEqual([]);
+        expect(keys.find((k) => k.id === capped.key.id)).toMatchObject({ ownerUserId: capped.user.id, rateLimit: 10 });
+      });
+    });
+
+    describe("5: a capped user's rate limit", () => {
+      it("gives a key created or updated without a rate limit, or with 0, its owner's bound, never unlimited", async () => {
+        const { owner } = await organization();
+        const capped = await actingAs(owner, UserRole.MEMBER, { maxRateLimit: 100 });
+        const bound = { rateLimit: 100, rateLimitPeriod: RateLimitPeriod.MINUTE };
+        expect(capped.key).toMatchObject(bound);
+
+        const omitted = (await capped.client.createKey({ name: "omitted", scopes: ["machines:read"] })).key!;
+        expect(omitted).toMatchObject(bound);
+        const zero = (await capped.client.createKey({ name: "zero", scopes: ["machines:read"], rateLimit: 0 })).key!;
+        expect(zero).toMatchObject(bound);
+        const slow = (await capped.client.createKey({ name: "slow", scopes: ["machines:read"], rateLimit: 5, rateLimitPeriod: RateLimitPeriod.MINUTE })).key!;
+        expect((await capped.client.updateKey({ id: slow.id, rateLimit: 0 })).key).toMatchObject(bound);
+        // The owner's plan bounds a key when the user has no cap of their own.
+        expect((await owner.createKey({ name: "the owner key", scopes: ["machines:read"] })).key).toMatchObject({ rateLimit: 6000, rateLimitPeriod: RateLimitPeriod.MINUTE });
+      });
+
+      it("re-bounds a user's keys the moment their limits narrow: the very next Check uses the new bound", async () => {
+        const { owner } = await organization();
+        const member = await actingAs(owner, UserRole.MEMBER);
+        const { key, secret } = await member.client.createKey({ name: "busy", scopes: ["machines:read"], rateLimit: 100, rateLimitPeriod: RateLimitPeriod.MINUTE });
+        expect(await check(secret)).toBe("allowed"); // now in Check's cache with 100 per minute
+
+        await owner.updateUser({ id: member.user.id, limits: { maxRateLimit: 2 } });
+        expect((await owner.getKey({ id: key!.id })).key).toMatchObject({ rateLimit: 2, rateLimitPeriod: RateLimitPeriod.MINUTE });
+        expect((await owner.getKey({ id: member.key.id })).key).toMatchObject({ rateLimit: 2, rateLimitPeriod: RateLimitPeriod.MINUTE });
+        expect(await check(secret)).toBe("allowed");
+        expect(await check(secret)).toBe("RATE_LIMITED");
+
+        const [rebound] = (await owner.listAuditEvents({ keyId: key!.id })).events;
+        expect(rebound).toMatchObject({ action: "key.update", details: { reason: "owner_limits", userId: member.user.id } });
+      });
+
+      it("bounds a key written under limits that narrowed meanwhile (a write racing UpdateUser) by the next write", async () => {
+        const { org, owner } = await organization();
+        const member = await actingAs(owner, UserRole.MEMBER);
+        await owner.updateUser({ id: member.user.id, limits: { maxRateLimit: 10, availableScopes: { values: ["machines:read", "admin:read", "admin:write"] } } });
+        // What a CreateKey validated against the old limits would have written after the sweep.
+        const late = (await owner.createKey({ name: "late", scopes: ["machines:read"] })).key!;
+        const raced = { ...(await t.store.keys.findById(org.organization.id, late.id))!, id: `${late.id}x`, secretHash: `${late.id}-hash`, ownerUserId: member.user.id, scopes: ["machines:read", "data:export"], rateLimit: { limit: 1000, period: "minute" as const } };
+        expect((await t.store.keys.create(raced, { organizationMax: 1000, userMax: 1000 })).ok).toBe(true);
+
+        const renamed = (await owner.updateKey({ id: raced.id, name: "renamed" })).key!;
+        expect(renamed).toMatchObject({ name: "renamed", scopes: ["machines:read"], rateLimit: 10, rateLimitPeriod: RateLimitPeriod.MINUTE });
+        expect((await owner.getKey({ id: raced.id })).key).toMatchObject({ scopes: ["machines:read"], rateLimit: 10 });
+      });
+
+      it("takes off the scopes a user may no longer hold, admin scopes included, at once", async () => {
+        const { owner } = await organization();
+        const member = await actingAs(owner, UserRole.MEMBER);
+        const { key, secret } = await owner.createKey({ name: "reader", scopes: ["machines:read", "tags:read"], ownerUserId: member.user.id });
+        expect(await check(secret)).toBe("allowed");
+
+        await owner.updateUser({ id: member.user.id, limits: { availableScopes: { values: ["tags:read", "admin:read", "admin:write"] } } });
+        expect((await owner.getKey({ id: key!.id })).key!.scopes).toEqual(["tags:read"]);
+        expect(await check(secret)).toBe("SCOPE_MISSING");
+
+        await owner.updateUser({ id: member.user.id, limits: { canCreateAdminKeys: false } });
+        expect((await owner.getKey({ id: member.key.id })).key!.scopes).toEqual([]);
+        expect(await failure(member.client.listKeys({}))).toMatchObject(DENIED);
+      });
+    });
+  });
+}
