@@ -4,6 +4,7 @@ import { OperatorService } from "../gen/keygate/v1/operator_pb.js";
 import { clientContextValues, TrustedProxies } from "./abuse/client-address.js";
 import { SlidingCounters } from "./abuse/sliding-counters.js";
 import { AuditTrail } from "./admin/audit-trail.js";
+import { callerAdmission, callerAuthenticator } from "./admin/authenticate-caller.js";
 import { callerAuthentication } from "./admin/caller.js";
 import { keyAdministration } from "./admin/key-admin-service.js";
 import { operatorService } from "./admin/operator-service.js";
@@ -23,6 +24,7 @@ import { Metrics } from "./metrics/metrics.js";
 import { metricsEndpoint } from "./metrics/metrics-endpoint.js";
 import { rpcMetrics } from "./metrics/rpc-metrics.js";
 import { instrumentStore } from "./metrics/store-metrics.js";
+import { BodyBudget } from "./server/body-budget.js";
 import { healthRoutes } from "./server/health-service.js";
 import { HttpServer } from "./server/http-server.js";
 import { Readiness } from "./server/readiness.js";
@@ -89,7 +91,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   // Abuse bounds (src/abuse): failed keys per source IP, admin requests per caller key.
   const throttle = (limit: number) => new SlidingCounters({ limit, windowMs: 60_000, maxSources: config.throttleMaxSources });
   const failedKeys = throttle(config.failedKeyAttemptsPerMinute);
-  const authentication = callerAuthentication({
+  const authenticateCaller = callerAuthenticator({
     store,
     hasher,
     clock,
@@ -99,6 +101,11 @@ export async function startApp(options: AppOptions): Promise<App> {
     failedAuth: throttle(config.failedKeyAttemptsPerMinute),
     callerRequests: throttle(config.adminRequestsPerMinute),
   });
+  const authentication = callerAuthentication({ authenticate: authenticateCaller, audit });
+  // The admin services authenticate their caller from the headers, before the body is read.
+  const adminAdmission = callerAdmission(authenticateCaller, { bytes: config.adminMaxBodyBytes, setting: "KEYGATE_ADMIN_MAX_BODY_BYTES" });
+  const bodies = new BodyBudget({ maxBytesPerConnection: config.bodyBufferBytesPerConnection, maxBytesPerProcess: config.bodyBufferBytesPerProcess });
+  metrics.watchRequestBodies(bodies);
 
   const keyAdmin = keyAdministration({
     store,
@@ -137,6 +144,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       // A misspelt field or enum name must be an error, not silently dropped (a key created
       // without the rate limit its author asked for).
       jsonOptions: { ignoreUnknownFields: false },
+      readMaxBytes: config.adminMaxBodyBytes,
       interceptors: [
         rpcMetrics(metrics.adminRpc),
         rpcLogging(logger),
@@ -147,6 +155,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     // operator keys in (src/admin/caller.ts).
     router.service(OperatorService, operator, {
       jsonOptions: { ignoreUnknownFields: false },
+      readMaxBytes: config.adminMaxBodyBytes,
       interceptors: [
         rpcMetrics(metrics.adminRpc),
         rpcLogging(logger),
@@ -160,6 +169,12 @@ export async function startApp(options: AppOptions): Promise<App> {
     readiness,
     extraHandlers: [metricsEndpoint(metrics), consoleHandler()],
     contextValues: clientContextValues(new TrustedProxies(config.trustedProxies)),
+    admissions: new Map([
+      [KeyAdminService.typeName, adminAdmission],
+      [OperatorService.typeName, adminAdmission],
+    ]),
+    bodies,
+    requestBodyTimeoutMs: config.requestBodyTimeoutMs,
     headersTimeoutMs: config.headersTimeoutMs,
     idleTimeoutMs: config.idleConnectionTimeoutMs,
   });
