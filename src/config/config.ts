@@ -103,6 +103,9 @@ export interface Config {
   usageIdSegmentPattern: RegExp;
   /** WatchUsage sends a snapshot at least this often while idle; 0 turns that off. */
   usageWatchHeartbeatMs: number;
+  /** Open WatchUsage streams per caller key and per organization (per replica); more are refused. */
+  usageWatchMaxStreamsPerKey: number;
+  usageWatchMaxStreamsPerOrganization: number;
 }
 
 export class ConfigError extends Error {
@@ -330,6 +333,8 @@ export function loadConfig(env: Env = process.env): Config {
     usageAlertThresholds: percentList(env, "KEYGATE_USAGE_ALERT_THRESHOLDS", [80]),
     usageIdSegmentPattern: segmentPattern(env, "KEYGATE_USAGE_ID_SEGMENT_PATTERN", DEFAULT_ID_SEGMENT_PATTERN),
     usageWatchHeartbeatMs: integer(env, "KEYGATE_USAGE_WATCH_HEARTBEAT_MS", 15_000, 0, 3_600_000),
+    usageWatchMaxStreamsPerKey: integer(env, "KEYGATE_USAGE_WATCH_MAX_STREAMS_PER_KEY", 10, 1, 100),
+    usageWatchMaxStreamsPerOrganization: integer(env, "KEYGATE_USAGE_WATCH_MAX_STREAMS_PER_ORGANIZATION", 50, 1, 10_000),
   };
 }
 

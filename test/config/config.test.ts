@@ -71,6 +71,19 @@ describe("configuration", () => {
     stops({ KEYGATE_REQUEST_BODY_TIMEOUT_MS: "0" }, /^KEYGATE_REQUEST_BODY_TIMEOUT_MS: must be between 100 and 600000/);
   });
 
+  it("caps WatchUsage streams: 10 per key and 50 per organization by default, each setting validated", () => {
+    expect(loadConfig({})).toMatchObject({ usageWatchMaxStreamsPerKey: 10, usageWatchMaxStreamsPerOrganization: 50 });
+    expect(loadConfig({ KEYGATE_USAGE_WATCH_MAX_STREAMS_PER_KEY: "3", KEYGATE_USAGE_WATCH_MAX_STREAMS_PER_ORGANIZATION: "500" })).toMatchObject({
+      usageWatchMaxStreamsPerKey: 3,
+      usageWatchMaxStreamsPerOrganization: 500,
+    });
+    expect(() => loadConfig({ KEYGATE_USAGE_WATCH_MAX_STREAMS_PER_KEY: "0" })).toThrow(/^KEYGATE_USAGE_WATCH_MAX_STREAMS_PER_KEY: must be between 1 and 100/);
+    expect(() => loadConfig({ KEYGATE_USAGE_WATCH_MAX_STREAMS_PER_KEY: "ten" })).toThrow(/^KEYGATE_USAGE_WATCH_MAX_STREAMS_PER_KEY: must be an integer/);
+    expect(() => loadConfig({ KEYGATE_USAGE_WATCH_MAX_STREAMS_PER_ORGANIZATION: "100000" })).toThrow(
+      /^KEYGATE_USAGE_WATCH_MAX_STREAMS_PER_ORGANIZATION: must be between 1 and 10000/,
+    );
+  });
+
   it("trusts no proxy by default, and takes comma-separated IPv4 and IPv6 addresses and CIDRs", () => {
     expect(loadConfig({}).trustedProxies).toEqual([]);
     expect(loadConfig({ KEYGATE_TRUSTED_PROXIES: " 10.0.0.0/8, fd00::/8,192.0.2.1 ," }).trustedProxies).toEqual(["10.0.0.0/8", "fd00::/8", "192.0.2.1"]);
