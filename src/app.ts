@@ -103,7 +103,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   });
   const authentication = callerAuthentication({ authenticate: authenticateCaller, audit });
   // The admin services authenticate their caller from the headers, before the body is read.
-  const adminAdmission = callerAdmission(authenticateCaller, { bytes: config.adminMaxBodyBytes, setting: "KEYGATE_ADMIN_MAX_BODY_BYTES" });
+  const adminAdmission = callerAdmission(authenticateCaller, { bytes: config.adminMaxBodyBytes, origin: "KEYGATE_ADMIN_MAX_BODY_BYTES" });
   const bodies = new BodyBudget({ maxBytesPerConnection: config.bodyBufferBytesPerConnection, maxBytesPerProcess: config.bodyBufferBytesPerProcess });
   metrics.watchRequestBodies(bodies);
 

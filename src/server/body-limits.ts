@@ -19,6 +19,14 @@ export const DEFAULT_READ_MAX_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_ADMIN_MAX_BODY_BYTES = 64 * 1024;
 
 /**
+ * JSON messages to services anyone may call (no admission: Check, health, the access log). JSON
+ * costs far more to parse than protobuf: a deeply nested document of 4 MB blocks the event loop
+ * for seconds, long past Envoy's Check timeouts. Envoy sends binary protobuf, which keeps the
+ * 4 MiB limit; JSON there is for people trying things out.
+ */
+export const OPEN_JSON_MAX_BYTES = 64 * 1024;
+
+/**
  * Unfinished request bodies held at once: 16 MiB per connection (Envoy multiplexes its Checks,
  * a few KiB each, over a few connections), 64 MiB per process.
  */

@@ -2,8 +2,8 @@ const ENVELOPE_HEADER_BYTES = 5;
 
 /**
  * Follows the envelopes (1 flag byte, 4 length bytes, the message) of an enveloped request stream
- * (gRPC, gRPC-Web, Connect streaming), so that a long-lived stream holds only its unfinished
- * message, not everything it ever sent.
+ * (gRPC, gRPC-Web, Connect streaming): a long-lived stream holds only its unfinished message, not
+ * everything it ever sent, and a message too large is known from its header, before it arrives.
  */
 export class EnvelopeBoundaries {
   readonly #header = Buffer.alloc(ENVELOPE_HEADER_BYTES);
@@ -11,6 +11,12 @@ export class EnvelopeBoundaries {
   #messageBytesLeft = 0;
   /** Bytes of the current, unfinished envelope seen so far. */
   #pending = 0;
+  #longestMessage = 0;
+
+  /** The largest message length any envelope header read so far announced. */
+  get longestMessage(): number {
+    return this.#longestMessage;
+  }
 
   /** Bytes that `chunk` completed: whole envelopes ending in it, counted from where they began. */
   completedBy(chunk: Uint8Array): number {
@@ -25,6 +31,7 @@ export class EnvelopeBoundaries {
         this.#pending += take;
         if (this.#headerBytes < ENVELOPE_HEADER_BYTES) break;
         this.#messageBytesLeft = this.#header.readUInt32BE(1);
+        this.#longestMessage = Math.max(this.#longestMessage, this.#messageBytesLeft);
       } else {
         const take = Math.min(this.#messageBytesLeft, chunk.length - offset);
         this.#messageBytesLeft -= take;

@@ -7,15 +7,17 @@ import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, un
 import type { BodyBudget, BodyLedger } from "./body-budget.js";
 import { withEmptyMessage } from "./empty-request.js";
 import { EnvelopeBoundaries } from "./envelope-boundaries.js";
-import { admissionRefusalKey, type RpcAdmission } from "./rpc-admission.js";
+import { OPEN_JSON_MAX_BYTES } from "./body-limits.js";
+import { admissionRefusalKey, type BodyLimit, type RpcAdmission } from "./rpc-admission.js";
 
 /**
  * connect-node's connectNodeAdapter, with what keygate needs before and while a body is read:
  * - a service's admission (src/server/rpc-admission.ts) decides from the headers before a byte
  *   of the body is read; a refused call runs with an empty message and its refusal in the
  *   context (admissionRefusalKey), which the service's interceptor throws;
- * - the admitted service's body limit, checked against Content-Length before reading and
- *   against the bytes as they arrive;
+ * - the admitted service's message limit (JSON to other services: OPEN_JSON_LIMIT), checked
+ *   against Content-Length or an envelope's header before the message is read, and against the
+ *   bytes as they arrive;
  * - every body's bytes counted in the process's BodyBudget until its message is handed on.
  */
 
@@ -36,6 +38,13 @@ export interface RpcAdapterOptions {
 
 const ENVELOPE_HEADER_BYTES = 5;
 const ENVELOPED = /^application\/(?:grpc|grpc-web|connect\+)/i;
+const JSON_CONTENT = /^application\/(?:[a-z-]+\+)?json\b/i;
+
+/** JSON to services without an admission (body-limits.ts). */
+const OPEN_JSON_LIMIT: BodyLimit = {
+  bytes: OPEN_JSON_MAX_BYTES,
+  origin: "JSON to a service open to unauthenticated callers; binary protobuf may be larger",
+};
 
 export function rpcAdapter(options: RpcAdapterOptions): (req: NodeRequest, res: NodeResponse) => void {
   const router = createConnectRouter({ readMaxBytes: options.readMaxBytes, acceptCompression: [compressionGzip, compressionBrotli] });
@@ -55,17 +64,18 @@ export function rpcAdapter(options: RpcAdapterOptions): (req: NodeRequest, res: 
           contextValues.set(admissionRefusalKey, refusal);
           return handler(withEmptyMessage(request));
         }
-        const declared = Number(req.headers["content-length"]);
-        if (admission !== undefined && declared > admission.maxBody.bytes + framing(request)) {
+        const limit = admission?.maxBody ?? (JSON_CONTENT.test(request.header.get("content-type") ?? "") ? OPEN_JSON_LIMIT : undefined);
+        const streaming = handler.method.methodKind === "client_streaming" || handler.method.methodKind === "bidi_streaming";
+        if (limit !== undefined && !streaming && Number(req.headers["content-length"]) > limit.bytes + framing(request)) {
           stopReading(req, res);
-          // Without its length, or Connect refuses it first with a message that names no setting.
+          // Without its length, or Connect refuses it first with a message that names no origin.
           const header = new Headers(request.header);
           header.delete("content-length");
-          return handler({ ...request, header, body: failing(tooLarge(admission.maxBody)) });
+          return handler({ ...request, header, body: failing(tooLarge(limit)) });
         }
         const ledger = options.bodies.open(connectionOf(req), () => reset(req));
         res.once("close", () => ledger.close());
-        const body = metered(request, handler.method, ledger, admission?.maxBody, () => stopReading(req, res));
+        const body = metered(request, streaming, ledger, limit, () => stopReading(req, res));
         return handler({ ...request, body });
       })
       .then((response) => universalResponseToNodeResponse(response, res))
@@ -89,8 +99,8 @@ async function admitted(request: UniversalServerRequest, method: DescMethod, adm
 
 const framing = (request: UniversalServerRequest) => (ENVELOPED.test(request.header.get("content-type") ?? "") ? ENVELOPE_HEADER_BYTES : 0);
 
-function tooLarge(limit: RpcAdmission["maxBody"]): ConnectError {
-  return new ConnectError(`request body larger than this service's limit of ${limit.bytes} bytes (${limit.setting})`, Code.ResourceExhausted);
+function tooLarge(limit: BodyLimit): ConnectError {
+  return new ConnectError(`request message larger than the limit of ${limit.bytes} bytes (${limit.origin})`, Code.ResourceExhausted);
 }
 
 /** A body whose first read fails with `error`: Connect answers with it in the call's protocol. */
@@ -101,34 +111,34 @@ function failing(error: ConnectError): AsyncIterable<Uint8Array> {
 /**
  * The request's body, its bytes counted in `ledger` while they are held: a unary or
  * server-streaming call's until the body ends (Connect decodes its one message then), a client
- * stream's until each message's envelope is complete. Past `limit` it fails (after `refused`).
+ * stream's until each message's envelope is complete. A message past `limit` fails the body
+ * (after `refused`): enveloped ones as soon as their header announces it.
  */
 async function* metered(
   request: UniversalServerRequest,
-  method: DescMethod,
+  streaming: boolean,
   ledger: BodyLedger,
-  limit: RpcAdmission["maxBody"] | undefined,
+  limit: BodyLimit | undefined,
   refused: () => void,
 ): AsyncGenerator<Uint8Array> {
-  const envelopes = method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming" ? new EnvelopeBoundaries() : undefined;
-  const maxBytes = limit === undefined ? Infinity : limit.bytes + framing(request);
+  const envelopes = framing(request) > 0 ? new EnvelopeBoundaries() : undefined;
   let read = 0;
   try {
     for await (const chunk of request.body as AsyncIterable<Uint8Array>) {
       read += chunk.byteLength;
-      if (read > maxBytes) {
+      const completed = envelopes?.completedBy(chunk) ?? 0;
+      if (limit !== undefined && (envelopes?.longestMessage ?? read) > limit.bytes) {
         refused();
-        throw tooLarge(limit!);
+        throw tooLarge(limit);
       }
       if (!ledger.hold(chunk.byteLength)) throw new ConnectError("request reset: too many unfinished request bytes held", Code.ResourceExhausted);
+      if (streaming) ledger.release(completed);
       yield chunk;
-      if (envelopes !== undefined) ledger.release(envelopes.completedBy(chunk));
     }
   } finally {
     ledger.close();
   }
 }
-
 const connectionOf = (req: NodeRequest): object => ("stream" in req ? (req.stream.session ?? req.stream) : req.socket);
 
 /** Ends a request whose body the budget evicted: HTTP/2 resets its stream, HTTP/1.1 can only close the connection. */

@@ -16,8 +16,14 @@ export interface RpcAdmission {
    * `contextValues` for the interceptors), or rejects with what the client should get.
    */
   admit(call: { method: DescMethod; header: Headers; contextValues: ContextValues }): Promise<void>;
-  /** The largest request body the service takes, and the setting that sets it (named in refusals). */
-  maxBody: { bytes: number; setting: string };
+  /** The largest request message the service takes from an admitted caller. */
+  maxBody: BodyLimit;
+}
+
+/** A size limit of request messages, and where it comes from (a setting), named in refusals. */
+export interface BodyLimit {
+  bytes: number;
+  origin: string;
 }
 
 /**

@@ -7,9 +7,10 @@ import { checker } from "../reliability/check-client.js";
 import { startTestApp, type TestApp } from "../support/app.js";
 
 /**
- * Bytes held by request bodies that never finish: bounded per connection and per process, the
- * largest body reset past a bound and its memory released, measured through the counter keygate
- * exposes (GET /metrics), not the process's memory.
+ * What request bodies can make keygate do. Bytes held by bodies that never finish: bounded per
+ * connection and per process, the largest body reset past a bound and its memory released,
+ * measured through the counter keygate exposes (GET /metrics), not the process's memory. And
+ * JSON, slow to parse when deeply nested, kept small where anyone may send it.
  */
 
 const MiB = 1024 * 1024;
@@ -197,5 +198,74 @@ describe("unfinished request bodies on a running keygate", () => {
       for (const { req } of requests) req.destroy();
     }
     await until(() => held(t.app.url), (value) => value?.bytes === 0);
+  });
+});
+
+describe("JSON bodies to services anyone may call", () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  /** POSTs the headers and `sent` of a body of `declared` bytes; the answer keygate gives without the rest. */
+  function answerBeforeBody(path: string, contentType: string, declared: number, sent: Buffer): Promise<{ status: number; body: string; grpcStatus?: string }> {
+    const { hostname, port } = new URL(t.app.url);
+    return new Promise((resolve, reject) => {
+      const req = http.request({ host: hostname, port, method: "POST", path, headers: { "content-type": contentType, "content-length": String(declared) } }, (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => (body += chunk));
+        res.on("end", () => {
+          resolve({ status: res.statusCode ?? 0, body, grpcStatus: res.headers["grpc-status"] as string | undefined });
+          req.destroy();
+        });
+      });
+      req.on("error", reject);
+      req.flushHeaders();
+      req.write(sent);
+    });
+  }
+
+  it("a 4 MB deeply nested JSON Check is refused before it is read, not parsed for seconds", async () => {
+    const nested = Buffer.from("[".repeat(32 * 1024));
+    const answer = await answerBeforeBody(CHECK, "application/json", 4 * MiB, nested);
+    expect(answer.status).toBe(429);
+    expect(JSON.parse(answer.body)).toMatchObject({ code: "resource_exhausted" });
+    expect((JSON.parse(answer.body) as { message: string }).message).toContain("65536");
+  });
+
+  it("the same in a gRPC-Web JSON envelope: refused from the envelope's length", async () => {
+    const envelope = Buffer.alloc(5);
+    envelope.writeUInt32BE(4 * MiB, 1);
+    const answer = await answerBeforeBody(CHECK, "application/grpc-web+json", 4 * MiB + 5, Buffer.concat([envelope, Buffer.from("[".repeat(1024))]));
+    expect(answer.grpcStatus ?? /grpc-status:\s*(\d+)/.exec(answer.body)?.[1]).toBe("8"); // RESOURCE_EXHAUSTED
+  });
+
+  it("binary Checks keep the 4 MiB message limit, and small JSON Checks are answered", async () => {
+    const small = await fetch(`${t.app.url}${CHECK}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ attributes: {} }) });
+    expect(small.status).toBe(200);
+    // A 1 MiB binary message (an unknown field the decoder skips) is far within the limit.
+    const session = http2.connect(t.app.url);
+    session.on("error", () => {});
+    try {
+      const payload = Buffer.alloc(MiB);
+      const field = Buffer.from([0xfa, 0x3f, 0x80, 0x80, 0x40]); // field 1023, length-delimited, 1 MiB
+      const message = Buffer.concat([field, payload]);
+      const envelope = Buffer.alloc(5);
+      envelope.writeUInt32BE(message.length, 1);
+      const status = await new Promise<string>((resolve, reject) => {
+        const stream = session.request({ ":method": "POST", ":path": CHECK, "content-type": "application/grpc", te: "trailers" });
+        stream.on("trailers", (trailers) => resolve(String(trailers["grpc-status"])));
+        stream.on("error", reject);
+        stream.resume();
+        stream.end(Buffer.concat([envelope, message]));
+      });
+      expect(status).toBe("0");
+    } finally {
+      session.destroy();
+    }
   });
 });
