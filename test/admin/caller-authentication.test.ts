@@ -1,11 +1,21 @@
 import http from "node:http";
 import http2 from "node:http2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
-import { generateSecret } from "../../src/keys/secret.js";
+import { KeyAdminService, ListKeysResponseSchema } from "../../gen/keygate/v1/key_admin_pb.js";
+import { AuditTrail } from "../../src/admin/audit-trail.js";
+import { callerAuthenticator } from "../../src/admin/authenticate-caller.js";
+import { callerAuthentication, callerOf } from "../../src/admin/caller.js";
+import { DEFAULT_PLANS } from "../../src/config/plans.js";
+import { DEFAULT_SCOPES } from "../../src/config/scopes.js";
+import { generateSecret, SecretHasher } from "../../src/keys/secret.js";
+import { createLogger } from "../../src/log/logger.js";
 import { MemoryStore } from "../../src/store/memory/memory-store.js";
 import type { Store } from "../../src/store/store.js";
+import { bootstrapOrganization } from "../../src/tenancy/bootstrap.js";
+import { ManualClock } from "../../src/time/clock.js";
 import { checker } from "../reliability/check-client.js";
 import { startTestApp, type TestApp } from "../support/app.js";
 
@@ -271,5 +281,28 @@ describe("the failed-key throttle counts failures only", () => {
     expect((await valid).code).toBe("ok");
     expect(lookups.total - before).toBe(31);
     expect(lookups.maxConcurrent).toBe(1);
+  });
+});
+
+describe("the interceptor without an admission (an in-memory transport)", () => {
+  it("authenticates the caller itself: a valid key gets through, anything else is refused", async () => {
+    const store = new MemoryStore();
+    const clock = new ManualClock();
+    const hasher = new SecretHasher("test-pepper-0123456789abcdef-0123456789abcdef");
+    const audit = new AuditTrail(store, clock);
+    const plan = DEFAULT_PLANS.find((p) => p.name === "pro")!;
+    const admin = await bootstrapOrganization({ store, hasher, clock, scopes: DEFAULT_SCOPES }, { organizationName: "acme", plan, ownerName: "owner", environment: "live" });
+    const authenticate = callerAuthenticator({ store, hasher, clock, plans: DEFAULT_PLANS, audit, logger: createLogger("silent") });
+    const transport = createRouterTransport((router) =>
+      router.service(
+        KeyAdminService,
+        { listKeys: (_req, ctx) => create(ListKeysResponseSchema, { nextPageToken: callerOf(ctx).key.id }) },
+        { interceptors: [callerAuthentication({ authenticate, audit })] },
+      ),
+    );
+    const client = (secret: string) => createClient(KeyAdminService, transport).listKeys({}, { headers: { authorization: `Bearer ${secret}` } });
+    expect((await client(admin.secret)).nextPageToken).toBe(admin.key.id);
+    expect(await failure(client(generateSecret("live")))).toMatchObject({ code: "Unauthenticated", reason: "UNAUTHENTICATED" });
+    expect(await failure(createClient(KeyAdminService, transport).listKeys({}))).toMatchObject({ code: "Unauthenticated" });
   });
 });
