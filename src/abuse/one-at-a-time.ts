@@ -8,11 +8,6 @@
 export class OneAtATime {
   readonly #tails = new Map<string, Promise<void>>();
 
-  /** Sources with tasks running or waiting. */
-  get sources(): number {
-    return this.#tails.size;
-  }
-
   run<T>(source: string, task: () => Promise<T>): Promise<T> {
     const result = (this.#tails.get(source) ?? Promise.resolve()).then(task);
     const tail = result.then(

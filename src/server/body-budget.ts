@@ -35,16 +35,16 @@ interface Body {
 }
 
 export class BodyBudget {
-  readonly maxBytesPerConnection: number;
-  readonly maxBytesPerProcess: number;
+  readonly #maxBytesPerConnection: number;
+  readonly #maxBytesPerProcess: number;
   /** Open bodies by connection (a socket or an HTTP/2 session). */
   readonly #connections = new Map<object, Set<Body>>();
   #bytes = 0;
   #resets = 0;
 
   constructor(options: BodyBudgetOptions) {
-    this.maxBytesPerConnection = options.maxBytesPerConnection;
-    this.maxBytesPerProcess = options.maxBytesPerProcess;
+    this.#maxBytesPerConnection = options.maxBytesPerConnection;
+    this.#maxBytesPerProcess = options.maxBytesPerProcess;
   }
 
   /** Bytes held now by unfinished request bodies. */
@@ -98,8 +98,8 @@ export class BodyBudget {
   /** After a body on `connection` grew: resets the largest bodies until both bounds hold again. */
   #enforce(connection: object): void {
     const bodies = this.#connections.get(connection);
-    while (bodies !== undefined && bodies.size > 0 && total(bodies) > this.maxBytesPerConnection) this.#reset(largest(bodies));
-    while (this.#bytes > this.maxBytesPerProcess) {
+    while (bodies !== undefined && bodies.size > 0 && total(bodies) > this.#maxBytesPerConnection) this.#reset(largest(bodies));
+    while (this.#bytes > this.#maxBytesPerProcess) {
       let target: Body | undefined;
       for (const open of this.#connections.values()) {
         const candidate = largest(open);
