@@ -4,6 +4,7 @@ import { OperatorService } from "../gen/keygate/v1/operator_pb.js";
 import { clientContextValues, TrustedProxies } from "./abuse/client-address.js";
 import { SlidingCounters } from "./abuse/sliding-counters.js";
 import { AuditTrail } from "./admin/audit-trail.js";
+import { callerAdmission, callerAuthenticator } from "./admin/authenticate-caller.js";
 import { callerAuthentication } from "./admin/caller.js";
 import { keyAdministration } from "./admin/key-admin-service.js";
 import { noStore } from "./admin/no-store.js";
@@ -25,6 +26,7 @@ import { metricsEndpoint } from "./metrics/metrics-endpoint.js";
 import { rpcMetrics } from "./metrics/rpc-metrics.js";
 import { instrumentStore } from "./metrics/store-metrics.js";
 import { DataPlaneBoundary, withTransportPeer } from "./server/data-plane-boundary.js";
+import { BodyBudget } from "./server/body-budget.js";
 import { healthRoutes } from "./server/health-service.js";
 import { HttpServer } from "./server/http-server.js";
 import { Readiness } from "./server/readiness.js";
@@ -95,7 +97,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   // Abuse bounds (src/abuse): failed keys per source IP, admin requests per caller key.
   const throttle = (limit: number) => new SlidingCounters({ limit, windowMs: 60_000, maxSources: config.throttleMaxSources });
   const failedKeys = throttle(config.failedKeyAttemptsPerMinute);
-  const authentication = callerAuthentication({
+  const authenticateCaller = callerAuthenticator({
     store,
     hasher,
     clock,
@@ -106,6 +108,11 @@ export async function startApp(options: AppOptions): Promise<App> {
     failedAuth: throttle(config.failedKeyAttemptsPerMinute),
     callerRequests: throttle(config.adminRequestsPerMinute),
   });
+  const authentication = callerAuthentication({ authenticate: authenticateCaller, audit });
+  // The admin services authenticate their caller from the headers, before the body is read.
+  const adminAdmission = callerAdmission(authenticateCaller, { bytes: config.adminMaxBodyBytes, origin: "KEYGATE_ADMIN_MAX_BODY_BYTES" });
+  const bodies = new BodyBudget({ maxBytesPerConnection: config.bodyBufferBytesPerConnection, maxBytesPerProcess: config.bodyBufferBytesPerProcess });
+  metrics.watchRequestBodies(bodies);
 
   const keyAdmin = keyAdministration({
     store,
@@ -149,6 +156,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       // A misspelt field or enum name must be an error, not silently dropped (a key created
       // without the rate limit its author asked for).
       jsonOptions: { ignoreUnknownFields: false },
+      readMaxBytes: config.adminMaxBodyBytes,
       interceptors: [
         noStore,
         rpcMetrics(metrics.adminRpc),
@@ -160,6 +168,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     // operator keys in (src/admin/caller.ts).
     router.service(OperatorService, operator, {
       jsonOptions: { ignoreUnknownFields: false },
+      readMaxBytes: config.adminMaxBodyBytes,
       interceptors: [
         noStore,
         rpcMetrics(metrics.adminRpc),
@@ -179,6 +188,12 @@ export async function startApp(options: AppOptions): Promise<App> {
     readiness,
     extraHandlers: [metricsEndpoint(metrics), consoleHandler()],
     contextValues: (req) => withTransportPeer(clientValues(req), req),
+    admissions: new Map([
+      [KeyAdminService.typeName, adminAdmission],
+      [OperatorService.typeName, adminAdmission],
+    ]),
+    bodies,
+    requestBodyTimeoutMs: config.requestBodyTimeoutMs,
     headersTimeoutMs: config.headersTimeoutMs,
     idleTimeoutMs: config.idleConnectionTimeoutMs,
   });
@@ -191,6 +206,9 @@ export async function startApp(options: AppOptions): Promise<App> {
         },
         readiness,
         contextValues: (req) => withTransportPeer(createContextValues(), req),
+        // One budget for both listeners: the per-process bound holds whichever port bodies arrive on.
+        bodies,
+        requestBodyTimeoutMs: config.requestBodyTimeoutMs,
         headersTimeoutMs: config.headersTimeoutMs,
         idleTimeoutMs: config.idleConnectionTimeoutMs,
         ...(config.dataPlane.tls !== undefined && { tls: config.dataPlane.tls }),

@@ -1,18 +1,12 @@
 import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
 import { clientAddressKey } from "../abuse/client-address.js";
-import { ipSource, type SlidingCounters } from "../abuse/sliding-counters.js";
 import type { Plan } from "../config/plans.js";
-import type { ScopeDefinition } from "../config/scopes.js";
-import { keyStatus } from "../keys/key-status.js";
-import { isWellFormedSecret, type SecretHasher } from "../keys/secret.js";
-import type { Store } from "../store/store.js";
+import { admissionRefusalKey } from "../server/rpc-admission.js";
 import type { KeyRecord, Organization, User } from "../store/types.js";
-import type { Clock } from "../time/clock.js";
-import type { Logger } from "../log/logger.js";
-import { isPlatformOperator } from "../tenancy/platform.js";
-import { adminError, refusalError } from "./errors.js";
+import { refusalError } from "./errors.js";
 import type { AuditTrail } from "./audit-trail.js";
-import { actorOf, mayCall, type Actor } from "./policy.js";
+import { admittedCallerKey, auditFailedAuthentication, type AuthenticateCaller } from "./authenticate-caller.js";
+import { mayCall, type Actor } from "./policy.js";
 
 /** Who is calling the admin API: the authenticated key, its organization, user and plan. */
 export interface Caller {
@@ -35,103 +29,36 @@ export function callerOf(context: { values: { get<T>(key: { id: symbol; defaultV
   return caller;
 }
 
-const BEARER = /^bearer\s+(\S+)\s*$/i;
-
-/** The secret from `Authorization: Bearer …`, else `X-API-Key`. */
-export function presentedSecret(header: Headers): string | undefined {
-  const bearer = BEARER.exec(header.get("authorization") ?? "")?.[1];
-  if (bearer) return bearer;
-  const apiKey = header.get("x-api-key")?.trim();
-  return apiKey ? apiKey : undefined;
-}
-
-export interface CallerAuthenticationDeps {
-  store: Store;
-  hasher: SecretHasher;
-  clock: Clock;
-  plans: readonly Plan[];
-  /** The scope catalog: a caller acts only with the catalog scopes its user may hold. */
-  scopes: readonly ScopeDefinition[];
+export interface CallerAuthorizationDeps {
+  /** Authenticates calls that reached the interceptor without an admission (e.g. an in-memory transport). */
+  authenticate: AuthenticateCaller;
   audit: AuditTrail;
-  logger: Logger;
-  /**
-   * Failed authentications per client address (an IPv6 /64; src/abuse): past the limit a client
-   * is answered `resource_exhausted` without a store read. Default: no throttling.
-   */
-  failedAuth?: SlidingCounters;
-  /** Requests per authenticated caller key: past the limit `resource_exhausted`. Default: none. */
-  callerRequests?: SlidingCounters;
 }
 
 /**
- * Authenticates every KeyAdminService and OperatorService call and puts the Caller into the
- * context. Failures are `unauthenticated` (no usable key) or `permission_denied` (a valid key
- * without the admin scope the method needs, or not a platform operator's); those of a known key
- * are audited in its organization, those of unknown keys belong to no organization and are logged.
+ * Authorizes every KeyAdminService and OperatorService call and puts the Caller into the
+ * context. The caller was authenticated from the headers before the body was read
+ * (callerAdmission, src/admin/authenticate-caller.ts): a refusal there (`unauthenticated`) is
+ * thrown here, so it is logged and counted like any other. Then `permission_denied` for a valid
+ * key without the admin scope the method needs, or not a platform operator's; audited in the
+ * key's organization.
  */
-export function callerAuthentication(deps: CallerAuthenticationDeps): Interceptor {
-  const unauthenticated = (why: string) => adminError("UNAUTHENTICATED", why);
-
+export function callerAuthentication(deps: CallerAuthorizationDeps): Interceptor {
   async function refuse(key: KeyRecord, method: string, reason: string, error: ConnectError): Promise<never> {
-    await deps.audit.record({
-      organizationId: key.organizationId,
-      action: "auth.failed",
-      actorKeyId: key.id,
-      actorUserId: key.ownerUserId,
-      keyId: key.id,
-      details: { method, reason },
-    });
+    await auditFailedAuthentication(deps.audit, key, method, reason);
     throw error;
   }
 
   return (next) => async (req) => {
     const method = req.method.name;
-    const client = ipSource(req.contextValues.get(clientAddressKey));
-    const secret = presentedSecret(req.header);
-    if (secret === undefined) throw unauthenticated("missing API key: send Authorization: Bearer <key> or X-API-Key");
-    if (deps.failedAuth?.exceeded(client)) {
-      deps.logger.warn({ method, client }, "admin authentication throttled: too many failed attempts");
-      throw adminError("UNAUTHENTICATED", "too many failed authentication attempts; retry later", {}, Code.ResourceExhausted);
-    }
-    if (!isWellFormedSecret(secret)) {
-      deps.failedAuth?.add(client);
-      deps.logger.warn({ method, reason: "malformed" }, "admin authentication failed");
-      throw unauthenticated("invalid API key");
-    }
-    const hash = deps.hasher.hash(secret);
-    const key = await deps.store.keys.findByHash(hash);
-    if (!key) {
-      deps.failedAuth?.add(client);
-      deps.logger.warn({ method, reason: "unknown" }, "admin authentication failed");
-      throw unauthenticated("invalid API key");
-    }
-    const status = keyStatus(key, hash, deps.clock.now());
-    if (status !== "valid") {
-      deps.failedAuth?.add(client);
-      const why = status === "API_KEY_INVALID" ? "invalid API key" : `API key is ${status.slice("API_KEY_".length).toLowerCase()}`;
-      return refuse(key, method, status, unauthenticated(why));
-    }
-    const waitMs = deps.callerRequests?.take(key.id) ?? 0;
-    if (waitMs > 0) {
-      throw adminError("API_KEY_LIMIT_EXCEEDED", `admin request rate limit of this key reached; retry in ${Math.ceil(waitMs / 1000)} s`, {
-        limit: "admin_requests_per_minute",
-        retry_after_seconds: String(Math.ceil(waitMs / 1000)),
-      }, Code.ResourceExhausted);
-    }
-    const [organization, user] = await Promise.all([
-      deps.store.organizations.findById(key.organizationId),
-      deps.store.users.findById(key.organizationId, key.ownerUserId),
-    ]);
-    const plan = deps.plans.find((p) => p.name === organization?.plan);
-    if (!organization || !user || !plan) {
-      return refuse(key, method, "OWNER_UNKNOWN", unauthenticated("API key's organization or user no longer exists"));
-    }
+    const refusal = req.contextValues.get(admissionRefusalKey);
+    if (refusal !== undefined) throw refusal.thrown;
+    const caller =
+      req.contextValues.get(admittedCallerKey) ?? (await deps.authenticate(req.header, req.contextValues.get(clientAddressKey), method));
     // Which RPC the key may call is the policy's to say: its scopes as its user's limits bound them.
-    const operator = isPlatformOperator(key, organization);
-    const actor = actorOf({ key, user, plan, operator }, deps.scopes);
-    const decision = mayCall(actor, method, req.service.typeName);
-    if (!decision.allowed) return refuse(key, method, decision.rule, refusalError(decision));
-    req.contextValues.set(callerContextKey, { key, organization, user, plan, operator, actor });
+    const decision = mayCall(caller.actor, method, req.service.typeName);
+    if (!decision.allowed) return refuse(caller.key, method, decision.rule, refusalError(decision));
+    req.contextValues.set(callerContextKey, caller);
     return next(req);
   };
 }

@@ -6,6 +6,13 @@ import { isAmbiguousPath } from "../authz/request-path.js";
 import { parseEncryptionKey } from "../crypto/secret-encryption.js";
 import { ConfigError } from "./config-error.js";
 import { dataPlaneSettings, type DataPlaneSettings } from "./data-plane.js";
+import {
+  DEFAULT_ADMIN_MAX_BODY_BYTES,
+  DEFAULT_BODY_BUDGET,
+  DEFAULT_READ_MAX_BYTES,
+  DEFAULT_REQUEST_BODY_TIMEOUT_MS,
+  MIN_BODY_BYTES_PER_CONNECTION,
+} from "../server/body-limits.js";
 import { DEFAULT_PLANS, parsePlans, type Plan } from "./plans.js";
 import { DEFAULT_SCOPES, parseScopes, SCOPE_PATTERN, type ScopeDefinition } from "./scopes.js";
 
@@ -54,6 +61,13 @@ export interface Config {
   headersTimeoutMs: number;
   /** HTTP/2 connections without traffic for this long are closed. */
   idleConnectionTimeoutMs: number;
+  /** An HTTP/1.1 request's body must have arrived this long after its headers, or its connection is closed. */
+  requestBodyTimeoutMs: number;
+  /** KeyAdminService and OperatorService request bodies larger than this are refused before they are read. */
+  adminMaxBodyBytes: number;
+  /** Bytes of unfinished request bodies held per connection and per process; past them the largest is reset. */
+  bodyBufferBytesPerConnection: number;
+  bodyBufferBytesPerProcess: number;
   /** Processes serving the port (cluster mode when > 1; needs MongoDB). */
   workers: number;
   /** Check: how many proxies in front of Envoy append to x-forwarded-for (0: use the TCP peer). */
@@ -99,6 +113,9 @@ export interface Config {
   usageIdSegmentPattern: RegExp;
   /** WatchUsage sends a snapshot at least this often while idle; 0 turns that off. */
   usageWatchHeartbeatMs: number;
+  /** Open WatchUsage streams per caller key and per organization (per replica); more are refused. */
+  usageWatchMaxStreamsPerKey: number;
+  usageWatchMaxStreamsPerOrganization: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -243,6 +260,22 @@ function cidrList(env: Env, name: string): string[] {
   return entries;
 }
 
+/** The body budget: per connection at least one Check message, per process at least one connection's. */
+function bodyBuffer(env: Env): Pick<Config, "bodyBufferBytesPerConnection" | "bodyBufferBytesPerProcess"> {
+  const perConnection = integer(
+    env,
+    "KEYGATE_BODY_BUFFER_BYTES_PER_CONNECTION",
+    DEFAULT_BODY_BUDGET.maxBytesPerConnection,
+    MIN_BODY_BYTES_PER_CONNECTION,
+    64 * 1024 * 1024 * 1024,
+  );
+  const perProcess = integer(env, "KEYGATE_BODY_BUFFER_BYTES_PER_PROCESS", Math.max(DEFAULT_BODY_BUDGET.maxBytesPerProcess, perConnection), 1, 64 * 1024 * 1024 * 1024);
+  if (perProcess < perConnection) {
+    throw new ConfigError("KEYGATE_BODY_BUFFER_BYTES_PER_PROCESS", `must be at least KEYGATE_BODY_BUFFER_BYTES_PER_CONNECTION (${perConnection}), got ${perProcess}`);
+  }
+  return { bodyBufferBytesPerConnection: perConnection, bodyBufferBytesPerProcess: perProcess };
+}
+
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 export function loadConfig(env: Env = process.env): Config {
@@ -293,6 +326,9 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownTimeoutMs: integer(env, "KEYGATE_SHUTDOWN_TIMEOUT_MS", 10_000, 100, 600_000),
     headersTimeoutMs: integer(env, "KEYGATE_HEADERS_TIMEOUT_MS", 10_000, 100, 600_000),
     idleConnectionTimeoutMs: integer(env, "KEYGATE_IDLE_CONNECTION_TIMEOUT_MS", 300_000, 100, 86_400_000),
+    requestBodyTimeoutMs: integer(env, "KEYGATE_REQUEST_BODY_TIMEOUT_MS", DEFAULT_REQUEST_BODY_TIMEOUT_MS, 100, 600_000),
+    adminMaxBodyBytes: integer(env, "KEYGATE_ADMIN_MAX_BODY_BYTES", DEFAULT_ADMIN_MAX_BODY_BYTES, 1024, DEFAULT_READ_MAX_BYTES),
+    ...bodyBuffer(env),
     workers: workerCount(env, mongodbUri),
     trustedProxyHops: integer(env, "KEYGATE_TRUSTED_PROXY_HOPS", 0, 0, 16),
     trustedProxies: cidrList(env, "KEYGATE_TRUSTED_PROXIES"),
@@ -316,6 +352,8 @@ export function loadConfig(env: Env = process.env): Config {
     usageAlertThresholds: percentList(env, "KEYGATE_USAGE_ALERT_THRESHOLDS", [80]),
     usageIdSegmentPattern: segmentPattern(env, "KEYGATE_USAGE_ID_SEGMENT_PATTERN", DEFAULT_ID_SEGMENT_PATTERN),
     usageWatchHeartbeatMs: integer(env, "KEYGATE_USAGE_WATCH_HEARTBEAT_MS", 15_000, 0, 3_600_000),
+    usageWatchMaxStreamsPerKey: integer(env, "KEYGATE_USAGE_WATCH_MAX_STREAMS_PER_KEY", 10, 1, 100),
+    usageWatchMaxStreamsPerOrganization: integer(env, "KEYGATE_USAGE_WATCH_MAX_STREAMS_PER_ORGANIZATION", 50, 1, 10_000),
   };
 }
 

@@ -7,13 +7,20 @@ import type { KeyRecord } from "../store/types.js";
  */
 export type KeyStatus = "valid" | "API_KEY_INVALID" | "API_KEY_REVOKED" | "API_KEY_DISABLED" | "API_KEY_EXPIRED";
 
+/**
+ * Which of the key's secrets the hash is: its current one, the one RegenerateKey replaced while
+ * its grace period lasts, or neither.
+ */
+export type SecretGeneration = "current" | "superseded" | "unknown";
+
+export function secretGeneration(key: KeyRecord, presentedHash: string, nowMs: number): SecretGeneration {
+  if (presentedHash === key.secretHash) return "current";
+  const previous = key.previousSecret;
+  return previous !== null && previous.hash === presentedHash && previous.expiresAt.getTime() > nowMs ? "superseded" : "unknown";
+}
+
 export function keyStatus(key: KeyRecord, presentedHash: string, nowMs: number): KeyStatus {
-  if (presentedHash !== key.secretHash) {
-    const previous = key.previousSecret;
-    if (previous === null || previous.hash !== presentedHash || previous.expiresAt.getTime() <= nowMs) {
-      return "API_KEY_INVALID";
-    }
-  }
+  if (secretGeneration(key, presentedHash, nowMs) === "unknown") return "API_KEY_INVALID";
   if (key.revokedAt !== null) return "API_KEY_REVOKED";
   if (!key.isActive) return "API_KEY_DISABLED";
   if (key.expiresAt !== null && key.expiresAt.getTime() <= nowMs) return "API_KEY_EXPIRED";

@@ -18,6 +18,12 @@ export interface AdminRpcObserver {
   finished(method: string, code: string, seconds: number): void;
 }
 
+/** Unfinished request bodies held (src/server/body-budget.ts). */
+export interface RequestBodiesSource {
+  readonly bytes: number;
+  readonly resets: number;
+}
+
 export interface KeyCacheSize {
   readonly stats: { entries: number; bytes: number; unknown: number };
 }
@@ -56,6 +62,7 @@ export class Metrics {
   readonly #beforeScrape: (() => void)[] = [];
   #cacheSize: KeyCacheSize | undefined;
   #usage: UsageFlushSource | undefined;
+  #bodies: RequestBodiesSource | undefined;
   /** When usage last reached the store (or when watching began). */
   #lastFlushMs = 0;
 
@@ -168,6 +175,19 @@ export class Metrics {
       },
     };
 
+    liveGauge(registers, "keygate_request_body_buffered_bytes", "Bytes of unfinished request bodies held in memory.", () => this.#bodies?.bytes ?? 0);
+    let resetsCounted = 0;
+    const resets: Counter = new Counter({
+      name: "keygate_request_body_resets_total",
+      help: "Requests reset because their connection or the process held too many unfinished body bytes.",
+      registers,
+      collect: () => {
+        const total = this.#bodies?.resets ?? 0;
+        resets.inc(total - resetsCounted);
+        resetsCounted = total;
+      },
+    });
+
     const flushes = new Counter({ name: "keygate_usage_flushes_total", help: "Usage flushes that wrote usage to the store.", registers });
     liveGauge(registers, "keygate_usage_buffer_entries", "Key-days of usage recorded in memory and not yet written to the store.", () =>
       this.#usage?.unflushedEntries ?? 0,
@@ -185,6 +205,11 @@ export class Metrics {
   }
 
   readonly #countFlush: () => void;
+
+  /** Reports the bytes unfinished request bodies hold, and the resets, at every scrape. */
+  watchRequestBodies(source: RequestBodiesSource): void {
+    this.#bodies = source;
+  }
 
   /** Reports the key cache's size at every scrape. */
   watchKeyCache(cache: KeyCacheSize): void {

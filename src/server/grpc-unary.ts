@@ -1,4 +1,5 @@
-import type http2 from "node:http2";
+import http2 from "node:http2";
+import type { BodyBudget } from "./body-budget.js";
 import type { DescMethodUnary } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
@@ -163,8 +164,18 @@ function answer(stream: http2.ServerHttp2Stream, route: UnaryRoute, request: unk
   } else respond(stream, response, OK_TRAILERS);
 }
 
-/** Admits the caller of a stream unaryRouteFor chose, reads its request body, calls the route and answers. */
-export function serveUnaryStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, route: UnaryRoute, readMaxBytes: number): void {
+/**
+ * Admits the caller of a stream unaryRouteFor chose, reads its request body, calls the route and
+ * answers. The bytes held until the body ends count in `bodies`; a stream the budget evicts is
+ * reset (ENHANCE_YOUR_CALM) and what it sent dropped.
+ */
+export function serveUnaryStream(
+  stream: http2.ServerHttp2Stream,
+  headers: http2.IncomingHttpHeaders,
+  route: UnaryRoute,
+  readMaxBytes: number,
+  bodies: BodyBudget,
+): void {
   // A client reset or a broken connection: nobody is left to answer.
   stream.on("error", () => {});
   const caller = route.admit(headers, stream.session?.socket?.remoteAddress);
@@ -177,9 +188,14 @@ export function serveUnaryStream(stream: http2.ServerHttp2Stream, headers: http2
   let chunks: Buffer[] | undefined;
   let size = 0;
   let answered = false;
+  const ledger = bodies.open(stream.session ?? stream, () => {
+    answered = true;
+    first = chunks = undefined;
+    stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+  });
   const limit = readMaxBytes + 2 * ENVELOPE_HEADER_BYTES;
   stream.on("data", (chunk: Buffer) => {
-    if (answered) return;
+    if (answered || !ledger.hold(chunk.length)) return;
     size += chunk.length;
     if (first === undefined) first = chunk;
     else (chunks ??= [first]).push(chunk);
@@ -187,6 +203,8 @@ export function serveUnaryStream(stream: http2.ServerHttp2Stream, headers: http2
       // Past what one message may take, or a header promising too much: answer now, read no more.
       answered = true;
       const body = chunks === undefined ? first : Buffer.concat(chunks);
+      first = chunks = undefined;
+      ledger.close();
       answer(stream, route, singleRequest(route, body, readMaxBytes, false), caller);
     }
   });
@@ -194,6 +212,9 @@ export function serveUnaryStream(stream: http2.ServerHttp2Stream, headers: http2
     if (answered) return;
     answered = true;
     const body = first === undefined ? Buffer.alloc(0) : chunks === undefined ? first : Buffer.concat(chunks);
+    first = chunks = undefined;
+    ledger.close();
     answer(stream, route, singleRequest(route, body, readMaxBytes, true), caller);
   });
+  stream.once("close", () => ledger.close());
 }

@@ -3,11 +3,15 @@ import http2 from "node:http2";
 import type { AddressInfo, Server as NetServer, Socket } from "node:net";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ConnectRouter, ContextValues } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { BodyBudget } from "./body-budget.js";
+import { DEFAULT_BODY_BUDGET, DEFAULT_READ_MAX_BYTES, DEFAULT_REQUEST_BODY_TIMEOUT_MS } from "./body-limits.js";
 import { serveUnaryStream, unaryRouteFor, unaryRoutesOf, type UnaryRoute } from "./grpc-unary.js";
 import { listenBoth } from "./protocol-sniffing.js";
 import type { Readiness } from "./readiness.js";
 import { secureHttp2, type ServerTls } from "./secure-http2.js";
+import { bodyDeadline } from "./request-deadline.js";
+import { rpcAdapter } from "./rpc-adapter.js";
+import type { RpcAdmission } from "./rpc-admission.js";
 
 type Request = IncomingMessage | http2.Http2ServerRequest;
 type Response = ServerResponse | http2.Http2ServerResponse;
@@ -19,10 +23,19 @@ export interface HttpServerOptions {
   routes: (router: ConnectRouter) => void;
   readiness: Readiness;
   extraHandlers?: ExtraHandler[];
-  /** Largest accepted request message; larger ones are refused before they are buffered. */
+  /**
+   * Largest accepted request message of services that set none (default 4 MiB, body-limits.ts);
+   * larger ones are refused before they are buffered.
+   */
   readMaxBytes?: number;
   /** Per-request context values for the RPC handlers (e.g. the client address, src/abuse). */
   contextValues?: (req: IncomingMessage | http2.Http2ServerRequest) => ContextValues;
+  /** Decisions taken from a call's headers before its body is read, by service type name (rpc-admission.ts). */
+  admissions?: ReadonlyMap<string, RpcAdmission>;
+  /** Unfinished request bodies held at once; share one between the servers of a process. */
+  bodies?: BodyBudget;
+  /** An HTTP/1.1 request's body must have arrived this long after its headers (default 30 s). */
+  requestBodyTimeoutMs?: number;
   /**
    * A new connection must send its first bytes, and an HTTP/1.1 request its headers, within this
    * (default 10 s): a client that connects and trickles or sends nothing holds no socket for long.
@@ -64,15 +77,19 @@ export class HttpServer {
   #closing = false;
 
   constructor(options: HttpServerOptions) {
-    const readMaxBytes = options.readMaxBytes ?? 4 * 1024 * 1024;
+    const readMaxBytes = options.readMaxBytes ?? DEFAULT_READ_MAX_BYTES;
     const headersTimeoutMs = options.headersTimeoutMs ?? 10_000;
+    const requestBodyTimeoutMs = options.requestBodyTimeoutMs ?? DEFAULT_REQUEST_BODY_TIMEOUT_MS;
+    const bodies = options.bodies ?? new BodyBudget(DEFAULT_BODY_BUDGET);
     let unaryRoutes: ReadonlyMap<string, UnaryRoute> = new Map();
-    const rpc = connectNodeAdapter({
+    const rpc = rpcAdapter({
       routes: (router) => {
         options.routes(router);
         unaryRoutes = unaryRoutesOf(router);
       },
       readMaxBytes,
+      admissions: options.admissions ?? new Map(),
+      bodies,
       ...(options.contextValues ? { contextValues: options.contextValues } : {}),
       fallback: (req, res) => {
         const path = (req.url ?? "").split("?")[0];
@@ -88,7 +105,10 @@ export class HttpServer {
     });
     const extra = options.extraHandlers ?? [];
     const handle = (req: Request, res: Response) => {
-      if (req.httpVersionMajor === 1) this.#trackHttp1(req.socket as Socket, res);
+      if (req.httpVersionMajor === 1) {
+        this.#trackHttp1(req.socket as Socket, res);
+        bodyDeadline(req as IncomingMessage, res as ServerResponse, requestBodyTimeoutMs);
+      }
       for (const handler of extra) if (handler(req, res)) return;
       rpc(req as http2.Http2ServerRequest, res as http2.Http2ServerResponse);
     };
@@ -113,7 +133,7 @@ export class HttpServer {
           const stream = args[0] as http2.ServerHttp2Stream;
           const route = unaryRouteFor(unaryRoutes, args[1] as http2.IncomingHttpHeaders);
           if (route !== undefined) {
-            serveUnaryStream(stream, args[1] as http2.IncomingHttpHeaders, route, readMaxBytes);
+            serveUnaryStream(stream, args[1] as http2.IncomingHttpHeaders, route, readMaxBytes, bodies);
             return true;
           }
         }

@@ -12,6 +12,7 @@ import { UsageMetrics } from "./usage-metrics.js";
 import { UsageAggregator } from "./usage-recorder.js";
 import { usageHandlers, type UsageHandlers } from "./usage-service.js";
 import { keyUsageTotals } from "./usage-totals.js";
+import { UsageWatchers } from "./usage-watchers.js";
 import { monthOf, utcDay } from "./utc-days.js";
 
 /** Usage as the app wires it: the recorder Check feeds, and everything that reads usage. */
@@ -52,6 +53,14 @@ export function createUsage({ config, store, clock, logger }: UsageOptions): Usa
     maxBufferedEntries: config.usageBufferMaxEntries,
     retentionDays: config.usageRetentionDays,
   });
+  const watchers = new UsageWatchers({
+    usage: store.usage,
+    clock,
+    maxStreamsPerKey: config.usageWatchMaxStreamsPerKey,
+    maxStreamsPerOrganization: config.usageWatchMaxStreamsPerOrganization,
+    // Other replicas' flushes show in "today" at most one flush interval late.
+    maxAgeMs: config.usageFlushIntervalMs,
+  });
   return {
     recorder,
     metrics,
@@ -69,6 +78,7 @@ export function createUsage({ config, store, clock, logger }: UsageOptions): Usa
         alertThresholds: config.usageAlertThresholds,
         watchHeartbeatMs: config.usageWatchHeartbeatMs,
         stopping: stopping.signal,
+        watchers,
       }),
     accessLogRoutes: (boundary) => accessLogRoutes({ recorder, keys: store.keys, clock, logger, metrics }, boundary),
     endStreams: () => stopping.abort(),

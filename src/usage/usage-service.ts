@@ -38,6 +38,7 @@ import {
 import type { UsageAggregator } from "./usage-recorder.js";
 import type { KeyDayUsage } from "./usage-tally.js";
 import { lastDays, monthOf, previousRange, utcDay, type DayRange } from "./utc-days.js";
+import type { UsageWatchers } from "./usage-watchers.js";
 import { watchUsage } from "./watch-usage.js";
 
 /**
@@ -62,6 +63,8 @@ export interface UsageServiceDeps {
   watchHeartbeatMs: number;
   /** Aborted at shutdown: WatchUsage streams end. */
   stopping: AbortSignal;
+  /** The open WatchUsage streams: caps and shared reads. */
+  watchers: UsageWatchers;
 }
 
 const PERIOD_DAYS: ReadonlyMap<UsagePeriod, number> = new Map([
@@ -237,6 +240,13 @@ export function usageHandlers(deps: UsageServiceDeps): UsageHandlers {
       });
     },
 
-    watchUsage: watchUsage({ store, recorder: deps.recorder, clock, heartbeatMs: deps.watchHeartbeatMs, stopping: deps.stopping }),
+    watchUsage: watchUsage({
+      store,
+      watchers: deps.watchers,
+      recorder: deps.recorder,
+      clock,
+      heartbeatMs: deps.watchHeartbeatMs,
+      stopping: deps.stopping,
+    }),
   };
 }

@@ -15,7 +15,7 @@ import type { Clock } from "../time/clock.js";
 import { endpointsOf } from "./usage-figures.js";
 import type { UsageAggregator } from "./usage-recorder.js";
 import { addTally, allowedOf, deniedOf, emptyTally, throttledOf, type KeyDayUsage, type UsageTally } from "./usage-tally.js";
-import { utcDay } from "./utc-days.js";
+import type { UsageWatchers } from "./usage-watchers.js";
 
 /**
  * WatchUsage: a server stream for the caller's organization, or one of its keys. It opens with a
@@ -25,11 +25,13 @@ import { utcDay } from "./utc-days.js";
  * gRPC-Web. When the client goes, the flush listener, the heartbeat timer and the abort listeners
  * all go with it; when the server shuts down, the stream ends normally (the client reconnects,
  * to another replica) instead of holding the shutdown until its deadline. "since_last" covers
- * usage this process flushed; "today" is the store's, so it includes other replicas.
+ * usage this process flushed; "today" is the store's, so it includes other replicas. Streams are
+ * capped per caller key and organization, and share their reads of "today" (usage-watchers.ts).
  */
 
 export interface WatchUsageDeps {
-  store: Pick<Store, "keys" | "usage">;
+  store: Pick<Store, "keys">;
+  watchers: UsageWatchers;
   recorder: Pick<UsageAggregator, "onFlushed">;
   clock: Clock;
   heartbeatMs: number;
@@ -44,26 +46,25 @@ export function watchUsage(deps: WatchUsageDeps) {
   const { store, clock } = deps;
 
   return async function* (req: WatchUsageRequest, ctx: HandlerContext): AsyncGenerator<WatchUsageResponse> {
-    const organizationId = callerOf(ctx).organization.id;
+    const caller = callerOf(ctx);
+    const organizationId = caller.organization.id;
     let keyId = "";
     if (req.keyId !== "") {
       const key = await store.keys.findById(organizationId, req.keyId);
       if (!key) throw keyNotFound(req.keyId);
       keyId = key.id;
     }
+    const watch = deps.watchers.open(caller.key.id, organizationId, keyId);
     const inScope = (usage: KeyDayUsage) => usage.organizationId === organizationId && (keyId === "" || usage.keyId === keyId);
 
     async function event(sinceLast: UsageTally): Promise<WatchUsageResponse> {
-      const nowMs = clock.now();
-      const today = utcDay(nowMs);
-      const days = await store.usage.days(organizationId, { from: today, to: today }, { ...(keyId && { keyIds: [keyId] }), withEndpoints: false });
-      const todayTally = emptyTally();
-      for (const usage of days) addTally(todayTally, usage.tally);
+      const observedAt = timestampFromDate(new Date(clock.now()));
+      const today = await watch.today();
       return create(WatchUsageResponseSchema, {
-        observedAt: timestampFromDate(new Date(nowMs)),
+        observedAt,
         keyId,
         sinceLast: counters(sinceLast),
-        today: counters(todayTally),
+        today: counters(today),
         endpoints: endpointsOf([sinceLast]),
       });
     }
@@ -74,12 +75,13 @@ export function watchUsage(deps: WatchUsageDeps) {
     let heartbeatDue = false;
     let wake: (() => void) | undefined;
     const stopListening = deps.recorder.onFlushed(({ entries }) => {
-      for (const usage of entries) {
-        if (!inScope(usage)) continue;
-        addTally(sinceLast, usage.tally);
-        changed = true;
-      }
-      if (changed) wake?.();
+      const written = entries.filter(inScope);
+      if (written.length === 0) return;
+      for (const usage of written) addTally(sinceLast, usage.tally);
+      changed = true;
+      // This flush wrote to the scope: the stored totals its streams share are out of date.
+      watch.flushed();
+      wake?.();
     });
     const heartbeat =
       deps.heartbeatMs > 0
@@ -105,6 +107,7 @@ export function watchUsage(deps: WatchUsageDeps) {
         yield await event(sending);
       }
     } finally {
+      watch.close();
       stopListening();
       clearInterval(heartbeat);
       ctx.signal.removeEventListener("abort", onAbort);

@@ -39,6 +39,51 @@ describe("configuration", () => {
     expect(() => loadConfig(env)).toThrow(new RegExp(`^${variable}:`));
   });
 
+  it("bounds what requests make keygate read and hold: documented defaults, and each setting validated", () => {
+    expect(loadConfig({})).toMatchObject({
+      adminMaxBodyBytes: 64 * 1024,
+      bodyBufferBytesPerConnection: 16 * 1024 * 1024,
+      bodyBufferBytesPerProcess: 64 * 1024 * 1024,
+      requestBodyTimeoutMs: 30_000,
+    });
+    expect(
+      loadConfig({
+        KEYGATE_ADMIN_MAX_BODY_BYTES: "2048",
+        KEYGATE_BODY_BUFFER_BYTES_PER_CONNECTION: String(8 * 1024 * 1024),
+        KEYGATE_BODY_BUFFER_BYTES_PER_PROCESS: String(32 * 1024 * 1024),
+        KEYGATE_REQUEST_BODY_TIMEOUT_MS: "5000",
+      }),
+    ).toMatchObject({ adminMaxBodyBytes: 2048, bodyBufferBytesPerConnection: 8 * 1024 * 1024, bodyBufferBytesPerProcess: 32 * 1024 * 1024, requestBodyTimeoutMs: 5000 });
+    // A larger per-connection bound raises the per-process default with it.
+    expect(loadConfig({ KEYGATE_BODY_BUFFER_BYTES_PER_CONNECTION: String(100 * 1024 * 1024) }).bodyBufferBytesPerProcess).toBe(100 * 1024 * 1024);
+
+    const stops = (env: Record<string, string>, message: RegExp) => expect(() => loadConfig(env)).toThrow(message);
+    stops({ KEYGATE_ADMIN_MAX_BODY_BYTES: "64k" }, /^KEYGATE_ADMIN_MAX_BODY_BYTES: must be an integer/);
+    stops({ KEYGATE_ADMIN_MAX_BODY_BYTES: "100" }, /^KEYGATE_ADMIN_MAX_BODY_BYTES: must be between 1024 and 4194304/);
+    stops({ KEYGATE_ADMIN_MAX_BODY_BYTES: String(8 * 1024 * 1024) }, /^KEYGATE_ADMIN_MAX_BODY_BYTES: must be between/);
+    // A connection must hold one Check message of the largest size (4 MiB) and its framing.
+    stops({ KEYGATE_BODY_BUFFER_BYTES_PER_CONNECTION: String(1024 * 1024) }, /^KEYGATE_BODY_BUFFER_BYTES_PER_CONNECTION: must be between 4195328 and/);
+    stops(
+      { KEYGATE_BODY_BUFFER_BYTES_PER_CONNECTION: String(32 * 1024 * 1024), KEYGATE_BODY_BUFFER_BYTES_PER_PROCESS: String(16 * 1024 * 1024) },
+      /^KEYGATE_BODY_BUFFER_BYTES_PER_PROCESS: must be at least KEYGATE_BODY_BUFFER_BYTES_PER_CONNECTION \(33554432\)/,
+    );
+    stops({ KEYGATE_BODY_BUFFER_BYTES_PER_PROCESS: "-1" }, /^KEYGATE_BODY_BUFFER_BYTES_PER_PROCESS:/);
+    stops({ KEYGATE_REQUEST_BODY_TIMEOUT_MS: "0" }, /^KEYGATE_REQUEST_BODY_TIMEOUT_MS: must be between 100 and 600000/);
+  });
+
+  it("caps WatchUsage streams: 10 per key and 50 per organization by default, each setting validated", () => {
+    expect(loadConfig({})).toMatchObject({ usageWatchMaxStreamsPerKey: 10, usageWatchMaxStreamsPerOrganization: 50 });
+    expect(loadConfig({ KEYGATE_USAGE_WATCH_MAX_STREAMS_PER_KEY: "3", KEYGATE_USAGE_WATCH_MAX_STREAMS_PER_ORGANIZATION: "500" })).toMatchObject({
+      usageWatchMaxStreamsPerKey: 3,
+      usageWatchMaxStreamsPerOrganization: 500,
+    });
+    expect(() => loadConfig({ KEYGATE_USAGE_WATCH_MAX_STREAMS_PER_KEY: "0" })).toThrow(/^KEYGATE_USAGE_WATCH_MAX_STREAMS_PER_KEY: must be between 1 and 100/);
+    expect(() => loadConfig({ KEYGATE_USAGE_WATCH_MAX_STREAMS_PER_KEY: "ten" })).toThrow(/^KEYGATE_USAGE_WATCH_MAX_STREAMS_PER_KEY: must be an integer/);
+    expect(() => loadConfig({ KEYGATE_USAGE_WATCH_MAX_STREAMS_PER_ORGANIZATION: "100000" })).toThrow(
+      /^KEYGATE_USAGE_WATCH_MAX_STREAMS_PER_ORGANIZATION: must be between 1 and 10000/,
+    );
+  });
+
   it("trusts no proxy by default, and takes comma-separated IPv4 and IPv6 addresses and CIDRs", () => {
     expect(loadConfig({}).trustedProxies).toEqual([]);
     expect(loadConfig({ KEYGATE_TRUSTED_PROXIES: " 10.0.0.0/8, fd00::/8,192.0.2.1 ," }).trustedProxies).toEqual(["10.0.0.0/8", "fd00::/8", "192.0.2.1"]);

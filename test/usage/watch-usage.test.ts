@@ -1,4 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { RateLimitPeriod, type WatchUsageResponse } from "../../gen/keygate/v1/key_admin_pb.js";
 import { ManualClock } from "../../src/time/clock.js";
@@ -155,5 +156,92 @@ describe("WatchUsage", () => {
       expect((error as ConnectError).code).toBe(Code.NotFound);
     }
     expect(t.app.usage.recorder.listenerCount).toBe(listenersBefore);
+  });
+
+  describe("bounds", () => {
+    type Events = AsyncIterator<WatchUsageResponse>;
+    const opened: AbortController[] = [];
+    afterEach(() => {
+      for (const controller of opened.splice(0)) controller.abort();
+    });
+
+    /** Opens a stream and reads its snapshot; the error when it is refused. */
+    async function open(client: TestApp["client"], keyId = ""): Promise<{ events: Events; stop: AbortController } | ConnectError> {
+      const stop = new AbortController();
+      opened.push(stop);
+      const events = client.watchUsage({ keyId }, { signal: stop.signal })[Symbol.asyncIterator]();
+      try {
+        await events.next();
+        return { events, stop };
+      } catch (error) {
+        return ConnectError.from(error);
+      }
+    }
+
+    const refusal = (error: ConnectError) => ({
+      code: error.code,
+      reason: error.findDetails(ErrorInfoSchema)[0]?.reason,
+      metadata: error.findDetails(ErrorInfoSchema)[0]?.metadata,
+    });
+
+    it("a caller key gets 10 streams; the 11th is refused resource_exhausted naming the limit; a closed stream frees its place", async () => {
+      const { t } = await start();
+      const streams = [];
+      for (let i = 0; i < 10; i++) streams.push(await open(t.client));
+      expect(streams.every((s) => !(s instanceof ConnectError))).toBe(true);
+      const eleventh = await open(t.client);
+      expect(eleventh).toBeInstanceOf(ConnectError);
+      expect(refusal(eleventh as ConnectError)).toEqual({
+        code: Code.ResourceExhausted,
+        reason: "API_KEY_LIMIT_EXCEEDED",
+        metadata: { limit: "usage_watch_streams_per_key", max: "10" },
+      });
+      expect((eleventh as ConnectError).rawMessage).toContain("KEYGATE_USAGE_WATCH_MAX_STREAMS_PER_KEY");
+      // Another key of the organization has its own 10.
+      const { secret } = await t.client.createKey({ name: "dashboard", scopes: ["admin:read"] });
+      expect(await open(t.clientFor(secret))).not.toBeInstanceOf(ConnectError);
+
+      (streams[0] as { stop: AbortController }).stop.abort();
+      const reopened = await settled(async () => !((await open(t.client)) instanceof ConnectError), true);
+      expect(reopened).toBe(true);
+    });
+
+    it("an organization gets KEYGATE_USAGE_WATCH_MAX_STREAMS_PER_ORGANIZATION streams over all its keys; others are not affected", async () => {
+      const { t } = await start({ KEYGATE_USAGE_WATCH_MAX_STREAMS_PER_ORGANIZATION: "3" });
+      const { secret } = await t.client.createKey({ name: "dashboard", scopes: ["admin:read"] });
+      expect(await open(t.client)).not.toBeInstanceOf(ConnectError);
+      expect(await open(t.client)).not.toBeInstanceOf(ConnectError);
+      expect(await open(t.clientFor(secret))).not.toBeInstanceOf(ConnectError);
+      const fourth = await open(t.clientFor(secret));
+      expect(refusal(fourth as ConnectError)).toEqual({
+        code: Code.ResourceExhausted,
+        reason: "API_KEY_LIMIT_EXCEEDED",
+        metadata: { limit: "usage_watch_streams_per_organization", max: "3" },
+      });
+      const other = await t.anotherOrganization();
+      expect(await open(t.clientFor(other.secret))).not.toBeInstanceOf(ConnectError);
+    });
+
+    it("streams watching the same scope share one store query per flush", async () => {
+      const { t, created } = await start();
+      const a = await created("alpha");
+      const spy = vi.spyOn(t.store.usage, "days");
+      // Today's totals, as WatchUsage reads them (Check reads the month for the quota).
+      const days = () => spy.mock.calls.filter(([, range]) => range.from === range.to);
+      const organization = [];
+      const oneKey = [];
+      for (let i = 0; i < 5; i++) organization.push((await open(t.client)) as { events: Events });
+      for (let i = 0; i < 3; i++) oneKey.push((await open(t.client, a.id)) as { events: Events });
+      expect(days().length).toBeLessThanOrEqual(2); // the snapshots: one per scope
+
+      spy.mockClear();
+      expect(await check(a.secret)).toBe("allowed");
+      await t.app.usage.recorder.flush();
+      for (const { events } of [...organization, ...oneKey]) {
+        expect(counters((await events.next()).value)).toMatchObject({ sinceLast: counts(1, 0, 0), today: counts(1, 0, 0) });
+      }
+      expect(days().map(([, , query]) => query?.keyIds)).toEqual(expect.arrayContaining([undefined, [a.id]]));
+      expect(days()).toHaveLength(2); // one for the organization's streams, one for the key's
+    });
   });
 });
