@@ -29,7 +29,8 @@ import { adminError } from "./errors.js";
  * must not lock out everyone behind the same NAT or proxy. Telling a valid key from a bad one
  * takes a store lookup, so a throttled address's lookups run one at a time (OneAtATime): its
  * store cost is one point read in flight, however many requests it sends, and its requests
- * queue behind its own.
+ * queue behind its own. The queue holds at most THROTTLED_LOOKUPS_QUEUED; a request beyond it is
+ * refused as throttled without a lookup (a valid key among them gets through once it drains).
  */
 
 export interface CallerAuthenticationDeps {
@@ -75,8 +76,11 @@ export async function auditFailedAuthentication(audit: AuditTrail, key: KeyRecor
   });
 }
 
+/** Lookups a throttled client address may have waiting or running at once. */
+const THROTTLED_LOOKUPS_QUEUED = 32;
+
 export function callerAuthenticator(deps: CallerAuthenticationDeps): AuthenticateCaller {
-  const throttledLookups = new OneAtATime();
+  const throttledLookups = new OneAtATime(THROTTLED_LOOKUPS_QUEUED);
   const unauthenticated = (why: string) => adminError("UNAUTHENTICATED", why);
 
   return async (header, clientIp, method) => {
@@ -86,6 +90,9 @@ export function callerAuthenticator(deps: CallerAuthenticationDeps): Authenticat
       const throttled = deps.failedAuth?.exceeded(client) ?? false;
       deps.failedAuth?.add(client);
       if (!throttled) return unauthenticated(why);
+      return throttledError();
+    };
+    const throttledError = (): ConnectError => {
       deps.logger.warn({ method, client }, "admin authentication throttled: too many failed attempts");
       return adminError("UNAUTHENTICATED", "too many failed authentication attempts; retry later", {}, Code.ResourceExhausted);
     };
@@ -103,7 +110,13 @@ export function callerAuthenticator(deps: CallerAuthenticationDeps): Authenticat
     }
     const hash = deps.hasher.hash(secret);
     const lookup = () => deps.store.keys.findByHash(hash);
-    const key = await (deps.failedAuth?.exceeded(client) ? throttledLookups.run(client, lookup) : lookup());
+    let pending: Promise<KeyRecord | null> | undefined;
+    if (deps.failedAuth?.exceeded(client)) {
+      pending = throttledLookups.run(client, lookup);
+      // Its queue is full: refused unlooked-up, and not counted, since nobody knows it failed.
+      if (pending === undefined) throw throttledError();
+    }
+    const key = await (pending ?? lookup());
     if (!key) {
       deps.logger.warn({ method, reason: "unknown" }, "admin authentication failed");
       throw failed("invalid API key");

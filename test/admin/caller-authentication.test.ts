@@ -282,6 +282,17 @@ describe("the failed-key throttle counts failures only", () => {
     expect(lookups.total - before).toBe(31);
     expect(lookups.maxConcurrent).toBe(1);
   });
+
+  it("a throttled address's queue of lookups is bounded: a flood past it is refused without a lookup", async () => {
+    for (let i = 0; i < LIMIT; i++) await failure(t.clientFor(generateSecret("live")).listKeys({}));
+    const before = lookups.total;
+    const flood = Array.from({ length: 200 }, () => failure(t.clientFor(generateSecret("live")).listKeys({})));
+    expect(new Set((await Promise.all(flood)).map((f) => f.code))).toEqual(new Set(["ResourceExhausted"]));
+    // At most the queue's 32, however many were sent at once.
+    expect(lookups.total - before).toBeLessThanOrEqual(32);
+    // Once the flood has drained, the valid key of the same address gets through.
+    expect((await failure(t.client.listKeys({}))).code).toBe("ok");
+  });
 });
 
 describe("the interceptor without an admission (an in-memory transport)", () => {
