@@ -207,8 +207,14 @@ export class Metrics {
     const counterFor = (name: string, label: string | undefined): Counter<string> => {
       let counter = mirrored.get(name);
       if (counter === undefined) {
-        counter = new Counter({ name: `keygate_${name}`, help: `keygate usage recording: ${name.replaceAll("_", " ")}.`, labelNames: label ? [label] : [] });
-        this.registry.registerMetric(counter);
+        // In this app's registry only: without `registers`, prom-client also puts it in its global
+        // one, where a second app in the process (tests) collides with the first's name.
+        counter = new Counter({
+          name: `keygate_${name}`,
+          help: `keygate usage recording: ${name.replaceAll("_", " ")}.`,
+          labelNames: label ? [label] : [],
+          registers: [this.registry],
+        });
         mirrored.set(name, counter);
       }
       return counter;

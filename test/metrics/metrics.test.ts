@@ -124,6 +124,18 @@ describe("GET /metrics", () => {
     metrics.close();
   });
 
+  it("mirrors usage counters into its own registry only: two apps in one process each scrape the same names", async () => {
+    const snapshot = () => ({ 'access_log_entries_total{result="recorded"}': 1 });
+    const first = new Metrics({ processMetrics: false });
+    first.watchUsage({ unflushedEntries: 0, onFlushed: () => () => {} }, { snapshot });
+    const second = new Metrics({ processMetrics: false });
+    second.watchUsage({ unflushedEntries: 0, onFlushed: () => () => {} }, { snapshot });
+    expect(value((await first.scrape()).text, 'keygate_access_log_entries_total{result="recorded"}')).toBe(1);
+    first.close();
+    expect(value((await second.scrape()).text, 'keygate_access_log_entries_total{result="recorded"}')).toBe(1);
+    second.close();
+  });
+
   it("reports the usage buffer and, while usage waits, how long since it last reached the store", async () => {
     let now = 1_000;
     const metrics = new Metrics({ processMetrics: false, nowMs: () => now });
