@@ -136,6 +136,18 @@ describe("GET /metrics", () => {
     second.close();
   });
 
+  it("counts data-plane calls admitted with the previous token, by method, from 0", async () => {
+    const metrics = new Metrics({ processMetrics: false });
+    expect(value((await metrics.scrape()).text, 'keygate_data_plane_previous_token_total{method="Check"}')).toBe(0);
+    metrics.dataPlane.admittedWithPreviousToken("Check");
+    metrics.dataPlane.admittedWithPreviousToken("StreamAccessLogs");
+    metrics.dataPlane.admittedWithPreviousToken("Check");
+    const text = (await metrics.scrape()).text;
+    expect(value(text, 'keygate_data_plane_previous_token_total{method="Check"}')).toBe(2);
+    expect(value(text, 'keygate_data_plane_previous_token_total{method="StreamAccessLogs"}')).toBe(1);
+    metrics.close();
+  });
+
   it("reports the usage buffer and, while usage waits, how long since it last reached the store", async () => {
     let now = 1_000;
     const metrics = new Metrics({ processMetrics: false, nowMs: () => now });
