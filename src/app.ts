@@ -146,7 +146,12 @@ export async function startApp(options: AppOptions): Promise<App> {
   // The data plane (Check, the access log) trusts only callers that pass its boundary; on a
   // listener of its own when KEYGATE_DATA_PLANE_PORT is set (src/server/data-plane-boundary.ts).
   const ownDataPlaneListener = config.dataPlane.port !== undefined;
-  const boundary = new DataPlaneBoundary({ token: config.dataPlane.token, ownListener: ownDataPlaneListener });
+  const boundary = new DataPlaneBoundary({
+    token: config.dataPlane.token,
+    previousToken: config.dataPlane.previousToken,
+    ownListener: ownDataPlaneListener,
+    observer: metrics.dataPlane,
+  });
   const dataPlaneRoutes = (router: ConnectRouter) => {
     authorizationRoutes({ config, hasher, keyCache, limits, clock, usage: usage.recorder, logger, observer: metrics.check, failedKeys }, boundary)(router);
     usage.accessLogRoutes(boundary)(router);
@@ -294,4 +299,10 @@ function logDataPlane(logger: Logger, config: Config, boundary: DataPlaneBoundar
     },
     "data plane listening behind its boundary",
   );
+  if (config.dataPlane.previousToken !== undefined) {
+    logger.warn(
+      "data-plane token rotation under way: KEYGATE_DATA_PLANE_TOKEN_PREVIOUS is still accepted beside KEYGATE_DATA_PLANE_TOKEN; " +
+        "remove it once keygate_data_plane_previous_token_total stops growing (docs/security.md, Rotating the data-plane token)",
+    );
+  }
 }

@@ -200,7 +200,7 @@ export function authorizationRoutes(deps: AuthorizationDeps, boundary: DataPlane
   return (router) => {
     router.service(Authorization, service, { interceptors: [boundary.interceptor] });
     serveUnaryFast(router, Authorization.method.check, {
-      admit: (headers, peer) => boundary.admit(headers.authorization, peer),
+      admit: (headers, peer) => boundary.admit(headers.authorization, peer, Authorization.method.check.name),
       decode: decodeCheckRequest,
       call: (request, caller) => service.checkFields(request, caller),
     });

@@ -63,12 +63,43 @@ function isDotSegment(target: string, start: number, end: number): boolean {
   return false;
 }
 
+/** The byte that an escape-decoding pass reads at `i` (a `%XX` escape or the character itself), or -1 for an invalid escape. */
+function decodedAt(target: string, i: number, end: number): number {
+  if (i >= end) return -1;
+  const c = target.charCodeAt(i);
+  return c === PERCENT ? escapedByte(target, i, end) : c;
+}
+
+/** Whether `byte` is one the screen rejects when it arrives encoded: `/`, `\`, `;` or NUL. */
+const isEncodedReserved = (byte: number): boolean => byte === SLASH || byte === BACKSLASH || byte === SEMICOLON || byte === NUL;
+
+/**
+ * Whether the `%25` (an encoded `%`) at `i` starts a double encoding of `/`, `\`, `;`, NUL or `.`:
+ * `%252F`, and also `%25%32%46`, whose hex digits are themselves escaped. One decoding pass turns
+ * it into `%2F`, so an upstream that decodes twice (a proxy and then a framework, say) reads the
+ * character itself, past a screen that only ever saw an encoded `%`.
+ */
+function isDoubleEncodedReserved(target: string, i: number, end: number): boolean {
+  const highAt = i + 3;
+  const high = hexDigit(decodedAt(target, highAt, end));
+  if (high < 0) return false;
+  const low = hexDigit(decodedAt(target, highAt + (target.charCodeAt(highAt) === PERCENT ? 3 : 1), end));
+  if (low < 0) return false;
+  const byte = high * 16 + low;
+  return isEncodedReserved(byte) || byte === DOT;
+}
+
 /**
  * True when the path holds what the contract rejects: a `;` parameter (`/admin;x=1`, `/..;/`), an
  * encoded `/`, `\`, `;` or NUL, a backslash or NUL, or a `.`/`..` segment (also as `%2e`). Envoy's
  * own `normalize_path` resolves dot segments before ext_authz, so one that still reaches keygate is
  * one nobody resolved, and keygate does not guess how the upstream will. An encoded `;` is
  * rejected with the rest: servers that decode before they cut parameters read it as one.
+ * Two more spellings are read differently by different servers, so they are rejected too:
+ *  - a `%` that starts no valid escape (`%zz`, `%2`, a trailing `%`): some decoders keep it, some
+ *    drop it, some fail, and some take the next characters whatever they are;
+ *  - a double-encoded `/`, `\`, `;`, NUL or `.` (`%252F`, see isDoubleEncodedReserved). No client
+ *    needs one: a literal dot is sent as `.`, and the others are rejected once encoded anyway.
  * Only the path is screened; the query and fragment are not part of it.
  */
 export function isAmbiguousPath(target: string): boolean {
@@ -78,7 +109,8 @@ export function isAmbiguousPath(target: string): boolean {
     if (c === SEMICOLON || c === BACKSLASH || c === NUL) return true;
     if (c === PERCENT) {
       const byte = escapedByte(target, i, end);
-      if (byte === SLASH || byte === BACKSLASH || byte === SEMICOLON || byte === NUL) return true;
+      if (byte < 0 || isEncodedReserved(byte)) return true;
+      if (byte === PERCENT && isDoubleEncodedReserved(target, i, end)) return true;
     } else if (c === SLASH && isDotSegment(target, i + 1, end)) {
       return true;
     }

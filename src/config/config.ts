@@ -173,7 +173,7 @@ export function parseRoutes(raw: unknown, catalog: ScopeDefinition[]): RouteRule
     const path = rule?.path;
     if (typeof path !== "string" || !ROUTE_PATH.test(path)) throw new Error(`route ${index}: path must start with / and hold only URL path characters`);
     if (isAmbiguousPath(path)) {
-      throw new Error(`route ${index}: path ${path} holds a ; parameter, an encoded slash, backslash, semicolon or NUL, or a . or .. segment, which Check rejects in requests`);
+      throw new Error(`route ${index}: path ${path} holds a ; parameter, an encoded slash, backslash, semicolon or NUL (also double-encoded), an invalid escape, or a . or .. segment, which Check rejects in requests`);
     }
     if (path.includes("//")) throw new Error(`route ${index}: path ${path} has an empty segment, which Check merges away in requests`);
     const scopes: unknown = rule?.scopes;

@@ -12,6 +12,11 @@ import { ConfigError } from "./config-error.js";
 export interface DataPlaneSettings {
   /** KEYGATE_DATA_PLANE_TOKEN: calls must carry `authorization: Bearer <token>`; undefined: no token. */
   token: string | undefined;
+  /**
+   * KEYGATE_DATA_PLANE_TOKEN_PREVIOUS: the token being rotated out, still accepted beside `token`
+   * until every Envoy sends the new one; undefined: none (always, when `token` is).
+   */
+  previousToken: string | undefined;
   /** KEYGATE_DATA_PLANE_PORT: Check, the access-log service and health on their own listener; undefined: on PORT. */
   port: number | undefined;
   /** TLS on that listener, and with `clientCa` client certificates required and verified. */
@@ -35,16 +40,31 @@ const MAX_TOKEN_LENGTH = 1_024;
  */
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 
-function token(env: Env): string | undefined {
-  const raw = env["KEYGATE_DATA_PLANE_TOKEN"];
+function bearerToken(env: Env, name: string): string | undefined {
+  const raw = env[name];
   if (raw === undefined || raw === "") return undefined;
   if (raw.length < MIN_TOKEN_LENGTH || raw.length > MAX_TOKEN_LENGTH) {
-    throw new ConfigError("KEYGATE_DATA_PLANE_TOKEN", `must be ${MIN_TOKEN_LENGTH} to ${MAX_TOKEN_LENGTH} characters, got ${raw.length}`);
+    throw new ConfigError(name, `must be ${MIN_TOKEN_LENGTH} to ${MAX_TOKEN_LENGTH} characters, got ${raw.length}`);
   }
   if (!B64TOKEN.test(raw)) {
-    throw new ConfigError("KEYGATE_DATA_PLANE_TOKEN", "may hold only letters, digits and - . _ ~ + / (then = padding), as a bearer token does; e.g. openssl rand -base64 48");
+    throw new ConfigError(name, "may hold only letters, digits and - . _ ~ + / (then = padding), as a bearer token does; e.g. openssl rand -base64 48");
   }
   return raw;
+}
+
+/**
+ * The token being rotated out (docs/security.md, "Rotating the data-plane token"). Alone it would
+ * be the only token under a name that says it is on its way out, and equal to the current one it
+ * would be a rotation that changes nothing: both are typos of a rotation, so both stop the start.
+ */
+function previousToken(env: Env, current: string | undefined): string | undefined {
+  const previous = bearerToken(env, "KEYGATE_DATA_PLANE_TOKEN_PREVIOUS");
+  if (previous === undefined) return undefined;
+  if (current === undefined) {
+    throw new ConfigError("KEYGATE_DATA_PLANE_TOKEN_PREVIOUS", "is accepted only with KEYGATE_DATA_PLANE_TOKEN, the token that replaces it");
+  }
+  if (previous === current) throw new ConfigError("KEYGATE_DATA_PLANE_TOKEN_PREVIOUS", "must differ from KEYGATE_DATA_PLANE_TOKEN: it is the token being replaced");
+  return previous;
 }
 
 function dataPlanePort(env: Env, port: number): number | undefined {
@@ -115,5 +135,6 @@ function tls(env: Env, port: number | undefined): DataPlaneTls | undefined {
 
 export function dataPlaneSettings(env: Env, port: number): DataPlaneSettings {
   const listenerPort = dataPlanePort(env, port);
-  return { token: token(env), port: listenerPort, tls: tls(env, listenerPort) };
+  const token = bearerToken(env, "KEYGATE_DATA_PLANE_TOKEN");
+  return { token, previousToken: previousToken(env, token), port: listenerPort, tls: tls(env, listenerPort) };
 }

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { CacheEviction, CacheLookup, CheckObserver, KeyCacheObserver, UsageCounterSource, UsageFlushSource } from "./observers.js";
+import type { CacheEviction, CacheLookup, CheckObserver, DataPlaneObserver, KeyCacheObserver, UsageCounterSource, UsageFlushSource } from "./observers.js";
 
 /**
  * keygate's Prometheus metrics, in a registry of their own per app (never prom-client's global
@@ -57,6 +57,7 @@ export class Metrics {
   readonly keyCache: KeyCacheObserver;
   readonly store: StoreObserver;
   readonly adminRpc: AdminRpcObserver;
+  readonly dataPlane: DataPlaneObserver;
   readonly #nowMs: () => number;
   readonly #cleanups: (() => void)[] = [];
   readonly #beforeScrape: (() => void)[] = [];
@@ -99,6 +100,22 @@ export class Metrics {
       failed(code, seconds) {
         checkFailures.inc({ code });
         checkSeconds.observe({ decision: "error" }, seconds);
+      },
+    };
+
+    const previousToken = new Counter({
+      name: "keygate_data_plane_previous_token_total",
+      help:
+        "Data-plane calls (Check RPCs, access-log streams) admitted with KEYGATE_DATA_PLANE_TOKEN_PREVIOUS, by method. " +
+        "Once it stops growing, every Envoy sends the current token and the previous one can be removed.",
+      labelNames: ["method"] as const,
+      registers,
+    });
+    // Present from the start, so a rotation's dashboard shows 0 rather than no series.
+    for (const method of ["Check", "StreamAccessLogs"]) previousToken.inc({ method }, 0);
+    this.dataPlane = {
+      admittedWithPreviousToken(method) {
+        previousToken.inc({ method });
       },
     };
 
@@ -232,8 +249,14 @@ export class Metrics {
     const counterFor = (name: string, label: string | undefined): Counter<string> => {
       let counter = mirrored.get(name);
       if (counter === undefined) {
-        counter = new Counter({ name: `keygate_${name}`, help: `keygate usage recording: ${name.replaceAll("_", " ")}.`, labelNames: label ? [label] : [] });
-        this.registry.registerMetric(counter);
+        // In this app's registry only: without `registers`, prom-client also puts it in its global
+        // one, where a second app in the process (tests) collides with the first's name.
+        counter = new Counter({
+          name: `keygate_${name}`,
+          help: `keygate usage recording: ${name.replaceAll("_", " ")}.`,
+          labelNames: label ? [label] : [],
+          registers: [this.registry],
+        });
         mirrored.set(name, counter);
       }
       return counter;

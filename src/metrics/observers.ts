@@ -40,5 +40,12 @@ export interface UsageCounterSource {
   snapshot(): Record<string, number>;
 }
 
+/** What the data plane's boundary reports (src/server/data-plane-boundary.ts). */
+export interface DataPlaneObserver {
+  /** A call (`method`: Check or StreamAccessLogs) admitted with KEYGATE_DATA_PLANE_TOKEN_PREVIOUS. */
+  admittedWithPreviousToken(method: string): void;
+}
+
 export const noCheckObserver: CheckObserver = { decided() {}, failed() {} };
 export const noKeyCacheObserver: KeyCacheObserver = { lookup() {}, evicted() {} };
+export const noDataPlaneObserver: DataPlaneObserver = { admittedWithPreviousToken() {} };

@@ -52,6 +52,17 @@ describe("route table: spellings and methods that used to bypass it", () => {
     ["POST /data/ against /data/*", "POST", "/data/", {}, "SCOPE_MISSING"],
     ["a dot segment", "POST", "/data/.", {}, "PATH_REJECTED"],
     ["an encoded dot segment", "GET", "/machines/%2e%2E/machines/1", {}, "PATH_REJECTED"],
+    ["an invalid escape", "GET", "/machines/1%zz", {}, "PATH_REJECTED"],
+    ["an escape cut short", "GET", "/machines/1%2", {}, "PATH_REJECTED"],
+    ["a trailing %", "GET", "/machines/1%", {}, "PATH_REJECTED"],
+    ["a % before the query", "GET", "/machines/1%?x=1", {}, "PATH_REJECTED"],
+    ["a double-encoded slash", "GET", "/machines%252F1", {}, "PATH_REJECTED"],
+    ["a double-encoded slash, lower case", "GET", "/machines%252f1", {}, "PATH_REJECTED"],
+    ["a double-encoded backslash", "GET", "/machines%255c1", {}, "PATH_REJECTED"],
+    ["a double-encoded semicolon", "GET", "/machines%253B1", {}, "PATH_REJECTED"],
+    ["a double-encoded NUL", "GET", "/machines/1%2500", {}, "PATH_REJECTED"],
+    ["a double-encoded dot segment", "GET", "/machines/%252E%252e/machines/1", {}, "PATH_REJECTED"],
+    ["a double encoding whose hex digits are escaped too", "GET", "/machines%25%32%461", {}, "PATH_REJECTED"],
     ["a route not in the table", "GET", "/tags/1", {}, "ROUTE_NOT_ALLOWED"],
   ] as const)("%s: %s %s → %s", async (_name, method, path, headers, expected) => {
     const { h, secret } = await tableHarness(["tags:read"]);
@@ -72,6 +83,8 @@ describe("route table: what it still allows", () => {
     ["an override with both methods' scopes", ["machines:read", "machines:delete"], "GET", "/machines/1", { "x-http-method-override": "DELETE" }],
     ["escapes of unreserved characters", ["machines:read"], "GET", "/%6Dachines/1?x=%2F", {}],
     ["doubled slashes", ["machines:read"], "GET", "//machines//1", {}],
+    ["an encoded % (a literal percent sign)", ["machines:read"], "GET", "/machines/100%25", {}],
+    ["an encoded % before an escape of an unreserved character", ["machines:read"], "GET", "/machines/50%2541", {}],
   ] as const)("%s", async (_name, scopes, method, path, headers) => {
     const { h, secret } = await tableHarness([...scopes]);
     expect(await bothEntries(h, envoyRequest({ "x-api-key": secret, ...headers }, { method, path }))).toBe("allowed");

@@ -8,8 +8,8 @@ import { envoyRequest } from "./check-harness.js";
 /**
  * The route table's two promises, over random tables and paths:
  *  - another spelling of a path (escapes, hex case, raw UTF-8, doubled slashes, dot segments,
- *    parameters, a trailing slash, a query) never reaches a rule the canonical spelling would not: it needs
- *    exactly what the canonical path needs, or it is rejected;
+ *    parameters, invalid and double escapes, a trailing slash, a query) never reaches a rule the
+ *    canonical spelling would not: it needs exactly what the canonical path needs, or it is rejected;
  *  - HEAD never needs less than GET, nor a request with a method override less than its own
  *    method or the overriding one ("less" includes "allowed where the other is not").
  */
@@ -38,6 +38,17 @@ const hex = (code: number, upper: boolean): string => {
   const digits = code.toString(16).padStart(2, "0");
   return `%${upper ? digits.toUpperCase() : digits.toLowerCase()}`;
 };
+
+/** A `%` that starts no escape: inserted at a segment's end, it is followed by `/` or nothing. */
+const INVALID_ESCAPES = ["%", "%2", "%zz", "%g0", "%5"] as const;
+/** What an upstream that decodes twice reads as `/`, `\`, `;`, NUL and `.`. */
+const DOUBLE_ENCODED = [0x2f, 0x5c, 0x3b, 0x00, 0x2e] as const;
+
+/** `%25` and the escape of `byte`, whose hex digits are written plain, or the first or both escaped too (`%25%32%46`). */
+function doubleEncoded(byte: number, upper: boolean, escapedDigits: number): string {
+  const digits = [...hex(byte, upper).slice(1)];
+  return `%25${digits.map((digit, i) => (i < escapedDigits ? hex(digit.charCodeAt(0), upper) : digit)).join("")}`;
+}
 
 /** One way to write a character of the canonical path differently. */
 type Respelling = (path: string, at: number, upper: boolean) => string;
@@ -69,6 +80,8 @@ const RESPELLINGS: Record<string, Respelling> = {
   backslash: (path, at) => replaceSlash(path, at, "\\"),
   encodedNul: (path, at) => insertAfterSegment(path, at, "%00"),
   encodedSemicolon: (path, at, upper) => insertAfterSegment(path, at, hex(0x3b, upper)),
+  invalidEscape: (path, at, upper) => insertAfterSegment(path, at, INVALID_ESCAPES[at % INVALID_ESCAPES.length]![upper ? "toUpperCase" : "toLowerCase"]()),
+  doubleEncoded: (path, at, upper) => insertAfterSegment(path, at, doubleEncoded(DOUBLE_ENCODED[at % DOUBLE_ENCODED.length]!, upper, at % 3)),
 };
 
 const slashes = (path: string): number[] => [...path].flatMap((c, i) => (c === "/" ? [i] : []));

@@ -119,6 +119,8 @@ describe("configuration", () => {
     [[{ method: "GET", path: "x/y", scopes: [] }], /route 0: path must start with \//],
     [[{ method: "GET", path: "/a;v=1", scopes: [] }], /route 0: path \/a;v=1 holds a ; parameter/],
     [[{ method: "GET", path: "/a%2Fb", scopes: [] }], /route 0: path .* holds a ; parameter, an encoded slash/],
+    [[{ method: "GET", path: "/a%zz", scopes: [] }], /route 0: path \/a%zz holds .* an invalid escape/],
+    [[{ method: "GET", path: "/a%252Fb", scopes: [] }], /route 0: path .* \(also double-encoded\)/],
     [[{ method: "GET", path: "/a/../b", scopes: [] }], /route 0: path .* segment/],
     [[{ method: "GET", path: "/a/%2e/b", scopes: [] }], /route 0: path .* segment/],
     [[{ method: "GET", path: "/a//b", scopes: [] }], /route 0: path \/a\/\/b has an empty segment/],

@@ -11,6 +11,7 @@ import { makeCertificates, type TestCertificates } from "../support/certificates
  */
 
 const TOKEN = "dp-token-0123456789abcdefghijklmnopqrstuvwxyz";
+const PREVIOUS = "dp-previous-0123456789abcdefghijklmnopqrstuvwxyz";
 
 let certs: TestCertificates;
 beforeAll(() => {
@@ -30,7 +31,17 @@ function refusal(env: Record<string, string>): ConfigError {
 
 describe("data-plane settings", () => {
   it("default: no token, no port of its own, no TLS", () => {
-    expect(loadConfig({}).dataPlane).toEqual({ token: undefined, port: undefined, tls: undefined });
+    expect(loadConfig({}).dataPlane).toStrictEqual({ token: undefined, previousToken: undefined, port: undefined, tls: undefined });
+  });
+
+  it("takes a previous token beside the current one, while Envoy moves from one to the other", () => {
+    expect(loadConfig({ KEYGATE_DATA_PLANE_TOKEN: TOKEN, KEYGATE_DATA_PLANE_TOKEN_PREVIOUS: PREVIOUS }).dataPlane).toStrictEqual({
+      token: TOKEN,
+      previousToken: PREVIOUS,
+      port: undefined,
+      tls: undefined,
+    });
+    expect(loadConfig({ KEYGATE_DATA_PLANE_TOKEN: TOKEN, KEYGATE_DATA_PLANE_TOKEN_PREVIOUS: "" }).dataPlane.previousToken).toBeUndefined();
   });
 
   it("takes a token of at least 32 bearer-token characters and a port other than PORT", () => {
@@ -46,6 +57,11 @@ describe("data-plane settings", () => {
     [{ KEYGATE_DATA_PLANE_TOKEN: "a".repeat(1_025) }, "KEYGATE_DATA_PLANE_TOKEN", /got 1025/],
     [{ KEYGATE_DATA_PLANE_TOKEN: `${TOKEN} with spaces` }, "KEYGATE_DATA_PLANE_TOKEN", /may hold only/],
     [{ KEYGATE_DATA_PLANE_TOKEN: `${TOKEN}|&` }, "KEYGATE_DATA_PLANE_TOKEN", /may hold only/],
+    [{ KEYGATE_DATA_PLANE_TOKEN: TOKEN, KEYGATE_DATA_PLANE_TOKEN_PREVIOUS: "short-token" }, "KEYGATE_DATA_PLANE_TOKEN_PREVIOUS", /32 to 1024 characters, got 11/],
+    [{ KEYGATE_DATA_PLANE_TOKEN: TOKEN, KEYGATE_DATA_PLANE_TOKEN_PREVIOUS: `${PREVIOUS}|&` }, "KEYGATE_DATA_PLANE_TOKEN_PREVIOUS", /may hold only/],
+    [{ KEYGATE_DATA_PLANE_TOKEN_PREVIOUS: PREVIOUS }, "KEYGATE_DATA_PLANE_TOKEN_PREVIOUS", /only with KEYGATE_DATA_PLANE_TOKEN/],
+    [{ KEYGATE_DATA_PLANE_TOKEN: "", KEYGATE_DATA_PLANE_TOKEN_PREVIOUS: PREVIOUS }, "KEYGATE_DATA_PLANE_TOKEN_PREVIOUS", /only with KEYGATE_DATA_PLANE_TOKEN/],
+    [{ KEYGATE_DATA_PLANE_TOKEN: TOKEN, KEYGATE_DATA_PLANE_TOKEN_PREVIOUS: TOKEN }, "KEYGATE_DATA_PLANE_TOKEN_PREVIOUS", /must differ from KEYGATE_DATA_PLANE_TOKEN/],
     [{ KEYGATE_DATA_PLANE_PORT: "eighty-eighty-one" }, "KEYGATE_DATA_PLANE_PORT", /port number/],
     [{ KEYGATE_DATA_PLANE_PORT: "70000" }, "KEYGATE_DATA_PLANE_PORT", /port number/],
     [{ KEYGATE_DATA_PLANE_PORT: "-1" }, "KEYGATE_DATA_PLANE_PORT", /port number/],
@@ -55,8 +71,10 @@ describe("data-plane settings", () => {
     const error = refusal(env);
     expect(error.message).toMatch(new RegExp(`^${variable}: `));
     expect(error.message).toMatch(problem);
-    const token = (env as Record<string, string>)["KEYGATE_DATA_PLANE_TOKEN"];
-    if (token !== undefined) expect(error.message).not.toContain(token.slice(0, 11));
+    for (const name of ["KEYGATE_DATA_PLANE_TOKEN", "KEYGATE_DATA_PLANE_TOKEN_PREVIOUS"]) {
+      const token = (env as Record<string, string>)[name];
+      if (token) expect(error.message).not.toContain(token.slice(0, 11));
+    }
   });
 
   describe("TLS on the data-plane listener", () => {

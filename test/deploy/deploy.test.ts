@@ -232,6 +232,8 @@ describe("deploy/", () => {
         KEYGATE_PEPPER: { name: secret.metadata.name, key: "KEYGATE_PEPPER" },
         // Optional so that a mesh that cannot send it (Istio) can leave it out.
         KEYGATE_DATA_PLANE_TOKEN: { name: secret.metadata.name, key: "KEYGATE_DATA_PLANE_TOKEN", optional: true },
+        // In the Secret only while the token is rotated (docs/security.md).
+        KEYGATE_DATA_PLANE_TOKEN_PREVIOUS: { name: secret.metadata.name, key: "KEYGATE_DATA_PLANE_TOKEN_PREVIOUS", optional: true },
       });
       expect(Object.keys(secret.stringData).sort()).toEqual(["KEYGATE_DATA_PLANE_TOKEN", "KEYGATE_PEPPER", "MONGODB_URI"]);
       for (const name of Object.keys(configMap.data)) expect(name in secret.stringData, name).toBe(false);
@@ -239,7 +241,7 @@ describe("deploy/", () => {
       expect(config.port).toBe(DEFAULT_PORT);
       expect(config.mongodbUri).toBe(secret.stringData.MONGODB_URI);
       expect(config.demoBootstrap).toBe(false);
-      expect(config.dataPlane).toMatchObject({ port: 8081, token: secret.stringData.KEYGATE_DATA_PLANE_TOKEN, tls: undefined });
+      expect(config.dataPlane).toMatchObject({ port: 8081, token: secret.stringData.KEYGATE_DATA_PLANE_TOKEN, previousToken: undefined, tls: undefined });
     });
 
     it("opens the data-plane port to the proxies' pods only, and the admin port to everyone", () => {

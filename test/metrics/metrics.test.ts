@@ -124,6 +124,30 @@ describe("GET /metrics", () => {
     metrics.close();
   });
 
+  it("mirrors usage counters into its own registry only: two apps in one process each scrape the same names", async () => {
+    const snapshot = () => ({ 'access_log_entries_total{result="recorded"}': 1 });
+    const first = new Metrics({ processMetrics: false });
+    first.watchUsage({ unflushedEntries: 0, onFlushed: () => () => {} }, { snapshot });
+    const second = new Metrics({ processMetrics: false });
+    second.watchUsage({ unflushedEntries: 0, onFlushed: () => () => {} }, { snapshot });
+    expect(value((await first.scrape()).text, 'keygate_access_log_entries_total{result="recorded"}')).toBe(1);
+    first.close();
+    expect(value((await second.scrape()).text, 'keygate_access_log_entries_total{result="recorded"}')).toBe(1);
+    second.close();
+  });
+
+  it("counts data-plane calls admitted with the previous token, by method, from 0", async () => {
+    const metrics = new Metrics({ processMetrics: false });
+    expect(value((await metrics.scrape()).text, 'keygate_data_plane_previous_token_total{method="Check"}')).toBe(0);
+    metrics.dataPlane.admittedWithPreviousToken("Check");
+    metrics.dataPlane.admittedWithPreviousToken("StreamAccessLogs");
+    metrics.dataPlane.admittedWithPreviousToken("Check");
+    const text = (await metrics.scrape()).text;
+    expect(value(text, 'keygate_data_plane_previous_token_total{method="Check"}')).toBe(2);
+    expect(value(text, 'keygate_data_plane_previous_token_total{method="StreamAccessLogs"}')).toBe(1);
+    metrics.close();
+  });
+
   it("reports the usage buffer and, while usage waits, how long since it last reached the store", async () => {
     let now = 1_000;
     const metrics = new Metrics({ processMetrics: false, nowMs: () => now });

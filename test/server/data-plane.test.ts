@@ -24,6 +24,7 @@ import { startTestApp, type TestApp } from "../support/app.js";
 const CHECK = "/envoy.service.auth.v3.Authorization/Check";
 const ACCESS_LOG = "/envoy.service.accesslog.v3.AccessLogService/StreamAccessLogs";
 const TOKEN = "dp-token-0123456789abcdefghijklmnopqrstuvwxyz";
+const PREVIOUS = "dp-previous-0123456789abcdefghijklmnopqrstuvwxyz";
 const ENVOY = "127.0.0.1";
 const FORGER = "127.0.0.2";
 const REAL_CLIENT = "203.0.113.9";
@@ -205,6 +206,50 @@ describe("KEYGATE_DATA_PLANE_TOKEN", () => {
     expect(t.logs.length).toBeGreaterThan(0);
     expect(t.logs.join("\n")).not.toContain(TOKEN);
     expect(t.logs.join("\n")).not.toContain("access-log service refuses every stream");
+  });
+});
+
+describe("KEYGATE_DATA_PLANE_TOKEN_PREVIOUS: a rotation under way", () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { KEYGATE_DATA_PLANE_TOKEN: TOKEN, KEYGATE_DATA_PLANE_TOKEN_PREVIOUS: PREVIOUS, LOG_LEVEL: "debug" } });
+  });
+  afterAll(async () => t?.close());
+
+  /** keygate_data_plane_previous_token_total{method} as /metrics shows it. */
+  async function previousTokenCalls(method: string): Promise<number> {
+    const { text } = await t.app.metrics.scrape();
+    const line = text.split("\n").find((l) => l.startsWith(`keygate_data_plane_previous_token_total{method="${method}"} `));
+    return Number(line?.split(" ")[1]);
+  }
+
+  it("allows a Check with the previous token or the current one, refuses one with neither, and counts the previous token's", async () => {
+    const secret = await uncachedKey(t);
+    expect(await previousTokenCalls("Check")).toBe(0);
+    expect(await check(t.app.url, secret, { metadata: withToken(PREVIOUS) })).toBe("allowed");
+    expect(await check(t.app.url, secret, { metadata: withToken(TOKEN) })).toBe("allowed");
+    expect(await check(t.app.url, secret)).toBe("Unauthenticated");
+    expect(await check(t.app.url, secret, { metadata: withToken(`${PREVIOUS}x`) })).toBe("Unauthenticated");
+    expect(await check(t.app.url, secret, { metadata: withToken("another-token-0123456789abcdefghijklmnop") })).toBe("Unauthenticated");
+    expect(await previousTokenCalls("Check")).toBe(1);
+    // Connect's route (its interceptor) counts just the same.
+    const connectCheck = createClient(Authorization, createConnectTransport({ baseUrl: t.app.url, httpVersion: "1.1", interceptors: [metadataInterceptor(withToken(PREVIOUS))] }));
+    expect(outcomeOf(await connectCheck.check(envoyRequest({ "x-api-key": secret }, { sourceIp: REAL_CLIENT })))).toBe("allowed");
+    expect(await previousTokenCalls("Check")).toBe(2);
+  });
+
+  it("takes access-log entries with the previous token, and counts the stream", async () => {
+    const { key } = await t.client.createKey({ name: "logged", scopes: ["machines:read"] });
+    expect((await grpcCall(t.app.url, ACCESS_LOG, { messages: [forgedLogs(t, key!.id, 1)], metadata: withToken(PREVIOUS) })).grpcStatus).toBe(GRPC_OK);
+    expect((await billedAndErrors(t, key!.id)).recorded).toBe(1);
+    expect(await previousTokenCalls("StreamAccessLogs")).toBe(1);
+  });
+
+  it("says once, at start, that the previous token is still accepted, and writes neither token to the log", () => {
+    expect(t.logs.filter((line) => line.includes("KEYGATE_DATA_PLANE_TOKEN_PREVIOUS is still accepted"))).toHaveLength(1);
+    const all = t.logs.join("\n");
+    expect(all).not.toContain(TOKEN);
+    expect(all).not.toContain(PREVIOUS);
   });
 });
 
