@@ -1,6 +1,6 @@
 import http from "node:http";
 import http2 from "node:http2";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
@@ -216,9 +216,12 @@ describe("admin body limit setting", () => {
   });
 });
 
-/** A store whose findByHash calls are counted, with the most that ever ran at once. */
-function lookupsOf(inner: Store): { store: Store; lookups: { total: number; concurrent: number; maxConcurrent: number } } {
-  const lookups = { total: 0, concurrent: 0, maxConcurrent: 0 };
+/**
+ * A store whose findByHash calls are counted, with the most that ever ran at once; while `gate`
+ * is set, every lookup waits for it (a store that has stopped answering).
+ */
+function lookupsOf(inner: Store): { store: Store; lookups: { total: number; concurrent: number; maxConcurrent: number; gate?: Promise<void> } } {
+  const lookups: { total: number; concurrent: number; maxConcurrent: number; gate?: Promise<void> } = { total: 0, concurrent: 0, maxConcurrent: 0 };
   const keys = new Proxy(inner.keys, {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver) as unknown;
@@ -229,6 +232,7 @@ function lookupsOf(inner: Store): { store: Store; lookups: { total: number; conc
         try {
           // A store round trip takes a while, so lookups that are allowed to overlap do.
           await new Promise((resolve) => setTimeout(resolve, 20));
+          await lookups.gate;
           return await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
         } finally {
           lookups.concurrent--;
@@ -285,12 +289,21 @@ describe("the failed-key throttle counts failures only", () => {
 
   it("a throttled address's queue of lookups is bounded: a flood past it is refused without a lookup", async () => {
     for (let i = 0; i < LIMIT; i++) await failure(t.clientFor(generateSecret("live")).listKeys({}));
+    // The store stops answering: the first lookup holds the queue, which fills up behind it.
+    let release!: () => void;
+    lookups.gate = new Promise((resolve) => (release = resolve));
     const before = lookups.total;
-    const flood = Array.from({ length: 200 }, () => failure(t.clientFor(generateSecret("live")).listKeys({})));
+    const flood = Array.from({ length: 100 }, () => failure(t.clientFor(generateSecret("live")).listKeys({})));
+    const settled = new Set<number>();
+    flood.forEach((f, i) => void f.then(() => settled.add(i)));
+    // Everything past the queue's 32 is answered at once, while the store still hangs.
+    await vi.waitFor(() => expect(settled.size).toBe(100 - 32), { timeout: 20_000 });
+    expect(lookups.total - before).toBe(1);
+    release();
+    lookups.gate = undefined;
     expect(new Set((await Promise.all(flood)).map((f) => f.code))).toEqual(new Set(["ResourceExhausted"]));
-    // At most the queue's 32, however many were sent at once.
-    expect(lookups.total - before).toBeLessThanOrEqual(32);
-    // Once the flood has drained, the valid key of the same address gets through.
+    expect(lookups.total - before).toBe(32);
+    // The valid key of the same address gets through once the queue has drained.
     expect((await failure(t.client.listKeys({}))).code).toBe("ok");
   });
 });
