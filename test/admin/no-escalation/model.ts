@@ -492,8 +492,9 @@ export function apply(state: ModelState, call: Call, answer: Answer): void {
       if (owner) grantRank(state, key, RANK[owner.role]);
       for (const person of knowersOf(state, key)) for (const s of key.scopes) person.scopeCeiling.add(s);
       const bound = rateBound(state, key.organizationId, key.ownerUserId);
-      const set = call.rate && call.rate.limit > 0 ? perMinute(call.rate.limit, call.rate.period) : key.rateCeiling;
-      // "A key ... updated without a rate limit gets the tightest bound that applies to its owner."
+      // "A key ... updated without a rate limit gets the tightest bound that applies to its owner":
+      // a key left without one, and one whose limit was removed (rate_limit 0).
+      const set = call.rate === undefined ? key.rateCeiling : call.rate.limit > 0 ? perMinute(call.rate.limit, call.rate.period) : bound;
       key.rateCeiling = Math.min(set, bound);
       return;
     }

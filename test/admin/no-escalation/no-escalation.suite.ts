@@ -68,7 +68,7 @@ export function describeNoEscalation(storeName: string, makeStore: () => Promise
 
     it("holds for random sequences by every principal", async () => {
       await fc.assert(
-        fc.asyncProperty(fc.array(commandArbitrary, { minLength: 1, maxLength: budget.maxCommands }), async (commands) => {
+        fc.asyncProperty(fc.array(commandArbitrary, { minLength: 1, maxLength: budget.maxCommands, size: "max" }), async (commands) => {
           await runSequence(await world(), commands);
         }),
         { numRuns: budget.numRuns, endOnFailure: budget.endOnFailure },

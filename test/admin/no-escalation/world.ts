@@ -154,8 +154,9 @@ const bootstrapKey = (label: string, organizationId: string, owner: ModelUser, k
 });
 
 /**
- * Makes a sequence's world; the order of users and keys is the one commands.ts's PERSON, KEY and
- * USER name. `encryption` is the server's (KEYGATE_ENCRYPTION_KEY), for the recoverable fixtures.
+ * Makes a sequence's world, its people, users and keys in the order commands.ts's PERSON,
+ * TENANT_KEY, PLATFORM_KEY and TENANT_USER count them. `encryption` is the server's
+ * (KEYGATE_ENCRYPTION_KEY), for the recoverable fixtures.
  */
 export async function newWorld(t: TestApp, clock: ManualClock, encryption: SecretEncryption, clients: Map<string, AdminClient>): Promise<World> {
   const clientFor = (secret: string): AdminClient => {
@@ -202,7 +203,7 @@ export async function newWorld(t: TestApp, clock: ManualClock, encryption: Secre
       { id: platformId, kind: "platform", plan: bounds },
     ],
     users: [...tenant.users, ...platform.users],
-    // Targets in KEY order: the observers' keys are skipped by resolve().
+    // In the order TENANT_KEY and PLATFORM_KEY count them (resolve() skips the observers' keys).
     keys: [oBoot, oNarrow, oReader, aAdmin, aReader, mAdmin, m2Shared, opKey, paKey, tenantObserverKey, platformObserverKey],
     people: [
       person("O", O, [oBoot, oNarrow, oReader]),
@@ -251,7 +252,6 @@ export function perform(world: World, call: Call): Promise<Outcome> {
             scopes: call.scopes,
             ownerUserId: call.ownerUserId ?? "",
             ...rate(call.rate),
-            ...(call.rate?.limit === 0 && { rateLimitPeriod: RateLimitPeriod.MINUTE }),
             keyType: call.keyType === "shared" ? KeyType.SHARED : KeyType.USER,
             recoverable: call.recoverable,
             ...(call.isActive !== undefined && { isActive: call.isActive }),
