@@ -14,6 +14,7 @@ import { Code } from "@connectrpc/connect";
 
 export type Role = "owner" | "admin" | "member";
 export const RANK: Readonly<Record<Role, number>> = { member: 0, admin: 1, owner: 2 };
+const aRole = (role: Role): string => (role === "admin" ? "an admin" : `a ${role}`);
 
 export const PLATFORM_ADMIN = "platform:admin";
 export const ADMIN_READ = "admin:read";
@@ -232,7 +233,7 @@ function mayActOn(state: ModelState, caller: Caller, target: ModelKey): Reason[]
     // A removed user ranks as nothing: an owner acts on all keys, a member on its own only.
     if (caller.me.role !== "owner") reasons.push({ code: Code.PermissionDenied, why: "the key's owner was removed", lenient: caller.me.role === "admin" });
   } else if (caller.me.role === "member" ? owner.id !== caller.me.id : RANK[owner.role] > RANK[caller.me.role]) {
-    reasons.push({ code: Code.PermissionDenied, why: `the key's owner (${owner.label}, ${owner.role}) is not for a ${caller.me.role} to act on` });
+    reasons.push({ code: Code.PermissionDenied, why: `the key's owner, ${owner.label} (${owner.role}), is not for ${aRole(caller.me.role)} to act on` });
   }
   return reasons;
 }
@@ -246,7 +247,7 @@ function mayName(state: ModelState, caller: Caller, ownerUserId: string): { owne
   }
   if (owner.id === caller.me.id) return { owner, reasons: [] };
   if (caller.me.role === "member" || RANK[owner.role] > RANK[caller.me.role]) {
-    return { owner, reasons: [{ code: Code.PermissionDenied, why: `a ${caller.me.role} may not name ${owner.label} (${owner.role}) as owner` }] };
+    return { owner, reasons: [{ code: Code.PermissionDenied, why: `${aRole(caller.me.role)} may not name ${owner.label} (${owner.role}) as owner` }] };
   }
   return { owner, reasons: [] };
 }
@@ -530,6 +531,7 @@ export function apply(state: ModelState, call: Call, answer: Answer): void {
       return;
     case "updateUser": {
       const user = userOf(state, call.userId)!;
+      const boundBefore = limitsOf(state, user).maxRateLimitPerMinute;
       if (call.role) user.role = call.role;
       user.limits = patchedLimits(user.limits, call.limits, call.reset);
       // A role the caller may give: to the user's own person, and to whoever holds the user's keys.
@@ -537,7 +539,7 @@ export function apply(state: ModelState, call: Call, answer: Answer): void {
       for (const key of state.keys.filter((k) => !k.deleted && k.ownerUserId === user.id)) grantRank(state, key, RANK[user.role]);
       // "Narrowing a user's limits re-bounds that user's existing keys at once."
       const bound = limitsOf(state, user).maxRateLimitPerMinute;
-      for (const key of state.keys.filter((k) => !k.deleted && k.ownerUserId === user.id)) key.rateCeiling = Math.min(key.rateCeiling, bound);
+      if (bound < boundBefore) for (const key of state.keys.filter((k) => !k.deleted && k.ownerUserId === user.id)) key.rateCeiling = Math.min(key.rateCeiling, bound);
       return;
     }
     case "removeUser": {

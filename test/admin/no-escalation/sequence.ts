@@ -23,7 +23,10 @@ function secretLabel(state: ModelState, secret: string): string {
 function describeCall(state: ModelState, call: Call): string {
   if (call.method === "advanceClock") return `the clock moves ${call.ms / 60_000} minutes on`;
   const keyLabel = (id: string) => state.keys.find((k) => k.id === id)?.label ?? id;
-  const userLabel = (id: string) => state.users.find((u) => u.id === id)?.label ?? id;
+  const userLabel = (id: string) => {
+    const user = state.users.find((u) => u.id === id);
+    return user ? `${user.label} (${user.removed ? "removed " : ""}${user.role})` : id;
+  };
   const { method, secret, ...rest } = call;
   const args = Object.entries(rest)
     .filter(([name]) => name !== "person")

@@ -169,13 +169,13 @@ export async function newWorld(t: TestApp, clock: ManualClock, encryption: Secre
 
   const tenantBootstrap = await t.anotherOrganization("pro");
   const tenantId = tenantBootstrap.organization.id;
-  const O: ModelUser = { id: tenantBootstrap.owner.id, organizationId: tenantId, label: "O (owner)", role: "owner", limits: {}, removed: false, observer: false };
+  const O: ModelUser = { id: tenantBootstrap.owner.id, organizationId: tenantId, label: "O", role: "owner", limits: {}, removed: false, observer: false };
   const tenant: Seed = { world: { t, clock }, encryption, organizationId: tenantId, users: [O], keys: [] };
   const oBoot = bootstrapKey("O's bootstrap key", tenantId, O, tenantBootstrap.key, tenantBootstrap.secret);
   tenant.keys.push(oBoot);
-  const A = await addUser(tenant, "A (admin)", "admin", { maxKeys: 10, maxRateLimitPerMinute: 1000 });
-  const M = await addUser(tenant, "M (member)", "member", { maxKeys: 3, maxRateLimitPerMinute: 100 });
-  const M2 = await addUser(tenant, "M2 (member)", "member", {});
+  const A = await addUser(tenant, "A", "admin", { maxKeys: 10, maxRateLimitPerMinute: 1000 });
+  const M = await addUser(tenant, "M", "member", { maxKeys: 3, maxRateLimitPerMinute: 100 });
+  const M2 = await addUser(tenant, "M2", "member", {});
   const tenantObserver = await addUser(tenant, "tenant observer", "member", {}, true);
   const oNarrow = await addKey(tenant, "O's narrow admin key", O, [ADMIN_READ, ADMIN_WRITE, "machines:read", "tags:read"], { rate: 1000 });
   const oReader = await addKey(tenant, "O's machines:read key", O, ["machines:read"], { rate: 100, recoverable: true });
@@ -187,11 +187,11 @@ export async function newWorld(t: TestApp, clock: ManualClock, encryption: Secre
 
   const operatorBootstrap = await anOperator(t);
   const platformId = operatorBootstrap.organization.id;
-  const Op: ModelUser = { id: operatorBootstrap.owner.id, organizationId: platformId, label: "Op (platform owner)", role: "owner", limits: {}, removed: false, observer: false };
+  const Op: ModelUser = { id: operatorBootstrap.owner.id, organizationId: platformId, label: "Op", role: "owner", limits: {}, removed: false, observer: false };
   const platform: Seed = { world: { t, clock }, encryption, organizationId: platformId, users: [Op], keys: [] };
   const opKey = bootstrapKey("Op's operator key", platformId, Op, operatorBootstrap.key, operatorBootstrap.secret);
   platform.keys.push(opKey);
-  const PA = await addUser(platform, "PA (platform admin)", "admin", {});
+  const PA = await addUser(platform, "PA", "admin", {});
   const platformObserver = await addUser(platform, "platform observer", "member", {}, true);
   const paKey = await addKey(platform, "PA's admin:write key", PA, [ADMIN_WRITE], { rate: 60 });
   const platformObserverKey = await addKey(platform, "platform observer key", platformObserver, [ADMIN_READ], { rate: 60, observer: true });
