@@ -185,10 +185,11 @@ const as = (actor: number, cred: number): Acting => ({ actor, cred });
 const noLimits: Limits = {};
 
 /**
- * The attacks issue 12 reproduced, as sequences that always run. Credential positions count the
- * person's secrets in the order they learned them (see world.ts for the ones they start with).
+ * The attacks issue 12 reproduced, and one this property found, as sequences that always run.
+ * Credential positions count the person's secrets in the order they learned them (see world.ts
+ * for the ones they start with).
  */
-export const ISSUE_12_ATTACKS: readonly { name: string; commands: Command[] }[] = [
+export const ATTACKS: readonly { name: string; commands: Command[] }[] = [
   {
     name: "item 1: a member's admin:write key regenerates the owner's broader key, then uses its secret",
     commands: [
@@ -237,6 +238,15 @@ export const ISSUE_12_ATTACKS: readonly { name: string; commands: Command[] }[] 
       { kind: "revokeKey", ...as(PERSON.owner, 1), target: TENANT_KEY.ownerNarrow },
       // The owner's new secret (their fourth) still works, for the admin API too.
       { kind: "updateKey", ...as(PERSON.owner, 3), target: TENANT_KEY.ownerNarrow, scopes: null, owner: null, rate: null, isActive: true },
+    ],
+  },
+  {
+    // RemoveUser hands a removed user's shared keys to the organization's first owner or admin:
+    // when an admin removes a member, that is the owner, a rank the admin may never give.
+    name: "what this property found: an admin removes a member, whose shared admin key passes to the owner, and the member acts as the owner",
+    commands: [
+      { kind: "removeUser", ...as(PERSON.admin, 0), user: TENANT_USER.member2 },
+      { kind: "addUser", ...as(PERSON.member2, 0), role: "owner", limits: noLimits },
     ],
   },
 ];
