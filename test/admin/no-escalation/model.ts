@@ -230,7 +230,8 @@ function mayActOn(state: ModelState, caller: Caller, target: ModelKey): Reason[]
   }
   const owner = userOf(state, target.ownerUserId);
   if (!owner) {
-    // A removed user ranks as nothing: an owner acts on all keys, a member on its own only.
+    // A removed user is of no rank: an owner acts on all keys and a member on its own only, so an
+    // owner may and a member may not; whether an admin may is not decided.
     if (caller.me.role !== "owner") reasons.push({ code: Code.PermissionDenied, why: "the key's owner was removed", lenient: caller.me.role === "admin" });
   } else if (caller.me.role === "member" ? owner.id !== caller.me.id : RANK[owner.role] > RANK[caller.me.role]) {
     reasons.push({ code: Code.PermissionDenied, why: `the key's owner, ${owner.label} (${owner.role}), is not for ${aRole(caller.me.role)} to act on` });
@@ -267,7 +268,7 @@ function mayGrant(caller: Caller, scopes: readonly string[], owner: ModelUser | 
   return reasons;
 }
 
-function rateReasons(state: ModelState, rate: RateRequest | undefined, bound: number): Reason[] {
+function rateReasons(rate: RateRequest | undefined, bound: number): Reason[] {
   if (rate === undefined) return [];
   // "rate_limit: 0 never means unlimited where a bound applies": refused, or bounded.
   if (rate.limit === 0) return [{ code: Code.InvalidArgument, why: "rate_limit 0", lenient: true }];
@@ -318,7 +319,7 @@ function reasonsOf(state: ModelState, call: Exclude<Call, { method: "advanceCloc
       const named = call.ownerUserId === undefined ? { owner: caller.me, reasons: [] } : mayName(state, caller, call.ownerUserId);
       const reasons = [...named.reasons, ...mayGrant(caller, call.scopes, named.owner, state)];
       if (named.owner) {
-        reasons.push(...rateReasons(state, call.rate, limitsOf(state, named.owner).maxRateLimitPerMinute));
+        reasons.push(...rateReasons(call.rate, limitsOf(state, named.owner).maxRateLimitPerMinute));
         if (slotsHeld(state, named.owner.id) >= limitsOf(state, named.owner).maxKeys) {
           reasons.push({ code: Code.ResourceExhausted, why: `${named.owner.label} holds their max_keys` });
         }
@@ -342,7 +343,7 @@ function reasonsOf(state: ModelState, call: Exclude<Call, { method: "advanceCloc
       }
       if (call.isActive === true && !owner) reasons.push({ code: Code.InvalidArgument, why: "the key's owner was removed" });
       const bound = rateBound(state, key.organizationId, owner?.id ?? key.ownerUserId);
-      reasons.push(...rateReasons(state, call.rate, bound));
+      reasons.push(...rateReasons(call.rate, bound));
       if (call.rate === undefined && named && key.rateCeiling > bound) {
         reasons.push({ code: Code.InvalidArgument, why: "the key's rate is beyond the new owner's bound (refused, or bounded)", lenient: true });
       }
