@@ -1,3 +1,4 @@
+import { ADMIN_SCOPES } from "../config/scopes.js";
 import type { KeyEvents } from "../keys/key-events.js";
 import type { Store } from "../store/store.js";
 import type { KeyRecord } from "../store/types.js";
@@ -29,7 +30,8 @@ const UNBOUNDED = { organizationMax: Number.MAX_SAFE_INTEGER, userMax: Number.MA
 /**
  * The keys of a removed user. Their `user` keys stop working at once: the store marks each
  * disabled and KeyEvents drops it from Check's cache. Their `shared` keys belong to a team rather
- * than a person, so they pass to the organization's first owner or admin. Every change is audited
+ * than a person, so they pass to the organization's first owner or admin, without their admin
+ * scopes (the removed user still knows the secret). Every change is audited
  * with reason `owner_removed`.
  *
  * The user record goes first and the keys after, so a key given to the user by a request racing
@@ -75,7 +77,14 @@ export class OwnerRemoval {
     }
     settled.successor ||= await this.#successor(key.organizationId, key.ownerUserId);
     if (settled.successor === "") return undefined;
-    const outcome = await this.deps.store.keys.update(key.organizationId, key.id, { ownerUserId: settled.successor, updatedAt }, UNBOUNDED);
+    // The removed user still knows the secret, and on the admin API a key acts with its owner's
+    // role: left as they are, its admin scopes would let them act as the successor (an owner,
+    // say) after their own removal. The key keeps serving Check; admin rights on it are the
+    // successor's to grant again.
+    const scopes = key.scopes.filter((scope) => !ADMIN_SCOPES.includes(scope));
+    const adminScopesTaken = scopes.length < key.scopes.length;
+    const patch = { ownerUserId: settled.successor, updatedAt, ...(adminScopesTaken && { scopes }) };
+    const outcome = await this.deps.store.keys.update(key.organizationId, key.id, patch, UNBOUNDED);
     if (!outcome.ok) return undefined;
     this.deps.keyEvents.changed(outcome.key);
     settled.transferred.push(key.id);
@@ -83,7 +92,7 @@ export class OwnerRemoval {
       organizationId: key.organizationId,
       action: "key.update",
       keyId: key.id,
-      details: { ...details, fields: "owner_user_id", ownerUserId: settled.successor },
+      details: { ...details, fields: adminScopesTaken ? "owner_user_id,scopes" : "owner_user_id", ownerUserId: settled.successor },
     });
     return outcome.key;
   }

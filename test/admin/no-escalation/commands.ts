@@ -242,8 +242,9 @@ export const ATTACKS: readonly { name: string; commands: Command[] }[] = [
   },
   {
     // RemoveUser hands a removed user's shared keys to the organization's first owner or admin:
-    // when an admin removes a member, that is the owner, a rank the admin may never give.
-    name: "what this property found: an admin removes a member, whose shared admin key passes to the owner, and the member acts as the owner",
+    // when an admin removes a member, that is the owner, a rank the admin may never give. Found
+    // by this property; the hand-over now takes the key's admin scopes off.
+    name: "what this property found: an admin removes a member, whose shared admin key passes to the owner; the member must not act as the owner",
     commands: [
       { kind: "removeUser", ...as(PERSON.admin, 0), user: TENANT_USER.member2 },
       { kind: "addUser", ...as(PERSON.member2, 0), role: "owner", limits: noLimits },

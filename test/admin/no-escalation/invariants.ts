@@ -117,7 +117,9 @@ function credentialViolations(state: ModelState, observed: Observed, labelOf: (s
       const key = observed.opens.get(secret);
       if (!key) continue;
       const owner = observed.users.find((u) => u.id === key.ownerUserId);
-      if (owner && RANK[owner.role] > person.rankCeiling) {
+      // A role acts only on the admin API: a secret without an admin scope wields no rank.
+      const wieldsRank = key.scopes.some((s) => s === "admin:read" || s === "admin:write");
+      if (owner && wieldsRank && RANK[owner.role] > person.rankCeiling) {
         const granted = (Object.keys(RANK) as Role[]).find((role) => RANK[role] === person.rankCeiling);
         found.push(`ESCALATION: ${person.label} holds ${labelOf(secret)}, which acts as ${owner.role} ${state.users.find((u) => u.id === owner.id)?.label ?? owner.id}; nobody entitled granted ${person.label} more than ${granted}`);
       }

@@ -547,13 +547,16 @@ export function apply(state: ModelState, call: Call, answer: Answer): void {
       const user = userOf(state, call.userId)!;
       user.removed = true;
       // Its user keys stop working; its shared keys pass to the user keygate names (issue 8 chose
-      // the organization's first owner or admin; the invariants judge what that grants).
+      // the organization's first owner or admin) without their admin scopes.
       const successor = answer.successorUserId ? userOf(state, answer.successorUserId) : undefined;
       for (const key of state.keys.filter((k) => !k.deleted && !k.revoked && k.ownerUserId === user.id)) {
         if (key.keyType === "user") {
           key.isActive = false;
         } else if (successor) {
           key.ownerUserId = successor.id;
+          // Without its admin scopes: the removed user still knows the secret, and with them it
+          // would act on the admin API with the successor's role.
+          key.scopes = key.scopes.filter((scope) => scope !== "admin:read" && scope !== "admin:write");
           // What the remover could have granted: no rank above its own.
           grantRank(state, key, Math.min(RANK[successor.role], RANK[caller.me.role]));
         }
