@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
@@ -9,9 +9,9 @@ import {
   type ApiKey,
 } from "../../gen/keygate/v1/key_admin_pb.js";
 import { isWellFormedSecret } from "../../src/keys/secret.js";
-import type { Store } from "../../src/store/store.js";
-import { ManualClock } from "../../src/time/clock.js";
-import { startTestApp, type TestApp } from "../support/app.js";
+import type { ManualClock } from "../../src/time/clock.js";
+import type { TestApp } from "../support/app.js";
+import { appOnStore, type StoreMaker } from "./clients.js";
 
 /** What a failed call carried: its code, ErrorInfo reason, and field (when it names one). */
 export async function failure(call: Promise<unknown>): Promise<{ code: Code; reason: string; field?: string; message: string }> {
@@ -39,22 +39,13 @@ export const text = (value: unknown): string => JSON.stringify(value, (_key, v: 
  * The whole KeyAdminService key lifecycle through a real server and Connect client, on the
  * store `makeStore` gives. Run by one file per store so both pass the same behaviour.
  */
-export function describeAdminApi(storeName: string, makeStore: () => Promise<{ store: Store; cleanup(): Promise<void> }>) {
+export function describeAdminApi(storeName: string, makeStore: StoreMaker) {
   describe(`KeyAdminService on the ${storeName} store`, () => {
     let t: TestApp;
     let clock: ManualClock;
-    let cleanup: () => Promise<void>;
-
-    beforeAll(async () => {
-      const made = await makeStore();
-      cleanup = made.cleanup;
-      clock = new ManualClock(Date.now());
-      t = await startTestApp({ store: made.store, clock, closeStore: false });
-    });
-
-    afterAll(async () => {
-      await t?.close();
-      await cleanup?.();
+    appOnStore(makeStore, (app, appClock) => {
+      t = app;
+      clock = appClock;
     });
 
     const createKey = (fields: Record<string, unknown> = {}, client = t.client) =>

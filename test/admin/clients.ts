@@ -5,7 +5,33 @@ import { Authorization, CheckRequestSchema } from "../../gen/envoy/service/auth/
 import { OperatorService } from "../../gen/keygate/v1/operator_pb.js";
 import { planNamed } from "../../src/config/config.js";
 import { bootstrapOperator, type BootstrapResult } from "../../src/tenancy/bootstrap.js";
-import { bearer, type TestApp } from "../support/app.js";
+import { afterAll, beforeAll } from "vitest";
+import type { Store } from "../../src/store/store.js";
+import { ManualClock } from "../../src/time/clock.js";
+import { bearer, startTestApp, type TestApp } from "../support/app.js";
+
+/** A fresh store for a suite that runs on both stores, and how to drop it afterwards. */
+export type StoreMaker = () => Promise<{ store: Store; cleanup(): Promise<void> }>;
+
+/**
+ * For the enclosing describe: one app on the store `makeStore` gives, on a manual clock, started
+ * before its tests (handed to `started`) and stopped, with the store, after them.
+ */
+export function appOnStore(makeStore: StoreMaker, started: (t: TestApp, clock: ManualClock) => void | Promise<void>): void {
+  let t: TestApp | undefined;
+  let cleanup: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    const made = await makeStore();
+    cleanup = made.cleanup;
+    const clock = new ManualClock(Date.now());
+    t = await startTestApp({ store: made.store, clock, closeStore: false });
+    await started(t, clock);
+  });
+  afterAll(async () => {
+    await t?.close();
+    await cleanup?.();
+  });
+}
 
 /** Clients the issue-8 suites need beside TestApp's KeyAdminService client. */
 

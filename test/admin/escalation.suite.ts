@@ -1,12 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, type Client } from "@connectrpc/connect";
 import { RateLimitPeriod, UserRole, type KeyAdminService, type UserLimitsSchema } from "../../gen/keygate/v1/key_admin_pb.js";
-import type { Store } from "../../src/store/store.js";
-import { ManualClock } from "../../src/time/clock.js";
-import { startTestApp, type TestApp } from "../support/app.js";
+import type { TestApp } from "../support/app.js";
 import { failure } from "./admin-api.suite.js";
-import { anOperator, checkerFor } from "./clients.js";
+import { appOnStore, anOperator, checkerFor, type StoreMaker } from "./clients.js";
 
 type AdminClient = Client<typeof KeyAdminService>;
 const ADMIN = ["admin:read", "admin:write", "machines:read"];
@@ -17,22 +15,13 @@ const DENIED = { code: Code.PermissionDenied, reason: "PERMISSION_DENIED" };
  * server: each attack is refused, changes nothing, and is on the record; and a capped user's keys
  * stay within their cap, also when the cap is lowered later.
  */
-export function describeEscalation(storeName: string, makeStore: () => Promise<{ store: Store; cleanup(): Promise<void> }>) {
+export function describeEscalation(storeName: string, makeStore: StoreMaker) {
   describe(`escalation inside an organization on the ${storeName} store`, () => {
     let t: TestApp;
-    let cleanup: () => Promise<void>;
     let check: (secret: string) => Promise<string>;
-
-    beforeAll(async () => {
-      const made = await makeStore();
-      cleanup = made.cleanup;
-      t = await startTestApp({ store: made.store, clock: new ManualClock(Date.now()), closeStore: false });
+    appOnStore(makeStore, (app) => {
+      t = app;
       check = checkerFor(t);
-    });
-
-    afterAll(async () => {
-      await t?.close();
-      await cleanup?.();
     });
 
     /** A fresh organization and its owner, acting through the bootstrap key (every scope). */

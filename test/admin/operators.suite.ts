@@ -1,15 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Code } from "@connectrpc/connect";
 import { Environment, RateLimitPeriod, UserRole } from "../../gen/keygate/v1/key_admin_pb.js";
 import { newId } from "../../src/keys/ids.js";
 import { generateSecret, keyPrefixOf } from "../../src/keys/secret.js";
-import type { Store } from "../../src/store/store.js";
 import type { BootstrapResult } from "../../src/tenancy/bootstrap.js";
-import { ManualClock } from "../../src/time/clock.js";
-import { startTestApp, type TestApp } from "../support/app.js";
+import type { TestApp } from "../support/app.js";
 import { aKey } from "../support/records.js";
 import { failure, text } from "./admin-api.suite.js";
-import { anOperator, operatorClientFor } from "./clients.js";
+import { appOnStore, anOperator, operatorClientFor, type StoreMaker } from "./clients.js";
 
 
 /**
@@ -17,22 +15,13 @@ import { anOperator, operatorClientFor } from "./clients.js";
  * (never a secret), every look audited in the organization looked at, and the wall that keeps
  * every other key inside its own organization.
  */
-export function describeOperators(storeName: string, makeStore: () => Promise<{ store: Store; cleanup(): Promise<void> }>) {
+export function describeOperators(storeName: string, makeStore: StoreMaker) {
   describe(`platform operators on the ${storeName} store`, () => {
     let t: TestApp;
-    let cleanup: () => Promise<void>;
     let operator: BootstrapResult;
-
-    beforeAll(async () => {
-      const made = await makeStore();
-      cleanup = made.cleanup;
-      t = await startTestApp({ store: made.store, clock: new ManualClock(Date.now()), closeStore: false });
+    appOnStore(makeStore, async (app) => {
+      t = app;
       operator = await anOperator(t);
-    });
-
-    afterAll(async () => {
-      await t?.close();
-      await cleanup?.();
     });
 
     const operatorApi = () => operatorClientFor(t, operator.secret);

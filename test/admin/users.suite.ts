@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, type Client } from "@connectrpc/connect";
 import {
@@ -8,11 +8,9 @@ import {
   type KeyAdminService,
   type UserLimitsSchema,
 } from "../../gen/keygate/v1/key_admin_pb.js";
-import type { Store } from "../../src/store/store.js";
-import { ManualClock } from "../../src/time/clock.js";
-import { startTestApp, type TestApp } from "../support/app.js";
+import type { TestApp } from "../support/app.js";
 import { failure } from "./admin-api.suite.js";
-import { checkerFor } from "./clients.js";
+import { appOnStore, checkerFor, type StoreMaker } from "./clients.js";
 
 type AdminClient = Client<typeof KeyAdminService>;
 const ADMIN = ["admin:read", "admin:write", "machines:read"];
@@ -21,22 +19,13 @@ const ADMIN = ["admin:read", "admin:write", "machines:read"];
  * Users of an organization through a real server: adding, listing, changing and removing them,
  * the roles that may do each, per-user limits on keys, and a removed user's keys at Check.
  */
-export function describeUsers(storeName: string, makeStore: () => Promise<{ store: Store; cleanup(): Promise<void> }>) {
+export function describeUsers(storeName: string, makeStore: StoreMaker) {
   describe(`users on the ${storeName} store`, () => {
     let t: TestApp;
-    let cleanup: () => Promise<void>;
     let check: (secret: string) => Promise<string>;
-
-    beforeAll(async () => {
-      const made = await makeStore();
-      cleanup = made.cleanup;
-      t = await startTestApp({ store: made.store, clock: new ManualClock(Date.now()), closeStore: false });
+    appOnStore(makeStore, (app) => {
+      t = app;
       check = checkerFor(t);
-    });
-
-    afterAll(async () => {
-      await t?.close();
-      await cleanup?.();
     });
 
     /** A fresh organization (so counts and first owners are the test's own) and its owner's client. */
