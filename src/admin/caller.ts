@@ -111,6 +111,11 @@ export function callerAuthentication(deps: CallerAuthenticationDeps): Intercepto
       const why = status === "API_KEY_INVALID" ? "invalid API key" : `API key is ${status.slice("API_KEY_".length).toLowerCase()}`;
       return refuse(key, method, status, unauthenticated(why));
     }
+    // RegenerateKey's grace period keeps a replaced secret working for Check and TestKey only:
+    // the admin API refuses it, so a leaked secret cannot rotate or revoke its key again.
+    if (hash !== key.secretHash) {
+      return refuse(key, method, "SECRET_SUPERSEDED", unauthenticated("this secret was replaced by a regeneration: it works for Check and TestKey until its grace period ends, not for the admin API"));
+    }
     const waitMs = deps.callerRequests?.take(key.id) ?? 0;
     if (waitMs > 0) {
       throw adminError("API_KEY_LIMIT_EXCEEDED", `admin request rate limit of this key reached; retry in ${Math.ceil(waitMs / 1000)} s`, {
