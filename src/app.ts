@@ -107,6 +107,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     callerRequests: throttle(config.adminRequestsPerMinute),
   });
 
+  const encryption = secretEncryptionFrom(config);
   const keyAdmin = keyAdministration({
     store,
     hasher,
@@ -115,7 +116,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     audit,
     keyEvents,
     pageTokens: new PageTokens(config.pepper),
-    encryption: secretEncryptionFrom(config),
+    encryption,
     logger,
     peekRateLimit: (key, nowMs) => {
       const state = limits.peekKeyRateLimit(key, nowMs);
@@ -134,6 +135,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     audit,
     logger,
     keyEvents,
+    encryption,
   });
 
   // The data plane (Check, the access log) trusts only callers that pass its boundary; on a

@@ -10,6 +10,7 @@ export { actorOf, rankOf, RANK, type Actor, type ActorSource } from "./policy/ac
 export { ALLOWED, refuse, type Decision, type Refusal, type RefusalRule } from "./policy/decision.js";
 export {
   mayActOnKey,
+  mayActOnOperatorKey,
   mayAskForSecret,
   mayGrantScopes,
   mayNameOwner,
@@ -17,6 +18,7 @@ export {
   ownerMayHold,
   type KeyAction,
   type KeyTarget,
+  type OperatorKeyAction,
   type NamedOwner,
 } from "./policy/key-rules.js";
 export { mayCall, requiredScope } from "./policy/rpc-scopes.js";

@@ -8,6 +8,7 @@ import {
   actorOf,
   ALLOWED,
   mayActOnKey,
+  mayActOnOperatorKey,
   mayAddUser,
   mayAskForSecret,
   mayCall,
@@ -18,6 +19,7 @@ import {
   type Actor,
   type Decision,
   type KeyAction,
+  type OperatorKeyAction,
   type RefusalRule,
 } from "../../src/admin/policy.js";
 import { firstRefusal } from "../../src/admin/policy/decision.js";
@@ -104,17 +106,38 @@ function rpcRulesBroken(c: CallerCase, method: string, service: "KeyAdminService
   return ok ? [] : ["SCOPE_MISSING"];
 }
 
+type TargetCase = { scopes: string[]; ownerId: string; ownerRole: UserRole | null };
+
 /** The oracle for acting on a key, from the contract's words. */
-function keyRulesBroken(c: CallerCase, action: KeyAction, target: { scopes: string[]; ownerId: string; ownerRole: UserRole | null }): RefusalRule[] {
+function keyRulesBroken(c: CallerCase, action: KeyAction, target: TargetCase): RefusalRule[] {
   const broken = rpcRulesBroken(c, METHOD_OF[action], "KeyAdminService");
   if (action === "reveal" && (c.operator || !c.keyScopes.includes("admin:write"))) broken.push("SECRET_NOT_SHOWN");
   if (target.scopes.includes(PLATFORM_ADMIN)) broken.push("PLATFORM_KEY");
+  return [...broken, ...reachRulesBroken(c, target)];
+}
+
+/** Any key, operator keys included: its scopes all the caller's, its owner ranking no higher, a member's own. */
+function reachRulesBroken(c: CallerCase, target: TargetCase): RefusalRule[] {
+  const broken: RefusalRule[] = [];
   const mine = new Set(c.keyScopes.filter((scope) => scope !== PLATFORM_ADMIN || c.operator));
   if (!target.scopes.every((scope) => mine.has(scope))) broken.push("KEY_SCOPES_NOT_HELD");
   const ownerRank = target.ownerId === ME ? RANK[c.role] : RANK[target.ownerRole ?? "member"];
   if (ownerRank > RANK[c.role]) broken.push("KEY_OWNER_OUTRANKS");
   if (c.role === "member" && target.ownerId !== ME) broken.push("NOT_OWN_KEY");
   return broken;
+}
+
+const OPERATOR_METHOD_OF: Record<OperatorKeyAction, string> = { regenerate: "RegenerateOperatorKey", revoke: "RevokeOperatorKey" };
+
+/**
+ * The oracle for OperatorService's operator-key RPCs: `platform:admin` keys are managed only by
+ * platform operators, and through these only those keys; otherwise as any key.
+ */
+function operatorKeyRulesBroken(c: CallerCase, action: OperatorKeyAction, target: TargetCase): RefusalRule[] {
+  const broken = rpcRulesBroken(c, OPERATOR_METHOD_OF[action], "OperatorService");
+  if (!c.operator) broken.push("NOT_PLATFORM_OPERATOR");
+  if (!target.scopes.includes(PLATFORM_ADMIN)) broken.push("NOT_OPERATOR_KEY");
+  return [...broken, ...reachRulesBroken(c, target)];
 }
 
 /** Refusals of the whole call name no field. */
@@ -168,6 +191,39 @@ describe("policy: acting on a key (role × key × action × owner rank × scope 
       );
       const broken = keyRulesBroken(c, action, { scopes, ownerId: owner.id, ownerRole: owner.role });
       expectDecision(decision, broken, () => (action === "reveal" ? "show_key_value" : "id"));
+    },
+  );
+});
+
+describe("policy: operator keys through OperatorService (caller × action × owner rank × scope relation)", () => {
+  const callers: CallerCase[] = [
+    ...CALLERS,
+    { name: "platform:admin outside the platform organization", role: "owner", keyScopes: [PLATFORM_ADMIN, ...WRITER], operator: false },
+  ];
+  const actions: OperatorKeyAction[] = ["regenerate", "revoke"];
+  const rows = callers.flatMap((c) =>
+    actions.flatMap((action) =>
+      OWNERS.flatMap((owner) => Object.entries(RELATIONS).map(([relation, scopesOf]) => ({ c, action, owner, relation, scopes: scopesOf(c.keyScopes) }))),
+    ),
+  );
+
+  it("generates the whole table, with rows allowed and rows refused", () => {
+    expect(rows).toHaveLength(callers.length * actions.length * OWNERS.length * Object.keys(RELATIONS).length);
+    const answers = rows.map((r) => operatorKeyRulesBroken(r.c, r.action, { scopes: r.scopes, ownerId: r.owner.id, ownerRole: r.owner.role }).length === 0);
+    expect(answers).toContain(true);
+    expect(answers).toContain(false);
+  });
+
+  it.each(rows.map((r) => [r.c.name, r.action, r.owner.name, r.relation, r] as const))(
+    "%s, %s, %s key, scopes %s",
+    (_caller, _action, _owner, _relation, { c, action, owner, scopes }) => {
+      const me = actor(c);
+      const target = { ownerUserId: owner.id, ownerRole: owner.id === ME ? c.role : owner.role, scopes };
+      const decision = firstRefusal(
+        () => mayCall(me, OPERATOR_METHOD_OF[action], OperatorService.typeName),
+        () => mayActOnOperatorKey(me, action, target),
+      );
+      expectDecision(decision, operatorKeyRulesBroken(c, action, { scopes, ownerId: owner.id, ownerRole: owner.role }), () => "id");
     },
   );
 });

@@ -12,6 +12,8 @@ export type RefusalRule =
   | "OTHER_ORGANIZATION"
   /** A platform:admin key, through the admin API. */
   | "PLATFORM_KEY"
+  /** A key without platform:admin, through OperatorService's operator-key RPCs. */
+  | "NOT_OPERATOR_KEY"
   /** A key holding scopes the caller does not. */
   | "KEY_SCOPES_NOT_HELD"
   /** A key whose owner ranks above the caller's user. */

@@ -7,6 +7,9 @@ import { ALLOWED, firstRefusal, refuse, type Decision } from "./decision.js";
 /** What a caller may do to an existing key (reads need only the RPC's scope). */
 export type KeyAction = "update" | "regenerate" | "revoke" | "delete" | "reveal";
 
+/** What a platform operator may do to an operator key through OperatorService. */
+export type OperatorKeyAction = Extract<KeyAction, "regenerate" | "revoke">;
+
 /** The key acted on, as the rules weigh it. */
 export interface KeyTarget {
   ownerUserId: string;
@@ -31,20 +34,44 @@ const VERB: Record<KeyAction, string> = {
 
 /**
  * Acting on a key needs all three: the key is no platform:admin key (those are managed only by
- * platform operators, through `keygate bootstrap --operator`, never through the admin API); its
- * scopes are a subset of the caller's, so nobody gains a scope by rotating or re-owning a broader
- * key; and its owner ranks no higher than the caller's user (a member acts on its own keys only,
- * an admin on admins' and members' keys, an owner on all).
+ * platform operators, through OperatorService, never through the admin API); its scopes are a
+ * subset of the caller's, so nobody gains a scope by rotating or re-owning a broader key; and its
+ * owner ranks no higher than the caller's user (a member acts on its own keys only, an admin on
+ * admins' and members' keys, an owner on all).
  */
 export function mayActOnKey(actor: Actor, action: KeyAction, key: KeyTarget): Decision {
   const field = action === "reveal" ? "show_key_value" : "id";
   const verb = VERB[action];
-  const beyond = key.scopes.filter((scope) => !actor.scopes.has(scope));
   return firstRefusal(
     () =>
       key.scopes.includes(PLATFORM_ADMIN)
-        ? refuse("PLATFORM_KEY", `you cannot ${verb} a ${PLATFORM_ADMIN} key through the admin API; only platform operators manage those`, { field, scope: PLATFORM_ADMIN })
+        ? refuse("PLATFORM_KEY", `you cannot ${verb} a ${PLATFORM_ADMIN} key through the admin API; platform operators rotate and revoke those with OperatorService`, { field, scope: PLATFORM_ADMIN })
         : ALLOWED,
+    () => withinReach(actor, verb, key, field),
+  );
+}
+
+/**
+ * OperatorService's RegenerateOperatorKey and RevokeOperatorKey: a platform operator, on an
+ * operator key only (any other key has KeyAdminService), and then within reach like any key, so
+ * an operator whose own user was narrowed gains nothing by rotating a broader operator key.
+ */
+export function mayActOnOperatorKey(actor: Actor, action: OperatorKeyAction, key: KeyTarget): Decision {
+  const verb = VERB[action];
+  return firstRefusal(
+    () => (actor.operator ? ALLOWED : refuse("NOT_PLATFORM_OPERATOR", `only a platform operator may ${verb} an operator key`)),
+    () =>
+      key.scopes.includes(PLATFORM_ADMIN)
+        ? ALLOWED
+        : refuse("NOT_OPERATOR_KEY", `the key holds no ${PLATFORM_ADMIN}, so it is no operator key; ${verb} it through KeyAdminService`, { field: "id" }),
+    () => withinReach(actor, verb, key, "id"),
+  );
+}
+
+/** The key's scopes are all the caller's, and its owner ranks no higher (a member: itself only). */
+function withinReach(actor: Actor, verb: string, key: KeyTarget, field: string): Decision {
+  const beyond = key.scopes.filter((scope) => !actor.scopes.has(scope));
+  return firstRefusal(
     () =>
       beyond.length > 0
         ? refuse("KEY_SCOPES_NOT_HELD", `you cannot ${verb} a key holding ${beyond.join(", ")}, which your own key does not`, { field, scope: beyond[0]! })
