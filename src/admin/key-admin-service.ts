@@ -49,8 +49,10 @@ import { keyTargetOf } from "./key-target.js";
 import { OwnerRemoval } from "./owner-removal.js";
 import type { PageTokens } from "./page-token.js";
 import {
+  keyRateBound,
   mayActOnKey,
   mayAskForSecret,
+  mayGiveRate,
   mayGrantScopes,
   mayNameOwner,
   mayReadOrganization,
@@ -214,7 +216,7 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
       if (!environment) throw fieldError("environment", "must be ENVIRONMENT_LIVE or ENVIRONMENT_TEST");
       const keyType = req.keyType === KeyTypeEnum.UNSPECIFIED ? "user" : KEY_TYPES.get(req.keyType);
       if (!keyType) throw fieldError("key_type", "must be KEY_TYPE_USER or KEY_TYPE_SHARED");
-      // Left out or 0, the key gets its owner's bound (below, once the owner is known).
+      // Left out or 0, the key gets the tightest bound that applies (below, once the owner is known).
       const ownLimit = req.rateLimit !== undefined && req.rateLimit !== 0;
       if (ownLimit && req.rateLimitPeriod === RateLimitPeriodEnum.UNSPECIFIED) {
         throw fieldError("rate_limit_period", "is required with rate_limit");
@@ -235,7 +237,10 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
       // The caller grants (its key's scopes, its user's admin-key right); the owner holds (their limits).
       const ownerLimits = owner.id === caller.user.id ? caller.actor.limits : limitsOf(caller, owner);
       const rateLimit =
-        period === undefined ? boundedByDefault(req.rateLimitPeriod, ownerLimits.rateLimitBound) : validRateLimit(req.rateLimit!, period, ownerLimits.rateLimitBound);
+        period === undefined
+          ? boundedByDefault(req.rateLimitPeriod, keyRateBound(caller.actor, owner, ownerLimits.rateLimitBound))
+          : validRateLimit(req.rateLimit!, period, ownerLimits.rateLimitBound);
+      await allow(ctx, mayGiveRate(caller.actor, owner, rateLimit));
       const scopes = validScopes(req.scopes, deps.scopes);
       await allow(ctx, mayGrantScopes(caller.actor, scopes));
       await allow(ctx, ownerMayHold({ id: owner.id, availableScopes: ownerLimits.availableScopes }, scopes));
@@ -342,12 +347,15 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
       }
       if (req.isActive !== undefined) patch.isActive = req.isActive;
       const ownerLimits = limitsOf(caller, owner ?? { id: current.ownerUserId });
+      const ownerId = owner?.id ?? current.ownerUserId;
+      // Left out or 0, a rate is the tightest bound: the owner's, and for another user's key the caller's too.
+      const rateBound = keyRateBound(caller.actor, { id: ownerId }, ownerLimits.rateLimitBound);
       if (owner && (req.scopes || newOwner)) {
         const held = { id: owner.id, availableScopes: ownerLimits.availableScopes };
         await allow(ctx, ownerMayHold(held, patch.scopes ?? current.scopes, req.scopes ? "scopes" : "owner_user_id"), current.id);
       }
       if (req.rateLimit === 0) {
-        patch.rateLimit = boundedByDefault(req.rateLimitPeriod, ownerLimits.rateLimitBound);
+        patch.rateLimit = boundedByDefault(req.rateLimitPeriod, rateBound);
       } else if (req.rateLimit !== undefined || req.rateLimitPeriod !== RateLimitPeriodEnum.UNSPECIFIED) {
         const limit = req.rateLimit ?? current.rateLimit?.limit;
         if (limit === undefined) throw fieldError("rate_limit", "is required: the key has no rate limit to change the period of");
@@ -360,7 +368,8 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
         throw fieldError("owner_user_id", `the key's rate limit of ${limit} per ${period} exceeds ${ownerLimits.rateLimitBound.whose} maximum of ${ownerLimits.maxRateLimitPerMinute} requests per minute`);
       }
       // A key never stays without a rate limit (one made before bounds applied gets its owner's now).
-      if ((patch.rateLimit ?? current.rateLimit) === null) patch.rateLimit = boundRateLimit(ownerLimits.maxRateLimitPerMinute);
+      if ((patch.rateLimit ?? current.rateLimit) === null) patch.rateLimit = boundRateLimit(rateBound.maxPerMinute);
+      if (patch.rateLimit) await allow(ctx, mayGiveRate(caller.actor, { id: ownerId }, patch.rateLimit), current.id);
 
       const slots = { organizationMax: caller.plan.maxKeysPerOrganization, userMax: ownerLimits.maxKeys };
       const outcome = await store.keys.update(caller.organization.id, req.id, patch, slots);

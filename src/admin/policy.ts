@@ -12,6 +12,8 @@ export {
   mayActOnKey,
   mayActOnOperatorKey,
   mayAskForSecret,
+  keyRateBound,
+  mayGiveRate,
   mayGrantScopes,
   mayNameOwner,
   mayReadOrganization,
@@ -22,4 +24,4 @@ export {
   type NamedOwner,
 } from "./policy/key-rules.js";
 export { mayCall, requiredScope } from "./policy/rpc-scopes.js";
-export { mayAddUser, mayChangeUser, mayRemoveUser, type LimitsChange, type UserTarget } from "./policy/user-rules.js";
+export { mayAddUser, mayChangeUser, mayRemoveUser, type HeldLimits, type LimitsChange, type UserTarget } from "./policy/user-rules.js";

@@ -1,8 +1,10 @@
 import { ADMIN_SCOPES, ADMIN_WRITE } from "../../config/scopes.js";
-import type { UserRole } from "../../store/types.js";
+import { rateWithin } from "../../store/key-bound.js";
+import type { KeyRateLimit, UserRole } from "../../store/types.js";
 import { PLATFORM_ADMIN } from "../../tenancy/platform.js";
 import { RANK, rankOf, type Actor } from "./actor.js";
 import { ALLOWED, firstRefusal, refuse, type Decision } from "./decision.js";
+import type { RateLimitBound } from "../validation.js";
 
 /** What a caller may do to an existing key (reads need only the RPC's scope). */
 export type KeyAction = "update" | "regenerate" | "revoke" | "delete" | "reveal";
@@ -124,6 +126,29 @@ export function mayGrantScopes(actor: Actor, scopes: readonly string[], field = 
     return refuse("ADMIN_KEYS_NOT_ALLOWED", `${actor.limits.adminKeys.deniedBy} does not allow creating keys with ${admin}`, { field, scope: admin });
   }
   return ALLOWED;
+}
+
+/**
+ * The rate bound of a key the caller gives to `owner`: the owner's (their limits, else the plan),
+ * and for another user's key also the caller's own, whichever is tighter. The caller holds the
+ * secret of a key it creates or regenerates, so a faster key for a "puppet" user would be a
+ * faster key for the caller. A rate left out or 0 gets this bound.
+ */
+export function keyRateBound(actor: Actor, owner: { id: string }, ownerBound: RateLimitBound): RateLimitBound {
+  if (owner.id === actor.userId || ownerBound.maxPerMinute <= actor.limits.maxRateLimitPerMinute) return ownerBound;
+  return actor.limits.rateLimitBound;
+}
+
+/** A rate the caller sets on another user's key stays within the caller's own bound (keyRateBound). */
+export function mayGiveRate(actor: Actor, owner: { id: string }, rateLimit: KeyRateLimit, field = "rate_limit"): Decision {
+  const own = actor.limits.rateLimitBound;
+  const { limit, period } = rateLimit;
+  if (owner.id === actor.userId || rateWithin(rateLimit, own.maxPerMinute)) return ALLOWED;
+  return refuse(
+    "RATE_ABOVE_OWN",
+    `${limit} per ${period} is above your own maximum of ${own.maxPerMinute} requests per minute (${own.whose} limit): a key you give another user gets no faster than yours`,
+    { field },
+  );
 }
 
 /** A key's owner holds only scopes their own limits allow, whoever gives the key. */
