@@ -114,6 +114,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   const bodies = new BodyBudget({ maxBytesPerConnection: config.bodyBufferBytesPerConnection, maxBytesPerProcess: config.bodyBufferBytesPerProcess });
   metrics.watchRequestBodies(bodies);
 
+  const encryption = secretEncryptionFrom(config);
   const keyAdmin = keyAdministration({
     store,
     hasher,
@@ -122,7 +123,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     audit,
     keyEvents,
     pageTokens: new PageTokens(config.pepper),
-    encryption: secretEncryptionFrom(config),
+    encryption,
     logger,
     peekRateLimit: (key, nowMs) => {
       const state = limits.peekKeyRateLimit(key, nowMs);
@@ -141,6 +142,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     audit,
     logger,
     keyEvents,
+    encryption,
   });
 
   // The data plane (Check, the access log) trusts only callers that pass its boundary; on a

@@ -43,11 +43,16 @@ import {
   type KeyUsageTotals,
 } from "./mapping.js";
 import { KeyRebound } from "./key-rebound.js";
+import { KeyRegeneration } from "./key-regeneration.js";
+import { KeyRevocation } from "./key-revocation.js";
+import { keyTargetOf } from "./key-target.js";
 import { OwnerRemoval } from "./owner-removal.js";
 import type { PageTokens } from "./page-token.js";
 import {
+  keyRateBound,
   mayActOnKey,
   mayAskForSecret,
+  mayGiveRate,
   mayGrantScopes,
   mayNameOwner,
   mayReadOrganization,
@@ -58,12 +63,12 @@ import { userAdministration } from "./user-admin-service.js";
 import { effectiveLimits, type EffectiveLimits } from "./user-limits.js";
 import {
   boundedByDefault,
-  MAX_GRACE_PERIOD_SECONDS,
   periodOf,
   requiredId,
   validAllowIps,
   validDescription,
   validExpiry,
+  validGracePeriod,
   validName,
   validPageSize,
   validRateLimit,
@@ -120,17 +125,15 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
   const callerAudit = new CallerAudit(deps.audit, deps.logger);
   const removal = new OwnerRemoval({ store, clock, keyEvents: deps.keyEvents, audit: callerAudit });
   const rebound = new KeyRebound({ store, clock, keyEvents: deps.keyEvents, audit: callerAudit, catalog: deps.scopes });
+  const regeneration = new KeyRegeneration({ ...deps, audit: callerAudit });
+  const revocation = new KeyRevocation({ ...deps, audit: callerAudit });
 
   /** The policy's answer for this call: allowed passes; a refusal is audited and thrown. */
   const allow = enforcer(callerAudit);
 
-  /**
-   * May the caller do this to that key: the policy weighs the key's scopes and its owner's rank
-   * (a removed owner's key ranks as a member's).
-   */
+  /** May the caller do this to that key: the policy weighs it as key-target.ts reads it. */
   async function mayActOn(ctx: HandlerContext, caller: Caller, action: KeyAction, key: KeyRecord): Promise<void> {
-    const owner = key.ownerUserId === caller.user.id ? caller.user : await store.users.findById(key.organizationId, key.ownerUserId);
-    await allow(ctx, mayActOnKey(caller.actor, action, { ownerUserId: key.ownerUserId, ownerRole: owner?.role ?? null, scopes: key.scopes }), key.id);
+    await allow(ctx, mayActOnKey(caller.actor, action, await keyTargetOf(store, caller, key)), key.id);
   }
 
   /**
@@ -213,7 +216,7 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
       if (!environment) throw fieldError("environment", "must be ENVIRONMENT_LIVE or ENVIRONMENT_TEST");
       const keyType = req.keyType === KeyTypeEnum.UNSPECIFIED ? "user" : KEY_TYPES.get(req.keyType);
       if (!keyType) throw fieldError("key_type", "must be KEY_TYPE_USER or KEY_TYPE_SHARED");
-      // Left out or 0, the key gets its owner's bound (below, once the owner is known).
+      // Left out or 0, the key gets the tightest bound that applies (below, once the owner is known).
       const ownLimit = req.rateLimit !== undefined && req.rateLimit !== 0;
       if (ownLimit && req.rateLimitPeriod === RateLimitPeriodEnum.UNSPECIFIED) {
         throw fieldError("rate_limit_period", "is required with rate_limit");
@@ -234,7 +237,10 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
       // The caller grants (its key's scopes, its user's admin-key right); the owner holds (their limits).
       const ownerLimits = owner.id === caller.user.id ? caller.actor.limits : limitsOf(caller, owner);
       const rateLimit =
-        period === undefined ? boundedByDefault(req.rateLimitPeriod, ownerLimits.rateLimitBound) : validRateLimit(req.rateLimit!, period, ownerLimits.rateLimitBound);
+        period === undefined
+          ? boundedByDefault(req.rateLimitPeriod, keyRateBound(caller.actor, owner, ownerLimits.rateLimitBound))
+          : validRateLimit(req.rateLimit!, period, ownerLimits.rateLimitBound);
+      await allow(ctx, mayGiveRate(caller.actor, owner, rateLimit));
       const scopes = validScopes(req.scopes, deps.scopes);
       await allow(ctx, mayGrantScopes(caller.actor, scopes));
       await allow(ctx, ownerMayHold({ id: owner.id, availableScopes: ownerLimits.availableScopes }, scopes));
@@ -341,12 +347,15 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
       }
       if (req.isActive !== undefined) patch.isActive = req.isActive;
       const ownerLimits = limitsOf(caller, owner ?? { id: current.ownerUserId });
+      const ownerId = owner?.id ?? current.ownerUserId;
+      // Left out or 0, a rate is the tightest bound: the owner's, and for another user's key the caller's too.
+      const rateBound = keyRateBound(caller.actor, { id: ownerId }, ownerLimits.rateLimitBound);
       if (owner && (req.scopes || newOwner)) {
         const held = { id: owner.id, availableScopes: ownerLimits.availableScopes };
         await allow(ctx, ownerMayHold(held, patch.scopes ?? current.scopes, req.scopes ? "scopes" : "owner_user_id"), current.id);
       }
       if (req.rateLimit === 0) {
-        patch.rateLimit = boundedByDefault(req.rateLimitPeriod, ownerLimits.rateLimitBound);
+        patch.rateLimit = boundedByDefault(req.rateLimitPeriod, rateBound);
       } else if (req.rateLimit !== undefined || req.rateLimitPeriod !== RateLimitPeriodEnum.UNSPECIFIED) {
         const limit = req.rateLimit ?? current.rateLimit?.limit;
         if (limit === undefined) throw fieldError("rate_limit", "is required: the key has no rate limit to change the period of");
@@ -359,7 +368,8 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
         throw fieldError("owner_user_id", `the key's rate limit of ${limit} per ${period} exceeds ${ownerLimits.rateLimitBound.whose} maximum of ${ownerLimits.maxRateLimitPerMinute} requests per minute`);
       }
       // A key never stays without a rate limit (one made before bounds applied gets its owner's now).
-      if ((patch.rateLimit ?? current.rateLimit) === null) patch.rateLimit = boundRateLimit(ownerLimits.maxRateLimitPerMinute);
+      if ((patch.rateLimit ?? current.rateLimit) === null) patch.rateLimit = boundRateLimit(rateBound.maxPerMinute);
+      if (patch.rateLimit) await allow(ctx, mayGiveRate(caller.actor, { id: ownerId }, patch.rateLimit), current.id);
 
       const slots = { organizationMax: caller.plan.maxKeysPerOrganization, userMax: ownerLimits.maxKeys };
       const outcome = await store.keys.update(caller.organization.id, req.id, patch, slots);
@@ -393,43 +403,20 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
     async revokeKey(req, ctx) {
       const caller = callerOf(ctx);
       validReason(req.reason);
-      await mayActOn(ctx, caller, "revoke", await existingKey(caller, req.id));
-      const now = clock.now();
-      const revoked = await store.keys.revoke(caller.organization.id, req.id, new Date(now));
+      const current = await existingKey(caller, req.id);
+      await mayActOn(ctx, caller, "revoke", current);
+      const revoked = await revocation.revoke(caller, current, req.reason);
       if (!revoked) throw keyNotFound(req.id);
-      deps.keyEvents.changed(revoked);
-      // Only the call that actually revoked it is audited; repeats return the first revocation.
-      if (revoked.revokedAt?.getTime() === now) await audit(caller, "key.revoke", revoked.id, { reason: req.reason });
       return create(RevokeKeyResponseSchema, { key: toApiKey(revoked) });
     },
 
     async regenerateKey(req, ctx) {
       const caller = callerOf(ctx);
-      const grace = req.gracePeriodSeconds;
-      if (!Number.isInteger(grace) || grace < 0 || grace > MAX_GRACE_PERIOD_SECONDS) {
-        throw fieldError("grace_period_seconds", `must be between 0 and ${MAX_GRACE_PERIOD_SECONDS}`);
-      }
+      const grace = validGracePeriod(req.gracePeriodSeconds);
       const current = await existingKey(caller, req.id);
       await mayActOn(ctx, caller, "regenerate", current);
-      if (current.revokedAt !== null) throw fieldError("id", "the key is revoked and cannot be regenerated");
-      if (current.encryptedSecret && !deps.encryption) {
-        throw preconditionFailed("id", "the key is recoverable and this server has no KEYGATE_ENCRYPTION_KEY to seal its new secret");
-      }
-      const now = clock.now();
-      const secret = generateSecret(current.environment);
-      const rotated = await store.keys.replaceSecret(caller.organization.id, current.id, {
-        secretHash: deps.hasher.hash(secret),
-        keyPrefix: keyPrefixOf(secret),
-        previousSecretExpiresAt: grace > 0 ? new Date(now + grace * 1000) : null,
-        // A recoverable key stays recoverable: its new secret is sealed in the same write.
-        encryptedSecret: current.encryptedSecret && deps.encryption ? deps.encryption.seal(secret, current.id) : null,
-        updatedAt: new Date(now),
-      });
-      if (!rotated) throw keyNotFound(req.id);
-      // Drop the cached entries of the secrets the key answered to before the change.
-      deps.keyEvents.changed(current);
-      await audit(caller, "key.regenerate", rotated.id, { gracePeriodSeconds: String(grace) });
-      const [withTotals] = await withUsage([rotated]);
+      const { key, secret } = await regeneration.regenerate(caller, current, grace);
+      const [withTotals] = await withUsage([key]);
       return create(RegenerateKeyResponseSchema, { key: withTotals, secret });
     },
 

@@ -4,25 +4,35 @@ import { Environment as EnvironmentEnum } from "../../gen/keygate/v1/key_admin_p
 import {
   CreateOrganizationResponseSchema,
   GetOrganizationResponseSchema,
+  RegenerateOperatorKeyResponseSchema,
+  RevokeOperatorKeyResponseSchema,
   SetOrganizationPlanResponseSchema,
   type OperatorService,
 } from "../../gen/keygate/v1/operator_pb.js";
+import type { HandlerContext } from "@connectrpc/connect";
 import type { Plan } from "../config/plans.js";
 import type { ScopeDefinition } from "../config/scopes.js";
+import type { SecretEncryption } from "../crypto/secret-encryption.js";
 import { isId } from "../keys/ids.js";
 import type { KeyEvents } from "../keys/key-events.js";
 import type { SecretHasher } from "../keys/secret.js";
 import type { Logger } from "../log/logger.js";
 import type { Store } from "../store/store.js";
-import type { Organization } from "../store/types.js";
+import type { KeyRecord, Organization } from "../store/types.js";
 import { createOrganization } from "../tenancy/bootstrap.js";
+import { PLATFORM_ADMIN } from "../tenancy/platform.js";
 import type { Clock } from "../time/clock.js";
 import { CallerAudit, type AuditTrail } from "./audit-trail.js";
 import { callerOf, type Caller } from "./caller.js";
-import { fieldError, notAnId } from "./errors.js";
+import { enforcer } from "./enforce.js";
+import { fieldError, keyNotFound, notAnId, preconditionFailed } from "./errors.js";
 import { KeyRebound } from "./key-rebound.js";
+import { KeyRegeneration } from "./key-regeneration.js";
+import { KeyRevocation } from "./key-revocation.js";
+import { keyTargetOf } from "./key-target.js";
 import { ENVIRONMENTS, toApiKey, toOrganizationMessage, toUserMessage } from "./mapping.js";
-import { requiredId, validName } from "./validation.js";
+import { mayActOnOperatorKey, type OperatorKeyAction } from "./policy.js";
+import { requiredId, validGracePeriod, validName, validReason } from "./validation.js";
 
 const USER_PAGE = 500;
 
@@ -40,20 +50,38 @@ export interface OperatorDeps {
    * through the change feed, others') drop the old entries.
    */
   keyEvents: KeyEvents;
+  /** Seals a recoverable operator key's new secret; absent when the server has no KEYGATE_ENCRYPTION_KEY. */
+  encryption?: SecretEncryption | undefined;
 }
 
 const organizationNotFound = (id: string) => fieldError("id", isId("org", id) ? `no organization ${JSON.stringify(id)}` : notAnId("org", id));
 
 /**
- * OperatorService: what the platform does to its tenants. Who may call it is the policy's to say
- * (policy/rpc-scopes.ts: platform operator keys only, asked by the caller authentication
- * interceptor before any handler runs); nothing here decides rights again. Each handler writes
- * its audit entry into the log of the organization it acts on before it answers, so an
- * operator's look is never off the record.
+ * OperatorService: what the platform does to its tenants, and to its own operator keys. Who may
+ * call it is the policy's to say (policy/rpc-scopes.ts: platform operator keys only, asked by the
+ * caller authentication interceptor before any handler runs, which also refuses a superseded
+ * secret), and which operator key it may act on too (policy/key-rules.ts); nothing here decides
+ * rights on its own. Each handler writes its audit entry into the log of the organization it acts
+ * on before it answers, so an operator's look is never off the record.
  */
 export function operatorService(deps: OperatorDeps): ServiceImpl<typeof OperatorService> {
   const audit = new CallerAudit(deps.audit, deps.logger);
   const rebound = new KeyRebound({ store: deps.store, clock: deps.clock, keyEvents: deps.keyEvents, audit, catalog: deps.scopes });
+  const regeneration = new KeyRegeneration({ ...deps, audit });
+  const revocation = new KeyRevocation({ ...deps, audit });
+  /** The policy's answer for this call: allowed passes; a refusal is audited and thrown. */
+  const allow = enforcer(audit);
+
+  /**
+   * A key of the caller's own platform organization the policy lets it act on as an operator key.
+   * Any other organization's key is not found, like everywhere in the admin API.
+   */
+  async function operatorKey(ctx: HandlerContext, caller: Caller, action: OperatorKeyAction, id: string): Promise<KeyRecord> {
+    const key = await deps.store.keys.findById(caller.organization.id, requiredId(id));
+    if (!key) throw keyNotFound(id);
+    await allow(ctx, mayActOnOperatorKey(caller.actor, action, await keyTargetOf(deps.store, caller, key)), key.id);
+    return key;
+  }
 
   /** A plan with a lower rate bounds every user of the organization, so each one's keys come within it now. */
   async function reboundUsersOf(caller: Caller, organizationId: string, plan: Plan): Promise<void> {
@@ -125,6 +153,30 @@ export function operatorService(deps: OperatorDeps): ServiceImpl<typeof Operator
       const previous = deps.plans.find((p) => p.name === current.plan);
       if (!previous || plan.maxRateLimitPerMinute < previous.maxRateLimitPerMinute) await reboundUsersOf(caller, updated.id, plan);
       return create(SetOrganizationPlanResponseSchema, { organization: toOrganizationMessage(updated), previousPlan: current.plan });
+    },
+
+    async regenerateOperatorKey(req, ctx) {
+      const caller = callerOf(ctx);
+      const grace = validGracePeriod(req.gracePeriodSeconds);
+      const current = await operatorKey(ctx, caller, "regenerate", req.id);
+      const { key, secret } = await regeneration.regenerate(caller, current, grace);
+      return create(RegenerateOperatorKeyResponseSchema, { key: toApiKey(key), secret });
+    },
+
+    async revokeOperatorKey(req, ctx) {
+      const caller = callerOf(ctx);
+      validReason(req.reason);
+      const current = await operatorKey(ctx, caller, "revoke", req.id);
+      const outcome = await revocation.revokeUnlessLastHolder(caller, current, req.reason, PLATFORM_ADMIN);
+      if (!outcome.ok && outcome.reason === "not_found") throw keyNotFound(req.id);
+      if (!outcome.ok) {
+        throw preconditionFailed(
+          "id",
+          `${current.id} is the last active operator key of this platform organization; without it only the database lets an operator back in. ` +
+            "Rotate it with RegenerateOperatorKey instead (grace_period_seconds 0 stops a leaked secret at once); keygate bootstrap --operator makes a new operator key",
+        );
+      }
+      return create(RevokeOperatorKeyResponseSchema, { key: toApiKey(outcome.key) });
     },
   };
 }

@@ -10,14 +10,18 @@ export { actorOf, rankOf, RANK, type Actor, type ActorSource } from "./policy/ac
 export { ALLOWED, refuse, type Decision, type Refusal, type RefusalRule } from "./policy/decision.js";
 export {
   mayActOnKey,
+  mayActOnOperatorKey,
   mayAskForSecret,
+  keyRateBound,
+  mayGiveRate,
   mayGrantScopes,
   mayNameOwner,
   mayReadOrganization,
   ownerMayHold,
   type KeyAction,
   type KeyTarget,
+  type OperatorKeyAction,
   type NamedOwner,
 } from "./policy/key-rules.js";
 export { mayCall, requiredScope } from "./policy/rpc-scopes.js";
-export { mayAddUser, mayChangeUser, mayRemoveUser, type LimitsChange, type UserTarget } from "./policy/user-rules.js";
+export { mayAddUser, mayChangeUser, mayRemoveUser, type HeldLimits, type LimitsChange, type UserTarget } from "./policy/user-rules.js";

@@ -71,12 +71,13 @@ export function userAdministration(deps: KeyAdminDeps): UserAdministration {
     async addUser(req, ctx) {
       const caller = callerOf(ctx);
       const role = roleOf(req.role, "member")!;
-      await allow(ctx, mayAddUser(caller.actor, role));
       const name = validName(req.name);
       const limits = validUserLimits(req.limits, caller.plan, deps.scopes);
       const now = clock.now();
+      const id = newId("user", now);
+      await allow(ctx, mayAddUser(caller.actor, role, effectiveLimits(caller.plan, deps.scopes, { id, limits })));
       const user: User = {
-        id: newId("user", now),
+        id,
         organizationId: caller.organization.id,
         name,
         role,
@@ -111,6 +112,7 @@ export function userAdministration(deps: KeyAdminDeps): UserAdministration {
       const limits = patch.limits && {
         before: effectiveLimits(caller.plan, deps.scopes, target),
         after: effectiveLimits(caller.plan, deps.scopes, { id: target.id, limits: patchedLimits(target.limits, patch.limits) }),
+        reset: req.resetLimits,
       };
       await allow(ctx, mayChangeUser(caller.actor, target, { ...(role !== undefined && { role }), ...(limits && { limits }) }));
 

@@ -20,7 +20,7 @@ const DESCRIPTION_MAX = 1000;
 const REASON_MAX = 500;
 const LIST_MAX = 100;
 const NAME_CHARACTERS = /^[\p{L}\p{N} _.,:;@#()/+-]+$/u;
-export const MAX_GRACE_PERIOD_SECONDS = 30 * 24 * 3600;
+const MAX_GRACE_PERIOD_SECONDS = 30 * 24 * 3600;
 const MAX_EXPIRY_MS = 10 * 365 * 24 * 3600 * 1000;
 
 export function validName(name: string, field = "name"): string {
@@ -51,6 +51,14 @@ export const validDescription = (description: string): string => validText(descr
 
 /** RevokeKey's reason, kept in the audit log and printed by `keygate audit`. */
 export const validReason = (reason: string): string => validText(reason, "reason", REASON_MAX);
+
+/** How long a regenerated key's old secret keeps working (RegenerateKey, RegenerateOperatorKey); 0 ends it at once. */
+export function validGracePeriod(seconds: number, field = "grace_period_seconds"): number {
+  if (!Number.isInteger(seconds) || seconds < 0 || seconds > MAX_GRACE_PERIOD_SECONDS) {
+    throw fieldError(field, `must be between 0 and ${MAX_GRACE_PERIOD_SECONDS}`);
+  }
+  return seconds;
+}
 
 /** Whether admin scopes may be granted, and if not, what says so ("the free plan", "your user's limits"). */
 export interface AdminKeyPermission {

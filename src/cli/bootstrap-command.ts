@@ -18,7 +18,8 @@ With --operator it creates a platform operator instead: a platform organization,
 an operator key (${PLATFORM_ADMIN}, plus admin:read and admin:write in its own organization). The
 operator key calls OperatorService (create organizations, set their plan) and reads any
 organization's keys through ListKeys and GetKey with organization_id, never their secrets.
-Operator keys come only from this command.
+Operator keys come only from this command; an operator rotates or revokes them (a leaked one,
+say) through OperatorService RegenerateOperatorKey and RevokeOperatorKey.
 
 Options:
   --org NAME            organization name (required; with --operator: default "platform operators")

@@ -35,6 +35,9 @@ export type UpdateKeyOutcome =
   | { ok: true; key: KeyRecord }
   | { ok: false; reason: "not_found" | "revoked" | "user_limit" };
 
+/** revokeUnlessLastHolder's answer: the key as revoke() gives it, or why it was not revoked. */
+export type GuardedRevokeOutcome = { ok: true; key: KeyRecord } | { ok: false; reason: "not_found" | "last_holder" };
+
 export interface NewSecret {
   secretHash: string;
   keyPrefix: string;
@@ -73,6 +76,13 @@ export interface KeyRepository {
    * unchanged. Frees its slot.
    */
   revoke(organizationId: string, id: string, at: Date): Promise<KeyRecord | null>;
+  /**
+   * revoke(), except that the organization's last usable key holding `scope` (not revoked,
+   * enabled, not expired at `at`) is refused ("last_holder"): two calls racing to revoke the last
+   * two such keys never both win (both may lose; the caller can retry). A key already revoked
+   * comes back as it is, like revoke().
+   */
+  revokeUnlessLastHolder(organizationId: string, id: string, scope: string, at: Date): Promise<GuardedRevokeOutcome>;
   /** Removes the key for good and returns what it was. Frees its slot if it held one. */
   delete(organizationId: string, id: string): Promise<KeyRecord | null>;
   /** Swaps in a new secret hash; null when the key is unknown or revoked. */

@@ -134,8 +134,9 @@ export async function bootstrapOrganization(deps: TenancyDeps, request: Bootstra
  * Creates a platform organization, its owner and an operator key: platform:admin for
  * OperatorService and other organizations' keys (never their secrets), plus admin:read and
  * admin:write for its own organization, so operators can list its keys and manage the others.
- * Operator keys come only from here and are never changed through the admin API: platform:admin
- * is in no catalog it grants from, and the policy refuses acting on a key that holds it.
+ * Operator keys come only from here and are never changed through KeyAdminService: platform:admin
+ * is in no catalog it grants from, and the policy refuses acting on a key that holds it. Platform
+ * operators rotate and revoke them through OperatorService (src/admin/operator-service.ts).
  */
 export async function bootstrapOperator(deps: TenancyDeps, request: BootstrapRequest): Promise<BootstrapResult> {
   const created = await createOrganization(deps, {

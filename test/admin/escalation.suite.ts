@@ -189,5 +189,94 @@ export function describeEscalation(storeName: string, makeStore: StoreMaker) {
         expect(await failure(member.client.listKeys({}))).toMatchObject(DENIED);
       });
     });
+
+    describe("puppet users: a capped caller grants no limit beyond its own", () => {
+      const LIMIT_DENIED = { code: Code.PermissionDenied, reason: "PERMISSION_DENIED" };
+      const users = async (owner: AdminClient) => (await owner.listUsers({ pageSize: 1000 })).users;
+
+      type Limits = MessageInitShape<typeof UserLimitsSchema>;
+      it.each<[string, Limits, Limits, Limits]>([
+        ["max_rate_limit", { maxRateLimit: 100 }, { maxRateLimit: 101 }, { maxRateLimit: 100 }],
+        ["max_keys", { maxKeys: 2 }, { maxKeys: 3 }, { maxKeys: 2 }],
+        [
+          "available_scopes",
+          { availableScopes: { values: ["machines:read", "admin:read", "admin:write"] } },
+          { availableScopes: { values: ["machines:read", "data:export"] } },
+          { availableScopes: { values: ["machines:read"] } },
+        ],
+      ])(
+        "refuses an admin capped on %s adding a user without that limit (the plan's) or above its own, naming the limit to set",
+        async (limit, cap, above, within) => {
+          const { owner } = await organization();
+          const capped = await actingAs(owner, UserRole.ADMIN, cap);
+          const before = await users(owner);
+
+          for (const call of [
+            () => capped.client.addUser({ name: "puppet admin", role: UserRole.ADMIN }),
+            () => capped.client.addUser({ name: "puppet member" }),
+            () => capped.client.addUser({ name: "puppet admin", role: UserRole.ADMIN, limits: above }),
+          ]) {
+            const refused = await failure(call());
+            expect(refused).toMatchObject({ ...LIMIT_DENIED, field: `limits.${limit}` });
+            expect(refused.message).toContain(`limits.${limit}`);
+          }
+          expect(await users(owner)).toEqual(before);
+          expect(await refusals(owner, { actorKeyId: capped.key.id })).toEqual([
+            ["AddUser", "LIMITS_ABOVE_OWN"],
+            ["AddUser", "LIMITS_ABOVE_OWN"],
+            ["AddUser", "LIMITS_ABOVE_OWN"],
+          ]);
+          // Limits within its own are the caller's to give.
+          expect((await capped.client.addUser({ name: "helper", role: UserRole.ADMIN, limits: within })).user).toBeDefined();
+        },
+      );
+
+      it("refuses a capped admin raising another user's limits above its own, by a value or by reset_limits; narrowing stays its to do", async () => {
+        const { owner } = await organization();
+        const capped = await actingAs(owner, UserRole.ADMIN, { maxRateLimit: 100 });
+        const { user: colleague } = await owner.addUser({ name: "colleague", role: UserRole.ADMIN, limits: { maxRateLimit: 50 } });
+        const { user: uncapped } = await owner.addUser({ name: "uncapped member" });
+
+        expect(await failure(capped.client.updateUser({ id: colleague!.id, limits: { maxRateLimit: 1000 } }))).toMatchObject({ ...LIMIT_DENIED, field: "limits.max_rate_limit" });
+        expect(await failure(capped.client.updateUser({ id: colleague!.id, resetLimits: ["max_rate_limit"] }))).toMatchObject({ ...LIMIT_DENIED, field: "reset_limits" });
+        expect((await users(owner)).find((u) => u.id === colleague!.id)!.limits).toMatchObject({ maxRateLimit: 50 });
+
+        expect((await capped.client.updateUser({ id: colleague!.id, limits: { maxRateLimit: 100 } })).user!.limits).toMatchObject({ maxRateLimit: 100 });
+        // A user already above the caller in one limit can still be narrowed in another.
+        expect((await capped.client.updateUser({ id: uncapped!.id, limits: { maxKeys: 3 } })).user!.limits).toMatchObject({ maxKeys: 3 });
+      });
+
+      it("bounds a key a capped admin gives another user by its own rate too: above it refused, left out or 0 its own bound", async () => {
+        const { owner } = await organization();
+        const capped = await actingAs(owner, UserRole.ADMIN, { maxRateLimit: 100 });
+        const { user: uncapped } = await owner.addUser({ name: "uncapped member" });
+        const high = { rateLimit: 1000, rateLimitPeriod: RateLimitPeriod.MINUTE };
+        const ownBound = { rateLimit: 100, rateLimitPeriod: RateLimitPeriod.MINUTE };
+
+        expect(await failure(capped.client.createKey({ name: "fast", scopes: ["machines:read"], ownerUserId: uncapped!.id, ...high }))).toMatchObject({ ...LIMIT_DENIED, field: "rate_limit" });
+        expect(await failure(capped.client.createKey({ name: "fast", scopes: ["machines:read"], ownerUserId: uncapped!.id, rateLimit: 2, rateLimitPeriod: RateLimitPeriod.SECOND }))).toMatchObject({ ...LIMIT_DENIED, field: "rate_limit" });
+        const { key } = await capped.client.createKey({ name: "puppet key", scopes: ["machines:read"], ownerUserId: uncapped!.id });
+        expect(key).toMatchObject({ ownerUserId: uncapped!.id, ...ownBound });
+        expect(await failure(capped.client.updateKey({ id: key!.id, ...high }))).toMatchObject({ ...LIMIT_DENIED, field: "rate_limit" });
+        expect((await capped.client.updateKey({ id: key!.id, rateLimit: 0 })).key).toMatchObject(ownBound);
+        // So the secret it holds of that key, regenerated or not, is no faster than its own keys.
+        expect((await capped.client.regenerateKey({ id: key!.id })).key).toMatchObject(ownBound);
+        expect(await refusals(owner, { actorKeyId: capped.key.id })).toEqual([["CreateKey", "RATE_ABOVE_OWN"], ["CreateKey", "RATE_ABOVE_OWN"]]);
+        expect(await refusals(owner, { keyId: key!.id })).toEqual([["UpdateKey", "RATE_ABOVE_OWN"]]);
+      });
+
+      it("caps owners the same way: an owner narrowed by another owner grants no more than it has", async () => {
+        const { owner } = await organization();
+        const narrowed = await actingAs(owner, UserRole.OWNER, { maxRateLimit: 100, maxKeys: 4 });
+        const { user: member } = await owner.addUser({ name: "member" });
+
+        expect(await failure(narrowed.client.addUser({ name: "puppet owner", role: UserRole.OWNER }))).toMatchObject({ ...LIMIT_DENIED, field: "limits.max_keys" });
+        expect(await failure(narrowed.client.addUser({ name: "puppet", limits: { maxKeys: 4 } }))).toMatchObject({ ...LIMIT_DENIED, field: "limits.max_rate_limit" });
+        const { user: small } = await owner.addUser({ name: "small", role: UserRole.OWNER, limits: { maxKeys: 2, maxRateLimit: 50 } });
+        expect(await failure(narrowed.client.updateUser({ id: small!.id, limits: { maxKeys: 5 } }))).toMatchObject({ ...LIMIT_DENIED, field: "limits.max_keys" });
+        expect(await failure(narrowed.client.createKey({ name: "fast", scopes: ["machines:read"], ownerUserId: member!.id, rateLimit: 1000, rateLimitPeriod: RateLimitPeriod.MINUTE }))).toMatchObject({ ...LIMIT_DENIED, field: "rate_limit" });
+        expect((await narrowed.client.addUser({ name: "helper", limits: { maxKeys: 4, maxRateLimit: 100 } })).user).toBeDefined();
+      });
+    });
   });
 }

@@ -3,7 +3,9 @@ import { Code } from "@connectrpc/connect";
 import { Environment, RateLimitPeriod, UserRole } from "../../gen/keygate/v1/key_admin_pb.js";
 import { newId } from "../../src/keys/ids.js";
 import { generateSecret, keyPrefixOf } from "../../src/keys/secret.js";
+import type { KeyRecord } from "../../src/store/types.js";
 import type { BootstrapResult } from "../../src/tenancy/bootstrap.js";
+import type { ManualClock } from "../../src/time/clock.js";
 import type { TestApp } from "../support/app.js";
 import { aKey } from "../support/records.js";
 import { failure, text } from "./admin-api.suite.js";
@@ -19,8 +21,10 @@ export function describeOperators(storeName: string, makeStore: StoreMaker) {
   describe(`platform operators on the ${storeName} store`, () => {
     let t: TestApp;
     let operator: BootstrapResult;
-    appOnStore(makeStore, async (app) => {
+    let clock: ManualClock;
+    appOnStore(makeStore, async (app, appClock) => {
       t = app;
+      clock = appClock;
       operator = await anOperator(t);
     });
 
@@ -154,11 +158,15 @@ export function describeOperators(storeName: string, makeStore: StoreMaker) {
         () => tenantOps.createOrganization({ name: "mine" }),
         () => tenantOps.getOrganization({ id: other.organization.id }),
         () => tenantOps.setOrganizationPlan({ id: tenant.organization.id, plan: "enterprise" }),
+        () => tenantOps.regenerateOperatorKey({ id: operator.key.id }),
+        () => tenantOps.revokeOperatorKey({ id: operator.key.id }),
       ]) {
         expect(await failure(call())).toMatchObject({ code: Code.PermissionDenied, reason: "PERMISSION_DENIED" });
       }
       const refusals = (await tenantAdmin.listAuditEvents({ keyId: tenant.key.id })).events.filter((e) => e.action === "auth.failed");
       expect(refusals.map((e) => [e.details["method"], e.details["reason"]])).toEqual([
+        ["RevokeOperatorKey", "SCOPE_MISSING"],
+        ["RegenerateOperatorKey", "SCOPE_MISSING"],
         ["SetOrganizationPlan", "SCOPE_MISSING"],
         ["GetOrganization", "SCOPE_MISSING"],
         ["CreateOrganization", "SCOPE_MISSING"],
@@ -180,11 +188,145 @@ export function describeOperators(storeName: string, makeStore: StoreMaker) {
         { organizationMax: 1000, userMax: 1000 },
       );
       expect(await failure(operatorClientFor(t, secret).createOrganization({ name: "sneaky" }))).toMatchObject({ code: Code.PermissionDenied });
+      expect(await failure(operatorClientFor(t, secret).regenerateOperatorKey({ id: operator.key.id }))).toMatchObject({ code: Code.PermissionDenied });
+      expect(await failure(operatorClientFor(t, secret).revokeOperatorKey({ id: forged.ok ? forged.key.id : "" }))).toMatchObject({ code: Code.PermissionDenied });
       expect(await failure(t.clientFor(secret).listKeys({ organizationId: other.organization.id }))).toMatchObject({ code: Code.PermissionDenied });
       expect(await failure(t.clientFor(secret).getKey({ organizationId: other.organization.id, id: other.key.id }))).toMatchObject({ code: Code.NotFound });
       const forgedKeyId = forged.ok ? forged.key.id : "";
-      const [refusal] = (await tenantAdmin.listAuditEvents({ keyId: forgedKeyId })).events;
-      expect(refusal).toMatchObject({ action: "auth.failed", details: { method: "CreateOrganization", reason: "NOT_PLATFORM_OPERATOR" } });
+      const forgedRefusals = (await tenantAdmin.listAuditEvents({ keyId: forgedKeyId })).events;
+      expect(forgedRefusals.map((e) => [e.action, e.details["method"], e.details["reason"]])).toEqual([
+        ["auth.failed", "RevokeOperatorKey", "NOT_PLATFORM_OPERATOR"],
+        ["auth.failed", "RegenerateOperatorKey", "NOT_PLATFORM_OPERATOR"],
+        ["auth.failed", "CreateOrganization", "NOT_PLATFORM_OPERATOR"],
+      ]);
+      expect((await t.store.keys.findById(operator.organization.id, operator.key.id))?.secretHash).toBe(operator.key.secretHash);
+    });
+
+    describe("operator keys: rotating and revoking them (a leaked one, say)", () => {
+      /** A second operator key in the operator's platform organization, which only the database can make. */
+      async function secondOperatorKey(of: BootstrapResult): Promise<{ key: KeyRecord; secret: string }> {
+        const secret = generateSecret("live");
+        const outcome = await t.store.keys.create(
+          aKey(of.organization.id, {
+            id: newId("key"),
+            ownerUserId: of.owner.id,
+            secretHash: t.app.hasher.hash(secret),
+            keyPrefix: keyPrefixOf(secret),
+            environment: "live",
+            scopes: [...of.key.scopes],
+            rateLimit: of.key.rateLimit,
+          }),
+          { organizationMax: 1000, userMax: 1000 },
+        );
+        if (!outcome.ok) throw new Error(outcome.reason);
+        return { key: outcome.key, secret };
+      }
+
+      const eventsOf = async (organizationId: string, action: string) => (await auditOf(organizationId)).filter((e) => e.action === action);
+
+      it("rotates an operator key: the new secret is the operator; the old one answers TestKey during its grace period and no admin call", async () => {
+        const leaked = await anOperator(t);
+        const rotated = await operatorClientFor(t, leaked.secret).regenerateOperatorKey({ id: leaked.key.id, gracePeriodSeconds: 60 });
+        expect(rotated.secret).toMatch(/^sk_live_/);
+        expect(rotated.secret).not.toBe(leaked.secret);
+        expect(rotated.key).toMatchObject({ id: leaked.key.id, organizationId: leaked.organization.id, keyPrefix: rotated.secret.slice(0, 12), scopes: leaked.key.scopes, isActive: true });
+        expect(rotated.key!.previousSecretExpiresAt).toBeDefined();
+
+        // The superseded secret, still inside its grace period, calls neither these RPCs nor any other admin one.
+        for (const call of [
+          () => operatorClientFor(t, leaked.secret).regenerateOperatorKey({ id: leaked.key.id }),
+          () => operatorClientFor(t, leaked.secret).revokeOperatorKey({ id: leaked.key.id }),
+          () => operatorClientFor(t, leaked.secret).getOrganization({ id: leaked.organization.id }),
+          () => t.clientFor(leaked.secret).listKeys({}),
+        ]) {
+          expect(await failure(call())).toMatchObject({ code: Code.Unauthenticated, reason: "UNAUTHENTICATED" });
+        }
+        const current = t.clientFor(rotated.secret);
+        expect(await current.testKey({ apiKey: leaked.secret })).toMatchObject({ valid: true, keyId: leaked.key.id });
+        expect((await operatorClientFor(t, rotated.secret).getOrganization({ id: leaked.organization.id })).organization!.id).toBe(leaked.organization.id);
+        clock.advance(61_000);
+        expect(await current.testKey({ apiKey: leaked.secret })).toMatchObject({ valid: false, reason: "API_KEY_INVALID" });
+
+        // Without a grace period the old secret stops at once.
+        const again = await operatorClientFor(t, rotated.secret).regenerateOperatorKey({ id: leaked.key.id });
+        expect(await t.clientFor(again.secret).testKey({ apiKey: rotated.secret })).toMatchObject({ valid: false, reason: "API_KEY_INVALID" });
+
+        const rotations = await eventsOf(leaked.organization.id, "key.regenerate");
+        expect(rotations.map((e) => [e.keyId, e.actorKeyId, e.details["gracePeriodSeconds"]])).toEqual([
+          [leaked.key.id, leaked.key.id, "0"],
+          [leaked.key.id, leaked.key.id, "60"],
+        ]);
+        const log = text([await auditOf(leaked.organization.id), t.logs]);
+        for (const secret of [leaked.secret, rotated.secret, again.secret]) expect(log).not.toContain(secret.slice(12));
+      });
+
+      it("revokes an operator key, but never the platform organization's last active one", async () => {
+        const platform = await anOperator(t);
+        const second = await secondOperatorKey(platform);
+        const api = operatorClientFor(t, platform.secret);
+
+        const revoked = await api.revokeOperatorKey({ id: second.key.id, reason: "laptop stolen" });
+        expect(revoked.key).toMatchObject({ id: second.key.id, isActive: false });
+        expect(revoked.key!.revokedAt).toBeDefined();
+        expect(await failure(operatorClientFor(t, second.secret).getOrganization({ id: platform.organization.id }))).toMatchObject({ code: Code.Unauthenticated });
+        // Asked again later: the first revocation, recorded once.
+        clock.advance(1000);
+        expect((await api.revokeOperatorKey({ id: second.key.id, reason: "again" })).key).toEqual(revoked.key);
+
+        const last = await failure(api.revokeOperatorKey({ id: platform.key.id, reason: "rotate everything" }));
+        expect(last).toMatchObject({ code: Code.FailedPrecondition, field: "id" });
+        expect(last.message).toContain("keygate bootstrap --operator");
+        expect(await t.store.keys.findById(platform.organization.id, platform.key.id)).toEqual(platform.key);
+        expect((await api.getOrganization({ id: platform.organization.id })).organization!.id).toBe(platform.organization.id);
+
+        const revocations = await eventsOf(platform.organization.id, "key.revoke");
+        expect(revocations.map((e) => [e.keyId, e.actorKeyId, e.details["reason"]])).toEqual([[second.key.id, platform.key.id, "laptop stolen"]]);
+      });
+
+      it("acts only on operator keys of the caller's own platform organization; any other key is refused or not found, and nothing changes", async () => {
+        const platform = await anOperator(t);
+        const otherPlatform = await anOperator(t);
+        const tenant = await t.anotherOrganization();
+        const api = operatorClientFor(t, platform.secret);
+        const { key: plain } = await t.clientFor(platform.secret).createKey({ name: "ci", scopes: ["admin:read"] });
+        const before = await t.store.keys.findById(platform.organization.id, plain!.id);
+
+        for (const call of [() => api.regenerateOperatorKey({ id: plain!.id }), () => api.revokeOperatorKey({ id: plain!.id })]) {
+          expect(await failure(call())).toMatchObject({ code: Code.PermissionDenied, reason: "PERMISSION_DENIED", field: "id" });
+        }
+        for (const id of [otherPlatform.key.id, tenant.key.id, newId("key")]) {
+          for (const call of [() => api.regenerateOperatorKey({ id }), () => api.revokeOperatorKey({ id })]) {
+            expect(await failure(call())).toMatchObject({ code: Code.NotFound, reason: "API_KEY_NOT_FOUND" });
+          }
+        }
+
+        expect(await t.store.keys.findById(platform.organization.id, plain!.id)).toEqual(before);
+        expect(await t.store.keys.findById(otherPlatform.organization.id, otherPlatform.key.id)).toEqual(otherPlatform.key);
+        expect(await t.store.keys.findById(tenant.organization.id, tenant.key.id)).toEqual(tenant.key);
+        const refusals = (await eventsOf(platform.organization.id, "auth.failed")).filter((e) => e.keyId === plain!.id);
+        expect(refusals.map((e) => [e.details["method"], e.details["reason"]])).toEqual([
+          ["RevokeOperatorKey", "NOT_OPERATOR_KEY"],
+          ["RegenerateOperatorKey", "NOT_OPERATOR_KEY"],
+        ]);
+      });
+
+      it("refuses bad input naming the field, and changes nothing", async () => {
+        const platform = await anOperator(t);
+        const second = await secondOperatorKey(platform);
+        const api = operatorClientFor(t, platform.secret);
+        const cases: [() => Promise<unknown>, string][] = [
+          [() => api.regenerateOperatorKey({ id: second.key.id, gracePeriodSeconds: -1 }), "grace_period_seconds"],
+          [() => api.regenerateOperatorKey({ id: second.key.id, gracePeriodSeconds: 30 * 24 * 3600 + 1 }), "grace_period_seconds"],
+          [() => api.regenerateOperatorKey({ id: "" }), "id"],
+          [() => api.revokeOperatorKey({ id: second.key.id, reason: "gone\u001b[2J" }), "reason"],
+          [() => api.revokeOperatorKey({ id: "" }), "id"],
+        ];
+        for (const [call, field] of cases) {
+          expect(await failure(call())).toMatchObject({ code: Code.InvalidArgument, reason: "API_KEY_FIELD_INVALID", field });
+        }
+        expect(await t.store.keys.findById(platform.organization.id, second.key.id)).toEqual(second.key);
+        expect(await eventsOf(platform.organization.id, "key.revoke")).toEqual([]);
+      });
     });
   });
 }

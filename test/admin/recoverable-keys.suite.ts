@@ -3,10 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code } from "@connectrpc/connect";
 import { reencryptSecrets } from "../../src/crypto/reencrypt.js";
 import { SecretEncryption } from "../../src/crypto/secret-encryption.js";
+import { newId } from "../../src/keys/ids.js";
+import { generateSecret, keyPrefixOf } from "../../src/keys/secret.js";
 import type { Store } from "../../src/store/store.js";
 import { ManualClock } from "../../src/time/clock.js";
 import { startTestApp, type TestApp } from "../support/app.js";
+import { aKey } from "../support/records.js";
 import { failure, text } from "./admin-api.suite.js";
+import { anOperator, operatorClientFor } from "./clients.js";
 
 const KEY_1 = randomBytes(32);
 const KEY_2 = randomBytes(32);
@@ -69,6 +73,29 @@ export function describeRecoverableKeys(storeName: string, makeStore: () => Prom
       const rotated = await t.client.regenerateKey({ id: created.key!.id, gracePeriodSeconds: 60 });
       expect(rotated.key!.recoverable).toBe(true);
       expect((await t.client.getKey({ id: created.key!.id, showKeyValue: true })).secret).toBe(rotated.secret);
+    });
+
+    it("keeps a recoverable operator key recoverable when RegenerateOperatorKey rotates it, as RegenerateKey does", async () => {
+      const platform = await anOperator(t);
+      // No RPC makes an operator key recoverable; a store can still hold one.
+      const secret = generateSecret("live");
+      const id = newId("key");
+      const sealing = new SecretEncryption(KEY_1);
+      const key = aKey(platform.organization.id, {
+        id,
+        ownerUserId: platform.owner.id,
+        secretHash: t.app.hasher.hash(secret),
+        keyPrefix: keyPrefixOf(secret),
+        environment: "live",
+        scopes: [...platform.key.scopes],
+        encryptedSecret: sealing.seal(secret, id),
+      });
+      expect((await store.keys.create(key, { organizationMax: 1000, userMax: 1000 })).ok).toBe(true);
+
+      const rotated = await operatorClientFor(t, platform.secret).regenerateOperatorKey({ id });
+      expect(rotated.key!.recoverable).toBe(true);
+      const stored = await store.keys.findById(platform.organization.id, id);
+      expect(sealing.open(stored!.encryptedSecret!, id)).toBe(rotated.secret);
     });
 
     it("refuses show_key_value clearly, and shows and audits nothing", async () => {

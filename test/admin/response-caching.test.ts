@@ -51,6 +51,13 @@ describe("Cache-Control: no-store", () => {
       "OperatorService CreateOrganization with an owner key",
       async () => post("keygate.v1.OperatorService/CreateOrganization", { name: "Globex", issueOwnerKey: true }, operator.secret),
     ],
+    [
+      "OperatorService RegenerateOperatorKey",
+      async () => {
+        const rotating = await anOperator(t);
+        return post("keygate.v1.OperatorService/RegenerateOperatorKey", { id: rotating.key.id }, rotating.secret);
+      },
+    ],
   ])("on %s, whose response carries a secret", async (_rpc, call) => {
     const response = await call();
     const body = await response.text();

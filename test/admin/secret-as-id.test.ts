@@ -64,6 +64,8 @@ describe("a secret sent as an id", () => {
     ["DeleteKey", (id) => t.client.deleteKey({ id })],
     ["GetKeyUsage", (id) => t.client.getKeyUsage({ id, period: UsagePeriod.DAY })],
     ["WatchUsage", (keyId) => drain(t.client.watchUsage({ keyId }))],
+    ["RegenerateOperatorKey", (id) => operatorClientFor(t, operator.secret).regenerateOperatorKey({ id })],
+    ["RevokeOperatorKey", (id) => operatorClientFor(t, operator.secret).revokeOperatorKey({ id })],
   ];
 
   it.each(keyCalls)("%s: not found, 'not a key id', and says it looks like a secret, without echoing it", async (_rpc, call) => {

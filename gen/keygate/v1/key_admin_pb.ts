@@ -223,7 +223,9 @@ export type CreateKeyRequest = Message<"keygate.v1.CreateKeyRequest"> & {
   allowIps: string[];
 
   /**
-   * Absent or 0: the owner's bound (their max_rate_limit, else the plan's) per minute; never unlimited.
+   * Absent or 0: the owner's bound (their max_rate_limit, else the plan's) per minute, and on a key
+   * for another user the caller's own bound when tighter; never unlimited. A key for another user
+   * may not be faster than the caller's own bound.
    *
    * @generated from field: optional int32 rate_limit = 5;
    */
@@ -463,7 +465,9 @@ export type UpdateKeyRequest = Message<"keygate.v1.UpdateKeyRequest"> & {
   allowIps?: StringList | undefined;
 
   /**
-   * 0 sets the owner's bound (their max_rate_limit, else the plan's) per minute; never unlimited.
+   * 0 sets the owner's bound (their max_rate_limit, else the plan's) per minute, and on another
+   * user's key the caller's own bound when tighter; never unlimited. Another user's key may not be
+   * made faster than the caller's own bound.
    *
    * @generated from field: optional int32 rate_limit = 6;
    */
@@ -1651,7 +1655,8 @@ export const WatchUsageResponseSchema: GenMessage<WatchUsageResponse> = /*@__PUR
 
 /**
  * A user's own limits. Each absent field falls back to the organization's plan; a present one
- * may only narrow what the plan allows.
+ * may only narrow what the plan allows. A caller gives another user no limit beyond its own: a
+ * capped caller adding a user must set each limit it is capped on (permission_denied otherwise).
  *
  * @generated from message keygate.v1.UserLimits
  */

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file keygate/v1/operator.proto.
  */
 export const file_keygate_v1_operator: GenFile = /*@__PURE__*/
-  fileDesc("ChlrZXlnYXRlL3YxL29wZXJhdG9yLnByb3RvEgprZXlnYXRlLnYxImYKDE9yZ2FuaXphdGlvbhIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEgwKBHBsYW4YAyABKAkSLgoKY3JlYXRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAikgEKGUNyZWF0ZU9yZ2FuaXphdGlvblJlcXVlc3QSDAoEbmFtZRgBIAEoCRIMCgRwbGFuGAIgASgJEhIKCm93bmVyX25hbWUYAyABKAkSFwoPaXNzdWVfb3duZXJfa2V5GAQgASgIEiwKC2Vudmlyb25tZW50GAUgASgOMhcua2V5Z2F0ZS52MS5FbnZpcm9ubWVudCKuAQoaQ3JlYXRlT3JnYW5pemF0aW9uUmVzcG9uc2USLgoMb3JnYW5pemF0aW9uGAEgASgLMhgua2V5Z2F0ZS52MS5Pcmdhbml6YXRpb24SHwoFb3duZXIYAiABKAsyEC5rZXlnYXRlLnYxLlVzZXISJQoJb3duZXJfa2V5GAMgASgLMhIua2V5Z2F0ZS52MS5BcGlLZXkSGAoQb3duZXJfa2V5X3NlY3JldBgEIAEoCSIkChZHZXRPcmdhbml6YXRpb25SZXF1ZXN0EgoKAmlkGAEgASgJIkkKF0dldE9yZ2FuaXphdGlvblJlc3BvbnNlEi4KDG9yZ2FuaXphdGlvbhgBIAEoCzIYLmtleWdhdGUudjEuT3JnYW5pemF0aW9uIjYKGlNldE9yZ2FuaXphdGlvblBsYW5SZXF1ZXN0EgoKAmlkGAEgASgJEgwKBHBsYW4YAiABKAkiZAobU2V0T3JnYW5pemF0aW9uUGxhblJlc3BvbnNlEi4KDG9yZ2FuaXphdGlvbhgBIAEoCzIYLmtleWdhdGUudjEuT3JnYW5pemF0aW9uEhUKDXByZXZpb3VzX3BsYW4YAiABKAkyvwIKD09wZXJhdG9yU2VydmljZRJjChJDcmVhdGVPcmdhbml6YXRpb24SJS5rZXlnYXRlLnYxLkNyZWF0ZU9yZ2FuaXphdGlvblJlcXVlc3QaJi5rZXlnYXRlLnYxLkNyZWF0ZU9yZ2FuaXphdGlvblJlc3BvbnNlEl8KD0dldE9yZ2FuaXphdGlvbhIiLmtleWdhdGUudjEuR2V0T3JnYW5pemF0aW9uUmVxdWVzdBojLmtleWdhdGUudjEuR2V0T3JnYW5pemF0aW9uUmVzcG9uc2UiA5ACARJmChNTZXRPcmdhbml6YXRpb25QbGFuEiYua2V5Z2F0ZS52MS5TZXRPcmdhbml6YXRpb25QbGFuUmVxdWVzdBonLmtleWdhdGUudjEuU2V0T3JnYW5pemF0aW9uUGxhblJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_keygate_v1_key_admin]);
+  fileDesc("ChlrZXlnYXRlL3YxL29wZXJhdG9yLnByb3RvEgprZXlnYXRlLnYxImYKDE9yZ2FuaXphdGlvbhIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEgwKBHBsYW4YAyABKAkSLgoKY3JlYXRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAikgEKGUNyZWF0ZU9yZ2FuaXphdGlvblJlcXVlc3QSDAoEbmFtZRgBIAEoCRIMCgRwbGFuGAIgASgJEhIKCm93bmVyX25hbWUYAyABKAkSFwoPaXNzdWVfb3duZXJfa2V5GAQgASgIEiwKC2Vudmlyb25tZW50GAUgASgOMhcua2V5Z2F0ZS52MS5FbnZpcm9ubWVudCKuAQoaQ3JlYXRlT3JnYW5pemF0aW9uUmVzcG9uc2USLgoMb3JnYW5pemF0aW9uGAEgASgLMhgua2V5Z2F0ZS52MS5Pcmdhbml6YXRpb24SHwoFb3duZXIYAiABKAsyEC5rZXlnYXRlLnYxLlVzZXISJQoJb3duZXJfa2V5GAMgASgLMhIua2V5Z2F0ZS52MS5BcGlLZXkSGAoQb3duZXJfa2V5X3NlY3JldBgEIAEoCSIkChZHZXRPcmdhbml6YXRpb25SZXF1ZXN0EgoKAmlkGAEgASgJIkkKF0dldE9yZ2FuaXphdGlvblJlc3BvbnNlEi4KDG9yZ2FuaXphdGlvbhgBIAEoCzIYLmtleWdhdGUudjEuT3JnYW5pemF0aW9uIjYKGlNldE9yZ2FuaXphdGlvblBsYW5SZXF1ZXN0EgoKAmlkGAEgASgJEgwKBHBsYW4YAiABKAkiZAobU2V0T3JnYW5pemF0aW9uUGxhblJlc3BvbnNlEi4KDG9yZ2FuaXphdGlvbhgBIAEoCzIYLmtleWdhdGUudjEuT3JnYW5pemF0aW9uEhUKDXByZXZpb3VzX3BsYW4YAiABKAkiSAocUmVnZW5lcmF0ZU9wZXJhdG9yS2V5UmVxdWVzdBIKCgJpZBgBIAEoCRIcChRncmFjZV9wZXJpb2Rfc2Vjb25kcxgCIAEoBSJQCh1SZWdlbmVyYXRlT3BlcmF0b3JLZXlSZXNwb25zZRIfCgNrZXkYASABKAsyEi5rZXlnYXRlLnYxLkFwaUtleRIOCgZzZWNyZXQYAiABKAkiNgoYUmV2b2tlT3BlcmF0b3JLZXlSZXF1ZXN0EgoKAmlkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSI8ChlSZXZva2VPcGVyYXRvcktleVJlc3BvbnNlEh8KA2tleRgBIAEoCzISLmtleWdhdGUudjEuQXBpS2V5Mo8ECg9PcGVyYXRvclNlcnZpY2USYwoSQ3JlYXRlT3JnYW5pemF0aW9uEiUua2V5Z2F0ZS52MS5DcmVhdGVPcmdhbml6YXRpb25SZXF1ZXN0GiYua2V5Z2F0ZS52MS5DcmVhdGVPcmdhbml6YXRpb25SZXNwb25zZRJfCg9HZXRPcmdhbml6YXRpb24SIi5rZXlnYXRlLnYxLkdldE9yZ2FuaXphdGlvblJlcXVlc3QaIy5rZXlnYXRlLnYxLkdldE9yZ2FuaXphdGlvblJlc3BvbnNlIgOQAgESZgoTU2V0T3JnYW5pemF0aW9uUGxhbhImLmtleWdhdGUudjEuU2V0T3JnYW5pemF0aW9uUGxhblJlcXVlc3QaJy5rZXlnYXRlLnYxLlNldE9yZ2FuaXphdGlvblBsYW5SZXNwb25zZRJsChVSZWdlbmVyYXRlT3BlcmF0b3JLZXkSKC5rZXlnYXRlLnYxLlJlZ2VuZXJhdGVPcGVyYXRvcktleVJlcXVlc3QaKS5rZXlnYXRlLnYxLlJlZ2VuZXJhdGVPcGVyYXRvcktleVJlc3BvbnNlEmAKEVJldm9rZU9wZXJhdG9yS2V5EiQua2V5Z2F0ZS52MS5SZXZva2VPcGVyYXRvcktleVJlcXVlc3QaJS5rZXlnYXRlLnYxLlJldm9rZU9wZXJhdG9yS2V5UmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_keygate_v1_key_admin]);
 
 /**
  * @generated from message keygate.v1.Organization
@@ -213,11 +213,106 @@ export const SetOrganizationPlanResponseSchema: GenMessage<SetOrganizationPlanRe
   messageDesc(file_keygate_v1_operator, 6);
 
 /**
+ * @generated from message keygate.v1.RegenerateOperatorKeyRequest
+ */
+export type RegenerateOperatorKeyRequest = Message<"keygate.v1.RegenerateOperatorKeyRequest"> & {
+  /**
+   * An operator key (holding platform:admin) of the caller's platform organization.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * How long the old secret keeps working for Check and TestKey (never for the admin API); 0
+   * ends it at once, which is what a leaked secret needs. At most 30 days.
+   *
+   * @generated from field: int32 grace_period_seconds = 2;
+   */
+  gracePeriodSeconds: number;
+};
+
+/**
+ * Describes the message keygate.v1.RegenerateOperatorKeyRequest.
+ * Use `create(RegenerateOperatorKeyRequestSchema)` to create a new message.
+ */
+export const RegenerateOperatorKeyRequestSchema: GenMessage<RegenerateOperatorKeyRequest> = /*@__PURE__*/
+  messageDesc(file_keygate_v1_operator, 7);
+
+/**
+ * @generated from message keygate.v1.RegenerateOperatorKeyResponse
+ */
+export type RegenerateOperatorKeyResponse = Message<"keygate.v1.RegenerateOperatorKeyResponse"> & {
+  /**
+   * @generated from field: keygate.v1.ApiKey key = 1;
+   */
+  key?: ApiKey | undefined;
+
+  /**
+   * The new secret. Shown in this response only.
+   *
+   * @generated from field: string secret = 2;
+   */
+  secret: string;
+};
+
+/**
+ * Describes the message keygate.v1.RegenerateOperatorKeyResponse.
+ * Use `create(RegenerateOperatorKeyResponseSchema)` to create a new message.
+ */
+export const RegenerateOperatorKeyResponseSchema: GenMessage<RegenerateOperatorKeyResponse> = /*@__PURE__*/
+  messageDesc(file_keygate_v1_operator, 8);
+
+/**
+ * @generated from message keygate.v1.RevokeOperatorKeyRequest
+ */
+export type RevokeOperatorKeyRequest = Message<"keygate.v1.RevokeOperatorKeyRequest"> & {
+  /**
+   * An operator key (holding platform:admin) of the caller's platform organization.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * Kept in the audit log.
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message keygate.v1.RevokeOperatorKeyRequest.
+ * Use `create(RevokeOperatorKeyRequestSchema)` to create a new message.
+ */
+export const RevokeOperatorKeyRequestSchema: GenMessage<RevokeOperatorKeyRequest> = /*@__PURE__*/
+  messageDesc(file_keygate_v1_operator, 9);
+
+/**
+ * @generated from message keygate.v1.RevokeOperatorKeyResponse
+ */
+export type RevokeOperatorKeyResponse = Message<"keygate.v1.RevokeOperatorKeyResponse"> & {
+  /**
+   * @generated from field: keygate.v1.ApiKey key = 1;
+   */
+  key?: ApiKey | undefined;
+};
+
+/**
+ * Describes the message keygate.v1.RevokeOperatorKeyResponse.
+ * Use `create(RevokeOperatorKeyResponseSchema)` to create a new message.
+ */
+export const RevokeOperatorKeyResponseSchema: GenMessage<RevokeOperatorKeyResponse> = /*@__PURE__*/
+  messageDesc(file_keygate_v1_operator, 10);
+
+/**
  * OperatorService is for the platform that runs keygate, not for its tenants. Only a platform
  * operator key may call it: a key holding `platform:admin` in a platform organization, made by
  * `keygate bootstrap --operator`. Every call is audited in the log of the organization it acts on.
  * Operators also read any organization's keys through KeyAdminService ListKeys and GetKey with
- * `organization_id`, never their secrets.
+ * `organization_id`, never their secrets. Operator keys themselves (platform:admin) are managed
+ * only here, never through KeyAdminService.
  *
  * @generated from service keygate.v1.OperatorService
  */
@@ -249,6 +344,32 @@ export const OperatorService: GenService<{
     methodKind: "unary";
     input: typeof SetOrganizationPlanRequestSchema;
     output: typeof SetOrganizationPlanResponseSchema;
+  },
+  /**
+   * Issues a new secret for an operator key of the caller's platform organization (a leaked one,
+   * say), like KeyAdminService.RegenerateKey: same settings, the old secret working only for the
+   * grace period asked for, a recoverable key staying recoverable. Audited in the platform
+   * organization.
+   *
+   * @generated from rpc keygate.v1.OperatorService.RegenerateOperatorKey
+   */
+  regenerateOperatorKey: {
+    methodKind: "unary";
+    input: typeof RegenerateOperatorKeyRequestSchema;
+    output: typeof RegenerateOperatorKeyResponseSchema;
+  },
+  /**
+   * Revokes an operator key of the caller's platform organization, like KeyAdminService.RevokeKey.
+   * Never the organization's last active operator key: that is refused (failed_precondition, field
+   * `id`), since without one only `keygate bootstrap --operator` gets an operator back in.
+   * Audited in the platform organization.
+   *
+   * @generated from rpc keygate.v1.OperatorService.RevokeOperatorKey
+   */
+  revokeOperatorKey: {
+    methodKind: "unary";
+    input: typeof RevokeOperatorKeyRequestSchema;
+    output: typeof RevokeOperatorKeyResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_keygate_v1_operator, 0);

@@ -12,6 +12,8 @@ export type RefusalRule =
   | "OTHER_ORGANIZATION"
   /** A platform:admin key, through the admin API. */
   | "PLATFORM_KEY"
+  /** A key without platform:admin, through OperatorService's operator-key RPCs. */
+  | "NOT_OPERATOR_KEY"
   /** A key holding scopes the caller does not. */
   | "KEY_SCOPES_NOT_HELD"
   /** A key whose owner ranks above the caller's user. */
@@ -38,6 +40,10 @@ export type RefusalRule =
   | "OWN_ROLE"
   /** The caller's own limits, widened. */
   | "OWN_LIMITS_RAISED"
+  /** Another user's limits widened beyond the caller's own (or a new user's left at the plan's). */
+  | "LIMITS_ABOVE_OWN"
+  /** A rate for another user's key above the caller's own bound. */
+  | "RATE_ABOVE_OWN"
   /** The caller's own limits, narrowed below a scope its key is using. */
   | "OWN_RIGHTS_IN_USE"
   /** The caller's own user, removed through its own call. */

@@ -3,6 +3,7 @@ import type {
   AuditRepository,
   ChangeLogRepository,
   CreateKeyOutcome,
+  GuardedRevokeOutcome,
   KeyListQuery,
   KeyPatch,
   KeyRepository,
@@ -21,6 +22,7 @@ import type {
 } from "../store.js";
 import type { AuditEvent, KeyRecord, Organization, SealedSecret, User } from "../types.js";
 import { boundedFields, type KeyBound } from "../key-bound.js";
+import { isUsableHolder } from "../usable-holder.js";
 import { patchedLimits } from "../user-limits-patch.js";
 import { MemoryUsageRepository } from "./memory-usage-repository.js";
 
@@ -147,6 +149,16 @@ class MemoryKeyRepository implements KeyRepository {
       key.updatedAt = new Date(at);
     }
     return copy(key);
+  }
+
+  async revokeUnlessLastHolder(organizationId: string, id: string, scope: string, at: Date): Promise<GuardedRevokeOutcome> {
+    const key = this.#get(organizationId, id);
+    if (!key) return { ok: false, reason: "not_found" };
+    if (isUsableHolder(key, scope, at)) {
+      const another = (this.#idsByOrganization.get(organizationId) ?? []).some((other) => other !== id && isUsableHolder(this.#byId.get(other)!, scope, at));
+      if (!another) return { ok: false, reason: "last_holder" };
+    }
+    return { ok: true, key: (await this.revoke(organizationId, id, at))! };
   }
 
   async delete(organizationId: string, id: string): Promise<KeyRecord | null> {

@@ -1,6 +1,8 @@
+import { randomUUID } from "node:crypto";
 import { MongoServerError, type Collection, type Filter, type IndexDescription } from "mongodb";
 import type {
   CreateKeyOutcome,
+  GuardedRevokeOutcome,
   KeyListQuery,
   KeyPatch,
   KeyRepository,
@@ -10,12 +12,28 @@ import type {
 } from "../store.js";
 import type { KeyRecord, SealedSecret } from "../types.js";
 import { boundRateLimit, SECONDS_PER_PERIOD, type KeyBound } from "../key-bound.js";
+import { isUsableHolder } from "../usable-holder.js";
 import { toDocument, type StoredRecord } from "./documents.js";
 import { KeySlotCounters, organizationCounter, userCounter, type SlotCounterId } from "./key-slots.js";
 import { isDuplicateKeyError, reportingDuplicates } from "./mongo-errors.js";
 
-/** A key as stored: the record with its id as `_id`, dates as BSON dates. */
-export type KeyDocument = StoredRecord<KeyRecord>;
+/**
+ * A key as stored: the record with its id as `_id`, dates as BSON dates; while a
+ * revokeUnlessLastHolder call is deciding about it, that call's claim.
+ */
+export type KeyDocument = StoredRecord<KeyRecord> & { revocationClaim?: RevocationClaim };
+
+/**
+ * Set on a key by revokeUnlessLastHolder before it looks for another holder, and taken off when
+ * it is done: a claimed key does not count as the other holder of a racing call. A claim left by
+ * a call that died counts for CLAIM_MS only.
+ */
+interface RevocationClaim {
+  token: string;
+  at: Date;
+}
+
+const CLAIM_MS = 60_000;
 
 /** Field by field, so nothing but the record's own fields ever leaves the store. */
 function toRecord(doc: KeyDocument): KeyRecord {
@@ -215,6 +233,41 @@ export class MongoKeyRepository implements KeyRepository {
       return toRecord(revoked);
     }
     return this.findById(organizationId, id);
+  }
+
+  /**
+   * Without a transaction: the key is claimed first, then another usable holder that no call has
+   * claimed is looked for, then the key is revoked and the claim taken off. Of two calls racing
+   * to revoke the last two holders, the one that looks second finds the other's key claimed (or
+   * already revoked) and is refused; both are refused when each looks while the other's claim is
+   * on, which errs on the side of keeping a holder.
+   */
+  async revokeUnlessLastHolder(organizationId: string, id: string, scope: string, at: Date): Promise<GuardedRevokeOutcome> {
+    const token = randomUUID();
+    const claimed = await this.#keys.findOneAndUpdate(
+      holdingSlot(organizationId, id),
+      { $set: { revocationClaim: { token, at } } },
+      { returnDocument: "after" },
+    );
+    if (claimed === null) {
+      const current = await this.findById(organizationId, id);
+      return current ? { ok: true, key: current } : { ok: false, reason: "not_found" };
+    }
+    try {
+      if (isUsableHolder(claimed, scope, at)) {
+        const unclaimed = { $or: [{ revocationClaim: { $exists: false } }, { "revocationClaim.at": { $lte: new Date(at.getTime() - CLAIM_MS) } }] };
+        const usable = { $or: [{ expiresAt: null }, { expiresAt: { $gt: at } }] };
+        const another = await this.#keys.countDocuments(
+          { organizationId, _id: { $ne: id }, scopes: scope, revokedAt: null, isActive: true, $and: [usable, unclaimed] },
+          { limit: 1 },
+        );
+        if (another === 0) return { ok: false, reason: "last_holder" };
+      }
+      const revoked = await this.revoke(organizationId, id, at);
+      return revoked ? { ok: true, key: revoked } : { ok: false, reason: "not_found" };
+    } finally {
+      await this.#keys.updateOne({ _id: id, organizationId, "revocationClaim.token": token }, { $unset: { revocationClaim: "" } });
+    }
   }
 
   async delete(organizationId: string, id: string): Promise<KeyRecord | null> {

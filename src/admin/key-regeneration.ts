@@ -1,0 +1,53 @@
+import type { SecretEncryption } from "../crypto/secret-encryption.js";
+import type { KeyEvents } from "../keys/key-events.js";
+import { generateSecret, keyPrefixOf, type SecretHasher } from "../keys/secret.js";
+import type { Store } from "../store/store.js";
+import type { KeyRecord } from "../store/types.js";
+import type { Clock } from "../time/clock.js";
+import type { CallerAudit } from "./audit-trail.js";
+import type { Caller } from "./caller.js";
+import { fieldError, keyNotFound, preconditionFailed } from "./errors.js";
+
+export interface KeyRegenerationDeps {
+  store: Store;
+  hasher: SecretHasher;
+  clock: Clock;
+  keyEvents: KeyEvents;
+  audit: CallerAudit;
+  /** Seals recoverable keys' secrets; absent when the server has no KEYGATE_ENCRYPTION_KEY. */
+  encryption?: SecretEncryption | undefined;
+}
+
+/**
+ * A new secret for a key the policy has let the caller regenerate: the one implementation behind
+ * KeyAdminService.RegenerateKey and OperatorService.RegenerateOperatorKey, so an operator key
+ * rotates exactly like any other. The old secret keeps working for the grace period (0: not at
+ * all), a recoverable key stays recoverable, Check's cache drops the old entries, and the change
+ * is audited in the caller's organization. The new secret is returned once and kept nowhere.
+ */
+export class KeyRegeneration {
+  constructor(private readonly deps: KeyRegenerationDeps) {}
+
+  async regenerate(caller: Caller, current: KeyRecord, graceSeconds: number): Promise<{ key: KeyRecord; secret: string }> {
+    const { deps } = this;
+    if (current.revokedAt !== null) throw fieldError("id", "the key is revoked and cannot be regenerated");
+    if (current.encryptedSecret && !deps.encryption) {
+      throw preconditionFailed("id", "the key is recoverable and this server has no KEYGATE_ENCRYPTION_KEY to seal its new secret");
+    }
+    const now = deps.clock.now();
+    const secret = generateSecret(current.environment);
+    const rotated = await deps.store.keys.replaceSecret(current.organizationId, current.id, {
+      secretHash: deps.hasher.hash(secret),
+      keyPrefix: keyPrefixOf(secret),
+      previousSecretExpiresAt: graceSeconds > 0 ? new Date(now + graceSeconds * 1000) : null,
+      // A recoverable key stays recoverable: its new secret is sealed in the same write.
+      encryptedSecret: current.encryptedSecret && deps.encryption ? deps.encryption.seal(secret, current.id) : null,
+      updatedAt: new Date(now),
+    });
+    if (!rotated) throw keyNotFound(current.id);
+    // Drop the cached entries of the secrets the key answered to before the change.
+    deps.keyEvents.changed(current);
+    await deps.audit.changed(caller, { action: "key.regenerate", keyId: rotated.id, details: { gracePeriodSeconds: String(graceSeconds) } });
+    return { key: rotated, secret };
+  }
+}
