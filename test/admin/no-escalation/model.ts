@@ -291,6 +291,31 @@ function limitChange(state: ModelState, user: ModelUser, after: Limits): { raise
   return { raised, lowered };
 }
 
+/**
+ * "A caller may only grant scopes it holds itself", limits too: the limits a user would hold
+ * beyond the caller's own, where the call gives them (every one on a new user; one raised on an
+ * existing user). Narrowing is always allowed, even where the result is still above the caller's.
+ */
+function limitsBeyondOwn(state: ModelState, caller: ModelUser, before: Limits | undefined, after: Limits): Reason[] {
+  const plan = organizationOf(state, caller.organizationId).plan;
+  const own = limitsOf(state, caller);
+  const was = before === undefined ? undefined : effectiveLimits(plan, before);
+  const now = effectiveLimits(plan, after);
+  const beyond: string[] = [];
+  if (now.maxKeys > own.maxKeys && (was === undefined || now.maxKeys > was.maxKeys)) beyond.push("max_keys");
+  if (now.maxRateLimitPerMinute > own.maxRateLimitPerMinute && (was === undefined || now.maxRateLimitPerMinute > was.maxRateLimitPerMinute)) beyond.push("max_rate_limit");
+  if (now.canCreateAdminKeys && !own.canCreateAdminKeys && (was === undefined || !was.canCreateAdminKeys)) beyond.push("can_create_admin_keys");
+  if (now.availableScopes.some((s) => !own.availableScopes.includes(s) && (was === undefined || !was.availableScopes.includes(s)))) beyond.push("available_scopes");
+  return beyond.length === 0 ? [] : [{ code: Code.PermissionDenied, why: `gives ${beyond.join(", ")} beyond the caller's own` }];
+}
+
+/** A rate on another user's key beyond the caller's own bound: the caller would grant what it lacks. */
+function rateBeyondOwn(state: ModelState, caller: ModelUser, ownerUserId: string | undefined, rate: RateRequest | undefined): Reason[] {
+  if (rate === undefined || rate.limit === 0 || ownerUserId === undefined || ownerUserId === caller.id) return [];
+  const own = limitsOf(state, caller).maxRateLimitPerMinute;
+  return perMinute(rate.limit, rate.period) > own ? [{ code: Code.PermissionDenied, why: `rate beyond the caller's own ${own}/minute` }] : [];
+}
+
 export function patchedLimits(limits: Limits, set: Limits, reset: readonly LimitName[]): Limits {
   const next: Limits = { ...limits, ...set };
   for (const name of reset) delete next[LIMIT_NAMES[name]];
@@ -320,6 +345,7 @@ function reasonsOf(state: ModelState, call: Exclude<Call, { method: "advanceCloc
       const reasons = [...named.reasons, ...mayGrant(caller, call.scopes, named.owner, state)];
       if (named.owner) {
         reasons.push(...rateReasons(call.rate, limitsOf(state, named.owner).maxRateLimitPerMinute));
+        reasons.push(...rateBeyondOwn(state, caller.me, named.owner.id, call.rate));
         if (slotsHeld(state, named.owner.id) >= limitsOf(state, named.owner).maxKeys) {
           reasons.push({ code: Code.ResourceExhausted, why: `${named.owner.label} holds their max_keys` });
         }
@@ -344,6 +370,7 @@ function reasonsOf(state: ModelState, call: Exclude<Call, { method: "advanceCloc
       if (call.isActive === true && !owner) reasons.push({ code: Code.InvalidArgument, why: "the key's owner was removed" });
       const bound = rateBound(state, key.organizationId, owner?.id ?? key.ownerUserId);
       reasons.push(...rateReasons(call.rate, bound));
+      reasons.push(...rateBeyondOwn(state, caller.me, owner?.id ?? key.ownerUserId, call.rate));
       if (call.rate === undefined && named && key.rateCeiling > bound) {
         reasons.push({ code: Code.InvalidArgument, why: "the key's rate is beyond the new owner's bound (refused, or bounded)", lenient: true });
       }
@@ -378,7 +405,7 @@ function reasonsOf(state: ModelState, call: Exclude<Call, { method: "advanceCloc
     case "addUser": {
       if (caller.me.role === "member") return [{ code: Code.PermissionDenied, why: "members manage no users" }];
       if (caller.me.role === "admin" && call.role === "owner") return [{ code: Code.PermissionDenied, why: "an admin makes no owner" }];
-      return [];
+      return limitsBeyondOwn(state, caller.me, undefined, call.limits);
     }
     case "updateUser":
     case "removeUser": {
@@ -398,6 +425,7 @@ function reasonsOf(state: ModelState, call: Exclude<Call, { method: "advanceCloc
       if (self && call.role && RANK[call.role] < RANK[target.role]) {
         reasons.push({ code: Code.PermissionDenied, why: "lowers the caller's own role", lenient: true }, { code: Code.InvalidArgument, why: "the last owner", lenient: true });
       }
+      if (!self) reasons.push(...limitsBeyondOwn(state, caller.me, target.limits, patchedLimits(target.limits, call.limits, call.reset)));
       if (self) {
         const change = limitChange(state, target, patchedLimits(target.limits, call.limits, call.reset));
         if (change.raised.length > 0) reasons.push({ code: Code.PermissionDenied, why: `raises the caller's own ${change.raised.join(", ")}` });
