@@ -28,8 +28,10 @@ import type { KeyPatch, Store } from "../store/store.js";
 import { boundRateLimit, rateWithin } from "../store/key-bound.js";
 import type { KeyRecord, User } from "../store/types.js";
 import type { Clock } from "../time/clock.js";
+import { asSeen } from "../store/key-as-seen.js";
 import { CallerAudit, type AuditTrail } from "./audit-trail.js";
 import { callerOf, type Caller } from "./caller.js";
+import { decidedOnCurrentKey } from "./decided-on-current-key.js";
 import { enforcer } from "./enforce.js";
 import { adminError, fieldError, keyNotFound, preconditionFailed } from "./errors.js";
 import {
@@ -313,7 +315,7 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
       return create(GetKeyResponseSchema, { key: withTotals, secret });
     },
 
-    async updateKey(req, ctx) {
+    updateKey: decidedOnCurrentKey(async (req, ctx) => {
       const caller = callerOf(ctx);
       requiredId(req.id);
       const patch: KeyPatch = { updatedAt: new Date(clock.now()) };
@@ -362,7 +364,7 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
       if ((patch.rateLimit ?? current.rateLimit) === null) patch.rateLimit = boundRateLimit(ownerLimits.maxRateLimitPerMinute);
 
       const slots = { organizationMax: caller.plan.maxKeysPerOrganization, userMax: ownerLimits.maxKeys };
-      const outcome = await store.keys.update(caller.organization.id, req.id, patch, slots);
+      const outcome = await store.keys.update(caller.organization.id, req.id, patch, slots, asSeen(current));
       if (!outcome.ok) {
         if (outcome.reason === "not_found") throw keyNotFound(req.id);
         if (outcome.reason === "revoked") throw fieldError("id", "the key is revoked and can no longer be changed");
@@ -378,32 +380,34 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
       const key = await settled(caller, outcome.key);
       const [withTotals] = await withUsage([key]);
       return create(UpdateKeyResponseSchema, { key: withTotals });
-    },
+    }),
 
-    async deleteKey(req, ctx) {
+    deleteKey: decidedOnCurrentKey(async (req, ctx) => {
       const caller = callerOf(ctx);
-      await mayActOn(ctx, caller, "delete", await existingKey(caller, req.id));
-      const deleted = await store.keys.delete(caller.organization.id, req.id);
+      const current = await existingKey(caller, req.id);
+      await mayActOn(ctx, caller, "delete", current);
+      const deleted = await store.keys.delete(caller.organization.id, req.id, asSeen(current));
       if (!deleted) throw keyNotFound(req.id);
       deps.keyEvents.changed(deleted);
       await audit(caller, "key.delete", deleted.id, { name: deleted.name });
       return create(DeleteKeyResponseSchema, {});
-    },
+    }),
 
-    async revokeKey(req, ctx) {
+    revokeKey: decidedOnCurrentKey(async (req, ctx) => {
       const caller = callerOf(ctx);
       validReason(req.reason);
-      await mayActOn(ctx, caller, "revoke", await existingKey(caller, req.id));
+      const current = await existingKey(caller, req.id);
+      await mayActOn(ctx, caller, "revoke", current);
       const now = clock.now();
-      const revoked = await store.keys.revoke(caller.organization.id, req.id, new Date(now));
+      const revoked = await store.keys.revoke(caller.organization.id, req.id, new Date(now), asSeen(current));
       if (!revoked) throw keyNotFound(req.id);
       deps.keyEvents.changed(revoked);
       // Only the call that actually revoked it is audited; repeats return the first revocation.
       if (revoked.revokedAt?.getTime() === now) await audit(caller, "key.revoke", revoked.id, { reason: req.reason });
       return create(RevokeKeyResponseSchema, { key: toApiKey(revoked) });
-    },
+    }),
 
-    async regenerateKey(req, ctx) {
+    regenerateKey: decidedOnCurrentKey(async (req, ctx) => {
       const caller = callerOf(ctx);
       const grace = req.gracePeriodSeconds;
       if (!Number.isInteger(grace) || grace < 0 || grace > MAX_GRACE_PERIOD_SECONDS) {
@@ -424,14 +428,14 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
         // A recoverable key stays recoverable: its new secret is sealed in the same write.
         encryptedSecret: current.encryptedSecret && deps.encryption ? deps.encryption.seal(secret, current.id) : null,
         updatedAt: new Date(now),
-      });
+      }, asSeen(current));
       if (!rotated) throw keyNotFound(req.id);
       // Drop the cached entries of the secrets the key answered to before the change.
       deps.keyEvents.changed(current);
       await audit(caller, "key.regenerate", rotated.id, { gracePeriodSeconds: String(grace) });
       const [withTotals] = await withUsage([rotated]);
       return create(RegenerateKeyResponseSchema, { key: withTotals, secret });
-    },
+    }),
 
     async testKey(req, ctx) {
       const caller = callerOf(ctx);
