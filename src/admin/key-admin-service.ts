@@ -28,8 +28,10 @@ import type { KeyPatch, Store } from "../store/store.js";
 import { boundRateLimit, rateWithin } from "../store/key-bound.js";
 import type { KeyRecord, User } from "../store/types.js";
 import type { Clock } from "../time/clock.js";
+import { asSeen } from "../store/key-as-seen.js";
 import { CallerAudit, type AuditTrail } from "./audit-trail.js";
 import { callerOf, type Caller } from "./caller.js";
+import { decidedOnCurrentKey } from "./decided-on-current-key.js";
 import { enforcer } from "./enforce.js";
 import { adminError, fieldError, keyNotFound, preconditionFailed } from "./errors.js";
 import {
@@ -319,7 +321,7 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
       return create(GetKeyResponseSchema, { key: withTotals, secret });
     },
 
-    async updateKey(req, ctx) {
+    updateKey: decidedOnCurrentKey(async (req, ctx) => {
       const caller = callerOf(ctx);
       requiredId(req.id);
       const patch: KeyPatch = { updatedAt: new Date(clock.now()) };
@@ -372,7 +374,7 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
       if (patch.rateLimit) await allow(ctx, mayGiveRate(caller.actor, { id: ownerId }, patch.rateLimit), current.id);
 
       const slots = { organizationMax: caller.plan.maxKeysPerOrganization, userMax: ownerLimits.maxKeys };
-      const outcome = await store.keys.update(caller.organization.id, req.id, patch, slots);
+      const outcome = await store.keys.update(caller.organization.id, req.id, patch, slots, asSeen(current));
       if (!outcome.ok) {
         if (outcome.reason === "not_found") throw keyNotFound(req.id);
         if (outcome.reason === "revoked") throw fieldError("id", "the key is revoked and can no longer be changed");
@@ -388,19 +390,20 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
       const key = await settled(caller, outcome.key);
       const [withTotals] = await withUsage([key]);
       return create(UpdateKeyResponseSchema, { key: withTotals });
-    },
+    }),
 
-    async deleteKey(req, ctx) {
+    deleteKey: decidedOnCurrentKey(async (req, ctx) => {
       const caller = callerOf(ctx);
-      await mayActOn(ctx, caller, "delete", await existingKey(caller, req.id));
-      const deleted = await store.keys.delete(caller.organization.id, req.id);
+      const current = await existingKey(caller, req.id);
+      await mayActOn(ctx, caller, "delete", current);
+      const deleted = await store.keys.delete(caller.organization.id, req.id, asSeen(current));
       if (!deleted) throw keyNotFound(req.id);
       deps.keyEvents.changed(deleted);
       await audit(caller, "key.delete", deleted.id, { name: deleted.name });
       return create(DeleteKeyResponseSchema, {});
-    },
+    }),
 
-    async revokeKey(req, ctx) {
+    revokeKey: decidedOnCurrentKey(async (req, ctx) => {
       const caller = callerOf(ctx);
       validReason(req.reason);
       const current = await existingKey(caller, req.id);
@@ -408,9 +411,9 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
       const revoked = await revocation.revoke(caller, current, req.reason);
       if (!revoked) throw keyNotFound(req.id);
       return create(RevokeKeyResponseSchema, { key: toApiKey(revoked) });
-    },
+    }),
 
-    async regenerateKey(req, ctx) {
+    regenerateKey: decidedOnCurrentKey(async (req, ctx) => {
       const caller = callerOf(ctx);
       const grace = validGracePeriod(req.gracePeriodSeconds);
       const current = await existingKey(caller, req.id);
@@ -418,7 +421,7 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
       const { key, secret } = await regeneration.regenerate(caller, current, grace);
       const [withTotals] = await withUsage([key]);
       return create(RegenerateKeyResponseSchema, { key: withTotals, secret });
-    },
+    }),
 
     async testKey(req, ctx) {
       const caller = callerOf(ctx);

@@ -1,6 +1,7 @@
 import type { SecretEncryption } from "../crypto/secret-encryption.js";
 import type { KeyEvents } from "../keys/key-events.js";
 import { generateSecret, keyPrefixOf, type SecretHasher } from "../keys/secret.js";
+import { asSeen } from "../store/key-as-seen.js";
 import type { Store } from "../store/store.js";
 import type { KeyRecord } from "../store/types.js";
 import type { Clock } from "../time/clock.js";
@@ -43,7 +44,7 @@ export class KeyRegeneration {
       // A recoverable key stays recoverable: its new secret is sealed in the same write.
       encryptedSecret: current.encryptedSecret && deps.encryption ? deps.encryption.seal(secret, current.id) : null,
       updatedAt: new Date(now),
-    });
+    }, asSeen(current));
     if (!rotated) throw keyNotFound(current.id);
     // Drop the cached entries of the secrets the key answered to before the change.
     deps.keyEvents.changed(current);

@@ -1,5 +1,6 @@
 import type { KeyEvents } from "../keys/key-events.js";
 import type { GuardedRevokeOutcome, Store } from "../store/store.js";
+import { asSeen } from "../store/key-as-seen.js";
 import type { KeyRecord } from "../store/types.js";
 import type { Clock } from "../time/clock.js";
 import type { CallerAudit } from "./audit-trail.js";
@@ -14,7 +15,8 @@ export interface KeyRevocationDeps {
 
 /**
  * Revoking a key the policy has let the caller revoke: the one implementation behind
- * KeyAdminService.RevokeKey and OperatorService.RevokeOperatorKey. Check's cache drops the key at
+ * KeyAdminService.RevokeKey and OperatorService.RevokeOperatorKey. The write carries the key as
+ * the decision saw it (a changed key throws KeyChangedError: decide again, decided-on-current-key.ts). Check's cache drops the key at
  * once; only the call that actually revoked it is audited (repeats answer the first revocation).
  */
 export class KeyRevocation {
@@ -23,7 +25,7 @@ export class KeyRevocation {
   /** The key as revoked; null when it is gone. */
   async revoke(caller: Caller, key: KeyRecord, reason: string): Promise<KeyRecord | null> {
     const now = this.deps.clock.now();
-    const revoked = await this.deps.store.keys.revoke(key.organizationId, key.id, new Date(now));
+    const revoked = await this.deps.store.keys.revoke(key.organizationId, key.id, new Date(now), asSeen(key));
     return revoked && this.#revoked(caller, revoked, now, reason);
   }
 

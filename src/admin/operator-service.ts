@@ -33,6 +33,7 @@ import { keyTargetOf } from "./key-target.js";
 import { ENVIRONMENTS, toApiKey, toOrganizationMessage, toUserMessage } from "./mapping.js";
 import { mayActOnOperatorKey, type OperatorKeyAction } from "./policy.js";
 import { requiredId, validGracePeriod, validName, validReason } from "./validation.js";
+import { decidedOnCurrentKey } from "./decided-on-current-key.js";
 
 const USER_PAGE = 500;
 
@@ -155,13 +156,13 @@ export function operatorService(deps: OperatorDeps): ServiceImpl<typeof Operator
       return create(SetOrganizationPlanResponseSchema, { organization: toOrganizationMessage(updated), previousPlan: current.plan });
     },
 
-    async regenerateOperatorKey(req, ctx) {
+    regenerateOperatorKey: decidedOnCurrentKey(async (req, ctx) => {
       const caller = callerOf(ctx);
       const grace = validGracePeriod(req.gracePeriodSeconds);
       const current = await operatorKey(ctx, caller, "regenerate", req.id);
       const { key, secret } = await regeneration.regenerate(caller, current, grace);
       return create(RegenerateOperatorKeyResponseSchema, { key: toApiKey(key), secret });
-    },
+    }),
 
     async revokeOperatorKey(req, ctx) {
       const caller = callerOf(ctx);

@@ -1,4 +1,5 @@
 import type { UsageRepository } from "../usage/usage-repository.js";
+import type { KeyAsSeen } from "./key-as-seen.js";
 import type { KeyBound } from "./key-bound.js";
 import type { AuditEvent, KeyRateLimit, KeyRecord, Organization, SealedSecret, User, UserLimits, UserRole } from "./types.js";
 
@@ -69,13 +70,18 @@ export interface KeyRepository {
   findByHash(secretHash: string): Promise<KeyRecord | null>;
   /** Keys of one organization in id (creation) order. */
   list(organizationId: string, query: KeyListQuery): Promise<KeyRecord[]>;
+  /*
+   * The four writes below take an optional `seen` (key-as-seen.ts): given, they write only while
+   * the key is still as seen, in the same atomic step, and otherwise throw KeyChangedError having
+   * written nothing. An unknown key is reported as without it.
+   */
   /** Changing the owner takes a slot from the new owner (limits.userMax) and frees the old one. */
-  update(organizationId: string, id: string, patch: KeyPatch, limits: KeySlotLimits): Promise<UpdateKeyOutcome>;
+  update(organizationId: string, id: string, patch: KeyPatch, limits: KeySlotLimits, seen?: KeyAsSeen): Promise<UpdateKeyOutcome>;
   /**
    * Marks the key revoked once and drops its sealed secret; a second call returns the record
    * unchanged. Frees its slot.
    */
-  revoke(organizationId: string, id: string, at: Date): Promise<KeyRecord | null>;
+  revoke(organizationId: string, id: string, at: Date, seen?: KeyAsSeen): Promise<KeyRecord | null>;
   /**
    * revoke(), except that the organization's last usable key holding `scope` (not revoked,
    * enabled, not expired at `at`) is refused ("last_holder"): two calls racing to revoke the last
@@ -84,9 +90,9 @@ export interface KeyRepository {
    */
   revokeUnlessLastHolder(organizationId: string, id: string, scope: string, at: Date): Promise<GuardedRevokeOutcome>;
   /** Removes the key for good and returns what it was. Frees its slot if it held one. */
-  delete(organizationId: string, id: string): Promise<KeyRecord | null>;
+  delete(organizationId: string, id: string, seen?: KeyAsSeen): Promise<KeyRecord | null>;
   /** Swaps in a new secret hash; null when the key is unknown or revoked. */
-  replaceSecret(organizationId: string, id: string, next: NewSecret): Promise<KeyRecord | null>;
+  replaceSecret(organizationId: string, id: string, next: NewSecret, seen?: KeyAsSeen): Promise<KeyRecord | null>;
   /**
    * Brings every key `ownerUserId` owns in the organization within the bound, each in one atomic
    * write: scopes outside it taken off, a rate limit above it (or none) set to the bound per

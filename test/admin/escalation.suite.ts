@@ -2,9 +2,11 @@ import { describe, expect, it } from "vitest";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, type Client } from "@connectrpc/connect";
 import { RateLimitPeriod, UserRole, type KeyAdminService, type UserLimitsSchema } from "../../gen/keygate/v1/key_admin_pb.js";
+import type { ManualClock } from "../../src/time/clock.js";
 import type { TestApp } from "../support/app.js";
 import { failure } from "./admin-api.suite.js";
 import { appOnStore, anOperator, checkerFor, type StoreMaker } from "./clients.js";
+import { changingAfterRead } from "./key-changed-after-read.js";
 
 type AdminClient = Client<typeof KeyAdminService>;
 const ADMIN = ["admin:read", "admin:write", "machines:read"];
@@ -18,9 +20,13 @@ const DENIED = { code: Code.PermissionDenied, reason: "PERMISSION_DENIED" };
 export function describeEscalation(storeName: string, makeStore: StoreMaker) {
   describe(`escalation inside an organization on the ${storeName} store`, () => {
     let t: TestApp;
+    let clock: ManualClock;
     let check: (secret: string) => Promise<string>;
-    appOnStore(makeStore, (app) => {
+    // Section 6 lands other callers' writes between a handler's read and its write; unarmed, the store is as made.
+    const { makeStore: makeRacedStore, race } = changingAfterRead(makeStore);
+    appOnStore(makeRacedStore, (app, manualClock) => {
       t = app;
+      clock = manualClock;
       check = checkerFor(t);
     });
 
@@ -276,6 +282,75 @@ export function describeEscalation(storeName: string, makeStore: StoreMaker) {
         expect(await failure(narrowed.client.updateUser({ id: small!.id, limits: { maxKeys: 5 } }))).toMatchObject({ ...LIMIT_DENIED, field: "limits.max_keys" });
         expect(await failure(narrowed.client.createKey({ name: "fast", scopes: ["machines:read"], ownerUserId: member!.id, rateLimit: 1000, rateLimitPeriod: RateLimitPeriod.MINUTE }))).toMatchObject({ ...LIMIT_DENIED, field: "rate_limit" });
         expect((await narrowed.client.addUser({ name: "helper", limits: { maxKeys: 4, maxRateLimit: 100 } })).user).toBeDefined();
+      });
+    });
+
+    describe("6: a key changed between the decision and the write", () => {
+      type Call = (client: AdminClient, id: string) => Promise<unknown>;
+      const calls: Record<string, Call> = {
+        UpdateKey: (client, id) => client.updateKey({ id, description: "the member wrote this" }),
+        RegenerateKey: (client, id) => client.regenerateKey({ id }),
+        RevokeKey: (client, id) => client.revokeKey({ id }),
+        DeleteKey: (client, id) => client.deleteKey({ id }),
+      };
+
+      /** A member, and a key of their own they may act on. */
+      async function aMembersKey() {
+        const { org, owner } = await organization();
+        const member = await actingAs(owner, UserRole.MEMBER);
+        const { key, secret } = await member.client.createKey({ name: "the member key", scopes: ["machines:read"] });
+        return { org, owner, member, key: key!, secret };
+      }
+
+      for (const [method, call] of Object.entries(calls)) {
+        it(`refuses a member's ${method} decided on their own key that the owner took and broadened meanwhile, and changes nothing`, async () => {
+          const { org, owner, member, key, secret } = await aMembersKey();
+          let taken: unknown;
+          race.afterNextRead(key.id, async () => {
+            const broader = { id: key.id, ownerUserId: org.owner.id, scopes: { values: ["machines:read", "admin:read", "admin:write"] } };
+            taken = (await owner.updateKey(broader)).key;
+          });
+
+          expect(await failure(call(member.client, key.id))).toMatchObject({ ...DENIED, field: "id" });
+
+          expect(taken).toMatchObject({ ownerUserId: org.owner.id, scopes: ["machines:read", "admin:read", "admin:write"] });
+          expect((await owner.getKey({ id: key.id })).key).toEqual(taken);
+          expect(await check(secret)).toBe("allowed");
+          expect(await refusals(owner, { keyId: key.id })).toEqual([[method, "KEY_OWNER_OUTRANKS"]]);
+        });
+      }
+
+      it("decides again on the key as it is now: a rename in between does not stop the member's regenerate", async () => {
+        const { owner, member, key, secret } = await aMembersKey();
+        race.afterNextRead(key.id, async () => {
+          clock.advance(1);
+          await owner.updateKey({ id: key.id, name: "renamed by the owner" });
+        });
+
+        const rotated = await member.client.regenerateKey({ id: key.id });
+
+        expect(rotated.key).toMatchObject({ id: key.id, name: "renamed by the owner", ownerUserId: member.user.id });
+        expect(await check(rotated.secret)).toBe("allowed");
+        expect(await check(secret)).not.toBe("allowed");
+      });
+
+      it("answers aborted, having changed nothing, when the key changes under every decision", async () => {
+        const { owner, member, key, secret } = await aMembersKey();
+        let renames = 0;
+        const rename = async () => {
+          clock.advance(1);
+          await owner.updateKey({ id: key.id, name: `renamed ${++renames}` });
+          race.afterNextRead(key.id, rename);
+        };
+        race.afterNextRead(key.id, rename);
+
+        const aborted = await failure(member.client.regenerateKey({ id: key.id }));
+        race.disarm();
+
+        expect(aborted).toMatchObject({ code: Code.Aborted, reason: "PERMISSION_DENIED", field: "id" });
+        expect(renames).toBe(3);
+        expect((await owner.getKey({ id: key.id })).key).toMatchObject({ name: "renamed 3", keyPrefix: key.keyPrefix });
+        expect(await check(secret)).toBe("allowed");
       });
     });
   });

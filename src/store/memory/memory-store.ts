@@ -21,6 +21,7 @@ import type {
   UserRepository,
 } from "../store.js";
 import type { AuditEvent, KeyRecord, Organization, SealedSecret, User } from "../types.js";
+import { isAsSeen, KeyChangedError, type KeyAsSeen } from "../key-as-seen.js";
 import { boundedFields, type KeyBound } from "../key-bound.js";
 import { isUsableHolder } from "../usable-holder.js";
 import { patchedLimits } from "../user-limits-patch.js";
@@ -81,6 +82,13 @@ class MemoryKeyRepository implements KeyRepository {
     return key && key.organizationId === organizationId ? key : undefined;
   }
 
+  /** The key, when there is one, if still as the caller saw it: checked in the same synchronous step as the write. */
+  #getAsSeen(organizationId: string, id: string, seen: KeyAsSeen | undefined): KeyRecord | undefined {
+    const key = this.#get(organizationId, id);
+    if (key && seen && !isAsSeen(key, seen)) throw new KeyChangedError(id);
+    return key;
+  }
+
   async create(key: KeyRecord, limits: KeySlotLimits): Promise<CreateKeyOutcome> {
     if (this.#slotsHeld(key.organizationId) >= limits.organizationMax) return { ok: false, reason: "organization_limit" };
     if (this.#slotsHeld(key.organizationId, key.ownerUserId) >= limits.userMax) return { ok: false, reason: "user_limit" };
@@ -119,8 +127,8 @@ class MemoryKeyRepository implements KeyRepository {
     return page;
   }
 
-  async update(organizationId: string, id: string, patch: KeyPatch, limits: KeySlotLimits): Promise<UpdateKeyOutcome> {
-    const key = this.#get(organizationId, id);
+  async update(organizationId: string, id: string, patch: KeyPatch, limits: KeySlotLimits, seen?: KeyAsSeen): Promise<UpdateKeyOutcome> {
+    const key = this.#getAsSeen(organizationId, id, seen);
     if (!key) return { ok: false, reason: "not_found" };
     if (key.revokedAt !== null) return { ok: false, reason: "revoked" };
     if (
@@ -138,8 +146,8 @@ class MemoryKeyRepository implements KeyRepository {
     return { ok: true, key: copy(key) };
   }
 
-  async revoke(organizationId: string, id: string, at: Date): Promise<KeyRecord | null> {
-    const key = this.#get(organizationId, id);
+  async revoke(organizationId: string, id: string, at: Date, seen?: KeyAsSeen): Promise<KeyRecord | null> {
+    const key = this.#getAsSeen(organizationId, id, seen);
     if (!key) return null;
     if (key.revokedAt === null) {
       this.#moveSlot(key, -1);
@@ -161,8 +169,8 @@ class MemoryKeyRepository implements KeyRepository {
     return { ok: true, key: (await this.revoke(organizationId, id, at))! };
   }
 
-  async delete(organizationId: string, id: string): Promise<KeyRecord | null> {
-    const key = this.#get(organizationId, id);
+  async delete(organizationId: string, id: string, seen?: KeyAsSeen): Promise<KeyRecord | null> {
+    const key = this.#getAsSeen(organizationId, id, seen);
     if (!key) return null;
     if (holdsSlot(key)) this.#moveSlot(key, -1);
     this.#byId.delete(id);
@@ -173,8 +181,8 @@ class MemoryKeyRepository implements KeyRepository {
     return copy(key);
   }
 
-  async replaceSecret(organizationId: string, id: string, next: NewSecret): Promise<KeyRecord | null> {
-    const key = this.#get(organizationId, id);
+  async replaceSecret(organizationId: string, id: string, next: NewSecret, seen?: KeyAsSeen): Promise<KeyRecord | null> {
+    const key = this.#getAsSeen(organizationId, id, seen);
     if (!key || key.revokedAt !== null) return null;
     if (this.#idByHash.has(next.secretHash)) throw new Error("duplicate secret hash");
     // Only one previous secret is kept: the one two rotations back stops working now.

@@ -11,6 +11,7 @@ import type {
   UpdateKeyOutcome,
 } from "../store.js";
 import type { KeyRecord, SealedSecret } from "../types.js";
+import { isAsSeen, KeyChangedError, type KeyAsSeen } from "../key-as-seen.js";
 import { boundRateLimit, SECONDS_PER_PERIOD, type KeyBound } from "../key-bound.js";
 import { isUsableHolder } from "../usable-holder.js";
 import { toDocument, type StoredRecord } from "./documents.js";
@@ -121,6 +122,10 @@ const holdingSlot = (organizationId: string, id: string): Filter<KeyDocument> =>
   revokedAt: null,
 });
 
+/** The key still as seen, in the write's own filter; an array matches only the same array. */
+const stillAsSeen = (seen: KeyAsSeen | undefined): Filter<KeyDocument> =>
+  seen ? { ownerUserId: seen.ownerUserId, scopes: [...seen.scopes], updatedAt: seen.updatedAt } : {};
+
 export class MongoKeyRepository implements KeyRepository {
   static readonly indexes: IndexDescription[] = [
     // findByHash, and no two keys share a secret (a clash fails create and replaceSecret).
@@ -190,13 +195,13 @@ export class MongoKeyRepository implements KeyRepository {
     return docs.map(toRecord);
   }
 
-  async update(organizationId: string, id: string, patch: KeyPatch, limits: KeySlotLimits): Promise<UpdateKeyOutcome> {
+  async update(organizationId: string, id: string, patch: KeyPatch, limits: KeySlotLimits, seen?: KeyAsSeen): Promise<UpdateKeyOutcome> {
     const changes = changesOf(patch);
     for (let attempt = 0; attempt < UPDATE_ATTEMPTS; attempt++) {
-      const filter = holdingSlot(organizationId, id);
+      const filter = { ...holdingSlot(organizationId, id), ...stillAsSeen(seen) };
       let move: { from: SlotCounterId; to: SlotCounterId } | null = null;
       if (patch.ownerUserId !== undefined) {
-        const current = await this.#keys.findOne({ _id: id, organizationId });
+        const current = await this.#currentAsSeen(organizationId, id, seen);
         if (current === null) return { ok: false, reason: "not_found" };
         if (current.revokedAt !== null) return { ok: false, reason: "revoked" };
         // Pin the owner just read, so the slot moved below is the one the key holds.
@@ -212,7 +217,7 @@ export class MongoKeyRepository implements KeyRepository {
         return { ok: true, key: toRecord(updated) };
       }
       if (move) await this.#slots.release(move.to);
-      const current = await this.#keys.findOne({ _id: id, organizationId });
+      const current = await this.#afterMiss(organizationId, id, seen);
       if (current === null) return { ok: false, reason: "not_found" };
       if (current.revokedAt !== null) return { ok: false, reason: "revoked" };
       // Another update gave the key to someone else between the read and the write: read again.
@@ -220,10 +225,10 @@ export class MongoKeyRepository implements KeyRepository {
     throw new Error(`key ${id} changed owner ${UPDATE_ATTEMPTS} times during one update; nothing was changed`);
   }
 
-  async revoke(organizationId: string, id: string, at: Date): Promise<KeyRecord | null> {
+  async revoke(organizationId: string, id: string, at: Date, seen?: KeyAsSeen): Promise<KeyRecord | null> {
     // Only the call that moves revokedAt from null frees the slot.
     const revoked = await this.#keys.findOneAndUpdate(
-      holdingSlot(organizationId, id),
+      { ...holdingSlot(organizationId, id), ...stillAsSeen(seen) },
       // A revoked key's secret is of no use to anyone: its sealed copy goes.
       { $set: { revokedAt: at, isActive: false, updatedAt: at }, $unset: { encryptedSecret: "" } },
       { returnDocument: "after" },
@@ -232,7 +237,8 @@ export class MongoKeyRepository implements KeyRepository {
       await this.#releaseSlots(organizationId, revoked.ownerUserId);
       return toRecord(revoked);
     }
-    return this.findById(organizationId, id);
+    const current = await this.#afterMiss(organizationId, id, seen);
+    return current && toRecord(current);
   }
 
   /**
@@ -270,21 +276,25 @@ export class MongoKeyRepository implements KeyRepository {
     }
   }
 
-  async delete(organizationId: string, id: string): Promise<KeyRecord | null> {
-    const deleted = await this.#keys.findOneAndDelete({ _id: id, organizationId });
-    if (deleted === null) return null;
+  async delete(organizationId: string, id: string, seen?: KeyAsSeen): Promise<KeyRecord | null> {
+    const deleted = await this.#keys.findOneAndDelete({ _id: id, organizationId, ...stillAsSeen(seen) });
+    if (deleted === null) {
+      // Missed with the key still there: only the precondition can have kept it.
+      if (seen && (await this.#keys.countDocuments({ _id: id, organizationId }, { limit: 1 })) > 0) throw new KeyChangedError(id);
+      return null;
+    }
     if (deleted.revokedAt === null) await this.#releaseSlots(organizationId, deleted.ownerUserId);
     return toRecord(deleted);
   }
 
-  async replaceSecret(organizationId: string, id: string, next: NewSecret): Promise<KeyRecord | null> {
+  async replaceSecret(organizationId: string, id: string, next: NewSecret, seen?: KeyAsSeen): Promise<KeyRecord | null> {
     const { secretHash, keyPrefix, previousSecretExpiresAt, encryptedSecret, updatedAt } = next;
     // A pipeline update reads "$secretHash" from the document as it was before this update.
     const previousSecret = previousSecretExpiresAt ? { hash: "$secretHash", expiresAt: { $literal: previousSecretExpiresAt } } : null;
     const updated = await reportingDuplicates(
       () =>
         this.#keys.findOneAndUpdate(
-          holdingSlot(organizationId, id),
+          { ...holdingSlot(organizationId, id), ...stillAsSeen(seen) },
           [
             {
               $set: {
@@ -301,6 +311,7 @@ export class MongoKeyRepository implements KeyRepository {
         ),
       "secret hash",
     );
+    if (updated === null && seen) await this.#afterMiss(organizationId, id, seen);
     return updated && toRecord(updated);
   }
 
@@ -355,6 +366,27 @@ export class MongoKeyRepository implements KeyRepository {
       { $set: { encryptedSecret: next } },
     );
     return result.modifiedCount === 1;
+  }
+
+  /**
+   * The key as it is now, before a write given `seen` (whose filter pins the owner read here): throws
+   * KeyChangedError when it is no longer as seen.
+   */
+  async #currentAsSeen(organizationId: string, id: string, seen: KeyAsSeen | undefined): Promise<KeyDocument | null> {
+    const current = await this.#keys.findOne({ _id: id, organizationId });
+    if (current && seen && !isAsSeen(toRecord(current), seen)) throw new KeyChangedError(id);
+    return current;
+  }
+
+  /**
+   * The key as it is now, after a write to a slot-holding key given `seen` missed it: throws
+   * KeyChangedError when it is no longer as seen, or still holds its slot (then only the
+   * precondition can have kept the write from it), so a changed key is never reported as revoked.
+   */
+  async #afterMiss(organizationId: string, id: string, seen: KeyAsSeen | undefined): Promise<KeyDocument | null> {
+    const current = await this.#currentAsSeen(organizationId, id, seen);
+    if (current && seen && current.revokedAt === null) throw new KeyChangedError(id);
+    return current;
   }
 
   /** The organization's slot, then the owner's; refused with the limit that was full. */
