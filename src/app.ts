@@ -1,4 +1,6 @@
 import { createContextValues, type ConnectRouter } from "@connectrpc/connect";
+import { AccessLogService } from "../gen/envoy/service/accesslog/v3/als_pb.js";
+import { Authorization } from "../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { KeyAdminService } from "../gen/keygate/v1/key_admin_pb.js";
 import { OperatorService } from "../gen/keygate/v1/operator_pb.js";
 import { clientContextValues, TrustedProxies } from "./abuse/client-address.js";
@@ -25,11 +27,13 @@ import { Metrics } from "./metrics/metrics.js";
 import { metricsEndpoint } from "./metrics/metrics-endpoint.js";
 import { rpcMetrics } from "./metrics/rpc-metrics.js";
 import { instrumentStore } from "./metrics/store-metrics.js";
+import { DEFAULT_READ_MAX_BYTES } from "./server/body-limits.js";
 import { DataPlaneBoundary, withTransportPeer } from "./server/data-plane-boundary.js";
 import { BodyBudget } from "./server/body-budget.js";
 import { healthRoutes } from "./server/health-service.js";
 import { HttpServer } from "./server/http-server.js";
 import { Readiness } from "./server/readiness.js";
+import type { RpcAdmission } from "./server/rpc-admission.js";
 import type { Store } from "./store/store.js";
 import { systemClock, type Clock } from "./time/clock.js";
 import { every } from "./time/every.js";
@@ -154,6 +158,10 @@ export async function startApp(options: AppOptions): Promise<App> {
     ownListener: ownDataPlaneListener,
     observer: metrics.dataPlane,
   });
+  // With a token, Check and the access log are refused from their headers, before any body is read.
+  const dataPlaneAdmission = boundary.admission({ bytes: DEFAULT_READ_MAX_BYTES, origin: "gRPC's usual message limit" });
+  const dataPlaneAdmissions: [string, RpcAdmission][] =
+    dataPlaneAdmission === undefined ? [] : [[Authorization.typeName, dataPlaneAdmission], [AccessLogService.typeName, dataPlaneAdmission]];
   const dataPlaneRoutes = (router: ConnectRouter) => {
     authorizationRoutes({ config, hasher, keyCache, limits, clock, usage: usage.recorder, logger, observer: metrics.check, failedKeys }, boundary)(router);
     usage.accessLogRoutes(boundary)(router);
@@ -198,6 +206,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     admissions: new Map([
       [KeyAdminService.typeName, adminAdmission],
       [OperatorService.typeName, adminAdmission],
+      ...(ownDataPlaneListener ? [] : dataPlaneAdmissions),
     ]),
     bodies,
     requestBodyTimeoutMs: config.requestBodyTimeoutMs,
@@ -213,6 +222,7 @@ export async function startApp(options: AppOptions): Promise<App> {
         },
         readiness,
         contextValues: (req) => withTransportPeer(createContextValues(), req),
+        admissions: new Map(dataPlaneAdmissions),
         // One budget for both listeners: the per-process bound holds whichever port bodies arrive on.
         bodies,
         requestBodyTimeoutMs: config.requestBodyTimeoutMs,

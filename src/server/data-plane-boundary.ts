@@ -3,6 +3,7 @@ import type { IncomingMessage } from "node:http";
 import type { Http2ServerRequest } from "node:http2";
 import { Code, ConnectError, createContextKey, type ContextValues, type Interceptor } from "@connectrpc/connect";
 import { noDataPlaneObserver, type DataPlaneObserver } from "../metrics/observers.js";
+import { admissionRefusalKey, type BodyLimit, type RpcAdmission } from "./rpc-admission.js";
 
 /**
  * The data plane's trust boundary (contract: "The data plane's trust boundary"; docs/security.md).
@@ -35,6 +36,9 @@ const UNCHECKED: DataPlaneCaller = { passedBoundary: false, peer: undefined };
 
 /** Who called, as the boundary judged it; set by DataPlaneBoundary's interceptor. */
 export const dataPlaneCallerKey = createContextKey<DataPlaneCaller>(UNCHECKED, { description: "data-plane caller" });
+
+/** The caller the admission let in from the headers, before the body was read. */
+const admittedCallerKey = createContextKey<DataPlaneCaller | undefined>(undefined, { description: "data-plane caller admitted from the headers" });
 
 /** The request's TCP peer, for the boundary's interceptor (Connect's interceptors see no socket). */
 const transportPeerKey = createContextKey<string | undefined>(undefined, { description: "TCP peer" });
@@ -108,9 +112,35 @@ export class DataPlaneBoundary {
     return current ? "current" : previous ? "previous" : "none";
   }
 
-  /** For Connect's routes of Check and the access-log service: refuses or records the caller. */
+  /**
+   * For HttpServer's admissions, when a token is required: Check and the access log are refused
+   * from their headers, before keygate reads, inflates or parses a byte of their body (Connect
+   * parses a message before any interceptor runs). Undefined without a token: nothing in the
+   * headers decides then, and the limits of services open to anyone apply.
+   */
+  admission(maxBody: BodyLimit): RpcAdmission | undefined {
+    if (this.#tokenDigest === undefined) return undefined;
+    return {
+      maxBody,
+      admit: async ({ method, header, contextValues }) => {
+        const caller = this.admit(header.get("authorization") ?? undefined, contextValues.get(transportPeerKey), method.name);
+        if (caller instanceof ConnectError) throw caller;
+        contextValues.set(admittedCallerKey, caller);
+      },
+    };
+  }
+
+  /**
+   * For Connect's routes of Check and the access-log service: answers the admission's refusal, or
+   * records the caller it admitted, or (no admission ran: no token, or an in-memory transport)
+   * judges the caller itself.
+   */
   readonly interceptor: Interceptor = (next) => async (req) => {
-    const caller = this.admit(req.header.get("authorization") ?? undefined, req.contextValues.get(transportPeerKey), req.method.name);
+    const refusal = req.contextValues.get(admissionRefusalKey);
+    if (refusal !== undefined) throw refusal.thrown;
+    const caller =
+      req.contextValues.get(admittedCallerKey) ??
+      this.admit(req.header.get("authorization") ?? undefined, req.contextValues.get(transportPeerKey), req.method.name);
     if (caller instanceof ConnectError) throw caller;
     req.contextValues.set(dataPlaneCallerKey, caller);
     return next(req);

@@ -64,6 +64,10 @@ export function rpcAdapter(options: RpcAdapterOptions): (req: NodeRequest, res: 
           contextValues.set(admissionRefusalKey, refusal);
           return handler(withEmptyMessage(request));
         }
+        if (admission === undefined && isCompressed(request.header)) {
+          stopReading(req, res);
+          return handler({ ...request, body: failing(compressedRefused()) });
+        }
         const limit = admission?.maxBody ?? (JSON_CONTENT.test(request.header.get("content-type") ?? "") ? OPEN_JSON_LIMIT : undefined);
         const streaming = handler.method.methodKind === "client_streaming" || handler.method.methodKind === "bidi_streaming";
         if (limit !== undefined && !streaming && Number(req.headers["content-length"]) > limit.bytes + framing(request)) {
@@ -102,6 +106,25 @@ const framing = (request: UniversalServerRequest) => (ENVELOPED.test(request.hea
 function tooLarge(limit: BodyLimit): ConnectError {
   return new ConnectError(`request message larger than the limit of ${limit.bytes} bytes (${limit.origin})`, Code.ResourceExhausted);
 }
+
+/** The headers by which Connect (unary, streaming), gRPC and gRPC-Web name a request's compression. */
+const ENCODING_HEADERS = ["content-encoding", "connect-content-encoding", "grpc-encoding"];
+
+function isCompressed(header: Headers): boolean {
+  return ENCODING_HEADERS.some((name) => {
+    const encoding = header.get(name);
+    return encoding !== null && encoding.trim().toLowerCase() !== "identity";
+  });
+}
+
+/**
+ * Services open to callers nobody has authenticated (Check and the access log without a token,
+ * health) take no compressed body: the limits above count the bytes sent, and 64 KiB of gzip
+ * expands to megabytes of nested JSON that Connect would inflate and parse before any check ran.
+ * Envoy sends ext_authz and access logs uncompressed.
+ */
+const compressedRefused = (): ConnectError =>
+  new ConnectError("compressed requests are not accepted by a service open to unauthenticated callers; send the body uncompressed", Code.Unimplemented);
 
 /** A body whose first read fails with `error`: Connect answers with it in the call's protocol. */
 function failing(error: ConnectError): AsyncIterable<Uint8Array> {

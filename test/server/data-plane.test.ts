@@ -137,6 +137,14 @@ describe("no boundary configured (neither token nor data-plane port)", () => {
     expect(await check(t.app.url, realKey, { localAddress: ENVOY, clientIp: REAL_CLIENT })).toBe("allowed");
   });
 
+  it("takes no compressed body from anyone: a little gzip inflates to megabytes of JSON before any check", async () => {
+    const secret = await uncachedKey(t);
+    const request = envoyRequest({ "x-api-key": secret }, { sourceIp: REAL_CLIENT });
+    const answer = await grpcCall(t.app.url, CHECK, { messages: [toBinary(CheckRequestSchema, request)], metadata: { "grpc-encoding": "gzip" } });
+    expect([answer.grpcStatus, answer.grpcMessage]).toEqual([Code.Unimplemented, expect.stringMatching(/compressed requests are not accepted/)]);
+    expect(await check(t.app.url, secret)).toBe("allowed");
+  });
+
   it("still throttles guessing through one peer, per client address", async () => {
     const validKey = await uncachedKey(t);
     for (let i = 0; i < FAILED_KEY_LIMIT; i++) expect(await check(t.app.url, generateSecret("live"), { localAddress: ENVOY, clientIp: "198.51.100.1" })).toBe("API_KEY_INVALID");
@@ -164,6 +172,15 @@ describe("KEYGATE_DATA_PLANE_TOKEN", () => {
     expect([unfinished.grpcStatus, unfinished.grpcMessage]).toEqual([Code.Unauthenticated, expect.stringMatching(/data-plane token/)]);
     expect(await check(t.app.url, secret, { metadata: withToken(TOKEN) })).toBe("allowed");
     expect(await check(t.app.url, secret, { metadata: { authorization: `bearer ${TOKEN}` } })).toBe("allowed");
+  });
+
+  it("Connect route: a call without the token is refused from its headers, before its body is read or inflated", async () => {
+    // grpc-encoding: gzip keeps the call off the lean path, on Connect's, which reads, inflates and
+    // parses a message before any interceptor runs: this one's body never ends.
+    const unfinished = await grpcCall(t.app.url, CHECK, { endRequest: false, metadata: { "grpc-encoding": "gzip" } });
+    expect([unfinished.grpcStatus, unfinished.grpcMessage]).toEqual([Code.Unauthenticated, expect.stringMatching(/data-plane token/)]);
+    const accessLog = await grpcCall(t.app.url, ACCESS_LOG, { endRequest: false, metadata: { "grpc-encoding": "gzip" } });
+    expect(accessLog.grpcStatus).toBe(Code.Unauthenticated);
   });
 
   it("Connect route: Check in the Connect protocol needs the token just the same", async () => {
