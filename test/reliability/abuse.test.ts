@@ -228,19 +228,25 @@ describe("slow, idle and flooding connections", () => {
 
   it("an HTTP/1.1 request whose body trickles in (a byte every 100 ms, so never idle) is closed after the request body timeout", async () => {
     const { hostname, port } = new URL(t.app.url);
-    const closed = await new Promise<boolean>((resolve, reject) => {
+    const closed = await new Promise<boolean>((resolve) => {
       const socket = net.connect(Number(port), hostname, () =>
         socket.write("POST /envoy.service.auth.v3.Authorization/Check HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"),
       );
       const trickle = setInterval(() => socket.write(" "), 100);
-      socket.on("error", reject);
+      let stillOpen = false;
+      // The server may close it with a reset while a byte is on its way (ECONNRESET, EPIPE): that
+      // is the close under test, and "close" follows.
+      socket.on("error", () => {});
       socket.on("close", () => {
         clearInterval(trickle);
-        resolve(true);
+        resolve(!stillOpen);
       });
       socket.resume();
       // Far past the bound under test: a connection still open here fails the test.
-      setTimeout(() => socket.destroy(new Error("still open after 5 s of trickling")), 5_000).unref();
+      setTimeout(() => {
+        stillOpen = true;
+        socket.destroy();
+      }, 5_000).unref();
     });
     expect(closed).toBe(true);
   });
