@@ -205,14 +205,15 @@ describe("slow, idle and flooding connections", () => {
   /** Opens a TCP connection, writes `bytes`, and resolves with how long the server kept it open. */
   function heldOpenMs(bytes: string): Promise<number> {
     const { hostname, port } = new URL(t.app.url);
-    return new Promise((resolve, reject) => {
+    return new Promise((resolve) => {
       const started = performance.now();
       const socket = net.connect(Number(port), hostname, () => socket.write(bytes));
-      socket.on("error", reject);
+      // A reset is one way the server closes it (ECONNRESET); "close" follows either way.
+      socket.on("error", () => {});
       socket.on("close", () => resolve(performance.now() - started));
       socket.resume();
-      // Far past every bound under test: a connection still open here fails the test.
-      setTimeout(() => socket.destroy(new Error("still open after 5 s")), 5_000).unref();
+      // Far past every bound under test: a connection still open here is held 5 s, which fails the test.
+      setTimeout(() => socket.destroy(), 5_000).unref();
     });
   }
 
