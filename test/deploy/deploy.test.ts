@@ -110,6 +110,11 @@ describe("deploy/", () => {
       expect(manager).toMatchObject({ normalize_path: true, merge_slashes: true, path_with_escaped_slashes_action: "REJECT_REQUEST" });
     });
 
+    it("strips the method-override headers before the upstream, so no upstream dispatches on a method keygate did not check", () => {
+      const manager = objects.find((o) => o.name === "envoy.filters.network.http_connection_manager")!.typed_config;
+      expect([...manager.route_config.request_headers_to_remove].sort()).toEqual(["x-http-method", "x-http-method-override", "x-method-override"]);
+    });
+
     it("names only catalog scopes in per-route context extensions, and every route's cluster exists", () => {
       const catalog = new Set(DEFAULT_SCOPES.map((s) => s.name));
       const extensions = objects.filter((o) => o.context_extensions).map((o) => o.context_extensions.required_scopes as string);
