@@ -312,8 +312,8 @@ export function checkInput(request: CheckRequestFields, options: InputOptions): 
     path,
     // Screened wherever scopes are required: where Envoy's route names them (even none: Envoy
     // chose that route by the ambiguous spelling, and the upstream may read it as another) and
-    // wherever a table is configured. Without either, no route needs a scope, so no spelling can
-    // reach a weaker one.
+    // wherever a table is configured. Without either the request needs no scope, which is why
+    // every route Envoy sends to keygate names its scopes, the catch-all too (deploy/envoy).
     pathRejected: (routeScopes !== undefined || routes.configured) && isAmbiguousPath(target),
     requiredScopes:
       routeScopes !== undefined
