@@ -30,12 +30,17 @@ export interface CheckInput {
   /** Normalized path without query or fragment (see normalizePath). */
   readonly path: string;
   /**
-   * A route table is configured and the path is spelled ambiguously (see isAmbiguousPath): the
-   * request is denied before anything else is looked at.
+   * The request needs scopes (Envoy's route names them, or a route table is configured) and its
+   * path is spelled ambiguously (see isAmbiguousPath): it is denied before anything else is
+   * looked at.
    */
   readonly pathRejected: boolean;
-  /** Null when a route table is configured and none of its rules allows this request. */
-  readonly requiredScopes: readonly string[] | null;
+  /**
+   * Null when a route table is configured and none of its rules allows this request;
+   * UNKNOWN_SCOPES when Envoy's route names the scopes, no table is configured, and a
+   * method-override header names another method: nobody configured what that method needs.
+   */
+  readonly requiredScopes: readonly string[] | null | typeof UNKNOWN_SCOPES;
   /** x-request-id, for logs; at most 128 characters. */
   readonly requestId: string;
   /** Request size when Envoy knows it (http.size, else content-length). */
@@ -75,6 +80,9 @@ export interface InputOptions {
   trustedProxyHops: number;
   routes: RouteTable;
 }
+
+/** Scopes nobody configured, so no key holds them (see CheckInput.requiredScopes). */
+export const UNKNOWN_SCOPES: unique symbol = Symbol("unknown scopes");
 
 const MISSING: PresentedKey = Object.freeze({ kind: "missing" });
 const REMOVE_NONE: readonly string[] = Object.freeze([]);
@@ -254,6 +262,27 @@ function methodOverrides(get: HeaderGetter): string | undefined {
   return joined;
 }
 
+/** Whether one of the joined override values names a method other than `method` (empty values name none). */
+function overridesAnotherMethod(overrides: string, method: string): boolean {
+  for (const override of overrides.split(",")) {
+    const named = override.trim().toUpperCase();
+    if (named !== "" && named !== method) return true;
+  }
+  return false;
+}
+
+/**
+ * What a request on a route Envoy names the scopes of needs. Envoy chose the route by the
+ * request's own method, but an upstream honouring an override header runs another: with a route
+ * table, that method's needs are added as the table adds them; without one, they are unknown.
+ */
+function envoyRouteScopes(routeScopes: string, method: string, path: string, overrides: string | undefined, routes: RouteTable): CheckInput["requiredScopes"] {
+  const scopes = scopeList(routeScopes);
+  if (overrides === undefined) return scopes;
+  if (routes.configured) return routes.withOverrideScopes(scopes, method, path, overrides);
+  return overridesAnotherMethod(overrides, method) ? UNKNOWN_SCOPES : scopes;
+}
+
 function headersToRemove(key: PresentedKey, get: HeaderGetter): readonly string[] {
   if (key.kind === "missing") return REMOVE_NONE;
   if (key.header === "authorization") return REMOVE_AUTHORIZATION;
@@ -281,11 +310,17 @@ export function checkInput(request: CheckRequestFields, options: InputOptions): 
     },
     method,
     path,
-    // Screened whenever a table is configured, also where Envoy's route names the scopes: Envoy
-    // chose that route by the same ambiguous spelling.
-    pathRejected: routes.configured && isAmbiguousPath(target),
+    // Screened wherever scopes are required: where Envoy's route names them (even none: Envoy
+    // chose that route by the ambiguous spelling, and the upstream may read it as another) and
+    // wherever a table is configured. Without either the request needs no scope, which is why
+    // every route Envoy sends to keygate names its scopes, the catch-all too (deploy/envoy).
+    pathRejected: (routeScopes !== undefined || routes.configured) && isAmbiguousPath(target),
     requiredScopes:
-      routeScopes !== undefined ? scopeList(routeScopes) : routes.configured ? routes.scopesFor(method, path, methodOverrides(get)) : NO_SCOPES,
+      routeScopes !== undefined
+        ? envoyRouteScopes(routeScopes, method, path, methodOverrides(get), routes)
+        : routes.configured
+          ? routes.scopesFor(method, path, methodOverrides(get))
+          : NO_SCOPES,
     requestId: (http?.id || get("x-request-id") || "").slice(0, MAX_REQUEST_ID_LENGTH),
     requestBytes: requestBytes(http, get),
   };

@@ -3,7 +3,7 @@ import { keyStatus } from "../keys/key-status.js";
 import { isWellFormedSecret } from "../keys/secret.js";
 import type { CheckLimits } from "../limits/check-limits.js";
 import type { RateLimitState } from "../limits/rate-limiter.js";
-import type { CheckInput } from "./check-input.js";
+import { UNKNOWN_SCOPES, type CheckInput } from "./check-input.js";
 
 /**
  * Step two of Check: input + key → decision. The checks run in the contract's order, cheap ones
@@ -59,6 +59,8 @@ export function decide(
   // A route the table does not allow is refused at the scope step, once the key is known: an
   // unauthenticated caller learns nothing of the table, and the denial counts in the key's usage.
   if (input.requiredScopes === null) return { outcome: "ROUTE_NOT_ALLOWED", entry };
+  // Scopes nobody configured are scopes the key does not hold.
+  if (input.requiredScopes === UNKNOWN_SCOPES) return { outcome: "SCOPE_MISSING", entry };
   for (const scope of input.requiredScopes) {
     if (!entry.scopes.has(scope)) return { outcome: "SCOPE_MISSING", entry };
   }

@@ -40,6 +40,12 @@ export interface RouteTable {
    * Without rules, nothing is required.
    */
   scopesFor(method: string, path: string, overrides?: string): readonly string[] | null;
+  /**
+   * `scopes` (those Envoy's route names for the request's own method) and the needs of each
+   * method the override headers name, as scopesFor adds them; null when the table allows one of
+   * those methods nowhere on this path. Without rules, `scopes` unchanged.
+   */
+  withOverrideScopes(scopes: readonly string[], method: string, path: string, overrides: string): readonly string[] | null;
 }
 
 const NONE: readonly string[] = Object.freeze([]);
@@ -163,6 +169,13 @@ class CompiledRouteTable implements RouteTable {
     const scopes = this.#needs(method, target, lazySegments);
     if (scopes === null || overrides === undefined) return scopes;
     return this.#withOverrides(scopes, method, overrides, target, lazySegments);
+  }
+
+  withOverrideScopes(scopes: readonly string[], method: string, path: string, overrides: string): readonly string[] | null {
+    if (!this.configured) return scopes;
+    const target = withoutTrailingSlash(path);
+    let segments: string[] | undefined;
+    return this.#withOverrides(scopes, method, overrides, target, () => (segments ??= splitPath(target)));
   }
 
   /** The most specific rule for this method (or, with `named`, only rules naming it). */

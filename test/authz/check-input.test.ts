@@ -199,12 +199,14 @@ describe("method, path and required scopes", () => {
     expect(isAmbiguousPath(path)).toBe(false);
   });
 
-  it("rejects ambiguous paths only with a route table, even where Envoy names the scopes", () => {
+  it("rejects ambiguous paths wherever scopes are required: with a route table, or where Envoy names the scopes", () => {
     const routes = compileRouteTable([{ method: "*", path: "/**", scopes: [] }]);
     const semicolon = envoyRequest({}, { path: "/v1;x/machines" });
     expect(checkInput(semicolon, options).pathRejected).toBe(false);
     expect(checkInput(semicolon, { ...options, routes }).pathRejected).toBe(true);
     expect(checkInput(envoyRequest({}, { path: "/v1;x", contextExtensions: { required_scopes: "" } }), { ...options, routes }).pathRejected).toBe(true);
+    expect(checkInput(envoyRequest({}, { path: "/v1;x", contextExtensions: { required_scopes: "" } }), options).pathRejected).toBe(true);
+    expect(checkInput(envoyRequest({}, { path: "/v1;x", contextExtensions: { required_scopes: "machines:read" } }), options).pathRejected).toBe(true);
     expect(checkInput(envoyRequest({}, { path: "/v1/x?a=;" }), { ...options, routes }).pathRejected).toBe(false);
   });
 

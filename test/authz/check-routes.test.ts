@@ -94,8 +94,20 @@ describe("route table: what it still allows", () => {
     const { h, secret } = await tableHarness([]);
     const named = { contextExtensions: { required_scopes: "" } };
     expect(await bothEntries(h, envoyRequest({ "x-api-key": secret }, { path: "/tags/1", ...named }))).toBe("allowed");
-    expect(await bothEntries(h, envoyRequest({ "x-api-key": secret, "x-http-method-override": "DELETE" }, { path: "/machines/1", ...named }))).toBe("allowed");
     expect(await bothEntries(h, envoyRequest({ "x-api-key": secret }, { path: "/tags;x/1", ...named }))).toBe("PATH_REJECTED");
+  });
+
+  it("an override on a route Envoy names the scopes of needs the table's scopes for the overriding method too", async () => {
+    const { h, secret } = await tableHarness(["machines:read"]);
+    const named = { contextExtensions: { required_scopes: "machines:read" } };
+    const override = { "x-api-key": secret, "x-http-method-override": "DELETE" };
+    expect(await bothEntries(h, envoyRequest(override, { path: "/machines/1", ...named }))).toBe("SCOPE_MISSING");
+    // A method the table allows nowhere on that path is not allowed through an override either.
+    expect(await bothEntries(h, envoyRequest({ ...override, "x-http-method-override": "PATCH" }, { path: "/machines/1", ...named }))).toBe("ROUTE_NOT_ALLOWED");
+    // Overriding with the request's own method changes nothing.
+    expect(await bothEntries(h, envoyRequest({ ...override, "x-http-method-override": "get" }, { path: "/machines/1", ...named }))).toBe("allowed");
+    const { secret: both } = await h.createKey({ scopes: ["machines:read", "machines:delete"] });
+    expect(await bothEntries(h, envoyRequest({ ...override, "x-api-key": both }, { path: "/machines/1", ...named }))).toBe("allowed");
   });
 
   it("without a table nothing changes: no route is refused and no path rejected", async () => {
@@ -103,6 +115,56 @@ describe("route table: what it still allows", () => {
     const { secret } = await h.createKey();
     expect(await bothEntries(h, envoyRequest({ "x-api-key": secret }, { path: "/machines;v=1/1" }))).toBe("allowed");
     expect(await bothEntries(h, envoyRequest({ "x-api-key": secret, "x-http-method-override": "DELETE" }, { path: "/anything" }))).toBe("allowed");
+  });
+});
+
+describe("Envoy-scoped routes without a route table (the shipped deploy/envoy set-up)", () => {
+  const named = { contextExtensions: { required_scopes: "machines:read" } };
+
+  async function envoyScoped(scopes: string[]) {
+    const h = await createHarness();
+    const { secret } = await h.createKey({ scopes });
+    return { h, secret };
+  }
+
+  it.each(["x-http-method-override", "x-http-method", "x-method-override"])(
+    "%s: DELETE on a route Envoy chose for GET is denied, its scopes being unknown",
+    async (header) => {
+      const { h, secret } = await envoyScoped(["machines:read"]);
+      expect(await bothEntries(h, envoyRequest({ "x-api-key": secret, [header]: "DELETE" }, { method: "GET", path: "/v1/machines/1", ...named }))).toBe("SCOPE_MISSING");
+    },
+  );
+
+  it("an override joined with others, or naming the request's own method, is read as the table path reads it", async () => {
+    const { h, secret } = await envoyScoped(["machines:read"]);
+    const request = (override: string) => envoyRequest({ "x-api-key": secret, "x-http-method-override": override }, { method: "GET", path: "/v1/machines/1", ...named });
+    expect(await bothEntries(h, request("get, DELETE"))).toBe("SCOPE_MISSING");
+    expect(await bothEntries(h, request(" get "))).toBe("allowed");
+    expect(await bothEntries(h, request(" , "))).toBe("allowed");
+  });
+
+  it.each([
+    ["a ; parameter", "/v1/data;x/export"],
+    ["..; to climb past a route", "/v1/x/..;/data/export"],
+    ["an encoded slash", "/v1/data%2Fexport"],
+    ["a backslash", "/v1/data\\export"],
+  ])("%s is rejected before any key work: %s", async (_name, path) => {
+    const { h, secret } = await envoyScoped([]);
+    expect(await bothEntries(h, envoyRequest({ "x-api-key": secret }, { path, ...named }))).toBe("PATH_REJECTED");
+    expect(await bothEntries(h, envoyRequest({ "x-api-key": secret }, { path, contextExtensions: { required_scopes: "" } }))).toBe("PATH_REJECTED");
+    expect(await bothEntries(h, envoyRequest({}, { path, ...named }))).toBe("PATH_REJECTED");
+  });
+
+  it("a plain request on an Envoy-scoped route is still allowed, with its query untouched", async () => {
+    const { h, secret } = await envoyScoped(["machines:read"]);
+    expect(await bothEntries(h, envoyRequest({ "x-api-key": secret }, { path: "/v1/machines/1?filter=a;b&p=%2F", ...named }))).toBe("allowed");
+    expect(await bothEntries(h, envoyRequest({ "x-api-key": secret, "x-http-method-override": "GET" }, { path: "/v1/machines/1", ...named }))).toBe("allowed");
+  });
+
+  it("without an extension and without a table, nothing is screened, as before", async () => {
+    const { h, secret } = await envoyScoped([]);
+    expect(await bothEntries(h, envoyRequest({ "x-api-key": secret }, { path: "/v1/data;x/export" }))).toBe("allowed");
+    expect(await bothEntries(h, envoyRequest({ "x-api-key": secret, "x-http-method-override": "DELETE" }, { path: "/v1/machines/1" }))).toBe("allowed");
   });
 });
 

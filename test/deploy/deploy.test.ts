@@ -110,11 +110,25 @@ describe("deploy/", () => {
       expect(manager).toMatchObject({ normalize_path: true, merge_slashes: true, path_with_escaped_slashes_action: "REJECT_REQUEST" });
     });
 
+    it("strips the method-override headers before the upstream, so no upstream dispatches on a method keygate did not check", () => {
+      const manager = objects.find((o) => o.name === "envoy.filters.network.http_connection_manager")!.typed_config;
+      expect([...manager.route_config.request_headers_to_remove].sort()).toEqual(["x-http-method", "x-http-method-override", "x-method-override"]);
+    });
+
+    it("names scopes on every route keygate checks, so keygate screens every path (the catch-all too: /v1/data;x/export lands there)", () => {
+      const routes = objects.filter((o) => o.route && o.match);
+      for (const route of routes) {
+        const perRoute = route.typed_per_filter_config?.["envoy.filters.http.ext_authz"];
+        if (perRoute?.disabled === true) continue;
+        expect(typeof perRoute?.check_settings?.context_extensions?.required_scopes, JSON.stringify(route.match)).toBe("string");
+      }
+    });
+
     it("names only catalog scopes in per-route context extensions, and every route's cluster exists", () => {
       const catalog = new Set(DEFAULT_SCOPES.map((s) => s.name));
       const extensions = objects.filter((o) => o.context_extensions).map((o) => o.context_extensions.required_scopes as string);
       expect(extensions.length).toBeGreaterThan(0);
-      for (const scopes of extensions) for (const scope of scopes.split(" ")) expect(catalog.has(scope), scope).toBe(true);
+      for (const scopes of extensions) for (const scope of scopes.split(" ").filter((s) => s !== "")) expect(catalog.has(scope), scope).toBe(true);
       const names = new Set(clusters.map((c) => c.name));
       for (const route of objects.filter((o) => o.route && o.match)) expect(names.has(route.route.cluster), route.route.cluster).toBe(true);
     });
