@@ -1,4 +1,4 @@
-import type { HandlerContext } from "@connectrpc/connect";
+import type { ConnectError, HandlerContext } from "@connectrpc/connect";
 import type { CallerAudit } from "./audit-trail.js";
 import { callerOf, type Caller } from "./caller.js";
 import { refusalError } from "./errors.js";
@@ -8,6 +8,11 @@ import type { Decision } from "./policy.js";
 export interface RefusedCall {
   method: string;
   keyId?: string;
+  /**
+   * What the caller is answered instead of permission_denied: not_found where the contract hides
+   * another organization's objects (GetKey naming another organization_id).
+   */
+  answer?: ConnectError;
 }
 
 /**
@@ -22,7 +27,7 @@ export async function enforce(decision: Decision, audit: CallerAudit, caller: Ca
     ...(call.keyId !== undefined && { keyId: call.keyId }),
     details: { method: call.method, reason: decision.rule, ...(decision.field !== undefined && { field: decision.field }) },
   });
-  throw refusalError(decision);
+  throw call.answer ?? refusalError(decision);
 }
 
 /** `enforce` for one service's handlers: the RPC and caller come from the handler's context. */

@@ -32,7 +32,7 @@ import { asSeen } from "../store/key-as-seen.js";
 import { CallerAudit, type AuditTrail } from "./audit-trail.js";
 import { callerOf, type Caller } from "./caller.js";
 import { decidedOnCurrentKey } from "./decided-on-current-key.js";
-import { enforcer } from "./enforce.js";
+import { enforce, enforcer } from "./enforce.js";
 import { adminError, fieldError, keyNotFound, preconditionFailed } from "./errors.js";
 import {
   ENVIRONMENTS,
@@ -309,8 +309,13 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
       const caller = callerOf(ctx);
       requiredId(req.id);
       if (req.showKeyValue) await allow(ctx, mayAskForSecret(caller.actor));
-      const organization = await organizationRead(caller, req.organizationId);
-      if (!organization) throw keyNotFound(req.id);
+      // Refused like ListKeys, and audited the same, but answered as a key that does not exist.
+      await enforce(mayReadOrganization(caller.actor, caller.organization.id, req.organizationId), callerAudit, caller, {
+        method: ctx.method.name,
+        keyId: req.id,
+        answer: keyNotFound(req.id),
+      });
+      const organization = (await organizationRead(caller, req.organizationId))!;
       if (organization.byOperator) {
         await callerAudit.beforehand(caller, { organizationId: organization.id, action: "operator.get_key", keyId: req.id });
       }

@@ -6,6 +6,7 @@ import { isAmbiguousPath } from "../authz/request-path.js";
 import { parseEncryptionKey } from "../crypto/secret-encryption.js";
 import { ConfigError } from "./config-error.js";
 import { dataPlaneSettings, type DataPlaneSettings } from "./data-plane.js";
+import { refusePlaceholder } from "./placeholder.js";
 import {
   DEFAULT_ADMIN_MAX_BODY_BYTES,
   DEFAULT_BODY_BUDGET,
@@ -219,6 +220,7 @@ function percentList(env: Env, name: string, fallback: number[]): number[] {
 /** 32-byte keys from base64; the message names the variable but never echoes its value. */
 function encryptionKeys(env: Env): Config["encryptionKeys"] {
   const parse = (name: string, text: string): Buffer => {
+    refusePlaceholder(name, text);
     try {
       return parseEncryptionKey(text);
     } catch (error) {
@@ -283,6 +285,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError("LOG_LEVEL", `must be one of ${LOG_LEVELS.join(", ")}`);
 
   const mongodbUri = env["MONGODB_URI"] || undefined;
+  refusePlaceholder("MONGODB_URI", mongodbUri);
   if (mongodbUri !== undefined && !/^mongodb(\+srv)?:\/\//.test(mongodbUri)) {
     throw new ConfigError("MONGODB_URI", "must start with mongodb:// or mongodb+srv://");
   }
@@ -290,6 +293,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (!/^[A-Za-z0-9_-]{1,63}$/.test(mongodbDb)) throw new ConfigError("MONGODB_DB", "must be 1-63 letters, digits, _ or -");
 
   let pepper = env["KEYGATE_PEPPER"] ?? "";
+  refusePlaceholder("KEYGATE_PEPPER", pepper);
   const pepperGenerated = pepper === "";
   if (pepperGenerated) {
     // A persisted store needs the same pepper on every start and every replica, or no key verifies.

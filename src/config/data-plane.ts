@@ -2,6 +2,7 @@ import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createSecureContext } from "node:tls";
 import { ConfigError } from "./config-error.js";
+import { refusePlaceholder } from "./placeholder.js";
 
 /**
  * The settings of the data plane's trust boundary (contract: "The data plane's trust boundary";
@@ -43,6 +44,7 @@ const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 function bearerToken(env: Env, name: string): string | undefined {
   const raw = env[name];
   if (raw === undefined || raw === "") return undefined;
+  refusePlaceholder(name, raw);
   if (raw.length < MIN_TOKEN_LENGTH || raw.length > MAX_TOKEN_LENGTH) {
     throw new ConfigError(name, `must be ${MIN_TOKEN_LENGTH} to ${MAX_TOKEN_LENGTH} characters, got ${raw.length}`);
   }

@@ -7,6 +7,11 @@ export interface ScopeDefinition {
 export const ADMIN_READ = "admin:read";
 export const ADMIN_WRITE = "admin:write";
 export const ADMIN_SCOPES: readonly string[] = [ADMIN_READ, ADMIN_WRITE];
+/**
+ * The platform operators' scope (src/tenancy/platform.ts re-exports it). Defined here, below
+ * tenancy/, so that the catalog can refuse it: every catalog scope can reach tenants' keys.
+ */
+export const PLATFORM_ADMIN = "platform:admin";
 
 export const DEFAULT_SCOPES: readonly ScopeDefinition[] = [
   { name: "machines:read", description: "Read machines" },
@@ -35,6 +40,8 @@ export function parseScopes(raw: unknown): ScopeDefinition[] {
     if (typeof scope?.name !== "string" || !SCOPE_PATTERN.test(scope.name)) {
       throw new Error(`scope ${index}: name must look like resource:action`);
     }
+    // CreateOrganization's issue_owner_key grants a tenant owner every catalog scope.
+    if (scope.name === PLATFORM_ADMIN) throw new Error(`scope ${index}: ${PLATFORM_ADMIN} is the platform operators' scope and cannot be in the catalog`);
     if (seen.has(scope.name)) throw new Error(`scope ${scope.name} is listed twice`);
     seen.add(scope.name);
     return { name: scope.name, description: typeof scope.description === "string" ? scope.description : "" };

@@ -137,6 +137,27 @@ export function describeOperators(storeName: string, makeStore: StoreMaker) {
       expect((await t.store.organizations.findById(operator.organization.id))?.plan).toBe("pro");
     });
 
+    // Contract: a refusal is audited, not_found for another organization's objects included.
+    it("audits in the caller's organization a tenant's GetKey and ListKeys of another organization, answering as before", async () => {
+      const tenant = await t.anotherOrganization();
+      const other = await t.anotherOrganization();
+      const tenantAdmin = t.clientFor(tenant.secret);
+      expect(await failure(tenantAdmin.getKey({ organizationId: other.organization.id, id: other.key.id }))).toMatchObject({
+        code: Code.NotFound,
+        reason: "API_KEY_NOT_FOUND",
+        message: `key ${JSON.stringify(other.key.id)} not found`,
+      });
+      expect(await failure(tenantAdmin.listKeys({ organizationId: other.organization.id }))).toMatchObject({ code: Code.PermissionDenied, field: "organization_id" });
+      const refusals = (await tenantAdmin.listAuditEvents({ pageSize: 100 })).events.filter((e) => e.action === "auth.failed");
+      expect(refusals.map((e) => [e.details["method"], e.details["reason"], e.details["field"], e.keyId, e.actorKeyId])).toEqual([
+        ["ListKeys", "OTHER_ORGANIZATION", "organization_id", "", tenant.key.id],
+        ["GetKey", "OTHER_ORGANIZATION", "organization_id", other.key.id, tenant.key.id],
+      ]);
+      // Nothing reaches the other organization's log, and its key is untouched.
+      expect((await auditOf(other.organization.id)).filter((e) => e.action === "auth.failed")).toEqual([]);
+      expect(await t.store.keys.findById(other.organization.id, other.key.id)).toEqual(other.key);
+    });
+
     it("keeps every other key inside its own organization", async () => {
       const tenant = await t.anotherOrganization();
       const other = await t.anotherOrganization();

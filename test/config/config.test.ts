@@ -109,6 +109,16 @@ describe("configuration", () => {
     );
   });
 
+  // A catalog scope can be granted to tenants' keys (CreateOrganization's issue_owner_key gives the
+  // owner every one), so platform:admin in it would make a tenant owner a platform operator's peer.
+  it("refuses a scopes file holding platform:admin, the operators' scope", () => {
+    const scopes = file(JSON.stringify([{ name: "reports:read" }, { name: "platform:admin", description: "Operate the platform" }]));
+    expect(() => loadConfig({ KEYGATE_SCOPES_FILE: scopes })).toThrow(ConfigError);
+    expect(() => loadConfig({ KEYGATE_SCOPES_FILE: scopes })).toThrow(
+      /^KEYGATE_SCOPES_FILE: .*scope 1: platform:admin is the platform operators' scope and cannot be in the catalog/,
+    );
+  });
+
   // Once configured, the route table is the data plane's allow-list: a rule that can never match
   // a request (Check rejects or merges that spelling first) would be a silent hole in it.
   it.each([

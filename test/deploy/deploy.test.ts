@@ -7,7 +7,7 @@ import { parse, parseAllDocuments } from "yaml";
 import { AccessLogService } from "../../gen/envoy/service/accesslog/v3/als_pb.js";
 import { Authorization } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
-import { loadConfig } from "../../src/config/config.js";
+import { ConfigError, loadConfig } from "../../src/config/config.js";
 import { DEFAULT_SCOPES } from "../../src/config/scopes.js";
 import { packageRoot } from "../../src/console/package-root.js";
 
@@ -44,6 +44,12 @@ const documents = new Map<string, Doc[]>(
 );
 const all = [...documents.values()].flat();
 const TOKEN_PLACEHOLDER = "${KEYGATE_DATA_PLANE_TOKEN}";
+/** What an operator puts in keygate-secrets in place of the shipped placeholders. */
+const OWN_SECRETS = {
+  MONGODB_URI: "mongodb://keygate:s3cret@mongodb.keygate.svc.cluster.local:27017/?authSource=admin",
+  KEYGATE_PEPPER: "pepper-of-our-own-0123456789abcdefghijklmnop",
+  KEYGATE_DATA_PLANE_TOKEN: "token-of-our-own-0123456789abcdefghijklmnop",
+};
 const kind = (k: string) => all.filter((d) => d.kind === k);
 const one = (k: string, name?: string): Doc => {
   const found = kind(k).filter((d) => name === undefined || d.metadata?.name === name);
@@ -154,8 +160,8 @@ describe("deploy/", () => {
       expect(container.env).toEqual([
         { name: "KEYGATE_DATA_PLANE_TOKEN", valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "KEYGATE_DATA_PLANE_TOKEN" } } },
       ]);
-      // keygate's Secret holds the same token; both placeholders are tokens keygate accepts.
-      expect(loadConfig({ KEYGATE_DATA_PLANE_TOKEN: secret.stringData.KEYGATE_DATA_PLANE_TOKEN }).dataPlane.token).toBeDefined();
+      // keygate's Secret holds the same token (both placeholders are refused: see kubernetes/ below).
+      expect(secret.stringData.KEYGATE_DATA_PLANE_TOKEN).toBe(one("Secret", "keygate-secrets").stringData.KEYGATE_DATA_PLANE_TOKEN);
     });
 
     it("renders the token into Envoy's configuration in a memory volume before Envoy starts", () => {
@@ -251,11 +257,28 @@ describe("deploy/", () => {
       });
       expect(Object.keys(secret.stringData).sort()).toEqual(["KEYGATE_DATA_PLANE_TOKEN", "KEYGATE_PEPPER", "MONGODB_URI"]);
       for (const name of Object.keys(configMap.data)) expect(name in secret.stringData, name).toBe(false);
-      const config = loadConfig({ ...configMap.data, ...secret.stringData });
+      const config = loadConfig({ ...configMap.data, ...OWN_SECRETS });
       expect(config.port).toBe(DEFAULT_PORT);
-      expect(config.mongodbUri).toBe(secret.stringData.MONGODB_URI);
+      expect(config.mongodbUri).toBe(OWN_SECRETS.MONGODB_URI);
       expect(config.demoBootstrap).toBe(false);
-      expect(config.dataPlane).toMatchObject({ port: 8081, token: secret.stringData.KEYGATE_DATA_PLANE_TOKEN, previousToken: undefined, tls: undefined });
+      expect(config.dataPlane).toMatchObject({ port: 8081, token: OWN_SECRETS.KEYGATE_DATA_PLANE_TOKEN, previousToken: undefined, tls: undefined });
+    });
+
+    // The shipped values are public: applied unedited, keygate must refuse to start rather than
+    // run with them. Every Secret in deploy/ (Envoy's too: it holds the same token) is checked, so
+    // a placeholder added later cannot slip through.
+    it("refuses every value of every shipped Secret, naming the variable without repeating the value", () => {
+      const shipped = kind("Secret").flatMap((s) => Object.entries(s.stringData as Record<string, string>));
+      expect(shipped.length).toBeGreaterThanOrEqual(4);
+      for (const [name, value] of shipped) {
+        expect(() => loadConfig({ ...configMap.data, ...OWN_SECRETS, [name]: value }), name).toThrow(ConfigError);
+        expect(() => loadConfig({ ...configMap.data, ...OWN_SECRETS, [name]: value }), name).toThrow(new RegExp(`^${name}: `));
+        try {
+          loadConfig({ ...configMap.data, ...OWN_SECRETS, [name]: value });
+        } catch (error) {
+          expect((error as Error).message, name).not.toContain(value);
+        }
+      }
     });
 
     it("opens the data-plane port to the proxies' pods only, and the admin port to everyone", () => {
