@@ -27,7 +27,7 @@ import { Metrics } from "./metrics/metrics.js";
 import { metricsEndpoint } from "./metrics/metrics-endpoint.js";
 import { rpcMetrics } from "./metrics/rpc-metrics.js";
 import { instrumentStore } from "./metrics/store-metrics.js";
-import { DEFAULT_READ_MAX_BYTES } from "./server/body-limits.js";
+import { DEFAULT_READ_MAX_BYTES } from "./config/body-limits.js";
 import { DataPlaneBoundary, withTransportPeer } from "./server/data-plane-boundary.js";
 import { BodyBudget } from "./server/body-budget.js";
 import { healthRoutes } from "./server/health-service.js";

@@ -13,7 +13,7 @@ import {
   DEFAULT_READ_MAX_BYTES,
   DEFAULT_REQUEST_BODY_TIMEOUT_MS,
   MIN_BODY_BYTES_PER_CONNECTION,
-} from "../server/body-limits.js";
+} from "./body-limits.js";
 import { DEFAULT_PLANS, parsePlans, type Plan } from "./plans.js";
 import { DEFAULT_SCOPES, parseScopes, SCOPE_PATTERN, type ScopeDefinition } from "./scopes.js";
 

@@ -4,7 +4,7 @@ import type { AddressInfo, Server as NetServer, Socket } from "node:net";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ConnectRouter, ContextValues } from "@connectrpc/connect";
 import { BodyBudget } from "./body-budget.js";
-import { DEFAULT_BODY_BUDGET, DEFAULT_READ_MAX_BYTES, DEFAULT_REQUEST_BODY_TIMEOUT_MS } from "./body-limits.js";
+import { DEFAULT_BODY_BUDGET, DEFAULT_READ_MAX_BYTES, DEFAULT_REQUEST_BODY_TIMEOUT_MS } from "../config/body-limits.js";
 import { serveUnaryStream, unaryRouteFor, unaryRoutesOf, type UnaryRoute } from "./grpc-unary.js";
 import { listenBoth } from "./protocol-sniffing.js";
 import type { Readiness } from "./readiness.js";

@@ -7,7 +7,7 @@ import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, un
 import type { BodyBudget, BodyLedger } from "./body-budget.js";
 import { withEmptyMessage } from "./empty-request.js";
 import { EnvelopeBoundaries } from "./envelope-boundaries.js";
-import { OPEN_JSON_MAX_BYTES } from "./body-limits.js";
+import { OPEN_JSON_MAX_BYTES } from "../config/body-limits.js";
 import { admissionRefusalKey, type BodyLimit, type RpcAdmission } from "./rpc-admission.js";
 
 /**

@@ -1,8 +1,7 @@
-import type { BodyBudgetOptions } from "./body-budget.js";
-
 /**
- * Default sizes of what requests may make keygate read and hold, shared by the server and the
- * settings that change them (src/config/config.ts).
+ * Default sizes of what requests may make keygate read and hold: the settings that change them
+ * (config.ts) start from these, and the server (src/server) falls back to them. They live here, on
+ * the ground floor, so that configuration never imports the server.
  */
 
 /**
@@ -30,7 +29,7 @@ export const OPEN_JSON_MAX_BYTES = 64 * 1024;
  * Unfinished request bodies held at once: 16 MiB per connection (Envoy multiplexes its Checks,
  * a few KiB each, over a few connections), 64 MiB per process.
  */
-export const DEFAULT_BODY_BUDGET: BodyBudgetOptions = { maxBytesPerConnection: 16 * 1024 * 1024, maxBytesPerProcess: 64 * 1024 * 1024 };
+export const DEFAULT_BODY_BUDGET: { maxBytesPerConnection: number; maxBytesPerProcess: number } = { maxBytesPerConnection: 16 * 1024 * 1024, maxBytesPerProcess: 64 * 1024 * 1024 };
 
 /** A connection must be able to hold one message of the largest default size and its framing. */
 export const MIN_BODY_BYTES_PER_CONNECTION = DEFAULT_READ_MAX_BYTES + 1024;
