@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { crc32 } from "node:zlib";
 import { isWellFormedSecret, SecretHasher } from "../../src/keys/secret.js";
-import type { KeyRecord, Organization } from "../../src/store/types.js";
+import type { KeyRecord, Organization } from "../../src/model/records.js";
 
 /**
  * The bench's key population, generated identically in the load generator (which needs the

@@ -2,7 +2,7 @@ import { newId } from "../keys/ids.js";
 import { redactSecrets, redactSecretValues } from "../keys/secret.js";
 import type { Logger } from "../log/logger.js";
 import type { Store } from "../store/store.js";
-import type { AuditEvent } from "../store/types.js";
+import type { AuditEvent } from "../model/records.js";
 import type { Clock } from "../time/clock.js";
 import type { Caller } from "./caller.js";
 

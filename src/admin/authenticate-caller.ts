@@ -10,7 +10,7 @@ import { isWellFormedSecret, type SecretHasher } from "../keys/secret.js";
 import type { Logger } from "../log/logger.js";
 import type { RpcAdmission } from "../server/rpc-admission.js";
 import type { Store } from "../store/store.js";
-import type { KeyRecord } from "../store/types.js";
+import type { KeyRecord } from "../model/records.js";
 import { isPlatformOperator } from "../tenancy/platform.js";
 import type { Clock } from "../time/clock.js";
 import type { AuditTrail } from "./audit-trail.js";

@@ -2,7 +2,7 @@ import { Code, ConnectError, createContextKey, type Interceptor } from "@connect
 import { clientAddressKey } from "../abuse/client-address.js";
 import type { Plan } from "../config/plans.js";
 import { admissionRefusalKey } from "../server/rpc-admission.js";
-import type { KeyRecord, Organization, User } from "../store/types.js";
+import type { KeyRecord, Organization, User } from "../model/records.js";
 import { refusalError } from "./errors.js";
 import type { AuditTrail } from "./audit-trail.js";
 import { admittedCallerKey, auditFailedAuthentication, type AuthenticateCaller } from "./authenticate-caller.js";

@@ -26,7 +26,7 @@ import { generateSecret, isWellFormedSecret, keyPrefixOf, type SecretHasher } fr
 import type { Logger } from "../log/logger.js";
 import type { KeyPatch, Store } from "../store/store.js";
 import { boundRateLimit, rateWithin } from "../store/key-bound.js";
-import type { KeyRecord, User } from "../store/types.js";
+import type { KeyRecord, User } from "../model/records.js";
 import type { Clock } from "../time/clock.js";
 import { asSeen } from "../store/key-as-seen.js";
 import { CallerAudit, type AuditTrail } from "./audit-trail.js";

@@ -3,7 +3,7 @@ import type { ScopeDefinition } from "../config/scopes.js";
 import type { KeyEvents } from "../keys/key-events.js";
 import { boundedFields, type KeyBound } from "../store/key-bound.js";
 import type { Store } from "../store/store.js";
-import type { KeyRecord, User } from "../store/types.js";
+import type { KeyRecord, User } from "../model/records.js";
 import { PLATFORM_ADMIN } from "../tenancy/platform.js";
 import type { Clock } from "../time/clock.js";
 import type { CallerAudit } from "./audit-trail.js";

@@ -1,7 +1,7 @@
 import type { KeyEvents } from "../keys/key-events.js";
 import type { GuardedRevokeOutcome, Store } from "../store/store.js";
 import { asSeen } from "../store/key-as-seen.js";
-import type { KeyRecord } from "../store/types.js";
+import type { KeyRecord } from "../model/records.js";
 import type { Clock } from "../time/clock.js";
 import type { CallerAudit } from "./audit-trail.js";
 import type { Caller } from "./caller.js";

@@ -1,5 +1,5 @@
 import type { Store } from "../store/store.js";
-import type { KeyRecord } from "../store/types.js";
+import type { KeyRecord } from "../model/records.js";
 import type { Caller } from "./caller.js";
 import type { KeyTarget } from "./policy.js";
 

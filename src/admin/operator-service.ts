@@ -18,7 +18,7 @@ import type { KeyEvents } from "../keys/key-events.js";
 import type { SecretHasher } from "../keys/secret.js";
 import type { Logger } from "../log/logger.js";
 import type { Store } from "../store/store.js";
-import type { KeyRecord, Organization } from "../store/types.js";
+import type { KeyRecord, Organization } from "../model/records.js";
 import { createOrganization } from "../tenancy/bootstrap.js";
 import { PLATFORM_ADMIN } from "../tenancy/platform.js";
 import type { Clock } from "../time/clock.js";

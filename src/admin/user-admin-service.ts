@@ -10,7 +10,7 @@ import {
 } from "../../gen/keygate/v1/key_admin_pb.js";
 import { isId, newId } from "../keys/ids.js";
 import type { UserPatch } from "../store/store.js";
-import type { User, UserRole } from "../store/types.js";
+import type { User, UserRole } from "../model/records.js";
 import { CallerAudit } from "./audit-trail.js";
 import { callerOf, type Caller } from "./caller.js";
 import { enforcer } from "./enforce.js";

@@ -2,7 +2,7 @@ import type { UserLimits as UserLimitsMessage } from "../../gen/keygate/v1/key_a
 import type { Plan } from "../config/plans.js";
 import { ADMIN_SCOPES, type ScopeDefinition } from "../config/scopes.js";
 import type { UserLimitsPatch } from "../store/store.js";
-import type { User, UserLimits } from "../store/types.js";
+import type { User, UserLimits } from "../model/records.js";
 import { adminError, fieldError } from "./errors.js";
 import type { AdminKeyPermission, RateLimitBound } from "./validation.js";
 

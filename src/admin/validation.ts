@@ -6,7 +6,7 @@ import { RateLimitPeriod as RateLimitPeriodEnum } from "../../gen/keygate/v1/key
 import { boundRateLimit, rateWithin } from "../store/key-bound.js";
 import { PLATFORM_ADMIN } from "../tenancy/platform.js";
 import { codePoint, firstUnsafeCharacter } from "../text/unsafe-characters.js";
-import type { KeyRateLimit, RateLimitPeriod } from "../store/types.js";
+import type { KeyRateLimit, RateLimitPeriod } from "../model/records.js";
 import { adminError, fieldError } from "./errors.js";
 import { RATE_LIMIT_PERIODS } from "./mapping.js";
 

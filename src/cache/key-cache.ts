@@ -6,7 +6,7 @@ import type { PlanLimits } from "../limits/check-limits.js";
 import type { Logger } from "../log/logger.js";
 import { noKeyCacheObserver, type CacheEviction, type KeyCacheObserver } from "../metrics/observers.js";
 import type { Store } from "../store/store.js";
-import type { KeyRecord } from "../store/types.js";
+import type { KeyRecord } from "../model/records.js";
 import type { Clock } from "../time/clock.js";
 import { SingleFlight } from "./single-flight.js";
 

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
-import type { SealedSecret } from "../store/types.js";
+import type { SealedSecret } from "../model/records.js";
 
 /**
  * Recoverable keys keep their secret sealed with AES-256-GCM:

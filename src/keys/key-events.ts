@@ -1,4 +1,4 @@
-import type { KeyRecord } from "../store/types.js";
+import type { KeyRecord } from "../model/records.js";
 
 /**
  * Announces that a key's record changed or disappeared, so whatever holds a copy (the Check

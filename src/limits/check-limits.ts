@@ -1,5 +1,5 @@
 import type { Plan } from "../config/plans.js";
-import type { KeyRecord } from "../store/types.js";
+import type { KeyRecord } from "../model/records.js";
 import type { Clock } from "../time/clock.js";
 import { MonthlyQuota, type LoadMonthlyRequests } from "./monthly-quota.js";
 import type { RateLimitCounterRepository } from "../store/store.js";

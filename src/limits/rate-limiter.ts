@@ -1,6 +1,6 @@
 import { LRUCache } from "lru-cache";
 import type { RateLimitSlotCount, RateLimitSlotIncrement } from "../store/store.js";
-import type { RateLimitPeriod } from "../store/types.js";
+import type { RateLimitPeriod } from "../model/records.js";
 import type { Clock } from "../time/clock.js";
 
 /**

@@ -1,4 +1,4 @@
-import type { KeyRecord } from "./types.js";
+import type { KeyRecord } from "../model/records.js";
 
 /**
  * A key as an admin decision saw it. The policy decides on a key read before the write (its owner

@@ -1,4 +1,4 @@
-import type { KeyRateLimit, KeyRecord, RateLimitPeriod } from "./types.js";
+import type { KeyRateLimit, KeyRecord, RateLimitPeriod } from "../model/records.js";
 
 /**
  * The most one user's keys may hold: the scopes their limits allow and their highest rate. When

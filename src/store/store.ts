@@ -1,7 +1,7 @@
 import type { UsageRepository } from "../usage/usage-repository.js";
 import type { KeyAsSeen } from "./key-as-seen.js";
 import type { KeyBound } from "./key-bound.js";
-import type { AuditEvent, KeyRateLimit, KeyRecord, Organization, SealedSecret, User, UserLimits, UserRole } from "./types.js";
+import type { AuditEvent, KeyRateLimit, KeyRecord, Organization, SealedSecret, User, UserLimits, UserRole } from "../model/records.js";
 
 /**
  * The one storage interface. The embedded (memory) store and MongoDB implement it and pass the

@@ -1,4 +1,4 @@
-import type { KeyRecord } from "./types.js";
+import type { KeyRecord } from "../model/records.js";
 
 /**
  * A key that works right now and holds the scope: not revoked, enabled, not expired at `at`. What

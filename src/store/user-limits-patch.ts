@@ -1,5 +1,5 @@
 import type { UserLimitsPatch } from "./store.js";
-import type { UserLimits } from "./types.js";
+import type { UserLimits } from "../model/records.js";
 
 /** A user's limits once a patch is applied: values set, nulls handed back to the plan (removed). */
 export function patchedLimits(limits: UserLimits | undefined, patch: UserLimitsPatch): UserLimits {

@@ -4,7 +4,7 @@ import { newId } from "../keys/ids.js";
 import { generateSecret, keyPrefixOf, type Environment, type SecretHasher } from "../keys/secret.js";
 import { boundRateLimit } from "../store/key-bound.js";
 import type { Store } from "../store/store.js";
-import type { AuditEvent, KeyRecord, Organization, User } from "../store/types.js";
+import type { AuditEvent, KeyRecord, Organization, User } from "../model/records.js";
 import type { Clock } from "../time/clock.js";
 import { AuditTrail } from "../admin/audit-trail.js";
 import { PLATFORM_ADMIN } from "./platform.js";

@@ -1,5 +1,5 @@
 import { PLATFORM_ADMIN } from "../config/scopes.js";
-import type { KeyRecord, Organization } from "../store/types.js";
+import type { KeyRecord, Organization } from "../model/records.js";
 
 export { PLATFORM_ADMIN };
 

@@ -1,5 +1,5 @@
 import type { KeyUsageTotals } from "../admin/mapping.js";
-import type { KeyRecord } from "../store/types.js";
+import type { KeyRecord } from "../model/records.js";
 import type { UsageRepository } from "./usage-repository.js";
 import { requestsOf } from "./usage-tally.js";
 import { monthOf, utcDay } from "./utc-days.js";

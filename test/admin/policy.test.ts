@@ -27,7 +27,7 @@ import {
 import { firstRefusal } from "../../src/admin/policy/decision.js";
 import { effectiveLimits, type EffectiveLimits } from "../../src/admin/user-limits.js";
 import { boundRateLimit, perMinuteOf } from "../../src/store/key-bound.js";
-import type { KeyRateLimit, UserLimits, UserRole } from "../../src/store/types.js";
+import type { KeyRateLimit, UserLimits, UserRole } from "../../src/model/records.js";
 
 /**
  * The admin plane's policy as a table: every combination of the caller's role and key, the action,

@@ -15,7 +15,7 @@ import { CheckLimits } from "../../src/limits/check-limits.js";
 import type { LoadMonthlyRequests } from "../../src/limits/monthly-quota.js";
 import type { KeyRepository, Store } from "../../src/store/store.js";
 import { MemoryStore } from "../../src/store/memory/memory-store.js";
-import type { KeyRecord } from "../../src/store/types.js";
+import type { KeyRecord } from "../../src/model/records.js";
 import { ManualClock } from "../../src/time/clock.js";
 import type { CheckUsageEvent, UsageRecorder } from "../../src/usage/usage-event.js";
 

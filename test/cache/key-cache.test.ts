@@ -6,7 +6,7 @@ import { newId } from "../../src/keys/ids.js";
 import { KeyEvents } from "../../src/keys/key-events.js";
 import { generateSecret, keyPrefixOf, SecretHasher } from "../../src/keys/secret.js";
 import { MemoryStore } from "../../src/store/memory/memory-store.js";
-import type { KeyRecord } from "../../src/store/types.js";
+import type { KeyRecord } from "../../src/model/records.js";
 import { ManualClock } from "../../src/time/clock.js";
 import { countingStore } from "../authz/check-harness.js";
 

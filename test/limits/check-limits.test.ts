@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { CheckLimits, type PlanLimits } from "../../src/limits/check-limits.js";
 import { MonthlyQuota, monthStartUtc, nextMonthStartUtc } from "../../src/limits/monthly-quota.js";
-import type { KeyRecord } from "../../src/store/types.js";
+import type { KeyRecord } from "../../src/model/records.js";
 import { ManualClock } from "../../src/time/clock.js";
 
 const PLAN: PlanLimits = { name: "test", requestsPerMinute: 1_000, monthlyQuota: 1_000_000 };

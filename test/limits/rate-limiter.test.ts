@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { PERIOD_MS, SlidingWindowLimiter, type RateLimitRule } from "../../src/limits/rate-limiter.js";
-import type { RateLimitPeriod } from "../../src/store/types.js";
+import type { RateLimitPeriod } from "../../src/model/records.js";
 import { ManualClock } from "../../src/time/clock.js";
 
 const MINUTE: RateLimitRule = { limit: 100, period: "minute" };

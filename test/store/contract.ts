@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newId } from "../../src/keys/ids.js";
 import { asSeen, KeyChangedError, type KeyAsSeen } from "../../src/store/key-as-seen.js";
 import type { CreateKeyOutcome, KeySlotLimits, Store } from "../../src/store/store.js";
-import type { AuditEvent, KeyRecord, Organization, SealedSecret, User } from "../../src/store/types.js";
+import type { AuditEvent, KeyRecord, Organization, SealedSecret, User } from "../../src/model/records.js";
 import { aFullKey, aKey, hash, T0 } from "../support/records.js";
 import { describeUsageContract } from "../usage/usage-contract.js";
 

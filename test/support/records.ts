@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { newId } from "../../src/keys/ids.js";
-import type { KeyRecord } from "../../src/store/types.js";
+import type { KeyRecord } from "../../src/model/records.js";
 
 /** Records for store tests: plausible, complete, and unique where the store requires it. */
 

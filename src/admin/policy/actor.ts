@@ -1,6 +1,6 @@
 import type { Plan } from "../../config/plans.js";
 import type { ScopeDefinition } from "../../config/scopes.js";
-import type { KeyRecord, User, UserRole } from "../../store/types.js";
+import type { KeyRecord, User, UserRole } from "../../model/records.js";
 import { PLATFORM_ADMIN } from "../../tenancy/platform.js";
 import { effectiveLimits, type EffectiveLimits } from "../user-limits.js";
 

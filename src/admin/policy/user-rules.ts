@@ -1,5 +1,5 @@
 import { ADMIN_SCOPES } from "../../config/scopes.js";
-import type { UserRole } from "../../store/types.js";
+import type { UserRole } from "../../model/records.js";
 import { PLATFORM_ADMIN } from "../../tenancy/platform.js";
 import type { EffectiveLimits } from "../user-limits.js";
 import { RANK, type Actor } from "./actor.js";

@@ -20,7 +20,7 @@ import type {
   UserPatch,
   UserRepository,
 } from "../store.js";
-import type { AuditEvent, KeyRecord, Organization, SealedSecret, User } from "../types.js";
+import type { AuditEvent, KeyRecord, Organization, SealedSecret, User } from "../../model/records.js";
 import { isAsSeen, KeyChangedError, type KeyAsSeen } from "../key-as-seen.js";
 import { boundedFields, type KeyBound } from "../key-bound.js";
 import { isUsableHolder } from "../usable-holder.js";

@@ -1,6 +1,6 @@
 import type { Collection, Filter, IndexDescription } from "mongodb";
 import type { AuditListQuery, AuditRepository } from "../store.js";
-import type { AuditEvent } from "../types.js";
+import type { AuditEvent } from "../../model/records.js";
 import { toDocument, type StoredRecord } from "./documents.js";
 import { reportingDuplicates } from "./mongo-errors.js";
 

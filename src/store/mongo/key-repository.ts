@@ -10,7 +10,7 @@ import type {
   NewSecret,
   UpdateKeyOutcome,
 } from "../store.js";
-import type { KeyRecord, SealedSecret } from "../types.js";
+import type { KeyRecord, SealedSecret } from "../../model/records.js";
 import { isAsSeen, KeyChangedError, type KeyAsSeen } from "../key-as-seen.js";
 import { boundRateLimit, SECONDS_PER_PERIOD, type KeyBound } from "../key-bound.js";
 import { isUsableHolder } from "../usable-holder.js";

@@ -1,6 +1,6 @@
 import type { Collection, IndexDescription } from "mongodb";
 import type { OrganizationRepository } from "../store.js";
-import type { Organization } from "../types.js";
+import type { Organization } from "../../model/records.js";
 import { toDocument, type StoredRecord } from "./documents.js";
 import { reportingDuplicates } from "./mongo-errors.js";
 

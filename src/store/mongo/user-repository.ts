@@ -1,6 +1,6 @@
 import type { Collection, Filter, IndexDescription, UpdateFilter } from "mongodb";
 import type { UserChangeOutcome, UserListQuery, UserPatch, UserRepository } from "../store.js";
-import type { User, UserLimits } from "../types.js";
+import type { User, UserLimits } from "../../model/records.js";
 import { toDocument, type StoredRecord } from "./documents.js";
 import { reportingDuplicates } from "./mongo-errors.js";
 import { OwnerCounts, type OwnerCountDocument } from "./owner-counts.js";

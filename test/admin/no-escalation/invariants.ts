@@ -1,6 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import type { GetMyLimitsResponse } from "../../../gen/keygate/v1/key_admin_pb.js";
-import type { KeyRecord, User } from "../../../src/store/types.js";
+import type { KeyRecord, User } from "../../../src/model/records.js";
 import { decide, effectiveLimits, limitsOf, perMinute, RANK, rightsOf, secretWorks, slotsHeld, userOf, type ModelState, type Role } from "./model.js";
 import { outcomeOf, ROLE_OF_ENUM, type World } from "./world.js";
 
