@@ -20,7 +20,7 @@ import { consoleHandler } from "./console/console-handler.js";
 import type { Config } from "./config/config.js";
 import { secretEncryptionFrom } from "./crypto/secret-encryption.js";
 import { KeyEvents } from "./keys/key-events.js";
-import { SecretHasher } from "./keys/secret.js";
+import { SecretHasher } from "./model/secret.js";
 import { CheckLimits } from "./limits/check-limits.js";
 import type { Logger } from "./log/logger.js";
 import { Metrics } from "./metrics/metrics.js";

@@ -2,7 +2,7 @@ import cluster from "node:cluster";
 import { fileURLToPath } from "node:url";
 import { startApp } from "./app.js";
 import { ConfigError, loadConfig, planNamed, type Config } from "./config/config.js";
-import { SecretHasher } from "./keys/secret.js";
+import { SecretHasher } from "./model/secret.js";
 import { createLogger, type Logger } from "./log/logger.js";
 import { joinCluster, runClusterPrimary } from "./server/cluster.js";
 import { openStore } from "./store/open-store.js";

@@ -6,7 +6,7 @@ import { CheckService } from "../../src/authz/check-service.js";
 import { KeyCache } from "../../src/cache/key-cache.js";
 import { loadConfig } from "../../src/config/config.js";
 import { KeyEvents } from "../../src/keys/key-events.js";
-import { SecretHasher } from "../../src/keys/secret.js";
+import { SecretHasher } from "../../src/model/secret.js";
 import { CheckLimits } from "../../src/limits/check-limits.js";
 import { MemoryStore } from "../../src/store/memory/memory-store.js";
 import { systemClock } from "../../src/time/clock.js";

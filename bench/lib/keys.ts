@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { crc32 } from "node:zlib";
-import { isWellFormedSecret, SecretHasher } from "../../src/keys/secret.js";
+import { isWellFormedSecret, SecretHasher } from "../../src/model/secret.js";
 import type { KeyRecord, Organization } from "../../src/model/records.js";
 
 /**
@@ -31,7 +31,7 @@ function base62(bytes: Uint8Array, length: number): string {
   return out;
 }
 
-/** The same checksum as src/keys/secret.ts (asserted below with isWellFormedSecret). */
+/** The same checksum as src/model/secret.ts (asserted below with isWellFormedSecret). */
 function checksum(randomPart: string): string {
   let value = crc32(randomPart);
   let out = "";
@@ -45,7 +45,7 @@ function checksum(randomPart: string): string {
 export function benchSecret(seed: string, index: number): string {
   const randomPart = base62(createHash("sha256").update(`${seed}/${index}`).digest(), 40);
   const secret = `sk_live_${randomPart}${checksum(randomPart)}`;
-  if (!isWellFormedSecret(secret)) throw new Error("bench secret generator disagrees with src/keys/secret.ts");
+  if (!isWellFormedSecret(secret)) throw new Error("bench secret generator disagrees with src/model/secret.ts");
   return secret;
 }
 

@@ -1,5 +1,5 @@
-import { newId } from "../keys/ids.js";
-import { redactSecrets, redactSecretValues } from "../keys/secret.js";
+import { newId } from "../model/ids.js";
+import { redactSecrets, redactSecretValues } from "../model/secret.js";
 import type { Logger } from "../log/logger.js";
 import type { Store } from "../store/store.js";
 import type { AuditEvent } from "../model/records.js";

@@ -1,8 +1,8 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
-import { isId, type IdKind } from "../keys/ids.js";
-import { looksLikeSecret, redactSecrets, redactSecretValues } from "../keys/secret.js";
+import { isId, type IdKind } from "../model/ids.js";
+import { looksLikeSecret, redactSecrets, redactSecretValues } from "../model/secret.js";
 import type { Refusal } from "./policy.js";
 
 /**

@@ -19,10 +19,10 @@ import {
 } from "../../gen/keygate/v1/key_admin_pb.js";
 import type { ScopeDefinition } from "../config/scopes.js";
 import type { SecretEncryption } from "../crypto/secret-encryption.js";
-import { newId } from "../keys/ids.js";
+import { newId } from "../model/ids.js";
 import type { KeyEvents } from "../keys/key-events.js";
-import { keyStatus } from "../keys/key-status.js";
-import { generateSecret, isWellFormedSecret, keyPrefixOf, type SecretHasher } from "../keys/secret.js";
+import { keyStatus } from "../model/key-state.js";
+import { generateSecret, isWellFormedSecret, keyPrefixOf, type SecretHasher } from "../model/secret.js";
 import type { Logger } from "../log/logger.js";
 import type { KeyPatch, Store } from "../store/store.js";
 import { boundRateLimit, rateWithin } from "../store/key-bound.js";

@@ -1,6 +1,6 @@
 import type { SecretEncryption } from "../crypto/secret-encryption.js";
 import type { KeyEvents } from "../keys/key-events.js";
-import { generateSecret, keyPrefixOf, type SecretHasher } from "../keys/secret.js";
+import { generateSecret, keyPrefixOf, type SecretHasher } from "../model/secret.js";
 import { asSeen } from "../store/key-as-seen.js";
 import type { Store } from "../store/store.js";
 import type { KeyRecord } from "../model/records.js";

@@ -13,7 +13,7 @@ import {
   type User as UserMessage,
 } from "../../gen/keygate/v1/key_admin_pb.js";
 import { OrganizationSchema, type Organization as OrganizationMessage } from "../../gen/keygate/v1/operator_pb.js";
-import type { Environment } from "../keys/secret.js";
+import type { Environment } from "../model/secret.js";
 import type { AuditEvent, KeyRecord, KeyType, Organization, RateLimitPeriod, User, UserRole } from "../model/records.js";
 
 /** Converts between stored records and the admin API's messages; no rules live here. */

@@ -8,7 +8,7 @@ import {
   UserRole as UserRoleEnum,
   type KeyAdminService,
 } from "../../gen/keygate/v1/key_admin_pb.js";
-import { isId, newId } from "../keys/ids.js";
+import { isId, newId } from "../model/ids.js";
 import type { UserPatch } from "../store/store.js";
 import type { User, UserRole } from "../model/records.js";
 import { CallerAudit } from "./audit-trail.js";

@@ -5,7 +5,7 @@ import { failedKeySource } from "../abuse/failed-key-source.js";
 import type { SlidingCounters } from "../abuse/sliding-counters.js";
 import type { KeyCache, KeyCacheEntry } from "../cache/key-cache.js";
 import type { Config } from "../config/config.js";
-import type { SecretHasher } from "../keys/secret.js";
+import type { SecretHasher } from "../model/secret.js";
 import type { CheckLimits } from "../limits/check-limits.js";
 import type { Logger } from "../log/logger.js";
 import { noCheckObserver, type CheckObserver } from "../metrics/observers.js";

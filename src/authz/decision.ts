@@ -1,6 +1,6 @@
 import type { KeyCacheEntry } from "../cache/key-cache.js";
-import { keyStatus } from "../keys/key-status.js";
-import { isWellFormedSecret } from "../keys/secret.js";
+import { keyStatus } from "../model/key-state.js";
+import { isWellFormedSecret } from "../model/secret.js";
 import type { CheckLimits } from "../limits/check-limits.js";
 import type { RateLimitState } from "../limits/rate-limiter.js";
 import { UNKNOWN_SCOPES, type CheckInput } from "./check-input.js";

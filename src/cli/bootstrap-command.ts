@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { loadConfig, planNamed } from "../config/config.js";
-import { SecretHasher } from "../keys/secret.js";
+import { SecretHasher } from "../model/secret.js";
 import { openStore } from "../store/open-store.js";
 import { bootstrapOperator, bootstrapOrganization } from "../tenancy/bootstrap.js";
 import { PLATFORM_ADMIN } from "../tenancy/platform.js";

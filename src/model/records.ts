@@ -1,4 +1,4 @@
-import type { Environment } from "../keys/secret.js";
+import type { Environment } from "./secret.js";
 
 /** The records keygate keeps. Stores hold these shapes; the admin API maps them to protobuf. */
 

@@ -1,7 +1,7 @@
 import type { Plan } from "../config/plans.js";
 import { ADMIN_READ, ADMIN_WRITE, type ScopeDefinition } from "../config/scopes.js";
-import { newId } from "../keys/ids.js";
-import { generateSecret, keyPrefixOf, type Environment, type SecretHasher } from "../keys/secret.js";
+import { newId } from "../model/ids.js";
+import { generateSecret, keyPrefixOf, type Environment, type SecretHasher } from "../model/secret.js";
 import { boundRateLimit } from "../store/key-bound.js";
 import type { Store } from "../store/store.js";
 import type { AuditEvent, KeyRecord, Organization, User } from "../model/records.js";

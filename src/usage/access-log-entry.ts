@@ -1,7 +1,7 @@
 import type { JsonValue } from "@bufbuild/protobuf";
 import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
 import { ResponseFlags_Unauthorized_Reason, type HTTPAccessLogEntry } from "../../gen/envoy/data/accesslog/v3/accesslog_pb.js";
-import { isId } from "../keys/ids.js";
+import { isId } from "../model/ids.js";
 import type { ResponseUsageEvent } from "./usage-event.js";
 import type { AccessLogResult } from "./usage-metrics.js";
 

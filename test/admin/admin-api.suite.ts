@@ -8,7 +8,7 @@ import {
   RateLimitPeriod,
   type ApiKey,
 } from "../../gen/keygate/v1/key_admin_pb.js";
-import { isWellFormedSecret } from "../../src/keys/secret.js";
+import { isWellFormedSecret } from "../../src/model/secret.js";
 import type { ManualClock } from "../../src/time/clock.js";
 import type { TestApp } from "../support/app.js";
 import { appOnStore, type StoreMaker } from "./clients.js";

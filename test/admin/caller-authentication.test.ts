@@ -10,7 +10,7 @@ import { callerAuthenticator } from "../../src/admin/authenticate-caller.js";
 import { callerAuthentication, callerOf } from "../../src/admin/caller.js";
 import { DEFAULT_PLANS } from "../../src/config/plans.js";
 import { DEFAULT_SCOPES } from "../../src/config/scopes.js";
-import { generateSecret, SecretHasher } from "../../src/keys/secret.js";
+import { generateSecret, SecretHasher } from "../../src/model/secret.js";
 import { createLogger } from "../../src/log/logger.js";
 import { MemoryStore } from "../../src/store/memory/memory-store.js";
 import type { Store } from "../../src/store/store.js";

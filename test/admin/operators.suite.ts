@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { Code } from "@connectrpc/connect";
 import { Environment, RateLimitPeriod, UserRole } from "../../gen/keygate/v1/key_admin_pb.js";
-import { newId } from "../../src/keys/ids.js";
-import { generateSecret, keyPrefixOf } from "../../src/keys/secret.js";
+import { newId } from "../../src/model/ids.js";
+import { generateSecret, keyPrefixOf } from "../../src/model/secret.js";
 import type { KeyRecord } from "../../src/model/records.js";
 import type { BootstrapResult } from "../../src/tenancy/bootstrap.js";
 import type { ManualClock } from "../../src/time/clock.js";

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { UsagePeriod } from "../../gen/keygate/v1/key_admin_pb.js";
-import { newId } from "../../src/keys/ids.js";
+import { newId } from "../../src/model/ids.js";
 import type { BootstrapResult } from "../../src/tenancy/bootstrap.js";
 import { startTestApp, type TestApp } from "../support/app.js";
 import { anOperator, operatorClientFor } from "./clients.js";

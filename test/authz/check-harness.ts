@@ -7,9 +7,9 @@ import { CheckService, type AuthorizationDeps } from "../../src/authz/check-serv
 import { KeyCache } from "../../src/cache/key-cache.js";
 import { loadConfig, type Config } from "../../src/config/config.js";
 import type { Plan } from "../../src/config/plans.js";
-import { newId } from "../../src/keys/ids.js";
+import { newId } from "../../src/model/ids.js";
 import { KeyEvents } from "../../src/keys/key-events.js";
-import { generateSecret, keyPrefixOf, SecretHasher, type Environment } from "../../src/keys/secret.js";
+import { generateSecret, keyPrefixOf, SecretHasher, type Environment } from "../../src/model/secret.js";
 import { expectWellFormed } from "./well-formed.js";
 import { CheckLimits } from "../../src/limits/check-limits.js";
 import type { LoadMonthlyRequests } from "../../src/limits/monthly-quota.js";

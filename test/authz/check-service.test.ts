@@ -2,7 +2,7 @@ import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { CheckResponseSchema } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
-import { generateSecret, keyPrefixOf } from "../../src/keys/secret.js";
+import { generateSecret, keyPrefixOf } from "../../src/model/secret.js";
 import type { Store } from "../../src/store/store.js";
 import { countingStore, createHarness, envoyRequest, headerMap, outcomeOf } from "./check-harness.js";
 import { expectWellFormed } from "./well-formed.js";

@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../src/cli/main.js";
-import { newId } from "../../src/keys/ids.js";
+import { newId } from "../../src/model/ids.js";
 import { startTestApp, type TestApp } from "../support/app.js";
 import { capture } from "./capture.js";
 

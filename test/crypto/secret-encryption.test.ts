@@ -8,7 +8,7 @@ import {
   SecretEncryption,
   secretEncryptionFrom,
 } from "../../src/crypto/secret-encryption.js";
-import { generateSecret } from "../../src/keys/secret.js";
+import { generateSecret } from "../../src/model/secret.js";
 
 const KEY_ID = "key_01HZX3K4M5N6P7Q8R9S0T1V2W3";
 

@@ -6,7 +6,7 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { KeyAdminService } from "../../gen/keygate/v1/key_admin_pb.js";
 import { SlidingCounters } from "../../src/abuse/sliding-counters.js";
-import { generateSecret } from "../../src/keys/secret.js";
+import { generateSecret } from "../../src/model/secret.js";
 import { MemoryStore } from "../../src/store/memory/memory-store.js";
 import { countingStore } from "../authz/check-harness.js";
 import { bearer, startTestApp, type TestApp } from "../support/app.js";

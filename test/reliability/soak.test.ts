@@ -6,7 +6,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Authorization, CheckRequestSchema } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { RateLimitPeriod } from "../../gen/keygate/v1/key_admin_pb.js";
-import { generateSecret } from "../../src/keys/secret.js";
+import { generateSecret } from "../../src/model/secret.js";
 import { startTestApp, type TestApp } from "../support/app.js";
 import { freshMongoStore, type FreshMongoStore } from "../support/mongo.js";
 

@@ -6,7 +6,7 @@ import { StreamAccessLogsMessageSchema } from "../../gen/envoy/service/accesslog
 import { Authorization, CheckResponseSchema, CheckRequestSchema } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { Health, HealthCheckResponse_ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
 import { KeyAdminService, UsagePeriod } from "../../gen/keygate/v1/key_admin_pb.js";
-import { generateSecret } from "../../src/keys/secret.js";
+import { generateSecret } from "../../src/model/secret.js";
 import { accessLogMetric } from "../../src/usage/usage-metrics.js";
 import { envoyRequest, outcomeOf } from "../authz/check-harness.js";
 import { makeCertificates, type TestCertificates } from "../support/certificates.js";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { newId } from "../../src/keys/ids.js";
+import { newId } from "../../src/model/ids.js";
 import { asSeen, KeyChangedError, type KeyAsSeen } from "../../src/store/key-as-seen.js";
 import type { CreateKeyOutcome, KeySlotLimits, Store } from "../../src/store/store.js";
 import type { AuditEvent, KeyRecord, Organization, SealedSecret, User } from "../../src/model/records.js";

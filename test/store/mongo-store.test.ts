@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { newId } from "../../src/keys/ids.js";
+import { newId } from "../../src/model/ids.js";
 import { COLLECTIONS, createMongoStore } from "../../src/store/mongo/mongo-store.js";
 import { freshMongoStore, type FreshMongoStore } from "../support/mongo.js";
 import { aKey } from "../support/records.js";

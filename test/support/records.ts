@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { newId } from "../../src/keys/ids.js";
+import { newId } from "../../src/model/ids.js";
 import type { KeyRecord } from "../../src/model/records.js";
 
 /** Records for store tests: plausible, complete, and unique where the store requires it. */

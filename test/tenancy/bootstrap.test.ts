@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_PLANS } from "../../src/config/plans.js";
 import { DEFAULT_SCOPES } from "../../src/config/scopes.js";
-import { SecretHasher } from "../../src/keys/secret.js";
+import { SecretHasher } from "../../src/model/secret.js";
 import { MemoryStore } from "../../src/store/memory/memory-store.js";
 import { bootstrapOperator, bootstrapOrganization, createOrganization } from "../../src/tenancy/bootstrap.js";
 import { isPlatformOperator, PLATFORM_ADMIN } from "../../src/tenancy/platform.js";

@@ -1,7 +1,7 @@
 import { fromJson, type JsonObject } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { HTTPAccessLogEntrySchema } from "../../gen/envoy/data/accesslog/v3/accesslog_pb.js";
-import { newId } from "../../src/keys/ids.js";
+import { newId } from "../../src/model/ids.js";
 import { readAccessLogEntry, type AccessLogReading } from "../../src/usage/access-log-entry.js";
 
 const NOW = Date.UTC(2031, 2, 15, 12);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { newId } from "../../src/keys/ids.js";
+import { newId } from "../../src/model/ids.js";
 import type { Store } from "../../src/store/store.js";
 import type { KeyDayDelta, UsageBatch } from "../../src/usage/usage-repository.js";
 import { emptyTally, type KeyDayUsage, type UsageTally } from "../../src/usage/usage-tally.js";

@@ -16,7 +16,7 @@ import {
   UsagePeriod,
   UsageSource,
 } from "../../gen/keygate/v1/key_admin_pb.js";
-import { newId } from "../../src/keys/ids.js";
+import { newId } from "../../src/model/ids.js";
 import { MemoryStore } from "../../src/store/memory/memory-store.js";
 import type { Store } from "../../src/store/store.js";
 import { ManualClock } from "../../src/time/clock.js";

@@ -1,4 +1,4 @@
-import type { KeyRecord } from "../model/records.js";
+import type { KeyRecord } from "./records.js";
 
 /**
  * The static state of a key found by the hash of a presented secret, in the order the contract
