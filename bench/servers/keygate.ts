@@ -1,7 +1,7 @@
 import cluster from "node:cluster";
 import { startApp } from "../../src/app.js";
 import { loadConfig, type Config } from "../../src/config/config.js";
-import type { Plan } from "../../src/config/plans.js";
+import type { Plan } from "../../src/model/plans.js";
 import { createLogger } from "../../src/log/logger.js";
 import { ClusterPrimary, joinCluster } from "../../src/server/cluster.js";
 import { openStore } from "../../src/store/open-store.js";

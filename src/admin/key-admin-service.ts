@@ -17,7 +17,7 @@ import {
   RateLimitPeriod as RateLimitPeriodEnum,
   type KeyAdminService,
 } from "../../gen/keygate/v1/key_admin_pb.js";
-import type { ScopeDefinition } from "../config/scopes.js";
+import type { ScopeDefinition } from "../model/scopes.js";
 import type { SecretEncryption } from "../crypto/secret-encryption.js";
 import { newId } from "../model/ids.js";
 import type { KeyEvents } from "../keys/key-events.js";

@@ -1,10 +1,10 @@
-import type { Plan } from "../config/plans.js";
-import type { ScopeDefinition } from "../config/scopes.js";
+import type { Plan } from "../model/plans.js";
+import type { ScopeDefinition } from "../model/scopes.js";
 import type { KeyEvents } from "../keys/key-events.js";
 import { boundedFields, type KeyBound } from "../store/key-bound.js";
 import type { Store } from "../store/store.js";
 import type { KeyRecord, User } from "../model/records.js";
-import { PLATFORM_ADMIN } from "../tenancy/platform.js";
+import { PLATFORM_ADMIN } from "../model/platform.js";
 import type { Clock } from "../time/clock.js";
 import type { CallerAudit } from "./audit-trail.js";
 import type { Caller } from "./caller.js";

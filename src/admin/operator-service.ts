@@ -10,8 +10,8 @@ import {
   type OperatorService,
 } from "../../gen/keygate/v1/operator_pb.js";
 import type { HandlerContext } from "@connectrpc/connect";
-import type { Plan } from "../config/plans.js";
-import type { ScopeDefinition } from "../config/scopes.js";
+import type { Plan } from "../model/plans.js";
+import type { ScopeDefinition } from "../model/scopes.js";
 import type { SecretEncryption } from "../crypto/secret-encryption.js";
 import { isId } from "../model/ids.js";
 import type { KeyEvents } from "../keys/key-events.js";
@@ -20,7 +20,7 @@ import type { Logger } from "../log/logger.js";
 import type { Store } from "../store/store.js";
 import type { KeyRecord, Organization } from "../model/records.js";
 import { createOrganization } from "../tenancy/bootstrap.js";
-import { PLATFORM_ADMIN } from "../tenancy/platform.js";
+import { PLATFORM_ADMIN } from "../model/platform.js";
 import type { Clock } from "../time/clock.js";
 import { CallerAudit, type AuditTrail } from "./audit-trail.js";
 import { callerOf, type Caller } from "./caller.js";

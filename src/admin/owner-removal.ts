@@ -1,4 +1,4 @@
-import { ADMIN_SCOPES } from "../config/scopes.js";
+import { ADMIN_SCOPES } from "../model/scopes.js";
 import type { KeyEvents } from "../keys/key-events.js";
 import type { Store } from "../store/store.js";
 import type { KeyRecord } from "../model/records.js";

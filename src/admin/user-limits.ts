@@ -1,6 +1,6 @@
 import type { UserLimits as UserLimitsMessage } from "../../gen/keygate/v1/key_admin_pb.js";
-import type { Plan } from "../config/plans.js";
-import { ADMIN_SCOPES, type ScopeDefinition } from "../config/scopes.js";
+import type { Plan } from "../model/plans.js";
+import { ADMIN_SCOPES, type ScopeDefinition } from "../model/scopes.js";
 import type { UserLimitsPatch } from "../store/store.js";
 import type { User, UserLimits } from "../model/records.js";
 import { adminError, fieldError } from "./errors.js";

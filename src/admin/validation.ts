@@ -1,10 +1,10 @@
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { isValidCidr } from "../authz/ip-allow-list.js";
-import type { ScopeDefinition } from "../config/scopes.js";
+import type { ScopeDefinition } from "../model/scopes.js";
 import { RateLimitPeriod as RateLimitPeriodEnum } from "../../gen/keygate/v1/key_admin_pb.js";
 import { boundRateLimit, rateWithin } from "../store/key-bound.js";
-import { PLATFORM_ADMIN } from "../tenancy/platform.js";
+import { PLATFORM_ADMIN } from "../model/platform.js";
 import { codePoint, firstUnsafeCharacter } from "../text/unsafe-characters.js";
 import type { KeyRateLimit, RateLimitPeriod } from "../model/records.js";
 import { adminError, fieldError } from "./errors.js";

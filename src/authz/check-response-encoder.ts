@@ -4,7 +4,7 @@ import type { KeyCacheEntry } from "../cache/key-cache.js";
 import type { RateLimitState } from "../limits/rate-limiter.js";
 import { buildAllowParts, CONTENT_TYPE_JSON, DENIAL_PARTS, OK_STATUS, secondsUntil, toCheckResponse, type ResponseContext } from "./check-response.js";
 import type { Decision } from "./decision.js";
-import { DENIAL_CODES, type DenialCode } from "./denials.js";
+import { DENIAL_CODES, type DenialCode } from "../model/denials.js";
 
 /**
  * Decision → the CheckResponse's wire bytes: byte for byte what

@@ -12,7 +12,7 @@ import { StatusSchema, type Status } from "../../gen/google/rpc/status_pb.js";
 import type { KeyCacheEntry } from "../cache/key-cache.js";
 import type { RateLimitState } from "../limits/rate-limiter.js";
 import type { Decision } from "./decision.js";
-import { DENIAL_CODES, DENIALS, type DenialCode } from "./denials.js";
+import { DENIAL_CODES, DENIALS, type DenialCode } from "../model/denials.js";
 
 /**
  * Step three of Check: decision → CheckResponse, exactly as the contract's "Check" section says.

@@ -3,7 +3,7 @@ import { loadConfig, planNamed } from "../config/config.js";
 import { SecretHasher } from "../model/secret.js";
 import { openStore } from "../store/open-store.js";
 import { bootstrapOperator, bootstrapOrganization } from "../tenancy/bootstrap.js";
-import { PLATFORM_ADMIN } from "../tenancy/platform.js";
+import { PLATFORM_ADMIN } from "../model/platform.js";
 import { systemClock } from "../time/clock.js";
 import { UsageError, type CommandIo } from "./command.js";
 

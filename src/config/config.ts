@@ -14,8 +14,8 @@ import {
   DEFAULT_REQUEST_BODY_TIMEOUT_MS,
   MIN_BODY_BYTES_PER_CONNECTION,
 } from "./body-limits.js";
-import { DEFAULT_PLANS, parsePlans, type Plan } from "./plans.js";
-import { DEFAULT_SCOPES, parseScopes, SCOPE_PATTERN, type ScopeDefinition } from "./scopes.js";
+import { DEFAULT_PLANS, parsePlans, type Plan } from "../model/plans.js";
+import { DEFAULT_SCOPES, parseScopes, SCOPE_PATTERN, type ScopeDefinition } from "../model/scopes.js";
 
 export { ConfigError };
 

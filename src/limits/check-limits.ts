@@ -1,4 +1,4 @@
-import type { Plan } from "../config/plans.js";
+import type { Plan } from "../model/plans.js";
 import type { KeyRecord } from "../model/records.js";
 import type { Clock } from "../time/clock.js";
 import { MonthlyQuota, type LoadMonthlyRequests } from "./monthly-quota.js";

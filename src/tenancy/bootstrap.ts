@@ -1,5 +1,5 @@
-import type { Plan } from "../config/plans.js";
-import { ADMIN_READ, ADMIN_WRITE, type ScopeDefinition } from "../config/scopes.js";
+import type { Plan } from "../model/plans.js";
+import { ADMIN_READ, ADMIN_WRITE, type ScopeDefinition } from "../model/scopes.js";
 import { newId } from "../model/ids.js";
 import { generateSecret, keyPrefixOf, type Environment, type SecretHasher } from "../model/secret.js";
 import { boundRateLimit } from "../store/key-bound.js";
@@ -7,7 +7,7 @@ import type { Store } from "../store/store.js";
 import type { AuditEvent, KeyRecord, Organization, User } from "../model/records.js";
 import type { Clock } from "../time/clock.js";
 import { AuditTrail } from "../admin/audit-trail.js";
-import { PLATFORM_ADMIN } from "./platform.js";
+import { PLATFORM_ADMIN } from "../model/platform.js";
 
 export interface TenancyDeps {
   store: Store;

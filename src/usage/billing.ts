@@ -1,4 +1,4 @@
-import type { Plan } from "../config/plans.js";
+import type { Plan } from "../model/plans.js";
 import { fieldError } from "../admin/errors.js";
 import { monthOf, utcDay, type DayRange } from "./utc-days.js";
 

@@ -1,4 +1,4 @@
-import { DENIAL_CODES, type DenialCode } from "../authz/denials.js";
+import { DENIAL_CODES, type DenialCode } from "../model/denials.js";
 
 /**
  * What Check reports about each decision for a known key, and what Envoy's access log reports
@@ -11,7 +11,7 @@ const KEYLESS_DENIALS = ["PATH_REJECTED", "API_KEY_MISSING", "API_KEY_INVALID"] 
 type KeyedDenial = Exclude<DenialCode, (typeof KEYLESS_DENIALS)[number]>;
 const isKeyed = (code: DenialCode): code is KeyedDenial => !(KEYLESS_DENIALS as readonly DenialCode[]).includes(code);
 
-/** A decision for a known key: allowed, or one of Check's denials (src/authz/denials.ts). */
+/** A decision for a known key: allowed, or one of Check's denials (src/model/denials.ts). */
 export type CheckOutcome = "allowed" | KeyedDenial;
 
 export const CHECK_OUTCOMES: readonly CheckOutcome[] = ["allowed", ...DENIAL_CODES.filter(isKeyed)];

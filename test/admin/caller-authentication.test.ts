@@ -8,8 +8,8 @@ import { KeyAdminService, ListKeysResponseSchema } from "../../gen/keygate/v1/ke
 import { AuditTrail } from "../../src/admin/audit-trail.js";
 import { callerAuthenticator } from "../../src/admin/authenticate-caller.js";
 import { callerAuthentication, callerOf } from "../../src/admin/caller.js";
-import { DEFAULT_PLANS } from "../../src/config/plans.js";
-import { DEFAULT_SCOPES } from "../../src/config/scopes.js";
+import { DEFAULT_PLANS } from "../../src/model/plans.js";
+import { DEFAULT_SCOPES } from "../../src/model/scopes.js";
 import { generateSecret, SecretHasher } from "../../src/model/secret.js";
 import { createLogger } from "../../src/log/logger.js";
 import { MemoryStore } from "../../src/store/memory/memory-store.js";

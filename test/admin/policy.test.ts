@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import { KeyAdminService } from "../../gen/keygate/v1/key_admin_pb.js";
 import { OperatorService } from "../../gen/keygate/v1/operator_pb.js";
-import { DEFAULT_PLANS } from "../../src/config/plans.js";
-import { DEFAULT_SCOPES } from "../../src/config/scopes.js";
+import { DEFAULT_PLANS } from "../../src/model/plans.js";
+import { DEFAULT_SCOPES } from "../../src/model/scopes.js";
 import {
   actorOf,
   ALLOWED,

@@ -6,7 +6,7 @@ import { CheckRequestSchema, type CheckRequest, type CheckResponse } from "../..
 import { CheckService, type AuthorizationDeps } from "../../src/authz/check-service.js";
 import { KeyCache } from "../../src/cache/key-cache.js";
 import { loadConfig, type Config } from "../../src/config/config.js";
-import type { Plan } from "../../src/config/plans.js";
+import type { Plan } from "../../src/model/plans.js";
 import { newId } from "../../src/model/ids.js";
 import { KeyEvents } from "../../src/keys/key-events.js";
 import { generateSecret, keyPrefixOf, SecretHasher, type Environment } from "../../src/model/secret.js";

@@ -6,7 +6,7 @@ import { AllowList } from "../../src/authz/ip-allow-list.js";
 import { toCheckResponse, type ResponseContext } from "../../src/authz/check-response.js";
 import { encodeCheckResponse } from "../../src/authz/check-response-encoder.js";
 import type { Decision } from "../../src/authz/decision.js";
-import { DENIAL_CODES } from "../../src/authz/denials.js";
+import { DENIAL_CODES } from "../../src/model/denials.js";
 import type { KeyCacheEntry } from "../../src/cache/key-cache.js";
 import { aKey } from "../support/records.js";
 

@@ -1,7 +1,7 @@
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { expect } from "vitest";
 import { CheckResponseSchema, type CheckResponse } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
-import { DENIALS, type DenialCode } from "../../src/authz/denials.js";
+import { DENIALS, type DenialCode } from "../../src/model/denials.js";
 
 /**
  * What every CheckResponse must look like, whatever the request: it survives the wire, says

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../../src/config/config.js";
-import { DEFAULT_PLANS } from "../../src/config/plans.js";
+import { DEFAULT_PLANS } from "../../src/model/plans.js";
 
 const file = (contents: string): string => {
   const path = join(mkdtempSync(join(tmpdir(), "keygate-config-")), "file.json");

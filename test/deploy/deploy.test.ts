@@ -8,7 +8,7 @@ import { AccessLogService } from "../../gen/envoy/service/accesslog/v3/als_pb.js
 import { Authorization } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { ConfigError, loadConfig } from "../../src/config/config.js";
-import { DEFAULT_SCOPES } from "../../src/config/scopes.js";
+import { DEFAULT_SCOPES } from "../../src/model/scopes.js";
 import { packageRoot } from "../../src/console/package-root.js";
 
 /**

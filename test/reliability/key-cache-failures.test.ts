@@ -1,7 +1,7 @@
 import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { KeyCache, type KeyCacheConfig } from "../../src/cache/key-cache.js";
-import { DEFAULT_PLANS } from "../../src/config/plans.js";
+import { DEFAULT_PLANS } from "../../src/model/plans.js";
 import { newId } from "../../src/model/ids.js";
 import { KeyEvents } from "../../src/keys/key-events.js";
 import { generateSecret, keyPrefixOf, SecretHasher } from "../../src/model/secret.js";

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MongoClient, type Db } from "mongodb";
 import { inject } from "vitest";
-import { DEFAULT_PLANS, type Plan } from "../../src/config/plans.js";
+import { DEFAULT_PLANS, type Plan } from "../../src/model/plans.js";
 import { MongoStore } from "../../src/store/mongo/mongo-store.js";
 import { startTestApp, type TestApp } from "../support/app.js";
 import { freshMongoStore } from "../support/mongo.js";

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_PLANS } from "../../src/config/plans.js";
-import { DEFAULT_SCOPES } from "../../src/config/scopes.js";
+import { DEFAULT_PLANS } from "../../src/model/plans.js";
+import { DEFAULT_SCOPES } from "../../src/model/scopes.js";
 import { SecretHasher } from "../../src/model/secret.js";
 import { MemoryStore } from "../../src/store/memory/memory-store.js";
 import { bootstrapOperator, bootstrapOrganization, createOrganization } from "../../src/tenancy/bootstrap.js";
-import { isPlatformOperator, PLATFORM_ADMIN } from "../../src/tenancy/platform.js";
+import { isPlatformOperator, PLATFORM_ADMIN } from "../../src/model/platform.js";
 import { ManualClock } from "../../src/time/clock.js";
 
 const pro = DEFAULT_PLANS.find((p) => p.name === "pro")!;

@@ -1,7 +1,7 @@
-import type { Plan } from "../../config/plans.js";
-import type { ScopeDefinition } from "../../config/scopes.js";
+import type { Plan } from "../../model/plans.js";
+import type { ScopeDefinition } from "../../model/scopes.js";
 import type { KeyRecord, User, UserRole } from "../../model/records.js";
-import { PLATFORM_ADMIN } from "../../tenancy/platform.js";
+import { PLATFORM_ADMIN } from "../../model/platform.js";
 import { effectiveLimits, type EffectiveLimits } from "../user-limits.js";
 
 /** Roles rank owner > admin > member. */

@@ -1,7 +1,7 @@
-import { ADMIN_SCOPES, ADMIN_WRITE } from "../../config/scopes.js";
+import { ADMIN_SCOPES, ADMIN_WRITE } from "../../model/scopes.js";
 import { rateWithin } from "../../store/key-bound.js";
 import type { KeyRateLimit, UserRole } from "../../model/records.js";
-import { PLATFORM_ADMIN } from "../../tenancy/platform.js";
+import { PLATFORM_ADMIN } from "../../model/platform.js";
 import { RANK, rankOf, type Actor } from "./actor.js";
 import { ALLOWED, firstRefusal, refuse, type Decision } from "./decision.js";
 import type { RateLimitBound } from "../validation.js";

@@ -1,6 +1,6 @@
 import { OperatorService } from "../../../gen/keygate/v1/operator_pb.js";
-import { ADMIN_READ, ADMIN_WRITE } from "../../config/scopes.js";
-import { PLATFORM_ADMIN } from "../../tenancy/platform.js";
+import { ADMIN_READ, ADMIN_WRITE } from "../../model/scopes.js";
+import { PLATFORM_ADMIN } from "../../model/platform.js";
 import type { Actor } from "./actor.js";
 import { ALLOWED, refuse, type Decision } from "./decision.js";
 

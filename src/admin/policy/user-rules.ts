@@ -1,6 +1,6 @@
-import { ADMIN_SCOPES } from "../../config/scopes.js";
+import { ADMIN_SCOPES } from "../../model/scopes.js";
 import type { UserRole } from "../../model/records.js";
-import { PLATFORM_ADMIN } from "../../tenancy/platform.js";
+import { PLATFORM_ADMIN } from "../../model/platform.js";
 import type { EffectiveLimits } from "../user-limits.js";
 import { RANK, type Actor } from "./actor.js";
 import { ALLOWED, firstRefusal, refuse, type Decision } from "./decision.js";

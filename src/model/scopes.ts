@@ -8,7 +8,7 @@ export const ADMIN_READ = "admin:read";
 export const ADMIN_WRITE = "admin:write";
 export const ADMIN_SCOPES: readonly string[] = [ADMIN_READ, ADMIN_WRITE];
 /**
- * The platform operators' scope (src/tenancy/platform.ts re-exports it). Defined here, below
+ * The platform operators' scope (src/model/platform.ts re-exports it). Defined here, below
  * tenancy/, so that the catalog can refuse it: every catalog scope can reach tenants' keys.
  */
 export const PLATFORM_ADMIN = "platform:admin";

@@ -1,5 +1,5 @@
-import { PLATFORM_ADMIN } from "../config/scopes.js";
-import type { KeyRecord, Organization } from "../model/records.js";
+import { PLATFORM_ADMIN } from "./scopes.js";
+import type { KeyRecord, Organization } from "./records.js";
 
 export { PLATFORM_ADMIN };
 
