@@ -3,7 +3,7 @@ import { AccessLogService } from "../gen/envoy/service/accesslog/v3/als_pb.js";
 import { Authorization } from "../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { KeyAdminService } from "../gen/keygate/v1/key_admin_pb.js";
 import { OperatorService } from "../gen/keygate/v1/operator_pb.js";
-import { clientContextValues, TrustedProxies } from "./abuse/client-address.js";
+import { clientContextValues, TrustedProxies } from "./net/client-address.js";
 import { SlidingCounters } from "./abuse/sliding-counters.js";
 import { AuditTrail } from "./admin/audit-trail.js";
 import { callerAdmission, callerAuthenticator } from "./admin/authenticate-caller.js";

@@ -1,4 +1,4 @@
-import { parseClientIp, type IpAddress } from "../authz/ip-allow-list.js";
+import { parseClientIp, type IpAddress } from "../net/ip-allow-list.js";
 import { ipSource } from "./sliding-counters.js";
 
 /**

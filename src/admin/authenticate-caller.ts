@@ -1,8 +1,8 @@
 import { Code, ConnectError, createContextKey } from "@connectrpc/connect";
 import { OneAtATime } from "../abuse/one-at-a-time.js";
-import { clientAddressKey } from "../abuse/client-address.js";
+import { clientAddressKey } from "../net/client-address.js";
 import { ipSource, type SlidingCounters } from "../abuse/sliding-counters.js";
-import type { IpAddress } from "../authz/ip-allow-list.js";
+import type { IpAddress } from "../net/ip-allow-list.js";
 import type { Plan } from "../model/plans.js";
 import type { ScopeDefinition } from "../model/scopes.js";
 import { keyStatus, secretGeneration } from "../model/key-state.js";

@@ -1,5 +1,5 @@
 import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
-import { clientAddressKey } from "../abuse/client-address.js";
+import { clientAddressKey } from "../net/client-address.js";
 import type { Plan } from "../model/plans.js";
 import { admissionRefusalKey } from "../server/rpc-admission.js";
 import type { KeyRecord, Organization, User } from "../model/records.js";

@@ -1,6 +1,6 @@
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { isValidCidr } from "../authz/ip-allow-list.js";
+import { isValidCidr } from "../net/ip-allow-list.js";
 import type { ScopeDefinition } from "../model/scopes.js";
 import { RateLimitPeriod as RateLimitPeriodEnum } from "../../gen/keygate/v1/key_admin_pb.js";
 import { boundRateLimit, rateWithin } from "../store/key-bound.js";

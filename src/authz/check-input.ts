@@ -1,5 +1,5 @@
-import { parseClientIp, type IpAddress } from "./ip-allow-list.js";
-import { isAmbiguousPath, normalizePath } from "./request-path.js";
+import { parseClientIp, type IpAddress } from "../net/ip-allow-list.js";
+import { isAmbiguousPath, normalizePath } from "../net/request-path.js";
 import type { RouteTable } from "./route-table.js";
 
 /**

@@ -1,5 +1,5 @@
 import type { RouteRule } from "../config/config.js";
-import { normalizePath } from "./request-path.js";
+import { normalizePath } from "../net/request-path.js";
 
 // The configured route table: method + path pattern -> required scopes, used when Envoy sends no
 // per-route `required_scopes`. Patterns (see RouteRule):

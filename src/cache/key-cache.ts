@@ -1,5 +1,5 @@
 import { LRUCache } from "lru-cache";
-import { AllowList } from "../authz/ip-allow-list.js";
+import { AllowList } from "../net/ip-allow-list.js";
 import type { Config } from "../config/config.js";
 import type { KeyEvents } from "../keys/key-events.js";
 import type { PlanLimits } from "../limits/check-limits.js";

@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { availableParallelism } from "node:os";
-import { isValidCidr } from "../authz/ip-allow-list.js";
-import { isAmbiguousPath } from "../authz/request-path.js";
+import { isValidCidr } from "../net/ip-allow-list.js";
+import { isAmbiguousPath } from "../net/request-path.js";
 import { parseEncryptionKey } from "../crypto/secret-encryption.js";
 import { ConfigError } from "./config-error.js";
 import { dataPlaneSettings, type DataPlaneSettings } from "./data-plane.js";

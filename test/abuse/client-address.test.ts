@@ -1,7 +1,7 @@
 import ipaddr from "ipaddr.js";
 import { describe, expect, it } from "vitest";
-import { clientAddress, TrustedProxies } from "../../src/abuse/client-address.js";
-import type { IpAddress } from "../../src/authz/ip-allow-list.js";
+import { clientAddress, TrustedProxies } from "../../src/net/client-address.js";
+import type { IpAddress } from "../../src/net/ip-allow-list.js";
 
 /**
  * Which address the admin API throttles by: X-Forwarded-For only from a trusted proxy, read from

@@ -2,8 +2,8 @@ import { create, fromJson } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { CheckRequestSchema } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { checkInput, presentedKey, type InputOptions } from "../../src/authz/check-input.js";
-import { parseClientIp } from "../../src/authz/ip-allow-list.js";
-import { isAmbiguousPath, normalizePath } from "../../src/authz/request-path.js";
+import { parseClientIp } from "../../src/net/ip-allow-list.js";
+import { isAmbiguousPath, normalizePath } from "../../src/net/request-path.js";
 import { compileRouteTable } from "../../src/authz/route-table.js";
 import { envoyRequest } from "./check-harness.js";
 

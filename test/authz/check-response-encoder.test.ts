@@ -2,7 +2,7 @@ import { toBinary } from "@bufbuild/protobuf";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { CheckResponseSchema } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
-import { AllowList } from "../../src/authz/ip-allow-list.js";
+import { AllowList } from "../../src/net/ip-allow-list.js";
 import { toCheckResponse, type ResponseContext } from "../../src/authz/check-response.js";
 import { encodeCheckResponse } from "../../src/authz/check-response-encoder.js";
 import type { Decision } from "../../src/authz/decision.js";

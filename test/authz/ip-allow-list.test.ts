@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AllowList, isValidCidr, parseClientIp } from "../../src/authz/ip-allow-list.js";
+import { AllowList, isValidCidr, parseClientIp } from "../../src/net/ip-allow-list.js";
 
 describe("isValidCidr", () => {
   it.each([

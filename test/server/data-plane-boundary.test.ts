@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it, vi } from "vitest";
 import { failedKeySource } from "../../src/abuse/failed-key-source.js";
-import { parseClientIp } from "../../src/authz/ip-allow-list.js";
+import { parseClientIp } from "../../src/net/ip-allow-list.js";
 import { DataPlaneBoundary } from "../../src/server/data-plane-boundary.js";
 
 /**

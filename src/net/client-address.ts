@@ -1,7 +1,7 @@
 import { createContextKey, createContextValues, type ContextValues } from "@connectrpc/connect";
 import type { IncomingMessage } from "node:http";
 import type { Http2ServerRequest } from "node:http2";
-import { AllowList, parseClientIp, type IpAddress } from "../authz/ip-allow-list.js";
+import { AllowList, parseClientIp, type IpAddress } from "./ip-allow-list.js";
 
 /**
  * The client address of an RPC, the admin API's throttling source: the TCP peer, or, when the
