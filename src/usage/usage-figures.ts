@@ -1,5 +1,5 @@
 import { allowedOf, addTally, emptyTally, endpointOf, requestsOf, throttledOf, type KeyDayUsage, type UsageTally } from "./usage-tally.js";
-import { daysFrom, type Day, type DayRange } from "./utc-days.js";
+import { daysFrom, type Day, type DayRange } from "../time/utc-days.js";
 
 /**
  * The figures the usage RPCs report, summed from key-days. Successful and failed requests come,

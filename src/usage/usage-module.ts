@@ -13,7 +13,7 @@ import { UsageAggregator } from "./usage-recorder.js";
 import { usageHandlers, type UsageHandlers } from "./usage-service.js";
 import { keyUsageTotals } from "./usage-totals.js";
 import { UsageWatchers } from "./usage-watchers.js";
-import { monthOf, utcDay } from "./utc-days.js";
+import { monthOf, utcDay } from "../time/utc-days.js";
 
 /** Usage as the app wires it: the recorder Check feeds, and everything that reads usage. */
 export interface Usage {

@@ -14,7 +14,7 @@ import {
 import { USAGE_METRIC, type UsageMetrics } from "./usage-metrics.js";
 import type { KeyDayDelta, UsageBatch, UsageRepository } from "./usage-repository.js";
 import { emptyTally, laterOf, type KeyDayUsage } from "./usage-tally.js";
-import { dayStartMs, utcDay, type DayRange } from "./utc-days.js";
+import { dayStartMs, utcDay, type DayRange } from "../time/utc-days.js";
 
 /**
  * Check's usage recorder. Each decision (and each access-log response) adds to in-memory counters

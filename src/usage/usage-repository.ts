@@ -1,5 +1,5 @@
 import type { KeyDayUsage } from "./usage-tally.js";
-import type { DayRange } from "./utc-days.js";
+import type { DayRange } from "../time/utc-days.js";
 
 /**
  * Where usage is kept: one pre-aggregated record per key and UTC day (outcome, endpoint and

@@ -37,7 +37,7 @@ import {
 } from "./usage-figures.js";
 import type { UsageAggregator } from "./usage-recorder.js";
 import type { KeyDayUsage } from "./usage-tally.js";
-import { lastDays, monthOf, previousRange, utcDay, type DayRange } from "./utc-days.js";
+import { lastDays, monthOf, previousRange, utcDay, type DayRange } from "../time/utc-days.js";
 import type { UsageWatchers } from "./usage-watchers.js";
 import { watchUsage } from "./watch-usage.js";
 

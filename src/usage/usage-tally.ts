@@ -1,5 +1,5 @@
 import { CHECK_OUTCOMES, THROTTLED_OUTCOMES, type CheckOutcome } from "./usage-event.js";
-import type { Day } from "./utc-days.js";
+import type { Day } from "../time/utc-days.js";
 
 /**
  * The additive counters usage is made of. One tally per key and UTC day is what the store keeps

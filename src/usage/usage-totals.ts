@@ -2,7 +2,7 @@ import type { KeyUsageTotals } from "../admin/mapping.js";
 import type { KeyRecord } from "../model/records.js";
 import type { UsageRepository } from "./usage-repository.js";
 import { requestsOf } from "./usage-tally.js";
-import { monthOf, utcDay } from "./utc-days.js";
+import { monthOf, utcDay } from "../time/utc-days.js";
 
 /**
  * The usage shown on keys (KeyAdminDeps.usageTotals): total since first use, today and this UTC

@@ -3,7 +3,7 @@ import { adminError } from "../admin/errors.js";
 import type { Clock } from "../time/clock.js";
 import type { UsageRepository } from "./usage-repository.js";
 import { addTally, emptyTally, type UsageTally } from "./usage-tally.js";
-import { utcDay } from "./utc-days.js";
+import { utcDay } from "../time/utc-days.js";
 
 /**
  * The WatchUsage streams open in this process. Each one is a standing cost (a flush listener, a

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/config.js";
 import { endpointNormalizer } from "../../src/usage/endpoint.js";
-import { utcDay } from "../../src/usage/utc-days.js";
+import { utcDay } from "../../src/time/utc-days.js";
 
 const normalize = endpointNormalizer(loadConfig({}).usageIdSegmentPattern);
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newId } from "../../src/model/ids.js";
 import { COLLECTIONS } from "../../src/store/mongo/mongo-store.js";
-import { addDays, daysFrom } from "../../src/usage/utc-days.js";
+import { addDays, daysFrom } from "../../src/time/utc-days.js";
 import { freshMongoStore, type FreshMongoStore } from "../support/mongo.js";
 import { aBatch, aDelta, aTally } from "./usage-contract.js";
 

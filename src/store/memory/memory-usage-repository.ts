@@ -1,6 +1,6 @@
 import type { ApplyResult, KeyLifetimeUsage, UsageBatch, UsageDaysQuery, UsageRepository } from "../../usage/usage-repository.js";
 import { addTally, emptyTally, laterOf, requestsOf, type KeyDayUsage, type UsageTally } from "../../usage/usage-tally.js";
-import { daysFrom, type Day, type DayRange } from "../../usage/utc-days.js";
+import { daysFrom, type Day, type DayRange } from "../../time/utc-days.js";
 
 /**
  * Usage in process memory, laid out like the MongoDB collections: one record per key and day,
