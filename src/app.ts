@@ -33,7 +33,7 @@ import { BodyBudget } from "./server/body-budget.js";
 import { healthRoutes } from "./server/health-service.js";
 import { HttpServer } from "./server/http-server.js";
 import { Readiness } from "./server/readiness.js";
-import type { RpcAdmission } from "./server/rpc-admission.js";
+import type { RpcAdmission } from "./rpc/rpc-admission.js";
 import type { Store } from "./store/store.js";
 import { systemClock, type Clock } from "./time/clock.js";
 import { every } from "./time/every.js";

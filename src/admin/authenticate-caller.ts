@@ -8,7 +8,7 @@ import type { ScopeDefinition } from "../model/scopes.js";
 import { keyStatus, secretGeneration } from "../model/key-state.js";
 import { isWellFormedSecret, type SecretHasher } from "../model/secret.js";
 import type { Logger } from "../log/logger.js";
-import type { RpcAdmission } from "../server/rpc-admission.js";
+import type { RpcAdmission } from "../rpc/rpc-admission.js";
 import type { Store } from "../store/store.js";
 import type { KeyRecord } from "../model/records.js";
 import { isPlatformOperator } from "../model/platform.js";
@@ -154,7 +154,7 @@ export function callerAuthenticator(deps: CallerAuthenticationDeps): Authenticat
 }
 
 /**
- * The admission of the admin services (src/server/rpc-admission.ts): the caller is authenticated
+ * The admission of the admin services (src/rpc/rpc-admission.ts): the caller is authenticated
  * from the headers before the body is read, once; the interceptor takes it from the context.
  */
 export function callerAdmission(authenticate: AuthenticateCaller, maxBody: RpcAdmission["maxBody"]): RpcAdmission {

@@ -1,7 +1,7 @@
 import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
 import { clientAddressKey } from "../net/client-address.js";
 import type { Plan } from "../model/plans.js";
-import { admissionRefusalKey } from "../server/rpc-admission.js";
+import { admissionRefusalKey } from "../rpc/rpc-admission.js";
 import type { KeyRecord, Organization, User } from "../model/records.js";
 import { refusalError } from "./errors.js";
 import type { AuditTrail } from "./audit-trail.js";

@@ -1,7 +1,7 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "../log/logger.js";
 import { isStoreUnavailable } from "../store/errors.js";
-import { rpcOutcome } from "../server/rpc-outcome.js";
+import { rpcOutcome } from "../rpc/rpc-outcome.js";
 import { callerContextKey } from "./caller.js";
 
 /**

@@ -1,5 +1,5 @@
 import { Code, type Interceptor } from "@connectrpc/connect";
-import { rpcOutcome } from "../server/rpc-outcome.js";
+import { rpcOutcome } from "../rpc/rpc-outcome.js";
 import type { AdminRpcObserver } from "./metrics.js";
 
 /**

@@ -3,7 +3,7 @@ import type { IncomingMessage } from "node:http";
 import type { Http2ServerRequest } from "node:http2";
 import { Code, ConnectError, createContextKey, type ContextValues, type Interceptor } from "@connectrpc/connect";
 import { noDataPlaneObserver, type DataPlaneObserver } from "../metrics/observers.js";
-import { admissionRefusalKey, type BodyLimit, type RpcAdmission } from "./rpc-admission.js";
+import { admissionRefusalKey, type BodyLimit, type RpcAdmission } from "../rpc/rpc-admission.js";
 
 /**
  * The data plane's trust boundary (contract: "The data plane's trust boundary"; docs/security.md).

@@ -11,7 +11,7 @@ import type { Readiness } from "./readiness.js";
 import { secureHttp2, type ServerTls } from "./secure-http2.js";
 import { bodyDeadline } from "./request-deadline.js";
 import { rpcAdapter } from "./rpc-adapter.js";
-import type { RpcAdmission } from "./rpc-admission.js";
+import type { RpcAdmission } from "../rpc/rpc-admission.js";
 
 type Request = IncomingMessage | http2.Http2ServerRequest;
 type Response = ServerResponse | http2.Http2ServerResponse;

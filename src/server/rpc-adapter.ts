@@ -8,11 +8,11 @@ import type { BodyBudget, BodyLedger } from "./body-budget.js";
 import { withEmptyMessage } from "./empty-request.js";
 import { EnvelopeBoundaries } from "./envelope-boundaries.js";
 import { OPEN_JSON_MAX_BYTES } from "../config/body-limits.js";
-import { admissionRefusalKey, type BodyLimit, type RpcAdmission } from "./rpc-admission.js";
+import { admissionRefusalKey, type BodyLimit, type RpcAdmission } from "../rpc/rpc-admission.js";
 
 /**
  * connect-node's connectNodeAdapter, with what keygate needs before and while a body is read:
- * - a service's admission (src/server/rpc-admission.ts) decides from the headers before a byte
+ * - a service's admission (src/rpc/rpc-admission.ts) decides from the headers before a byte
  *   of the body is read; a refused call runs with an empty message and its refusal in the
  *   context (admissionRefusalKey), which the service's interceptor throws;
  * - the admitted service's message limit (JSON to other services: OPEN_JSON_LIMIT), checked
