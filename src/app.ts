@@ -24,7 +24,7 @@ import { SecretHasher } from "./model/secret.js";
 import { CheckLimits } from "./limits/check-limits.js";
 import type { Logger } from "./log/logger.js";
 import { Metrics } from "./metrics/metrics.js";
-import { metricsEndpoint } from "./metrics/metrics-endpoint.js";
+import { metricsEndpoint } from "./server/metrics-endpoint.js";
 import { rpcMetrics } from "./metrics/rpc-metrics.js";
 import { instrumentStore } from "./metrics/store-metrics.js";
 import { DEFAULT_READ_MAX_BYTES } from "./config/body-limits.js";

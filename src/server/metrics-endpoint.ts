@@ -1,5 +1,5 @@
-import type { ExtraHandler } from "../server/http-server.js";
-import type { Metrics } from "./metrics.js";
+import type { ExtraHandler } from "./http-server.js";
+import type { Metrics } from "../metrics/metrics.js";
 
 export const METRICS_PATH = "/metrics";
 
