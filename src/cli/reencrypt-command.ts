@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { loadConfig } from "../config/config.js";
-import { reencryptSecrets } from "../crypto/reencrypt.js";
+import { reencryptSecrets } from "../keys/reencrypt.js";
 import { secretEncryptionFrom } from "../crypto/secret-encryption.js";
 import { openStore } from "../store/open-store.js";
 import { EXIT, UsageError, type CommandIo } from "./command.js";

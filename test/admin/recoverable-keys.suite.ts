@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code } from "@connectrpc/connect";
-import { reencryptSecrets } from "../../src/crypto/reencrypt.js";
+import { reencryptSecrets } from "../../src/keys/reencrypt.js";
 import { SecretEncryption } from "../../src/crypto/secret-encryption.js";
 import { newId } from "../../src/model/ids.js";
 import { generateSecret, keyPrefixOf } from "../../src/model/secret.js";

@@ -1,5 +1,5 @@
 import type { Store } from "../store/store.js";
-import { SealedSecretError, type SecretEncryption } from "./secret-encryption.js";
+import { SealedSecretError, type SecretEncryption } from "../crypto/secret-encryption.js";
 
 /** A sealed secret this run could not open: its key stays as it is (and is still not readable). */
 export interface UnreadableSecret {
