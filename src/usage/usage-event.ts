@@ -1,23 +1,10 @@
-import { DENIAL_CODES, type DenialCode } from "../model/denials.js";
+import type { CheckOutcome } from "../model/check-outcomes.js";
 
 /**
  * What Check reports about each decision for a known key, and what Envoy's access log reports
  * about each response. Recording must not touch the store on the request path: implementations
  * aggregate in memory and flush in batches.
  */
-
-/** Denials that come before any key is known have no key to count for. */
-const KEYLESS_DENIALS = ["PATH_REJECTED", "API_KEY_MISSING", "API_KEY_INVALID"] as const;
-type KeyedDenial = Exclude<DenialCode, (typeof KEYLESS_DENIALS)[number]>;
-const isKeyed = (code: DenialCode): code is KeyedDenial => !(KEYLESS_DENIALS as readonly DenialCode[]).includes(code);
-
-/** A decision for a known key: allowed, or one of Check's denials (src/model/denials.ts). */
-export type CheckOutcome = "allowed" | KeyedDenial;
-
-export const CHECK_OUTCOMES: readonly CheckOutcome[] = ["allowed", ...DENIAL_CODES.filter(isKeyed)];
-
-/** The outcomes that answer 429: the key's own rate limit and the organization's quota. */
-export const THROTTLED_OUTCOMES: readonly CheckOutcome[] = ["RATE_LIMITED", "QUOTA_EXCEEDED"];
 
 export interface CheckUsageEvent {
   keyId: string;

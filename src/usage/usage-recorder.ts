@@ -3,14 +3,8 @@ import { LRUCache } from "lru-cache";
 import type { Logger } from "../log/logger.js";
 import type { Clock } from "../time/clock.js";
 import { OVERFLOW_ENDPOINT, type EndpointNormalizer } from "./endpoint.js";
-import {
-  CHECK_OUTCOMES,
-  FIRST_FAILED_STATUS,
-  type CheckOutcome,
-  type CheckUsageEvent,
-  type ResponseUsageEvent,
-  type UsageRecorder,
-} from "./usage-event.js";
+import { CHECK_OUTCOMES, type CheckOutcome } from "../model/check-outcomes.js";
+import { FIRST_FAILED_STATUS, type CheckUsageEvent, type ResponseUsageEvent, type UsageRecorder } from "./usage-event.js";
 import { USAGE_METRIC, type UsageMetrics } from "./usage-metrics.js";
 import type { KeyDayDelta, UsageBatch, UsageRepository } from "./usage-repository.js";
 import { emptyTally, laterOf, type KeyDayUsage } from "./usage-tally.js";

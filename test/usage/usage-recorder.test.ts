@@ -5,7 +5,8 @@ import { MemoryUsageRepository } from "../../src/store/memory/memory-usage-repos
 import { ManualClock } from "../../src/time/clock.js";
 import { endpointNormalizer } from "../../src/usage/endpoint.js";
 import { loadConfig } from "../../src/config/config.js";
-import type { CheckOutcome, CheckUsageEvent } from "../../src/usage/usage-event.js";
+import type { CheckOutcome } from "../../src/model/check-outcomes.js";
+import type { CheckUsageEvent } from "../../src/usage/usage-event.js";
 import { USAGE_METRIC, UsageMetrics } from "../../src/usage/usage-metrics.js";
 import { MAX_ENDPOINTS_PER_KEY_DAY, UsageAggregator, type FlushedUsage, type UsageAggregatorOptions } from "../../src/usage/usage-recorder.js";
 import type { UsageBatch, UsageRepository } from "../../src/usage/usage-repository.js";

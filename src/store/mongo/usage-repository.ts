@@ -1,6 +1,6 @@
 import type { Collection, Filter, IndexDescription } from "mongodb";
 import type { ApplyResult, KeyDayDelta, KeyLifetimeUsage, UsageBatch, UsageDaysQuery, UsageRepository } from "../../usage/usage-repository.js";
-import { CHECK_OUTCOMES, type CheckOutcome } from "../../usage/usage-event.js";
+import { CHECK_OUTCOMES, type CheckOutcome } from "../../model/check-outcomes.js";
 import { emptyTally, laterOf, requestsOf, SCALAR_COUNTERS, type KeyDayUsage, type UsageTally } from "../../usage/usage-tally.js";
 import type { DayRange } from "../../time/utc-days.js";
 import { UsageKeyTotals, type KeyTotalsDelta } from "./usage-key-totals.js";
