@@ -1,4 +1,4 @@
-import type { UsageRepository } from "../usage/usage-repository.js";
+import type { UsageRepository } from "./usage-repository.js";
 import type { KeyAsSeen } from "./key-as-seen.js";
 import type { KeyBound } from "./key-bound.js";
 import type { AuditEvent, KeyRateLimit, KeyRecord, Organization, SealedSecret, User, UserLimits, UserRole } from "../model/records.js";
@@ -240,7 +240,7 @@ export interface Store {
   readonly organizations: OrganizationRepository;
   readonly users: UserRepository;
   readonly audit: AuditRepository;
-  /** Usage per key and day, and per key since first use (src/usage/usage-repository.ts). */
+  /** Usage per key and day, and per key since first use (src/store/usage-repository.ts). */
   readonly usage: UsageRepository;
   /** Cross-replica cache invalidation; the embedded store (one process) keeps nothing. */
   readonly changes: ChangeLogRepository;

@@ -1,4 +1,4 @@
-import { endpointKey } from "./usage-tally.js";
+import { endpointKey } from "../model/usage-tally.js";
 
 /**
  * An endpoint is a method and a normalized path: segments that look like ids or numbers read

@@ -1,4 +1,4 @@
-import { allowedOf, addTally, emptyTally, endpointOf, requestsOf, throttledOf, type KeyDayUsage, type UsageTally } from "./usage-tally.js";
+import { allowedOf, addTally, emptyTally, endpointOf, requestsOf, throttledOf, type KeyDayUsage, type UsageTally } from "../model/usage-tally.js";
 import { daysFrom, type Day, type DayRange } from "../time/utc-days.js";
 
 /**

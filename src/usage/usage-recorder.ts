@@ -6,8 +6,8 @@ import { OVERFLOW_ENDPOINT, type EndpointNormalizer } from "./endpoint.js";
 import { CHECK_OUTCOMES, type CheckOutcome } from "../model/check-outcomes.js";
 import { FIRST_FAILED_STATUS, type CheckUsageEvent, type ResponseUsageEvent, type UsageRecorder } from "./usage-event.js";
 import { USAGE_METRIC, type UsageMetrics } from "./usage-metrics.js";
-import type { KeyDayDelta, UsageBatch, UsageRepository } from "./usage-repository.js";
-import { emptyTally, laterOf, type KeyDayUsage } from "./usage-tally.js";
+import type { KeyDayDelta, UsageBatch, UsageRepository } from "../store/usage-repository.js";
+import { emptyTally, laterOf, type KeyDayUsage } from "../model/usage-tally.js";
 import { dayStartMs, utcDay, type DayRange } from "../time/utc-days.js";
 
 /**

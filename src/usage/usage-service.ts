@@ -36,7 +36,7 @@ import {
   type UsageFigures,
 } from "./usage-figures.js";
 import type { UsageAggregator } from "./usage-recorder.js";
-import type { KeyDayUsage } from "./usage-tally.js";
+import type { KeyDayUsage } from "../model/usage-tally.js";
 import { lastDays, monthOf, previousRange, utcDay, type DayRange } from "../time/utc-days.js";
 import type { UsageWatchers } from "./usage-watchers.js";
 import { watchUsage } from "./watch-usage.js";

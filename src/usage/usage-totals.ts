@@ -1,7 +1,7 @@
 import type { KeyUsageTotals } from "../admin/mapping.js";
 import type { KeyRecord } from "../model/records.js";
-import type { UsageRepository } from "./usage-repository.js";
-import { requestsOf } from "./usage-tally.js";
+import type { UsageRepository } from "../store/usage-repository.js";
+import { requestsOf } from "../model/usage-tally.js";
 import { monthOf, utcDay } from "../time/utc-days.js";
 
 /**

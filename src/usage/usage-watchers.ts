@@ -1,8 +1,8 @@
 import { Code } from "@connectrpc/connect";
 import { adminError } from "../admin/errors.js";
 import type { Clock } from "../time/clock.js";
-import type { UsageRepository } from "./usage-repository.js";
-import { addTally, emptyTally, type UsageTally } from "./usage-tally.js";
+import type { UsageRepository } from "../store/usage-repository.js";
+import { addTally, emptyTally, type UsageTally } from "../model/usage-tally.js";
 import { utcDay } from "../time/utc-days.js";
 
 /**

@@ -14,7 +14,7 @@ import type { Store } from "../store/store.js";
 import type { Clock } from "../time/clock.js";
 import { endpointsOf } from "./usage-figures.js";
 import type { UsageAggregator } from "./usage-recorder.js";
-import { addTally, allowedOf, deniedOf, emptyTally, throttledOf, type KeyDayUsage, type UsageTally } from "./usage-tally.js";
+import { addTally, allowedOf, deniedOf, emptyTally, throttledOf, type KeyDayUsage, type UsageTally } from "../model/usage-tally.js";
 import type { UsageWatchers } from "./usage-watchers.js";
 
 /**

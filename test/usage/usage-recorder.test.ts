@@ -9,8 +9,8 @@ import type { CheckOutcome } from "../../src/model/check-outcomes.js";
 import type { CheckUsageEvent } from "../../src/usage/usage-event.js";
 import { USAGE_METRIC, UsageMetrics } from "../../src/usage/usage-metrics.js";
 import { MAX_ENDPOINTS_PER_KEY_DAY, UsageAggregator, type FlushedUsage, type UsageAggregatorOptions } from "../../src/usage/usage-recorder.js";
-import type { UsageBatch, UsageRepository } from "../../src/usage/usage-repository.js";
-import { requestsOf } from "../../src/usage/usage-tally.js";
+import type { UsageBatch, UsageRepository } from "../../src/store/usage-repository.js";
+import { requestsOf } from "../../src/model/usage-tally.js";
 import { freshMongoStore, type FreshMongoStore } from "../support/mongo.js";
 import { aTally } from "./usage-contract.js";
 

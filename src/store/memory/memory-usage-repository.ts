@@ -1,5 +1,5 @@
-import type { ApplyResult, KeyLifetimeUsage, UsageBatch, UsageDaysQuery, UsageRepository } from "../../usage/usage-repository.js";
-import { addTally, emptyTally, laterOf, requestsOf, type KeyDayUsage, type UsageTally } from "../../usage/usage-tally.js";
+import type { ApplyResult, KeyLifetimeUsage, UsageBatch, UsageDaysQuery, UsageRepository } from "../usage-repository.js";
+import { addTally, emptyTally, laterOf, requestsOf, type KeyDayUsage, type UsageTally } from "../../model/usage-tally.js";
 import { daysFrom, type Day, type DayRange } from "../../time/utc-days.js";
 
 /**

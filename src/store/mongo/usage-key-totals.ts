@@ -1,5 +1,5 @@
 import type { Collection } from "mongodb";
-import type { KeyLifetimeUsage } from "../../usage/usage-repository.js";
+import type { KeyLifetimeUsage } from "../usage-repository.js";
 import { upsertOnce, type BatchUpsert } from "./usage-upserts.js";
 
 /**

@@ -1,7 +1,7 @@
 import type { Collection, Filter, IndexDescription } from "mongodb";
-import type { ApplyResult, KeyDayDelta, KeyLifetimeUsage, UsageBatch, UsageDaysQuery, UsageRepository } from "../../usage/usage-repository.js";
+import type { ApplyResult, KeyDayDelta, KeyLifetimeUsage, UsageBatch, UsageDaysQuery, UsageRepository } from "../usage-repository.js";
 import { CHECK_OUTCOMES, type CheckOutcome } from "../../model/check-outcomes.js";
-import { emptyTally, laterOf, requestsOf, SCALAR_COUNTERS, type KeyDayUsage, type UsageTally } from "../../usage/usage-tally.js";
+import { emptyTally, laterOf, requestsOf, SCALAR_COUNTERS, type KeyDayUsage, type UsageTally } from "../../model/usage-tally.js";
 import type { DayRange } from "../../time/utc-days.js";
 import { UsageKeyTotals, type KeyTotalsDelta } from "./usage-key-totals.js";
 import { upsertOnce, type BatchUpsert } from "./usage-upserts.js";

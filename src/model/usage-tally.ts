@@ -1,4 +1,4 @@
-import { CHECK_OUTCOMES, THROTTLED_OUTCOMES, type CheckOutcome } from "../model/check-outcomes.js";
+import { CHECK_OUTCOMES, THROTTLED_OUTCOMES, type CheckOutcome } from "./check-outcomes.js";
 import type { Day } from "../time/utc-days.js";
 
 /**

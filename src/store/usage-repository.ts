@@ -1,4 +1,4 @@
-import type { KeyDayUsage } from "./usage-tally.js";
+import type { KeyDayUsage } from "../model/usage-tally.js";
 import type { DayRange } from "../time/utc-days.js";
 
 /**
