@@ -78,5 +78,3 @@ export function keyState(key: ApiKey, nowMs = Date.now()): KeyState {
   if (key.expiresAt && timestampDate(key.expiresAt).getTime() <= nowMs) return "expired";
   return key.isActive ? "active" : "disabled";
 }
-
-export const currentMonth = (): string => new Date().toISOString().slice(0, 7);
