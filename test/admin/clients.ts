@@ -33,7 +33,7 @@ export function appOnStore(makeStore: StoreMaker, started: (t: TestApp, clock: M
   });
 }
 
-/** Clients the issue-8 suites need beside TestApp's KeyAdminService client. */
+/** Clients the users, operators and recoverable-keys suites need beside TestApp's KeyAdminService client. */
 
 export function operatorClientFor(t: TestApp, secret: string): Client<typeof OperatorService> {
   return createClient(OperatorService, createConnectTransport({ baseUrl: t.app.url, httpVersion: "1.1", interceptors: [bearer(secret)] }));
