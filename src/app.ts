@@ -106,6 +106,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     hasher,
     clock,
     plans: config.plans,
+    defaultPlan: config.defaultPlan,
     scopes: config.scopes,
     audit,
     logger,

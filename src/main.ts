@@ -1,7 +1,8 @@
 import cluster from "node:cluster";
 import { fileURLToPath } from "node:url";
 import { startApp } from "./app.js";
-import { ConfigError, loadConfig, planNamed, type Config } from "./config/config.js";
+import { ConfigError, loadConfig, type Config } from "./config/config.js";
+import { defaultPlanOf } from "./model/plans.js";
 import { SecretHasher } from "./model/secret.js";
 import { createLogger, type Logger } from "./log/logger.js";
 import { joinCluster, runClusterPrimary } from "./server/cluster.js";
@@ -20,7 +21,7 @@ async function bootstrapDemo(config: Config, store: Store, port: number): Promis
   if (store.kind !== "memory" || !config.demoBootstrap || (await store.organizations.count()) > 0) return;
   const { organization, key, secret } = await bootstrapOrganization(
     { store, hasher: new SecretHasher(config.pepper), clock: systemClock, scopes: config.scopes },
-    { organizationName: "demo", plan: planNamed(config, config.defaultPlan), ownerName: "demo owner", environment: "test" },
+    { organizationName: "demo", plan: defaultPlanOf(config), ownerName: "demo owner", environment: "test" },
   );
   const url = `http://localhost:${port}`;
   process.stdout.write(

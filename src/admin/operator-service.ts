@@ -10,7 +10,7 @@ import {
   type OperatorService,
 } from "../../gen/keygate/v1/operator_pb.js";
 import type { HandlerContext } from "@connectrpc/connect";
-import type { Plan } from "../model/plans.js";
+import { findPlan, type Plan } from "../model/plans.js";
 import type { ScopeDefinition } from "../model/scopes.js";
 import type { SecretEncryption } from "../crypto/secret-encryption.js";
 import { isId } from "../model/ids.js";
@@ -96,7 +96,7 @@ export function operatorService(deps: OperatorDeps): ServiceImpl<typeof Operator
   }
 
   function planNamed(name: string): Plan {
-    const plan = deps.plans.find((p) => p.name === name);
+    const plan = findPlan(deps.plans, name);
     if (!plan) throw fieldError("plan", `${JSON.stringify(name)} is not a configured plan (${deps.plans.map((p) => p.name).join(", ")})`);
     return plan;
   }
@@ -151,7 +151,8 @@ export function operatorService(deps: OperatorDeps): ServiceImpl<typeof Operator
       if (!updated) throw organizationNotFound(req.id);
       deps.keyEvents.organizationChanged(updated.id);
       await audit.changed(caller, { organizationId: updated.id, action: "org.plan_change", details: { from: current.plan, to: plan.name } });
-      const previous = deps.plans.find((p) => p.name === current.plan);
+      // A previous plan no longer configured bounded the keys by a rate nobody knows now: re-bound them.
+      const previous = findPlan(deps.plans, current.plan);
       if (!previous || plan.maxRateLimitPerMinute < previous.maxRateLimitPerMinute) await reboundUsersOf(caller, updated.id, plan);
       return create(SetOrganizationPlanResponseSchema, { organization: toOrganizationMessage(updated), previousPlan: current.plan });
     },

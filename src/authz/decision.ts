@@ -24,8 +24,6 @@ export type Decision =
     }
   | { readonly outcome: "RATE_LIMITED" | "QUOTA_EXCEEDED"; readonly entry: KeyCacheEntry; readonly limit: RateLimitState };
 
-export type Outcome = Decision["outcome"];
-
 const PATH_REJECTED: Decision = Object.freeze({ outcome: "PATH_REJECTED", entry: null });
 const MISSING: Decision = Object.freeze({ outcome: "API_KEY_MISSING", entry: null });
 const INVALID: Decision = Object.freeze({ outcome: "API_KEY_INVALID", entry: null });

@@ -6,6 +6,7 @@ import type { PlanLimits } from "../limits/check-limits.js";
 import type { Logger } from "../log/logger.js";
 import { noKeyCacheObserver, type CacheEviction, type KeyCacheObserver } from "../metrics/observers.js";
 import type { Store } from "../store/store.js";
+import { organizationPlan } from "../model/plans.js";
 import type { KeyRecord } from "../model/records.js";
 import type { Clock } from "../time/clock.js";
 import { SingleFlight } from "./single-flight.js";
@@ -234,12 +235,13 @@ export class KeyCache {
       organizationId,
       async () => {
         const organization = await this.#store.organizations.findById(organizationId);
-        const configured = organization === null ? undefined : this.#config.plans.find((p) => p.name === organization.plan);
-        if (configured !== undefined) return configured;
-        // Data and configuration disagree (the organization is gone, or its plan was removed
-        // from the plans file): limit it by the default plan rather than refuse its keys.
-        this.#logger?.warn({ organizationId, plan: organization?.plan ?? null }, "organization or its plan not found; applying the default plan");
-        return this.#config.plans.find((p) => p.name === this.#config.defaultPlan) ?? this.#config.plans[0]!;
+        // Data and configuration may disagree (the organization is gone, or its plan was removed
+        // from the plans file): organizationPlan says what holds then, for Check and admin alike.
+        const plan = organizationPlan(this.#config, organization?.plan);
+        if (plan.name !== organization?.plan) {
+          this.#logger?.warn({ organizationId, plan: organization?.plan ?? null }, "organization or its plan not found; applying the default plan");
+        }
+        return plan;
       },
       (plan, stale) => {
         if (!stale) this.#plans.set(organizationId, plan);

@@ -1,5 +1,6 @@
 import { timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { Environment, KeyType, RateLimitPeriod, UsagePeriod } from "../../gen/keygate/v1/key_admin_pb.js";
+import { utcMonth } from "../time/utc-days.js";
 import { UsageError } from "./command.js";
 
 /** Flag values as the API wants them; anything else is a UsageError naming the flag. */
@@ -62,8 +63,8 @@ export function positiveInt(flag: string, raw: string | undefined, fallback: num
   return Number(raw);
 }
 
-export function month(raw: string | undefined, now = new Date()): string {
-  const value = raw ?? now.toISOString().slice(0, 7);
+export function month(raw: string | undefined, nowMs = Date.now()): string {
+  const value = raw ?? utcMonth(nowMs);
   if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(value)) throw new UsageError(`--month must be YYYY-MM; got ${JSON.stringify(raw)}`);
   return value;
 }

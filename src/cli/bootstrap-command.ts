@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
-import { loadConfig, planNamed } from "../config/config.js";
+import { loadConfig } from "../config/config.js";
+import { findPlan } from "../model/plans.js";
 import { SecretHasher } from "../model/secret.js";
 import { openStore } from "../store/open-store.js";
 import { bootstrapOperator, bootstrapOrganization } from "../tenancy/bootstrap.js";
@@ -54,12 +55,8 @@ export async function bootstrapCommand(args: string[], io: CommandIo): Promise<n
   if (!organizationName) throw new UsageError("--org NAME is required");
   if (values.environment !== "live" && values.environment !== "test") throw new UsageError("--environment must be live or test");
   const config = loadConfig(io.env);
-  let plan;
-  try {
-    plan = planNamed(config, values.plan ?? config.defaultPlan);
-  } catch {
-    throw new UsageError(`--plan ${values.plan} is not configured (plans: ${config.plans.map((p) => p.name).join(", ")})`);
-  }
+  const plan = findPlan(config.plans, values.plan ?? config.defaultPlan);
+  if (!plan) throw new UsageError(`--plan ${values.plan} is not configured (plans: ${config.plans.map((p) => p.name).join(", ")})`);
   if (config.mongodbUri === undefined) {
     io.err("keygate: warning: MONGODB_URI is not set; the embedded store forgets this organization when the command exits.\n");
   }

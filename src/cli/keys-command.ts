@@ -13,6 +13,7 @@ import {
   UpdateKeyResponseSchema,
   type ApiKey,
 } from "../../gen/keygate/v1/key_admin_pb.js";
+import { keyState } from "../model/key-state.js";
 import * as parse from "./arguments.js";
 import { EXIT, UsageError, type CommandIo } from "./command.js";
 import { count, printFields, printTable, time } from "./output.js";
@@ -30,12 +31,6 @@ const PERIOD_NAME: Record<RateLimitPeriod, string> = {
   [RateLimitPeriod.DAY]: "day",
 };
 
-function state(key: ApiKey, nowMs = Date.now()): string {
-  if (key.revokedAt) return "revoked";
-  if (key.expiresAt && Number(key.expiresAt.seconds) * 1000 <= nowMs) return "expired";
-  return key.isActive ? "active" : "disabled";
-}
-
 const rate = (key: ApiKey) => (key.rateLimit > 0 ? `${key.rateLimit}/${PERIOD_NAME[key.rateLimitPeriod]}` : "plan");
 
 function printKey(io: CommandIo, key: ApiKey): void {
@@ -44,7 +39,7 @@ function printKey(io: CommandIo, key: ApiKey): void {
     ["name", key.name],
     ["description", key.description || "-"],
     ["prefix", key.keyPrefix],
-    ["state", state(key)],
+    ["state", keyState(key, Date.now())],
     ["environment", ENVIRONMENT_NAME[key.environment]],
     ["type", KEY_TYPE_NAME[key.keyType]],
     ["owner", key.ownerUserId],
@@ -121,7 +116,7 @@ Options:
       printTable(
         ctx.io,
         ["ID", "NAME", "PREFIX", "ENV", "STATE", "RATE", "TODAY", "LAST USED", "SCOPES"],
-        keys.map((k) => [k.id, k.name, k.keyPrefix, ENVIRONMENT_NAME[k.environment], state(k), rate(k), count(k.usage?.requestsToday ?? 0n), time(k.lastUsedAt), k.scopes.join(" ")]),
+        keys.map((k) => [k.id, k.name, k.keyPrefix, ENVIRONMENT_NAME[k.environment], keyState(k, Date.now()), rate(k), count(k.usage?.requestsToday ?? 0n), time(k.lastUsedAt), k.scopes.join(" ")]),
         "No keys.",
       );
       if (pageToken !== "") ctx.io.out(`\nMore keys: keygate keys list --page-token ${pageToken}\n`);

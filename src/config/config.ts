@@ -14,7 +14,7 @@ import {
   DEFAULT_REQUEST_BODY_TIMEOUT_MS,
   MIN_BODY_BYTES_PER_CONNECTION,
 } from "./body-limits.js";
-import { DEFAULT_PLANS, parsePlans, type Plan } from "../model/plans.js";
+import { DEFAULT_PLANS, findPlan, parsePlans, type Plan } from "../model/plans.js";
 import { DEFAULT_SCOPES, parseScopes, SCOPE_PATTERN, type ScopeDefinition } from "../model/scopes.js";
 
 export { ConfigError };
@@ -305,7 +305,7 @@ export function loadConfig(env: Env = process.env): Config {
 
   const plans = jsonFile(env, "KEYGATE_PLANS_FILE", parsePlans, [...DEFAULT_PLANS]);
   const defaultPlan = env["KEYGATE_DEFAULT_PLAN"] || "pro";
-  if (!plans.some((p) => p.name === defaultPlan)) {
+  if (findPlan(plans, defaultPlan) === undefined) {
     throw new ConfigError("KEYGATE_DEFAULT_PLAN", `plan ${defaultPlan} is not defined (plans: ${plans.map((p) => p.name).join(", ")})`);
   }
   const scopes = jsonFile(env, "KEYGATE_SCOPES_FILE", parseScopes, [...DEFAULT_SCOPES]);
@@ -359,10 +359,4 @@ export function loadConfig(env: Env = process.env): Config {
     usageWatchMaxStreamsPerKey: integer(env, "KEYGATE_USAGE_WATCH_MAX_STREAMS_PER_KEY", 10, 1, 100),
     usageWatchMaxStreamsPerOrganization: integer(env, "KEYGATE_USAGE_WATCH_MAX_STREAMS_PER_ORGANIZATION", 50, 1, 10_000),
   };
-}
-
-export function planNamed(config: Pick<Config, "plans">, name: string): Plan {
-  const plan = config.plans.find((p) => p.name === name);
-  if (!plan) throw new Error(`plan ${name} is not configured`);
-  return plan;
 }

@@ -1,4 +1,5 @@
 import { LRUCache } from "lru-cache";
+import { monthStartUtc, nextMonthStartUtc } from "../time/utc-days.js";
 import type { RateLimitState } from "./rate-limiter.js";
 
 /**
@@ -14,27 +15,6 @@ export type LoadMonthlyRequests = (organizationId: string, monthStartMs: number)
 interface MonthCount {
   monthStartMs: number;
   used: number;
-}
-
-// The month of the last call: every Check asks, and nearly always about the same month.
-let knownMonthStartMs = 0;
-let knownNextMonthStartMs = 0;
-
-function month(nowMs: number): void {
-  if (nowMs >= knownMonthStartMs && nowMs < knownNextMonthStartMs) return;
-  const now = new Date(nowMs);
-  knownMonthStartMs = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
-  knownNextMonthStartMs = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1);
-}
-
-export function monthStartUtc(nowMs: number): number {
-  month(nowMs);
-  return knownMonthStartMs;
-}
-
-export function nextMonthStartUtc(nowMs: number): number {
-  month(nowMs);
-  return knownNextMonthStartMs;
 }
 
 export interface MonthlyQuotaOptions {

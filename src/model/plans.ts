@@ -58,6 +58,43 @@ export const DEFAULT_PLANS: readonly Plan[] = [
   },
 ];
 
+/** The configured plans, and the one an organization gets when none is named. */
+export interface PlanCatalog {
+  readonly plans: readonly Plan[];
+  /** The configuration refuses to start unless this names one of `plans`. */
+  readonly defaultPlan: string;
+}
+
+/**
+ * The one lookup of a plan by name. Undefined when no configured plan has that name: a caller
+ * naming a plan (an operator's request, a CLI flag) refuses it in its own words, and a stored
+ * organization's plan goes through organizationPlan.
+ */
+export function findPlan(plans: readonly Plan[], name: string): Plan | undefined {
+  return plans.find((plan) => plan.name === name);
+}
+
+export function defaultPlanOf(catalog: PlanCatalog): Plan {
+  const plan = findPlan(catalog.plans, catalog.defaultPlan);
+  if (plan === undefined) throw new Error(`the default plan ${catalog.defaultPlan} is not configured`);
+  return plan;
+}
+
+/**
+ * The plan that bounds an organization, from the plan name stored with it (undefined when the
+ * organization itself is not found). Stored data and configuration can disagree: a plan removed
+ * from or renamed in the plans file leaves organizations naming it. Such an organization is held
+ * to the default plan, the one a new organization gets, rather than refused: refusing would take
+ * every key of the organization offline on the data plane over a configuration edit. Check (the
+ * key cache) and the admin API's caller authentication both read an organization's plan here, so
+ * what an organization's admins are allowed and shown (GetQuotaStatus, GetMyLimits) is the plan
+ * Check enforces on its keys. Callers log the disagreement (the returned plan's name differs from
+ * the stored one) so an operator sees it.
+ */
+export function organizationPlan(catalog: PlanCatalog, stored: string | undefined): Plan {
+  return (stored === undefined ? undefined : findPlan(catalog.plans, stored)) ?? defaultPlanOf(catalog);
+}
+
 const PLAN_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
 const CURRENCY = /^[A-Z]{3}$/;
 const NUMERIC_FIELDS = [

@@ -71,10 +71,6 @@ export function redactSecretValues(values: Readonly<Record<string, string>>): Re
   return Object.fromEntries(Object.entries(values).map(([name, value]) => [name, redactSecrets(value)]));
 }
 
-export function environmentOfSecret(secret: string): Environment {
-  return secret.startsWith("sk_live_") ? "live" : "test";
-}
-
 export function keyPrefixOf(secret: string): string {
   return secret.slice(0, KEY_PREFIX_LENGTH);
 }

@@ -1,6 +1,7 @@
 /**
  * Usage is kept per UTC day, named `YYYY-MM-DD`. Day names sort as the days do, so a range of
- * days is a range of strings (and of MongoDB index keys).
+ * days is a range of strings (and of MongoDB index keys). The monthly quota and billing count
+ * UTC calendar months; their bounds are computed here too, so both agree on where a month ends.
  */
 
 export type Day = string;
@@ -55,10 +56,39 @@ export function previousRange(range: DayRange): DayRange {
   return { from: addDays(range.from, -length), to: addDays(range.from, -1) };
 }
 
+/** A UTC calendar month, named `YYYY-MM` (how billing periods are named). */
+export type Month = string;
+
+export function utcMonth(ms: number): Month {
+  return utcDay(ms).slice(0, 7);
+}
+
+// Every Check asks for its month's bounds (the monthly quota); almost always the same month, so
+// the last answer is kept.
+let knownMonthStartMs = 0;
+let knownNextMonthStartMs = 0;
+
+function learnMonth(ms: number): void {
+  if (ms >= knownMonthStartMs && ms < knownNextMonthStartMs) return;
+  const at = new Date(ms);
+  knownMonthStartMs = Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), 1);
+  knownNextMonthStartMs = Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1);
+}
+
+/** The first instant of the UTC calendar month that holds `ms`. */
+export function monthStartUtc(ms: number): number {
+  learnMonth(ms);
+  return knownMonthStartMs;
+}
+
+/** The first instant of the UTC calendar month after the one that holds `ms`. */
+export function nextMonthStartUtc(ms: number): number {
+  learnMonth(ms);
+  return knownNextMonthStartMs;
+}
+
 /** The calendar month of `day`, from its first day to its last. */
 export function monthOf(day: Day): DayRange {
-  const start = dayStartMs(`${day.slice(0, 7)}-01`);
-  const next = new Date(start);
-  next.setUTCMonth(next.getUTCMonth() + 1);
-  return { from: utcDay(start), to: utcDay(next.getTime() - DAY_MS) };
+  const ms = dayStartMs(day);
+  return { from: utcDay(monthStartUtc(ms)), to: utcDay(nextMonthStartUtc(ms) - DAY_MS) };
 }

@@ -8,7 +8,7 @@ import { KeyAdminService, ListKeysResponseSchema } from "../../gen/keygate/v1/ke
 import { AuditTrail } from "../../src/admin/audit-trail.js";
 import { callerAuthenticator } from "../../src/admin/authenticate-caller.js";
 import { callerAuthentication, callerOf } from "../../src/admin/caller.js";
-import { DEFAULT_PLANS } from "../../src/model/plans.js";
+import { DEFAULT_PLANS, findPlan } from "../../src/model/plans.js";
 import { DEFAULT_SCOPES } from "../../src/model/scopes.js";
 import { generateSecret, SecretHasher } from "../../src/model/secret.js";
 import { createLogger } from "../../src/log/logger.js";
@@ -216,6 +216,26 @@ describe("admin body limit setting", () => {
   });
 });
 
+describe("an organization whose plan is no longer configured", () => {
+  it("is held to the default plan by the admin API, as Check holds its keys, rather than refused", async () => {
+    // It starts on "free"; then the plans file loses that plan, and the stored name stays.
+    const t = await startTestApp({ plan: "free" });
+    try {
+      await t.store.organizations.setPlan(t.admin.organization.id, "retired");
+      const fallback = findPlan(t.config.plans, t.config.defaultPlan)!;
+      expect(fallback.name).not.toBe("free");
+      const quota = await t.client.getQuotaStatus({});
+      expect(quota.plan).toBe(fallback.name);
+      expect(Number(quota.quota?.requestsPerMonth)).toBe(fallback.monthlyQuota);
+      expect((await t.client.getMyLimits({})).canCreateAdminKeys).toBe(fallback.canCreateAdminKeys);
+      expect(await checker(t.app.url)(t.admin.secret)).toBe("allowed");
+      expect(t.logs.join("")).toContain("applying the default plan");
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 /**
  * A store whose findByHash calls are counted, with the most that ever ran at once; while `gate`
  * is set, every lookup waits for it (a store that has stopped answering).
@@ -316,7 +336,7 @@ describe("the interceptor without an admission (an in-memory transport)", () => 
     const audit = new AuditTrail(store, clock);
     const plan = DEFAULT_PLANS.find((p) => p.name === "pro")!;
     const admin = await bootstrapOrganization({ store, hasher, clock, scopes: DEFAULT_SCOPES }, { organizationName: "acme", plan, ownerName: "owner", environment: "live" });
-    const authenticate = callerAuthenticator({ store, hasher, clock, plans: DEFAULT_PLANS, scopes: DEFAULT_SCOPES, audit, logger: createLogger("silent") });
+    const authenticate = callerAuthenticator({ store, hasher, clock, plans: DEFAULT_PLANS, defaultPlan: "pro", scopes: DEFAULT_SCOPES, audit, logger: createLogger("silent") });
     const transport = createRouterTransport((router) =>
       router.service(
         KeyAdminService,

@@ -3,7 +3,7 @@ import { createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { Authorization, CheckRequestSchema } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { OperatorService } from "../../gen/keygate/v1/operator_pb.js";
-import { planNamed } from "../../src/config/config.js";
+import { findPlan } from "../../src/model/plans.js";
 import { bootstrapOperator, type BootstrapResult } from "../../src/tenancy/bootstrap.js";
 import { afterAll, beforeAll } from "vitest";
 import type { Store } from "../../src/store/store.js";
@@ -33,7 +33,7 @@ export function appOnStore(makeStore: StoreMaker, started: (t: TestApp, clock: M
   });
 }
 
-/** Clients the issue-8 suites need beside TestApp's KeyAdminService client. */
+/** Clients the users, operators and recoverable-keys suites need beside TestApp's KeyAdminService client. */
 
 export function operatorClientFor(t: TestApp, secret: string): Client<typeof OperatorService> {
   return createClient(OperatorService, createConnectTransport({ baseUrl: t.app.url, httpVersion: "1.1", interceptors: [bearer(secret)] }));
@@ -43,7 +43,7 @@ export function operatorClientFor(t: TestApp, secret: string): Client<typeof Ope
 export function anOperator(t: TestApp): Promise<BootstrapResult> {
   return bootstrapOperator(
     { store: t.store, hasher: t.app.hasher, clock: t.clock, scopes: t.config.scopes },
-    { organizationName: "platform operators", plan: planNamed(t.config, "pro"), ownerName: "operator", environment: "live" },
+    { organizationName: "platform operators", plan: findPlan(t.config.plans, "pro")!, ownerName: "operator", environment: "live" },
   );
 }
 

@@ -1,3 +1,4 @@
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CommandIo } from "../../src/cli/command.js";
 import { runCli } from "../../src/cli/main.js";
@@ -128,6 +129,21 @@ describe("keygate keys", () => {
     const gone = await cli(["keys", "get", id]);
     expect(gone.code).toBe(3);
     expect(gone.err).toContain("API_KEY_NOT_FOUND");
+  });
+
+  it("shows a key that is both disabled and expired as disabled, as Check and TestKey answer", async () => {
+    const DAY_MS = 86_400_000;
+    const { key, secret } = await t.client.createKey({ name: "lapsed", isActive: false, expiresAt: timestampFromMs(t.clock.now() + DAY_MS) });
+    // Its expiry passes. The API refuses an expiry in the past, so it is written to the store.
+    const lapsed = new Date(t.clock.now() - DAY_MS);
+    const written = await t.store.keys.update(key!.organizationId, key!.id, { expiresAt: lapsed, updatedAt: lapsed }, { organizationMax: 1_000, userMax: 1_000 });
+    expect(written.ok).toBe(true);
+
+    const tested = await cli(["keys", "test"], { stdin: `${secret}\n` });
+    expect(tested.out).toMatch(/^reason:\s+API_KEY_DISABLED$/m);
+    expect((await cli(["keys", "get", key!.id])).out).toMatch(/^state:\s+disabled$/m);
+    const row = (await cli(["keys", "list", "--all"])).out.split("\n").find((line) => line.startsWith(key!.id));
+    expect(row).toMatch(/\sdisabled\s/);
   });
 
   it("exits 2 for wrong usage and for values the server refuses, 4 for a bad admin key, 1 when the server cannot be reached", async () => {

@@ -125,10 +125,23 @@ describe("the web console in Chromium", () => {
     await page.getByText("made in the browser test").waitFor();
     await page.getByText("203.0.113.0/24").waitFor();
 
-    // Disable and enable.
+    // Disable and enable. A disabled key whose expiry passes still shows "disabled", as Check
+    // answers; the API refuses an expiry in the past, so that one is written to the store.
     await page.getByRole("button", { name: "Disable" }).click();
     await page.locator(".page-head .badge", { hasText: "disabled" }).waitFor();
-    expect((await envoy.check(rotated)).status?.code).toBe(Code.Unauthenticated);
+    const expiry = async (expiresAt: Date | null) => {
+      const updatedAt = new Date(t.clock.now());
+      const written = await t.store.keys.update(t.admin.key.organizationId, keyId, { expiresAt, updatedAt }, { organizationMax: 1_000, userMax: 1_000 });
+      expect(written.ok).toBe(true);
+    };
+    await expiry(new Date(t.clock.now() - 60_000));
+    await page.reload();
+    await page.getByRole("heading", { name: "console e2e" }).waitFor();
+    await expect.poll(() => page.locator(".page-head .badge").textContent()).toBe("disabled");
+    const disabled = await envoy.check(rotated);
+    expect(disabled.status?.code).toBe(Code.Unauthenticated);
+    expect(disabled.httpResponse.case === "deniedResponse" && disabled.httpResponse.value.body).toContain("API_KEY_DISABLED");
+    await expiry(null);
     await page.getByRole("button", { name: "Enable" }).click();
     await page.locator(".page-head .badge", { hasText: "active" }).waitFor();
 

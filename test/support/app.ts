@@ -3,8 +3,9 @@ import { createClient, type Client, type Interceptor } from "@connectrpc/connect
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { KeyAdminService } from "../../gen/keygate/v1/key_admin_pb.js";
 import { startApp, type App } from "../../src/app.js";
-import { loadConfig, planNamed, type Config } from "../../src/config/config.js";
+import { loadConfig, type Config } from "../../src/config/config.js";
 import { createLogger } from "../../src/log/logger.js";
+import { findPlan } from "../../src/model/plans.js";
 import { MemoryStore } from "../../src/store/memory/memory-store.js";
 import type { Store } from "../../src/store/store.js";
 import { bootstrapOrganization, type BootstrapResult } from "../../src/tenancy/bootstrap.js";
@@ -68,11 +69,14 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const store = options.store ?? new MemoryStore();
   const clock = options.clock ?? new ManualClock(Date.now());
   const app = await startApp({ config, store, logger, clock });
-  const organizationFor = (plan: string) =>
-    bootstrapOrganization(
+  const organizationFor = (name: string) => {
+    const plan = findPlan(config.plans, name);
+    if (!plan) throw new Error(`plan ${name} is not configured`);
+    return bootstrapOrganization(
       { store, hasher: app.hasher, clock, scopes: config.scopes },
-      { organizationName: "acme", plan: planNamed(config, plan), ownerName: "owner", environment: "live" },
+      { organizationName: "acme", plan, ownerName: "owner", environment: "live" },
     );
+  };
   const admin = await organizationFor(options.plan ?? config.defaultPlan);
   const clientFor: TestApp["clientFor"] = (secret, protocol = "connect-json") =>
     createClient(

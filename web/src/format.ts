@@ -71,12 +71,3 @@ export function formatRateLimit(key: Pick<ApiKey, "rateLimit" | "rateLimitPeriod
   return key.rateLimit > 0 ? `${formatCount(key.rateLimit)} / ${PERIOD_LABEL[key.rateLimitPeriod]}` : "plan default";
 }
 
-export type KeyState = "active" | "disabled" | "revoked" | "expired";
-
-export function keyState(key: ApiKey, nowMs = Date.now()): KeyState {
-  if (key.revokedAt) return "revoked";
-  if (key.expiresAt && timestampDate(key.expiresAt).getTime() <= nowMs) return "expired";
-  return key.isActive ? "active" : "disabled";
-}
-
-export const currentMonth = (): string => new Date().toISOString().slice(0, 7);

@@ -574,7 +574,7 @@ export function apply(state: ModelState, call: Call, answer: Answer): void {
     case "removeUser": {
       const user = userOf(state, call.userId)!;
       user.removed = true;
-      // Its user keys stop working; its shared keys pass to the user keygate names (issue 8 chose
+      // Its user keys stop working; its shared keys pass to the user keygate names (keygate chooses
       // the organization's first owner or admin) without their admin scopes.
       const successor = answer.successorUserId ? userOf(state, answer.successorUserId) : undefined;
       for (const key of state.keys.filter((k) => !k.deleted && !k.revoked && k.ownerUserId === user.id)) {

@@ -1,7 +1,7 @@
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import { ErrorInfoSchema } from "../../../gen/google/rpc/error_details_pb.js";
 import { KeyType, RateLimitPeriod, UserRole, type KeyAdminService } from "../../../gen/keygate/v1/key_admin_pb.js";
-import { planNamed } from "../../../src/config/config.js";
+import { findPlan } from "../../../src/model/plans.js";
 import type { SecretEncryption } from "../../../src/crypto/secret-encryption.js";
 import { newId } from "../../../src/model/ids.js";
 import { generateSecret, keyPrefixOf } from "../../../src/model/secret.js";
@@ -164,7 +164,7 @@ export async function newWorld(t: TestApp, clock: ManualClock, encryption: Secre
     if (!client) clients.set(secret, (client = t.clientFor(secret)));
     return client;
   };
-  const plan = planNamed(t.config, "pro");
+  const plan = findPlan(t.config.plans, "pro")!;
   const bounds: PlanBounds = { maxKeysPerUser: plan.maxKeysPerUser, maxRateLimitPerMinute: plan.maxRateLimitPerMinute, canCreateAdminKeys: plan.canCreateAdminKeys };
 
   const tenantBootstrap = await t.anotherOrganization("pro");

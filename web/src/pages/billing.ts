@@ -1,11 +1,14 @@
 import { api } from "../api.js";
 import { field, h, stats, table } from "../dom.js";
-import { currentMonth, formatCount, formatMoney, sourceNote } from "../format.js";
+import { utcMonth } from "../../../src/time/utc-days.js";
+import { formatCount, formatMoney, sourceNote } from "../format.js";
 import { heading, section, type PageContext } from "../ui.js";
 
 /** Estimated cost per key for one billing month. */
 export function renderBilling(ctx: PageContext): void {
-  const month = h("input", { type: "month", name: "billingPeriod", value: currentMonth(), max: currentMonth(), required: true });
+  // Billing months are UTC months, like the usage days they add up.
+  const thisMonth = utcMonth(Date.now());
+  const month = h("input", { type: "month", name: "billingPeriod", value: thisMonth, max: thisMonth, required: true });
   const results = h("div");
   const load = () =>
     void section(

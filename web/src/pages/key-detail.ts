@@ -1,9 +1,10 @@
 import { UsagePeriod, type ApiKey } from "../../../gen/keygate/v1/key_admin_pb.js";
+import { keyState } from "../../../src/model/key-state.js";
 import { api } from "../api.js";
 import { dailyChart } from "../charts.js";
 import { choicesOrExplain, forgetChoices } from "../choices.js";
 import { field, h, replaceChildren, select, stats, table } from "../dom.js";
-import { ENVIRONMENT_LABEL, KEY_TYPE_LABEL, USAGE_PERIODS, formatCount, formatRateLimit, formatTime, keyState, sourceNote } from "../format.js";
+import { ENVIRONMENT_LABEL, KEY_TYPE_LABEL, USAGE_PERIODS, formatCount, formatRateLimit, formatTime, sourceNote } from "../format.js";
 import { changesOf, keyForm } from "../key-form.js";
 import { livePanel } from "../live.js";
 import { errorBox, heading, notify, openDialog, revealSecret, section, showError, type PageContext } from "../ui.js";
@@ -40,7 +41,7 @@ export function renderKeyDetail(ctx: PageContext): void {
 }
 
 function keyView(key: ApiKey, ctx: PageContext, reload: () => void): HTMLElement {
-  const state = keyState(key);
+  const state = keyState(key, Date.now());
   const revoked = state === "revoked";
   const facts: [string, string | HTMLElement][] = [
     ["Id", h("code", null, key.id)],

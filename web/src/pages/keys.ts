@@ -1,8 +1,9 @@
 import { Environment, KeyType, type ApiKey } from "../../../gen/keygate/v1/key_admin_pb.js";
+import { keyState } from "../../../src/model/key-state.js";
 import { api } from "../api.js";
 import { choicesOrExplain, forgetChoices } from "../choices.js";
 import { field, h, replaceChildren, select, table } from "../dom.js";
-import { ENVIRONMENT_LABEL, formatCount, formatRateLimit, formatTime, keyState } from "../format.js";
+import { ENVIRONMENT_LABEL, formatCount, formatRateLimit, formatTime } from "../format.js";
 import { keyForm } from "../key-form.js";
 import { clearError, errorBox, heading, notify, openDialog, revealSecret, showError, showMessage, type PageContext } from "../ui.js";
 
@@ -25,7 +26,7 @@ const PAGE_SIZES = [
 const view = { filter: "all" as Filter, pageSize: 25, tokens: [""] };
 
 export function stateBadge(key: ApiKey): HTMLElement {
-  const state = keyState(key);
+  const state = keyState(key, Date.now());
   return h("span", { class: `badge ${state}` }, state);
 }
 
