@@ -25,7 +25,7 @@ import { isAsSeen, KeyChangedError, type KeyAsSeen } from "../key-as-seen.js";
 import { boundedFields, type KeyBound } from "../key-bound.js";
 import { isUsableHolder } from "../usable-holder.js";
 import { patchedLimits } from "../user-limits-patch.js";
-import { MemoryUsageRepository } from "./memory-usage-repository.js";
+import { MemoryUsageRepository } from "./usage-repository.js";
 
 /**
  * The embedded default store: everything in process memory, nothing persisted. Each method runs
