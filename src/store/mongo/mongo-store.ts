@@ -2,7 +2,8 @@ import { MongoClient, MongoServerError, type Db, type IndexDescription, type Mon
 import type { Store } from "../store.js";
 import { MongoChangeLogRepository, type ChangeLogDocument } from "./change-log-repository.js";
 import { MongoAuditRepository, type AuditEventDocument } from "./audit-repository.js";
-import { MongoKeyRepository, type KeyDocument } from "./key-repository.js";
+import { MongoKeyRepository } from "./key-repository.js";
+import type { KeyDocument } from "./key-document.js";
 import { KeySlotCounters, type SlotCounterDocument } from "./key-slots.js";
 import { MongoRateLimitCounters, type RateLimitSlotDocument } from "./rate-limit-counters.js";
 import { MongoOrganizationRepository, type OrganizationDocument } from "./organization-repository.js";
