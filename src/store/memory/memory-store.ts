@@ -13,6 +13,8 @@ import { MemoryUserRepository } from "./user-repository.js";
  */
 export class MemoryStore implements Store {
   readonly kind = "memory" as const;
+  readonly sharedAcrossProcesses = false;
+  readonly persistent = false;
   readonly keys = new MemoryKeyRepository();
   readonly organizations = new MemoryOrganizationRepository();
   readonly users = new MemoryUserRepository();

@@ -35,6 +35,8 @@ const NAMESPACE_EXISTS = 48;
  */
 export class MongoStore implements Store {
   readonly kind = "mongodb" as const;
+  readonly sharedAcrossProcesses = true;
+  readonly persistent = true;
   readonly keys: MongoKeyRepository;
   readonly organizations: MongoOrganizationRepository;
   readonly users: MongoUserRepository;
