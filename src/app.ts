@@ -83,15 +83,14 @@ export async function startApp(options: AppOptions): Promise<App> {
   const readiness = new Readiness(store);
   const keyCache = new KeyCache({ store, keyEvents, clock, config, logger, observer: metrics.keyCache });
   metrics.watchKeyCache(keyCache);
-  // Other replicas' changes (MongoDB); the embedded store has no other replica.
-  const changeFeed =
-    store.kind === "memory"
-      ? undefined
-      : new ChangeFeed({ changes: store.changes, keyEvents, keyCache, intervalMs: config.changePollIntervalMs, logger });
+  // Other processes' key changes, when they share the store; a store of this process alone has none.
+  const changeFeed = store.sharedAcrossProcesses
+    ? new ChangeFeed({ changes: store.changes, keyEvents, keyCache, intervalMs: config.changePollIntervalMs, logger })
+    : undefined;
   const usage = createUsage({ config, store, clock, logger });
   metrics.watchUsage(usage.recorder, usage.metrics);
-  // Other replicas count the same keys over MongoDB; the embedded store serves one process.
-  const sharesLimits = store.kind !== "memory" && config.rateLimitSyncIntervalMs > 0;
+  // Other processes sharing the store count the same keys; a store of this process alone has no others.
+  const sharesLimits = store.sharedAcrossProcesses && config.rateLimitSyncIntervalMs > 0;
   const limits = new CheckLimits({
     clock,
     loadMonthlyRequests: usage.loadMonthlyRequests,
@@ -241,7 +240,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   usage.recorder.start();
   changeFeed?.start();
   const stopQuotaRefresh =
-    store.kind === "memory" || config.quotaRefreshIntervalMs === 0
+    !store.sharedAcrossProcesses || config.quotaRefreshIntervalMs === 0
       ? () => {}
       : every(config.quotaRefreshIntervalMs, () => limits.refreshMonthlyQuotas(clock.now()), {
           logger,

@@ -16,9 +16,12 @@ import { systemClock } from "./time/clock.js";
  * Listens only when run directly, so tests import `startApp` instead.
  */
 
-/** On an empty embedded store, a demo organization lets a newcomer call the API at once. */
+/**
+ * On an empty store that keeps nothing past this process (the embedded one), a demo organization
+ * lets a newcomer call the API at once; in a persistent store its printed admin key would live on.
+ */
 async function bootstrapDemo(config: Config, store: Store, port: number): Promise<void> {
-  if (store.kind !== "memory" || !config.demoBootstrap || (await store.organizations.count()) > 0) return;
+  if (store.persistent || !config.demoBootstrap || (await store.organizations.count()) > 0) return;
   const { organization, key, secret } = await bootstrapOrganization(
     { store, hasher: new SecretHasher(config.pepper), clock: systemClock, scopes: config.scopes },
     { organizationName: "demo", plan: defaultPlanOf(config), ownerName: "demo owner", environment: "test" },
@@ -57,7 +60,7 @@ export async function main(): Promise<void> {
     return;
   }
   const store = await openStore(config);
-  if (store.kind === "memory") logger.warn("embedded in-memory store: data is not persisted (set MONGODB_URI for MongoDB)");
+  if (!store.persistent) logger.warn("embedded in-memory store: data is not persisted (set MONGODB_URI for MongoDB)");
   else logger.info({ db: config.mongodbDb }, "MongoDB store ready");
 
   const app = await startApp({ config, store, logger });

@@ -1,21 +1,12 @@
 /**
- * True when an error means the store could not be reached (as opposed to a bug or a refused
- * write), so callers can answer `unavailable` and clients can retry.
+ * The store could not be reached (as opposed to a bug or a refused write), so callers can answer
+ * `unavailable` and clients can retry. A store's repositories and ping reject with it, each store
+ * translating its own driver's errors at its boundary (src/store/mongo/mongo-errors.ts), with the
+ * driver's error as the cause.
  */
-export function isStoreUnavailable(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const name = error.name;
-  return (
-    name === "MongoServerSelectionError" ||
-    name === "MongoNetworkError" ||
-    name === "MongoNetworkTimeoutError" ||
-    name === "MongoNotConnectedError" ||
-    name === "MongoTopologyClosedError" ||
-    name === "MongoPoolClearedError" ||
-    name === "StoreUnavailableError"
-  );
-}
-
 export class StoreUnavailableError extends Error {
   override name = "StoreUnavailableError";
 }
+
+/** True when an error means the store could not be reached. */
+export const isStoreUnavailable = (error: unknown): boolean => error instanceof StoreUnavailableError;

@@ -235,7 +235,17 @@ export interface RateLimitCounterRepository {
 }
 
 export interface Store {
+  /** Names the store in logs. What keygate does with a store depends on the two properties below, never on its name. */
   readonly kind: "memory" | "mongodb";
+  /**
+   * Other processes (replicas, cluster workers) may use the same data at the same time, so their
+   * key changes must be followed (the change log) and their requests counted with this process's
+   * (shared rate-limit counts, monthly quotas). False for a store inside this process, which sees
+   * every change and every request itself.
+   */
+  readonly sharedAcrossProcesses: boolean;
+  /** The data outlives this process; false: everything is gone when keygate stops. */
+  readonly persistent: boolean;
   readonly keys: KeyRepository;
   readonly organizations: OrganizationRepository;
   readonly users: UserRepository;

@@ -1,5 +1,7 @@
+import { MongoError } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newId } from "../../src/model/ids.js";
+import { StoreUnavailableError } from "../../src/store/errors.js";
 import { COLLECTIONS, createMongoStore } from "../../src/store/mongo/mongo-store.js";
 import { freshMongoStore, type FreshMongoStore } from "../support/mongo.js";
 import { aKey } from "../support/records.js";
@@ -101,6 +103,36 @@ describe("mongodb store", () => {
     try {
       await expect(unreachable.init()).rejects.toThrow();
       await expect(unreachable.ping()).rejects.toThrow();
+    } finally {
+      await unreachable.close();
+    }
+  });
+
+  it("answers an unreachable server with StoreUnavailableError, the driver's error as its cause", async () => {
+    const unreachable = createMongoStore("mongodb://127.0.0.1:9/", "keygate_unreachable", {
+      serverSelectionTimeoutMS: 300,
+      connectTimeoutMS: 300,
+    });
+    const calls: [string, () => Promise<unknown>][] = [
+      ["ping", () => unreachable.ping()],
+      ["keys.findByHash", () => unreachable.keys.findByHash("hash")],
+      ["keys.create", () => unreachable.keys.create(aKey(newId("org")), { organizationMax: 1, userMax: 1 })],
+      ["organizations.count", () => unreachable.organizations.count()],
+      ["users.findById", () => unreachable.users.findById("org_X", "user_X")],
+      ["audit.list", () => unreachable.audit.list("org_X", { limit: 1 })],
+      ["usage.keyTotals", () => unreachable.usage.keyTotals("org_X", ["key_X"])],
+      ["changes.recent", () => unreachable.changes.recent(1_000)],
+      ["rateLimitCounters.read", () => unreachable.rateLimitCounters.read([{ bucket: "b", sinceMs: 0 }])],
+    ];
+    try {
+      for (const [name, call] of calls) {
+        const error: unknown = await call().then(
+          () => undefined,
+          (rejection: unknown) => rejection,
+        );
+        expect(error, name).toBeInstanceOf(StoreUnavailableError);
+        expect((error as Error).cause, name).toBeInstanceOf(MongoError);
+      }
     } finally {
       await unreachable.close();
     }

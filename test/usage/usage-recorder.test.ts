@@ -1,7 +1,7 @@
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newId } from "../../src/model/ids.js";
-import { MemoryUsageRepository } from "../../src/store/memory/memory-usage-repository.js";
+import { MemoryUsageRepository } from "../../src/store/memory/usage-repository.js";
 import { ManualClock } from "../../src/time/clock.js";
 import { endpointNormalizer } from "../../src/usage/endpoint.js";
 import { loadConfig } from "../../src/config/config.js";

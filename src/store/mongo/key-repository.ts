@@ -12,108 +12,19 @@ import type {
 } from "../store.js";
 import type { KeyRecord, SealedSecret } from "../../model/records.js";
 import { isAsSeen, KeyChangedError, type KeyAsSeen } from "../key-as-seen.js";
-import { boundRateLimit, SECONDS_PER_PERIOD, type KeyBound } from "../key-bound.js";
+import { boundRateLimit, type KeyBound } from "../key-bound.js";
 import { isUsableHolder } from "../usable-holder.js";
-import { toDocument, type StoredRecord } from "./documents.js";
+import { toDocument } from "./documents.js";
+import { outsideBound, rateWithinBound } from "./key-bound-filters.js";
+import { changesOf, toRecord, type KeyDocument } from "./key-document.js";
 import { KeySlotCounters, organizationCounter, userCounter, type SlotCounterId } from "./key-slots.js";
 import { isDuplicateKeyError, reportingDuplicates } from "./mongo-errors.js";
 
-/**
- * A key as stored: the record with its id as `_id`, dates as BSON dates; while a
- * revokeUnlessLastHolder call is deciding about it, that call's claim.
- */
-export type KeyDocument = StoredRecord<KeyRecord> & { revocationClaim?: RevocationClaim };
-
-/**
- * Set on a key by revokeUnlessLastHolder before it looks for another holder, and taken off when
- * it is done: a claimed key does not count as the other holder of a racing call. A claim left by
- * a call that died counts for CLAIM_MS only.
- */
-interface RevocationClaim {
-  token: string;
-  at: Date;
-}
-
+/** How long a revocation claim (key-document.ts) holds when the call that set it died. */
 const CLAIM_MS = 60_000;
-
-/** Field by field, so nothing but the record's own fields ever leaves the store. */
-function toRecord(doc: KeyDocument): KeyRecord {
-  return {
-    id: doc._id,
-    organizationId: doc.organizationId,
-    name: doc.name,
-    description: doc.description,
-    keyPrefix: doc.keyPrefix,
-    secretHash: doc.secretHash,
-    previousSecret: doc.previousSecret && { hash: doc.previousSecret.hash, expiresAt: doc.previousSecret.expiresAt },
-    environment: doc.environment,
-    keyType: doc.keyType,
-    ownerUserId: doc.ownerUserId,
-    scopes: doc.scopes,
-    allowIps: doc.allowIps,
-    rateLimit: doc.rateLimit && { limit: doc.rateLimit.limit, period: doc.rateLimit.period },
-    isActive: doc.isActive,
-    revokedAt: doc.revokedAt,
-    expiresAt: doc.expiresAt,
-    createdAt: doc.createdAt,
-    createdBy: doc.createdBy,
-    updatedAt: doc.updatedAt,
-    ...(doc.encryptedSecret && { encryptedSecret: toSealedSecret(doc.encryptedSecret) }),
-  };
-}
-
-const toSealedSecret = (sealed: SealedSecret): SealedSecret => ({
-  version: sealed.version,
-  keyId: sealed.keyId,
-  nonce: sealed.nonce,
-  ciphertext: sealed.ciphertext,
-});
-
-/** Every field UpdateKey may set; the type makes this list follow KeyPatch. */
-const PATCHABLE: Record<keyof KeyPatch, true> = {
-  name: true,
-  description: true,
-  scopes: true,
-  allowIps: true,
-  rateLimit: true,
-  expiresAt: true,
-  isActive: true,
-  ownerUserId: true,
-  updatedAt: true,
-};
-
-/** The `$set` for a patch: present fields only (`undefined` is absent, `null` clears). */
-function changesOf(patch: KeyPatch): Partial<KeyDocument> {
-  const changes: Record<string, unknown> = {};
-  for (const field of Object.keys(PATCHABLE) as (keyof KeyPatch)[]) {
-    if (patch[field] !== undefined) changes[field] = patch[field];
-  }
-  return changes as Partial<KeyDocument>;
-}
 
 /** How often update re-reads a key whose owner another update changed under it. */
 const UPDATE_ATTEMPTS = 5;
-
-/** The period's length in seconds, as an aggregation expression over the key's own period. */
-const SECONDS_OF_KEY_PERIOD = {
-  $switch: {
-    branches: Object.entries(SECONDS_PER_PERIOD).map(([period, seconds]) => ({ case: { $eq: ["$rateLimit.period", period] }, then: seconds })),
-    default: 0,
-  },
-};
-
-/** The key's rate limit is within the bound: limit × 60 ≤ bound × seconds, in integers (see key-bound.ts). */
-const rateWithinBound = (maxPerMinute: number) => ({
-  $and: [
-    { $eq: [{ $type: "$rateLimit" }, "object"] },
-    { $lte: [{ $multiply: ["$rateLimit.limit", 60] }, { $multiply: [maxPerMinute, SECONDS_OF_KEY_PERIOD] }] },
-  ],
-});
-
-/** Keys outside the bound: a scope it does not allow, or a rate limit above it or none. */
-const outsideBound = (bound: KeyBound): Filter<KeyDocument> => ({
-  $or: [{ scopes: { $elemMatch: { $nin: [...bound.scopes] } } }, { $expr: { $not: [rateWithinBound(bound.maxPerMinute)] } }],
-});
 
 /** Only keys that are not revoked hold a slot; each matches at most one key. */
 const holdingSlot = (organizationId: string, id: string): Filter<KeyDocument> => ({

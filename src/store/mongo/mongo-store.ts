@@ -2,7 +2,9 @@ import { MongoClient, MongoServerError, type Db, type IndexDescription, type Mon
 import type { Store } from "../store.js";
 import { MongoChangeLogRepository, type ChangeLogDocument } from "./change-log-repository.js";
 import { MongoAuditRepository, type AuditEventDocument } from "./audit-repository.js";
-import { MongoKeyRepository, type KeyDocument } from "./key-repository.js";
+import { MongoKeyRepository } from "./key-repository.js";
+import type { KeyDocument } from "./key-document.js";
+import { inStoreTerms, withErrorsInStoreTerms } from "./mongo-errors.js";
 import { KeySlotCounters, type SlotCounterDocument } from "./key-slots.js";
 import { MongoRateLimitCounters, type RateLimitSlotDocument } from "./rate-limit-counters.js";
 import { MongoOrganizationRepository, type OrganizationDocument } from "./organization-repository.js";
@@ -33,6 +35,8 @@ const NAMESPACE_EXISTS = 48;
  */
 export class MongoStore implements Store {
   readonly kind = "mongodb" as const;
+  readonly sharedAcrossProcesses = true;
+  readonly persistent = true;
   readonly keys: MongoKeyRepository;
   readonly organizations: MongoOrganizationRepository;
   readonly users: MongoUserRepository;
@@ -48,24 +52,36 @@ export class MongoStore implements Store {
   constructor(client: MongoClient, dbName: string) {
     this.#client = client;
     this.#db = client.db(dbName);
-    this.keys = new MongoKeyRepository(
-      this.#db.collection<KeyDocument>(COLLECTIONS.keys),
-      new KeySlotCounters(this.#db.collection<SlotCounterDocument>(COLLECTIONS.keySlots)),
+    // Each repository behind the boundary that turns an unreachable server into the store's
+    // StoreUnavailableError (mongo-errors.ts).
+    this.keys = withErrorsInStoreTerms(
+      new MongoKeyRepository(
+        this.#db.collection<KeyDocument>(COLLECTIONS.keys),
+        new KeySlotCounters(this.#db.collection<SlotCounterDocument>(COLLECTIONS.keySlots)),
+      ),
     );
-    this.organizations = new MongoOrganizationRepository(
-      this.#db.collection<OrganizationDocument>(COLLECTIONS.organizations),
+    this.organizations = withErrorsInStoreTerms(
+      new MongoOrganizationRepository(this.#db.collection<OrganizationDocument>(COLLECTIONS.organizations)),
     );
-    this.users = new MongoUserRepository(
-      this.#db.collection<UserDocument>(COLLECTIONS.users),
-      this.#db.collection<OwnerCountDocument>(COLLECTIONS.ownerCounts),
+    this.users = withErrorsInStoreTerms(
+      new MongoUserRepository(
+        this.#db.collection<UserDocument>(COLLECTIONS.users),
+        this.#db.collection<OwnerCountDocument>(COLLECTIONS.ownerCounts),
+      ),
     );
-    this.audit = new MongoAuditRepository(this.#db.collection<AuditEventDocument>(COLLECTIONS.audit));
-    this.usage = new MongoUsageRepository(
-      this.#db.collection<UsageDayDocument>(COLLECTIONS.usageDays),
-      new UsageKeyTotals(this.#db.collection<UsageKeyTotalsDocument>(COLLECTIONS.usageKeyTotals)),
+    this.audit = withErrorsInStoreTerms(new MongoAuditRepository(this.#db.collection<AuditEventDocument>(COLLECTIONS.audit)));
+    this.usage = withErrorsInStoreTerms(
+      new MongoUsageRepository(
+        this.#db.collection<UsageDayDocument>(COLLECTIONS.usageDays),
+        new UsageKeyTotals(this.#db.collection<UsageKeyTotalsDocument>(COLLECTIONS.usageKeyTotals)),
+      ),
     );
-    this.changes = new MongoChangeLogRepository(this.#db.collection<ChangeLogDocument>(COLLECTIONS.keyChanges), this.#db);
-    this.rateLimitCounters = new MongoRateLimitCounters(this.#db.collection<RateLimitSlotDocument>(COLLECTIONS.rateLimitSlots));
+    this.changes = withErrorsInStoreTerms(
+      new MongoChangeLogRepository(this.#db.collection<ChangeLogDocument>(COLLECTIONS.keyChanges), this.#db),
+    );
+    this.rateLimitCounters = withErrorsInStoreTerms(
+      new MongoRateLimitCounters(this.#db.collection<RateLimitSlotDocument>(COLLECTIONS.rateLimitSlots)),
+    );
   }
 
   /**
@@ -103,7 +119,11 @@ export class MongoStore implements Store {
   }
 
   async ping(): Promise<void> {
-    await this.#db.command({ ping: 1 });
+    try {
+      await this.#db.command({ ping: 1 });
+    } catch (error) {
+      throw inStoreTerms(error);
+    }
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,28 @@
+import type { OrganizationRepository } from "../store.js";
+import type { Organization } from "../../model/records.js";
+import { copy } from "./copy.js";
+
+export class MemoryOrganizationRepository implements OrganizationRepository {
+  readonly #byId = new Map<string, Organization>();
+
+  async create(organization: Organization): Promise<void> {
+    if (this.#byId.has(organization.id)) throw new Error(`duplicate organization ${organization.id}`);
+    this.#byId.set(organization.id, copy(organization));
+  }
+
+  async findById(id: string): Promise<Organization | null> {
+    const organization = this.#byId.get(id);
+    return organization ? copy(organization) : null;
+  }
+
+  async count(): Promise<number> {
+    return this.#byId.size;
+  }
+
+  async setPlan(id: string, plan: string): Promise<Organization | null> {
+    const organization = this.#byId.get(id);
+    if (!organization) return null;
+    organization.plan = plan;
+    return copy(organization);
+  }
+}
