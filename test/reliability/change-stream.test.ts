@@ -6,6 +6,7 @@ import { anOperator, operatorClientFor } from "../admin/clients.js";
 import { startTestApp, type TestApp } from "../support/app.js";
 import { freshMongoStore } from "../support/mongo.js";
 import { checker, within } from "./check-client.js";
+import { MONGOD_LAUNCH_TIMEOUT_MS } from "../support/mongod-launch.js";
 
 /**
  * Two keygate replicas over a real MongoDB replica set of this file's own (one member): a change
@@ -24,7 +25,6 @@ const POLL_MS = 60_000;
 const BOUND_MS = 500;
 const DATABASE = "keygate_change_stream";
 /** mongod under Wine starts in about 3 s; a cold machine may take far longer. */
-const LAUNCH_TIMEOUT_MS = 180_000;
 
 /** Change stream cursors on the change log opened by clients named `appName`, idle or waiting. */
 async function changeStreamCursors(admin: Db, appName: string): Promise<number> {
@@ -74,7 +74,7 @@ describe("changes reach the other replica through the change stream (replica set
   beforeAll(async () => {
     replSet = await MongoMemoryReplSet.create({
       replSet: { count: 1, ip: "127.0.0.1", args: ["--setParameter", "enableTestCommands=1"] },
-      instanceOpts: [{ launchTimeout: LAUNCH_TIMEOUT_MS }],
+      instanceOpts: [{ launchTimeout: MONGOD_LAUNCH_TIMEOUT_MS }],
     });
     admin = new MongoClient(replSet.getUri());
     storeA = createMongoStore(replSet.getUri(), DATABASE, { appName: "replica-a" });

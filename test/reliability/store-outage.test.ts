@@ -7,6 +7,7 @@ import { generateSecret } from "../../src/model/secret.js";
 import { createMongoStore, type MongoStore } from "../../src/store/mongo/mongo-store.js";
 import { ManualClock } from "../../src/time/clock.js";
 import { startTestApp, type TestApp } from "../support/app.js";
+import { MONGOD_LAUNCH_TIMEOUT_MS } from "../support/mongod-launch.js";
 import { checker, within } from "./check-client.js";
 
 /**
@@ -46,7 +47,8 @@ describe("store outage: fail fast, fail-static, fail-closed, recover", () => {
   let check: ReturnType<typeof checker>;
 
   beforeAll(async () => {
-    mongod = await MongoMemoryServer.create();
+    // Restarts (mongod.start(true)) reuse these options, so a slow restart on a busy machine waits too.
+    mongod = await MongoMemoryServer.create({ instance: { ip: "127.0.0.1", launchTimeout: MONGOD_LAUNCH_TIMEOUT_MS } });
     // The production default: 2 s server selection.
     store = createMongoStore(mongod.getUri(), "keygate_outage");
     await store.init();

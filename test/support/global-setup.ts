@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { MongoMemoryServer } from "mongodb-memory-server-core";
 import type { TestProject } from "vitest/node";
+import { MONGOD_LAUNCH_TIMEOUT_MS } from "./mongod-launch.js";
 
 /**
  * One real mongod for the whole test run (each test file then uses its own database, see
@@ -21,7 +22,6 @@ const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 const offlineInstall = fileURLToPath(new URL("../../../shared/mongod/install", import.meta.url));
 
 /** mongod under Wine starts in about 3 s; a cold machine may take far longer. */
-const LAUNCH_TIMEOUT_MS = 180_000;
 
 const HOW_TO_FIX =
   "Set MONGOMS_SYSTEM_BINARY to a mongod 7 binary (e.g. `eval \"$(../shared/mongod/install)\"` from the repo root, " +
@@ -75,7 +75,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   await useOfflineMongodIfNeeded();
   let server: MongoMemoryServer;
   try {
-    server = await MongoMemoryServer.create({ instance: { ip: "127.0.0.1", launchTimeout: LAUNCH_TIMEOUT_MS } });
+    server = await MongoMemoryServer.create({ instance: { ip: "127.0.0.1", launchTimeout: MONGOD_LAUNCH_TIMEOUT_MS } });
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     const binary = process.env.MONGOMS_SYSTEM_BINARY ?? "(none; a download was attempted)";
