@@ -5,7 +5,7 @@ import { KeyAdminService } from "../gen/keygate/v1/key_admin_pb.js";
 import { OperatorService } from "../gen/keygate/v1/operator_pb.js";
 import { clientContextValues, TrustedProxies } from "./net/client-address.js";
 import { SlidingCounters } from "./abuse/sliding-counters.js";
-import { AuditTrail } from "./admin/audit-trail.js";
+import { AuditTrail } from "./audit/audit-trail.js";
 import { callerAdmission, callerAuthenticator } from "./admin/authenticate-caller.js";
 import { callerAuthentication } from "./admin/caller.js";
 import { keyAdministration } from "./admin/key-admin-service.js";

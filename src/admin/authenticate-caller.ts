@@ -13,7 +13,7 @@ import type { Store } from "../store/store.js";
 import type { KeyRecord } from "../model/records.js";
 import { isPlatformOperator } from "../model/platform.js";
 import type { Clock } from "../time/clock.js";
-import type { AuditTrail } from "./audit-trail.js";
+import type { AuditTrail } from "../audit/audit-trail.js";
 import type { Caller } from "./caller.js";
 import { actorOf } from "./policy.js";
 import { adminError } from "./errors.js";

@@ -4,7 +4,7 @@ import type { Plan } from "../model/plans.js";
 import { admissionRefusalKey } from "../rpc/rpc-admission.js";
 import type { KeyRecord, Organization, User } from "../model/records.js";
 import { refusalError } from "./errors.js";
-import type { AuditTrail } from "./audit-trail.js";
+import type { AuditTrail } from "../audit/audit-trail.js";
 import { admittedCallerKey, auditFailedAuthentication, type AuthenticateCaller } from "./authenticate-caller.js";
 import { mayCall, type Actor } from "./policy.js";
 

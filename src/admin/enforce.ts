@@ -1,5 +1,5 @@
 import type { ConnectError, HandlerContext } from "@connectrpc/connect";
-import type { CallerAudit } from "./audit-trail.js";
+import type { CallerAudit } from "./caller-audit.js";
 import { callerOf, type Caller } from "./caller.js";
 import { refusalError } from "./errors.js";
 import type { Decision } from "./policy.js";

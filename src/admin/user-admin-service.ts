@@ -11,7 +11,7 @@ import {
 import { isId, newId } from "../model/ids.js";
 import type { UserPatch } from "../store/store.js";
 import type { User, UserRole } from "../model/records.js";
-import { CallerAudit } from "./audit-trail.js";
+import { CallerAudit } from "./caller-audit.js";
 import { callerOf, type Caller } from "./caller.js";
 import { enforcer } from "./enforce.js";
 import { adminError, fieldError, notAnId } from "./errors.js";

@@ -5,7 +5,7 @@ import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { KeyAdminService, ListKeysResponseSchema } from "../../gen/keygate/v1/key_admin_pb.js";
-import { AuditTrail } from "../../src/admin/audit-trail.js";
+import { AuditTrail } from "../../src/audit/audit-trail.js";
 import { callerAuthenticator } from "../../src/admin/authenticate-caller.js";
 import { callerAuthentication, callerOf } from "../../src/admin/caller.js";
 import { DEFAULT_PLANS } from "../../src/model/plans.js";
