@@ -7,7 +7,7 @@ import { clientContextValues, TrustedProxies } from "./net/client-address.js";
 import { SlidingCounters } from "./abuse/sliding-counters.js";
 import { AuditTrail } from "./audit/audit-trail.js";
 import { callerAdmission, callerAuthenticator } from "./admin/authenticate-caller.js";
-import { callerAuthentication } from "./admin/caller.js";
+import { callerAuthentication } from "./admin/caller-interceptor.js";
 import { keyAdministration } from "./admin/key-admin-service.js";
 import { noStore } from "./admin/no-store.js";
 import { operatorService } from "./admin/operator-service.js";
@@ -180,7 +180,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       ],
     });
     // Cross-tenant actions of platform operators: the same authentication, which lets only
-    // operator keys in (src/admin/caller.ts).
+    // operator keys in (src/admin/caller-interceptor.ts).
     router.service(OperatorService, operator, {
       jsonOptions: { ignoreUnknownFields: false },
       readMaxBytes: config.adminMaxBodyBytes,
