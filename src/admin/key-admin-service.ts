@@ -52,6 +52,7 @@ import { keyTargetOf } from "./key-target.js";
 import { OwnerRemoval } from "./owner-removal.js";
 import type { PageTokens } from "./page-token.js";
 import {
+  effectiveLimits,
   keyRateBound,
   mayActOnKey,
   mayAskForSecret,
@@ -60,10 +61,10 @@ import {
   mayNameOwner,
   mayReadOrganization,
   ownerMayHold,
+  type EffectiveLimits,
   type KeyAction,
 } from "./policy.js";
 import { userAdministration } from "./user-admin-service.js";
-import { effectiveLimits, type EffectiveLimits } from "./user-limits.js";
 import {
   boundedByDefault,
   periodOf,

@@ -19,9 +19,9 @@ import type { KeyAdminDeps } from "./key-admin-service.js";
 import { KeyRebound } from "./key-rebound.js";
 import { toUserMessage, USER_ROLES } from "./mapping.js";
 import { OwnerRemoval } from "./owner-removal.js";
-import { mayAddUser, mayChangeUser, mayRemoveUser } from "./policy.js";
+import { effectiveLimits, mayAddUser, mayChangeUser, mayRemoveUser } from "./policy.js";
 import { patchedLimits } from "../store/user-limits-patch.js";
-import { effectiveLimits, userLimitsPatch, validUserLimits } from "./user-limits.js";
+import { userLimitsPatch, validUserLimits } from "./user-limits.js";
 import { requiredId, validName, validPageSize } from "./validation.js";
 
 type UserAdministration = Pick<ServiceImpl<typeof KeyAdminService>, "addUser" | "listUsers" | "updateUser" | "removeUser">;
