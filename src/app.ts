@@ -13,6 +13,7 @@ import { noStore } from "./admin/no-store.js";
 import { operatorService } from "./admin/operator-service.js";
 import { PageTokens } from "./admin/page-token.js";
 import { rpcLogging } from "./admin/rpc-logging.js";
+import { UsageWatchers } from "./admin/usage/usage-watchers.js";
 import { authorizationRoutes } from "./authz/check-service.js";
 import { ChangeFeed } from "./cache/change-feed.js";
 import { KeyCache } from "./cache/key-cache.js";
@@ -119,6 +120,8 @@ export async function startApp(options: AppOptions): Promise<App> {
   metrics.watchRequestBodies(bodies);
 
   const encryption = secretEncryptionFrom(config);
+  // Aborted when shutdown begins: open WatchUsage streams end, before the server drains.
+  const endWatchStreams = new AbortController();
   const keyAdmin = keyAdministration({
     store,
     hasher,
@@ -133,7 +136,21 @@ export async function startApp(options: AppOptions): Promise<App> {
       const state = limits.peekKeyRateLimit(key, nowMs);
       return state ? { limit: state.limit, remaining: state.remaining, resetAtMs: state.resetAtMs } : undefined;
     },
-    usageTotals: usage.usageTotals,
+    usage: {
+      recorder: usage.recorder,
+      limits,
+      alertThresholds: config.usageAlertThresholds,
+      watchHeartbeatMs: config.usageWatchHeartbeatMs,
+      stopping: endWatchStreams.signal,
+      watchers: new UsageWatchers({
+        usage: store.usage,
+        clock,
+        maxStreamsPerKey: config.usageWatchMaxStreamsPerKey,
+        maxStreamsPerOrganization: config.usageWatchMaxStreamsPerOrganization,
+        // Other replicas' flushes show in "today" at most one flush interval late.
+        maxAgeMs: config.usageFlushIntervalMs,
+      }),
+    },
   });
 
   const operator = operatorService({
@@ -167,7 +184,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     usage.accessLogRoutes(boundary)(router);
   };
   const adminRoutes = (router: ConnectRouter) => {
-    router.service(KeyAdminService, { ...keyAdmin, ...usage.handlers(limits) }, {
+    router.service(KeyAdminService, keyAdmin, {
       // A misspelt field or enum name must be an error, not silently dropped (a key created
       // without the rate limit its author asked for).
       jsonOptions: { ignoreUnknownFields: false },
@@ -273,7 +290,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     usage,
     async close() {
       readiness.beginShutdown();
-      usage.endStreams();
+      endWatchStreams.abort();
       await Promise.all([server.close(config.shutdownTimeoutMs), dataPlaneServer?.close(config.shutdownTimeoutMs)]);
       stopQuotaRefresh();
       stopRateLimitSync();

@@ -43,7 +43,6 @@ import {
   toApiKey,
   toAuditEventMessage,
   USER_ROLE_ENUM,
-  type KeyUsageTotals,
 } from "./mapping.js";
 import { KeyRebound } from "./key-rebound.js";
 import { KeyRegeneration } from "./key-regeneration.js";
@@ -51,6 +50,8 @@ import { KeyRevocation } from "./key-revocation.js";
 import { keyTargetOf } from "./key-target.js";
 import { OwnerRemoval } from "./owner-removal.js";
 import type { PageTokens } from "./page-token.js";
+import { usageHandlers, type UsageServiceDeps } from "./usage/usage-service.js";
+import { keyUsageTotals } from "./usage/usage-totals.js";
 import {
   effectiveLimits,
   keyRateBound,
@@ -98,8 +99,8 @@ export interface KeyAdminDeps {
   logger: Logger;
   /** The per-key limiter's current state for a key; absent when the key has no per-key limit. */
   peekRateLimit: (key: KeyRecord, nowMs: number) => RateLimitPeek | undefined;
-  /** Usage totals shown on keys (total, today, this month). */
-  usageTotals: (keys: readonly KeyRecord[], nowMs: number) => Promise<Map<string, KeyUsageTotals>>;
+  /** What the usage RPCs read besides the store and the clock. */
+  usage: Omit<UsageServiceDeps, "store" | "clock">;
   /** Seals recoverable keys' secrets; absent when the server has no KEYGATE_ENCRYPTION_KEY. */
   encryption?: SecretEncryption | undefined;
 }
@@ -131,6 +132,7 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
   const rebound = new KeyRebound({ store, clock, keyEvents: deps.keyEvents, audit: callerAudit, catalog: deps.scopes });
   const regeneration = new KeyRegeneration({ ...deps, audit: callerAudit });
   const revocation = new KeyRevocation({ ...deps, audit: callerAudit });
+  const usageTotals = keyUsageTotals(store.usage);
 
   /** The policy's answer for this call: allowed passes; a refusal is audited and thrown. */
   const allow = enforcer(callerAudit);
@@ -150,7 +152,7 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
   }
 
   async function withUsage(keys: readonly KeyRecord[]) {
-    const totals = await deps.usageTotals(keys, clock.now());
+    const totals = await usageTotals(keys, clock.now());
     return keys.map((key) => toApiKey(key, totals.get(key.id)));
   }
 
@@ -503,7 +505,7 @@ export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
 }
 
 
-/** Every KeyAdminService handler of this module: the key lifecycle and an organization's users. */
-export function keyAdministration(deps: KeyAdminDeps): KeyLifecycle & ReturnType<typeof userAdministration> {
-  return { ...keyLifecycle(deps), ...userAdministration(deps) };
+/** Every KeyAdminService handler: the key lifecycle, an organization's users, and its usage. */
+export function keyAdministration(deps: KeyAdminDeps): ServiceImpl<typeof KeyAdminService> {
+  return { ...keyLifecycle(deps), ...userAdministration(deps), ...usageHandlers({ ...deps.usage, store: deps.store, clock: deps.clock }) };
 }
