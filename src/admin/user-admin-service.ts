@@ -15,7 +15,7 @@ import { CallerAudit } from "./caller-audit.js";
 import { callerOf, type Caller } from "./caller.js";
 import { enforcer } from "./enforce.js";
 import { adminError, fieldError, notAnId } from "./errors.js";
-import type { KeyAdminDeps } from "./key-admin-service.js";
+import type { KeyAdminDeps } from "./key-admin-deps.js";
 import { KeyRebound } from "./key-rebound.js";
 import { toUserMessage, USER_ROLES } from "./mapping.js";
 import { OwnerRemoval } from "./owner-removal.js";
