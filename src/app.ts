@@ -5,14 +5,15 @@ import { KeyAdminService } from "../gen/keygate/v1/key_admin_pb.js";
 import { OperatorService } from "../gen/keygate/v1/operator_pb.js";
 import { clientContextValues, TrustedProxies } from "./net/client-address.js";
 import { SlidingCounters } from "./abuse/sliding-counters.js";
-import { AuditTrail } from "./admin/audit-trail.js";
+import { AuditTrail } from "./audit/audit-trail.js";
 import { callerAdmission, callerAuthenticator } from "./admin/authenticate-caller.js";
-import { callerAuthentication } from "./admin/caller.js";
+import { callerAuthentication } from "./admin/caller-interceptor.js";
 import { keyAdministration } from "./admin/key-admin-service.js";
 import { noStore } from "./admin/no-store.js";
 import { operatorService } from "./admin/operator-service.js";
 import { PageTokens } from "./admin/page-token.js";
 import { rpcLogging } from "./admin/rpc-logging.js";
+import { UsageWatchers } from "./admin/usage/usage-watchers.js";
 import { authorizationRoutes } from "./authz/check-service.js";
 import { ChangeFeed } from "./cache/change-feed.js";
 import { KeyCache } from "./cache/key-cache.js";
@@ -119,6 +120,8 @@ export async function startApp(options: AppOptions): Promise<App> {
   metrics.watchRequestBodies(bodies);
 
   const encryption = secretEncryptionFrom(config);
+  // Aborted when shutdown begins: open WatchUsage streams end, before the server drains.
+  const endWatchStreams = new AbortController();
   const keyAdmin = keyAdministration({
     store,
     hasher,
@@ -133,7 +136,21 @@ export async function startApp(options: AppOptions): Promise<App> {
       const state = limits.peekKeyRateLimit(key, nowMs);
       return state ? { limit: state.limit, remaining: state.remaining, resetAtMs: state.resetAtMs } : undefined;
     },
-    usageTotals: usage.usageTotals,
+    usage: {
+      recorder: usage.recorder,
+      limits,
+      alertThresholds: config.usageAlertThresholds,
+      watchHeartbeatMs: config.usageWatchHeartbeatMs,
+      stopping: endWatchStreams.signal,
+      watchers: new UsageWatchers({
+        usage: store.usage,
+        clock,
+        maxStreamsPerKey: config.usageWatchMaxStreamsPerKey,
+        maxStreamsPerOrganization: config.usageWatchMaxStreamsPerOrganization,
+        // Other replicas' flushes show in "today" at most one flush interval late.
+        maxAgeMs: config.usageFlushIntervalMs,
+      }),
+    },
   });
 
   const operator = operatorService({
@@ -167,7 +184,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     usage.accessLogRoutes(boundary)(router);
   };
   const adminRoutes = (router: ConnectRouter) => {
-    router.service(KeyAdminService, { ...keyAdmin, ...usage.handlers(limits) }, {
+    router.service(KeyAdminService, keyAdmin, {
       // A misspelt field or enum name must be an error, not silently dropped (a key created
       // without the rate limit its author asked for).
       jsonOptions: { ignoreUnknownFields: false },
@@ -180,7 +197,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       ],
     });
     // Cross-tenant actions of platform operators: the same authentication, which lets only
-    // operator keys in (src/admin/caller.ts).
+    // operator keys in (src/admin/caller-interceptor.ts).
     router.service(OperatorService, operator, {
       jsonOptions: { ignoreUnknownFields: false },
       readMaxBytes: config.adminMaxBodyBytes,
@@ -273,7 +290,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     usage,
     async close() {
       readiness.beginShutdown();
-      usage.endStreams();
+      endWatchStreams.abort();
       await Promise.all([server.close(config.shutdownTimeoutMs), dataPlaneServer?.close(config.shutdownTimeoutMs)]);
       stopQuotaRefresh();
       stopRateLimitSync();

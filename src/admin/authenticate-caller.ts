@@ -13,7 +13,7 @@ import type { Store } from "../store/store.js";
 import type { KeyRecord } from "../model/records.js";
 import { isPlatformOperator } from "../model/platform.js";
 import type { Clock } from "../time/clock.js";
-import type { AuditTrail } from "./audit-trail.js";
+import type { AuditTrail } from "../audit/audit-trail.js";
 import type { Caller } from "./caller.js";
 import { actorOf } from "./policy.js";
 import { adminError } from "./errors.js";
@@ -22,7 +22,7 @@ import { adminError } from "./errors.js";
  * Who is calling the admin API, from the request's headers alone: the key presented, its state,
  * its organization, user and plan. It runs before the request's body is read (callerAdmission),
  * so a caller without a valid key never makes keygate read or parse a body; what the caller may
- * do with that key is decided afterwards (src/admin/caller.ts).
+ * do with that key is decided afterwards (src/admin/caller-interceptor.ts).
  *
  * Failed keys are throttled per client address (src/abuse). A throttled address is refused for
  * every key that fails, yet a valid key behind it still authenticates: a neighbour's bad keys

@@ -1,5 +1,5 @@
 import type { ConnectError, HandlerContext } from "@connectrpc/connect";
-import type { CallerAudit } from "./audit-trail.js";
+import type { CallerAudit } from "./caller-audit.js";
 import { callerOf, type Caller } from "./caller.js";
 import { refusalError } from "./errors.js";
 import type { Decision } from "./policy.js";
@@ -30,8 +30,11 @@ export async function enforce(decision: Decision, audit: CallerAudit, caller: Ca
   throw call.answer ?? refusalError(decision);
 }
 
+/** The policy's answer for one call: allowed passes; a refusal is audited and thrown. */
+export type Enforcer = (ctx: HandlerContext, decision: Decision, keyId?: string) => Promise<void>;
+
 /** `enforce` for one service's handlers: the RPC and caller come from the handler's context. */
 export const enforcer =
-  (audit: CallerAudit) =>
-  (ctx: HandlerContext, decision: Decision, keyId?: string): Promise<void> =>
+  (audit: CallerAudit): Enforcer =>
+  (ctx, decision, keyId) =>
     enforce(decision, audit, callerOf(ctx), { method: ctx.method.name, ...(keyId !== undefined && { keyId }) });

@@ -6,9 +6,9 @@ import type { Store } from "../store/store.js";
 import type { KeyRecord, User } from "../model/records.js";
 import { PLATFORM_ADMIN } from "../model/platform.js";
 import type { Clock } from "../time/clock.js";
-import type { CallerAudit } from "./audit-trail.js";
+import type { CallerAudit } from "./caller-audit.js";
 import type { Caller } from "./caller.js";
-import { effectiveLimits } from "./user-limits.js";
+import { effectiveLimits } from "./policy.js";
 
 export interface KeyReboundDeps {
   store: Store;

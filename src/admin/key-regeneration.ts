@@ -5,7 +5,7 @@ import { asSeen } from "../store/key-as-seen.js";
 import type { Store } from "../store/store.js";
 import type { KeyRecord } from "../model/records.js";
 import type { Clock } from "../time/clock.js";
-import type { CallerAudit } from "./audit-trail.js";
+import type { CallerAudit } from "./caller-audit.js";
 import type { Caller } from "./caller.js";
 import { fieldError, keyNotFound, preconditionFailed } from "./errors.js";
 

@@ -3,7 +3,7 @@ import type { GuardedRevokeOutcome, Store } from "../store/store.js";
 import { asSeen } from "../store/key-as-seen.js";
 import type { KeyRecord } from "../model/records.js";
 import type { Clock } from "../time/clock.js";
-import type { CallerAudit } from "./audit-trail.js";
+import type { CallerAudit } from "./caller-audit.js";
 import type { Caller } from "./caller.js";
 
 export interface KeyRevocationDeps {

@@ -3,7 +3,7 @@ import type { KeyEvents } from "../keys/key-events.js";
 import type { Store } from "../store/store.js";
 import type { KeyRecord } from "../model/records.js";
 import type { Clock } from "../time/clock.js";
-import type { CallerAudit } from "./audit-trail.js";
+import type { CallerAudit } from "./caller-audit.js";
 import type { Caller } from "./caller.js";
 
 /** What became of a removed user's keys. */

@@ -7,6 +7,12 @@
  * enforce.ts, which audits it before anything changes.
  */
 export { actorOf, rankOf, RANK, type Actor, type ActorSource } from "./policy/actor.js";
+export {
+  effectiveLimits,
+  type AdminKeyPermission,
+  type EffectiveLimits,
+  type RateLimitBound,
+} from "./policy/effective-limits.js";
 export { ALLOWED, refuse, type Decision, type Refusal, type RefusalRule } from "./policy/decision.js";
 export {
   mayActOnKey,

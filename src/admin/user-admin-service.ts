@@ -11,17 +11,17 @@ import {
 import { isId, newId } from "../model/ids.js";
 import type { UserPatch } from "../store/store.js";
 import type { User, UserRole } from "../model/records.js";
-import { CallerAudit } from "./audit-trail.js";
+import { CallerAudit } from "./caller-audit.js";
 import { callerOf, type Caller } from "./caller.js";
 import { enforcer } from "./enforce.js";
 import { adminError, fieldError, notAnId } from "./errors.js";
-import type { KeyAdminDeps } from "./key-admin-service.js";
+import type { KeyAdminDeps } from "./key-admin-deps.js";
 import { KeyRebound } from "./key-rebound.js";
 import { toUserMessage, USER_ROLES } from "./mapping.js";
 import { OwnerRemoval } from "./owner-removal.js";
-import { mayAddUser, mayChangeUser, mayRemoveUser } from "./policy.js";
+import { effectiveLimits, mayAddUser, mayChangeUser, mayRemoveUser } from "./policy.js";
 import { patchedLimits } from "../store/user-limits-patch.js";
-import { effectiveLimits, userLimitsPatch, validUserLimits } from "./user-limits.js";
+import { userLimitsPatch, validUserLimits } from "./user-limits.js";
 import { requiredId, validName, validPageSize } from "./validation.js";
 
 type UserAdministration = Pick<ServiceImpl<typeof KeyAdminService>, "addUser" | "listUsers" | "updateUser" | "removeUser">;

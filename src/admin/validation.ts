@@ -9,6 +9,7 @@ import { codePoint, firstUnsafeCharacter } from "../text/unsafe-characters.js";
 import type { KeyRateLimit, RateLimitPeriod } from "../model/records.js";
 import { adminError, fieldError } from "./errors.js";
 import { RATE_LIMIT_PERIODS } from "./mapping.js";
+import type { RateLimitBound } from "./policy.js";
 
 /**
  * Field rules of the admin API. Each failure is an ErrorInfo naming the field, raised before
@@ -60,12 +61,6 @@ export function validGracePeriod(seconds: number, field = "grace_period_seconds"
   return seconds;
 }
 
-/** Whether admin scopes may be granted, and if not, what says so ("the free plan", "your user's limits"). */
-export interface AdminKeyPermission {
-  allowed: boolean;
-  deniedBy: string;
-}
-
 /**
  * Scopes named in a request: at most LIST_MAX, each a known name, duplicates dropped. Known means
  * in the catalog, or platform:admin, which is keygate's own and never granted: whether a caller
@@ -104,13 +99,6 @@ export function periodOf(value: RateLimitPeriodEnum, field = "rate_limit_period"
   const period = RATE_LIMIT_PERIODS.get(value);
   if (!period) throw fieldError(field, "must be RATE_LIMIT_PERIOD_SECOND, _MINUTE, _HOUR or _DAY");
   return period;
-}
-
-/** The highest per-key rate a key may have, and whose limit that is (for the message). */
-export interface RateLimitBound {
-  maxPerMinute: number;
-  /** "the pro plan's", "user user_…'s" */
-  whose: string;
 }
 
 /** A positive limit whose per-minute equivalent is within the bound (plan, or the key owner's own). */

@@ -8,7 +8,7 @@ import { createContextKey, type ContextValues } from "@connectrpc/connect";
  *
  * A refused call still runs through the service's interceptors (logging, metrics), with an empty
  * request message and the refusal under admissionRefusalKey: the service's interceptors must
- * throw it (src/admin/caller.ts does), so that the refusal is the answer.
+ * throw it (src/admin/caller-interceptor.ts does), so that the refusal is the answer.
  */
 export interface RpcAdmission {
   /**

@@ -6,7 +6,7 @@ import { createAsyncIterable } from "@connectrpc/connect/protocol";
  * sending). A call refused from its headers runs like this: Connect parses a request message
  * before any interceptor runs, and the refusal should still travel through the service's
  * interceptors (logging, metrics, error mapping) like any other error, while nothing the client
- * wrote is read or parsed. The refusal itself is thrown by an interceptor (src/admin/caller.ts).
+ * wrote is read or parsed. The refusal itself is thrown by an interceptor (src/admin/caller-interceptor.ts).
  */
 
 const ENVELOPED = /^application\/(?:grpc|grpc-web|connect\+)/;

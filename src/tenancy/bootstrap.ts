@@ -6,7 +6,7 @@ import { boundRateLimit } from "../store/key-bound.js";
 import type { Store } from "../store/store.js";
 import type { AuditEvent, KeyRecord, Organization, User } from "../model/records.js";
 import type { Clock } from "../time/clock.js";
-import { AuditTrail } from "../admin/audit-trail.js";
+import { AuditTrail } from "../audit/audit-trail.js";
 import { PLATFORM_ADMIN } from "../model/platform.js";
 
 export interface TenancyDeps {

@@ -7,6 +7,7 @@ import { DEFAULT_SCOPES } from "../../src/model/scopes.js";
 import {
   actorOf,
   ALLOWED,
+  effectiveLimits,
   mayActOnKey,
   mayActOnOperatorKey,
   mayAddUser,
@@ -20,12 +21,12 @@ import {
   mayRemoveUser,
   type Actor,
   type Decision,
+  type EffectiveLimits,
   type KeyAction,
   type OperatorKeyAction,
   type RefusalRule,
 } from "../../src/admin/policy.js";
 import { firstRefusal } from "../../src/admin/policy/decision.js";
-import { effectiveLimits, type EffectiveLimits } from "../../src/admin/user-limits.js";
 import { boundRateLimit, perMinuteOf } from "../../src/store/key-bound.js";
 import type { KeyRateLimit, UserLimits, UserRole } from "../../src/model/records.js";
 

@@ -11,7 +11,7 @@ import type { BootstrapResult } from "../../src/tenancy/bootstrap.js";
 import { failure } from "../admin/admin-api.suite.js";
 import { anOperator } from "../admin/clients.js";
 import { bearer, startTestApp, type TestApp } from "../support/app.js";
-import { settled, watchIntervalsFromNow } from "../usage/watch-usage-leaks.js";
+import { settled, watchIntervalsFromNow } from "../admin/usage/watch-usage-leaks.js";
 
 /**
  * Property: whatever field values an admin request carries, the answer is OK or a deliberate

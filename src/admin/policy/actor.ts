@@ -2,7 +2,7 @@ import type { Plan } from "../../model/plans.js";
 import type { ScopeDefinition } from "../../model/scopes.js";
 import type { KeyRecord, User, UserRole } from "../../model/records.js";
 import { PLATFORM_ADMIN } from "../../model/platform.js";
-import { effectiveLimits, type EffectiveLimits } from "../user-limits.js";
+import { effectiveLimits, type EffectiveLimits } from "./effective-limits.js";
 
 /** Roles rank owner > admin > member. */
 export const RANK: Readonly<Record<UserRole, number>> = { member: 0, admin: 1, owner: 2 };

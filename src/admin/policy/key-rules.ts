@@ -4,7 +4,7 @@ import type { KeyRateLimit, UserRole } from "../../model/records.js";
 import { PLATFORM_ADMIN } from "../../model/platform.js";
 import { RANK, rankOf, type Actor } from "./actor.js";
 import { ALLOWED, firstRefusal, refuse, type Decision } from "./decision.js";
-import type { RateLimitBound } from "../validation.js";
+import type { RateLimitBound } from "./effective-limits.js";
 
 /** What a caller may do to an existing key (reads need only the RPC's scope). */
 export type KeyAction = "update" | "regenerate" | "revoke" | "delete" | "reveal";

@@ -1,7 +1,7 @@
 import { ADMIN_SCOPES } from "../../model/scopes.js";
 import type { UserRole } from "../../model/records.js";
 import { PLATFORM_ADMIN } from "../../model/platform.js";
-import type { EffectiveLimits } from "../user-limits.js";
+import type { EffectiveLimits } from "./effective-limits.js";
 import { RANK, type Actor } from "./actor.js";
 import { ALLOWED, firstRefusal, refuse, type Decision } from "./decision.js";
 

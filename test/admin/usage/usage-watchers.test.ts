@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { ConnectError } from "@connectrpc/connect";
-import { ManualClock } from "../../src/time/clock.js";
-import type { UsageRepository } from "../../src/store/usage-repository.js";
-import { emptyTally, type KeyDayUsage } from "../../src/model/usage-tally.js";
-import { UsageWatchers } from "../../src/usage/usage-watchers.js";
+import { ManualClock } from "../../../src/time/clock.js";
+import type { UsageRepository } from "../../../src/store/usage-repository.js";
+import { emptyTally, type KeyDayUsage } from "../../../src/model/usage-tally.js";
+import { UsageWatchers } from "../../../src/admin/usage/usage-watchers.js";
 
 /** UsageWatchers alone: caps, and when the streams of a scope share a read of today's totals. */
 

@@ -1,33 +1,7 @@
-import { newId } from "../model/ids.js";
-import { redactSecrets, redactSecretValues } from "../model/secret.js";
 import type { Logger } from "../log/logger.js";
-import type { Store } from "../store/store.js";
 import type { AuditEvent } from "../model/records.js";
-import type { Clock } from "../time/clock.js";
+import type { AuditTrail } from "../audit/audit-trail.js";
 import type { Caller } from "./caller.js";
-
-/** Writes audit events with their id and time; callers say only what happened. */
-export class AuditTrail {
-  constructor(
-    private readonly store: Store,
-    private readonly clock: Clock,
-  ) {}
-
-  async record(event: Omit<AuditEvent, "id" | "occurredAt">): Promise<AuditEvent> {
-    const now = this.clock.now();
-    // Entries may quote request values (the key id an operator asked for, before it is looked
-    // up): a secret pasted into one never reaches the audit log, which tenants read.
-    const full: AuditEvent = {
-      ...event,
-      keyId: redactSecrets(event.keyId),
-      details: redactSecretValues(event.details),
-      id: newId("evt", now),
-      occurredAt: new Date(now),
-    };
-    await this.store.audit.append(full);
-    return full;
-  }
-}
 
 /** What a caller did: to which key (if any), in which organization (default: the caller's own). */
 export interface CallerEvent {

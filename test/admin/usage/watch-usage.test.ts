@@ -1,11 +1,11 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
+import { ErrorInfoSchema } from "../../../gen/google/rpc/error_details_pb.js";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { RateLimitPeriod, type WatchUsageResponse } from "../../gen/keygate/v1/key_admin_pb.js";
-import { ManualClock } from "../../src/time/clock.js";
-import { envoyRequest, outcomeOf } from "../authz/check-harness.js";
-import { envoyClient, type EnvoyClient } from "../authz/envoy-client.js";
-import { startTestApp, type TestApp } from "../support/app.js";
+import { RateLimitPeriod, type WatchUsageResponse } from "../../../gen/keygate/v1/key_admin_pb.js";
+import { ManualClock } from "../../../src/time/clock.js";
+import { envoyRequest, outcomeOf } from "../../authz/check-harness.js";
+import { envoyClient, type EnvoyClient } from "../../authz/envoy-client.js";
+import { startTestApp, type TestApp } from "../../support/app.js";
 import { settled, watchIntervalsFromNow } from "./watch-usage-leaks.js";
 
 /**

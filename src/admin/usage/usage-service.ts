@@ -15,13 +15,13 @@ import {
   type KeyAdminService,
   type KeyRequests,
   type QuotaAlert,
-} from "../../gen/keygate/v1/key_admin_pb.js";
-import { callerOf } from "../admin/caller.js";
-import { fieldError, keyNotFound } from "../admin/errors.js";
-import { requiredId } from "../admin/validation.js";
-import type { CheckLimits } from "../limits/check-limits.js";
-import type { Store } from "../store/store.js";
-import type { Clock } from "../time/clock.js";
+} from "../../../gen/keygate/v1/key_admin_pb.js";
+import { callerOf } from "../caller.js";
+import { fieldError, keyNotFound } from "../errors.js";
+import { requiredId } from "../validation.js";
+import type { CheckLimits } from "../../limits/check-limits.js";
+import type { Store } from "../../store/store.js";
+import type { Clock } from "../../time/clock.js";
 import { billingMonth, estimatedCost } from "./billing.js";
 import {
   avgResponseTimeMs,
@@ -34,10 +34,10 @@ import {
   percentOf,
   round2,
   type UsageFigures,
-} from "./usage-figures.js";
-import type { UsageAggregator } from "./usage-recorder.js";
-import type { KeyDayUsage } from "../model/usage-tally.js";
-import { lastDays, monthOf, previousRange, utcDay, type DayRange } from "../time/utc-days.js";
+} from "../../usage/usage-figures.js";
+import type { UsageAggregator } from "../../usage/usage-recorder.js";
+import type { KeyDayUsage } from "../../model/usage-tally.js";
+import { lastDays, monthOf, previousRange, utcDay, type DayRange } from "../../time/utc-days.js";
 import type { UsageWatchers } from "./usage-watchers.js";
 import { watchUsage } from "./watch-usage.js";
 

@@ -1,9 +1,9 @@
 import { Code } from "@connectrpc/connect";
-import { adminError } from "../admin/errors.js";
-import type { Clock } from "../time/clock.js";
-import type { UsageRepository } from "../store/usage-repository.js";
-import { addTally, emptyTally, type UsageTally } from "../model/usage-tally.js";
-import { utcDay } from "../time/utc-days.js";
+import { adminError } from "../errors.js";
+import type { Clock } from "../../time/clock.js";
+import type { UsageRepository } from "../../store/usage-repository.js";
+import { addTally, emptyTally, type UsageTally } from "../../model/usage-tally.js";
+import { utcDay } from "../../time/utc-days.js";
 
 /**
  * The WatchUsage streams open in this process. Each one is a standing cost (a flush listener, a

@@ -15,7 +15,7 @@ export function watchIntervalsFromNow(): () => number {
   const set = new Set<unknown>();
   vi.spyOn(globalThis, "setInterval").mockImplementation(((...args: Parameters<typeof setInterval>) => {
     const handle = setInterval(...args);
-    if (new Error().stack?.includes("src/usage/watch-usage.ts")) set.add(handle);
+    if (new Error().stack?.includes("src/admin/usage/watch-usage.ts")) set.add(handle);
     return handle;
   }) as typeof setInterval);
   const clear = vi.spyOn(globalThis, "clearInterval");

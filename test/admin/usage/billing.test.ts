@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { billingMonth, estimatedCost } from "../../src/usage/billing.js";
+import { billingMonth, estimatedCost } from "../../../src/admin/usage/billing.js";
 
 const NOW = Date.UTC(2031, 2, 15, 12); // 2031-03-15
 

@@ -1,6 +1,6 @@
-import type { Plan } from "../model/plans.js";
-import { fieldError } from "../admin/errors.js";
-import { monthOf, utcDay, type DayRange } from "../time/utc-days.js";
+import type { Plan } from "../../model/plans.js";
+import { fieldError } from "../errors.js";
+import { monthOf, utcDay, type DayRange } from "../../time/utc-days.js";
 
 /**
  * Billing: a calendar month (UTC) of a key's allowed requests and data transferred, priced by the

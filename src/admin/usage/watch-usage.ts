@@ -7,14 +7,14 @@ import {
   type UsageCounters,
   type WatchUsageRequest,
   type WatchUsageResponse,
-} from "../../gen/keygate/v1/key_admin_pb.js";
-import { callerOf } from "../admin/caller.js";
-import { keyNotFound } from "../admin/errors.js";
-import type { Store } from "../store/store.js";
-import type { Clock } from "../time/clock.js";
-import { endpointsOf } from "./usage-figures.js";
-import type { UsageAggregator } from "./usage-recorder.js";
-import { addTally, allowedOf, deniedOf, emptyTally, throttledOf, type KeyDayUsage, type UsageTally } from "../model/usage-tally.js";
+} from "../../../gen/keygate/v1/key_admin_pb.js";
+import { callerOf } from "../caller.js";
+import { keyNotFound } from "../errors.js";
+import type { Store } from "../../store/store.js";
+import type { Clock } from "../../time/clock.js";
+import { endpointsOf } from "../../usage/usage-figures.js";
+import type { UsageAggregator } from "../../usage/usage-recorder.js";
+import { addTally, allowedOf, deniedOf, emptyTally, throttledOf, type KeyDayUsage, type UsageTally } from "../../model/usage-tally.js";
 import type { UsageWatchers } from "./usage-watchers.js";
 
 /**

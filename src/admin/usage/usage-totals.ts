@@ -1,14 +1,14 @@
-import type { KeyUsageTotals } from "../admin/mapping.js";
-import type { KeyRecord } from "../model/records.js";
-import type { UsageRepository } from "../store/usage-repository.js";
-import { requestsOf } from "../model/usage-tally.js";
-import { monthOf, utcDay } from "../time/utc-days.js";
+import type { KeyUsageTotals } from "../mapping.js";
+import type { KeyRecord } from "../../model/records.js";
+import type { UsageRepository } from "../../store/usage-repository.js";
+import { requestsOf } from "../../model/usage-tally.js";
+import { monthOf, utcDay } from "../../time/utc-days.js";
 
 /**
- * The usage shown on keys (KeyAdminDeps.usageTotals): total since first use, today and this UTC
- * calendar month, all counting Check decisions as every usage figure does, from the stored usage.
- * `last_used_at` comes from the same data (the keys collection itself is never written per
- * request).
+ * The usage shown on keys (ListKeys, GetKey, UpdateKey, RegenerateKey): total since first use,
+ * today and this UTC calendar month, all counting Check decisions as every usage figure does,
+ * from the stored usage. `last_used_at` comes from the same data (the keys collection itself is
+ * never written per request).
  */
 export function keyUsageTotals(usage: UsageRepository) {
   return async (keys: readonly KeyRecord[], nowMs: number): Promise<Map<string, KeyUsageTotals>> => {

@@ -1,0 +1,36 @@
+import type { SecretEncryption } from "../crypto/secret-encryption.js";
+import type { AuditTrail } from "../audit/audit-trail.js";
+import type { KeyEvents } from "../keys/key-events.js";
+import type { Logger } from "../log/logger.js";
+import type { KeyRecord } from "../model/records.js";
+import type { ScopeDefinition } from "../model/scopes.js";
+import type { SecretHasher } from "../model/secret.js";
+import type { Store } from "../store/store.js";
+import type { Clock } from "../time/clock.js";
+import type { PageTokens } from "./page-token.js";
+import type { UsageServiceDeps } from "./usage/usage-service.js";
+
+/** A key's per-key rate limit as TestKey shows it, read without consuming anything. */
+export interface RateLimitPeek {
+  limit: number;
+  remaining: number;
+  resetAtMs: number;
+}
+
+/** What KeyAdminService's handlers (keys, users, usage) are given. */
+export interface KeyAdminDeps {
+  store: Store;
+  hasher: SecretHasher;
+  clock: Clock;
+  scopes: readonly ScopeDefinition[];
+  audit: AuditTrail;
+  keyEvents: KeyEvents;
+  pageTokens: PageTokens;
+  logger: Logger;
+  /** The per-key limiter's current state for a key; absent when the key has no per-key limit. */
+  peekRateLimit: (key: KeyRecord, nowMs: number) => RateLimitPeek | undefined;
+  /** What the usage RPCs read besides the store and the clock. */
+  usage: Omit<UsageServiceDeps, "store" | "clock">;
+  /** Seals recoverable keys' secrets; absent when the server has no KEYGATE_ENCRYPTION_KEY. */
+  encryption?: SecretEncryption | undefined;
+}

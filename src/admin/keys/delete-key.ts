@@ -1,0 +1,25 @@
+import { create } from "@bufbuild/protobuf";
+import { DeleteKeyResponseSchema } from "../../../gen/keygate/v1/key_admin_pb.js";
+import { asSeen } from "../../store/key-as-seen.js";
+import { callerOf } from "../caller.js";
+import { decidedOnCurrentKey } from "../decided-on-current-key.js";
+import { keyNotFound } from "../errors.js";
+import type { KeyAdminHandler, KeyLifecycleParts } from "./key-lifecycle-parts.js";
+import { existingKey } from "./key-lookups.js";
+import { mayActOn } from "./may-act-on.js";
+
+/** DeleteKey: the key is removed for good, if the policy allows it on the key as it is when deleted. */
+export function deleteKey(parts: KeyLifecycleParts): KeyAdminHandler<"deleteKey"> {
+  const { store } = parts.deps;
+
+  return decidedOnCurrentKey(async (req, ctx) => {
+    const caller = callerOf(ctx);
+    const current = await existingKey(store, caller, req.id);
+    await mayActOn(parts, ctx, caller, "delete", current);
+    const deleted = await store.keys.delete(caller.organization.id, req.id, asSeen(current));
+    if (!deleted) throw keyNotFound(req.id);
+    parts.deps.keyEvents.changed(deleted);
+    await parts.audit.changed(caller, { action: "key.delete", keyId: deleted.id, details: { name: deleted.name } });
+    return create(DeleteKeyResponseSchema, {});
+  });
+}

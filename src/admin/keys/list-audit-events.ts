@@ -1,0 +1,26 @@
+import { create } from "@bufbuild/protobuf";
+import { ListAuditEventsResponseSchema } from "../../../gen/keygate/v1/key_admin_pb.js";
+import { callerOf } from "../caller.js";
+import type { KeyAdminDeps } from "../key-admin-deps.js";
+import { toAuditEventMessage } from "../mapping.js";
+import { validPageSize } from "../validation.js";
+import type { KeyAdminHandler } from "./key-lifecycle-parts.js";
+
+/** ListAuditEvents: the caller's organization's audit log, newest first, optionally of one key. */
+export function listAuditEvents(deps: Pick<KeyAdminDeps, "store" | "pageTokens">): KeyAdminHandler<"listAuditEvents"> {
+  const { store } = deps;
+
+  return async (req, ctx) => {
+    const caller = callerOf(ctx);
+    const pageSize = validPageSize(req.pageSize);
+    const listing = { listing: "audit", organizationId: caller.organization.id, filter: req.keyId };
+    const { items, nextPageToken } = await deps.pageTokens.page(listing, req.pageToken, pageSize, (before, limit) =>
+      store.audit.list(caller.organization.id, {
+        ...(req.keyId === "" ? {} : { keyId: req.keyId }),
+        ...(before === undefined ? {} : { beforeId: before }),
+        limit,
+      }),
+    );
+    return create(ListAuditEventsResponseSchema, { events: items.map(toAuditEventMessage), nextPageToken });
+  };
+}
