@@ -42,7 +42,7 @@ const FIXTURE: Record<string, string> = {
   // Production code reaching into the tests.
   "src/usage/recorder.ts": `import { helper } from "../../test/helper.js";\nexport const recorder = helper;\n`,
   "test/helper.ts": `export const helper = 3;\n`,
-  // The console's browser code may share only src/model/.
+  // The console's browser code may share only src/model/ and src/time/.
   "web/src/page.ts": `import { handler } from "../../src/admin/handler.js";\nimport { record } from "../../src/model/record.js";\nexport const page = [handler, record];\n`,
   // Allowed: downward imports and gen/.
   "src/admin/allowed.ts": `import { record } from "../model/record.js";\nimport { Cache } from "../cache/cache.js";\nexport type Allowed = [typeof record, Cache];\n`,
@@ -88,9 +88,9 @@ describe("the dependency linter's rules", () => {
     expect(["src/store/a.ts → src/store/b.ts", "src/store/b.ts → src/store/a.ts"]).toContain(found("no-circular")[0]);
   });
 
-  it("refuses production code importing tests, and browser code importing more than the model", () => {
+  it("refuses production code importing tests, and browser code importing more than the vocabulary", () => {
     expect(found("src-not-to-tests")).toEqual(["src/usage/recorder.ts → test/helper.ts"]);
-    expect(found("console-browser-code-uses-only-model")).toEqual(["web/src/page.ts → src/admin/handler.ts"]);
+    expect(found("console-browser-code-uses-only-vocabulary")).toEqual(["web/src/page.ts → src/admin/handler.ts"]);
   });
 
   it("lets downward imports through", () => {
