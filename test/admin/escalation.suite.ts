@@ -4,7 +4,7 @@ import { Code, type Client } from "@connectrpc/connect";
 import { RateLimitPeriod, UserRole, type KeyAdminService, type UserLimitsSchema } from "../../gen/keygate/v1/key_admin_pb.js";
 import type { ManualClock } from "../../src/time/clock.js";
 import type { TestApp } from "../support/app.js";
-import { failure } from "./admin-api.suite.js";
+import { failure } from "./answers.js";
 import { appOnStore, anOperator, checkerFor, type StoreMaker } from "./clients.js";
 import { changingAfterRead } from "./key-changed-after-read.js";
 

@@ -8,7 +8,7 @@ import type { BootstrapResult } from "../../src/tenancy/bootstrap.js";
 import type { ManualClock } from "../../src/time/clock.js";
 import type { TestApp } from "../support/app.js";
 import { aKey } from "../support/records.js";
-import { failure, text } from "./admin-api.suite.js";
+import { failure, text } from "./answers.js";
 import { appOnStore, anOperator, operatorClientFor, type StoreMaker } from "./clients.js";
 
 

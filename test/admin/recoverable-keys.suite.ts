@@ -9,7 +9,7 @@ import type { Store } from "../../src/store/store.js";
 import { ManualClock } from "../../src/time/clock.js";
 import { startTestApp, type TestApp } from "../support/app.js";
 import { aKey } from "../support/records.js";
-import { failure, text } from "./admin-api.suite.js";
+import { failure, text } from "./answers.js";
 import { anOperator, operatorClientFor } from "./clients.js";
 
 const KEY_1 = randomBytes(32);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code } from "@connectrpc/connect";
 import { startTestApp, type TestApp } from "../support/app.js";
-import { failure } from "./admin-api.suite.js";
+import { failure } from "./answers.js";
 
 /**
  * Free text a person writes (a key's description, a revocation reason) is shown later in

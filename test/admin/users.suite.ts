@@ -9,7 +9,7 @@ import {
   type UserLimitsSchema,
 } from "../../gen/keygate/v1/key_admin_pb.js";
 import type { TestApp } from "../support/app.js";
-import { failure } from "./admin-api.suite.js";
+import { failure } from "./answers.js";
 import { appOnStore, checkerFor, type StoreMaker } from "./clients.js";
 
 type AdminClient = Client<typeof KeyAdminService>;

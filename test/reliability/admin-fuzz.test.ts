@@ -8,7 +8,7 @@ import { OperatorService } from "../../gen/keygate/v1/operator_pb.js";
 import type { App } from "../../src/app.js";
 import type { Store } from "../../src/store/store.js";
 import type { BootstrapResult } from "../../src/tenancy/bootstrap.js";
-import { failure } from "../admin/admin-api.suite.js";
+import { failure } from "../admin/answers.js";
 import { anOperator } from "../admin/clients.js";
 import { bearer, startTestApp, type TestApp } from "../support/app.js";
 import { settled, watchIntervalsFromNow } from "../admin/usage/watch-usage-leaks.js";

@@ -1,35 +1,36 @@
 import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { create, fromJson, type JsonValue } from "@bufbuild/protobuf";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { fromJson, type JsonValue } from "@bufbuild/protobuf";
+import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AccessLogService, StreamAccessLogsMessageSchema, type StreamAccessLogsMessage } from "../../gen/envoy/service/accesslog/v3/als_pb.js";
-import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
-import {
-  GetAnalyticsSummaryResponseSchema,
-  GetBillingUsageResponseSchema,
-  GetKeyUsageResponseSchema,
-  GetOrganizationUsageResponseSchema,
-  RateLimitPeriod,
-  UsagePeriod,
-  UsageSource,
-} from "../../gen/keygate/v1/key_admin_pb.js";
+import { RateLimitPeriod, UsagePeriod } from "../../gen/keygate/v1/key_admin_pb.js";
 import { newId } from "../../src/model/ids.js";
 import { MemoryStore } from "../../src/store/memory/memory-store.js";
 import type { Store } from "../../src/store/store.js";
 import { ManualClock } from "../../src/time/clock.js";
-import { accessLogMetric } from "../../src/usage/usage-metrics.js";
 import { envoyRequest, outcomeOf } from "../authz/check-harness.js";
 import { envoyClient, type EnvoyClient } from "../authz/envoy-client.js";
 import { freshMongoStore, type FreshMongoStore } from "../support/mongo.js";
 import { bearer, startTestApp, type TestApp } from "../support/app.js";
+import { describeAccessLogCounts } from "./usage-rpcs/access-log-counts.js";
+import { describeBillingAndQuota } from "./usage-rpcs/billing-and-quota.js";
+import { describeKeyUsage } from "./usage-rpcs/key-usage.js";
+import { describeOrganizationUsage } from "./usage-rpcs/organization-usage.js";
+import { describeUsageRefusals } from "./usage-rpcs/refusals.js";
+import { at } from "./usage-rpcs/seeded-world.js";
 
 /**
  * Every usage RPC against a known mix of Checks (through the real Check service, over gRPC as
  * Envoy calls it) on several days and access-log entries (over gRPC as Envoy's http_grpc logger
- * streams them), on both stores. Today is 2031-03-15; the figures below are worked out by hand.
+ * streams them), on both stores. Today is 2031-03-15; the figures the cases expect are worked out
+ * by hand.
+ *
+ * This file seeds that world once per store; the RPCs' cases are one file per area under
+ * usage-rpcs/, each taking the world in a beforeAll of its own, which vitest runs after the one
+ * here that seeds it (declared first).
  */
 
 const PLAN = {
@@ -46,29 +47,7 @@ const PLAN = {
 };
 
 const DATA_PLANE_TOKEN = "usage-rpcs-data-plane-token-0123456789abcdef";
-const at = (iso: string) => new Date(iso).getTime();
 const TODAY_NOON = at("2031-03-15T12:00:00Z");
-
-function daysOfZeros(from: string, count: number) {
-  return Array.from({ length: count }, (_, i) => ({ date: new Date(at(`${from}T00:00:00Z`) + i * 86_400_000).toISOString().slice(0, 10), requests: 0n, errors: 0n }));
-}
-
-function expectReason(error: unknown, code: Code, reason: string, message: RegExp): void {
-  expect(error).toBeInstanceOf(ConnectError);
-  const connectError = error as ConnectError;
-  expect(connectError.code).toBe(code);
-  expect(connectError.rawMessage).toMatch(message);
-  expect(connectError.findDetails(ErrorInfoSchema).map((d) => d.reason)).toEqual([reason]);
-}
-
-async function failure(call: Promise<unknown>): Promise<unknown> {
-  try {
-    await call;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("the call succeeded");
-}
 
 const stores: Array<[string, () => Promise<{ store: Store; cleanup(): Promise<void> }>]> = [
   ["memory", async () => ({ store: new MemoryStore(), cleanup: async () => {} })],
@@ -208,271 +187,14 @@ describe.each(stores)("usage RPCs on the %s store", (_, makeStore) => {
     await backing?.cleanup();
   });
 
-  it("counts access-log entries it used and those it ignored, by reason", () => {
-    const metrics = t.app.usage.metrics;
-    expect(
-      Object.fromEntries(
-        (["recorded", "no_identity", "denied_by_check", "unknown_key", "bad_status", "bad_time", "not_http"] as const).map((r) => [r, metrics.value(accessLogMetric(r))]),
-      ),
-    ).toEqual({ recorded: 4, no_identity: 2, denied_by_check: 1, unknown_key: 2, bad_status: 1, bad_time: 1, not_http: 1 });
-  });
+  const seeded = () => ({ t, keys, foreignKeyId });
+  describeAccessLogCounts(seeded);
+  describeKeyUsage(seeded);
+  describeOrganizationUsage(seeded);
+  describeBillingAndQuota(seeded);
+  describeUsageRefusals(seeded);
 
-  it("GetKeyUsage: today, with the access log's success and failure", async () => {
-    expect(await t.client.getKeyUsage({ id: keys.a, period: UsagePeriod.DAY })).toEqual(
-      create(GetKeyUsageResponseSchema, {
-        keyId: keys.a,
-        period: UsagePeriod.DAY,
-        totalRequests: 1n,
-        successfulRequests: 1n,
-        failedRequests: 0n,
-        rateLimitedRequests: 0n,
-        endpoints: [{ method: "GET", path: "/v1/machines/{id}", count: 1n }],
-        dailyBreakdown: [{ date: "2031-03-15", requests: 1n, errors: 0n }],
-        source: UsageSource.ACCESS_LOG,
-      }),
-    );
-  });
-
-  it("GetKeyUsage: the last 7 days, endpoints by count, every day in the breakdown", async () => {
-    expect(await t.client.getKeyUsage({ id: keys.a, period: UsagePeriod.WEEK })).toEqual(
-      create(GetKeyUsageResponseSchema, {
-        keyId: keys.a,
-        period: UsagePeriod.WEEK,
-        totalRequests: 5n,
-        successfulRequests: 3n,
-        failedRequests: 1n,
-        rateLimitedRequests: 0n,
-        endpoints: [
-          { method: "GET", path: "/v1/machines/{id}", count: 4n },
-          { method: "POST", path: "/v1/machines", count: 1n },
-        ],
-        dailyBreakdown: [...daysOfZeros("2031-03-09", 5), { date: "2031-03-14", requests: 4n, errors: 1n }, { date: "2031-03-15", requests: 1n, errors: 0n }],
-        source: UsageSource.ACCESS_LOG,
-      }),
-    );
-  });
-
-  it("GetKeyUsage: the last 30 days mix days with and without access logs", async () => {
-    const month = await t.client.getKeyUsage({ id: keys.a, period: UsagePeriod.MONTH });
-    expect({ ...month, dailyBreakdown: month.dailyBreakdown.filter((d) => d.requests > 0n) }).toEqual(
-      create(GetKeyUsageResponseSchema, {
-        keyId: keys.a,
-        period: UsagePeriod.MONTH,
-        totalRequests: 10n,
-        successfulRequests: 8n,
-        failedRequests: 1n,
-        rateLimitedRequests: 0n,
-        endpoints: [
-          { method: "GET", path: "/v1/machines/{id}", count: 7n },
-          { method: "GET", path: "/v1/machines", count: 2n },
-          { method: "POST", path: "/v1/machines", count: 1n },
-        ],
-        dailyBreakdown: [
-          { date: "2031-02-20", requests: 3n, errors: 0n },
-          { date: "2031-03-07", requests: 2n, errors: 0n },
-          { date: "2031-03-14", requests: 4n, errors: 1n },
-          { date: "2031-03-15", requests: 1n, errors: 0n },
-        ],
-        source: UsageSource.ACCESS_LOG,
-      }),
-    );
-    expect(month.dailyBreakdown.map((d) => d.date)).toEqual(daysOfZeros("2031-02-14", 30).map((d) => d.date));
-  });
-
-  it("GetKeyUsage: Check decisions only, with rate-limited requests", async () => {
-    expect(await t.client.getKeyUsage({ id: keys.b, period: UsagePeriod.MONTH })).toMatchObject({
-      totalRequests: 4n,
-      successfulRequests: 3n,
-      failedRequests: 1n,
-      rateLimitedRequests: 1n,
-      endpoints: [
-        { method: "GET", path: "/v1/tags", count: 3n },
-        { method: "GET", path: "/v1/tags/{id}", count: 1n },
-      ],
-      source: UsageSource.CHECK_DECISIONS,
-    });
-    expect(await t.client.getKeyUsage({ id: keys.d, period: UsagePeriod.DAY })).toMatchObject({
-      totalRequests: 1n,
-      successfulRequests: 0n,
-      failedRequests: 1n,
-      endpoints: [{ method: "GET", path: "/v1/machines", count: 1n }],
-      source: UsageSource.CHECK_DECISIONS,
-    });
-  });
-
-  it("GetOrganizationUsage: keys, requests per key and the top endpoints", async () => {
-    const expected = (period: UsagePeriod, total: bigint, byKey: Array<[string, string, bigint]>, top: Array<[string, string, bigint]>) =>
-      create(GetOrganizationUsageResponseSchema, {
-        organizationId: t.admin.organization.id,
-        period,
-        totalKeys: 5,
-        activeKeys: 3,
-        totalRequests: total,
-        requestsByKey: byKey.map(([keyId, name, requests]) => ({ keyId, name, requests })),
-        topEndpoints: top.map(([method, path, count]) => ({ method, path, count })),
-        source: UsageSource.ACCESS_LOG,
-      });
-    expect(await t.client.getOrganizationUsage({ period: UsagePeriod.WEEK })).toEqual(
-      expected(
-        UsagePeriod.WEEK,
-        11n,
-        [
-          [keys.a, "alpha", 5n],
-          [keys.b, "bravo", 3n],
-          [keys.c, "charlie", 2n],
-          [keys.d, "delta", 1n],
-        ],
-        [
-          ["GET", "/v1/machines/{id}", 5n],
-          ["GET", "/v1/tags", 4n],
-          ["GET", "/v1/machines", 1n],
-          ["POST", "/v1/machines", 1n],
-        ],
-      ),
-    );
-    expect(await t.client.getOrganizationUsage({ period: UsagePeriod.DAY })).toEqual(
-      expected(
-        UsagePeriod.DAY,
-        6n,
-        [
-          [keys.b, "bravo", 3n],
-          [keys.a, "alpha", 1n],
-          [keys.c, "charlie", 1n],
-          [keys.d, "delta", 1n],
-        ],
-        [
-          ["GET", "/v1/tags", 4n],
-          ["GET", "/v1/machines", 1n],
-          ["GET", "/v1/machines/{id}", 1n],
-        ],
-      ),
-    );
-  });
-
-  it("GetBillingUsage: allowed requests and data per key, priced by the plan in integer minor units", async () => {
-    const eur = (minorUnits: bigint) => ({ currencyCode: "EUR", minorUnits });
-    expect(await t.client.getBillingUsage({ billingPeriod: "2031-03" })).toEqual(
-      create(GetBillingUsageResponseSchema, {
-        billingPeriod: "2031-03",
-        plan: "metered",
-        keys: [
-          // 7 × 2.50/1000 + 1.5045 MB × 0.07 = 0.0175 + 0.105315 → 12.28 cents → 12
-          { keyId: keys.a, name: "alpha", requests: 7n, dataTransferredMb: 1.5045, estimatedCost: eur(12n) },
-          // 3 × 0.25 cents = 0.75 → 1
-          { keyId: keys.b, name: "bravo", requests: 3n, dataTransferredMb: 0, estimatedCost: eur(1n) },
-          { keyId: keys.c, name: "charlie", requests: 0n, dataTransferredMb: 0, estimatedCost: eur(0n) },
-          { keyId: keys.d, name: "delta", requests: 0n, dataTransferredMb: 0, estimatedCost: eur(0n) },
-        ],
-        totalEstimatedCost: eur(13n),
-        source: UsageSource.ACCESS_LOG,
-      }),
-    );
-    expect(await t.client.getBillingUsage({ billingPeriod: "2031-02" })).toEqual(
-      create(GetBillingUsageResponseSchema, {
-        billingPeriod: "2031-02",
-        plan: "metered",
-        // Without access logs the data is the request sizes Check saw: 3 × 1,000 bytes.
-        keys: [{ keyId: keys.a, name: "alpha", requests: 3n, dataTransferredMb: 0.003, estimatedCost: eur(1n) }],
-        totalEstimatedCost: eur(1n),
-        source: UsageSource.CHECK_DECISIONS,
-      }),
-    );
-    expect(await t.client.getBillingUsage({ billingPeriod: "2030-11" })).toEqual(
-      create(GetBillingUsageResponseSchema, { billingPeriod: "2030-11", plan: "metered", totalEstimatedCost: eur(0n), source: UsageSource.CHECK_DECISIONS }),
-    );
-  });
-
-  it("GetAnalyticsSummary: growth against the period before, response time, error rate, most active key, trends", async () => {
-    const week = await t.client.getAnalyticsSummary({ period: UsagePeriod.WEEK });
-    expect({ ...week, trends: week.trends.slice(5) }).toEqual(
-      create(GetAnalyticsSummaryResponseSchema, {
-        period: UsagePeriod.WEEK,
-        totalRequests: 11n,
-        growthPercent: 266.67, // 11 against 3 in 2031-03-02..08
-        avgResponseTimeMs: 150, // (100 + 300 + 50 + 150) / 4
-        errorRatePercent: 50, // failed 5 (1 logged 502 + 4 denials) of 10 with an outcome
-        mostActiveKey: { keyId: keys.a, name: "alpha", requests: 5n },
-        trends: [
-          { date: "2031-03-14", requests: 5n, errors: 2n },
-          { date: "2031-03-15", requests: 6n, errors: 3n },
-        ],
-        source: UsageSource.ACCESS_LOG,
-      }),
-    );
-    expect(week.trends.slice(0, 5)).toEqual(daysOfZeros("2031-03-09", 5).map((d) => expect.objectContaining(d)));
-    expect(await t.client.getAnalyticsSummary({ period: UsagePeriod.DAY })).toMatchObject({
-      totalRequests: 6n,
-      growthPercent: 20, // 6 against 5 yesterday
-      avgResponseTimeMs: 150,
-      errorRatePercent: 50,
-      mostActiveKey: { keyId: keys.b, name: "bravo", requests: 3n },
-      trends: [{ date: "2031-03-15", requests: 6n, errors: 3n }],
-    });
-    expect(await t.client.getAnalyticsSummary({ period: UsagePeriod.MONTH })).toMatchObject({
-      totalRequests: 17n,
-      growthPercent: 0, // nothing in the 30 days before
-      mostActiveKey: { keyId: keys.a, requests: 10n },
-    });
-  });
-
-  it("GetQuotaStatus: monthly quota, per-minute rate and alerts at the configured thresholds", async () => {
-    expect(await t.client.getQuotaStatus({})).toMatchObject({
-      plan: "metered",
-      quota: { requestsPerMonth: 12n, used: 10n, remaining: 2n, percentUsed: 83.33 },
-      rateLimits: { requestsPerMinute: 10n, currentUsage: 3n },
-      alerts: [
-        { thresholdPercent: 25, kind: "monthly_quota", message: "monthly quota: 10 of 12 used (83.33%), at or above the 25% alert threshold" },
-        { thresholdPercent: 80, kind: "monthly_quota", message: "monthly quota: 10 of 12 used (83.33%), at or above the 80% alert threshold" },
-        { thresholdPercent: 25, kind: "rate_limit", message: "requests in the last minute: 3 of 10 used (30%), at or above the 25% alert threshold" },
-      ],
-    });
-  });
-
-  it("shows usage and the last use on keys from the same data", async () => {
-    const { key } = await t.client.getKey({ id: keys.a });
-    expect(key?.usage).toMatchObject({ totalRequests: 10n, requestsToday: 1n, requestsThisMonth: 7n });
-    expect(key?.lastUsedAt && new Date(Number(key.lastUsedAt.seconds) * 1000).toISOString()).toBe("2031-03-15T12:00:00.000Z");
-    const { keys: listed } = await t.client.listKeys({});
-    expect(listed.map((k) => [k.name, k.usage?.totalRequests, k.usage?.requestsToday])).toEqual([
-      ["bootstrap admin key", 0n, 0n],
-      ["alpha", 10n, 1n],
-      ["bravo", 4n, 3n],
-      ["charlie", 2n, 1n],
-      ["delta", 1n, 1n],
-    ]);
-    expect(listed.find((k) => k.name === "charlie")?.lastUsedAt).toBeUndefined();
-  });
-
-  it.each([
-    ["unspecified", UsagePeriod.UNSPECIFIED],
-    ["outside the enum", 99 as UsagePeriod],
-  ])("refuses a period %s, naming the field", async (_, period) => {
-    for (const call of [
-      () => t.client.getKeyUsage({ id: keys.a, period }),
-      () => t.client.getOrganizationUsage({ period }),
-      () => t.client.getAnalyticsSummary({ period }),
-    ]) {
-      expectReason(await failure(call()), Code.InvalidArgument, "API_KEY_FIELD_INVALID", /^period: must be USAGE_PERIOD_DAY, USAGE_PERIOD_WEEK or USAGE_PERIOD_MONTH$/);
-    }
-  });
-
-  it("refuses billing periods that are not YYYY-MM or lie in the future", async () => {
-    for (const [period, message] of [
-      ["2031-3", /^billing_period: must be a month as YYYY-MM/],
-      ["", /^billing_period: must be a month as YYYY-MM/],
-      ["2031-04", /^billing_period: 2031-04 is in the future$/],
-    ] as const) {
-      expectReason(await failure(t.client.getBillingUsage({ billingPeriod: period })), Code.InvalidArgument, "API_KEY_FIELD_INVALID", message);
-    }
-  });
-
-  it("reports another organization's key, or an unknown one, as not found", async () => {
-    for (const id of [foreignKeyId, newId("key")]) {
-      expectReason(await failure(t.client.getKeyUsage({ id, period: UsagePeriod.DAY })), Code.NotFound, "API_KEY_NOT_FOUND", /not found/);
-    }
-    expectReason(await failure(t.client.getKeyUsage({ id: "", period: UsagePeriod.DAY })), Code.InvalidArgument, "API_KEY_FIELD_INVALID", /^id: is required$/);
-  });
-
+  // Last, as it restarts the app the world was seeded through.
   it("loses no count at shutdown: a new app on the same store sees what the old one had not flushed", async () => {
     clock.set(at("2031-03-15T12:05:00Z"));
     expect(await checks(secrets.a, [{ path: "/v1/machines/14" }, { path: "/v1/machines/15" }])).toEqual(["allowed", "allowed"]);

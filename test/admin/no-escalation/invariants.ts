@@ -1,7 +1,9 @@
 import { Code } from "@connectrpc/connect";
 import type { GetMyLimitsResponse } from "../../../gen/keygate/v1/key_admin_pb.js";
 import type { KeyRecord, User } from "../../../src/model/records.js";
-import { decide, effectiveLimits, limitsOf, perMinute, RANK, rightsOf, secretWorks, slotsHeld, userOf, type ModelState, type Role } from "./model.js";
+import { perMinute, RANK, type ModelState, type Role } from "./model.js";
+import { decide } from "./model-decide.js";
+import { effectiveLimits, limitsOf, rightsOf, secretWorks, slotsHeld, userOf } from "./model-rights.js";
 import { outcomeOf, ROLE_OF_ENUM, type World } from "./world.js";
 
 /**

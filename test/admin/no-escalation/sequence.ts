@@ -1,7 +1,10 @@
 import { Code } from "@connectrpc/connect";
 import { resolve, type Command } from "./commands.js";
 import { apiViolations, invariantViolations } from "./invariants.js";
-import { apply, decide, keyOf, type Call, type ModelState, type Verdict } from "./model.js";
+import type { Call, ModelState, Verdict } from "./model.js";
+import { apply } from "./model-apply.js";
+import { decide } from "./model-decide.js";
+import { keyOf } from "./model-rights.js";
 import { perform, type Outcome, type World } from "./world.js";
 
 /**

@@ -8,7 +8,8 @@ import { generateSecret, keyPrefixOf } from "../../../src/model/secret.js";
 import type { ManualClock } from "../../../src/time/clock.js";
 import type { TestApp } from "../../support/app.js";
 import { anOperator } from "../clients.js";
-import { ADMIN_READ, ADMIN_WRITE, RANK, type Answer, type Call, type Limits, type ModelKey, type ModelState, type ModelUser, type Period, type Person, type PlanBounds, type Role } from "./model.js";
+import { ADMIN_READ, ADMIN_WRITE, RANK, type Call, type Limits, type ModelKey, type ModelState, type ModelUser, type Period, type Person, type PlanBounds, type Role } from "./model.js";
+import type { Answer } from "./model-apply.js";
 
 /**
  * One sequence's world on a running keygate: a fresh tenant organization (an owner O, an admin A,

@@ -1,0 +1,54 @@
+import { resolve } from "node:path";
+import { benchSecret, HIT, LIMITED, malformedSecret, NO_SCOPE, unknownSecret } from "./keys.js";
+
+/** What the bench measures: each case's server, its keys, the key presented and the decision expected. */
+
+export type ServerKind = "bare-http2" | "connect-noop" | "grpcjs-noop" | "keygate";
+
+export interface Case {
+  id: string;
+  title: string;
+  server: ServerKind;
+  /** keygate: keys in the store, workers, MongoDB. */
+  keys?: number;
+  workers?: number;
+  mongo?: boolean;
+  /** The key presented, and the decision every response must carry. */
+  secret: () => string;
+  expect: string;
+  /** h2load (one request body), or grpc-js cycling through every key of the store. */
+  generator: "h2load" | "grpc-js";
+  /** Repeated every round (the headline comparison); others run once. */
+  headline?: boolean;
+  /** Also measured at half its throughput, for the p99 target. */
+  halfRate?: boolean;
+  /** The server script's build directory, when not this checkout's (--compare). */
+  buildDir?: string;
+}
+
+/** Every case, in the order they run and are reported; with `compare`, the keygate built in that checkout too. */
+export function benchCases(seed: string, quick: boolean, compare: string | undefined): Case[] {
+  const hitSecret = () => benchSecret(seed, HIT);
+  const CASES: Case[] = [
+    { id: "a", title: "(a) bare node:http2, fixed OK", server: "bare-http2", secret: hitSecret, expect: "allowed", generator: "h2load", headline: true, halfRate: true },
+    { id: "b", title: "(b) no-op Check, connect-node", server: "connect-noop", secret: hitSecret, expect: "allowed", generator: "h2load", headline: true },
+    { id: "c", title: "(c) no-op Check, grpc-js", server: "grpcjs-noop", secret: hitSecret, expect: "allowed", generator: "h2load", headline: true },
+    { id: "hit", title: "keygate allowed, cache hit (10 keys)", server: "keygate", keys: 10, secret: hitSecret, expect: "allowed", generator: "h2load", headline: true, halfRate: true },
+    { id: "cluster", title: "keygate allowed, cache hit, 2 workers", server: "keygate", keys: 10, workers: 2, secret: hitSecret, expect: "allowed", generator: "h2load", headline: !quick },
+    { id: "scope", title: "keygate denied: scope missing", server: "keygate", keys: 10, secret: () => benchSecret(seed, NO_SCOPE), expect: "SCOPE_MISSING", generator: "h2load" },
+    { id: "limited", title: "keygate denied: rate limited", server: "keygate", keys: 10, secret: () => benchSecret(seed, LIMITED), expect: "RATE_LIMITED", generator: "h2load" },
+    { id: "unknown", title: "keygate denied: unknown key (negative cache)", server: "keygate", keys: 10, secret: () => unknownSecret(seed), expect: "API_KEY_INVALID", generator: "h2load" },
+    { id: "malformed", title: "keygate denied: malformed key (checksum)", server: "keygate", keys: 10, secret: () => malformedSecret(seed), expect: "API_KEY_INVALID", generator: "h2load" },
+    { id: "hit100k", title: "keygate allowed, cache hit (100,000 keys, one hot)", server: "keygate", keys: 100_000, secret: hitSecret, expect: "allowed", generator: "h2load" },
+    { id: "a-grpc", title: "(a) bare node:http2, grpc-js generator", server: "bare-http2", secret: hitSecret, expect: "allowed", generator: "grpc-js" },
+    { id: "spread100k", title: "keygate allowed, 100,000 keys all cached, grpc-js generator", server: "keygate", keys: 100_000, secret: hitSecret, expect: "allowed", generator: "grpc-js" },
+    { id: "mongo", title: "keygate allowed, cache hit, MongoDB (under Wine)", server: "keygate", keys: 10, mongo: true, secret: hitSecret, expect: "allowed", generator: "h2load" },
+  ];
+  if (compare !== undefined) {
+    const buildDir = resolve(compare, "dist", "bench-build", "bench");
+    CASES.splice(4, 0, { ...CASES.find((c) => c.id === "hit")!, id: "compare", title: `keygate allowed, cache hit, build in ${compare}`, buildDir, halfRate: false });
+  }
+  return CASES;
+}
+
+export const QUICK_CASES = new Set(["a", "b", "c", "hit", "compare"]);

@@ -1,0 +1,71 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { newId } from "../../../src/model/ids.js";
+import type { AuditEvent } from "../../../src/model/records.js";
+import type { Store } from "../../../src/store/store.js";
+import { T1 } from "./fixtures.js";
+
+/** The audit trail: events listed newest first, paged and filtered by key, per organization. */
+export function describeAuditContract(getStore: () => Store): void {
+  let store: Store;
+  beforeAll(() => {
+    store = getStore();
+  });
+
+  describe("audit", () => {
+    const anEvent = (organizationId: string, keyId: string, action = "key.update"): AuditEvent => ({
+      id: newId("evt"),
+      organizationId,
+      action,
+      actorKeyId: newId("key"),
+      actorUserId: newId("user"),
+      keyId,
+      occurredAt: T1,
+      details: { fields: "name,scopes", "odd key.with dot": "value" },
+    });
+
+    /** Events of one organization about two keys, appended out of order, plus another organization's. */
+    async function appendedEvents(): Promise<{ org: string; events: AuditEvent[]; keyA: string; keyB: string }> {
+      const org = newId("org");
+      const [keyA, keyB] = [newId("key"), newId("key")];
+      const events = [keyA, keyB, keyA, keyA, keyB, keyA, keyB].map((keyId) => anEvent(org, keyId));
+      for (const i of [3, 0, 6, 1, 5, 2, 4]) await store.audit.append(events[i]!);
+      await store.audit.append(anEvent(newId("org"), keyA));
+      return { org, events, keyA, keyB };
+    }
+
+    it("lists newest first, exactly as appended", async () => {
+      const { org, events } = await appendedEvents();
+      expect(await store.audit.list(org, { limit: 100 })).toStrictEqual([...events].reverse());
+      expect(await store.audit.list(org, { limit: 3 })).toStrictEqual(events.slice(4).reverse());
+    });
+
+    it("pages with beforeId", async () => {
+      const { org, events } = await appendedEvents();
+      expect(await store.audit.list(org, { beforeId: events[4]!.id, limit: 3 })).toStrictEqual(
+        events.slice(1, 4).reverse(),
+      );
+      expect(await store.audit.list(org, { beforeId: events[0]!.id, limit: 3 })).toEqual([]);
+    });
+
+    it("filters on the key, also with beforeId", async () => {
+      const { org, events, keyA, keyB } = await appendedEvents();
+      const ofA = events.filter((event) => event.keyId === keyA).reverse();
+      expect(await store.audit.list(org, { keyId: keyA, limit: 100 })).toStrictEqual(ofA);
+      expect(await store.audit.list(org, { keyId: keyB, beforeId: events[6]!.id, limit: 100 })).toStrictEqual([
+        events[4],
+        events[1],
+      ]);
+      expect(await store.audit.list(org, { keyId: keyA, beforeId: events[5]!.id, limit: 2 })).toStrictEqual([
+        events[3],
+        events[2],
+      ]);
+    });
+
+    it("keeps organizations apart", async () => {
+      const { keyA } = await appendedEvents();
+      const other = newId("org");
+      expect(await store.audit.list(other, { limit: 100 })).toEqual([]);
+      expect(await store.audit.list(other, { keyId: keyA, limit: 100 })).toEqual([]);
+    });
+  });
+}

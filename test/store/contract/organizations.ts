@@ -1,0 +1,55 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { newId } from "../../../src/model/ids.js";
+import type { Organization } from "../../../src/model/records.js";
+import type { Store } from "../../../src/store/store.js";
+import { T0 } from "../../support/records.js";
+
+/** Organizations: created, found, counted, and their plan changed. */
+export function describeOrganizationsContract(getStore: () => Store): void {
+  let store: Store;
+  beforeAll(() => {
+    store = getStore();
+  });
+
+  describe("organizations", () => {
+    const anOrganization = (): Organization => ({
+      id: newId("org"),
+      name: "Acme Robotics",
+      plan: "team",
+      createdAt: T0,
+    });
+
+    it("creates, finds and counts organizations", async () => {
+      const before = await store.organizations.count();
+      const organizations = [anOrganization(), anOrganization(), { ...anOrganization(), plan: "enterprise" }];
+      for (const organization of organizations) await store.organizations.create(organization);
+      expect(await store.organizations.count()).toBe(before + 3);
+      for (const organization of organizations) {
+        expect(await store.organizations.findById(organization.id)).toStrictEqual(organization);
+      }
+      expect(await store.organizations.findById(newId("org"))).toBeNull();
+    });
+
+    it("rejects a duplicate id", async () => {
+      const organization = anOrganization();
+      await store.organizations.create(organization);
+      const before = await store.organizations.count();
+      await expect(store.organizations.create({ ...organization, name: "Impostor" })).rejects.toThrow(/duplicate/);
+      expect(await store.organizations.count()).toBe(before);
+      expect(await store.organizations.findById(organization.id)).toStrictEqual(organization);
+    });
+  });
+
+  describe("organizations: plan and kind", () => {
+    it("keeps the platform kind and changes the plan", async () => {
+      const platform: Organization = { id: newId("org"), name: "operators", plan: "pro", createdAt: T0, kind: "platform" };
+      await store.organizations.create(platform);
+      expect(await store.organizations.findById(platform.id)).toStrictEqual(platform);
+      const tenant: Organization = { id: newId("org"), name: "Acme", plan: "free", createdAt: T0 };
+      await store.organizations.create(tenant);
+      expect(await store.organizations.setPlan(tenant.id, "enterprise")).toStrictEqual({ ...tenant, plan: "enterprise" });
+      expect(await store.organizations.findById(tenant.id)).toStrictEqual({ ...tenant, plan: "enterprise" });
+      expect(await store.organizations.setPlan(newId("org"), "pro")).toBeNull();
+    });
+  });
+}
