@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Store } from "../../src/store/store.js";
-import { describeUsageContract } from "../usage/usage-contract.js";
+import { describeUsageContract } from "./contract/usage.js";
 import { describeAuditContract } from "./contract/audit.js";
 import { describeKeyAsSeenContract } from "./contract/key-as-seen.js";
 import { describeKeyLimitsContract } from "./contract/key-limits.js";

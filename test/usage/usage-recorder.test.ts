@@ -12,7 +12,7 @@ import { MAX_ENDPOINTS_PER_KEY_DAY, UsageAggregator, type FlushedUsage, type Usa
 import type { UsageBatch, UsageRepository } from "../../src/store/usage-repository.js";
 import { requestsOf } from "../../src/model/usage-tally.js";
 import { freshMongoStore, type FreshMongoStore } from "../support/mongo.js";
-import { aTally } from "./usage-contract.js";
+import { aTally } from "../store/contract/usage.js";
 
 /** A repository that fails on demand: before writing (store down) or after (acknowledgement lost). */
 class FaultyRepository implements UsageRepository {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { newId } from "../../src/model/ids.js";
-import type { Store } from "../../src/store/store.js";
-import type { KeyDayDelta, UsageBatch } from "../../src/store/usage-repository.js";
-import { emptyTally, type KeyDayUsage, type UsageTally } from "../../src/model/usage-tally.js";
+import { newId } from "../../../src/model/ids.js";
+import type { Store } from "../../../src/store/store.js";
+import type { KeyDayDelta, UsageBatch } from "../../../src/store/usage-repository.js";
+import { emptyTally, type KeyDayUsage, type UsageTally } from "../../../src/model/usage-tally.js";
 
 /**
  * The usage section of the store contract (test/store/contract.ts runs it on every store):

@@ -3,7 +3,7 @@ import { newId } from "../../src/model/ids.js";
 import { COLLECTIONS } from "../../src/store/mongo/mongo-store.js";
 import { addDays, daysFrom } from "../../src/time/utc-days.js";
 import { freshMongoStore, type FreshMongoStore } from "../support/mongo.js";
-import { aBatch, aDelta, aTally } from "./usage-contract.js";
+import { aBatch, aDelta, aTally } from "./contract/usage.js";
 
 /** MongoDB's usage layout: the documents, the indexes, what a query costs, and refused writes. */
 
