@@ -10,7 +10,7 @@ import type { CheckLimits } from "../limits/check-limits.js";
 import type { Logger } from "../log/logger.js";
 import { noCheckObserver, type CheckObserver } from "../metrics/observers.js";
 import type { Clock } from "../time/clock.js";
-import { dataPlaneCallerKey, type DataPlaneBoundary, type DataPlaneCaller } from "../server/data-plane-boundary.js";
+import { dataPlaneCallerKey, type DataPlaneCaller, type DataPlaneGate } from "../rpc/data-plane-caller.js";
 import { serveUnaryFast } from "../server/grpc-unary.js";
 import type { UsageRecorder } from "../usage/usage-event.js";
 import { checkInput, type CheckInput, type CheckRequestFields, type InputOptions } from "./check-input.js";
@@ -195,7 +195,7 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
  * server's lean gRPC path (src/server/grpc-unary.ts), which is how Envoy's calls are served. Both
  * paths let only callers through that the data plane's boundary admits.
  */
-export function authorizationRoutes(deps: AuthorizationDeps, boundary: DataPlaneBoundary): (router: ConnectRouter) => void {
+export function authorizationRoutes(deps: AuthorizationDeps, boundary: DataPlaneGate): (router: ConnectRouter) => void {
   const service = new CheckService(deps);
   return (router) => {
     router.service(Authorization, service, { interceptors: [boundary.interceptor] });

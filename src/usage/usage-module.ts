@@ -3,7 +3,7 @@ import type { Config } from "../config/config.js";
 import type { CheckLimits } from "../limits/check-limits.js";
 import type { LoadMonthlyRequests } from "../limits/monthly-quota.js";
 import type { Logger } from "../log/logger.js";
-import type { DataPlaneBoundary } from "../server/data-plane-boundary.js";
+import type { DataPlaneGate } from "../rpc/data-plane-caller.js";
 import type { Store } from "../store/store.js";
 import type { Clock } from "../time/clock.js";
 import { accessLogRoutes } from "./access-log-service.js";
@@ -26,7 +26,7 @@ export interface Usage {
   /** The usage RPCs of KeyAdminService. */
   handlers(limits: Pick<CheckLimits, "peekOrganization">): UsageHandlers;
   /** Registers envoy.service.accesslog.v3.AccessLogService, for callers `boundary` admits. */
-  accessLogRoutes(boundary: DataPlaneBoundary): (router: ConnectRouter) => void;
+  accessLogRoutes(boundary: DataPlaneGate): (router: ConnectRouter) => void;
   /** Ends open WatchUsage streams; call when shutdown begins, before the server drains. */
   endStreams(): void;
 }
