@@ -162,9 +162,11 @@ export async function startApp(options: AppOptions): Promise<App> {
   const dataPlaneAdmission = boundary.admission({ bytes: DEFAULT_READ_MAX_BYTES, origin: "gRPC's usual message limit" });
   const dataPlaneAdmissions: [string, RpcAdmission][] =
     dataPlaneAdmission === undefined ? [] : [[Authorization.typeName, dataPlaneAdmission], [AccessLogService.typeName, dataPlaneAdmission]];
+  const authorization = authorizationRoutes({ config, hasher, keyCache, limits, clock, usage: usage.recorder, logger, observer: metrics.check, failedKeys }, boundary);
+  const accessLogRoutes = usage.accessLogRoutes(boundary);
   const dataPlaneRoutes = (router: ConnectRouter) => {
-    authorizationRoutes({ config, hasher, keyCache, limits, clock, usage: usage.recorder, logger, observer: metrics.check, failedKeys }, boundary)(router);
-    usage.accessLogRoutes(boundary)(router);
+    authorization.routes(router);
+    accessLogRoutes(router);
   };
   const adminRoutes = (router: ConnectRouter) => {
     router.service(KeyAdminService, { ...keyAdmin, ...usage.handlers(limits) }, {
@@ -200,6 +202,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       if (!ownDataPlaneListener) dataPlaneRoutes(router);
       adminRoutes(router);
     },
+    unaryRoutes: ownDataPlaneListener ? [] : [authorization.unaryRoute],
     readiness,
     extraHandlers: [metricsEndpoint(metrics), consoleHandler()],
     contextValues: (req) => withTransportPeer(clientValues(req), req),
@@ -220,6 +223,7 @@ export async function startApp(options: AppOptions): Promise<App> {
           healthRoutes(readiness)(router);
           dataPlaneRoutes(router);
         },
+        unaryRoutes: [authorization.unaryRoute],
         readiness,
         contextValues: (req) => withTransportPeer(createContextValues(), req),
         admissions: new Map(dataPlaneAdmissions),

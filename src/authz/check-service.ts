@@ -11,7 +11,7 @@ import type { Logger } from "../log/logger.js";
 import { noCheckObserver, type CheckObserver } from "../metrics/observers.js";
 import type { Clock } from "../time/clock.js";
 import { dataPlaneCallerKey, type DataPlaneCaller, type DataPlaneGate } from "../rpc/data-plane-caller.js";
-import { serveUnaryFast } from "../server/grpc-unary.js";
+import { unaryRoute, type UnaryRoute } from "../rpc/unary-route.js";
 import type { UsageRecorder } from "../usage/usage-event.js";
 import { checkInput, type CheckInput, type CheckRequestFields, type InputOptions } from "./check-input.js";
 import { decodeCheckRequest } from "./check-request-decoder.js";
@@ -190,19 +190,26 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
   }
 }
 
-/**
- * Registers the Check service on a Connect router (every protocol Connect speaks) and on the
- * server's lean gRPC path (src/server/grpc-unary.ts), which is how Envoy's calls are served. Both
- * paths let only callers through that the data plane's boundary admits.
- */
-export function authorizationRoutes(deps: AuthorizationDeps, boundary: DataPlaneGate): (router: ConnectRouter) => void {
+/** The Check service as the servers take it. Both ways let only callers through that the data plane's boundary admits. */
+export interface AuthorizationRoutes {
+  /** Registers Check on a Connect router: every protocol Connect speaks. */
+  readonly routes: (router: ConnectRouter) => void;
+  /**
+   * Check on the server's lean gRPC path (src/server/grpc-unary.ts, HttpServerOptions.unaryRoutes),
+   * which is how Envoy's calls are served.
+   */
+  readonly unaryRoute: UnaryRoute;
+}
+
+/** One Check service, on Connect's router and on the lean gRPC path. */
+export function authorizationRoutes(deps: AuthorizationDeps, boundary: DataPlaneGate): AuthorizationRoutes {
   const service = new CheckService(deps);
-  return (router) => {
-    router.service(Authorization, service, { interceptors: [boundary.interceptor] });
-    serveUnaryFast(router, Authorization.method.check, {
+  return {
+    routes: (router) => router.service(Authorization, service, { interceptors: [boundary.interceptor] }),
+    unaryRoute: unaryRoute(Authorization.method.check, {
       admit: (headers, peer) => boundary.admit(headers.authorization, peer, Authorization.method.check.name),
       decode: decodeCheckRequest,
       call: (request, caller) => service.checkFields(request, caller),
-    });
+    }),
   };
 }

@@ -1,8 +1,8 @@
 import http2 from "node:http2";
 import type { BodyBudget } from "./body-budget.js";
-import type { DescMethodUnary } from "@bufbuild/protobuf";
-import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import type { UnaryRoute } from "../rpc/unary-route.js";
 
 /**
  * A lean gRPC server for hot unary methods, on node:http2's stream API, beside Connect on the
@@ -18,58 +18,16 @@ import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
  * it answers protocol errors with Connect's codes and messages. Like Connect's unary handlers,
  * the implementation runs to completion whatever grpc-timeout says (Envoy enforces its own
  * timeout by resetting the stream), and responses are never compressed (which gRPC allows).
+ *
+ * Its routes are handed to the HttpServer explicitly (HttpServerOptions.unaryRoutes; a service
+ * builds one with src/rpc/unary-route.ts).
  */
-
-/** How the lean path serves one method: who may call, its own decoding, and an answer in wire bytes. */
-export interface UnaryHandler<Request, Caller = undefined> {
-  /**
-   * The caller, from the call's headers and TCP peer, before any of its body is read; a
-   * ConnectError refuses the call at once, unread (the data plane's boundary,
-   * src/server/data-plane-boundary.ts). Without it every caller is admitted as undefined.
-   */
-  admit?(headers: http2.IncomingHttpHeaders, peer: string | undefined): Caller | ConnectError;
-  /** Request message bytes to the request; throws a ConnectError (internal, "parse binary: …") when they do not parse. */
-  decode(bytes: Uint8Array): Request;
-  /** The response message's bytes, maybe synchronously; throws or rejects with a ConnectError for an RPC error. */
-  call(request: Request, caller: Caller): Uint8Array | Promise<Uint8Array>;
-}
-
-export interface UnaryRoute {
-  /** `/package.Service/Method`. */
-  readonly path: string;
-  admit(headers: http2.IncomingHttpHeaders, peer: string | undefined): unknown;
-  decode(bytes: Uint8Array): unknown;
-  call(request: unknown, caller: unknown): Uint8Array | Promise<Uint8Array>;
-}
-
-const routesByRouter = new WeakMap<ConnectRouter, Map<string, UnaryRoute>>();
-
-/**
- * Also serves `method`, already registered on `router` for Connect's protocols, on the lean gRPC
- * path of the HttpServer that owns the router.
- */
-export function serveUnaryFast<Request, Caller = undefined>(router: ConnectRouter, method: DescMethodUnary, handler: UnaryHandler<Request, Caller>): void {
-  const route: UnaryRoute = {
-    path: `/${method.parent.typeName}/${method.name}`,
-    admit: (headers, peer) => (handler.admit === undefined ? undefined : handler.admit(headers, peer)),
-    decode: (bytes) => handler.decode(bytes),
-    call: (request, caller) => handler.call(request as Request, caller as Caller),
-  };
-  let routes = routesByRouter.get(router);
-  if (routes === undefined) routesByRouter.set(router, (routes = new Map()));
-  routes.set(route.path, route);
-}
-
-/** The routes registered with serveUnaryFast on this router (empty when none). */
-export function unaryRoutesOf(router: ConnectRouter): ReadonlyMap<string, UnaryRoute> {
-  return routesByRouter.get(router) ?? new Map();
-}
 
 const GRPC_CONTENT_TYPE = /^application\/grpc(?:\+proto)?$/i;
 const GRPC_TIMEOUT = /^\d{1,8}[HMSmun]$/;
 
 /** The route for a stream this path should take, or undefined to leave it to Connect. */
-export function unaryRouteFor(routes: ReadonlyMap<string, UnaryRoute>, headers: http2.IncomingHttpHeaders): UnaryRoute | undefined {
+function unaryRouteFor(routes: ReadonlyMap<string, UnaryRoute>, headers: http2.IncomingHttpHeaders): UnaryRoute | undefined {
   const path = headers[":path"];
   if (path === undefined) return undefined;
   const route = routes.get(path);
@@ -164,12 +122,40 @@ function answer(stream: http2.ServerHttp2Stream, route: UnaryRoute, request: unk
   } else respond(stream, response, OK_TRAILERS);
 }
 
+/** Node's "stream" event: a new HTTP/2 stream of one of the server's sessions. */
+type StreamListener = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => void;
+
+/**
+ * Serves `routes` on `server`'s streams ahead of everything else: their streams are taken before
+ * the "stream" event reaches node:http2's compatibility layer, which makes req/res of a stream
+ * for the request handler (Connect). That layer is the server's own "stream" listener, installed
+ * with the request handler; it is taken off the event and handed every stream the lean path
+ * leaves, with the event's arguments as they came.
+ */
+export function serveUnaryFirst(
+  server: http2.Http2Server | http2.Http2SecureServer,
+  routes: readonly UnaryRoute[],
+  readMaxBytes: number,
+  bodies: BodyBudget,
+): void {
+  if (routes.length === 0) return;
+  const byPath = new Map(routes.map((route) => [route.path, route]));
+  const compatibility = server.listeners("stream") as StreamListener[];
+  if (compatibility.length === 0) throw new Error("node:http2's compatibility layer is not a \"stream\" listener: the lean gRPC path cannot stand in front of it");
+  server.removeAllListeners("stream");
+  server.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
+    const route = unaryRouteFor(byPath, headers);
+    if (route !== undefined) return serveUnaryStream(stream, headers, route, readMaxBytes, bodies);
+    for (const listener of compatibility) listener.call(server, stream, headers, flags, rawHeaders);
+  });
+}
+
 /**
  * Admits the caller of a stream unaryRouteFor chose, reads its request body, calls the route and
  * answers. The bytes held until the body ends count in `bodies`; a stream the budget evicts is
  * reset (ENHANCE_YOUR_CALM) and what it sent dropped.
  */
-export function serveUnaryStream(
+function serveUnaryStream(
   stream: http2.ServerHttp2Stream,
   headers: http2.IncomingHttpHeaders,
   route: UnaryRoute,
