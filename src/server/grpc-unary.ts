@@ -2,6 +2,7 @@ import http2 from "node:http2";
 import type { BodyBudget } from "./body-budget.js";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import { COMPRESSED_FLAG, frame, FRAME_HEADER_BYTES, frameMessageLength } from "../rpc/grpc-frame.js";
 import type { UnaryRoute } from "../rpc/unary-route.js";
 
 /**
@@ -41,9 +42,6 @@ function unaryRouteFor(routes: ReadonlyMap<string, UnaryRoute>, headers: http2.I
   return route;
 }
 
-const ENVELOPE_HEADER_BYTES = 5;
-const COMPRESSED_FLAG = 0b1;
-
 /**
  * The one request of a unary call's body, decoded, or the error Connect's gRPC handler gives for
  * the body, checked in Connect's order: envelope sizes, then each message in turn (compression
@@ -53,14 +51,14 @@ const COMPRESSED_FLAG = 0b1;
 function singleRequest(route: UnaryRoute, body: Buffer, readMaxBytes: number, complete: boolean): unknown {
   const messages: Array<{ flags: number; data: Uint8Array }> = [];
   let offset = 0;
-  while (body.length - offset >= ENVELOPE_HEADER_BYTES && messages.length < 2) {
-    const length = body.readUInt32BE(offset + 1);
+  while (body.length - offset >= FRAME_HEADER_BYTES && messages.length < 2) {
+    const length = frameMessageLength(body, offset);
     if (length > readMaxBytes) {
       return new ConnectError(`message size ${length} is larger than configured readMaxBytes ${readMaxBytes}`, Code.ResourceExhausted);
     }
-    if (body.length - offset - ENVELOPE_HEADER_BYTES < length) break;
-    messages.push({ flags: body[offset]!, data: body.subarray(offset + ENVELOPE_HEADER_BYTES, offset + ENVELOPE_HEADER_BYTES + length) });
-    offset += ENVELOPE_HEADER_BYTES + length;
+    if (body.length - offset - FRAME_HEADER_BYTES < length) break;
+    messages.push({ flags: body[offset]!, data: body.subarray(offset + FRAME_HEADER_BYTES, offset + FRAME_HEADER_BYTES + length) });
+    offset += FRAME_HEADER_BYTES + length;
   }
   let request: unknown;
   for (const [index, message] of messages.entries()) {
@@ -99,11 +97,7 @@ function respond(stream: http2.ServerHttp2Stream, message: Uint8Array | null, tr
     stream.end();
     return;
   }
-  const frame = Buffer.allocUnsafe(ENVELOPE_HEADER_BYTES + message.length);
-  frame[0] = 0;
-  frame.writeUInt32BE(message.length, 1);
-  frame.set(message, ENVELOPE_HEADER_BYTES);
-  stream.end(frame);
+  stream.end(frame(message));
 }
 
 function answer(stream: http2.ServerHttp2Stream, route: UnaryRoute, request: unknown, caller: unknown): void {
@@ -179,13 +173,13 @@ function serveUnaryStream(
     first = chunks = undefined;
     stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
   });
-  const limit = readMaxBytes + 2 * ENVELOPE_HEADER_BYTES;
+  const limit = readMaxBytes + 2 * FRAME_HEADER_BYTES;
   stream.on("data", (chunk: Buffer) => {
     if (answered || !ledger.hold(chunk.length)) return;
     size += chunk.length;
     if (first === undefined) first = chunk;
     else (chunks ??= [first]).push(chunk);
-    if (size > limit || (size >= ENVELOPE_HEADER_BYTES && size === chunk.length && chunk.readUInt32BE(1) > readMaxBytes)) {
+    if (size > limit || (size >= FRAME_HEADER_BYTES && size === chunk.length && frameMessageLength(chunk, 0) > readMaxBytes)) {
       // Past what one message may take, or a header promising too much: answer now, read no more.
       answered = true;
       const body = chunks === undefined ? first : Buffer.concat(chunks);
