@@ -16,7 +16,7 @@ import type { UsageRecorder } from "../usage/usage-event.js";
 import { checkInput, type CheckInput, type CheckRequestFields, type InputOptions } from "./check-input.js";
 import { decodeCheckRequest } from "./check-request-decoder.js";
 import { toCheckResponse, type ResponseContext } from "./check-response.js";
-import { encodeCheckResponse } from "./check-response-encoder.js";
+import { CheckResponseEncoder } from "./check-response-encoder.js";
 import { decide, screenRequest, type Decision } from "./decision.js";
 import { compileRouteTable } from "./route-table.js";
 
@@ -58,11 +58,15 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
   readonly #deps: AuthorizationDeps;
   readonly #inputOptions: InputOptions;
   readonly #observer: CheckObserver;
+  /** The lean path's response encoder, this service's own. */
+  readonly #encode: Respond<Uint8Array>;
 
   constructor(deps: AuthorizationDeps) {
     this.#deps = deps;
     this.#observer = deps.observer ?? noCheckObserver;
     this.#inputOptions = { trustedProxyHops: deps.config.trustedProxyHops, routes: compileRouteTable(deps.config.routes) };
+    const encoder = new CheckResponseEncoder();
+    this.#encode = (decision, context) => encoder.encode(decision, context);
   }
 
   /** Connect's entry: Check in every protocol Connect speaks; the caller as the boundary's interceptor judged it. */
@@ -76,7 +80,7 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
    * cache hit it answers synchronously, with no promise and no trip through the microtask queue.
    */
   checkFields(request: CheckRequestFields, caller: DataPlaneCaller): Uint8Array | Promise<Uint8Array> {
-    return this.#run(request, encodeCheckResponse, caller);
+    return this.#run(request, this.#encode, caller);
   }
 
   #run<R>(request: CheckRequestFields, respond: Respond<R>, caller: DataPlaneCaller): R | Promise<R> {

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { CheckResponseSchema } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { AllowList } from "../../src/net/ip-allow-list.js";
 import { toCheckResponse, type ResponseContext } from "../../src/authz/check-response.js";
-import { encodeCheckResponse } from "../../src/authz/check-response-encoder.js";
+import { CheckResponseEncoder } from "../../src/authz/check-response-encoder.js";
 import type { Decision } from "../../src/authz/decision.js";
 import { DENIAL_CODES } from "../../src/model/denials.js";
 import type { KeyCacheEntry } from "../../src/cache/key-cache.js";
@@ -59,7 +59,10 @@ const context: fc.Arbitrary<ResponseContext> = fc.record({
 
 const expected = (d: Decision, c: ResponseContext) => toBinary(CheckResponseSchema, toCheckResponse(d, c));
 
-describe("encodeCheckResponse", () => {
+const encoder = new CheckResponseEncoder();
+const encodeCheckResponse = (d: Decision, c: ResponseContext) => encoder.encode(d, c);
+
+describe("CheckResponseEncoder", () => {
   it("gives toBinary(toCheckResponse(...))'s bytes for every decision", () => {
     fc.assert(
       fc.property(decision, context, (d, c) => {
