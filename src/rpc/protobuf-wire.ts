@@ -225,18 +225,25 @@ export class ReverseWriter {
     let size = 1;
     while (size < 5 && value >= 2 ** (7 * size)) size++;
     if (this.pos < size) throw FULL;
-    this.pos -= size;
+    const start = (this.pos -= size);
     const scratch = this.scratch;
     let rest = value;
     for (let i = 0; i < size; i++) {
-      scratch[this.pos + i] = i < size - 1 ? (rest & 0x7f) | 0x80 : rest & 0x7f;
+      scratch[start + i] = i < size - 1 ? (rest & 0x7f) | 0x80 : rest & 0x7f;
       rest = Math.floor(rest / 128);
     }
   }
 
   /** Makes the bytes written since the position `end` the content of length-delimited field `tag` (a one-byte tag). */
   delimited(tag: number, end: number): void {
-    this.varint(end - this.pos);
+    const length = end - this.pos;
+    // Most fields of a CheckResponse are short: their length is one byte.
+    if (length < 0x80 && this.pos >= 2) {
+      this.scratch[--this.pos] = length;
+      this.scratch[--this.pos] = tag;
+      return;
+    }
+    this.varint(length);
     if (this.pos < 1) throw FULL;
     this.scratch[--this.pos] = tag;
   }
