@@ -14,7 +14,7 @@ import { dataPlaneCallerKey, type DataPlaneCaller, type DataPlaneGate } from "..
 import { unaryRoute, type UnaryRoute } from "../rpc/unary-route.js";
 import type { UsageRecorder } from "../usage/usage-event.js";
 import { checkInput, type CheckInput, type CheckRequestFields, type InputOptions } from "./check-input.js";
-import { decodeCheckRequest } from "./check-request-decoder.js";
+import { CheckRequestDecoder } from "./check-request-decoder.js";
 import { toCheckResponse, type ResponseContext } from "./check-response.js";
 import { CheckResponseEncoder } from "./check-response-encoder.js";
 import { decide, screenRequest, type Decision } from "./decision.js";
@@ -208,11 +208,12 @@ export interface AuthorizationRoutes {
 /** One Check service, on Connect's router and on the lean gRPC path. */
 export function authorizationRoutes(deps: AuthorizationDeps, boundary: DataPlaneGate): AuthorizationRoutes {
   const service = new CheckService(deps);
+  const decoder = new CheckRequestDecoder();
   return {
     routes: (router) => router.service(Authorization, service, { interceptors: [boundary.interceptor] }),
     unaryRoute: unaryRoute(Authorization.method.check, {
       admit: (headers, peer) => boundary.admit(headers.authorization, peer, Authorization.method.check.name),
-      decode: decodeCheckRequest,
+      decode: (bytes) => decoder.decode(bytes),
       call: (request, caller) => service.checkFields(request, caller),
     }),
   };

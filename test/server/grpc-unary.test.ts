@@ -3,7 +3,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Authorization, CheckRequestSchema, CheckResponseSchema } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
-import { decodeCheckRequest } from "../../src/authz/check-request-decoder.js";
+import { CheckRequestDecoder } from "../../src/authz/check-request-decoder.js";
 import { unaryRoute } from "../../src/rpc/unary-route.js";
 import { HttpServer } from "../../src/server/http-server.js";
 import { Readiness } from "../../src/server/readiness.js";
@@ -30,13 +30,14 @@ function implementation(request: { attributes?: { request?: { http?: { path: str
 
 /** Calls that went through the lean path (its decode ran). */
 let leanCalls = 0;
+const decoder = new CheckRequestDecoder();
 
 async function serve(lean: boolean): Promise<{ server: HttpServer; port: number }> {
   const routes = (router: ConnectRouter) => router.service(Authorization, { check: async (request) => implementation(request) });
   const leanRoute = unaryRoute(Authorization.method.check, {
     decode: (bytes) => {
       leanCalls++;
-      return decodeCheckRequest(bytes);
+      return decoder.decode(bytes);
     },
     call: (request) => {
       const answer = implementation(request);
