@@ -179,9 +179,11 @@ export async function startApp(options: AppOptions): Promise<App> {
   const dataPlaneAdmission = boundary.admission({ bytes: DEFAULT_READ_MAX_BYTES, origin: "gRPC's usual message limit" });
   const dataPlaneAdmissions: [string, RpcAdmission][] =
     dataPlaneAdmission === undefined ? [] : [[Authorization.typeName, dataPlaneAdmission], [AccessLogService.typeName, dataPlaneAdmission]];
+  const authorization = authorizationRoutes({ config, hasher, keyCache, limits, clock, usage: usage.recorder, logger, observer: metrics.check, failedKeys }, boundary);
+  const accessLogRoutes = usage.accessLogRoutes(boundary);
   const dataPlaneRoutes = (router: ConnectRouter) => {
-    authorizationRoutes({ config, hasher, keyCache, limits, clock, usage: usage.recorder, logger, observer: metrics.check, failedKeys }, boundary)(router);
-    usage.accessLogRoutes(boundary)(router);
+    authorization.routes(router);
+    accessLogRoutes(router);
   };
   const adminRoutes = (router: ConnectRouter) => {
     router.service(KeyAdminService, keyAdmin, {
@@ -217,6 +219,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       if (!ownDataPlaneListener) dataPlaneRoutes(router);
       adminRoutes(router);
     },
+    unaryRoutes: ownDataPlaneListener ? [] : [authorization.unaryRoute],
     readiness,
     extraHandlers: [metricsEndpoint(metrics), consoleHandler()],
     contextValues: (req) => withTransportPeer(clientValues(req), req),
@@ -237,6 +240,7 @@ export async function startApp(options: AppOptions): Promise<App> {
           healthRoutes(readiness)(router);
           dataPlaneRoutes(router);
         },
+        unaryRoutes: [authorization.unaryRoute],
         readiness,
         contextValues: (req) => withTransportPeer(createContextValues(), req),
         admissions: new Map(dataPlaneAdmissions),

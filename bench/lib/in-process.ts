@@ -1,7 +1,7 @@
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import pino from "pino";
 import { CheckRequestSchema, CheckResponseSchema } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
-import { decodeCheckRequest } from "../../src/authz/check-request-decoder.js";
+import { CheckRequestDecoder } from "../../src/authz/check-request-decoder.js";
 import { CheckService } from "../../src/authz/check-service.js";
 import { KeyCache } from "../../src/cache/key-cache.js";
 import { loadConfig } from "../../src/config/config.js";
@@ -17,7 +17,7 @@ import { envoyCheckRequest } from "./requests.js";
  * The Check path without a network, in a child process: CPU per Check of
  *  - the Connect route's work: fromBinary, CheckService.check, toBinary (what keygate did per call
  *    before the lean path, less Connect's own machinery);
- *  - the lean route's work: decodeCheckRequest, CheckService.checkFields (decision and encoding).
+ *  - the lean route's work: CheckRequestDecoder.decode, CheckService.checkFields (decision and encoding).
  * Usage recording and metrics are left out (no-ops): this is the Check path's own cost, the part
  * src/authz owns, and far steadier on a shared machine than anything over a socket.
  */
@@ -65,8 +65,9 @@ async function measure(): Promise<InProcessResult> {
   // Envoy as deployed: a caller that passed the data plane's boundary.
   const ENVOY = { passedBoundary: true, peer: "127.0.0.1" };
   const connect = async () => toBinary(CheckResponseSchema, await service.check(fromBinary(CheckRequestSchema, bytes)));
+  const decoder = new CheckRequestDecoder();
   const lean = async () => {
-    const answer = service.checkFields(decodeCheckRequest(bytes), ENVOY);
+    const answer = service.checkFields(decoder.decode(bytes), ENVOY);
     return answer instanceof Promise ? await answer : answer;
   };
   const cpuPerCall = async (call: () => Promise<Uint8Array>): Promise<number> => {

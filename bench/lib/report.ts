@@ -121,7 +121,7 @@ export function writeInProcess(inProcess: InProcessResult): void {
   process.stdout.write(
     `\nCheck path in process (no network, no usage or metrics), CPU per allowed Check on a hit:\n` +
       `  Connect route's work (fromBinary, check, toBinary): ${fmt(inProcess.connectPathUs, 1)} µs\n` +
-      `  lean route's work (decodeCheckRequest, checkFields): ${fmt(inProcess.leanPathUs, 1)} µs ` +
+      `  lean route's work (CheckRequestDecoder.decode, checkFields): ${fmt(inProcess.leanPathUs, 1)} µs ` +
       `(${fmt(inProcess.connectPathUs / inProcess.leanPathUs, 1)}x less)\n`,
   );
 }

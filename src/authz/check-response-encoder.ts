@@ -5,6 +5,7 @@ import type { RateLimitState } from "../limits/rate-limiter.js";
 import { buildAllowParts, CONTENT_TYPE_JSON, DENIAL_PARTS, OK_STATUS, secondsUntil, toCheckResponse, type ResponseContext } from "./check-response.js";
 import type { Decision } from "./decision.js";
 import { DENIAL_CODES, type DenialCode } from "../model/denials.js";
+import { delimitedContent, FULL, ReverseWriter } from "../rpc/protobuf-wire.js";
 
 /**
  * Decision → the CheckResponse's wire bytes: byte for byte what
@@ -16,72 +17,14 @@ import { DENIAL_CODES, type DenialCode } from "../model/denials.js";
  * the metadata's decision id are written per call, as protobuf-es writes them.
  * test/authz/check-response-encoder.test.ts proves the bytes identical for every decision.
  *
- * Writing runs backwards from the end of a scratch buffer, so a length-delimited field's length
- * is known when its tag and length are written; the result is copied out. A response that would
- * not fit the scratch buffer (none does in practice) is left to toBinary.
+ * Writing runs backwards from the end of a scratch buffer (src/rpc/protobuf-wire.ts), so a
+ * length-delimited field's length is known when its tag and length are written; the result is
+ * copied out. A response that would not fit the scratch buffer (none does in practice) is left to
+ * toBinary. The scratch buffer and the bytes built per cache entry belong to an encoder: each
+ * CheckService has its own.
  */
 
 const SCRATCH_BYTES = 64 * 1024;
-const scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
-let p = SCRATCH_BYTES;
-
-/** Thrown when a response does not fit the scratch buffer. */
-const TOO_BIG: unique symbol = Symbol("too big for the scratch buffer");
-
-function putBytes(bytes: Uint8Array): void {
-  if (p < bytes.length) throw TOO_BIG;
-  p -= bytes.length;
-  scratch.set(bytes, p);
-}
-
-function putString(text: string): void {
-  // Ids, header names, numbers and codes are ASCII: one byte per character, copied directly.
-  const n = text.length;
-  if (n <= 64 && p >= n) {
-    const start = p - n;
-    let i = 0;
-    for (; i < n; i++) {
-      const code = text.charCodeAt(i);
-      if (code > 0x7f) break;
-      scratch[start + i] = code;
-    }
-    if (i === n) {
-      p = start;
-      return;
-    }
-  }
-  const length = Buffer.byteLength(text);
-  if (p < length) throw TOO_BIG;
-  p -= length;
-  scratch.write(text, p, length, "utf8");
-}
-
-function putVarint(value: number): void {
-  let size = 1;
-  while (size < 5 && value >= 2 ** (7 * size)) size++;
-  if (p < size) throw TOO_BIG;
-  p -= size;
-  let rest = value;
-  for (let i = 0; i < size; i++) {
-    scratch[p + i] = i < size - 1 ? (rest & 0x7f) | 0x80 : rest & 0x7f;
-    rest = Math.floor(rest / 128);
-  }
-}
-
-/** Makes the bytes written since the position `end` the content of length-delimited field `tag`. */
-function delimited(tag: number, end: number): void {
-  putVarint(end - p);
-  if (p < 1) throw TOO_BIG;
-  scratch[--p] = tag;
-}
-
-/** A string field; protobuf-es leaves out empty ones (implicit presence). */
-function putStringField(tag: number, text: string): void {
-  if (text === "") return;
-  const end = p;
-  putString(text);
-  delimited(tag, end);
-}
 
 // Tags of length-delimited fields: field number << 3 | 2.
 const TAG_1 = 0x0a;
@@ -93,46 +36,39 @@ const TAG_6 = 0x32;
 const APPEND_FALSE = Uint8Array.of(TAG_2, 0);
 
 /** HeaderValueOption{header: {key, value}, append: false} as field `tag`. */
-function putHeaderOption(tag: number, key: string, value: string): void {
-  const end = p;
-  putBytes(APPEND_FALSE);
-  const headerEnd = p;
-  putStringField(TAG_2, value);
-  putStringField(TAG_1, key);
-  delimited(TAG_1, headerEnd);
-  delimited(tag, end);
+function putHeaderOption(w: ReverseWriter, tag: number, key: string, value: string): void {
+  const end = w.pos;
+  w.bytes(APPEND_FALSE);
+  const headerEnd = w.pos;
+  w.stringField(TAG_2, value);
+  w.stringField(TAG_1, key);
+  w.delimited(TAG_1, headerEnd);
+  w.delimited(tag, end);
 }
 
 /** One entry of a google.protobuf.Struct whose value is a string (Value.string_value, field 3). */
-function putStructString(key: string, value: string): void {
-  const end = p;
-  const valueEnd = p;
-  putString(value);
-  delimited(TAG_3, valueEnd);
-  delimited(TAG_2, valueEnd);
-  const keyEnd = p;
-  putString(key);
-  delimited(TAG_1, keyEnd);
-  delimited(TAG_1, end);
+function putStructString(w: ReverseWriter, key: string, value: string): void {
+  const end = w.pos;
+  const valueEnd = w.pos;
+  w.string(value);
+  w.delimited(TAG_3, valueEnd);
+  w.delimited(TAG_2, valueEnd);
+  const keyEnd = w.pos;
+  w.string(key);
+  w.delimited(TAG_1, keyEnd);
+  w.delimited(TAG_1, end);
 }
 
 /** x-ratelimit-limit, -remaining, -reset as toCheckResponse lists them (written last first). */
-function putRateLimitHeaders(tag: number, limit: RateLimitState, nowMs: number): void {
-  putHeaderOption(tag, "x-ratelimit-reset", String(secondsUntil(limit.resetAtMs, nowMs)));
-  putHeaderOption(tag, "x-ratelimit-remaining", String(limit.remaining));
-  putHeaderOption(tag, "x-ratelimit-limit", String(limit.limit));
-}
-
-/** The content of the length-delimited field that `bytes` consists of. */
-function fieldContent(bytes: Uint8Array): Uint8Array {
-  let i = 1;
-  while (bytes[i]! >= 0x80) i++;
-  return bytes.subarray(i + 1);
+function putRateLimitHeaders(w: ReverseWriter, tag: number, limit: RateLimitState, nowMs: number): void {
+  putHeaderOption(w, tag, "x-ratelimit-reset", String(secondsUntil(limit.resetAtMs, nowMs)));
+  putHeaderOption(w, tag, "x-ratelimit-remaining", String(limit.remaining));
+  putHeaderOption(w, tag, "x-ratelimit-limit", String(limit.limit));
 }
 
 /** The entries of a Struct holding this JSON object, as protobuf-es encodes them. */
 function structEntries(json: JsonObject): Uint8Array {
-  return fieldContent(toBinary(CheckResponseSchema, create(CheckResponseSchema, { dynamicMetadata: json })));
+  return delimitedContent(toBinary(CheckResponseSchema, create(CheckResponseSchema, { dynamicMetadata: json })));
 }
 
 interface DenialBytes {
@@ -174,95 +110,93 @@ interface EntryBytes {
   metadata: string;
 }
 
-// Built on first use per cache entry; a refreshed entry is a new object and gets new bytes.
-const bytesByEntry = new WeakMap<KeyCacheEntry, EntryBytes>();
+const latin1 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
 
-function entryBytes(entry: KeyCacheEntry): EntryBytes {
-  let cached = bytesByEntry.get(entry);
-  if (cached === undefined) {
-    const parts = buildAllowParts(entry);
-    const identity = toBinary(OkHttpResponseSchema, create(OkHttpResponseSchema, { headers: parts.identityHeaders }));
-    const metadata = structEntries(parts.metadata);
-    const latin1 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
-    cached = { identityHeaders: latin1(identity), metadata: latin1(metadata) };
-    bytesByEntry.set(entry, cached);
-  }
-  return cached;
-}
+export class CheckResponseEncoder {
+  readonly #writer = new ReverseWriter(SCRATCH_BYTES);
+  // Built on first use per cache entry; a refreshed entry is a new object and gets new bytes.
+  readonly #bytesByEntry = new WeakMap<KeyCacheEntry, EntryBytes>();
+  // headers_to_remove lists are a few shared constant arrays (CheckInput.headersToRemove).
+  readonly #removalBytes = new WeakMap<readonly string[], Uint8Array>();
 
-/** Bytes kept as a latin1 string (one character per byte). */
-function putLatin1(text: string): void {
-  if (p < text.length) throw TOO_BIG;
-  p -= text.length;
-  scratch.write(text, p, text.length, "latin1");
-}
-
-// headers_to_remove lists are a few shared constant arrays (CheckInput.headersToRemove).
-const removalBytes = new WeakMap<readonly string[], Uint8Array>();
-
-function headersToRemoveBytes(names: readonly string[]): Uint8Array {
-  let bytes = removalBytes.get(names);
-  if (bytes === undefined) {
-    bytes = toBinary(OkHttpResponseSchema, create(OkHttpResponseSchema, { headersToRemove: names as string[] }));
-    removalBytes.set(names, bytes);
-  }
-  return bytes;
-}
-
-function write(decision: Decision, context: ResponseContext): void {
-  const { nowMs, decisionId } = context;
-  if (decision.outcome === "allowed") {
-    const bytes = entryBytes(decision.entry);
-    // dynamic_metadata: the key's entries, then decision_id.
-    const metadataEnd = p;
-    putStructString("decision_id", decisionId);
-    putLatin1(bytes.metadata);
-    delimited(TAG_4, metadataEnd);
-    // ok_response: headers, headers_to_remove, response_headers_to_add.
-    const okEnd = p;
-    putRateLimitHeaders(TAG_6, decision.limit, nowMs);
-    putBytes(headersToRemoveBytes(context.headersToRemove));
-    putLatin1(bytes.identityHeaders);
-    delimited(TAG_3, okEnd);
-    putBytes(OK_STATUS_BYTES);
-    return;
+  /** The CheckResponse's wire bytes for `decision`. */
+  encode(decision: Decision, context: ResponseContext): Uint8Array {
+    const w = this.#writer;
+    w.reset();
+    try {
+      this.#write(w, decision, context);
+    } catch (error) {
+      if (error !== FULL) throw error;
+      return toBinary(CheckResponseSchema, toCheckResponse(decision, context));
+    }
+    return w.finish();
   }
 
-  const code = decision.outcome;
-  // dynamic_metadata: decision_id, code, then the key's id and organization when there is one.
-  const metadataEnd = p;
-  if (decision.entry !== null) {
-    // Denials are the exception for a key: its two entries are written each time.
-    putStructString("organization_id", decision.entry.key.organizationId);
-    putStructString("key_id", decision.entry.key.id);
+  #entryBytes(entry: KeyCacheEntry): EntryBytes {
+    let cached = this.#bytesByEntry.get(entry);
+    if (cached === undefined) {
+      const parts = buildAllowParts(entry);
+      const identity = toBinary(OkHttpResponseSchema, create(OkHttpResponseSchema, { headers: parts.identityHeaders }));
+      const metadata = structEntries(parts.metadata);
+      cached = { identityHeaders: latin1(identity), metadata: latin1(metadata) };
+      this.#bytesByEntry.set(entry, cached);
+    }
+    return cached;
   }
-  putStructString("code", code);
-  putStructString("decision_id", decisionId);
-  delimited(TAG_4, metadataEnd);
-  const denial = DENIAL_BYTES[code];
-  if (code !== "RATE_LIMITED" && code !== "QUOTA_EXCEEDED") {
-    putBytes(denial.head);
-    return;
-  }
-  // denied_response: status, headers (content-type, retry-after, rate-limit headers), body.
-  const { limit } = decision as Extract<Decision, { outcome: "RATE_LIMITED" | "QUOTA_EXCEEDED" }>;
-  const deniedEnd = p;
-  putBytes(denial.body);
-  putRateLimitHeaders(TAG_2, limit, nowMs);
-  putHeaderOption(TAG_2, "retry-after", String(Math.max(1, secondsUntil(limit.retryAtMs, nowMs))));
-  putBytes(denial.contentType);
-  putBytes(denial.httpStatus);
-  delimited(TAG_2, deniedEnd);
-  putBytes(denial.status);
-}
 
-export function encodeCheckResponse(decision: Decision, context: ResponseContext): Uint8Array {
-  p = SCRATCH_BYTES;
-  try {
-    write(decision, context);
-  } catch (error) {
-    if (error !== TOO_BIG) throw error;
-    return toBinary(CheckResponseSchema, toCheckResponse(decision, context));
+  #headersToRemoveBytes(names: readonly string[]): Uint8Array {
+    let bytes = this.#removalBytes.get(names);
+    if (bytes === undefined) {
+      bytes = toBinary(OkHttpResponseSchema, create(OkHttpResponseSchema, { headersToRemove: names as string[] }));
+      this.#removalBytes.set(names, bytes);
+    }
+    return bytes;
   }
-  return Buffer.from(scratch.subarray(p, SCRATCH_BYTES));
+
+  #write(w: ReverseWriter, decision: Decision, context: ResponseContext): void {
+    const { nowMs, decisionId } = context;
+    if (decision.outcome === "allowed") {
+      const bytes = this.#entryBytes(decision.entry);
+      // dynamic_metadata: the key's entries, then decision_id.
+      const metadataEnd = w.pos;
+      putStructString(w, "decision_id", decisionId);
+      w.latin1(bytes.metadata);
+      w.delimited(TAG_4, metadataEnd);
+      // ok_response: headers, headers_to_remove, response_headers_to_add.
+      const okEnd = w.pos;
+      putRateLimitHeaders(w, TAG_6, decision.limit, nowMs);
+      w.bytes(this.#headersToRemoveBytes(context.headersToRemove));
+      w.latin1(bytes.identityHeaders);
+      w.delimited(TAG_3, okEnd);
+      w.bytes(OK_STATUS_BYTES);
+      return;
+    }
+
+    const code = decision.outcome;
+    // dynamic_metadata: decision_id, code, then the key's id and organization when there is one.
+    const metadataEnd = w.pos;
+    if (decision.entry !== null) {
+      // Denials are the exception for a key: its two entries are written each time.
+      putStructString(w, "organization_id", decision.entry.key.organizationId);
+      putStructString(w, "key_id", decision.entry.key.id);
+    }
+    putStructString(w, "code", code);
+    putStructString(w, "decision_id", decisionId);
+    w.delimited(TAG_4, metadataEnd);
+    const denial = DENIAL_BYTES[code];
+    if (code !== "RATE_LIMITED" && code !== "QUOTA_EXCEEDED") {
+      w.bytes(denial.head);
+      return;
+    }
+    // denied_response: status, headers (content-type, retry-after, rate-limit headers), body.
+    const { limit } = decision as Extract<Decision, { outcome: "RATE_LIMITED" | "QUOTA_EXCEEDED" }>;
+    const deniedEnd = w.pos;
+    w.bytes(denial.body);
+    putRateLimitHeaders(w, TAG_2, limit, nowMs);
+    putHeaderOption(w, TAG_2, "retry-after", String(Math.max(1, secondsUntil(limit.retryAtMs, nowMs))));
+    w.bytes(denial.contentType);
+    w.bytes(denial.httpStatus);
+    w.delimited(TAG_2, deniedEnd);
+    w.bytes(denial.status);
+  }
 }

@@ -10,13 +10,13 @@ import type { CheckLimits } from "../limits/check-limits.js";
 import type { Logger } from "../log/logger.js";
 import { noCheckObserver, type CheckObserver } from "../metrics/observers.js";
 import type { Clock } from "../time/clock.js";
-import { dataPlaneCallerKey, type DataPlaneBoundary, type DataPlaneCaller } from "../server/data-plane-boundary.js";
-import { serveUnaryFast } from "../server/grpc-unary.js";
+import { dataPlaneCallerKey, type DataPlaneCaller, type DataPlaneGate } from "../rpc/data-plane-caller.js";
+import { unaryRoute, type UnaryRoute } from "../rpc/unary-route.js";
 import type { UsageRecorder } from "../usage/usage-event.js";
 import { checkInput, type CheckInput, type CheckRequestFields, type InputOptions } from "./check-input.js";
-import { decodeCheckRequest } from "./check-request-decoder.js";
+import { CheckRequestDecoder } from "./check-request-decoder.js";
 import { toCheckResponse, type ResponseContext } from "./check-response.js";
-import { encodeCheckResponse } from "./check-response-encoder.js";
+import { CheckResponseEncoder } from "./check-response-encoder.js";
 import { decide, screenRequest, type Decision } from "./decision.js";
 import { compileRouteTable } from "./route-table.js";
 
@@ -58,11 +58,15 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
   readonly #deps: AuthorizationDeps;
   readonly #inputOptions: InputOptions;
   readonly #observer: CheckObserver;
+  /** The lean path's response encoder, this service's own. */
+  readonly #encode: Respond<Uint8Array>;
 
   constructor(deps: AuthorizationDeps) {
     this.#deps = deps;
     this.#observer = deps.observer ?? noCheckObserver;
     this.#inputOptions = { trustedProxyHops: deps.config.trustedProxyHops, routes: compileRouteTable(deps.config.routes) };
+    const encoder = new CheckResponseEncoder();
+    this.#encode = (decision, context) => encoder.encode(decision, context);
   }
 
   /** Connect's entry: Check in every protocol Connect speaks; the caller as the boundary's interceptor judged it. */
@@ -76,7 +80,7 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
    * cache hit it answers synchronously, with no promise and no trip through the microtask queue.
    */
   checkFields(request: CheckRequestFields, caller: DataPlaneCaller): Uint8Array | Promise<Uint8Array> {
-    return this.#run(request, encodeCheckResponse, caller);
+    return this.#run(request, this.#encode, caller);
   }
 
   #run<R>(request: CheckRequestFields, respond: Respond<R>, caller: DataPlaneCaller): R | Promise<R> {
@@ -190,19 +194,27 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
   }
 }
 
-/**
- * Registers the Check service on a Connect router (every protocol Connect speaks) and on the
- * server's lean gRPC path (src/server/grpc-unary.ts), which is how Envoy's calls are served. Both
- * paths let only callers through that the data plane's boundary admits.
- */
-export function authorizationRoutes(deps: AuthorizationDeps, boundary: DataPlaneBoundary): (router: ConnectRouter) => void {
+/** The Check service as the servers take it. Both ways let only callers through that the data plane's boundary admits. */
+export interface AuthorizationRoutes {
+  /** Registers Check on a Connect router: every protocol Connect speaks. */
+  readonly routes: (router: ConnectRouter) => void;
+  /**
+   * Check on the server's lean gRPC path (src/server/grpc-unary.ts, HttpServerOptions.unaryRoutes),
+   * which is how Envoy's calls are served.
+   */
+  readonly unaryRoute: UnaryRoute;
+}
+
+/** One Check service, on Connect's router and on the lean gRPC path. */
+export function authorizationRoutes(deps: AuthorizationDeps, boundary: DataPlaneGate): AuthorizationRoutes {
   const service = new CheckService(deps);
-  return (router) => {
-    router.service(Authorization, service, { interceptors: [boundary.interceptor] });
-    serveUnaryFast(router, Authorization.method.check, {
+  const decoder = new CheckRequestDecoder();
+  return {
+    routes: (router) => router.service(Authorization, service, { interceptors: [boundary.interceptor] }),
+    unaryRoute: unaryRoute(Authorization.method.check, {
       admit: (headers, peer) => boundary.admit(headers.authorization, peer, Authorization.method.check.name),
-      decode: decodeCheckRequest,
+      decode: (bytes) => decoder.decode(bytes),
       call: (request, caller) => service.checkFields(request, caller),
-    });
+    }),
   };
 }

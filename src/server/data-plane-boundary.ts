@@ -3,6 +3,7 @@ import type { IncomingMessage } from "node:http";
 import type { Http2ServerRequest } from "node:http2";
 import { Code, ConnectError, createContextKey, type ContextValues, type Interceptor } from "@connectrpc/connect";
 import { noDataPlaneObserver, type DataPlaneObserver } from "../metrics/observers.js";
+import { dataPlaneCallerKey, type DataPlaneCaller, type DataPlaneGate } from "../rpc/data-plane-caller.js";
 import { admissionRefusalKey, type BodyLimit, type RpcAdmission } from "../rpc/rpc-admission.js";
 
 /**
@@ -22,20 +23,10 @@ import { admissionRefusalKey, type BodyLimit, type RpcAdmission } from "../rpc/r
  * With neither configured, anyone who reaches PORT may call: such a call passes nothing. Check
  * still answers it (its own failed-key budget, src/abuse/failed-key-source.ts); the access-log
  * service refuses it.
+ *
+ * The services see it through its contract, src/rpc/data-plane-caller.ts (DataPlaneGate, and the
+ * caller under dataPlaneCallerKey).
  */
-
-export interface DataPlaneCaller {
-  /** True when the call passed a configured boundary: the token, or the data plane's own listener. */
-  readonly passedBoundary: boolean;
-  /** The TCP peer as the socket reports it (Envoy, for a real call), when known. */
-  readonly peer: string | undefined;
-}
-
-/** Before any boundary was checked (a handler reached without the interceptor): nothing passed. */
-const UNCHECKED: DataPlaneCaller = { passedBoundary: false, peer: undefined };
-
-/** Who called, as the boundary judged it; set by DataPlaneBoundary's interceptor. */
-export const dataPlaneCallerKey = createContextKey<DataPlaneCaller>(UNCHECKED, { description: "data-plane caller" });
 
 /** The caller the admission let in from the headers, before the body was read. */
 const admittedCallerKey = createContextKey<DataPlaneCaller | undefined>(undefined, { description: "data-plane caller admitted from the headers" });
@@ -62,7 +53,7 @@ export interface DataPlaneBoundaryOptions {
 const BEARER = /^bearer +(\S+)$/i;
 const digest = (text: string): Buffer => createHash("sha256").update(text).digest();
 
-export class DataPlaneBoundary {
+export class DataPlaneBoundary implements DataPlaneGate {
   /** The tokens' digests: equal-length buffers, so comparing takes the same time whatever was sent. */
   readonly #tokenDigest: Buffer | undefined;
   readonly #previousDigest: Buffer | undefined;

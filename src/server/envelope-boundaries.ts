@@ -1,12 +1,13 @@
-const ENVELOPE_HEADER_BYTES = 5;
+import { FRAME_HEADER_BYTES, frameMessageLength } from "../rpc/grpc-frame.js";
 
 /**
- * Follows the envelopes (1 flag byte, 4 length bytes, the message) of an enveloped request stream
- * (gRPC, gRPC-Web, Connect streaming): a long-lived stream holds only its unfinished message, not
- * everything it ever sent, and a message too large is known from its header, before it arrives.
+ * Follows the envelopes (src/rpc/grpc-frame.ts: 1 flag byte, 4 length bytes, the message) of an
+ * enveloped request stream (gRPC, gRPC-Web, Connect streaming): a long-lived stream holds only its
+ * unfinished message, not everything it ever sent, and a message too large is known from its
+ * header, before it arrives.
  */
 export class EnvelopeBoundaries {
-  readonly #header = Buffer.alloc(ENVELOPE_HEADER_BYTES);
+  readonly #header = Buffer.alloc(FRAME_HEADER_BYTES);
   #headerBytes = 0;
   #messageBytesLeft = 0;
   /** Bytes of the current, unfinished envelope seen so far. */
@@ -23,14 +24,14 @@ export class EnvelopeBoundaries {
     let completed = 0;
     let offset = 0;
     while (offset < chunk.length) {
-      if (this.#headerBytes < ENVELOPE_HEADER_BYTES) {
-        const take = Math.min(ENVELOPE_HEADER_BYTES - this.#headerBytes, chunk.length - offset);
+      if (this.#headerBytes < FRAME_HEADER_BYTES) {
+        const take = Math.min(FRAME_HEADER_BYTES - this.#headerBytes, chunk.length - offset);
         this.#header.set(chunk.subarray(offset, offset + take), this.#headerBytes);
         this.#headerBytes += take;
         offset += take;
         this.#pending += take;
-        if (this.#headerBytes < ENVELOPE_HEADER_BYTES) break;
-        this.#messageBytesLeft = this.#header.readUInt32BE(1);
+        if (this.#headerBytes < FRAME_HEADER_BYTES) break;
+        this.#messageBytesLeft = frameMessageLength(this.#header, 0);
         this.#longestMessage = Math.max(this.#longestMessage, this.#messageBytesLeft);
       } else {
         const take = Math.min(this.#messageBytesLeft, chunk.length - offset);

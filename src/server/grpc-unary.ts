@@ -1,8 +1,9 @@
 import http2 from "node:http2";
 import type { BodyBudget } from "./body-budget.js";
-import type { DescMethodUnary } from "@bufbuild/protobuf";
-import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import { COMPRESSED_FLAG, frame, FRAME_HEADER_BYTES, frameMessageLength } from "../rpc/grpc-frame.js";
+import type { UnaryRoute } from "../rpc/unary-route.js";
 
 /**
  * A lean gRPC server for hot unary methods, on node:http2's stream API, beside Connect on the
@@ -18,58 +19,16 @@ import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
  * it answers protocol errors with Connect's codes and messages. Like Connect's unary handlers,
  * the implementation runs to completion whatever grpc-timeout says (Envoy enforces its own
  * timeout by resetting the stream), and responses are never compressed (which gRPC allows).
+ *
+ * Its routes are handed to the HttpServer explicitly (HttpServerOptions.unaryRoutes; a service
+ * builds one with src/rpc/unary-route.ts).
  */
-
-/** How the lean path serves one method: who may call, its own decoding, and an answer in wire bytes. */
-export interface UnaryHandler<Request, Caller = undefined> {
-  /**
-   * The caller, from the call's headers and TCP peer, before any of its body is read; a
-   * ConnectError refuses the call at once, unread (the data plane's boundary,
-   * src/server/data-plane-boundary.ts). Without it every caller is admitted as undefined.
-   */
-  admit?(headers: http2.IncomingHttpHeaders, peer: string | undefined): Caller | ConnectError;
-  /** Request message bytes to the request; throws a ConnectError (internal, "parse binary: …") when they do not parse. */
-  decode(bytes: Uint8Array): Request;
-  /** The response message's bytes, maybe synchronously; throws or rejects with a ConnectError for an RPC error. */
-  call(request: Request, caller: Caller): Uint8Array | Promise<Uint8Array>;
-}
-
-export interface UnaryRoute {
-  /** `/package.Service/Method`. */
-  readonly path: string;
-  admit(headers: http2.IncomingHttpHeaders, peer: string | undefined): unknown;
-  decode(bytes: Uint8Array): unknown;
-  call(request: unknown, caller: unknown): Uint8Array | Promise<Uint8Array>;
-}
-
-const routesByRouter = new WeakMap<ConnectRouter, Map<string, UnaryRoute>>();
-
-/**
- * Also serves `method`, already registered on `router` for Connect's protocols, on the lean gRPC
- * path of the HttpServer that owns the router.
- */
-export function serveUnaryFast<Request, Caller = undefined>(router: ConnectRouter, method: DescMethodUnary, handler: UnaryHandler<Request, Caller>): void {
-  const route: UnaryRoute = {
-    path: `/${method.parent.typeName}/${method.name}`,
-    admit: (headers, peer) => (handler.admit === undefined ? undefined : handler.admit(headers, peer)),
-    decode: (bytes) => handler.decode(bytes),
-    call: (request, caller) => handler.call(request as Request, caller as Caller),
-  };
-  let routes = routesByRouter.get(router);
-  if (routes === undefined) routesByRouter.set(router, (routes = new Map()));
-  routes.set(route.path, route);
-}
-
-/** The routes registered with serveUnaryFast on this router (empty when none). */
-export function unaryRoutesOf(router: ConnectRouter): ReadonlyMap<string, UnaryRoute> {
-  return routesByRouter.get(router) ?? new Map();
-}
 
 const GRPC_CONTENT_TYPE = /^application\/grpc(?:\+proto)?$/i;
 const GRPC_TIMEOUT = /^\d{1,8}[HMSmun]$/;
 
 /** The route for a stream this path should take, or undefined to leave it to Connect. */
-export function unaryRouteFor(routes: ReadonlyMap<string, UnaryRoute>, headers: http2.IncomingHttpHeaders): UnaryRoute | undefined {
+function unaryRouteFor(routes: ReadonlyMap<string, UnaryRoute>, headers: http2.IncomingHttpHeaders): UnaryRoute | undefined {
   const path = headers[":path"];
   if (path === undefined) return undefined;
   const route = routes.get(path);
@@ -83,9 +42,6 @@ export function unaryRouteFor(routes: ReadonlyMap<string, UnaryRoute>, headers: 
   return route;
 }
 
-const ENVELOPE_HEADER_BYTES = 5;
-const COMPRESSED_FLAG = 0b1;
-
 /**
  * The one request of a unary call's body, decoded, or the error Connect's gRPC handler gives for
  * the body, checked in Connect's order: envelope sizes, then each message in turn (compression
@@ -95,14 +51,14 @@ const COMPRESSED_FLAG = 0b1;
 function singleRequest(route: UnaryRoute, body: Buffer, readMaxBytes: number, complete: boolean): unknown {
   const messages: Array<{ flags: number; data: Uint8Array }> = [];
   let offset = 0;
-  while (body.length - offset >= ENVELOPE_HEADER_BYTES && messages.length < 2) {
-    const length = body.readUInt32BE(offset + 1);
+  while (body.length - offset >= FRAME_HEADER_BYTES && messages.length < 2) {
+    const length = frameMessageLength(body, offset);
     if (length > readMaxBytes) {
       return new ConnectError(`message size ${length} is larger than configured readMaxBytes ${readMaxBytes}`, Code.ResourceExhausted);
     }
-    if (body.length - offset - ENVELOPE_HEADER_BYTES < length) break;
-    messages.push({ flags: body[offset]!, data: body.subarray(offset + ENVELOPE_HEADER_BYTES, offset + ENVELOPE_HEADER_BYTES + length) });
-    offset += ENVELOPE_HEADER_BYTES + length;
+    if (body.length - offset - FRAME_HEADER_BYTES < length) break;
+    messages.push({ flags: body[offset]!, data: body.subarray(offset + FRAME_HEADER_BYTES, offset + FRAME_HEADER_BYTES + length) });
+    offset += FRAME_HEADER_BYTES + length;
   }
   let request: unknown;
   for (const [index, message] of messages.entries()) {
@@ -141,11 +97,7 @@ function respond(stream: http2.ServerHttp2Stream, message: Uint8Array | null, tr
     stream.end();
     return;
   }
-  const frame = Buffer.allocUnsafe(ENVELOPE_HEADER_BYTES + message.length);
-  frame[0] = 0;
-  frame.writeUInt32BE(message.length, 1);
-  frame.set(message, ENVELOPE_HEADER_BYTES);
-  stream.end(frame);
+  stream.end(frame(message));
 }
 
 function answer(stream: http2.ServerHttp2Stream, route: UnaryRoute, request: unknown, caller: unknown): void {
@@ -164,12 +116,40 @@ function answer(stream: http2.ServerHttp2Stream, route: UnaryRoute, request: unk
   } else respond(stream, response, OK_TRAILERS);
 }
 
+/** Node's "stream" event: a new HTTP/2 stream of one of the server's sessions. */
+type StreamListener = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => void;
+
+/**
+ * Serves `routes` on `server`'s streams ahead of everything else: their streams are taken before
+ * the "stream" event reaches node:http2's compatibility layer, which makes req/res of a stream
+ * for the request handler (Connect). That layer is the server's own "stream" listener, installed
+ * with the request handler; it is taken off the event and handed every stream the lean path
+ * leaves, with the event's arguments as they came.
+ */
+export function serveUnaryFirst(
+  server: http2.Http2Server | http2.Http2SecureServer,
+  routes: readonly UnaryRoute[],
+  readMaxBytes: number,
+  bodies: BodyBudget,
+): void {
+  if (routes.length === 0) return;
+  const byPath = new Map(routes.map((route) => [route.path, route]));
+  const compatibility = server.listeners("stream") as StreamListener[];
+  if (compatibility.length === 0) throw new Error("node:http2's compatibility layer is not a \"stream\" listener: the lean gRPC path cannot stand in front of it");
+  server.removeAllListeners("stream");
+  server.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
+    const route = unaryRouteFor(byPath, headers);
+    if (route !== undefined) return serveUnaryStream(stream, headers, route, readMaxBytes, bodies);
+    for (const listener of compatibility) listener.call(server, stream, headers, flags, rawHeaders);
+  });
+}
+
 /**
  * Admits the caller of a stream unaryRouteFor chose, reads its request body, calls the route and
  * answers. The bytes held until the body ends count in `bodies`; a stream the budget evicts is
  * reset (ENHANCE_YOUR_CALM) and what it sent dropped.
  */
-export function serveUnaryStream(
+function serveUnaryStream(
   stream: http2.ServerHttp2Stream,
   headers: http2.IncomingHttpHeaders,
   route: UnaryRoute,
@@ -193,13 +173,13 @@ export function serveUnaryStream(
     first = chunks = undefined;
     stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
   });
-  const limit = readMaxBytes + 2 * ENVELOPE_HEADER_BYTES;
+  const limit = readMaxBytes + 2 * FRAME_HEADER_BYTES;
   stream.on("data", (chunk: Buffer) => {
     if (answered || !ledger.hold(chunk.length)) return;
     size += chunk.length;
     if (first === undefined) first = chunk;
     else (chunks ??= [first]).push(chunk);
-    if (size > limit || (size >= ENVELOPE_HEADER_BYTES && size === chunk.length && chunk.readUInt32BE(1) > readMaxBytes)) {
+    if (size > limit || (size >= FRAME_HEADER_BYTES && size === chunk.length && frameMessageLength(chunk, 0) > readMaxBytes)) {
       // Past what one message may take, or a header promising too much: answer now, read no more.
       answered = true;
       const body = chunks === undefined ? first : Buffer.concat(chunks);

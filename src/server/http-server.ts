@@ -5,13 +5,14 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ConnectRouter, ContextValues } from "@connectrpc/connect";
 import { BodyBudget } from "./body-budget.js";
 import { DEFAULT_BODY_BUDGET, DEFAULT_READ_MAX_BYTES, DEFAULT_REQUEST_BODY_TIMEOUT_MS } from "../config/body-limits.js";
-import { serveUnaryStream, unaryRouteFor, unaryRoutesOf, type UnaryRoute } from "./grpc-unary.js";
+import { serveUnaryFirst } from "./grpc-unary.js";
 import { listenBoth } from "./protocol-sniffing.js";
 import type { Readiness } from "./readiness.js";
 import { secureHttp2, type ServerTls } from "./secure-http2.js";
 import { bodyDeadline } from "./request-deadline.js";
 import { rpcAdapter } from "./rpc-adapter.js";
 import type { RpcAdmission } from "../rpc/rpc-admission.js";
+import type { UnaryRoute } from "../rpc/unary-route.js";
 
 type Request = IncomingMessage | http2.Http2ServerRequest;
 type Response = ServerResponse | http2.Http2ServerResponse;
@@ -21,6 +22,11 @@ export type ExtraHandler = (req: Request, res: Response) => boolean;
 
 export interface HttpServerOptions {
   routes: (router: ConnectRouter) => void;
+  /**
+   * Hot unary gRPC methods (Check) served on the lean gRPC path (grpc-unary.ts) instead of Connect
+   * for plain gRPC calls; `routes` registers them on Connect too, for every other call. Default none.
+   */
+  unaryRoutes?: readonly UnaryRoute[];
   readiness: Readiness;
   extraHandlers?: ExtraHandler[];
   /**
@@ -81,12 +87,8 @@ export class HttpServer {
     const headersTimeoutMs = options.headersTimeoutMs ?? 10_000;
     const requestBodyTimeoutMs = options.requestBodyTimeoutMs ?? DEFAULT_REQUEST_BODY_TIMEOUT_MS;
     const bodies = options.bodies ?? new BodyBudget(DEFAULT_BODY_BUDGET);
-    let unaryRoutes: ReadonlyMap<string, UnaryRoute> = new Map();
     const rpc = rpcAdapter({
-      routes: (router) => {
-        options.routes(router);
-        unaryRoutes = unaryRoutesOf(router);
-      },
+      routes: options.routes,
       readMaxBytes,
       admissions: options.admissions ?? new Map(),
       bodies,
@@ -124,22 +126,8 @@ export class HttpServer {
     // Idle sessions (no frame either way, so no stream in flight: WatchUsage sends heartbeats)
     // are destroyed by node:http2 when nobody listens for "timeout"; clients reconnect.
     this.#http2.setTimeout(options.idleTimeoutMs ?? 300_000);
-    // Hot unary gRPC methods (Check) skip Connect and node:http2's compatibility layer: their
-    // streams are taken before the "stream" event reaches the layer that makes req/res of them.
-    if (unaryRoutes.size > 0) {
-      const emit = this.#http2.emit.bind(this.#http2) as (event: string | symbol, ...args: unknown[]) => boolean;
-      this.#http2.emit = ((event: string | symbol, ...args: unknown[]) => {
-        if (event === "stream") {
-          const stream = args[0] as http2.ServerHttp2Stream;
-          const route = unaryRouteFor(unaryRoutes, args[1] as http2.IncomingHttpHeaders);
-          if (route !== undefined) {
-            serveUnaryStream(stream, args[1] as http2.IncomingHttpHeaders, route, readMaxBytes, bodies);
-            return true;
-          }
-        }
-        return emit(event, ...args);
-      }) as http2.Http2Server["emit"];
-    }
+    // Hot unary gRPC methods (Check) skip Connect and node:http2's compatibility layer.
+    serveUnaryFirst(this.#http2, options.unaryRoutes ?? [], readMaxBytes, bodies);
     this.#http1 = http.createServer(
       { maxHeaderSize: 64 * 1024 },
       handle,

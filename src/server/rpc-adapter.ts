@@ -8,6 +8,7 @@ import type { BodyBudget, BodyLedger } from "./body-budget.js";
 import { withEmptyMessage } from "./empty-request.js";
 import { EnvelopeBoundaries } from "./envelope-boundaries.js";
 import { OPEN_JSON_MAX_BYTES } from "../config/body-limits.js";
+import { FRAME_HEADER_BYTES } from "../rpc/grpc-frame.js";
 import { admissionRefusalKey, type BodyLimit, type RpcAdmission } from "../rpc/rpc-admission.js";
 
 /**
@@ -36,7 +37,6 @@ export interface RpcAdapterOptions {
   bodies: BodyBudget;
 }
 
-const ENVELOPE_HEADER_BYTES = 5;
 const ENVELOPED = /^application\/(?:grpc|grpc-web|connect\+)/i;
 const JSON_CONTENT = /^application\/(?:[a-z-]+\+)?json\b/i;
 
@@ -101,7 +101,7 @@ async function admitted(request: UniversalServerRequest, method: DescMethod, adm
   }
 }
 
-const framing = (request: UniversalServerRequest) => (ENVELOPED.test(request.header.get("content-type") ?? "") ? ENVELOPE_HEADER_BYTES : 0);
+const framing = (request: UniversalServerRequest) => (ENVELOPED.test(request.header.get("content-type") ?? "") ? FRAME_HEADER_BYTES : 0);
 
 function tooLarge(limit: BodyLimit): ConnectError {
   return new ConnectError(`request message larger than the limit of ${limit.bytes} bytes (${limit.origin})`, Code.ResourceExhausted);

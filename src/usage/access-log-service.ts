@@ -8,7 +8,7 @@ import {
   type StreamAccessLogsResponse,
 } from "../../gen/envoy/service/accesslog/v3/als_pb.js";
 import type { Logger } from "../log/logger.js";
-import { dataPlaneCallerKey, type DataPlaneBoundary } from "../server/data-plane-boundary.js";
+import { dataPlaneCallerKey, type DataPlaneGate } from "../rpc/data-plane-caller.js";
 import type { KeyRepository } from "../store/store.js";
 import type { Clock } from "../time/clock.js";
 import { readAccessLogEntry } from "./access-log-entry.js";
@@ -42,7 +42,7 @@ export interface AccessLogDeps {
 const KNOWN_KEYS_MAX = 100_000;
 const KNOWN_KEYS_TTL_MS = 60_000;
 
-export function accessLogRoutes(deps: AccessLogDeps, boundary: DataPlaneBoundary): (router: ConnectRouter) => void {
+export function accessLogRoutes(deps: AccessLogDeps, boundary: DataPlaneGate): (router: ConnectRouter) => void {
   const known = new LRUCache<string, boolean>({ max: KNOWN_KEYS_MAX, ttl: KNOWN_KEYS_TTL_MS });
 
   async function exists(event: ResponseUsageEvent): Promise<boolean> {

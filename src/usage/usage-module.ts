@@ -2,7 +2,7 @@ import type { ConnectRouter } from "@connectrpc/connect";
 import type { Config } from "../config/config.js";
 import type { LoadMonthlyRequests } from "../limits/monthly-quota.js";
 import type { Logger } from "../log/logger.js";
-import type { DataPlaneBoundary } from "../server/data-plane-boundary.js";
+import type { DataPlaneGate } from "../rpc/data-plane-caller.js";
 import type { Store } from "../store/store.js";
 import type { Clock } from "../time/clock.js";
 import { accessLogRoutes } from "./access-log-service.js";
@@ -18,7 +18,7 @@ export interface Usage {
   /** Seeds the organization's monthly quota: stored allowed requests plus those not yet written. */
   readonly loadMonthlyRequests: LoadMonthlyRequests;
   /** Registers envoy.service.accesslog.v3.AccessLogService, for callers `boundary` admits. */
-  accessLogRoutes(boundary: DataPlaneBoundary): (router: ConnectRouter) => void;
+  accessLogRoutes(boundary: DataPlaneGate): (router: ConnectRouter) => void;
 }
 
 export interface UsageOptions {

@@ -13,7 +13,7 @@ function tally(outcomes: string[]): Record<string, number> {
 
 /** A client over Connect's in-memory transport: the same router the server mounts. */
 function clientFor(h: Harness) {
-  return createClient(Authorization, createRouterTransport(authorizationRoutes(h.deps, new DataPlaneBoundary({ token: undefined, ownListener: false }))));
+  return createClient(Authorization, createRouterTransport(authorizationRoutes(h.deps, new DataPlaneBoundary({ token: undefined, ownListener: false })).routes));
 }
 
 describe("Check under concurrency", () => {

@@ -5,7 +5,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { CheckRequestSchema, type CheckRequest } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { checkInput, type CheckRequestFields, type InputOptions } from "../../src/authz/check-input.js";
-import { decodeCheckRequest } from "../../src/authz/check-request-decoder.js";
+import { CheckRequestDecoder } from "../../src/authz/check-request-decoder.js";
 import { compileRouteTable } from "../../src/authz/route-table.js";
 import { envoyRequest } from "./check-harness.js";
 import { asEnvoySendsIt } from "./envoy-client.js";
@@ -28,6 +28,8 @@ const optionSets: InputOptions[] = [
   },
   { trustedProxyHops: 2, routes: compileRouteTable([]) },
 ];
+
+const decoder = new CheckRequestDecoder();
 
 /** Every field of a CheckInput, the lazy ones included. */
 function snapshot(request: CheckRequestFields) {
@@ -55,10 +57,10 @@ function expectSameAsFromBinary(bytes: Uint8Array): void {
     expected = error as Error;
   }
   if (expected instanceof Error) {
-    expect(() => decodeCheckRequest(bytes)).toThrow(ConnectError);
-    expect(() => decodeCheckRequest(bytes)).toThrow(`parse binary: ${expected.message}`);
+    expect(() => decoder.decode(bytes)).toThrow(ConnectError);
+    expect(() => decoder.decode(bytes)).toThrow(`parse binary: ${expected.message}`);
   } else {
-    expect(snapshot(decodeCheckRequest(bytes))).toEqual(expected);
+    expect(snapshot(decoder.decode(bytes))).toEqual(expected);
   }
 }
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { CheckResponseSchema } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { AllowList } from "../../src/net/ip-allow-list.js";
 import { toCheckResponse, type ResponseContext } from "../../src/authz/check-response.js";
-import { encodeCheckResponse } from "../../src/authz/check-response-encoder.js";
+import { CheckResponseEncoder } from "../../src/authz/check-response-encoder.js";
 import type { Decision } from "../../src/authz/decision.js";
 import { DENIAL_CODES } from "../../src/model/denials.js";
 import type { KeyCacheEntry } from "../../src/cache/key-cache.js";
@@ -59,11 +59,13 @@ const context: fc.Arbitrary<ResponseContext> = fc.record({
 
 const expected = (d: Decision, c: ResponseContext) => toBinary(CheckResponseSchema, toCheckResponse(d, c));
 
-describe("encodeCheckResponse", () => {
+const encoder = new CheckResponseEncoder();
+
+describe("CheckResponseEncoder", () => {
   it("gives toBinary(toCheckResponse(...))'s bytes for every decision", () => {
     fc.assert(
       fc.property(decision, context, (d, c) => {
-        expect(Buffer.from(encodeCheckResponse(d, c)).toString("hex")).toBe(Buffer.from(expected(d, c)).toString("hex"));
+        expect(Buffer.from(encoder.encode(d, c)).toString("hex")).toBe(Buffer.from(expected(d, c)).toString("hex"));
       }),
       { numRuns: 2000 },
     );
@@ -80,7 +82,7 @@ describe("encodeCheckResponse", () => {
             ? { outcome: code, entry: e, limit: { limit: 100, remaining: 0, resetAtMs: c.nowMs + 60_000, retryAtMs: c.nowMs + 1_500 } }
             : { outcome: code, entry: e }
       ) as Decision;
-      expect(Buffer.from(encodeCheckResponse(d, c))).toEqual(Buffer.from(expected(d, c)));
+      expect(Buffer.from(encoder.encode(d, c))).toEqual(Buffer.from(expected(d, c)));
     }
   });
 
@@ -89,6 +91,6 @@ describe("encodeCheckResponse", () => {
     const huge: KeyCacheEntry = { ...big!, key: aKey("org_1", { scopes: Array.from({ length: 2_000 }, (_, i) => `scope-${i}:${"x".repeat(40)}`) }) };
     const d: Decision = { outcome: "allowed", entry: huge, limit: { limit: 1, remaining: 0, resetAtMs: 0, retryAtMs: 0 } };
     const c: ResponseContext = { headersToRemove: [], nowMs: 0, decisionId: "d" };
-    expect(Buffer.from(encodeCheckResponse(d, c))).toEqual(Buffer.from(expected(d, c)));
+    expect(Buffer.from(encoder.encode(d, c))).toEqual(Buffer.from(expected(d, c)));
   });
 });

@@ -1,7 +1,7 @@
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { CheckRequestSchema, CheckResponseSchema, type CheckRequest } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
-import { decodeCheckRequest } from "../../src/authz/check-request-decoder.js";
+import { CheckRequestDecoder } from "../../src/authz/check-request-decoder.js";
 import type { RouteRule } from "../../src/config/config.js";
 import { countingStore, createHarness, envoyRequest, outcomeOf, type Harness } from "./check-harness.js";
 import { expectWellFormed } from "./well-formed.js";
@@ -23,7 +23,7 @@ async function bothEntries(h: Harness, request: CheckRequest): Promise<string> {
   const viaConnect = await h.service.check(request);
   expectWellFormed(viaConnect);
   // The same caller Connect's check() assumes when no boundary interceptor ran.
-  const lean = await h.service.checkFields(decodeCheckRequest(toBinary(CheckRequestSchema, request)), { passedBoundary: false, peer: undefined });
+  const lean = await h.service.checkFields(new CheckRequestDecoder().decode(toBinary(CheckRequestSchema, request)), { passedBoundary: false, peer: undefined });
   const viaLean = fromBinary(CheckResponseSchema, lean);
   expect(outcomeOf(viaLean)).toBe(outcomeOf(viaConnect));
   expect(viaLean.status?.code).toBe(viaConnect.status?.code);

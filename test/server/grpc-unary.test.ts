@@ -3,8 +3,8 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Authorization, CheckRequestSchema, CheckResponseSchema } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
-import { decodeCheckRequest } from "../../src/authz/check-request-decoder.js";
-import { serveUnaryFast } from "../../src/server/grpc-unary.js";
+import { CheckRequestDecoder } from "../../src/authz/check-request-decoder.js";
+import { unaryRoute } from "../../src/rpc/unary-route.js";
 import { HttpServer } from "../../src/server/http-server.js";
 import { Readiness } from "../../src/server/readiness.js";
 
@@ -30,24 +30,26 @@ function implementation(request: { attributes?: { request?: { http?: { path: str
 
 /** Calls that went through the lean path (its decode ran). */
 let leanCalls = 0;
+const decoder = new CheckRequestDecoder();
 
 async function serve(lean: boolean): Promise<{ server: HttpServer; port: number }> {
-  const routes = (router: ConnectRouter) => {
-    router.service(Authorization, { check: async (request) => implementation(request) });
-    if (lean) {
-      serveUnaryFast(router, Authorization.method.check, {
-        decode: (bytes) => {
-          leanCalls++;
-          return decodeCheckRequest(bytes);
-        },
-        call: (request) => {
-          const answer = implementation(request);
-          return answer instanceof Promise ? answer.then((r) => toBinary(CheckResponseSchema, r)) : toBinary(CheckResponseSchema, answer);
-        },
-      });
-    }
-  };
-  const server = new HttpServer({ routes, readiness: new Readiness({ ping: async () => {} }), readMaxBytes: READ_MAX_BYTES });
+  const routes = (router: ConnectRouter) => router.service(Authorization, { check: async (request) => implementation(request) });
+  const leanRoute = unaryRoute(Authorization.method.check, {
+    decode: (bytes) => {
+      leanCalls++;
+      return decoder.decode(bytes);
+    },
+    call: (request) => {
+      const answer = implementation(request);
+      return answer instanceof Promise ? answer.then((r) => toBinary(CheckResponseSchema, r)) : toBinary(CheckResponseSchema, answer);
+    },
+  });
+  const server = new HttpServer({
+    routes,
+    unaryRoutes: lean ? [leanRoute] : [],
+    readiness: new Readiness({ ping: async () => {} }),
+    readMaxBytes: READ_MAX_BYTES,
+  });
   return { server, port: await server.listen(0, "127.0.0.1") };
 }
 
