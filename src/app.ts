@@ -106,7 +106,6 @@ export async function startApp(options: AppOptions): Promise<App> {
     hasher,
     clock,
     plans: config.plans,
-    defaultPlan: config.defaultPlan,
     scopes: config.scopes,
     audit,
     logger,

@@ -3,7 +3,7 @@ import { OneAtATime } from "../abuse/one-at-a-time.js";
 import { clientAddressKey } from "../net/client-address.js";
 import { ipSource, type SlidingCounters } from "../abuse/sliding-counters.js";
 import type { IpAddress } from "../net/ip-allow-list.js";
-import { organizationPlan, type Plan } from "../model/plans.js";
+import { findPlan, type Plan } from "../model/plans.js";
 import type { ScopeDefinition } from "../model/scopes.js";
 import { keyStatus, secretGeneration } from "../model/key-state.js";
 import { isWellFormedSecret, type SecretHasher } from "../model/secret.js";
@@ -38,8 +38,6 @@ export interface CallerAuthenticationDeps {
   hasher: SecretHasher;
   clock: Clock;
   plans: readonly Plan[];
-  /** The plan of an organization whose own plan is not configured. */
-  defaultPlan: string;
   /** The scope catalog: a caller acts only with the catalog scopes its user may hold. */
   scopes: readonly ScopeDefinition[];
   audit: AuditTrail;
@@ -149,11 +147,16 @@ export function callerAuthenticator(deps: CallerAuthenticationDeps): Authenticat
       await auditFailedAuthentication(deps.audit, key, method, "OWNER_UNKNOWN");
       throw unauthenticated("API key's organization or user no longer exists");
     }
-    // Held to the plan Check holds the organization's keys to, even when its own plan is no
-    // longer configured (src/model/plans.ts says why).
-    const plan = organizationPlan(deps, organization.plan);
-    if (plan.name !== organization.plan) {
-      deps.logger.warn({ organizationId: organization.id, plan: organization.plan }, "organization's plan not configured; applying the default plan");
+    // Refused rather than held to another plan: the plan bounds what this caller may grant
+    // (organizationPlan in src/model/plans.ts says why Check differs).
+    const plan = findPlan(deps.plans, organization.plan);
+    if (plan === undefined) {
+      await auditFailedAuthentication(deps.audit, key, method, "PLAN_NOT_CONFIGURED");
+      deps.logger.warn({ organizationId: organization.id, plan: organization.plan }, "admin caller refused: the organization's plan is not configured");
+      throw unauthenticated(
+        `the organization's plan "${organization.plan}" is not configured on this server; ` +
+          "an operator must configure it or move the organization to a configured plan (SetOrganizationPlan)",
+      );
     }
     const operator = isPlatformOperator(key, organization);
     return { key, organization, user, plan, operator, actor: actorOf({ key, user, plan, operator }, deps.scopes) };

@@ -81,15 +81,15 @@ export function defaultPlanOf(catalog: PlanCatalog): Plan {
 }
 
 /**
- * The plan that bounds an organization, from the plan name stored with it (undefined when the
- * organization itself is not found). Stored data and configuration can disagree: a plan removed
- * from or renamed in the plans file leaves organizations naming it. Such an organization is held
- * to the default plan, the one a new organization gets, rather than refused: refusing would take
- * every key of the organization offline on the data plane over a configuration edit. Check (the
- * key cache) and the admin API's caller authentication both read an organization's plan here, so
- * what an organization's admins are allowed and shown (GetQuotaStatus, GetMyLimits) is the plan
- * Check enforces on its keys. Callers log the disagreement (the returned plan's name differs from
- * the stored one) so an operator sees it.
+ * The plan Check holds an organization's keys to, from the plan name stored with it (undefined
+ * when the organization itself is not found). Stored data and configuration can disagree: a plan
+ * removed from or renamed in the plans file leaves organizations naming it. On the data plane
+ * such an organization is held to the default plan, the one a new organization gets, rather than
+ * refused: refusing would take every key of the organization offline over a configuration edit.
+ * The admin plane does the opposite (its caller authentication refuses), because there the plan bounds what
+ * a caller may grant, and a default more generous than the lost plan would let the organization's
+ * admins create keys (admin keys, faster keys, more keys) that outlive the plan's return. Callers
+ * log the disagreement (the returned plan's name differs from the stored one) so an operator sees it.
  */
 export function organizationPlan(catalog: PlanCatalog, stored: string | undefined): Plan {
   return (stored === undefined ? undefined : findPlan(catalog.plans, stored)) ?? defaultPlanOf(catalog);

@@ -218,19 +218,34 @@ describe("admin body limit setting", () => {
 });
 
 describe("an organization whose plan is no longer configured", () => {
-  it("is held to the default plan by the admin API, as Check holds its keys, rather than refused", async () => {
-    // It starts on "free"; then the plans file loses that plan, and the stored name stays.
+  it("keeps its keys working at Check on the default plan, but its admins are refused, audited, and nothing is granted", async () => {
+    // It starts on "free" (no admin keys); then the plans file loses that plan, and the stored name stays.
     const t = await startTestApp({ plan: "free" });
     try {
       await t.store.organizations.setPlan(t.admin.organization.id, "retired");
       const fallback = findPlan(t.config.plans, t.config.defaultPlan)!;
-      expect(fallback.name).not.toBe("free");
-      const quota = await t.client.getQuotaStatus({});
-      expect(quota.plan).toBe(fallback.name);
-      expect(Number(quota.quota?.requestsPerMonth)).toBe(fallback.monthlyQuota);
-      expect((await t.client.getMyLimits({})).canCreateAdminKeys).toBe(fallback.canCreateAdminKeys);
+      expect(fallback.canCreateAdminKeys).toBe(true);
+
+      // The data plane stays up: the organization's keys are held to the default plan.
       expect(await checker(t.app.url)(t.admin.secret)).toBe("allowed");
       expect(t.logs.join("")).toContain("applying the default plan");
+
+      // The admin plane refuses rather than grant what the default plan allows and "free" did not.
+      const keysBefore = (await t.store.keys.countByState(t.admin.organization.id)).total;
+      const refusal = await t.client.createKey({ name: "escalated", scopes: ["admin:write"] }).then(
+        () => undefined,
+        (error: unknown) => ConnectError.from(error),
+      );
+      expect(refusal?.code).toBe(Code.Unauthenticated);
+      expect(refusal?.rawMessage).toContain('plan "retired" is not configured');
+      expect(refusal?.findDetails(ErrorInfoSchema)[0]?.reason).toBe("UNAUTHENTICATED");
+      expect((await t.store.keys.countByState(t.admin.organization.id)).total).toBe(keysBefore);
+      const audited = await t.store.audit.list(t.admin.organization.id, { limit: 10 });
+      expect(audited.some((event) => event.action === "auth.failed" && event.details["reason"] === "PLAN_NOT_CONFIGURED")).toBe(true);
+
+      // Restoring a configured plan lets them back in, on that plan.
+      await t.store.organizations.setPlan(t.admin.organization.id, "free");
+      expect((await t.client.getQuotaStatus({})).plan).toBe("free");
     } finally {
       await t.close();
     }
@@ -337,7 +352,7 @@ describe("the interceptor without an admission (an in-memory transport)", () => 
     const audit = new AuditTrail(store, clock);
     const plan = DEFAULT_PLANS.find((p) => p.name === "pro")!;
     const admin = await bootstrapOrganization({ store, hasher, clock, scopes: DEFAULT_SCOPES }, { organizationName: "acme", plan, ownerName: "owner", environment: "live" });
-    const authenticate = callerAuthenticator({ store, hasher, clock, plans: DEFAULT_PLANS, defaultPlan: "pro", scopes: DEFAULT_SCOPES, audit, logger: createLogger("silent") });
+    const authenticate = callerAuthenticator({ store, hasher, clock, plans: DEFAULT_PLANS, scopes: DEFAULT_SCOPES, audit, logger: createLogger("silent") });
     const transport = createRouterTransport((router) =>
       router.service(
         KeyAdminService,
