@@ -19,7 +19,7 @@ const LAYERS = [
   "cli",
 ];
 
-const ROOT_FILES = "^src/[^/]+\\.ts$";
+const ROOT_FILES = "^src/(app|main)\\.ts$";
 
 const upward = LAYERS.map((folder, index) => ({
   name: `no-upward-from-${folder}`,
@@ -40,10 +40,17 @@ module.exports = {
       to: { path: "^src/[^/]+/", pathNot: `^src/(${LAYERS.join("|")})/` },
     },
     {
+      name: "only-the-roots-at-the-top",
+      comment: "A file directly under src/ other than app.ts and main.ts has no layer: put it in a folder",
+      severity: "error",
+      from: { path: "^src/[^/]+\\.ts$", pathNot: ROOT_FILES },
+      to: {},
+    },
+    {
       name: "no-circular",
       comment: "No import cycle between files: a reader must be able to read each file after the ones it uses",
       severity: "error",
-      from: { path: "^src/" },
+      from: { path: "^(src|web/src)/" },
       to: { circular: true },
     },
     {

@@ -33,6 +33,8 @@ const FIXTURE: Record<string, string> = {
   // A capability importing a composition root.
   "src/authz/check.ts": `import { app } from "../app.js";\nexport const check = app;\n`,
   "src/app.ts": `export const app = 1;\n`,
+  // A file at the top of src/ that is not a composition root.
+  "src/helpers.ts": `import { handler } from "./admin/handler.js";\nexport const helper = handler;\n`,
   // A folder nobody placed in a layer.
   "src/admin/handler.ts": `import { widget } from "../widgets/widget.js";\nexport const handler = widget;\n`,
   "src/widgets/widget.ts": `export const widget = 2;\n`,
@@ -42,6 +44,9 @@ const FIXTURE: Record<string, string> = {
   // Production code reaching into the tests.
   "src/usage/recorder.ts": `import { helper } from "../../test/helper.js";\nexport const recorder = helper;\n`,
   "test/helper.ts": `export const helper = 3;\n`,
+  // A cycle in the console's browser code.
+  "web/src/x.ts": `import { y } from "./y.js";\nexport const x = () => y;\n`,
+  "web/src/y.ts": `import { x } from "./x.js";\nexport const y = () => x;\n`,
   // The console's browser code may share only src/model/ and src/time/.
   "web/src/page.ts": `import { handler } from "../../src/admin/handler.js";\nimport { record } from "../../src/model/record.js";\nexport const page = [handler, record];\n`,
   // Allowed: downward imports and gen/.
@@ -82,10 +87,16 @@ describe("the dependency linter's rules", () => {
     expect(found("unlayered-folder")).toEqual(["src/admin/handler.ts → src/widgets/widget.ts"]);
   });
 
-  it("refuses a cycle between files", () => {
-    // Reported once, from whichever file of the cycle the linter reached first.
-    expect(found("no-circular")).toHaveLength(1);
-    expect(["src/store/a.ts → src/store/b.ts", "src/store/b.ts → src/store/a.ts"]).toContain(found("no-circular")[0]);
+  it("refuses a file at the top of src/ other than the composition roots", () => {
+    expect(found("only-the-roots-at-the-top")).toEqual(["src/helpers.ts → src/admin/handler.ts"]);
+  });
+
+  it("refuses a cycle between files, in src/ and in the console's browser code", () => {
+    // Each cycle is reported once, from whichever of its files the linter reached first.
+    const cycles = found("no-circular");
+    expect(cycles).toHaveLength(2);
+    expect(cycles.filter((c) => ["src/store/a.ts → src/store/b.ts", "src/store/b.ts → src/store/a.ts"].includes(c))).toHaveLength(1);
+    expect(cycles.filter((c) => ["web/src/x.ts → web/src/y.ts", "web/src/y.ts → web/src/x.ts"].includes(c))).toHaveLength(1);
   });
 
   it("refuses production code importing tests, and browser code importing more than the vocabulary", () => {
@@ -105,6 +116,13 @@ describe("the layers of the real tree", () => {
     .filter((entry) => entry.isDirectory())
     .map((entry) => entry.name);
   const architecture = readFileSync(join(ROOT, "docs/architecture.md"), "utf8");
+
+  it("has nothing directly under src/ but the composition roots", () => {
+    const topFiles = readdirSync(join(ROOT, "src"), { withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => entry.name);
+    expect(topFiles.sort()).toEqual(["app.ts", "main.ts"]);
+  });
 
   it.each(folders)("src/%s/ has a layer in the linter and in docs/architecture.md", (folder) => {
     expect(config.forbidden.map((rule) => rule.name)).toContain(`no-upward-from-${folder}`);
