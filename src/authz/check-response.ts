@@ -70,7 +70,8 @@ export interface AllowParts {
   metadata: JsonObject;
 }
 
-// Built on first use per cache entry; a refreshed entry is a new object and gets new parts.
+// Built on first use per cache entry; a refreshed entry is a new object and gets new parts. The
+// parts follow from the entry alone, so servers sharing an entry may share its parts.
 const allowPartsByEntry = new WeakMap<KeyCacheEntry, AllowParts>();
 
 /** An allow's parts for this key, made afresh (allowParts keeps them per entry). */

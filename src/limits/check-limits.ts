@@ -57,6 +57,7 @@ interface BucketNames {
   key: string;
   organization: string;
 }
+// Memos of what follows from a key's or a plan's limits alone, dropped with the record.
 const keyBuckets = new WeakMap<KeyLimitFields, BucketNames>();
 const organizationRules = new WeakMap<PlanLimits, RateLimitRule>();
 

@@ -9,6 +9,8 @@ export type IdKind = "key" | "org" | "user" | "evt";
 
 const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
+// Per process on purpose: ids made in one process sort in the order they were made, whichever
+// part of keygate made them (the ULID "monotonic" rule: same millisecond, random part + 1).
 let lastMillis = -1;
 let lastRandom: Buffer = Buffer.alloc(10);
 

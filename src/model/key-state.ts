@@ -22,6 +22,8 @@ export interface KeyStateFields {
 export type KeyState = "active" | "revoked" | "disabled" | "expired";
 
 export function keyState(key: KeyStateFields, nowMs: number): KeyState {
+  // Unset (an API message's absent timestamp, a record's null) means never revoked: stored
+  // records always carry revokedAt, and the stores' own "not revoked" filters read it the same way.
   if (key.revokedAt) return "revoked";
   if (!key.isActive) return "disabled";
   if (key.expiresAt && instantMs(key.expiresAt) <= nowMs) return "expired";

@@ -9,7 +9,8 @@ export type Day = string;
 const DAY_MS = 86_400_000;
 const DAY_PATTERN = /^(\d{4})-(\d{2})-(\d{2})$/;
 
-// Every Check asks for its day; almost always the same one, so the last answer is kept.
+// Every Check asks for its day; almost always the same one, so the last answer is kept. A memo of
+// a pure function, so one per process is right: two servers in a process ask for the same days.
 let lastDayIndex = Number.NaN;
 let lastDay: Day = "";
 
@@ -64,7 +65,7 @@ export function utcMonth(ms: number): Month {
 }
 
 // Every Check asks for its month's bounds (the monthly quota); almost always the same month, so
-// the last answer is kept.
+// the last answer is kept (a memo of a pure function, like lastDay's).
 let knownMonthStartMs = 0;
 let knownNextMonthStartMs = 0;
 
