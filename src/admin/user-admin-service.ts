@@ -11,14 +11,10 @@ import {
 import { isId, newId } from "../model/ids.js";
 import type { UserPatch } from "../store/store.js";
 import type { User, UserRole } from "../model/records.js";
-import { CallerAudit } from "./caller-audit.js";
 import { callerOf, type Caller } from "./caller.js";
-import { enforcer } from "./enforce.js";
 import { adminError, fieldError, notAnId } from "./errors.js";
-import type { KeyAdminDeps } from "./key-admin-deps.js";
-import { KeyRebound } from "./key-rebound.js";
+import type { AdminParts } from "./admin-parts.js";
 import { toUserMessage, USER_ROLES } from "./mapping.js";
-import { OwnerRemoval } from "./owner-removal.js";
 import { effectiveLimits, mayAddUser, mayChangeUser, mayRemoveUser } from "./policy.js";
 import { patchedLimits } from "../store/user-limits-patch.js";
 import { userLimitsPatch, validUserLimits } from "./user-limits.js";
@@ -46,13 +42,9 @@ const lastOwner = (user: User, field: string): Error =>
  * manage whom is the policy's (policy/user-rules.ts); an organization never loses its last owner
  * (the store refuses it, and the handlers say so first, as the clearer of two refusals).
  */
-export function userAdministration(deps: KeyAdminDeps): UserAdministration {
+export function userAdministration(parts: AdminParts): UserAdministration {
+  const { deps, audit, removal, rebound, allow } = parts;
   const { store, clock } = deps;
-  const audit = new CallerAudit(deps.audit, deps.logger);
-  const removal = new OwnerRemoval({ store, clock, keyEvents: deps.keyEvents, audit });
-  const rebound = new KeyRebound({ store, clock, keyEvents: deps.keyEvents, audit, catalog: deps.scopes });
-  /** The policy's answer for this call: allowed passes; a refusal is audited and thrown. */
-  const allow = enforcer(audit);
 
   async function member(caller: Caller, id: string): Promise<User> {
     const user = await store.users.findById(caller.organization.id, requiredId(id));

@@ -22,7 +22,7 @@ import {
   validRateLimit,
   validScopes,
 } from "../validation.js";
-import type { KeyAdminHandler, KeyLifecycleParts } from "./key-lifecycle-parts.js";
+import type { KeyAdminHandler, AdminParts } from "../admin-parts.js";
 import { ownerIn } from "./key-lookups.js";
 import { settled } from "./settled-key.js";
 
@@ -31,7 +31,7 @@ import { settled } from "./settled-key.js";
  * member. Its rate, scopes and slot are bounded by its owner's limits; the secret is answered
  * once (and sealed on the record only when the key is recoverable).
  */
-export function createKey(parts: KeyLifecycleParts): KeyAdminHandler<"createKey"> {
+export function createKey(parts: AdminParts): KeyAdminHandler<"createKey"> {
   const { deps, allow } = parts;
   const { store, clock } = deps;
 

@@ -4,12 +4,12 @@ import { asSeen } from "../../store/key-as-seen.js";
 import { callerOf } from "../caller.js";
 import { decidedOnCurrentKey } from "../decided-on-current-key.js";
 import { keyNotFound } from "../errors.js";
-import type { KeyAdminHandler, KeyLifecycleParts } from "./key-lifecycle-parts.js";
+import type { KeyAdminHandler, AdminParts } from "../admin-parts.js";
 import { existingKey } from "./key-lookups.js";
 import { mayActOn } from "./may-act-on.js";
 
 /** DeleteKey: the key is removed for good, if the policy allows it on the key as it is when deleted. */
-export function deleteKey(parts: KeyLifecycleParts): KeyAdminHandler<"deleteKey"> {
+export function deleteKey(parts: AdminParts): KeyAdminHandler<"deleteKey"> {
   const { store } = parts.deps;
 
   return decidedOnCurrentKey(async (req, ctx) => {

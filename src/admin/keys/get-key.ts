@@ -8,7 +8,7 @@ import { keyNotFound, preconditionFailed } from "../errors.js";
 import type { KeyAdminDeps } from "../key-admin-deps.js";
 import { mayAskForSecret, mayReadOrganization } from "../policy.js";
 import { requiredId } from "../validation.js";
-import type { KeyAdminHandler, KeyLifecycleParts } from "./key-lifecycle-parts.js";
+import type { KeyAdminHandler, AdminParts } from "../admin-parts.js";
 import { existingKey, organizationRead } from "./key-lookups.js";
 import { withUsage } from "./keys-with-usage.js";
 import { mayActOn } from "./may-act-on.js";
@@ -17,7 +17,7 @@ import { mayActOn } from "./may-act-on.js";
  * GetKey: one key of the caller's organization (or, for a platform operator, of the one it
  * names), and with show_key_value the secret of a recoverable key the caller may reveal.
  */
-export function getKey(parts: KeyLifecycleParts): KeyAdminHandler<"getKey"> {
+export function getKey(parts: AdminParts): KeyAdminHandler<"getKey"> {
   const { deps, allow, audit } = parts;
   const { store } = deps;
 

@@ -3,7 +3,7 @@ import { GetMyLimitsResponseSchema } from "../../../gen/keygate/v1/key_admin_pb.
 import { callerOf } from "../caller.js";
 import type { KeyAdminDeps } from "../key-admin-deps.js";
 import { USER_ROLE_ENUM } from "../mapping.js";
-import type { KeyAdminHandler } from "./key-lifecycle-parts.js";
+import type { KeyAdminHandler } from "../admin-parts.js";
 
 /** GetMyLimits: the keys, rate and scopes the caller's user may have, and the keys held so far. */
 export function getMyLimits(deps: Pick<KeyAdminDeps, "store">): KeyAdminHandler<"getMyLimits"> {

@@ -1,11 +1,10 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { KeyAdminService } from "../../../gen/keygate/v1/key_admin_pb.js";
-import type { KeyAdminDeps } from "../key-admin-deps.js";
 import { createKey } from "./create-key.js";
 import { deleteKey } from "./delete-key.js";
 import { getKey } from "./get-key.js";
 import { getMyLimits } from "./get-my-limits.js";
-import { keyLifecycleParts } from "./key-lifecycle-parts.js";
+import type { AdminParts } from "../admin-parts.js";
 import { listAuditEvents } from "./list-audit-events.js";
 import { listKeys } from "./list-keys.js";
 import { listScopes } from "./list-scopes.js";
@@ -35,8 +34,8 @@ export type KeyLifecycle = Pick<
  * missing one. The one way out is a platform operator's `organization_id` on ListKeys and GetKey,
  * audited in that organization.
  */
-export function keyLifecycle(deps: KeyAdminDeps): KeyLifecycle {
-  const parts = keyLifecycleParts(deps);
+export function keyLifecycle(parts: AdminParts): KeyLifecycle {
+  const { deps } = parts;
   return {
     createKey: createKey(parts),
     listKeys: listKeys(parts),

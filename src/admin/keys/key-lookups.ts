@@ -5,11 +5,10 @@ import { adminError, fieldError, keyNotFound } from "../errors.js";
 import { mayReadOrganization } from "../policy.js";
 import { requiredId } from "../validation.js";
 
-/**
- * The key, owner and organization a key request names, looked up in the caller's organization
- * (or, for a platform operator, the one named): what does not exist there is answered as missing.
- */
+// The key, owner and organization a key request names, looked up in the caller's organization
+// (or, for a platform operator, the one named): what does not exist there is answered as missing.
 
+/** The key `id` in the organization, or not_found. */
 export async function existingKey(store: Store, caller: Caller, id: string, organizationId = caller.organization.id): Promise<KeyRecord> {
   const key = await store.keys.findById(organizationId, requiredId(id));
   if (!key) throw keyNotFound(id);

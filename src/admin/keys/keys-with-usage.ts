@@ -1,11 +1,11 @@
 import type { ApiKey } from "../../../gen/keygate/v1/key_admin_pb.js";
 import type { KeyRecord } from "../../model/records.js";
 import { toApiKey } from "../mapping.js";
-import type { KeyLifecycleParts } from "./key-lifecycle-parts.js";
+import type { AdminParts } from "../admin-parts.js";
 
 /** Keys as the API shows them, each with its usage totals (total, today, this month). */
 export async function withUsage(
-  { deps, usageTotals }: Pick<KeyLifecycleParts, "deps" | "usageTotals">,
+  { deps, usageTotals }: Pick<AdminParts, "deps" | "usageTotals">,
   keys: readonly KeyRecord[],
 ): Promise<ApiKey[]> {
   const totals = await usageTotals(keys, deps.clock.now());

@@ -4,7 +4,7 @@ import { callerOf } from "../caller.js";
 import type { KeyAdminDeps } from "../key-admin-deps.js";
 import { toAuditEventMessage } from "../mapping.js";
 import { validPageSize } from "../validation.js";
-import type { KeyAdminHandler } from "./key-lifecycle-parts.js";
+import type { KeyAdminHandler } from "../admin-parts.js";
 
 /** ListAuditEvents: the caller's organization's audit log, newest first, optionally of one key. */
 export function listAuditEvents(deps: Pick<KeyAdminDeps, "store" | "pageTokens">): KeyAdminHandler<"listAuditEvents"> {

@@ -3,7 +3,7 @@ import { ListKeysResponseSchema } from "../../../gen/keygate/v1/key_admin_pb.js"
 import { callerOf } from "../caller.js";
 import { mayReadOrganization } from "../policy.js";
 import { validPageSize } from "../validation.js";
-import type { KeyAdminHandler, KeyLifecycleParts } from "./key-lifecycle-parts.js";
+import type { KeyAdminHandler, AdminParts } from "../admin-parts.js";
 import { organizationRead } from "./key-lookups.js";
 import { withUsage } from "./keys-with-usage.js";
 
@@ -11,7 +11,7 @@ import { withUsage } from "./keys-with-usage.js";
  * ListKeys: the caller's organization's keys, one page at a time, or for a platform operator
  * those of the organization it names (audited there first).
  */
-export function listKeys(parts: KeyLifecycleParts): KeyAdminHandler<"listKeys"> {
+export function listKeys(parts: AdminParts): KeyAdminHandler<"listKeys"> {
   const { deps, allow } = parts;
   const { store } = deps;
 

@@ -3,13 +3,13 @@ import { RegenerateKeyResponseSchema } from "../../../gen/keygate/v1/key_admin_p
 import { callerOf } from "../caller.js";
 import { decidedOnCurrentKey } from "../decided-on-current-key.js";
 import { validGracePeriod } from "../validation.js";
-import type { KeyAdminHandler, KeyLifecycleParts } from "./key-lifecycle-parts.js";
+import type { KeyAdminHandler, AdminParts } from "../admin-parts.js";
 import { existingKey } from "./key-lookups.js";
 import { withUsage } from "./keys-with-usage.js";
 import { mayActOn } from "./may-act-on.js";
 
 /** RegenerateKey: a new secret for the key (key-regeneration.ts), answered once. */
-export function regenerateKey(parts: KeyLifecycleParts): KeyAdminHandler<"regenerateKey"> {
+export function regenerateKey(parts: AdminParts): KeyAdminHandler<"regenerateKey"> {
   const { store } = parts.deps;
 
   return decidedOnCurrentKey(async (req, ctx) => {

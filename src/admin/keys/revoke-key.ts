@@ -5,12 +5,12 @@ import { decidedOnCurrentKey } from "../decided-on-current-key.js";
 import { keyNotFound } from "../errors.js";
 import { toApiKey } from "../mapping.js";
 import { validReason } from "../validation.js";
-import type { KeyAdminHandler, KeyLifecycleParts } from "./key-lifecycle-parts.js";
+import type { KeyAdminHandler, AdminParts } from "../admin-parts.js";
 import { existingKey } from "./key-lookups.js";
 import { mayActOn } from "./may-act-on.js";
 
 /** RevokeKey: the key stops for good and its record stays (key-revocation.ts does the revoking). */
-export function revokeKey(parts: KeyLifecycleParts): KeyAdminHandler<"revokeKey"> {
+export function revokeKey(parts: AdminParts): KeyAdminHandler<"revokeKey"> {
   const { store } = parts.deps;
 
   return decidedOnCurrentKey(async (req, ctx) => {

@@ -1,13 +1,13 @@
 import type { KeyRecord } from "../../model/records.js";
 import type { Caller } from "../caller.js";
-import type { KeyLifecycleParts } from "./key-lifecycle-parts.js";
+import type { AdminParts } from "../admin-parts.js";
 
 /**
  * After a write that gave a key its owner, scopes or rate under the owner as read before it:
  * an owner removed meanwhile takes the key their keys' way, limits narrowed meanwhile bound it.
  */
 export async function settled(
-  { deps, rebound, removal }: Pick<KeyLifecycleParts, "deps" | "rebound" | "removal">,
+  { deps, rebound, removal }: Pick<AdminParts, "deps" | "rebound" | "removal">,
   caller: Caller,
   key: KeyRecord,
 ): Promise<KeyRecord> {

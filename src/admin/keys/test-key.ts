@@ -6,7 +6,7 @@ import { callerOf } from "../caller.js";
 import { fieldError } from "../errors.js";
 import type { KeyAdminDeps } from "../key-admin-deps.js";
 import { RATE_LIMIT_PERIOD_ENUM, timestamp } from "../mapping.js";
-import type { KeyAdminHandler } from "./key-lifecycle-parts.js";
+import type { KeyAdminHandler } from "../admin-parts.js";
 
 /**
  * TestKey: whether a secret is valid in the caller's organization, as Check would find it, and

@@ -18,7 +18,7 @@ import {
   validRateLimit,
   validScopes,
 } from "../validation.js";
-import type { KeyAdminHandler, KeyLifecycleParts } from "./key-lifecycle-parts.js";
+import type { KeyAdminHandler, AdminParts } from "../admin-parts.js";
 import { existingKey, ownerIn } from "./key-lookups.js";
 import { withUsage } from "./keys-with-usage.js";
 import { mayActOn } from "./may-act-on.js";
@@ -29,7 +29,7 @@ import { settled } from "./settled-key.js";
  * policy against the key as it is when written (decided-on-current-key.ts), and bounded by the
  * limits of the owner the key will have.
  */
-export function updateKey(parts: KeyLifecycleParts): KeyAdminHandler<"updateKey"> {
+export function updateKey(parts: AdminParts): KeyAdminHandler<"updateKey"> {
   const { deps, allow } = parts;
   const { store, clock } = deps;
 

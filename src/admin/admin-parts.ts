@@ -1,23 +1,24 @@
 import type { ServiceImpl } from "@connectrpc/connect";
-import type { KeyAdminService } from "../../../gen/keygate/v1/key_admin_pb.js";
-import { CallerAudit } from "../caller-audit.js";
-import { enforcer, type Enforcer } from "../enforce.js";
-import type { KeyAdminDeps } from "../key-admin-deps.js";
-import { KeyRebound } from "../key-rebound.js";
-import { KeyRegeneration } from "../key-regeneration.js";
-import { KeyRevocation } from "../key-revocation.js";
-import { OwnerRemoval } from "../owner-removal.js";
-import { keyUsageTotals } from "../usage/usage-totals.js";
+import type { KeyAdminService } from "../../gen/keygate/v1/key_admin_pb.js";
+import { CallerAudit } from "./caller-audit.js";
+import { enforcer, type Enforcer } from "./enforce.js";
+import type { KeyAdminDeps } from "./key-admin-deps.js";
+import { KeyRebound } from "./key-rebound.js";
+import { KeyRegeneration } from "./key-regeneration.js";
+import { KeyRevocation } from "./key-revocation.js";
+import { OwnerRemoval } from "./owner-removal.js";
+import { keyUsageTotals } from "./usage/usage-totals.js";
 
 /** One KeyAdminService handler, by its method's name. */
 export type KeyAdminHandler<Method extends keyof ServiceImpl<typeof KeyAdminService>> = ServiceImpl<typeof KeyAdminService>[Method];
 
 /**
- * What the key lifecycle's handlers share, built once from the service's dependencies: the
- * caller's audit entries, the policy's enforcer, and the parts that carry a key through its
- * owner's removal, its owner's narrowed limits, a new secret and revocation.
+ * What KeyAdminService's handlers (keys/, and the users of user-admin-service.ts) share, built
+ * once from the service's dependencies: the caller's audit entries, the policy's enforcer, and the
+ * parts that carry a key through its owner's removal, its owner's narrowed limits, a new secret
+ * and revocation.
  */
-export interface KeyLifecycleParts {
+export interface AdminParts {
   deps: KeyAdminDeps;
   audit: CallerAudit;
   /** The policy's answer for this call: allowed passes; a refusal is audited and thrown. */
@@ -30,7 +31,7 @@ export interface KeyLifecycleParts {
   usageTotals: ReturnType<typeof keyUsageTotals>;
 }
 
-export function keyLifecycleParts(deps: KeyAdminDeps): KeyLifecycleParts {
+export function adminParts(deps: KeyAdminDeps): AdminParts {
   const { store, clock } = deps;
   const audit = new CallerAudit(deps.audit, deps.logger);
   return {
