@@ -6,7 +6,7 @@ import { BOOTSTRAP_HELP, bootstrapCommand } from "./bootstrap-command.js";
 import { auditCommand } from "./audit-command.js";
 import { EXIT, UsageError, type CommandIo } from "./command.js";
 import { keysCommand } from "./keys-command.js";
-import { terminalSafeIo } from "./output.js";
+import { terminalSafeIo, withCauses } from "./output.js";
 import { REENCRYPT_HELP, reencryptCommand } from "./reencrypt-command.js";
 import { usageCommand } from "./usage-command.js";
 
@@ -59,7 +59,7 @@ export async function runCli(argv: string[], terminal: CommandIo): Promise<numbe
       io.err(`keygate ${name}: invalid configuration: ${error.message}\n`);
       return EXIT.usage;
     }
-    io.err(`keygate ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
+    io.err(`keygate ${name}: ${withCauses(error)}\n`);
     return EXIT.failure;
   }
 }

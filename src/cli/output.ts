@@ -53,3 +53,15 @@ export function printFields(io: CommandIo, fields: readonly (readonly [string, s
 
 export const time = (ts: Timestamp | undefined): string => (ts ? timestampDate(ts).toISOString().replace(/\.000Z$/, "Z") : "-");
 export const count = (n: bigint | number): string => String(n);
+
+/**
+ * An error's message and its causes' (e.g. "MongoDB unreachable: connect ECONNREFUSED …"): a
+ * command that fails mid-way says what failed, so an operator knows what to fix.
+ */
+export function withCauses(error: unknown): string {
+  const messages: string[] = [];
+  for (let at = error, depth = 0; at !== undefined && depth < 4; at = at instanceof Error ? at.cause : undefined, depth++) {
+    messages.push(at instanceof Error ? at.message : String(at));
+  }
+  return messages.join(": ");
+}

@@ -2,6 +2,8 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../src/cli/main.js";
+import { withCauses } from "../../src/cli/output.js";
+import { StoreUnavailableError } from "../../src/store/errors.js";
 import { newId } from "../../src/model/ids.js";
 import { startTestApp, type TestApp } from "../support/app.js";
 import { capture } from "./capture.js";
@@ -108,5 +110,14 @@ describe("the CLI escapes control characters in what it prints", () => {
       expect(run.err).not.toMatch(RAW_UNSAFE);
       expect(run.err).toContain("gone \\u001b[2J");
     });
+  });
+});
+
+describe("a failed command's message", () => {
+  it("names what failed beneath it, cause by cause", () => {
+    const refused = new Error("connect ECONNREFUSED 127.0.0.1:27017");
+    expect(withCauses(new StoreUnavailableError("MongoDB unreachable", { cause: refused }))).toBe("MongoDB unreachable: connect ECONNREFUSED 127.0.0.1:27017");
+    expect(withCauses(new Error("plain"))).toBe("plain");
+    expect(withCauses("thrown text")).toBe("thrown text");
   });
 });

@@ -42,9 +42,7 @@ const isUnreachableError = (error: unknown): boolean =>
 
 /** An unreachable-server error as StoreUnavailableError (the driver's error its cause); any other as it is. */
 export const inStoreTerms = (error: unknown): unknown =>
-  // The driver's message (which server, what failed; never credentials) stays in the message:
-  // the CLI and the logs show only the message, and an operator needs to know what to fix.
-  isUnreachableError(error) ? new StoreUnavailableError(`MongoDB unreachable: ${(error as Error).message}`, { cause: error }) : error;
+  isUnreachableError(error) ? new StoreUnavailableError("MongoDB unreachable", { cause: error }) : error;
 
 /**
  * The repository as the rest of keygate sees it: every method that returns a promise rejects
