@@ -1,11 +1,8 @@
 import { spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { rm } from "node:fs/promises";
 import http2 from "node:http2";
 import net from "node:net";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
@@ -16,6 +13,7 @@ import { KeyAdminService } from "../../gen/keygate/v1/key_admin_pb.js";
 import { runCli } from "../../src/cli/main.js";
 import { bearer } from "../support/app.js";
 import { freshMongoStore, type FreshMongoStore } from "../support/mongo.js";
+import { transpiledSources, type TranspiledSources } from "../support/transpiled.js";
 import { capture, PEPPER } from "../cli/capture.js";
 import { outcome } from "./check-client.js";
 
@@ -27,12 +25,9 @@ import { outcome } from "./check-client.js";
  * the process exits with code 0 within KEYGATE_SHUTDOWN_TIMEOUT_MS. A call that never finishes is
  * cut at that deadline, and the process still exits, flushed, right after it.
  *
- * The sources are transpiled with esbuild (the type check is tsc's job) into a folder of dist/,
- * so the modules resolve the project's node_modules like the real build; it takes well under a
- * second, where `tsc` would take many.
+ * The process runs the sources as test/support/transpiled.ts builds them.
  */
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
 /** What the process may take beyond the deadline: the final flush and exit on a busy machine. */
 const EXIT_MARGIN_MS = 1_500;
 
@@ -52,27 +47,15 @@ interface Keygate {
 }
 
 let mainJs = "";
-let buildDir = "";
+let sources: TranspiledSources | undefined;
 let mongo: FreshMongoStore;
 let adminSecret = "";
 let organizationId = "";
 const running: Keygate[] = [];
 
 beforeAll(async () => {
-  buildDir = join(root, "dist", `sigterm-test-${randomBytes(4).toString("hex")}`);
-  const { build } = await import("esbuild");
-  await build({
-    absWorkingDir: root,
-    entryPoints: ["src/**/*.ts", "gen/**/*.ts"],
-    outbase: ".",
-    outdir: buildDir,
-    format: "esm",
-    platform: "node",
-    target: "node20",
-    sourcemap: "inline",
-    logLevel: "silent",
-  });
-  mainJs = join(buildDir, "src", "main.js");
+  sources = await transpiledSources("sigterm-test");
+  mainJs = join(sources.dir, "src", "main.js");
 
   mongo = await freshMongoStore();
   const bootstrap = capture(environment());
@@ -86,7 +69,7 @@ afterEach(() => {
 
 afterAll(async () => {
   await mongo?.cleanup();
-  if (buildDir) await rm(buildDir, { recursive: true, force: true });
+  await sources?.remove();
 });
 
 /** The process's whole environment: nothing leaks in from the shell running the tests. */

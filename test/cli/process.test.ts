@@ -1,0 +1,47 @@
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { transpiledSources, type TranspiledSources } from "../support/transpiled.js";
+
+/**
+ * The `keygate` command as an operator runs it: a process (package.json's bin), its output and
+ * its exit code. The other CLI tests call runCli in process; this one proves the entry point runs it.
+ */
+
+const run = promisify(execFile);
+let sources: TranspiledSources | undefined;
+let cli = "";
+
+beforeAll(async () => {
+  sources = await transpiledSources("cli-process-test");
+  cli = join(sources.dir, "src", "cli", "main.js");
+}, 60_000);
+
+afterAll(async () => {
+  await sources?.remove();
+});
+
+/** Runs the command with only the variables given (no MONGODB_URI from the test's environment). */
+async function keygate(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
+  return run(process.execPath, [cli, ...args], { env: { PATH: process.env["PATH"] ?? "", ...env } }).then(
+    ({ stdout, stderr }) => ({ code: 0, out: stdout, err: stderr }),
+    (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, out: error.stdout, err: error.stderr }),
+  );
+}
+
+describe("the keygate command, as a process", () => {
+  it("bootstraps an organization and prints its admin key once, exit code 0", async () => {
+    const result = await keygate(["bootstrap", "--org", "acme", "--json"]);
+    expect(result.code, result.err).toBe(0);
+    const printed = JSON.parse(result.out) as { secret: string; plan: string };
+    expect(printed.secret).toMatch(/^sk_live_/);
+    expect(result.err).toContain("MONGODB_URI is not set");
+  });
+
+  it("explains wrong usage with exit code 2", async () => {
+    const result = await keygate(["nope"]);
+    expect(result.code).toBe(2);
+    expect(result.err).toContain("nope");
+  });
+});
