@@ -3,8 +3,9 @@ import { rpcOutcome } from "../rpc/rpc-outcome.js";
 import type { AdminRpcObserver } from "./metrics.js";
 
 /**
- * Counts every admin RPC by method and code and times it. Put it first (outermost), so it sees the
- * code the client sees, after the logging interceptor turned unexpected errors into `internal`.
+ * Counts every admin RPC by method and code and times it. Put it outside the logging interceptor
+ * (src/app.ts puts only no-store.ts, which changes no code, further out), so it sees the code the
+ * client sees, after the logging interceptor turned unexpected errors into `internal`.
  */
 export function rpcMetrics(observer: AdminRpcObserver, nowMs: () => number = () => performance.now()): Interceptor {
   return rpcOutcome(
