@@ -5,6 +5,7 @@ import type { KeyEvents } from "../keys/key-events.js";
 import type { PlanLimits } from "../limits/check-limits.js";
 import type { Logger } from "../log/logger.js";
 import { noKeyCacheObserver, type CacheEviction, type KeyCacheObserver } from "../metrics/observers.js";
+import { StoreUnavailableError } from "../store/errors.js";
 import type { Store } from "../store/store.js";
 import { organizationPlan } from "../model/plans.js";
 import type { KeyRecord } from "../model/records.js";
@@ -20,7 +21,10 @@ import { SingleFlight } from "./single-flight.js";
  *    at once, and detach any read of them in flight so its result is not cached; a plan change
  *    evicts the organization's plan and its keys;
  *  - fail-static: when the store cannot be read, an expired entry is served for up to
- *    cacheMaxStalenessMs past its TTL (and re-read in the background meanwhile).
+ *    cacheMaxStalenessMs past its TTL (and re-read in the background meanwhile);
+ *  - a deadline: a read that has not answered within storeReadTimeoutMs fails its callers (a
+ *    store that stopped answering, e.g. a connection to a primary that died, is a store that
+ *    cannot be read) and is abandoned, so the next caller reads afresh instead of queueing behind it.
  * An entry carries what Check needs pre-parsed: the allow-list, the scope set and the plan of the
  * key's organization (organizations are cached by id on the same terms).
  */
@@ -36,7 +40,7 @@ export type KeyCacheConfig = Pick<
   Config,
   "cacheMaxEntries" | "cacheMaxBytes" | "cacheTtlMs" | "negativeCacheTtlMs" | "plans" | "defaultPlan"
 > &
-  Partial<Pick<Config, "cacheMaxStalenessMs">>;
+  Partial<Pick<Config, "cacheMaxStalenessMs" | "storeReadTimeoutMs">>;
 
 export interface KeyCacheOptions {
   store: Pick<Store, "keys" | "organizations">;
@@ -82,6 +86,7 @@ export class KeyCache {
   readonly #unsubscribeOrganizations: () => void;
   readonly #observer: KeyCacheObserver;
   readonly #maxStalenessMs: number;
+  readonly #readTimeoutMs: number | undefined;
   /** The last store read failed: serve stale entries without waiting for the next one. */
   #storeFailing = false;
 
@@ -93,6 +98,7 @@ export class KeyCache {
     const observer = (this.#observer = options.observer ?? noKeyCacheObserver);
     const timing = { ttlResolution: 0, perf: clock, updateAgeOnGet: false } as const;
     this.#maxStalenessMs = config.cacheMaxStalenessMs ?? 0;
+    this.#readTimeoutMs = config.storeReadTimeoutMs;
     this.#entries = new LRUCache<string, KeyCacheEntry>({
       ...timing,
       max: config.cacheMaxEntries,
@@ -166,7 +172,7 @@ export class KeyCache {
   }
 
   #load(secretHash: string): Promise<KeyCacheEntry | null> {
-    return this.#keyReads.run(
+    const reading = this.#keyReads.run(
       secretHash,
       () => this.#read(secretHash),
       (entry, stale) => {
@@ -175,6 +181,22 @@ export class KeyCache {
         else this.#entries.set(secretHash, entry);
       },
     );
+    return this.#readTimeoutMs === undefined ? reading : this.#withinDeadline(secretHash, reading, this.#readTimeoutMs);
+  }
+
+  /** `reading` for this caller, failing once it has waited `timeoutMs`; the read is then abandoned. */
+  #withinDeadline(secretHash: string, reading: Promise<KeyCacheEntry | null>, timeoutMs: number): Promise<KeyCacheEntry | null> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.#storeFailing = true;
+        this.#keyReads.abandon(secretHash, reading);
+        reject(new StoreUnavailableError(`key read took longer than ${timeoutMs} ms (KEYGATE_STORE_READ_TIMEOUT_MS)`));
+      }, timeoutMs);
+    });
+    // A read abandoned here may still fail later: nobody waits for it any more.
+    reading.catch(() => {});
+    return Promise.race([reading, deadline]).finally(() => clearTimeout(timer));
   }
 
   async get(secretHash: string): Promise<KeyCacheEntry | null> {
@@ -236,7 +258,7 @@ export class KeyCache {
       async () => {
         const organization = await this.#store.organizations.findById(organizationId);
         // Data and configuration may disagree (the organization is gone, or its plan was removed
-        // from the plans file): organizationPlan says what holds then, for Check and admin alike.
+        // from the plans file): organizationPlan says what holds then for Check.
         const plan = organizationPlan(this.#config, organization?.plan);
         if (plan.name !== organization?.plan) {
           this.#logger?.warn({ organizationId, plan: organization?.plan ?? null }, "organization or its plan not found; applying the default plan");

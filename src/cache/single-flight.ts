@@ -1,7 +1,8 @@
 /**
  * Collapses concurrent loads of the same key into one: while a load runs, every caller for that
  * key gets the same promise. `forget` detaches a running load so the next caller starts afresh
- * (its result is then reported as stale to the `settle` callback, which must not cache it).
+ * (its result is then reported as stale to the `settle` callback, which must not cache it);
+ * `abandon` does the same for one given load only, e.g. one that has run past its deadline.
  */
 export class SingleFlight<K, V> {
   readonly #running = new Map<K, { promise: Promise<V>; stale: boolean }>();
@@ -33,5 +34,10 @@ export class SingleFlight<K, V> {
     if (running === undefined) return;
     running.stale = true;
     this.#running.delete(key);
+  }
+
+  /** Detaches the load `promise` came from, if it is still the one running for `key`. */
+  abandon(key: K, promise: Promise<V>): void {
+    if (this.#running.get(key)?.promise === promise) this.forget(key);
   }
 }

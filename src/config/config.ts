@@ -88,6 +88,11 @@ export interface Config {
    * be read (0: never; an expired entry is then a miss like any other).
    */
   cacheMaxStalenessMs: number;
+  /**
+   * The longest a Check waits for the store to look up a key it has not cached; past it the read
+   * counts as failed (fail-static or `unavailable`) and the next Check for the key reads afresh.
+   */
+  storeReadTimeoutMs: number;
   /** How often each replica reads the shared change log (key and plan changes of other replicas). */
   changePollIntervalMs: number;
   /** How often each replica re-reads the monthly counts it holds (other replicas' usage); 0: never. */
@@ -342,6 +347,7 @@ export function loadConfig(env: Env = process.env): Config {
     cacheTtlMs: integer(env, "KEYGATE_CACHE_TTL_MS", 30_000, 100, 86_400_000),
     negativeCacheTtlMs: integer(env, "KEYGATE_NEGATIVE_CACHE_TTL_MS", 5_000, 0, 3_600_000),
     cacheMaxStalenessMs: integer(env, "KEYGATE_CACHE_MAX_STALENESS_MS", 120_000, 0, 86_400_000),
+    storeReadTimeoutMs: integer(env, "KEYGATE_STORE_READ_TIMEOUT_MS", 3_000, 10, 60_000),
     changePollIntervalMs: integer(env, "KEYGATE_CHANGE_POLL_INTERVAL_MS", 1_000, 50, 60_000),
     quotaRefreshIntervalMs: integer(env, "KEYGATE_QUOTA_REFRESH_INTERVAL_MS", 5_000, 0, 3_600_000),
     rateLimitSyncIntervalMs: integer(env, "KEYGATE_RATE_LIMIT_SYNC_INTERVAL_MS", 200, 0, 60_000),

@@ -254,6 +254,42 @@ describe("Check: usage and faults", () => {
     expect(outcomeOf(await h.service.check(envoyRequest({ "x-api-key": uncachedSecret })))).toBe("allowed");
   });
 
+  it("a key read that never answers fails at KEYGATE_STORE_READ_TIMEOUT_MS, and the next Check reads afresh instead of queueing behind it", async () => {
+    // A read on a connection to a primary that died: it never settles.
+    let hanging = false;
+    let reads = 0;
+    const hangable = (store: Store): Store =>
+      new Proxy(store, {
+        get(target, property, receiver) {
+          const value = Reflect.get(target, property, receiver);
+          if (property !== "keys") return value;
+          return new Proxy(value as object, {
+            get(keys, name, r) {
+              const method = Reflect.get(keys, name, r);
+              if (name !== "findByHash") return method;
+              return (hash: string) => {
+                reads++;
+                return hanging ? new Promise(() => {}) : (method as (h: string) => Promise<unknown>).call(keys, hash);
+              };
+            },
+          });
+        },
+      });
+    const h = await createHarness({ wrapStore: hangable, config: { storeReadTimeoutMs: 50 } });
+    const { secret } = await h.createKey();
+    hanging = true;
+    const stuck = await Promise.all([1, 2, 3].map(() => h.service.check(envoyRequest({ "x-api-key": secret })).catch((e: unknown) => e)));
+    for (const error of stuck) {
+      expect(error).toBeInstanceOf(ConnectError);
+      expect((error as ConnectError).code).toBe(Code.Unavailable);
+    }
+    expect(reads).toBe(1); // concurrent Checks shared the one read
+    hanging = false;
+    // The hung read is still pending; a new Check does not wait for it.
+    expect(outcomeOf(await h.service.check(envoyRequest({ "x-api-key": secret })))).toBe("allowed");
+    expect(reads).toBe(2);
+  });
+
   it("a failing monthly usage load is `unavailable`, and the next Check tries again", async () => {
     let fail = true;
     const h = await createHarness({

@@ -34,9 +34,17 @@ describe("configuration", () => {
     [{ KEYGATE_TRUSTED_PROXIES: "10.0.0.0/8;fd00::/8" }, "KEYGATE_TRUSTED_PROXIES"],
     [{ KEYGATE_TRUSTED_PROXIES: "proxy.internal" }, "KEYGATE_TRUSTED_PROXIES"],
     [{ KEYGATE_PLANS_FILE: "/nonexistent/plans.json" }, "KEYGATE_PLANS_FILE"],
+    [{ KEYGATE_STORE_READ_TIMEOUT_MS: "0" }, "KEYGATE_STORE_READ_TIMEOUT_MS"],
+    [{ KEYGATE_STORE_READ_TIMEOUT_MS: "3s" }, "KEYGATE_STORE_READ_TIMEOUT_MS"],
+    [{ KEYGATE_STORE_READ_TIMEOUT_MS: "600000" }, "KEYGATE_STORE_READ_TIMEOUT_MS"],
   ])("stops on %o, naming %s", (env, variable) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(new RegExp(`^${variable}:`));
+  });
+
+  it("waits 3 s for a key read on a Check by default (KEYGATE_STORE_READ_TIMEOUT_MS)", () => {
+    expect(loadConfig({}).storeReadTimeoutMs).toBe(3_000);
+    expect(loadConfig({ KEYGATE_STORE_READ_TIMEOUT_MS: "750" }).storeReadTimeoutMs).toBe(750);
   });
 
   it("bounds what requests make keygate read and hold: documented defaults, and each setting validated", () => {

@@ -1,5 +1,5 @@
 import pino from "pino";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { KeyCache, type KeyCacheConfig } from "../../src/cache/key-cache.js";
 import { DEFAULT_PLANS } from "../../src/model/plans.js";
 import { newId } from "../../src/model/ids.js";
@@ -89,6 +89,42 @@ describe("key cache: fail-static and plan changes", () => {
     await new Promise((r) => setTimeout(r, 0));
     expect(s.cache.cached(s.hash)).toBeDefined(); // the background read refreshed it
     expect(findByHash).not.toBe(original);
+  });
+
+  it("a read that never answers: a stale entry stands in at the deadline, and the hung read is abandoned, not cached", async () => {
+    const s = await setup({ storeReadTimeoutMs: 20 });
+    await s.cache.get(s.hash);
+    s.clock.advance(31_000); // expired, within the staleness allowance
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const original = s.store.keys.findByHash.bind(s.store.keys);
+    let reads = 0;
+    s.store.keys.findByHash = async (hash) => {
+      reads++;
+      if (reads > 1) return original(hash);
+      // Only the first read hangs, holding the record as it was when it was read.
+      const before = await original(hash);
+      await gate;
+      return before;
+    };
+    expect((await s.cache.load(s.hash))?.key.secretHash).toBe(s.hash); // stale, at the deadline
+    // Revoked meanwhile (without the event that would evict it: only the store knows).
+    await s.store.keys.revoke(s.organizationId, (await original(s.hash))!.id, new Date(s.clock.now()));
+    // The store just failed, so the next caller is answered stale at once and the key re-read
+    // behind it: by a fresh read, not by joining the hung one, so it sees the revocation.
+    await s.cache.load(s.hash);
+    await vi.waitFor(() => expect(s.cache.cached(s.hash)?.key.revokedAt).not.toBeNull(), { timeout: 10_000 });
+    expect(reads).toBe(2);
+    // The hung read ends with the record as it was before the revoke: it must not overwrite the fresh one.
+    release();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(s.cache.cached(s.hash)?.key.revokedAt).not.toBeNull();
+  });
+
+  it("a read that never answers, with nothing stale to serve, fails at the deadline as the store being down", async () => {
+    const s = await setup({ storeReadTimeoutMs: 20 });
+    s.store.keys.findByHash = () => new Promise(() => {});
+    await expect(s.cache.get(s.hash)).rejects.toThrow("KEYGATE_STORE_READ_TIMEOUT_MS");
   });
 
   it("without a staleness allowance an expired entry is a miss like any other", async () => {
