@@ -223,23 +223,10 @@ describe("Check: usage and faults", () => {
 
   it("a store failure on an uncached key is an `unavailable` RPC error (Envoy's failure_mode_allow decides); cached keys keep working", async () => {
     let broken = false;
-    const breakable = (store: Store): Store =>
-      new Proxy(store, {
-        get(target, property, receiver) {
-          const value = Reflect.get(target, property, receiver);
-          if (property !== "keys") return value;
-          return new Proxy(value as object, {
-            get(keys, name, r) {
-              const method = Reflect.get(keys, name, r);
-              if (name !== "findByHash") return method;
-              return async (hash: string) => {
-                if (broken) throw new Error("connection reset");
-                return (method as (h: string) => Promise<unknown>).call(keys, hash);
-              };
-            },
-          });
-        },
-      });
+    const breakable = withFindByHash(async (find, hash) => {
+      if (broken) throw new Error("connection reset");
+      return find(hash);
+    });
     const h = await createHarness({ wrapStore: breakable });
     const { secret: cachedSecret } = await h.createKey();
     const { secret: uncachedSecret } = await h.createKey();
@@ -258,23 +245,10 @@ describe("Check: usage and faults", () => {
     // A read on a connection to a primary that died: it never settles.
     let hanging = false;
     let reads = 0;
-    const hangable = (store: Store): Store =>
-      new Proxy(store, {
-        get(target, property, receiver) {
-          const value = Reflect.get(target, property, receiver);
-          if (property !== "keys") return value;
-          return new Proxy(value as object, {
-            get(keys, name, r) {
-              const method = Reflect.get(keys, name, r);
-              if (name !== "findByHash") return method;
-              return (hash: string) => {
-                reads++;
-                return hanging ? new Promise(() => {}) : (method as (h: string) => Promise<unknown>).call(keys, hash);
-              };
-            },
-          });
-        },
-      });
+    const hangable = withFindByHash((find, hash) => {
+      reads++;
+      return hanging ? new Promise(() => {}) : find(hash);
+    });
     const h = await createHarness({ wrapStore: hangable, config: { storeReadTimeoutMs: 50 } });
     const { secret } = await h.createKey();
     hanging = true;
@@ -305,3 +279,21 @@ describe("Check: usage and faults", () => {
     expect(outcomeOf(await h.service.check(envoyRequest({ "x-api-key": secret })))).toBe("allowed");
   });
 });
+
+/** A store whose keys.findByHash goes through `read`, which may fail, hang or pass to the real one. */
+function withFindByHash(read: (find: (hash: string) => Promise<unknown>, hash: string) => Promise<unknown>): (store: Store) => Store {
+  return (store) =>
+    new Proxy(store, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver);
+        if (property !== "keys") return value;
+        return new Proxy(value as object, {
+          get(keys, name, r) {
+            const method = Reflect.get(keys, name, r);
+            if (name !== "findByHash") return method;
+            return (hash: string) => read((h) => (method as (h: string) => Promise<unknown>).call(keys, h), hash);
+          },
+        });
+      },
+    });
+}
