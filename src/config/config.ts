@@ -99,8 +99,11 @@ export interface Config {
   quotaRefreshIntervalMs: number;
   /** MongoDB: how often each replica exchanges rate-limit counts with the others; 0: never (per replica). */
   rateLimitSyncIntervalMs: number;
-  /** MongoDB: how long an operation waits for a reachable server before failing `unavailable`. */
-  mongodbServerSelectionTimeoutMs: number;
+  /**
+   * MongoDB: how long a write waits for a primary (through an election) and keeps retrying a
+   * transaction before failing `unavailable`.
+   */
+  storeWriteWaitMs: number;
   /** Check and admin authentication: failed-key attempts per source IP per minute (0: unlimited). */
   failedKeyAttemptsPerMinute: number;
   /** Admin RPCs per caller key per minute (0: unlimited). */
@@ -250,6 +253,18 @@ function encryptionKeys(env: Env): Config["encryptionKeys"] {
  * KEYGATE_WORKERS: how many processes serve the port (src/server/cluster.ts), a number or `auto`
  * (one per core). More than one needs MongoDB: the embedded store lives inside one process.
  */
+/**
+ * KEYGATE_STORE_WRITE_WAIT_MS replaced KEYGATE_MONGODB_SERVER_SELECTION_TIMEOUT_MS (which bounded
+ * writes at 2 s, shorter than any election): a deployment still setting the old name is told,
+ * rather than silently getting another bound than the one it asked for.
+ */
+function storeWriteWait(env: Env): number {
+  if (env["KEYGATE_MONGODB_SERVER_SELECTION_TIMEOUT_MS"] !== undefined) {
+    throw new ConfigError("KEYGATE_MONGODB_SERVER_SELECTION_TIMEOUT_MS", "was replaced by KEYGATE_STORE_WRITE_WAIT_MS (how long a write waits out an election; default 15000)");
+  }
+  return integer(env, "KEYGATE_STORE_WRITE_WAIT_MS", 15_000, 1_000, 120_000);
+}
+
 function workerCount(env: Env, mongodbUri: string | undefined): number {
   const raw = env["KEYGATE_WORKERS"]?.trim();
   const workers = raw === "auto" ? availableParallelism() : integer(env, "KEYGATE_WORKERS", 1, 1, 256);
@@ -351,7 +366,7 @@ export function loadConfig(env: Env = process.env): Config {
     changePollIntervalMs: integer(env, "KEYGATE_CHANGE_POLL_INTERVAL_MS", 1_000, 50, 60_000),
     quotaRefreshIntervalMs: integer(env, "KEYGATE_QUOTA_REFRESH_INTERVAL_MS", 5_000, 0, 3_600_000),
     rateLimitSyncIntervalMs: integer(env, "KEYGATE_RATE_LIMIT_SYNC_INTERVAL_MS", 200, 0, 60_000),
-    mongodbServerSelectionTimeoutMs: integer(env, "KEYGATE_MONGODB_SERVER_SELECTION_TIMEOUT_MS", 2_000, 100, 120_000),
+    storeWriteWaitMs: storeWriteWait(env),
     failedKeyAttemptsPerMinute: integer(env, "KEYGATE_FAILED_KEY_ATTEMPTS_PER_MINUTE", 100, 0, 1_000_000),
     adminRequestsPerMinute: integer(env, "KEYGATE_ADMIN_REQUESTS_PER_MINUTE", 1_200, 0, 1_000_000),
     throttleMaxSources: integer(env, "KEYGATE_THROTTLE_MAX_SOURCES", 100_000, 100, 10_000_000),

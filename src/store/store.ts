@@ -256,6 +256,16 @@ export interface Store {
   readonly changes: ChangeLogRepository;
   /** Rate-limit counts shared across replicas. */
   readonly rateLimitCounters: RateLimitCounterRepository;
+  /**
+   * Runs `work` as one unit (src/store/unit-of-work.ts): the store writes it makes commit together
+   * or not at all (a MongoDB transaction on a replica set; on a standalone mongod, which has no
+   * transactions, they are made one by one), and `work` may run more than once when an attempt
+   * loses a race, so it must not have effects outside the store: those go to afterCommit.
+   * Inside a unit, a nested call joins it.
+   */
+  atomically<T>(work: () => Promise<T>): Promise<T>;
+  /** Runs `effect` once the current unit has committed (never for one that did not); at once outside a unit. */
+  afterCommit(effect: () => void): void;
   /** Creates indexes and whatever else the store needs before it serves; throws on failure. */
   init(): Promise<void>;
   /** Resolves while the store answers; rejects when it does not. */

@@ -77,8 +77,8 @@ describe("changes reach the other replica through the change stream (replica set
       instanceOpts: [{ launchTimeout: MONGOD_LAUNCH_TIMEOUT_MS }],
     });
     admin = new MongoClient(replSet.getUri());
-    storeA = createMongoStore(replSet.getUri(), DATABASE, { appName: "replica-a" });
-    storeB = createMongoStore(replSet.getUri(), DATABASE, { appName: "replica-b" });
+    storeA = createMongoStore(replSet.getUri(), DATABASE, { client: { appName: "replica-a" } });
+    storeB = createMongoStore(replSet.getUri(), DATABASE, { client: { appName: "replica-b" } });
     await storeA.init();
     await storeB.init();
     const env = { KEYGATE_CHANGE_POLL_INTERVAL_MS: String(POLL_MS), KEYGATE_CACHE_TTL_MS: "60000" };
@@ -140,7 +140,7 @@ describe("changes reach the other replica through the change stream (replica set
   });
 
   it("close() leaves no change stream cursor on the server", async () => {
-    const storeC = createMongoStore(replSet.getUri(), DATABASE, { appName: "replica-c" });
+    const storeC = createMongoStore(replSet.getUri(), DATABASE, { client: { appName: "replica-c" } });
     await storeC.init();
     const c = await startTestApp({ store: storeC, closeStore: false, env: { KEYGATE_CHANGE_POLL_INTERVAL_MS: String(POLL_MS) } });
     try {

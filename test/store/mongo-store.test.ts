@@ -97,8 +97,8 @@ describe("mongodb store", () => {
 
   it("ping and init reject when the server cannot be reached", async () => {
     const unreachable = createMongoStore("mongodb://127.0.0.1:9/", "keygate_unreachable", {
-      serverSelectionTimeoutMS: 300,
-      connectTimeoutMS: 300,
+      writeWaitMs: 300,
+      client: { connectTimeoutMS: 300 },
     });
     try {
       await expect(unreachable.init()).rejects.toThrow();
@@ -110,8 +110,8 @@ describe("mongodb store", () => {
 
   it("answers an unreachable server with StoreUnavailableError, the driver's error as its cause", async () => {
     const unreachable = createMongoStore("mongodb://127.0.0.1:9/", "keygate_unreachable", {
-      serverSelectionTimeoutMS: 300,
-      connectTimeoutMS: 300,
+      writeWaitMs: 300,
+      client: { connectTimeoutMS: 300 },
     });
     const calls: [string, () => Promise<unknown>][] = [
       ["ping", () => unreachable.ping()],

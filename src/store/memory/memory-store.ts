@@ -1,4 +1,6 @@
 import type { Store } from "../store.js";
+import { UnitOfWork } from "../unit-of-work.js";
+import { oneAtATime } from "./one-at-a-time.js";
 import { MemoryAuditRepository } from "./audit-repository.js";
 import { MemoryChangeLogRepository } from "./change-log-repository.js";
 import { MemoryKeyRepository } from "./key-repository.js";
@@ -22,6 +24,15 @@ export class MemoryStore implements Store {
   readonly usage = new MemoryUsageRepository();
   readonly changes = new MemoryChangeLogRepository();
   readonly rateLimitCounters = new MemoryRateLimitCounters();
+  readonly #units = new UnitOfWork(oneAtATime());
+
+  atomically<T>(work: () => Promise<T>): Promise<T> {
+    return this.#units.atomically(work);
+  }
+
+  afterCommit(effect: () => void): void {
+    this.#units.afterCommit(effect);
+  }
 
   async init(): Promise<void> {}
 

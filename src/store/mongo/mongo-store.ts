@@ -1,5 +1,8 @@
-import { MongoClient, MongoServerError, type Db, type IndexDescription, type MongoClientOptions } from "mongodb";
+import { MongoClient, MongoServerError, type ClientSession, type Collection, type Db, type Document, type IndexDescription, type MongoClientOptions } from "mongodb";
 import type { Store } from "../store.js";
+import { UnitOfWork } from "../unit-of-work.js";
+import { inUnitSession } from "./session-collection.js";
+import { transactional } from "./transactions.js";
 import { MongoChangeLogRepository, type ChangeLogDocument } from "./change-log-repository.js";
 import { MongoAuditRepository, type AuditEventDocument } from "./audit-repository.js";
 import { MongoKeyRepository } from "./key-repository.js";
@@ -47,40 +50,47 @@ export class MongoStore implements Store {
 
   readonly #client: MongoClient;
   readonly #db: Db;
+  readonly #units: UnitOfWork<ClientSession>;
+  /** Whether the deployment has transactions (a replica set or a sharded cluster), known after init(). */
+  #transactions = false;
 
-  /** The store uses `client` and closes it in close(). */
-  constructor(client: MongoClient, dbName: string) {
+  /**
+   * The store uses `client` and closes it in close(). A unit of work keeps retrying through an
+   * election for up to `writeWaitMs` (transactions.ts).
+   */
+  constructor(client: MongoClient, dbName: string, writeWaitMs: number = DEFAULT_WRITE_WAIT_MS) {
     this.#client = client;
     this.#db = client.db(dbName);
+    this.#units = new UnitOfWork(transactional(client, () => this.#transactions, writeWaitMs));
     // Each repository behind the boundary that turns an unreachable server into the store's
     // StoreUnavailableError (mongo-errors.ts).
     this.keys = withErrorsInStoreTerms(
       new MongoKeyRepository(
-        this.#db.collection<KeyDocument>(COLLECTIONS.keys),
-        new KeySlotCounters(this.#db.collection<SlotCounterDocument>(COLLECTIONS.keySlots)),
+        this.#collection<KeyDocument>(COLLECTIONS.keys),
+        new KeySlotCounters(this.#collection<SlotCounterDocument>(COLLECTIONS.keySlots)),
       ),
     );
     this.organizations = withErrorsInStoreTerms(
-      new MongoOrganizationRepository(this.#db.collection<OrganizationDocument>(COLLECTIONS.organizations)),
+      new MongoOrganizationRepository(this.#collection<OrganizationDocument>(COLLECTIONS.organizations)),
     );
     this.users = withErrorsInStoreTerms(
       new MongoUserRepository(
-        this.#db.collection<UserDocument>(COLLECTIONS.users),
-        this.#db.collection<OwnerCountDocument>(COLLECTIONS.ownerCounts),
+        this.#collection<UserDocument>(COLLECTIONS.users),
+        this.#collection<OwnerCountDocument>(COLLECTIONS.ownerCounts),
       ),
     );
-    this.audit = withErrorsInStoreTerms(new MongoAuditRepository(this.#db.collection<AuditEventDocument>(COLLECTIONS.audit)));
+    this.audit = withErrorsInStoreTerms(new MongoAuditRepository(this.#collection<AuditEventDocument>(COLLECTIONS.audit)));
     this.usage = withErrorsInStoreTerms(
       new MongoUsageRepository(
-        this.#db.collection<UsageDayDocument>(COLLECTIONS.usageDays),
-        new UsageKeyTotals(this.#db.collection<UsageKeyTotalsDocument>(COLLECTIONS.usageKeyTotals)),
+        this.#collection<UsageDayDocument>(COLLECTIONS.usageDays),
+        new UsageKeyTotals(this.#collection<UsageKeyTotalsDocument>(COLLECTIONS.usageKeyTotals)),
       ),
     );
     this.changes = withErrorsInStoreTerms(
-      new MongoChangeLogRepository(this.#db.collection<ChangeLogDocument>(COLLECTIONS.keyChanges), this.#db),
+      new MongoChangeLogRepository(this.#collection<ChangeLogDocument>(COLLECTIONS.keyChanges), this.#db),
     );
     this.rateLimitCounters = withErrorsInStoreTerms(
-      new MongoRateLimitCounters(this.#db.collection<RateLimitSlotDocument>(COLLECTIONS.rateLimitSlots)),
+      new MongoRateLimitCounters(this.#collection<RateLimitSlotDocument>(COLLECTIONS.rateLimitSlots)),
     );
   }
 
@@ -92,6 +102,8 @@ export class MongoStore implements Store {
    */
   async init(): Promise<void> {
     await this.#client.connect();
+    const hello = (await this.#db.command({ hello: 1 })) as { setName?: string; msg?: string };
+    this.#transactions = hello.setName !== undefined || hello.msg === "isdbgrid";
     const existing = await this.#db.listCollections({}, { nameOnly: true }).toArray();
     const missing = Object.values(COLLECTIONS).filter((name) => !existing.some((collection) => collection.name === name));
     for (const name of missing) {
@@ -118,6 +130,19 @@ export class MongoStore implements Store {
     );
   }
 
+  atomically<T>(work: () => Promise<T>): Promise<T> {
+    return this.#units.atomically(work);
+  }
+
+  afterCommit(effect: () => void): void {
+    this.#units.afterCommit(effect);
+  }
+
+  /** A collection whose operations join the unit of work running when they are made. */
+  #collection<T extends Document>(name: string): Collection<T> {
+    return inUnitSession(this.#db.collection<T>(name), () => this.#units.context());
+  }
+
   async ping(): Promise<void> {
     try {
       await this.#db.command({ ping: 1 });
@@ -132,13 +157,17 @@ export class MongoStore implements Store {
 }
 
 /**
- * How long an operation waits for a reachable server before it fails (the driver's default is
- * 30 s): short, so that admin RPCs answer `unavailable` quickly during an outage, and Check falls
- * back to its cache at once.
+ * How long a write waits for a primary (KEYGATE_STORE_WRITE_WAIT_MS): longer than an election
+ * (10–12 s after a primary dies), so admin writes ride through one instead of failing.
  */
-export const DEFAULT_SERVER_SELECTION_TIMEOUT_MS = 2_000;
+export const DEFAULT_WRITE_WAIT_MS = 15_000;
 
 /** A store on its own client for `uri`; call init() before serving. */
-export function createMongoStore(uri: string, dbName: string, options?: MongoClientOptions): MongoStore {
-  return new MongoStore(new MongoClient(uri, { serverSelectionTimeoutMS: DEFAULT_SERVER_SELECTION_TIMEOUT_MS, ...options }), dbName);
+export function createMongoStore(
+  uri: string,
+  dbName: string,
+  options: { writeWaitMs?: number; client?: MongoClientOptions } = {},
+): MongoStore {
+  const writeWaitMs = options.writeWaitMs ?? DEFAULT_WRITE_WAIT_MS;
+  return new MongoStore(new MongoClient(uri, { serverSelectionTimeoutMS: writeWaitMs, ...options.client }), dbName, writeWaitMs);
 }

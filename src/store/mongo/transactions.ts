@@ -1,0 +1,73 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { MongoError, MongoErrorLabel, type ClientSession, type MongoClient } from "mongodb";
+import type { Isolate } from "../unit-of-work.js";
+
+/**
+ * A unit of work on MongoDB (src/store/unit-of-work.ts): a transaction with majority read and
+ * write concerns, so what it commits survives any election. An attempt that fails with a
+ * transient error (a write conflict with another unit, a primary that stepped down) is run again
+ * from the start, and a commit whose result is unknown is committed again (commitTransaction is
+ * idempotent), each until `waitMs` has passed since the unit began: long enough to wait out an
+ * election (10–12 s), bounded so a caller is answered. This follows the driver's withTransaction,
+ * whose own bound is a fixed 120 s in this driver (its timeoutMS has no effect).
+ *
+ * `transactions()` says whether the deployment has them (a replica set or a sharded cluster); a
+ * standalone mongod has not, and there the unit's writes are made one by one, without a session.
+ */
+export function transactional(client: MongoClient, transactions: () => boolean, waitMs: number): Isolate<ClientSession> {
+  return async <T>(attempt: (session: ClientSession | undefined) => Promise<T>): Promise<T> => {
+    if (!transactions()) return attempt(undefined);
+    const deadline = performance.now() + waitMs;
+    const session = client.startSession();
+    try {
+      for (let attempts = 1; ; attempts++) {
+        session.startTransaction({ readConcern: { level: "majority" }, writeConcern: { w: "majority" }, readPreference: "primary" });
+        let result: T;
+        try {
+          result = await attempt(session);
+        } catch (error) {
+          if (session.inTransaction()) await session.abortTransaction().catch(() => {});
+          if (hasLabel(error, MongoErrorLabel.TransientTransactionError) && performance.now() < deadline) {
+            await backOff(attempts, deadline);
+            continue;
+          }
+          throw error;
+        }
+        const committed = await commit(session, deadline);
+        if (committed) return result;
+        await backOff(attempts, deadline);
+      }
+    } finally {
+      await session.endSession().catch(() => {});
+    }
+  };
+}
+
+/**
+ * Commits; true once committed, false when the whole transaction must run again (a transient
+ * error at commit). A result that stays unknown past the deadline is thrown as it is: the
+ * caller reports that the change may have been applied (mongo-errors.ts).
+ */
+async function commit(session: ClientSession, deadline: number): Promise<boolean> {
+  for (let attempts = 1; ; attempts++) {
+    try {
+      await session.commitTransaction();
+      return true;
+    } catch (error) {
+      if (hasLabel(error, MongoErrorLabel.UnknownTransactionCommitResult) && performance.now() < deadline) {
+        await backOff(attempts, deadline);
+        continue;
+      }
+      if (hasLabel(error, MongoErrorLabel.TransientTransactionError) && performance.now() < deadline) return false;
+      throw error;
+    }
+  }
+}
+
+const hasLabel = (error: unknown, label: string): boolean => error instanceof MongoError && error.hasErrorLabel(label);
+
+/** Jittered exponential back-off (5 ms growing to 500 ms, as the driver's), never past the deadline. */
+async function backOff(attempts: number, deadline: number): Promise<void> {
+  const ms = Math.random() * Math.min(5 * 1.5 ** attempts, 500);
+  await sleep(Math.max(0, Math.min(ms, deadline - performance.now())));
+}
