@@ -96,6 +96,8 @@ export class ElectionLoad {
   readonly #timers: NodeJS.Timeout[] = [];
   #running = false;
   #nextTarget = 0;
+  /** Where each replica's captured log stood when the load began. */
+  readonly #logsFrom: Record<ReplicaName, number> = { A: 0, B: 0 };
 
   constructor(fleet: ElectionFleet, keys: LoadKeys) {
     this.#fleet = fleet;
@@ -106,6 +108,7 @@ export class ElectionLoad {
 
   start(): void {
     this.#running = true;
+    for (const name of ["A", "B"] as const) this.#logsFrom[name] = this.#replicas[name].app.logs.length;
     this.#every(CHECK_TICK_MS, () => {
       for (const name of ["A", "B"] as const) this.#checkMixed(name);
     });
@@ -128,6 +131,11 @@ export class ElectionLoad {
     const record = await this.#revoke(key);
     this.writes.push(record);
     return record;
+  }
+
+  /** The log lines each replica wrote since the load began. */
+  logsOf(name: ReplicaName): string[] {
+    return this.#replicas[name].app.logs.slice(this.#logsFrom[name]);
   }
 
   /** Whether an admin write started at or after `since` has been answered OK yet. */

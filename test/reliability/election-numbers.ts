@@ -36,6 +36,18 @@ export interface ElectionNumbers {
   checkAnswers: Record<ReplicaName, Record<string, number>>;
   checkLatencyMs: { p50: number; p99: number; max: number };
   notReady: Record<ReplicaName, Spell>;
+  /** Warnings and errors each replica logged meanwhile, counted by message and cause. */
+  logged: Record<ReplicaName, Record<string, number>>;
+}
+
+const WARN = 40;
+
+/** A warning or error line as "message: cause" (the cause's first 160 characters); undefined for other lines. */
+function warningOf(line: string): string | undefined {
+  const entry = JSON.parse(line) as { level: number; msg: string; err?: { message?: string } };
+  if (entry.level < WARN) return undefined;
+  const cause = entry.err?.message?.split("\n")[0]?.slice(0, 160);
+  return cause === undefined ? entry.msg : `${entry.msg}: ${cause}`;
 }
 
 function spell<T>(all: T[], failed: (item: T) => boolean, startOf: (item: T) => number, endOf: (item: T) => number): Spell {
@@ -77,5 +89,6 @@ export function electionNumbers(load: ElectionLoad, disruption: Disruption): Ele
     notReady: perReplica((replica) =>
       spell(load.readiness.filter((probe) => probe.replica === replica), (probe) => probe.status !== 200, (probe) => probe.at, (probe) => probe.at + 100),
     ),
+    logged: perReplica((replica) => tally(load.logsOf(replica).flatMap((line) => warningOf(line) ?? []))),
   };
 }
