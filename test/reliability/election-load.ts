@@ -2,7 +2,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import type { TestApp } from "../support/app.js";
 import { checker } from "./check-client.js";
-import type { ElectionFleet, KeyFixture } from "./election-fleet.js";
+import type { ElectionFleet, KeyFixture, Tenant } from "./election-fleet.js";
 
 /**
  * The traffic the issue's reproduction ran, recorded answer by answer: Checks on both replicas
@@ -55,6 +55,8 @@ export interface ReadinessRecord {
 }
 
 export interface LoadKeys {
+  /** Whose keys the admin writes change, through A. */
+  tenant: Tenant;
   hot: KeyFixture[];
   cold: KeyFixture[];
   /** Keys the admin writes use, one write each, in order. */
@@ -89,7 +91,6 @@ export class ElectionLoad {
   readonly checks: CheckRecord[] = [];
   readonly writes: WriteRecord[] = [];
   readonly readiness: ReadinessRecord[] = [];
-  readonly #fleet: ElectionFleet;
   readonly #keys: LoadKeys;
   readonly #replicas: Record<ReplicaName, { app: TestApp; check: ReturnType<typeof checker> }>;
   readonly #inFlight = new Set<Promise<unknown>>();
@@ -100,7 +101,6 @@ export class ElectionLoad {
   readonly #logsFrom: Record<ReplicaName, number> = { A: 0, B: 0 };
 
   constructor(fleet: ElectionFleet, keys: LoadKeys) {
-    this.#fleet = fleet;
     this.#keys = keys;
     const replica = (app: TestApp) => ({ app, check: checker(app.app.url, { timeoutMs: CLIENT_TIMEOUT_MS }) });
     this.#replicas = { A: replica(fleet.a), B: replica(fleet.b) };
@@ -178,13 +178,13 @@ export class ElectionLoad {
 
   /** Renames the key and moves it to the next owner (a user slot moves with it). */
   #update(key: KeyFixture): Promise<WriteRecord> {
-    const owners = this.#fleet.owners;
+    const owners = this.#keys.tenant.owners;
     const update = { name: `${key.name}-renamed`, ownerUserId: owners[(owners.indexOf(key.ownerUserId) + 1) % owners.length]! };
-    return this.#admin("update", key, () => this.#fleet.a.client.updateKey({ id: key.id, ...update }, CALL), update);
+    return this.#admin("update", key, () => this.#keys.tenant.client.updateKey({ id: key.id, ...update }, CALL), update);
   }
 
   #revoke(key: KeyFixture): Promise<WriteRecord> {
-    return this.#admin("revoke", key, () => this.#fleet.a.client.revokeKey({ id: key.id }, CALL));
+    return this.#admin("revoke", key, () => this.#keys.tenant.client.revokeKey({ id: key.id }, CALL));
   }
 
   async #admin(op: WriteRecord["op"], key: KeyFixture, call: () => Promise<unknown>, update?: WriteRecord["update"]): Promise<WriteRecord> {

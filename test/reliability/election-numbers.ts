@@ -22,6 +22,8 @@ export interface ElectionNumbers {
   electionMs: number;
   /** From the step-down command or the SIGKILL to this harness seeing the new primary. */
   electionObservedMs: number;
+  /** How the revoke just before the primary went was answered, and how long it took. */
+  sentinelRevoke: string;
   /** From the new primary's term to B answering API_KEY_REVOKED for good (negative: before it). */
   revokeEnforcedOnBAfterElectionMs: number | null;
   /** Checks of keys evicted just before (each read the store) that failed `unavailable`. */
@@ -77,6 +79,7 @@ export function electionNumbers(load: ElectionLoad, disruption: Disruption): Ele
     scenario: disruption.kind,
     electionMs: election.electedAt - at,
     electionObservedMs: election.observedAt - at,
+    sentinelRevoke: `${sentinelRevoke.code} in ${sentinelRevoke.endedAt - sentinelRevoke.startedAt} ms`,
     revokeEnforcedOnBAfterElectionMs: enforcedAt === undefined ? null : enforcedAt - election.electedAt,
     uncachedChecksFailed: perReplica((replica) => failedChecks(checksOf(replica, "cold"))),
     cachedChecksFailed: perReplica((replica) => failedChecks(checksOf(replica, "hot"))),

@@ -93,6 +93,7 @@ export function decisionsAgainstTheData(load: ElectionLoad, disruption: Disrupti
 
 interface StoredKey {
   _id: string;
+  organizationId: string;
   name: string;
   ownerUserId: string;
   revokedAt: Date | null;
@@ -128,20 +129,19 @@ interface SlotCounter {
 }
 
 /**
- * Key slot counters that differ from the keys they count: per organization and per owner user,
- * the keys not revoked (deleted keys are gone from the collection).
+ * Key slot counters of `organizationId` that differ from the keys they count: the organization's
+ * and each owner user's, against the keys not revoked (deleted keys are gone from the collection).
  */
-export async function countersNotEqualToKeys(data: Db): Promise<string[]> {
+export async function countersNotEqualToKeys(data: Db, organizationId: string): Promise<string[]> {
+  const label = (ownerUserId: string | null) => ownerUserId ?? "the organization";
   const counted = new Map<string, number>();
-  const label = (organizationId: string, ownerUserId: string | null) => `${organizationId}/${ownerUserId ?? "(organization)"}`;
-  const holding = data.collection<StoredKey & { organizationId: string }>("keys").find({ revokedAt: null });
-  for await (const key of holding) {
-    for (const id of [label(key.organizationId, null), label(key.organizationId, key.ownerUserId)]) counted.set(id, (counted.get(id) ?? 0) + 1);
+  for await (const key of data.collection<StoredKey>("keys").find({ organizationId, revokedAt: null })) {
+    for (const id of [label(null), label(key.ownerUserId)]) counted.set(id, (counted.get(id) ?? 0) + 1);
   }
   const wrong: string[] = [];
   const seen = new Set<string>();
-  for (const counter of await data.collection<SlotCounter>("key_slots").find().toArray()) {
-    const id = label(counter._id.organizationId, counter._id.ownerUserId);
+  for (const counter of await data.collection<SlotCounter>("key_slots").find({ "_id.organizationId": organizationId }).toArray()) {
+    const id = label(counter._id.ownerUserId);
     seen.add(id);
     const keys = counted.get(id) ?? 0;
     if (counter.held !== keys) wrong.push(`${id}: counter ${counter.held}, keys ${keys}`);
