@@ -24,7 +24,7 @@ export class MemoryStore implements Store {
   readonly usage = new MemoryUsageRepository();
   readonly changes = new MemoryChangeLogRepository();
   readonly rateLimitCounters = new MemoryRateLimitCounters();
-  readonly #units = new UnitOfWork(oneAtATime());
+  readonly #units = new UnitOfWork<undefined>(oneAtATime());
 
   atomically<T>(work: () => Promise<T>): Promise<T> {
     return this.#units.atomically(work);

@@ -1,8 +1,8 @@
-import { MongoClient, MongoServerError, type ClientSession, type Collection, type Db, type Document, type IndexDescription, type MongoClientOptions } from "mongodb";
+import { MongoClient, MongoServerError, type Collection, type Db, type Document, type IndexDescription, type MongoClientOptions } from "mongodb";
 import type { Store } from "../store.js";
 import { UnitOfWork } from "../unit-of-work.js";
 import { inUnitSession } from "./session-collection.js";
-import { transactional } from "./transactions.js";
+import { transactional, type MongoUnit } from "./transactions.js";
 import { MongoChangeLogRepository, type ChangeLogDocument } from "./change-log-repository.js";
 import { MongoAuditRepository, type AuditEventDocument } from "./audit-repository.js";
 import { MongoKeyRepository } from "./key-repository.js";
@@ -50,7 +50,7 @@ export class MongoStore implements Store {
 
   readonly #client: MongoClient;
   readonly #db: Db;
-  readonly #units: UnitOfWork<ClientSession>;
+  readonly #units: UnitOfWork<MongoUnit>;
   /** Whether the deployment has transactions (a replica set or a sharded cluster), known after init(). */
   #transactions = false;
 
@@ -67,7 +67,7 @@ export class MongoStore implements Store {
     // The change log is written by the repositories whose writes other replicas follow, in the
     // same unit of work as each write.
     const changes = new MongoChangeLogRepository(this.#collection<ChangeLogDocument>(COLLECTIONS.keyChanges), this.#db);
-    const inTransaction = () => this.#units.context() !== undefined;
+    const inTransaction = () => this.#units.context()?.session !== undefined;
     this.keys = withErrorsInStoreTerms(
       new MongoKeyRepository(
         this.#collection<KeyDocument>(COLLECTIONS.keys),
@@ -136,7 +136,7 @@ export class MongoStore implements Store {
   }
 
   atomically<T>(work: () => Promise<T>): Promise<T> {
-    return this.#units.atomically(work);
+    return this.#units.atomically(work).catch((error: unknown) => Promise.reject(inStoreTerms(error)));
   }
 
   afterCommit(effect: () => void): void {

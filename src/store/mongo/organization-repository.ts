@@ -1,6 +1,7 @@
 import type { ClientSession, Collection, IndexDescription } from "mongodb";
 import type { OrganizationRepository } from "../store.js";
 import type { UnitOfWork } from "../unit-of-work.js";
+import type { MongoUnit } from "./transactions.js";
 import type { MongoChangeLogRepository } from "./change-log-repository.js";
 import type { Organization } from "../../model/records.js";
 import { toDocument, type StoredRecord } from "./documents.js";
@@ -22,10 +23,10 @@ export class MongoOrganizationRepository implements OrganizationRepository {
 
   readonly #organizations: Collection<OrganizationDocument>;
   readonly #changes: Pick<MongoChangeLogRepository, "append">;
-  readonly #units: UnitOfWork<ClientSession>;
+  readonly #units: UnitOfWork<MongoUnit>;
 
   /** A plan change and its change-log entry (`changes`) commit together, in one unit of work. */
-  constructor(organizations: Collection<OrganizationDocument>, changes: Pick<MongoChangeLogRepository, "append">, units: UnitOfWork<ClientSession>) {
+  constructor(organizations: Collection<OrganizationDocument>, changes: Pick<MongoChangeLogRepository, "append">, units: UnitOfWork<MongoUnit>) {
     this.#organizations = organizations;
     this.#changes = changes;
     this.#units = units;
