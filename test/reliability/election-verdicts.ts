@@ -1,4 +1,5 @@
 import type { Db } from "mongodb";
+import type { ErrorReason } from "../../src/admin/errors.js";
 import type { Election } from "../support/replica-set.js";
 import type { CheckRecord, ElectionLoad, WriteRecord } from "./election-load.js";
 
@@ -9,7 +10,7 @@ import type { CheckRecord, ElectionLoad, WriteRecord } from "./election-load.js"
  */
 
 /** The ErrorInfo reason of an `unavailable` write whose change may have been applied. */
-export const MAY_HAVE_BEEN_APPLIED = "STORE_WRITE_OUTCOME_UNKNOWN";
+export const MAY_HAVE_BEEN_APPLIED: ErrorReason = "CHANGE_MAY_HAVE_BEEN_APPLIED";
 /** A revoke acknowledged by A is enforced by B within this much of the new primary's election. */
 export const REVOKE_BOUND_MS = 2_000;
 
