@@ -10,6 +10,7 @@ import type { KeyDocument } from "./key-document.js";
 import { inStoreTerms, withErrorsInStoreTerms } from "./mongo-errors.js";
 import { KeySlotCounters, type SlotCounterDocument } from "./key-slots.js";
 import { MongoRateLimitCounters, type RateLimitSlotDocument } from "./rate-limit-counters.js";
+import { MongoReceiptRepository, type ReceiptDocument } from "./receipt-repository.js";
 import { MongoOrganizationRepository, type OrganizationDocument } from "./organization-repository.js";
 import type { OwnerCountDocument } from "./owner-counts.js";
 import { MongoUsageRepository, type UsageDayDocument } from "./usage-repository.js";
@@ -28,6 +29,7 @@ export const COLLECTIONS = {
   usageKeyTotals: "usage_key_totals",
   keyChanges: "key_changes",
   rateLimitSlots: "rate_limit_slots",
+  receipts: "idempotency_receipts",
 } as const;
 
 const NAMESPACE_EXISTS = 48;
@@ -47,6 +49,7 @@ export class MongoStore implements Store {
   readonly usage: MongoUsageRepository;
   readonly changes: MongoChangeLogRepository;
   readonly rateLimitCounters: MongoRateLimitCounters;
+  readonly receipts: MongoReceiptRepository;
 
   readonly #client: MongoClient;
   readonly #db: Db;
@@ -92,6 +95,7 @@ export class MongoStore implements Store {
     this.rateLimitCounters = withErrorsInStoreTerms(
       new MongoRateLimitCounters(this.#collection<RateLimitSlotDocument>(COLLECTIONS.rateLimitSlots)),
     );
+    this.receipts = withErrorsInStoreTerms(new MongoReceiptRepository(this.#collection<ReceiptDocument>(COLLECTIONS.receipts)));
   }
 
   /**
@@ -122,6 +126,7 @@ export class MongoStore implements Store {
       [COLLECTIONS.usageDays, MongoUsageRepository.indexes],
       [COLLECTIONS.keyChanges, MongoChangeLogRepository.indexes],
       [COLLECTIONS.rateLimitSlots, MongoRateLimitCounters.indexes],
+      [COLLECTIONS.receipts, MongoReceiptRepository.indexes],
     ];
     await Promise.all(
       indexes
