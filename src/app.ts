@@ -82,13 +82,14 @@ export async function startApp(options: AppOptions): Promise<App> {
   const store = instrumentStore(options.store, metrics.store);
   const clock = options.clock ?? systemClock;
   const hasher = new SecretHasher(config.pepper);
-  const keyEvents = new KeyEvents();
+  // Key changes made inside a store unit of work are announced once it has committed.
+  const keyEvents = new KeyEvents((announce) => store.afterCommit(announce));
   const readiness = new Readiness(store);
   const keyCache = new KeyCache({ store, keyEvents, clock, config, logger, observer: metrics.keyCache });
   metrics.watchKeyCache(keyCache);
   // Other processes' key changes, when they share the store; a store of this process alone has none.
   const changeFeed = store.sharedAcrossProcesses
-    ? new ChangeFeed({ changes: store.changes, keyEvents, keyCache, intervalMs: config.changePollIntervalMs, logger })
+    ? new ChangeFeed({ changes: store.changes, keyCache, intervalMs: config.changePollIntervalMs, logger })
     : undefined;
   const usage = createUsage({ config, store, clock, logger });
   metrics.watchUsage(usage.recorder, usage.metrics);

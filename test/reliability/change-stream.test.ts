@@ -26,6 +26,9 @@ const BOUND_MS = 500;
 const DATABASE = "keygate_change_stream";
 /** mongod under Wine starts in about 3 s; a cold machine may take far longer. */
 
+/** The stores' write wait (and server selection timeout): short, see beforeAll. */
+const WRITE_WAIT_MS = 2_000;
+
 /** Change stream cursors on the change log opened by clients named `appName`, idle or waiting. */
 async function changeStreamCursors(admin: Db, appName: string): Promise<number> {
   const cursors = await admin
@@ -77,8 +80,10 @@ describe("changes reach the other replica through the change stream (replica set
       instanceOpts: [{ launchTimeout: MONGOD_LAUNCH_TIMEOUT_MS }],
     });
     admin = new MongoClient(replSet.getUri());
-    storeA = createMongoStore(replSet.getUri(), DATABASE, { client: { appName: "replica-a" } });
-    storeB = createMongoStore(replSet.getUri(), DATABASE, { client: { appName: "replica-b" } });
+    // A short write wait (server selection) keeps the outage below short: the driver gives up
+    // resuming after it, which is what the feed's reopen is tested against.
+    storeA = createMongoStore(replSet.getUri(), DATABASE, { writeWaitMs: WRITE_WAIT_MS, client: { appName: "replica-a" } });
+    storeB = createMongoStore(replSet.getUri(), DATABASE, { writeWaitMs: WRITE_WAIT_MS, client: { appName: "replica-b" } });
     await storeA.init();
     await storeB.init();
     const env = { KEYGATE_CHANGE_POLL_INTERVAL_MS: String(POLL_MS), KEYGATE_CACHE_TTL_MS: "60000" };
@@ -132,7 +137,7 @@ describe("changes reach the other replica through the change stream (replica set
     const reopened = logged(b, REOPENED);
     const [member] = replSet.servers;
     await member!.stop({ doCleanup: false, force: false });
-    // The driver's own resume waits 2 s (server selection) for the member, then gives up.
+    // The driver's own resume waits WRITE_WAIT_MS (server selection) for the member, then gives up.
     await within(15_000, "true", async () => String(logged(b, FAILED) > failed));
     await member!.start(true);
     await within(20_000, String(reopened + 1), async () => String(logged(b, REOPENED)));

@@ -67,19 +67,26 @@ export class MongoStore implements Store {
     this.#units = new UnitOfWork(transactional(client, () => this.#transactions, writeWaitMs));
     // Each repository behind the boundary that turns an unreachable server into the store's
     // StoreUnavailableError (mongo-errors.ts).
+    // The change log is written by the repositories whose writes other replicas follow, in the
+    // same unit of work as each write.
+    const changes = new MongoChangeLogRepository(this.#collection<ChangeLogDocument>(COLLECTIONS.keyChanges), this.#db);
+    const inTransaction = () => this.#units.context() !== undefined;
     this.keys = withErrorsInStoreTerms(
       new MongoKeyRepository(
         this.#collection<KeyDocument>(COLLECTIONS.keys),
-        new KeySlotCounters(this.#collection<SlotCounterDocument>(COLLECTIONS.keySlots)),
+        new KeySlotCounters(this.#collection<SlotCounterDocument>(COLLECTIONS.keySlots), inTransaction),
+        changes,
+        this.#units,
       ),
     );
     this.organizations = withErrorsInStoreTerms(
-      new MongoOrganizationRepository(this.#collection<OrganizationDocument>(COLLECTIONS.organizations)),
+      new MongoOrganizationRepository(this.#collection<OrganizationDocument>(COLLECTIONS.organizations), changes, this.#units),
     );
     this.users = withErrorsInStoreTerms(
       new MongoUserRepository(
         this.#collection<UserDocument>(COLLECTIONS.users),
         this.#collection<OwnerCountDocument>(COLLECTIONS.ownerCounts),
+        this.#units,
       ),
     );
     this.audit = withErrorsInStoreTerms(new MongoAuditRepository(this.#collection<AuditEventDocument>(COLLECTIONS.audit)));
@@ -89,9 +96,7 @@ export class MongoStore implements Store {
         new UsageKeyTotals(this.#collection<UsageKeyTotalsDocument>(COLLECTIONS.usageKeyTotals)),
       ),
     );
-    this.changes = withErrorsInStoreTerms(
-      new MongoChangeLogRepository(this.#collection<ChangeLogDocument>(COLLECTIONS.keyChanges), this.#db),
-    );
+    this.changes = withErrorsInStoreTerms(changes);
     this.rateLimitCounters = withErrorsInStoreTerms(
       new MongoRateLimitCounters(this.#collection<RateLimitSlotDocument>(COLLECTIONS.rateLimitSlots)),
     );

@@ -1,5 +1,7 @@
-import type { Collection, IndexDescription } from "mongodb";
+import type { ClientSession, Collection, IndexDescription } from "mongodb";
 import type { OrganizationRepository } from "../store.js";
+import type { UnitOfWork } from "../unit-of-work.js";
+import type { MongoChangeLogRepository } from "./change-log-repository.js";
 import type { Organization } from "../../model/records.js";
 import { toDocument, type StoredRecord } from "./documents.js";
 import { reportingDuplicates } from "./mongo-errors.js";
@@ -19,9 +21,14 @@ export class MongoOrganizationRepository implements OrganizationRepository {
   static readonly indexes: IndexDescription[] = [];
 
   readonly #organizations: Collection<OrganizationDocument>;
+  readonly #changes: Pick<MongoChangeLogRepository, "append">;
+  readonly #units: UnitOfWork<ClientSession>;
 
-  constructor(organizations: Collection<OrganizationDocument>) {
+  /** A plan change and its change-log entry (`changes`) commit together, in one unit of work. */
+  constructor(organizations: Collection<OrganizationDocument>, changes: Pick<MongoChangeLogRepository, "append">, units: UnitOfWork<ClientSession>) {
     this.#organizations = organizations;
+    this.#changes = changes;
+    this.#units = units;
   }
 
   async create(organization: Organization): Promise<void> {
@@ -40,8 +47,12 @@ export class MongoOrganizationRepository implements OrganizationRepository {
     return this.#organizations.countDocuments();
   }
 
-  async setPlan(id: string, plan: string): Promise<Organization | null> {
-    const doc = await this.#organizations.findOneAndUpdate({ _id: id }, { $set: { plan } }, { returnDocument: "after" });
-    return doc && toRecord(doc);
+  setPlan(id: string, plan: string): Promise<Organization | null> {
+    return this.#units.atomically(async () => {
+      const doc = await this.#organizations.findOneAndUpdate({ _id: id }, { $set: { plan } }, { returnDocument: "after" });
+      if (doc === null) return null;
+      await this.#changes.append({ kind: "organization", organizationId: id });
+      return toRecord(doc);
+    });
   }
 }

@@ -14,6 +14,15 @@ import type { Isolate } from "../unit-of-work.js";
  * `transactions()` says whether the deployment has them (a replica set or a sharded cluster); a
  * standalone mongod has not, and there the unit's writes are made one by one, without a session.
  */
+/**
+ * Thrown inside a unit by a write that lost a race the transaction cannot see coming (two units
+ * creating the same counter document): the unit runs again from the start, like after a write
+ * conflict, and then sees the winner's document.
+ */
+export class RaceLost extends Error {
+  override name = "RaceLost";
+}
+
 export function transactional(client: MongoClient, transactions: () => boolean, waitMs: number): Isolate<ClientSession> {
   return async <T>(attempt: (session: ClientSession | undefined) => Promise<T>): Promise<T> => {
     if (!transactions()) return attempt(undefined);
@@ -27,7 +36,8 @@ export function transactional(client: MongoClient, transactions: () => boolean, 
           result = await attempt(session);
         } catch (error) {
           if (session.inTransaction()) await session.abortTransaction().catch(() => {});
-          if (hasLabel(error, MongoErrorLabel.TransientTransactionError) && performance.now() < deadline) {
+          const transient = error instanceof RaceLost || hasLabel(error, MongoErrorLabel.TransientTransactionError);
+          if (transient && performance.now() < deadline) {
             await backOff(attempts, deadline);
             continue;
           }

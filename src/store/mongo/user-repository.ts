@@ -1,4 +1,5 @@
-import type { Collection, Filter, IndexDescription, UpdateFilter } from "mongodb";
+import type { ClientSession, Collection, Filter, IndexDescription, UpdateFilter } from "mongodb";
+import type { UnitOfWork } from "../unit-of-work.js";
 import type { UserChangeOutcome, UserListQuery, UserPatch, UserRepository } from "../store.js";
 import type { User, UserLimits } from "../../model/records.js";
 import { toDocument, type StoredRecord } from "./documents.js";
@@ -51,16 +52,25 @@ export class MongoUserRepository implements UserRepository {
 
   readonly #users: Collection<UserDocument>;
   readonly #owners: OwnerCounts;
+  readonly #units: UnitOfWork<ClientSession>;
 
-  constructor(users: Collection<UserDocument>, ownerCounts: Collection<OwnerCountDocument>) {
+  /** Each write runs as one unit of work: the user and the owner counter commit together (owner-counts.ts). */
+  constructor(users: Collection<UserDocument>, ownerCounts: Collection<OwnerCountDocument>, units: UnitOfWork<ClientSession>) {
     this.#users = users;
-    this.#owners = new OwnerCounts(ownerCounts, (organizationId) => users.countDocuments({ organizationId, role: "owner" }));
+    this.#units = units;
+    this.#owners = new OwnerCounts(
+      ownerCounts,
+      (organizationId) => users.countDocuments({ organizationId, role: "owner" }),
+      () => units.context() !== undefined,
+    );
   }
 
-  async create(user: User): Promise<void> {
-    if (user.role === "owner") await this.#owners.ensure(user.organizationId);
-    await reportingDuplicates(() => this.#users.insertOne(toDocument(user)), `user ${user.id}`);
-    if (user.role === "owner") await this.#owners.addOne(user.organizationId);
+  create(user: User): Promise<void> {
+    return this.#units.atomically(async () => {
+      if (user.role === "owner") await this.#owners.ensure(user.organizationId);
+      await reportingDuplicates(() => this.#users.insertOne(toDocument(user)), `user ${user.id}`);
+      if (user.role === "owner") await this.#owners.addOne(user.organizationId);
+    });
   }
 
   async findById(organizationId: string, id: string): Promise<User | null> {
@@ -76,16 +86,16 @@ export class MongoUserRepository implements UserRepository {
     return (await cursor.toArray()).map(toRecord);
   }
 
-  async update(organizationId: string, id: string, patch: UserPatch): Promise<UserChangeOutcome> {
+  update(organizationId: string, id: string, patch: UserPatch): Promise<UserChangeOutcome> {
     const update = updateOf(patch);
-    return this.#change(organizationId, id, patch.role, async (filter) => {
+    return this.#units.atomically(() => this.#change(organizationId, id, patch.role, async (filter) => {
       if (update === null) return this.#users.findOne(filter);
       return this.#users.findOneAndUpdate(filter, update, { returnDocument: "after" });
-    });
+    }));
   }
 
-  async remove(organizationId: string, id: string): Promise<UserChangeOutcome> {
-    return this.#change(organizationId, id, undefined, (filter) => this.#users.findOneAndDelete(filter), true);
+  remove(organizationId: string, id: string): Promise<UserChangeOutcome> {
+    return this.#units.atomically(() => this.#change(organizationId, id, undefined, (filter) => this.#users.findOneAndDelete(filter), true));
   }
 
   /**
