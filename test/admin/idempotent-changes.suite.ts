@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { toBinary } from "@bufbuild/protobuf";
 import { Code, createClient, type CallOptions } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { describe, expect, it } from "vitest";
 import { CreateKeyResponseSchema, KeyAdminService } from "../../gen/keygate/v1/key_admin_pb.js";
 import { IDEMPOTENCY_KEY_HEADER } from "../../src/admin/idempotency-key.js";
@@ -65,15 +65,18 @@ export function describeIdempotentChanges(storeName: string, makeStore: StoreMak
       expect(events.map((event) => event.action)).toEqual(["key.create"]);
     });
 
-    it("answers the retry the same over another protocol (gRPC), marking it as replayed", async () => {
+    it("answers the retry the same over the other protocols (gRPC, gRPC-Web), marking it as replayed", async () => {
       const { org, owner, keys } = await organization();
       const call = withKey();
       const first = await owner.createKey({ name: "deploy", scopes: ["machines:read"] }, call.options);
-      const grpc = createClient(KeyAdminService, createGrpcTransport({ baseUrl: t.app.url, interceptors: [bearer(org.secret)] }));
-      const retry = await grpc.createKey({ name: "deploy", scopes: ["machines:read"] }, call.options);
-      expect(toBinary(CreateKeyResponseSchema, retry)).toEqual(toBinary(CreateKeyResponseSchema, first));
-      expect(retry.secret).toBe(first.secret);
-      expect(call.replayed()).toEqual([false, true]);
+      const options = { baseUrl: t.app.url, interceptors: [bearer(org.secret)] };
+      const transports = [createGrpcTransport(options), createGrpcWebTransport({ ...options, httpVersion: "1.1" })];
+      for (const transport of transports) {
+        const retry = await createClient(KeyAdminService, transport).createKey({ name: "deploy", scopes: ["machines:read"] }, call.options);
+        expect(toBinary(CreateKeyResponseSchema, retry)).toEqual(toBinary(CreateKeyResponseSchema, first));
+        expect(retry.secret).toBe(first.secret);
+      }
+      expect(call.replayed()).toEqual([false, true, true]);
       expect(await keys()).toBe(2);
     });
 
