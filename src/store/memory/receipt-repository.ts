@@ -2,9 +2,9 @@ import type { Receipt, ReceiptRepository } from "../receipt-repository.js";
 import { copy } from "./copy.js";
 
 /**
- * Receipts in a Map, in insertion order. Expiry is insertion time plus one fixed lifetime, so
- * the oldest receipts are at the front: each save drops the expired ones from there, and memory
- * holds at most a lifetime's worth.
+ * Receipts in a Map, in insertion order. keygate saves every receipt with the same lifetime, so
+ * the first to expire are at the front: each save drops the expired ones from there, and memory
+ * holds about a lifetime's worth.
  */
 export class MemoryReceiptRepository implements ReceiptRepository {
   readonly #receipts = new Map<string, Receipt>();
