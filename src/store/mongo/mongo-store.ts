@@ -100,7 +100,7 @@ export class MongoStore implements Store {
     this.rateLimitCounters = withErrorsInStoreTerms(
       new MongoRateLimitCounters(this.#collection<RateLimitSlotDocument>(COLLECTIONS.rateLimitSlots)),
     );
-    this.receipts = withErrorsInStoreTerms(new MongoReceiptRepository(this.#collection<ReceiptDocument>(COLLECTIONS.receipts)));
+    this.receipts = withErrorsInStoreTerms(new MongoReceiptRepository(this.#collection<ReceiptDocument>(COLLECTIONS.receipts), inTransaction));
   }
 
   /**

@@ -1,6 +1,7 @@
 import type { Collection, IndexDescription } from "mongodb";
 import type { Receipt, ReceiptRepository } from "../receipt-repository.js";
-import { reportingDuplicates } from "./mongo-errors.js";
+import { isDuplicateKeyError } from "./mongo-errors.js";
+import { RaceLost } from "./transactions.js";
 
 /** A receipt under its id; nothing in it names a caller, a key or a request. */
 export interface ReceiptDocument {
@@ -13,7 +14,11 @@ export interface ReceiptDocument {
 export class MongoReceiptRepository implements ReceiptRepository {
   static readonly indexes: IndexDescription[] = [{ key: { expiresAt: 1 }, name: "expires_ttl", expireAfterSeconds: 0 }];
 
-  constructor(private readonly collection: Collection<ReceiptDocument>) {}
+  constructor(
+    private readonly collection: Collection<ReceiptDocument>,
+    /** True inside a unit of work's transaction. */
+    private readonly inTransaction: () => boolean,
+  ) {}
 
   async find(id: string, now: Date): Promise<Receipt | null> {
     // The TTL sweep runs once a minute, so an expired receipt may still be there.
@@ -23,11 +28,15 @@ export class MongoReceiptRepository implements ReceiptRepository {
 
   async save(receipt: Receipt, now: Date): Promise<void> {
     const document: ReceiptDocument = { _id: receipt.id, sealed: receipt.sealed, expiresAt: receipt.expiresAt };
-    // Matches only an expired receipt with this id; with none, the upsert inserts, and where a
-    // live one holds the id, the insert breaks the _id index: nothing is written.
-    await reportingDuplicates(
-      () => this.collection.replaceOne({ _id: receipt.id, expiresAt: { $lte: now } }, document, { upsert: true }),
-      "receipt",
-    );
+    try {
+      // Matches only an expired receipt with this id; with none, the upsert inserts, and where a
+      // live one holds the id, the insert breaks the _id index: nothing is written.
+      await this.collection.replaceOne({ _id: receipt.id, expiresAt: { $lte: now } }, document, { upsert: true });
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error;
+      // Inside a transaction, another unit saved it since this one looked: run again and find it.
+      if (this.inTransaction()) throw new RaceLost("idempotency receipt saved concurrently", { cause: error });
+      throw new Error("duplicate receipt", { cause: error });
+    }
   }
 }
