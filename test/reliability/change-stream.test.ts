@@ -4,7 +4,6 @@ import { MongoMemoryReplSet } from "mongodb-memory-server-core";
 import { createMongoStore, type MongoStore } from "../../src/store/mongo/mongo-store.js";
 import { anOperator, operatorClientFor } from "../admin/clients.js";
 import { startTestApp, type TestApp } from "../support/app.js";
-import { freshMongoStore } from "../support/mongo.js";
 import { checker, within } from "./check-client.js";
 import { MONGOD_LAUNCH_TIMEOUT_MS } from "../support/mongod-launch.js";
 
@@ -154,17 +153,6 @@ describe("changes reach the other replica through the change stream (replica set
       expect(await changeStreamCursors(admin.db("admin"), "replica-c")).toBe(0);
     } finally {
       await storeC.close();
-    }
-  });
-});
-
-describe("on a standalone mongod", () => {
-  it("the change log has no stream to offer: watch() is null, and the feed polls as before", async () => {
-    const fresh = await freshMongoStore();
-    try {
-      expect(await fresh.store.changes.watch()).toBeNull();
-    } finally {
-      await fresh.cleanup();
     }
   });
 });

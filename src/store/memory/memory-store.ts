@@ -26,7 +26,7 @@ export class MemoryStore implements Store {
   readonly changes = new MemoryChangeLogRepository();
   readonly rateLimitCounters = new MemoryRateLimitCounters();
   readonly receipts = new MemoryReceiptRepository();
-  readonly #units = new UnitOfWork(oneAtATime());
+  readonly #units = new UnitOfWork<undefined>(oneAtATime());
 
   atomically<T>(work: () => Promise<T>): Promise<T> {
     return this.#units.atomically(work);

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { MongoServerError, type ClientSession, type Collection, type Filter, type IndexDescription } from "mongodb";
+import { MongoServerError, type Collection, type Filter, type IndexDescription } from "mongodb";
 import type {
   CreateKeyOutcome,
   GuardedRevokeOutcome,
@@ -13,7 +13,9 @@ import type {
 import type { KeyRecord, SealedSecret } from "../../model/records.js";
 import { hashesOf } from "../../model/key-hashes.js";
 import type { UnitOfWork } from "../unit-of-work.js";
+import type { MongoUnit } from "./transactions.js";
 import type { MongoChangeLogRepository } from "./change-log-repository.js";
+import type { CheckReads } from "./check-reads.js";
 import { isAsSeen, KeyChangedError, type KeyAsSeen } from "../key-as-seen.js";
 import { boundRateLimit, type KeyBound } from "../key-bound.js";
 import { isUsableHolder } from "../usable-holder.js";
@@ -68,17 +70,26 @@ export class MongoKeyRepository implements KeyRepository {
   readonly #keys: Collection<KeyDocument>;
   readonly #slots: KeySlotCounters;
   readonly #changes: Pick<MongoChangeLogRepository, "append">;
-  readonly #units: UnitOfWork<ClientSession>;
+  readonly #units: UnitOfWork<MongoUnit>;
 
   /**
    * Each write runs as one unit of work (a transaction on a replica set): the key, the slot
    * counters it moves and the change-log entry other replicas follow (`changes`) commit together.
    */
-  constructor(keys: Collection<KeyDocument>, slots: KeySlotCounters, changes: Pick<MongoChangeLogRepository, "append">, units: UnitOfWork<ClientSession>) {
+  readonly #checkReads: CheckReads;
+
+  constructor(
+    keys: Collection<KeyDocument>,
+    slots: KeySlotCounters,
+    changes: Pick<MongoChangeLogRepository, "append">,
+    units: UnitOfWork<MongoUnit>,
+    checkReads: CheckReads,
+  ) {
     this.#keys = keys;
     this.#slots = slots;
     this.#changes = changes;
     this.#units = units;
+    this.#checkReads = checkReads;
   }
 
   create(key: KeyRecord, limits: KeySlotLimits): Promise<CreateKeyOutcome> {
@@ -107,7 +118,7 @@ export class MongoKeyRepository implements KeyRepository {
   }
 
   async findByHash(secretHash: string): Promise<KeyRecord | null> {
-    const doc = await this.#keys.findOne({ $or: [{ secretHash }, { "previousSecret.hash": secretHash }] });
+    const doc = await this.#keys.findOne({ $or: [{ secretHash }, { "previousSecret.hash": secretHash }] }, this.#checkReads);
     return doc && toRecord(doc);
   }
 
@@ -388,7 +399,7 @@ export class MongoKeyRepository implements KeyRepository {
   }
 
   #inTransaction(): boolean {
-    return this.#units.context() !== undefined;
+    return this.#units.context()?.session !== undefined;
   }
 
   async #releaseSlots(organizationId: string, ownerUserId: string): Promise<void> {

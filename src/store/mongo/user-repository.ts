@@ -1,5 +1,6 @@
 import type { ClientSession, Collection, Filter, IndexDescription, UpdateFilter } from "mongodb";
 import type { UnitOfWork } from "../unit-of-work.js";
+import type { MongoUnit } from "./transactions.js";
 import type { UserChangeOutcome, UserListQuery, UserPatch, UserRepository } from "../store.js";
 import type { User, UserLimits } from "../../model/records.js";
 import { toDocument, type StoredRecord } from "./documents.js";
@@ -52,16 +53,16 @@ export class MongoUserRepository implements UserRepository {
 
   readonly #users: Collection<UserDocument>;
   readonly #owners: OwnerCounts;
-  readonly #units: UnitOfWork<ClientSession>;
+  readonly #units: UnitOfWork<MongoUnit>;
 
   /** Each write runs as one unit of work: the user and the owner counter commit together (owner-counts.ts). */
-  constructor(users: Collection<UserDocument>, ownerCounts: Collection<OwnerCountDocument>, units: UnitOfWork<ClientSession>) {
+  constructor(users: Collection<UserDocument>, ownerCounts: Collection<OwnerCountDocument>, units: UnitOfWork<MongoUnit>) {
     this.#users = users;
     this.#units = units;
     this.#owners = new OwnerCounts(
       ownerCounts,
       (organizationId) => users.countDocuments({ organizationId, role: "owner" }),
-      () => units.context() !== undefined,
+      () => units.context()?.session !== undefined,
     );
   }
 
