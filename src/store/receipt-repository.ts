@@ -19,9 +19,10 @@ export interface ReceiptRepository {
   find(id: string, now: Date): Promise<Receipt | null>;
   /**
    * Adds the receipt, in place of one with its id that has expired by `now`. One that has not
-   * is never replaced: the call throws (`duplicate receipt`) having written nothing. Inside a
-   * unit of work (Store.atomically) two units saving the same id conflict, and the one that
-   * loses runs again, finding the other's receipt.
+   * is never replaced: the call throws (`duplicate receipt`) having written nothing. Two units of
+   * work (Store.atomically) that look for a receipt and save it are serialised where units are
+   * isolated (the embedded store, a MongoDB replica set): the later one runs again and finds the
+   * other's. A standalone mongod has no transactions, so there both may save and one throws.
    */
   save(receipt: Receipt, now: Date): Promise<void>;
 }
