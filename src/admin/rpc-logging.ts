@@ -1,10 +1,10 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { DescMethod } from "@bufbuild/protobuf";
-import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import type { Logger } from "../log/logger.js";
 import { isOutcomeUnknown, isStoreUnavailable } from "../store/errors.js";
 import { rpcOutcome } from "../rpc/rpc-outcome.js";
 import { callerContextKey } from "./caller.js";
+import { isChangeRpc } from "./change-rpcs.js";
 import { adminError } from "./errors.js";
 
 /**
@@ -21,7 +21,7 @@ export function rpcLogging(logger: Logger): Interceptor {
     const name = `${method.parent.typeName}/${method.name}`;
     if (isStoreUnavailable(error)) {
       logger.error({ method: name, err: error }, "store unavailable");
-      const changes = method.idempotency !== MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS;
+      const changes = isChangeRpc(method);
       const failure =
         changes && isOutcomeUnknown(error)
           ? adminError("CHANGE_MAY_HAVE_BEEN_APPLIED", "the store did not confirm the change, which may have been applied; retry with the same idempotency-key header")

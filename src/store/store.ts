@@ -1,4 +1,5 @@
 import type { UsageRepository } from "./usage-repository.js";
+import type { ReceiptRepository } from "./receipt-repository.js";
 import type { KeyAsSeen } from "./key-as-seen.js";
 import type { KeyBound } from "./key-bound.js";
 import type { AuditEvent, KeyRateLimit, KeyRecord, Organization, SealedSecret, User, UserLimits, UserRole } from "../model/records.js";
@@ -264,6 +265,8 @@ export interface Store {
   readonly changes: ChangeLogRepository;
   /** Rate-limit counts shared across replicas. */
   readonly rateLimitCounters: RateLimitCounterRepository;
+  /** Idempotency receipts: change RPCs' first answers, sealed (src/store/receipt-repository.ts). */
+  readonly receipts: ReceiptRepository;
   /**
    * Runs `work` as one unit (src/store/unit-of-work.ts): the store writes it makes commit together
    * or not at all (a MongoDB transaction on a replica set; on a standalone mongod, which has no

@@ -224,7 +224,7 @@ describe("KeyCache", () => {
     const { key, hash } = await s.createKey();
     await s.cache.get(hash);
     s.cache.close();
-    s.keyEvents.changed(key);
+    s.keyEvents.removed(key);
     expect(s.cache.cached(hash)).toBeDefined();
   });
 });

@@ -10,6 +10,7 @@ import { describeKeyRevokeAndDeleteContract } from "./contract/key-revoke-and-de
 import { describeKeySecretsContract } from "./contract/key-secrets.js";
 import { describeOrganizationsContract } from "./contract/organizations.js";
 import { describeRateLimitCountersContract } from "./contract/rate-limit-counters.js";
+import { describeReceiptsContract } from "./contract/receipts.js";
 import { describeUsersContract } from "./contract/users.js";
 
 /**
@@ -57,5 +58,6 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     describeAuditContract(getStore);
     describeRateLimitCountersContract(getStore);
     describeUsageContract(getStore);
+    describeReceiptsContract(getStore);
   });
 }

@@ -41,6 +41,8 @@ describe("mongodb store", () => {
       { key: { "encryptedSecret.keyId": 1, _id: 1 }, partialFilterExpression: { "encryptedSecret.keyId": { $type: "string" } } },
     ]);
     expect(await indexes(COLLECTIONS.users)).toEqual([{ key: { _id: 1 } }, { key: { organizationId: 1, _id: 1 } }]);
+    expect(await indexes(COLLECTIONS.receipts)).toEqual([{ key: { _id: 1 } }, { key: { expiresAt: 1 } }]);
+    expect((await fresh.db.collection(COLLECTIONS.receipts).indexes()).find((index) => index.name === "expires_ttl")?.expireAfterSeconds).toBe(0);
     expect(await indexes(COLLECTIONS.audit)).toEqual([
       { key: { _id: 1 } },
       { key: { organizationId: 1, _id: -1 } },

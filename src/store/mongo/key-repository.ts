@@ -15,6 +15,7 @@ import { hashesOf } from "../../model/key-hashes.js";
 import type { UnitOfWork } from "../unit-of-work.js";
 import type { MongoUnit } from "./transactions.js";
 import type { MongoChangeLogRepository } from "./change-log-repository.js";
+import type { CheckReads } from "./check-reads.js";
 import { isAsSeen, KeyChangedError, type KeyAsSeen } from "../key-as-seen.js";
 import { boundRateLimit, type KeyBound } from "../key-bound.js";
 import { isUsableHolder } from "../usable-holder.js";
@@ -75,11 +76,20 @@ export class MongoKeyRepository implements KeyRepository {
    * Each write runs as one unit of work (a transaction on a replica set): the key, the slot
    * counters it moves and the change-log entry other replicas follow (`changes`) commit together.
    */
-  constructor(keys: Collection<KeyDocument>, slots: KeySlotCounters, changes: Pick<MongoChangeLogRepository, "append">, units: UnitOfWork<MongoUnit>) {
+  readonly #checkReads: CheckReads;
+
+  constructor(
+    keys: Collection<KeyDocument>,
+    slots: KeySlotCounters,
+    changes: Pick<MongoChangeLogRepository, "append">,
+    units: UnitOfWork<MongoUnit>,
+    checkReads: CheckReads,
+  ) {
     this.#keys = keys;
     this.#slots = slots;
     this.#changes = changes;
     this.#units = units;
+    this.#checkReads = checkReads;
   }
 
   create(key: KeyRecord, limits: KeySlotLimits): Promise<CreateKeyOutcome> {
@@ -108,7 +118,7 @@ export class MongoKeyRepository implements KeyRepository {
   }
 
   async findByHash(secretHash: string): Promise<KeyRecord | null> {
-    const doc = await this.#keys.findOne({ $or: [{ secretHash }, { "previousSecret.hash": secretHash }] });
+    const doc = await this.#keys.findOne({ $or: [{ secretHash }, { "previousSecret.hash": secretHash }] }, this.#checkReads);
     return doc && toRecord(doc);
   }
 

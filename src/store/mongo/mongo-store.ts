@@ -3,6 +3,7 @@ import type { Store } from "../store.js";
 import { UnitOfWork } from "../unit-of-work.js";
 import { inUnitSession } from "./session-collection.js";
 import { transactional, type MongoUnit } from "./transactions.js";
+import { checkReads } from "./check-reads.js";
 import { MongoChangeLogRepository, type ChangeLogDocument } from "./change-log-repository.js";
 import { MongoAuditRepository, type AuditEventDocument } from "./audit-repository.js";
 import { MongoKeyRepository } from "./key-repository.js";
@@ -10,6 +11,7 @@ import type { KeyDocument } from "./key-document.js";
 import { inStoreTerms, withErrorsInStoreTerms } from "./mongo-errors.js";
 import { KeySlotCounters, type SlotCounterDocument } from "./key-slots.js";
 import { MongoRateLimitCounters, type RateLimitSlotDocument } from "./rate-limit-counters.js";
+import { MongoReceiptRepository, type ReceiptDocument } from "./receipt-repository.js";
 import { MongoOrganizationRepository, type OrganizationDocument } from "./organization-repository.js";
 import type { OwnerCountDocument } from "./owner-counts.js";
 import { MongoUsageRepository, type UsageDayDocument } from "./usage-repository.js";
@@ -28,6 +30,7 @@ export const COLLECTIONS = {
   usageKeyTotals: "usage_key_totals",
   keyChanges: "key_changes",
   rateLimitSlots: "rate_limit_slots",
+  receipts: "idempotency_receipts",
 } as const;
 
 const NAMESPACE_EXISTS = 48;
@@ -47,6 +50,7 @@ export class MongoStore implements Store {
   readonly usage: MongoUsageRepository;
   readonly changes: MongoChangeLogRepository;
   readonly rateLimitCounters: MongoRateLimitCounters;
+  readonly receipts: MongoReceiptRepository;
 
   readonly #client: MongoClient;
   readonly #db: Db;
@@ -56,28 +60,31 @@ export class MongoStore implements Store {
 
   /**
    * The store uses `client` and closes it in close(). A unit of work keeps retrying through an
-   * election for up to `writeWaitMs` (transactions.ts).
+   * election for up to `writeWaitMs` (transactions.ts); Check's reads run for at most
+   * `readTimeoutMs` on the server (check-reads.ts).
    */
-  constructor(client: MongoClient, dbName: string, writeWaitMs: number = DEFAULT_WRITE_WAIT_MS) {
+  constructor(client: MongoClient, dbName: string, timeouts: StoreTimeouts = DEFAULT_TIMEOUTS) {
     this.#client = client;
     this.#db = client.db(dbName);
-    this.#units = new UnitOfWork(transactional(client, () => this.#transactions, writeWaitMs));
+    this.#units = new UnitOfWork(transactional(client, () => this.#transactions, timeouts.writeWaitMs));
     // Each repository behind the boundary that turns an unreachable server into the store's
     // StoreUnavailableError (mongo-errors.ts).
     // The change log is written by the repositories whose writes other replicas follow, in the
     // same unit of work as each write.
     const changes = new MongoChangeLogRepository(this.#collection<ChangeLogDocument>(COLLECTIONS.keyChanges), this.#db);
     const inTransaction = () => this.#units.context()?.session !== undefined;
+    const reads = checkReads(timeouts.readTimeoutMs);
     this.keys = withErrorsInStoreTerms(
       new MongoKeyRepository(
         this.#collection<KeyDocument>(COLLECTIONS.keys),
         new KeySlotCounters(this.#collection<SlotCounterDocument>(COLLECTIONS.keySlots), inTransaction),
         changes,
         this.#units,
+        reads,
       ),
     );
     this.organizations = withErrorsInStoreTerms(
-      new MongoOrganizationRepository(this.#collection<OrganizationDocument>(COLLECTIONS.organizations), changes, this.#units),
+      new MongoOrganizationRepository(this.#collection<OrganizationDocument>(COLLECTIONS.organizations), changes, this.#units, reads),
     );
     this.users = withErrorsInStoreTerms(
       new MongoUserRepository(
@@ -97,6 +104,7 @@ export class MongoStore implements Store {
     this.rateLimitCounters = withErrorsInStoreTerms(
       new MongoRateLimitCounters(this.#collection<RateLimitSlotDocument>(COLLECTIONS.rateLimitSlots)),
     );
+    this.receipts = withErrorsInStoreTerms(new MongoReceiptRepository(this.#collection<ReceiptDocument>(COLLECTIONS.receipts), inTransaction));
   }
 
   /**
@@ -127,6 +135,7 @@ export class MongoStore implements Store {
       [COLLECTIONS.usageDays, MongoUsageRepository.indexes],
       [COLLECTIONS.keyChanges, MongoChangeLogRepository.indexes],
       [COLLECTIONS.rateLimitSlots, MongoRateLimitCounters.indexes],
+      [COLLECTIONS.receipts, MongoReceiptRepository.indexes],
     ];
     await Promise.all(
       indexes
@@ -161,18 +170,31 @@ export class MongoStore implements Store {
   }
 }
 
-/**
- * How long a write waits for a primary (KEYGATE_STORE_WRITE_WAIT_MS): longer than an election
- * (10–12 s after a primary dies), so admin writes ride through one instead of failing.
- */
-export const DEFAULT_WRITE_WAIT_MS = 15_000;
+export interface StoreTimeouts {
+  /**
+   * How long a write waits for a primary and retries its transaction (KEYGATE_STORE_WRITE_WAIT_MS):
+   * longer than an election (10–12 s after a primary dies), so admin writes ride through one.
+   */
+  writeWaitMs: number;
+  /** How long a Check's read may run (KEYGATE_STORE_READ_TIMEOUT_MS). */
+  readTimeoutMs: number;
+}
 
-/** A store on its own client for `uri`; call init() before serving. */
+export const DEFAULT_TIMEOUTS: StoreTimeouts = { writeWaitMs: 15_000, readTimeoutMs: 3_000 };
+
+/**
+ * A store on its own client for `uri`; call init() before serving. The client waits for a
+ * server as long as a write may wait (serverSelectionTimeoutMS), and gives up on a connection
+ * that stops answering after as long (socketTimeoutMS): a frozen or vanished primary fails the
+ * operations in flight on it, instead of holding them until the OS notices.
+ */
 export function createMongoStore(
   uri: string,
   dbName: string,
-  options: { writeWaitMs?: number; client?: MongoClientOptions } = {},
+  options: Partial<StoreTimeouts> & { client?: MongoClientOptions } = {},
 ): MongoStore {
-  const writeWaitMs = options.writeWaitMs ?? DEFAULT_WRITE_WAIT_MS;
-  return new MongoStore(new MongoClient(uri, { serverSelectionTimeoutMS: writeWaitMs, ...options.client }), dbName, writeWaitMs);
+  const { client, ...given } = options;
+  const timeouts = { ...DEFAULT_TIMEOUTS, ...given };
+  const clientOptions = { serverSelectionTimeoutMS: timeouts.writeWaitMs, socketTimeoutMS: timeouts.writeWaitMs, ...client };
+  return new MongoStore(new MongoClient(uri, clientOptions), dbName, timeouts);
 }

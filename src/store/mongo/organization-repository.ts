@@ -3,6 +3,7 @@ import type { OrganizationRepository } from "../store.js";
 import type { UnitOfWork } from "../unit-of-work.js";
 import type { MongoUnit } from "./transactions.js";
 import type { MongoChangeLogRepository } from "./change-log-repository.js";
+import type { CheckReads } from "./check-reads.js";
 import type { Organization } from "../../model/records.js";
 import { toDocument, type StoredRecord } from "./documents.js";
 import { reportingDuplicates } from "./mongo-errors.js";
@@ -26,10 +27,18 @@ export class MongoOrganizationRepository implements OrganizationRepository {
   readonly #units: UnitOfWork<MongoUnit>;
 
   /** A plan change and its change-log entry (`changes`) commit together, in one unit of work. */
-  constructor(organizations: Collection<OrganizationDocument>, changes: Pick<MongoChangeLogRepository, "append">, units: UnitOfWork<MongoUnit>) {
+  readonly #checkReads: CheckReads;
+
+  constructor(
+    organizations: Collection<OrganizationDocument>,
+    changes: Pick<MongoChangeLogRepository, "append">,
+    units: UnitOfWork<MongoUnit>,
+    checkReads: CheckReads,
+  ) {
     this.#organizations = organizations;
     this.#changes = changes;
     this.#units = units;
+    this.#checkReads = checkReads;
   }
 
   async create(organization: Organization): Promise<void> {
@@ -39,8 +48,9 @@ export class MongoOrganizationRepository implements OrganizationRepository {
     );
   }
 
+  /** Check reads an organization (its plan) for every key it caches: a Check read. */
   async findById(id: string): Promise<Organization | null> {
-    const doc = await this.#organizations.findOne({ _id: id });
+    const doc = await this.#organizations.findOne({ _id: id }, this.#checkReads);
     return doc && toRecord(doc);
   }
 

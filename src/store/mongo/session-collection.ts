@@ -43,7 +43,10 @@ export function inUnitSession<T extends Document>(collection: Collection<T>, uni
         if (current === undefined) return (value as (...args: unknown[]) => unknown).apply(target, args);
         if (current.session !== undefined) {
           args.length = Math.max(args.length, method.optionsAt + 1);
-          args[method.optionsAt] = { ...(args[method.optionsAt] as object | undefined), session: current.session };
+          // A transaction reads from the primary only: a read's own preference (Check's reads take
+          // a secondary when there is no primary) would be refused inside one.
+          const { readPreference: _, ...options } = (args[method.optionsAt] as Record<string, unknown> | undefined) ?? {};
+          args[method.optionsAt] = { ...options, session: current.session };
         }
         const result: unknown = (value as (...args: unknown[]) => unknown).apply(target, args);
         if (method.writes && result instanceof Promise) {
