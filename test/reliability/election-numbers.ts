@@ -30,6 +30,8 @@ export interface ElectionNumbers {
   uncachedChecksFailed: Record<ReplicaName, Spell>;
   /** Checks of keys cached on the replica and never changed that failed. */
   cachedChecksFailed: Record<ReplicaName, Spell>;
+  /** From the step-down command or the SIGKILL to the first OK answer of a write sent after it. */
+  firstWriteOkAfterMs: number | null;
   /** Admin writes answered other than OK. */
   adminWritesRefused: Spell;
   /** The longest an admin write waited for its answer, OK or not. */
@@ -68,6 +70,11 @@ const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.lengt
 
 const perReplica = <T>(of: (replica: ReplicaName) => T): Record<ReplicaName, T> => ({ A: of("A"), B: of("B") });
 
+function firstOkAfter(load: ElectionLoad, at: number): number | null {
+  const answered = load.writes.filter((write) => write.startedAt >= at && write.code === "OK").map((write) => write.endedAt);
+  return answered.length === 0 ? null : Math.min(...answered) - at;
+}
+
 export function electionNumbers(load: ElectionLoad, disruption: Disruption): ElectionNumbers {
   const { at, election, sentinelRevoke } = disruption;
   const enforcedAt = enforcedOnB(load, sentinelRevoke.key.id);
@@ -83,6 +90,7 @@ export function electionNumbers(load: ElectionLoad, disruption: Disruption): Ele
     revokeEnforcedOnBAfterElectionMs: enforcedAt === undefined ? null : enforcedAt - election.electedAt,
     uncachedChecksFailed: perReplica((replica) => failedChecks(checksOf(replica, "cold"))),
     cachedChecksFailed: perReplica((replica) => failedChecks(checksOf(replica, "hot"))),
+    firstWriteOkAfterMs: firstOkAfter(load, at),
     adminWritesRefused: spell(load.writes, (write) => write.code !== "OK", (write) => write.startedAt, (write) => write.endedAt),
     adminWriteLongestMs: Math.max(0, ...load.writes.map((write) => write.endedAt - write.startedAt)),
     adminAnswers: tally(load.writes.map((write) => (write.reason === undefined ? write.code : `${write.code} ${write.reason}`))),
