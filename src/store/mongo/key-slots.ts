@@ -1,4 +1,5 @@
 import type { Collection } from "mongodb";
+import type { KeySlotLimits } from "../store.js";
 import { isDuplicateKeyError } from "./mongo-errors.js";
 import { RaceLost } from "./transactions.js";
 
@@ -66,6 +67,22 @@ export class KeySlotCounters {
       }
     }
     throw new Error(`key slot counter changed ${TAKE_ATTEMPTS} times while taking a slot; no slot was taken`);
+  }
+
+  /** A key's slots: the organization's, then its owner's; refused with the limit that was full. */
+  async takeForKey(organizationId: string, ownerUserId: string, limits: KeySlotLimits): Promise<"organization_limit" | "user_limit" | null> {
+    if (!(await this.take(organizationCounter(organizationId), limits.organizationMax))) return "organization_limit";
+    if (!(await this.take(userCounter(organizationId, ownerUserId), limits.userMax))) {
+      await this.release(organizationCounter(organizationId));
+      return "user_limit";
+    }
+    return null;
+  }
+
+  /** Gives a key's two slots back, one after the other (a transaction's operations never run concurrently). */
+  async releaseForKey(organizationId: string, ownerUserId: string): Promise<void> {
+    await this.release(organizationCounter(organizationId));
+    await this.release(userCounter(organizationId, ownerUserId));
   }
 
   /** Writes the counter without changing it: concurrent transactions that both do conflict. */

@@ -34,12 +34,14 @@ export class RaceLost extends Error {
 export interface MongoUnit {
   readonly session: ClientSession | undefined;
   writesDone: number;
+  /** The unit's last operation, which the next one waits for (session-collection.ts). */
+  previous: Promise<unknown>;
 }
 
 export function transactional(client: MongoClient, transactions: () => boolean, waitMs: number): Isolate<MongoUnit> {
   return async <T>(attempt: (unit: MongoUnit) => Promise<T>): Promise<T> => {
     if (!transactions()) {
-      const unit: MongoUnit = { session: undefined, writesDone: 0 };
+      const unit: MongoUnit = { session: undefined, writesDone: 0, previous: Promise.resolve() };
       try {
         return await attempt(unit);
       } catch (error) {
@@ -55,7 +57,7 @@ export function transactional(client: MongoClient, transactions: () => boolean, 
         session.startTransaction({ readConcern: { level: "majority" }, writeConcern: { w: "majority" }, readPreference: "primary" });
         let result: T;
         try {
-          result = await attempt({ session, writesDone: 0 });
+          result = await attempt({ session, writesDone: 0, previous: Promise.resolve() });
         } catch (error) {
           if (session.inTransaction()) await session.abortTransaction().catch(() => {});
           const transient = error instanceof RaceLost || hasLabel(error, MongoErrorLabel.TransientTransactionError);
