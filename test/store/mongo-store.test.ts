@@ -6,8 +6,12 @@ import { COLLECTIONS, createMongoStore } from "../../src/store/mongo/mongo-store
 import { freshMongoStore, type FreshMongoStore } from "../support/mongo.js";
 import { aKey } from "../support/records.js";
 import { describeStoreContract } from "./contract.js";
+import { counterWriter } from "./stored-counters.js";
 
-describeStoreContract("mongodb", freshMongoStore);
+describeStoreContract("mongodb", async () => {
+  const fresh = await freshMongoStore();
+  return { ...fresh, writeCounter: counterWriter(fresh.db) };
+});
 
 describe("mongodb store", () => {
   let fresh: FreshMongoStore;
