@@ -7,7 +7,7 @@ import { COLLECTIONS, MongoStore } from "../../src/store/mongo/mongo-store.js";
 import { MONGOD_LAUNCH_TIMEOUT_MS } from "../support/mongod-launch.js";
 import { aKey, T0 } from "../support/records.js";
 import { ROOMY, T1 } from "./contract/fixtures.js";
-import { counterWriter } from "./stored-counters.js";
+import { counterWriter } from "../support/stored-counters.js";
 
 /**
  * The MongoDB store on a replica set of this file's own (one member, test commands on), for what

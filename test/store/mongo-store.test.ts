@@ -6,7 +6,7 @@ import { COLLECTIONS, createMongoStore } from "../../src/store/mongo/mongo-store
 import { freshMongoStore, type FreshMongoStore } from "../support/mongo.js";
 import { aKey } from "../support/records.js";
 import { describeStoreContract } from "./contract.js";
-import { counterWriter } from "./stored-counters.js";
+import { counterWriter } from "../support/stored-counters.js";
 
 describeStoreContract("mongodb", async () => {
   const fresh = await freshMongoStore();

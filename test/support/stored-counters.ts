@@ -1,10 +1,9 @@
 import type { Db } from "mongodb";
 import type { CounterId } from "../../src/store/counter-repair.js";
 import { COLLECTIONS } from "../../src/store/mongo/mongo-store.js";
-import type { WriteCounter } from "./contract/counter-repair.js";
 
 /** Writes MongoDB's counter documents directly, bypassing the store, as a failover can leave them. */
-export function counterWriter(db: Db): WriteCounter {
+export function counterWriter(db: Db): (counter: CounterId, value: number) => Promise<void> {
   return async (counter: CounterId, value: number) => {
     if (counter.counter === "owners") {
       await db.collection(COLLECTIONS.ownerCounts).updateOne({ _id: counter.organizationId as never }, { $set: { owners: value } }, { upsert: true });
