@@ -88,8 +88,9 @@ describe("MongoDB store on a replica set", () => {
     const write = counterWriter(db);
     await write({ counter: "key_slots", organizationId: org }, 12 + 25);
     await write({ counter: "key_slots", organizationId: org, userId: alice }, 6 + 9);
-    // Too high: the direction that would let the last owner go. (Too low would refuse the churn's removals.)
-    await write({ counter: "owners", organizationId: org }, 5);
+    // Too high: the direction that would let the last owner go (too low would refuse the churn's
+    // removals). Each drift is larger than the churn could hide from the repair's survey.
+    await write({ counter: "owners", organizationId: org }, 3 + 4);
 
     const unit = <T>(work: () => Promise<T>) => store.atomically(work);
     const churn = [
@@ -101,19 +102,24 @@ describe("MongoDB store on a replica set", () => {
       store.users.update(org, owners[1]!.id, { role: "admin" }),
       store.users.create(owner()),
     ];
-    // Repairs one after another for as long as the churn lasts.
+    // Repairs one after another for as long as the churn lasts, each after writing a counter for a
+    // user who holds no key: the survey then always finds the organization wrong, so every repair
+    // recounts it in a transaction while the churn runs.
+    const dave = newId("user");
     let churning = true;
     const repairs = (async () => {
-      do await store.repairCounters();
-      while (churning);
+      do {
+        await write({ counter: "key_slots", organizationId: org, userId: dave }, 3);
+        await store.repairCounters();
+      } while (churning);
     })();
     await Promise.all(churn).finally(() => (churning = false));
     await repairs;
 
     const holding = (await store.keys.list(org, { limit: 100 })).filter((key) => key.revokedAt === null);
     const held = (user: string) => holding.filter((key) => key.ownerUserId === user).length;
-    const slots = await Promise.all([undefined, alice, bob, carol].map((user) => store.keys.countHoldingSlots(org, user)));
-    expect(slots).toEqual([holding.length, held(alice), held(bob), held(carol)]);
+    const slots = await Promise.all([undefined, alice, bob, carol, dave].map((user) => store.keys.countHoldingSlots(org, user)));
+    expect(slots).toEqual([holding.length, held(alice), held(bob), held(carol), 0]);
     expect(holding.length).toBe(12 - 3 - 2 + 6);
     const ownersNow = (await store.users.listByOrganization(org)).filter((user) => user.role === "owner").length;
     expect(ownersNow).toBe(2);

@@ -1,10 +1,9 @@
-import type { Collection } from "mongodb";
 import type { CounterCorrection, CounterRepair } from "../counter-repair.js";
 import type { Store } from "../store.js";
-import type { KeyDocument } from "./key-document.js";
-import { KeySlotCounters, type SlotCounterDocument } from "./key-slots.js";
-import type { OwnerCountDocument, OwnerCounts } from "./owner-counts.js";
-import { ownerCountsOver, type UserDocument } from "./user-repository.js";
+import { surveyCounters, type CounterCollections } from "./counter-survey.js";
+import { KeySlotCounters } from "./key-slots.js";
+import type { OwnerCounts } from "./owner-counts.js";
+import { ownerCountsOver } from "./user-repository.js";
 
 /**
  * Store.repairCounters on MongoDB: key_slots (key-slots.ts) and owner_counts (owner-counts.ts)
@@ -13,24 +12,20 @@ import { ownerCountsOver, type UserDocument } from "./user-repository.js";
  * them wrong for good: too high refuses keys under the limit, too low lets keys past it. This
  * counts the keys and owners again and sets the counters to match.
  *
- * Each organization is one unit of work: on a replica set one transaction reads the keys, users
- * and counters from one snapshot and writes the counters that differ. A key or owner change
- * committed meanwhile in a unit of its own moves the same counter, so the two conflict and one of
- * them runs again on the state the other left: the repair never undoes a change it did not see.
- * One organization per transaction keeps each small however large the fleet.
+ * A survey of every counter (counter-survey.ts) names the organizations whose counters look
+ * wrong; each of those is then recounted and repaired as one unit of work: on a replica set one
+ * transaction reads the keys, users and counters from one snapshot and writes the counters that
+ * differ. A key or owner change committed meanwhile in a unit of its own moves the same counter,
+ * so the two conflict and one of them runs again on the state the other left: the repair never
+ * undoes a change it did not see. One organization per transaction keeps each small however
+ * large the fleet.
  *
  * On a standalone mongod (no transactions) the reads and writes are made one by one: a change
  * that has moved a counter but not yet written its key (or the reverse) when the repair counts
  * is counted half, and the repair sets that counter one off (a key past the limit, or one refused
- * below it) until the next repair. Run it there while no keys are being changed.
+ * below it) until a later repair finds it. There, run `keygate repair-counters` at a quiet moment
+ * to be sure.
  */
-export interface CounterCollections {
-  keys: Collection<KeyDocument>;
-  keySlots: Collection<SlotCounterDocument>;
-  users: Collection<UserDocument>;
-  ownerCounts: Collection<OwnerCountDocument>;
-}
-
 export class MongoCounterRepair {
   readonly #collections: CounterCollections;
   readonly #slots: KeySlotCounters;
@@ -45,28 +40,14 @@ export class MongoCounterRepair {
   }
 
   async run(): Promise<CounterRepair> {
-    const repair: CounterRepair = { checked: 0, corrections: [] };
-    for (const organizationId of await this.#organizationIds()) {
-      const { checked, corrections } = await this.#atomically(() => this.#repairOrganization(organizationId));
-      repair.checked += checked;
-      repair.corrections.push(...corrections);
-    }
-    return repair;
+    const { checked, suspects } = await surveyCounters(this.#collections);
+    const corrections: CounterCorrection[] = [];
+    for (const organizationId of suspects) corrections.push(...(await this.#atomically(() => this.#repairOrganization(organizationId))));
+    return { checked, corrections };
   }
 
-  /** Every organization that has keys or counters, in id order. */
-  async #organizationIds(): Promise<string[]> {
-    const { keys, keySlots, ownerCounts } = this.#collections;
-    const ids = new Set<string>();
-    const group = (field: string) => [{ $group: { _id: field } }];
-    for await (const { _id } of keys.aggregate<{ _id: string }>([{ $sort: { organizationId: 1 } }, ...group("$organizationId")])) ids.add(_id);
-    for await (const { _id } of keySlots.aggregate<{ _id: string }>(group("$_id.organizationId"))) ids.add(_id);
-    for await (const { _id } of ownerCounts.find({}, { projection: { _id: 1 } })) ids.add(_id);
-    return [...ids].sort();
-  }
-
-  /** One organization's counters set to a count of its keys and owners; run inside a unit. */
-  async #repairOrganization(organizationId: string): Promise<CounterRepair> {
+  /** One organization's counters set to a count of its keys and owners, those that were wrong returned; run inside a unit. */
+  async #repairOrganization(organizationId: string): Promise<CounterCorrection[]> {
     const heldByOwner = await this.#collections.keys
       .aggregate<{ _id: string; held: number }>([
         { $match: { organizationId, revokedAt: null } },
@@ -75,7 +56,7 @@ export class MongoCounterRepair {
       .toArray();
     const slots = await this.#slots.recount(organizationId, new Map(heldByOwner.map(({ _id, held }) => [_id, held])));
     const owners = await this.#owners.recount(organizationId);
-    const checked: CounterCorrection[] = [
+    const recounted: CounterCorrection[] = [
       ...slots.map(({ id, was, now }): CounterCorrection => ({
         counter: "key_slots",
         organizationId,
@@ -85,6 +66,6 @@ export class MongoCounterRepair {
       })),
       ...(owners ? [{ counter: "owners" as const, organizationId, ...owners }] : []),
     ];
-    return { checked: checked.length, corrections: checked.filter(({ was, now }) => was !== now) };
+    return recounted.filter(({ was, now }) => was !== now);
   }
 }
