@@ -8,6 +8,7 @@ import { SlidingCounters } from "./abuse/sliding-counters.js";
 import { AuditTrail } from "./audit/audit-trail.js";
 import { callerAdmission, callerAuthenticator } from "./admin/authenticate-caller.js";
 import { callerAuthentication } from "./admin/caller-interceptor.js";
+import { IdempotentChanges } from "./admin/idempotent-changes.js";
 import { keyAdministration } from "./admin/key-admin-service.js";
 import { noStore } from "./admin/no-store.js";
 import { operatorService } from "./admin/operator-service.js";
@@ -19,6 +20,7 @@ import { ChangeFeed } from "./cache/change-feed.js";
 import { KeyCache } from "./cache/key-cache.js";
 import { consoleHandler } from "./console/console-handler.js";
 import type { Config } from "./config/config.js";
+import { ReceiptSealing } from "./crypto/receipt-sealing.js";
 import { secretEncryptionFrom } from "./crypto/secret-encryption.js";
 import { KeyEvents } from "./keys/key-events.js";
 import { SecretHasher } from "./model/secret.js";
@@ -80,13 +82,14 @@ export async function startApp(options: AppOptions): Promise<App> {
   const store = instrumentStore(options.store, metrics.store);
   const clock = options.clock ?? systemClock;
   const hasher = new SecretHasher(config.pepper);
-  const keyEvents = new KeyEvents();
+  // Key changes made inside a store unit of work are announced once it has committed.
+  const keyEvents = new KeyEvents((announce) => store.afterCommit(announce));
   const readiness = new Readiness(store);
   const keyCache = new KeyCache({ store, keyEvents, clock, config, logger, observer: metrics.keyCache });
   metrics.watchKeyCache(keyCache);
   // Other processes' key changes, when they share the store; a store of this process alone has none.
   const changeFeed = store.sharedAcrossProcesses
-    ? new ChangeFeed({ changes: store.changes, keyEvents, keyCache, intervalMs: config.changePollIntervalMs, logger })
+    ? new ChangeFeed({ changes: store.changes, keyCache, intervalMs: config.changePollIntervalMs, logger })
     : undefined;
   const usage = createUsage({ config, store, clock, logger });
   metrics.watchUsage(usage.recorder, usage.metrics);
@@ -113,6 +116,8 @@ export async function startApp(options: AppOptions): Promise<App> {
     callerRequests: throttle(config.adminRequestsPerMinute),
   });
   const authentication = callerAuthentication({ authenticate: authenticateCaller, audit });
+  // Change RPCs sent with an idempotency key answer a retry with their first answer.
+  const idempotentChanges = new IdempotentChanges({ store, sealing: new ReceiptSealing(config.pepper), clock });
   // The admin services authenticate their caller from the headers, before the body is read.
   const adminAdmission = callerAdmission(authenticateCaller, { bytes: config.adminMaxBodyBytes, origin: "KEYGATE_ADMIN_MAX_BODY_BYTES" });
   const bodies = new BodyBudget({ maxBytesPerConnection: config.bodyBufferBytesPerConnection, maxBytesPerProcess: config.bodyBufferBytesPerProcess });
@@ -185,7 +190,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     accessLogRoutes(router);
   };
   const adminRoutes = (router: ConnectRouter) => {
-    router.service(KeyAdminService, keyAdmin, {
+    router.service(KeyAdminService, idempotentChanges.of(KeyAdminService, keyAdmin), {
       // A misspelt field or enum name must be an error, not silently dropped (a key created
       // without the rate limit its author asked for).
       jsonOptions: { ignoreUnknownFields: false },
@@ -199,7 +204,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     });
     // Cross-tenant actions of platform operators: the same authentication, which lets only
     // operator keys in (src/admin/caller-interceptor.ts).
-    router.service(OperatorService, operator, {
+    router.service(OperatorService, idempotentChanges.of(OperatorService, operator), {
       jsonOptions: { ignoreUnknownFields: false },
       readMaxBytes: config.adminMaxBodyBytes,
       interceptors: [

@@ -17,7 +17,11 @@ export type ErrorReason =
   | "API_KEY_FIELD_INVALID"
   | "API_KEY_LIMIT_EXCEEDED"
   | "PERMISSION_DENIED"
-  | "UNAUTHENTICATED";
+  | "UNAUTHENTICATED"
+  /** The store could not be reached or answer; a change was not applied: retry later. */
+  | "STORE_UNAVAILABLE"
+  /** The store did not confirm a change, which may have been applied: retry with the same idempotency key. */
+  | "CHANGE_MAY_HAVE_BEEN_APPLIED";
 
 export const ERROR_DOMAIN = "keygate";
 
@@ -30,6 +34,8 @@ const CODE_OF_REASON: Record<ErrorReason, Code> = {
   API_KEY_LIMIT_EXCEEDED: Code.ResourceExhausted,
   PERMISSION_DENIED: Code.PermissionDenied,
   UNAUTHENTICATED: Code.Unauthenticated,
+  STORE_UNAVAILABLE: Code.Unavailable,
+  CHANGE_MAY_HAVE_BEEN_APPLIED: Code.Unavailable,
 };
 
 /**

@@ -46,8 +46,8 @@ export class KeyRegeneration {
       updatedAt: new Date(now),
     }, asSeen(current));
     if (!rotated) throw keyNotFound(current.id);
-    // Drop the cached entries of the secrets the key answered to before the change.
-    deps.keyEvents.changed(current);
+    // The cached entries of the secrets the key answered to before the change give way to the new one.
+    deps.keyEvents.changed(rotated, current);
     await deps.audit.changed(caller, { action: "key.regenerate", keyId: rotated.id, details: { gracePeriodSeconds: String(graceSeconds) } });
     return { key: rotated, secret };
   }

@@ -1,22 +1,35 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import type { DescMethod } from "@bufbuild/protobuf";
 import type { Logger } from "../log/logger.js";
-import { isStoreUnavailable } from "../store/errors.js";
+import { isOutcomeUnknown, isStoreUnavailable } from "../store/errors.js";
 import { rpcOutcome } from "../rpc/rpc-outcome.js";
 import { callerContextKey } from "./caller.js";
+import { isChangeRpc } from "./change-rpcs.js";
+import { adminError } from "./errors.js";
 
 /**
  * One log line per RPC (method, code, duration, caller key id, organization), and the single
- * place where unexpected errors become `internal` (or `unavailable` when the store is down),
- * logged once with their cause. Messages of unexpected errors never reach the client.
+ * place where unexpected errors become `internal`, logged once with their cause. Messages of
+ * unexpected errors never reach the client. A store that failed is `unavailable`, never
+ * `internal`, with a reason a client can act on: STORE_UNAVAILABLE (nothing was changed, retry)
+ * or, for an RPC that changes something, CHANGE_MAY_HAVE_BEEN_APPLIED (the store did not confirm
+ * the change: retry with the same idempotency key, which answers with the first answer).
  */
 export function rpcLogging(logger: Logger): Interceptor {
-  const toConnectError = (error: unknown, method: string): ConnectError => {
+  const toConnectError = (error: unknown, method: DescMethod): ConnectError => {
     if (error instanceof ConnectError) return error;
+    const name = `${method.parent.typeName}/${method.name}`;
     if (isStoreUnavailable(error)) {
-      logger.error({ method, err: error }, "store unavailable");
-      return new ConnectError("store unavailable, retry later", Code.Unavailable, undefined, undefined, error);
+      logger.error({ method: name, err: error }, "store unavailable");
+      const changes = isChangeRpc(method);
+      const failure =
+        changes && isOutcomeUnknown(error)
+          ? adminError("CHANGE_MAY_HAVE_BEEN_APPLIED", "the store did not confirm the change, which may have been applied; retry with the same idempotency-key header")
+          : adminError("STORE_UNAVAILABLE", changes ? "store unavailable; nothing was changed, retry later" : "store unavailable, retry later");
+      failure.cause = error;
+      return failure;
     }
-    logger.error({ method, err: error }, "unexpected error");
+    logger.error({ method: name, err: error }, "unexpected error");
     return new ConnectError("internal error", Code.Internal, undefined, undefined, error);
   };
 
@@ -35,6 +48,6 @@ export function rpcLogging(logger: Logger): Interceptor {
         "rpc",
       );
     },
-    (error, req) => toConnectError(error, `${req.service.typeName}/${req.method.name}`),
+    (error, req) => toConnectError(error, req.method),
   );
 }

@@ -1,15 +1,14 @@
-import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { KeyEvents } from "../keys/key-events.js";
 import type { Logger } from "../log/logger.js";
-import type { ChangeLogEntry, ChangeLogRepository, ChangeLogStream, StoreChange } from "../store/store.js";
+import type { ChangeLogEntry, ChangeLogRepository, ChangeLogStream } from "../store/store.js";
 import type { KeyCache } from "./key-cache.js";
 
 /**
- * Carries cache invalidations between replicas over the store: every local KeyEvents change is
- * appended to the shared change log, and every `intervalMs` this replica reads the log's last
- * `windowMs` (by the store's clock) and evicts what other replicas changed. Remote changes go
- * straight to the cache, never back through KeyEvents, so they are not published again.
+ * Carries key changes between replicas over the store. The store writes each change to the
+ * shared change log itself, in the same transaction as the change (a revoke is never
+ * acknowledged without its entry, even when the primary dies right after); every `intervalMs`
+ * this replica reads the log's last `windowMs` (by the store's clock) and applies what other
+ * replicas changed: the key's record as it is now replaces its cached entries (KeyCache.refresh).
  *
  * The look-back window is much longer than the interval, so an entry committed late (stamped
  * before a poll that did not see it yet) is still read by a later poll; entries already applied
@@ -32,40 +31,28 @@ import type { KeyCache } from "./key-cache.js";
  */
 export interface ChangeFeedOptions {
   changes: ChangeLogRepository;
-  keyEvents: KeyEvents;
-  keyCache: Pick<KeyCache, "evict" | "evictOrganization" | "clear">;
+  keyCache: Pick<KeyCache, "refresh" | "evictOrganization" | "clear">;
   intervalMs: number;
   logger: Pick<Logger, "warn" | "info">;
   /** How far back each poll reads; default max(10 s, 10 × intervalMs). */
   windowMs?: number;
-  /** Local changes waiting to be written (store down); beyond it the oldest are dropped. */
-  maxPending?: number;
   /** How long after the change stream failed it is opened again; default REOPEN_DELAY_MS. */
   reopenDelayMs?: number;
   nowMs?: () => number;
 }
 
-/** The longest close() waits for the last change log writes. */
-const CLOSE_WAIT_MS = 1_000;
-
 /** How long after the change stream failed it is opened again; the poll covers meanwhile. */
 const REOPEN_DELAY_MS = 1_000;
 
 export class ChangeFeed {
-  /** This replica's id in the log, to skip its own entries. */
-  readonly origin = randomUUID();
   readonly #options: ChangeFeedOptions;
   readonly #windowMs: number;
-  readonly #maxPending: number;
   readonly #reopenDelayMs: number;
   readonly #nowMs: () => number;
-  readonly #pending: StoreChange[] = [];
   /** Applied entry ids and when they were seen, pruned after two windows. */
   readonly #applied = new Map<string, number>();
-  readonly #unsubscribe: (() => void)[];
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
-  #again = false;
   #lastPollMs: number | undefined;
   #closed = false;
   /** Aborted by close(): ends the wait before a reopen. */
@@ -78,16 +65,8 @@ export class ChangeFeed {
   constructor(options: ChangeFeedOptions) {
     this.#options = options;
     this.#windowMs = options.windowMs ?? Math.max(10_000, 10 * options.intervalMs);
-    this.#maxPending = options.maxPending ?? 10_000;
     this.#reopenDelayMs = options.reopenDelayMs ?? REOPEN_DELAY_MS;
     this.#nowMs = options.nowMs ?? (() => performance.now());
-    this.#unsubscribe = [
-      options.keyEvents.onChange((key) => {
-        const hashes = key.previousSecret === null ? [key.secretHash] : [key.secretHash, key.previousSecret.hash];
-        this.#publish({ kind: "key", hashes });
-      }),
-      options.keyEvents.onOrganizationChange((organizationId) => this.#publish({ kind: "organization", organizationId })),
-    ];
   }
 
   start(): void {
@@ -97,21 +76,10 @@ export class ChangeFeed {
     this.#following = this.#followStream();
   }
 
-  /**
-   * Writes pending local changes, then applies remote ones; one at a time. Asked while one runs,
-   * another runs right after it, so a local change is written without waiting for the interval.
-   */
+  /** Applies remote changes; one poll at a time (asked while one runs, it waits for that one). */
   tick(): Promise<void> {
-    if (this.#running !== undefined) {
-      this.#again = true;
-      return this.#running;
-    }
-    this.#running = this.#tick().finally(() => {
+    this.#running ??= this.#tick().finally(() => {
       this.#running = undefined;
-      if (this.#again && !this.#closed) {
-        this.#again = false;
-        void this.tick();
-      }
     });
     return this.#running;
   }
@@ -120,40 +88,12 @@ export class ChangeFeed {
     this.#closed = true;
     clearInterval(this.#timer);
     this.#closing.abort();
-    for (const unsubscribe of this.#unsubscribe) unsubscribe();
     await this.#stream?.close().catch(() => {});
     await this.#following;
-    // Best effort and bounded, so shutdown does not wait on a store that is down: whatever is
-    // still pending reaches the others by their cache TTL instead.
-    const last = (async () => {
-      await this.#running;
-      await this.#writePending();
-    })().catch(() => {});
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([last, new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)))]);
-    clearTimeout(timer);
-  }
-
-  #publish(change: StoreChange): void {
-    if (this.#closed) return;
-    this.#pending.push(change);
-    if (this.#pending.length > this.#maxPending) this.#pending.shift();
-    void this.tick();
-  }
-
-  async #writePending(): Promise<void> {
-    while (this.#pending.length > 0) {
-      await this.#options.changes.append(this.origin, this.#pending[0]!);
-      this.#pending.shift();
-    }
+    await this.#running;
   }
 
   async #tick(): Promise<void> {
-    try {
-      await this.#writePending();
-    } catch (error) {
-      this.#options.logger.warn({ err: error, pending: this.#pending.length }, "change log write failed; retrying");
-    }
     const startedMs = this.#nowMs();
     let entries;
     try {
@@ -174,12 +114,15 @@ export class ChangeFeed {
     }
   }
 
-  /** Evicts what another replica changed, once per entry; never this replica's own entries. */
+  /**
+   * Applies what another replica changed, once per entry; never this replica's own entries (its
+   * own KeyEvents applied them when they committed).
+   */
   #apply(entry: ChangeLogEntry, seenMs: number): void {
-    if (entry.origin === this.origin || this.#applied.has(entry.id)) return;
+    if (entry.origin === this.#options.changes.origin || this.#applied.has(entry.id)) return;
     this.#applied.set(entry.id, seenMs);
     const change = entry.change;
-    if (change.kind === "key") for (const hash of change.hashes) this.#options.keyCache.evict(hash);
+    if (change.kind === "key") this.#options.keyCache.refresh(change.hashes, change.key);
     else this.#options.keyCache.evictOrganization(change.organizationId);
   }
 

@@ -2,6 +2,7 @@ import { LRUCache } from "lru-cache";
 import { AllowList } from "../net/ip-allow-list.js";
 import type { Config } from "../config/config.js";
 import type { KeyEvents } from "../keys/key-events.js";
+import { hashesOf } from "../model/key-hashes.js";
 import type { PlanLimits } from "../limits/check-limits.js";
 import type { Logger } from "../log/logger.js";
 import { noKeyCacheObserver, type CacheEviction, type KeyCacheObserver } from "../metrics/observers.js";
@@ -17,9 +18,11 @@ import { SingleFlight } from "./single-flight.js";
  *  - bounded by entries (cacheMaxEntries) and by estimated bytes (cacheMaxBytes), TTL cacheTtlMs;
  *  - unknown hashes are remembered for negativeCacheTtlMs, in a separately bounded cache;
  *  - concurrent misses for one hash share one store read (single-flight);
- *  - KeyEvents (update, revoke, delete, regenerate) evict the key's current and previous hashes
- *    at once, and detach any read of them in flight so its result is not cached; a plan change
- *    evicts the organization's plan and its keys;
+ *  - KeyEvents (update, revoke, delete, regenerate) and other replicas' changes (change-feed.ts)
+ *    replace the key's entries with the record as it is now (refresh), and detach any read of
+ *    them in flight so its result is not cached: a key changed just before a store outage is
+ *    still served as changed through it, instead of refused; a plan change evicts the
+ *    organization's plan and its keys;
  *  - fail-static: when the store cannot be read, an expired entry is served for up to
  *    cacheMaxStalenessMs past its TTL (and re-read in the background meanwhile);
  *  - a deadline: a read that has not answered within storeReadTimeoutMs fails its callers (a
@@ -73,6 +76,13 @@ export function estimateEntryBytes(key: KeyRecord): number {
   return bytes;
 }
 
+const entryOf = (key: KeyRecord, plan: PlanLimits): KeyCacheEntry => ({
+  key,
+  plan,
+  allowList: AllowList.parse(key.allowIps),
+  scopes: new Set(key.scopes),
+});
+
 export class KeyCache {
   readonly #store: KeyCacheOptions["store"];
   readonly #config: KeyCacheConfig;
@@ -121,10 +131,7 @@ export class KeyCache {
           })
         : null;
     this.#plans = new LRUCache<string, PlanLimits>({ ...timing, max: options.maxOrganizations ?? 100_000, ttl: config.cacheTtlMs });
-    this.#unsubscribe = options.keyEvents.onChange((key) => {
-      this.evict(key.secretHash);
-      if (key.previousSecret !== null) this.evict(key.previousSecret.hash);
-    });
+    this.#unsubscribe = options.keyEvents.onChange((previously, key) => this.refresh(hashesOf(previously), key));
     this.#unsubscribeOrganizations = options.keyEvents.onOrganizationChange((organizationId) => this.evictOrganization(organizationId));
   }
 
@@ -210,6 +217,28 @@ export class KeyCache {
     this.#keyReads.forget(secretHash);
   }
 
+  /**
+   * A key changed: its entries under `hashes` (where it was found before the change) give way to
+   * `key` as it is now, under the hashes it is found by now; a key that is gone is remembered as
+   * unknown. So the next Check needs no store read, which an outage would refuse, and a stale
+   * read of a lagging secondary cannot bring the old record back before its TTL. Only the plan
+   * of the key's organization is needed: when it is not cached, the key is only evicted.
+   */
+  refresh(hashes: readonly string[], key: KeyRecord | null): void {
+    for (const hash of hashes) this.evict(hash);
+    if (key === null) {
+      for (const hash of hashes) this.#unknown?.set(hash, true);
+      return;
+    }
+    const plan = this.#plans.get(key.organizationId);
+    if (plan === undefined) return;
+    const entry = entryOf(key, plan);
+    for (const hash of hashesOf(key)) {
+      this.evict(hash);
+      this.#entries.set(hash, entry);
+    }
+  }
+
   /** Drops the organization's plan and every cached key of it (they carry the plan). */
   evictOrganization(organizationId: string): void {
     this.#plans.delete(organizationId);
@@ -247,7 +276,7 @@ export class KeyCache {
       throw error;
     }
     if (key === null || plan === undefined) return null;
-    return { key, plan, allowList: AllowList.parse(key.allowIps), scopes: new Set(key.scopes) };
+    return entryOf(key, plan);
   }
 
   #plan(organizationId: string): PlanLimits | Promise<PlanLimits> {

@@ -1,10 +1,10 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import type { SealedSecret } from "../model/records.js";
+import { AES_KEY_BYTES, aesGcmOpen, aesGcmSeal, AesGcmOpenError } from "./aes-gcm.js";
 
 /**
- * Recoverable keys keep their secret sealed with AES-256-GCM:
+ * Recoverable keys keep their secret sealed with AES-256-GCM (aes-gcm.ts):
  *  - the encryption key is 32 bytes (KEYGATE_ENCRYPTION_KEY, base64);
- *  - every seal draws a fresh random 12-byte nonce, so one key never reuses a nonce in practice;
  *  - the API key's id is the associated data, so a ciphertext copied onto another key's record
  *    does not open;
  *  - the record names the encryption key by a fingerprint (`keyId`), so during a rotation the
@@ -12,10 +12,7 @@ import type { SealedSecret } from "../model/records.js";
  * Nothing here logs, and errors never carry a secret or key material.
  */
 
-export const ENCRYPTION_KEY_BYTES = 32;
-const NONCE_BYTES = 12;
-const TAG_BYTES = 16;
-const ALGORITHM = "aes-256-gcm";
+export const ENCRYPTION_KEY_BYTES = AES_KEY_BYTES;
 const BASE64 = /^(?:[A-Za-z0-9+/]+={0,2}|[A-Za-z0-9_-]+)$/;
 
 /** A 32-byte key from standard or URL-safe base64; the Error says what is wrong, never the value. */
@@ -62,11 +59,7 @@ export class SecretEncryption {
   }
 
   seal(secret: string, apiKeyId: string): SealedSecret {
-    const nonce = randomBytes(NONCE_BYTES);
-    const cipher = createCipheriv(ALGORITHM, this.#current, nonce, { authTagLength: TAG_BYTES });
-    cipher.setAAD(Buffer.from(apiKeyId, "utf8"));
-    const ciphertext = Buffer.concat([cipher.update(secret, "utf8"), cipher.final(), cipher.getAuthTag()]);
-    return { version: 1, keyId: this.currentKeyId, nonce: nonce.toString("base64url"), ciphertext: ciphertext.toString("base64url") };
+    return { version: 1, keyId: this.currentKeyId, ...aesGcmSeal(this.#current, Buffer.from(secret, "utf8"), apiKeyId) };
   }
 
   /** The secret, or SealedSecretError when it cannot be opened for this API key. */
@@ -74,16 +67,11 @@ export class SecretEncryption {
     if (sealed.version !== 1) throw new SealedSecretError(`sealed secret version ${String(sealed.version)} is not known`);
     const key = this.#keys.get(sealed.keyId);
     if (!key) throw new SealedSecretError(`sealed under encryption key ${sealed.keyId}, which this server does not hold`);
-    const nonce = Buffer.from(sealed.nonce, "base64url");
-    const data = Buffer.from(sealed.ciphertext, "base64url");
-    if (nonce.length !== NONCE_BYTES || data.length < TAG_BYTES) throw new SealedSecretError("sealed secret is malformed");
-    const decipher = createDecipheriv(ALGORITHM, key, nonce, { authTagLength: TAG_BYTES });
-    decipher.setAAD(Buffer.from(apiKeyId, "utf8"));
-    decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
     try {
-      return Buffer.concat([decipher.update(data.subarray(0, data.length - TAG_BYTES)), decipher.final()]).toString("utf8");
-    } catch {
-      throw new SealedSecretError("sealed secret does not authenticate (altered, or not this key's)");
+      return aesGcmOpen(key, sealed, apiKeyId).toString("utf8");
+    } catch (error) {
+      if (!(error instanceof AesGcmOpenError)) throw error;
+      throw new SealedSecretError(`sealed secret cannot be opened for this API key: ${error.message}`);
     }
   }
 

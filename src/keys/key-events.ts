@@ -1,17 +1,28 @@
 import type { KeyRecord } from "../model/records.js";
 
-/**
- * Announces that a key's record changed or disappeared, so whatever holds a copy (the Check
- * key cache) drops it at once. Carries the hashes the key could be found by, before the change.
- */
+/** The hashes a key could be found by: its current secret's and, during a rotation's grace, the previous one's. */
 export type ChangedKey = Pick<KeyRecord, "id" | "organizationId" | "secretHash" | "previousSecret">;
-export type KeyChangeListener = (key: ChangedKey) => void;
+
+/** `key` is the record as it is now, null when it is gone; `previously` names the hashes it was found by before. */
+export type KeyChangeListener = (previously: ChangedKey, key: KeyRecord | null) => void;
 
 export type OrganizationChangeListener = (organizationId: string) => void;
 
+/**
+ * Announces that a key's record changed or disappeared, so whatever holds a copy (the Check key
+ * cache, the other cluster workers) takes the new record or drops it at once. Announcements made
+ * inside a store unit of work wait until it has committed (`defer`: Store.afterCommit), so nobody
+ * ever sees a change that was rolled back or retried.
+ */
 export class KeyEvents {
   readonly #listeners = new Set<KeyChangeListener>();
   readonly #organizationListeners = new Set<OrganizationChangeListener>();
+  readonly #defer: (announce: () => void) => void;
+
+  /** `defer` runs an announcement when it may be made; default at once. */
+  constructor(defer: (announce: () => void) => void = (announce) => announce()) {
+    this.#defer = defer;
+  }
 
   /** Returns a function that removes the listener. */
   onChange(listener: KeyChangeListener): () => void {
@@ -19,8 +30,18 @@ export class KeyEvents {
     return () => this.#listeners.delete(listener);
   }
 
-  changed(key: ChangedKey): void {
-    for (const listener of this.#listeners) listener(key);
+  /** The key changed; `previously` is the record before, when the change moved its secrets (a rotation). */
+  changed(key: KeyRecord, previously: ChangedKey = key): void {
+    this.#defer(() => {
+      for (const listener of this.#listeners) listener(previously, key);
+    });
+  }
+
+  /** The key is gone. */
+  removed(key: ChangedKey): void {
+    this.#defer(() => {
+      for (const listener of this.#listeners) listener(key, null);
+    });
   }
 
   /** An organization's plan changed: whatever caches it, or keys with it, must drop them. */
@@ -30,6 +51,8 @@ export class KeyEvents {
   }
 
   organizationChanged(organizationId: string): void {
-    for (const listener of this.#organizationListeners) listener(organizationId);
+    this.#defer(() => {
+      for (const listener of this.#organizationListeners) listener(organizationId);
+    });
   }
 }

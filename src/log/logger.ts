@@ -17,6 +17,9 @@ export const REDACTED_PATHS = [
   'headers["x-api-key"]',
   '*.headers["x-api-key"]',
   "*.headers.authorization",
+  // A change's idempotency key opens its receipt (src/crypto/receipt-sealing.ts).
+  'headers["idempotency-key"]',
+  '*.headers["idempotency-key"]',
   "pepper",
   "*.pepper",
   // Recoverable keys: the encryption keys and the sealed secrets never reach a log line either.

@@ -2,6 +2,7 @@ import cluster, { type Worker } from "node:cluster";
 import type { Logger } from "../log/logger.js";
 import type { KeyCache } from "../cache/key-cache.js";
 import type { KeyEvents } from "../keys/key-events.js";
+import { hashesOf } from "../model/key-hashes.js";
 
 /**
  * Cluster mode (KEYGATE_WORKERS > 1): one primary process forks N workers, each a whole keygate
@@ -148,9 +149,8 @@ export function runClusterPrimary(options: Omit<ClusterPrimaryOptions, "onGiveUp
  */
 export function joinCluster(app: { keyEvents: KeyEvents; keyCache: KeyCache }, onPrimaryGone: () => void): () => void {
   if (!cluster.isWorker || process.send === undefined) return () => {};
-  const unsubscribe = app.keyEvents.onChange((key) => {
-    const hashes = key.previousSecret === null ? [key.secretHash] : [key.secretHash, key.previousSecret.hash];
-    if (process.connected) process.send!({ keygate: "evict", hashes } satisfies EvictMessage);
+  const unsubscribe = app.keyEvents.onChange((previously) => {
+    if (process.connected) process.send!({ keygate: "evict", hashes: hashesOf(previously) } satisfies EvictMessage);
   });
   const onMessage = (message: unknown) => {
     if (isEvict(message)) for (const hash of message.hashes) app.keyCache.evict(hash);

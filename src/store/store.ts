@@ -1,5 +1,6 @@
 import type { CounterRepair } from "./counter-repair.js";
 import type { UsageRepository } from "./usage-repository.js";
+import type { ReceiptRepository } from "./receipt-repository.js";
 import type { KeyAsSeen } from "./key-as-seen.js";
 import type { KeyBound } from "./key-bound.js";
 import type { AuditEvent, KeyRateLimit, KeyRecord, Organization, SealedSecret, User, UserLimits, UserRole } from "../model/records.js";
@@ -168,10 +169,13 @@ export interface AuditRepository {
   list(organizationId: string, query: AuditListQuery): Promise<AuditEvent[]>;
 }
 
-/** What another replica must drop from its caches. */
+/** What another replica must apply to its caches. */
 export type StoreChange =
-  /** A key changed or disappeared: the hashes it could be found by before the change. */
-  | { kind: "key"; hashes: string[] }
+  /**
+   * A key changed or disappeared: the hashes it could be found by before the change, and the key
+   * as it is after it (null: deleted). The record never carries the key's sealed secret.
+   */
+  | { kind: "key"; hashes: string[]; key: KeyRecord | null }
   /** An organization's plan changed: every cached key of it carries the old plan. */
   | { kind: "organization"; organizationId: string };
 
@@ -191,11 +195,16 @@ export interface ChangeLogStream extends AsyncIterable<ChangeLogEntry> {
 }
 
 /**
- * The change log replicas share (src/cache/change-feed.ts): entries are stamped with the store's
- * own clock, so replicas' clock skew does not matter, and expire on their own after a while.
+ * The change log replicas share (src/cache/change-feed.ts). The store appends to it itself: every
+ * write that changes what a Check decides (a key updated, disabled, revoked, deleted or rotated,
+ * keys re-bounded, a plan changed) appends its entry in the same unit of work, so the change and
+ * its entry commit together. Entries are stamped with the store's own clock, so replicas' clock
+ * skew does not matter, and expire on their own after a while. A store used by one process
+ * alone keeps no entries.
  */
 export interface ChangeLogRepository {
-  append(origin: string, change: StoreChange): Promise<void>;
+  /** The name this store's own entries carry, so the process skips the changes it made itself. */
+  readonly origin: string;
   /** Entries stamped within the last `windowMs` of the store's clock, oldest first. */
   recent(windowMs: number): Promise<ChangeLogEntry[]>;
   /**
@@ -257,6 +266,8 @@ export interface Store {
   readonly changes: ChangeLogRepository;
   /** Rate-limit counts shared across replicas. */
   readonly rateLimitCounters: RateLimitCounterRepository;
+  /** Idempotency receipts: change RPCs' first answers, sealed (src/store/receipt-repository.ts). */
+  readonly receipts: ReceiptRepository;
   /**
    * Runs `work` as one unit (src/store/unit-of-work.ts): the store writes it makes commit together
    * or not at all (a MongoDB transaction on a replica set; on a standalone mongod, which has no

@@ -8,16 +8,16 @@ import { AsyncLocalStorage } from "node:async_hooks";
  * often it is attempted: an attempt that lost a race runs again from the start, and the effects
  * it queued are dropped with it.
  */
-export type Isolate<Context> = <T>(attempt: (context: Context | undefined) => Promise<T>) => Promise<T>;
+export type Isolate<Context> = <T>(attempt: (context: Context) => Promise<T>) => Promise<T>;
 
 interface Attempt<Context> {
-  /** The store's handle on the attempt (a MongoDB session); undefined where it needs none. */
-  readonly context: Context | undefined;
+  /** The store's handle on the attempt (a MongoDB session). */
+  readonly context: Context;
   /** Effects to run once the attempt has committed, in order. */
   readonly effects: (() => void)[];
 }
 
-export class UnitOfWork<Context = undefined> {
+export class UnitOfWork<Context> {
   readonly #current = new AsyncLocalStorage<Attempt<Context>>();
   readonly #isolate: Isolate<Context>;
 

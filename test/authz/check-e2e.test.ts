@@ -103,8 +103,8 @@ describe("Check end to end (keygate server, grpc-js client, Envoy-shaped request
     const { h, app, check } = await served();
     const { secret, key } = await h.createKey();
     expect(outcomeOf(await check(envoyRequest({ "x-api-key": secret })))).toBe("allowed");
-    await h.backing.keys.revoke(key.organizationId, key.id, new Date(h.clock.now()));
-    app.keyEvents.changed(key);
+    const revoked = await h.backing.keys.revoke(key.organizationId, key.id, new Date(h.clock.now()));
+    app.keyEvents.changed(revoked!);
     expect(outcomeOf(await check(envoyRequest({ "x-api-key": secret })))).toBe("API_KEY_REVOKED");
   });
 

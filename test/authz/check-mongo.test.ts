@@ -48,8 +48,8 @@ describe("Check on the MongoDB store", () => {
       const allowed = await client.check(envoyRequest({ authorization: `Bearer ${secret}` }, { contextExtensions: { required_scopes: "machines:read" } }));
       expect(outcomeOf(allowed)).toBe("allowed");
       expect(allowed.dynamicMetadata?.["key_id"]).toBe(key.id);
-      await mongo.store.keys.revoke(key.organizationId, key.id, new Date(h.clock.now()));
-      app.keyEvents.changed(key);
+      const revoked = await mongo.store.keys.revoke(key.organizationId, key.id, new Date(h.clock.now()));
+      app.keyEvents.changed(revoked!);
       expect(outcomeOf(await client.check(envoyRequest({ "x-api-key": secret })))).toBe("API_KEY_REVOKED");
     } finally {
       client.close();

@@ -99,13 +99,13 @@ describe("Check: denials", () => {
     const h = await createHarness();
     const { secret: oldSecret, key } = await h.createKey();
     const newSecret = generateSecret("live");
-    await h.backing.keys.replaceSecret(key.organizationId, key.id, {
+    const rotated = await h.backing.keys.replaceSecret(key.organizationId, key.id, {
       secretHash: h.hasher.hash(newSecret),
       keyPrefix: keyPrefixOf(newSecret),
       previousSecretExpiresAt: new Date(h.clock.now() + 60_000),
       updatedAt: new Date(h.clock.now()),
     });
-    h.keyEvents.changed(key);
+    h.keyEvents.changed(rotated!, key);
 
     expect(outcomeOf(await h.service.check(envoyRequest({ "x-api-key": oldSecret })))).toBe("allowed");
     expect(outcomeOf(await h.service.check(envoyRequest({ "x-api-key": newSecret })))).toBe("allowed");
@@ -126,11 +126,11 @@ describe("Check: denials", () => {
     const h = await createHarness();
     const { secret, key } = await h.createKey();
     expect(outcomeOf(await h.service.check(envoyRequest({ "x-api-key": secret })))).toBe("allowed");
-    await h.backing.keys.revoke(key.organizationId, key.id, new Date(h.clock.now()));
-    h.keyEvents.changed(key);
+    const revoked = await h.backing.keys.revoke(key.organizationId, key.id, new Date(h.clock.now()));
+    h.keyEvents.changed(revoked!);
     expect(outcomeOf(await h.service.check(envoyRequest({ "x-api-key": secret })))).toBe("API_KEY_REVOKED");
     await h.backing.keys.delete(key.organizationId, key.id);
-    h.keyEvents.changed(key);
+    h.keyEvents.removed(key);
     expect(outcomeOf(await h.service.check(envoyRequest({ "x-api-key": secret })))).toBe("API_KEY_INVALID");
   });
 });

@@ -126,36 +126,51 @@ describe("KeyCache", () => {
     expect(s.cache.cached(hash)).toBeUndefined();
   });
 
-  it("KeyEvents evict the current and the previous hash at once, positive and negative", async () => {
+  it("KeyEvents replace a changed key's entries with its record as it is now, under the hashes it is found by now", async () => {
     const s = await setup();
     const previous = hasher.hash(generateSecret("live"));
     const { key, hash } = await s.createKey({ previousSecret: { hash: previous, expiresAt: new Date(s.clock.now() + 60_000) } });
     await s.cache.get(hash);
     await s.cache.get(previous);
-    expect(s.cache.cached(hash)).not.toBeUndefined();
-    expect(s.cache.cached(previous)).not.toBeUndefined();
-    s.keyEvents.changed(key);
+    const disabled = { ...key, isActive: false };
+    s.keyEvents.changed(disabled);
+    // No store read is needed (one that an outage would refuse): the new record is there.
+    expect(s.cache.cached(hash)?.key.isActive).toBe(false);
+    expect(s.cache.cached(previous)?.key.isActive).toBe(false);
+
+    // A rotation: the old hashes give way to the new one, the new secret is served at once.
+    const rotatedHash = hasher.hash(generateSecret("live"));
+    const rotated = { ...disabled, secretHash: rotatedHash, previousSecret: null };
+    s.keyEvents.changed(rotated, disabled);
     expect(s.cache.cached(hash)).toBeUndefined();
     expect(s.cache.cached(previous)).toBeUndefined();
+    expect(s.cache.cached(rotatedHash)?.key.secretHash).toBe(rotatedHash);
+  });
 
-    // An unknown hash remembered as unknown is forgotten when a key change names it.
+  it("a removed key's hashes are remembered as unknown; an unknown hash a change names holds the key", async () => {
+    const s = await setup();
+    const { key, hash } = await s.createKey();
+    await s.cache.get(hash);
+    s.keyEvents.removed(key);
+    expect(s.cache.cached(hash)).toBeNull();
+
     const later = hasher.hash(generateSecret("live"));
     await s.cache.get(later);
     expect(s.cache.cached(later)).toBeNull();
     s.keyEvents.changed({ ...key, secretHash: later, previousSecret: null });
-    expect(s.cache.cached(later)).toBeUndefined();
+    expect(s.cache.cached(later)?.key.id).toBe(key.id);
   });
 
-  it("a change during an in-flight read: the stale read is not cached and the next lookup reads again", async () => {
+  it("a change during an in-flight read: the stale read is not cached, the changed record is", async () => {
     const s = await setup();
     const { key, hash } = await s.createKey();
+    await s.cache.get(hash);
+    s.clock.advance(30_001);
     const inFlight = s.cache.get(hash);
-    await s.memory.keys.revoke(key.organizationId, key.id, new Date(s.clock.now()));
-    s.keyEvents.changed(key);
+    const revoked = await s.memory.keys.revoke(key.organizationId, key.id, new Date(s.clock.now()));
+    s.keyEvents.changed(revoked!);
     await inFlight;
-    expect(s.cache.cached(hash)).toBeUndefined();
-    const fresh = await s.cache.get(hash);
-    expect(fresh?.key.revokedAt).not.toBeNull();
+    expect(s.cache.cached(hash)?.key.revokedAt).not.toBeNull();
   });
 
   it("is bounded by entries", async () => {
@@ -209,7 +224,7 @@ describe("KeyCache", () => {
     const { key, hash } = await s.createKey();
     await s.cache.get(hash);
     s.cache.close();
-    s.keyEvents.changed(key);
+    s.keyEvents.removed(key);
     expect(s.cache.cached(hash)).toBeDefined();
   });
 });

@@ -37,9 +37,19 @@ describe("configuration", () => {
     [{ KEYGATE_STORE_READ_TIMEOUT_MS: "0" }, "KEYGATE_STORE_READ_TIMEOUT_MS"],
     [{ KEYGATE_STORE_READ_TIMEOUT_MS: "3s" }, "KEYGATE_STORE_READ_TIMEOUT_MS"],
     [{ KEYGATE_STORE_READ_TIMEOUT_MS: "600000" }, "KEYGATE_STORE_READ_TIMEOUT_MS"],
+    [{ KEYGATE_STORE_WRITE_WAIT_MS: "999" }, "KEYGATE_STORE_WRITE_WAIT_MS"],
+    [{ KEYGATE_STORE_WRITE_WAIT_MS: "15s" }, "KEYGATE_STORE_WRITE_WAIT_MS"],
+    // Renamed: a deployment still setting it is told, not silently given another bound.
+    [{ KEYGATE_MONGODB_SERVER_SELECTION_TIMEOUT_MS: "2000" }, "KEYGATE_MONGODB_SERVER_SELECTION_TIMEOUT_MS"],
   ])("stops on %o, naming %s", (env, variable) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(new RegExp(`^${variable}:`));
+  });
+
+  it("waits out an election for 15 s on a write by default (KEYGATE_STORE_WRITE_WAIT_MS)", () => {
+    expect(loadConfig({}).storeWriteWaitMs).toBe(15_000);
+    expect(loadConfig({ KEYGATE_STORE_WRITE_WAIT_MS: "30000" }).storeWriteWaitMs).toBe(30_000);
+    expect(() => loadConfig({ KEYGATE_MONGODB_SERVER_SELECTION_TIMEOUT_MS: "2000" })).toThrow(/replaced by KEYGATE_STORE_WRITE_WAIT_MS/);
   });
 
   it("waits 3 s for a key read on a Check by default (KEYGATE_STORE_READ_TIMEOUT_MS)", () => {

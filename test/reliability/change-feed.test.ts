@@ -1,17 +1,23 @@
 import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { ChangeFeed } from "../../src/cache/change-feed.js";
-import { KeyEvents } from "../../src/keys/key-events.js";
 import type { Logger } from "../../src/log/logger.js";
 import type { ChangeLogEntry, ChangeLogRepository, ChangeLogStream, StoreChange } from "../../src/store/store.js";
+import { aKey } from "../support/records.js";
 
-/** The change feed's rules, against an in-memory log: skip own and applied entries, clear after a gap, retry writes. */
+/** The change feed's rules, against an in-memory log: skip own and applied entries, refresh changed keys, clear after a gap. */
 
-/** A key cache that records what it was told to drop, in order ("CLEAR" for everything). */
+const OWN_ORIGIN = "this replica";
+
+/**
+ * A key cache that records what it was told, in order: a dropped hash, "hash→key id" for a hash
+ * refreshed with the key's new record, "CLEAR" for everything.
+ */
 function recordingCache() {
   const evicted: string[] = [];
   const keyCache = {
-    evict: (hash: string) => void evicted.push(hash),
+    refresh: (hashes: readonly string[], key: { id: string } | null) =>
+      void evicted.push(...hashes.map((hash) => (key === null ? hash : `${hash}→${key.id}`))),
     evictOrganization: (id: string) => void evicted.push(`org:${id}`),
     clear: () => void evicted.push("CLEAR"),
   };
@@ -23,60 +29,41 @@ function setup() {
   let failing = false;
   const log: (ChangeLogEntry & { atMs: number })[] = [];
   const changes: ChangeLogRepository = {
-    async append(origin: string, change: StoreChange) {
-      if (failing) throw new Error("store down");
-      log.push({ id: String(log.length), origin, change, atMs: now });
-    },
+    origin: OWN_ORIGIN,
     async recent(windowMs: number) {
       if (failing) throw new Error("store down");
       return log.filter((entry) => entry.atMs >= now - windowMs);
     },
   };
   const { evicted, keyCache } = recordingCache();
-  const keyEvents = new KeyEvents();
-  const feed = new ChangeFeed({ changes, keyEvents, keyCache, intervalMs: 1_000, windowMs: 10_000, logger: pino({ level: "silent" }), nowMs: () => now });
+  const feed = new ChangeFeed({ changes, keyCache, intervalMs: 1_000, windowMs: 10_000, logger: pino({ level: "silent" }), nowMs: () => now });
   return {
     feed,
-    keyEvents,
     log,
     evicted,
     advance: (ms: number) => (now += ms),
     setFailing: (value: boolean) => (failing = value),
-    remote: (change: StoreChange) => log.push({ id: `r${log.length}`, origin: "other replica", change, atMs: now }),
+    remote: (change: StoreChange, origin = "other replica") => log.push({ id: `r${log.length}`, origin, change, atMs: now }),
   };
 }
 
 describe("ChangeFeed", () => {
   it("applies other replicas' entries once, never its own", async () => {
     const s = setup();
-    s.keyEvents.changed({ id: "k1", organizationId: "o", secretHash: "own", previousSecret: null });
-    s.remote({ kind: "key", hashes: ["h1", "h2"] });
+    s.remote({ kind: "key", hashes: ["own"], key: null }, OWN_ORIGIN);
+    s.remote({ kind: "key", hashes: ["h1", "h2"], key: null });
     s.remote({ kind: "organization", organizationId: "o2" });
     await s.feed.tick();
     await s.feed.tick();
     expect(s.evicted).toEqual(["h1", "h2", "org:o2"]);
-    expect(s.log.filter((entry) => entry.origin === s.feed.origin).map((entry) => entry.change)).toEqual([{ kind: "key", hashes: ["own"] }]);
   });
 
-  it("local changes made while the store is down are written once it is back", async () => {
+  it("a changed key's record replaces its entries: the cache is refreshed, not emptied", async () => {
     const s = setup();
+    const key = aKey("org_1", { id: "key_changed" });
+    s.remote({ kind: "key", hashes: ["before", key.secretHash], key });
     await s.feed.tick();
-    s.setFailing(true);
-    s.keyEvents.organizationChanged("o1");
-    await s.feed.tick();
-    expect(s.log).toHaveLength(0);
-    s.setFailing(false);
-    await s.feed.tick();
-    expect(s.log.map((entry) => entry.change)).toEqual([{ kind: "organization", organizationId: "o1" }]);
-  });
-
-  it("a change made while a poll runs is written right after it, not an interval later", async () => {
-    const s = setup();
-    const polling = s.feed.tick();
-    s.keyEvents.changed({ id: "k1", organizationId: "o", secretHash: "during", previousSecret: null });
-    await polling;
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    expect(s.log.map((entry) => entry.change)).toEqual([{ kind: "key", hashes: ["during"] }]);
+    expect(s.evicted).toEqual(["before→key_changed", `${key.secretHash}→key_changed`]);
   });
 
   it("after a read gap longer than half the window it drops the whole cache", async () => {
@@ -145,9 +132,7 @@ function streamSetup(opens: (HandStream | null | Error)[], timing = { intervalMs
   const log: ChangeLogEntry[] = [];
   const calls = { watch: 0, recent: 0 };
   const changes: ChangeLogRepository = {
-    async append(origin: string, change: StoreChange) {
-      log.push({ id: `own${log.length}`, origin, change });
-    },
+    origin: OWN_ORIGIN,
     async recent() {
       calls.recent += 1;
       return [...log];
@@ -160,13 +145,12 @@ function streamSetup(opens: (HandStream | null | Error)[], timing = { intervalMs
     },
   };
   const { evicted, keyCache } = recordingCache();
-  const keyEvents = new KeyEvents();
   /** What the feed logged, as "level message". */
   const logged: string[] = [];
   const line = (level: string) => (first: unknown, message?: string) => void logged.push(`${level} ${message ?? String(first)}`);
   const logger = { warn: line("warn"), info: line("info") } as unknown as Pick<Logger, "warn" | "info">;
-  const feed = new ChangeFeed({ changes, keyEvents, keyCache, ...timing, logger });
-  return { feed, keyEvents, log, calls, evicted, logged };
+  const feed = new ChangeFeed({ changes, keyCache, ...timing, logger });
+  return { feed, log, calls, evicted, logged };
 }
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
@@ -177,28 +161,17 @@ describe("ChangeFeed over a change stream", () => {
     const s = streamSetup([stream]);
     s.feed.start();
     await settle();
-    stream.push({ id: "r1", origin: "other replica", change: { kind: "key", hashes: ["h1"] } });
+    stream.push({ id: "r1", origin: "other replica", change: { kind: "key", hashes: ["h1"], key: null } });
     stream.push({ id: "r2", origin: "other replica", change: { kind: "organization", organizationId: "o2" } });
-    stream.push({ id: "mine", origin: s.feed.origin, change: { kind: "key", hashes: ["own"] } });
-    stream.push({ id: "r1", origin: "other replica", change: { kind: "key", hashes: ["h1"] } });
+    stream.push({ id: "mine", origin: OWN_ORIGIN, change: { kind: "key", hashes: ["own"], key: null } });
+    stream.push({ id: "r1", origin: "other replica", change: { kind: "key", hashes: ["h1"], key: null } });
     await settle();
     expect(s.evicted).toEqual(["h1", "org:o2"]);
     // The poll reads the same entry later: already applied, not again.
-    s.log.push({ id: "r1", origin: "other replica", change: { kind: "key", hashes: ["h1"] } });
+    s.log.push({ id: "r1", origin: "other replica", change: { kind: "key", hashes: ["h1"], key: null } });
     await s.feed.tick();
     expect(s.evicted).toEqual(["h1", "org:o2"]);
     await s.feed.close();
-  });
-
-  it("remote entries are not published again", async () => {
-    const stream = new HandStream();
-    const s = streamSetup([stream]);
-    s.feed.start();
-    await settle();
-    stream.push({ id: "r1", origin: "other replica", change: { kind: "key", hashes: ["h1"] } });
-    await settle();
-    await s.feed.close();
-    expect(s.log).toEqual([]);
   });
 
   it("a stream that fails, or cannot be opened, is opened again and its entries applied", async () => {
@@ -210,7 +183,7 @@ describe("ChangeFeed over a change stream", () => {
     first.fail(new Error("ChangeStreamHistoryLost"));
     await new Promise((resolve) => setTimeout(resolve, 4 * REOPEN_MS));
     expect(s.calls.watch).toBe(3);
-    third.push({ id: "r1", origin: "other replica", change: { kind: "key", hashes: ["after"] } });
+    third.push({ id: "r1", origin: "other replica", change: { kind: "key", hashes: ["after"], key: null } });
     await settle();
     expect(s.evicted).toEqual(["after"]);
     await s.feed.close();
@@ -237,7 +210,7 @@ describe("ChangeFeed over a change stream", () => {
     s.feed.start();
     await new Promise((resolve) => setTimeout(resolve, 4 * REOPEN_MS));
     expect(s.calls.watch).toBe(1);
-    s.log.push({ id: "r1", origin: "other replica", change: { kind: "key", hashes: ["polled"] } });
+    s.log.push({ id: "r1", origin: "other replica", change: { kind: "key", hashes: ["polled"], key: null } });
     await s.feed.tick();
     expect(s.evicted).toEqual(["polled"]);
     await s.feed.close();

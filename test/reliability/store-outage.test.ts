@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { MongoMemoryServer } from "mongodb-memory-server-core";
+import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { Health, HealthCheckResponse_ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
 import { generateSecret } from "../../src/model/secret.js";
 import { createMongoStore, type MongoStore } from "../../src/store/mongo/mongo-store.js";
@@ -28,6 +29,18 @@ async function rpcCode(call: () => Promise<unknown>): Promise<string> {
   }
 }
 
+/** The code and the ErrorInfo reason of a failed call. */
+async function rpcReason(call: () => Promise<unknown>): Promise<string> {
+  try {
+    await call();
+    return "ok";
+  } catch (error) {
+    const connectError = ConnectError.from(error);
+    const [info] = connectError.findDetails(ErrorInfoSchema);
+    return `${Code[connectError.code]} ${info?.reason ?? "(no reason)"}`;
+  }
+}
+
 async function health(url: string): Promise<string> {
   const client = createClient(Health, createGrpcTransport({ baseUrl: url }));
   const response = await client.check({ service: "" });
@@ -49,8 +62,8 @@ describe("store outage: fail fast, fail-static, fail-closed, recover", () => {
   beforeAll(async () => {
     // Restarts (mongod.start(true)) reuse these options, so a slow restart on a busy machine waits too.
     mongod = await MongoMemoryServer.create({ instance: { ip: "127.0.0.1", launchTimeout: MONGOD_LAUNCH_TIMEOUT_MS } });
-    // The production default: 2 s server selection.
-    store = createMongoStore(mongod.getUri(), "keygate_outage");
+    // Writes wait 2 s for a server here (production waits out an election: 15 s by default).
+    store = createMongoStore(mongod.getUri(), "keygate_outage", { writeWaitMs: 2_000 });
     await store.init();
     clock = new ManualClock(Date.now());
     t = await startTestApp({
@@ -75,10 +88,12 @@ describe("store outage: fail fast, fail-static, fail-closed, recover", () => {
 
     await mongod.stop({ doCleanup: false });
 
-    // Admin RPCs answer `unavailable` within the server selection timeout, not the driver's 30 s.
+    // Admin RPCs answer `unavailable` within the write wait, not the driver's 30 s; a change
+    // that reached no server says nothing was changed.
     const started = performance.now();
     expect(await rpcCode(() => t.client.listKeys({}))).toBe("Unavailable");
     expect(performance.now() - started).toBeLessThan(5_000);
+    expect(await rpcReason(() => t.client.updateKey({ id: uncachedKey.key!.id, name: "renamed" }))).toBe("Unavailable STORE_UNAVAILABLE");
     // /readyz and gRPC health: NOT_SERVING (monitor every 2 s, 1 s ping timeout).
     await within(6_000, "503", () => readyz(t.app.url));
     await within(6_000, "NOT_SERVING", () => health(t.app.url));

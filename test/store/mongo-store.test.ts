@@ -5,13 +5,10 @@ import { StoreUnavailableError } from "../../src/store/errors.js";
 import { COLLECTIONS, createMongoStore } from "../../src/store/mongo/mongo-store.js";
 import { freshMongoStore, type FreshMongoStore } from "../support/mongo.js";
 import { aKey } from "../support/records.js";
+import { withCounterWriter } from "../support/stored-counters.js";
 import { describeStoreContract } from "./contract.js";
-import { counterWriter } from "../support/stored-counters.js";
 
-describeStoreContract("mongodb", async () => {
-  const fresh = await freshMongoStore();
-  return { ...fresh, writeCounter: counterWriter(fresh.db) };
-});
+describeStoreContract("mongodb", async () => withCounterWriter(await freshMongoStore()));
 
 describe("mongodb store", () => {
   let fresh: FreshMongoStore;
@@ -45,6 +42,8 @@ describe("mongodb store", () => {
       { key: { "encryptedSecret.keyId": 1, _id: 1 }, partialFilterExpression: { "encryptedSecret.keyId": { $type: "string" } } },
     ]);
     expect(await indexes(COLLECTIONS.users)).toEqual([{ key: { _id: 1 } }, { key: { organizationId: 1, _id: 1 } }]);
+    expect(await indexes(COLLECTIONS.receipts)).toEqual([{ key: { _id: 1 } }, { key: { expiresAt: 1 } }]);
+    expect((await fresh.db.collection(COLLECTIONS.receipts).indexes()).find((index) => index.name === "expires_ttl")?.expireAfterSeconds).toBe(0);
     expect(await indexes(COLLECTIONS.audit)).toEqual([
       { key: { _id: 1 } },
       { key: { organizationId: 1, _id: -1 } },

@@ -1,13 +1,14 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { MongoMemoryServer } from "mongodb-memory-server-core";
+import { MongoMemoryReplSet } from "mongodb-memory-server-core";
 import type { TestProject } from "vitest/node";
 import { MONGOD_LAUNCH_TIMEOUT_MS } from "./mongod-launch.js";
 
 /**
  * One real mongod for the whole test run (each test file then uses its own database, see
- * mongo.ts). mongodb-memory-server-core starts it: the binary named by MONGOMS_SYSTEM_BINARY, or
+ * mongo.ts), as a single-member replica set: the shape keygate runs on in production, with
+ * transactions and change streams (test/store/mongo-standalone-store.test.ts covers a standalone). mongodb-memory-server-core starts it: the binary named by MONGOMS_SYSTEM_BINARY, or
  * one it downloads. On machines that cannot download MongoDB, ../shared/mongod/install provides
  * one and says so in the variables it exports; they are applied here so that plain `npm test` works.
  */
@@ -73,9 +74,12 @@ async function useOfflineMongodIfNeeded(): Promise<void> {
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   await useOfflineMongodIfNeeded();
-  let server: MongoMemoryServer;
+  let server: MongoMemoryReplSet;
   try {
-    server = await MongoMemoryServer.create({ instance: { ip: "127.0.0.1", launchTimeout: MONGOD_LAUNCH_TIMEOUT_MS } });
+    server = await MongoMemoryReplSet.create({
+      replSet: { count: 1, ip: "127.0.0.1" },
+      instanceOpts: [{ launchTimeout: MONGOD_LAUNCH_TIMEOUT_MS }],
+    });
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     const binary = process.env.MONGOMS_SYSTEM_BINARY ?? "(none; a download was attempted)";

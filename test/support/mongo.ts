@@ -11,10 +11,10 @@ export interface FreshMongoStore {
   cleanup(): Promise<void>;
 }
 
-/** A MongoStore, init()ed, on a new database of the run's mongod (see global-setup.ts). */
-export async function freshMongoStore(): Promise<FreshMongoStore> {
+/** A MongoStore, init()ed, on a new database of the run's mongod (see global-setup.ts), or of the one at `uri`. */
+export async function freshMongoStore(uri: string = inject("mongoUri")): Promise<FreshMongoStore> {
   const dbName = `keygate_test_${randomBytes(6).toString("hex")}`;
-  const client = new MongoClient(inject("mongoUri"));
+  const client = new MongoClient(uri);
   const store = new MongoStore(client, dbName);
   await store.init();
   const db = client.db(dbName);

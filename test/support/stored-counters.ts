@@ -13,3 +13,6 @@ export function counterWriter(db: Db): (counter: CounterId, value: number) => Pr
     }
   };
 }
+
+/** A fresh store with a counter writer for the store contract's counter repair tests. */
+export const withCounterWriter = <T extends { db: Db }>(fresh: T) => ({ ...fresh, writeCounter: counterWriter(fresh.db) });

@@ -18,7 +18,7 @@ export function deleteKey(parts: AdminParts): KeyAdminHandler<"deleteKey"> {
     await mayActOn(parts, ctx, caller, "delete", current);
     const deleted = await store.keys.delete(caller.organization.id, req.id, asSeen(current));
     if (!deleted) throw keyNotFound(req.id);
-    parts.deps.keyEvents.changed(deleted);
+    parts.deps.keyEvents.removed(deleted);
     await parts.audit.changed(caller, { action: "key.delete", keyId: deleted.id, details: { name: deleted.name } });
     return create(DeleteKeyResponseSchema, {});
   });

@@ -1,8 +1,9 @@
+import { randomUUID } from "node:crypto";
 import type { ChangeLogEntry, ChangeLogRepository } from "../store.js";
 
 /** One process, nobody else to tell: nothing is kept. */
 export class MemoryChangeLogRepository implements ChangeLogRepository {
-  async append(): Promise<void> {}
+  readonly origin = randomUUID();
 
   async recent(): Promise<ChangeLogEntry[]> {
     return [];

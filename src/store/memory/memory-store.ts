@@ -7,6 +7,7 @@ import { MemoryChangeLogRepository } from "./change-log-repository.js";
 import { MemoryKeyRepository } from "./key-repository.js";
 import { MemoryOrganizationRepository } from "./organization-repository.js";
 import { MemoryRateLimitCounters } from "./rate-limit-counters.js";
+import { MemoryReceiptRepository } from "./receipt-repository.js";
 import { MemoryUsageRepository } from "./usage-repository.js";
 import { MemoryUserRepository } from "./user-repository.js";
 
@@ -25,7 +26,8 @@ export class MemoryStore implements Store {
   readonly usage = new MemoryUsageRepository();
   readonly changes = new MemoryChangeLogRepository();
   readonly rateLimitCounters = new MemoryRateLimitCounters();
-  readonly #units = new UnitOfWork(oneAtATime());
+  readonly receipts = new MemoryReceiptRepository();
+  readonly #units = new UnitOfWork<undefined>(oneAtATime());
 
   atomically<T>(work: () => Promise<T>): Promise<T> {
     return this.#units.atomically(work);

@@ -1,5 +1,9 @@
+import { randomUUID } from "node:crypto";
 import { ObjectId, type ChangeStreamInsertDocument, type Collection, type Db, type IndexDescription, type Timestamp } from "mongodb";
 import type { ChangeLogEntry, ChangeLogRepository, ChangeLogStream, StoreChange } from "../store.js";
+import { toDocument } from "./documents.js";
+import { toRecord, type KeyDocument } from "./key-document.js";
+import type { KeyRecord } from "../../model/records.js";
 
 export interface ChangeLogDocument {
   _id: ObjectId;
@@ -8,6 +12,8 @@ export interface ChangeLogDocument {
   at: Date;
   kind: StoreChange["kind"];
   hashes?: string[];
+  /** The key after the change, without its sealed secret; null when it was deleted. */
+  key?: KeyDocument | null;
   organizationId?: string;
 }
 
@@ -29,26 +35,39 @@ export class MongoChangeLogRepository implements ChangeLogRepository {
     { key: { at: 1 }, name: "at_ttl", expireAfterSeconds: CHANGE_LOG_RETENTION_SECONDS },
   ];
 
+  readonly origin = randomUUID();
+
   /** `db` holds `collection`; it is asked (`hello`) whether change streams are available. */
   constructor(
     private readonly collection: Collection<ChangeLogDocument>,
     private readonly db: Db,
   ) {}
 
-  async append(origin: string, change: StoreChange): Promise<void> {
-    const fields = change.kind === "key" ? { hashes: change.hashes } : { organizationId: change.organizationId };
+  /**
+   * Appends this store's entry for a change. The repositories call it inside the unit of work
+   * that makes the change (the collection joins its transaction), so both commit or neither.
+   */
+  async append(change: StoreChange): Promise<void> {
+    const fields =
+      change.kind === "key"
+        ? { hashes: change.hashes, key: change.key && { $literal: keyDocumentOf(change.key) } }
+        : { organizationId: change.organizationId };
     // An upsert with a pipeline, so `at` is the server's time, not this replica's. It inserts, so
     // change streams see it as an insert event.
     await this.collection.updateOne(
       { _id: new ObjectId() },
-      [{ $set: { origin, kind: change.kind, ...fields, at: "$$NOW" } }],
+      [{ $set: { origin: this.origin, kind: change.kind, ...fields, at: "$$NOW" } }],
       { upsert: true },
     );
   }
 
+  /**
+   * Read from any member (a secondary while the primary is being elected): the entries a
+   * majority committed are there, so replicas keep applying changes through an election.
+   */
   async recent(windowMs: number): Promise<ChangeLogEntry[]> {
     const documents = await this.collection
-      .find({ $expr: { $gte: ["$at", { $subtract: ["$$NOW", windowMs] }] } })
+      .find({ $expr: { $gte: ["$at", { $subtract: ["$$NOW", windowMs] }] } }, { readPreference: "primaryPreferred" })
       .sort({ at: 1 })
       .toArray();
     return documents.flatMap((document) => entryOf(document) ?? []);
@@ -83,11 +102,17 @@ export class MongoChangeLogRepository implements ChangeLogRepository {
 /** The entry a stored document holds; null for a document of neither known shape. */
 function entryOf(document: ChangeLogDocument): ChangeLogEntry | null {
   const id = document._id.toHexString();
-  if (document.kind === "key" && Array.isArray(document.hashes)) {
-    return { id, origin: document.origin, change: { kind: "key", hashes: document.hashes } };
+  if (document.kind === "key" && Array.isArray(document.hashes) && document.key !== undefined) {
+    return { id, origin: document.origin, change: { kind: "key", hashes: document.hashes, key: document.key && toRecord(document.key) } };
   }
   if (document.kind === "organization" && typeof document.organizationId === "string") {
     return { id, origin: document.origin, change: { kind: "organization", organizationId: document.organizationId } };
   }
   return null;
+}
+
+/** The key as its entry stores it: the sealed secret stays in the keys collection only. */
+function keyDocumentOf(key: KeyRecord): KeyDocument {
+  const { encryptedSecret: _sealed, ...withoutSecret } = key;
+  return toDocument(withoutSecret);
 }

@@ -2,8 +2,7 @@ import type { CounterCorrection, CounterRepair } from "../counter-repair.js";
 import type { Store } from "../store.js";
 import { surveyCounters, type CounterCollections } from "./counter-survey.js";
 import { KeySlotCounters } from "./key-slots.js";
-import type { OwnerCounts } from "./owner-counts.js";
-import { ownerCountsOver } from "./user-repository.js";
+import { OwnerCounts } from "./owner-counts.js";
 
 /**
  * Store.repairCounters on MongoDB: key_slots (key-slots.ts) and owner_counts (owner-counts.ts)
@@ -32,10 +31,12 @@ export class MongoCounterRepair {
   readonly #owners: OwnerCounts;
   readonly #atomically: Store["atomically"];
 
-  constructor(collections: CounterCollections, atomically: Store["atomically"]) {
+  /** `inTransaction` says whether the unit running now is a transaction (as the repositories are given it). */
+  constructor(collections: CounterCollections, atomically: Store["atomically"], inTransaction: () => boolean) {
     this.#collections = collections;
-    this.#slots = new KeySlotCounters(collections.keySlots);
-    this.#owners = ownerCountsOver(collections.ownerCounts, collections.users);
+    this.#slots = new KeySlotCounters(collections.keySlots, inTransaction);
+    const countOwners = (organizationId: string) => collections.users.countDocuments({ organizationId, role: "owner" });
+    this.#owners = new OwnerCounts(collections.ownerCounts, countOwners, inTransaction);
     this.#atomically = atomically;
   }
 

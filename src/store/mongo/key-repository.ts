@@ -11,6 +11,11 @@ import type {
   UpdateKeyOutcome,
 } from "../store.js";
 import type { KeyRecord, SealedSecret } from "../../model/records.js";
+import { hashesOf } from "../../model/key-hashes.js";
+import type { UnitOfWork } from "../unit-of-work.js";
+import type { MongoUnit } from "./transactions.js";
+import type { MongoChangeLogRepository } from "./change-log-repository.js";
+import type { CheckReads } from "./check-reads.js";
 import { isAsSeen, KeyChangedError, type KeyAsSeen } from "../key-as-seen.js";
 import { boundRateLimit, type KeyBound } from "../key-bound.js";
 import { isUsableHolder } from "../usable-holder.js";
@@ -64,27 +69,47 @@ export class MongoKeyRepository implements KeyRepository {
 
   readonly #keys: Collection<KeyDocument>;
   readonly #slots: KeySlotCounters;
+  readonly #changes: Pick<MongoChangeLogRepository, "append">;
+  readonly #units: UnitOfWork<MongoUnit>;
 
-  constructor(keys: Collection<KeyDocument>, slots: KeySlotCounters) {
+  /**
+   * Each write runs as one unit of work (a transaction on a replica set): the key, the slot
+   * counters it moves and the change-log entry other replicas follow (`changes`) commit together.
+   */
+  readonly #checkReads: CheckReads;
+
+  constructor(
+    keys: Collection<KeyDocument>,
+    slots: KeySlotCounters,
+    changes: Pick<MongoChangeLogRepository, "append">,
+    units: UnitOfWork<MongoUnit>,
+    checkReads: CheckReads,
+  ) {
     this.#keys = keys;
     this.#slots = slots;
+    this.#changes = changes;
+    this.#units = units;
+    this.#checkReads = checkReads;
   }
 
-  async create(key: KeyRecord, limits: KeySlotLimits): Promise<CreateKeyOutcome> {
-    const refusal = await this.#takeSlots(key.organizationId, key.ownerUserId, limits);
-    if (refusal) return { ok: false, reason: refusal };
-    try {
-      await this.#keys.insertOne(toDocument(key));
-    } catch (error) {
-      // A server error means nothing was written, so the slots go back. After a network error the
-      // insert may have happened: keeping the slots then errs on the side of the limit.
-      if (error instanceof MongoServerError) await this.#releaseSlots(key.organizationId, key.ownerUserId);
-      if (isDuplicateKeyError(error)) throw new Error("duplicate key id or secret hash", { cause: error });
-      throw error;
-    }
-    // A key created already revoked is refused when full like any other, but holds no slot.
-    if (key.revokedAt !== null) await this.#releaseSlots(key.organizationId, key.ownerUserId);
-    return { ok: true, key: structuredClone(key) };
+  create(key: KeyRecord, limits: KeySlotLimits): Promise<CreateKeyOutcome> {
+    return this.#units.atomically(async () => {
+      const refusal = await this.#takeSlots(key.organizationId, key.ownerUserId, limits);
+      if (refusal) return { ok: false, reason: refusal };
+      try {
+        await this.#keys.insertOne(toDocument(key));
+      } catch (error) {
+        // Without a transaction, a server error means nothing was written, so the slots go back.
+        // After a network error the insert may have happened: keeping the slots then errs on the
+        // side of the limit (and the counter repair, repairCounters, sets them right).
+        if (error instanceof MongoServerError && !this.#inTransaction()) await this.#releaseSlots(key.organizationId, key.ownerUserId);
+        if (isDuplicateKeyError(error)) throw new Error("duplicate key id or secret hash", { cause: error });
+        throw error;
+      }
+      // A key created already revoked is refused when full like any other, but holds no slot.
+      if (key.revokedAt !== null) await this.#releaseSlots(key.organizationId, key.ownerUserId);
+      return { ok: true, key: structuredClone(key) };
+    });
   }
 
   async findById(organizationId: string, id: string): Promise<KeyRecord | null> {
@@ -93,7 +118,7 @@ export class MongoKeyRepository implements KeyRepository {
   }
 
   async findByHash(secretHash: string): Promise<KeyRecord | null> {
-    const doc = await this.#keys.findOne({ $or: [{ secretHash }, { "previousSecret.hash": secretHash }] });
+    const doc = await this.#keys.findOne({ $or: [{ secretHash }, { "previousSecret.hash": secretHash }] }, this.#checkReads);
     return doc && toRecord(doc);
   }
 
@@ -106,7 +131,11 @@ export class MongoKeyRepository implements KeyRepository {
     return docs.map(toRecord);
   }
 
-  async update(organizationId: string, id: string, patch: KeyPatch, limits: KeySlotLimits, seen?: KeyAsSeen): Promise<UpdateKeyOutcome> {
+  update(organizationId: string, id: string, patch: KeyPatch, limits: KeySlotLimits, seen?: KeyAsSeen): Promise<UpdateKeyOutcome> {
+    return this.#units.atomically(() => this.#update(organizationId, id, patch, limits, seen));
+  }
+
+  async #update(organizationId: string, id: string, patch: KeyPatch, limits: KeySlotLimits, seen?: KeyAsSeen): Promise<UpdateKeyOutcome> {
     const changes = changesOf(patch);
     for (let attempt = 0; attempt < UPDATE_ATTEMPTS; attempt++) {
       const filter = { ...holdingSlot(organizationId, id), ...stillAsSeen(seen) };
@@ -125,7 +154,9 @@ export class MongoKeyRepository implements KeyRepository {
       const updated = await this.#keys.findOneAndUpdate(filter, { $set: changes }, { returnDocument: "after" });
       if (updated) {
         if (move) await this.#slots.release(move.from);
-        return { ok: true, key: toRecord(updated) };
+        const key = toRecord(updated);
+        await this.#announce(key, key);
+        return { ok: true, key };
       }
       if (move) await this.#slots.release(move.to);
       const current = await this.#afterMiss(organizationId, id, seen);
@@ -136,20 +167,24 @@ export class MongoKeyRepository implements KeyRepository {
     throw new Error(`key ${id} changed owner ${UPDATE_ATTEMPTS} times during one update; nothing was changed`);
   }
 
-  async revoke(organizationId: string, id: string, at: Date, seen?: KeyAsSeen): Promise<KeyRecord | null> {
-    // Only the call that moves revokedAt from null frees the slot.
-    const revoked = await this.#keys.findOneAndUpdate(
-      { ...holdingSlot(organizationId, id), ...stillAsSeen(seen) },
-      // A revoked key's secret is of no use to anyone: its sealed copy goes.
-      { $set: { revokedAt: at, isActive: false, updatedAt: at }, $unset: { encryptedSecret: "" } },
-      { returnDocument: "after" },
-    );
-    if (revoked) {
-      await this.#releaseSlots(organizationId, revoked.ownerUserId);
-      return toRecord(revoked);
-    }
-    const current = await this.#afterMiss(organizationId, id, seen);
-    return current && toRecord(current);
+  revoke(organizationId: string, id: string, at: Date, seen?: KeyAsSeen): Promise<KeyRecord | null> {
+    return this.#units.atomically(async () => {
+      // Only the call that moves revokedAt from null frees the slot.
+      const revoked = await this.#keys.findOneAndUpdate(
+        { ...holdingSlot(organizationId, id), ...stillAsSeen(seen) },
+        // A revoked key's secret is of no use to anyone: its sealed copy goes.
+        { $set: { revokedAt: at, isActive: false, updatedAt: at }, $unset: { encryptedSecret: "" } },
+        { returnDocument: "after" },
+      );
+      if (revoked) {
+        await this.#releaseSlots(organizationId, revoked.ownerUserId);
+        const key = toRecord(revoked);
+        await this.#announce(key, key);
+        return key;
+      }
+      const current = await this.#afterMiss(organizationId, id, seen);
+      return current && toRecord(current);
+    });
   }
 
   /**
@@ -158,8 +193,20 @@ export class MongoKeyRepository implements KeyRepository {
    * to revoke the last two holders, the one that looks second finds the other's key claimed (or
    * already revoked) and is refused; both are refused when each looks while the other's claim is
    * on, which errs on the side of keeping a holder.
+   *
+   * In a transaction the claims are invisible to the other call until commit (snapshot
+   * isolation): there, both calls first write the organization's slot counter, so that two
+   * concurrent ones conflict and the second runs again after the first committed, seeing its
+   * revocation.
    */
-  async revokeUnlessLastHolder(organizationId: string, id: string, scope: string, at: Date): Promise<GuardedRevokeOutcome> {
+  revokeUnlessLastHolder(organizationId: string, id: string, scope: string, at: Date): Promise<GuardedRevokeOutcome> {
+    return this.#units.atomically(async () => {
+      if (this.#inTransaction()) await this.#slots.touch(organizationCounter(organizationId));
+      return this.#revokeUnlessLastHolder(organizationId, id, scope, at);
+    });
+  }
+
+  async #revokeUnlessLastHolder(organizationId: string, id: string, scope: string, at: Date): Promise<GuardedRevokeOutcome> {
     const token = randomUUID();
     const claimed = await this.#keys.findOneAndUpdate(
       holdingSlot(organizationId, id),
@@ -170,6 +217,7 @@ export class MongoKeyRepository implements KeyRepository {
       const current = await this.findById(organizationId, id);
       return current ? { ok: true, key: current } : { ok: false, reason: "not_found" };
     }
+    let failed = false;
     try {
       if (isUsableHolder(claimed, scope, at)) {
         const unclaimed = { $or: [{ revocationClaim: { $exists: false } }, { "revocationClaim.at": { $lte: new Date(at.getTime() - CLAIM_MS) } }] };
@@ -182,23 +230,43 @@ export class MongoKeyRepository implements KeyRepository {
       }
       const revoked = await this.revoke(organizationId, id, at);
       return revoked ? { ok: true, key: revoked } : { ok: false, reason: "not_found" };
+    } catch (error) {
+      failed = true;
+      throw error;
     } finally {
-      await this.#keys.updateOne({ _id: id, organizationId, "revocationClaim.token": token }, { $unset: { revocationClaim: "" } });
+      // After a failed operation a transaction is aborted, and the claim with it.
+      if (!(failed && this.#inTransaction())) {
+        await this.#keys.updateOne({ _id: id, organizationId, "revocationClaim.token": token }, { $unset: { revocationClaim: "" } });
+      }
     }
   }
 
-  async delete(organizationId: string, id: string, seen?: KeyAsSeen): Promise<KeyRecord | null> {
-    const deleted = await this.#keys.findOneAndDelete({ _id: id, organizationId, ...stillAsSeen(seen) });
-    if (deleted === null) {
-      // Missed with the key still there: only the precondition can have kept it.
-      if (seen && (await this.#keys.countDocuments({ _id: id, organizationId }, { limit: 1 })) > 0) throw new KeyChangedError(id);
-      return null;
-    }
-    if (deleted.revokedAt === null) await this.#releaseSlots(organizationId, deleted.ownerUserId);
-    return toRecord(deleted);
+  delete(organizationId: string, id: string, seen?: KeyAsSeen): Promise<KeyRecord | null> {
+    return this.#units.atomically(async () => {
+      const deleted = await this.#keys.findOneAndDelete({ _id: id, organizationId, ...stillAsSeen(seen) });
+      if (deleted === null) {
+        // Missed with the key still there: only the precondition can have kept it.
+        if (seen && (await this.#keys.countDocuments({ _id: id, organizationId }, { limit: 1 })) > 0) throw new KeyChangedError(id);
+        return null;
+      }
+      if (deleted.revokedAt === null) await this.#releaseSlots(organizationId, deleted.ownerUserId);
+      const key = toRecord(deleted);
+      await this.#announce(key, null);
+      return key;
+    });
   }
 
-  async replaceSecret(organizationId: string, id: string, next: NewSecret, seen?: KeyAsSeen): Promise<KeyRecord | null> {
+  replaceSecret(organizationId: string, id: string, next: NewSecret, seen?: KeyAsSeen): Promise<KeyRecord | null> {
+    return this.#units.atomically(async () => {
+      // The hashes it is found by before the rotation, for the other replicas to drop.
+      const before = await this.#keys.findOne({ _id: id, organizationId }, { projection: { secretHash: 1, previousSecret: 1 } });
+      const rotated = await this.#replaceSecret(organizationId, id, next, seen);
+      if (rotated && before) await this.#announce(before, rotated);
+      return rotated;
+    });
+  }
+
+  async #replaceSecret(organizationId: string, id: string, next: NewSecret, seen?: KeyAsSeen): Promise<KeyRecord | null> {
     const { secretHash, keyPrefix, previousSecretExpiresAt, encryptedSecret, updatedAt } = next;
     // A pipeline update reads "$secretHash" from the document as it was before this update.
     const previousSecret = previousSecretExpiresAt ? { hash: "$secretHash", expiresAt: { $literal: previousSecretExpiresAt } } : null;
@@ -232,22 +300,30 @@ export class MongoKeyRepository implements KeyRepository {
     const changed: KeyRecord[] = [];
     for (const { _id } of candidates) {
       // The filter again, so a key changed, revoked or handed on since the find is judged as it is now.
-      const updated = await this.#keys.findOneAndUpdate(
-        { _id, ...outside },
-        [
-          {
-            $set: {
-              scopes: { $filter: { input: "$scopes", cond: { $in: ["$$this", { $literal: [...bound.scopes] }] } } },
-              rateLimit: { $cond: [rateWithinBound(bound.maxPerMinute), "$rateLimit", { $literal: boundRateLimit(bound.maxPerMinute) }] },
-              updatedAt: { $literal: updatedAt },
-            },
-          },
-        ],
-        { returnDocument: "after" },
-      );
-      if (updated) changed.push(toRecord(updated));
+      const updated = await this.#units.atomically(() => this.#bound(_id, outside, bound, updatedAt));
+      if (updated) changed.push(updated);
     }
     return changed;
+  }
+
+  async #bound(_id: string, outside: Filter<KeyDocument>, bound: KeyBound, updatedAt: Date): Promise<KeyRecord | null> {
+    const updated = await this.#keys.findOneAndUpdate(
+      { _id, ...outside },
+      [
+        {
+          $set: {
+            scopes: { $filter: { input: "$scopes", cond: { $in: ["$$this", { $literal: [...bound.scopes] }] } } },
+            rateLimit: { $cond: [rateWithinBound(bound.maxPerMinute), "$rateLimit", { $literal: boundRateLimit(bound.maxPerMinute) }] },
+            updatedAt: { $literal: updatedAt },
+          },
+        },
+      ],
+      { returnDocument: "after" },
+    );
+    if (updated === null) return null;
+    const key = toRecord(updated);
+    await this.#announce(key, key);
+    return key;
   }
 
   async countHoldingSlots(organizationId: string, ownerUserId?: string): Promise<number> {
@@ -314,6 +390,16 @@ export class MongoKeyRepository implements KeyRepository {
       return "user_limit";
     }
     return null;
+  }
+
+  /** The change-log entry of a change, in the unit making it: `key` after it, null when gone. */
+  async #announce(before: Pick<KeyRecord, "secretHash" | "previousSecret">, key: KeyRecord | null): Promise<void> {
+    const hashes = [...new Set([...hashesOf(before), ...(key ? hashesOf(key) : [])])];
+    await this.#changes.append({ kind: "key", hashes, key });
+  }
+
+  #inTransaction(): boolean {
+    return this.#units.context()?.session !== undefined;
   }
 
   async #releaseSlots(organizationId: string, ownerUserId: string): Promise<void> {

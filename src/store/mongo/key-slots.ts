@@ -1,12 +1,14 @@
 import { MaxKey, MinKey, type Collection, type Filter } from "mongodb";
 import { isDuplicateKeyError } from "./mongo-errors.js";
+import { RaceLost } from "./transactions.js";
 
 /**
  * One counter document per organization and per (organization, owner user): how many key slots
  * are held. A slot is taken by a conditional `$inc` that only matches while the counter is below
- * the limit, so two writers racing for the last slot cannot both get it — no transaction and no
- * read-modify-write. The key repository takes slots before it writes a key and gives them back
- * when the write does not happen (compensation), or when a key is revoked or deleted.
+ * the limit, so two writers racing for the last slot cannot both get it. The key repository
+ * takes and gives back slots in the same unit of work as the key write (a transaction on a
+ * replica set, so the counter and the keys never disagree); on a standalone mongod, without
+ * transactions, it gives them back by compensation when the key write does not happen.
  */
 export interface SlotCounterId {
   organizationId: string;
@@ -18,6 +20,8 @@ export interface SlotCounterId {
 export interface SlotCounterDocument {
   _id: SlotCounterId;
   held: number;
+  /** Bumped by touch(): a write that changes nothing would not conflict with another. */
+  touches?: number;
 }
 
 export const organizationCounter = (organizationId: string): SlotCounterId => ({ organizationId, ownerUserId: null });
@@ -27,32 +31,46 @@ export const userCounter = (organizationId: string, ownerUserId: string): SlotCo
   ownerUserId,
 });
 
+/** How often take() looks again at a counter that changed between its write and its read. */
+const TAKE_ATTEMPTS = 5;
+
 export class KeySlotCounters {
   readonly #counters: Collection<SlotCounterDocument>;
 
-  constructor(counters: Collection<SlotCounterDocument>) {
+  readonly #inTransaction: () => boolean;
+
+  constructor(counters: Collection<SlotCounterDocument>, inTransaction: () => boolean) {
     this.#counters = counters;
+    this.#inTransaction = inTransaction;
   }
 
   /** Takes one slot if fewer than `max` are held; false when the counter is full. */
   async take(id: SlotCounterId, max: number): Promise<boolean> {
-    // An upsert only copies equality fields into the new document, so a limit of 0 would still
-    // create a counter holding 1: refuse before touching the collection.
     if (max <= 0) return false;
     const notFull = { _id: id, held: { $lt: max } };
-    try {
-      // The first slot creates the counter. When the counter exists but is full, the filter does not
-      // match and the upsert tries to insert a second document with the same _id: E11000.
-      await this.#counters.updateOne(notFull, { $inc: { held: 1 } }, { upsert: true });
-      return true;
-    } catch (error) {
-      if (!isDuplicateKeyError(error)) throw error;
+    for (let attempt = 0; attempt < TAKE_ATTEMPTS; attempt++) {
+      if ((await this.#counters.updateOne(notFull, { $inc: { held: 1 } })).modifiedCount === 1) return true;
+      const counter = await this.#counters.findOne({ _id: id });
+      if (counter !== null) {
+        if (counter.held >= max) return false;
+        continue; // A slot was freed, or the counter created, between the two: try again.
+      }
+      // The first slot creates the counter. No upsert: a failed write aborts a transaction, and an
+      // upsert on a full counter fails (E11000) by design.
+      try {
+        await this.#counters.insertOne({ _id: id, held: 1 });
+        return true;
+      } catch (error) {
+        if (!isDuplicateKeyError(error)) throw error;
+        if (this.#inTransaction()) throw new RaceLost("key slot counter created concurrently", { cause: error });
+      }
     }
-    // The counter exists now, either full or created by a concurrent writer a moment ago: the same
-    // conditional increment without upsert decides which. (Only the repair deletes a counter, one
-    // that counts no key; deleted in between, the slot is refused, which errs on the limit's side.)
-    const result = await this.#counters.updateOne(notFull, { $inc: { held: 1 } });
-    return result.modifiedCount === 1;
+    throw new Error(`key slot counter changed ${TAKE_ATTEMPTS} times while taking a slot; no slot was taken`);
+  }
+
+  /** Writes the counter without changing it: concurrent transactions that both do conflict. */
+  async touch(id: SlotCounterId): Promise<void> {
+    await this.#counters.updateOne({ _id: id }, { $inc: { touches: 1 } });
   }
 
   /** Gives one slot back. */

@@ -1,11 +1,14 @@
 import {
+  MongoError,
+  MongoErrorLabel,
   MongoNetworkError,
   MongoNotConnectedError,
   MongoServerError,
   MongoServerSelectionError,
   MongoTopologyClosedError,
+  MongoWriteConcernError,
 } from "mongodb";
-import { StoreUnavailableError } from "../errors.js";
+import { StoreOutcomeUnknownError, StoreUnavailableError } from "../errors.js";
 
 /**
  * The driver's errors in the store's own terms (src/store/errors.ts), so nothing above the store
@@ -29,20 +32,67 @@ export async function reportingDuplicates<T>(write: () => Promise<T>, what: stri
   }
 }
 
-/**
- * The driver could not reach a server: none could be selected, the connection failed, timed out
- * or was closed (MongoNetworkError and its MongoNetworkTimeoutError and MongoPoolClearedError),
- * or the client is not connected or already closed.
- */
-const isUnreachableError = (error: unknown): boolean =>
-  error instanceof MongoServerSelectionError ||
-  error instanceof MongoNetworkError ||
-  error instanceof MongoNotConnectedError ||
-  error instanceof MongoTopologyClosedError;
+/** Whether `error`, or an error it was caused by, carries the driver's `label`. */
+export function hasErrorLabel(error: unknown, label: string): boolean {
+  for (let cause = error; cause instanceof Error; cause = cause.cause) {
+    if (cause instanceof MongoError && cause.hasErrorLabel(label)) return true;
+  }
+  return false;
+}
 
-/** An unreachable-server error as StoreUnavailableError (the driver's error its cause); any other as it is. */
-export const inStoreTerms = (error: unknown): unknown =>
-  isUnreachableError(error) ? new StoreUnavailableError("MongoDB unreachable", { cause: error }) : error;
+/**
+ * Server codes that say the operation never ran: the member is not (or no longer) primary, or
+ * is shutting down, and refused it before doing anything.
+ */
+const REFUSED_BEFORE_RUNNING = new Set([
+  10107, // NotWritablePrimary
+  13435, // NotPrimaryNoSecondaryOk
+  13436, // NotPrimaryOrSecondary
+  91, // ShutdownInProgress
+  50, // MaxTimeMSExpired (reads are the only operations given a time limit)
+  262, // ExceededTimeLimit
+]);
+
+/** Server codes that interrupt an operation in flight: a write may have been applied. */
+const INTERRUPTED_RUNNING = new Set([
+  11602, // InterruptedDueToReplStateChange: the primary stepped down under it
+  11600, // InterruptedAtShutdown
+  189, // PrimarySteppedDown
+]);
+
+/**
+ * How a failure leaves the data: "not_applied" (nothing reached the server, or the server
+ * refused it before running it, or a transaction was aborted), "unknown" (it may have been
+ * applied), or null: not an availability failure at all (a bug, a refused write), left as it is.
+ */
+function outcomeOf(error: unknown): "not_applied" | "unknown" | null {
+  // Inside a transaction the driver says which it was: an aborted transaction applied nothing.
+  if (hasErrorLabel(error, MongoErrorLabel.UnknownTransactionCommitResult)) return "unknown";
+  if (hasErrorLabel(error, MongoErrorLabel.TransientTransactionError)) return "not_applied";
+  if (error instanceof MongoServerSelectionError || error instanceof MongoNotConnectedError || error instanceof MongoTopologyClosedError) {
+    return "not_applied";
+  }
+  if (error instanceof MongoWriteConcernError) return "unknown";
+  // A connection lost or timed out with the operation sent: it may have run.
+  if (error instanceof MongoNetworkError) return "unknown";
+  if (error instanceof MongoServerError && typeof error.code === "number") {
+    if (REFUSED_BEFORE_RUNNING.has(error.code)) return "not_applied";
+    if (INTERRUPTED_RUNNING.has(error.code)) return "unknown";
+  }
+  return null;
+}
+
+/**
+ * An availability failure as StoreUnavailableError, or StoreOutcomeUnknownError when a write may
+ * have been applied (the driver's error its cause); any other error as it is.
+ */
+export function inStoreTerms(error: unknown): unknown {
+  if (error instanceof StoreUnavailableError) return error;
+  const outcome = outcomeOf(error);
+  if (outcome === "unknown") return new StoreOutcomeUnknownError("MongoDB did not confirm the operation; it may have been applied", { cause: error });
+  if (outcome === "not_applied") return new StoreUnavailableError("MongoDB unreachable", { cause: error });
+  return error;
+}
 
 /**
  * The repository as the rest of keygate sees it: every method that returns a promise rejects

@@ -1,9 +1,10 @@
-import { MongoClient, MongoServerError, ReadPreference, type ClientSession, type Collection, type Db, type Document, type IndexDescription, type MongoClientOptions } from "mongodb";
+import { MongoClient, MongoServerError, type Collection, type Db, type Document, type IndexDescription, type MongoClientOptions } from "mongodb";
 import type { Store } from "../store.js";
 import type { CounterRepair } from "../counter-repair.js";
 import { UnitOfWork } from "../unit-of-work.js";
 import { inUnitSession } from "./session-collection.js";
-import { transactional } from "./transactions.js";
+import { transactional, type MongoUnit } from "./transactions.js";
+import { checkReads } from "./check-reads.js";
 import { MongoChangeLogRepository, type ChangeLogDocument } from "./change-log-repository.js";
 import { MongoAuditRepository, type AuditEventDocument } from "./audit-repository.js";
 import { MongoCounterRepair } from "./counter-repair.js";
@@ -12,6 +13,7 @@ import type { KeyDocument } from "./key-document.js";
 import { inStoreTerms, withErrorsInStoreTerms } from "./mongo-errors.js";
 import { KeySlotCounters, type SlotCounterDocument } from "./key-slots.js";
 import { MongoRateLimitCounters, type RateLimitSlotDocument } from "./rate-limit-counters.js";
+import { MongoReceiptRepository, type ReceiptDocument } from "./receipt-repository.js";
 import { MongoOrganizationRepository, type OrganizationDocument } from "./organization-repository.js";
 import type { OwnerCountDocument } from "./owner-counts.js";
 import { MongoUsageRepository, type UsageDayDocument } from "./usage-repository.js";
@@ -30,6 +32,7 @@ export const COLLECTIONS = {
   usageKeyTotals: "usage_key_totals",
   keyChanges: "key_changes",
   rateLimitSlots: "rate_limit_slots",
+  receipts: "idempotency_receipts",
 } as const;
 
 const NAMESPACE_EXISTS = 48;
@@ -49,38 +52,48 @@ export class MongoStore implements Store {
   readonly usage: MongoUsageRepository;
   readonly changes: MongoChangeLogRepository;
   readonly rateLimitCounters: MongoRateLimitCounters;
+  readonly receipts: MongoReceiptRepository;
 
   readonly #client: MongoClient;
   readonly #db: Db;
-  readonly #units: UnitOfWork<ClientSession>;
+  readonly #units: UnitOfWork<MongoUnit>;
   readonly #counters: MongoCounterRepair;
   /** Whether the deployment has transactions (a replica set or a sharded cluster), known after init(). */
   #transactions = false;
 
   /**
    * The store uses `client` and closes it in close(). A unit of work keeps retrying through an
-   * election for up to `writeWaitMs` (transactions.ts).
+   * election for up to `writeWaitMs` (transactions.ts); Check's reads run for at most
+   * `readTimeoutMs` on the server (check-reads.ts).
    */
-  constructor(client: MongoClient, dbName: string, writeWaitMs: number = DEFAULT_WRITE_WAIT_MS) {
+  constructor(client: MongoClient, dbName: string, timeouts: StoreTimeouts = DEFAULT_TIMEOUTS) {
     this.#client = client;
     this.#db = client.db(dbName);
-    this.#units = new UnitOfWork(transactional(client, () => this.#transactions, writeWaitMs));
+    this.#units = new UnitOfWork(transactional(client, () => this.#transactions, timeouts.writeWaitMs));
     // Each repository behind the boundary that turns an unreachable server into the store's
     // StoreUnavailableError (mongo-errors.ts).
+    // The change log is written by the repositories whose writes other replicas follow, in the
+    // same unit of work as each write.
+    const changes = new MongoChangeLogRepository(this.#collection<ChangeLogDocument>(COLLECTIONS.keyChanges), this.#db);
+    const inTransaction = () => this.#units.context()?.session !== undefined;
+    const reads = checkReads(timeouts.readTimeoutMs);
     this.keys = withErrorsInStoreTerms(
       new MongoKeyRepository(
         this.#collection<KeyDocument>(COLLECTIONS.keys),
-        new KeySlotCounters(this.#collection<SlotCounterDocument>(COLLECTIONS.keySlots)),
+        new KeySlotCounters(this.#collection<SlotCounterDocument>(COLLECTIONS.keySlots), inTransaction),
+        changes,
+        this.#units,
+        reads,
       ),
     );
     this.organizations = withErrorsInStoreTerms(
-      new MongoOrganizationRepository(this.#collection<OrganizationDocument>(COLLECTIONS.organizations)),
+      new MongoOrganizationRepository(this.#collection<OrganizationDocument>(COLLECTIONS.organizations), changes, this.#units, reads),
     );
     this.users = withErrorsInStoreTerms(
       new MongoUserRepository(
         this.#collection<UserDocument>(COLLECTIONS.users),
         this.#collection<OwnerCountDocument>(COLLECTIONS.ownerCounts),
-        (work) => this.atomically(work),
+        this.#units,
       ),
     );
     this.audit = withErrorsInStoreTerms(new MongoAuditRepository(this.#collection<AuditEventDocument>(COLLECTIONS.audit)));
@@ -90,12 +103,11 @@ export class MongoStore implements Store {
         new UsageKeyTotals(this.#collection<UsageKeyTotalsDocument>(COLLECTIONS.usageKeyTotals)),
       ),
     );
-    this.changes = withErrorsInStoreTerms(
-      new MongoChangeLogRepository(this.#collection<ChangeLogDocument>(COLLECTIONS.keyChanges), this.#db),
-    );
+    this.changes = withErrorsInStoreTerms(changes);
     this.rateLimitCounters = withErrorsInStoreTerms(
       new MongoRateLimitCounters(this.#collection<RateLimitSlotDocument>(COLLECTIONS.rateLimitSlots)),
     );
+    this.receipts = withErrorsInStoreTerms(new MongoReceiptRepository(this.#collection<ReceiptDocument>(COLLECTIONS.receipts), inTransaction));
     this.#counters = withErrorsInStoreTerms(
       new MongoCounterRepair(
         {
@@ -104,7 +116,8 @@ export class MongoStore implements Store {
           users: this.#collection(COLLECTIONS.users),
           ownerCounts: this.#collection(COLLECTIONS.ownerCounts),
         },
-        (work) => this.atomically(work),
+        (work) => this.#units.atomically(work),
+        inTransaction,
       ),
     );
   }
@@ -137,6 +150,7 @@ export class MongoStore implements Store {
       [COLLECTIONS.usageDays, MongoUsageRepository.indexes],
       [COLLECTIONS.keyChanges, MongoChangeLogRepository.indexes],
       [COLLECTIONS.rateLimitSlots, MongoRateLimitCounters.indexes],
+      [COLLECTIONS.receipts, MongoReceiptRepository.indexes],
     ];
     await Promise.all(
       indexes
@@ -146,7 +160,7 @@ export class MongoStore implements Store {
   }
 
   atomically<T>(work: () => Promise<T>): Promise<T> {
-    return this.#units.atomically(work);
+    return this.#units.atomically(work).catch((error: unknown) => Promise.reject(inStoreTerms(error)));
   }
 
   afterCommit(effect: () => void): void {
@@ -163,13 +177,13 @@ export class MongoStore implements Store {
   }
 
   /**
-   * Any member that can serve reads answers (primaryPreferred), so a replica stays ready through
-   * an election while a secondary is up; `signal` aborts server selection, or closes the
-   * connection of a ping a frozen server never answers, so none is left waiting.
+   * Any member that can serve reads answers (primaryPreferred, as Check's reads), so a replica
+   * stays ready through an election while a secondary is up; `signal` aborts server selection,
+   * or closes the connection of a ping a frozen server never answers, so none is left waiting.
    */
   async ping(signal?: AbortSignal): Promise<void> {
     try {
-      await this.#db.command({ ping: 1 }, { readPreference: ReadPreference.PRIMARY_PREFERRED, ...(signal && { signal }) });
+      await this.#db.command({ ping: 1 }, { readPreference: "primaryPreferred", ...(signal && { signal }) });
     } catch (error) {
       throw inStoreTerms(error);
     }
@@ -180,18 +194,31 @@ export class MongoStore implements Store {
   }
 }
 
-/**
- * How long a write waits for a primary (KEYGATE_STORE_WRITE_WAIT_MS): longer than an election
- * (10–12 s after a primary dies), so admin writes ride through one instead of failing.
- */
-export const DEFAULT_WRITE_WAIT_MS = 15_000;
+export interface StoreTimeouts {
+  /**
+   * How long a write waits for a primary and retries its transaction (KEYGATE_STORE_WRITE_WAIT_MS):
+   * longer than an election (10–12 s after a primary dies), so admin writes ride through one.
+   */
+  writeWaitMs: number;
+  /** How long a Check's read may run (KEYGATE_STORE_READ_TIMEOUT_MS). */
+  readTimeoutMs: number;
+}
 
-/** A store on its own client for `uri`; call init() before serving. */
+export const DEFAULT_TIMEOUTS: StoreTimeouts = { writeWaitMs: 15_000, readTimeoutMs: 3_000 };
+
+/**
+ * A store on its own client for `uri`; call init() before serving. The client waits for a
+ * server as long as a write may wait (serverSelectionTimeoutMS), and gives up on a connection
+ * that stops answering after as long (socketTimeoutMS): a frozen or vanished primary fails the
+ * operations in flight on it, instead of holding them until the OS notices.
+ */
 export function createMongoStore(
   uri: string,
   dbName: string,
-  options: { writeWaitMs?: number; client?: MongoClientOptions } = {},
+  options: Partial<StoreTimeouts> & { client?: MongoClientOptions } = {},
 ): MongoStore {
-  const writeWaitMs = options.writeWaitMs ?? DEFAULT_WRITE_WAIT_MS;
-  return new MongoStore(new MongoClient(uri, { serverSelectionTimeoutMS: writeWaitMs, ...options.client }), dbName, writeWaitMs);
+  const { client, ...given } = options;
+  const timeouts = { ...DEFAULT_TIMEOUTS, ...given };
+  const clientOptions = { serverSelectionTimeoutMS: timeouts.writeWaitMs, socketTimeoutMS: timeouts.writeWaitMs, ...client };
+  return new MongoStore(new MongoClient(uri, clientOptions), dbName, timeouts);
 }

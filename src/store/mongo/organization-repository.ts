@@ -1,5 +1,9 @@
-import type { Collection, IndexDescription } from "mongodb";
+import type { ClientSession, Collection, IndexDescription } from "mongodb";
 import type { OrganizationRepository } from "../store.js";
+import type { UnitOfWork } from "../unit-of-work.js";
+import type { MongoUnit } from "./transactions.js";
+import type { MongoChangeLogRepository } from "./change-log-repository.js";
+import type { CheckReads } from "./check-reads.js";
 import type { Organization } from "../../model/records.js";
 import { toDocument, type StoredRecord } from "./documents.js";
 import { reportingDuplicates } from "./mongo-errors.js";
@@ -19,9 +23,22 @@ export class MongoOrganizationRepository implements OrganizationRepository {
   static readonly indexes: IndexDescription[] = [];
 
   readonly #organizations: Collection<OrganizationDocument>;
+  readonly #changes: Pick<MongoChangeLogRepository, "append">;
+  readonly #units: UnitOfWork<MongoUnit>;
 
-  constructor(organizations: Collection<OrganizationDocument>) {
+  /** A plan change and its change-log entry (`changes`) commit together, in one unit of work. */
+  readonly #checkReads: CheckReads;
+
+  constructor(
+    organizations: Collection<OrganizationDocument>,
+    changes: Pick<MongoChangeLogRepository, "append">,
+    units: UnitOfWork<MongoUnit>,
+    checkReads: CheckReads,
+  ) {
     this.#organizations = organizations;
+    this.#changes = changes;
+    this.#units = units;
+    this.#checkReads = checkReads;
   }
 
   async create(organization: Organization): Promise<void> {
@@ -31,8 +48,9 @@ export class MongoOrganizationRepository implements OrganizationRepository {
     );
   }
 
+  /** Check reads an organization (its plan) for every key it caches: a Check read. */
   async findById(id: string): Promise<Organization | null> {
-    const doc = await this.#organizations.findOne({ _id: id });
+    const doc = await this.#organizations.findOne({ _id: id }, this.#checkReads);
     return doc && toRecord(doc);
   }
 
@@ -40,8 +58,12 @@ export class MongoOrganizationRepository implements OrganizationRepository {
     return this.#organizations.countDocuments();
   }
 
-  async setPlan(id: string, plan: string): Promise<Organization | null> {
-    const doc = await this.#organizations.findOneAndUpdate({ _id: id }, { $set: { plan } }, { returnDocument: "after" });
-    return doc && toRecord(doc);
+  setPlan(id: string, plan: string): Promise<Organization | null> {
+    return this.#units.atomically(async () => {
+      const doc = await this.#organizations.findOneAndUpdate({ _id: id }, { $set: { plan } }, { returnDocument: "after" });
+      if (doc === null) return null;
+      await this.#changes.append({ kind: "organization", organizationId: id });
+      return toRecord(doc);
+    });
   }
 }

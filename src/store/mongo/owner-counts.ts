@@ -1,5 +1,6 @@
 import type { Collection } from "mongodb";
 import { isDuplicateKeyError } from "./mongo-errors.js";
+import { RaceLost } from "./transactions.js";
 
 /**
  * One counter document per organization: how many of its users are owners. An owner stops being
@@ -7,7 +8,9 @@ import { isDuplicateKeyError } from "./mongo-errors.js";
  * one has taken that owner away, so two requests racing to remove the last two owners cannot both
  * win, without a transaction (the same pattern as key-slots.ts).
  *
- * Writes keep the counter at or below the true number: it is lowered before an owner goes and
+ * The user repository makes these writes in the same unit of work as the user write (a
+ * transaction on a replica set: they commit together). Without transactions (a standalone
+ * mongod), writes keep the counter at or below the true number: it is lowered before an owner goes and
  * raised after one arrives, so a crash in between can only refuse a removal that was allowed,
  * never allow removing the last owner.
  *
@@ -24,10 +27,12 @@ export interface OwnerCountDocument {
 export class OwnerCounts {
   readonly #counts: Collection<OwnerCountDocument>;
   readonly #countOwners: (organizationId: string) => Promise<number>;
+  readonly #inTransaction: () => boolean;
 
-  constructor(counts: Collection<OwnerCountDocument>, countOwners: (organizationId: string) => Promise<number>) {
+  constructor(counts: Collection<OwnerCountDocument>, countOwners: (organizationId: string) => Promise<number>, inTransaction: () => boolean) {
     this.#counts = counts;
     this.#countOwners = countOwners;
+    this.#inTransaction = inTransaction;
   }
 
   async ensure(organizationId: string): Promise<void> {
@@ -36,8 +41,10 @@ export class OwnerCounts {
     try {
       await this.#counts.insertOne({ _id: organizationId, owners });
     } catch (error) {
-      // Another writer created it first, from the same count.
+      // Another writer created it first, from the same count; a transaction that lost the race is
+      // aborted by the failed write and runs again.
       if (!isDuplicateKeyError(error)) throw error;
+      if (this.#inTransaction()) throw new RaceLost("owner counter created concurrently", { cause: error });
     }
   }
 

@@ -1,47 +1,61 @@
-import type { ClientSession, Collection, Document } from "mongodb";
+import type { Collection, Document } from "mongodb";
+import type { MongoUnit } from "./transactions.js";
 
 /**
- * Where each collection method the repositories call takes its options: the session goes there.
- * Methods not listed (watch, createIndexes, ...) are never part of a unit of work.
+ * Where each collection method the repositories call takes its options (the session goes
+ * there), and whether it writes. Methods not listed (watch, createIndexes, ...) are never part
+ * of a unit of work.
  */
-const OPTIONS_AT: Readonly<Record<string, number>> = {
-  find: 1,
-  findOne: 1,
-  countDocuments: 1,
-  aggregate: 1,
-  insertOne: 1,
-  insertMany: 1,
-  deleteOne: 1,
-  deleteMany: 1,
-  findOneAndDelete: 1,
-  bulkWrite: 1,
-  updateOne: 2,
-  updateMany: 2,
-  replaceOne: 2,
-  findOneAndUpdate: 2,
-  findOneAndReplace: 2,
-  distinct: 2,
+const METHODS: Readonly<Record<string, { optionsAt: number; writes: boolean }>> = {
+  find: { optionsAt: 1, writes: false },
+  findOne: { optionsAt: 1, writes: false },
+  countDocuments: { optionsAt: 1, writes: false },
+  aggregate: { optionsAt: 1, writes: false },
+  distinct: { optionsAt: 2, writes: false },
+  insertOne: { optionsAt: 1, writes: true },
+  insertMany: { optionsAt: 1, writes: true },
+  deleteOne: { optionsAt: 1, writes: true },
+  deleteMany: { optionsAt: 1, writes: true },
+  findOneAndDelete: { optionsAt: 1, writes: true },
+  bulkWrite: { optionsAt: 1, writes: true },
+  updateOne: { optionsAt: 2, writes: true },
+  updateMany: { optionsAt: 2, writes: true },
+  replaceOne: { optionsAt: 2, writes: true },
+  findOneAndUpdate: { optionsAt: 2, writes: true },
+  findOneAndReplace: { optionsAt: 2, writes: true },
 };
 
 /**
- * The collection, with every operation inside a unit of work (`session()` gives its session) made
- * in that unit's session, so it reads the unit's own writes and commits or aborts with them. The
- * driver runs an operation given no session outside the transaction, silently: doing it here,
- * once, means no repository method can forget it.
+ * The collection, with every operation made inside a unit of work (`unit()` gives it) made in
+ * that unit's session, so it reads the unit's own writes and commits or aborts with them; and
+ * each acknowledged write counted, so a unit without a transaction knows whether it failed
+ * before or after changing anything. The driver runs an operation given no session outside the
+ * transaction, silently: doing it here, once, means no repository method can forget it.
  */
-export function inUnitSession<T extends Document>(collection: Collection<T>, session: () => ClientSession | undefined): Collection<T> {
+export function inUnitSession<T extends Document>(collection: Collection<T>, unit: () => MongoUnit | undefined): Collection<T> {
   return new Proxy(collection, {
     get(target, property) {
       const value: unknown = Reflect.get(target, property, target);
-      const at = typeof property === "string" ? OPTIONS_AT[property] : undefined;
-      if (at === undefined || typeof value !== "function") return value;
+      const method = typeof property === "string" ? METHODS[property] : undefined;
+      if (method === undefined || typeof value !== "function") return value;
       return (...args: unknown[]) => {
-        const current = session();
-        if (current !== undefined) {
-          args.length = Math.max(args.length, at + 1);
-          args[at] = { ...(args[at] as object | undefined), session: current };
+        const current = unit();
+        if (current === undefined) return (value as (...args: unknown[]) => unknown).apply(target, args);
+        if (current.session !== undefined) {
+          args.length = Math.max(args.length, method.optionsAt + 1);
+          // A transaction reads from the primary only: a read's own preference (Check's reads take
+          // a secondary when there is no primary) would be refused inside one.
+          const { readPreference: _, ...options } = (args[method.optionsAt] as Record<string, unknown> | undefined) ?? {};
+          args[method.optionsAt] = { ...options, session: current.session };
         }
-        return (value as (...args: unknown[]) => unknown).apply(target, args);
+        const result: unknown = (value as (...args: unknown[]) => unknown).apply(target, args);
+        if (method.writes && result instanceof Promise) {
+          return result.then((written: unknown) => {
+            current.writesDone += 1;
+            return written;
+          });
+        }
+        return result;
       };
     },
   });

@@ -1,6 +1,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { MongoError, MongoErrorLabel, type ClientSession, type MongoClient } from "mongodb";
+import { MongoErrorLabel, type ClientSession, type MongoClient } from "mongodb";
+import { isStoreUnavailable, StoreOutcomeUnknownError } from "../errors.js";
 import type { Isolate } from "../unit-of-work.js";
+import { hasErrorLabel as hasLabel, inStoreTerms } from "./mongo-errors.js";
 
 /**
  * A unit of work on MongoDB (src/store/unit-of-work.ts): a transaction with majority read and
@@ -12,11 +14,40 @@ import type { Isolate } from "../unit-of-work.js";
  * whose own bound is a fixed 120 s in this driver (its timeoutMS has no effect).
  *
  * `transactions()` says whether the deployment has them (a replica set or a sharded cluster); a
- * standalone mongod has not, and there the unit's writes are made one by one, without a session.
+ * standalone mongod has not, and there the unit's writes are made one by one, without a session:
+ * a unit that fails there on the store may have made some of them, so it says so
+ * (StoreOutcomeUnknownError).
  */
-export function transactional(client: MongoClient, transactions: () => boolean, waitMs: number): Isolate<ClientSession> {
-  return async <T>(attempt: (session: ClientSession | undefined) => Promise<T>): Promise<T> => {
-    if (!transactions()) return attempt(undefined);
+/**
+ * Thrown inside a unit by a write that lost a race the transaction cannot see coming (two units
+ * creating the same counter document): the unit runs again from the start, like after a write
+ * conflict, and then sees the winner's document.
+ */
+export class RaceLost extends Error {
+  override name = "RaceLost";
+}
+
+/**
+ * A unit of work on MongoDB as its collections see it (session-collection.ts): the transaction's
+ * session, none on a standalone; and how many of its writes the server has acknowledged so far.
+ */
+export interface MongoUnit {
+  readonly session: ClientSession | undefined;
+  writesDone: number;
+}
+
+export function transactional(client: MongoClient, transactions: () => boolean, waitMs: number): Isolate<MongoUnit> {
+  return async <T>(attempt: (unit: MongoUnit) => Promise<T>): Promise<T> => {
+    if (!transactions()) {
+      const unit: MongoUnit = { session: undefined, writesDone: 0 };
+      try {
+        return await attempt(unit);
+      } catch (error) {
+        // A failure after some of the unit's writes were made leaves those made.
+        if (unit.writesDone === 0 || !isStoreUnavailable(inStoreTerms(error))) throw error;
+        throw new StoreOutcomeUnknownError("MongoDB failed during a unit of work without transactions (a standalone mongod) after some of its writes", { cause: error });
+      }
+    }
     const deadline = performance.now() + waitMs;
     const session = client.startSession();
     try {
@@ -24,10 +55,11 @@ export function transactional(client: MongoClient, transactions: () => boolean, 
         session.startTransaction({ readConcern: { level: "majority" }, writeConcern: { w: "majority" }, readPreference: "primary" });
         let result: T;
         try {
-          result = await attempt(session);
+          result = await attempt({ session, writesDone: 0 });
         } catch (error) {
           if (session.inTransaction()) await session.abortTransaction().catch(() => {});
-          if (hasLabel(error, MongoErrorLabel.TransientTransactionError) && performance.now() < deadline) {
+          const transient = error instanceof RaceLost || hasLabel(error, MongoErrorLabel.TransientTransactionError);
+          if (transient && performance.now() < deadline) {
             await backOff(attempts, deadline);
             continue;
           }
@@ -63,8 +95,6 @@ async function commit(session: ClientSession, deadline: number): Promise<boolean
     }
   }
 }
-
-const hasLabel = (error: unknown, label: string): boolean => error instanceof MongoError && error.hasErrorLabel(label);
 
 /** Jittered exponential back-off (5 ms growing to 500 ms, as the driver's), never past the deadline. */
 async function backOff(attempts: number, deadline: number): Promise<void> {

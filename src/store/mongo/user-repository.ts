@@ -1,5 +1,7 @@
-import type { Collection, Filter, IndexDescription, UpdateFilter } from "mongodb";
-import type { Store, UserChangeOutcome, UserListQuery, UserPatch, UserRepository } from "../store.js";
+import type { ClientSession, Collection, Filter, IndexDescription, UpdateFilter } from "mongodb";
+import type { UnitOfWork } from "../unit-of-work.js";
+import type { MongoUnit } from "./transactions.js";
+import type { UserChangeOutcome, UserListQuery, UserPatch, UserRepository } from "../store.js";
 import type { User, UserLimits } from "../../model/records.js";
 import { toDocument, type StoredRecord } from "./documents.js";
 import { reportingDuplicates } from "./mongo-errors.js";
@@ -43,10 +45,6 @@ function updateOf(patch: UserPatch): UpdateFilter<UserDocument> | null {
 /** How often a change re-reads a user whose role another change moved under it. */
 const CHANGE_ATTEMPTS = 5;
 
-/** The organizations' owner counters (owner-counts.ts) over these users. */
-export const ownerCountsOver = (counts: Collection<OwnerCountDocument>, users: Collection<UserDocument>): OwnerCounts =>
-  new OwnerCounts(counts, (organizationId) => users.countDocuments({ organizationId, role: "owner" }));
-
 export class MongoUserRepository implements UserRepository {
   static readonly indexes: IndexDescription[] = [
     // listByOrganization: an organization's users in id order; counting its owners.
@@ -55,20 +53,21 @@ export class MongoUserRepository implements UserRepository {
 
   readonly #users: Collection<UserDocument>;
   readonly #owners: OwnerCounts;
-  readonly #atomically: Store["atomically"];
+  readonly #units: UnitOfWork<MongoUnit>;
 
-  /**
-   * Every write runs as one unit (`atomically`) with the owner count it moves, so the counter
-   * repair (counter-repair.ts), a unit too, never sees the one without the other.
-   */
-  constructor(users: Collection<UserDocument>, ownerCounts: Collection<OwnerCountDocument>, atomically: Store["atomically"]) {
+  /** Each write runs as one unit of work: the user and the owner counter commit together (owner-counts.ts). */
+  constructor(users: Collection<UserDocument>, ownerCounts: Collection<OwnerCountDocument>, units: UnitOfWork<MongoUnit>) {
     this.#users = users;
-    this.#owners = ownerCountsOver(ownerCounts, users);
-    this.#atomically = atomically;
+    this.#units = units;
+    this.#owners = new OwnerCounts(
+      ownerCounts,
+      (organizationId) => users.countDocuments({ organizationId, role: "owner" }),
+      () => units.context()?.session !== undefined,
+    );
   }
 
-  async create(user: User): Promise<void> {
-    await this.#atomically(async () => {
+  create(user: User): Promise<void> {
+    return this.#units.atomically(async () => {
       if (user.role === "owner") await this.#owners.ensure(user.organizationId);
       await reportingDuplicates(() => this.#users.insertOne(toDocument(user)), `user ${user.id}`);
       if (user.role === "owner") await this.#owners.addOne(user.organizationId);
@@ -88,18 +87,16 @@ export class MongoUserRepository implements UserRepository {
     return (await cursor.toArray()).map(toRecord);
   }
 
-  async update(organizationId: string, id: string, patch: UserPatch): Promise<UserChangeOutcome> {
+  update(organizationId: string, id: string, patch: UserPatch): Promise<UserChangeOutcome> {
     const update = updateOf(patch);
-    return this.#atomically(() =>
-      this.#change(organizationId, id, patch.role, async (filter) => {
-        if (update === null) return this.#users.findOne(filter);
-        return this.#users.findOneAndUpdate(filter, update, { returnDocument: "after" });
-      }),
-    );
+    return this.#units.atomically(() => this.#change(organizationId, id, patch.role, async (filter) => {
+      if (update === null) return this.#users.findOne(filter);
+      return this.#users.findOneAndUpdate(filter, update, { returnDocument: "after" });
+    }));
   }
 
-  async remove(organizationId: string, id: string): Promise<UserChangeOutcome> {
-    return this.#atomically(() => this.#change(organizationId, id, undefined, (filter) => this.#users.findOneAndDelete(filter), true));
+  remove(organizationId: string, id: string): Promise<UserChangeOutcome> {
+    return this.#units.atomically(() => this.#change(organizationId, id, undefined, (filter) => this.#users.findOneAndDelete(filter), true));
   }
 
   /**
