@@ -14,7 +14,8 @@ import { counterWriter } from "../support/stored-counters.js";
  * a standalone mongod cannot show: the ping asks for any member that can serve reads (so an
  * election does not make every replica unready; the three-member election itself is the election
  * suite's), a ping the server never answers is given up at its signal, and the counter repair,
- * one transaction per organization, stays exact while keys and owners change in units of their own.
+ * one transaction per organization, stays exact while keys and owners change (each change a unit of
+ * its own).
  */
 const APP = "replica-set-store";
 
@@ -73,7 +74,7 @@ describe("MongoDB store on a replica set", () => {
     }
   });
 
-  it("repairs counters exactly while keys and owners change in units of their own", async () => {
+  it("repairs counters exactly while keys and owners change", async () => {
     const org = newId("org");
     const [alice, bob, carol] = [newId("user"), newId("user"), newId("user")];
     const keys: KeyRecord[] = [];
@@ -92,12 +93,12 @@ describe("MongoDB store on a replica set", () => {
     // removals). Each drift is larger than the churn could hide from the repair's survey.
     await write({ counter: "owners", organizationId: org }, 3 + 4);
 
-    const unit = <T>(work: () => Promise<T>) => store.atomically(work);
+    // Each of the store's key and user writes is a unit of work of its own.
     const churn = [
-      ...[0, 1, 2].map((i) => unit(() => store.keys.revoke(org, keys[i]!.id, T1))),
-      ...[3, 4].map((i) => unit(() => store.keys.delete(org, keys[i]!.id))),
-      ...[5, 6, 7].map((i) => unit(() => store.keys.update(org, keys[i]!.id, { ownerUserId: carol, updatedAt: T1 }, ROOMY))),
-      ...Array.from({ length: 6 }, (_, i) => unit(() => store.keys.create(aKey(org, { ownerUserId: [alice, bob, carol][i % 3]! }), ROOMY))),
+      ...[0, 1, 2].map((i) => store.keys.revoke(org, keys[i]!.id, T1)),
+      ...[3, 4].map((i) => store.keys.delete(org, keys[i]!.id)),
+      ...[5, 6, 7].map((i) => store.keys.update(org, keys[i]!.id, { ownerUserId: carol, updatedAt: T1 }, ROOMY)),
+      ...Array.from({ length: 6 }, (_, i) => store.keys.create(aKey(org, { ownerUserId: [alice, bob, carol][i % 3]! }), ROOMY)),
       store.users.remove(org, owners[0]!.id),
       store.users.update(org, owners[1]!.id, { role: "admin" }),
       store.users.create(owner()),
