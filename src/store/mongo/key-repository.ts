@@ -402,10 +402,13 @@ export class MongoKeyRepository implements KeyRepository {
     return this.#units.context()?.session !== undefined;
   }
 
+  /**
+   * One after the other, never in parallel: when one fails in a transaction (a write conflict),
+   * the unit runs again on the same session at once, and a release still waiting to be sent
+   * would be sent in the next attempt's transaction, taking a slot back twice.
+   */
   async #releaseSlots(organizationId: string, ownerUserId: string): Promise<void> {
-    await Promise.all([
-      this.#slots.release(organizationCounter(organizationId)),
-      this.#slots.release(userCounter(organizationId, ownerUserId)),
-    ]);
+    await this.#slots.release(organizationCounter(organizationId));
+    await this.#slots.release(userCounter(organizationId, ownerUserId));
   }
 }
