@@ -51,28 +51,26 @@ export function transactional(client: MongoClient, transactions: () => boolean, 
       }
     }
     const deadline = performance.now() + waitMs;
-    const session = client.startSession();
-    try {
-      for (let attempts = 1; ; attempts++) {
+    for (let attempts = 1; ; attempts++) {
+      // A session of its own per attempt, ended before the next begins: an operation of a failed
+      // attempt still under way can then never land in the next attempt's transaction.
+      const session = client.startSession();
+      try {
         session.startTransaction({ readConcern: { level: "majority" }, writeConcern: { w: "majority" }, readPreference: "primary" });
-        let result: T;
-        try {
-          result = await attempt({ session, writesDone: 0, previous: Promise.resolve() });
-        } catch (error) {
-          if (session.inTransaction()) await session.abortTransaction().catch(() => {});
-          const transient = error instanceof RaceLost || hasLabel(error, MongoErrorLabel.TransientTransactionError);
-          if (transient && performance.now() < deadline) {
-            await backOff(attempts, deadline);
-            continue;
-          }
-          throw error;
-        }
-        const committed = await commit(session, deadline);
-        if (committed) return result;
-        await backOff(attempts, deadline);
+        const outcome = await attempt({ session, writesDone: 0, previous: Promise.resolve() }).then(
+          (result) => ({ result }),
+          async (error: unknown) => {
+            if (session.inTransaction()) await session.abortTransaction().catch(() => {});
+            const transient = error instanceof RaceLost || hasLabel(error, MongoErrorLabel.TransientTransactionError);
+            if (!transient || performance.now() >= deadline) throw error;
+            return undefined; // lost a race: run again
+          },
+        );
+        if (outcome !== undefined && (await commit(session, deadline))) return outcome.result;
+      } finally {
+        await session.endSession().catch(() => {});
       }
-    } finally {
-      await session.endSession().catch(() => {});
+      await backOff(attempts, deadline);
     }
   };
 }
