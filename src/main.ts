@@ -5,6 +5,7 @@ import { ConfigError, loadConfig, type Config } from "./config/config.js";
 import { defaultPlanOf } from "./model/plans.js";
 import { SecretHasher } from "./model/secret.js";
 import { createLogger, type Logger } from "./log/logger.js";
+import { repairCountersAtStart } from "./keys/repair-counters-at-start.js";
 import { joinCluster, runClusterPrimary } from "./server/cluster.js";
 import { openStore } from "./store/open-store.js";
 import type { Store } from "./store/store.js";
@@ -12,7 +13,8 @@ import { bootstrapOrganization } from "./tenancy/bootstrap.js";
 import { systemClock } from "./time/clock.js";
 
 /**
- * The composition root: config → store (indexes awaited) → demo bootstrap → server → signals.
+ * The composition root: config → store (indexes awaited, counters repaired) → server → demo
+ * bootstrap → signals.
  * Listens only when run directly, so tests import `startApp` instead.
  */
 
@@ -62,6 +64,8 @@ export async function main(): Promise<void> {
   const store = await openStore(config);
   if (!store.persistent) logger.warn("embedded in-memory store: data is not persisted (set MONGODB_URI for MongoDB)");
   else logger.info({ db: config.mongodbDb }, "MongoDB store ready");
+  // Once per start of the process or, in cluster mode, by its first worker for all of them.
+  if (!cluster.isWorker || cluster.worker?.id === 1) await repairCountersAtStart(store, logger);
 
   const app = await startApp({ config, store, logger });
   logger.info({ port: app.port, store: store.kind }, "keygate listening");

@@ -8,16 +8,18 @@ import { EXIT, UsageError, type CommandIo } from "./command.js";
 import { keysCommand } from "./keys-command.js";
 import { terminalSafeIo, withCauses } from "./output.js";
 import { REENCRYPT_HELP, reencryptCommand } from "./reencrypt-command.js";
+import { REPAIR_COUNTERS_HELP, repairCountersCommand } from "./repair-counters-command.js";
 import { usageCommand } from "./usage-command.js";
 
 const HELP = `Usage: keygate <command> [options]
 
 Commands:
-  bootstrap   create an organization, its owner and a first admin key (or a platform operator)
-  keys        create, list, show, change, rotate, revoke, delete and test API keys
-  usage       usage, billing and quota: key, org, billing, summary, quota
-  audit       the audit log
-  reencrypt   seal every recoverable key's secret under the current encryption key
+  bootstrap        create an organization, its owner and a first admin key (or a platform operator)
+  keys             create, list, show, change, rotate, revoke, delete and test API keys
+  usage            usage, billing and quota: key, org, billing, summary, quota
+  audit            the audit log
+  reencrypt        seal every recoverable key's secret under the current encryption key
+  repair-counters  count again the counters that bound keys and set those that are wrong
 
 keys, usage and audit call a running keygate: --url or KEYGATE_URL (default http://localhost:8080),
 and an admin key in KEYGATE_API_KEY (or --api-key). --json prints the API's JSON for scripts.
@@ -33,6 +35,7 @@ const COMMANDS: Record<string, { run: (args: string[], io: CommandIo) => Promise
   usage: usageCommand,
   audit: auditCommand,
   reencrypt: { run: reencryptCommand, help: REENCRYPT_HELP },
+  "repair-counters": { run: repairCountersCommand, help: REPAIR_COUNTERS_HELP },
 };
 
 export async function runCli(argv: string[], terminal: CommandIo): Promise<number> {

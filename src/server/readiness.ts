@@ -1,9 +1,10 @@
 import type { Store } from "../store/store.js";
 
 /**
- * Whether keygate should receive traffic: the store answers and no shutdown has begun. A
- * monitor pings the store on an interval so gRPC health Watch streams learn of changes without
- * each client polling the store; `/readyz` and health Check ping on demand.
+ * Whether keygate should receive traffic: the store can serve key reads (store.ping; on MongoDB
+ * also during an election, while a member answers) and no shutdown has begun. A monitor pings
+ * the store on an interval so gRPC health Watch streams learn of changes without each client
+ * polling the store; `/readyz` and health Check ping on demand.
  */
 export type ServingState = "serving" | "not_serving";
 
@@ -27,15 +28,23 @@ export class Readiness {
     return this.#stopping.signal;
   }
 
-  /** Pings the store now and returns the resulting state. */
+  /**
+   * Pings the store now and returns the resulting state. The ping gets pingTimeoutMs: then the
+   * store abandons it (the signal), and the state does not wait on a store that ignores that.
+   */
   async refresh(): Promise<ServingState> {
     let up: boolean;
     let timer: NodeJS.Timeout | undefined;
+    const deadline = new AbortController();
     try {
       await Promise.race([
-        this.store.ping(),
+        this.store.ping(deadline.signal),
         new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error("store ping timed out")), this.pingTimeoutMs);
+          timer = setTimeout(() => {
+            const timedOut = new Error("store ping timed out");
+            deadline.abort(timedOut);
+            reject(timedOut);
+          }, this.pingTimeoutMs);
         }),
       ]);
       up = true;

@@ -1,3 +1,4 @@
+import type { CounterRepair } from "./counter-repair.js";
 import type { UsageRepository } from "./usage-repository.js";
 import type { ReceiptRepository } from "./receipt-repository.js";
 import type { KeyAsSeen } from "./key-as-seen.js";
@@ -279,7 +280,19 @@ export interface Store {
   afterCommit(effect: () => void): void;
   /** Creates indexes and whatever else the store needs before it serves; throws on failure. */
   init(): Promise<void>;
-  /** Resolves while the store answers; rejects when it does not. */
-  ping(): Promise<void>;
+  /**
+   * Counts again what each stored counter counts (keys holding slots, per organization and per
+   * owner; owners per organization), sets those that differ, deletes those that count nothing,
+   * and reports what it corrected (src/store/counter-repair.ts). Each organization is one unit
+   * (atomically), so a key or owner change made in a unit meanwhile never leaves a counter wrong.
+   * A store whose counts cannot drift reports nothing.
+   */
+  repairCounters(): Promise<CounterRepair>;
+  /**
+   * Resolves while the store can serve key reads (during a MongoDB election too, while any member
+   * answers); rejects when it cannot, or once `signal` aborts: the store then abandons the attempt,
+   * so a server that stopped answering holds nothing open.
+   */
+  ping(signal?: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }

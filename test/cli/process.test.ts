@@ -1,8 +1,13 @@
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { newId } from "../../src/model/ids.js";
+import { freshMongoStore } from "../support/mongo.js";
+import { aKey } from "../support/records.js";
 import { transpiledSources, type TranspiledSources } from "../support/transpiled.js";
+import { counterWriter } from "../support/stored-counters.js";
+import { PEPPER } from "./capture.js";
 
 /**
  * The `keygate` command as an operator runs it: a process (package.json's bin), its output and
@@ -36,6 +41,36 @@ describe("the keygate command, as a process", () => {
     expect(result.code, result.err).toBe(0);
     const printed = JSON.parse(result.out) as { secret: string; plan: string };
     expect(printed.secret).toMatch(/^sk_live_/);
+    expect(result.err).toContain("MONGODB_URI is not set");
+  });
+
+  it("repairs counters a failover left wrong in MongoDB, printing each, exit code 0", async () => {
+    const mongo = await freshMongoStore();
+    try {
+      const org = newId("org");
+      const owner = newId("user");
+      for (let i = 0; i < 2; i++) await mongo.store.keys.create(aKey(org, { ownerUserId: owner }), { organizationMax: 10, userMax: 10 });
+      await counterWriter(mongo.db)({ counter: "key_slots", organizationId: org }, 2 + 25);
+      const env = { MONGODB_URI: inject("mongoUri"), MONGODB_DB: mongo.db.databaseName, KEYGATE_PEPPER: PEPPER };
+
+      const result = await keygate(["repair-counters"], env);
+      expect(result.code, result.err).toBe(0);
+      expect(result.out).toContain(`key slots of organization ${org}: 27 → 2 (-25)`);
+      expect(result.out).toMatch(/wrong, repaired\s+1\n/);
+      expect(await mongo.store.keys.countHoldingSlots(org)).toBe(2);
+
+      const again = await keygate(["repair-counters", "--json"], env);
+      expect(again.code, again.err).toBe(0);
+      expect(JSON.parse(again.out)).toEqual({ checked: 2, corrections: [] });
+    } finally {
+      await mongo.cleanup();
+    }
+  });
+
+  it("repair-counters on the embedded store: nothing to repair, and says why, exit code 0", async () => {
+    const result = await keygate(["repair-counters"]);
+    expect(result.code, result.err).toBe(0);
+    expect(result.out).toMatch(/counters checked\s+0\n/);
     expect(result.err).toContain("MONGODB_URI is not set");
   });
 

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Store } from "../../src/store/store.js";
 import { describeUsageContract } from "./contract/usage.js";
 import { describeAuditContract } from "./contract/audit.js";
+import { describeCounterRepairContract, type WriteCounter } from "./contract/counter-repair.js";
 import { describeKeyAsSeenContract } from "./contract/key-as-seen.js";
 import { describeKeyLimitsContract } from "./contract/key-limits.js";
 import { describeKeyListingContract } from "./contract/key-listing.js";
@@ -26,6 +27,8 @@ import { describeUsersContract } from "./contract/users.js";
 export interface StoreUnderTest {
   store: Store;
   cleanup(): Promise<void>;
+  /** For a store whose counters can drift from what they count: writes one directly. */
+  writeCounter?: WriteCounter;
 }
 
 export function describeStoreContract(name: string, makeStore: () => Promise<StoreUnderTest>): void {
@@ -44,6 +47,11 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
 
     it("answers ping", async () => {
       await expect(store.ping()).resolves.toBeUndefined();
+      await expect(store.ping(new AbortController().signal)).resolves.toBeUndefined();
+    });
+
+    it("gives up a ping whose signal has aborted, with the signal's reason", async () => {
+      await expect(store.ping(AbortSignal.abort(new Error("readiness deadline")))).rejects.toThrow("readiness deadline");
     });
 
     const getStore = () => store;
@@ -59,5 +67,6 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     describeRateLimitCountersContract(getStore);
     describeUsageContract(getStore);
     describeReceiptsContract(getStore);
+    describeCounterRepairContract(getStore, () => underTest?.writeCounter);
   });
 }

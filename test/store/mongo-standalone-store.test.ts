@@ -2,6 +2,7 @@ import { MongoMemoryServer } from "mongodb-memory-server-core";
 import { afterAll, describe, expect, it } from "vitest";
 import { MONGOD_LAUNCH_TIMEOUT_MS } from "../support/mongod-launch.js";
 import { freshMongoStore } from "../support/mongo.js";
+import { withCounterWriter } from "../support/stored-counters.js";
 import { describeStoreContract } from "./contract.js";
 
 /**
@@ -18,7 +19,7 @@ afterAll(async () => {
   await (await server)?.stop();
 });
 
-describeStoreContract("mongodb (standalone)", async () => freshMongoStore(await standaloneUri()));
+describeStoreContract("mongodb (standalone)", async () => withCounterWriter(await freshMongoStore(await standaloneUri())));
 
 describe("on a standalone mongod", () => {
   it("the change log has no stream to offer: watch() is null, and the feed polls as before", async () => {

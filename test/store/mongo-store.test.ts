@@ -5,9 +5,10 @@ import { StoreUnavailableError } from "../../src/store/errors.js";
 import { COLLECTIONS, createMongoStore } from "../../src/store/mongo/mongo-store.js";
 import { freshMongoStore, type FreshMongoStore } from "../support/mongo.js";
 import { aKey } from "../support/records.js";
+import { withCounterWriter } from "../support/stored-counters.js";
 import { describeStoreContract } from "./contract.js";
 
-describeStoreContract("mongodb", freshMongoStore);
+describeStoreContract("mongodb", async () => withCounterWriter(await freshMongoStore()));
 
 describe("mongodb store", () => {
   let fresh: FreshMongoStore;

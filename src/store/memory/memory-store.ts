@@ -1,3 +1,4 @@
+import type { CounterRepair } from "../counter-repair.js";
 import type { Store } from "../store.js";
 import { UnitOfWork } from "../unit-of-work.js";
 import { oneAtATime } from "./one-at-a-time.js";
@@ -38,7 +39,14 @@ export class MemoryStore implements Store {
 
   async init(): Promise<void> {}
 
-  async ping(): Promise<void> {}
+  /** Nothing to repair: its slot counts change in the same synchronous step as the keys, and it counts no owners. */
+  async repairCounters(): Promise<CounterRepair> {
+    return { checked: 0, corrections: [] };
+  }
+
+  async ping(signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
+  }
 
   async close(): Promise<void> {}
 }

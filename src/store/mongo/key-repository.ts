@@ -94,7 +94,7 @@ export class MongoKeyRepository implements KeyRepository {
 
   create(key: KeyRecord, limits: KeySlotLimits): Promise<CreateKeyOutcome> {
     return this.#units.atomically(async () => {
-      const refusal = await this.#takeSlots(key.organizationId, key.ownerUserId, limits);
+      const refusal = await this.#slots.takeForKey(key.organizationId, key.ownerUserId, limits);
       if (refusal) return { ok: false, reason: refusal };
       try {
         await this.#keys.insertOne(toDocument(key));
@@ -102,12 +102,12 @@ export class MongoKeyRepository implements KeyRepository {
         // Without a transaction, a server error means nothing was written, so the slots go back.
         // After a network error the insert may have happened: keeping the slots then errs on the
         // side of the limit (and the counter repair, repairCounters, sets them right).
-        if (error instanceof MongoServerError && !this.#inTransaction()) await this.#releaseSlots(key.organizationId, key.ownerUserId);
+        if (error instanceof MongoServerError && !this.#inTransaction()) await this.#slots.releaseForKey(key.organizationId, key.ownerUserId);
         if (isDuplicateKeyError(error)) throw new Error("duplicate key id or secret hash", { cause: error });
         throw error;
       }
       // A key created already revoked is refused when full like any other, but holds no slot.
-      if (key.revokedAt !== null) await this.#releaseSlots(key.organizationId, key.ownerUserId);
+      if (key.revokedAt !== null) await this.#slots.releaseForKey(key.organizationId, key.ownerUserId);
       return { ok: true, key: structuredClone(key) };
     });
   }
@@ -177,7 +177,7 @@ export class MongoKeyRepository implements KeyRepository {
         { returnDocument: "after" },
       );
       if (revoked) {
-        await this.#releaseSlots(organizationId, revoked.ownerUserId);
+        await this.#slots.releaseForKey(organizationId, revoked.ownerUserId);
         const key = toRecord(revoked);
         await this.#announce(key, key);
         return key;
@@ -249,7 +249,7 @@ export class MongoKeyRepository implements KeyRepository {
         if (seen && (await this.#keys.countDocuments({ _id: id, organizationId }, { limit: 1 })) > 0) throw new KeyChangedError(id);
         return null;
       }
-      if (deleted.revokedAt === null) await this.#releaseSlots(organizationId, deleted.ownerUserId);
+      if (deleted.revokedAt === null) await this.#slots.releaseForKey(organizationId, deleted.ownerUserId);
       const key = toRecord(deleted);
       await this.#announce(key, null);
       return key;
@@ -376,22 +376,6 @@ export class MongoKeyRepository implements KeyRepository {
     return current;
   }
 
-  /** The organization's slot, then the owner's; refused with the limit that was full. */
-  async #takeSlots(
-    organizationId: string,
-    ownerUserId: string,
-    limits: KeySlotLimits,
-  ): Promise<"organization_limit" | "user_limit" | null> {
-    if (!(await this.#slots.take(organizationCounter(organizationId), limits.organizationMax))) {
-      return "organization_limit";
-    }
-    if (!(await this.#slots.take(userCounter(organizationId, ownerUserId), limits.userMax))) {
-      await this.#slots.release(organizationCounter(organizationId));
-      return "user_limit";
-    }
-    return null;
-  }
-
   /** The change-log entry of a change, in the unit making it: `key` after it, null when gone. */
   async #announce(before: Pick<KeyRecord, "secretHash" | "previousSecret">, key: KeyRecord | null): Promise<void> {
     const hashes = [...new Set([...hashesOf(before), ...(key ? hashesOf(key) : [])])];
@@ -400,12 +384,5 @@ export class MongoKeyRepository implements KeyRepository {
 
   #inTransaction(): boolean {
     return this.#units.context()?.session !== undefined;
-  }
-
-  async #releaseSlots(organizationId: string, ownerUserId: string): Promise<void> {
-    await Promise.all([
-      this.#slots.release(organizationCounter(organizationId)),
-      this.#slots.release(userCounter(organizationId, ownerUserId)),
-    ]);
   }
 }

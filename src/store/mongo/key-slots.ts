@@ -1,4 +1,5 @@
-import type { Collection } from "mongodb";
+import { MaxKey, MinKey, type Collection, type Filter } from "mongodb";
+import type { KeySlotLimits } from "../store.js";
 import { isDuplicateKeyError } from "./mongo-errors.js";
 import { RaceLost } from "./transactions.js";
 
@@ -68,6 +69,22 @@ export class KeySlotCounters {
     throw new Error(`key slot counter changed ${TAKE_ATTEMPTS} times while taking a slot; no slot was taken`);
   }
 
+  /** A key's slots: the organization's, then its owner's; refused with the limit that was full. */
+  async takeForKey(organizationId: string, ownerUserId: string, limits: KeySlotLimits): Promise<"organization_limit" | "user_limit" | null> {
+    if (!(await this.take(organizationCounter(organizationId), limits.organizationMax))) return "organization_limit";
+    if (!(await this.take(userCounter(organizationId, ownerUserId), limits.userMax))) {
+      await this.release(organizationCounter(organizationId));
+      return "user_limit";
+    }
+    return null;
+  }
+
+  /** Gives a key's two slots back, one after the other (a transaction's operations never run concurrently). */
+  async releaseForKey(organizationId: string, ownerUserId: string): Promise<void> {
+    await this.release(organizationCounter(organizationId));
+    await this.release(userCounter(organizationId, ownerUserId));
+  }
+
   /** Writes the counter without changing it: concurrent transactions that both do conflict. */
   async touch(id: SlotCounterId): Promise<void> {
     await this.#counters.updateOne({ _id: id }, { $inc: { touches: 1 } });
@@ -82,4 +99,45 @@ export class KeySlotCounters {
     const counter = await this.#counters.findOne({ _id: id });
     return counter?.held ?? 0;
   }
+
+  /**
+   * Sets the organization's counters to the slots its keys hold (`heldByOwner`, per owner user;
+   * the organization's own counter is their sum) and deletes those that count no key (a missing
+   * counter holds 0). Returns every counter compared, as it was and as it is now: the
+   * organization's first, then its users' in id order.
+   */
+  async recount(organizationId: string, heldByOwner: ReadonlyMap<string, number>): Promise<SlotRecount[]> {
+    const stored = await this.#counters.find(countersOf(organizationId)).toArray();
+    const was = new Map(stored.map((counter) => [counter._id.ownerUserId, counter.held]));
+    const held = new Map<string | null, number>([[null, [...heldByOwner.values()].reduce((sum, n) => sum + n, 0)], ...heldByOwner]);
+    const recounts: SlotRecount[] = [];
+    // null (the organization) as "" sorts before every user id.
+    const owners = [...new Set([...was.keys(), ...held.keys()])].sort((a, b) => ((a ?? "") < (b ?? "") ? -1 : 1));
+    for (const ownerUserId of owners) {
+      const id = ownerUserId === null ? organizationCounter(organizationId) : userCounter(organizationId, ownerUserId);
+      const before = was.get(ownerUserId);
+      const now = held.get(ownerUserId) ?? 0;
+      if (before === undefined && now === 0) continue;
+      recounts.push({ id, was: before ?? 0, now });
+      if (now === 0) await this.#counters.deleteOne({ _id: id });
+      else if (before !== now) await this.#counters.updateOne({ _id: id }, { $set: { held: now } }, { upsert: true });
+    }
+    return recounts;
+  }
 }
+
+export interface SlotRecount {
+  id: SlotCounterId;
+  was: number;
+  now: number;
+}
+
+/**
+ * Every counter of one organization, as a range of the `_id` index: embedded documents compare
+ * field by field, by type before value, and MinKey and MaxKey bound every type, so the range
+ * holds exactly the ids `{organizationId, ownerUserId}` of this organization (a filter on
+ * `_id.organizationId` would scan the whole collection for each organization).
+ */
+const countersOf = (organizationId: string): Filter<SlotCounterDocument> => ({
+  _id: { $gte: { organizationId, ownerUserId: new MinKey() }, $lte: { organizationId, ownerUserId: new MaxKey() } } as never,
+});

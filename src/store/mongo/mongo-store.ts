@@ -1,11 +1,13 @@
 import { MongoClient, MongoServerError, type Collection, type Db, type Document, type IndexDescription, type MongoClientOptions } from "mongodb";
 import type { Store } from "../store.js";
+import type { CounterRepair } from "../counter-repair.js";
 import { UnitOfWork } from "../unit-of-work.js";
 import { inUnitSession } from "./session-collection.js";
 import { transactional, type MongoUnit } from "./transactions.js";
 import { checkReads } from "./check-reads.js";
 import { MongoChangeLogRepository, type ChangeLogDocument } from "./change-log-repository.js";
 import { MongoAuditRepository, type AuditEventDocument } from "./audit-repository.js";
+import { MongoCounterRepair } from "./counter-repair.js";
 import { MongoKeyRepository } from "./key-repository.js";
 import type { KeyDocument } from "./key-document.js";
 import { inStoreTerms, withErrorsInStoreTerms } from "./mongo-errors.js";
@@ -55,6 +57,7 @@ export class MongoStore implements Store {
   readonly #client: MongoClient;
   readonly #db: Db;
   readonly #units: UnitOfWork<MongoUnit>;
+  readonly #counters: MongoCounterRepair;
   /** Whether the deployment has transactions (a replica set or a sharded cluster), known after init(). */
   #transactions = false;
 
@@ -105,6 +108,18 @@ export class MongoStore implements Store {
       new MongoRateLimitCounters(this.#collection<RateLimitSlotDocument>(COLLECTIONS.rateLimitSlots)),
     );
     this.receipts = withErrorsInStoreTerms(new MongoReceiptRepository(this.#collection<ReceiptDocument>(COLLECTIONS.receipts), inTransaction));
+    this.#counters = withErrorsInStoreTerms(
+      new MongoCounterRepair(
+        {
+          keys: this.#collection(COLLECTIONS.keys),
+          keySlots: this.#collection(COLLECTIONS.keySlots),
+          users: this.#collection(COLLECTIONS.users),
+          ownerCounts: this.#collection(COLLECTIONS.ownerCounts),
+        },
+        (work) => this.#units.atomically(work),
+        inTransaction,
+      ),
+    );
   }
 
   /**
@@ -152,14 +167,23 @@ export class MongoStore implements Store {
     this.#units.afterCommit(effect);
   }
 
+  repairCounters(): Promise<CounterRepair> {
+    return this.#counters.run();
+  }
+
   /** A collection whose operations join the unit of work running when they are made. */
   #collection<T extends Document>(name: string): Collection<T> {
     return inUnitSession(this.#db.collection<T>(name), () => this.#units.context());
   }
 
-  async ping(): Promise<void> {
+  /**
+   * Any member that can serve reads answers (primaryPreferred, as Check's reads), so a replica
+   * stays ready through an election while a secondary is up; `signal` aborts server selection,
+   * or closes the connection of a ping a frozen server never answers, so none is left waiting.
+   */
+  async ping(signal?: AbortSignal): Promise<void> {
     try {
-      await this.#db.command({ ping: 1 });
+      await this.#db.command({ ping: 1 }, { readPreference: "primaryPreferred", ...(signal && { signal }) });
     } catch (error) {
       throw inStoreTerms(error);
     }

@@ -58,4 +58,18 @@ export class OwnerCounts {
   async addOne(organizationId: string): Promise<void> {
     await this.#counts.updateOne({ _id: organizationId }, { $inc: { owners: 1 } });
   }
+
+  /**
+   * Sets the organization's counter to its owners as counted now, deleting it when there are none
+   * (ensure counts afresh); the counter as it was and as it is now, or null when there is none
+   * (ensure creates it from a count when it is first needed).
+   */
+  async recount(organizationId: string): Promise<{ was: number; now: number } | null> {
+    const counter = await this.#counts.findOne({ _id: organizationId });
+    if (counter === null) return null;
+    const owners = await this.#countOwners(organizationId);
+    if (owners === 0) await this.#counts.deleteOne({ _id: organizationId });
+    else if (owners !== counter.owners) await this.#counts.updateOne({ _id: organizationId }, { $set: { owners } });
+    return { was: counter.owners, now: owners };
+  }
 }

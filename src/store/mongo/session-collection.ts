@@ -29,7 +29,7 @@ const METHODS: Readonly<Record<string, { optionsAt: number; writes: boolean }>> 
  * The collection, with every operation made inside a unit of work (`unit()` gives it) made in
  * that unit's session, so it reads the unit's own writes and commits or aborts with them; and
  * each acknowledged write counted, so a unit without a transaction knows whether it failed
- * before or after changing anything. The driver runs an operation given no session outside the
+ * before or after changing anything; and one operation at a time. The driver runs an operation given no session outside the
  * transaction, silently: doing it here, once, means no repository method can forget it.
  */
 export function inUnitSession<T extends Document>(collection: Collection<T>, unit: () => MongoUnit | undefined): Collection<T> {
@@ -48,13 +48,16 @@ export function inUnitSession<T extends Document>(collection: Collection<T>, uni
           const { readPreference: _, ...options } = (args[method.optionsAt] as Record<string, unknown> | undefined) ?? {};
           args[method.optionsAt] = { ...options, session: current.session };
         }
-        const result: unknown = (value as (...args: unknown[]) => unknown).apply(target, args);
-        if (method.writes && result instanceof Promise) {
-          return result.then((written: unknown) => {
-            current.writesDone += 1;
-            return written;
-          });
-        }
+        const call = () => (value as (...args: unknown[]) => unknown).apply(target, args);
+        // find and aggregate hand back a cursor at once; everything else is a promise, queued
+        // behind the unit's previous operation: a transaction's operations must not run
+        // concurrently (the driver leaves that undefined), whatever its caller awaits together.
+        if (property === "find" || property === "aggregate") return call();
+        const result = current.previous.then(call).then((done: unknown) => {
+          if (method.writes) current.writesDone += 1;
+          return done;
+        });
+        current.previous = result.catch(() => {});
         return result;
       };
     },

@@ -34,12 +34,14 @@ export class RaceLost extends Error {
 export interface MongoUnit {
   readonly session: ClientSession | undefined;
   writesDone: number;
+  /** The unit's last operation, which the next one waits for (session-collection.ts). */
+  previous: Promise<unknown>;
 }
 
 export function transactional(client: MongoClient, transactions: () => boolean, waitMs: number): Isolate<MongoUnit> {
   return async <T>(attempt: (unit: MongoUnit) => Promise<T>): Promise<T> => {
     if (!transactions()) {
-      const unit: MongoUnit = { session: undefined, writesDone: 0 };
+      const unit: MongoUnit = { session: undefined, writesDone: 0, previous: Promise.resolve() };
       try {
         return await attempt(unit);
       } catch (error) {
@@ -49,28 +51,26 @@ export function transactional(client: MongoClient, transactions: () => boolean, 
       }
     }
     const deadline = performance.now() + waitMs;
-    const session = client.startSession();
-    try {
-      for (let attempts = 1; ; attempts++) {
+    for (let attempts = 1; ; attempts++) {
+      // A session of its own per attempt, ended before the next begins: an operation of a failed
+      // attempt still under way can then never land in the next attempt's transaction.
+      const session = client.startSession();
+      try {
         session.startTransaction({ readConcern: { level: "majority" }, writeConcern: { w: "majority" }, readPreference: "primary" });
-        let result: T;
-        try {
-          result = await attempt({ session, writesDone: 0 });
-        } catch (error) {
-          if (session.inTransaction()) await session.abortTransaction().catch(() => {});
-          const transient = error instanceof RaceLost || hasLabel(error, MongoErrorLabel.TransientTransactionError);
-          if (transient && performance.now() < deadline) {
-            await backOff(attempts, deadline);
-            continue;
-          }
-          throw error;
-        }
-        const committed = await commit(session, deadline);
-        if (committed) return result;
-        await backOff(attempts, deadline);
+        const outcome = await attempt({ session, writesDone: 0, previous: Promise.resolve() }).then(
+          (result) => ({ result }),
+          async (error: unknown) => {
+            if (session.inTransaction()) await session.abortTransaction().catch(() => {});
+            const transient = error instanceof RaceLost || hasLabel(error, MongoErrorLabel.TransientTransactionError);
+            if (!transient || performance.now() >= deadline) throw error;
+            return undefined; // lost a race: run again
+          },
+        );
+        if (outcome !== undefined && (await commit(session, deadline))) return outcome.result;
+      } finally {
+        await session.endSession().catch(() => {});
       }
-    } finally {
-      await session.endSession().catch(() => {});
+      await backOff(attempts, deadline);
     }
   };
 }
