@@ -1,5 +1,6 @@
 import type { Db } from "mongodb";
 import type { ErrorReason } from "../../src/admin/errors.js";
+import { COLLECTIONS } from "../../src/store/mongo/mongo-store.js";
 import type { Election } from "../support/replica-set.js";
 import type { CheckRecord, ElectionLoad, WriteRecord } from "./election-load.js";
 
@@ -103,7 +104,7 @@ interface StoredKey {
 /** Admin writes whose effect in the data (read after recovery) is not what their answer said. */
 export async function writesNotAsAnswered(load: ElectionLoad, data: Db): Promise<string[]> {
   const ids = load.writes.map((write) => write.key.id);
-  const stored = new Map((await data.collection<StoredKey>("keys").find({ _id: { $in: ids } }).toArray()).map((doc) => [doc._id, doc]));
+  const stored = new Map((await data.collection<StoredKey>(COLLECTIONS.keys).find({ _id: { $in: ids } }).toArray()).map((doc) => [doc._id, doc]));
   const wrong: string[] = [];
   for (const write of load.writes) {
     const outcome = outcomeOf(write);
@@ -136,12 +137,12 @@ interface SlotCounter {
 export async function countersNotEqualToKeys(data: Db, organizationId: string): Promise<string[]> {
   const label = (ownerUserId: string | null) => ownerUserId ?? "the organization";
   const counted = new Map<string, number>();
-  for await (const key of data.collection<StoredKey>("keys").find({ organizationId, revokedAt: null })) {
+  for await (const key of data.collection<StoredKey>(COLLECTIONS.keys).find({ organizationId, revokedAt: null })) {
     for (const id of [label(null), label(key.ownerUserId)]) counted.set(id, (counted.get(id) ?? 0) + 1);
   }
   const wrong: string[] = [];
   const seen = new Set<string>();
-  for (const counter of await data.collection<SlotCounter>("key_slots").find({ "_id.organizationId": organizationId }).toArray()) {
+  for (const counter of await data.collection<SlotCounter>(COLLECTIONS.keySlots).find({ "_id.organizationId": organizationId }).toArray()) {
     const id = label(counter._id.ownerUserId);
     seen.add(id);
     const keys = counted.get(id) ?? 0;
