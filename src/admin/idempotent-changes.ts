@@ -96,7 +96,7 @@ export class IdempotentChanges {
       const contents = receiptContents(fingerprint, toBinary(method.output, answer));
       await store.receipts.save({ id: receipt.id, sealed: receipt.seal(contents), expiresAt: new Date(now.getTime() + RECEIPT_LIFETIME_MS) }, now);
       return { answer, replayed: false };
-    });
+    }, ctx.signal);
     if ("refusal" in outcome) throw outcome.refusal;
     if (outcome.replayed) ctx.responseHeader.set(REPLAYED_HEADER, "true");
     return outcome.answer;

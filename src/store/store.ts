@@ -273,9 +273,10 @@ export interface Store {
    * or not at all (a MongoDB transaction on a replica set; on a standalone mongod, which has no
    * transactions, they are made one by one), and `work` may run more than once when an attempt
    * loses a race, so it must not have effects outside the store: those go to afterCommit.
-   * Inside a unit, a nested call joins it.
+   * Inside a unit, a nested call joins it. An aborted `signal` (the caller's deadline) stops it
+   * from starting another attempt.
    */
-  atomically<T>(work: () => Promise<T>): Promise<T>;
+  atomically<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T>;
   /** Runs `effect` once the current unit has committed (never for one that did not); at once outside a unit. */
   afterCommit(effect: () => void): void;
   /** Creates indexes and whatever else the store needs before it serves; throws on failure. */

@@ -8,7 +8,8 @@ import { AsyncLocalStorage } from "node:async_hooks";
  * often it is attempted: an attempt that lost a race runs again from the start, and the effects
  * it queued are dropped with it.
  */
-export type Isolate<Context> = <T>(attempt: (context: Context) => Promise<T>) => Promise<T>;
+/** `signal`: the caller gave up (an RPC's deadline), so no further attempt is worth starting. */
+export type Isolate<Context> = <T>(attempt: (context: Context) => Promise<T>, signal?: AbortSignal) => Promise<T>;
 
 interface Attempt<Context> {
   /** The store's handle on the attempt (a MongoDB session). */
@@ -29,14 +30,14 @@ export class UnitOfWork<Context> {
    * Runs `work` as one unit; inside a unit already, `work` joins it (so a store method that
    * needs several writes is atomic on its own and within a caller's unit alike).
    */
-  async atomically<T>(work: () => Promise<T>): Promise<T> {
+  async atomically<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     if (this.#current.getStore() !== undefined) return work();
     let last: Attempt<Context> | undefined;
     const result = await this.#isolate((context) => {
       const attempt: Attempt<Context> = { context, effects: [] };
       last = attempt;
       return this.#current.run(attempt, work);
-    });
+    }, signal);
     // Only the attempt that committed returns: it is the last one begun.
     for (const effect of last?.effects ?? []) effect();
     return result;

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newId } from "../../src/model/ids.js";
 import { COLLECTIONS } from "../../src/store/mongo/mongo-store.js";
+import { RaceLost } from "../../src/store/mongo/transactions.js";
 import { freshMongoStore, type FreshMongoStore } from "../support/mongo.js";
 import { aFullKey, aKey, T0 } from "../support/records.js";
 
@@ -79,5 +80,22 @@ describe("MongoDB units of work on a replica set", () => {
     expect(outcomes.filter((outcome) => outcome.ok)).toHaveLength(3);
     expect(await fresh.store.keys.countHoldingSlots(org)).toBe(3);
     expect((await fresh.store.keys.list(org, { limit: 10 })).length).toBe(3);
+  });
+
+  it("a unit that keeps losing races is tried again until its caller gives up (the RPC's deadline), not for the whole write wait", async () => {
+    const caller = new AbortController();
+    setTimeout(() => caller.abort(), 300);
+    let attempts = 0;
+    const started = performance.now();
+    await expect(
+      fresh.store.atomically(async () => {
+        attempts++;
+        await fresh.store.keys.findById(newId("org"), newId("key"));
+        throw new RaceLost("lost again");
+      }, caller.signal),
+    ).rejects.toThrow("lost again");
+    expect(attempts).toBeGreaterThan(1);
+    // The write wait is 15 s: stopping well before it is the caller's signal at work.
+    expect(performance.now() - started).toBeLessThan(10_000);
   });
 });

@@ -29,8 +29,8 @@ export class MemoryStore implements Store {
   readonly receipts = new MemoryReceiptRepository();
   readonly #units = new UnitOfWork<undefined>(oneAtATime());
 
-  atomically<T>(work: () => Promise<T>): Promise<T> {
-    return this.#units.atomically(work);
+  atomically<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return this.#units.atomically(work, signal);
   }
 
   afterCommit(effect: () => void): void {

@@ -159,8 +159,8 @@ export class MongoStore implements Store {
     );
   }
 
-  atomically<T>(work: () => Promise<T>): Promise<T> {
-    return this.#units.atomically(work).catch((error: unknown) => Promise.reject(inStoreTerms(error)));
+  atomically<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return this.#units.atomically(work, signal).catch((error: unknown) => Promise.reject(inStoreTerms(error)));
   }
 
   afterCommit(effect: () => void): void {

@@ -39,7 +39,7 @@ export interface MongoUnit {
 }
 
 export function transactional(client: MongoClient, transactions: () => boolean, waitMs: number): Isolate<MongoUnit> {
-  return async <T>(attempt: (unit: MongoUnit) => Promise<T>): Promise<T> => {
+  return async <T>(attempt: (unit: MongoUnit) => Promise<T>, signal?: AbortSignal): Promise<T> => {
     if (!transactions()) {
       const unit: MongoUnit = { session: undefined, writesDone: 0, previous: Promise.resolve() };
       try {
@@ -50,7 +50,7 @@ export function transactional(client: MongoClient, transactions: () => boolean, 
         throw new StoreOutcomeUnknownError("MongoDB failed during a unit of work without transactions (a standalone mongod) after some of its writes", { cause: error });
       }
     }
-    const deadline = performance.now() + waitMs;
+    const deadline = new Deadline(waitMs, signal);
     for (let attempts = 1; ; attempts++) {
       // A session of its own per attempt, ended before the next begins: an operation of a failed
       // attempt still under way can then never land in the next attempt's transaction.
@@ -62,7 +62,7 @@ export function transactional(client: MongoClient, transactions: () => boolean, 
           async (error: unknown) => {
             if (session.inTransaction()) await session.abortTransaction().catch(() => {});
             const transient = error instanceof RaceLost || hasLabel(error, MongoErrorLabel.TransientTransactionError);
-            if (!transient || performance.now() >= deadline) throw error;
+            if (!transient || deadline.passed()) throw error;
             return undefined; // lost a race: run again
           },
         );
@@ -80,24 +80,46 @@ export function transactional(client: MongoClient, transactions: () => boolean, 
  * error at commit). A result that stays unknown past the deadline is thrown as it is: the
  * caller reports that the change may have been applied (mongo-errors.ts).
  */
-async function commit(session: ClientSession, deadline: number): Promise<boolean> {
+async function commit(session: ClientSession, deadline: Deadline): Promise<boolean> {
   for (let attempts = 1; ; attempts++) {
     try {
       await session.commitTransaction();
       return true;
     } catch (error) {
-      if (hasLabel(error, MongoErrorLabel.UnknownTransactionCommitResult) && performance.now() < deadline) {
+      if (hasLabel(error, MongoErrorLabel.UnknownTransactionCommitResult) && !deadline.passed()) {
         await backOff(attempts, deadline);
         continue;
       }
-      if (hasLabel(error, MongoErrorLabel.TransientTransactionError) && performance.now() < deadline) return false;
+      if (hasLabel(error, MongoErrorLabel.TransientTransactionError) && !deadline.passed()) return false;
       throw error;
     }
   }
 }
 
 /** Jittered exponential back-off (5 ms growing to 500 ms, as the driver's), never past the deadline. */
-async function backOff(attempts: number, deadline: number): Promise<void> {
+async function backOff(attempts: number, deadline: Deadline): Promise<void> {
   const ms = Math.random() * Math.min(5 * 1.5 ** attempts, 500);
-  await sleep(Math.max(0, Math.min(ms, deadline - performance.now())));
+  await sleep(Math.max(0, Math.min(ms, deadline.remainingMs())));
+}
+
+/**
+ * Until when a unit keeps trying: the write wait, or sooner when its caller gives up (the RPC's
+ * own deadline or cancellation aborts `signal`), so no attempt starts that nobody waits for.
+ */
+class Deadline {
+  readonly #at: number;
+  readonly #signal: AbortSignal | undefined;
+
+  constructor(waitMs: number, signal: AbortSignal | undefined) {
+    this.#at = performance.now() + waitMs;
+    this.#signal = signal;
+  }
+
+  passed(): boolean {
+    return this.#signal?.aborted === true || performance.now() >= this.#at;
+  }
+
+  remainingMs(): number {
+    return this.passed() ? 0 : this.#at - performance.now();
+  }
 }
