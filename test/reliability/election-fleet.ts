@@ -63,9 +63,14 @@ const ENV = {
 const PEPPER = "test-pepper-0123456789abcdef-0123456789abcdef";
 const CREATE_CONCURRENCY = 4;
 
-async function replica(uri: string): Promise<{ app: TestApp; store: Store }> {
+/** The MongoDB client name of replica B's store, for the replica set's fail points. */
+export const B_APP_NAME = "keygate-b";
+
+async function replica(uri: string, appName: string): Promise<{ app: TestApp; store: Store }> {
   const env = { ...ENV, KEYGATE_PEPPER: PEPPER };
-  const store = await openStore(loadConfig({ ...env, MONGODB_URI: uri, MONGODB_DB: DATABASE }));
+  // A connection string naming several hosts is not a URL that URL can parse.
+  const named = `${uri}${uri.includes("?") ? "&" : "?"}appName=${appName}`;
+  const store = await openStore(loadConfig({ ...env, MONGODB_URI: named, MONGODB_DB: DATABASE }));
   const app = await startTestApp({ store, closeStore: false, clock: systemClock, plan: "enterprise", env });
   return { app, store };
 }
@@ -102,8 +107,8 @@ export async function startElectionFleet(): Promise<ElectionFleet> {
   const set = await ThreeMemberReplicaSet.start();
   await set.waitForPrimary(60_000);
   const observer = new MongoClient(set.uri, { readConcern: { level: "majority" }, serverSelectionTimeoutMS: 60_000 });
-  const a = await replica(set.uri);
-  const b = await replica(set.uri);
+  const a = await replica(set.uri, "keygate-a");
+  const b = await replica(set.uri, B_APP_NAME);
   return {
     set,
     a: a.app,

@@ -1,5 +1,7 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { randomUUID } from "node:crypto";
+import { Code, ConnectError, type CallOptions } from "@connectrpc/connect";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
+import { IDEMPOTENCY_KEY_HEADER } from "../../src/admin/idempotency-key.js";
 import type { TestApp } from "../support/app.js";
 import { checker } from "./check-client.js";
 import type { ElectionFleet, KeyFixture, Tenant } from "./election-fleet.js";
@@ -59,7 +61,7 @@ export interface LoadKeys {
   tenant: Tenant;
   hot: KeyFixture[];
   cold: KeyFixture[];
-  /** Keys the admin writes use, one write each, in order. */
+  /** Keys the admin writes use, one write each, in order; the writes stop when they run out. */
   targets: KeyFixture[];
   /** Probed on both replicas; the scenario revokes it through A just before the primary goes. */
   sentinel: KeyFixture;
@@ -75,7 +77,7 @@ const READINESS_EVERY_MS = 100;
  * nor `unavailable`), so the suite itself never hangs. Longer than any bound the suite checks.
  */
 const CLIENT_TIMEOUT_MS = 30_000;
-const CALL = { timeoutMs: CLIENT_TIMEOUT_MS };
+const CALL: CallOptions = { timeoutMs: CLIENT_TIMEOUT_MS };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)]!;
@@ -126,21 +128,23 @@ export class ElectionLoad {
     while (this.#inFlight.size > 0) await Promise.all([...this.#inFlight]);
   }
 
-  /** Revokes `key` through A, as the admin writes do, and returns its record once answered. */
-  async revoke(key: KeyFixture): Promise<WriteRecord> {
-    const record = await this.#revoke(key);
-    this.writes.push(record);
-    return record;
+  /**
+   * Sends one change of `key` through A as a careful client does: an `unavailable` answer is
+   * retried, with the same idempotency key, until `deadline` (wall-clock ms) has passed. Every
+   * answer is recorded; the last is returned.
+   */
+  async changeUntilAcknowledged(op: WriteRecord["op"], key: KeyFixture, deadline: number): Promise<WriteRecord> {
+    const call = { ...CALL, headers: { [IDEMPOTENCY_KEY_HEADER]: randomUUID() } };
+    for (;;) {
+      const record = await (op === "update" ? this.#update(key, call) : this.#revoke(key, call));
+      this.writes.push(record);
+      if (record.code !== "Unavailable" || Date.now() >= deadline) return record;
+    }
   }
 
   /** The log lines each replica wrote since the load began. */
   logsOf(name: ReplicaName): string[] {
     return this.#replicas[name].app.logs.slice(this.#logsFrom[name]);
-  }
-
-  /** Whether an admin write started at or after `since` has been answered OK yet. */
-  writeSucceededSince(since: number): boolean {
-    return this.writes.some((write) => write.startedAt >= since && write.code === "OK");
   }
 
   #every(ms: number, tick: () => void): void {
@@ -177,14 +181,14 @@ export class ElectionLoad {
   }
 
   /** Renames the key and moves it to the next owner (a user slot moves with it). */
-  #update(key: KeyFixture): Promise<WriteRecord> {
+  #update(key: KeyFixture, call: CallOptions = CALL): Promise<WriteRecord> {
     const owners = this.#keys.tenant.owners;
     const update = { name: `${key.name}-renamed`, ownerUserId: owners[(owners.indexOf(key.ownerUserId) + 1) % owners.length]! };
-    return this.#admin("update", key, () => this.#keys.tenant.client.updateKey({ id: key.id, ...update }, CALL), update);
+    return this.#admin("update", key, () => this.#keys.tenant.client.updateKey({ id: key.id, ...update }, call), update);
   }
 
-  #revoke(key: KeyFixture): Promise<WriteRecord> {
-    return this.#admin("revoke", key, () => this.#keys.tenant.client.revokeKey({ id: key.id }, CALL));
+  #revoke(key: KeyFixture, call: CallOptions = CALL): Promise<WriteRecord> {
+    return this.#admin("revoke", key, () => this.#keys.tenant.client.revokeKey({ id: key.id }, call));
   }
 
   async #admin(op: WriteRecord["op"], key: KeyFixture, call: () => Promise<unknown>, update?: WriteRecord["update"]): Promise<WriteRecord> {

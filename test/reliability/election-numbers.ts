@@ -26,6 +26,8 @@ export interface ElectionNumbers {
   sentinelRevoke: string;
   /** From the new primary's term to B answering API_KEY_REVOKED for good (negative: before it). */
   revokeEnforcedOnBAfterElectionMs: number | null;
+  /** From A's acknowledgement of that revoke to B answering API_KEY_REVOKED for good. */
+  revokeEnforcedOnBAfterAckMs: number | null;
   /** Checks of keys evicted just before (each read the store) that failed `unavailable`. */
   uncachedChecksFailed: Record<ReplicaName, Spell>;
   /** Checks of keys cached on the replica and never changed that failed. */
@@ -88,6 +90,7 @@ export function electionNumbers(load: ElectionLoad, disruption: Disruption): Ele
     electionObservedMs: election.observedAt - at,
     sentinelRevoke: `${sentinelRevoke.code} in ${sentinelRevoke.endedAt - sentinelRevoke.startedAt} ms`,
     revokeEnforcedOnBAfterElectionMs: enforcedAt === undefined ? null : enforcedAt - election.electedAt,
+    revokeEnforcedOnBAfterAckMs: enforcedAt === undefined ? null : enforcedAt - sentinelRevoke.endedAt,
     uncachedChecksFailed: perReplica((replica) => failedChecks(checksOf(replica, "cold"))),
     cachedChecksFailed: perReplica((replica) => failedChecks(checksOf(replica, "hot"))),
     firstWriteOkAfterMs: firstOkAfter(load, at),

@@ -18,7 +18,10 @@ export const REVOKE_BOUND_MS = 2_000;
 /** The primary going away: when, the election that followed, and the revoke acknowledged just before. */
 export interface Disruption {
   kind: "step-down" | "SIGKILL";
+  /** The step-down command or the SIGKILL. */
   at: number;
+  /** From when B may have heard nothing more from the primary: `at`, or earlier when the scenario silenced it. */
+  bBlindFrom: number;
   election: Election;
   sentinelRevoke: WriteRecord;
 }
@@ -73,7 +76,7 @@ export function enforcedOnB(load: ElectionLoad, keyId: string): number | undefin
  * the new primary's election for revokes acknowledged shortly before the primary went away).
  */
 export function decisionsAgainstTheData(load: ElectionLoad, disruption: Disruption): string[] {
-  const revokes = new Map(load.writes.filter((write) => write.op === "revoke").map((write) => [write.key.id, write]));
+  const revokes = lastRevokes(load);
   const wrong: string[] = [];
   for (const check of load.checks) {
     if (check.answer.startsWith("rpc:")) continue; // judged by unexpectedAnswers
@@ -86,7 +89,7 @@ export function decisionsAgainstTheData(load: ElectionLoad, disruption: Disrupti
     if (check.answer !== "allowed" && check.answer !== "API_KEY_REVOKED") wrong.push(`${describeCheck(check)}: neither allowed nor revoked`);
     if (check.answer !== "allowed" || outcome !== "applied" || revoke === undefined) continue;
     const acknowledged = revoke.endedAt;
-    const nearTheElection = acknowledged >= disruption.at - REVOKE_BOUND_MS;
+    const nearTheElection = acknowledged >= disruption.bBlindFrom - REVOKE_BOUND_MS;
     const bound = check.replica === "A" ? acknowledged : Math.max(acknowledged, nearTheElection ? disruption.election.electedAt : 0) + REVOKE_BOUND_MS;
     if (check.startedAt >= bound) wrong.push(`${describeCheck(check)}: admitted ${check.startedAt - acknowledged} ms after its revoke was acknowledged`);
   }
@@ -101,14 +104,29 @@ interface StoredKey {
   revokedAt: Date | null;
 }
 
-/** Admin writes whose effect in the data (read after recovery) is not what their answer said. */
+/** Each key's revoke: the acknowledged one where a retry was, else the last answered. */
+function lastRevokes(load: ElectionLoad): Map<string, WriteRecord> {
+  const revokes = new Map<string, WriteRecord>();
+  for (const write of [...load.writes].sort((x, y) => x.startedAt - y.startedAt)) {
+    if (write.op === "revoke" && revokes.get(write.key.id)?.code !== "OK") revokes.set(write.key.id, write);
+  }
+  return revokes;
+}
+
+/**
+ * Admin writes whose effect in the data (read after recovery) is not what their answer said. A
+ * "not applied" answer followed by a retry on the same key is not judged: the retry's effect
+ * is indistinguishable from its own.
+ */
 export async function writesNotAsAnswered(load: ElectionLoad, data: Db): Promise<string[]> {
   const ids = load.writes.map((write) => write.key.id);
   const stored = new Map((await data.collection<StoredKey>(COLLECTIONS.keys).find({ _id: { $in: ids } }).toArray()).map((doc) => [doc._id, doc]));
+  const lastStart = new Map<string, number>();
+  for (const write of load.writes) lastStart.set(write.key.id, Math.max(lastStart.get(write.key.id) ?? 0, write.startedAt));
   const wrong: string[] = [];
   for (const write of load.writes) {
     const outcome = outcomeOf(write);
-    if (outcome === "unknown") continue;
+    if (outcome === "unknown" || (outcome === "not applied" && write.startedAt < lastStart.get(write.key.id)!)) continue;
     const doc = stored.get(write.key.id);
     if (doc === undefined) {
       wrong.push(`${describeWrite(write)}: the key is gone`);

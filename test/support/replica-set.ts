@@ -28,6 +28,10 @@ const ELECTION_TIMEOUT_MS = 10_000;
 /** A member that was stepped down stays ineligible this long, so the election picks another one. */
 const STEP_DOWN_SECONDS = 60;
 const POLL_MS = 100;
+/** How long a stalled call is held: longer than the scenarios wait for the member to die. */
+const STALL_MS = 30_000;
+/** The longest a change stream's getMore waits for changes before answering (the server's default). */
+const AWAIT_DATA_MS = 1_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -46,7 +50,13 @@ export class ThreeMemberReplicaSet {
 
   static async start(): Promise<ThreeMemberReplicaSet> {
     const set = await MongoMemoryReplSet.create({
-      replSet: { count: 3, ip: "127.0.0.1", configSettings: { electionTimeoutMillis: ELECTION_TIMEOUT_MS } },
+      replSet: {
+        count: 3,
+        ip: "127.0.0.1",
+        configSettings: { electionTimeoutMillis: ELECTION_TIMEOUT_MS },
+        // For stall()'s fail point.
+        args: ["--setParameter", "enableTestCommands=1"],
+      },
       // Restarts (start(true)) reuse these options, so a slow restart on a busy machine waits too.
       instanceOpts: [0, 1, 2].map(() => ({ launchTimeout: MONGOD_LAUNCH_TIMEOUT_MS })),
     });
@@ -98,6 +108,30 @@ export class ThreeMemberReplicaSet {
   /** Asks the primary to step down (replSetStepDown) and not to stand again for a minute. */
   async stepDown(host: string): Promise<void> {
     await this.#admin(host).command({ replSetStepDown: STEP_DOWN_SECONDS, secondaryCatchUpPeriodSecs: 10 });
+  }
+
+  /**
+   * From now on the member holds `commands` (e.g. find, getMore) on `namespace` of clients named
+   * `appName` for STALL_MS before answering, as a connection that went silent would; a SIGKILL of
+   * the member ends them with their connections. Call settle() once the stalls are in place: a
+   * getMore already waiting for changes still answers.
+   */
+  async stall(host: string, stalled: { appName: string; namespace: string; commands: string[] }): Promise<void> {
+    await this.#admin(host).command({
+      configureFailPoint: "failCommand",
+      mode: "alwaysOn",
+      data: { failCommands: stalled.commands, appName: stalled.appName, namespace: stalled.namespace, blockConnection: true, blockTimeMS: STALL_MS },
+    });
+  }
+
+  /** Lets the getMore calls that were waiting for changes when stall() was called return. */
+  async settle(): Promise<void> {
+    await sleep(AWAIT_DATA_MS + 500);
+  }
+
+  /** Ends stall() on the member for calls made from now on (those held stay held up to STALL_MS). */
+  async unstall(host: string): Promise<void> {
+    await this.#admin(host).command({ configureFailPoint: "failCommand", mode: "off" });
   }
 
   /**
