@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { MongoErrorLabel, type ClientSession, type MongoClient } from "mongodb";
 import { isStoreUnavailable, StoreOutcomeUnknownError } from "../errors.js";
 import type { Isolate } from "../unit-of-work.js";
-import { hasErrorLabel as hasLabel, inStoreTerms } from "./mongo-errors.js";
+import { hasErrorLabel as hasLabel, inStoreTerms, RaceLost } from "./mongo-errors.js";
 
 /**
  * A unit of work on MongoDB (src/store/unit-of-work.ts): a transaction with majority read and
@@ -18,14 +18,6 @@ import { hasErrorLabel as hasLabel, inStoreTerms } from "./mongo-errors.js";
  * a unit that fails there on the store may have made some of them, so it says so
  * (StoreOutcomeUnknownError).
  */
-/**
- * Thrown inside a unit by a write that lost a race the transaction cannot see coming (two units
- * creating the same counter document): the unit runs again from the start, like after a write
- * conflict, and then sees the winner's document.
- */
-export class RaceLost extends Error {
-  override name = "RaceLost";
-}
 
 /**
  * A unit of work on MongoDB as its collections see it (session-collection.ts): the transaction's
@@ -81,15 +73,20 @@ export function transactional(client: MongoClient, transactions: () => boolean, 
  * caller reports that the change may have been applied (mongo-errors.ts).
  */
 async function commit(session: ClientSession, deadline: Deadline): Promise<boolean> {
+  // Once a try came back unknown, the commit may have been applied whatever later tries say (a
+  // retry that finds no primary says nothing about the first).
+  let unknown = false;
   for (let attempts = 1; ; attempts++) {
     try {
       await session.commitTransaction();
       return true;
     } catch (error) {
-      if (hasLabel(error, MongoErrorLabel.UnknownTransactionCommitResult) && !deadline.passed()) {
+      unknown ||= hasLabel(error, MongoErrorLabel.UnknownTransactionCommitResult);
+      if (unknown && !deadline.passed()) {
         await backOff(attempts, deadline);
         continue;
       }
+      if (unknown) throw new StoreOutcomeUnknownError("MongoDB did not confirm the commit; it may have been applied", { cause: error });
       if (hasLabel(error, MongoErrorLabel.TransientTransactionError) && !deadline.passed()) return false;
       throw error;
     }
