@@ -10,8 +10,11 @@ export function outcome(response: CheckResponse): string {
   return (JSON.parse(body) as { error: { code: string } }).error.code;
 }
 
-/** Check over gRPC against one replica: the outcome for a secret, from a source address. */
-export function checker(baseUrl: string): (secret: string, sourceIp?: string) => Promise<string> {
+/**
+ * Check over gRPC against one replica: the outcome for a secret, from a source address. With
+ * `timeoutMs` a call gives up (deadline_exceeded) instead of waiting for a hung server forever.
+ */
+export function checker(baseUrl: string, options: { timeoutMs?: number } = {}): (secret: string, sourceIp?: string) => Promise<string> {
   const authz = createClient(Authorization, createGrpcTransport({ baseUrl }));
   return async (secret, sourceIp = "10.1.2.3") =>
     outcome(
@@ -23,6 +26,7 @@ export function checker(baseUrl: string): (secret: string, sourceIp?: string) =>
             contextExtensions: { required_scopes: "machines:read" },
           },
         }),
+        { timeoutMs: options.timeoutMs },
       ),
     );
 }
