@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { MongoErrorLabel, type ClientSession, type MongoClient } from "mongodb";
-import { isStoreUnavailable, StoreOutcomeUnknownError } from "../errors.js";
+import { isStoreUnavailable, StoreOutcomeUnknownError, StoreUnavailableError } from "../errors.js";
 import type { Isolate } from "../unit-of-work.js";
 import { hasErrorLabel as hasLabel, inStoreTerms, RaceLost } from "./mongo-errors.js";
 
@@ -43,28 +43,68 @@ export function transactional(client: MongoClient, transactions: () => boolean, 
       }
     }
     const deadline = new Deadline(waitMs, signal);
-    for (let attempts = 1; ; attempts++) {
-      // A session of its own per attempt, ended before the next begins: an operation of a failed
-      // attempt still under way can then never land in the next attempt's transaction.
-      const session = client.startSession();
-      try {
-        session.startTransaction({ readConcern: { level: "majority" }, writeConcern: { w: "majority" }, readPreference: "primary" });
-        const outcome = await attempt({ session, writesDone: 0, previous: Promise.resolve() }).then(
-          (result) => ({ result }),
-          async (error: unknown) => {
-            if (session.inTransaction()) await session.abortTransaction().catch(() => {});
-            const transient = error instanceof RaceLost || hasLabel(error, MongoErrorLabel.TransientTransactionError);
-            if (!transient || deadline.passed()) throw error;
-            return undefined; // lost a race: run again
-          },
+    const progress = { committing: false, abandoned: false };
+    const running = attempts(client, attempt, deadline, progress);
+    // An operation can wait on its own for a server (a whole server selection) past the deadline:
+    // the unit answers at the write wait plus a grace whatever it waits on, and what it leaves
+    // behind never commits (a commit already sent may have been applied, and says so).
+    let timer: NodeJS.Timeout | undefined;
+    const overdue = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        progress.abandoned = true;
+        reject(
+          progress.committing
+            ? new StoreOutcomeUnknownError(`MongoDB did not confirm the commit within ${waitMs} ms; it may have been applied`)
+            : new StoreUnavailableError(`MongoDB did not complete the unit within ${waitMs} ms (KEYGATE_STORE_WRITE_WAIT_MS); nothing was committed`),
         );
-        if (outcome !== undefined && (await commit(session, deadline))) return outcome.result;
-      } finally {
-        await session.endSession().catch(() => {});
-      }
-      await backOff(attempts, deadline);
+      }, waitMs + OVERDUE_GRACE_MS);
+    });
+    running.catch(() => {});
+    try {
+      return await Promise.race([running, overdue]);
+    } finally {
+      clearTimeout(timer);
     }
   };
+}
+
+/** How long past the write wait a unit may take to give its own answer before it is given one. */
+const OVERDUE_GRACE_MS = 1_000;
+
+async function attempts<T>(
+  client: MongoClient,
+  attempt: (unit: MongoUnit) => Promise<T>,
+  deadline: Deadline,
+  progress: { committing: boolean; abandoned: boolean },
+): Promise<T> {
+  for (let attempts = 1; ; attempts++) {
+    // A session of its own per attempt, ended before the next begins: an operation of a failed
+    // attempt still under way can then never land in the next attempt's transaction.
+    const session = client.startSession();
+    try {
+      session.startTransaction({ readConcern: { level: "majority" }, writeConcern: { w: "majority" }, readPreference: "primary" });
+      const outcome = await attempt({ session, writesDone: 0, previous: Promise.resolve() }).then(
+        (result) => ({ result }),
+        async (error: unknown) => {
+          if (session.inTransaction()) await session.abortTransaction().catch(() => {});
+          const transient = error instanceof RaceLost || hasLabel(error, MongoErrorLabel.TransientTransactionError);
+          if (!transient || deadline.passed()) throw error;
+          return undefined; // lost a race: run again
+        },
+      );
+      if (outcome !== undefined) {
+        // Given up on (overdue): never commit what nobody waits for any more.
+        if (progress.abandoned) throw new StoreUnavailableError("unit abandoned before its commit");
+        progress.committing = true;
+        if (await commit(session, deadline)) return outcome.result;
+        progress.committing = false;
+      }
+    } finally {
+      await session.endSession().catch(() => {});
+    }
+    if (progress.abandoned) throw new StoreUnavailableError("unit abandoned");
+    await backOff(attempts, deadline);
+  }
 }
 
 /**
