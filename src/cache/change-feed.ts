@@ -115,11 +115,13 @@ export class ChangeFeed {
   }
 
   /**
-   * Applies what another replica changed, once per entry; never this replica's own entries (its
-   * own KeyEvents applied them when they committed).
+   * Applies a change, once per entry. This replica's own entries too: its KeyEvents applied each
+   * change it saw commit, but a change whose commit it could not confirm (answered "may have been
+   * applied") reaches its cache only this way; applying one twice is harmless (KeyCache.refresh
+   * never goes back to an older record).
    */
   #apply(entry: ChangeLogEntry, seenMs: number): void {
-    if (entry.origin === this.#options.changes.origin || this.#applied.has(entry.id)) return;
+    if (this.#applied.has(entry.id)) return;
     this.#applied.set(entry.id, seenMs);
     const change = entry.change;
     if (change.kind === "key") this.#options.keyCache.refresh(change.hashes, change.key);

@@ -225,6 +225,9 @@ export class KeyCache {
    * of the key's organization is needed: when it is not cached, the key is only evicted.
    */
   refresh(hashes: readonly string[], key: KeyRecord | null): void {
+    // Changes can arrive out of order (a commit confirmed late, the change log's poll and stream
+    // crossing): a record never replaces a newer one, nor a revoked one (revocation is for good).
+    if (key !== null && this.#holdsNewer(hashesOf(key), key)) return;
     for (const hash of hashes) this.evict(hash);
     if (key === null) {
       for (const hash of hashes) this.#unknown?.set(hash, true);
@@ -237,6 +240,14 @@ export class KeyCache {
       this.evict(hash);
       this.#entries.set(hash, entry);
     }
+  }
+
+  #holdsNewer(hashes: readonly string[], key: KeyRecord): boolean {
+    return hashes.some((hash) => {
+      const held = this.#entries.get(hash, { allowStale: true })?.key;
+      if (held === undefined || held.id !== key.id) return false;
+      return (held.revokedAt !== null && key.revokedAt === null) || held.updatedAt.getTime() > key.updatedAt.getTime();
+    });
   }
 
   /** Drops the organization's plan and every cached key of it (they carry the plan). */

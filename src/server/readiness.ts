@@ -29,11 +29,24 @@ export class Readiness {
   }
 
   /**
-   * Pings the store now and returns the resulting state. The ping gets pingTimeoutMs: then the
-   * store abandons it (the signal), and the state does not wait on a store that ignores that.
+   * Pings the store now and returns the resulting state. A failed ping is tried once more at
+   * once: a ping on a connection that a stepping-down primary just closed fails, while the next
+   * one goes to a member that answers, and one such ping must not take every replica out of
+   * traffic at the same moment.
    */
   async refresh(): Promise<ServingState> {
-    let up: boolean;
+    const up = (await this.#ping()) || (await this.#ping());
+    this.#set(() => {
+      this.#storeUp = up;
+    });
+    return this.state;
+  }
+
+  /**
+   * One ping, given pingTimeoutMs: then the store abandons it (the signal), and the answer does
+   * not wait on a store that ignores that.
+   */
+  async #ping(): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new AbortController();
     try {
@@ -47,16 +60,12 @@ export class Readiness {
           }, this.pingTimeoutMs);
         }),
       ]);
-      up = true;
+      return true;
     } catch {
-      up = false;
+      return false;
     } finally {
       clearTimeout(timer);
     }
-    this.#set(() => {
-      this.#storeUp = up;
-    });
-    return this.state;
   }
 
   startMonitoring(intervalMs: number): void {

@@ -181,8 +181,6 @@ export type StoreChange =
 
 export interface ChangeLogEntry {
   id: string;
-  /** The replica that wrote it (it has applied the change already). */
-  origin: string;
   change: StoreChange;
 }
 
@@ -203,8 +201,6 @@ export interface ChangeLogStream extends AsyncIterable<ChangeLogEntry> {
  * alone keeps no entries.
  */
 export interface ChangeLogRepository {
-  /** The name this store's own entries carry, so the process skips the changes it made itself. */
-  readonly origin: string;
   /** Entries stamped within the last `windowMs` of the store's clock, oldest first. */
   recent(windowMs: number): Promise<ChangeLogEntry[]>;
   /**

@@ -147,6 +147,21 @@ describe("KeyCache", () => {
     expect(s.cache.cached(rotatedHash)?.key.secretHash).toBe(rotatedHash);
   });
 
+  it("a change arriving late never replaces a newer record, nor brings a revoked key back", async () => {
+    const s = await setup();
+    const { key, hash } = await s.createKey();
+    await s.cache.get(hash);
+    const renamed = { ...key, name: "renamed", updatedAt: new Date(key.updatedAt.getTime() + 1_000) };
+    const revoked = { ...renamed, isActive: false, revokedAt: new Date(key.updatedAt.getTime() + 2_000), updatedAt: new Date(key.updatedAt.getTime() + 2_000) };
+    s.keyEvents.changed(revoked);
+    // The rename committed first but is announced after the revoke (its commit was confirmed late).
+    s.keyEvents.changed(renamed);
+    expect(s.cache.cached(hash)?.key.revokedAt).toEqual(revoked.revokedAt);
+    // Even an unrevoked record stamped later (another replica's clock) does not undo a revocation.
+    s.keyEvents.changed({ ...renamed, updatedAt: new Date(key.updatedAt.getTime() + 9_000) });
+    expect(s.cache.cached(hash)?.key.revokedAt).toEqual(revoked.revokedAt);
+  });
+
   it("a removed key's hashes are remembered as unknown; an unknown hash a change names holds the key", async () => {
     const s = await setup();
     const { key, hash } = await s.createKey();

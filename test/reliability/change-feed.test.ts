@@ -5,9 +5,7 @@ import type { Logger } from "../../src/log/logger.js";
 import type { ChangeLogEntry, ChangeLogRepository, ChangeLogStream, StoreChange } from "../../src/store/store.js";
 import { aKey } from "../support/records.js";
 
-/** The change feed's rules, against an in-memory log: skip own and applied entries, refresh changed keys, clear after a gap. */
-
-const OWN_ORIGIN = "this replica";
+/** The change feed's rules, against an in-memory log: each entry applied once, changed keys refreshed, the cache cleared after a gap. */
 
 /**
  * A key cache that records what it was told, in order: a dropped hash, "hash→key id" for a hash
@@ -29,7 +27,6 @@ function setup() {
   let failing = false;
   const log: (ChangeLogEntry & { atMs: number })[] = [];
   const changes: ChangeLogRepository = {
-    origin: OWN_ORIGIN,
     async recent(windowMs: number) {
       if (failing) throw new Error("store down");
       return log.filter((entry) => entry.atMs >= now - windowMs);
@@ -43,14 +40,13 @@ function setup() {
     evicted,
     advance: (ms: number) => (now += ms),
     setFailing: (value: boolean) => (failing = value),
-    remote: (change: StoreChange, origin = "other replica") => log.push({ id: `r${log.length}`, origin, change, atMs: now }),
+    remote: (change: StoreChange) => log.push({ id: `r${log.length}`, change, atMs: now }),
   };
 }
 
 describe("ChangeFeed", () => {
-  it("applies other replicas' entries once, never its own", async () => {
+  it("applies every entry once, this replica's own too (a change it could not confirm reaches its cache only so)", async () => {
     const s = setup();
-    s.remote({ kind: "key", hashes: ["own"], key: null }, OWN_ORIGIN);
     s.remote({ kind: "key", hashes: ["h1", "h2"], key: null });
     s.remote({ kind: "organization", organizationId: "o2" });
     await s.feed.tick();
@@ -132,7 +128,6 @@ function streamSetup(opens: (HandStream | null | Error)[], timing = { intervalMs
   const log: ChangeLogEntry[] = [];
   const calls = { watch: 0, recent: 0 };
   const changes: ChangeLogRepository = {
-    origin: OWN_ORIGIN,
     async recent() {
       calls.recent += 1;
       return [...log];
@@ -156,19 +151,18 @@ function streamSetup(opens: (HandStream | null | Error)[], timing = { intervalMs
 const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
 
 describe("ChangeFeed over a change stream", () => {
-  it("applies pushed entries at once, by the poll's rules: other replicas' only, each once", async () => {
+  it("applies pushed entries at once, by the poll's rules: each once", async () => {
     const stream = new HandStream();
     const s = streamSetup([stream]);
     s.feed.start();
     await settle();
-    stream.push({ id: "r1", origin: "other replica", change: { kind: "key", hashes: ["h1"], key: null } });
-    stream.push({ id: "r2", origin: "other replica", change: { kind: "organization", organizationId: "o2" } });
-    stream.push({ id: "mine", origin: OWN_ORIGIN, change: { kind: "key", hashes: ["own"], key: null } });
-    stream.push({ id: "r1", origin: "other replica", change: { kind: "key", hashes: ["h1"], key: null } });
+    stream.push({ id: "r1", change: { kind: "key", hashes: ["h1"], key: null } });
+    stream.push({ id: "r2", change: { kind: "organization", organizationId: "o2" } });
+    stream.push({ id: "r1", change: { kind: "key", hashes: ["h1"], key: null } });
     await settle();
     expect(s.evicted).toEqual(["h1", "org:o2"]);
     // The poll reads the same entry later: already applied, not again.
-    s.log.push({ id: "r1", origin: "other replica", change: { kind: "key", hashes: ["h1"], key: null } });
+    s.log.push({ id: "r1", change: { kind: "key", hashes: ["h1"], key: null } });
     await s.feed.tick();
     expect(s.evicted).toEqual(["h1", "org:o2"]);
     await s.feed.close();
@@ -183,7 +177,7 @@ describe("ChangeFeed over a change stream", () => {
     first.fail(new Error("ChangeStreamHistoryLost"));
     await new Promise((resolve) => setTimeout(resolve, 4 * REOPEN_MS));
     expect(s.calls.watch).toBe(3);
-    third.push({ id: "r1", origin: "other replica", change: { kind: "key", hashes: ["after"], key: null } });
+    third.push({ id: "r1", change: { kind: "key", hashes: ["after"], key: null } });
     await settle();
     expect(s.evicted).toEqual(["after"]);
     await s.feed.close();
@@ -210,7 +204,7 @@ describe("ChangeFeed over a change stream", () => {
     s.feed.start();
     await new Promise((resolve) => setTimeout(resolve, 4 * REOPEN_MS));
     expect(s.calls.watch).toBe(1);
-    s.log.push({ id: "r1", origin: "other replica", change: { kind: "key", hashes: ["polled"], key: null } });
+    s.log.push({ id: "r1", change: { kind: "key", hashes: ["polled"], key: null } });
     await s.feed.tick();
     expect(s.evicted).toEqual(["polled"]);
     await s.feed.close();

@@ -88,12 +88,15 @@ describe("store outage: fail fast, fail-static, fail-closed, recover", () => {
 
     await mongod.stop({ doCleanup: false });
 
-    // Admin RPCs answer `unavailable` within the write wait, not the driver's 30 s; a change
-    // that reached no server says nothing was changed.
+    // Admin RPCs answer `unavailable` within the write wait, not the driver's 30 s.
     const started = performance.now();
     expect(await rpcCode(() => t.client.listKeys({}))).toBe("Unavailable");
     expect(performance.now() - started).toBeLessThan(5_000);
-    expect(await rpcReason(() => t.client.updateKey({ id: uncachedKey.key!.id, name: "renamed" }))).toBe("Unavailable STORE_UNAVAILABLE");
+    // Sent as one unit (with an idempotency key), a change that reached no server says nothing
+    // changed; without one its writes commit one by one, so it can only say it may have been applied.
+    const asOneUnit = { headers: { "idempotency-key": "outage-rename-1" } };
+    expect(await rpcReason(() => t.client.updateKey({ id: uncachedKey.key!.id, name: "renamed" }, asOneUnit))).toBe("Unavailable STORE_UNAVAILABLE");
+    expect(await rpcReason(() => t.client.updateKey({ id: uncachedKey.key!.id, name: "renamed" }))).toBe("Unavailable CHANGE_MAY_HAVE_BEEN_APPLIED");
     // /readyz and gRPC health: NOT_SERVING (monitor every 2 s, 1 s ping timeout).
     await within(6_000, "503", () => readyz(t.app.url));
     await within(6_000, "NOT_SERVING", () => health(t.app.url));

@@ -1,7 +1,7 @@
 import { MongoError, MongoErrorLabel, MongoNetworkError, MongoServerError, MongoWriteConcernError } from "mongodb";
 import { describe, expect, it } from "vitest";
 import { isOutcomeUnknown, isStoreUnavailable, StoreOutcomeUnknownError, StoreUnavailableError } from "../../src/store/errors.js";
-import { inStoreTerms } from "../../src/store/mongo/mongo-errors.js";
+import { inStoreTerms, RaceLost } from "../../src/store/mongo/mongo-errors.js";
 
 /**
  * How the driver's failures reach the rest of keygate: whether a write that failed may have been
@@ -32,6 +32,7 @@ describe("the driver's failures in the store's terms", () => {
     ["the primary stepped down under the write", serverError(11602), "unknown"],
     ["a write concern that was not confirmed", new MongoWriteConcernError({ writeConcernError: { code: 64, errmsg: "waiting for replication timed out" }, ok: 1 }), "unknown"],
     ["a connection lost with the operation sent", new MongoNetworkError("connection reset"), "unknown"],
+    ["contention that outlasted the write wait (a unit that kept losing races)", new RaceLost("lost"), "not_applied"],
     ["a duplicate key: a refused write, not an outage", serverError(11000), "other"],
     ["a bug", new TypeError("x is undefined"), "other"],
   ])("%s: %s", (_, error, expected) => {

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newId } from "../../src/model/ids.js";
 import { COLLECTIONS } from "../../src/store/mongo/mongo-store.js";
-import { RaceLost } from "../../src/store/mongo/transactions.js";
+import { StoreUnavailableError } from "../../src/store/errors.js";
+import { RaceLost } from "../../src/store/mongo/mongo-errors.js";
 import { freshMongoStore, type FreshMongoStore } from "../support/mongo.js";
 import { aFullKey, aKey, T0 } from "../support/records.js";
 
@@ -93,7 +94,7 @@ describe("MongoDB units of work on a replica set", () => {
         await fresh.store.keys.findById(newId("org"), newId("key"));
         throw new RaceLost("lost again");
       }, caller.signal),
-    ).rejects.toThrow("lost again");
+    ).rejects.toBeInstanceOf(StoreUnavailableError);
     expect(attempts).toBeGreaterThan(1);
     // The write wait is 15 s: stopping well before it is the caller's signal at work.
     expect(performance.now() - started).toBeLessThan(10_000);

@@ -1,10 +1,7 @@
-import { randomUUID } from "node:crypto";
 import type { ChangeLogEntry, ChangeLogRepository } from "../store.js";
 
 /** One process, nobody else to tell: nothing is kept. */
 export class MemoryChangeLogRepository implements ChangeLogRepository {
-  readonly origin = randomUUID();
-
   async recent(): Promise<ChangeLogEntry[]> {
     return [];
   }

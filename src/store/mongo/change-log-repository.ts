@@ -35,6 +35,7 @@ export class MongoChangeLogRepository implements ChangeLogRepository {
     { key: { at: 1 }, name: "at_ttl", expireAfterSeconds: CHANGE_LOG_RETENTION_SECONDS },
   ];
 
+  /** Which process wrote an entry, for whoever reads the collection (keygate itself applies every entry). */
   readonly origin = randomUUID();
 
   /** `db` holds `collection`; it is asked (`hello`) whether change streams are available. */
@@ -62,12 +63,13 @@ export class MongoChangeLogRepository implements ChangeLogRepository {
   }
 
   /**
-   * Read from any member (a secondary while the primary is being elected): the entries a
-   * majority committed are there, so replicas keep applying changes through an election.
+   * Read from any member (a secondary while the primary is being elected), majority-committed
+   * only, like the change stream: replicas keep applying changes through an election, and never
+   * one that the election then rolls back.
    */
   async recent(windowMs: number): Promise<ChangeLogEntry[]> {
     const documents = await this.collection
-      .find({ $expr: { $gte: ["$at", { $subtract: ["$$NOW", windowMs] }] } }, { readPreference: "primaryPreferred" })
+      .find({ $expr: { $gte: ["$at", { $subtract: ["$$NOW", windowMs] }] } }, { readPreference: "primaryPreferred", readConcern: { level: "majority" } })
       .sort({ at: 1 })
       .toArray();
     return documents.flatMap((document) => entryOf(document) ?? []);
@@ -103,10 +105,10 @@ export class MongoChangeLogRepository implements ChangeLogRepository {
 function entryOf(document: ChangeLogDocument): ChangeLogEntry | null {
   const id = document._id.toHexString();
   if (document.kind === "key" && Array.isArray(document.hashes) && document.key !== undefined) {
-    return { id, origin: document.origin, change: { kind: "key", hashes: document.hashes, key: document.key && toRecord(document.key) } };
+    return { id, change: { kind: "key", hashes: document.hashes, key: document.key && toRecord(document.key) } };
   }
   if (document.kind === "organization" && typeof document.organizationId === "string") {
-    return { id, origin: document.origin, change: { kind: "organization", organizationId: document.organizationId } };
+    return { id, change: { kind: "organization", organizationId: document.organizationId } };
   }
   return null;
 }

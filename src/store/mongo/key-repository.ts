@@ -112,8 +112,13 @@ export class MongoKeyRepository implements KeyRepository {
     });
   }
 
+  /**
+   * Admin decisions read a key this way, from a secondary while there is no primary: the write
+   * that follows checks the key is still as read (key-as-seen.ts), so a stale read is never acted
+   * on, and an admin call does not spend a whole server selection before it starts waiting.
+   */
   async findById(organizationId: string, id: string): Promise<KeyRecord | null> {
-    const doc = await this.#keys.findOne({ _id: id, organizationId });
+    const doc = await this.#keys.findOne({ _id: id, organizationId }, this.#checkReads);
     return doc && toRecord(doc);
   }
 

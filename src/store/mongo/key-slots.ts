@@ -1,7 +1,6 @@
 import { MaxKey, MinKey, type Collection, type Filter } from "mongodb";
 import type { KeySlotLimits } from "../store.js";
-import { isDuplicateKeyError } from "./mongo-errors.js";
-import { RaceLost } from "./transactions.js";
+import { isDuplicateKeyError, RaceLost } from "./mongo-errors.js";
 
 /**
  * One counter document per organization and per (organization, owner user): how many key slots
@@ -66,7 +65,7 @@ export class KeySlotCounters {
         if (this.#inTransaction()) throw new RaceLost("key slot counter created concurrently", { cause: error });
       }
     }
-    throw new Error(`key slot counter changed ${TAKE_ATTEMPTS} times while taking a slot; no slot was taken`);
+    throw new RaceLost(`key slot counter changed ${TAKE_ATTEMPTS} times while taking a slot; no slot was taken`);
   }
 
   /** A key's slots: the organization's, then its owner's; refused with the limit that was full. */

@@ -15,6 +15,15 @@ import { StoreOutcomeUnknownError, StoreUnavailableError } from "../errors.js";
  * needs to know the driver's error classes.
  */
 
+/**
+ * Thrown inside a unit by a write that lost a race the transaction cannot see coming (two units
+ * creating the same counter document): the unit runs again from the start, like after a write
+ * conflict, and then sees the winner's document.
+ */
+export class RaceLost extends Error {
+  override name = "RaceLost";
+}
+
 /** E11000: a write that would have broken a unique index, so it did not happen. */
 export const isDuplicateKeyError = (error: unknown): boolean =>
   error instanceof MongoServerError && error.code === 11000;
@@ -69,6 +78,8 @@ function outcomeOf(error: unknown): "not_applied" | "unknown" | null {
   // Inside a transaction the driver says which it was: an aborted transaction applied nothing.
   if (hasErrorLabel(error, MongoErrorLabel.UnknownTransactionCommitResult)) return "unknown";
   if (hasErrorLabel(error, MongoErrorLabel.TransientTransactionError)) return "not_applied";
+  // Contention that outlasted the write wait: the unit was aborted, or wrote nothing yet.
+  if (error instanceof RaceLost) return "not_applied";
   if (error instanceof MongoServerSelectionError || error instanceof MongoNotConnectedError || error instanceof MongoTopologyClosedError) {
     return "not_applied";
   }

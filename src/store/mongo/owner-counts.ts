@@ -1,6 +1,5 @@
 import type { Collection } from "mongodb";
-import { isDuplicateKeyError } from "./mongo-errors.js";
-import { RaceLost } from "./transactions.js";
+import { isDuplicateKeyError, RaceLost } from "./mongo-errors.js";
 
 /**
  * One counter document per organization: how many of its users are owners. An owner stops being

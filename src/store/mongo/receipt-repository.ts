@@ -1,7 +1,6 @@
 import type { Collection, IndexDescription } from "mongodb";
 import type { Receipt, ReceiptRepository } from "../receipt-repository.js";
-import { isDuplicateKeyError } from "./mongo-errors.js";
-import { RaceLost } from "./transactions.js";
+import { isDuplicateKeyError, RaceLost } from "./mongo-errors.js";
 
 /** A receipt under its id; nothing in it names a caller, a key or a request. */
 export interface ReceiptDocument {

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { MongoErrorLabel, type ClientSession, type MongoClient } from "mongodb";
-import { isStoreUnavailable, StoreOutcomeUnknownError } from "../errors.js";
+import { isStoreUnavailable, StoreOutcomeUnknownError, StoreUnavailableError } from "../errors.js";
 import type { Isolate } from "../unit-of-work.js";
-import { hasErrorLabel as hasLabel, inStoreTerms } from "./mongo-errors.js";
+import { hasErrorLabel as hasLabel, inStoreTerms, RaceLost } from "./mongo-errors.js";
 
 /**
  * A unit of work on MongoDB (src/store/unit-of-work.ts): a transaction with majority read and
@@ -18,14 +18,6 @@ import { hasErrorLabel as hasLabel, inStoreTerms } from "./mongo-errors.js";
  * a unit that fails there on the store may have made some of them, so it says so
  * (StoreOutcomeUnknownError).
  */
-/**
- * Thrown inside a unit by a write that lost a race the transaction cannot see coming (two units
- * creating the same counter document): the unit runs again from the start, like after a write
- * conflict, and then sees the winner's document.
- */
-export class RaceLost extends Error {
-  override name = "RaceLost";
-}
 
 /**
  * A unit of work on MongoDB as its collections see it (session-collection.ts): the transaction's
@@ -51,28 +43,68 @@ export function transactional(client: MongoClient, transactions: () => boolean, 
       }
     }
     const deadline = new Deadline(waitMs, signal);
-    for (let attempts = 1; ; attempts++) {
-      // A session of its own per attempt, ended before the next begins: an operation of a failed
-      // attempt still under way can then never land in the next attempt's transaction.
-      const session = client.startSession();
-      try {
-        session.startTransaction({ readConcern: { level: "majority" }, writeConcern: { w: "majority" }, readPreference: "primary" });
-        const outcome = await attempt({ session, writesDone: 0, previous: Promise.resolve() }).then(
-          (result) => ({ result }),
-          async (error: unknown) => {
-            if (session.inTransaction()) await session.abortTransaction().catch(() => {});
-            const transient = error instanceof RaceLost || hasLabel(error, MongoErrorLabel.TransientTransactionError);
-            if (!transient || deadline.passed()) throw error;
-            return undefined; // lost a race: run again
-          },
+    const progress = { committing: false, abandoned: false };
+    const running = attempts(client, attempt, deadline, progress);
+    // An operation can wait on its own for a server (a whole server selection) past the deadline:
+    // the unit answers at the write wait plus a grace whatever it waits on, and what it leaves
+    // behind never commits (a commit already sent may have been applied, and says so).
+    let timer: NodeJS.Timeout | undefined;
+    const overdue = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        progress.abandoned = true;
+        reject(
+          progress.committing
+            ? new StoreOutcomeUnknownError(`MongoDB did not confirm the commit within ${waitMs} ms; it may have been applied`)
+            : new StoreUnavailableError(`MongoDB did not complete the unit within ${waitMs} ms (KEYGATE_STORE_WRITE_WAIT_MS); nothing was committed`),
         );
-        if (outcome !== undefined && (await commit(session, deadline))) return outcome.result;
-      } finally {
-        await session.endSession().catch(() => {});
-      }
-      await backOff(attempts, deadline);
+      }, waitMs + OVERDUE_GRACE_MS);
+    });
+    running.catch(() => {});
+    try {
+      return await Promise.race([running, overdue]);
+    } finally {
+      clearTimeout(timer);
     }
   };
+}
+
+/** How long past the write wait a unit may take to give its own answer before it is given one. */
+const OVERDUE_GRACE_MS = 1_000;
+
+async function attempts<T>(
+  client: MongoClient,
+  attempt: (unit: MongoUnit) => Promise<T>,
+  deadline: Deadline,
+  progress: { committing: boolean; abandoned: boolean },
+): Promise<T> {
+  for (let attempts = 1; ; attempts++) {
+    // A session of its own per attempt, ended before the next begins: an operation of a failed
+    // attempt still under way can then never land in the next attempt's transaction.
+    const session = client.startSession();
+    try {
+      session.startTransaction({ readConcern: { level: "majority" }, writeConcern: { w: "majority" }, readPreference: "primary" });
+      const outcome = await attempt({ session, writesDone: 0, previous: Promise.resolve() }).then(
+        (result) => ({ result }),
+        async (error: unknown) => {
+          if (session.inTransaction()) await session.abortTransaction().catch(() => {});
+          const transient = error instanceof RaceLost || hasLabel(error, MongoErrorLabel.TransientTransactionError);
+          if (!transient || deadline.passed()) throw error;
+          return undefined; // lost a race: run again
+        },
+      );
+      if (outcome !== undefined) {
+        // Given up on (overdue): never commit what nobody waits for any more.
+        if (progress.abandoned) throw new StoreUnavailableError("unit abandoned before its commit");
+        progress.committing = true;
+        if (await commit(session, deadline)) return outcome.result;
+        progress.committing = false;
+      }
+    } finally {
+      await session.endSession().catch(() => {});
+    }
+    if (progress.abandoned) throw new StoreUnavailableError("unit abandoned");
+    await backOff(attempts, deadline);
+  }
 }
 
 /**
@@ -81,15 +113,20 @@ export function transactional(client: MongoClient, transactions: () => boolean, 
  * caller reports that the change may have been applied (mongo-errors.ts).
  */
 async function commit(session: ClientSession, deadline: Deadline): Promise<boolean> {
+  // Once a try came back unknown, the commit may have been applied whatever later tries say (a
+  // retry that finds no primary says nothing about the first).
+  let unknown = false;
   for (let attempts = 1; ; attempts++) {
     try {
       await session.commitTransaction();
       return true;
     } catch (error) {
-      if (hasLabel(error, MongoErrorLabel.UnknownTransactionCommitResult) && !deadline.passed()) {
+      unknown ||= hasLabel(error, MongoErrorLabel.UnknownTransactionCommitResult);
+      if (unknown && !deadline.passed()) {
         await backOff(attempts, deadline);
         continue;
       }
+      if (unknown) throw new StoreOutcomeUnknownError("MongoDB did not confirm the commit; it may have been applied", { cause: error });
       if (hasLabel(error, MongoErrorLabel.TransientTransactionError) && !deadline.passed()) return false;
       throw error;
     }
