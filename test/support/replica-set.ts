@@ -28,7 +28,10 @@ const ELECTION_TIMEOUT_MS = 10_000;
 /** A member that was stepped down stays ineligible this long, so the election picks another one. */
 const STEP_DOWN_SECONDS = 60;
 const POLL_MS = 100;
-/** How long a stalled call is held: longer than the scenarios wait for the member to die. */
+/**
+ * How long a stalled call is held. Long enough for what a scenario does before the member dies;
+ * not so long that the set's shutdown at the end waits on held calls for minutes.
+ */
 const STALL_MS = 30_000;
 /** The longest a change stream's getMore waits for changes before answering (the server's default). */
 const AWAIT_DATA_MS = 1_000;
@@ -111,10 +114,11 @@ export class ThreeMemberReplicaSet {
   }
 
   /**
-   * From now on the member holds `commands` (e.g. find, getMore) on `namespace` of clients named
-   * `appName` for STALL_MS before answering, as a connection that went silent would; a SIGKILL of
-   * the member ends them with their connections. Call settle() once the stalls are in place: a
-   * getMore already waiting for changes still answers.
+   * From now on, until the member dies or the set stops, the member holds `commands` (e.g. find,
+   * getMore) on `namespace` of clients named `appName` for STALL_MS before answering, as a
+   * connection that went silent would; a SIGKILL of the member ends them with their connections.
+   * There is no undoing it: turning the fail point off waits until no call is held in it. Call
+   * settle() once the stalls are in place: a getMore already waiting for changes still answers.
    */
   async stall(host: string, stalled: { appName: string; namespace: string; commands: string[] }): Promise<void> {
     await this.#admin(host).command({
@@ -127,11 +131,6 @@ export class ThreeMemberReplicaSet {
   /** Lets the getMore calls that were waiting for changes when stall() was called return. */
   async settle(): Promise<void> {
     await sleep(AWAIT_DATA_MS + 500);
-  }
-
-  /** Ends stall() on the member for calls made from now on (those held stay held up to STALL_MS). */
-  async unstall(host: string): Promise<void> {
-    await this.#admin(host).command({ configureFailPoint: "failCommand", mode: "off" });
   }
 
   /**
