@@ -32,7 +32,7 @@ const POLL_MS = 100;
  * How long a stalled call is held. Long enough for what a scenario does before the member dies;
  * not so long that the set's shutdown at the end waits on held calls for minutes.
  */
-const STALL_MS = 30_000;
+const STALL_MS = 15_000;
 /** The longest a change stream's getMore waits for changes before answering (the server's default). */
 const AWAIT_DATA_MS = 1_000;
 
