@@ -212,32 +212,62 @@ export interface ChangeLogRepository {
   watch?(): Promise<ChangeLogStream | null>;
 }
 
-/** Requests this replica admitted in one slot of a rate-limit bucket, to add to the fleet's count. */
-export interface RateLimitSlotIncrement {
-  bucket: string;
-  /** Start of the slot, in ms since the epoch: the same slot for every replica (clocks in sync). */
-  slotStartMs: number;
-  count: number;
-  /** When no window can count the slot any more: the store may forget it from then on. */
-  expiresAtMs: number;
-}
-
-/** The fleet's count of one slot of a bucket (every replica's increments). */
-export interface RateLimitSlotCount {
-  bucket: string;
-  slotStartMs: number;
-  count: number;
-}
+/** How long a budget window lasts; windows start at whole units of the store's clock (UTC). */
+export type BudgetUnit = "second" | "minute" | "hour" | "day" | "month";
 
 /**
- * Rate-limit counts shared by the replicas (src/limits/fleet-rate-limits.ts): each replica adds
- * what it admitted per bucket and slot, and reads back everyone's.
+ * One replica's ask for units of a bucket's budget in the store's current window
+ * (src/limits/leased-budgets.ts). The holder states what it believes it holds; the store moves the
+ * holding only when it agrees, so a retried ask whose first try did land changes nothing, and the
+ * answer tells the holder what it really holds.
  */
-export interface RateLimitCounterRepository {
-  /** Adds every increment to its slot's count, creating the slot when it is new. */
-  add(increments: RateLimitSlotIncrement[]): Promise<void>;
-  /** The counts of each bucket's slots that start at or after its sinceMs. */
-  read(buckets: { bucket: string; sinceMs: number }[]): Promise<RateLimitSlotCount[]>;
+export interface BudgetLeaseRequest {
+  bucket: string;
+  unit: BudgetUnit;
+  /** The bucket's limit as of now: units are granted only while the fleet's total stays within it. */
+  limit: number;
+  /** The asking replica: letters, digits, `-` and `_` only. */
+  holder: string;
+  /** Start of the window the holder believes it holds `held` in (store clock); null: none. */
+  windowStartMs: number | null;
+  /** What the holder believes it holds in that window. */
+  held: number;
+  /**
+   * At least `held`: the holder admitted `floor - held` more without a lease (the store was out
+   * of reach). If the window is still the store's current one, the holding is raised to `floor`
+   * whatever the limit says: those requests were admitted, and they count.
+   */
+  floor: number;
+  /** More units wanted, granted as far as the limit allows; negative: unused units given back. */
+  want: number;
+}
+
+/** The holder's standing in the store's current window of a bucket, after its ask. */
+export interface BudgetLease {
+  bucket: string;
+  windowStartMs: number;
+  windowEndMs: number;
+  /** The store's clock when it answered: windows follow it, never a replica's clock. */
+  storeNowMs: number;
+  /** What the holder holds in the window now. */
+  held: number;
+  /** What the whole fleet holds in the window (every holder's `held`). */
+  granted: number;
+  /** Replicas that have leased in the window (whatever they hold now), the asker included. */
+  holders: number;
+  /** The window was opened with no earlier window of the bucket to follow, and not yet seeded. */
+  unseeded: boolean;
+}
+
+/** Budgets leased to replicas, one window per bucket at a time. */
+export interface BudgetLeaseRepository {
+  /** Answers every request, in order; the requests are independent and sent together. */
+  lease(requests: BudgetLeaseRequest[]): Promise<BudgetLease[]>;
+  /**
+   * Adds `units` to an unseeded window's total, once (whoever seeds first): what the bucket
+   * already spent in this window before its budget was leased (a monthly quota's usage so far).
+   */
+  seed(bucket: string, windowStartMs: number, units: number): Promise<void>;
 }
 
 export interface Store {
@@ -260,8 +290,8 @@ export interface Store {
   readonly usage: UsageRepository;
   /** Cross-replica cache invalidation; the embedded store (one process) keeps nothing. */
   readonly changes: ChangeLogRepository;
-  /** Rate-limit counts shared across replicas. */
-  readonly rateLimitCounters: RateLimitCounterRepository;
+  /** Rate-limit and quota budgets leased to the replicas that share the store. */
+  readonly budgets: BudgetLeaseRepository;
   /** Idempotency receipts: change RPCs' first answers, sealed (src/store/receipt-repository.ts). */
   readonly receipts: ReceiptRepository;
   /**

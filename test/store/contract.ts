@@ -10,7 +10,7 @@ import { describeKeyRecordsContract } from "./contract/key-records.js";
 import { describeKeyRevokeAndDeleteContract } from "./contract/key-revoke-and-delete.js";
 import { describeKeySecretsContract } from "./contract/key-secrets.js";
 import { describeOrganizationsContract } from "./contract/organizations.js";
-import { describeRateLimitCountersContract } from "./contract/rate-limit-counters.js";
+import { describeBudgetLeasesContract } from "./contract/budget-leases.js";
 import { describeReceiptsContract } from "./contract/receipts.js";
 import { describeUsersContract } from "./contract/users.js";
 
@@ -64,7 +64,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     describeOrganizationsContract(getStore);
     describeUsersContract(getStore);
     describeAuditContract(getStore);
-    describeRateLimitCountersContract(getStore);
+    describeBudgetLeasesContract(getStore);
     describeUsageContract(getStore);
     describeReceiptsContract(getStore);
     describeCounterRepairContract(getStore, () => underTest?.writeCounter);

@@ -125,7 +125,7 @@ describe("mongodb store", () => {
       ["audit.list", () => unreachable.audit.list("org_X", { limit: 1 })],
       ["usage.keyTotals", () => unreachable.usage.keyTotals("org_X", ["key_X"])],
       ["changes.recent", () => unreachable.changes.recent(1_000)],
-      ["rateLimitCounters.read", () => unreachable.rateLimitCounters.read([{ bucket: "b", sinceMs: 0 }])],
+      ["budgets.lease", () => unreachable.budgets.lease([{ bucket: "b", unit: "minute", limit: 1, holder: "h", windowStartMs: null, held: 0, floor: 0, want: 1 }])],
     ];
     try {
       for (const [name, call] of calls) {

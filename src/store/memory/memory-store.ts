@@ -3,10 +3,10 @@ import type { Store } from "../store.js";
 import { UnitOfWork } from "../unit-of-work.js";
 import { oneAtATime } from "./one-at-a-time.js";
 import { MemoryAuditRepository } from "./audit-repository.js";
+import { MemoryBudgetLeases } from "./budget-leases.js";
 import { MemoryChangeLogRepository } from "./change-log-repository.js";
 import { MemoryKeyRepository } from "./key-repository.js";
 import { MemoryOrganizationRepository } from "./organization-repository.js";
-import { MemoryRateLimitCounters } from "./rate-limit-counters.js";
 import { MemoryReceiptRepository } from "./receipt-repository.js";
 import { MemoryUsageRepository } from "./usage-repository.js";
 import { MemoryUserRepository } from "./user-repository.js";
@@ -25,7 +25,7 @@ export class MemoryStore implements Store {
   readonly audit = new MemoryAuditRepository();
   readonly usage = new MemoryUsageRepository();
   readonly changes = new MemoryChangeLogRepository();
-  readonly rateLimitCounters = new MemoryRateLimitCounters();
+  readonly budgets = new MemoryBudgetLeases();
   readonly receipts = new MemoryReceiptRepository();
   readonly #units = new UnitOfWork<undefined>(oneAtATime());
 

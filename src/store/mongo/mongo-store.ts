@@ -12,7 +12,7 @@ import { MongoKeyRepository } from "./key-repository.js";
 import type { KeyDocument } from "./key-document.js";
 import { inStoreTerms, withErrorsInStoreTerms } from "./mongo-errors.js";
 import { KeySlotCounters, type SlotCounterDocument } from "./key-slots.js";
-import { MongoRateLimitCounters, type RateLimitSlotDocument } from "./rate-limit-counters.js";
+import { MongoBudgetLeases, type BudgetWindowDocument } from "./budget-leases.js";
 import { MongoReceiptRepository, type ReceiptDocument } from "./receipt-repository.js";
 import { MongoOrganizationRepository, type OrganizationDocument } from "./organization-repository.js";
 import type { OwnerCountDocument } from "./owner-counts.js";
@@ -31,7 +31,7 @@ export const COLLECTIONS = {
   usageDays: "usage_daily",
   usageKeyTotals: "usage_key_totals",
   keyChanges: "key_changes",
-  rateLimitSlots: "rate_limit_slots",
+  budgetWindows: "budget_windows",
   receipts: "idempotency_receipts",
 } as const;
 
@@ -51,7 +51,7 @@ export class MongoStore implements Store {
   readonly audit: MongoAuditRepository;
   readonly usage: MongoUsageRepository;
   readonly changes: MongoChangeLogRepository;
-  readonly rateLimitCounters: MongoRateLimitCounters;
+  readonly budgets: MongoBudgetLeases;
   readonly receipts: MongoReceiptRepository;
 
   readonly #client: MongoClient;
@@ -104,9 +104,7 @@ export class MongoStore implements Store {
       ),
     );
     this.changes = withErrorsInStoreTerms(changes);
-    this.rateLimitCounters = withErrorsInStoreTerms(
-      new MongoRateLimitCounters(this.#collection<RateLimitSlotDocument>(COLLECTIONS.rateLimitSlots)),
-    );
+    this.budgets = withErrorsInStoreTerms(new MongoBudgetLeases(this.#collection<BudgetWindowDocument>(COLLECTIONS.budgetWindows), reads.maxTimeMS));
     this.receipts = withErrorsInStoreTerms(new MongoReceiptRepository(this.#collection<ReceiptDocument>(COLLECTIONS.receipts), inTransaction));
     this.#counters = withErrorsInStoreTerms(
       new MongoCounterRepair(
@@ -149,7 +147,7 @@ export class MongoStore implements Store {
       [COLLECTIONS.audit, MongoAuditRepository.indexes],
       [COLLECTIONS.usageDays, MongoUsageRepository.indexes],
       [COLLECTIONS.keyChanges, MongoChangeLogRepository.indexes],
-      [COLLECTIONS.rateLimitSlots, MongoRateLimitCounters.indexes],
+      [COLLECTIONS.budgetWindows, MongoBudgetLeases.indexes],
       [COLLECTIONS.receipts, MongoReceiptRepository.indexes],
     ];
     await Promise.all(

@@ -1,0 +1,134 @@
+import type { Collection, Document, IndexDescription } from "mongodb";
+import type { BudgetLease, BudgetLeaseRepository, BudgetLeaseRequest } from "../store.js";
+
+/** A bucket's current window and who holds how much of it. */
+export interface BudgetWindowDocument {
+  /** The bucket: one document per bucket, reset in place when its next window opens. */
+  _id: string;
+  start: Date;
+  end: Date;
+  /** Every holder's units, summed: the figure the limit bounds. */
+  granted: number;
+  /** Units per holder (replica id). */
+  held: Record<string, number>;
+  /** Opened with no earlier window to follow: seed() adds what was spent before leasing began. */
+  unseeded: boolean;
+  /** The primary's clock at the last lease. */
+  now: Date;
+  /** TTL: a window past, and one more, that nobody leased from. */
+  expiresAt: Date;
+}
+
+const HOLDER = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * Leases as one findOneAndUpdate per bucket, whose update is an aggregation pipeline so that the
+ * whole decision (which window is current on the primary's clock, whether the holder's belief
+ * matches, how much of the limit is left) is taken inside one atomic document update. The requests
+ * of one call go out together, so a caller waits one round trip however many buckets it asks for.
+ * Each is a retryable write with majority write concern: a grant that was acknowledged survives an
+ * election, and one whose answer was lost is not granted again (the holder's stated belief no
+ * longer matches, so a second try changes nothing and reports the holding as it is).
+ */
+export class MongoBudgetLeases implements BudgetLeaseRepository {
+  static readonly indexes: IndexDescription[] = [{ key: { expiresAt: 1 }, name: "expires_ttl", expireAfterSeconds: 0 }];
+
+  constructor(
+    private readonly collection: Collection<BudgetWindowDocument>,
+    /** Server-side bound of one lease: a Check may be waiting on it. */
+    private readonly maxTimeMS: number,
+  ) {}
+
+  lease(requests: BudgetLeaseRequest[]): Promise<BudgetLease[]> {
+    return Promise.all(requests.map((request) => this.#leaseOne(request)));
+  }
+
+  async seed(bucket: string, windowStartMs: number, units: number): Promise<void> {
+    await this.collection.updateOne(
+      { _id: bucket, start: new Date(windowStartMs), unseeded: true },
+      { $set: { unseeded: false }, $inc: { granted: Math.max(0, Math.floor(units)) } },
+      { writeConcern: { w: "majority" } },
+    );
+  }
+
+  async #leaseOne(request: BudgetLeaseRequest): Promise<BudgetLease> {
+    if (!HOLDER.test(request.holder)) throw new Error(`budget holder must be 1-64 letters, digits, - or _: ${JSON.stringify(request.holder)}`);
+    const document = await this.collection.findOneAndUpdate({ _id: request.bucket }, leasePipeline(request), {
+      upsert: true,
+      returnDocument: "after",
+      writeConcern: { w: "majority" },
+      maxTimeMS: this.maxTimeMS,
+    });
+    if (document === null) throw new Error(`budget window of ${request.bucket} missing after its upsert`);
+    return {
+      bucket: request.bucket,
+      windowStartMs: document.start.getTime(),
+      windowEndMs: document.end.getTime(),
+      storeNowMs: document.now.getTime(),
+      held: document.held[request.holder] ?? 0,
+      granted: document.granted,
+      holders: Object.keys(document.held).length,
+      unseeded: document.unseeded,
+    };
+  }
+}
+
+/** The update of one lease, step by step; the same rules as MemoryBudgetLeases. */
+function leasePipeline(request: BudgetLeaseRequest): Document[] {
+  const { unit, holder, limit, want } = request;
+  const believedStart = request.windowStartMs === null ? null : new Date(request.windowStartMs);
+  return [
+    // The primary's window, never one before the document's: a primary whose clock is behind the
+    // last one's (after an election) does not reopen a window.
+    { $set: { _now: "$$NOW", _current: { $max: [{ $dateTrunc: { date: "$$NOW", unit, timezone: "UTC" } }, "$start"] } } },
+    { $set: { _created: { $eq: [{ $type: "$start" }, "missing"] }, _opened: { $ne: ["$start", "$_current"] } } },
+    {
+      $set: {
+        unseeded: { $cond: ["$_created", true, { $cond: ["$_opened", false, "$unseeded"] }] },
+        granted: { $cond: ["$_opened", 0, "$granted"] },
+        held: { $cond: ["$_opened", {}, "$held"] },
+        start: "$_current",
+        end: { $dateAdd: { startDate: "$_current", unit, amount: 1 } },
+      },
+    },
+    {
+      $set: {
+        _same: { $eq: ["$start", believedStart] },
+        _mine: { $ifNull: [{ $getField: { field: holder, input: "$held" } }, 0] },
+      },
+    },
+    { $set: { _floor: { $cond: ["$_same", request.floor, 0] }, _matches: { $eq: ["$_mine", { $cond: ["$_same", request.held, 0] }] } } },
+    {
+      $set: {
+        _held: {
+          $cond: [
+            "$_matches",
+            {
+              $max: [
+                0,
+                {
+                  $add: [
+                    "$_floor",
+                    want >= 0
+                      ? { $max: [0, { $min: [want, { $subtract: [{ $subtract: [limit, "$granted"] }, { $max: [0, { $subtract: ["$_floor", "$_mine"] }] }] }] }] }
+                      : want,
+                  ],
+                },
+              ],
+            },
+            "$_mine",
+          ],
+        },
+      },
+    },
+    {
+      $set: {
+        granted: { $add: ["$granted", { $subtract: ["$_held", "$_mine"] }] },
+        held: { $setField: { field: holder, input: "$held", value: "$_held" } },
+        now: "$_now",
+        expiresAt: { $dateAdd: { startDate: "$end", unit, amount: 1 } },
+      },
+    },
+    { $unset: ["_now", "_current", "_created", "_opened", "_same", "_mine", "_floor", "_matches", "_held"] },
+  ];
+}
