@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { createContextValues, type ConnectRouter } from "@connectrpc/connect";
 import { AccessLogService } from "../gen/envoy/service/accesslog/v3/als_pb.js";
 import { Authorization } from "../gen/envoy/service/auth/v3/external_auth_pb.js";
@@ -24,7 +25,9 @@ import { ReceiptSealing } from "./crypto/receipt-sealing.js";
 import { secretEncryptionFrom } from "./crypto/secret-encryption.js";
 import { KeyEvents } from "./keys/key-events.js";
 import { SecretHasher } from "./model/secret.js";
-import { CheckLimits } from "./limits/check-limits.js";
+import type { CheckLimits } from "./limits/check-limits.js";
+import { LeasedLimits } from "./limits/leased-limits.js";
+import { LocalLimits } from "./limits/local-limits.js";
 import type { Logger } from "./log/logger.js";
 import { Metrics } from "./metrics/metrics.js";
 import { metricsEndpoint } from "./server/metrics-endpoint.js";
@@ -39,7 +42,6 @@ import { Readiness } from "./server/readiness.js";
 import type { RpcAdmission } from "./rpc/rpc-admission.js";
 import type { Store } from "./store/store.js";
 import { systemClock, type Clock } from "./time/clock.js";
-import { every } from "./time/every.js";
 import { createUsage, type Usage } from "./usage/usage-module.js";
 
 /**
@@ -93,13 +95,20 @@ export async function startApp(options: AppOptions): Promise<App> {
     : undefined;
   const usage = createUsage({ config, store, clock, logger });
   metrics.watchUsage(usage.recorder, usage.metrics);
-  // Other processes sharing the store count the same keys; a store of this process alone has no others.
-  const sharesLimits = store.sharedAcrossProcesses && config.rateLimitSyncIntervalMs > 0;
-  const limits = new CheckLimits({
-    clock,
-    loadMonthlyRequests: usage.loadMonthlyRequests,
-    ...(sharesLimits && { sharedCounters: store.rateLimitCounters }),
-  });
+  // Other processes sharing the store count the same keys: each leases slices of every limit from
+  // the store. A store of this process alone has no others, and this process counts exactly by itself.
+  const limits: CheckLimits = store.sharedAcrossProcesses
+    ? new LeasedLimits({
+        leases: store.budgets,
+        clock,
+        holder: randomBytes(12).toString("base64url"),
+        waitMs: config.storeReadTimeoutMs,
+        outageAllowance: config.limitsOutageAllowance,
+        logger,
+        observer: metrics.limits,
+        loadMonthlyRequests: usage.loadMonthlyRequests,
+      })
+    : new LocalLimits({ clock, loadMonthlyRequests: usage.loadMonthlyRequests });
   const audit = new AuditTrail(store, clock);
   // Abuse bounds (src/abuse): failed keys per source IP, admin requests per caller key.
   const throttle = (limit: number) => new SlidingCounters({ limit, windowMs: 60_000, maxSources: config.throttleMaxSources });
@@ -264,21 +273,6 @@ export async function startApp(options: AppOptions): Promise<App> {
   logDataPlane(logger, config, boundary, dataPlanePort ?? port);
   usage.recorder.start();
   changeFeed?.start();
-  const stopQuotaRefresh =
-    !store.sharedAcrossProcesses || config.quotaRefreshIntervalMs === 0
-      ? () => {}
-      : every(config.quotaRefreshIntervalMs, () => limits.refreshMonthlyQuotas(clock.now()), {
-          logger,
-          failing: "monthly quota refresh failed; quotas count this replica's requests until it succeeds",
-          recovered: "monthly quota refresh succeeds again",
-        });
-  const stopRateLimitSync = sharesLimits
-    ? every(config.rateLimitSyncIntervalMs, () => limits.syncRateLimits(), {
-        logger,
-        failing: "rate-limit sync failed; limits count this replica's requests and the others' as last read until it succeeds",
-        recovered: "rate-limit sync succeeds again",
-      })
-    : () => {};
   await readiness.refresh();
   readiness.startMonitoring(READINESS_INTERVAL_MS);
   const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
@@ -300,14 +294,12 @@ export async function startApp(options: AppOptions): Promise<App> {
       readiness.beginShutdown();
       endWatchStreams.abort();
       await Promise.all([server.close(config.shutdownTimeoutMs), dataPlaneServer?.close(config.shutdownTimeoutMs)]);
-      stopQuotaRefresh();
-      stopRateLimitSync();
-      // After the server, so no Check can add a count they would miss, and side by side, so the
-      // usage flush never waits behind the rest: the other replicas learn of this one's last
-      // admitted requests (best effort: the store may be why it stops), the last change log
-      // entries are written, and the usage is flushed.
+      // After the server, so no Check can take a unit afterwards, and side by side, so the usage
+      // flush never waits behind the rest: unused limit slices go back to the other replicas
+      // (best effort: the store may be why it stops), the last change log entries are written,
+      // and the usage is flushed.
       await Promise.all([
-        sharesLimits ? limits.syncRateLimits().catch(() => {}) : undefined,
+        limits.close(),
         changeFeed?.close(),
         usage.recorder.close(),
       ]);

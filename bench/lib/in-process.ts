@@ -7,7 +7,7 @@ import { KeyCache } from "../../src/cache/key-cache.js";
 import { loadConfig } from "../../src/config/config.js";
 import { KeyEvents } from "../../src/keys/key-events.js";
 import { SecretHasher } from "../../src/model/secret.js";
-import { CheckLimits } from "../../src/limits/check-limits.js";
+import { LocalLimits } from "../../src/limits/local-limits.js";
 import { MemoryStore } from "../../src/store/memory/memory-store.js";
 import { systemClock } from "../../src/time/clock.js";
 import { BENCH_PEPPER, benchSecret, HIT, population } from "./keys.js";
@@ -56,7 +56,7 @@ async function measure(): Promise<InProcessResult> {
     config,
     hasher: new SecretHasher(BENCH_PEPPER),
     keyCache: new KeyCache({ store, keyEvents: new KeyEvents(), clock: systemClock, config }),
-    limits: new CheckLimits({ clock: systemClock, loadMonthlyRequests: async () => 0 }),
+    limits: new LocalLimits({ clock: systemClock, loadMonthlyRequests: async () => 0 }),
     clock: systemClock,
     usage: { record() {} },
     logger: pino({ level: "silent" }),

@@ -92,35 +92,49 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
       if ("outcome" in screened) return this.#respond(screened, input, caller, this.#deps.clock.now(), decisionId, started, respond);
       const hash = this.#deps.hasher.hash(screened.secret);
       const cached = this.#deps.keyCache.cached(hash);
-      const ready = cached ? this.#deps.limits.ready(cached.key.organizationId, this.#deps.clock.now()) : undefined;
-      if (cached === undefined || ready !== undefined) return this.#afterLoading(input, caller, hash, cached, ready, decisionId, started, respond);
-      // The cache answers and the organization's month is counted: decide now, without yielding,
-      // so the limits see the request atomically.
+      if (cached === undefined) return this.#afterLoading(input, caller, hash, undefined, decisionId, started, respond);
+      // The cache answers: decide now, without yielding, so the limits see the request atomically.
       const nowMs = this.#deps.clock.now();
-      return this.#respond(decide(input, hash, cached, nowMs, this.#deps.limits), input, caller, nowMs, decisionId, started, respond);
+      const decision = decide(input, hash, cached, nowMs, this.#deps.limits);
+      if ("waitFor" in decision) return this.#afterLoading(input, caller, hash, { entry: cached, wait: decision.waitFor }, decisionId, started, respond);
+      return this.#respond(decision, input, caller, nowMs, decisionId, started, respond);
     } catch (error) {
       throw this.#failure(error, started, decisionId);
     }
   }
 
-  /** The key from the store, or the organization's monthly count, first; then the decision. */
+  /**
+   * The key from the store first (`known` undefined), or what the limits wait for (a lease, or the
+   * organization's monthly count); then the decision, which waits no more.
+   */
   async #afterLoading<R>(
     input: CheckInput,
     caller: DataPlaneCaller,
     hash: string,
-    cached: KeyCacheEntry | null | undefined,
-    ready: Promise<void> | undefined,
+    known: { entry: KeyCacheEntry | null; wait: Promise<void> } | undefined,
     decisionId: string,
     started: number,
     respond: Respond<R>,
   ): Promise<R> {
     try {
-      const entry = cached !== undefined ? cached : this.#throttled(input, caller) ? null : await this.#load(hash, decisionId);
-      if (entry !== null) await this.#quotaReady(entry, cached !== undefined ? ready : undefined, decisionId);
-      // Read after the awaits: from here to the response nothing yields, so the limits
-      // see each request atomically.
+      let entry: KeyCacheEntry | null;
+      let wait: Promise<void>;
+      if (known !== undefined) {
+        ({ entry, wait } = known);
+      } else {
+        entry = this.#throttled(input, caller) ? null : await this.#load(hash, decisionId);
+        const nowMs = this.#deps.clock.now();
+        const decision = decide(input, hash, entry, nowMs, this.#deps.limits);
+        if (!("waitFor" in decision)) return this.#respond(decision, input, caller, nowMs, decisionId, started, respond);
+        wait = decision.waitFor;
+      }
+      await this.#limitsReady(entry, wait, decisionId);
+      // Read after the await: from here to the response nothing yields, so the limits see each
+      // request atomically.
       const nowMs = this.#deps.clock.now();
-      return this.#respond(decide(input, hash, entry, nowMs, this.#deps.limits), input, caller, nowMs, decisionId, started, respond);
+      const decision = decide(input, hash, entry, nowMs, this.#deps.limits, false);
+      if ("waitFor" in decision) throw new Error("the limits asked a Check to wait twice");
+      return this.#respond(decision, input, caller, nowMs, decisionId, started, respond);
     } catch (error) {
       throw this.#failure(error, started, decisionId);
     }
@@ -163,14 +177,12 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
     }
   }
 
-  /** Waits for the organization's monthly count; `ready` when already asked for. */
-  async #quotaReady(entry: KeyCacheEntry, ready: Promise<void> | undefined, decisionId: string): Promise<void> {
-    const loading = ready ?? this.#deps.limits.ready(entry.key.organizationId, this.#deps.clock.now());
-    if (loading === undefined) return;
+  /** Waits for what the limits need; one that cannot be had (the monthly usage unreadable) makes the Check unavailable. */
+  async #limitsReady(entry: KeyCacheEntry | null, wait: Promise<void>, decisionId: string): Promise<void> {
     try {
-      await loading;
+      await wait;
     } catch (error) {
-      this.#deps.logger.error({ err: error, decisionId, organizationId: entry.key.organizationId }, "monthly usage unavailable");
+      this.#deps.logger.error({ err: error, decisionId, organizationId: entry?.key.organizationId }, "monthly usage unavailable");
       throw new ConnectError("monthly usage unavailable", Code.Unavailable, undefined, undefined, error);
     }
   }

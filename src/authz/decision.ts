@@ -11,6 +11,11 @@ import { UNKNOWN_SCOPES, type CheckInput } from "./check-input.js";
  * Apart from counting an admitted request in `limits`, this is a pure, synchronous function.
  */
 
+/** The limits need something from the store first: wait for it, then decide again without waiting. */
+export interface LimitsWait {
+  readonly waitFor: Promise<void>;
+}
+
 export type Decision =
   | { readonly outcome: "allowed"; readonly entry: KeyCacheEntry; readonly limit: RateLimitState }
   /**
@@ -47,7 +52,8 @@ export function decide(
   entry: KeyCacheEntry | null,
   nowMs: number,
   limits: Pick<CheckLimits, "admit">,
-): Decision {
+  mayWait = true,
+): Decision | LimitsWait {
   if (entry === null) return INVALID;
   const status = keyStatus(entry.key, presentedHash, nowMs);
   if (status === "API_KEY_INVALID") return INVALID;
@@ -62,7 +68,8 @@ export function decide(
   for (const scope of input.requiredScopes) {
     if (!entry.scopes.has(scope)) return { outcome: "SCOPE_MISSING", entry };
   }
-  const admission = limits.admit(entry.key, entry.plan, nowMs);
+  const admission = limits.admit(entry.key, entry.plan, nowMs, mayWait);
+  if ("waitFor" in admission) return admission;
   if (!admission.admitted) return { outcome: admission.reason, entry, limit: admission.state };
   return { outcome: "allowed", entry, limit: admission.state };
 }

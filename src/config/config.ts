@@ -95,10 +95,11 @@ export interface Config {
   storeReadTimeoutMs: number;
   /** How often each replica reads the shared change log (key and plan changes of other replicas). */
   changePollIntervalMs: number;
-  /** How often each replica re-reads the monthly counts it holds (other replicas' usage); 0: never. */
-  quotaRefreshIntervalMs: number;
-  /** MongoDB: how often each replica exchanges rate-limit counts with the others; 0: never (per replica). */
-  rateLimitSyncIntervalMs: number;
+  /**
+   * MongoDB: what a replica admits beyond the limit slices it holds while the store does not
+   * answer its leases: nothing, or its share of the window (src/limits/leased-budgets.ts).
+   */
+  limitsOutageAllowance: "none" | "share";
   /**
    * MongoDB: how long a write waits for a primary (through an election) and keeps retrying a
    * transaction before failing `unavailable`.
@@ -250,10 +251,6 @@ function encryptionKeys(env: Env): Config["encryptionKeys"] {
 }
 
 /**
- * KEYGATE_WORKERS: how many processes serve the port (src/server/cluster.ts), a number or `auto`
- * (one per core). More than one needs MongoDB: the embedded store lives inside one process.
- */
-/**
  * KEYGATE_STORE_WRITE_WAIT_MS replaced KEYGATE_MONGODB_SERVER_SELECTION_TIMEOUT_MS (which bounded
  * writes at 2 s, shorter than any election): a deployment still setting the old name is told,
  * rather than silently getting another bound than the one it asked for.
@@ -265,6 +262,25 @@ function storeWriteWait(env: Env): number {
   return integer(env, "KEYGATE_STORE_WRITE_WAIT_MS", 15_000, 1_000, 120_000);
 }
 
+/**
+ * KEYGATE_LIMITS_OUTAGE_ALLOWANCE. Replicas lease their limits now; the settings of the counts they
+ * used to exchange after the fact are refused by name, so nobody believes they still tune anything.
+ */
+function outageAllowance(env: Env): Config["limitsOutageAllowance"] {
+  for (const retired of ["KEYGATE_RATE_LIMIT_SYNC_INTERVAL_MS", "KEYGATE_QUOTA_REFRESH_INTERVAL_MS"]) {
+    if (env[retired] !== undefined) {
+      throw new ConfigError(retired, "is gone: replicas lease slices of each limit from MongoDB instead of exchanging counts (see KEYGATE_LIMITS_OUTAGE_ALLOWANCE and docs/operating.md)");
+    }
+  }
+  const raw = env["KEYGATE_LIMITS_OUTAGE_ALLOWANCE"]?.trim() ?? "share";
+  if (raw !== "none" && raw !== "share") throw new ConfigError("KEYGATE_LIMITS_OUTAGE_ALLOWANCE", `must be "none" or "share", not ${JSON.stringify(raw)}`);
+  return raw;
+}
+
+/**
+ * KEYGATE_WORKERS: how many processes serve the port (src/server/cluster.ts), a number or `auto`
+ * (one per core). More than one needs MongoDB: the embedded store lives inside one process.
+ */
 function workerCount(env: Env, mongodbUri: string | undefined): number {
   const raw = env["KEYGATE_WORKERS"]?.trim();
   const workers = raw === "auto" ? availableParallelism() : integer(env, "KEYGATE_WORKERS", 1, 1, 256);
@@ -364,8 +380,7 @@ export function loadConfig(env: Env = process.env): Config {
     cacheMaxStalenessMs: integer(env, "KEYGATE_CACHE_MAX_STALENESS_MS", 120_000, 0, 86_400_000),
     storeReadTimeoutMs: integer(env, "KEYGATE_STORE_READ_TIMEOUT_MS", 3_000, 10, 60_000),
     changePollIntervalMs: integer(env, "KEYGATE_CHANGE_POLL_INTERVAL_MS", 1_000, 50, 60_000),
-    quotaRefreshIntervalMs: integer(env, "KEYGATE_QUOTA_REFRESH_INTERVAL_MS", 5_000, 0, 3_600_000),
-    rateLimitSyncIntervalMs: integer(env, "KEYGATE_RATE_LIMIT_SYNC_INTERVAL_MS", 200, 0, 60_000),
+    limitsOutageAllowance: outageAllowance(env),
     storeWriteWaitMs: storeWriteWait(env),
     failedKeyAttemptsPerMinute: integer(env, "KEYGATE_FAILED_KEY_ATTEMPTS_PER_MINUTE", 100, 0, 1_000_000),
     adminRequestsPerMinute: integer(env, "KEYGATE_ADMIN_REQUESTS_PER_MINUTE", 1_200, 0, 1_000_000),

@@ -58,33 +58,6 @@ export class MonthlyQuota {
     return seeding;
   }
 
-  /**
-   * Re-reads the held counts of this month (the most recently used `limit` organizations), so
-   * that what other replicas admitted and flushed counts here too. A count never goes down:
-   * requests counted here while the read ran are added to what was read. Resolves false when a
-   * read failed (the store is down; the next refresh tries again).
-   */
-  async refresh(nowMs: number, limit = 1_000): Promise<boolean> {
-    const monthStartMs = monthStartUtc(nowMs);
-    const held: [string, MonthCount][] = [];
-    for (const entry of this.#counts.entries()) {
-      if (held.length >= limit) break;
-      if (entry[1].monthStartMs === monthStartMs) held.push(entry);
-    }
-    for (const [organizationId, count] of held) {
-      const usedBefore = count.used;
-      let stored: number;
-      try {
-        stored = await this.#load(organizationId, monthStartMs);
-      } catch {
-        return false;
-      }
-      if (this.#counts.peek(organizationId) !== count || !Number.isSafeInteger(stored)) continue;
-      count.used = Math.max(count.used, stored + (count.used - usedBefore));
-    }
-    return true;
-  }
-
   /** The count a request at nowMs is measured against; a month with no count starts at 0. */
   #current(organizationId: string, nowMs: number): MonthCount {
     const monthStartMs = monthStartUtc(nowMs);

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { CacheEviction, CacheLookup, CheckObserver, DataPlaneObserver, KeyCacheObserver, UsageCounterSource, UsageFlushSource } from "./observers.js";
+import type { CacheEviction, CacheLookup, CheckObserver, DataPlaneObserver, KeyCacheObserver, LimitsObserver, UsageCounterSource, UsageFlushSource } from "./observers.js";
 
 /**
  * keygate's Prometheus metrics, in a registry of their own per app (never prom-client's global
@@ -58,6 +58,7 @@ export class Metrics {
   readonly store: StoreObserver;
   readonly adminRpc: AdminRpcObserver;
   readonly dataPlane: DataPlaneObserver;
+  readonly limits: LimitsObserver;
   readonly #nowMs: () => number;
   readonly #cleanups: (() => void)[] = [];
   readonly #beforeScrape: (() => void)[] = [];
@@ -151,6 +152,43 @@ export class Metrics {
     liveGauge(registers, "keygate_key_cache_unknown_entries", "Unknown secret hashes the key cache remembers.", () =>
       (this.#cacheSize?.stats ?? zero).unknown,
     );
+
+    const leases = new Counter({
+      name: "keygate_limit_leases_total",
+      help: "Asks for limit slices sent to the store (several buckets each), by result: granted (answered) or failed.",
+      labelNames: ["result"] as const,
+      registers,
+    });
+    const leaseSeconds = new Histogram({ name: "keygate_limit_lease_duration_seconds", help: "How long an ask for limit slices took.", buckets: STORE_BUCKETS, registers });
+    const leaseWaits = new Histogram({
+      name: "keygate_limit_lease_wait_seconds",
+      help: "How long a Check waited for a limit slice (a bucket's first request in a window on this replica, or a slice used up).",
+      buckets: STORE_BUCKETS,
+      registers,
+    });
+    const withoutLease = new Counter({
+      name: "keygate_limit_admitted_without_lease_total",
+      help: "Requests admitted on the outage allowance while the store did not answer leases (counted in the store once it does).",
+      registers,
+    });
+    const leasesAnswered = new Gauge({ name: "keygate_limit_leases_answered", help: "1 while the store answers limit leases, 0 while this replica runs on held slices and the outage allowance.", registers });
+    leasesAnswered.set(1);
+    for (const result of ["granted", "failed"] as const) leases.inc({ result }, 0);
+    this.limits = {
+      asked(_buckets, result, seconds) {
+        leases.inc({ result });
+        leaseSeconds.observe(seconds);
+      },
+      waited(seconds) {
+        leaseWaits.observe(seconds);
+      },
+      admittedWithoutLease() {
+        withoutLease.inc();
+      },
+      storeReachable(reachable) {
+        leasesAnswered.set(reachable ? 1 : 0);
+      },
+    };
 
     const storeSeconds = new Histogram({
       name: "keygate_store_operation_duration_seconds",

@@ -46,6 +46,19 @@ export interface DataPlaneObserver {
   admittedWithPreviousToken(method: string): void;
 }
 
+/** What leased limits report (src/limits/leased-budgets.ts). */
+export interface LimitsObserver {
+  /** One ask for `buckets` buckets' budgets, answered or failed, and how long it took. */
+  asked(buckets: number, result: "granted" | "failed", seconds: number): void;
+  /** A Check waited this long for an ask. */
+  waited(seconds: number): void;
+  /** A request admitted beyond the slices held, on the outage allowance. */
+  admittedWithoutLease(): void;
+  /** The store answers asks again, or stopped answering. */
+  storeReachable(reachable: boolean): void;
+}
+
 export const noCheckObserver: CheckObserver = { decided() {}, failed() {} };
 export const noKeyCacheObserver: KeyCacheObserver = { lookup() {}, evicted() {} };
+export const noLimitsObserver: LimitsObserver = { asked() {}, waited() {}, admittedWithoutLease() {}, storeReachable() {} };
 export const noDataPlaneObserver: DataPlaneObserver = { admittedWithPreviousToken() {} };

@@ -11,7 +11,7 @@ import { newId } from "../../src/model/ids.js";
 import { KeyEvents } from "../../src/keys/key-events.js";
 import { generateSecret, keyPrefixOf, SecretHasher, type Environment } from "../../src/model/secret.js";
 import { expectWellFormed } from "./well-formed.js";
-import { CheckLimits } from "../../src/limits/check-limits.js";
+import { LocalLimits } from "../../src/limits/local-limits.js";
 import type { LoadMonthlyRequests } from "../../src/limits/monthly-quota.js";
 import type { KeyRepository, Store } from "../../src/store/store.js";
 import { MemoryStore } from "../../src/store/memory/memory-store.js";
@@ -116,7 +116,7 @@ export async function createHarness(options: HarnessOptions = {}) {
     monthlyLoads.push({ organizationId, monthStartMs });
     return options.loadMonthlyRequests ? options.loadMonthlyRequests(organizationId, monthStartMs) : 0;
   };
-  const limits = new CheckLimits({ clock, loadMonthlyRequests, maxBuckets: 10_000, maxOrganizations: 1_000 });
+  const limits = new LocalLimits({ clock, loadMonthlyRequests, maxBuckets: 10_000, maxOrganizations: 1_000 });
   const deps: AuthorizationDeps = { config, hasher, keyCache, limits, clock, usage, logger };
   const service = new CheckService(deps);
 

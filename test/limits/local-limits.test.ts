@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { CheckLimits, type PlanLimits } from "../../src/limits/check-limits.js";
+import type { PlanLimits } from "../../src/limits/check-limits.js";
+import { LocalLimits } from "../../src/limits/local-limits.js";
 import { MonthlyQuota } from "../../src/limits/monthly-quota.js";
 import type { KeyRecord } from "../../src/model/records.js";
 import { ManualClock } from "../../src/time/clock.js";
@@ -13,7 +14,7 @@ function key(id: string, rateLimit: KeyRecord["rateLimit"] = null, organizationI
 function setup(load: (organizationId: string, monthStartMs: number) => Promise<number> = async () => 0) {
   const clock = new ManualClock();
   const loads: string[] = [];
-  const limits = new CheckLimits({
+  const limits = new LocalLimits({
     clock,
     maxBuckets: 1_000,
     maxOrganizations: 100,
@@ -25,20 +26,27 @@ function setup(load: (organizationId: string, monthStartMs: number) => Promise<n
   return { clock, limits, loads };
 }
 
-describe("CheckLimits.admit", () => {
+/** Counts the organization's month the way Check does: the first admit waits for it and counts nothing. */
+async function ready(limits: LocalLimits, organizationId: string, nowMs: number): Promise<void> {
+  const first = limits.admit(key("key_probe", null, organizationId), PLAN, nowMs);
+  if (!("waitFor" in first)) throw new Error("the month was counted already");
+  await first.waitFor;
+}
+
+describe("LocalLimits.admit", () => {
   it("checks the key's limit first, then the organization's per-minute rate, then the monthly quota", async () => {
     const { clock, limits } = setup();
     const plan = { ...PLAN, requestsPerMinute: 3, monthlyQuota: 5 };
-    await limits.ready("org_A", clock.now());
+    await ready(limits, "org_A", clock.now());
     const limited = key("key_1", { limit: 1, period: "minute" });
-    expect(limits.admit(limited, plan, clock.now()).admitted).toBe(true);
+    expect(limits.admit(limited, plan, clock.now())).toMatchObject({ admitted: true });
     expect(limits.admit(limited, plan, clock.now())).toMatchObject({ admitted: false, reason: "RATE_LIMITED" });
-    expect(limits.admit(key("key_2"), plan, clock.now()).admitted).toBe(true);
-    expect(limits.admit(key("key_3"), plan, clock.now()).admitted).toBe(true);
+    expect(limits.admit(key("key_2"), plan, clock.now())).toMatchObject({ admitted: true });
+    expect(limits.admit(key("key_3"), plan, clock.now())).toMatchObject({ admitted: true });
     expect(limits.admit(key("key_4"), plan, clock.now())).toMatchObject({ admitted: false, reason: "QUOTA_EXCEEDED", state: { limit: 3 } });
     clock.advance(61_000);
-    expect(limits.admit(key("key_4"), plan, clock.now()).admitted).toBe(true);
-    expect(limits.admit(key("key_4"), plan, clock.now()).admitted).toBe(true);
+    expect(limits.admit(key("key_4"), plan, clock.now())).toMatchObject({ admitted: true });
+    expect(limits.admit(key("key_4"), plan, clock.now())).toMatchObject({ admitted: true });
     expect(limits.admit(key("key_4"), plan, clock.now())).toMatchObject({
       admitted: false,
       reason: "QUOTA_EXCEEDED",
@@ -49,7 +57,7 @@ describe("CheckLimits.admit", () => {
   it("a refusal at any stage counts nothing anywhere", async () => {
     const { clock, limits } = setup();
     const plan = { ...PLAN, requestsPerMinute: 2 };
-    await limits.ready("org_A", clock.now());
+    await ready(limits, "org_A", clock.now());
     const a = key("key_a", { limit: 10, period: "minute" });
     limits.admit(a, plan, clock.now());
     limits.admit(a, plan, clock.now());
@@ -61,7 +69,7 @@ describe("CheckLimits.admit", () => {
 
   it("an admission reports the tightest limit", async () => {
     const { clock, limits } = setup();
-    await limits.ready("org_A", clock.now());
+    await ready(limits, "org_A", clock.now());
     expect(limits.admit(key("k", { limit: 10, period: "hour" }), PLAN, clock.now())).toMatchObject({ admitted: true, state: { limit: 10, remaining: 9 } });
     expect(limits.admit(key("k2"), { ...PLAN, requestsPerMinute: 5 }, clock.now())).toMatchObject({ admitted: true, state: { limit: 5, remaining: 3 } });
   });
@@ -72,7 +80,7 @@ describe("CheckLimits.admit", () => {
     expect(limits.peekKeyRateLimit(key("key_0"))).toBeNull();
     expect(limits.peekKeyRateLimit(limited)).toEqual({ limit: 3, remaining: 3, resetAtMs: clock.now(), retryAtMs: clock.now() });
     expect(limits.peekOrganization("org_A", PLAN).monthly).toBeNull();
-    await limits.ready("org_A", clock.now());
+    await ready(limits, "org_A", clock.now());
     limits.admit(limited, PLAN, clock.now());
     expect(limits.peekKeyRateLimit(limited)).toMatchObject({ limit: 3, remaining: 2 });
     expect(limits.peekKeyRateLimit(limited)).toMatchObject({ limit: 3, remaining: 2 });

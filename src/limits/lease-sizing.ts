@@ -1,0 +1,64 @@
+/**
+ * How much of a bucket's budget a replica asks for at a time: pure arithmetic, kept apart from the
+ * leasing so it can be tested with tables.
+ *
+ * A slice covers the demand expected over the next few seconds (never past the window's end), so a
+ * hot key asks about once per horizon, whatever its rate; it is capped at half of a fair share of
+ * the limit, so that replicas that come later in the window still find budget; and it is never
+ * less than the Checks already waiting for it, which are demand, not forecast.
+ */
+
+/** Demand a slice is sized for: long enough that a busy key asks rarely, short enough that little is stranded. */
+export const SLICE_HORIZON_MS = 5_000;
+/** The next slice is asked for while the held one still covers this long at the current rate, so a Check does not wait. */
+export const PREFETCH_LEAD_MS = 250;
+/** Time constant of the rate estimate: recent enough to follow a change, long enough to smooth single Checks. */
+export const RATE_TIME_CONSTANT_MS = 5_000;
+
+export interface SliceInputs {
+  limit: number;
+  /** Replicas leasing the bucket in this window, this one included (at least 1). */
+  holders: number;
+  /** Requests per second for the bucket on this replica, recently. */
+  ratePerSecond: number;
+  /** Until the window ends, on the store's clock. */
+  windowLeftMs: number;
+  /** Checks waiting for this ask. */
+  waiting: number;
+  /** Units held and not yet used. */
+  available: number;
+}
+
+/** Units to ask for (0: enough is held). */
+export function unitsToAsk(inputs: SliceInputs): number {
+  const horizonMs = Math.max(0, Math.min(SLICE_HORIZON_MS, inputs.windowLeftMs));
+  const expected = Math.ceil((inputs.ratePerSecond * horizonMs) / 1_000);
+  const fair = Math.max(1, Math.floor(inputs.limit / (2 * Math.max(1, inputs.holders))));
+  const wanted = Math.max(inputs.waiting, Math.min(expected, fair));
+  return Math.max(0, wanted - inputs.available);
+}
+
+/** Ask ahead once no more than this is left: what the rate uses up while an ask is on its way. */
+export function lowWater(ratePerSecond: number): number {
+  return Math.max(1, Math.ceil((ratePerSecond * PREFETCH_LEAD_MS) / 1_000));
+}
+
+/**
+ * An exponentially decaying rate: each request adds 1/τ, and the sum decays by e^(-Δt/τ), which
+ * estimates requests per second over the last τ or so without keeping any history.
+ */
+export class RateEstimate {
+  #perSecond = 0;
+  #atMs = Number.NEGATIVE_INFINITY;
+
+  add(nowMs: number): void {
+    this.#perSecond = this.at(nowMs) + 1_000 / RATE_TIME_CONSTANT_MS;
+    this.#atMs = nowMs;
+  }
+
+  at(nowMs: number): number {
+    if (this.#perSecond === 0) return 0;
+    const elapsed = Math.max(0, nowMs - this.#atMs);
+    return this.#perSecond * Math.exp(-elapsed / RATE_TIME_CONSTANT_MS);
+  }
+}

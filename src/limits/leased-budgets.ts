@@ -1,0 +1,430 @@
+import { LRUCache } from "lru-cache";
+import type { Logger } from "../log/logger.js";
+import { noLimitsObserver, type LimitsObserver } from "../metrics/observers.js";
+import type { BudgetLease, BudgetLeaseRepository, BudgetLeaseRequest } from "../store/store.js";
+import { windowAt, type WindowUnit } from "../time/budget-windows.js";
+import type { Clock } from "../time/clock.js";
+import { lowWater, RateEstimate, unitsToAsk } from "./lease-sizing.js";
+import type { RateLimitState } from "./rate-limiter.js";
+
+/**
+ * Limits held exactly across replicas by leasing: each replica takes slices of a bucket's window
+ * budget from the store (one atomic conditional update, granted only while the fleet's total stays
+ * within the limit), admits from them locally and synchronously, and asks for the next slice before
+ * the last runs out. The fleet never admits more than the limit in a window; what it may admit
+ * less is what replicas hold unused when the window ends (at most about one slice each), and idle
+ * slices are given back before that.
+ *
+ * Windows follow the store's clock: each answer carries the store's time, and this replica keeps
+ * the offset to its own, measured so that it errs early (a slice is never used past its window).
+ *
+ * When the store cannot be reached (an ask fails, or is still unanswered after `waitMs`), the
+ * replica admits from what it holds, then from the outage allowance; those requests are reported
+ * with its next ask, which counts them once, whatever the limit says.
+ */
+
+export interface BudgetSpec {
+  bucket: string;
+  unit: WindowUnit;
+  limit: number;
+}
+
+/** What a bucket says about one more request. */
+type Standing = "admit" | "deny" | "ask";
+
+export type OutageAllowance = "none" | "share";
+
+export type Taken =
+  | { admitted: true; states: RateLimitState[] }
+  | { admitted: false; /** The spec that denied, by index. */ index: number; state: RateLimitState }
+  | { waitFor: Promise<void> };
+
+export interface LeasedBudgetsOptions {
+  leases: BudgetLeaseRepository;
+  clock: Clock;
+  /** This replica in the store's windows: letters, digits, `-`, `_`. */
+  holder: string;
+  /** How long a Check waits for an ask before deciding without it (the outage allowance). */
+  waitMs: number;
+  /** Beyond held slices while the store is out of reach: nothing, or a share of the window. */
+  outageAllowance: OutageAllowance;
+  logger: Logger;
+  observer?: LimitsObserver;
+  /** What a bucket spent in a window before leasing began there (see BudgetLease.unseeded); undefined: nothing. */
+  seed?: (bucket: string, windowStartMs: number) => Promise<number> | undefined;
+  /** Buckets held; the least recently used is dropped (its slice is stranded until its window ends). */
+  maxBuckets?: number;
+}
+
+/** Idle this long with units held: they go back to the fleet. */
+const GIVE_BACK_IDLE_MS = 2_000;
+/** A bucket the fleet has used up, or one the store did not answer for, is asked again at most this often. */
+const EXHAUSTED_RECHECK_MS = 1_000;
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve: () => void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  const promise = new Promise<void>((done) => (resolve = done));
+  return { promise, resolve };
+}
+
+class Budget {
+  readonly bucket: string;
+  readonly unit: WindowUnit;
+  limit: number;
+  /** The window held and used count in (store clock); null until the first answer. */
+  windowStartMs: number | null = null;
+  windowEndMs = 0;
+  /** Units the store has granted this replica in the window. */
+  held = 0;
+  /** Requests admitted in the window; above `held` only for those admitted without a lease. */
+  used = 0;
+  /** The fleet's total and the replicas leasing, as of the last answer; unknown after a roll in an outage. */
+  granted = 0;
+  holders = 0;
+  known = false;
+  /** Set while an ask is on its way. */
+  inAir = false;
+  /** Checks waiting for the next ask, and what wakes them. */
+  waiting = 0;
+  next: Deferred | null = null;
+  /** Units to give back with the next ask. */
+  giveBack = 0;
+  /** The last ask failed or is late: the store is out of reach for this bucket. */
+  unreachable = false;
+  lastAskMs = Number.NEGATIVE_INFINITY;
+  lastUseMs = Number.NEGATIVE_INFINITY;
+  readonly rate = new RateEstimate();
+
+  constructor(spec: BudgetSpec) {
+    this.bucket = spec.bucket;
+    this.unit = spec.unit;
+    this.limit = spec.limit;
+  }
+
+  get available(): number {
+    return Math.max(0, this.held - this.used);
+  }
+}
+
+export class LeasedBudgets {
+  readonly #options: LeasedBudgetsOptions;
+  readonly #observer: LimitsObserver;
+  readonly #budgets: LRUCache<string, Budget>;
+  /** Budgets holding unused units: the ones the give-back sweep looks at. */
+  readonly #holding = new Set<Budget>();
+  readonly #queue = new Set<Budget>();
+  #sendScheduled = false;
+  /** Store clock minus this replica's clock, over-estimated by at most one round trip. */
+  #offsetMs = 0;
+  /** The most replicas seen leasing one bucket: who shares a window this replica has not yet seen. */
+  #fleetSeen = 1;
+  #storeReachable = true;
+  #admittedWithoutLease = 0;
+  readonly #seeding = new Set<string>();
+  readonly #sweep: NodeJS.Timeout;
+
+  constructor(options: LeasedBudgetsOptions) {
+    this.#options = options;
+    this.#observer = options.observer ?? noLimitsObserver;
+    this.#budgets = new LRUCache<string, Budget>({ max: options.maxBuckets ?? 100_000 });
+    this.#sweep = setInterval(() => this.#giveBackIdle(), GIVE_BACK_IDLE_MS / 2);
+    this.#sweep.unref();
+  }
+
+  /**
+   * One more request against every spec, in order: counted on all of them when each has a unit
+   * for it, denied by the first that has none and whose window the fleet has used up, or a promise
+   * to wait on (one ask for every bucket that needs one, sent together) after which to call again
+   * with `mayWait` false, when an earlier bucket needs an ask first.
+   */
+  take(specs: readonly BudgetSpec[], nowMs: number, mayWait: boolean): Taken {
+    const budgets: Budget[] = [];
+    let asking: Budget[] | null = null;
+    for (let i = 0; i < specs.length; i++) {
+      const budget = this.#budget(specs[i]!, nowMs, mayWait);
+      budgets.push(budget);
+      const standing = this.#standing(budget, nowMs, mayWait);
+      if (standing === "deny" && asking === null) return { admitted: false, index: i, state: this.#state(budget, nowMs) };
+      if (standing === "ask") (asking ??= []).push(budget);
+    }
+    if (asking !== null) return { waitFor: this.#waitFor(asking) };
+    const states: RateLimitState[] = [];
+    let withoutLease = false;
+    for (const budget of budgets) {
+      if (budget.used >= budget.held) withoutLease = true;
+      budget.used++;
+      budget.lastUseMs = nowMs;
+      states.push(this.#state(budget, nowMs));
+      if (budget.available > 0) this.#holding.add(budget);
+      else this.#holding.delete(budget);
+      // Ask ahead while what is held still lasts an ask's round trip at the current rate.
+      if (!budget.inAir && !budget.unreachable && budget.available <= lowWater(budget.rate.at(nowMs)) && !this.#usedUp(budget)) this.#enqueue(budget);
+    }
+    if (withoutLease) {
+      this.#admittedWithoutLease++;
+      this.#observer.admittedWithoutLease();
+    }
+    return { admitted: true, states };
+  }
+
+  /** What the next request would see, without counting or asking anything. */
+  peek(spec: BudgetSpec, nowMs: number): RateLimitState {
+    const budget = this.#budgets.peek(spec.bucket);
+    if (budget === undefined || budget.unit !== spec.unit || !this.#alive(budget, nowMs)) {
+      return { limit: spec.limit, remaining: spec.limit, resetAtMs: nowMs, retryAtMs: nowMs };
+    }
+    return this.#state(budget, nowMs);
+  }
+
+  /** Gives back every unused unit (best effort) and stops the sweep; call once traffic has stopped. */
+  async close(): Promise<void> {
+    clearInterval(this.#sweep);
+    const holding = [...this.#holding].filter((budget) => budget.available > 0 && !budget.inAir);
+    if (holding.length === 0) return;
+    await this.#ask(holding.map((budget) => {
+      budget.giveBack = budget.available;
+      return budget;
+    })).catch(() => {});
+  }
+
+  /** The spec's budget; `first`: this Check's first look at it, which counts in its rate. */
+  #budget(spec: BudgetSpec, nowMs: number, first: boolean): Budget {
+    let budget = this.#budgets.get(spec.bucket);
+    if (budget === undefined || budget.unit !== spec.unit) {
+      budget = new Budget(spec);
+      this.#budgets.set(spec.bucket, budget);
+    }
+    // A changed limit holds from the next ask; the units already granted stay granted.
+    budget.limit = spec.limit;
+    if (first) budget.rate.add(nowMs);
+    return budget;
+  }
+
+  #storeNow(nowMs: number): number {
+    return nowMs + this.#offsetMs;
+  }
+
+  #alive(budget: Budget, nowMs: number): boolean {
+    return budget.windowStartMs !== null && this.#storeNow(nowMs) < budget.windowEndMs;
+  }
+
+  /** The fleet has granted the whole limit of the window this replica holds. */
+  #usedUp(budget: Budget): boolean {
+    return budget.known && budget.granted >= budget.limit;
+  }
+
+  #standing(budget: Budget, nowMs: number, mayWait: boolean): Standing {
+    if (budget.unreachable) return this.#standingUnreachable(budget, nowMs);
+    if (this.#alive(budget, nowMs)) {
+      if (budget.available > 0) return "admit";
+      if (this.#usedUp(budget)) {
+        if (nowMs - budget.lastAskMs >= EXHAUSTED_RECHECK_MS && !budget.inAir) this.#enqueue(budget);
+        return "deny";
+      }
+    }
+    // No window, a window over, or units left in the fleet but none here: an ask decides.
+    return mayWait ? "ask" : "deny";
+  }
+
+  /**
+   * While the store is out of reach: what is held, then the allowance, which is the window's
+   * unleased remainder as last seen (the whole limit in a window not yet seen) divided among the
+   * replicas, or nothing. No Check waits for the store meanwhile: an ask is tried again in the
+   * background, at most once a second per bucket.
+   */
+  #standingUnreachable(budget: Budget, nowMs: number): Standing {
+    if (!this.#alive(budget, nowMs)) {
+      // The window ended with no answer about the next: this replica opens it for itself.
+      const window = windowAt(budget.unit, this.#storeNow(nowMs));
+      Object.assign(budget, { windowStartMs: window.startMs, windowEndMs: window.endMs, held: 0, used: 0, granted: 0, known: false });
+    }
+    if (!budget.inAir && nowMs - budget.lastAskMs >= EXHAUSTED_RECHECK_MS) this.#enqueue(budget);
+    if (budget.available > 0) return "admit";
+    if (this.#options.outageAllowance === "none") return "deny";
+    const unleased = budget.known ? Math.max(0, budget.limit - budget.granted) : budget.limit;
+    const allowance = Math.floor(unleased / Math.max(1, budget.holders, this.#fleetSeen));
+    return budget.used < budget.held + allowance ? "admit" : "deny";
+  }
+
+  #state(budget: Budget, nowMs: number): RateLimitState {
+    const resetAtMs = Math.max(nowMs, budget.windowEndMs - this.#offsetMs);
+    const unleased = budget.known ? Math.max(0, budget.limit - budget.granted) : 0;
+    const remaining = Math.max(0, Math.min(budget.limit, unleased + budget.available));
+    return { limit: budget.limit, remaining, resetAtMs, retryAtMs: remaining > 0 ? nowMs : resetAtMs };
+  }
+
+  /** Registers one Check's demand on each budget and gives what settles once all of them were asked. */
+  #waitFor(budgets: Budget[]): Promise<void> {
+    const waits: Promise<void>[] = [];
+    for (const budget of budgets) {
+      budget.waiting++;
+      budget.next ??= deferred();
+      waits.push(budget.next.promise);
+      this.#enqueue(budget);
+    }
+    const started = performance.now();
+    const settled = waits.length === 1 ? waits[0]! : Promise.all(waits).then(() => undefined);
+    return settled.then(() => this.#observer.waited((performance.now() - started) / 1_000));
+  }
+
+  #enqueue(budget: Budget): void {
+    this.#queue.add(budget);
+    if (this.#sendScheduled) return;
+    this.#sendScheduled = true;
+    // After the Checks of this turn of the event loop have had their say: one ask carries them all.
+    setImmediate(() => {
+      this.#sendScheduled = false;
+      const ready = [...this.#queue].filter((budget) => !budget.inAir);
+      for (const budget of ready) this.#queue.delete(budget);
+      if (ready.length > 0) void this.#ask(ready);
+    });
+  }
+
+  /** One ask for these budgets, sent together; never rejects (a failure marks them unreachable). */
+  async #ask(budgets: Budget[]): Promise<void> {
+    const sentAtMs = this.#options.clock.now();
+    const waking: (Deferred | null)[] = [];
+    const requests: BudgetLeaseRequest[] = budgets.map((budget) => {
+      budget.inAir = true;
+      budget.lastAskMs = sentAtMs;
+      waking.push(budget.next);
+      const want = budget.giveBack > 0 ? -budget.giveBack : this.#wanted(budget, sentAtMs);
+      budget.next = null;
+      budget.waiting = 0;
+      budget.giveBack = 0;
+      return {
+        bucket: budget.bucket,
+        unit: budget.unit,
+        limit: budget.limit,
+        holder: this.#options.holder,
+        windowStartMs: budget.windowStartMs,
+        held: budget.held,
+        floor: Math.max(budget.held, budget.used),
+        want,
+      };
+    });
+    const wake = () => {
+      for (const waiters of waking) waiters?.resolve();
+    };
+    // Checks wait for the answer at most waitMs; the ask itself runs on, and its answer is used.
+    const late = setTimeout(() => {
+      for (const budget of budgets) budget.unreachable = true;
+      this.#reachable(false);
+      wake();
+    }, this.#options.waitMs);
+    const started = performance.now();
+    try {
+      const leases = await this.#options.leases.lease(requests);
+      clearTimeout(late);
+      this.#observer.asked(budgets.length, "granted", (performance.now() - started) / 1_000);
+      for (let i = 0; i < budgets.length; i++) this.#apply(budgets[i]!, leases[i]!, sentAtMs);
+      this.#reachable(true);
+    } catch (error) {
+      clearTimeout(late);
+      this.#observer.asked(budgets.length, "failed", (performance.now() - started) / 1_000);
+      for (const budget of budgets) budget.unreachable = true;
+      if (this.#storeReachable) this.#options.logger.warn({ err: error }, "budget lease failed");
+      this.#reachable(false);
+    } finally {
+      for (const budget of budgets) {
+        budget.inAir = false;
+        // Checks that arrived while this ask was on its way wait for the next.
+        if (budget.next !== null || budget.giveBack > 0) this.#enqueue(budget);
+      }
+      wake();
+    }
+  }
+
+  #wanted(budget: Budget, nowMs: number): number {
+    const alive = this.#alive(budget, nowMs);
+    return unitsToAsk({
+      limit: budget.limit,
+      holders: alive && budget.known ? Math.max(1, budget.holders) : this.#fleetSeen,
+      ratePerSecond: budget.rate.at(nowMs),
+      windowLeftMs: alive ? budget.windowEndMs - this.#storeNow(nowMs) : windowLength(budget.unit, this.#storeNow(nowMs)),
+      waiting: budget.waiting,
+      available: alive ? budget.available : 0,
+    });
+  }
+
+  #apply(budget: Budget, lease: BudgetLease, sentAtMs: number): void {
+    // The store answered after sentAtMs on this clock: the offset errs towards the store's time
+    // being later, so this replica stops using a slice at the latest when its window ends.
+    this.#offsetMs = lease.storeNowMs - sentAtMs;
+    if (budget.windowStartMs === null || lease.windowStartMs > budget.windowStartMs) {
+      budget.used = 0;
+    } else if (lease.windowStartMs < budget.windowStartMs) {
+      // The store is still in the window before the one this replica opened for itself in an
+      // outage: what it holds there may all have been used.
+      budget.used = lease.held;
+    }
+    Object.assign(budget, {
+      windowStartMs: lease.windowStartMs,
+      windowEndMs: lease.windowEndMs,
+      held: lease.held,
+      granted: lease.granted,
+      holders: lease.holders,
+      known: true,
+      unreachable: false,
+    });
+    this.#fleetSeen = Math.max(this.#fleetSeen, lease.holders);
+    if (budget.available > 0) this.#holding.add(budget);
+    else this.#holding.delete(budget);
+    if (lease.unseeded) this.#seed(budget.bucket, lease.windowStartMs);
+  }
+
+  #seed(bucket: string, windowStartMs: number): void {
+    const flight = `${bucket}@${windowStartMs}`;
+    if (this.#seeding.has(flight)) return;
+    const spent = this.#options.seed?.(bucket, windowStartMs);
+    if (spent === undefined) return;
+    this.#seeding.add(flight);
+    spent
+      .then((units) => this.#options.leases.seed(bucket, windowStartMs, units))
+      .catch((error: unknown) => this.#options.logger.warn({ err: error, bucket }, "budget seed failed; the next lease tries again"))
+      .finally(() => this.#seeding.delete(flight));
+  }
+
+  #reachable(reachable: boolean): void {
+    if (reachable === this.#storeReachable) return;
+    this.#storeReachable = reachable;
+    this.#observer.storeReachable(reachable);
+    if (reachable) {
+      this.#options.logger.info(
+        { admittedWithoutLease: this.#admittedWithoutLease },
+        "budget leases answer again; requests admitted without a lease are counted with each bucket's next lease",
+      );
+      this.#admittedWithoutLease = 0;
+    } else {
+      this.#options.logger.warn(
+        { outageAllowance: this.#options.outageAllowance },
+        `budget leases unanswered: limits admit from held slices${this.#options.outageAllowance === "share" ? ", then a share of each window (KEYGATE_LIMITS_OUTAGE_ALLOWANCE=share)" : " only (KEYGATE_LIMITS_OUTAGE_ALLOWANCE=none)"}`,
+      );
+    }
+  }
+
+  /** Units held by buckets nobody used for a while go back, so other replicas can have them. */
+  #giveBackIdle(): void {
+    const nowMs = this.#options.clock.now();
+    for (const budget of this.#holding) {
+      if (!this.#alive(budget, nowMs) || budget.available === 0) {
+        this.#holding.delete(budget);
+        continue;
+      }
+      if (budget.inAir || budget.unreachable || nowMs - budget.lastUseMs < GIVE_BACK_IDLE_MS) continue;
+      budget.giveBack = budget.available;
+      this.#holding.delete(budget);
+      this.#enqueue(budget);
+    }
+  }
+}
+
+function windowLength(unit: WindowUnit, storeNowMs: number): number {
+  const window = windowAt(unit, storeNowMs);
+  return window.endMs - storeNowMs;
+}
