@@ -64,12 +64,14 @@ const EXHAUSTED_RECHECK_MS = 1_000;
 interface Deferred {
   promise: Promise<void>;
   resolve: () => void;
+  /** These Checks already waited for one answer that came too late for its window: they wait for no third. */
+  carried: boolean;
 }
 
 function deferred(): Deferred {
   let resolve!: () => void;
   const promise = new Promise<void>((done) => (resolve = done));
-  return { promise, resolve };
+  return { promise, resolve, carried: false };
 }
 
 class Budget {
@@ -289,10 +291,12 @@ export class LeasedBudgets {
   async #ask(budgets: Budget[]): Promise<void> {
     const sentAtMs = this.#options.clock.now();
     const waking: (Deferred | null)[] = [];
+    const waitingAtSend: number[] = [];
     const requests: BudgetLeaseRequest[] = budgets.map((budget) => {
       budget.inAir = true;
       budget.lastAskMs = sentAtMs;
       waking.push(budget.next);
+      waitingAtSend.push(budget.waiting);
       const want = budget.giveBack > 0 ? -budget.giveBack : this.#wanted(budget, sentAtMs);
       budget.next = null;
       budget.waiting = 0;
@@ -322,7 +326,23 @@ export class LeasedBudgets {
       const leases = await this.#options.leases.lease(requests);
       clearTimeout(late);
       this.#observer.asked(budgets.length, "granted", (performance.now() - started) / 1_000);
-      for (let i = 0; i < budgets.length; i++) this.#apply(budgets[i]!, leases[i]!, sentAtMs);
+      const answeredMs = this.#options.clock.now();
+      for (let i = 0; i < budgets.length; i++) {
+        const budget = budgets[i]!;
+        this.#apply(budget, leases[i]!, sentAtMs);
+        const waiters = waking[i] ?? null;
+        if (waiters === null || waiters.carried || this.#alive(budget, answeredMs)) continue;
+        // The store answered for a window this replica already counts as over: the ask reached it
+        // in the window's last moments (this replica's estimate of the store's clock errs early by
+        // up to a round trip). Deciding now would deny these Checks for want of a window, so they
+        // wait for one more ask, of the next window, with the Checks that came in meanwhile.
+        waking[i] = null;
+        waiters.carried = true;
+        budget.waiting += waitingAtSend[i]!;
+        const later = budget.next;
+        if (later !== null) void waiters.promise.then(() => later.resolve());
+        budget.next = waiters;
+      }
       this.#reachable(true);
     } catch (error) {
       clearTimeout(late);
