@@ -96,6 +96,8 @@ class Budget {
   next: Deferred | null = null;
   /** Units to give back with the next ask. */
   giveBack = 0;
+  /** Units promised to Checks waiting for another bucket's ask: they take them when they decide again. */
+  reserved = 0;
   /** The last ask failed or is late: the store is out of reach for this bucket. */
   unreachable = false;
   lastAskMs = Number.NEGATIVE_INFINITY;
@@ -154,7 +156,14 @@ export class LeasedBudgets {
       if (standing === "deny" && asking === null) return { admitted: false, index: i, state: this.#state(budget, nowMs) };
       if (standing === "ask") (asking ??= []).push(budget);
     }
-    if (asking !== null) return { waitFor: this.#waitFor(asking) };
+    if (asking !== null) {
+      // Whatever this Check waits for, it comes back for a unit of each bucket; the others' units
+      // are kept for it meanwhile, or the Checks that do not wait would take them, and so would
+      // the other Checks waiting with it, denying it on a bucket far from its limit.
+      const reserving = budgets.filter((budget) => !asking.includes(budget) && !budget.unreachable);
+      for (const budget of reserving) budget.reserved++;
+      return { waitFor: this.#waitFor(asking, reserving) };
+    }
     const states: RateLimitState[] = [];
     let withoutLease = false;
     for (const budget of budgets) {
@@ -223,7 +232,7 @@ export class LeasedBudgets {
   #standing(budget: Budget, nowMs: number, mayWait: boolean): Standing {
     if (budget.unreachable) return this.#standingUnreachable(budget, nowMs);
     if (this.#alive(budget, nowMs)) {
-      if (budget.available > 0) return "admit";
+      if (budget.available > budget.reserved) return "admit";
       if (this.#usedUp(budget)) {
         if (nowMs - budget.lastAskMs >= EXHAUSTED_RECHECK_MS && !budget.inAir) this.#enqueue(budget);
         return "deny";
@@ -260,8 +269,11 @@ export class LeasedBudgets {
     return { limit: budget.limit, remaining, resetAtMs, retryAtMs: remaining > 0 ? nowMs : resetAtMs };
   }
 
-  /** Registers one Check's demand on each budget and gives what settles once all of them were asked. */
-  #waitFor(budgets: Budget[]): Promise<void> {
+  /**
+   * Registers one Check's demand on each budget and gives what settles once all of them were
+   * asked, and its units of `reserved` are no longer kept: it is about to take them.
+   */
+  #waitFor(budgets: Budget[], reserved: Budget[]): Promise<void> {
     const waits: Promise<void>[] = [];
     for (const budget of budgets) {
       budget.waiting++;
@@ -271,7 +283,10 @@ export class LeasedBudgets {
     }
     const started = performance.now();
     const settled = waits.length === 1 ? waits[0]! : Promise.all(waits).then(() => undefined);
-    return settled.then(() => this.#observer.waited((performance.now() - started) / 1_000));
+    return settled.then(() => {
+      for (const budget of reserved) budget.reserved--;
+      this.#observer.waited((performance.now() - started) / 1_000);
+    });
   }
 
   #enqueue(budget: Budget): void {
@@ -368,7 +383,7 @@ export class LeasedBudgets {
       ratePerSecond: budget.rate.at(nowMs),
       windowLeftMs: alive ? budget.windowEndMs - this.#storeNow(nowMs) : windowLength(budget.unit, this.#storeNow(nowMs)),
       waiting: budget.waiting,
-      available: alive ? budget.available : 0,
+      available: alive ? Math.max(0, budget.available - budget.reserved) : 0,
     });
   }
 
@@ -436,7 +451,7 @@ export class LeasedBudgets {
         this.#holding.delete(budget);
         continue;
       }
-      if (budget.inAir || budget.unreachable || nowMs - budget.lastUseMs < GIVE_BACK_IDLE_MS) continue;
+      if (budget.inAir || budget.unreachable || budget.reserved > 0 || nowMs - budget.lastUseMs < GIVE_BACK_IDLE_MS) continue;
       budget.giveBack = budget.available;
       this.#holding.delete(budget);
       this.#enqueue(budget);
