@@ -64,14 +64,12 @@ const EXHAUSTED_RECHECK_MS = 1_000;
 interface Deferred {
   promise: Promise<void>;
   resolve: () => void;
-  /** These Checks already waited for one answer that came too late for its window: they wait for no third. */
-  carried: boolean;
 }
 
 function deferred(): Deferred {
   let resolve!: () => void;
   const promise = new Promise<void>((done) => (resolve = done));
-  return { promise, resolve, carried: false };
+  return { promise, resolve };
 }
 
 class Budget {
@@ -157,12 +155,8 @@ export class LeasedBudgets {
       if (standing === "ask") (asking ??= []).push(budget);
     }
     if (asking !== null) {
-      // Whatever this Check waits for, it comes back for a unit of each bucket; the others' units
-      // are kept for it meanwhile, or the Checks that do not wait would take them, and so would
-      // the other Checks waiting with it, denying it on a bucket far from its limit.
-      const reserving = budgets.filter((budget) => !asking.includes(budget) && !budget.unreachable);
-      for (const budget of reserving) budget.reserved++;
-      return { waitFor: this.#waitFor(asking, reserving) };
+      const reserving = budgets.filter((budget) => !asking.includes(budget));
+      return { waitFor: this.#waitFor(asking, reserving, true).then((seconds) => this.#observer.waited(seconds)) };
     }
     const states: RateLimitState[] = [];
     let withoutLease = false;
@@ -270,12 +264,21 @@ export class LeasedBudgets {
   }
 
   /**
-   * Registers one Check's demand on each budget and gives what settles once all of them were
-   * asked, and its units of `reserved` are no longer kept: it is about to take them.
+   * One Check waits: its demand on each budget of `asking`, which settles once all of them were
+   * asked; meanwhile a unit of each budget of `others` is kept for it, or the Checks that do not
+   * wait would take them, and so would the others waiting with it, and it would come back to be
+   * denied by a bucket far from its limit. Settles with the seconds waited.
+   *
+   * A window may end while the Check waits: an ask that reached the store in a window's last
+   * moments is answered for that window (this replica's estimate of the store's clock errs early,
+   * by up to a trip to the store), or another of its buckets rolls over meanwhile. Deciding then
+   * would deny it for want of a window, so it waits once more, for those buckets' next windows.
    */
-  #waitFor(budgets: Budget[], reserved: Budget[]): Promise<void> {
+  #waitFor(asking: Budget[], others: Budget[], mayWaitAgain: boolean): Promise<number> {
+    const kept = others.filter((budget) => !budget.unreachable);
+    for (const budget of kept) budget.reserved++;
     const waits: Promise<void>[] = [];
-    for (const budget of budgets) {
+    for (const budget of asking) {
       budget.waiting++;
       budget.next ??= deferred();
       waits.push(budget.next.promise);
@@ -283,9 +286,15 @@ export class LeasedBudgets {
     }
     const started = performance.now();
     const settled = waits.length === 1 ? waits[0]! : Promise.all(waits).then(() => undefined);
-    return settled.then(() => {
-      for (const budget of reserved) budget.reserved--;
-      this.#observer.waited((performance.now() - started) / 1_000);
+    return settled.then(async () => {
+      for (const budget of kept) budget.reserved--;
+      const waited = (performance.now() - started) / 1_000;
+      if (!mayWaitAgain) return waited;
+      const nowMs = this.#options.clock.now();
+      const all = [...asking, ...others];
+      const ended = all.filter((budget) => !budget.unreachable && !this.#alive(budget, nowMs));
+      if (ended.length === 0) return waited;
+      return waited + (await this.#waitFor(ended, all.filter((budget) => !ended.includes(budget)), false));
     });
   }
 
@@ -306,12 +315,10 @@ export class LeasedBudgets {
   async #ask(budgets: Budget[]): Promise<void> {
     const sentAtMs = this.#options.clock.now();
     const waking: (Deferred | null)[] = [];
-    const waitingAtSend: number[] = [];
     const requests: BudgetLeaseRequest[] = budgets.map((budget) => {
       budget.inAir = true;
       budget.lastAskMs = sentAtMs;
       waking.push(budget.next);
-      waitingAtSend.push(budget.waiting);
       const want = budget.giveBack > 0 ? -budget.giveBack : this.#wanted(budget, sentAtMs);
       budget.next = null;
       budget.waiting = 0;
@@ -341,23 +348,7 @@ export class LeasedBudgets {
       const leases = await this.#options.leases.lease(requests);
       clearTimeout(late);
       this.#observer.asked(budgets.length, "granted", (performance.now() - started) / 1_000);
-      const answeredMs = this.#options.clock.now();
-      for (let i = 0; i < budgets.length; i++) {
-        const budget = budgets[i]!;
-        this.#apply(budget, leases[i]!, sentAtMs);
-        const waiters = waking[i] ?? null;
-        if (waiters === null || waiters.carried || this.#alive(budget, answeredMs)) continue;
-        // The store answered for a window this replica already counts as over: the ask reached it
-        // in the window's last moments (this replica's estimate of the store's clock errs early by
-        // up to a round trip). Deciding now would deny these Checks for want of a window, so they
-        // wait for one more ask, of the next window, with the Checks that came in meanwhile.
-        waking[i] = null;
-        waiters.carried = true;
-        budget.waiting += waitingAtSend[i]!;
-        const later = budget.next;
-        if (later !== null) void waiters.promise.then(() => later.resolve());
-        budget.next = waiters;
-      }
+      for (let i = 0; i < budgets.length; i++) this.#apply(budgets[i]!, leases[i]!, sentAtMs);
       this.#reachable(true);
     } catch (error) {
       clearTimeout(late);

@@ -6,9 +6,10 @@ import { replicaAnsweredByHand, turn } from "./answered-by-hand.js";
  * A Check at the very end of a window. A replica's estimate of the store's clock errs early (by up
  * to the last ask's trip to the store), so for a moment it counts a window as over that the store
  * still holds open: a Check then asks, the store answers for the old window, and by the replica's
- * clock that window is over. Such a Check must not be denied for want of a window (seen on a real
- * MongoDB: one Check in ~70 of a steady 90% load was RATE_LIMITED at a second's edge); it waits for
- * one more ask, of the next window, and no more.
+ * clock that window is over. Or the Check waits for one bucket while another's window ends. Such
+ * a Check must not be denied for want of a window (seen on a real MongoDB: one Check in ~70 of a
+ * steady 90% load was RATE_LIMITED at a second's edge, and one QUOTA_EXCEEDED by an organization
+ * a million requests from its limit); it waits for one more ask, of the next windows, and no more.
  */
 const SPEC: BudgetSpec = { bucket: "key/k/second", unit: "second", limit: 1 };
 const WINDOW_START = 10_000;
@@ -52,6 +53,27 @@ describe("a Check at a window's edge", () => {
       { storeNowMs: WINDOW_END - 4, repliedAtMs: WINDOW_END + 4 },
     ]);
     expect(edge).toMatchObject({ admitted: false });
+    await replica.close();
+  });
+
+  it("waiting for one bucket while another's window ends, it waits for that bucket's next window too", async () => {
+    const MINUTE_END = 60_000 * Math.ceil(WINDOW_END / 60_000);
+    const minute: BudgetSpec = { bucket: "org/o/minute", unit: "minute", limit: 1_000 };
+    const second: BudgetSpec = { bucket: "key/k/second", unit: "second", limit: 1_000 };
+    const replica = replicaAnsweredByHand(MINUTE_END - 30_000);
+    // Another key of the organization leaves its minute with units to spare.
+    const opening = replica.look([minute], 3);
+    await replica.leases.answerAll();
+    for (const taken of opening) expect(await replica.decide([minute], taken)).toMatchObject({ admitted: true });
+    await replica.leases.answerAll();
+
+    // This key's first Check, 10 ms before the minute ends: it asks for its second; the minute
+    // ends while it waits.
+    replica.clock.set(MINUTE_END - 10);
+    const [taken] = replica.look([second, minute], 1);
+    await replica.leases.answer(MINUTE_END - 9, MINUTE_END + 5);
+    await replica.leases.answer(MINUTE_END + 6, MINUTE_END + 7);
+    expect(await replica.decide([second, minute], taken!)).toMatchObject({ admitted: true });
     await replica.close();
   });
 });
