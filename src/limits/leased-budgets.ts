@@ -60,6 +60,12 @@ export interface LeasedBudgetsOptions {
 const GIVE_BACK_IDLE_MS = 2_000;
 /** A bucket the fleet has used up, or one the store did not answer for, is asked again at most this often. */
 const EXHAUSTED_RECHECK_MS = 1_000;
+/**
+ * A Check that waited is decided a moment after its wait ended, and on a busy machine that moment
+ * may fall past a window's end; it arrived in that window, and the window's units it was waiting
+ * for are still its own this long after the end (they are counted in that window all the same).
+ */
+const DECIDE_AFTER_WAIT_GRACE_MS = 250;
 
 interface Deferred {
   promise: Promise<void>;
@@ -214,8 +220,8 @@ export class LeasedBudgets {
     return nowMs + this.#offsetMs;
   }
 
-  #alive(budget: Budget, nowMs: number): boolean {
-    return budget.windowStartMs !== null && this.#storeNow(nowMs) < budget.windowEndMs;
+  #alive(budget: Budget, nowMs: number, graceMs = 0): boolean {
+    return budget.windowStartMs !== null && this.#storeNow(nowMs) < budget.windowEndMs + graceMs;
   }
 
   /** The fleet has granted the whole limit of the window this replica holds. */
@@ -225,7 +231,7 @@ export class LeasedBudgets {
 
   #standing(budget: Budget, nowMs: number, mayWait: boolean): Standing {
     if (budget.unreachable) return this.#standingUnreachable(budget, nowMs);
-    if (this.#alive(budget, nowMs)) {
+    if (this.#alive(budget, nowMs, mayWait ? 0 : DECIDE_AFTER_WAIT_GRACE_MS)) {
       if (budget.available > budget.reserved) return "admit";
       if (this.#usedUp(budget)) {
         if (nowMs - budget.lastAskMs >= EXHAUSTED_RECHECK_MS && !budget.inAir) this.#enqueue(budget);

@@ -76,4 +76,14 @@ describe("a Check at a window's edge", () => {
     expect(await replica.decide([second, minute], taken!)).toMatchObject({ admitted: true });
     await replica.close();
   });
+
+  it("decided a moment after its wait ended, past the window's end, it takes the unit it waited for", async () => {
+    const replica = replicaAnsweredByHand(WINDOW_END - 40);
+    const [taken] = replica.look([SPEC], 1);
+    await replica.leases.answer(WINDOW_END - 39, WINDOW_END - 30);
+    // The wait is over well inside the window; the process is descheduled before the decision.
+    replica.clock.set(WINDOW_END + 20);
+    expect(await replica.decide([SPEC], taken!)).toMatchObject({ admitted: true });
+    await replica.close();
+  });
 });
