@@ -100,7 +100,7 @@ class Budget {
   next: Deferred | null = null;
   /** Units to give back with the next ask. */
   giveBack = 0;
-  /** Units promised to Checks waiting for another bucket's ask: they take them when they decide again. */
+  /** Checks waiting (for this bucket's ask or another's) that take a unit here when they decide again. */
   reserved = 0;
   /** The last ask failed or is late: the store is out of reach for this bucket. */
   unreachable = false;
@@ -160,10 +160,7 @@ export class LeasedBudgets {
       if (standing === "deny" && asking === null) return { admitted: false, index: i, state: this.#state(budget, nowMs) };
       if (standing === "ask") (asking ??= []).push(budget);
     }
-    if (asking !== null) {
-      const reserving = budgets.filter((budget) => !asking.includes(budget));
-      return { waitFor: this.#waitFor(asking, reserving, true).then((seconds) => this.#observer.waited(seconds)) };
-    }
+    if (asking !== null) return { waitFor: this.#waitFor(asking, budgets, true).then((seconds) => this.#observer.waited(seconds)) };
     const states: RateLimitState[] = [];
     let withoutLease = false;
     for (const budget of budgets) {
@@ -232,7 +229,9 @@ export class LeasedBudgets {
   #standing(budget: Budget, nowMs: number, mayWait: boolean): Standing {
     if (budget.unreachable) return this.#standingUnreachable(budget, nowMs);
     if (this.#alive(budget, nowMs, mayWait ? 0 : DECIDE_AFTER_WAIT_GRACE_MS)) {
-      if (budget.available > budget.reserved) return "admit";
+      // Units kept for waiting Checks are not for a Check that comes now; one that waited takes
+      // any (each waiting Check's ask was sized for all of them).
+      if (budget.available > (mayWait ? budget.reserved : 0)) return "admit";
       if (this.#usedUp(budget)) {
         if (nowMs - budget.lastAskMs >= EXHAUSTED_RECHECK_MS && !budget.inAir) this.#enqueue(budget);
         return "deny";
@@ -270,18 +269,19 @@ export class LeasedBudgets {
   }
 
   /**
-   * One Check waits: its demand on each budget of `asking`, which settles once all of them were
-   * asked; meanwhile a unit of each budget of `others` is kept for it, or the Checks that do not
-   * wait would take them, and so would the others waiting with it, and it would come back to be
-   * denied by a bucket far from its limit. Settles with the seconds waited.
+   * One Check waits for each budget of `asking` to be asked, and settles (with the seconds waited)
+   * once all were answered. Until it decides again, a unit of each of its `budgets` is kept for
+   * it (held, or asked for): else Checks that do not wait, or wait less, would take the units it
+   * waits with or was granted by an earlier answer, and it would come back to be denied by a
+   * bucket far from its limit.
    *
    * A window may end while the Check waits: an ask that reached the store in a window's last
    * moments is answered for that window (this replica's estimate of the store's clock errs early,
    * by up to a trip to the store), or another of its buckets rolls over meanwhile. Deciding then
    * would deny it for want of a window, so it waits once more, for those buckets' next windows.
    */
-  #waitFor(asking: Budget[], others: Budget[], mayWaitAgain: boolean): Promise<number> {
-    const kept = others.filter((budget) => !budget.unreachable);
+  #waitFor(asking: Budget[], budgets: Budget[], mayWaitAgain: boolean): Promise<number> {
+    const kept = budgets.filter((budget) => !budget.unreachable);
     for (const budget of kept) budget.reserved++;
     const waits: Promise<void>[] = [];
     for (const budget of asking) {
@@ -297,10 +297,9 @@ export class LeasedBudgets {
       const waited = (performance.now() - started) / 1_000;
       if (!mayWaitAgain) return waited;
       const nowMs = this.#options.clock.now();
-      const all = [...asking, ...others];
-      const ended = all.filter((budget) => !budget.unreachable && !this.#alive(budget, nowMs));
+      const ended = budgets.filter((budget) => !budget.unreachable && !this.#alive(budget, nowMs));
       if (ended.length === 0) return waited;
-      return waited + (await this.#waitFor(ended, all.filter((budget) => !ended.includes(budget)), false));
+      return waited + (await this.#waitFor(ended, budgets, false));
     });
   }
 
@@ -379,8 +378,8 @@ export class LeasedBudgets {
       holders: alive && budget.known ? Math.max(1, budget.holders) : this.#fleetSeen,
       ratePerSecond: budget.rate.at(nowMs),
       windowLeftMs: alive ? budget.windowEndMs - this.#storeNow(nowMs) : windowLength(budget.unit, this.#storeNow(nowMs)),
-      waiting: budget.waiting,
-      available: alive ? Math.max(0, budget.available - budget.reserved) : 0,
+      waiting: Math.max(budget.waiting, budget.reserved),
+      available: alive ? budget.available : 0,
     });
   }
 
