@@ -100,6 +100,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   const limits: CheckLimits = store.sharedAcrossProcesses
     ? new LeasedLimits({
         leases: store.budgets,
+        replicas: store.replicas,
         clock,
         holder: randomBytes(12).toString("base64url"),
         waitMs: config.storeReadTimeoutMs,

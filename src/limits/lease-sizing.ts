@@ -43,22 +43,35 @@ export function lowWater(ratePerSecond: number): number {
   return Math.max(1, Math.ceil((ratePerSecond * PREFETCH_LEAD_MS) / 1_000));
 }
 
+/** The shortest history the rate estimate extrapolates from. */
+const RATE_MIN_HISTORY_MS = 250;
+
 /**
  * An exponentially decaying rate: each request adds 1/τ, and the sum decays by e^(-Δt/τ), which
- * estimates requests per second over the last τ or so without keeping any history.
+ * estimates requests per second over the last τ or so without keeping any history. A young
+ * estimate is divided by the weight its short history can have had (1 - e^(-age/τ), the usual
+ * bias correction), so a bucket that just turned hot is seen as hot within a fraction of a second
+ * rather than after τ.
  */
 export class RateEstimate {
-  #perSecond = 0;
+  #sum = 0;
   #atMs = Number.NEGATIVE_INFINITY;
+  #firstMs = Number.NaN;
 
   add(nowMs: number): void {
-    this.#perSecond = this.at(nowMs) + 1_000 / RATE_TIME_CONSTANT_MS;
+    if (Number.isNaN(this.#firstMs)) this.#firstMs = nowMs;
+    this.#sum = this.#decayed(nowMs) + 1_000 / RATE_TIME_CONSTANT_MS;
     this.#atMs = nowMs;
   }
 
+  /** Requests per second. */
   at(nowMs: number): number {
-    if (this.#perSecond === 0) return 0;
-    const elapsed = Math.max(0, nowMs - this.#atMs);
-    return this.#perSecond * Math.exp(-elapsed / RATE_TIME_CONSTANT_MS);
+    if (this.#sum === 0) return 0;
+    const age = Math.max(RATE_MIN_HISTORY_MS, nowMs - this.#firstMs);
+    return this.#decayed(nowMs) / (1 - Math.exp(-age / RATE_TIME_CONSTANT_MS));
+  }
+
+  #decayed(nowMs: number): number {
+    return this.#sum * Math.exp(-Math.max(0, nowMs - this.#atMs) / RATE_TIME_CONSTANT_MS);
   }
 }

@@ -1,7 +1,7 @@
 import { LRUCache } from "lru-cache";
 import type { Logger } from "../log/logger.js";
 import { noLimitsObserver, type LimitsObserver } from "../metrics/observers.js";
-import type { BudgetLease, BudgetLeaseRepository, BudgetLeaseRequest } from "../store/store.js";
+import type { BudgetLease, BudgetLeaseRepository, BudgetLeaseRequest, ReplicaRegistry } from "../store/store.js";
 import { windowAt, type WindowUnit } from "../time/budget-windows.js";
 import type { Clock } from "../time/clock.js";
 import { lowWater, RateEstimate, unitsToAsk } from "./lease-sizing.js";
@@ -41,6 +41,8 @@ export type Taken =
 
 export interface LeasedBudgetsOptions {
   leases: BudgetLeaseRepository;
+  /** Where this replica announces itself and learns how many lease beside it. */
+  replicas: ReplicaRegistry;
   clock: Clock;
   /** This replica in the store's windows: letters, digits, `-`, `_`. */
   holder: string;
@@ -56,6 +58,8 @@ export interface LeasedBudgetsOptions {
   maxBuckets?: number;
 }
 
+/** How often this replica announces itself; it counts as live for three announcements. */
+const ANNOUNCE_EVERY_MS = 5_000;
 /** Idle this long with units held: they go back to the fleet. */
 const GIVE_BACK_IDLE_MS = 2_000;
 /** A bucket the fleet has used up, or one the store did not answer for, is asked again at most this often. */
@@ -121,12 +125,13 @@ export class LeasedBudgets {
   #sendScheduled = false;
   /** Store clock minus this replica's clock, over-estimated by at most one round trip. */
   #offsetMs = 0;
-  /** The most replicas seen leasing one bucket: who shares a window this replica has not yet seen. */
-  #fleetSeen = 1;
+  /** Live replicas as last announced (this one included); kept through an outage. */
+  #liveReplicas = 1;
   #storeReachable = true;
   #admittedWithoutLease = 0;
   readonly #seeding = new Set<string>();
   readonly #sweep: NodeJS.Timeout;
+  readonly #announcing: NodeJS.Timeout;
 
   constructor(options: LeasedBudgetsOptions) {
     this.#options = options;
@@ -134,6 +139,25 @@ export class LeasedBudgets {
     this.#budgets = new LRUCache<string, Budget>({ max: options.maxBuckets ?? 100_000 });
     this.#sweep = setInterval(() => this.#giveBackIdle(), GIVE_BACK_IDLE_MS / 2);
     this.#sweep.unref();
+    void this.refreshReplicas();
+    this.#announcing = setInterval(() => void this.refreshReplicas(), ANNOUNCE_EVERY_MS);
+    this.#announcing.unref();
+  }
+
+  /** Live replicas as this one last learned it. */
+  get liveReplicas(): number {
+    return this.#liveReplicas;
+  }
+
+  /** Announces this replica now and learns the count; resolves either way (a failure keeps the count last learned). */
+  refreshReplicas(): Promise<void> {
+    return this.#options.replicas.announce(this.#options.holder, 3 * ANNOUNCE_EVERY_MS).then(
+      (live) => {
+        this.#liveReplicas = Math.max(1, live);
+      },
+      // The lease path reports the store's outages.
+      () => {},
+    );
   }
 
   /**
@@ -181,15 +205,16 @@ export class LeasedBudgets {
     return this.#state(budget, nowMs);
   }
 
-  /** Gives back every unused unit (best effort) and stops the sweep; call once traffic has stopped. */
+  /** Gives back every unused unit and leaves the registry (best effort both); call once traffic has stopped. */
   async close(): Promise<void> {
     clearInterval(this.#sweep);
+    clearInterval(this.#announcing);
     const holding = [...this.#holding].filter((budget) => budget.available > 0 && !budget.inAir);
-    if (holding.length === 0) return;
-    await this.#ask(holding.map((budget) => {
-      budget.giveBack = budget.available;
-      return budget;
-    })).catch(() => {});
+    for (const budget of holding) budget.giveBack = budget.available;
+    await Promise.all([
+      holding.length === 0 ? undefined : this.#ask(holding),
+      this.#options.replicas.withdraw(this.#options.holder).catch(() => {}),
+    ]);
   }
 
   /** The spec's budget; `first`: this Check's first look at it, which counts in its rate. */
@@ -247,7 +272,7 @@ export class LeasedBudgets {
     if (budget.available > 0) return "admit";
     if (this.#options.outageAllowance === "none") return "deny";
     const unleased = budget.known ? Math.max(0, budget.limit - budget.granted) : budget.limit;
-    const allowance = Math.floor(unleased / Math.max(1, budget.holders, this.#fleetSeen));
+    const allowance = Math.floor(unleased / Math.max(budget.holders, this.#liveReplicas));
     return budget.used < budget.held + allowance ? "admit" : "deny";
   }
 
@@ -344,7 +369,7 @@ export class LeasedBudgets {
     const alive = this.#alive(budget, nowMs);
     return unitsToAsk({
       limit: budget.limit,
-      holders: alive && budget.known ? Math.max(1, budget.holders) : this.#fleetSeen,
+      holders: Math.max(alive && budget.known ? budget.holders : 1, this.#liveReplicas),
       ratePerSecond: budget.rate.at(nowMs),
       windowLeftMs: alive ? budget.windowEndMs - this.#storeNow(nowMs) : windowLength(budget.unit, this.#storeNow(nowMs)),
       waiting: budget.waiting,
@@ -372,7 +397,6 @@ export class LeasedBudgets {
       known: true,
       unreachable: false,
     });
-    this.#fleetSeen = Math.max(this.#fleetSeen, lease.holders);
     if (budget.available > 0) this.#holding.add(budget);
     else this.#holding.delete(budget);
     if (lease.unseeded) this.#seed(budget.bucket, lease.windowStartMs);

@@ -270,6 +270,17 @@ export interface BudgetLeaseRepository {
   seed(bucket: string, windowStartMs: number, units: number): Promise<void>;
 }
 
+/** The replicas leasing from the store, each known while it keeps announcing itself. */
+export interface ReplicaRegistry {
+  /**
+   * Announces `holder` as live for the next `ttlMs` (store clock) and answers how many replicas
+   * are live now, this one included.
+   */
+  announce(holder: string, ttlMs: number): Promise<number>;
+  /** Forgets `holder` at once: it is stopping. */
+  withdraw(holder: string): Promise<void>;
+}
+
 export interface Store {
   /** Names the store in logs. What keygate does with a store depends on the two properties below, never on its name. */
   readonly kind: "memory" | "mongodb";
@@ -292,6 +303,8 @@ export interface Store {
   readonly changes: ChangeLogRepository;
   /** Rate-limit and quota budgets leased to the replicas that share the store. */
   readonly budgets: BudgetLeaseRepository;
+  /** The replicas that lease, for sizing slices and sharing an outage allowance. */
+  readonly replicas: ReplicaRegistry;
   /** Idempotency receipts: change RPCs' first answers, sealed (src/store/receipt-repository.ts). */
   readonly receipts: ReceiptRepository;
   /**

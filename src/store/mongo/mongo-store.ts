@@ -13,6 +13,7 @@ import type { KeyDocument } from "./key-document.js";
 import { inStoreTerms, withErrorsInStoreTerms } from "./mongo-errors.js";
 import { KeySlotCounters, type SlotCounterDocument } from "./key-slots.js";
 import { MongoBudgetLeases, type BudgetWindowDocument } from "./budget-leases.js";
+import { MongoReplicaRegistry, type ReplicaDocument } from "./replica-registry.js";
 import { MongoReceiptRepository, type ReceiptDocument } from "./receipt-repository.js";
 import { MongoOrganizationRepository, type OrganizationDocument } from "./organization-repository.js";
 import type { OwnerCountDocument } from "./owner-counts.js";
@@ -32,6 +33,7 @@ export const COLLECTIONS = {
   usageKeyTotals: "usage_key_totals",
   keyChanges: "key_changes",
   budgetWindows: "budget_windows",
+  replicas: "replicas",
   receipts: "idempotency_receipts",
 } as const;
 
@@ -52,6 +54,7 @@ export class MongoStore implements Store {
   readonly usage: MongoUsageRepository;
   readonly changes: MongoChangeLogRepository;
   readonly budgets: MongoBudgetLeases;
+  readonly replicas: MongoReplicaRegistry;
   readonly receipts: MongoReceiptRepository;
 
   readonly #client: MongoClient;
@@ -105,6 +108,7 @@ export class MongoStore implements Store {
     );
     this.changes = withErrorsInStoreTerms(changes);
     this.budgets = withErrorsInStoreTerms(new MongoBudgetLeases(this.#collection<BudgetWindowDocument>(COLLECTIONS.budgetWindows), reads.maxTimeMS));
+    this.replicas = withErrorsInStoreTerms(new MongoReplicaRegistry(this.#collection<ReplicaDocument>(COLLECTIONS.replicas)));
     this.receipts = withErrorsInStoreTerms(new MongoReceiptRepository(this.#collection<ReceiptDocument>(COLLECTIONS.receipts), inTransaction));
     this.#counters = withErrorsInStoreTerms(
       new MongoCounterRepair(
@@ -148,6 +152,7 @@ export class MongoStore implements Store {
       [COLLECTIONS.usageDays, MongoUsageRepository.indexes],
       [COLLECTIONS.keyChanges, MongoChangeLogRepository.indexes],
       [COLLECTIONS.budgetWindows, MongoBudgetLeases.indexes],
+      [COLLECTIONS.replicas, MongoReplicaRegistry.indexes],
       [COLLECTIONS.receipts, MongoReceiptRepository.indexes],
     ];
     await Promise.all(
