@@ -96,6 +96,11 @@ class Budget {
   /** Checks waiting for the next ask, and what wakes them. */
   waiting = 0;
   next: Deferred | null = null;
+  /**
+   * Checks waiting for other buckets that will take a unit of this one when they decide again:
+   * demand on what is held here, until they wake.
+   */
+  claimed = 0;
   /** Units to give back with the next ask. */
   giveBack = 0;
   /** The last ask failed or is late: the store is out of reach for this bucket. */
@@ -169,14 +174,26 @@ export class LeasedBudgets {
   take(specs: readonly BudgetSpec[], nowMs: number, mayWait: boolean): Taken {
     const budgets: Budget[] = [];
     let asking: Budget[] | null = null;
+    let admitting: Budget[] | null = null;
     for (let i = 0; i < specs.length; i++) {
       const budget = this.#budget(specs[i]!, nowMs, mayWait);
       budgets.push(budget);
       const standing = this.#standing(budget, nowMs, mayWait);
       if (standing === "deny" && asking === null) return { admitted: false, index: i, state: this.#state(budget, nowMs) };
       if (standing === "ask") (asking ??= []).push(budget);
+      if (standing === "admit" && !budget.unreachable) (admitting ??= []).push(budget);
     }
-    if (asking !== null) return { waitFor: this.#waitFor(asking) };
+    if (asking !== null) {
+      // This Check decides again once the ask lands, with mayWait false, and what its other
+      // buckets hold must still be there for it then: a bucket that would not cover every Check
+      // waiting on it and a round trip of its rate joins the same ask; the others are claimed.
+      const claims: Budget[] = [];
+      for (const budget of admitting ?? []) {
+        if (budget.available < budget.waiting + budget.claimed + 1 + lowWater(budget.rate.at(nowMs))) asking.push(budget);
+        else claims.push(budget);
+      }
+      return { waitFor: this.#waitFor(asking, claims) };
+    }
     const states: RateLimitState[] = [];
     let withoutLease = false;
     for (const budget of budgets) {
@@ -284,7 +301,8 @@ export class LeasedBudgets {
   }
 
   /** Registers one Check's demand on each budget and gives what settles once all of them were asked. */
-  #waitFor(budgets: Budget[]): Promise<void> {
+  #waitFor(budgets: Budget[], claims: Budget[]): Promise<void> {
+    for (const budget of claims) budget.claimed++;
     const waits: Promise<void>[] = [];
     for (const budget of budgets) {
       budget.waiting++;
@@ -294,7 +312,10 @@ export class LeasedBudgets {
     }
     const started = performance.now();
     const settled = waits.length === 1 ? waits[0]! : Promise.all(waits).then(() => undefined);
-    return settled.then(() => this.#observer.waited((performance.now() - started) / 1_000));
+    return settled.then(() => {
+      for (const budget of claims) budget.claimed--;
+      this.#observer.waited((performance.now() - started) / 1_000);
+    });
   }
 
   #enqueue(budget: Budget): void {
@@ -314,10 +335,13 @@ export class LeasedBudgets {
   async #ask(budgets: Budget[]): Promise<void> {
     const sentAtMs = this.#options.clock.now();
     const waking: (Deferred | null)[] = [];
+    /** Per budget, the Checks this ask wakes: they take their units from what it brings. */
+    const answering: number[] = [];
     const requests: BudgetLeaseRequest[] = budgets.map((budget) => {
       budget.inAir = true;
       budget.lastAskMs = sentAtMs;
       waking.push(budget.next);
+      answering.push(budget.waiting);
       const want = budget.giveBack > 0 ? -budget.giveBack : this.#wanted(budget, sentAtMs);
       budget.next = null;
       budget.waiting = 0;
@@ -356,9 +380,19 @@ export class LeasedBudgets {
       if (this.#storeReachable) this.#options.logger.warn({ err: error }, "budget lease failed");
       this.#reachable(false);
     } finally {
-      for (const budget of budgets) {
+      const nowMs = this.#options.clock.now();
+      for (let i = 0; i < budgets.length; i++) {
+        const budget = budgets[i]!;
         budget.inAir = false;
-        // Checks that arrived while this ask was on its way wait for the next.
+        // Checks that arrived while this ask was on its way: what it brought serves them too when
+        // it covers everyone waiting on it, so that none waits out a second round trip; if not,
+        // they wait for the next.
+        if (budget.next !== null && !budget.unreachable && this.#alive(budget, nowMs) && budget.available >= answering[i]! + budget.waiting + budget.claimed) {
+          waking.push(budget.next);
+          budget.next = null;
+          budget.waiting = 0;
+          if (budget.giveBack === 0) this.#queue.delete(budget);
+        }
         if (budget.next !== null || budget.giveBack > 0) this.#enqueue(budget);
       }
       wake();
@@ -372,7 +406,7 @@ export class LeasedBudgets {
       holders: Math.max(alive && budget.known ? budget.holders : 1, this.#liveReplicas),
       ratePerSecond: budget.rate.at(nowMs),
       windowLeftMs: alive ? budget.windowEndMs - this.#storeNow(nowMs) : windowLength(budget.unit, this.#storeNow(nowMs)),
-      waiting: budget.waiting,
+      waiting: budget.waiting + budget.claimed,
       available: alive ? budget.available : 0,
     });
   }

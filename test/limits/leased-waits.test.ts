@@ -1,0 +1,54 @@
+import { afterEach, describe, expect, it } from "vitest";
+import type { BudgetSpec } from "../../src/limits/leased-budgets.js";
+import { leasedFleet, request, type Fleet } from "./leased-fleet.js";
+
+/**
+ * What a Check that must wait for a slice gets for its wait (issue 15: one batched round trip,
+ * never more), found by the bench's lease-waits measurement on MongoDB and pinned here on the
+ * embedded leases.
+ */
+
+const minute = (limit: number, bucket: string): BudgetSpec => ({ bucket, unit: "minute", limit });
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+describe("a Check that waits for a slice", () => {
+  let fleet: Fleet | undefined;
+  afterEach(async () => {
+    await fleet?.close();
+    fleet = undefined;
+  });
+
+  it("is not denied by a bucket it did not wait for that the other waiting Checks used up meanwhile", async () => {
+    fleet = await leasedFleet({ replicas: 1 });
+    const replica = fleet.replicas[0]!;
+    const organization = minute(1_000_000, "org/org_A/minute");
+    const key = (i: number) => [minute(100, `key/key_${i}/minute`), organization];
+    // The organization's first request leases it a slice sized for its young rate (a few seconds
+    // of a few requests a second).
+    expect(await request(replica, key(0))).toBe(true);
+    // Far more of its keys than that, each seen for the first time, at once: each waits for its
+    // key's first slice, and decides again when it lands.
+    const outcomes = await Promise.all(Array.from({ length: 200 }, (_, i) => request(replica, key(i + 1))));
+    expect(outcomes.filter((admitted) => !admitted)).toHaveLength(0);
+    expect(fleet.leases.asks.length).toBeLessThanOrEqual(3);
+  });
+
+  it("that comes while an ask for its bucket is in the air is answered by that ask when it brings enough", async () => {
+    fleet = await leasedFleet({ replicas: 1 });
+    const replica = fleet.replicas[0]!;
+    // A limit of 3 a minute: slices of one unit. The first request waits, and its ask ahead for
+    // the next unit goes out in the next turn; hold it in the air.
+    const spec = [minute(3, "key/key_L/minute")];
+    expect(await request(replica, spec)).toBe(true);
+    fleet.leases.hold();
+    await turn();
+    const asked = fleet.leases.asks.length;
+    expect(asked).toBe(2);
+    const second = request(replica, spec);
+    await turn();
+    fleet.leases.release();
+    expect(await second).toBe(true);
+    // No ask of its own: the unit in the air was enough.
+    expect(fleet.leases.asks.length).toBe(asked);
+  });
+});
