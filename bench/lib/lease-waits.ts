@@ -6,9 +6,10 @@ import { SecretHasher } from "../../src/model/secret.js";
 import { MemoryStore } from "../../src/store/memory/memory-store.js";
 import { openStore } from "../../src/store/open-store.js";
 import { systemClock } from "../../src/time/clock.js";
-import { benchConfig, checkPath, seedPopulation, type CheckPath } from "./check-harness.js";
+import type { BudgetLeaseRequest } from "../../src/store/store.js";
+import { BENCH_PLAN, benchConfig, checkPath, seedPopulation, type CheckPath } from "./check-harness.js";
 import { countingStore, LEASED_BUCKETS } from "./counting-store.js";
-import { BENCH_PEPPER, benchSecret, HIT, ROLE_KEYS } from "./keys.js";
+import { BENCH_PEPPER, benchSecret, HIT, population, ROLE_KEYS } from "./keys.js";
 import { percentile } from "./load-result.js";
 import { decodeCheckResponse, envoyCheckRequest, outcomeOf } from "./requests.js";
 
@@ -38,11 +39,13 @@ export interface Latencies {
 
 export interface HotResult {
   label: string;
-  /** Mean time of a Check in its best round. */
-  meanUs: number;
+  /** CPU per Check in its best round (this process: the driver's work for the asks ahead included). */
+  cpuUs: number;
   latency: Latencies;
   checks: number;
   waited: number;
+  /** Of those, the ones in the first second of a minute: the organization's minute window opening. */
+  waitedAtMinuteStart: number;
   leaseCalls: number;
   leasedBuckets: number;
 }
@@ -58,11 +61,13 @@ export interface WaitPhase {
   /** Buckets per lease() call: largest, and all of them over the calls. */
   maxBucketsPerCall: number;
   leasedBuckets: number;
-  /** Waiting Checks by the number of asks that ended while they waited. */
+  /** Waiting Checks by the number of round trips they sat through one after another (serialAsks). */
   asksWaitedOn: Record<number, number>;
   /** The lease() calls themselves, end to end. */
   roundTrip: Latencies;
   outcomes: Record<string, number>;
+  /** The decision every Check of the phase should get: the limits leave room, or the key's is spent. */
+  expect: string;
 }
 
 export interface LeaseWaitsResult {
@@ -91,7 +96,6 @@ const firstLowLimit = firstBurst + BURSTS * BURST;
 const KEYS = firstLowLimit + LOW_LIMIT_KEYS;
 
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
-const range = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
 
 function latencies(us: readonly number[]): Latencies {
   const sorted = Float64Array.from(us).sort();
@@ -102,45 +106,73 @@ function latencies(us: readonly number[]): Latencies {
 interface Ask {
   startMs: number;
   endMs: number;
-  buckets: number;
+  buckets: string[];
+}
+
+/** One key's Check request, and the ids its buckets are named by (the key's, its organization's). */
+interface Probe {
+  request: Uint8Array;
+  ids: [string, string];
 }
 
 interface Timed {
+  probe: Probe;
   startMs: number;
   endMs: number;
   waited: boolean;
   outcome: string;
 }
 
-async function timeCheck(path: CheckPath, request: Uint8Array): Promise<Timed> {
+async function timeCheck(path: CheckPath, probe: Probe): Promise<Timed> {
   const startMs = performance.now();
-  const answer = path.lean(request);
+  const answer = path.lean(probe.request);
   const waited = answer instanceof Promise;
   const bytes = waited ? await answer : answer;
   const endMs = performance.now();
-  return { startMs, endMs, waited, outcome: outcomeOf(decodeCheckResponse(bytes)) };
+  return { probe, startMs, endMs, waited, outcome: outcomeOf(decodeCheckResponse(bytes)) };
 }
 
-/** One Check per request, each in a turn of the event loop of its own, or all in the same turn. */
-async function timeChecks(path: CheckPath, requests: readonly Uint8Array[], together: boolean): Promise<Timed[]> {
+/** One Check per probe, each in a turn of the event loop of its own (as requests from a network come), or all in one turn. */
+async function timeChecks(path: CheckPath, probes: readonly Probe[], together: boolean): Promise<Timed[]> {
   if (together) {
     await turn();
-    return Promise.all(requests.map((request) => timeCheck(path, request)));
+    return Promise.all(probes.map((probe) => timeCheck(path, probe)));
   }
   const timed: Timed[] = [];
-  for (const request of requests) {
+  for (const probe of probes) {
     await turn();
-    timed.push(await timeCheck(path, request));
+    timed.push(await timeCheck(path, probe));
   }
   return timed;
 }
 
-function phase(label: string, timed: readonly Timed[], asks: readonly Ask[]): WaitPhase {
+/**
+ * The round trips a waiting Check sat through one after another: of the asks for its buckets that
+ * ended while it waited, the most that did not overlap (one: it waited on one ask; two: it came
+ * while an ask for its bucket was in the air and waited for that one and the next).
+ */
+function serialAsks(t: Timed, asks: readonly Ask[]): number {
+  const mine = asks
+    .filter((ask) => ask.endMs >= t.startMs && ask.endMs <= t.endMs && ask.buckets.some((bucket) => t.probe.ids.some((id) => bucket.includes(id))))
+    .sort((x, y) => x.endMs - y.endMs);
+  let serial = 0;
+  let lastEndMs = Number.NEGATIVE_INFINITY;
+  for (const ask of mine) {
+    if (ask.startMs < lastEndMs) continue;
+    serial++;
+    lastEndMs = ask.endMs;
+  }
+  return serial;
+}
+
+function phase(label: string, timed: readonly Timed[], asks: readonly Ask[], expect = "allowed"): WaitPhase {
   const waiting = timed.filter((t) => t.waited);
-  const during = asks.filter((ask) => ask.endMs >= timed[0]!.startMs && ask.startMs <= Math.max(...timed.map((t) => t.endMs)));
+  const fromMs = Math.min(...timed.map((t) => t.startMs));
+  const toMs = Math.max(...timed.map((t) => t.endMs));
+  const during = asks.filter((ask) => ask.endMs >= fromMs && ask.startMs <= toMs);
   const asksWaitedOn: Record<number, number> = {};
   for (const t of waiting) {
-    const n = during.filter((ask) => ask.endMs >= t.startMs && ask.endMs <= t.endMs).length;
+    const n = serialAsks(t, during);
     asksWaitedOn[n] = (asksWaitedOn[n] ?? 0) + 1;
   }
   const outcomes: Record<string, number> = {};
@@ -151,18 +183,21 @@ function phase(label: string, timed: readonly Timed[], asks: readonly Ask[]): Wa
     waited: waiting.length,
     latency: latencies(waiting.map((t) => (t.endMs - t.startMs) * 1_000)),
     leaseCalls: during.length,
-    maxBucketsPerCall: Math.max(0, ...during.map((ask) => ask.buckets)),
-    leasedBuckets: during.reduce((sum, ask) => sum + ask.buckets, 0),
+    maxBucketsPerCall: Math.max(0, ...during.map((ask) => ask.buckets.length)),
+    leasedBuckets: during.reduce((sum, ask) => sum + ask.buckets.length, 0),
     asksWaitedOn,
     roundTrip: latencies(during.map((ask) => (ask.endMs - ask.startMs) * 1_000)),
     outcomes,
+    expect,
   };
 }
 
 /** Rounds of hot Checks over `keys`, a turn handed back every CHECKS_PER_TURN; the best round's times. */
-async function hotRound(path: CheckPath, requests: readonly Uint8Array[]): Promise<{ us: number[]; waited: number; wrong: number }> {
+async function hotRound(path: CheckPath, requests: readonly Uint8Array[]): Promise<{ us: number[]; cpuUs: number; waited: number; waitedAtMinuteStart: number; wrong: number }> {
   const us: number[] = new Array<number>(HOT_CALLS);
+  const cpu = process.cpuUsage();
   let waited = 0;
+  let waitedAtMinuteStart = 0;
   let wrong = 0;
   for (let i = 0; i < HOT_CALLS; i++) {
     if (i % CHECKS_PER_TURN === 0) await turn();
@@ -170,12 +205,14 @@ async function hotRound(path: CheckPath, requests: readonly Uint8Array[]): Promi
     let answer = path.lean(requests[i % requests.length]!);
     if (answer instanceof Promise) {
       waited++;
+      if (Date.now() % 60_000 < 1_000) waitedAtMinuteStart++;
       answer = await answer;
     }
     us[i] = (performance.now() - started) * 1_000;
     if (i % 4_096 === 0 && outcomeOf(decodeCheckResponse(answer)) !== "allowed") wrong++;
   }
-  return { us, waited, wrong };
+  const used = process.cpuUsage(cpu);
+  return { us, cpuUs: (used.user + used.system) / HOT_CALLS, waited, waitedAtMinuteStart, wrong };
 }
 
 async function measure(mongoUri: string, seed: string): Promise<LeaseWaitsResult> {
@@ -189,12 +226,13 @@ async function measure(mongoUri: string, seed: string): Promise<LeaseWaitsResult
   const asks: Ask[] = [];
   const counted = countingStore(backing, (repository, method, args, result) => {
     if (repository !== "budgets" || method !== "lease") return;
-    const ask: Ask = { startMs: performance.now(), endMs: NaN, buckets: (args[0] as unknown[]).length };
+    const ask: Ask = { startMs: performance.now(), endMs: NaN, buckets: (args[0] as BudgetLeaseRequest[]).map((request) => request.bucket) };
     asks.push(ask);
     void (result as Promise<unknown>).finally(() => (ask.endMs = performance.now())).catch(() => {});
   });
   const leasedLimits = new LeasedLimits({
     leases: counted.store.budgets,
+    replicas: counted.store.replicas,
     clock: systemClock,
     holder: randomBytes(12).toString("base64url"),
     waitMs: config.storeReadTimeoutMs,
@@ -208,7 +246,7 @@ async function measure(mongoUri: string, seed: string): Promise<LeaseWaitsResult
   await seedPopulation(memory, seed, firstSequential);
   const local = checkPath(config, memory, new LocalLimits({ clock: systemClock, loadMonthlyRequests: async () => 0 }));
 
-  const requests = range(0, KEYS).map((i) => envoyCheckRequest(benchSecret(seed, i)));
+  const probes = [...population(seed, KEYS, BENCH_PLAN.name).keys()].map((key, i): Probe => ({ request: envoyCheckRequest(benchSecret(seed, i)), ids: [key.id, key.organizationId] }));
   // Every key cached first, so that what a Check waits for below is its lease, not its key.
   const hasher = new SecretHasher(BENCH_PEPPER);
   for (let i = 0; i < KEYS; i++) if ((await leased.keyCache.get(hasher.hash(benchSecret(seed, i)))) === null) throw new Error(`seeded key ${i} not found`);
@@ -216,40 +254,41 @@ async function measure(mongoUri: string, seed: string): Promise<LeaseWaitsResult
 
   // Hot: a second of Checks on each (the leased one's first asks, its rate estimate rising), then
   // rounds alternating between them; each keeps its best round, the least disturbed.
-  const hotRequests = HOT.map((i) => requests[i]!);
+  const hotRequests = HOT.map((i) => probes[i]!.request);
   for (const path of [leased, local]) {
     const warmUntil = performance.now() + 1_000;
     while (performance.now() < warmUntil) await hotRound(path, hotRequests);
   }
   const before = counted.operations();
-  const hot = new Map([leased, local].map((path) => [path, { us: [] as number[], meanUs: Infinity, waited: 0 }]));
+  const hot = new Map([leased, local].map((path) => [path, { us: [] as number[], cpuUs: Infinity, waited: 0, waitedAtMinuteStart: 0 }]));
   for (let round = 0; round < HOT_ROUNDS; round++) {
     for (const [path, summary] of hot) {
       const result = await hotRound(path, hotRequests);
       if (result.wrong > 0) throw new Error(`${result.wrong} sampled hot Checks were not allowed`);
       summary.waited += result.waited;
-      const meanUs = result.us.reduce((a, b) => a + b, 0) / result.us.length;
-      if (meanUs < summary.meanUs) Object.assign(summary, { us: result.us, meanUs });
+      summary.waitedAtMinuteStart += result.waitedAtMinuteStart;
+      if (result.cpuUs < summary.cpuUs) Object.assign(summary, { us: result.us, cpuUs: result.cpuUs });
     }
   }
   const after = counted.operations();
   const hotResult = (label: string, path: CheckPath, leaseCalls: number, leasedBuckets: number): HotResult => {
-    const { us, meanUs, waited } = hot.get(path)!;
-    return { label, meanUs, latency: latencies(us), checks: HOT_ROUNDS * HOT_CALLS, waited, leaseCalls, leasedBuckets };
+    const { us, cpuUs, waited, waitedAtMinuteStart } = hot.get(path)!;
+    return { label, cpuUs, latency: latencies(us), checks: HOT_ROUNDS * HOT_CALLS, waited, waitedAtMinuteStart, leaseCalls, leasedBuckets };
   };
   const delta = (name: string) => (after[name] ?? 0) - (before[name] ?? 0);
   const hotResults = { leased: hotResult("LeasedLimits, MongoDB", leased, delta("budgets"), delta(LEASED_BUCKETS)), local: hotResult("LocalLimits, embedded", local, 0, 0) };
 
   const phases: WaitPhase[] = [];
-  phases.push(phase("first in window, one at a time", await timeChecks(leased, requests.slice(firstSequential, firstBurst), false), asks));
+  phases.push(phase("first in window, one at a time", await timeChecks(leased, probes.slice(firstSequential, firstBurst), false), asks));
   const burst: Timed[] = [];
-  for (let b = 0; b < BURSTS; b++) burst.push(...(await timeChecks(leased, requests.slice(firstBurst + b * BURST, firstBurst + (b + 1) * BURST), true)));
+  for (let b = 0; b < BURSTS; b++) burst.push(...(await timeChecks(leased, probes.slice(firstBurst + b * BURST, firstBurst + (b + 1) * BURST), true)));
   phases.push(phase(`first in window, ${BURST} at once`, burst, asks));
-  const lowLimit = requests.slice(firstLowLimit);
+  // A client making a few calls in a row: each key's Checks a turn apart, up to its limit, then one more.
+  const lowLimit = probes.slice(firstLowLimit);
   const admitted: Timed[] = [];
-  for (let check = 0; check < LOW_LIMIT.limit; check++) admitted.push(...(await timeChecks(leased, lowLimit, false)));
-  phases.push(phase(`limit ${LOW_LIMIT.limit} a ${LOW_LIMIT.period} (1-unit slices)`, admitted, asks));
-  phases.push(phase(`  the same keys' next Check, over the limit`, await timeChecks(leased, lowLimit, false), asks));
+  for (const probe of lowLimit) admitted.push(...(await timeChecks(leased, Array<Probe>(LOW_LIMIT.limit).fill(probe), false)));
+  phases.push(phase(`limit ${LOW_LIMIT.limit} a ${LOW_LIMIT.period} (1-unit slices), in a row`, admitted, asks));
+  phases.push(phase(`  the same keys' next Check, over the limit`, await timeChecks(leased, lowLimit, false), asks, "RATE_LIMITED"));
 
   await leasedLimits.close();
   await backing.close();
