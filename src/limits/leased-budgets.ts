@@ -362,7 +362,16 @@ export class LeasedBudgets {
     };
     // Checks wait for the answer at most waitMs; the ask itself runs on, and its answer is used.
     const late = setTimeout(() => {
-      for (const budget of budgets) budget.unreachable = true;
+      for (const budget of budgets) {
+        budget.unreachable = true;
+        // Checks that came while this ask was on its way wait no longer than it: they too decide
+        // without the store (their ask would go out only once this one ends).
+        if (budget.next !== null) {
+          waking.push(budget.next);
+          budget.next = null;
+          budget.waiting = 0;
+        }
+      }
       this.#reachable(false);
       wake();
     }, this.#options.waitMs);

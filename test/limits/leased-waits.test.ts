@@ -51,4 +51,18 @@ describe("a Check that waits for a slice", () => {
     // No ask of its own: the unit in the air was enough.
     expect(fleet.leases.asks.length).toBe(asked);
   });
+
+  it("that comes while an unanswered ask is in the air waits no longer than waitMs after it", async () => {
+    fleet = await leasedFleet({ replicas: 1, waitMs: 50, outageAllowance: "none" });
+    const replica = fleet.replicas[0]!;
+    const spec = [minute(10, "key/key_H/minute")];
+    fleet.leases.hold();
+    const first = request(replica, spec);
+    await turn(); // its ask is sent, and held
+    const second = request(replica, spec);
+    expect(await first).toBe(false);
+    // Without the store and with no allowance, nothing held: denied, well before the held ask ends.
+    const outcome = await Promise.race([second, new Promise((resolve) => setTimeout(() => resolve("still waiting"), 2_000))]);
+    expect(outcome).toBe(false);
+  });
 });
