@@ -152,11 +152,6 @@ export class LeasedBudgets {
     this.#announcing.unref();
   }
 
-  /** Live replicas as this one last learned it. */
-  get liveReplicas(): number {
-    return this.#liveReplicas;
-  }
-
   /** Announces this replica now and learns the count; resolves either way (a failure keeps the count last learned). */
   refreshReplicas(): Promise<void> {
     return this.#options.replicas.announce(this.#options.holder, 3 * ANNOUNCE_EVERY_MS).then(
