@@ -60,6 +60,8 @@ export interface LeasedBudgetsOptions {
 
 /** How often this replica announces itself; it counts as live for three announcements. */
 const ANNOUNCE_EVERY_MS = 5_000;
+/** A clock offset measured over a quick round trip is kept this long against slower measures. */
+const OFFSET_MAX_AGE_MS = 30_000;
 /** Idle this long with units held: they go back to the fleet. */
 const GIVE_BACK_IDLE_MS = 2_000;
 /** A bucket the fleet has used up, or one the store did not answer for, is asked again at most this often. */
@@ -68,12 +70,14 @@ const EXHAUSTED_RECHECK_MS = 1_000;
 interface Deferred {
   promise: Promise<void>;
   resolve: () => void;
+  /** These Checks were carried over from an ask that could not cover them: never carried again. */
+  carried: boolean;
 }
 
 function deferred(): Deferred {
   let resolve!: () => void;
   const promise = new Promise<void>((done) => (resolve = done));
-  return { promise, resolve };
+  return { promise, resolve, carried: false };
 }
 
 class Budget {
@@ -91,6 +95,8 @@ class Budget {
   granted = 0;
   holders = 0;
   known = false;
+  /** The window before a roll this replica made alone (the store unreachable), and what it used there. */
+  previous: { startMs: number; used: number } | null = null;
   /** Set while an ask is on its way. */
   inAir = false;
   /** Checks waiting for the next ask, and what wakes them. */
@@ -128,8 +134,10 @@ export class LeasedBudgets {
   readonly #holding = new Set<Budget>();
   readonly #queue = new Set<Budget>();
   #sendScheduled = false;
-  /** Store clock minus this replica's clock, over-estimated by at most one round trip. */
+  /** Store clock minus this replica's clock, over-estimated by at most the round trip it was measured with. */
   #offsetMs = 0;
+  #offsetRoundTripMs = Number.POSITIVE_INFINITY;
+  #offsetAtMs = Number.NEGATIVE_INFINITY;
   /** Live replicas as last announced (this one included); kept through an outage. */
   #liveReplicas = 1;
   #storeReachable = true;
@@ -147,11 +155,6 @@ export class LeasedBudgets {
     void this.refreshReplicas();
     this.#announcing = setInterval(() => void this.refreshReplicas(), ANNOUNCE_EVERY_MS);
     this.#announcing.unref();
-  }
-
-  /** Live replicas as this one last learned it. */
-  get liveReplicas(): number {
-    return this.#liveReplicas;
   }
 
   /** Announces this replica now and learns the count; resolves either way (a failure keeps the count last learned). */
@@ -184,9 +187,10 @@ export class LeasedBudgets {
       if (standing === "admit" && !budget.unreachable) (admitting ??= []).push(budget);
     }
     if (asking !== null) {
-      // This Check decides again once the ask lands, with mayWait false, and what its other
-      // buckets hold must still be there for it then: a bucket that would not cover every Check
-      // waiting on it and a round trip of its rate joins the same ask; the others are claimed.
+      // This Check decides again once the ask lands, and what its other buckets hold must still
+      // be there for it then, or it waits a second round trip: a bucket that would not cover
+      // every Check waiting on it and a round trip of its rate joins the same ask; the others
+      // are claimed (their units are demand until the waiting Checks wake).
       const claims: Budget[] = [];
       for (const budget of admitting ?? []) {
         if (budget.available < budget.waiting + budget.claimed + 1 + lowWater(budget.rate.at(nowMs))) asking.push(budget);
@@ -283,6 +287,7 @@ export class LeasedBudgets {
     if (!this.#alive(budget, nowMs)) {
       // The window ended with no answer about the next: this replica opens it for itself.
       const window = windowAt(budget.unit, this.#storeNow(nowMs));
+      if (budget.windowStartMs !== null) budget.previous = { startMs: budget.windowStartMs, used: budget.used };
       Object.assign(budget, { windowStartMs: window.startMs, windowEndMs: window.endMs, held: 0, used: 0, granted: 0, known: false });
     }
     if (!budget.inAir && nowMs - budget.lastAskMs >= EXHAUSTED_RECHECK_MS) this.#enqueue(budget);
@@ -334,14 +339,11 @@ export class LeasedBudgets {
   /** One ask for these budgets, sent together; never rejects (a failure marks them unreachable). */
   async #ask(budgets: Budget[]): Promise<void> {
     const sentAtMs = this.#options.clock.now();
-    const waking: (Deferred | null)[] = [];
-    /** Per budget, the Checks this ask wakes: they take their units from what it brings. */
-    const answering: number[] = [];
+    const waking: { waiters: Deferred | null; count: number }[] = [];
     const requests: BudgetLeaseRequest[] = budgets.map((budget) => {
       budget.inAir = true;
       budget.lastAskMs = sentAtMs;
-      waking.push(budget.next);
-      answering.push(budget.waiting);
+      waking.push({ waiters: budget.next, count: budget.waiting });
       const want = budget.giveBack > 0 ? -budget.giveBack : this.#wanted(budget, sentAtMs);
       budget.next = null;
       budget.waiting = 0;
@@ -358,7 +360,7 @@ export class LeasedBudgets {
       };
     });
     const wake = () => {
-      for (const waiters of waking) waiters?.resolve();
+      for (const { waiters } of waking) waiters?.resolve();
     };
     // Checks wait for the answer at most waitMs; the ask itself runs on, and its answer is used.
     const late = setTimeout(() => {
@@ -367,7 +369,7 @@ export class LeasedBudgets {
         // Checks that came while this ask was on its way wait no longer than it: they too decide
         // without the store (their ask would go out only once this one ends).
         if (budget.next !== null) {
-          waking.push(budget.next);
+          waking.push({ waiters: budget.next, count: budget.waiting });
           budget.next = null;
           budget.waiting = 0;
         }
@@ -380,7 +382,11 @@ export class LeasedBudgets {
       const leases = await this.#options.leases.lease(requests);
       clearTimeout(late);
       this.#observer.asked(budgets.length, "granted", (performance.now() - started) / 1_000);
-      for (let i = 0; i < budgets.length; i++) this.#apply(budgets[i]!, leases[i]!, sentAtMs);
+      const answeredAtMs = this.#options.clock.now();
+      for (let i = 0; i < budgets.length; i++) {
+        this.#apply(budgets[i]!, leases[i]!, sentAtMs, answeredAtMs);
+        this.#carryOver(budgets[i]!, waking[i]!, answeredAtMs);
+      }
       this.#reachable(true);
     } catch (error) {
       clearTimeout(late);
@@ -396,8 +402,9 @@ export class LeasedBudgets {
         // Checks that arrived while this ask was on its way: what it brought serves them too when
         // it covers everyone waiting on it, so that none waits out a second round trip; if not,
         // they wait for the next.
-        if (budget.next !== null && !budget.unreachable && this.#alive(budget, nowMs) && budget.available >= answering[i]! + budget.waiting + budget.claimed) {
-          waking.push(budget.next);
+        const answered = waking[i]!.waiters === null ? 0 : waking[i]!.count;
+        if (budget.next !== null && !budget.next.carried && !budget.unreachable && this.#alive(budget, nowMs) && budget.available >= answered + budget.waiting + budget.claimed) {
+          waking.push({ waiters: budget.next, count: budget.waiting });
           budget.next = null;
           budget.waiting = 0;
           if (budget.giveBack === 0) this.#queue.delete(budget);
@@ -406,6 +413,23 @@ export class LeasedBudgets {
       }
       wake();
     }
+  }
+
+  /**
+   * The store answered, but not with enough for the Checks that waited: it did not take the ask as
+   * sent (this replica's belief was out of date, after an outage or a lost answer), or the window
+   * ended as the answer came. Unless the fleet has used up the window, they wait for one more ask,
+   * which is sent at once; once only.
+   */
+  #carryOver(budget: Budget, woken: { waiters: Deferred | null; count: number }, nowMs: number): void {
+    const waiters = woken.waiters;
+    if (waiters === null || waiters.carried || this.#usedUp(budget)) return;
+    if (this.#alive(budget, nowMs) && budget.available >= woken.count) return;
+    const next = (budget.next ??= deferred());
+    next.carried = true;
+    budget.waiting += woken.count;
+    void next.promise.then(waiters.resolve);
+    woken.waiters = null;
   }
 
   #wanted(budget: Budget, nowMs: number): number {
@@ -420,17 +444,28 @@ export class LeasedBudgets {
     });
   }
 
-  #apply(budget: Budget, lease: BudgetLease, sentAtMs: number): void {
-    // The store answered after sentAtMs on this clock: the offset errs towards the store's time
-    // being later, so this replica stops using a slice at the latest when its window ends.
-    this.#offsetMs = lease.storeNowMs - sentAtMs;
+  #apply(budget: Budget, lease: BudgetLease, sentAtMs: number, answeredAtMs: number): void {
+    // The store read its clock after sentAtMs on this one: the offset errs towards the store's
+    // time being later, so this replica stops using a slice at the latest when its window ends.
+    // It errs by up to the round trip, so a slow answer (one that waited out an outage) replaces
+    // a quicker one's measure only once that is old.
+    const roundTripMs = answeredAtMs - sentAtMs;
+    if (roundTripMs <= this.#offsetRoundTripMs || answeredAtMs - this.#offsetAtMs > OFFSET_MAX_AGE_MS) {
+      this.#offsetMs = lease.storeNowMs - sentAtMs;
+      this.#offsetRoundTripMs = roundTripMs;
+      this.#offsetAtMs = answeredAtMs;
+    }
     if (budget.windowStartMs === null || lease.windowStartMs > budget.windowStartMs) {
       budget.used = 0;
     } else if (lease.windowStartMs < budget.windowStartMs) {
-      // The store is still in the window before the one this replica opened for itself in an
-      // outage: what it holds there may all have been used.
-      budget.used = lease.held;
+      // The store is still in a window before the one this replica opened for itself in an
+      // outage (its estimate of the store's time ran ahead): the requests admitted since were
+      // admitted in the store's window, on top of what was used there (all it holds, when
+      // this replica no longer knows).
+      const before = budget.previous?.startMs === lease.windowStartMs ? budget.previous.used : lease.held;
+      budget.used += before;
     }
+    budget.previous = null;
     Object.assign(budget, {
       windowStartMs: lease.windowStartMs,
       windowEndMs: lease.windowEndMs,
