@@ -18,11 +18,11 @@ import { decodeCheckResponse, envoyCheckRequest, outcomeOf } from "./requests.js
  * Check path (check-harness.ts) with LeasedLimits on MongoDB, as app.ts runs it when the store is
  * shared, beside LocalLimits on the embedded store. There is no network, so what is timed is the
  * Check and the store round trip it may wait for. The store counts every lease() call and the
- * buckets in it (counting-store.ts), and times each, so every waiting Check is told how many asks
- * ended while it waited: one is the promise, two would be waiting behind an ask already in the air.
+ * buckets in it (counting-store.ts), and times each, so every waiting Check is told how many
+ * round trips for its buckets it sat through one after another (serialAsks): one is the promise.
  *
- * - hot: 10 keys with ample budget, slices held: per-Check time and lease calls per 1,000 Checks,
- *   against LocalLimits on the embedded store, rounds alternating;
+ * - hot: 10 keys with ample budget, slices held: CPU and latency per Check and lease calls per
+ *   1,000 Checks, against LocalLimits on the embedded store, the two taking turns;
  * - first in window: distinct cached keys each Checked once (each bucket's first request in its
  *   window on this replica), one at a time with a turn of the event loop between them, as requests
  *   from a network arrive; and in bursts, all in one turn, where one ask carries them all;
