@@ -149,7 +149,8 @@ export class LeasedBudgets {
   constructor(options: LeasedBudgetsOptions) {
     this.#options = options;
     this.#observer = options.observer ?? noLimitsObserver;
-    this.#budgets = new LRUCache<string, Budget>({ max: options.maxBuckets ?? 100_000 });
+    // A budget dropped for room leaves the sweep's set with it: the set never outgrows the cache.
+    this.#budgets = new LRUCache<string, Budget>({ max: options.maxBuckets ?? 100_000, dispose: (budget) => this.#holding.delete(budget) });
     this.#sweep = setInterval(() => this.#giveBackIdle(), GIVE_BACK_IDLE_MS / 2);
     this.#sweep.unref();
     void this.refreshReplicas();
@@ -510,7 +511,7 @@ export class LeasedBudgets {
     }
   }
 
-  /** Units held by buckets nobody used for a while go back, so other replicas can have them. */
+  /** Units held by buckets nobody used for a while go back, where the window is contested, so other replicas can have them. */
   #giveBackIdle(): void {
     const nowMs = this.#options.clock.now();
     for (const budget of this.#holding) {
@@ -519,6 +520,10 @@ export class LeasedBudgets {
         continue;
       }
       if (budget.inAir || budget.unreachable || nowMs - budget.lastUseMs < GIVE_BACK_IDLE_MS) continue;
+      // Only where another replica may want them: while less than half the window is leased,
+      // units held here take nothing from anyone, and giving them back would make the key's next
+      // Check wait for a new slice.
+      if (!budget.known || budget.granted * 2 < budget.limit) continue;
       budget.giveBack = budget.available;
       this.#holding.delete(budget);
       this.#enqueue(budget);

@@ -205,3 +205,26 @@ describe("leased budgets while the store does not answer", () => {
     expect(seeds).toEqual(["quota/org_A"]);
   });
 });
+
+describe("leased budgets giving back", () => {
+  let fleet: Fleet | undefined;
+  afterEach(async () => {
+    await fleet?.close();
+    fleet = undefined;
+  });
+
+  it("idle units go back where the window is contested, and stay where the budget is ample", async () => {
+    fleet = await leasedFleet({ replicas: 2 });
+    const contested = minute(4, "key/key_contested/minute");
+    const ample = minute(1_000, "key/key_ample/minute");
+    const [replica] = fleet.replicas;
+    expect(await request(replica!, [contested])).toBe(true);
+    expect(await request(replica!, [ample])).toBe(true);
+    const heldAmple = (await fleet.leases.window(ample)).granted;
+    expect(heldAmple).toBeGreaterThan(1);
+    // Idle past the 2 s mark on the replica's clock; the sweep runs every second of real time.
+    fleet.storeClock.advance(3_000);
+    await expect.poll(async () => (await fleet!.leases.window(contested)).granted, { timeout: 5_000 }).toBe(1);
+    expect((await fleet.leases.window(ample)).granted).toBe(heldAmple);
+  });
+});
