@@ -136,6 +136,9 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
       // decision after that waits no more.
       for (let waits = 1; ; waits++) {
         await this.#limitsReady(entry, wait, decisionId);
+        // The key as it is now: a revoke or an update that landed during the wait counts.
+        const current = this.#deps.keyCache.cached(hash);
+        if (current !== undefined) entry = current;
         // Read after the await: from here to the response nothing yields, so the limits see each
         // request atomically.
         const nowMs = this.#deps.clock.now();

@@ -27,6 +27,8 @@ export interface BudgetSpec {
   bucket: string;
   unit: WindowUnit;
   limit: number;
+  /** What was spent before leasing began counts first: nothing is granted until the window is seeded. */
+  seedFirst?: boolean;
 }
 
 /** What a bucket says about one more request. */
@@ -64,8 +66,13 @@ const ANNOUNCE_EVERY_MS = 5_000;
 const OFFSET_MAX_AGE_MS = 30_000;
 /** Idle this long with units held: they go back to the fleet. */
 const GIVE_BACK_IDLE_MS = 2_000;
-/** A bucket the fleet has used up, or one the store did not answer for, is asked again at most this often. */
-const EXHAUSTED_RECHECK_MS = 1_000;
+/**
+ * A bucket the fleet has used up, or one the store did not answer for, is asked again after this,
+ * then after twice as long each time nothing came of it (up to the cap): an organization far over
+ * its quota costs the store a write a minute per replica, not one a second.
+ */
+const RECHECK_FIRST_MS = 1_000;
+const RECHECK_MAX_MS = 60_000;
 
 interface Deferred {
   promise: Promise<void>;
@@ -112,6 +119,10 @@ class Budget {
   /** The last ask failed or is late: the store is out of reach for this bucket. */
   unreachable = false;
   lastAskMs = Number.NEGATIVE_INFINITY;
+  recheckMs = RECHECK_FIRST_MS;
+  /** Its window's seed is being loaded and written: no ask until it lands (it would grant nothing). */
+  seeding = false;
+  readonly seedFirst: boolean;
   lastUseMs = Number.NEGATIVE_INFINITY;
   readonly rate = new RateEstimate();
 
@@ -119,6 +130,7 @@ class Budget {
     this.bucket = spec.bucket;
     this.unit = spec.unit;
     this.limit = spec.limit;
+    this.seedFirst = spec.seedFirst === true;
   }
 
   get available(): number {
@@ -138,11 +150,13 @@ export class LeasedBudgets {
   #offsetMs = 0;
   #offsetRoundTripMs = Number.POSITIVE_INFINITY;
   #offsetAtMs = Number.NEGATIVE_INFINITY;
-  /** Live replicas as last announced (this one included); kept through an outage. */
-  #liveReplicas = 1;
+  /**
+   * Live replicas as last announced (this one included), kept through an outage; null until the
+   * first announcement is answered: a replica that never learned the fleet's size takes no share.
+   */
+  #liveReplicas: number | null = null;
   #storeReachable = true;
   #admittedWithoutLease = 0;
-  readonly #seeding = new Set<string>();
   readonly #sweep: NodeJS.Timeout;
   readonly #announcing: NodeJS.Timeout;
 
@@ -270,7 +284,7 @@ export class LeasedBudgets {
     if (this.#alive(budget, nowMs)) {
       if (budget.available > 0) return "admit";
       if (this.#usedUp(budget)) {
-        if (nowMs - budget.lastAskMs >= EXHAUSTED_RECHECK_MS && !budget.inAir) this.#enqueue(budget);
+        if (nowMs - budget.lastAskMs >= budget.recheckMs && !budget.inAir) this.#enqueue(budget);
         return "deny";
       }
     }
@@ -291,9 +305,9 @@ export class LeasedBudgets {
       if (budget.windowStartMs !== null) budget.previous = { startMs: budget.windowStartMs, used: budget.used };
       Object.assign(budget, { windowStartMs: window.startMs, windowEndMs: window.endMs, held: 0, used: 0, granted: 0, known: false });
     }
-    if (!budget.inAir && nowMs - budget.lastAskMs >= EXHAUSTED_RECHECK_MS) this.#enqueue(budget);
+    if (!budget.inAir && nowMs - budget.lastAskMs >= budget.recheckMs) this.#enqueue(budget);
     if (budget.available > 0) return "admit";
-    if (this.#options.outageAllowance === "none") return "deny";
+    if (this.#options.outageAllowance === "none" || this.#liveReplicas === null) return "deny";
     const unleased = budget.known ? Math.max(0, budget.limit - budget.granted) : budget.limit;
     const allowance = Math.floor(unleased / Math.max(budget.holders, this.#liveReplicas));
     return budget.used < budget.held + allowance ? "admit" : "deny";
@@ -317,8 +331,18 @@ export class LeasedBudgets {
       this.#enqueue(budget);
     }
     const started = performance.now();
-    const settled = waits.length === 1 ? waits[0]! : Promise.all(waits).then(() => undefined);
-    return settled.then(() => {
+    // However many asks the answers take (one carried over, a seed first), the Check waits no
+    // longer than waitMs: past it, the store counts as out of reach for these buckets.
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        for (const budget of budgets) if (budget.inAir || budget.next !== null || budget.seeding) budget.unreachable = true;
+        resolve();
+      }, this.#options.waitMs);
+    });
+    const answered = waits.length === 1 ? waits[0]! : Promise.all(waits).then(() => undefined);
+    return Promise.race([answered, deadline]).then(() => {
+      clearTimeout(timer);
       for (const budget of claims) budget.claimed--;
       this.#observer.waited((performance.now() - started) / 1_000);
     });
@@ -331,7 +355,7 @@ export class LeasedBudgets {
     // After the Checks of this turn of the event loop have had their say: one ask carries them all.
     setImmediate(() => {
       this.#sendScheduled = false;
-      const ready = [...this.#queue].filter((budget) => !budget.inAir);
+      const ready = [...this.#queue].filter((budget) => !budget.inAir && !budget.seeding);
       for (const budget of ready) this.#queue.delete(budget);
       if (ready.length > 0) void this.#ask(ready);
     });
@@ -345,7 +369,18 @@ export class LeasedBudgets {
       budget.inAir = true;
       budget.lastAskMs = sentAtMs;
       waking.push({ waiters: budget.next, count: budget.waiting });
-      const want = budget.giveBack > 0 ? -budget.giveBack : this.#wanted(budget, sentAtMs);
+      const held = budget.held;
+      const floor = Math.max(budget.held, budget.used);
+      let want: number;
+      if (budget.giveBack > 0 && budget.next === null) {
+        // The units go back now: none of them may be admitted here while the store hands them
+        // to others. If the answer is lost, the next ask learns what the store holds.
+        const back = Math.min(budget.giveBack, budget.available);
+        budget.held -= back;
+        want = -back;
+      } else {
+        want = this.#wanted(budget, sentAtMs);
+      }
       budget.next = null;
       budget.waiting = 0;
       budget.giveBack = 0;
@@ -355,9 +390,10 @@ export class LeasedBudgets {
         limit: budget.limit,
         holder: this.#options.holder,
         windowStartMs: budget.windowStartMs,
-        held: budget.held,
-        floor: Math.max(budget.held, budget.used),
+        held,
+        floor,
         want,
+        ...(budget.seedFirst && { seedFirst: true }),
       };
     });
     const wake = () => {
@@ -408,9 +444,10 @@ export class LeasedBudgets {
           waking.push({ waiters: budget.next, count: budget.waiting });
           budget.next = null;
           budget.waiting = 0;
-          if (budget.giveBack === 0) this.#queue.delete(budget);
         }
+        // A Check that wants more will say so again; one that waits, or units to give back, ask now.
         if (budget.next !== null || budget.giveBack > 0) this.#enqueue(budget);
+        else this.#queue.delete(budget);
       }
       wake();
     }
@@ -437,7 +474,7 @@ export class LeasedBudgets {
     const alive = this.#alive(budget, nowMs);
     return unitsToAsk({
       limit: budget.limit,
-      holders: Math.max(alive && budget.known ? budget.holders : 1, this.#liveReplicas),
+      holders: Math.max(alive && budget.known ? budget.holders : 1, this.#liveReplicas ?? 1),
       ratePerSecond: budget.rate.at(nowMs),
       windowLeftMs: alive ? budget.windowEndMs - this.#storeNow(nowMs) : windowLength(budget.unit, this.#storeNow(nowMs)),
       waiting: budget.waiting + budget.claimed,
@@ -456,8 +493,12 @@ export class LeasedBudgets {
       this.#offsetRoundTripMs = roundTripMs;
       this.#offsetAtMs = answeredAtMs;
     }
+    const heldBefore = lease.windowStartMs === budget.windowStartMs ? budget.held : 0;
     if (budget.windowStartMs === null || lease.windowStartMs > budget.windowStartMs) {
-      budget.used = 0;
+      // A window new to this state. What it holds there is this ask's grant, unless the store did
+      // not take the ask: then it was granted before this state existed (the budget was dropped
+      // from the cache and made anew), and may all have been used.
+      budget.used = lease.applied ? 0 : lease.held;
     } else if (lease.windowStartMs < budget.windowStartMs) {
       // The store is still in a window before the one this replica opened for itself in an
       // outage (its estimate of the store's time ran ahead): the requests admitted since were
@@ -478,19 +519,33 @@ export class LeasedBudgets {
     });
     if (budget.available > 0) this.#holding.add(budget);
     else this.#holding.delete(budget);
-    if (lease.unseeded) this.#seed(budget.bucket, lease.windowStartMs);
+    // Asking again soon is worth it only while asks bring something.
+    budget.recheckMs = budget.held > heldBefore ? RECHECK_FIRST_MS : Math.min(RECHECK_MAX_MS, budget.recheckMs * 2);
+    if (lease.unseeded && budget.seedFirst) this.#seed(budget, lease.windowStartMs);
   }
 
-  #seed(bucket: string, windowStartMs: number): void {
-    const flight = `${bucket}@${windowStartMs}`;
-    if (this.#seeding.has(flight)) return;
-    const spent = this.#options.seed?.(bucket, windowStartMs);
+  /**
+   * Adds what the bucket spent before leasing began to its window (once, whoever is first); its
+   * Checks wait for it, then ask. A seed that cannot be loaded or written leaves the bucket out of
+   * the store's reach: the outage allowance applies until a later answer tries again.
+   */
+  #seed(budget: Budget, windowStartMs: number): void {
+    const spent = budget.seeding ? undefined : this.#options.seed?.(budget.bucket, windowStartMs);
     if (spent === undefined) return;
-    this.#seeding.add(flight);
+    budget.seeding = true;
     spent
-      .then((units) => this.#options.leases.seed(bucket, windowStartMs, units))
-      .catch((error: unknown) => this.#options.logger.warn({ err: error, bucket }, "budget seed failed; the next lease tries again"))
-      .finally(() => this.#seeding.delete(flight));
+      .then((units) => this.#options.leases.seed(budget.bucket, windowStartMs, units))
+      .then(
+        () => {},
+        (error: unknown) => {
+          budget.unreachable = true;
+          this.#options.logger.warn({ err: error, bucket: budget.bucket }, "budget seed failed; the bucket's next answer tries again");
+        },
+      )
+      .finally(() => {
+        budget.seeding = false;
+        if (budget.next !== null) this.#enqueue(budget);
+      });
   }
 
   #reachable(reachable: boolean): void {

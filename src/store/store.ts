@@ -240,6 +240,11 @@ export interface BudgetLeaseRequest {
   floor: number;
   /** More units wanted, granted as far as the limit allows; negative: unused units given back. */
   want: number;
+  /**
+   * Grant nothing while the window is unseeded (see BudgetLease.unseeded): what was spent before
+   * leasing began must count first (a monthly quota).
+   */
+  seedFirst?: boolean;
 }
 
 /** The holder's standing in the store's current window of a bucket, after its ask. */
@@ -251,6 +256,12 @@ export interface BudgetLease {
   storeNowMs: number;
   /** What the holder holds in the window now. */
   held: number;
+  /**
+   * The store took the ask as stated (the belief matched). When not, nothing changed, and `held`
+   * is what the holder had already been granted in the window (by an answer it lost, or by an
+   * earlier life of its state): units it must take as used.
+   */
+  applied: boolean;
   /** What the whole fleet holds in the window (every holder's `held`). */
   granted: number;
   /** Replicas that have leased in the window (whatever they hold now), the asker included. */

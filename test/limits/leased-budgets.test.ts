@@ -193,20 +193,17 @@ describe("leased budgets while the store does not answer", () => {
         return 7;
       },
     });
-    const quota = { bucket: "quota/org_A", unit: "month", limit: 10 } as const;
-    // The first ask opens the month and takes a slice (at most half the quota for two replicas)
-    // before the seed lands; from then on the 7 spent before count.
-    let admitted = await burst(fleet, [quota], [0]);
-    await expect.poll(async () => (await fleet!.leases.window(quota)).unseeded, { timeout: 5_000 }).toBe(false);
-    fleet.storeClock.advance(2_000);
-    admitted += await burst(fleet, [quota], [0, 1, 0, 1, 0, 1, 0, 1, 0, 1]);
-    expect(admitted).toBeLessThanOrEqual(10 - 7 + 2);
-    expect((await fleet.leases.window(quota)).granted).toBe(admitted + 7);
+    const quota = { bucket: "quota/org_A", unit: "month", limit: 10, seedFirst: true } as const;
+    // Nothing is granted before the 7 spent before count: the first Checks wait for the seed.
+    const admitted = await burst(fleet, [quota], [0, 1, 0, 1, 0, 1, 0, 1, 0, 1]);
+    expect(admitted).toBe(3);
+    const window = await fleet.leases.window(quota);
+    expect(window).toMatchObject({ unseeded: false, granted: 10 });
     expect(seeds).toEqual(["quota/org_A"]);
   });
 });
 
-describe("leased budgets giving back", () => {
+describe("leased budgets, what a replica forgets or gives away", () => {
   let fleet: Fleet | undefined;
   afterEach(async () => {
     await fleet?.close();
@@ -226,5 +223,46 @@ describe("leased budgets giving back", () => {
     fleet.storeClock.advance(3_000);
     await expect.poll(async () => (await fleet!.leases.window(contested)).granted, { timeout: 5_000 }).toBe(1);
     expect((await fleet.leases.window(ample)).granted).toBe(heldAmple);
+  });
+
+  it("a bucket dropped from a replica's cache and made anew does not use its old units again", async () => {
+    fleet = await leasedFleet({ replicas: 1, maxBuckets: 2 });
+    const [replica] = fleet.replicas;
+    const spec = minute(10);
+    let admitted = 0;
+    for (let round = 0; round < 3; round++) {
+      admitted += await burst(fleet, [spec], Array.from({ length: 10 }, () => 0));
+      // Two other buckets push it out of the cache.
+      await burst(fleet, [minute(100, `key/other-${round}-a/minute`)], [0]);
+      await burst(fleet, [minute(100, `key/other-${round}-b/minute`)], [0]);
+    }
+    expect(admitted).toBe(10);
+    expect((await fleet.leases.window(spec)).granted).toBe(10);
+    expect(await request(replica!, [spec])).toBe(false);
+  });
+
+  it("units on their way back to the fleet are not admitted here meanwhile", async () => {
+    fleet = await leasedFleet({ replicas: 1 });
+    const spec = minute(40);
+    const other = (want: number, windowStartMs: number | null = null, held = 0) =>
+      fleet!.leases.inner.lease([{ ...spec, holder: "other", windowStartMs, held, floor: held, want }]).then(([lease]) => lease!);
+    // Another replica holds half the window, so this one sees it contested.
+    const half = await other(20);
+    let admitted = await burst(fleet, [spec], [0, 0, 0]);
+    fleet.storeClock.advance(3_000);
+    // The idle units go back, and that answer is held on its way while requests keep coming.
+    fleet.leases.hold();
+    await expect.poll(() => fleet!.leases.asks.some((ask) => ask.some((one) => one.want < 0)), { timeout: 5_000 }).toBe(true);
+    const during = burst(fleet, [spec], Array.from({ length: 20 }, () => 0));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    fleet.leases.release();
+    // Any ask of this replica after the give-back waits, so the other replica is first to the units.
+    fleet.leases.hold();
+    admitted += await during;
+    await expect.poll(async () => (await fleet!.leases.window(spec)).granted, { timeout: 5_000 }).toBeLessThan(40);
+    // The other replica takes what came back.
+    const taken = await other(40, half.windowStartMs, half.held);
+    fleet.leases.release();
+    expect(admitted + taken.held).toBeLessThanOrEqual(40);
   });
 });

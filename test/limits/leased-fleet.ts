@@ -60,6 +60,8 @@ export interface FleetOptions {
   skewsMs?: number[];
   seed?: (bucket: string, windowStartMs: number) => Promise<number> | undefined;
   start?: number;
+  /** Buckets each replica keeps (its budget cache). */
+  maxBuckets?: number;
 }
 
 export interface Fleet {
@@ -87,6 +89,7 @@ export async function leasedFleet(options: FleetOptions): Promise<Fleet> {
       outageAllowance: options.outageAllowance ?? "share",
       logger,
       ...(options.seed !== undefined && { seed: options.seed }),
+      ...(options.maxBuckets !== undefined && { maxBuckets: options.maxBuckets }),
     });
     return { clock, budgets };
   });

@@ -62,8 +62,9 @@ export function describeBudgetLeasesContract(getStore: () => Store): void {
     it("an ask repeated after it landed (its answer lost) grants nothing twice and reports the holding as it is", async () => {
       await inOneWindow(async (bucket) => {
         const first = await leaseOne({ bucket, holder: "a", want: 4 });
+        expect(first.applied).toBe(true);
         const retried = await leaseOne({ bucket, holder: "a", want: 4 });
-        expect(retried).toMatchObject({ held: 4, granted: 4 });
+        expect(retried).toMatchObject({ held: 4, granted: 4, applied: false });
         const stale = await leaseOne({ bucket, holder: "a", windowStartMs: first.windowStartMs, held: 2, floor: 9, want: 4 });
         expect(stale).toMatchObject({ held: 4, granted: 4 });
         return [first, retried, stale];
@@ -116,8 +117,11 @@ export function describeBudgetLeasesContract(getStore: () => Store): void {
         first = await leaseOne({ bucket, unit, holder: "a", want: 2 });
       }
       expect(first.unseeded).toBe(true);
+      // A bucket whose spending before leasing must count first gets nothing until it is seeded.
+      const waiting = await leaseOne(after(first, { bucket, unit, holder: "b", windowStartMs: first.windowStartMs, held: 0, floor: 0, want: 3, seedFirst: true }));
+      if (waiting.windowStartMs === first.windowStartMs) expect(waiting).toMatchObject({ held: 0, granted: 2, applied: true, unseeded: true });
       await store.budgets.seed(bucket, first.windowStartMs, 5);
-      await store.budgets.seed(bucket, first.windowStartMs, 5);
+      await store.budgets.seed(bucket, first.windowStartMs, 5.7);
       const seeded = await leaseOne(after(first, { bucket, unit, holder: "a" }));
       if (seeded.windowStartMs === first.windowStartMs) expect(seeded).toMatchObject({ granted: first.granted + 5, unseeded: false });
       await new Promise((resolve) => setTimeout(resolve, seeded.windowEndMs - seeded.storeNowMs + 20));
