@@ -22,6 +22,8 @@ import { UsageKeyTotals, type UsageKeyTotalsDocument } from "./usage-key-totals.
 import { MongoUserRepository, type UserDocument } from "./user-repository.js";
 
 /** Collection names: one repository each, plus the key slot counters the key repository keeps. */
+const MONGODB_5_WIRE_VERSION = 13;
+
 export const COLLECTIONS = {
   keys: "keys",
   keySlots: "key_slots",
@@ -132,7 +134,12 @@ export class MongoStore implements Store {
    */
   async init(): Promise<void> {
     await this.#client.connect();
-    const hello = (await this.#db.command({ hello: 1 })) as { setName?: string; msg?: string };
+    const hello = (await this.#db.command({ hello: 1 })) as { setName?: string; msg?: string; maxWireVersion?: number };
+    // Limit leases are pipeline updates with operators from MongoDB 5.0 (wire version 13); on an
+    // older server every lease would fail and limits would run on the outage allowance for good.
+    if ((hello.maxWireVersion ?? 0) < MONGODB_5_WIRE_VERSION) {
+      throw new Error(`keygate needs MongoDB 5.0 or later (this server speaks wire version ${hello.maxWireVersion ?? "unknown"})`);
+    }
     this.#transactions = hello.setName !== undefined || hello.msg === "isdbgrid";
     const existing = await this.#db.listCollections({}, { nameOnly: true }).toArray();
     const missing = Object.values(COLLECTIONS).filter((name) => !existing.some((collection) => collection.name === name));
