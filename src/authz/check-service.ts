@@ -137,7 +137,7 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
       for (let waits = 1; ; waits++) {
         await this.#limitsReady(entry, wait, decisionId);
         // The key as it is now: a revoke or an update that landed during the wait counts.
-        const current = this.#deps.keyCache.cached(hash);
+        const current = this.#deps.keyCache.current(hash);
         if (current !== undefined) entry = current;
         // Read after the await: from here to the response nothing yields, so the limits see each
         // request atomically.

@@ -133,8 +133,13 @@ class Budget {
     this.seedFirst = spec.seedFirst === true;
   }
 
+  /**
+   * Units this replica may still admit. A limit lowered below what the fleet holds binds here at
+   * once: this replica keeps at most what the new limit leaves beside the others' holdings.
+   */
   get available(): number {
-    return Math.max(0, this.held - this.used);
+    const usable = this.known ? Math.min(this.held, this.limit - (this.granted - this.held)) : this.held;
+    return Math.max(0, usable - this.used);
   }
 }
 

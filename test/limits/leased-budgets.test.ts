@@ -106,6 +106,8 @@ describe("leased budgets", () => {
     expect(await burst(fleet, [minute(10)], [0, 0, 0, 0, 0, 0])).toBe(6);
     // Replica 1 asks under a limit of 4: the fleet holds 6 or more already.
     expect(await burst(fleet, [minute(4)], [1, 1, 1])).toBe(0);
+    // Replica 0 holds units left under the old limit; the new one binds it at once all the same.
+    expect(await burst(fleet, [minute(4)], [0, 0])).toBe(0);
     const granted = (await fleet.leases.window(minute(4))).granted;
     expect(granted).toBeGreaterThanOrEqual(6);
     expect(granted).toBeLessThanOrEqual(10);
