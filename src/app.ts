@@ -107,7 +107,7 @@ export async function startApp(options: AppOptions): Promise<App> {
         outageAllowance: config.limitsOutageAllowance,
         logger,
         observer: metrics.limits,
-        loadMonthlyRequests: usage.loadMonthlyRequests,
+        loadMonthlyRequests: usage.loadStoredMonthlyRequests,
       })
     : new LocalLimits({ clock, loadMonthlyRequests: usage.loadMonthlyRequests });
   const audit = new AuditTrail(store, clock);

@@ -4,8 +4,10 @@
  *
  * A slice covers the demand expected over the next few seconds (never past the window's end), so a
  * hot key asks about once per horizon, whatever its rate; it is capped at half of a fair share of
- * the limit, so that replicas that come later in the window still find budget; and it is never
- * less than the Checks already waiting for it, which are demand, not forecast.
+ * what the fleet has not yet leased, so that replicas that come later in the window still find
+ * budget and slices shrink to one as the window fills; and it is never less than the Checks
+ * already waiting for it, which are demand, not forecast. Once little is left, nothing is asked
+ * ahead: a slice held unused at the window's end is budget another replica could not use.
  */
 
 /** Demand a slice is sized for: long enough that a busy key asks rarely, short enough that little is stranded. */
@@ -16,7 +18,8 @@ export const PREFETCH_LEAD_MS = 250;
 export const RATE_TIME_CONSTANT_MS = 5_000;
 
 export interface SliceInputs {
-  limit: number;
+  /** What the fleet has not yet leased of the window (the whole limit in a window not yet seen). */
+  unleased: number;
   /** Replicas leasing the bucket in this window, this one included (at least 1). */
   holders: number;
   /** Requests per second for the bucket on this replica, recently. */
@@ -33,7 +36,7 @@ export interface SliceInputs {
 export function unitsToAsk(inputs: SliceInputs): number {
   const horizonMs = Math.max(0, Math.min(SLICE_HORIZON_MS, inputs.windowLeftMs));
   const expected = Math.ceil((inputs.ratePerSecond * horizonMs) / 1_000);
-  const fair = Math.max(1, Math.floor(inputs.limit / (2 * Math.max(1, inputs.holders))));
+  const fair = Math.max(1, Math.floor(inputs.unleased / (2 * Math.max(1, inputs.holders))));
   const wanted = Math.max(inputs.waiting, Math.min(expected, fair));
   return Math.max(0, wanted - inputs.available);
 }
@@ -43,8 +46,17 @@ export function lowWater(ratePerSecond: number): number {
   return Math.max(1, Math.ceil((ratePerSecond * PREFETCH_LEAD_MS) / 1_000));
 }
 
+/**
+ * Whether to ask ahead at all: only while the fleet has plenty left unleased (a few units per
+ * replica). Near the end of a contested window each replica asks only for Checks that wait, so
+ * none holds units unused that another needs.
+ */
+export function asksAhead(unleased: number, holders: number): boolean {
+  return unleased >= 4 * Math.max(1, holders);
+}
+
 /** The shortest history the rate estimate extrapolates from. */
-const RATE_MIN_HISTORY_MS = 250;
+const RATE_MIN_HISTORY_MS = 1_000;
 
 /**
  * An exponentially decaying rate: each request adds 1/τ, and the sum decays by e^(-Δt/τ), which

@@ -4,7 +4,7 @@ import { noLimitsObserver, type LimitsObserver } from "../metrics/observers.js";
 import type { BudgetLease, BudgetLeaseRepository, BudgetLeaseRequest, ReplicaRegistry } from "../store/store.js";
 import { windowAt, type WindowUnit } from "../time/budget-windows.js";
 import type { Clock } from "../time/clock.js";
-import { lowWater, RateEstimate, unitsToAsk } from "./lease-sizing.js";
+import { asksAhead, lowWater, RateEstimate, unitsToAsk } from "./lease-sizing.js";
 import type { RateLimitState } from "./rate-limiter.js";
 
 /**
@@ -61,7 +61,7 @@ export interface LeasedBudgetsOptions {
 }
 
 /** How often this replica announces itself; it counts as live for three announcements. */
-const ANNOUNCE_EVERY_MS = 5_000;
+const ANNOUNCE_EVERY_MS = 2_000;
 /** A clock offset measured over a quick round trip is kept this long against slower measures. */
 const OFFSET_MAX_AGE_MS = 30_000;
 /** Idle this long with units held: they go back to the fleet. */
@@ -228,7 +228,7 @@ export class LeasedBudgets {
       if (budget.available > 0) this.#holding.add(budget);
       else this.#holding.delete(budget);
       // Ask ahead while what is held still lasts an ask's round trip at the current rate.
-      if (!budget.inAir && !budget.unreachable && budget.available <= lowWater(budget.rate.at(nowMs)) && !this.#usedUp(budget)) this.#enqueue(budget);
+      if (!budget.inAir && !budget.unreachable && budget.available <= lowWater(budget.rate.at(nowMs)) && this.#asksAhead(budget)) this.#enqueue(budget);
     }
     if (withoutLease) {
       this.#admittedWithoutLease++;
@@ -466,8 +466,10 @@ export class LeasedBudgets {
    */
   #carryOver(budget: Budget, woken: { waiters: Deferred | null; count: number }, nowMs: number): void {
     const waiters = woken.waiters;
-    if (waiters === null || waiters.carried || this.#usedUp(budget)) return;
-    if (this.#alive(budget, nowMs) && budget.available >= woken.count) return;
+    if (waiters === null || waiters.carried) return;
+    // In a window still open, a fleet that has used it up is an answer: deny. One that ended as the
+    // answer came says nothing of the next.
+    if (this.#alive(budget, nowMs) && (this.#usedUp(budget) || budget.available >= woken.count)) return;
     const next = (budget.next ??= deferred());
     next.carried = true;
     budget.waiting += woken.count;
@@ -475,11 +477,21 @@ export class LeasedBudgets {
     woken.waiters = null;
   }
 
+  /** Replicas that may want the bucket's budget: those that leased in the window, or all live ones. */
+  #holders(budget: Budget, alive: boolean): number {
+    return Math.max(alive && budget.known ? budget.holders : 1, this.#liveReplicas ?? 1);
+  }
+
+  /** Asking ahead is worth it while the fleet has plenty unleased (lease-sizing.ts). */
+  #asksAhead(budget: Budget): boolean {
+    return !budget.known || asksAhead(budget.limit - budget.granted, this.#holders(budget, true));
+  }
+
   #wanted(budget: Budget, nowMs: number): number {
     const alive = this.#alive(budget, nowMs);
     return unitsToAsk({
-      limit: budget.limit,
-      holders: Math.max(alive && budget.known ? budget.holders : 1, this.#liveReplicas ?? 1),
+      unleased: alive && budget.known ? Math.max(0, budget.limit - budget.granted) : budget.limit,
+      holders: this.#holders(budget, alive),
       ratePerSecond: budget.rate.at(nowMs),
       windowLeftMs: alive ? budget.windowEndMs - this.#storeNow(nowMs) : windowLength(budget.unit, this.#storeNow(nowMs)),
       waiting: budget.waiting + budget.claimed,

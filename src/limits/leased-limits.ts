@@ -16,7 +16,10 @@ import type { RateLimitState } from "./rate-limiter.js";
  */
 
 export interface LeasedLimitsOptions extends Omit<LeasedBudgetsOptions, "seed"> {
-  /** What the organization admitted this month so far, for a monthly window leased for the first time. */
+  /**
+   * What the organization admitted this month as stored, for a monthly window leased for the first
+   * time; never this process's requests not yet written, which it admitted under grants already counted.
+   */
   loadMonthlyRequests: LoadMonthlyRequests;
 }
 

@@ -17,6 +17,12 @@ export interface Usage {
   readonly metrics: UsageMetrics;
   /** Seeds the organization's monthly quota: stored allowed requests plus those not yet written. */
   readonly loadMonthlyRequests: LoadMonthlyRequests;
+  /**
+   * Stored allowed requests only: the seed of a month leased for the first time. A process that
+   * leases admitted each of its requests under a grant already in the fleet's total, so adding
+   * those it has not yet written would count them twice.
+   */
+  readonly loadStoredMonthlyRequests: LoadMonthlyRequests;
   /** Registers envoy.service.accesslog.v3.AccessLogService, for callers `boundary` admits. */
   accessLogRoutes(boundary: DataPlaneGate): (router: ConnectRouter) => void;
 }
@@ -49,6 +55,7 @@ export function createUsage({ config, store, clock, logger }: UsageOptions): Usa
       const month = monthOf(utcDay(monthStartMs));
       return (await store.usage.allowedRequests(organizationId, month)) + recorder.unflushedAllowed(organizationId, month);
     },
+    loadStoredMonthlyRequests: (organizationId, monthStartMs) => store.usage.allowedRequests(organizationId, monthOf(utcDay(monthStartMs))),
     accessLogRoutes: (boundary) => accessLogRoutes({ recorder, keys: store.keys, clock, logger, metrics }, boundary),
   };
 }

@@ -1,18 +1,19 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { lowWater, RATE_TIME_CONSTANT_MS, RateEstimate, unitsToAsk, type SliceInputs } from "../../src/limits/lease-sizing.js";
+import { asksAhead, lowWater, RATE_TIME_CONSTANT_MS, RateEstimate, unitsToAsk, type SliceInputs } from "../../src/limits/lease-sizing.js";
 
-const base: SliceInputs = { limit: 1_000, holders: 1, ratePerSecond: 0, windowLeftMs: 60_000, waiting: 0, available: 0 };
+const base: SliceInputs = { unleased: 1_000, holders: 1, ratePerSecond: 0, windowLeftMs: 60_000, waiting: 0, available: 0 };
 
 describe("unitsToAsk", () => {
   it.each<[string, Partial<SliceInputs>, number]>([
     ["a first request of a quiet bucket asks for itself alone", { waiting: 1 }, 1],
     ["Checks already waiting are demand, whatever the forecast", { waiting: 40 }, 40],
-    ["waiting Checks beyond the fair share still get their units asked for", { limit: 20, holders: 2, waiting: 15 }, 15],
+    ["waiting Checks beyond the fair share still get their units asked for", { unleased: 20, holders: 2, waiting: 15 }, 15],
     ["a hot bucket asks for five seconds of its rate", { ratePerSecond: 100 }, 500],
-    ["never more than half a fair share of the limit", { ratePerSecond: 10_000, holders: 4 }, 125],
-    ["a small limit gets slices of one", { limit: 3, holders: 2, ratePerSecond: 50 }, 1],
+    ["never more than half a fair share of what the fleet has not leased", { ratePerSecond: 10_000, holders: 4 }, 125],
+    ["a small limit gets slices of one", { unleased: 3, holders: 2, ratePerSecond: 50 }, 1],
     ["near the window's end it asks only for what is left of it", { ratePerSecond: 100, windowLeftMs: 300 }, 30],
+    ["slices shrink as the window fills", { unleased: 40, holders: 2, ratePerSecond: 100 }, 10],
     ["what is held counts against the ask", { ratePerSecond: 100, available: 120 }, 380],
     ["nothing when enough is held", { ratePerSecond: 10, available: 80, waiting: 2 }, 0],
   ])("%s", (_title, inputs, units) => {
@@ -23,7 +24,7 @@ describe("unitsToAsk", () => {
     fc.assert(
       fc.property(
         fc.record({
-          limit: fc.integer({ min: 1, max: 1_000_000 }),
+          unleased: fc.integer({ min: 0, max: 1_000_000 }),
           holders: fc.integer({ min: 1, max: 64 }),
           ratePerSecond: fc.double({ min: 0, max: 1e6, noNaN: true }),
           windowLeftMs: fc.integer({ min: 0, max: 31 * 86_400_000 }),
@@ -34,7 +35,7 @@ describe("unitsToAsk", () => {
           const units = unitsToAsk(inputs);
           expect(units).toBeGreaterThanOrEqual(0);
           expect(units).toBeGreaterThanOrEqual(inputs.waiting - inputs.available);
-          const fair = Math.max(1, Math.floor(inputs.limit / (2 * inputs.holders)));
+          const fair = Math.max(1, Math.floor(inputs.unleased / (2 * inputs.holders)));
           expect(units).toBeLessThanOrEqual(Math.max(inputs.waiting, fair));
         },
       ),
@@ -42,7 +43,14 @@ describe("unitsToAsk", () => {
   });
 });
 
-describe("lowWater and the rate estimate", () => {
+describe("lowWater, asking ahead and the rate estimate", () => {
+  it("asks ahead only while a few units per replica are left unleased", () => {
+    expect(asksAhead(1_000, 3)).toBe(true);
+    expect(asksAhead(12, 3)).toBe(true);
+    expect(asksAhead(11, 3)).toBe(false);
+    expect(asksAhead(0, 1)).toBe(false);
+  });
+
   it("asks ahead with at least one unit left, more for a busy bucket", () => {
     expect(lowWater(0)).toBe(1);
     expect(lowWater(2)).toBe(1);
@@ -59,10 +67,14 @@ describe("lowWater and the rate estimate", () => {
     expect(rate.at(30_000 + 10 * RATE_TIME_CONSTANT_MS)).toBeLessThan(0.01);
   });
 
-  it("a bucket that just turned hot is seen as hot within half a second", () => {
+  it("a bucket that just turned hot is seen as hot within a second; one request alone reads as about one a second", () => {
     const rate = new RateEstimate();
-    for (let ms = 0; ms < 500; ms++) rate.add(ms); // 1,000 a second
-    expect(rate.at(500)).toBeGreaterThan(900);
-    expect(rate.at(500)).toBeLessThan(1_100);
+    for (let ms = 0; ms < 1_000; ms++) rate.add(ms); // 1,000 a second
+    expect(rate.at(1_000)).toBeGreaterThan(900);
+    expect(rate.at(1_000)).toBeLessThan(1_100);
+    const once = new RateEstimate();
+    once.add(0);
+    expect(once.at(0)).toBeGreaterThan(0.9);
+    expect(once.at(0)).toBeLessThan(1.2);
   });
 });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { anOperator, operatorClientFor } from "../admin/clients.js";
 import type { TestApp } from "../support/app.js";
 import { checker, within } from "./check-client.js";
-import { startReplicaPair, type ReplicaPair } from "./replica-pair.js";
+import { startReplicaFleet, type ReplicaFleet } from "./replica-fleet.js";
 
 /**
  * Two keygate replicas over one MongoDB database: an admin change made through replica A reaches
@@ -13,18 +13,18 @@ const POLL_MS = 200;
 const BOUND_MS = POLL_MS + 1_800;
 
 describe("changes reach every replica's cache within the bound", () => {
-  let pair: ReplicaPair;
+  let fleet: ReplicaFleet;
   let a: TestApp;
   let b: TestApp;
   let checkB: ReturnType<typeof checker>;
 
   beforeAll(async () => {
-    pair = await startReplicaPair({ env: { KEYGATE_CHANGE_POLL_INTERVAL_MS: String(POLL_MS), KEYGATE_CACHE_TTL_MS: "60000" } });
-    ({ a, b } = pair);
+    fleet = await startReplicaFleet({ env: { KEYGATE_CHANGE_POLL_INTERVAL_MS: String(POLL_MS), KEYGATE_CACHE_TTL_MS: "60000" } });
+    [a, b] = fleet.replicas as [TestApp, TestApp];
     checkB = checker(b.app.url);
   });
   afterAll(async () => {
-    await pair?.close();
+    await fleet?.close();
   });
 
   it("revoke on A: B denies within the bound", async () => {
@@ -68,7 +68,7 @@ describe("changes reach every replica's cache within the bound", () => {
   });
 
   it("a change is logged once, stamped with the store's clock", async () => {
-    const log = pair.db.collection("key_changes");
+    const log = fleet.db.collection("key_changes");
     const before = await log.countDocuments();
     const { key } = await b.client.createKey({ name: "svc 3", scopes: ["machines:read"] });
     await b.client.revokeKey({ id: key!.id });

@@ -12,7 +12,7 @@ import { freshMongoStore, type FreshMongoStore } from "../support/mongo.js";
 
 /**
  * A bounded soak on the real MongoDB, with everything a replica runs in the background (usage
- * flushes, the change feed, rate-limit syncs of keys with limits): Check load on a set of valid
+ * flushes, the change feed, budget leases of keys with limits): Check load on a set of valid
  * keys mixed with a flood of random keys from random IPs, for SOAK_MS. Once the bounded
  * structures (key cache, negative cache, throttles) are full, the heap must stay flat: the median
  * heap of the last window may exceed the first window's by at most GROWTH_BOUND_BYTES (heap
@@ -46,7 +46,6 @@ describe("soak", () => {
         KEYGATE_CACHE_MAX_ENTRIES: "2000",
         KEYGATE_THROTTLE_MAX_SOURCES: "1000",
         KEYGATE_USAGE_FLUSH_INTERVAL_MS: "200",
-        KEYGATE_RATE_LIMIT_SYNC_INTERVAL_MS: "100",
       },
     });
   });
@@ -56,7 +55,7 @@ describe("soak", () => {
   });
 
   it(`heap stays flat under ${SOAK_MS / 1000} s of Check load with a random-key flood`, { timeout: SOAK_MS + 30_000 }, async () => {
-    // Limits (the plan's highest) above what each key gets: every window is counted and synced.
+    // Limits (the plan's highest) above what each key gets: every window is counted and leased.
     const keys = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
         t.client.createKey({ name: `soak ${i}`, scopes: ["machines:read"], rateLimit: 6_000, rateLimitPeriod: RateLimitPeriod.MINUTE }),
