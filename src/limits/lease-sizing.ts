@@ -2,7 +2,7 @@
  * How much of a bucket's budget a replica asks for at a time: pure arithmetic, kept apart from the
  * leasing so it can be tested with tables.
  *
- * A slice covers the demand expected over the next few seconds (never past the window's end), so a
+ * A slice covers the demand expected over the next 15 seconds (never past the window's end), so a
  * hot key asks about once per horizon, whatever its rate; it is capped at half of a fair share of
  * what the fleet has not yet leased, so that replicas that come later in the window still find
  * budget and slices shrink to one as the window fills; and it is never less than the Checks
@@ -10,8 +10,12 @@
  * ahead: a slice held unused at the window's end is budget another replica could not use.
  */
 
-/** Demand a slice is sized for: long enough that a busy key asks rarely, short enough that little is stranded. */
-export const SLICE_HORIZON_MS = 5_000;
+/**
+ * Demand a slice is sized for: long enough that a busy key asks rarely and rides through an
+ * election (a primary's death takes ~11 s) on what it holds; where the budget is contested the
+ * fair cap keeps slices small instead.
+ */
+export const SLICE_HORIZON_MS = 15_000;
 /** The next slice is asked for while the held one still covers this long at the current rate, so a Check does not wait. */
 export const PREFETCH_LEAD_MS = 250;
 /** Time constant of the rate estimate: recent enough to follow a change, long enough to smooth single Checks. */

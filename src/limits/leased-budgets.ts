@@ -52,6 +52,12 @@ export interface LeasedBudgetsOptions {
   waitMs: number;
   /** Beyond held slices while the store is out of reach: nothing, or a share of the window. */
   outageAllowance: OutageAllowance;
+  /**
+   * How long the store must have been silent before the allowance applies in a window seen before
+   * (KEYGATE_STORE_WRITE_WAIT_MS, the time an election is waited out): an election is ridden out
+   * on held slices, never over the limit.
+   */
+  allowanceAfterMs: number;
   logger: Logger;
   observer?: LimitsObserver;
   /** What a bucket spent in a window before leasing began there (see BudgetLease.unseeded); undefined: nothing. */
@@ -161,6 +167,8 @@ export class LeasedBudgets {
    */
   #liveReplicas: number | null = null;
   #storeReachable = true;
+  /** Since when asks have gone unanswered (null: they are answered). */
+  #unansweredSinceMs: number | null = null;
   #admittedWithoutLease = 0;
   readonly #sweep: NodeJS.Timeout;
   readonly #announcing: NodeJS.Timeout;
@@ -313,6 +321,12 @@ export class LeasedBudgets {
     if (!budget.inAir && nowMs - budget.lastAskMs >= budget.recheckMs) this.#enqueue(budget);
     if (budget.available > 0) return "admit";
     if (this.#options.outageAllowance === "none" || this.#liveReplicas === null) return "deny";
+    // In a window seen before the store stopped answering, the others may have leased more since
+    // this replica last looked: its share of the remainder as it saw it could take the fleet over
+    // the limit. So there the allowance waits until the store has been silent longer than any
+    // election lasts; until then what is held must do. A window opened during the silence has
+    // had nothing leased from it: each replica's share of the limit adds up to the limit.
+    if (budget.known && this.#unansweredSinceMs !== null && nowMs - this.#unansweredSinceMs < this.#options.allowanceAfterMs) return "deny";
     const unleased = budget.known ? Math.max(0, budget.limit - budget.granted) : budget.limit;
     const allowance = Math.floor(unleased / Math.max(budget.holders, this.#liveReplicas));
     return budget.used < budget.held + allowance ? "admit" : "deny";
@@ -568,6 +582,7 @@ export class LeasedBudgets {
   #reachable(reachable: boolean): void {
     if (reachable === this.#storeReachable) return;
     this.#storeReachable = reachable;
+    this.#unansweredSinceMs = reachable ? null : this.#options.clock.now();
     this.#observer.storeReachable(reachable);
     if (reachable) {
       this.#options.logger.info(

@@ -9,13 +9,13 @@ describe("unitsToAsk", () => {
     ["a first request of a quiet bucket asks for itself alone", { waiting: 1 }, 1],
     ["Checks already waiting are demand, whatever the forecast", { waiting: 40 }, 40],
     ["waiting Checks beyond the fair share still get their units asked for", { unleased: 20, holders: 2, waiting: 15 }, 15],
-    ["a hot bucket asks for five seconds of its rate", { ratePerSecond: 100 }, 500],
+    ["a hot bucket asks for fifteen seconds of its rate: enough to ride out an election", { unleased: 10_000, ratePerSecond: 100 }, 1_500],
     ["never more than half a fair share of what the fleet has not leased", { ratePerSecond: 10_000, holders: 4 }, 125],
     ["a small limit gets slices of one", { unleased: 3, holders: 2, ratePerSecond: 50 }, 1],
     ["near the window's end it asks only for what is left of it", { ratePerSecond: 100, windowLeftMs: 300 }, 30],
     ["slices shrink as the window fills", { unleased: 40, holders: 2, ratePerSecond: 100 }, 10],
-    ["what is held counts against the ask", { ratePerSecond: 100, available: 120 }, 380],
-    ["nothing when enough is held", { ratePerSecond: 10, available: 80, waiting: 2 }, 0],
+    ["what is held counts against the ask", { unleased: 10_000, ratePerSecond: 50, available: 120 }, 630],
+    ["nothing when enough is held", { ratePerSecond: 10, available: 160, waiting: 2 }, 0],
   ])("%s", (_title, inputs, units) => {
     expect(unitsToAsk({ ...base, ...inputs })).toBe(units);
   });
