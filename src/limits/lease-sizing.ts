@@ -38,6 +38,8 @@ export interface SliceInputs {
 
 /** Units to ask for (0: enough is held). */
 export function unitsToAsk(inputs: SliceInputs): number {
+  // Once little is left unleased, only the Checks that wait: nothing held unused at the window's end.
+  if (!asksAhead(inputs.unleased, inputs.holders)) return Math.max(0, inputs.waiting - inputs.available);
   const horizonMs = Math.max(0, Math.min(SLICE_HORIZON_MS, inputs.windowLeftMs));
   const expected = Math.ceil((inputs.ratePerSecond * horizonMs) / 1_000);
   const fair = Math.max(1, Math.floor(inputs.unleased / (2 * Math.max(1, inputs.holders))));

@@ -86,6 +86,16 @@ export class Budget {
    * Units this replica may still admit. A limit lowered below what the fleet holds binds here at
    * once: this replica keeps at most what the new limit leaves beside the others' holdings.
    */
+  /** The window held is still open at the store's time storeNowMs. */
+  aliveAt(storeNowMs: number): boolean {
+    return this.windowStartMs !== null && storeNowMs < this.windowEndMs;
+  }
+
+  /** The fleet has granted the whole limit of the window this replica holds. */
+  get usedUp(): boolean {
+    return this.known && this.granted >= this.limit;
+  }
+
   get available(): number {
     const usable = this.known ? Math.min(this.held, this.limit - (this.granted - this.held)) : this.held;
     return Math.max(0, usable - this.used);

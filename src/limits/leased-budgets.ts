@@ -1,12 +1,15 @@
 import { LRUCache } from "lru-cache";
 import type { Logger } from "../log/logger.js";
 import { noLimitsObserver, type LimitsObserver } from "../metrics/observers.js";
-import type { BudgetLease, BudgetLeaseRepository, BudgetLeaseRequest, ReplicaRegistry } from "../store/store.js";
-import { windowAt, type WindowUnit } from "../time/budget-windows.js";
+import type { BudgetLeaseRepository, ReplicaRegistry } from "../store/store.js";
+import { windowAt } from "../time/budget-windows.js";
 import type { Clock } from "../time/clock.js";
-import { asksAhead, lowWater, unitsToAsk } from "./lease-sizing.js";
-import { Budget, deferred, RECHECK_FIRST_MS, RECHECK_MAX_MS, type BudgetSpec, type Deferred } from "./leased-budget.js";
+import { BudgetAsks } from "./budget-asks.js";
+import { FleetSize } from "./fleet-size.js";
+import { lowWater } from "./lease-sizing.js";
+import { Budget, deferred, type BudgetSpec } from "./leased-budget.js";
 import type { RateLimitState } from "./rate-limiter.js";
+import { StoreClock } from "./store-clock.js";
 
 /**
  * Limits held exactly across replicas by leasing: each replica takes slices of a bucket's window
@@ -61,10 +64,6 @@ export interface LeasedBudgetsOptions {
   maxBuckets?: number;
 }
 
-/** How often this replica announces itself; it counts as live for three announcements. */
-const ANNOUNCE_EVERY_MS = 2_000;
-/** A clock offset measured over a quick round trip is kept this long against slower measures. */
-const OFFSET_MAX_AGE_MS = 30_000;
 /** Idle this long with units held: they go back to the fleet. */
 const GIVE_BACK_IDLE_MS = 2_000;
 export class LeasedBudgets {
@@ -73,23 +72,10 @@ export class LeasedBudgets {
   readonly #budgets: LRUCache<string, Budget>;
   /** Budgets holding unused units: the ones the give-back sweep looks at. */
   readonly #holding = new Set<Budget>();
-  readonly #queue = new Set<Budget>();
-  #sendScheduled = false;
-  /** Store clock minus this replica's clock, over-estimated by at most the round trip it was measured with. */
-  #offsetMs = 0;
-  #offsetRoundTripMs = Number.POSITIVE_INFINITY;
-  #offsetAtMs = Number.NEGATIVE_INFINITY;
-  /**
-   * Live replicas as last announced (this one included), kept through an outage; null until the
-   * first announcement is answered: a replica that never learned the fleet's size takes no share.
-   */
-  #liveReplicas: number | null = null;
-  #storeReachable = true;
-  /** Since when asks have gone unanswered (null: they are answered). */
-  #unansweredSinceMs: number | null = null;
-  #admittedWithoutLease = 0;
+  readonly #storeClock = new StoreClock();
+  readonly #fleet: FleetSize;
+  readonly #asks: BudgetAsks;
   readonly #sweep: NodeJS.Timeout;
-  readonly #announcing: NodeJS.Timeout;
 
   constructor(options: LeasedBudgetsOptions) {
     this.#options = options;
@@ -98,20 +84,19 @@ export class LeasedBudgets {
     this.#budgets = new LRUCache<string, Budget>({ max: options.maxBuckets ?? 100_000, dispose: (budget) => this.#holding.delete(budget) });
     this.#sweep = setInterval(() => this.#giveBackIdle(), GIVE_BACK_IDLE_MS / 2);
     this.#sweep.unref();
-    void this.refreshReplicas();
-    this.#announcing = setInterval(() => void this.refreshReplicas(), ANNOUNCE_EVERY_MS);
-    this.#announcing.unref();
+    this.#fleet = new FleetSize(options.replicas, options.holder);
+    this.#asks = new BudgetAsks({
+      ...options,
+      observer: this.#observer,
+      storeClock: this.#storeClock,
+      fleet: this.#fleet,
+      holding: this.#holding,
+    });
   }
 
-  /** Announces this replica now and learns the count; resolves either way (a failure keeps the count last learned). */
+  /** Announces this replica now and learns how many lease beside it. */
   refreshReplicas(): Promise<void> {
-    return this.#options.replicas.announce(this.#options.holder, 3 * ANNOUNCE_EVERY_MS).then(
-      (live) => {
-        this.#liveReplicas = Math.max(1, live);
-      },
-      // The lease path reports the store's outages.
-      () => {},
-    );
+    return this.#fleet.refresh();
   }
 
   /**
@@ -154,12 +139,9 @@ export class LeasedBudgets {
       if (budget.available > 0) this.#holding.add(budget);
       else this.#holding.delete(budget);
       // Ask ahead while what is held still lasts an ask's round trip at the current rate.
-      if (!budget.inAir && !budget.unreachable && budget.available <= lowWater(budget.rate.at(nowMs)) && this.#asksAhead(budget)) this.#enqueue(budget);
+      if (!budget.inAir && !budget.unreachable && budget.available <= lowWater(budget.rate.at(nowMs)) && this.#asks.asksAhead(budget)) this.#asks.enqueue(budget);
     }
-    if (withoutLease) {
-      this.#admittedWithoutLease++;
-      this.#observer.admittedWithoutLease();
-    }
+    if (withoutLease) this.#asks.admittedWithoutLease();
     return { admitted: true, states };
   }
 
@@ -175,12 +157,11 @@ export class LeasedBudgets {
   /** Gives back every unused unit and leaves the registry (best effort both); call once traffic has stopped. */
   async close(): Promise<void> {
     clearInterval(this.#sweep);
-    clearInterval(this.#announcing);
     const holding = [...this.#holding].filter((budget) => budget.available > 0 && !budget.inAir);
     for (const budget of holding) budget.giveBack = budget.available;
     await Promise.all([
-      holding.length === 0 ? undefined : this.#ask(holding),
-      this.#options.replicas.withdraw(this.#options.holder).catch(() => {}),
+      holding.length === 0 ? undefined : this.#asks.ask(holding),
+      this.#fleet.close(),
     ]);
   }
 
@@ -198,24 +179,19 @@ export class LeasedBudgets {
   }
 
   #storeNow(nowMs: number): number {
-    return nowMs + this.#offsetMs;
+    return this.#storeClock.at(nowMs);
   }
 
   #alive(budget: Budget, nowMs: number): boolean {
-    return budget.windowStartMs !== null && this.#storeNow(nowMs) < budget.windowEndMs;
-  }
-
-  /** The fleet has granted the whole limit of the window this replica holds. */
-  #usedUp(budget: Budget): boolean {
-    return budget.known && budget.granted >= budget.limit;
+    return budget.aliveAt(this.#storeNow(nowMs));
   }
 
   #standing(budget: Budget, nowMs: number, mayWait: boolean): Standing {
     if (budget.unreachable) return this.#standingUnreachable(budget, nowMs);
     if (this.#alive(budget, nowMs)) {
       if (budget.available > 0) return "admit";
-      if (this.#usedUp(budget)) {
-        if (nowMs - budget.lastAskMs >= budget.recheckMs && !budget.inAir) this.#enqueue(budget);
+      if (budget.usedUp) {
+        if (nowMs - budget.lastAskMs >= budget.recheckMs && !budget.inAir) this.#asks.enqueue(budget);
         return "deny";
       }
     }
@@ -236,22 +212,22 @@ export class LeasedBudgets {
       if (budget.windowStartMs !== null) budget.previous = { startMs: budget.windowStartMs, used: budget.used };
       Object.assign(budget, { windowStartMs: window.startMs, windowEndMs: window.endMs, held: 0, used: 0, granted: 0, known: false });
     }
-    if (!budget.inAir && nowMs - budget.lastAskMs >= budget.recheckMs) this.#enqueue(budget);
+    if (!budget.inAir && nowMs - budget.lastAskMs >= budget.recheckMs) this.#asks.enqueue(budget);
     if (budget.available > 0) return "admit";
-    if (this.#options.outageAllowance === "none" || this.#liveReplicas === null) return "deny";
+    if (this.#options.outageAllowance === "none" || this.#fleet.live === null) return "deny";
     // In a window seen before the store stopped answering, the others may have leased more since
     // this replica last looked: its share of the remainder as it saw it could take the fleet over
     // the limit. So there the allowance waits until the store has been silent longer than any
     // election lasts; until then what is held must do. A window opened during the silence has
     // had nothing leased from it: each replica's share of the limit adds up to the limit.
-    if (budget.known && this.#unansweredSinceMs !== null && nowMs - this.#unansweredSinceMs < this.#options.allowanceAfterMs) return "deny";
+    if (budget.known && this.#asks.unansweredSinceMs !== null && nowMs - this.#asks.unansweredSinceMs < this.#options.allowanceAfterMs) return "deny";
     const unleased = budget.known ? Math.max(0, budget.limit - budget.granted) : budget.limit;
-    const allowance = Math.floor(unleased / Math.max(budget.holders, this.#liveReplicas));
+    const allowance = Math.floor(unleased / Math.max(budget.holders, this.#fleet.live));
     return budget.used < budget.held + allowance ? "admit" : "deny";
   }
 
   #state(budget: Budget, nowMs: number): RateLimitState {
-    const resetAtMs = Math.max(nowMs, budget.windowEndMs - this.#offsetMs);
+    const resetAtMs = Math.max(nowMs, this.#storeClock.local(budget.windowEndMs));
     const unleased = budget.known ? Math.max(0, budget.limit - budget.granted) : 0;
     const remaining = Math.max(0, Math.min(budget.limit, unleased + budget.available));
     return { limit: budget.limit, remaining, resetAtMs, retryAtMs: remaining > 0 ? nowMs : resetAtMs };
@@ -265,7 +241,7 @@ export class LeasedBudgets {
       budget.waiting++;
       budget.next ??= deferred();
       waits.push(budget.next.promise);
-      this.#enqueue(budget);
+      this.#asks.enqueue(budget);
     }
     const started = performance.now();
     // However many asks the answers take (one carried over, a seed first), the Check waits no
@@ -285,237 +261,6 @@ export class LeasedBudgets {
     });
   }
 
-  #enqueue(budget: Budget): void {
-    this.#queue.add(budget);
-    if (this.#sendScheduled) return;
-    this.#sendScheduled = true;
-    // After the Checks of this turn of the event loop have had their say: one ask carries them all.
-    setImmediate(() => {
-      this.#sendScheduled = false;
-      const ready = [...this.#queue].filter((budget) => !budget.inAir && !budget.seeding);
-      for (const budget of ready) this.#queue.delete(budget);
-      if (ready.length > 0) void this.#ask(ready);
-    });
-  }
-
-  /** One ask for these budgets, sent together; never rejects (a failure marks them unreachable). */
-  async #ask(budgets: Budget[]): Promise<void> {
-    const sentAtMs = this.#options.clock.now();
-    const waking: { waiters: Deferred | null; count: number }[] = [];
-    const requests: BudgetLeaseRequest[] = budgets.map((budget) => {
-      budget.inAir = true;
-      budget.lastAskMs = sentAtMs;
-      waking.push({ waiters: budget.next, count: budget.waiting });
-      const held = budget.held;
-      const floor = Math.max(budget.held, budget.used);
-      let want: number;
-      if (budget.giveBack > 0 && budget.next === null) {
-        // The units go back now: none of them may be admitted here while the store hands them
-        // to others. If the answer is lost, the next ask learns what the store holds.
-        const back = Math.min(budget.giveBack, budget.available);
-        budget.held -= back;
-        want = -back;
-      } else {
-        want = this.#wanted(budget, sentAtMs);
-      }
-      budget.next = null;
-      budget.waiting = 0;
-      budget.giveBack = 0;
-      return {
-        bucket: budget.bucket,
-        unit: budget.unit,
-        limit: budget.limit,
-        holder: this.#options.holder,
-        windowStartMs: budget.windowStartMs,
-        held,
-        floor,
-        want,
-        ...(budget.seedFirst && { seedFirst: true }),
-      };
-    });
-    const wake = () => {
-      for (const { waiters } of waking) waiters?.resolve();
-    };
-    // Checks wait for the answer at most waitMs; the ask itself runs on, and its answer is used.
-    const late = setTimeout(() => {
-      for (const budget of budgets) {
-        budget.unreachable = true;
-        // Checks that came while this ask was on its way wait no longer than it: they too decide
-        // without the store (their ask would go out only once this one ends).
-        if (budget.next !== null) {
-          waking.push({ waiters: budget.next, count: budget.waiting });
-          budget.next = null;
-          budget.waiting = 0;
-        }
-      }
-      this.#reachable(false);
-      wake();
-    }, this.#options.waitMs);
-    const started = performance.now();
-    try {
-      const leases = await this.#options.leases.lease(requests);
-      clearTimeout(late);
-      this.#observer.asked(budgets.length, "granted", (performance.now() - started) / 1_000);
-      const answeredAtMs = this.#options.clock.now();
-      for (let i = 0; i < budgets.length; i++) {
-        this.#apply(budgets[i]!, leases[i]!, sentAtMs, answeredAtMs);
-        this.#carryOver(budgets[i]!, waking[i]!, answeredAtMs);
-      }
-      this.#reachable(true);
-    } catch (error) {
-      clearTimeout(late);
-      this.#observer.asked(budgets.length, "failed", (performance.now() - started) / 1_000);
-      for (const budget of budgets) budget.unreachable = true;
-      if (this.#storeReachable) this.#options.logger.warn({ err: error }, "budget lease failed");
-      this.#reachable(false);
-    } finally {
-      const nowMs = this.#options.clock.now();
-      for (let i = 0; i < budgets.length; i++) {
-        const budget = budgets[i]!;
-        budget.inAir = false;
-        // Checks that arrived while this ask was on its way: what it brought serves them too when
-        // it covers everyone waiting on it, so that none waits out a second round trip; if not,
-        // they wait for the next.
-        const answered = waking[i]!.waiters === null ? 0 : waking[i]!.count;
-        if (budget.next !== null && !budget.next.carried && !budget.unreachable && this.#alive(budget, nowMs) && budget.available >= answered + budget.waiting + budget.claimed) {
-          waking.push({ waiters: budget.next, count: budget.waiting });
-          budget.next = null;
-          budget.waiting = 0;
-        }
-        // A Check that wants more will say so again; one that waits, or units to give back, ask now.
-        if (budget.next !== null || budget.giveBack > 0) this.#enqueue(budget);
-        else this.#queue.delete(budget);
-      }
-      wake();
-    }
-  }
-
-  /**
-   * The store answered, but not with enough for the Checks that waited: it did not take the ask as
-   * sent (this replica's belief was out of date, after an outage or a lost answer), or the window
-   * ended as the answer came. Unless the fleet has used up the window, they wait for one more ask,
-   * which is sent at once; once only.
-   */
-  #carryOver(budget: Budget, woken: { waiters: Deferred | null; count: number }, nowMs: number): void {
-    const waiters = woken.waiters;
-    if (waiters === null || waiters.carried) return;
-    // In a window still open, a fleet that has used it up is an answer: deny. One that ended as the
-    // answer came says nothing of the next.
-    if (this.#alive(budget, nowMs) && (this.#usedUp(budget) || budget.available >= woken.count)) return;
-    const next = (budget.next ??= deferred());
-    next.carried = true;
-    budget.waiting += woken.count;
-    void next.promise.then(waiters.resolve);
-    woken.waiters = null;
-  }
-
-  /** Replicas that may want the bucket's budget: those that leased in the window, or all live ones. */
-  #holders(budget: Budget, alive: boolean): number {
-    return Math.max(alive && budget.known ? budget.holders : 1, this.#liveReplicas ?? 1);
-  }
-
-  /** Asking ahead is worth it while the fleet has plenty unleased (lease-sizing.ts). */
-  #asksAhead(budget: Budget): boolean {
-    return !budget.known || asksAhead(budget.limit - budget.granted, this.#holders(budget, true));
-  }
-
-  #wanted(budget: Budget, nowMs: number): number {
-    const alive = this.#alive(budget, nowMs);
-    return unitsToAsk({
-      unleased: alive && budget.known ? Math.max(0, budget.limit - budget.granted) : budget.limit,
-      holders: this.#holders(budget, alive),
-      ratePerSecond: budget.rate.at(nowMs),
-      windowLeftMs: alive ? budget.windowEndMs - this.#storeNow(nowMs) : windowLength(budget.unit, this.#storeNow(nowMs)),
-      waiting: budget.waiting + budget.claimed,
-      available: alive ? budget.available : 0,
-    });
-  }
-
-  #apply(budget: Budget, lease: BudgetLease, sentAtMs: number, answeredAtMs: number): void {
-    // The store read its clock after sentAtMs on this one: the offset errs towards the store's
-    // time being later, so this replica stops using a slice at the latest when its window ends.
-    // It errs by up to the round trip, so a slow answer (one that waited out an outage) replaces
-    // a quicker one's measure only once that is old.
-    const roundTripMs = answeredAtMs - sentAtMs;
-    if (roundTripMs <= this.#offsetRoundTripMs || answeredAtMs - this.#offsetAtMs > OFFSET_MAX_AGE_MS) {
-      this.#offsetMs = lease.storeNowMs - sentAtMs;
-      this.#offsetRoundTripMs = roundTripMs;
-      this.#offsetAtMs = answeredAtMs;
-    }
-    const heldBefore = lease.windowStartMs === budget.windowStartMs ? budget.held : 0;
-    if (budget.windowStartMs === null || lease.windowStartMs > budget.windowStartMs) {
-      // A window new to this state. What it holds there is this ask's grant, unless the store did
-      // not take the ask: then it was granted before this state existed (the budget was dropped
-      // from the cache and made anew), and may all have been used.
-      budget.used = lease.applied ? 0 : lease.held;
-    } else if (lease.windowStartMs < budget.windowStartMs) {
-      // The store is still in a window before the one this replica opened for itself in an
-      // outage (its estimate of the store's time ran ahead): the requests admitted since were
-      // admitted in the store's window, on top of what was used there (all it holds, when
-      // this replica no longer knows).
-      const before = budget.previous?.startMs === lease.windowStartMs ? budget.previous.used : lease.held;
-      budget.used += before;
-    }
-    budget.previous = null;
-    Object.assign(budget, {
-      windowStartMs: lease.windowStartMs,
-      windowEndMs: lease.windowEndMs,
-      held: lease.held,
-      granted: lease.granted,
-      holders: lease.holders,
-      known: true,
-      unreachable: false,
-    });
-    if (budget.available > 0) this.#holding.add(budget);
-    else this.#holding.delete(budget);
-    // Asking again soon is worth it only while asks bring something.
-    budget.recheckMs = budget.held > heldBefore ? RECHECK_FIRST_MS : Math.min(RECHECK_MAX_MS, budget.recheckMs * 2);
-    if (lease.unseeded && budget.seedFirst) this.#seed(budget, lease.windowStartMs);
-  }
-
-  /**
-   * Adds what the bucket spent before leasing began to its window (once, whoever is first); its
-   * Checks wait for it, then ask. A seed that cannot be loaded or written leaves the bucket out of
-   * the store's reach: the outage allowance applies until a later answer tries again.
-   */
-  #seed(budget: Budget, windowStartMs: number): void {
-    const spent = budget.seeding ? undefined : this.#options.seed?.(budget.bucket, windowStartMs);
-    if (spent === undefined) return;
-    budget.seeding = true;
-    spent
-      .then((units) => this.#options.leases.seed(budget.bucket, windowStartMs, units))
-      .then(
-        () => {},
-        (error: unknown) => {
-          budget.unreachable = true;
-          this.#options.logger.warn({ err: error, bucket: budget.bucket }, "budget seed failed; the bucket's next answer tries again");
-        },
-      )
-      .finally(() => {
-        budget.seeding = false;
-        if (budget.next !== null) this.#enqueue(budget);
-      });
-  }
-
-  #reachable(reachable: boolean): void {
-    if (reachable === this.#storeReachable) return;
-    this.#storeReachable = reachable;
-    this.#unansweredSinceMs = reachable ? null : this.#options.clock.now();
-    this.#observer.storeReachable(reachable);
-    if (reachable) {
-      this.#options.logger.info(
-        { admittedWithoutLease: this.#admittedWithoutLease },
-        "budget leases answer again; requests admitted without a lease are counted with each bucket's next lease",
-      );
-      this.#admittedWithoutLease = 0;
-    } else {
-      this.#options.logger.warn(
-        { outageAllowance: this.#options.outageAllowance },
-        `budget leases unanswered: limits admit from held slices${this.#options.outageAllowance === "share" ? ", then a share of each window (KEYGATE_LIMITS_OUTAGE_ALLOWANCE=share)" : " only (KEYGATE_LIMITS_OUTAGE_ALLOWANCE=none)"}`,
-      );
-    }
-  }
-
   /** Units held by buckets nobody used for a while go back, where the window is contested, so other replicas can have them. */
   #giveBackIdle(): void {
     const nowMs = this.#options.clock.now();
@@ -531,12 +276,7 @@ export class LeasedBudgets {
       if (!budget.known || budget.granted * 2 < budget.limit) continue;
       budget.giveBack = budget.available;
       this.#holding.delete(budget);
-      this.#enqueue(budget);
+      this.#asks.enqueue(budget);
     }
   }
-}
-
-function windowLength(unit: WindowUnit, storeNowMs: number): number {
-  const window = windowAt(unit, storeNowMs);
-  return window.endMs - storeNowMs;
 }
