@@ -7,6 +7,8 @@ import { parseArgs } from "node:util";
 import { benchCases, QUICK_CASES } from "./lib/cases.js";
 import { ensureH2load } from "./lib/h2load.js";
 import type { InProcessResult } from "./lib/in-process.js";
+import { LEASE_WAITS, LEASE_WAITS_TITLE, writeLeasedLimits } from "./lib/leased-report.js";
+import type { LeaseWaitsResult } from "./lib/lease-waits.js";
 import { measurer, type Row } from "./lib/measure.js";
 import { startMongo } from "./lib/mongod.js";
 import { summarizeProfile } from "./lib/profile-summary.js";
@@ -23,12 +25,15 @@ import { fmt, medians, writeClusterGain, writeInProcess, writeResults } from "./
  *   npm run bench                 every case, 3 rounds of the headline cases (a few minutes)
  *   npm run bench -- --quick      baselines and allowed-on-hit only, short windows (under a minute)
  *   options: --rounds N --duration S --clients C --streams M --only REGEX --profile --no-mongo --json FILE
+ *            --only matches case ids (cases.ts) and `lease-waits`, the in-process cost of waiting for a
+ *            budget lease on MongoDB (lease-waits.ts); a case brings the baseline it is compared with
  *            --compare DIR: also measure allowed-on-hit on the keygate built in DIR (another checkout
  *            with this bench copied in and built), interleaved with this one
  *
  * This file is the run: options, rounds and the order of the output. bench/lib/ holds the cases
  * (cases.ts), a server process (server-process.ts), one measurement (measure.ts), the MongoDB case's
- * mongod (mongod.ts) and the report (report.ts), beside the generators they use.
+ * mongod (mongod.ts), the waits for budget leases (lease-waits.ts) and the report (report.ts,
+ * leased-report.ts), beside the generators they use.
  */
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -57,17 +62,22 @@ const CASES = benchCases(seed, quick, options.compare);
 const h2load = ensureH2load();
 const measure = measurer({ seed, clients, streams, durationS, workDir, h2load });
 
-function measureInProcess(): Promise<InProcessResult> {
+/** A measurement in a child process of its own (bench/lib/<script>), which sends its result and exits. */
+function measureInChild<T>(script: string, args: string[]): Promise<T> {
   return new Promise((resolveResult, reject) => {
-    const child = fork(join(here, "lib", "in-process.js"), quick ? ["--quick"] : [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
-    child.once("message", (result: InProcessResult) => resolveResult(result));
-    child.once("exit", (code) => code !== 0 && reject(new Error(`in-process measurement exited with ${code}`)));
+    const child = fork(join(here, "lib", script), args, { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    child.once("message", (result: T) => resolveResult(result));
+    child.once("exit", (code) => code !== 0 && reject(new Error(`${script} exited with ${code}`)));
   });
 }
 
 async function main(): Promise<void> {
   const only = options.only ? new RegExp(options.only) : undefined;
-  const selected = CASES.filter((c) => (quick ? QUICK_CASES.has(c.id) : true) && (only ? only.test(c.id) : true));
+  const wanted = new Set(CASES.filter((c) => (quick ? QUICK_CASES.has(c.id) : true) && (only ? only.test(c.id) : true)).map((c) => c.id));
+  // A case compared with another in the report brings that one along.
+  for (const c of CASES) if (wanted.has(c.id) && c.baseline !== undefined) wanted.add(c.baseline);
+  const selected = CASES.filter((c) => wanted.has(c.id));
+  const leaseWaitsWanted = !quick && (only === undefined || only.test(LEASE_WAITS));
   const machine = `${cpus().length} cores (${cpus()[0]?.model.trim()}), node ${process.version}, h2load ${execFileSync(h2load, ["--version"], { encoding: "utf8" }).trim().split("\n")[0]}`;
   process.stdout.write(
     `keygate bench${quick ? " --quick" : ""}: ${machine}\n` +
@@ -76,8 +86,11 @@ async function main(): Promise<void> {
   );
 
   let mongo: ReturnType<typeof startMongo> | undefined;
+  // The mongod of the MongoDB measurements, started on first need; or why there is none.
+  const mongoOrWhyNot = () => (options["no-mongo"] ? "--no-mongo" : (mongo ??= startMongo()));
   const rows: Row[] = [];
   const skipped: Array<{ title: string; reason: string }> = [];
+  let leaseWaits: LeaseWaitsResult | undefined;
   const profileDir = options.profile ? mkdtempSync(join(tmpdir(), "keygate-prof-")) : undefined;
   try {
     for (let round = 1; round <= rounds; round++) {
@@ -85,16 +98,12 @@ async function main(): Promise<void> {
         if (round > 1 && !testCase.headline) continue;
         let mongoUri: string | undefined;
         if (testCase.mongo) {
-          if (options["no-mongo"]) {
-            skipped.push({ title: testCase.title, reason: "--no-mongo" });
+          const server = mongoOrWhyNot();
+          if (typeof server === "string") {
+            if (round === 1) skipped.push({ title: testCase.title, reason: server });
             continue;
           }
-          mongo ??= startMongo();
-          if (typeof mongo === "string") {
-            skipped.push({ title: testCase.title, reason: mongo });
-            continue;
-          }
-          mongoUri = mongo.uri;
+          mongoUri = server.uri;
         }
         const profile = profileDir && round === 1 && (testCase.id === "hit" || options.only !== undefined) ? profileDir : undefined;
         const row = await measure(testCase, round, mongoUri, profile);
@@ -105,15 +114,21 @@ async function main(): Promise<void> {
         );
       }
     }
+    if (leaseWaitsWanted) {
+      const server = mongoOrWhyNot();
+      if (typeof server === "string") skipped.push({ title: LEASE_WAITS_TITLE, reason: server });
+      else leaseWaits = await measureInChild<LeaseWaitsResult>("lease-waits.js", [server.uri, seed]);
+    }
   } finally {
     if (mongo && typeof mongo !== "string") mongo.stop();
   }
 
   const results = medians(rows);
   writeResults(CASES, results, skipped);
-  const inProcess = only === undefined ? await measureInProcess() : undefined;
+  const inProcess = only === undefined ? await measureInChild<InProcessResult>("in-process.js", quick ? ["--quick"] : []) : undefined;
   if (inProcess) writeInProcess(inProcess);
   writeClusterGain(results);
+  writeLeasedLimits(results, leaseWaits);
 
   process.stdout.write(`\nload average at end (1, 5, 15 min): ${loadavg().map((l) => l.toFixed(2)).join(" ")} on ${cpus().length} cores\n`);
   if (profileDir) {
@@ -121,7 +136,7 @@ async function main(): Promise<void> {
       process.stdout.write(`\n${summarizeProfile(join(profileDir, file))}\n`);
     }
   }
-  if (options.json) writeFileSync(options.json, JSON.stringify({ machine, clients, streams, durationS, rounds, rows, skipped, inProcess }, null, 2));
+  if (options.json) writeFileSync(options.json, JSON.stringify({ machine, clients, streams, durationS, rounds, rows, skipped, inProcess, leaseWaits }, null, 2));
   rmSync(workDir, { recursive: true, force: true });
 }
 

@@ -100,10 +100,12 @@ export async function startApp(options: AppOptions): Promise<App> {
   const limits: CheckLimits = store.sharedAcrossProcesses
     ? new LeasedLimits({
         leases: store.budgets,
+        replicas: store.replicas,
         clock,
         holder: randomBytes(12).toString("base64url"),
         waitMs: config.storeReadTimeoutMs,
         outageAllowance: config.limitsOutageAllowance,
+        allowanceAfterMs: config.storeWriteWaitMs,
         logger,
         observer: metrics.limits,
         loadMonthlyRequests: usage.loadStoredMonthlyRequests,

@@ -22,6 +22,8 @@ export interface Case {
   headline?: boolean;
   /** Also measured at half its throughput, for the p99 target. */
   halfRate?: boolean;
+  /** The case this one is compared with in the report: run with it whatever --only says. */
+  baseline?: string;
   /** The server script's build directory, when not this checkout's (--compare). */
   buildDir?: string;
 }
@@ -42,7 +44,9 @@ export function benchCases(seed: string, quick: boolean, compare: string | undef
     { id: "hit100k", title: "keygate allowed, cache hit (100,000 keys, one hot)", server: "keygate", keys: 100_000, secret: hitSecret, expect: "allowed", generator: "h2load" },
     { id: "a-grpc", title: "(a) bare node:http2, grpc-js generator", server: "bare-http2", secret: hitSecret, expect: "allowed", generator: "grpc-js" },
     { id: "spread100k", title: "keygate allowed, 100,000 keys all cached, grpc-js generator", server: "keygate", keys: 100_000, secret: hitSecret, expect: "allowed", generator: "grpc-js" },
-    { id: "mongo", title: "keygate allowed, cache hit, MongoDB (under Wine)", server: "keygate", keys: 10, mongo: true, secret: hitSecret, expect: "allowed", generator: "h2load" },
+    // LeasedLimits (the store is shared): the hot key's slices are asked for ahead, so no Check waits
+    // and the store sees a lease every few seconds per bucket (issue 15); compared with "hit" round by round.
+    { id: "mongo", title: "keygate allowed, cache hit, MongoDB (leased limits, under Wine)", server: "keygate", keys: 10, mongo: true, secret: hitSecret, expect: "allowed", generator: "h2load", headline: !quick, baseline: "hit" },
   ];
   if (compare !== undefined) {
     const buildDir = resolve(compare, "dist", "bench-build", "bench");

@@ -1,16 +1,10 @@
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
-import pino from "pino";
 import { CheckRequestSchema, CheckResponseSchema } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
-import { CheckRequestDecoder } from "../../src/authz/check-request-decoder.js";
-import { CheckService } from "../../src/authz/check-service.js";
-import { KeyCache } from "../../src/cache/key-cache.js";
-import { loadConfig } from "../../src/config/config.js";
-import { KeyEvents } from "../../src/keys/key-events.js";
-import { SecretHasher } from "../../src/model/secret.js";
 import { LocalLimits } from "../../src/limits/local-limits.js";
 import { MemoryStore } from "../../src/store/memory/memory-store.js";
 import { systemClock } from "../../src/time/clock.js";
-import { BENCH_PEPPER, benchSecret, HIT, population } from "./keys.js";
+import { benchConfig, checkPath, seedPopulation } from "./check-harness.js";
+import { benchSecret, HIT } from "./keys.js";
 import { envoyCheckRequest } from "./requests.js";
 
 /**
@@ -33,41 +27,15 @@ const ROUNDS = quick ? 3 : 5;
 const CALLS = quick ? 20_000 : 50_000;
 
 async function measure(): Promise<InProcessResult> {
-  const plan = {
-    name: "bench",
-    maxKeysPerOrganization: 1e7,
-    maxKeysPerUser: 1e7,
-    maxRateLimitPerMinute: 1e9,
-    monthlyQuota: 1e15,
-    requestsPerMinute: 1e12,
-    canCreateAdminKeys: true,
-    currency: "USD",
-    pricePerThousandRequests: 0,
-    pricePerMegabyte: 0,
-  };
-  const config = { ...loadConfig({ KEYGATE_PEPPER: BENCH_PEPPER }), plans: [plan], defaultPlan: plan.name };
   const store = new MemoryStore();
   await store.init();
   const seed = "in-process";
-  const { organizations, keys } = population(seed, 10, plan.name);
-  for (const organization of organizations) await store.organizations.create(organization);
-  for (const key of keys()) await store.keys.create(key, { organizationMax: 1e9, userMax: 1e9 });
-  const service = new CheckService({
-    config,
-    hasher: new SecretHasher(BENCH_PEPPER),
-    keyCache: new KeyCache({ store, keyEvents: new KeyEvents(), clock: systemClock, config }),
-    limits: new LocalLimits({ clock: systemClock, loadMonthlyRequests: async () => 0 }),
-    clock: systemClock,
-    usage: { record() {} },
-    logger: pino({ level: "silent" }),
-  });
+  await seedPopulation(store, seed, 10);
+  const { service, lean: leanPath } = checkPath(benchConfig({}), store, new LocalLimits({ clock: systemClock, loadMonthlyRequests: async () => 0 }));
   const bytes = Buffer.from(envoyCheckRequest(benchSecret(seed, HIT)));
-  // Envoy as deployed: a caller that passed the data plane's boundary.
-  const ENVOY = { passedBoundary: true, peer: "127.0.0.1" };
   const connect = async () => toBinary(CheckResponseSchema, await service.check(fromBinary(CheckRequestSchema, bytes)));
-  const decoder = new CheckRequestDecoder();
   const lean = async () => {
-    const answer = service.checkFields(decoder.decode(bytes), ENVOY);
+    const answer = leanPath(bytes);
     return answer instanceof Promise ? await answer : answer;
   };
   const cpuPerCall = async (call: () => Promise<Uint8Array>): Promise<number> => {

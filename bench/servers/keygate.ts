@@ -1,13 +1,10 @@
 import cluster from "node:cluster";
 import { startApp } from "../../src/app.js";
-import { loadConfig, type Config } from "../../src/config/config.js";
-import type { Plan } from "../../src/model/plans.js";
 import { createLogger } from "../../src/log/logger.js";
 import { ClusterPrimary, joinCluster } from "../../src/server/cluster.js";
 import { openStore } from "../../src/store/open-store.js";
-import type { Store } from "../../src/store/store.js";
+import { benchConfig, seedPopulation } from "../lib/check-harness.js";
 import { countingStore } from "../lib/counting-store.js";
-import { BENCH_PEPPER, population } from "../lib/keys.js";
 import { ownStats, reportToParent, sumStats, type ServerMessage, type ServerStats, type StatsMessage } from "../lib/server-stats.js";
 
 /**
@@ -27,49 +24,19 @@ interface Settings {
 
 const settings = JSON.parse(process.env["BENCH_KEYGATE"] ?? "{}") as Settings;
 
-/** Limits that never bind, so every case measures the path it names, not the plan. */
-const BENCH_PLAN: Plan = {
-  name: "bench",
-  maxKeysPerOrganization: 10_000_000,
-  maxKeysPerUser: 10_000_000,
-  maxRateLimitPerMinute: 1_000_000_000,
-  monthlyQuota: 1_000_000_000_000_000,
-  requestsPerMinute: 1_000_000_000_000,
-  canCreateAdminKeys: true,
-  currency: "USD",
-  pricePerThousandRequests: 0,
-  pricePerMegabyte: 0,
-};
-
-async function seed(store: Store): Promise<void> {
-  const { organizations, keys } = population(settings.seed, settings.keys, BENCH_PLAN.name);
-  if ((await store.organizations.findById(organizations[0]!.id)) !== null) return;
-  for (const organization of organizations) await store.organizations.create(organization);
-  const slots = { organizationMax: BENCH_PLAN.maxKeysPerOrganization, userMax: BENCH_PLAN.maxKeysPerUser };
-  for (const key of keys()) {
-    const created = await store.keys.create(key, slots);
-    if (!created.ok) throw new Error(`seeding failed: ${created.reason}`);
-  }
-}
-
 async function serve(): Promise<void> {
-  const config: Config = {
-    ...loadConfig({
-      ...process.env,
-      KEYGATE_PEPPER: BENCH_PEPPER,
-      HOST: "127.0.0.1",
-      PORT: "0",
-      LOG_LEVEL: process.env["LOG_LEVEL"] ?? "warn",
-      KEYGATE_DEMO_BOOTSTRAP: "false",
-      KEYGATE_WORKERS: "1",
-      MONGODB_DB: process.env["MONGODB_DB"] ?? `keygate_bench_${settings.seed.replace(/\W/g, "_")}`,
-    }),
-    plans: [BENCH_PLAN],
-    defaultPlan: BENCH_PLAN.name,
-  };
+  const config = benchConfig({
+    ...process.env,
+    HOST: "127.0.0.1",
+    PORT: "0",
+    LOG_LEVEL: process.env["LOG_LEVEL"] ?? "warn",
+    KEYGATE_DEMO_BOOTSTRAP: "false",
+    KEYGATE_WORKERS: "1",
+    MONGODB_DB: process.env["MONGODB_DB"] ?? `keygate_bench_${settings.seed.replace(/\W/g, "_")}`,
+  });
   const backing = await openStore(config);
   const seedStarted = performance.now();
-  await seed(backing);
+  await seedPopulation(backing, settings.seed, settings.keys);
   const seedMs = Math.round(performance.now() - seedStarted);
   const counted = countingStore(backing);
   const app = await startApp({ config, store: counted.store, logger: createLogger(config.logLevel) });

@@ -54,6 +54,9 @@ type Respond<R> = (decision: Decision, context: ResponseContext) => R;
 /** Paths recorded for usage are cut to this length (memory of per-endpoint counters). */
 const MAX_USAGE_PATH_LENGTH = 1_024;
 
+/** Waits for the limits one Check may make (see #afterLoading). */
+const MAX_LIMIT_WAITS = 2;
+
 export class CheckService implements ServiceImpl<typeof Authorization> {
   readonly #deps: AuthorizationDeps;
   readonly #inputOptions: InputOptions;
@@ -128,13 +131,22 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
         if (!("waitFor" in decision)) return this.#respond(decision, input, caller, nowMs, decisionId, started, respond);
         wait = decision.waitFor;
       }
-      await this.#limitsReady(entry, wait, decisionId);
-      // Read after the await: from here to the response nothing yields, so the limits see each
-      // request atomically.
-      const nowMs = this.#deps.clock.now();
-      const decision = decide(input, hash, entry, nowMs, this.#deps.limits, false);
-      if ("waitFor" in decision) throw new Error("the limits asked a Check to wait twice");
-      return this.#respond(decision, input, caller, nowMs, decisionId, started, respond);
+      // Usually one wait. A second only when another of the Check's limits changed while it
+      // waited (an answer about it landed meanwhile and it now needs an ask of its own); the
+      // decision after that waits no more.
+      for (let waits = 1; ; waits++) {
+        await this.#limitsReady(entry, wait, decisionId);
+        // The key as it is now: a revoke or an update that landed during the wait counts.
+        const current = this.#deps.keyCache.current(hash);
+        if (current !== undefined) entry = current;
+        // Read after the await: from here to the response nothing yields, so the limits see each
+        // request atomically.
+        const nowMs = this.#deps.clock.now();
+        const decision = decide(input, hash, entry, nowMs, this.#deps.limits, waits < MAX_LIMIT_WAITS);
+        if (!("waitFor" in decision)) return this.#respond(decision, input, caller, nowMs, decisionId, started, respond);
+        if (waits >= MAX_LIMIT_WAITS) throw new Error("the limits asked a Check to wait after their last wait");
+        wait = decision.waitFor;
+      }
     } catch (error) {
       throw this.#failure(error, started, decisionId);
     }

@@ -155,6 +155,13 @@ export class KeyCache {
     return unknown ? null : undefined;
   }
 
+  /** The entry as cached now, without counting a lookup: a Check looking again after a wait. */
+  current(secretHash: string): KeyCacheEntry | null | undefined {
+    const entry = this.#entries.peek(secretHash);
+    if (entry !== undefined) return entry;
+    return this.#unknown?.peek(secretHash) === true ? null : undefined;
+  }
+
   /**
    * Reads the store (once for concurrent callers) and caches the answer. Rejects when the store
    * fails, unless an expired entry within the staleness bound can stand in for the answer.

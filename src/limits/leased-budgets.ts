@@ -1,11 +1,15 @@
 import { LRUCache } from "lru-cache";
 import type { Logger } from "../log/logger.js";
 import { noLimitsObserver, type LimitsObserver } from "../metrics/observers.js";
-import type { BudgetLease, BudgetLeaseRepository, BudgetLeaseRequest } from "../store/store.js";
-import { windowAt, type WindowUnit } from "../time/budget-windows.js";
+import type { BudgetLeaseRepository, ReplicaRegistry } from "../store/store.js";
+import { windowAt } from "../time/budget-windows.js";
 import type { Clock } from "../time/clock.js";
-import { lowWater, RateEstimate, unitsToAsk } from "./lease-sizing.js";
+import { BudgetAsks } from "./budget-asks.js";
+import { FleetSize } from "./fleet-size.js";
+import { lowWater } from "./lease-sizing.js";
+import { Budget, deferred, type BudgetSpec } from "./leased-budget.js";
 import type { RateLimitState } from "./rate-limiter.js";
+import { StoreClock } from "./store-clock.js";
 
 /**
  * Limits held exactly across replicas by leasing: each replica takes slices of a bucket's window
@@ -23,11 +27,7 @@ import type { RateLimitState } from "./rate-limiter.js";
  * with its next ask, which counts them once, whatever the limit says.
  */
 
-export interface BudgetSpec {
-  bucket: string;
-  unit: WindowUnit;
-  limit: number;
-}
+export type { BudgetSpec } from "./leased-budget.js";
 
 /** What a bucket says about one more request. */
 type Standing = "admit" | "deny" | "ask";
@@ -41,6 +41,8 @@ export type Taken =
 
 export interface LeasedBudgetsOptions {
   leases: BudgetLeaseRepository;
+  /** Where this replica announces itself and learns how many lease beside it. */
+  replicas: ReplicaRegistry;
   clock: Clock;
   /** This replica in the store's windows: letters, digits, `-`, `_`. */
   holder: string;
@@ -48,6 +50,12 @@ export interface LeasedBudgetsOptions {
   waitMs: number;
   /** Beyond held slices while the store is out of reach: nothing, or a share of the window. */
   outageAllowance: OutageAllowance;
+  /**
+   * How long the store must have been silent before the allowance applies in a window seen before
+   * (KEYGATE_STORE_WRITE_WAIT_MS, the time an election is waited out): an election is ridden out
+   * on held slices, never over the limit.
+   */
+  allowanceAfterMs: number;
   logger: Logger;
   observer?: LimitsObserver;
   /** What a bucket spent in a window before leasing began there (see BudgetLease.unseeded); undefined: nothing. */
@@ -58,90 +66,37 @@ export interface LeasedBudgetsOptions {
 
 /** Idle this long with units held: they go back to the fleet. */
 const GIVE_BACK_IDLE_MS = 2_000;
-/** A bucket the fleet has used up, or one the store did not answer for, is asked again at most this often. */
-const EXHAUSTED_RECHECK_MS = 1_000;
-/**
- * A Check that waited is decided a moment after its wait ended, and on a busy machine that moment
- * may fall past a window's end; it arrived in that window, and the window's units it was waiting
- * for are still its own this long after the end (they are counted in that window all the same).
- */
-const DECIDE_AFTER_WAIT_GRACE_MS = 250;
-
-interface Deferred {
-  promise: Promise<void>;
-  resolve: () => void;
-}
-
-function deferred(): Deferred {
-  let resolve!: () => void;
-  const promise = new Promise<void>((done) => (resolve = done));
-  return { promise, resolve };
-}
-
-class Budget {
-  readonly bucket: string;
-  readonly unit: WindowUnit;
-  limit: number;
-  /** The window held and used count in (store clock); null until the first answer. */
-  windowStartMs: number | null = null;
-  windowEndMs = 0;
-  /** Units the store has granted this replica in the window. */
-  held = 0;
-  /** Requests admitted in the window; above `held` only for those admitted without a lease. */
-  used = 0;
-  /** The fleet's total and the replicas leasing, as of the last answer; unknown after a roll in an outage. */
-  granted = 0;
-  holders = 0;
-  known = false;
-  /** Set while an ask is on its way. */
-  inAir = false;
-  /** Checks waiting for the next ask, and what wakes them. */
-  waiting = 0;
-  next: Deferred | null = null;
-  /** Units to give back with the next ask. */
-  giveBack = 0;
-  /** Checks waiting (for this bucket's ask or another's) that take a unit here when they decide again. */
-  reserved = 0;
-  /** The last ask failed or is late: the store is out of reach for this bucket. */
-  unreachable = false;
-  lastAskMs = Number.NEGATIVE_INFINITY;
-  lastUseMs = Number.NEGATIVE_INFINITY;
-  readonly rate = new RateEstimate();
-
-  constructor(spec: BudgetSpec) {
-    this.bucket = spec.bucket;
-    this.unit = spec.unit;
-    this.limit = spec.limit;
-  }
-
-  get available(): number {
-    return Math.max(0, this.held - this.used);
-  }
-}
-
 export class LeasedBudgets {
   readonly #options: LeasedBudgetsOptions;
   readonly #observer: LimitsObserver;
   readonly #budgets: LRUCache<string, Budget>;
   /** Budgets holding unused units: the ones the give-back sweep looks at. */
   readonly #holding = new Set<Budget>();
-  readonly #queue = new Set<Budget>();
-  #sendScheduled = false;
-  /** Store clock minus this replica's clock, over-estimated by at most one round trip. */
-  #offsetMs = 0;
-  /** The most replicas seen leasing one bucket: who shares a window this replica has not yet seen. */
-  #fleetSeen = 1;
-  #storeReachable = true;
-  #admittedWithoutLease = 0;
-  readonly #seeding = new Set<string>();
+  readonly #storeClock = new StoreClock();
+  readonly #fleet: FleetSize;
+  readonly #asks: BudgetAsks;
   readonly #sweep: NodeJS.Timeout;
 
   constructor(options: LeasedBudgetsOptions) {
     this.#options = options;
     this.#observer = options.observer ?? noLimitsObserver;
-    this.#budgets = new LRUCache<string, Budget>({ max: options.maxBuckets ?? 100_000 });
+    // A budget dropped for room leaves the sweep's set with it: the set never outgrows the cache.
+    this.#budgets = new LRUCache<string, Budget>({ max: options.maxBuckets ?? 100_000, dispose: (budget) => this.#holding.delete(budget) });
     this.#sweep = setInterval(() => this.#giveBackIdle(), GIVE_BACK_IDLE_MS / 2);
     this.#sweep.unref();
+    this.#fleet = new FleetSize(options.replicas, options.holder);
+    this.#asks = new BudgetAsks({
+      ...options,
+      observer: this.#observer,
+      storeClock: this.#storeClock,
+      fleet: this.#fleet,
+      holding: this.#holding,
+    });
+  }
+
+  /** Announces this replica now and learns how many lease beside it. */
+  refreshReplicas(): Promise<void> {
+    return this.#fleet.refresh();
   }
 
   /**
@@ -153,14 +108,27 @@ export class LeasedBudgets {
   take(specs: readonly BudgetSpec[], nowMs: number, mayWait: boolean): Taken {
     const budgets: Budget[] = [];
     let asking: Budget[] | null = null;
+    let admitting: Budget[] | null = null;
     for (let i = 0; i < specs.length; i++) {
       const budget = this.#budget(specs[i]!, nowMs, mayWait);
       budgets.push(budget);
       const standing = this.#standing(budget, nowMs, mayWait);
       if (standing === "deny" && asking === null) return { admitted: false, index: i, state: this.#state(budget, nowMs) };
       if (standing === "ask") (asking ??= []).push(budget);
+      if (standing === "admit" && !budget.unreachable) (admitting ??= []).push(budget);
     }
-    if (asking !== null) return { waitFor: this.#waitFor(asking, budgets, true).then((seconds) => this.#observer.waited(seconds)) };
+    if (asking !== null) {
+      // This Check decides again once the ask lands, and what its other buckets hold must still
+      // be there for it then, or it waits a second round trip: a bucket that would not cover
+      // every Check waiting on it and a round trip of its rate joins the same ask; the others
+      // are claimed (their units are demand until the waiting Checks wake).
+      const claims: Budget[] = [];
+      for (const budget of admitting ?? []) {
+        if (budget.available < budget.waiting + budget.claimed + 1 + lowWater(budget.rate.at(nowMs))) asking.push(budget);
+        else claims.push(budget);
+      }
+      return { waitFor: this.#waitFor(asking, claims) };
+    }
     const states: RateLimitState[] = [];
     let withoutLease = false;
     for (const budget of budgets) {
@@ -171,12 +139,9 @@ export class LeasedBudgets {
       if (budget.available > 0) this.#holding.add(budget);
       else this.#holding.delete(budget);
       // Ask ahead while what is held still lasts an ask's round trip at the current rate.
-      if (!budget.inAir && !budget.unreachable && budget.available <= lowWater(budget.rate.at(nowMs)) && !this.#usedUp(budget)) this.#enqueue(budget);
+      if (!budget.inAir && !budget.unreachable && budget.available <= lowWater(budget.rate.at(nowMs)) && this.#asks.asksAhead(budget)) this.#asks.enqueue(budget);
     }
-    if (withoutLease) {
-      this.#admittedWithoutLease++;
-      this.#observer.admittedWithoutLease();
-    }
+    if (withoutLease) this.#asks.admittedWithoutLease();
     return { admitted: true, states };
   }
 
@@ -189,15 +154,15 @@ export class LeasedBudgets {
     return this.#state(budget, nowMs);
   }
 
-  /** Gives back every unused unit (best effort) and stops the sweep; call once traffic has stopped. */
+  /** Gives back every unused unit and leaves the registry (best effort both); call once traffic has stopped. */
   async close(): Promise<void> {
     clearInterval(this.#sweep);
     const holding = [...this.#holding].filter((budget) => budget.available > 0 && !budget.inAir);
-    if (holding.length === 0) return;
-    await this.#ask(holding.map((budget) => {
-      budget.giveBack = budget.available;
-      return budget;
-    })).catch(() => {});
+    for (const budget of holding) budget.giveBack = budget.available;
+    await Promise.all([
+      holding.length === 0 ? undefined : this.#asks.ask(holding),
+      this.#fleet.close(),
+    ]);
   }
 
   /** The spec's budget; `first`: this Check's first look at it, which counts in its rate. */
@@ -214,26 +179,19 @@ export class LeasedBudgets {
   }
 
   #storeNow(nowMs: number): number {
-    return nowMs + this.#offsetMs;
+    return this.#storeClock.at(nowMs);
   }
 
-  #alive(budget: Budget, nowMs: number, graceMs = 0): boolean {
-    return budget.windowStartMs !== null && this.#storeNow(nowMs) < budget.windowEndMs + graceMs;
-  }
-
-  /** The fleet has granted the whole limit of the window this replica holds. */
-  #usedUp(budget: Budget): boolean {
-    return budget.known && budget.granted >= budget.limit;
+  #alive(budget: Budget, nowMs: number): boolean {
+    return budget.aliveAt(this.#storeNow(nowMs));
   }
 
   #standing(budget: Budget, nowMs: number, mayWait: boolean): Standing {
     if (budget.unreachable) return this.#standingUnreachable(budget, nowMs);
-    if (this.#alive(budget, nowMs, mayWait ? 0 : DECIDE_AFTER_WAIT_GRACE_MS)) {
-      // Units kept for waiting Checks are not for a Check that comes now; one that waited takes
-      // any (each waiting Check's ask was sized for all of them).
-      if (budget.available > (mayWait ? budget.reserved : 0)) return "admit";
-      if (this.#usedUp(budget)) {
-        if (nowMs - budget.lastAskMs >= EXHAUSTED_RECHECK_MS && !budget.inAir) this.#enqueue(budget);
+    if (this.#alive(budget, nowMs)) {
+      if (budget.available > 0) return "admit";
+      if (budget.usedUp) {
+        if (nowMs - budget.lastAskMs >= budget.recheckMs && !budget.inAir) this.#asks.enqueue(budget);
         return "deny";
       }
     }
@@ -251,195 +209,59 @@ export class LeasedBudgets {
     if (!this.#alive(budget, nowMs)) {
       // The window ended with no answer about the next: this replica opens it for itself.
       const window = windowAt(budget.unit, this.#storeNow(nowMs));
+      if (budget.windowStartMs !== null) budget.previous = { startMs: budget.windowStartMs, used: budget.used };
       Object.assign(budget, { windowStartMs: window.startMs, windowEndMs: window.endMs, held: 0, used: 0, granted: 0, known: false });
     }
-    if (!budget.inAir && nowMs - budget.lastAskMs >= EXHAUSTED_RECHECK_MS) this.#enqueue(budget);
+    if (!budget.inAir && nowMs - budget.lastAskMs >= budget.recheckMs) this.#asks.enqueue(budget);
     if (budget.available > 0) return "admit";
-    if (this.#options.outageAllowance === "none") return "deny";
+    if (this.#options.outageAllowance === "none" || this.#fleet.live === null) return "deny";
+    // In a window seen before the store stopped answering, the others may have leased more since
+    // this replica last looked: its share of the remainder as it saw it could take the fleet over
+    // the limit. So there the allowance waits until the store has been silent longer than any
+    // election lasts; until then what is held must do. A window opened during the silence has
+    // had nothing leased from it: each replica's share of the limit adds up to the limit.
+    if (budget.known && this.#asks.unansweredSinceMs !== null && nowMs - this.#asks.unansweredSinceMs < this.#options.allowanceAfterMs) return "deny";
     const unleased = budget.known ? Math.max(0, budget.limit - budget.granted) : budget.limit;
-    const allowance = Math.floor(unleased / Math.max(1, budget.holders, this.#fleetSeen));
+    const allowance = Math.floor(unleased / Math.max(budget.holders, this.#fleet.live));
     return budget.used < budget.held + allowance ? "admit" : "deny";
   }
 
   #state(budget: Budget, nowMs: number): RateLimitState {
-    const resetAtMs = Math.max(nowMs, budget.windowEndMs - this.#offsetMs);
+    const resetAtMs = Math.max(nowMs, this.#storeClock.local(budget.windowEndMs));
     const unleased = budget.known ? Math.max(0, budget.limit - budget.granted) : 0;
     const remaining = Math.max(0, Math.min(budget.limit, unleased + budget.available));
     return { limit: budget.limit, remaining, resetAtMs, retryAtMs: remaining > 0 ? nowMs : resetAtMs };
   }
 
-  /**
-   * One Check waits for each budget of `asking` to be asked, and settles (with the seconds waited)
-   * once all were answered. Until it decides again, a unit of each of its `budgets` is kept for
-   * it (held, or asked for): else Checks that do not wait, or wait less, would take the units it
-   * waits with or was granted by an earlier answer, and it would come back to be denied by a
-   * bucket far from its limit.
-   *
-   * A window may end while the Check waits: an ask that reached the store in a window's last
-   * moments is answered for that window (this replica's estimate of the store's clock errs early,
-   * by up to a trip to the store), or another of its buckets rolls over meanwhile. Deciding then
-   * would deny it for want of a window, so it waits once more, for those buckets' next windows.
-   */
-  #waitFor(asking: Budget[], budgets: Budget[], mayWaitAgain: boolean): Promise<number> {
-    const kept = budgets.filter((budget) => !budget.unreachable);
-    for (const budget of kept) budget.reserved++;
+  /** Registers one Check's demand on each budget and gives what settles once all of them were asked. */
+  #waitFor(budgets: Budget[], claims: Budget[]): Promise<void> {
+    for (const budget of claims) budget.claimed++;
     const waits: Promise<void>[] = [];
-    for (const budget of asking) {
+    for (const budget of budgets) {
       budget.waiting++;
       budget.next ??= deferred();
       waits.push(budget.next.promise);
-      this.#enqueue(budget);
+      this.#asks.enqueue(budget);
     }
     const started = performance.now();
-    const settled = waits.length === 1 ? waits[0]! : Promise.all(waits).then(() => undefined);
-    return settled.then(async () => {
-      for (const budget of kept) budget.reserved--;
-      const waited = (performance.now() - started) / 1_000;
-      if (!mayWaitAgain) return waited;
-      const nowMs = this.#options.clock.now();
-      const ended = budgets.filter((budget) => !budget.unreachable && !this.#alive(budget, nowMs));
-      if (ended.length === 0) return waited;
-      return waited + (await this.#waitFor(ended, budgets, false));
+    // However many asks the answers take (one carried over, a seed first), the Check waits no
+    // longer than waitMs: past it, the store counts as out of reach for these buckets.
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        for (const budget of budgets) if (budget.inAir || budget.next !== null || budget.seeding) budget.unreachable = true;
+        resolve();
+      }, this.#options.waitMs);
+    });
+    const answered = waits.length === 1 ? waits[0]! : Promise.all(waits).then(() => undefined);
+    return Promise.race([answered, deadline]).then(() => {
+      clearTimeout(timer);
+      for (const budget of claims) budget.claimed--;
+      this.#observer.waited((performance.now() - started) / 1_000);
     });
   }
 
-  #enqueue(budget: Budget): void {
-    this.#queue.add(budget);
-    if (this.#sendScheduled) return;
-    this.#sendScheduled = true;
-    // After the Checks of this turn of the event loop have had their say: one ask carries them all.
-    setImmediate(() => {
-      this.#sendScheduled = false;
-      const ready = [...this.#queue].filter((budget) => !budget.inAir);
-      for (const budget of ready) this.#queue.delete(budget);
-      if (ready.length > 0) void this.#ask(ready);
-    });
-  }
-
-  /** One ask for these budgets, sent together; never rejects (a failure marks them unreachable). */
-  async #ask(budgets: Budget[]): Promise<void> {
-    const sentAtMs = this.#options.clock.now();
-    const waking: (Deferred | null)[] = [];
-    const requests: BudgetLeaseRequest[] = budgets.map((budget) => {
-      budget.inAir = true;
-      budget.lastAskMs = sentAtMs;
-      waking.push(budget.next);
-      const want = budget.giveBack > 0 ? -budget.giveBack : this.#wanted(budget, sentAtMs);
-      budget.next = null;
-      budget.waiting = 0;
-      budget.giveBack = 0;
-      return {
-        bucket: budget.bucket,
-        unit: budget.unit,
-        limit: budget.limit,
-        holder: this.#options.holder,
-        windowStartMs: budget.windowStartMs,
-        held: budget.held,
-        floor: Math.max(budget.held, budget.used),
-        want,
-      };
-    });
-    const wake = () => {
-      for (const waiters of waking) waiters?.resolve();
-    };
-    // Checks wait for the answer at most waitMs; the ask itself runs on, and its answer is used.
-    const late = setTimeout(() => {
-      for (const budget of budgets) budget.unreachable = true;
-      this.#reachable(false);
-      wake();
-    }, this.#options.waitMs);
-    const started = performance.now();
-    try {
-      const leases = await this.#options.leases.lease(requests);
-      clearTimeout(late);
-      this.#observer.asked(budgets.length, "granted", (performance.now() - started) / 1_000);
-      for (let i = 0; i < budgets.length; i++) this.#apply(budgets[i]!, leases[i]!, sentAtMs);
-      this.#reachable(true);
-    } catch (error) {
-      clearTimeout(late);
-      this.#observer.asked(budgets.length, "failed", (performance.now() - started) / 1_000);
-      for (const budget of budgets) budget.unreachable = true;
-      if (this.#storeReachable) this.#options.logger.warn({ err: error }, "budget lease failed");
-      this.#reachable(false);
-    } finally {
-      for (const budget of budgets) {
-        budget.inAir = false;
-        // Checks that arrived while this ask was on its way wait for the next.
-        if (budget.next !== null || budget.giveBack > 0) this.#enqueue(budget);
-      }
-      wake();
-    }
-  }
-
-  #wanted(budget: Budget, nowMs: number): number {
-    const alive = this.#alive(budget, nowMs);
-    return unitsToAsk({
-      limit: budget.limit,
-      holders: alive && budget.known ? Math.max(1, budget.holders) : this.#fleetSeen,
-      ratePerSecond: budget.rate.at(nowMs),
-      windowLeftMs: alive ? budget.windowEndMs - this.#storeNow(nowMs) : windowLength(budget.unit, this.#storeNow(nowMs)),
-      waiting: Math.max(budget.waiting, budget.reserved),
-      available: alive ? budget.available : 0,
-    });
-  }
-
-  #apply(budget: Budget, lease: BudgetLease, sentAtMs: number): void {
-    // The store answered after sentAtMs on this clock: the offset errs towards the store's time
-    // being later, so this replica stops using a slice at the latest when its window ends.
-    this.#offsetMs = lease.storeNowMs - sentAtMs;
-    if (budget.windowStartMs === null || lease.windowStartMs > budget.windowStartMs) {
-      budget.used = 0;
-    } else if (lease.windowStartMs < budget.windowStartMs) {
-      // The store is still in the window before the one this replica opened for itself in an
-      // outage: what it holds there may all have been used.
-      budget.used = lease.held;
-    }
-    Object.assign(budget, {
-      windowStartMs: lease.windowStartMs,
-      windowEndMs: lease.windowEndMs,
-      held: lease.held,
-      granted: lease.granted,
-      holders: lease.holders,
-      known: true,
-      unreachable: false,
-    });
-    this.#fleetSeen = Math.max(this.#fleetSeen, lease.holders);
-    if (budget.available > 0) this.#holding.add(budget);
-    else this.#holding.delete(budget);
-    if (lease.unseeded) this.#seed(budget.bucket, lease.windowStartMs);
-  }
-
-  #seed(bucket: string, windowStartMs: number): void {
-    const flight = `${bucket}@${windowStartMs}`;
-    if (this.#seeding.has(flight)) return;
-    const spent = this.#options.seed?.(bucket, windowStartMs);
-    if (spent === undefined) return;
-    this.#seeding.add(flight);
-    spent
-      .then((units) => this.#options.leases.seed(bucket, windowStartMs, units))
-      .catch((error: unknown) => this.#options.logger.warn({ err: error, bucket }, "budget seed failed; the next lease tries again"))
-      .finally(() => this.#seeding.delete(flight));
-  }
-
-  #reachable(reachable: boolean): void {
-    if (reachable === this.#storeReachable) return;
-    this.#storeReachable = reachable;
-    this.#observer.storeReachable(reachable);
-    if (reachable) {
-      this.#options.logger.info(
-        { admittedWithoutLease: this.#admittedWithoutLease },
-        "budget leases answer again; requests admitted without a lease are counted with each bucket's next lease",
-      );
-      this.#admittedWithoutLease = 0;
-    } else {
-      this.#options.logger.warn(
-        { outageAllowance: this.#options.outageAllowance },
-        `budget leases unanswered: limits admit from held slices${this.#options.outageAllowance === "share" ? ", then a share of each window (KEYGATE_LIMITS_OUTAGE_ALLOWANCE=share)" : " only (KEYGATE_LIMITS_OUTAGE_ALLOWANCE=none)"}`,
-      );
-    }
-  }
-
-  /** Units held by buckets nobody used for a while go back, so other replicas can have them. */
+  /** Units held by buckets nobody used for a while go back, where the window is contested, so other replicas can have them. */
   #giveBackIdle(): void {
     const nowMs = this.#options.clock.now();
     for (const budget of this.#holding) {
@@ -447,15 +269,14 @@ export class LeasedBudgets {
         this.#holding.delete(budget);
         continue;
       }
-      if (budget.inAir || budget.unreachable || budget.reserved > 0 || nowMs - budget.lastUseMs < GIVE_BACK_IDLE_MS) continue;
+      if (budget.inAir || budget.unreachable || nowMs - budget.lastUseMs < GIVE_BACK_IDLE_MS) continue;
+      // Only where another replica may want them: while less than half the window is leased,
+      // units held here take nothing from anyone, and giving them back would make the key's next
+      // Check wait for a new slice.
+      if (!budget.known || budget.granted * 2 < budget.limit) continue;
       budget.giveBack = budget.available;
       this.#holding.delete(budget);
-      this.#enqueue(budget);
+      this.#asks.enqueue(budget);
     }
   }
-}
-
-function windowLength(unit: WindowUnit, storeNowMs: number): number {
-  const window = windowAt(unit, storeNowMs);
-  return window.endMs - storeNowMs;
 }

@@ -40,7 +40,12 @@ const specsOfKey = new WeakMap<LimitedKey, Specs>();
 const keySpec = (key: LimitedKey): BudgetSpec | null =>
   key.rateLimit === null ? null : { bucket: `key/${key.id}/${key.rateLimit.period}`, unit: key.rateLimit.period, limit: key.rateLimit.limit };
 const minuteSpec = (organizationId: string, plan: PlanLimits): BudgetSpec => ({ bucket: `org/${organizationId}/minute`, unit: "minute", limit: plan.requestsPerMinute });
-const monthSpec = (organizationId: string, plan: PlanLimits): BudgetSpec => ({ bucket: `${QUOTA_PREFIX}${organizationId}`, unit: "month", limit: plan.monthlyQuota });
+const monthSpec = (organizationId: string, plan: PlanLimits): BudgetSpec => ({
+  bucket: `${QUOTA_PREFIX}${organizationId}`,
+  unit: "month",
+  limit: plan.monthlyQuota,
+  seedFirst: true,
+});
 
 function specsOf(key: LimitedKey, plan: PlanLimits): Specs {
   let specs = specsOfKey.get(key);

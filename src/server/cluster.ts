@@ -12,9 +12,9 @@ import { hashesOf } from "../model/key-hashes.js";
  *  - key changes: the worker that serves an admin change evicts the key from its own cache at
  *    once and tells the primary, which tells every other worker, so a revoked key stops working
  *    in every worker within an IPC round trip, not after the cache TTL;
- *  - rate limits, the organization's per-minute rate and the monthly quota are counted per worker
- *    and shared through MongoDB exactly as between replicas (src/limits/fleet-rate-limits.ts,
- *    docs/operating.md): the workers together admit the limit within the documented bound.
+ *  - rate limits, the organization's per-minute rate and the monthly quota are leased from MongoDB
+ *    by each worker exactly as by each replica (src/limits/leased-budgets.ts, docs/operating.md):
+ *    the workers together never admit more than the limit.
  * The embedded store lives inside one process, so cluster mode needs MongoDB (config enforces it).
  */
 

@@ -240,6 +240,11 @@ export interface BudgetLeaseRequest {
   floor: number;
   /** More units wanted, granted as far as the limit allows; negative: unused units given back. */
   want: number;
+  /**
+   * Grant nothing while the window is unseeded (see BudgetLease.unseeded): what was spent before
+   * leasing began must count first (a monthly quota).
+   */
+  seedFirst?: boolean;
 }
 
 /** The holder's standing in the store's current window of a bucket, after its ask. */
@@ -251,6 +256,12 @@ export interface BudgetLease {
   storeNowMs: number;
   /** What the holder holds in the window now. */
   held: number;
+  /**
+   * The store took the ask as stated (the belief matched). When not, nothing changed, and `held`
+   * is what the holder had already been granted in the window (by an answer it lost, or by an
+   * earlier life of its state): units it must take as used.
+   */
+  applied: boolean;
   /** What the whole fleet holds in the window (every holder's `held`). */
   granted: number;
   /** Replicas that have leased in the window (whatever they hold now), the asker included. */
@@ -268,6 +279,17 @@ export interface BudgetLeaseRepository {
    * already spent in this window before its budget was leased (a monthly quota's usage so far).
    */
   seed(bucket: string, windowStartMs: number, units: number): Promise<void>;
+}
+
+/** The replicas leasing from the store, each known while it keeps announcing itself. */
+export interface ReplicaRegistry {
+  /**
+   * Announces `holder` as live for the next `ttlMs` (store clock) and answers how many replicas
+   * are live now, this one included.
+   */
+  announce(holder: string, ttlMs: number): Promise<number>;
+  /** Forgets `holder` at once: it is stopping. */
+  withdraw(holder: string): Promise<void>;
 }
 
 export interface Store {
@@ -292,6 +314,8 @@ export interface Store {
   readonly changes: ChangeLogRepository;
   /** Rate-limit and quota budgets leased to the replicas that share the store. */
   readonly budgets: BudgetLeaseRepository;
+  /** The replicas that lease, for sizing slices and sharing an outage allowance. */
+  readonly replicas: ReplicaRegistry;
   /** Idempotency receipts: change RPCs' first answers, sealed (src/store/receipt-repository.ts). */
   readonly receipts: ReceiptRepository;
   /**

@@ -41,6 +41,10 @@ describe("configuration", () => {
     [{ KEYGATE_STORE_WRITE_WAIT_MS: "15s" }, "KEYGATE_STORE_WRITE_WAIT_MS"],
     // Renamed: a deployment still setting it is told, not silently given another bound.
     [{ KEYGATE_MONGODB_SERVER_SELECTION_TIMEOUT_MS: "2000" }, "KEYGATE_MONGODB_SERVER_SELECTION_TIMEOUT_MS"],
+    [{ KEYGATE_LIMITS_OUTAGE_ALLOWANCE: "all" }, "KEYGATE_LIMITS_OUTAGE_ALLOWANCE"],
+    // Retired with leased limits: nothing they tuned exists any more.
+    [{ KEYGATE_RATE_LIMIT_SYNC_INTERVAL_MS: "200" }, "KEYGATE_RATE_LIMIT_SYNC_INTERVAL_MS"],
+    [{ KEYGATE_QUOTA_REFRESH_INTERVAL_MS: "0" }, "KEYGATE_QUOTA_REFRESH_INTERVAL_MS"],
   ])("stops on %o, naming %s", (env, variable) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(new RegExp(`^${variable}:`));
@@ -50,6 +54,12 @@ describe("configuration", () => {
     expect(loadConfig({}).storeWriteWaitMs).toBe(15_000);
     expect(loadConfig({ KEYGATE_STORE_WRITE_WAIT_MS: "30000" }).storeWriteWaitMs).toBe(30_000);
     expect(() => loadConfig({ KEYGATE_MONGODB_SERVER_SELECTION_TIMEOUT_MS: "2000" })).toThrow(/replaced by KEYGATE_STORE_WRITE_WAIT_MS/);
+  });
+
+  it("admits a share of each window beyond held slices while MongoDB does not answer leases, unless told none", () => {
+    expect(loadConfig({}).limitsOutageAllowance).toBe("share");
+    expect(loadConfig({ KEYGATE_LIMITS_OUTAGE_ALLOWANCE: "none" }).limitsOutageAllowance).toBe("none");
+    expect(() => loadConfig({ KEYGATE_RATE_LIMIT_SYNC_INTERVAL_MS: "200" })).toThrow(/lease slices of each limit/);
   });
 
   it("waits 3 s for a key read on a Check by default (KEYGATE_STORE_READ_TIMEOUT_MS)", () => {

@@ -1,6 +1,7 @@
 import { LeasedBudgets, type BudgetSpec, type Taken } from "../../src/limits/leased-budgets.js";
 import { createLogger } from "../../src/log/logger.js";
 import { MemoryBudgetLeases } from "../../src/store/memory/budget-leases.js";
+import { MemoryReplicaRegistry } from "../../src/store/memory/replica-registry.js";
 import type { BudgetLease, BudgetLeaseRepository, BudgetLeaseRequest } from "../../src/store/store.js";
 import { ManualClock } from "../../src/time/clock.js";
 
@@ -48,7 +49,16 @@ export const turn = () => new Promise((resolve) => setImmediate(resolve));
 export function replicaAnsweredByHand(startMs: number) {
   const clock = new ManualClock(startMs);
   const leases = new AnsweredByHand(clock);
-  const budgets = new LeasedBudgets({ leases, clock, holder: "r1", waitMs: 60_000, outageAllowance: "none", logger: createLogger("silent") });
+  const budgets = new LeasedBudgets({
+    leases,
+    replicas: new MemoryReplicaRegistry(clock),
+    clock,
+    holder: "r1",
+    waitMs: 60_000,
+    outageAllowance: "none",
+    allowanceAfterMs: 0,
+    logger: createLogger("silent"),
+  });
   /** Checks of `specs` at the clock's time, all in one turn: the first look of each (mayWait). */
   const look = (specs: readonly BudgetSpec[], count: number): Taken[] => Array.from({ length: count }, () => budgets.take(specs, clock.now(), true));
   /** A Check's second look after its wait, as Check decides it: it may not wait again. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { BudgetSpec } from "../../src/limits/leased-budgets.js";
-import { replicaAnsweredByHand, turn } from "./answered-by-hand.js";
+import { replicaAnsweredByHand } from "./answered-by-hand.js";
 
 /**
  * Checks that wait together for one bucket come back for a unit of every other bucket of theirs.
@@ -29,29 +29,6 @@ describe("Checks waiting together for one bucket", () => {
     const decisions = Promise.all(looks.map((taken) => replica.decide(SPECS, taken)));
     await replica.leases.answerAll();
     expect((await decisions).map((taken) => ("admitted" in taken ? taken.admitted : "waits"))).toEqual(Array(6).fill(true));
-    await replica.close();
-  });
-
-  it("keep the units an earlier answer brought them while they wait for a later one", async () => {
-    const replica = replicaAnsweredByHand(T);
-    const key: BudgetSpec = { bucket: "key/k2/hour", unit: "hour", limit: 100_000 };
-    // The organization's minute has a prefetch in the air when the key's first Check comes.
-    const [opening] = replica.look([ORGANIZATION_MINUTE], 1);
-    await replica.leases.answer(T, T);
-    expect(await replica.decide([ORGANIZATION_MINUTE], opening!)).toMatchObject({ admitted: true });
-    await turn();
-    const [first] = replica.look([key, ORGANIZATION_MINUTE], 1);
-    const waiting = replica.decide([key, ORGANIZATION_MINUTE], first!);
-    // The prefetch is answered, then the key's ask (a unit for the waiting Check); the
-    // organization's next ask, which the Check also waits for, is still to come.
-    await replica.leases.answer(T + 1, T + 2);
-    await replica.leases.answer(T + 3, T + 4);
-    // Meanwhile another Check of the key arrives: it must not take the waiting Check's unit.
-    const [second] = replica.look([key], 1);
-    const later = replica.decide([key], second!);
-    await replica.leases.answerAll();
-    expect(await waiting).toMatchObject({ admitted: true });
-    expect(await later).toMatchObject({ admitted: true });
     await replica.close();
   });
 });

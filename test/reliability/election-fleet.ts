@@ -66,13 +66,29 @@ const CREATE_CONCURRENCY = 4;
 /** The MongoDB client name of replica B's store, for the replica set's fail points. */
 export const B_APP_NAME = "keygate-b";
 
-async function replica(uri: string, appName: string): Promise<{ app: TestApp; store: Store }> {
-  const env = { ...ENV, KEYGATE_PEPPER: PEPPER };
+/** A keygate replica of the fleet's, with the MongoDB client it alone uses. */
+export interface FleetReplica {
+  app: TestApp;
+  close(): Promise<void>;
+}
+
+/**
+ * A keygate replica on the set's database, opened as A and B are; `env` adds to (or overrides)
+ * the suite's settings, for a replica that runs with other ones. Close it before the fleet.
+ */
+export async function startFleetReplica(uri: string, appName: string, env: Record<string, string> = {}): Promise<FleetReplica> {
+  const settings = { ...ENV, ...env, KEYGATE_PEPPER: PEPPER };
   // A connection string naming several hosts is not a URL that URL can parse.
   const named = `${uri}${uri.includes("?") ? "&" : "?"}appName=${appName}`;
-  const store = await openStore(loadConfig({ ...env, MONGODB_URI: named, MONGODB_DB: DATABASE }));
-  const app = await startTestApp({ store, closeStore: false, clock: systemClock, plan: "enterprise", env });
-  return { app, store };
+  const store: Store = await openStore(loadConfig({ ...settings, MONGODB_URI: named, MONGODB_DB: DATABASE }));
+  const app = await startTestApp({ store, closeStore: false, clock: systemClock, plan: "enterprise", env: settings });
+  return {
+    app,
+    async close() {
+      await app.close();
+      await store.close();
+    },
+  };
 }
 
 async function tenantOn(a: TestApp): Promise<Tenant> {
@@ -103,12 +119,13 @@ async function tenantOn(a: TestApp): Promise<Tenant> {
   };
 }
 
-export async function startElectionFleet(): Promise<ElectionFleet> {
+/** `env`: settings of A and B beyond the suite's own. */
+export async function startElectionFleet(env: Record<string, string> = {}): Promise<ElectionFleet> {
   const set = await ThreeMemberReplicaSet.start();
   await set.waitForPrimary(60_000);
   const observer = new MongoClient(set.uri, { readConcern: { level: "majority" }, serverSelectionTimeoutMS: 60_000 });
-  const a = await replica(set.uri, "keygate-a");
-  const b = await replica(set.uri, B_APP_NAME);
+  const a = await startFleetReplica(set.uri, "keygate-a", env);
+  const b = await startFleetReplica(set.uri, B_APP_NAME, env);
   return {
     set,
     a: a.app,
@@ -116,10 +133,7 @@ export async function startElectionFleet(): Promise<ElectionFleet> {
     data: observer.db(DATABASE),
     tenant: () => tenantOn(a.app),
     async close() {
-      for (const { app, store } of [a, b]) {
-        await app.close();
-        await store.close();
-      }
+      for (const replica of [a, b]) await replica.close();
       await observer.close();
       await set.stop();
     },

@@ -62,13 +62,15 @@ function spell<T>(all: T[], failed: (item: T) => boolean, startOf: (item: T) => 
   return { count: bad.length, of: all.length, spanMs: Math.max(...bad.map(endOf)) - Math.min(...bad.map(startOf)) };
 }
 
-const tally = (answers: string[]) => {
+/** How many times each answer was given. */
+export const tally = (answers: string[]) => {
   const counts: Record<string, number> = {};
   for (const answer of answers) counts[answer] = (counts[answer] ?? 0) + 1;
   return counts;
 };
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
+/** The `p` quantile (0–1) of ascending `sorted`; 0 when empty. */
+export const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
 
 const perReplica = <T>(of: (replica: ReplicaName) => T): Record<ReplicaName, T> => ({ A: of("A"), B: of("B") });
 

@@ -11,6 +11,7 @@ import { describeKeyRevokeAndDeleteContract } from "./contract/key-revoke-and-de
 import { describeKeySecretsContract } from "./contract/key-secrets.js";
 import { describeOrganizationsContract } from "./contract/organizations.js";
 import { describeBudgetLeasesContract } from "./contract/budget-leases.js";
+import { describeReplicaRegistryContract } from "./contract/replica-registry.js";
 import { describeReceiptsContract } from "./contract/receipts.js";
 import { describeUsersContract } from "./contract/users.js";
 
@@ -65,6 +66,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     describeUsersContract(getStore);
     describeAuditContract(getStore);
     describeBudgetLeasesContract(getStore);
+    describeReplicaRegistryContract(getStore);
     describeUsageContract(getStore);
     describeReceiptsContract(getStore);
     describeCounterRepairContract(getStore, () => underTest?.writeCounter);

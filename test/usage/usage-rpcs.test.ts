@@ -15,6 +15,7 @@ import { envoyRequest, outcomeOf } from "../authz/check-harness.js";
 import { envoyClient, type EnvoyClient } from "../authz/envoy-client.js";
 import { freshMongoStore, type FreshMongoStore } from "../support/mongo.js";
 import { bearer, startTestApp, type TestApp } from "../support/app.js";
+import { leasingOnClock } from "../support/leasing-on-clock.js";
 import { describeAccessLogCounts } from "./usage-rpcs/access-log-counts.js";
 import { describeBillingAndQuota } from "./usage-rpcs/billing-and-quota.js";
 import { describeKeyUsage } from "./usage-rpcs/key-usage.js";
@@ -116,6 +117,8 @@ describe.each(stores)("usage RPCs on the %s store", (_, makeStore) => {
     writeFileSync(plans, JSON.stringify([PLAN]));
     env = { KEYGATE_DATA_PLANE_TOKEN: DATA_PLANE_TOKEN, KEYGATE_PLANS_FILE: plans, KEYGATE_DEFAULT_PLAN: "metered", KEYGATE_USAGE_ALERT_THRESHOLDS: "25,80,90", LOG_LEVEL: "silent", KEYGATE_SHUTDOWN_TIMEOUT_MS: "500" };
     backing = await makeStore();
+    // The test moves through months with its clock; limits follow it, not MongoDB's real one.
+    if (backing.store.sharedAcrossProcesses) backing = { ...backing, store: leasingOnClock(backing.store, clock) };
     t = await startTestApp({ store: backing.store, clock, env });
     firstAdminSecret = t.admin.secret;
     envoy = envoyClient(new URL(t.app.url).host, DATA_PLANE_TOKEN);

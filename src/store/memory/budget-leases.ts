@@ -29,7 +29,7 @@ export class MemoryBudgetLeases implements BudgetLeaseRepository {
     const window = this.#windows.get(bucket);
     if (window === undefined || window.startMs !== windowStartMs || !window.unseeded) return;
     window.unseeded = false;
-    window.granted += units;
+    window.granted += Math.max(0, Math.floor(units));
   }
 
   #leaseOne(request: BudgetLeaseRequest, nowMs: number): BudgetLease {
@@ -42,10 +42,13 @@ export class MemoryBudgetLeases implements BudgetLeaseRepository {
     }
     const sameWindow = request.windowStartMs === window.startMs;
     const mine = window.held.get(request.holder) ?? 0;
-    if (mine === (sameWindow ? request.held : 0)) {
+    const applied = mine === (sameWindow ? request.held : 0);
+    if (applied) {
       const floor = sameWindow ? request.floor : 0;
       const forced = Math.max(0, floor - mine);
-      const change = request.want >= 0 ? Math.max(0, Math.min(request.want, request.limit - window.granted - forced)) : request.want;
+      const grantable = !(request.seedFirst === true && window.unseeded);
+      const change =
+        request.want >= 0 ? (grantable ? Math.max(0, Math.min(request.want, request.limit - window.granted - forced)) : 0) : request.want;
       const held = Math.max(0, floor + change);
       window.granted += held - mine;
       window.held.set(request.holder, held);
@@ -56,6 +59,7 @@ export class MemoryBudgetLeases implements BudgetLeaseRepository {
       windowEndMs: window.endMs,
       storeNowMs: nowMs,
       held: window.held.get(request.holder) ?? 0,
+      applied,
       granted: window.granted,
       holders: window.held.size,
       unseeded: window.unseeded,

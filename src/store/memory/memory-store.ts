@@ -8,6 +8,7 @@ import { MemoryChangeLogRepository } from "./change-log-repository.js";
 import { MemoryKeyRepository } from "./key-repository.js";
 import { MemoryOrganizationRepository } from "./organization-repository.js";
 import { MemoryReceiptRepository } from "./receipt-repository.js";
+import { MemoryReplicaRegistry } from "./replica-registry.js";
 import { MemoryUsageRepository } from "./usage-repository.js";
 import { MemoryUserRepository } from "./user-repository.js";
 
@@ -26,6 +27,7 @@ export class MemoryStore implements Store {
   readonly usage = new MemoryUsageRepository();
   readonly changes = new MemoryChangeLogRepository();
   readonly budgets = new MemoryBudgetLeases();
+  readonly replicas = new MemoryReplicaRegistry();
   readonly receipts = new MemoryReceiptRepository();
   readonly #units = new UnitOfWork<undefined>(oneAtATime());
 

@@ -13,6 +13,8 @@ export interface BudgetWindowDocument {
   held: Record<string, number>;
   /** Opened with no earlier window to follow: seed() adds what was spent before leasing began. */
   unseeded: boolean;
+  /** Whether the last lease was taken as asked: read back in that lease's own answer. */
+  applied: boolean;
   /** The primary's clock at the last lease. */
   now: Date;
   /** TTL: a window past, and one more, that nobody leased from. */
@@ -20,6 +22,8 @@ export interface BudgetWindowDocument {
 }
 
 const HOLDER = /^[A-Za-z0-9_-]{1,64}$/;
+/** Lease updates one call runs at once (the driver's pool holds 100 connections by default). */
+const LEASES_IN_FLIGHT = 32;
 
 /**
  * Leases as one findOneAndUpdate per bucket, whose update is an aggregation pipeline so that the
@@ -39,8 +43,19 @@ export class MongoBudgetLeases implements BudgetLeaseRepository {
     private readonly maxTimeMS: number,
   ) {}
 
-  lease(requests: BudgetLeaseRequest[]): Promise<BudgetLease[]> {
-    return Promise.all(requests.map((request) => this.#leaseOne(request)));
+  async lease(requests: BudgetLeaseRequest[]): Promise<BudgetLease[]> {
+    // Side by side, but never more than a share of the connection pool at once: at a window's
+    // start every active bucket of a replica asks in the same moment.
+    const answers: BudgetLease[] = new Array(requests.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < requests.length) {
+        const i = next++;
+        answers[i] = await this.#leaseOne(requests[i]!);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(LEASES_IN_FLIGHT, requests.length) }, worker));
+    return answers;
   }
 
   async seed(bucket: string, windowStartMs: number, units: number): Promise<void> {
@@ -66,11 +81,17 @@ export class MongoBudgetLeases implements BudgetLeaseRepository {
       windowEndMs: document.end.getTime(),
       storeNowMs: document.now.getTime(),
       held: document.held[request.holder] ?? 0,
+      applied: document.applied,
       granted: document.granted,
       holders: Object.keys(document.held).length,
       unseeded: document.unseeded,
     };
   }
+}
+
+/** Up to `want` units, as far as the limit allows beside what the holder must be raised to first. */
+function grant(want: number, limit: number): Document {
+  return { $max: [0, { $min: [want, { $subtract: [{ $subtract: [limit, "$granted"] }, { $max: [0, { $subtract: ["$_floor", "$_mine"] }] }] }] }] };
 }
 
 /** The update of one lease, step by step; the same rules as MemoryBudgetLeases. */
@@ -109,9 +130,11 @@ function leasePipeline(request: BudgetLeaseRequest): Document[] {
                 {
                   $add: [
                     "$_floor",
-                    want >= 0
-                      ? { $max: [0, { $min: [want, { $subtract: [{ $subtract: [limit, "$granted"] }, { $max: [0, { $subtract: ["$_floor", "$_mine"] }] }] }] }] }
-                      : want,
+                    want < 0
+                      ? want
+                      : request.seedFirst === true
+                        ? { $cond: ["$unseeded", 0, grant(want, limit)] }
+                        : grant(want, limit),
                   ],
                 },
               ],
@@ -125,6 +148,7 @@ function leasePipeline(request: BudgetLeaseRequest): Document[] {
       $set: {
         granted: { $add: ["$granted", { $subtract: ["$_held", "$_mine"] }] },
         held: { $setField: { field: holder, input: "$held", value: "$_held" } },
+        applied: "$_matches",
         now: "$_now",
         expiresAt: { $dateAdd: { startDate: "$end", unit, amount: 1 } },
       },

@@ -13,6 +13,7 @@ import type { KeyDocument } from "./key-document.js";
 import { inStoreTerms, withErrorsInStoreTerms } from "./mongo-errors.js";
 import { KeySlotCounters, type SlotCounterDocument } from "./key-slots.js";
 import { MongoBudgetLeases, type BudgetWindowDocument } from "./budget-leases.js";
+import { MongoReplicaRegistry, type ReplicaDocument } from "./replica-registry.js";
 import { MongoReceiptRepository, type ReceiptDocument } from "./receipt-repository.js";
 import { MongoOrganizationRepository, type OrganizationDocument } from "./organization-repository.js";
 import type { OwnerCountDocument } from "./owner-counts.js";
@@ -21,6 +22,8 @@ import { UsageKeyTotals, type UsageKeyTotalsDocument } from "./usage-key-totals.
 import { MongoUserRepository, type UserDocument } from "./user-repository.js";
 
 /** Collection names: one repository each, plus the key slot counters the key repository keeps. */
+const MONGODB_5_WIRE_VERSION = 13;
+
 export const COLLECTIONS = {
   keys: "keys",
   keySlots: "key_slots",
@@ -32,6 +35,7 @@ export const COLLECTIONS = {
   usageKeyTotals: "usage_key_totals",
   keyChanges: "key_changes",
   budgetWindows: "budget_windows",
+  replicas: "replicas",
   receipts: "idempotency_receipts",
 } as const;
 
@@ -52,6 +56,7 @@ export class MongoStore implements Store {
   readonly usage: MongoUsageRepository;
   readonly changes: MongoChangeLogRepository;
   readonly budgets: MongoBudgetLeases;
+  readonly replicas: MongoReplicaRegistry;
   readonly receipts: MongoReceiptRepository;
 
   readonly #client: MongoClient;
@@ -105,6 +110,7 @@ export class MongoStore implements Store {
     );
     this.changes = withErrorsInStoreTerms(changes);
     this.budgets = withErrorsInStoreTerms(new MongoBudgetLeases(this.#collection<BudgetWindowDocument>(COLLECTIONS.budgetWindows), reads.maxTimeMS));
+    this.replicas = withErrorsInStoreTerms(new MongoReplicaRegistry(this.#collection<ReplicaDocument>(COLLECTIONS.replicas)));
     this.receipts = withErrorsInStoreTerms(new MongoReceiptRepository(this.#collection<ReceiptDocument>(COLLECTIONS.receipts), inTransaction));
     this.#counters = withErrorsInStoreTerms(
       new MongoCounterRepair(
@@ -128,7 +134,12 @@ export class MongoStore implements Store {
    */
   async init(): Promise<void> {
     await this.#client.connect();
-    const hello = (await this.#db.command({ hello: 1 })) as { setName?: string; msg?: string };
+    const hello = (await this.#db.command({ hello: 1 })) as { setName?: string; msg?: string; maxWireVersion?: number };
+    // Limit leases are pipeline updates with operators from MongoDB 5.0 (wire version 13); on an
+    // older server every lease would fail and limits would run on the outage allowance for good.
+    if ((hello.maxWireVersion ?? 0) < MONGODB_5_WIRE_VERSION) {
+      throw new Error(`keygate needs MongoDB 5.0 or later (this server speaks wire version ${hello.maxWireVersion ?? "unknown"})`);
+    }
     this.#transactions = hello.setName !== undefined || hello.msg === "isdbgrid";
     const existing = await this.#db.listCollections({}, { nameOnly: true }).toArray();
     const missing = Object.values(COLLECTIONS).filter((name) => !existing.some((collection) => collection.name === name));
@@ -148,6 +159,7 @@ export class MongoStore implements Store {
       [COLLECTIONS.usageDays, MongoUsageRepository.indexes],
       [COLLECTIONS.keyChanges, MongoChangeLogRepository.indexes],
       [COLLECTIONS.budgetWindows, MongoBudgetLeases.indexes],
+      [COLLECTIONS.replicas, MongoReplicaRegistry.indexes],
       [COLLECTIONS.receipts, MongoReceiptRepository.indexes],
     ];
     await Promise.all(

@@ -62,8 +62,9 @@ export function describeBudgetLeasesContract(getStore: () => Store): void {
     it("an ask repeated after it landed (its answer lost) grants nothing twice and reports the holding as it is", async () => {
       await inOneWindow(async (bucket) => {
         const first = await leaseOne({ bucket, holder: "a", want: 4 });
+        expect(first.applied).toBe(true);
         const retried = await leaseOne({ bucket, holder: "a", want: 4 });
-        expect(retried).toMatchObject({ held: 4, granted: 4 });
+        expect(retried).toMatchObject({ held: 4, granted: 4, applied: false });
         const stale = await leaseOne({ bucket, holder: "a", windowStartMs: first.windowStartMs, held: 2, floor: 9, want: 4 });
         expect(stale).toMatchObject({ held: 4, granted: 4 });
         return [first, retried, stale];
@@ -106,16 +107,21 @@ export function describeBudgetLeasesContract(getStore: () => Store): void {
     });
 
     it("a seed adds once, to the window opened without an earlier one; a window that follows another opens seeded and empty", async () => {
-      const bucket = `org/${newId("org")}/second`;
       const unit: BudgetUnit = "second";
+      let bucket = `org/${newId("org")}/second`;
       let first = await leaseOne({ bucket, unit, holder: "a", want: 2 });
       if (first.windowEndMs - first.storeNowMs < 300) {
-        // Too close to the edge to seed inside the window: begin in the next one.
+        // Too close to the edge to seed inside the window: a new bucket, in the next one.
         await new Promise((resolve) => setTimeout(resolve, first.windowEndMs - first.storeNowMs + 20));
-        first = await leaseOne(after(first, { bucket, unit, holder: "a", want: 0 }));
+        bucket = `org/${newId("org")}/second`;
+        first = await leaseOne({ bucket, unit, holder: "a", want: 2 });
       }
+      expect(first.unseeded).toBe(true);
+      // A bucket whose spending before leasing must count first gets nothing until it is seeded.
+      const waiting = await leaseOne(after(first, { bucket, unit, holder: "b", windowStartMs: first.windowStartMs, held: 0, floor: 0, want: 3, seedFirst: true }));
+      if (waiting.windowStartMs === first.windowStartMs) expect(waiting).toMatchObject({ held: 0, granted: 2, applied: true, unseeded: true });
       await store.budgets.seed(bucket, first.windowStartMs, 5);
-      await store.budgets.seed(bucket, first.windowStartMs, 5);
+      await store.budgets.seed(bucket, first.windowStartMs, 5.7);
       const seeded = await leaseOne(after(first, { bucket, unit, holder: "a" }));
       if (seeded.windowStartMs === first.windowStartMs) expect(seeded).toMatchObject({ granted: first.granted + 5, unseeded: false });
       await new Promise((resolve) => setTimeout(resolve, seeded.windowEndMs - seeded.storeNowMs + 20));
