@@ -211,6 +211,7 @@ export class BudgetAsks {
 
   #apply(budget: Budget, lease: BudgetLease, sentAtMs: number, answeredAtMs: number): void {
     this.#storeClock.measure(lease.storeNowMs, sentAtMs, answeredAtMs);
+    this.#fleet.saw(lease.holders, lease.storeNowMs - lease.windowStartMs);
     const heldBefore = lease.windowStartMs === budget.windowStartMs ? budget.held : 0;
     if (budget.windowStartMs === null || lease.windowStartMs > budget.windowStartMs) {
       // A window new to this state. What it holds there is this ask's grant, unless the store did

@@ -2,6 +2,7 @@ import type { ReplicaRegistry } from "../store/store.js";
 
 /** How often this replica announces itself; it counts as live for three announcements. */
 const ANNOUNCE_EVERY_MS = 2_000;
+const LIVE_FOR_MS = 3 * ANNOUNCE_EVERY_MS;
 
 /**
  * How many replicas lease beside this one: it announces itself in the store's registry every
@@ -29,9 +30,21 @@ export class FleetSize {
     return this.#live;
   }
 
+  /**
+   * A window of some bucket, opened `openForMs` ago, is leased by `holders` replicas. If it is no
+   * older than a replica stays live in the registry, that many are live by the registry's own
+   * rule, whatever this replica learned at its last announcement: replicas started after it (the
+   * rest of a rollout, a scale-up) count from their first lease on, not up to 2 s later. Sized
+   * for fewer, this replica's slices held units unused that the others lacked. (A longer window's
+   * holders may include replicas gone since.)
+   */
+  saw(holders: number, openForMs: number): void {
+    if (this.#live !== null && holders > this.#live && openForMs <= LIVE_FOR_MS) this.#live = holders;
+  }
+
   /** Announces this replica now and learns the count; resolves either way (a failure keeps the count last learned). */
   refresh(): Promise<void> {
-    return this.registry.announce(this.holder, 3 * ANNOUNCE_EVERY_MS).then(
+    return this.registry.announce(this.holder, LIVE_FOR_MS).then(
       (live) => {
         this.#live = Math.max(1, live);
       },

@@ -90,6 +90,20 @@ describe("leased budgets", () => {
     expect(denied).toBe(0);
   });
 
+  it("the same at 95%, while the replicas started first still count fewer replicas than lease: their windows tell them", async () => {
+    // Replica 0 believes it is alone and replica 1 that they are two, until their next
+    // announcement (2 s on): sized for fewer, each of their slices of a second held units unused
+    // that the others then lacked.
+    fleet = await leasedFleet({ replicas: 3, startedInTurn: true });
+    const spec: BudgetSpec = { bucket: "key/key_S/second", unit: "second", limit: 20 };
+    let denied = 0;
+    for (let i = 0; i < 5 * 19; i++) {
+      if (!(await request(fleet.replicas[i % 3]!, [spec]))) denied++;
+      fleet.storeClock.advance(1_000 / 19);
+    }
+    expect(denied).toBe(0);
+  });
+
   it("windows follow the store's clock: a replica whose clock runs 40 s ahead does not open the next minute early", async () => {
     fleet = await leasedFleet({ replicas: 1, skewsMs: [40_000] }); // store at 12:00:10, replica at 12:00:50
     const [replica] = fleet.replicas;
