@@ -60,6 +60,7 @@ export interface LeasedBudgetsOptions {
 
 /** Idle this long with units held: they go back to the fleet. */
 const GIVE_BACK_IDLE_MS = 2_000;
+
 export class LeasedBudgets {
   readonly #options: LeasedBudgetsOptions;
   readonly #observer: LimitsObserver;
@@ -197,7 +198,7 @@ export class LeasedBudgets {
    * While the store is out of reach: what is held, then the allowance, which is the window's
    * unleased remainder as last seen (the whole limit in a window not yet seen) divided among the
    * replicas, or nothing. No Check waits for the store meanwhile: an ask is tried again in the
-   * background, at most once a second per bucket.
+   * background, after a second and then less and less often (Budget.recheckMs).
    */
   #standingUnreachable(budget: Budget, nowMs: number): Standing {
     if (!this.#alive(budget, nowMs)) {
