@@ -105,7 +105,6 @@ export async function startApp(options: AppOptions): Promise<App> {
         holder: randomBytes(12).toString("base64url"),
         waitMs: config.storeReadTimeoutMs,
         outageAllowance: config.limitsOutageAllowance,
-        allowanceAfterMs: config.storeWriteWaitMs,
         logger,
         observer: metrics.limits,
         loadMonthlyRequests: usage.loadStoredMonthlyRequests,

@@ -255,7 +255,6 @@ async function measure(mongoUri: string, seed: string): Promise<LeaseWaitsResult
     holder: randomBytes(12).toString("base64url"),
     waitMs: config.storeReadTimeoutMs,
     outageAllowance: config.limitsOutageAllowance,
-    allowanceAfterMs: config.storeWriteWaitMs,
     logger: pino({ level: "warn" }),
     loadMonthlyRequests: async () => 0,
   });

@@ -39,8 +39,6 @@ export class BudgetAsks {
   readonly #queue = new Set<Budget>();
   #sendScheduled = false;
   #storeReachable = true;
-  /** Since when asks have gone unanswered (null: they are answered). */
-  #unansweredSinceMs: number | null = null;
   #admittedWithoutLease = 0;
 
   constructor(options: BudgetAsksOptions) {
@@ -49,11 +47,6 @@ export class BudgetAsks {
     this.#storeClock = options.storeClock;
     this.#fleet = options.fleet;
     this.#holding = options.holding;
-  }
-
-  /** Since when the store has not answered (null: it answers). */
-  get unansweredSinceMs(): number | null {
-    return this.#unansweredSinceMs;
   }
 
   /** A request admitted beyond the slices held: counted for the log line when the store answers again. */
@@ -270,7 +263,6 @@ export class BudgetAsks {
   #reachable(reachable: boolean): void {
     if (reachable === this.#storeReachable) return;
     this.#storeReachable = reachable;
-    this.#unansweredSinceMs = reachable ? null : this.#options.clock.now();
     this.#observer.storeReachable(reachable);
     if (reachable) {
       this.#options.logger.info(

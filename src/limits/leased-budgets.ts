@@ -50,12 +50,6 @@ export interface LeasedBudgetsOptions {
   waitMs: number;
   /** Beyond held slices while the store is out of reach: nothing, or a share of the window. */
   outageAllowance: OutageAllowance;
-  /**
-   * How long the store must have been silent before the allowance applies in a window seen before
-   * (KEYGATE_STORE_WRITE_WAIT_MS, the time an election is waited out): an election is ridden out
-   * on held slices, never over the limit.
-   */
-  allowanceAfterMs: number;
   logger: Logger;
   observer?: LimitsObserver;
   /** What a bucket spent in a window before leasing began there (see BudgetLease.unseeded); undefined: nothing. */
@@ -66,6 +60,7 @@ export interface LeasedBudgetsOptions {
 
 /** Idle this long with units held: they go back to the fleet. */
 const GIVE_BACK_IDLE_MS = 2_000;
+
 export class LeasedBudgets {
   readonly #options: LeasedBudgetsOptions;
   readonly #observer: LimitsObserver;
@@ -203,7 +198,7 @@ export class LeasedBudgets {
    * While the store is out of reach: what is held, then the allowance, which is the window's
    * unleased remainder as last seen (the whole limit in a window not yet seen) divided among the
    * replicas, or nothing. No Check waits for the store meanwhile: an ask is tried again in the
-   * background, at most once a second per bucket.
+   * background, after a second and then less and less often (Budget.recheckMs).
    */
   #standingUnreachable(budget: Budget, nowMs: number): Standing {
     if (!this.#alive(budget, nowMs)) {
@@ -215,12 +210,6 @@ export class LeasedBudgets {
     if (!budget.inAir && nowMs - budget.lastAskMs >= budget.recheckMs) this.#asks.enqueue(budget);
     if (budget.available > 0) return "admit";
     if (this.#options.outageAllowance === "none" || this.#fleet.live === null) return "deny";
-    // In a window seen before the store stopped answering, the others may have leased more since
-    // this replica last looked: its share of the remainder as it saw it could take the fleet over
-    // the limit. So there the allowance waits until the store has been silent longer than any
-    // election lasts; until then what is held must do. A window opened during the silence has
-    // had nothing leased from it: each replica's share of the limit adds up to the limit.
-    if (budget.known && this.#asks.unansweredSinceMs !== null && nowMs - this.#asks.unansweredSinceMs < this.#options.allowanceAfterMs) return "deny";
     const unleased = budget.known ? Math.max(0, budget.limit - budget.granted) : budget.limit;
     const allowance = Math.floor(unleased / Math.max(budget.holders, this.#fleet.live));
     return budget.used < budget.held + allowance ? "admit" : "deny";

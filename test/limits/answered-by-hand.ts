@@ -56,7 +56,6 @@ export function replicaAnsweredByHand(startMs: number) {
     holder: "r1",
     waitMs: 60_000,
     outageAllowance: "none",
-    allowanceAfterMs: 0,
     logger: createLogger("silent"),
   });
   /** Checks of `specs` at the clock's time, all in one turn: the first look of each (mayWait). */

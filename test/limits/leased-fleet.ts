@@ -55,8 +55,6 @@ export interface Replica {
 export interface FleetOptions {
   replicas: number;
   outageAllowance?: OutageAllowance;
-  /** How long the store is silent before the allowance applies in a window seen before (default 0). */
-  allowanceAfterMs?: number;
   waitMs?: number;
   /** Each replica's clock minus the store's. */
   skewsMs?: number[];
@@ -94,7 +92,6 @@ export async function leasedFleet(options: FleetOptions): Promise<Fleet> {
       holder: `replica-${i}`,
       waitMs: options.waitMs ?? 1_000,
       outageAllowance: options.outageAllowance ?? "share",
-      allowanceAfterMs: options.allowanceAfterMs ?? 0,
       logger,
       ...(options.seed !== undefined && { seed: options.seed }),
       ...(options.maxBuckets !== undefined && { maxBuckets: options.maxBuckets }),
