@@ -227,6 +227,7 @@ export class BudgetAsks {
       granted: lease.granted,
       holders: lease.holders,
       known: true,
+      recount: false,
       unreachable: false,
     });
     if (budget.available > 0) this.#holding.add(budget);

@@ -65,6 +65,12 @@ export class Budget {
   claimed = 0;
   /** Units to give back with the next ask. */
   giveBack = 0;
+  /**
+   * The limit was lowered since the last answer: the units held here are used again only once an
+   * answer says what the whole fleet holds now (`granted` as last answered may predate the others'
+   * slices, and would let this replica use units the new limit does not leave it).
+   */
+  recount = false;
   /** The last ask failed or is late: the store is out of reach for this bucket. */
   unreachable = false;
   lastAskMs = Number.NEGATIVE_INFINITY;

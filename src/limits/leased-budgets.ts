@@ -167,7 +167,9 @@ export class LeasedBudgets {
       budget = new Budget(spec);
       this.#budgets.set(spec.bucket, budget);
     }
-    // A changed limit holds from the next ask; the units already granted stay granted.
+    // A changed limit holds from the next ask; the units already granted stay granted, but a
+    // lowered one binds them too, by the fleet's total as that ask has it.
+    if (spec.limit < budget.limit && budget.held > budget.used) budget.recount = true;
     budget.limit = spec.limit;
     if (first) budget.rate.add(nowMs);
     return budget;
@@ -184,6 +186,7 @@ export class LeasedBudgets {
   #standing(budget: Budget, nowMs: number, mayWait: boolean): Standing {
     if (budget.unreachable) return this.#standingUnreachable(budget, nowMs);
     if (this.#alive(budget, nowMs)) {
+      if (budget.recount) return mayWait ? "ask" : "deny";
       if (budget.available > 0) return "admit";
       if (budget.usedUp) {
         if (nowMs - budget.lastAskMs >= budget.recheckMs && !budget.inAir) this.#asks.enqueue(budget);

@@ -127,6 +127,18 @@ describe("leased budgets", () => {
     expect(granted).toBeLessThanOrEqual(10);
   });
 
+  it("a lowered limit binds what each replica holds by the fleet's total as it is now, not as its last answer had it", async () => {
+    // The replicas lease in turn, each sized for the fleet it knows of (itself alone, two, three):
+    // each one's last answer predates the slices of those after it. Those answers let the fleet
+    // admit 19 under the lowered limit of 15 (on MongoDB too, by the fleet test).
+    fleet = await leasedFleet({ replicas: 3, startedInTurn: true });
+    let admitted = 0;
+    for (const replica of [0, 1, 2]) admitted += await burst(fleet, [minute(30)], [replica, replica]);
+    expect((await fleet.leases.window(minute(30))).granted).toBeGreaterThan(15);
+    admitted += await burst(fleet, [minute(15)], Array.from({ length: 45 }, (_, i) => i % 3));
+    expect(admitted).toBeLessThanOrEqual(15);
+  });
+
   it("a Check waits one ask for all its buckets together, never one ask per bucket", async () => {
     fleet = await leasedFleet({ replicas: 1 });
     const specs = [minute(10), minute(100, "org/org_A/minute"), { bucket: "quota/org_A", unit: "month", limit: 1_000 } as const];

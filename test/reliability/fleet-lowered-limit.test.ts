@@ -9,7 +9,9 @@ import { startReplicaFleet, type ReplicaFleet } from "./replica-fleet.js";
  * few Checks of a key under its old limit; the limit is lowered through one replica; once every
  * replica has the change, a burst over all of them admits only what the new limit leaves of the
  * window. Units granted under the old limit stay granted, but a replica holding some may use only
- * what the new limit leaves beside the others' holdings; no more is granted.
+ * what the new limit leaves beside the others' holdings as the store has them after the change;
+ * no more is granted. Nothing is admitted beyond the new limit; what the old limit's slices hold
+ * unused may keep the fleet below it until they go back or the window ends.
  */
 const OLD_LIMIT = 60;
 const NEW_LIMIT = 20;
@@ -27,7 +29,7 @@ describe("a limit lowered mid-window", () => {
     await fleet?.close();
   });
 
-  it(`from ${OLD_LIMIT} to ${NEW_LIMIT} a minute: the fleet admits ${NEW_LIMIT} in the window, not ${OLD_LIMIT}`, async () => {
+  it(`from ${OLD_LIMIT} to ${NEW_LIMIT} a minute: the fleet admits at most ${NEW_LIMIT} in the window, not ${OLD_LIMIT}`, async () => {
     const [first] = fleet.replicas;
     const { key, secret } = await first!.client.createKey({
       name: "lowered",
@@ -53,13 +55,7 @@ describe("a limit lowered mid-window", () => {
     });
     console.info(`lowered: before ${JSON.stringify(before)} (granted ${grantedBefore}), after ${JSON.stringify(after)} (granted ${grantedAfter})`);
     expect(before).toEqual({ allowed: BEFORE });
-    expect(grantedBefore).toBeLessThan(OLD_LIMIT);
-    // No unit is granted beyond the new limit, and units held under the old one bind at once: the
-    // fleet admits at most the new limit in the window (beyond it only if more was granted before
-    // the change than the new limit, which its holders then cap at what the new limit leaves them).
-    const admitted = BEFORE + (after["allowed"] ?? 0);
-    expect(admitted).toBeLessThanOrEqual(Math.max(NEW_LIMIT, grantedBefore));
-    expect(admitted).toBeLessThan(OLD_LIMIT);
+    expect(BEFORE + (after["allowed"] ?? 0)).toBeLessThanOrEqual(NEW_LIMIT);
     expect(grantedAfter).toBeLessThanOrEqual(Math.max(NEW_LIMIT, grantedBefore));
   });
 });
