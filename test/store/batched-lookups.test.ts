@@ -36,6 +36,37 @@ describe("batched lookups", () => {
     expect(second).not.toBe(first);
   });
 
+  it("a lookup on a quiet batcher goes out at the end of its turn, without waiting for the window", async () => {
+    const batches: string[][] = [];
+    const lookups = new BatchedLookups((keys) => {
+      batches.push(keys);
+      return echo(keys);
+    }, { windowMs: 3_600_000, maxBatch: 100 });
+    expect(await lookups.get("a")).toEqual({ key: "a" });
+    expect(await Promise.all([lookups.get("b"), lookups.get("c")])).toEqual([{ key: "b" }, { key: "c" }]);
+    expect(batches).toEqual([["a"], ["b", "c"]]);
+  });
+
+  it("while a query is in flight, later lookups gather into the next one", async () => {
+    const batches: string[][] = [];
+    let answerFirst: () => void = () => {};
+    const lookups = new BatchedLookups(async (keys) => {
+      batches.push(keys);
+      if (batches.length === 1) await new Promise<void>((resolve) => (answerFirst = resolve));
+      return echo(keys);
+    }, { windowMs: 5, maxBatch: 100 });
+    const first = lookups.get("a");
+    await new Promise((resolve) => setImmediate(resolve));
+    // Asked one after the other while "a" is out: one batch for both.
+    const second = lookups.get("b");
+    await Promise.resolve();
+    const third = lookups.get("c");
+    await expect.poll(() => batches.length).toBe(2);
+    answerFirst();
+    expect(await Promise.all([first, second, third])).toEqual([{ key: "a" }, { key: "b" }, { key: "c" }]);
+    expect(batches).toEqual([["a"], ["b", "c"]]);
+  });
+
   it("a failed load fails every caller of its batch, and the next batch is asked afresh", async () => {
     let fail = true;
     const { lookups, batches } = recorded(async (keys) => {

@@ -1,7 +1,8 @@
 /**
- * Lookups by a unique key, gathered into batches: the first lookup after a quiet moment opens a
- * batch, which goes out as one query `windowMs` later, or at once when it holds `maxBatch`
- * distinct keys. A burst of Checks with keys no cache holds yet (a replica just started, a
+ * Lookups by a unique key, gathered into batches. With no query of its own in flight, a lookup
+ * goes out at the end of the event-loop turn, with whatever else that turn asked for: a lone
+ * cold key waits for no window. While a query is in flight, lookups gather for `windowMs` (or
+ * until `maxBatch` distinct keys) and go out as one query. A burst of Checks with keys no cache holds yet (a replica just started, a
  * client rolling out thousands of new keys) then costs one round trip per few milliseconds,
  * not one per key, and the server answers one indexed `$in` query instead of many.
  *
@@ -15,7 +16,7 @@ export interface BatchedLookupOptions {
   readonly maxBatch: number;
 }
 
-/** A few milliseconds: well under a cold lookup's round trip on a loaded server, long enough to gather a burst. */
+/** A few milliseconds: well under a cold lookup's round trip on a loaded server, long enough to gather a burst behind one in flight. */
 export const DEFAULT_BATCHED_LOOKUPS: BatchedLookupOptions = { windowMs: 2, maxBatch: 100 };
 
 interface Waiter<V> {
@@ -30,7 +31,9 @@ export class BatchedLookups<V> {
   readonly #load: LoadBatch<V>;
   readonly #options: BatchedLookupOptions;
   #open = new Map<string, Waiter<V>[]>();
-  #timer: NodeJS.Timeout | undefined;
+  #scheduled: { cancel(): void } | undefined;
+  /** Queries sent and not yet answered. */
+  #inFlight = 0;
 
   constructor(load: LoadBatch<V>, options: BatchedLookupOptions = DEFAULT_BATCHED_LOOKUPS) {
     if (!(options.maxBatch >= 1 && options.windowMs >= 0)) throw new Error(`invalid batch options ${JSON.stringify(options)}`);
@@ -47,21 +50,33 @@ export class BatchedLookups<V> {
       }
       this.#open.set(key, [{ resolve, reject }]);
       if (this.#open.size >= this.#options.maxBatch) void this.#flush();
-      else if (this.#timer === undefined) this.#timer = setTimeout(() => void this.#flush(), this.#options.windowMs);
+      else if (this.#scheduled === undefined) this.#scheduled = this.#schedule();
     });
   }
 
+  #schedule(): { cancel(): void } {
+    if (this.#inFlight === 0) {
+      const immediate = setImmediate(() => void this.#flush());
+      return { cancel: () => clearImmediate(immediate) };
+    }
+    const timer = setTimeout(() => void this.#flush(), this.#options.windowMs);
+    return { cancel: () => clearTimeout(timer) };
+  }
+
   async #flush(): Promise<void> {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#scheduled?.cancel();
+    this.#scheduled = undefined;
     const batch = this.#open;
     this.#open = new Map();
     let found: Map<string, V>;
+    this.#inFlight++;
     try {
       found = await this.#load([...batch.keys()]);
     } catch (error) {
       for (const waiters of batch.values()) for (const waiter of waiters) waiter.reject(error);
       return;
+    } finally {
+      this.#inFlight--;
     }
     for (const [key, waiters] of batch) {
       const value = found.get(key) ?? null;
