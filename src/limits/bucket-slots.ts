@@ -1,3 +1,5 @@
+import { grown } from "../model/typed-array.js";
+
 /**
  * Small integer slots for named buckets, so that what a bucket counts can live in typed arrays
  * indexed by its slot (rate-limiter.ts) rather than in an object, a cache node and a name string
@@ -121,10 +123,4 @@ export class BucketSlots {
     this.#grow(capacity);
     this.#capacity = capacity;
   }
-}
-
-/** `into` holding `from` at its start. */
-export function grown<T extends Uint8Array | Uint16Array | Int32Array | Float64Array>(from: T, into: T): T {
-  into.set(from);
-  return into;
 }

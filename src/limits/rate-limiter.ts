@@ -1,6 +1,7 @@
 import type { RateLimitPeriod } from "../model/records.js";
 import type { Clock } from "../time/clock.js";
-import { BucketSlots, grown } from "./bucket-slots.js";
+import { grown } from "../model/typed-array.js";
+import { BucketSlots } from "./bucket-slots.js";
 
 /**
  * Rate limiting for Check. The algorithm is a sliding window over sub-window slots (a sliding
