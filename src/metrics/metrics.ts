@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { checkMetrics } from "./check-metrics.js";
 import type { CacheEviction, CacheLookup, CheckObserver, DataPlaneObserver, KeyCacheObserver, LimitsObserver, UsageCounterSource, UsageFlushSource } from "./observers.js";
 
 /**
@@ -35,7 +36,6 @@ export interface MetricsOptions {
   nowMs?: () => number;
 }
 
-const CHECK_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 const STORE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 const RPC_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -73,36 +73,7 @@ export class Metrics {
     this.#nowMs = options.nowMs ?? (() => performance.now());
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
 
-    const decisions = new Counter({
-      name: "keygate_check_decisions_total",
-      help: "Check decisions by decision (allow, deny) and reason (OK or the denial code).",
-      labelNames: ["decision", "reason"] as const,
-      registers,
-    });
-    const checkFailures = new Counter({
-      name: "keygate_check_failures_total",
-      help: "Check RPCs that failed without a decision, by gRPC code (unavailable: store unreadable; internal: a fault).",
-      labelNames: ["code"] as const,
-      registers,
-    });
-    const checkSeconds = new Histogram({
-      name: "keygate_check_duration_seconds",
-      help: "Time from a Check's arrival to its answer, by decision (allow, deny, error).",
-      labelNames: ["decision"] as const,
-      buckets: CHECK_BUCKETS,
-      registers,
-    });
-    this.check = {
-      decided(outcome, seconds) {
-        const decision = outcome === "allowed" ? "allow" : "deny";
-        decisions.inc({ decision, reason: outcome === "allowed" ? "OK" : outcome });
-        checkSeconds.observe({ decision }, seconds);
-      },
-      failed(code, seconds) {
-        checkFailures.inc({ code });
-        checkSeconds.observe({ decision: "error" }, seconds);
-      },
-    };
+    this.check = checkMetrics(this.registry);
 
     const previousToken = new Counter({
       name: "keygate_data_plane_previous_token_total",
