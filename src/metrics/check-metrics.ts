@@ -1,4 +1,5 @@
-import { Counter, type Registry } from "prom-client";
+import type { Registry } from "prom-client";
+import { CounterFeed } from "./counter-feed.js";
 import type { CheckObserver } from "./observers.js";
 
 /**
@@ -14,44 +15,6 @@ const DECISIONS = ["allow", "deny", "error"] as const;
 const ALLOW = 0;
 const DENY = 1;
 const ERROR = 2;
-
-/** One label set's count, and what the exposed counter already holds of it. */
-interface Tally {
-  readonly labels: Record<string, string>;
-  counted: number;
-  reported: number;
-}
-
-/** Counts by label set, handed to a prom-client counter as increments at each scrape. */
-class CounterFeed {
-  readonly #byKey = new Map<string, Tally>();
-  readonly #labelsOf: (key: string) => Record<string, string>;
-
-  constructor(registry: Registry, name: string, help: string, labelNames: string[], labelsOf: (key: string) => Record<string, string>) {
-    this.#labelsOf = labelsOf;
-    const feed = this.#byKey;
-    new Counter({
-      name,
-      help,
-      labelNames,
-      registers: [registry],
-      collect() {
-        for (const tally of feed.values()) {
-          if (tally.counted === tally.reported) continue;
-          this.inc(tally.labels, tally.counted - tally.reported);
-          tally.reported = tally.counted;
-        }
-      },
-    });
-  }
-
-  /** Counts one for the label set `key` stands for (its labels made once, at its first count). */
-  add(key: string): void {
-    let tally = this.#byKey.get(key);
-    if (tally === undefined) this.#byKey.set(key, (tally = { labels: this.#labelsOf(key), counted: 0, reported: 0 }));
-    tally.counted++;
-  }
-}
 
 /** A histogram of seconds by decision, in arrays, exposed as prom-client exposes its own. */
 class LatencyHistogram {

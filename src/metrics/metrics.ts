@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { checkMetrics } from "./check-metrics.js";
+import { CounterFeed } from "./counter-feed.js";
 import type { CacheEviction, CacheLookup, CheckObserver, DataPlaneObserver, KeyCacheObserver, LimitsObserver, UsageCounterSource, UsageFlushSource } from "./observers.js";
 
 /**
@@ -91,27 +92,28 @@ export class Metrics {
       },
     };
 
-    const hits = new Counter({
-      name: "keygate_key_cache_hits_total",
-      help: "Key cache lookups answered from memory: kind key (a cached key) or unknown (a cached miss).",
-      labelNames: ["kind"] as const,
-      registers,
-    });
-    const misses = new Counter({ name: "keygate_key_cache_misses_total", help: "Key cache lookups that had to read the store.", registers });
+    const hits = new CounterFeed(
+      this.registry,
+      "keygate_key_cache_hits_total",
+      "Key cache lookups answered from memory: kind key (a cached key) or unknown (a cached miss).",
+      ["kind"],
+      (kind) => ({ kind }),
+    );
+    const misses = new CounterFeed(this.registry, "keygate_key_cache_misses_total", "Key cache lookups that had to read the store.", [], () => ({}));
     const evictions = new Counter({
       name: "keygate_key_cache_evictions_total",
       help: "Key cache entries removed, by cause (capacity, expired, changed: the key was updated, rotated, revoked or deleted).",
       labelNames: ["cause"] as const,
       registers,
     });
-    for (const kind of ["key", "unknown"] as const) hits.inc({ kind }, 0);
+    for (const kind of ["key", "unknown"] as const) hits.present(kind);
     for (const cause of ["capacity", "expired", "changed"] as const) evictions.inc({ cause }, 0);
     const lookupLabel: Record<CacheLookup, "key" | "unknown" | null> = { hit: "key", negative_hit: "unknown", miss: null };
     this.keyCache = {
       lookup(result) {
         const kind = lookupLabel[result];
-        if (kind === null) misses.inc();
-        else hits.inc({ kind });
+        if (kind === null) misses.add("");
+        else hits.add(kind);
       },
       evicted(cause: CacheEviction) {
         evictions.inc({ cause });
