@@ -1,6 +1,5 @@
 import type { Clock } from "../time/clock.js";
 import type { CheckLimits, Admission, LimitedKey, OrganizationLimits, PlanLimits } from "./check-limits.js";
-import { tightest } from "./check-limits.js";
 import { MonthlyQuota, type LoadMonthlyRequests } from "./monthly-quota.js";
 import { SlidingWindowLimiter, type RateLimitRule, type RateLimitState } from "./rate-limiter.js";
 
@@ -13,47 +12,18 @@ import { SlidingWindowLimiter, type RateLimitRule, type RateLimitState } from ".
 export interface LocalLimitsOptions {
   clock: Clock;
   loadMonthlyRequests: LoadMonthlyRequests;
-  /** Rate-limit buckets held (keys and organizations); default 100,000. */
+  /** Keys whose rate-limit window is held; default 1,000,000 (see SlidingWindowLimiterOptions). */
   maxBuckets?: number;
-  /** Organizations whose monthly count is held; default 100,000. */
+  /** Organizations whose per-minute window and monthly count are held; default 100,000. */
   maxOrganizations?: number;
 }
 
 type KeyLimitFields = Pick<LimitedKey, "id" | "rateLimit">;
 
-const keyBucketOf = (key: KeyLimitFields): string => `key/${key.id}/${key.rateLimit!.period}`;
-const organizationBucketOf = (organizationId: string): string => `org/${organizationId}`;
-
-// Bucket names and rules are the same for every request of a cached key and plan: made once per
-// record instead of a new string to build and hash on every request. The fields they are made of
-// are compared on each use, so a record changed in place still gets the right names.
-interface BucketNames {
-  id: string;
-  organizationId: string | undefined;
-  rateLimit: KeyLimitFields["rateLimit"];
-  period: string | undefined;
-  key: string;
-  organization: string;
-}
-// Memos of what follows from a key's or a plan's limits alone, dropped with the record.
-const keyBuckets = new WeakMap<KeyLimitFields, BucketNames>();
+// A key's window is found by the key's id and its period, an organization's by its id: strings
+// the cached record already holds, so counting a request builds no name. The organization's rule
+// follows from its plan alone: made once per plan, not once per request.
 const organizationRules = new WeakMap<PlanLimits, RateLimitRule>();
-
-function buckets(key: KeyLimitFields & { organizationId?: string }): BucketNames {
-  let names = keyBuckets.get(key);
-  if (names === undefined || names.id !== key.id || names.rateLimit !== key.rateLimit || names.period !== key.rateLimit?.period || names.organizationId !== key.organizationId) {
-    names = {
-      id: key.id,
-      organizationId: key.organizationId,
-      rateLimit: key.rateLimit,
-      period: key.rateLimit?.period,
-      key: key.rateLimit === null ? "" : keyBucketOf(key),
-      organization: key.organizationId === undefined ? "" : organizationBucketOf(key.organizationId),
-    };
-    keyBuckets.set(key, names);
-  }
-  return names;
-}
 
 function organizationRule(plan: PlanLimits): RateLimitRule {
   let rule = organizationRules.get(plan);
@@ -66,19 +36,19 @@ function organizationRule(plan: PlanLimits): RateLimitRule {
 
 export class LocalLimits implements CheckLimits {
   readonly #clock: Clock;
-  readonly #limiter: SlidingWindowLimiter;
+  readonly #keys: SlidingWindowLimiter;
+  readonly #organizations: SlidingWindowLimiter;
   readonly #quota: MonthlyQuota;
 
   constructor(options: LocalLimitsOptions) {
     this.#clock = options.clock;
-    this.#limiter = new SlidingWindowLimiter({
+    this.#keys = new SlidingWindowLimiter({
       clock: options.clock,
       ...(options.maxBuckets !== undefined && { maxBuckets: options.maxBuckets }),
     });
-    this.#quota = new MonthlyQuota({
-      loadMonthlyRequests: options.loadMonthlyRequests,
-      ...(options.maxOrganizations !== undefined && { maxOrganizations: options.maxOrganizations }),
-    });
+    const maxOrganizations = options.maxOrganizations ?? 100_000;
+    this.#organizations = new SlidingWindowLimiter({ clock: options.clock, maxBuckets: maxOrganizations });
+    this.#quota = new MonthlyQuota({ loadMonthlyRequests: options.loadMonthlyRequests, maxOrganizations });
   }
 
   admit(key: LimitedKey, plan: PlanLimits, nowMs: number, mayWait = true): Admission {
@@ -86,32 +56,38 @@ export class LocalLimits implements CheckLimits {
     // month); a load that failed rejects the wait, and the Check answers unavailable.
     const ready = mayWait ? this.#quota.ready(key.organizationId, nowMs) : undefined;
     if (ready !== undefined) return { waitFor: ready };
-    const names = buckets(key);
-    const orgBucket = names.organization;
+    const organizationId = key.organizationId;
     const orgRule = organizationRule(plan);
     const keyRule = key.rateLimit;
-    if (keyRule !== null) {
-      const state = this.#limiter.peek(names.key, keyRule, nowMs);
-      if (state.remaining === 0) return { admitted: false, reason: "RATE_LIMITED", state };
+    // Each limit is looked at before any is counted; only the state answered is made.
+    if (keyRule !== null && this.#keys.remaining(key.id, keyRule, nowMs) === 0) {
+      return { admitted: false, reason: "RATE_LIMITED", state: this.#keys.peek(key.id, keyRule, nowMs) };
     }
-    const perMinute = this.#limiter.peek(orgBucket, orgRule, nowMs);
-    if (perMinute.remaining === 0) return { admitted: false, reason: "QUOTA_EXCEEDED", state: perMinute };
-    const monthly = this.#quota.check(key.organizationId, plan.monthlyQuota, nowMs);
-    if (monthly.remaining === 0) return { admitted: false, reason: "QUOTA_EXCEEDED", state: monthly };
+    if (this.#organizations.remaining(organizationId, orgRule, nowMs) === 0) {
+      return { admitted: false, reason: "QUOTA_EXCEEDED", state: this.#organizations.peek(organizationId, orgRule, nowMs) };
+    }
+    if (this.#quota.remaining(organizationId, plan.monthlyQuota, nowMs) === 0) {
+      return { admitted: false, reason: "QUOTA_EXCEEDED", state: this.#quota.check(organizationId, plan.monthlyQuota, nowMs) };
+    }
 
-    const perMinuteAfter = this.#limiter.hit(orgBucket, orgRule, nowMs);
-    const monthlyAfter = this.#quota.hit(key.organizationId, plan.monthlyQuota, nowMs);
-    const states = keyRule === null ? [perMinuteAfter, monthlyAfter] : [this.#limiter.hit(names.key, keyRule, nowMs), perMinuteAfter, monthlyAfter];
-    return { admitted: true, state: tightest(states) };
+    const perMinuteLeft = this.#organizations.count(organizationId, orgRule, nowMs);
+    const monthlyLeft = this.#quota.count(organizationId, plan.monthlyQuota, nowMs);
+    // The tightest of key, per-minute and monthly (the first on a tie), as tightest() picks.
+    if (keyRule !== null) {
+      const keyLeft = this.#keys.count(key.id, keyRule, nowMs);
+      if (keyLeft <= perMinuteLeft && keyLeft <= monthlyLeft) return { admitted: true, state: this.#keys.peek(key.id, keyRule, nowMs) };
+    }
+    if (monthlyLeft < perMinuteLeft) return { admitted: true, state: this.#quota.check(organizationId, plan.monthlyQuota, nowMs) };
+    return { admitted: true, state: this.#organizations.peek(organizationId, orgRule, nowMs) };
   }
 
   peekKeyRateLimit(key: KeyLimitFields, nowMs: number = this.#clock.now()): RateLimitState | null {
-    return key.rateLimit === null ? null : this.#limiter.peek(buckets(key).key, key.rateLimit, nowMs);
+    return key.rateLimit === null ? null : this.#keys.peek(key.id, key.rateLimit, nowMs);
   }
 
   peekOrganization(organizationId: string, plan: PlanLimits, nowMs: number = this.#clock.now()): OrganizationLimits {
     return {
-      perMinute: this.#limiter.peek(organizationBucketOf(organizationId), organizationRule(plan), nowMs),
+      perMinute: this.#organizations.peek(organizationId, organizationRule(plan), nowMs),
       monthly: this.#quota.peek(organizationId, plan.monthlyQuota, nowMs),
     };
   }

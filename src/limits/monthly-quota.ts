@@ -89,6 +89,16 @@ export class MonthlyQuota {
     return this.#state(this.#current(organizationId, nowMs), quota, nowMs);
   }
 
+  /** `check(...).remaining`, without making the state. */
+  remaining(organizationId: string, quota: number, nowMs: number): number {
+    return Math.max(0, quota - this.#current(organizationId, nowMs).used);
+  }
+
+  /** `hit(...).remaining`, without making the state. */
+  count(organizationId: string, quota: number, nowMs: number): number {
+    return Math.max(0, quota - ++this.#current(organizationId, nowMs).used);
+  }
+
   hit(organizationId: string, quota: number, nowMs: number): RateLimitState {
     const count = this.#current(organizationId, nowMs);
     count.used++;

@@ -1,4 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { checkMetrics } from "./check-metrics.js";
+import { CounterFeed } from "./counter-feed.js";
 import type { CacheEviction, CacheLookup, CheckObserver, DataPlaneObserver, KeyCacheObserver, LimitsObserver, UsageCounterSource, UsageFlushSource } from "./observers.js";
 
 /**
@@ -35,7 +37,6 @@ export interface MetricsOptions {
   nowMs?: () => number;
 }
 
-const CHECK_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 const STORE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 const RPC_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -73,36 +74,7 @@ export class Metrics {
     this.#nowMs = options.nowMs ?? (() => performance.now());
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
 
-    const decisions = new Counter({
-      name: "keygate_check_decisions_total",
-      help: "Check decisions by decision (allow, deny) and reason (OK or the denial code).",
-      labelNames: ["decision", "reason"] as const,
-      registers,
-    });
-    const checkFailures = new Counter({
-      name: "keygate_check_failures_total",
-      help: "Check RPCs that failed without a decision, by gRPC code (unavailable: store unreadable; internal: a fault).",
-      labelNames: ["code"] as const,
-      registers,
-    });
-    const checkSeconds = new Histogram({
-      name: "keygate_check_duration_seconds",
-      help: "Time from a Check's arrival to its answer, by decision (allow, deny, error).",
-      labelNames: ["decision"] as const,
-      buckets: CHECK_BUCKETS,
-      registers,
-    });
-    this.check = {
-      decided(outcome, seconds) {
-        const decision = outcome === "allowed" ? "allow" : "deny";
-        decisions.inc({ decision, reason: outcome === "allowed" ? "OK" : outcome });
-        checkSeconds.observe({ decision }, seconds);
-      },
-      failed(code, seconds) {
-        checkFailures.inc({ code });
-        checkSeconds.observe({ decision: "error" }, seconds);
-      },
-    };
+    this.check = checkMetrics(this.registry);
 
     const previousToken = new Counter({
       name: "keygate_data_plane_previous_token_total",
@@ -120,27 +92,28 @@ export class Metrics {
       },
     };
 
-    const hits = new Counter({
-      name: "keygate_key_cache_hits_total",
-      help: "Key cache lookups answered from memory: kind key (a cached key) or unknown (a cached miss).",
-      labelNames: ["kind"] as const,
-      registers,
-    });
-    const misses = new Counter({ name: "keygate_key_cache_misses_total", help: "Key cache lookups that had to read the store.", registers });
+    const hits = new CounterFeed(
+      this.registry,
+      "keygate_key_cache_hits_total",
+      "Key cache lookups answered from memory: kind key (a cached key) or unknown (a cached miss).",
+      ["kind"],
+      (kind) => ({ kind }),
+    );
+    const misses = new CounterFeed(this.registry, "keygate_key_cache_misses_total", "Key cache lookups that had to read the store.", [], () => ({}));
     const evictions = new Counter({
       name: "keygate_key_cache_evictions_total",
       help: "Key cache entries removed, by cause (capacity, expired, changed: the key was updated, rotated, revoked or deleted).",
       labelNames: ["cause"] as const,
       registers,
     });
-    for (const kind of ["key", "unknown"] as const) hits.inc({ kind }, 0);
+    for (const kind of ["key", "unknown"] as const) hits.present(kind);
     for (const cause of ["capacity", "expired", "changed"] as const) evictions.inc({ cause }, 0);
     const lookupLabel: Record<CacheLookup, "key" | "unknown" | null> = { hit: "key", negative_hit: "unknown", miss: null };
     this.keyCache = {
       lookup(result) {
         const kind = lookupLabel[result];
-        if (kind === null) misses.inc();
-        else hits.inc({ kind });
+        if (kind === null) misses.add("");
+        else hits.add(kind);
       },
       evicted(cause: CacheEviction) {
         evictions.inc({ cause });

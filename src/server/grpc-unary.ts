@@ -49,6 +49,17 @@ function unaryRouteFor(routes: ReadonlyMap<string, UnaryRoute>, headers: http2.I
  * grew past what one message may take (so there is more than one).
  */
 function singleRequest(route: UnaryRoute, body: Buffer, readMaxBytes: number, complete: boolean): unknown {
+  // The usual body, one whole uncompressed message, decoded without the general walk's objects.
+  if (body.length >= FRAME_HEADER_BYTES && (body[0]! & COMPRESSED_FLAG) === 0) {
+    const length = frameMessageLength(body, 0);
+    if (length <= readMaxBytes && FRAME_HEADER_BYTES + length === body.length) {
+      try {
+        return route.decode(body.subarray(FRAME_HEADER_BYTES));
+      } catch (error) {
+        return error;
+      }
+    }
+  }
   const messages: Array<{ flags: number; data: Uint8Array }> = [];
   let offset = 0;
   while (body.length - offset >= FRAME_HEADER_BYTES && messages.length < 2) {
@@ -89,10 +100,19 @@ function errorTrailers(error: unknown): http2.OutgoingHttpHeaders {
   return trailers;
 }
 
+/** The OK answer's trailers, as a listener shared by every stream ("wantTrailers" comes once). */
+function sendOkTrailers(this: http2.ServerHttp2Stream): void {
+  this.sendTrailers(OK_TRAILERS);
+}
+
+/** For "error" on a stream nobody is left to answer; one function for all of them. */
+function ignore(): void {}
+
 function respond(stream: http2.ServerHttp2Stream, message: Uint8Array | null, trailers: http2.OutgoingHttpHeaders): void {
   if (stream.destroyed || stream.closed) return;
   stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
-  stream.once("wantTrailers", () => stream.sendTrailers(trailers));
+  if (trailers === OK_TRAILERS) stream.on("wantTrailers", sendOkTrailers);
+  else stream.once("wantTrailers", () => stream.sendTrailers(trailers));
   if (message === null) {
     stream.end();
     return;
@@ -157,7 +177,7 @@ function serveUnaryStream(
   bodies: BodyBudget,
 ): void {
   // A client reset or a broken connection: nobody is left to answer.
-  stream.on("error", () => {});
+  stream.on("error", ignore);
   const caller = route.admit(headers, stream.session?.socket?.remoteAddress);
   if (caller instanceof ConnectError) {
     // Refused before any of the body is buffered; whatever else it sends is read and dropped.

@@ -33,15 +33,23 @@ export function endpointNormalizer(idSegment: RegExp): EndpointNormalizer {
     return endpointKey(verb, `/${kept.join("/")}${rest}`);
   };
   // Check runs this for every request, mostly on a few paths: remember recent answers so the
-  // split and the per-segment pattern tests run once per distinct path, not once per request.
-  const memo = new Map<string, string>();
+  // split and the per-segment pattern tests run once per distinct path, not once per request,
+  // by method then path, so a lookup builds no string either.
+  const memo = new Map<string, Map<string, string>>();
+  let remembered = 0;
   return (method, path) => {
-    const key = `${method} ${path}`;
-    let endpoint = memo.get(key);
+    let paths = memo.get(method);
+    let endpoint = paths?.get(path);
     if (endpoint === undefined) {
       endpoint = normalize(method, path);
-      if (memo.size >= MEMO_ENTRIES) memo.clear();
-      memo.set(key, endpoint);
+      if (remembered >= MEMO_ENTRIES) {
+        memo.clear();
+        remembered = 0;
+        paths = undefined;
+      }
+      if (paths === undefined) memo.set(method, (paths = new Map()));
+      paths.set(path, endpoint);
+      remembered++;
     }
     return endpoint;
   };

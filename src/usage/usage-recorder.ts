@@ -1,24 +1,24 @@
 import { randomBytes } from "node:crypto";
-import { LRUCache } from "lru-cache";
 import type { Logger } from "../log/logger.js";
 import type { Clock } from "../time/clock.js";
 import { OVERFLOW_ENDPOINT, type EndpointNormalizer } from "./endpoint.js";
-import { CHECK_OUTCOMES, type CheckOutcome } from "../model/check-outcomes.js";
 import { FIRST_FAILED_STATUS, type CheckUsageEvent, type ResponseUsageEvent, type UsageRecorder } from "./usage-event.js";
 import { USAGE_METRIC, type UsageMetrics } from "./usage-metrics.js";
 import type { KeyDayDelta, UsageBatch, UsageRepository } from "../store/usage-repository.js";
-import { emptyTally, laterOf, type KeyDayUsage } from "../model/usage-tally.js";
+import type { KeyDayUsage } from "../model/usage-tally.js";
 import { dayStartMs, utcDay, type DayRange } from "../time/utc-days.js";
+import { KeyDayRows, OUTCOME_INDEX, SCALAR } from "./key-day-rows.js";
 
 /**
  * Check's usage recorder. Each decision (and each access-log response) adds to in-memory counters
- * per key × UTC day; nothing touches the store on the request path. A flush swaps the buffer for
- * an empty one in one synchronous step, cuts what it took into batches of `batchSize` key-days,
+ * per key × UTC day (key-day-rows.ts: typed arrays, nothing allocated per request); nothing
+ * touches the store on the request path. A flush takes every key-day's counts in one synchronous
+ * step, leaving them at zero, cuts what it took into batches of `batchSize` key-days,
  * each with an id of its own, and applies them in order. A batch whose write fails stays queued,
  * unchanged and with the same id, and is applied again before anything newer: stores apply a batch
  * id at most once per record, so a write that failed halfway, or whose acknowledgement was lost,
  * neither loses nor doubles a count. Meanwhile new counts aggregate in the buffer, which is only
- * swapped once the queue is empty.
+ * taken once the queue is empty.
  *
  * Memory is bounded: at most `maxBufferedEntries` key-days wait (buffer and queue together; beyond
  * that, increments for new key-days are dropped, counted and logged), and a key has at most
@@ -27,8 +27,12 @@ import { dayStartMs, utcDay, type DayRange } from "../time/utc-days.js";
  */
 
 export const MAX_ENDPOINTS_PER_KEY_DAY = 100;
-/** Key-days whose distinct endpoints are remembered for that cap. */
-const ENDPOINT_MEMORY_KEY_DAYS = 20_000;
+/**
+ * Key-days of today whose distinct endpoints are remembered for that cap once flushed, beyond the
+ * buffered ones: a million keys in use (about 190 bytes each, the arrays growing as they fill).
+ */
+const REMEMBERED_KEY_DAYS = 1_000_000;
+const NONE = -1;
 const DAY_MS = 86_400_000;
 /** Flush attempts on close, with a pause that doubles from CLOSE_RETRY_PAUSE_MS between them. */
 const CLOSE_ATTEMPTS = 4;
@@ -55,19 +59,14 @@ export interface UsageAggregatorOptions {
   retentionDays: number;
 }
 
-const KNOWN_OUTCOMES = new Set<CheckOutcome>(CHECK_OUTCOMES);
-
-/** Counts are kept apart by organization too, so no event can add to another's key. */
-const keyDayId = (organizationId: string, keyId: string, day: string): string => `${organizationId}\n${keyId}\n${day}`;
-
 export class UsageAggregator implements UsageRecorder {
   readonly #options: UsageAggregatorOptions;
   readonly #bootId = randomBytes(6).toString("hex");
   #batchSeq = 0;
-  #buffer = new Map<string, KeyDayDelta>();
+  /** Counts per key-day (kept apart by organization too, so no event can add to another's key). */
+  readonly #rows: KeyDayRows;
   readonly #queue: UsageBatch[] = [];
   #queuedEntries = 0;
-  readonly #endpointsSeen = new LRUCache<string, Set<string>>({ max: ENDPOINT_MEMORY_KEY_DAYS });
   readonly #listeners = new Set<FlushListener>();
   #tail: Promise<void> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
@@ -80,6 +79,7 @@ export class UsageAggregator implements UsageRecorder {
 
   constructor(options: UsageAggregatorOptions) {
     this.#options = options;
+    this.#rows = new KeyDayRows(options.maxBufferedEntries + REMEMBERED_KEY_DAYS);
   }
 
   /** Flushes every flushIntervalMs until close(). */
@@ -90,33 +90,32 @@ export class UsageAggregator implements UsageRecorder {
   }
 
   record(event: CheckUsageEvent): void {
-    if (!KNOWN_OUTCOMES.has(event.outcome)) return this.#invalid();
-    const entry = this.#entry(event.organizationId, event.keyId, event.atMs);
-    if (!entry) return;
-    const tally = entry.tally;
-    tally.outcomes[event.outcome] = (tally.outcomes[event.outcome] ?? 0) + 1;
-    const endpoint = this.#endpoint(entry, event.method, event.path);
-    tally.endpoints.set(endpoint, (tally.endpoints.get(endpoint) ?? 0) + 1);
+    const outcome = OUTCOME_INDEX.get(event.outcome);
+    if (outcome === undefined) return this.#invalid();
+    const row = this.#row(event.organizationId, event.keyId, event.atMs);
+    if (row === NONE) return;
+    const rows = this.#rows;
+    rows.addOutcome(row, outcome);
+    rows.addEndpoint(row, this.#options.normalizeEndpoint(event.method, event.path), MAX_ENDPOINTS_PER_KEY_DAY, OVERFLOW_ENDPOINT);
     if (event.outcome === "allowed") {
-      entry.lastUsedAtMs = laterOf(entry.lastUsedAtMs, event.atMs);
+      rows.usedAt(row, event.atMs);
       const bytes = event.requestBytes;
-      if (bytes !== undefined && Number.isSafeInteger(bytes) && bytes > 0) tally.checkBytes += bytes;
+      if (bytes !== undefined && Number.isSafeInteger(bytes) && bytes > 0) rows.addScalar(row, SCALAR.checkBytes, bytes);
     }
     this.#flushEarlyWhenFull();
   }
 
   /** An upstream response from the access log, already checked (see access-log-entry.ts). */
   recordResponse(event: ResponseUsageEvent): void {
-    const entry = this.#entry(event.organizationId, event.keyId, event.atMs);
-    if (!entry) return;
-    const tally = entry.tally;
-    if (event.status < FIRST_FAILED_STATUS) tally.successful++;
-    else tally.failed++;
+    const row = this.#row(event.organizationId, event.keyId, event.atMs);
+    if (row === NONE) return;
+    const rows = this.#rows;
+    rows.addScalar(row, event.status < FIRST_FAILED_STATUS ? SCALAR.successful : SCALAR.failed, 1);
     if (event.durationUs !== undefined) {
-      tally.timedResponses++;
-      tally.responseTimeUs += event.durationUs;
+      rows.addScalar(row, SCALAR.timedResponses, 1);
+      rows.addScalar(row, SCALAR.responseTimeUs, event.durationUs);
     }
-    tally.transferredBytes += event.transferredBytes;
+    rows.addScalar(row, SCALAR.transferredBytes, event.transferredBytes);
     this.#flushEarlyWhenFull();
   }
 
@@ -155,17 +154,17 @@ export class UsageAggregator implements UsageRecorder {
 
   /** Key-days recorded but not yet written (buffered or queued). */
   get unflushedEntries(): number {
-    return this.#buffer.size + this.#queuedEntries;
+    return this.#rows.dirtyRows + this.#queuedEntries;
   }
 
   /** Allowed decisions of the organization within `range` that the store does not hold yet. */
   unflushedAllowed(organizationId: string, range: DayRange): number {
-    let allowed = 0;
-    const add = (entry: KeyDayDelta) => {
-      if (entry.organizationId === organizationId && entry.day >= range.from && entry.day <= range.to) allowed += entry.tally.outcomes.allowed ?? 0;
-    };
-    for (const entry of this.#buffer.values()) add(entry);
-    for (const batch of this.#queue) batch.entries.forEach(add);
+    let allowed = this.#rows.dirtyAllowed(organizationId, range.from, range.to);
+    for (const batch of this.#queue) {
+      for (const entry of batch.entries) {
+        if (entry.organizationId === organizationId && entry.day >= range.from && entry.day <= range.to) allowed += entry.tally.outcomes.allowed ?? 0;
+      }
+    }
     return allowed;
   }
 
@@ -183,45 +182,28 @@ export class UsageAggregator implements UsageRecorder {
     this.#options.metrics.increment(USAGE_METRIC.invalidEvents);
   }
 
-  #entry(organizationId: string, keyId: string, atMs: number): KeyDayDelta | undefined {
+  /** The key-day's row, with counts to flush from now on; NONE when the event is invalid or the buffer full. */
+  #row(organizationId: string, keyId: string, atMs: number): number {
     if (!organizationId || !keyId || !Number.isFinite(atMs)) {
       this.#invalid();
-      return undefined;
+      return NONE;
     }
-    const day = utcDay(atMs);
-    const id = keyDayId(organizationId, keyId, day);
-    let entry = this.#buffer.get(id);
-    if (entry) return entry;
+    const rows = this.#rows;
+    let row = rows.find(organizationId, keyId, atMs);
+    if (row !== NONE && rows.isDirty(row)) return row;
     if (this.unflushedEntries >= this.#options.maxBufferedEntries) {
       this.#options.metrics.increment(USAGE_METRIC.dropped);
       this.#droppedSinceLog++;
-      return undefined;
+      return NONE;
     }
-    entry = {
-      organizationId,
-      keyId,
-      day,
-      lastUsedAtMs: null,
-      tally: emptyTally(),
-      expireAtMs: dayStartMs(day) + (this.#options.retentionDays + 1) * DAY_MS,
-    };
-    this.#buffer.set(id, entry);
-    return entry;
-  }
-
-  #endpoint(entry: KeyDayDelta, method: string, path: string): string {
-    const endpoint = this.#options.normalizeEndpoint(method, path);
-    const id = keyDayId(entry.organizationId, entry.keyId, entry.day);
-    let seen = this.#endpointsSeen.get(id);
-    if (!seen) this.#endpointsSeen.set(id, (seen = new Set()));
-    if (seen.has(endpoint)) return endpoint;
-    if (seen.size >= MAX_ENDPOINTS_PER_KEY_DAY) return OVERFLOW_ENDPOINT;
-    seen.add(endpoint);
-    return endpoint;
+    if (row === NONE) row = rows.add(organizationId, keyId, utcDay(atMs), atMs);
+    if (row === NONE) return NONE;
+    rows.markDirty(row);
+    return row;
   }
 
   #flushEarlyWhenFull(): void {
-    if (this.#earlyFlush || this.#closed || this.#buffer.size < this.#options.batchSize) return;
+    if (this.#earlyFlush || this.#closed || this.#rows.dirtyRows < this.#options.batchSize) return;
     this.#earlyFlush = setImmediate(() => {
       this.#earlyFlush = undefined;
       this.#flushInBackground();
@@ -262,9 +244,9 @@ export class UsageAggregator implements UsageRecorder {
 
   async #flushOnce(): Promise<void> {
     await this.#drainQueue();
-    if (this.#buffer.size === 0) return;
-    const entries = [...this.#buffer.values()];
-    this.#buffer = new Map();
+    if (this.#rows.dirtyRows === 0) return;
+    const retainMs = (this.#options.retentionDays + 1) * DAY_MS;
+    const entries: KeyDayDelta[] = this.#rows.take(this.#options.clock.now()).map((counts) => ({ ...counts, expireAtMs: dayStartMs(counts.day) + retainMs }));
     for (let i = 0; i < entries.length; i += this.#options.batchSize) {
       this.#queue.push({ id: `${this.#bootId}-${++this.#batchSeq}`, entries: entries.slice(i, i + this.#options.batchSize) });
     }

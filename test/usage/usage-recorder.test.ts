@@ -256,6 +256,30 @@ describe("usage recorder", () => {
     expect(await faulty.allowedRequests(org, WHOLE_MONTH)).toBe(2);
   });
 
+  it("keeps a key's counts apart per organization, and starts a past day afresh once it was flushed", async () => {
+    const { recorder, faulty, clock } = setup(new MemoryUsageRepository());
+    const [orgA, orgB, key] = [newId("org"), newId("org"), newId("key")];
+    const yesterday = NOON - 86_400_000;
+    recorder.record(check(orgA, key, { atMs: yesterday }));
+    recorder.record(check(orgA, key));
+    recorder.record(check(orgB, key, { path: "/v1/tags" }));
+    recorder.record(check(orgB, key, { outcome: "RATE_LIMITED" }));
+    expect(recorder.unflushedEntries).toBe(3);
+    await recorder.flush();
+    // A late event for yesterday, after the flush: a row of its own again, written as a second batch.
+    recorder.record(check(orgA, key, { atMs: yesterday + 5 }));
+    clock.advance(1);
+    await recorder.flush();
+    expect(faulty.attempts).toHaveLength(2);
+    const [a, b] = await Promise.all([faulty.days(orgA, WHOLE_MONTH), faulty.days(orgB, WHOLE_MONTH)]);
+    expect(a.map((usage) => [usage.day, requestsOf(usage.tally), usage.lastUsedAtMs])).toEqual([
+      ["2031-03-14", 2, yesterday + 5],
+      [DAY, 1, NOON],
+    ]);
+    expect(b).toHaveLength(1);
+    expect(b[0]!.tally).toStrictEqual(aTally({ outcomes: { allowed: 1, RATE_LIMITED: 1 }, endpoints: { "GET /v1/tags": 1, "GET /v1/machines/{id}": 1 } }));
+  });
+
   it("on close, tries a few times, then logs what it could not write", async () => {
     const { recorder, faulty, lines } = setup(new MemoryUsageRepository());
     recorder.record(check(newId("org"), newId("key")));
