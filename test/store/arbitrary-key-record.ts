@@ -1,0 +1,39 @@
+import fc from "fast-check";
+import type { KeyRecord } from "../../src/model/records.js";
+
+/**
+ * Any KeyRecord a store may be given: every optional and nullable field both ways, dates across
+ * the whole range (and invalid ones), strings of any characters, lists with repeats, rate limits
+ * of any number. Small pools for the shared fields, so generated keys share some of them as keys do.
+ */
+const date = fc.date();
+const pooled = (prefix: string): fc.Arbitrary<string> => fc.oneof(fc.string(), fc.constantFrom(`${prefix}_a`, `${prefix}_b`));
+const list = fc.oneof(fc.array(fc.string(), { maxLength: 4 }), fc.constantFrom(["machines:read"], [], ["a", "a"]));
+
+export const arbitraryKeyRecord: fc.Arbitrary<KeyRecord> = fc
+  .record({
+    id: fc.string(),
+    organizationId: pooled("org"),
+    name: fc.string({ unit: "grapheme" }),
+    description: fc.string({ unit: "binary" }),
+    keyPrefix: fc.string(),
+    secretHash: fc.oneof(fc.string(), fc.uint8Array({ minLength: 32, maxLength: 32 }).map((bytes) => Buffer.from(bytes).toString("base64url"))),
+    previousSecret: fc.option(fc.record({ hash: fc.string(), expiresAt: date })),
+    environment: fc.constantFrom("live", "test"),
+    keyType: fc.constantFrom("user", "shared"),
+    ownerUserId: pooled("user"),
+    scopes: list,
+    allowIps: list,
+    rateLimit: fc.option(fc.record({ limit: fc.oneof(fc.nat(), fc.double()), period: fc.constantFrom("second", "minute", "hour", "day") })),
+    isActive: fc.boolean(),
+    revokedAt: fc.option(date),
+    expiresAt: fc.option(date),
+    createdAt: date,
+    createdBy: pooled("key"),
+    updatedAt: date,
+    encryptedSecret: fc.option(
+      fc.record({ version: fc.constant(1 as const), keyId: pooled("ek"), nonce: fc.string(), ciphertext: fc.string() }),
+      { nil: undefined },
+    ),
+  })
+  .map(({ encryptedSecret, ...key }) => (encryptedSecret === undefined ? key : { ...key, encryptedSecret }));
