@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import type { KeyRecord } from "../../src/model/records.js";
+import type { KeyRecord, RateLimitPeriod } from "../../src/model/records.js";
 
 /**
  * Any KeyRecord a store may be given: every optional and nullable field both ways, dates across
@@ -8,7 +8,10 @@ import type { KeyRecord } from "../../src/model/records.js";
  */
 const date = fc.date();
 const pooled = (prefix: string): fc.Arbitrary<string> => fc.oneof(fc.string(), fc.constantFrom(`${prefix}_a`, `${prefix}_b`));
-const list = fc.oneof(fc.array(fc.string(), { maxLength: 4 }), fc.constantFrom(["machines:read"], [], ["a", "a"]));
+const list: fc.Arbitrary<string[]> = fc.oneof(
+  fc.array(fc.string(), { maxLength: 4 }),
+  fc.constantFrom(["machines:read"], [], ["a", "a"]).map((shared) => [...shared]),
+);
 
 export const arbitraryKeyRecord: fc.Arbitrary<KeyRecord> = fc
   .record({
@@ -19,12 +22,12 @@ export const arbitraryKeyRecord: fc.Arbitrary<KeyRecord> = fc
     keyPrefix: fc.string(),
     secretHash: fc.oneof(fc.string(), fc.uint8Array({ minLength: 32, maxLength: 32 }).map((bytes) => Buffer.from(bytes).toString("base64url"))),
     previousSecret: fc.option(fc.record({ hash: fc.string(), expiresAt: date })),
-    environment: fc.constantFrom("live", "test"),
-    keyType: fc.constantFrom("user", "shared"),
+    environment: fc.constantFrom<KeyRecord["environment"][]>("live", "test"),
+    keyType: fc.constantFrom<KeyRecord["keyType"][]>("user", "shared"),
     ownerUserId: pooled("user"),
     scopes: list,
     allowIps: list,
-    rateLimit: fc.option(fc.record({ limit: fc.oneof(fc.nat(), fc.double()), period: fc.constantFrom("second", "minute", "hour", "day") })),
+    rateLimit: fc.option(fc.record({ limit: fc.oneof(fc.nat(), fc.double()), period: fc.constantFrom<RateLimitPeriod[]>("second", "minute", "hour", "day") })),
     isActive: fc.boolean(),
     revokedAt: fc.option(date),
     expiresAt: fc.option(date),
