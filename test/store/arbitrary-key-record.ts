@@ -1,9 +1,10 @@
 import fc from "fast-check";
+import { newId } from "../../src/model/ids.js";
 import type { KeyRecord, RateLimitPeriod } from "../../src/model/records.js";
 
 /**
  * Any KeyRecord a store may be given: every optional and nullable field both ways, dates across
- * the whole range (and invalid ones), strings of any characters, lists with repeats, rate limits
+ * the whole range (and invalid ones), strings of any characters (and ids and hashes of their usual shapes), lists with repeats, rate limits
  * of any number. Small pools for the shared fields, so generated keys share some of them as keys do.
  */
 const date = fc.date();
@@ -15,7 +16,7 @@ const list: fc.Arbitrary<string[]> = fc.oneof(
 
 export const arbitraryKeyRecord: fc.Arbitrary<KeyRecord> = fc
   .record({
-    id: fc.string(),
+    id: fc.oneof(fc.string(), fc.constant(null).map(() => newId("key"))),
     organizationId: pooled("org"),
     name: fc.string({ unit: "grapheme" }),
     description: fc.string({ unit: "binary" }),

@@ -13,25 +13,19 @@ import { isAsSeen, KeyChangedError, type KeyAsSeen } from "../key-as-seen.js";
 import { boundedFields, type KeyBound } from "../key-bound.js";
 import { isUsableHolder } from "../usable-holder.js";
 import { KeyTable } from "./key-table.js";
+import { RowsByCode } from "./rows-by-code.js";
 
-/** Inserts into an ascending array of ids, keeping it sorted. */
-function insertSorted(ids: string[], id: string): void {
+/**
+ * Where `id` goes in rows sorted by id (`idOf` names a row's id): after every row whose id sorts
+ * before it, and also after the row with this id when `orEqual`.
+ */
+function positionOf(rows: number[], idOf: (row: number) => string, id: string, orEqual: boolean): number {
   let low = 0;
-  let high = ids.length;
+  let high = rows.length;
   while (low < high) {
     const mid = (low + high) >>> 1;
-    if (ids[mid]! < id) low = mid + 1;
-    else high = mid;
-  }
-  ids.splice(low, 0, id);
-}
-
-function firstIndexAfter(ids: string[], id: string): number {
-  let low = 0;
-  let high = ids.length;
-  while (low < high) {
-    const mid = (low + high) >>> 1;
-    if (ids[mid]! <= id) low = mid + 1;
+    const other = idOf(rows[mid]!);
+    if (other < id || (orEqual && other === id)) low = mid + 1;
     else high = mid;
   }
   return low;
@@ -46,18 +40,28 @@ interface Found {
 }
 
 /**
- * Keys in process memory, compact (key-table.ts): indexes by id and by secret hash point at rows,
- * and each organization's ids are kept sorted for listing. Records go in and come out as copies,
- * so a caller holding one can never change what the store holds except through its methods.
+ * Keys in process memory, compact (key-table.ts): indexes by id and by secret hash point at rows
+ * (rows-by-code.ts), and each organization's rows are kept in id order for listing. Records go in
+ * and come out as copies, so a caller holding one can never change what the store holds except
+ * through its methods.
  */
 export class MemoryKeyRepository implements KeyRepository {
   readonly #table = new KeyTable();
-  readonly #rowById = new Map<string, number>();
-  readonly #rowByHash = new Map<string, number>();
-  readonly #idsByOrganization = new Map<string, string[]>();
-
+  readonly #idOf = (row: number): string => this.#table.id(row);
+  readonly #rowById = new RowsByCode();
+  readonly #rowByHash = new RowsByCode();
+  /** Each organization's rows, in id order. */
+  readonly #rowsByOrganization = new Map<string, number[]>();
   /** Slots held, by organization id and by `organizationId/userId`. */
   readonly #slots = new Map<string, number>();
+
+  #rowOfId(id: string): number | undefined {
+    return this.#rowById.find(id, (row) => this.#table.id(row) === id);
+  }
+
+  #rowOfHash(secretHash: string): number | undefined {
+    return this.#rowByHash.find(secretHash, (row) => this.#table.isFoundBy(row, secretHash));
+  }
 
   #slotsHeld(organizationId: string, ownerUserId?: string): number {
     return this.#slots.get(ownerUserId === undefined ? organizationId : `${organizationId}/${ownerUserId}`) ?? 0;
@@ -70,7 +74,7 @@ export class MemoryKeyRepository implements KeyRepository {
   }
 
   #row(organizationId: string, id: string): number | undefined {
-    const row = this.#rowById.get(id);
+    const row = this.#rowOfId(id);
     return row !== undefined && this.#table.organizationId(row) === organizationId ? row : undefined;
   }
 
@@ -92,13 +96,13 @@ export class MemoryKeyRepository implements KeyRepository {
   async create(key: KeyRecord, limits: KeySlotLimits): Promise<CreateKeyOutcome> {
     if (this.#slotsHeld(key.organizationId) >= limits.organizationMax) return { ok: false, reason: "organization_limit" };
     if (this.#slotsHeld(key.organizationId, key.ownerUserId) >= limits.userMax) return { ok: false, reason: "user_limit" };
-    if (this.#rowById.has(key.id) || this.#rowByHash.has(key.secretHash)) throw new Error("duplicate key id or secret hash");
+    if (this.#rowOfId(key.id) !== undefined || this.#rowOfHash(key.secretHash) !== undefined) throw new Error("duplicate key id or secret hash");
     const row = this.#table.insert(key);
-    this.#rowById.set(key.id, row);
-    this.#rowByHash.set(key.secretHash, row);
-    let ids = this.#idsByOrganization.get(key.organizationId);
-    if (!ids) this.#idsByOrganization.set(key.organizationId, (ids = []));
-    insertSorted(ids, key.id);
+    this.#rowById.add(key.id, row);
+    this.#rowByHash.add(key.secretHash, row);
+    let rows = this.#rowsByOrganization.get(key.organizationId);
+    if (!rows) this.#rowsByOrganization.set(key.organizationId, (rows = []));
+    rows.splice(positionOf(rows, this.#idOf, key.id, false), 0, row);
     if (holdsSlot(key)) this.#moveSlot(key, 1);
     return { ok: true, key: this.#table.read(row) };
   }
@@ -109,15 +113,15 @@ export class MemoryKeyRepository implements KeyRepository {
   }
 
   async findByHash(secretHash: string): Promise<KeyRecord | null> {
-    const row = this.#rowByHash.get(secretHash);
+    const row = this.#rowOfHash(secretHash);
     return row === undefined ? null : this.#table.read(row);
   }
 
   async list(organizationId: string, query: KeyListQuery): Promise<KeyRecord[]> {
-    const ids = this.#idsByOrganization.get(organizationId) ?? [];
+    const rows = this.#rowsByOrganization.get(organizationId) ?? [];
     const page: KeyRecord[] = [];
-    for (let i = query.afterId === undefined ? 0 : firstIndexAfter(ids, query.afterId); i < ids.length; i++) {
-      const row = this.#rowById.get(ids[i]!)!;
+    for (let i = query.afterId === undefined ? 0 : positionOf(rows, this.#idOf, query.afterId, true); i < rows.length; i++) {
+      const row = rows[i]!;
       if (query.isActive !== undefined && this.#table.isActive(row) !== query.isActive) continue;
       if (query.ownerUserId !== undefined && this.#table.ownerUserId(row) !== query.ownerUserId) continue;
       page.push(this.#table.read(row));
@@ -163,8 +167,8 @@ export class MemoryKeyRepository implements KeyRepository {
     const found = this.#find(organizationId, id);
     if (!found) return { ok: false, reason: "not_found" };
     if (isUsableHolder(found.key, scope, at)) {
-      const another = (this.#idsByOrganization.get(organizationId) ?? []).some(
-        (other) => other !== id && isUsableHolder(this.#table.read(this.#rowById.get(other)!), scope, at),
+      const another = (this.#rowsByOrganization.get(organizationId) ?? []).some(
+        (other) => other !== found.row && isUsableHolder(this.#table.read(other), scope, at),
       );
       if (!another) return { ok: false, reason: "last_holder" };
     }
@@ -176,11 +180,11 @@ export class MemoryKeyRepository implements KeyRepository {
     if (!found) return null;
     const { row, key } = found;
     if (holdsSlot(key)) this.#moveSlot(key, -1);
-    this.#rowById.delete(id);
-    this.#rowByHash.delete(key.secretHash);
-    if (key.previousSecret) this.#rowByHash.delete(key.previousSecret.hash);
-    const ids = this.#idsByOrganization.get(organizationId)!;
-    ids.splice(firstIndexAfter(ids, id) - 1, 1);
+    this.#rowById.delete(id, row);
+    this.#rowByHash.delete(key.secretHash, row);
+    if (key.previousSecret) this.#rowByHash.delete(key.previousSecret.hash, row);
+    const rows = this.#rowsByOrganization.get(organizationId)!;
+    rows.splice(positionOf(rows, this.#idOf, id, false), 1);
     this.#table.remove(row);
     return key;
   }
@@ -189,16 +193,16 @@ export class MemoryKeyRepository implements KeyRepository {
     const found = this.#find(organizationId, id, seen);
     if (!found || found.key.revokedAt !== null) return null;
     const { row, key } = found;
-    if (this.#rowByHash.has(next.secretHash)) throw new Error("duplicate secret hash");
+    if (this.#rowOfHash(next.secretHash) !== undefined) throw new Error("duplicate secret hash");
     // Only one previous secret is kept: the one two rotations back stops working now.
-    if (key.previousSecret) this.#rowByHash.delete(key.previousSecret.hash);
+    if (key.previousSecret) this.#rowByHash.delete(key.previousSecret.hash, row);
     if (next.previousSecretExpiresAt) {
       key.previousSecret = { hash: key.secretHash, expiresAt: next.previousSecretExpiresAt };
     } else {
-      this.#rowByHash.delete(key.secretHash);
+      this.#rowByHash.delete(key.secretHash, row);
       key.previousSecret = null;
     }
-    this.#rowByHash.set(next.secretHash, row);
+    this.#rowByHash.add(next.secretHash, row);
     key.secretHash = next.secretHash;
     key.keyPrefix = next.keyPrefix;
     if (next.encryptedSecret) key.encryptedSecret = next.encryptedSecret;
@@ -209,8 +213,7 @@ export class MemoryKeyRepository implements KeyRepository {
 
   async boundKeysOfOwner(organizationId: string, ownerUserId: string, bound: KeyBound, updatedAt: Date): Promise<KeyRecord[]> {
     const changed: KeyRecord[] = [];
-    for (const id of this.#idsByOrganization.get(organizationId) ?? []) {
-      const row = this.#rowById.get(id)!;
+    for (const row of this.#rowsByOrganization.get(organizationId) ?? []) {
       if (this.#table.ownerUserId(row) !== ownerUserId || this.#table.isRevoked(row)) continue;
       const key = this.#table.read(row);
       const fields = boundedFields(key, bound);
@@ -226,13 +229,12 @@ export class MemoryKeyRepository implements KeyRepository {
   }
 
   async countByState(organizationId: string): Promise<{ total: number; active: number }> {
-    const ids = this.#idsByOrganization.get(organizationId) ?? [];
+    const rows = this.#rowsByOrganization.get(organizationId) ?? [];
     let active = 0;
-    for (const id of ids) {
-      const row = this.#rowById.get(id)!;
+    for (const row of rows) {
       if (this.#table.isActive(row) && !this.#table.isRevoked(row)) active++;
     }
-    return { total: ids.length, active };
+    return { total: rows.length, active };
   }
 
   async listSealedNotWith(keyId: string, query: { afterId?: string; limit: number }): Promise<KeyRecord[]> {

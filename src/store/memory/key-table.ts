@@ -1,14 +1,15 @@
 import type { Environment } from "../../model/secret.js";
 import type { KeyRateLimit, KeyRecord, KeyType, PreviousSecret, SealedSecret } from "../../model/records.js";
 import { frozenInterner, stringInterner } from "./interner.js";
+import { base64urlSha256, crockfordKeyId, PackedTextColumn } from "./packed-text-column.js";
 
 /**
  * The embedded store's keys, one row per key in columns, in a few hundred bytes a key where a
  * KeyRecord object graph (Dates, arrays, a rate-limit object, its own copy of every string) took
  * a kilobyte or more. Numbers and flags sit in typed arrays; the fields many keys share
  * (organization, owner, creator, scopes, allow-list, rate limit, environment, type) are interned
- * and cost four bytes each; the strings of the key's own (id, hash, name, description, prefix)
- * are kept as given. A KeyRecord exists only while a caller holds one: `read` builds a fresh one
+ * and cost four bytes each; the id and the secret hash are packed into bytes; the key's other
+ * strings (name, description, prefix) are kept as given. A KeyRecord exists only while a caller holds one: `read` builds a fresh one
  * each time, so a caller may change what it got without touching what is stored.
  */
 
@@ -51,8 +52,8 @@ export class KeyTable {
   #refs = new Uint32Array(INITIAL_ROWS * REFS);
   #times = new Float64Array(INITIAL_ROWS * TIMES);
   #flags = new Uint8Array(INITIAL_ROWS);
-  readonly #ids: (string | undefined)[] = [];
-  readonly #hashes: (string | undefined)[] = [];
+  readonly #ids = new PackedTextColumn(crockfordKeyId, INITIAL_ROWS);
+  readonly #hashes = new PackedTextColumn(base64urlSha256, INITIAL_ROWS);
   readonly #names: (string | undefined)[] = [];
   readonly #descriptions: (string | undefined)[] = [];
   readonly #prefixes: (string | undefined)[] = [];
@@ -78,7 +79,9 @@ export class KeyTable {
   /** Forgets a row; its number may be given to a later key. */
   remove(row: number): void {
     this.#releaseShared(row);
-    this.#ids[row] = this.#hashes[row] = this.#names[row] = this.#descriptions[row] = this.#prefixes[row] = undefined;
+    this.#ids.clear(row);
+    this.#hashes.clear(row);
+    this.#names[row] = this.#descriptions[row] = this.#prefixes[row] = undefined;
     this.#previous.delete(row);
     this.#sealed.delete(row);
     this.#freeRows.push(row);
@@ -93,12 +96,12 @@ export class KeyTable {
     const sealed = this.#sealed.get(row);
     const rate = flags & RATE_LIMITED ? this.#rates.get(this.#refs[refs + RATE_LIMIT]!) : null;
     const key: KeyRecord = {
-      id: this.#ids[row]!,
+      id: this.#ids.get(row),
       organizationId: this.#strings.get(this.#refs[refs + ORGANIZATION]!),
       name: this.#names[row]!,
       description: this.#descriptions[row]!,
       keyPrefix: this.#prefixes[row]!,
-      secretHash: this.#hashes[row]!,
+      secretHash: this.#hashes.get(row),
       previousSecret: previous ? { hash: previous.hash, expiresAt: new Date(previous.expiresAtMs) } : null,
       environment: this.#strings.get(this.#refs[refs + ENVIRONMENT]!) as Environment,
       keyType: this.#strings.get(this.#refs[refs + KEY_TYPE]!) as KeyType,
@@ -122,7 +125,12 @@ export class KeyTable {
    */
 
   id(row: number): string {
-    return this.#ids[row]!;
+    return this.#ids.get(row);
+  }
+
+  /** Whether the row's key is found by this hash: its current secret's or its previous one's. */
+  isFoundBy(row: number, secretHash: string): boolean {
+    return this.#hashes.get(row) === secretHash || this.#previous.get(row)?.hash === secretHash;
   }
 
   organizationId(row: number): string {
@@ -152,7 +160,7 @@ export class KeyTable {
     return row;
   }
 
-  /** Doubles the typed columns; the string columns are JavaScript arrays and grow by themselves. */
+  /** Doubles the typed columns; the other string columns are JavaScript arrays and grow by themselves. */
   #grow(): void {
     const rows = this.#flags.length * 2;
     const refs = new Uint32Array(rows * REFS);
@@ -164,6 +172,8 @@ export class KeyTable {
     const flags = new Uint8Array(rows);
     flags.set(this.#flags);
     this.#flags = flags;
+    this.#ids.grow(rows);
+    this.#hashes.grow(rows);
   }
 
   #fill(row: number, key: KeyRecord): void {
@@ -183,8 +193,8 @@ export class KeyTable {
     this.#times[times + EXPIRES_AT] = key.expiresAt?.getTime() ?? 0;
     this.#flags[row] =
       (key.isActive ? ACTIVE : 0) | (key.revokedAt ? REVOKED : 0) | (key.expiresAt ? EXPIRES : 0) | (key.rateLimit ? RATE_LIMITED : 0);
-    this.#ids[row] = key.id;
-    this.#hashes[row] = key.secretHash;
+    this.#ids.set(row, key.id);
+    this.#hashes.set(row, key.secretHash);
     this.#names[row] = key.name;
     this.#descriptions[row] = key.description;
     this.#prefixes[row] = key.keyPrefix;
