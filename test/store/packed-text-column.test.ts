@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { newId } from "../../src/model/ids.js";
-import { base64urlSha256, crockfordKeyId, PackedTextColumn, type TextCodec } from "../../src/store/memory/packed-text-column.js";
+import { base64urlSha256, crockfordKeyId, PackedTextColumn, shortLatin1, type TextCodec } from "../../src/store/memory/packed-text-column.js";
 
 const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 /** Strings of the packed shapes, near misses of them, and anything at all. */
@@ -39,6 +39,9 @@ describe("PackedTextColumn", () => {
   it("gives back every key id exactly, packed or not", () => roundTrips(crockfordKeyId, keyIdLike));
   it("gives back every secret hash exactly, packed or not", () => roundTrips(base64urlSha256, hashLike));
 
+  it("gives back every key prefix exactly, packed or not", () =>
+    roundTrips(shortLatin1, fc.oneof(fc.string({ maxLength: 16 }), fc.string({ unit: "binary", maxLength: 16 }), fc.string({ unit: "grapheme-ascii", maxLength: 16 }))));
+
   it("packs the shapes it is for, and only their canonical spelling", () => {
     const packs = (codec: TextCodec, text: string): boolean => codec.encode(text, new Uint8Array(codec.width), 0);
     expect(packs(crockfordKeyId, newId("key"))).toBe(true);
@@ -48,5 +51,9 @@ describe("PackedTextColumn", () => {
     const hash = Buffer.alloc(32, 7).toString("base64url");
     expect(packs(base64urlSha256, hash)).toBe(true);
     expect(packs(base64urlSha256, hash.slice(0, 42) + "x")).toBe(false);
+    expect(packs(shortLatin1, "sk_live_abc1")).toBe(true);
+    expect(packs(shortLatin1, "")).toBe(true);
+    expect(packs(shortLatin1, "sk_live_abcdefgh")).toBe(false);
+    expect(packs(shortLatin1, "sk_live_\u0100")).toBe(false);
   });
 });

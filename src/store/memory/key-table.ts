@@ -1,15 +1,15 @@
 import type { Environment } from "../../model/secret.js";
 import type { KeyRateLimit, KeyRecord, KeyType, PreviousSecret, SealedSecret } from "../../model/records.js";
 import { frozenInterner, stringInterner } from "./interner.js";
-import { base64urlSha256, crockfordKeyId, PackedTextColumn } from "./packed-text-column.js";
+import { base64urlSha256, crockfordKeyId, PackedTextColumn, shortLatin1 } from "./packed-text-column.js";
 
 /**
  * The embedded store's keys, one row per key in columns, in a few hundred bytes a key where a
  * KeyRecord object graph (Dates, arrays, a rate-limit object, its own copy of every string) took
  * a kilobyte or more. Numbers and flags sit in typed arrays; the fields many keys share
  * (organization, owner, creator, scopes, allow-list, rate limit, environment, type) are interned
- * and cost four bytes each; the id and the secret hash are packed into bytes; the key's other
- * strings (name, description, prefix) are kept as given. A KeyRecord exists only while a caller holds one: `read` builds a fresh one
+ * and cost four bytes each; the id, the secret hash and the key prefix are packed into bytes; the
+ * key's other strings (name, description) are kept as given. A KeyRecord exists only while a caller holds one: `read` builds a fresh one
  * each time, so a caller may change what it got without touching what is stored.
  */
 
@@ -56,7 +56,7 @@ export class KeyTable {
   readonly #hashes = new PackedTextColumn(base64urlSha256, INITIAL_ROWS);
   readonly #names: (string | undefined)[] = [];
   readonly #descriptions: (string | undefined)[] = [];
-  readonly #prefixes: (string | undefined)[] = [];
+  readonly #prefixes = new PackedTextColumn(shortLatin1, INITIAL_ROWS);
   /** Only the few keys in a rotation's grace have a previous secret, only recoverable keys a sealed one. */
   readonly #previous = new Map<number, StoredPrevious>();
   readonly #sealed = new Map<number, Readonly<SealedSecret>>();
@@ -81,7 +81,8 @@ export class KeyTable {
     this.#releaseShared(row);
     this.#ids.clear(row);
     this.#hashes.clear(row);
-    this.#names[row] = this.#descriptions[row] = this.#prefixes[row] = undefined;
+    this.#prefixes.clear(row);
+    this.#names[row] = this.#descriptions[row] = undefined;
     this.#previous.delete(row);
     this.#sealed.delete(row);
     this.#freeRows.push(row);
@@ -100,7 +101,7 @@ export class KeyTable {
       organizationId: this.#strings.get(this.#refs[refs + ORGANIZATION]!),
       name: this.#names[row]!,
       description: this.#descriptions[row]!,
-      keyPrefix: this.#prefixes[row]!,
+      keyPrefix: this.#prefixes.get(row),
       secretHash: this.#hashes.get(row),
       previousSecret: previous ? { hash: previous.hash, expiresAt: new Date(previous.expiresAtMs) } : null,
       environment: this.#strings.get(this.#refs[refs + ENVIRONMENT]!) as Environment,
@@ -174,6 +175,7 @@ export class KeyTable {
     this.#flags = flags;
     this.#ids.grow(rows);
     this.#hashes.grow(rows);
+    this.#prefixes.grow(rows);
   }
 
   #fill(row: number, key: KeyRecord): void {
@@ -197,7 +199,7 @@ export class KeyTable {
     this.#hashes.set(row, key.secretHash);
     this.#names[row] = key.name;
     this.#descriptions[row] = key.description;
-    this.#prefixes[row] = key.keyPrefix;
+    this.#prefixes.set(row, key.keyPrefix);
     this.#setPrevious(row, key.previousSecret);
     this.#setSealed(row, key.encryptedSecret);
   }
