@@ -12,26 +12,20 @@ import type { KeyRecord, SealedSecret } from "../../model/records.js";
 import { isAsSeen, KeyChangedError, type KeyAsSeen } from "../key-as-seen.js";
 import { boundedFields, type KeyBound } from "../key-bound.js";
 import { isUsableHolder } from "../usable-holder.js";
-import { copy } from "./copy.js";
+import { KeyTable } from "./key-table.js";
+import { RowsByCode } from "./rows-by-code.js";
 
-/** Inserts into an ascending array of ids, keeping it sorted. */
-function insertSorted(ids: string[], id: string): void {
+/**
+ * Where `id` goes in rows sorted by id (`idOf` names a row's id): after every row whose id sorts
+ * before it, and also after the row with this id when `orEqual`.
+ */
+function positionOf(rows: number[], idOf: (row: number) => string, id: string, orEqual: boolean): number {
   let low = 0;
-  let high = ids.length;
+  let high = rows.length;
   while (low < high) {
     const mid = (low + high) >>> 1;
-    if (ids[mid]! < id) low = mid + 1;
-    else high = mid;
-  }
-  ids.splice(low, 0, id);
-}
-
-function firstIndexAfter(ids: string[], id: string): number {
-  let low = 0;
-  let high = ids.length;
-  while (low < high) {
-    const mid = (low + high) >>> 1;
-    if (ids[mid]! <= id) low = mid + 1;
+    const other = idOf(rows[mid]!);
+    if (other < id || (orEqual && other === id)) low = mid + 1;
     else high = mid;
   }
   return low;
@@ -39,13 +33,35 @@ function firstIndexAfter(ids: string[], id: string): number {
 
 const holdsSlot = (key: KeyRecord): boolean => key.revokedAt === null;
 
-export class MemoryKeyRepository implements KeyRepository {
-  readonly #byId = new Map<string, KeyRecord>();
-  readonly #idByHash = new Map<string, string>();
-  readonly #idsByOrganization = new Map<string, string[]>();
+/** A stored key: its row in the table and a fresh record of it, for the caller to change and write back. */
+interface Found {
+  row: number;
+  key: KeyRecord;
+}
 
+/**
+ * Keys in process memory, compact (key-table.ts): indexes by id and by secret hash point at rows
+ * (rows-by-code.ts), and each organization's rows are kept in id order for listing. Records go in
+ * and come out as copies, so a caller holding one can never change what the store holds except
+ * through its methods.
+ */
+export class MemoryKeyRepository implements KeyRepository {
+  readonly #table = new KeyTable();
+  readonly #idOf = (row: number): string => this.#table.id(row);
+  readonly #rowById = new RowsByCode();
+  readonly #rowByHash = new RowsByCode();
+  /** Each organization's rows, in id order. */
+  readonly #rowsByOrganization = new Map<string, number[]>();
   /** Slots held, by organization id and by `organizationId/userId`. */
   readonly #slots = new Map<string, number>();
+
+  #rowOfId(id: string): number | undefined {
+    return this.#rowById.find(id, (row) => this.#table.id(row) === id);
+  }
+
+  #rowOfHash(secretHash: string): number | undefined {
+    return this.#rowByHash.find(secretHash, (row) => this.#table.isFoundBy(row, secretHash));
+  }
 
   #slotsHeld(organizationId: string, ownerUserId?: string): number {
     return this.#slots.get(ownerUserId === undefined ? organizationId : `${organizationId}/${ownerUserId}`) ?? 0;
@@ -57,59 +73,67 @@ export class MemoryKeyRepository implements KeyRepository {
     }
   }
 
-  #get(organizationId: string, id: string): KeyRecord | undefined {
-    const key = this.#byId.get(id);
-    return key && key.organizationId === organizationId ? key : undefined;
+  #row(organizationId: string, id: string): number | undefined {
+    const row = this.#rowOfId(id);
+    return row !== undefined && this.#table.organizationId(row) === organizationId ? row : undefined;
   }
 
   /** The key, when there is one, if still as the caller saw it: checked in the same synchronous step as the write. */
-  #getAsSeen(organizationId: string, id: string, seen: KeyAsSeen | undefined): KeyRecord | undefined {
-    const key = this.#get(organizationId, id);
-    if (key && seen && !isAsSeen(key, seen)) throw new KeyChangedError(id);
-    return key;
+  #find(organizationId: string, id: string, seen?: KeyAsSeen): Found | undefined {
+    const row = this.#row(organizationId, id);
+    if (row === undefined) return undefined;
+    const key = this.#table.read(row);
+    if (seen && !isAsSeen(key, seen)) throw new KeyChangedError(id);
+    return { row, key };
+  }
+
+  /** Stores the changed record and answers a fresh one, sharing nothing with what the caller passed in. */
+  #write({ row, key }: Found): KeyRecord {
+    this.#table.write(row, key);
+    return this.#table.read(row);
   }
 
   async create(key: KeyRecord, limits: KeySlotLimits): Promise<CreateKeyOutcome> {
     if (this.#slotsHeld(key.organizationId) >= limits.organizationMax) return { ok: false, reason: "organization_limit" };
     if (this.#slotsHeld(key.organizationId, key.ownerUserId) >= limits.userMax) return { ok: false, reason: "user_limit" };
-    if (this.#byId.has(key.id) || this.#idByHash.has(key.secretHash)) throw new Error("duplicate key id or secret hash");
-    const stored = copy(key);
-    this.#byId.set(stored.id, stored);
-    this.#idByHash.set(stored.secretHash, stored.id);
-    let ids = this.#idsByOrganization.get(stored.organizationId);
-    if (!ids) this.#idsByOrganization.set(stored.organizationId, (ids = []));
-    insertSorted(ids, stored.id);
-    if (holdsSlot(stored)) this.#moveSlot(stored, 1);
-    return { ok: true, key: copy(stored) };
+    if (this.#rowOfId(key.id) !== undefined || this.#rowOfHash(key.secretHash) !== undefined) throw new Error("duplicate key id or secret hash");
+    const row = this.#table.insert(key);
+    this.#rowById.add(key.id, row);
+    this.#rowByHash.add(key.secretHash, row);
+    let rows = this.#rowsByOrganization.get(key.organizationId);
+    if (!rows) this.#rowsByOrganization.set(key.organizationId, (rows = []));
+    rows.splice(positionOf(rows, this.#idOf, key.id, false), 0, row);
+    if (holdsSlot(key)) this.#moveSlot(key, 1);
+    return { ok: true, key: this.#table.read(row) };
   }
 
   async findById(organizationId: string, id: string): Promise<KeyRecord | null> {
-    const key = this.#get(organizationId, id);
-    return key ? copy(key) : null;
+    const row = this.#row(organizationId, id);
+    return row === undefined ? null : this.#table.read(row);
   }
 
   async findByHash(secretHash: string): Promise<KeyRecord | null> {
-    const id = this.#idByHash.get(secretHash);
-    const key = id === undefined ? undefined : this.#byId.get(id);
-    return key ? copy(key) : null;
+    const row = this.#rowOfHash(secretHash);
+    return row === undefined ? null : this.#table.read(row);
   }
 
   async list(organizationId: string, query: KeyListQuery): Promise<KeyRecord[]> {
-    const ids = this.#idsByOrganization.get(organizationId) ?? [];
+    const rows = this.#rowsByOrganization.get(organizationId) ?? [];
     const page: KeyRecord[] = [];
-    for (let i = query.afterId === undefined ? 0 : firstIndexAfter(ids, query.afterId); i < ids.length; i++) {
-      const key = this.#byId.get(ids[i]!)!;
-      if (query.isActive !== undefined && key.isActive !== query.isActive) continue;
-      if (query.ownerUserId !== undefined && key.ownerUserId !== query.ownerUserId) continue;
-      page.push(copy(key));
+    for (let i = query.afterId === undefined ? 0 : positionOf(rows, this.#idOf, query.afterId, true); i < rows.length; i++) {
+      const row = rows[i]!;
+      if (query.isActive !== undefined && this.#table.isActive(row) !== query.isActive) continue;
+      if (query.ownerUserId !== undefined && this.#table.ownerUserId(row) !== query.ownerUserId) continue;
+      page.push(this.#table.read(row));
       if (page.length === query.limit) break;
     }
     return page;
   }
 
   async update(organizationId: string, id: string, patch: KeyPatch, limits: KeySlotLimits, seen?: KeyAsSeen): Promise<UpdateKeyOutcome> {
-    const key = this.#getAsSeen(organizationId, id, seen);
-    if (!key) return { ok: false, reason: "not_found" };
+    const found = this.#find(organizationId, id, seen);
+    if (!found) return { ok: false, reason: "not_found" };
+    const { key } = found;
     if (key.revokedAt !== null) return { ok: false, reason: "revoked" };
     if (
       patch.ownerUserId !== undefined &&
@@ -120,77 +144,82 @@ export class MemoryKeyRepository implements KeyRepository {
     }
     this.#moveSlot(key, -1);
     for (const [field, value] of Object.entries(patch)) {
-      if (value !== undefined) (key as unknown as Record<string, unknown>)[field] = copy(value);
+      if (value !== undefined) (key as unknown as Record<string, unknown>)[field] = value;
     }
     this.#moveSlot(key, 1);
-    return { ok: true, key: copy(key) };
+    return { ok: true, key: this.#write(found) };
   }
 
   async revoke(organizationId: string, id: string, at: Date, seen?: KeyAsSeen): Promise<KeyRecord | null> {
-    const key = this.#getAsSeen(organizationId, id, seen);
-    if (!key) return null;
-    if (key.revokedAt === null) {
-      this.#moveSlot(key, -1);
-      delete key.encryptedSecret;
-      key.revokedAt = new Date(at);
-      key.isActive = false;
-      key.updatedAt = new Date(at);
-    }
-    return copy(key);
+    const found = this.#find(organizationId, id, seen);
+    if (!found) return null;
+    const { key } = found;
+    if (key.revokedAt !== null) return key;
+    this.#moveSlot(key, -1);
+    delete key.encryptedSecret;
+    key.revokedAt = new Date(at);
+    key.isActive = false;
+    key.updatedAt = new Date(at);
+    return this.#write(found);
   }
 
   async revokeUnlessLastHolder(organizationId: string, id: string, scope: string, at: Date): Promise<GuardedRevokeOutcome> {
-    const key = this.#get(organizationId, id);
-    if (!key) return { ok: false, reason: "not_found" };
-    if (isUsableHolder(key, scope, at)) {
-      const another = (this.#idsByOrganization.get(organizationId) ?? []).some((other) => other !== id && isUsableHolder(this.#byId.get(other)!, scope, at));
+    const found = this.#find(organizationId, id);
+    if (!found) return { ok: false, reason: "not_found" };
+    if (isUsableHolder(found.key, scope, at)) {
+      const another = (this.#rowsByOrganization.get(organizationId) ?? []).some(
+        (other) => other !== found.row && isUsableHolder(this.#table.read(other), scope, at),
+      );
       if (!another) return { ok: false, reason: "last_holder" };
     }
     return { ok: true, key: (await this.revoke(organizationId, id, at))! };
   }
 
   async delete(organizationId: string, id: string, seen?: KeyAsSeen): Promise<KeyRecord | null> {
-    const key = this.#getAsSeen(organizationId, id, seen);
-    if (!key) return null;
+    const found = this.#find(organizationId, id, seen);
+    if (!found) return null;
+    const { row, key } = found;
     if (holdsSlot(key)) this.#moveSlot(key, -1);
-    this.#byId.delete(id);
-    this.#idByHash.delete(key.secretHash);
-    if (key.previousSecret) this.#idByHash.delete(key.previousSecret.hash);
-    const ids = this.#idsByOrganization.get(organizationId)!;
-    ids.splice(firstIndexAfter(ids, id) - 1, 1);
-    return copy(key);
+    this.#rowById.delete(id, row);
+    this.#rowByHash.delete(key.secretHash, row);
+    if (key.previousSecret) this.#rowByHash.delete(key.previousSecret.hash, row);
+    const rows = this.#rowsByOrganization.get(organizationId)!;
+    rows.splice(positionOf(rows, this.#idOf, id, false), 1);
+    this.#table.remove(row);
+    return key;
   }
 
   async replaceSecret(organizationId: string, id: string, next: NewSecret, seen?: KeyAsSeen): Promise<KeyRecord | null> {
-    const key = this.#getAsSeen(organizationId, id, seen);
-    if (!key || key.revokedAt !== null) return null;
-    if (this.#idByHash.has(next.secretHash)) throw new Error("duplicate secret hash");
+    const found = this.#find(organizationId, id, seen);
+    if (!found || found.key.revokedAt !== null) return null;
+    const { row, key } = found;
+    if (this.#rowOfHash(next.secretHash) !== undefined) throw new Error("duplicate secret hash");
     // Only one previous secret is kept: the one two rotations back stops working now.
-    if (key.previousSecret) this.#idByHash.delete(key.previousSecret.hash);
+    if (key.previousSecret) this.#rowByHash.delete(key.previousSecret.hash, row);
     if (next.previousSecretExpiresAt) {
-      key.previousSecret = { hash: key.secretHash, expiresAt: new Date(next.previousSecretExpiresAt) };
+      key.previousSecret = { hash: key.secretHash, expiresAt: next.previousSecretExpiresAt };
     } else {
-      this.#idByHash.delete(key.secretHash);
+      this.#rowByHash.delete(key.secretHash, row);
       key.previousSecret = null;
     }
-    this.#idByHash.set(next.secretHash, id);
+    this.#rowByHash.add(next.secretHash, row);
     key.secretHash = next.secretHash;
     key.keyPrefix = next.keyPrefix;
-    if (next.encryptedSecret) key.encryptedSecret = copy(next.encryptedSecret);
+    if (next.encryptedSecret) key.encryptedSecret = next.encryptedSecret;
     else delete key.encryptedSecret;
-    key.updatedAt = new Date(next.updatedAt);
-    return copy(key);
+    key.updatedAt = next.updatedAt;
+    return this.#write(found);
   }
 
   async boundKeysOfOwner(organizationId: string, ownerUserId: string, bound: KeyBound, updatedAt: Date): Promise<KeyRecord[]> {
     const changed: KeyRecord[] = [];
-    for (const id of this.#idsByOrganization.get(organizationId) ?? []) {
-      const key = this.#byId.get(id)!;
-      if (key.ownerUserId !== ownerUserId || key.revokedAt !== null) continue;
+    for (const row of this.#rowsByOrganization.get(organizationId) ?? []) {
+      if (this.#table.ownerUserId(row) !== ownerUserId || this.#table.isRevoked(row)) continue;
+      const key = this.#table.read(row);
       const fields = boundedFields(key, bound);
       if (fields === null) continue;
-      Object.assign(key, copy(fields), { updatedAt: new Date(updatedAt) });
-      changed.push(copy(key));
+      Object.assign(key, fields, { updatedAt });
+      changed.push(this.#write({ row, key }));
     }
     return changed;
   }
@@ -200,28 +229,30 @@ export class MemoryKeyRepository implements KeyRepository {
   }
 
   async countByState(organizationId: string): Promise<{ total: number; active: number }> {
-    const ids = this.#idsByOrganization.get(organizationId) ?? [];
+    const rows = this.#rowsByOrganization.get(organizationId) ?? [];
     let active = 0;
-    for (const id of ids) {
-      const key = this.#byId.get(id)!;
-      if (key.isActive && key.revokedAt === null) active++;
+    for (const row of rows) {
+      if (this.#table.isActive(row) && !this.#table.isRevoked(row)) active++;
     }
-    return { total: ids.length, active };
+    return { total: rows.length, active };
   }
 
   async listSealedNotWith(keyId: string, query: { afterId?: string; limit: number }): Promise<KeyRecord[]> {
-    return [...this.#byId.values()]
-      .filter((key) => key.encryptedSecret !== undefined && key.encryptedSecret.keyId !== keyId)
-      .filter((key) => query.afterId === undefined || key.id > query.afterId)
-      .sort((a, b) => (a.id < b.id ? -1 : 1))
+    const rows: number[] = [];
+    for (const [row, sealedWith] of this.#table.sealedRows()) {
+      if (sealedWith !== keyId && (query.afterId === undefined || this.#table.id(row) > query.afterId)) rows.push(row);
+    }
+    return rows
+      .sort((a, b) => (this.#table.id(a) < this.#table.id(b) ? -1 : 1))
       .slice(0, query.limit)
-      .map(copy);
+      .map((row) => this.#table.read(row));
   }
 
   async replaceSealedSecret(organizationId: string, id: string, expectedNonce: string, next: SealedSecret): Promise<boolean> {
-    const key = this.#get(organizationId, id);
-    if (key?.encryptedSecret?.nonce !== expectedNonce) return false;
-    key.encryptedSecret = copy(next);
+    const found = this.#find(organizationId, id);
+    if (found?.key.encryptedSecret?.nonce !== expectedNonce) return false;
+    found.key.encryptedSecret = next;
+    this.#table.write(found.row, found.key);
     return true;
   }
 }
