@@ -1,12 +1,14 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { crc32 } from "node:zlib";
 import type { Case } from "./cases.js";
-import { runGrpcLoad } from "./grpc-load.js";
+import { startFrameLoad, type FrameLoad } from "./frame-load.js";
 import { runH2load, runH2loadPaced } from "./h2load.js";
 import type { LoadResult } from "./load-result.js";
 import { envoyCheckRequest, grpcFrame } from "./requests.js";
 import { sampleOutcomes } from "./sample.js";
-import { addCounts } from "./server-stats.js";
+import { keysInUse, secretTable } from "./secret-table.js";
+import { addCounts, type ServerStats } from "./server-stats.js";
 import { startServer } from "./server-process.js";
 
 /**
@@ -32,7 +34,22 @@ export interface Row {
   verified: string;
   half?: LoadResult;
   info: Record<string, unknown>;
+  /** Frame generator cases: the generator's own CPU per Check, and the memory figures of scale.ts. */
+  generatorCpuUsPerCheck?: number;
+  scale?: ScaleMemory;
 }
+
+/** Memory after a full collection, in the same server process: keys stored, one in use; then all in use. */
+export interface ScaleMemory {
+  keysStored: number;
+  keysInUse: number;
+  stored: { heapBytes: number; rssBytes: number };
+  /** After the warm pass (spread cases only), and how long that pass took. */
+  inUse?: { heapBytes: number; rssBytes: number };
+  warmS?: number;
+}
+
+const memoryOf = (stats: ServerStats) => ({ heapBytes: stats.heapUsedBytes, rssBytes: stats.rssBytes });
 
 /** How every case is loaded: the same keys, generator settings and window for all of them. */
 export interface LoadSettings {
@@ -54,6 +71,13 @@ function judge(expect: string, outcomes: Record<string, number>): string | null 
 /** Measures cases under `settings`, writing each request body once. */
 export function measurer(settings: LoadSettings): (testCase: Case, round: number, mongoUri: string | undefined, profileDir: string | undefined) => Promise<Row> {
   const { seed, clients, streams, durationS, workDir, h2load } = settings;
+  // The frame generator's secrets, built once per number of keys in use (a million take seconds).
+  const secretTables = new Map<number, SharedArrayBuffer>();
+  function secrets(count: number): SharedArrayBuffer {
+    let table = secretTables.get(count);
+    if (table === undefined) secretTables.set(count, (table = secretTable(seed, count)));
+    return table;
+  }
   const bodyFiles = new Map<string, string>();
   function bodyFile(secret: string): string {
     let file = bodyFiles.get(secret);
@@ -77,15 +101,49 @@ export function measurer(settings: LoadSettings): (testCase: Case, round: number
       if (problem) throw new Error(`${testCase.title}: before the load, ${problem}`);
 
       const h2 = { port: server.port, bodyFile: body, clients, streams, logDir: workDir };
-      const grpcLoad = { port: server.port, seed, keys: testCase.keys ?? 1, threads: 1, connections: clients, streams, durationS };
-      if (testCase.generator === "h2load") await runH2load(h2load, { ...h2, durationS: 1 });
-      else {
-        await runGrpcLoad({ ...grpcLoad, warm: true, durationS: 0 });
-        await runGrpcLoad({ ...grpcLoad, warm: false, durationS: 1 });
+      let frames: FrameLoad | undefined;
+      let scale: ScaleMemory | undefined;
+      let load: LoadResult;
+      let generatorCpuUs: number | undefined;
+      let s0: ServerStats;
+      let s1: ServerStats;
+      try {
+        if (testCase.generator === "frames") {
+          const inUse = testCase.spread ? keysInUse(testCase.keys ?? 1) : 1;
+          const stored = await server.stats(true);
+          // 2 threads of clients/2 sessions each: the same connections and streams as h2load's.
+          const threads = Math.min(2, clients);
+          frames = await startFrameLoad({
+            port: server.port,
+            secrets: secrets(inUse),
+            shape: testCase.spread ?? "uniform",
+            seed: crc32(seed),
+            threads,
+            sessions: Math.max(1, Math.round(clients / threads)),
+            streams,
+          });
+          scale = { keysStored: testCase.keys ?? 0, keysInUse: inUse, stored: memoryOf(stored) };
+          if (testCase.spread) {
+            const warmed = await frames.warm();
+            const problem = warmed.failed > 0 ? `${warmed.failed} failed requests` : judge(testCase.expect, warmed.outcomes);
+            if (problem) throw new Error(`${testCase.title}: in the warm pass, ${problem}`);
+            scale = { ...scale, inUse: memoryOf(await server.stats(true)), warmS: warmed.durationS };
+          }
+          await frames.run(1);
+          s0 = await server.stats();
+          const run = await frames.run(durationS);
+          s1 = await server.stats();
+          load = run;
+          generatorCpuUs = run.generatorCpuUs;
+        } else {
+          await runH2load(h2load, { ...h2, durationS: 1 });
+          s0 = await server.stats();
+          load = await runH2load(h2load, { ...h2, durationS });
+          s1 = await server.stats();
+        }
+      } finally {
+        frames?.close();
       }
-      const s0 = await server.stats();
-      const load = testCase.generator === "h2load" ? await runH2load(h2load, { ...h2, durationS }) : await runGrpcLoad({ ...grpcLoad, warm: false });
-      const s1 = await server.stats();
       let half: LoadResult | undefined;
       if (testCase.halfRate) {
         half = await runH2loadPaced(h2load, { port: server.port, bodyFile: body, logDir: workDir, ratePerSecond: Math.max(10, Math.floor(load.rps / 2)), durationS, processes: 10 });
@@ -94,7 +152,7 @@ export function measurer(settings: LoadSettings): (testCase: Case, round: number
       const after = await sampleOutcomes(server.port, message, 20);
       const settled = await server.stats(true);
       const problemAfter = judge(testCase.expect, after) ?? (load.failed > 0 ? `${load.failed} failed requests` : null);
-      const loadProblem = testCase.generator === "grpc-js" ? judge(testCase.expect, load.outcomes) : null;
+      const loadProblem = testCase.generator === "frames" ? judge(testCase.expect, load.outcomes) : null;
       const ops = addCounts(s1.storeOps, s0.storeOps, -1);
       const cpuUs = s1.cpuUserUs + s1.cpuSystemUs - (s0.cpuUserUs + s0.cpuSystemUs);
       const checked = Object.values(before).reduce((a, b) => a + b, 0) + Object.values(after).reduce((a, b) => a + b, 0);
@@ -116,6 +174,8 @@ export function measurer(settings: LoadSettings): (testCase: Case, round: number
           problemAfter ?? loadProblem ?? `${checked}${sampledInLoad ? ` + ${sampledInLoad} in load` : ""} sampled ${testCase.expect}`,
         ...(half && { half }),
         info: server.info,
+        ...(generatorCpuUs !== undefined && { generatorCpuUsPerCheck: generatorCpuUs / load.requests }),
+        ...(scale && { scale }),
       };
     } finally {
       await server.stop();
