@@ -1,28 +1,30 @@
-import http2 from "node:http2";
 import { parentPort, workerData } from "node:worker_threads";
+import { H2Connection } from "./h2-connection.js";
+import type { RequestTemplate } from "./h2-wire.js";
 import { keyChooser, type TrafficShape } from "./key-choice.js";
 import { decodeCheckResponse, outcomeOf } from "./requests.js";
 import { SECRET_LENGTH } from "./secret-table.js";
 
 /**
- * One thread of the frame generator (frame-load.ts): `sessions` raw node:http2 client sessions,
- * `streams` requests in flight on each. Every in-flight slot (a lane) owns one copy of the
- * pre-encoded request frame and, before each request, writes the chosen key's secret into it in
- * place: the previous request of that lane has been answered, so its bytes are no longer in use.
- * No protobuf encoding, no gRPC library, nothing allocated per request but node:http2's own.
+ * One thread of the frame generator (frame-load.ts): `sessions` HTTP/2 connections
+ * (h2-connection.ts), `streams` requests in flight on each. Every in-flight slot (a lane) owns one
+ * copy of the pre-encoded request and, before each request, writes the chosen key's secret and the
+ * stream id into it in place: the lane's previous request has been answered, so its bytes are no
+ * longer in use. No protobuf encoding, no per-key frame, nothing allocated per request but a
+ * small record of the exchange.
  *
  * Commands from the bench: `warm` (one request for each key of this thread's slice of the keys in
  * use, so every key is cached), `run` (as many requests as the server answers for a duration,
- * recording each one's latency), `close`. Every `sampleEvery`th response is decoded and its decision
- * counted; a gRPC status other than 0, a reset stream or an HTTP status other than 200 is a failure.
+ * recording each one's latency), `close`. Every `sampleEvery`th answer is decoded and its decision
+ * counted.
  */
 
 export interface FrameLoadWorkerData {
   port: number;
   sessions: number;
   streams: number;
-  /** The request frame (5-byte gRPC prefix and CheckRequest) and where its secret starts. */
-  frame: Uint8Array;
+  /** The request (h2-wire.ts; Buffers arrive as Uint8Arrays) and where its secret starts in it. */
+  request: Omit<RequestTemplate, "bytes"> & { bytes: Uint8Array };
   secretOffset: number;
   /** SECRET_LENGTH bytes per key in use (secret-table.ts). */
   secrets: SharedArrayBuffer;
@@ -43,32 +45,18 @@ export interface FrameLoadWorkerResult {
   durationS: number;
   latenciesUs: Float64Array;
   outcomes: Record<string, number>;
-  /** Why the sessions went away before the end (the server exited), if they did. */
+  /** Why a connection went away before the end (the server exited), if one did. */
   lost?: string;
 }
 
 const data = workerData as FrameLoadWorkerData;
+const template: RequestTemplate = { ...data.request, bytes: Buffer.from(data.request.bytes) };
 const secrets = Buffer.from(data.secrets);
-const keysInUse = secrets.length / SECRET_LENGTH;
-const choose = keyChooser(data.shape, keysInUse, data.seed);
-const HEADERS = {
-  ":method": "POST",
-  ":path": "/envoy.service.auth.v3.Authorization/Check",
-  "content-type": "application/grpc",
-  te: "trailers",
-};
-
-let lost: string | undefined;
-const sessions = Array.from({ length: data.sessions }, () => {
-  const session = http2.connect(`http://127.0.0.1:${data.port}`);
-  session.on("error", (error) => (lost ??= error.message));
-  session.on("close", () => (lost ??= "session closed"));
-  return session;
-});
+const choose = keyChooser(data.shape, secrets.length / SECRET_LENGTH, data.seed);
 
 /** The state of one command's window, shared by its lanes. */
 interface Window {
-  /** The next key: from the warm slice in order, or chosen. */
+  /** The next key: from the warm slice in order, or chosen; undefined when the window is over. */
   next(): number | undefined;
   issued: number;
   requests: number;
@@ -79,7 +67,7 @@ interface Window {
   finished(): void;
 }
 
-function record(window: Window, latencyUs: number, ok: boolean, body: Buffer[] | null): void {
+function record(window: Window, latencyUs: number, ok: boolean, message: Buffer[] | null): void {
   if (window.requests === window.latenciesUs.length) {
     const grown = new Float64Array(window.latenciesUs.length * 2);
     grown.set(window.latenciesUs);
@@ -87,40 +75,34 @@ function record(window: Window, latencyUs: number, ok: boolean, body: Buffer[] |
   }
   window.latenciesUs[window.requests++] = latencyUs;
   if (!ok) window.failed++;
-  else if (body !== null) {
-    const outcome = outcomeOf(decodeCheckResponse(Buffer.concat(body).subarray(5)));
+  else if (message !== null) {
+    const outcome = outcomeOf(decodeCheckResponse(Buffer.concat(message).subarray(5)));
     window.outcomes[outcome] = (window.outcomes[outcome] ?? 0) + 1;
   }
 }
 
-/** One lane: a request at a time on `session`, from its own copy of the frame. */
-function lane(window: Window, session: http2.ClientHttp2Session, frame: Buffer): void {
-  const key = lost === undefined ? window.next() : undefined;
-  if (key === undefined) {
-    if (--window.lanesRunning === 0) window.finished();
-    return;
-  }
-  secrets.copy(frame, data.secretOffset, key * SECRET_LENGTH, (key + 1) * SECRET_LENGTH);
-  const sampled = window.issued++ % data.sampleEvery === 0;
-  const body: Buffer[] | null = sampled ? [] : null;
-  let ok = false;
-  const sent = performance.now();
-  const stream = session.request(HEADERS);
-  stream.on("response", (headers) => {
-    // A trailers-only answer carries grpc-status in the headers.
-    ok = headers[":status"] === 200 && (headers["grpc-status"] === undefined || headers["grpc-status"] === "0");
-  });
-  stream.on("trailers", (trailers) => (ok &&= trailers["grpc-status"] === "0"));
-  stream.on("data", (chunk: Buffer) => body?.push(chunk));
-  stream.on("error", () => (ok = false));
-  stream.on("close", () => {
-    record(window, (performance.now() - sent) * 1000, ok && stream.rstCode === http2.constants.NGHTTP2_NO_ERROR, body);
-    lane(window, session, frame);
-  });
-  stream.end(frame);
+/** One lane: a request at a time on `connection`, from its own copy of the request bytes. */
+function runLane(window: Window, connection: H2Connection, bytes: Buffer): void {
+  let sent = 0;
+  const answered = (ok: boolean, message: Buffer[] | null) => {
+    record(window, (performance.now() - sent) * 1000, ok, message);
+    sendNext();
+  };
+  const sendNext = () => {
+    const key = connection.lost === undefined ? window.next() : undefined;
+    if (key === undefined) {
+      if (--window.lanesRunning === 0) window.finished();
+      return;
+    }
+    secrets.copy(bytes, data.secretOffset, key * SECRET_LENGTH, (key + 1) * SECRET_LENGTH);
+    sent = performance.now();
+    connection.send(bytes, window.issued++ % data.sampleEvery === 0, answered);
+  };
+  sendNext();
 }
 
-const frames = Array.from({ length: data.sessions * data.streams }, () => Buffer.from(data.frame));
+const lanes = Array.from({ length: data.sessions * data.streams }, () => Buffer.from(template.bytes));
+let connections: H2Connection[] = [];
 
 function start(next: () => number | undefined): Promise<FrameLoadWorkerResult> {
   return new Promise((resolve) => {
@@ -132,8 +114,9 @@ function start(next: () => number | undefined): Promise<FrameLoadWorkerResult> {
       failed: 0,
       latenciesUs: new Float64Array(1 << 16),
       outcomes: {},
-      lanesRunning: frames.length,
-      finished: () =>
+      lanesRunning: lanes.length,
+      finished: () => {
+        const lost = connections.find((c) => c.lost !== undefined)?.lost;
         resolve({
           type: "done",
           requests: window.requests,
@@ -142,9 +125,10 @@ function start(next: () => number | undefined): Promise<FrameLoadWorkerResult> {
           latenciesUs: window.latenciesUs.slice(0, window.requests),
           outcomes: window.outcomes,
           ...(lost !== undefined && { lost }),
-        }),
+        });
+      },
     };
-    frames.forEach((frame, i) => lane(window, sessions[i % sessions.length]!, frame));
+    lanes.forEach((bytes, i) => runLane(window, connections[i % connections.length]!, bytes));
   });
 }
 
@@ -163,11 +147,16 @@ parentPort!.on("message", (command: FrameLoadCommand) => {
   if (command.type === "warm") void warm().then(reply);
   else if (command.type === "run") void run(command.durationMs).then(reply);
   else {
-    for (const session of sessions) session.close();
+    for (const connection of connections) connection.close();
     parentPort!.close();
   }
 });
-// Ready when every session is connected or gone (a session that failed is reported by the first command).
-void Promise.all(
-  sessions.map((session) => new Promise<void>((resolve) => (session.once("connect", () => resolve()), session.once("close", () => resolve())))),
-).then(() => parentPort!.postMessage({ type: "ready" }));
+Promise.all(Array.from({ length: data.sessions }, () => H2Connection.open(data.port, template))).then(
+  (opened) => {
+    connections = opened;
+    parentPort!.postMessage({ type: "ready" });
+  },
+  (error: unknown) => {
+    throw error;
+  },
+);

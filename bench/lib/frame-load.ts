@@ -1,4 +1,5 @@
 import { Worker } from "node:worker_threads";
+import { requestTemplate, type RequestTemplate } from "./h2-wire.js";
 import type { FrameLoadCommand, FrameLoadWorkerData, FrameLoadWorkerResult } from "./frame-load-worker.js";
 import type { TrafficShape } from "./key-choice.js";
 import { summarizeLatencies, type LoadResult } from "./load-result.js";
@@ -6,10 +7,11 @@ import { envoyCheckRequest, grpcFrame } from "./requests.js";
 import { SECRET_LENGTH } from "./secret-table.js";
 
 /**
- * The frame generator: raw node:http2 client sessions in worker threads (frame-load-worker.ts)
- * sending one pre-encoded CheckRequest frame whose secret is patched per request, for traffic
- * spread over many keys at a cost per request far below the server's. The @grpc/grpc-js client it
- * replaces spent more CPU per call than keygate did and capped the spread cases at its own speed.
+ * The frame generator: HTTP/2 connections in worker threads (frame-load-worker.ts) sending one
+ * pre-encoded request (HEADERS and DATA frames) whose secret is patched per request, for traffic
+ * spread over many keys at a cost per request below the server's. The @grpc/grpc-js client it
+ * replaces spent more CPU per call than keygate did and capped the spread cases at its own speed;
+ * so did node:http2's client (h2-connection.ts says by how much).
  *
  * `generatorCpuUs` is the CPU of the whole bench process (every thread) over the window: its
  * main thread only waits, so this is the generator's cost, shown beside the server's.
@@ -36,13 +38,15 @@ export interface FrameLoad {
 
 /** Decode one response in this many: enough to catch a wrong decision, cheap beside the load. */
 const SAMPLE_EVERY = 256;
+const CHECK_PATH = "/envoy.service.auth.v3.Authorization/Check";
 
-function templateFrame(secrets: SharedArrayBuffer): { frame: Buffer; secretOffset: number } {
+/** The request with the first key's secret, and where that secret sits in its bytes. */
+function template(port: number, secrets: SharedArrayBuffer): { request: RequestTemplate; secretOffset: number } {
   const secret = Buffer.from(secrets, 0, SECRET_LENGTH);
-  const frame = grpcFrame(envoyCheckRequest(secret.toString("latin1")));
-  const secretOffset = frame.indexOf(secret);
-  if (secretOffset < 0 || frame.indexOf(secret, secretOffset + 1) >= 0) throw new Error("the request frame must hold the secret exactly once");
-  return { frame, secretOffset };
+  const request = requestTemplate(`127.0.0.1:${port}`, CHECK_PATH, grpcFrame(envoyCheckRequest(secret.toString("latin1"))));
+  const secretOffset = request.bytes.indexOf(secret);
+  if (secretOffset < 0 || request.bytes.indexOf(secret, secretOffset + 1) >= 0) throw new Error("the request must hold the secret exactly once");
+  return { request, secretOffset };
 }
 
 function merge(results: readonly FrameLoadWorkerResult[]): LoadResult {
@@ -62,14 +66,14 @@ function merge(results: readonly FrameLoadWorkerResult[]): LoadResult {
 }
 
 export async function startFrameLoad(options: FrameLoadOptions): Promise<FrameLoad> {
-  const { frame, secretOffset } = templateFrame(options.secrets);
+  const { request, secretOffset } = template(options.port, options.secrets);
   const keys = options.secrets.byteLength / SECRET_LENGTH;
   const workers = Array.from({ length: options.threads }, (_, t) => {
     const data: FrameLoadWorkerData = {
       port: options.port,
       sessions: options.sessions,
       streams: options.streams,
-      frame,
+      request,
       secretOffset,
       secrets: options.secrets,
       shape: options.shape,

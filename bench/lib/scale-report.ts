@@ -42,7 +42,7 @@ export function writeScale(cases: readonly Case[], { byCase, chosen }: Medians, 
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(" | ")} |`;
   process.stdout.write(
-    `\nscale (issue 16): one frame generator for every case (2 threads, ${settings.clients} node:http2 sessions x ${settings.streams} streams, ` +
+    `\nscale (issue 16): one frame generator for every case (2 threads, ${settings.clients} HTTP/2 connections x ${settings.streams} streams, ` +
       `pre-encoded frames); each spread case first warms the cache with one request per key in use, so keys in use = keys stored - 2 ` +
       `(the two keys that deny by design are left out). RSS and heap after a full collection at the end.\n\n`,
   );
