@@ -133,6 +133,7 @@ async function main(): Promise<void> {
       else leaseWaits = await measureInChild<LeaseWaitsResult>("lease-waits.js", [server.uri, seed]);
     }
   } finally {
+    await measure.close();
     if (mongo && typeof mongo !== "string") mongo.stop();
   }
 

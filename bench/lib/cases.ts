@@ -30,6 +30,12 @@ export interface Case {
   halfRate?: boolean;
   /** The cases this one is compared with in the report: run with it whatever --only says. */
   baselines?: string[];
+  /**
+   * The case that measures this one's server again, right after it in the same round: a spread
+   * case's twin over the same keys takes over the warmed server rather than seeding and warming
+   * its own (minutes for a million keys).
+   */
+  keepsServerFor?: string;
   /** The server script's build directory, when not this checkout's (--compare). */
   buildDir?: string;
 }
@@ -56,9 +62,9 @@ export function benchCases(seed: string, quick: boolean, compare: string | undef
     // Scale (issue 16): the same frame generator for all, so their ratios are the server's alone.
     { id: "scale-a", title: "(a) bare node:http2, frame generator", server: "bare-http2", secret: hitSecret, expect: "allowed", generator: "frames", headline: true },
     { id: "scale-hot", title: "keygate allowed, hot key (10 keys stored)", ...scale, keys: 10 },
-    { id: "scale-100k-uniform", title: "keygate allowed, 100,000 keys in use, uniform", ...spreadOver, keys: 100_000, spread: "uniform" },
+    { id: "scale-100k-uniform", title: "keygate allowed, 100,000 keys in use, uniform", ...spreadOver, keys: 100_000, spread: "uniform", keepsServerFor: "scale-100k-zipf" },
     { id: "scale-100k-zipf", title: "keygate allowed, 100,000 keys in use, Zipf s=1.1", ...spreadOver, keys: 100_000, spread: "zipf" },
-    { id: "scale-1m-uniform", title: "keygate allowed, 1,000,000 keys in use, uniform", ...spreadOver, keys: 1_000_000, spread: "uniform" },
+    { id: "scale-1m-uniform", title: "keygate allowed, 1,000,000 keys in use, uniform", ...spreadOver, keys: 1_000_000, spread: "uniform", keepsServerFor: "scale-1m-zipf" },
     { id: "scale-1m-zipf", title: "keygate allowed, 1,000,000 keys in use, Zipf s=1.1", ...spreadOver, keys: 1_000_000, spread: "zipf" },
   ];
   if (compare !== undefined) {

@@ -9,7 +9,7 @@ import { envoyCheckRequest, grpcFrame } from "./requests.js";
 import { sampleOutcomes } from "./sample.js";
 import { keysInUse, secretTable } from "./secret-table.js";
 import { addCounts, type ServerStats } from "./server-stats.js";
-import { startServer } from "./server-process.js";
+import { startServer, type Running } from "./server-process.js";
 
 /**
  * One measurement of one case: a fresh server, its decisions sampled before and after, a warm-up,
@@ -47,6 +47,8 @@ export interface ScaleMemory {
   /** After the warm pass (spread cases only), and how long that pass took. */
   inUse?: { heapBytes: number; rssBytes: number };
   warmS?: number;
+  /** Measured on the server this case took over, warmed for it (Case.keepsServerFor). */
+  sharedWith?: string;
 }
 
 const memoryOf = (stats: ServerStats) => ({ heapBytes: stats.heapUsedBytes, rssBytes: stats.rssBytes });
@@ -68,8 +70,14 @@ function judge(expect: string, outcomes: Record<string, number>): string | null 
   return wrong.length === 0 ? null : `expected only ${expect}, got ${JSON.stringify(outcomes)}`;
 }
 
+export interface Measure {
+  (testCase: Case, round: number, mongoUri: string | undefined, profileDir: string | undefined): Promise<Row>;
+  /** Stops a server kept for a case that did not run next. */
+  close(): Promise<void>;
+}
+
 /** Measures cases under `settings`, writing each request body once. */
-export function measurer(settings: LoadSettings): (testCase: Case, round: number, mongoUri: string | undefined, profileDir: string | undefined) => Promise<Row> {
+export function measurer(settings: LoadSettings): Measure {
   const { seed, clients, streams, durationS, workDir, h2load } = settings;
   // The frame generator's secrets, built once per number of keys in use (a million take seconds).
   const secretTables = new Map<number, SharedArrayBuffer>();
@@ -77,6 +85,13 @@ export function measurer(settings: LoadSettings): (testCase: Case, round: number
     let table = secretTables.get(count);
     if (table === undefined) secretTables.set(count, (table = secretTable(seed, count)));
     return table;
+  }
+  // A spread case's warmed server, kept for the case that measures it again (Case.keepsServerFor).
+  let kept: { forCase: string; server: Running; scale: ScaleMemory; warmedBy: string } | undefined;
+  async function release(): Promise<void> {
+    const server = kept?.server;
+    kept = undefined;
+    await server?.stop();
   }
   const bodyFiles = new Map<string, string>();
   function bodyFile(secret: string): string {
@@ -89,8 +104,13 @@ export function measurer(settings: LoadSettings): (testCase: Case, round: number
     return file;
   }
 
-  return async function measure(testCase: Case, round: number, mongoUri: string | undefined, profileDir: string | undefined): Promise<Row> {
-    const server = await startServer(testCase, seed, mongoUri, profileDir);
+  async function measure(testCase: Case, round: number, mongoUri: string | undefined, profileDir: string | undefined): Promise<Row> {
+    const reused = kept?.forCase === testCase.id ? kept : undefined;
+    if (reused) kept = undefined;
+    else await release();
+    const server = reused?.server ?? (await startServer(testCase, seed, mongoUri, profileDir));
+    let scale: ScaleMemory | undefined;
+    let keep = false;
     try {
       const message = envoyCheckRequest(testCase.secret());
       const body = bodyFile(testCase.secret());
@@ -102,7 +122,6 @@ export function measurer(settings: LoadSettings): (testCase: Case, round: number
 
       const h2 = { port: server.port, bodyFile: body, clients, streams, logDir: workDir };
       let frames: FrameLoad | undefined;
-      let scale: ScaleMemory | undefined;
       let load: LoadResult;
       let generatorCpuUs: number | undefined;
       let s0: ServerStats;
@@ -110,7 +129,7 @@ export function measurer(settings: LoadSettings): (testCase: Case, round: number
       try {
         if (testCase.generator === "frames") {
           const inUse = testCase.spread ? keysInUse(testCase.keys ?? 1) : 1;
-          const stored = await server.stats(true);
+          const stored = reused ? undefined : await server.stats(true);
           // 2 threads of clients/2 sessions each: the same connections and streams as h2load's.
           const threads = Math.min(2, clients);
           frames = await startFrameLoad({
@@ -122,8 +141,8 @@ export function measurer(settings: LoadSettings): (testCase: Case, round: number
             sessions: Math.max(1, Math.round(clients / threads)),
             streams,
           });
-          scale = { keysStored: testCase.keys ?? 0, keysInUse: inUse, stored: memoryOf(stored) };
-          if (testCase.spread) {
+          scale = reused ? { ...reused.scale, sharedWith: reused.warmedBy } : { keysStored: testCase.keys ?? 0, keysInUse: inUse, stored: memoryOf(stored!) };
+          if (testCase.spread && !reused) {
             const warmed = await frames.warm();
             const problem = warmed.failed > 0 ? `${warmed.failed} failed requests` : judge(testCase.expect, warmed.outcomes);
             if (problem) throw new Error(`${testCase.title}: in the warm pass, ${problem}`);
@@ -157,6 +176,7 @@ export function measurer(settings: LoadSettings): (testCase: Case, round: number
       const cpuUs = s1.cpuUserUs + s1.cpuSystemUs - (s0.cpuUserUs + s0.cpuSystemUs);
       const checked = Object.values(before).reduce((a, b) => a + b, 0) + Object.values(after).reduce((a, b) => a + b, 0);
       const sampledInLoad = Object.values(load.outcomes).reduce((a, b) => a + b, 0);
+      keep = testCase.keepsServerFor !== undefined && scale?.inUse !== undefined;
       return {
         id: testCase.id,
         title: testCase.title,
@@ -178,7 +198,9 @@ export function measurer(settings: LoadSettings): (testCase: Case, round: number
         ...(scale && { scale }),
       };
     } finally {
-      await server.stop();
+      if (keep) kept = { forCase: testCase.keepsServerFor!, server, scale: scale!, warmedBy: testCase.id };
+      else await server.stop();
     }
-  };
+  }
+  return Object.assign(measure, { close: release });
 }
