@@ -63,6 +63,8 @@ export interface LoadSettings {
   workDir: string;
   /** The h2load binary. */
   h2load: string;
+  /** Where a long step (seeding and warming a million keys) says it has begun. */
+  progress(line: string): void;
 }
 
 function judge(expect: string, outcomes: Record<string, number>): string | null {
@@ -143,6 +145,8 @@ export function measurer(settings: LoadSettings): Measure {
           });
           scale = reused ? { ...reused.scale, sharedWith: reused.warmedBy } : { keysStored: testCase.keys ?? 0, keysInUse: inUse, stored: memoryOf(stored!) };
           if (testCase.spread && !reused) {
+            const seeded = typeof server.info["seedMs"] === "number" ? ` seeded in ${(server.info["seedMs"] / 1000).toFixed(1)} s;` : "";
+            settings.progress(`  round ${round} ${testCase.title}:${seeded} warming the cache over ${inUse.toLocaleString("en-US")} keys\n`);
             const warmed = await frames.warm();
             const problem = warmed.failed > 0 ? `${warmed.failed} failed requests` : judge(testCase.expect, warmed.outcomes);
             if (problem) throw new Error(`${testCase.title}: in the warm pass, ${problem}`);
