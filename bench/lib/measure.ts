@@ -2,7 +2,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import type { Case } from "./cases.js";
-import { startFrameLoad, type FrameLoad } from "./frame-load.js";
+import { startFrameLoad } from "./frame-load.js";
 import { runH2load, runH2loadPaced } from "./h2load.js";
 import type { LoadResult } from "./load-result.js";
 import { envoyCheckRequest, grpcFrame } from "./requests.js";
@@ -78,6 +78,23 @@ export interface Measure {
   close(): Promise<void>;
 }
 
+/** What a load window gives a row: the load, the server's stats around it, and the frame generator's extras. */
+interface Window {
+  load: LoadResult;
+  s0: ServerStats;
+  s1: ServerStats;
+  generatorCpuUs?: number;
+  scale?: ScaleMemory;
+}
+
+/** A spread case's warmed server, kept for the case that measures it again (Case.keepsServerFor). */
+interface Kept {
+  forCase: string;
+  server: Running;
+  scale: ScaleMemory;
+  warmedBy: string;
+}
+
 /** Measures cases under `settings`, writing each request body once. */
 export function measurer(settings: LoadSettings): Measure {
   const { seed, clients, streams, durationS, workDir, h2load } = settings;
@@ -88,8 +105,7 @@ export function measurer(settings: LoadSettings): Measure {
     if (table === undefined) secretTables.set(count, (table = secretTable(seed, count)));
     return table;
   }
-  // A spread case's warmed server, kept for the case that measures it again (Case.keepsServerFor).
-  let kept: { forCase: string; server: Running; scale: ScaleMemory; warmedBy: string } | undefined;
+  let kept: Kept | undefined;
   async function release(): Promise<void> {
     const server = kept?.server;
     kept = undefined;
@@ -104,6 +120,54 @@ export function measurer(settings: LoadSettings): Measure {
       bodyFiles.set(secret, file);
     }
     return file;
+  }
+
+  /** h2load: a second's warm-up, then the window. */
+  async function h2loadWindow(server: Running, bodyFile: string): Promise<Window> {
+    const h2 = { port: server.port, bodyFile, clients, streams, logDir: workDir };
+    await runH2load(h2load, { ...h2, durationS: 1 });
+    const s0 = await server.stats();
+    const load = await runH2load(h2load, { ...h2, durationS });
+    return { load, s0, s1: await server.stats() };
+  }
+
+  /**
+   * The frame generator: memory after a full collection with the keys stored and one in use; for a
+   * spread case, one request per key in use and the memory again; a second's warm-up; the window. A
+   * server taken over from the case before (`reused`) is already warm and its memory known.
+   */
+  async function framesWindow(testCase: Case, round: number, server: Running, reused: Kept | undefined): Promise<Window> {
+    const inUse = testCase.spread ? keysInUse(testCase.keys ?? 1) : 1;
+    let scale: ScaleMemory = reused
+      ? { ...reused.scale, sharedWith: reused.warmedBy }
+      : { keysStored: testCase.keys ?? 0, keysInUse: inUse, stored: memoryOf(await server.stats(true)) };
+    // 2 threads of clients/2 connections each: the same connections and streams as h2load's.
+    const threads = Math.min(2, clients);
+    const frames = await startFrameLoad({
+      port: server.port,
+      secrets: secrets(inUse),
+      shape: testCase.spread ?? "uniform",
+      seed: crc32(seed),
+      threads,
+      sessions: Math.max(1, Math.round(clients / threads)),
+      streams,
+    });
+    try {
+      if (testCase.spread && !reused) {
+        const seeded = typeof server.info["seedMs"] === "number" ? ` seeded in ${(server.info["seedMs"] / 1000).toFixed(1)} s;` : "";
+        settings.progress(`  round ${round} ${testCase.title}:${seeded} warming the cache over ${inUse.toLocaleString("en-US")} keys\n`);
+        const warmed = await frames.warm();
+        const problem = warmed.failed > 0 ? `${warmed.failed} failed requests` : judge(testCase.expect, warmed.outcomes);
+        if (problem) throw new Error(`${testCase.title}: in the warm pass, ${problem}`);
+        scale = { ...scale, inUse: memoryOf(await server.stats(true)), warmS: warmed.durationS };
+      }
+      await frames.run(1);
+      const s0 = await server.stats();
+      const load = await frames.run(durationS);
+      return { load, s0, s1: await server.stats(), generatorCpuUs: load.generatorCpuUs, scale };
+    } finally {
+      frames.close();
+    }
   }
 
   async function measure(testCase: Case, round: number, mongoUri: string | undefined, profileDir: string | undefined): Promise<Row> {
@@ -122,51 +186,9 @@ export function measurer(settings: LoadSettings): Measure {
       const problem = judge(testCase.expect, before);
       if (problem) throw new Error(`${testCase.title}: before the load, ${problem}`);
 
-      const h2 = { port: server.port, bodyFile: body, clients, streams, logDir: workDir };
-      let frames: FrameLoad | undefined;
-      let load: LoadResult;
-      let generatorCpuUs: number | undefined;
-      let s0: ServerStats;
-      let s1: ServerStats;
-      try {
-        if (testCase.generator === "frames") {
-          const inUse = testCase.spread ? keysInUse(testCase.keys ?? 1) : 1;
-          const stored = reused ? undefined : await server.stats(true);
-          // 2 threads of clients/2 sessions each: the same connections and streams as h2load's.
-          const threads = Math.min(2, clients);
-          frames = await startFrameLoad({
-            port: server.port,
-            secrets: secrets(inUse),
-            shape: testCase.spread ?? "uniform",
-            seed: crc32(seed),
-            threads,
-            sessions: Math.max(1, Math.round(clients / threads)),
-            streams,
-          });
-          scale = reused ? { ...reused.scale, sharedWith: reused.warmedBy } : { keysStored: testCase.keys ?? 0, keysInUse: inUse, stored: memoryOf(stored!) };
-          if (testCase.spread && !reused) {
-            const seeded = typeof server.info["seedMs"] === "number" ? ` seeded in ${(server.info["seedMs"] / 1000).toFixed(1)} s;` : "";
-            settings.progress(`  round ${round} ${testCase.title}:${seeded} warming the cache over ${inUse.toLocaleString("en-US")} keys\n`);
-            const warmed = await frames.warm();
-            const problem = warmed.failed > 0 ? `${warmed.failed} failed requests` : judge(testCase.expect, warmed.outcomes);
-            if (problem) throw new Error(`${testCase.title}: in the warm pass, ${problem}`);
-            scale = { ...scale, inUse: memoryOf(await server.stats(true)), warmS: warmed.durationS };
-          }
-          await frames.run(1);
-          s0 = await server.stats();
-          const run = await frames.run(durationS);
-          s1 = await server.stats();
-          load = run;
-          generatorCpuUs = run.generatorCpuUs;
-        } else {
-          await runH2load(h2load, { ...h2, durationS: 1 });
-          s0 = await server.stats();
-          load = await runH2load(h2load, { ...h2, durationS });
-          s1 = await server.stats();
-        }
-      } finally {
-        frames?.close();
-      }
+      const window = testCase.generator === "frames" ? await framesWindow(testCase, round, server, reused) : await h2loadWindow(server, body);
+      const { load, s0, s1, generatorCpuUs } = window;
+      scale = window.scale;
       let half: LoadResult | undefined;
       if (testCase.halfRate) {
         half = await runH2loadPaced(h2load, { port: server.port, bodyFile: body, logDir: workDir, ratePerSecond: Math.max(10, Math.floor(load.rps / 2)), durationS, processes: 10 });
