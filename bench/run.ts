@@ -129,7 +129,7 @@ async function main(): Promise<void> {
           `  round ${round} ${row.title.padEnd(62)} ${fmt(row.load.rps).padStart(8)} req/s  p99 ${fmt(row.load.p99Ms, 2)} ms` +
             `${row.half ? `  (half rate p99 ${fmt(row.half.p99Ms, 2)} ms)` : ""}` +
             `${row.generatorCpuUsPerCheck !== undefined ? `  CPU per Check: server ${fmt(row.cpuSecondsPer10k * 100, 1)} µs, generator ${fmt(row.generatorCpuUsPerCheck, 1)} µs` : ""}` +
-            `${row.scale?.warmS !== undefined ? `  (warm pass over ${fmt(row.scale.keysInUse)} keys: ${fmt(row.scale.warmS, 1)} s)` : ""}\n`,
+            `${row.scale?.warmS !== undefined && row.scale.sharedWith === undefined ? `  (warm pass over ${fmt(row.scale.keysInUse)} keys: ${fmt(row.scale.warmS, 1)} s)` : ""}\n`,
         );
       }
     }
