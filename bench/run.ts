@@ -13,27 +13,34 @@ import { measurer, type Row } from "./lib/measure.js";
 import { startMongo } from "./lib/mongod.js";
 import { summarizeProfile } from "./lib/profile-summary.js";
 import { fmt, medians, writeClusterGain, writeInProcess, writeResults } from "./lib/report.js";
+import { writeScale } from "./lib/scale-report.js";
 
 /**
  * `npm run bench` (issue 5): keygate's Check path under load, beside three baselines measured in
  * the same run with the same load generator and concurrency, interleaved round by round so that
  * noise from other work on the machine falls on all of them alike. Every server runs in its own
- * process, started fresh for each measurement; the load comes from h2load (another process), or
- * for the case h2load cannot express (a different key per request) from @grpc/grpc-js clients in
- * worker threads. The decisions are sampled with a gRPC client before and after each load.
+ * process, started fresh for each measurement (a spread case's Zipf twin takes over its warmed
+ * server); the load comes from h2load (another process), or, for the scale cases (issue 16: the hot
+ * key, then 100,000 and 1,000,000 keys in use, uniform and Zipf s=1.1, beside bare node:http2),
+ * from the frame generator: pre-encoded HTTP/2 requests with the secret patched per request, sent
+ * from worker threads (frame-load.ts), whose own CPU per Check is printed beside the server's. The
+ * decisions are sampled with a gRPC client before and after each load, and in the load itself on
+ * the frame generator.
  *
- *   npm run bench                 every case, 3 rounds of the headline cases (a few minutes)
- *   npm run bench -- --quick      baselines and allowed-on-hit only, short windows (under a minute)
+ *   npm run bench                 every case, 3 rounds of the headline cases (seeding and warming a
+ *                                 million keys makes it long: see the scale cases' lines)
+ *   npm run bench -- --quick      baselines, allowed-on-hit and the scale cases, short windows, 2 rounds
  *   options: --rounds N --duration S --clients C --streams M --only REGEX --profile --no-mongo --json FILE
  *            --only matches case ids (cases.ts) and `lease-waits`, the in-process cost of waiting for a
- *            budget lease on MongoDB (lease-waits.ts); a case brings the baseline it is compared with
+ *            budget lease on MongoDB (lease-waits.ts); a case brings the baselines it is compared with
+ *            (`--only '^scale-'` for the scale cases alone)
  *            --compare DIR: also measure allowed-on-hit on the keygate built in DIR (another checkout
  *            with this bench copied in and built), interleaved with this one
  *
  * This file is the run: options, rounds and the order of the output. bench/lib/ holds the cases
  * (cases.ts), a server process (server-process.ts), one measurement (measure.ts), the MongoDB case's
  * mongod (mongod.ts), the waits for budget leases (lease-waits.ts) and the report (report.ts,
- * leased-report.ts), beside the generators they use.
+ * scale-report.ts, leased-report.ts), beside the generators they use.
  */
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -60,7 +67,7 @@ const seed = `bench${Date.now().toString(36)}`;
 const workDir = mkdtempSync(join(tmpdir(), "keygate-bench-"));
 const CASES = benchCases(seed, quick, options.compare);
 const h2load = ensureH2load();
-const measure = measurer({ seed, clients, streams, durationS, workDir, h2load });
+const measure = measurer({ seed, clients, streams, durationS, workDir, h2load, progress: (line) => process.stdout.write(line) });
 
 /** A measurement in a child process of its own (bench/lib/<script>), which sends its result and exits. */
 function measureInChild<T>(script: string, args: string[]): Promise<T> {
@@ -75,7 +82,7 @@ async function main(): Promise<void> {
   const only = options.only ? new RegExp(options.only) : undefined;
   const wanted = new Set(CASES.filter((c) => (quick ? QUICK_CASES.has(c.id) : true) && (only ? only.test(c.id) : true)).map((c) => c.id));
   // A case compared with another in the report brings that one along.
-  for (const c of CASES) if (wanted.has(c.id) && c.baseline !== undefined) wanted.add(c.baseline);
+  for (const c of CASES) if (wanted.has(c.id)) for (const baseline of c.baselines ?? []) wanted.add(baseline);
   const selected = CASES.filter((c) => wanted.has(c.id));
   const leaseWaitsWanted = !quick && (only === undefined || only.test(LEASE_WAITS));
   const machine = `${cpus().length} cores (${cpus()[0]?.model.trim()}), node ${process.version}, h2load ${execFileSync(h2load, ["--version"], { encoding: "utf8" }).trim().split("\n")[0]}`;
@@ -106,11 +113,23 @@ async function main(): Promise<void> {
           mongoUri = server.uri;
         }
         const profile = profileDir && round === 1 && (testCase.id === "hit" || options.only !== undefined) ? profileDir : undefined;
-        const row = await measure(testCase, round, mongoUri, profile);
+        let row: Row;
+        try {
+          row = await measure(testCase, round, mongoUri, profile);
+        } catch (error) {
+          // A server that cannot hold a million keys (out of memory) is a finding, not a broken bench.
+          if (testCase.generator !== "frames") throw error;
+          const reason = `failed in round ${round}: ${error instanceof Error ? error.message : String(error)}`;
+          skipped.push({ title: testCase.title, reason });
+          process.stdout.write(`  round ${round} ${testCase.title.padEnd(62)} ${reason}\n`);
+          continue;
+        }
         rows.push(row);
         process.stdout.write(
           `  round ${round} ${row.title.padEnd(62)} ${fmt(row.load.rps).padStart(8)} req/s  p99 ${fmt(row.load.p99Ms, 2)} ms` +
-            `${row.half ? `  (half rate p99 ${fmt(row.half.p99Ms, 2)} ms)` : ""}\n`,
+            `${row.half ? `  (half rate p99 ${fmt(row.half.p99Ms, 2)} ms)` : ""}` +
+            `${row.generatorCpuUsPerCheck !== undefined ? `  CPU per Check: server ${fmt(row.cpuSecondsPer10k * 100, 1)} µs, generator ${fmt(row.generatorCpuUsPerCheck, 1)} µs` : ""}` +
+            `${row.scale?.warmS !== undefined && row.scale.sharedWith === undefined ? `  (warm pass over ${fmt(row.scale.keysInUse)} keys: ${fmt(row.scale.warmS, 1)} s)` : ""}\n`,
         );
       }
     }
@@ -120,11 +139,13 @@ async function main(): Promise<void> {
       else leaseWaits = await measureInChild<LeaseWaitsResult>("lease-waits.js", [server.uri, seed]);
     }
   } finally {
+    await measure.close();
     if (mongo && typeof mongo !== "string") mongo.stop();
   }
 
   const results = medians(rows);
   writeResults(CASES, results, skipped);
+  writeScale(CASES, results, { clients, streams });
   const inProcess = only === undefined ? await measureInChild<InProcessResult>("in-process.js", quick ? ["--quick"] : []) : undefined;
   if (inProcess) writeInProcess(inProcess);
   writeClusterGain(results);

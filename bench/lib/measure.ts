@@ -1,13 +1,15 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { crc32 } from "node:zlib";
 import type { Case } from "./cases.js";
-import { runGrpcLoad } from "./grpc-load.js";
+import { startFrameLoad } from "./frame-load.js";
 import { runH2load, runH2loadPaced } from "./h2load.js";
 import type { LoadResult } from "./load-result.js";
 import { envoyCheckRequest, grpcFrame } from "./requests.js";
 import { sampleOutcomes } from "./sample.js";
-import { addCounts } from "./server-stats.js";
-import { startServer } from "./server-process.js";
+import { keysInUse, secretTable } from "./secret-table.js";
+import { addCounts, type ServerStats } from "./server-stats.js";
+import { startServer, type Running } from "./server-process.js";
 
 /**
  * One measurement of one case: a fresh server, its decisions sampled before and after, a warm-up,
@@ -32,7 +34,24 @@ export interface Row {
   verified: string;
   half?: LoadResult;
   info: Record<string, unknown>;
+  /** Frame generator cases: the generator's own CPU per Check, and the memory figures of scale.ts. */
+  generatorCpuUsPerCheck?: number;
+  scale?: ScaleMemory;
 }
+
+/** Memory after a full collection, in the same server process: keys stored, one in use; then all in use. */
+export interface ScaleMemory {
+  keysStored: number;
+  keysInUse: number;
+  stored: { heapBytes: number; rssBytes: number };
+  /** After the warm pass (spread cases only), and how long that pass took. */
+  inUse?: { heapBytes: number; rssBytes: number };
+  warmS?: number;
+  /** Measured on the server this case took over, warmed for it (Case.keepsServerFor). */
+  sharedWith?: string;
+}
+
+const memoryOf = (stats: ServerStats) => ({ heapBytes: stats.heapUsedBytes, rssBytes: stats.rssBytes });
 
 /** How every case is loaded: the same keys, generator settings and window for all of them. */
 export interface LoadSettings {
@@ -44,6 +63,8 @@ export interface LoadSettings {
   workDir: string;
   /** The h2load binary. */
   h2load: string;
+  /** Where a long step (seeding and warming a million keys) says it has begun. */
+  progress(line: string): void;
 }
 
 function judge(expect: string, outcomes: Record<string, number>): string | null {
@@ -51,9 +72,45 @@ function judge(expect: string, outcomes: Record<string, number>): string | null 
   return wrong.length === 0 ? null : `expected only ${expect}, got ${JSON.stringify(outcomes)}`;
 }
 
+export interface Measure {
+  (testCase: Case, round: number, mongoUri: string | undefined, profileDir: string | undefined): Promise<Row>;
+  /** Stops a server kept for a case that did not run next. */
+  close(): Promise<void>;
+}
+
+/** What a load window gives a row: the load, the server's stats around it, and the frame generator's extras. */
+interface Window {
+  load: LoadResult;
+  s0: ServerStats;
+  s1: ServerStats;
+  generatorCpuUs?: number;
+  scale?: ScaleMemory;
+}
+
+/** A spread case's warmed server, kept for the case that measures it again (Case.keepsServerFor). */
+interface Kept {
+  forCase: string;
+  server: Running;
+  scale: ScaleMemory;
+  warmedBy: string;
+}
+
 /** Measures cases under `settings`, writing each request body once. */
-export function measurer(settings: LoadSettings): (testCase: Case, round: number, mongoUri: string | undefined, profileDir: string | undefined) => Promise<Row> {
+export function measurer(settings: LoadSettings): Measure {
   const { seed, clients, streams, durationS, workDir, h2load } = settings;
+  // The frame generator's secrets, built once per number of keys in use (a million take seconds).
+  const secretTables = new Map<number, SharedArrayBuffer>();
+  function secrets(count: number): SharedArrayBuffer {
+    let table = secretTables.get(count);
+    if (table === undefined) secretTables.set(count, (table = secretTable(seed, count)));
+    return table;
+  }
+  let kept: Kept | undefined;
+  async function release(): Promise<void> {
+    const server = kept?.server;
+    kept = undefined;
+    await server?.stop();
+  }
   const bodyFiles = new Map<string, string>();
   function bodyFile(secret: string): string {
     let file = bodyFiles.get(secret);
@@ -65,8 +122,61 @@ export function measurer(settings: LoadSettings): (testCase: Case, round: number
     return file;
   }
 
-  return async function measure(testCase: Case, round: number, mongoUri: string | undefined, profileDir: string | undefined): Promise<Row> {
-    const server = await startServer(testCase, seed, mongoUri, profileDir);
+  /** h2load: a second's warm-up, then the window. */
+  async function h2loadWindow(server: Running, bodyFile: string): Promise<Window> {
+    const h2 = { port: server.port, bodyFile, clients, streams, logDir: workDir };
+    await runH2load(h2load, { ...h2, durationS: 1 });
+    const s0 = await server.stats();
+    const load = await runH2load(h2load, { ...h2, durationS });
+    return { load, s0, s1: await server.stats() };
+  }
+
+  /**
+   * The frame generator: memory after a full collection with the keys stored and one in use; for a
+   * spread case, one request per key in use and the memory again; a second's warm-up; the window. A
+   * server taken over from the case before (`reused`) is already warm and its memory known.
+   */
+  async function framesWindow(testCase: Case, round: number, server: Running, reused: Kept | undefined): Promise<Window> {
+    const inUse = testCase.spread ? keysInUse(testCase.keys ?? 1) : 1;
+    let scale: ScaleMemory = reused
+      ? { ...reused.scale, sharedWith: reused.warmedBy }
+      : { keysStored: testCase.keys ?? 0, keysInUse: inUse, stored: memoryOf(await server.stats(true)) };
+    // 2 threads of clients/2 connections each: the same connections and streams as h2load's.
+    const threads = Math.min(2, clients);
+    const frames = await startFrameLoad({
+      port: server.port,
+      secrets: secrets(inUse),
+      shape: testCase.spread ?? "uniform",
+      seed: crc32(seed),
+      threads,
+      sessions: Math.max(1, Math.round(clients / threads)),
+      streams,
+    });
+    try {
+      if (testCase.spread && !reused) {
+        const seeded = typeof server.info["seedMs"] === "number" ? ` seeded in ${(server.info["seedMs"] / 1000).toFixed(1)} s;` : "";
+        settings.progress(`  round ${round} ${testCase.title}:${seeded} warming the cache over ${inUse.toLocaleString("en-US")} keys\n`);
+        const warmed = await frames.warm();
+        const problem = warmed.failed > 0 ? `${warmed.failed} failed requests` : judge(testCase.expect, warmed.outcomes);
+        if (problem) throw new Error(`${testCase.title}: in the warm pass, ${problem}`);
+        scale = { ...scale, inUse: memoryOf(await server.stats(true)), warmS: warmed.durationS };
+      }
+      await frames.run(1);
+      const s0 = await server.stats();
+      const load = await frames.run(durationS);
+      return { load, s0, s1: await server.stats(), generatorCpuUs: load.generatorCpuUs, scale };
+    } finally {
+      frames.close();
+    }
+  }
+
+  async function measure(testCase: Case, round: number, mongoUri: string | undefined, profileDir: string | undefined): Promise<Row> {
+    const reused = kept?.forCase === testCase.id ? kept : undefined;
+    if (reused) kept = undefined;
+    else await release();
+    const server = reused?.server ?? (await startServer(testCase, seed, mongoUri, profileDir));
+    let scale: ScaleMemory | undefined;
+    let keep = false;
     try {
       const message = envoyCheckRequest(testCase.secret());
       const body = bodyFile(testCase.secret());
@@ -76,16 +186,9 @@ export function measurer(settings: LoadSettings): (testCase: Case, round: number
       const problem = judge(testCase.expect, before);
       if (problem) throw new Error(`${testCase.title}: before the load, ${problem}`);
 
-      const h2 = { port: server.port, bodyFile: body, clients, streams, logDir: workDir };
-      const grpcLoad = { port: server.port, seed, keys: testCase.keys ?? 1, threads: 1, connections: clients, streams, durationS };
-      if (testCase.generator === "h2load") await runH2load(h2load, { ...h2, durationS: 1 });
-      else {
-        await runGrpcLoad({ ...grpcLoad, warm: true, durationS: 0 });
-        await runGrpcLoad({ ...grpcLoad, warm: false, durationS: 1 });
-      }
-      const s0 = await server.stats();
-      const load = testCase.generator === "h2load" ? await runH2load(h2load, { ...h2, durationS }) : await runGrpcLoad({ ...grpcLoad, warm: false });
-      const s1 = await server.stats();
+      const window = testCase.generator === "frames" ? await framesWindow(testCase, round, server, reused) : await h2loadWindow(server, body);
+      const { load, s0, s1, generatorCpuUs } = window;
+      scale = window.scale;
       let half: LoadResult | undefined;
       if (testCase.halfRate) {
         half = await runH2loadPaced(h2load, { port: server.port, bodyFile: body, logDir: workDir, ratePerSecond: Math.max(10, Math.floor(load.rps / 2)), durationS, processes: 10 });
@@ -94,11 +197,12 @@ export function measurer(settings: LoadSettings): (testCase: Case, round: number
       const after = await sampleOutcomes(server.port, message, 20);
       const settled = await server.stats(true);
       const problemAfter = judge(testCase.expect, after) ?? (load.failed > 0 ? `${load.failed} failed requests` : null);
-      const loadProblem = testCase.generator === "grpc-js" ? judge(testCase.expect, load.outcomes) : null;
+      const loadProblem = testCase.generator === "frames" ? judge(testCase.expect, load.outcomes) : null;
       const ops = addCounts(s1.storeOps, s0.storeOps, -1);
       const cpuUs = s1.cpuUserUs + s1.cpuSystemUs - (s0.cpuUserUs + s0.cpuSystemUs);
       const checked = Object.values(before).reduce((a, b) => a + b, 0) + Object.values(after).reduce((a, b) => a + b, 0);
       const sampledInLoad = Object.values(load.outcomes).reduce((a, b) => a + b, 0);
+      keep = testCase.keepsServerFor !== undefined && scale?.inUse !== undefined;
       return {
         id: testCase.id,
         title: testCase.title,
@@ -116,9 +220,13 @@ export function measurer(settings: LoadSettings): (testCase: Case, round: number
           problemAfter ?? loadProblem ?? `${checked}${sampledInLoad ? ` + ${sampledInLoad} in load` : ""} sampled ${testCase.expect}`,
         ...(half && { half }),
         info: server.info,
+        ...(generatorCpuUs !== undefined && { generatorCpuUsPerCheck: generatorCpuUs / load.requests }),
+        ...(scale && { scale }),
       };
     } finally {
-      await server.stop();
+      if (keep) kept = { forCase: testCase.keepsServerFor!, server, scale: scale!, warmedBy: testCase.id };
+      else await server.stop();
     }
-  };
+  }
+  return Object.assign(measure, { close: release });
 }

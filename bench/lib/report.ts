@@ -37,7 +37,7 @@ export function writeResults(cases: readonly Case[], { byCase, chosen }: Medians
   for (const testCase of cases) {
     const row = chosen.get(testCase.id);
     if (!row) continue;
-    const baselineA = testCase.generator === "grpc-js" ? rps("a-grpc") : rps("a");
+    const baselineA = testCase.generator === "frames" ? rps("scale-a") : rps("a");
     const isKeygate = testCase.server === "keygate";
     table.push([
       row.title + (byCase.get(row.id)!.length > 1 ? ` (median of ${byCase.get(row.id)!.length})` : ""),
@@ -93,16 +93,8 @@ export function writeResults(cases: readonly Case[], { byCase, chosen }: Medians
       `${fmt(stored.settledRssMb)} MB held (RSS after a full collection); peak ${fmt(stored.peakRssMb)} MB, seeding included`,
     ]);
   }
-  const spread = chosen.get("spread100k");
-  if (spread) {
-    targets.push([
-      "  the same with all 100,000 keys in use (cached, rate-limited, counted)",
-      spread.settledRssMb < 300,
-      `${fmt(spread.settledRssMb)} MB held; peak ${fmt(spread.peakRssMb)} MB`,
-    ]);
-  }
 
-  for (const id of ["hit", "hit100k", "spread100k"]) {
+  for (const id of ["hit", "hit100k"]) {
     const row = chosen.get(id);
     if (row) {
       process.stdout.write(
