@@ -5,6 +5,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { benchCases, QUICK_CASES } from "./lib/cases.js";
+import { COLD_KEYS, COLD_KEYS_TITLE, formatColdKeys, type ColdPass } from "./lib/cold-keys.js";
 import { ensureH2load } from "./lib/h2load.js";
 import type { InProcessResult } from "./lib/in-process.js";
 import { LEASE_WAITS, LEASE_WAITS_TITLE, writeLeasedLimits } from "./lib/leased-report.js";
@@ -31,8 +32,9 @@ import { writeScale } from "./lib/scale-report.js";
  *                                 million keys makes it long: see the scale cases' lines)
  *   npm run bench -- --quick      baselines, allowed-on-hit and the scale cases, short windows, 2 rounds
  *   options: --rounds N --duration S --clients C --streams M --only REGEX --profile --no-mongo --json FILE
- *            --only matches case ids (cases.ts) and `lease-waits`, the in-process cost of waiting for a
- *            budget lease on MongoDB (lease-waits.ts); a case brings the baselines it is compared with
+ *            --only matches case ids (cases.ts), `lease-waits`, the in-process cost of waiting for a
+ *            budget lease on MongoDB (lease-waits.ts), and `cold-keys`, Checks of first-seen keys on
+ *            MongoDB, their lookups batched (cold-keys.ts); a case brings the baselines it is compared with
  *            (`--only '^scale-'` for the scale cases alone)
  *            --compare DIR: also measure allowed-on-hit on the keygate built in DIR (another checkout
  *            with this bench copied in and built), interleaved with this one
@@ -85,6 +87,7 @@ async function main(): Promise<void> {
   for (const c of CASES) if (wanted.has(c.id)) for (const baseline of c.baselines ?? []) wanted.add(baseline);
   const selected = CASES.filter((c) => wanted.has(c.id));
   const leaseWaitsWanted = !quick && (only === undefined || only.test(LEASE_WAITS));
+  const coldKeysWanted = !quick && (only === undefined || only.test(COLD_KEYS));
   const machine = `${cpus().length} cores (${cpus()[0]?.model.trim()}), node ${process.version}, h2load ${execFileSync(h2load, ["--version"], { encoding: "utf8" }).trim().split("\n")[0]}`;
   process.stdout.write(
     `keygate bench${quick ? " --quick" : ""}: ${machine}\n` +
@@ -98,6 +101,7 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const skipped: Array<{ title: string; reason: string }> = [];
   let leaseWaits: LeaseWaitsResult | undefined;
+  let coldKeys: ColdPass[] | undefined;
   const profileDir = options.profile ? mkdtempSync(join(tmpdir(), "keygate-prof-")) : undefined;
   try {
     for (let round = 1; round <= rounds; round++) {
@@ -138,6 +142,11 @@ async function main(): Promise<void> {
       if (typeof server === "string") skipped.push({ title: LEASE_WAITS_TITLE, reason: server });
       else leaseWaits = await measureInChild<LeaseWaitsResult>("lease-waits.js", [server.uri, seed]);
     }
+    if (coldKeysWanted) {
+      const server = mongoOrWhyNot();
+      if (typeof server === "string") skipped.push({ title: COLD_KEYS_TITLE, reason: server });
+      else coldKeys = await measureInChild<ColdPass[]>("cold-keys.js", [server.uri]);
+    }
   } finally {
     await measure.close();
     if (mongo && typeof mongo !== "string") mongo.stop();
@@ -150,6 +159,7 @@ async function main(): Promise<void> {
   if (inProcess) writeInProcess(inProcess);
   writeClusterGain(results);
   writeLeasedLimits(results, leaseWaits);
+  if (coldKeys) process.stdout.write(`\n${formatColdKeys(coldKeys)}`);
 
   process.stdout.write(`\nload average at end (1, 5, 15 min): ${loadavg().map((l) => l.toFixed(2)).join(" ")} on ${cpus().length} cores\n`);
   if (profileDir) {
@@ -157,7 +167,7 @@ async function main(): Promise<void> {
       process.stdout.write(`\n${summarizeProfile(join(profileDir, file))}\n`);
     }
   }
-  if (options.json) writeFileSync(options.json, JSON.stringify({ machine, clients, streams, durationS, rounds, rows, skipped, inProcess, leaseWaits }, null, 2));
+  if (options.json) writeFileSync(options.json, JSON.stringify({ machine, clients, streams, durationS, rounds, rows, skipped, inProcess, leaseWaits, coldKeys }, null, 2));
   rmSync(workDir, { recursive: true, force: true });
 }
 

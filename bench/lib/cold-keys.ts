@@ -95,11 +95,15 @@ export function formatColdKeys(passes: ColdPass[]): string {
   return `MongoDB, cold cache: first-seen keys, each Checked once\n${rows.join("\n")}\n`;
 }
 
+export const COLD_KEYS = "cold-keys";
+export const COLD_KEYS_TITLE = "MongoDB, cold cache (cold-keys)";
+
+// Run by bench/run.ts in a child process (its answer sent back), or by hand (printed).
 if (process.argv[1] === new URL(import.meta.url).pathname) {
   const [uri, keys, inFlight] = process.argv.slice(2);
   if (uri === undefined) throw new Error("usage: cold-keys.js <mongodb uri> [keys] [in flight]");
   measureColdKeys(uri, keys ? Number(keys) : undefined, inFlight ? Number(inFlight) : undefined).then(
-    (passes) => process.stdout.write(formatColdKeys(passes)),
+    (passes) => (process.send !== undefined ? process.send(passes, () => process.exit(0)) : process.stdout.write(formatColdKeys(passes))),
     (error: unknown) => {
       process.stderr.write(`cold-keys failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
       process.exit(1);
