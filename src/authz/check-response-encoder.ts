@@ -1,8 +1,8 @@
 import { create, toBinary, type JsonObject } from "@bufbuild/protobuf";
 import { CheckResponseSchema, DeniedHttpResponseSchema, OkHttpResponseSchema } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
-import type { KeyCacheEntry } from "../cache/key-cache.js";
+import type { ScopeSet } from "../cache/scope-set.js";
 import type { RateLimitState } from "../limits/rate-limiter.js";
-import { buildAllowParts, CONTENT_TYPE_JSON, DENIAL_PARTS, OK_STATUS, secondsUntil, toCheckResponse, type ResponseContext } from "./check-response.js";
+import { CONTENT_TYPE_JSON, DENIAL_PARTS, OK_STATUS, secondsUntil, toCheckResponse, type ResponseContext } from "./check-response.js";
 import type { Decision } from "./decision.js";
 import { DENIAL_CODES, type DenialCode } from "../model/denials.js";
 import { delimitedContent, FULL, ReverseWriter } from "../rpc/protobuf-wire.js";
@@ -12,9 +12,10 @@ import { delimitedContent, FULL, ReverseWriter } from "../rpc/protobuf-wire.js";
  * `toBinary(CheckResponseSchema, toCheckResponse(decision, context))` gives, without building the
  * message. toBinary walks a dozen small messages by reflection per call, which cost more than
  * the decision itself. Here, what does not change per request is encoded once, by protobuf-es
- * from toCheckResponse's own parts (a denial's status and denied_response, each cached key's
- * identity headers and metadata, each headers_to_remove list); only the rate-limit headers and
- * the metadata's decision id are written per call, as protobuf-es writes them.
+ * from toCheckResponse's own parts (a denial's status and denied_response, each scope set's
+ * metadata entry, each headers_to_remove list); the rate-limit headers, the metadata's decision
+ * id and the key's id and organization are written per call, as protobuf-es writes them. Bytes
+ * kept per cached key would cost every key in use ~400 bytes for two short ASCII copies a call.
  * test/authz/check-response-encoder.test.ts proves the bytes identical for every decision.
  *
  * Writing runs backwards from the end of a scratch buffer (src/rpc/protobuf-wire.ts), so a
@@ -28,6 +29,7 @@ const SCRATCH_BYTES = 64 * 1024;
 
 // Tags of length-delimited fields: field number << 3 | 2.
 const TAG_1 = 0x0a;
+/** Also OkHttpResponse.headers. */
 const TAG_2 = 0x12;
 const TAG_3 = 0x1a;
 const TAG_4 = 0x22;
@@ -99,23 +101,16 @@ const DENIAL_BYTES = Object.fromEntries(
 const OK_STATUS_BYTES = toBinary(CheckResponseSchema, create(CheckResponseSchema, { status: OK_STATUS }));
 
 /**
- * Per cached key, what its allows always carry: OkHttpResponse.headers (the identity headers)
- * then the metadata's entries before decision_id, kept as a latin1 string of those bytes. A
- * string lives compactly on the V8 heap; a small Buffer per key would come from Node's shared
- * 8 KB pool, and each one kept would pin a whole slab of short-lived response buffers with it
- * (measured: 8 KB held per 7 keys, 100 MB at 100,000 keys).
+ * A scope set's entry in an allow's metadata, kept as a latin1 string of its bytes: a string lives
+ * compactly on the V8 heap, where a small Buffer would come from Node's shared 8 KB pool and pin
+ * a whole slab of short-lived response buffers with it (measured: 8 KB held per 7 buffers).
  */
-interface EntryBytes {
-  identityHeaders: string;
-  metadata: string;
-}
-
 const latin1 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
 
 export class CheckResponseEncoder {
   readonly #writer = new ReverseWriter(SCRATCH_BYTES);
-  // Built on first use per cache entry; a refreshed entry is a new object and gets new bytes.
-  readonly #bytesByEntry = new WeakMap<KeyCacheEntry, EntryBytes>();
+  // Built on first use per scope set, which the cached keys with the same scopes share.
+  readonly #scopesBytes = new WeakMap<ScopeSet, string>();
   // headers_to_remove lists are a few shared constant arrays (CheckInput.headersToRemove).
   readonly #removalBytes = new WeakMap<readonly string[], Uint8Array>();
 
@@ -132,16 +127,13 @@ export class CheckResponseEncoder {
     return w.finish();
   }
 
-  #entryBytes(entry: KeyCacheEntry): EntryBytes {
-    let cached = this.#bytesByEntry.get(entry);
-    if (cached === undefined) {
-      const parts = buildAllowParts(entry);
-      const identity = toBinary(OkHttpResponseSchema, create(OkHttpResponseSchema, { headers: parts.identityHeaders }));
-      const metadata = structEntries(parts.metadata);
-      cached = { identityHeaders: latin1(identity), metadata: latin1(metadata) };
-      this.#bytesByEntry.set(entry, cached);
+  #scopesEntry(scopes: ScopeSet): string {
+    let bytes = this.#scopesBytes.get(scopes);
+    if (bytes === undefined) {
+      bytes = latin1(structEntries({ scopes: scopes.joined }));
+      this.#scopesBytes.set(scopes, bytes);
     }
-    return cached;
+    return bytes;
   }
 
   #headersToRemoveBytes(names: readonly string[]): Uint8Array {
@@ -156,17 +148,20 @@ export class CheckResponseEncoder {
   #write(w: ReverseWriter, decision: Decision, context: ResponseContext): void {
     const { nowMs, decisionId } = context;
     if (decision.outcome === "allowed") {
-      const bytes = this.#entryBytes(decision.entry);
-      // dynamic_metadata: the key's entries, then decision_id.
+      const { entry } = decision;
+      // dynamic_metadata: key_id, organization_id, scopes, then decision_id.
       const metadataEnd = w.pos;
       putStructString(w, "decision_id", decisionId);
-      w.latin1(bytes.metadata);
+      w.latin1(this.#scopesEntry(entry.scopes));
+      putStructString(w, "organization_id", entry.organizationId);
+      putStructString(w, "key_id", entry.id);
       w.delimited(TAG_4, metadataEnd);
-      // ok_response: headers, headers_to_remove, response_headers_to_add.
+      // ok_response: headers (the key's id, then its organization), headers_to_remove, response_headers_to_add.
       const okEnd = w.pos;
       putRateLimitHeaders(w, TAG_6, decision.limit, nowMs);
       w.bytes(this.#headersToRemoveBytes(context.headersToRemove));
-      w.latin1(bytes.identityHeaders);
+      putHeaderOption(w, TAG_2, "x-keygate-organization-id", entry.organizationId);
+      putHeaderOption(w, TAG_2, "x-keygate-key-id", entry.id);
       w.delimited(TAG_3, okEnd);
       w.bytes(OK_STATUS_BYTES);
       return;
@@ -177,8 +172,8 @@ export class CheckResponseEncoder {
     const metadataEnd = w.pos;
     if (decision.entry !== null) {
       // Denials are the exception for a key: its two entries are written each time.
-      putStructString(w, "organization_id", decision.entry.key.organizationId);
-      putStructString(w, "key_id", decision.entry.key.id);
+      putStructString(w, "organization_id", decision.entry.organizationId);
+      putStructString(w, "key_id", decision.entry.id);
     }
     putStructString(w, "code", code);
     putStructString(w, "decision_id", decisionId);
