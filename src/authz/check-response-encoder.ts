@@ -37,35 +37,50 @@ const TAG_6 = 0x32;
 /** HeaderValueOption.append: a BoolValue holding false, an empty message. */
 const APPEND_FALSE = Uint8Array.of(TAG_2, 0);
 
-/** HeaderValueOption{header: {key, value}, append: false} as field `tag`. */
-function putHeaderOption(w: ReverseWriter, tag: number, key: string, value: string): void {
+/**
+ * A header's or a metadata entry's name as its field 1 (HeaderValue.key, a map entry's key),
+ * encoded once: the names are constants (ASCII, under 128 bytes), so a response copies them.
+ */
+const nameField = (name: string): Uint8Array => Uint8Array.of(TAG_1, name.length, ...Buffer.from(name, "ascii"));
+
+const X_RATELIMIT_LIMIT = nameField("x-ratelimit-limit");
+const X_RATELIMIT_REMAINING = nameField("x-ratelimit-remaining");
+const X_RATELIMIT_RESET = nameField("x-ratelimit-reset");
+const RETRY_AFTER = nameField("retry-after");
+const X_KEY_ID = nameField("x-keygate-key-id");
+const X_ORGANIZATION_ID = nameField("x-keygate-organization-id");
+const KEY_ID = nameField("key_id");
+const ORGANIZATION_ID = nameField("organization_id");
+const DECISION_ID = nameField("decision_id");
+const CODE = nameField("code");
+
+/** HeaderValueOption{header: {key: name, value}, append: false} as field `tag`. */
+function putHeaderOption(w: ReverseWriter, tag: number, name: Uint8Array, value: string): void {
   const end = w.pos;
   w.bytes(APPEND_FALSE);
   const headerEnd = w.pos;
   w.stringField(TAG_2, value);
-  w.stringField(TAG_1, key);
+  w.bytes(name);
   w.delimited(TAG_1, headerEnd);
   w.delimited(tag, end);
 }
 
 /** One entry of a google.protobuf.Struct whose value is a string (Value.string_value, field 3). */
-function putStructString(w: ReverseWriter, key: string, value: string): void {
+function putStructString(w: ReverseWriter, name: Uint8Array, value: string): void {
   const end = w.pos;
   const valueEnd = w.pos;
   w.string(value);
   w.delimited(TAG_3, valueEnd);
   w.delimited(TAG_2, valueEnd);
-  const keyEnd = w.pos;
-  w.string(key);
-  w.delimited(TAG_1, keyEnd);
+  w.bytes(name);
   w.delimited(TAG_1, end);
 }
 
 /** x-ratelimit-limit, -remaining, -reset as toCheckResponse lists them (written last first). */
 function putRateLimitHeaders(w: ReverseWriter, tag: number, limit: RateLimitState, nowMs: number): void {
-  putHeaderOption(w, tag, "x-ratelimit-reset", String(secondsUntil(limit.resetAtMs, nowMs)));
-  putHeaderOption(w, tag, "x-ratelimit-remaining", String(limit.remaining));
-  putHeaderOption(w, tag, "x-ratelimit-limit", String(limit.limit));
+  putHeaderOption(w, tag, X_RATELIMIT_RESET, String(secondsUntil(limit.resetAtMs, nowMs)));
+  putHeaderOption(w, tag, X_RATELIMIT_REMAINING, String(limit.remaining));
+  putHeaderOption(w, tag, X_RATELIMIT_LIMIT, String(limit.limit));
 }
 
 /** The entries of a Struct holding this JSON object, as protobuf-es encodes them. */
@@ -151,17 +166,17 @@ export class CheckResponseEncoder {
       const { entry } = decision;
       // dynamic_metadata: key_id, organization_id, scopes, then decision_id.
       const metadataEnd = w.pos;
-      putStructString(w, "decision_id", decisionId);
+      putStructString(w, DECISION_ID, decisionId);
       w.latin1(this.#scopesEntry(entry.scopes));
-      putStructString(w, "organization_id", entry.organizationId);
-      putStructString(w, "key_id", entry.id);
+      putStructString(w, ORGANIZATION_ID, entry.organizationId);
+      putStructString(w, KEY_ID, entry.id);
       w.delimited(TAG_4, metadataEnd);
       // ok_response: headers (the key's id, then its organization), headers_to_remove, response_headers_to_add.
       const okEnd = w.pos;
       putRateLimitHeaders(w, TAG_6, decision.limit, nowMs);
       w.bytes(this.#headersToRemoveBytes(context.headersToRemove));
-      putHeaderOption(w, TAG_2, "x-keygate-organization-id", entry.organizationId);
-      putHeaderOption(w, TAG_2, "x-keygate-key-id", entry.id);
+      putHeaderOption(w, TAG_2, X_ORGANIZATION_ID, entry.organizationId);
+      putHeaderOption(w, TAG_2, X_KEY_ID, entry.id);
       w.delimited(TAG_3, okEnd);
       w.bytes(OK_STATUS_BYTES);
       return;
@@ -172,11 +187,11 @@ export class CheckResponseEncoder {
     const metadataEnd = w.pos;
     if (decision.entry !== null) {
       // Denials are the exception for a key: its two entries are written each time.
-      putStructString(w, "organization_id", decision.entry.organizationId);
-      putStructString(w, "key_id", decision.entry.id);
+      putStructString(w, ORGANIZATION_ID, decision.entry.organizationId);
+      putStructString(w, KEY_ID, decision.entry.id);
     }
-    putStructString(w, "code", code);
-    putStructString(w, "decision_id", decisionId);
+    putStructString(w, CODE, code);
+    putStructString(w, DECISION_ID, decisionId);
     w.delimited(TAG_4, metadataEnd);
     const denial = DENIAL_BYTES[code];
     if (code !== "RATE_LIMITED" && code !== "QUOTA_EXCEEDED") {
@@ -188,7 +203,7 @@ export class CheckResponseEncoder {
     const deniedEnd = w.pos;
     w.bytes(denial.body);
     putRateLimitHeaders(w, TAG_2, limit, nowMs);
-    putHeaderOption(w, TAG_2, "retry-after", String(Math.max(1, secondsUntil(limit.retryAtMs, nowMs))));
+    putHeaderOption(w, TAG_2, RETRY_AFTER, String(Math.max(1, secondsUntil(limit.retryAtMs, nowMs))));
     w.bytes(denial.contentType);
     w.bytes(denial.httpStatus);
     w.delimited(TAG_2, deniedEnd);
