@@ -22,26 +22,19 @@ export class InternTable<T extends object> {
     if (this.#rows.get(canonical)?.deref() === undefined) this.#rows.delete(canonical);
   });
 
-  /** Distinct values with a row (collected ones may linger until their finalizer runs). */
-  get size(): number {
-    return this.#rows.size;
-  }
-
   /**
    * The value for `canonical` (a string that is equal exactly when the values are), made by
    * `make` when there is none; `bytes` estimates what a new value costs.
    */
   intern(canonical: string, make: () => T, bytes: number): T {
     let value = this.#rows.get(canonical)?.deref();
-    let share = value === undefined ? undefined : this.#shares.get(value);
-    if (value === undefined || share === undefined) {
+    if (value === undefined) {
       value = make();
-      share = { bytes, holders: 0 };
       this.#rows.set(canonical, new WeakRef(value));
-      this.#shares.set(value, share);
+      this.#shares.set(value, { bytes, holders: 0 });
       this.#collected.register(value, canonical);
     }
-    share.holders++;
+    this.#shares.get(value)!.holders++;
     return value;
   }
 

@@ -60,10 +60,11 @@ export interface KeyCacheOptions {
 const EVICTION_CAUSES: Partial<Record<string, CacheEviction>> = { evict: "capacity", expire: "expired", delete: "changed" };
 
 /**
- * Heap cost of one hash's entry, measured with node --expose-gc on 64-bit Node 20 (100,000 keys):
- * the lru-cache slot (map entry, list and TTL slots), the hash string it is keyed by, the
- * CachedKey with its boxed times, and its id. Per character, a string's bytes (one-byte strings;
- * ids and hex hashes are ASCII).
+ * Heap cost of one hash's entry: the lru-cache slot (its map entry, and the list, TTL and size
+ * slots it allocates for cacheMaxEntries up front), the CachedKey with its boxed times, and the
+ * headers of its id and hash strings; then a byte per character of those (one-byte strings: ids
+ * and hex hashes are ASCII). Measured with node --expose-gc on 64-bit Node 20, 100,000 keys of
+ * realistic fields filling a cache of as many entries: ~410 bytes a key in all, estimated ~400.
  */
 const ENTRY_BYTES = 300;
 const PER_CHARACTER_BYTES = 1;

@@ -16,8 +16,4 @@ export class ScopeSet {
   has(scope: string): boolean {
     return this.#members.has(scope);
   }
-
-  get size(): number {
-    return this.#members.size;
-  }
 }

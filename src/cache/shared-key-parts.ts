@@ -24,11 +24,6 @@ export class SharedKeyParts {
   readonly #allowLists = new InternTable<AllowList>();
   readonly #rateLimits = new InternTable<Readonly<KeyRateLimit>>();
 
-  /** Distinct parts held, for tests and the memory figures. */
-  get stats(): { scopeSets: number; allowLists: number; rateLimits: number } {
-    return { scopeSets: this.#scopes.size, allowLists: this.#allowLists.size, rateLimits: this.#rateLimits.size };
-  }
-
   scopeSet(scopes: readonly string[]): ScopeSet {
     const canonical = JSON.stringify(scopes);
     return this.#scopes.intern(canonical, () => new ScopeSet(scopes), PART_BYTES + scopes.length * PER_SCOPE_BYTES + canonical.length * 2 * PER_CHARACTER_BYTES);
