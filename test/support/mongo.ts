@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { MongoClient, type Db } from "mongodb";
+import { MongoClient, type Db, type MongoClientOptions } from "mongodb";
 import { inject } from "vitest";
 import { MongoStore } from "../../src/store/mongo/mongo-store.js";
 
@@ -11,10 +11,13 @@ export interface FreshMongoStore {
   cleanup(): Promise<void>;
 }
 
-/** A MongoStore, init()ed, on a new database of the run's mongod (see global-setup.ts), or of the one at `uri`. */
-export async function freshMongoStore(uri: string = inject("mongoUri")): Promise<FreshMongoStore> {
+/**
+ * A MongoStore, init()ed, on a new database of the run's mongod (see global-setup.ts), or of the
+ * one at `uri`; its client made with `options` (e.g. `monitorCommands`, to see what it sends).
+ */
+export async function freshMongoStore(uri: string = inject("mongoUri"), options: MongoClientOptions = {}): Promise<FreshMongoStore> {
   const dbName = `keygate_test_${randomBytes(6).toString("hex")}`;
-  const client = new MongoClient(uri);
+  const client = new MongoClient(uri, options);
   const store = new MongoStore(client, dbName);
   await store.init();
   const db = client.db(dbName);

@@ -16,6 +16,7 @@ import type { UnitOfWork } from "../unit-of-work.js";
 import type { MongoUnit } from "./transactions.js";
 import type { MongoChangeLogRepository } from "./change-log-repository.js";
 import type { CheckReads } from "./check-reads.js";
+import { keysByHash, type FindKeyByHash } from "./keys-by-hash.js";
 import { isAsSeen, KeyChangedError, type KeyAsSeen } from "../key-as-seen.js";
 import { boundRateLimit, type KeyBound } from "../key-bound.js";
 import { isUsableHolder } from "../usable-holder.js";
@@ -77,6 +78,7 @@ export class MongoKeyRepository implements KeyRepository {
    * counters it moves and the change-log entry other replicas follow (`changes`) commit together.
    */
   readonly #checkReads: CheckReads;
+  readonly #byHash: FindKeyByHash;
 
   constructor(
     keys: Collection<KeyDocument>,
@@ -90,6 +92,7 @@ export class MongoKeyRepository implements KeyRepository {
     this.#changes = changes;
     this.#units = units;
     this.#checkReads = checkReads;
+    this.#byHash = keysByHash(keys, checkReads, () => this.#inTransaction());
   }
 
   create(key: KeyRecord, limits: KeySlotLimits): Promise<CreateKeyOutcome> {
@@ -123,7 +126,7 @@ export class MongoKeyRepository implements KeyRepository {
   }
 
   async findByHash(secretHash: string): Promise<KeyRecord | null> {
-    const doc = await this.#keys.findOne({ $or: [{ secretHash }, { "previousSecret.hash": secretHash }] }, this.#checkReads);
+    const doc = await this.#byHash(secretHash);
     return doc && toRecord(doc);
   }
 

@@ -55,8 +55,9 @@ function dayUpsert(entry: KeyDayDelta): BatchUpsert<UsageDayDocument> {
   const inc = increments(entry.tally);
   return {
     _id: `${entry.organizationId}/${entry.keyId}/${entry.day}`,
+    // Inserted from the filter's equalities when the document is new.
+    shardKey: { organizationId: entry.organizationId, keyId: entry.keyId, day: entry.day },
     update: {
-      $setOnInsert: { organizationId: entry.organizationId, keyId: entry.keyId, day: entry.day },
       $max: max,
       ...(Object.keys(inc).length > 0 && { $inc: inc }),
     } as never,

@@ -32,6 +32,11 @@ const DUPLICATE_KEY = 11000;
 
 export interface BatchUpsert<T extends Document> {
   _id: string;
+  /**
+   * The document's shard key fields (shard-keys.ts), matched beside `_id`: on a sharded cluster
+   * an upsert must name its whole shard key, or mongos cannot route it.
+   */
+  shardKey?: Partial<T>;
   update: UpdateFilter<T>;
 }
 
@@ -57,7 +62,7 @@ export async function upsertOnce<T extends BatchDocument>(
     const operations = pending.map(
       (index): AnyBulkWriteOperation<T> => ({
         updateOne: {
-          filter: { _id: upserts[index]!._id, flushIds: { $ne: batchId } } as never,
+          filter: { _id: upserts[index]!._id, ...upserts[index]!.shardKey, flushIds: { $ne: batchId } } as never,
           update: { ...upserts[index]!.update, $push: { flushIds: { $each: [batchId], $slice: -REMEMBERED_BATCHES } } } as never,
           upsert: true,
         },
