@@ -14,7 +14,7 @@ import { SharedKeyParts } from "./shared-key-parts.js";
 import { SingleFlight } from "./single-flight.js";
 
 /**
- * Check's hot path: key records by secret hash, so a cache hit costs no store operation at all.
+ * Check's hot path: keys by secret hash, so a cache hit costs no store operation at all.
  *  - bounded by entries (cacheMaxEntries) and by estimated bytes (cacheMaxBytes), TTL cacheTtlMs;
  *  - unknown hashes are remembered for negativeCacheTtlMs, in a separately bounded cache;
  *  - concurrent misses for one hash share one store read (single-flight);
@@ -33,8 +33,6 @@ import { SingleFlight } from "./single-flight.js";
  * each (shared-key-parts.ts), and so is each organization with its plan (organizations are cached
  * by id on the same terms). One entry serves both of a rotating key's hashes.
  */
-
-export type { CachedKey, KeyOrganization };
 
 export type KeyCacheConfig = Pick<
   Config,
