@@ -1,8 +1,8 @@
 import { create, toBinary, type JsonObject } from "@bufbuild/protobuf";
 import { CheckResponseSchema, DeniedHttpResponseSchema, OkHttpResponseSchema } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
-import type { KeyCacheEntry } from "../cache/key-cache.js";
+import type { ScopeSet } from "../cache/scope-set.js";
 import type { RateLimitState } from "../limits/rate-limiter.js";
-import { buildAllowParts, CONTENT_TYPE_JSON, DENIAL_PARTS, OK_STATUS, secondsUntil, toCheckResponse, type ResponseContext } from "./check-response.js";
+import { CONTENT_TYPE_JSON, DENIAL_PARTS, OK_STATUS, secondsUntil, toCheckResponse, type ResponseContext } from "./check-response.js";
 import type { Decision } from "./decision.js";
 import { DENIAL_CODES, type DenialCode } from "../model/denials.js";
 import { delimitedContent, FULL, ReverseWriter } from "../rpc/protobuf-wire.js";
@@ -12,9 +12,10 @@ import { delimitedContent, FULL, ReverseWriter } from "../rpc/protobuf-wire.js";
  * `toBinary(CheckResponseSchema, toCheckResponse(decision, context))` gives, without building the
  * message. toBinary walks a dozen small messages by reflection per call, which cost more than
  * the decision itself. Here, what does not change per request is encoded once, by protobuf-es
- * from toCheckResponse's own parts (a denial's status and denied_response, each cached key's
- * identity headers and metadata, each headers_to_remove list); only the rate-limit headers and
- * the metadata's decision id are written per call, as protobuf-es writes them.
+ * from toCheckResponse's own parts (a denial's status and denied_response, each scope set's
+ * metadata entry, each headers_to_remove list); the rate-limit headers, the metadata's decision
+ * id and the key's id and organization are written per call, as protobuf-es writes them. Bytes
+ * kept per cached key would cost every key in use ~400 bytes for two short ASCII copies a call.
  * test/authz/check-response-encoder.test.ts proves the bytes identical for every decision.
  *
  * Writing runs backwards from the end of a scratch buffer (src/rpc/protobuf-wire.ts), so a
@@ -28,6 +29,7 @@ const SCRATCH_BYTES = 64 * 1024;
 
 // Tags of length-delimited fields: field number << 3 | 2.
 const TAG_1 = 0x0a;
+/** Also OkHttpResponse.headers. */
 const TAG_2 = 0x12;
 const TAG_3 = 0x1a;
 const TAG_4 = 0x22;
@@ -35,35 +37,50 @@ const TAG_6 = 0x32;
 /** HeaderValueOption.append: a BoolValue holding false, an empty message. */
 const APPEND_FALSE = Uint8Array.of(TAG_2, 0);
 
-/** HeaderValueOption{header: {key, value}, append: false} as field `tag`. */
-function putHeaderOption(w: ReverseWriter, tag: number, key: string, value: string): void {
+/**
+ * A header's or a metadata entry's name as its field 1 (HeaderValue.key, a map entry's key),
+ * encoded once: the names are constants (ASCII, under 128 bytes), so a response copies them.
+ */
+const nameField = (name: string): Uint8Array => Uint8Array.of(TAG_1, name.length, ...Buffer.from(name, "ascii"));
+
+const X_RATELIMIT_LIMIT = nameField("x-ratelimit-limit");
+const X_RATELIMIT_REMAINING = nameField("x-ratelimit-remaining");
+const X_RATELIMIT_RESET = nameField("x-ratelimit-reset");
+const RETRY_AFTER = nameField("retry-after");
+const X_KEY_ID = nameField("x-keygate-key-id");
+const X_ORGANIZATION_ID = nameField("x-keygate-organization-id");
+const KEY_ID = nameField("key_id");
+const ORGANIZATION_ID = nameField("organization_id");
+const DECISION_ID = nameField("decision_id");
+const CODE = nameField("code");
+
+/** HeaderValueOption{header: {key: name, value}, append: false} as field `tag`. */
+function putHeaderOption(w: ReverseWriter, tag: number, name: Uint8Array, value: string): void {
   const end = w.pos;
   w.bytes(APPEND_FALSE);
   const headerEnd = w.pos;
   w.stringField(TAG_2, value);
-  w.stringField(TAG_1, key);
+  w.bytes(name);
   w.delimited(TAG_1, headerEnd);
   w.delimited(tag, end);
 }
 
 /** One entry of a google.protobuf.Struct whose value is a string (Value.string_value, field 3). */
-function putStructString(w: ReverseWriter, key: string, value: string): void {
+function putStructString(w: ReverseWriter, name: Uint8Array, value: string): void {
   const end = w.pos;
   const valueEnd = w.pos;
   w.string(value);
   w.delimited(TAG_3, valueEnd);
   w.delimited(TAG_2, valueEnd);
-  const keyEnd = w.pos;
-  w.string(key);
-  w.delimited(TAG_1, keyEnd);
+  w.bytes(name);
   w.delimited(TAG_1, end);
 }
 
 /** x-ratelimit-limit, -remaining, -reset as toCheckResponse lists them (written last first). */
 function putRateLimitHeaders(w: ReverseWriter, tag: number, limit: RateLimitState, nowMs: number): void {
-  putHeaderOption(w, tag, "x-ratelimit-reset", String(secondsUntil(limit.resetAtMs, nowMs)));
-  putHeaderOption(w, tag, "x-ratelimit-remaining", String(limit.remaining));
-  putHeaderOption(w, tag, "x-ratelimit-limit", String(limit.limit));
+  putHeaderOption(w, tag, X_RATELIMIT_RESET, String(secondsUntil(limit.resetAtMs, nowMs)));
+  putHeaderOption(w, tag, X_RATELIMIT_REMAINING, String(limit.remaining));
+  putHeaderOption(w, tag, X_RATELIMIT_LIMIT, String(limit.limit));
 }
 
 /** The entries of a Struct holding this JSON object, as protobuf-es encodes them. */
@@ -99,23 +116,16 @@ const DENIAL_BYTES = Object.fromEntries(
 const OK_STATUS_BYTES = toBinary(CheckResponseSchema, create(CheckResponseSchema, { status: OK_STATUS }));
 
 /**
- * Per cached key, what its allows always carry: OkHttpResponse.headers (the identity headers)
- * then the metadata's entries before decision_id, kept as a latin1 string of those bytes. A
- * string lives compactly on the V8 heap; a small Buffer per key would come from Node's shared
- * 8 KB pool, and each one kept would pin a whole slab of short-lived response buffers with it
- * (measured: 8 KB held per 7 keys, 100 MB at 100,000 keys).
+ * A scope set's entry in an allow's metadata, kept as a latin1 string of its bytes: a string lives
+ * compactly on the V8 heap, where a small Buffer would come from Node's shared 8 KB pool and pin
+ * a whole slab of short-lived response buffers with it (measured: 8 KB held per 7 buffers).
  */
-interface EntryBytes {
-  identityHeaders: string;
-  metadata: string;
-}
-
 const latin1 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
 
 export class CheckResponseEncoder {
   readonly #writer = new ReverseWriter(SCRATCH_BYTES);
-  // Built on first use per cache entry; a refreshed entry is a new object and gets new bytes.
-  readonly #bytesByEntry = new WeakMap<KeyCacheEntry, EntryBytes>();
+  // Built on first use per scope set, which the cached keys with the same scopes share.
+  readonly #scopesBytes = new WeakMap<ScopeSet, string>();
   // headers_to_remove lists are a few shared constant arrays (CheckInput.headersToRemove).
   readonly #removalBytes = new WeakMap<readonly string[], Uint8Array>();
 
@@ -132,16 +142,13 @@ export class CheckResponseEncoder {
     return w.finish();
   }
 
-  #entryBytes(entry: KeyCacheEntry): EntryBytes {
-    let cached = this.#bytesByEntry.get(entry);
-    if (cached === undefined) {
-      const parts = buildAllowParts(entry);
-      const identity = toBinary(OkHttpResponseSchema, create(OkHttpResponseSchema, { headers: parts.identityHeaders }));
-      const metadata = structEntries(parts.metadata);
-      cached = { identityHeaders: latin1(identity), metadata: latin1(metadata) };
-      this.#bytesByEntry.set(entry, cached);
+  #scopesEntry(scopes: ScopeSet): string {
+    let bytes = this.#scopesBytes.get(scopes);
+    if (bytes === undefined) {
+      bytes = latin1(structEntries({ scopes: scopes.joined }));
+      this.#scopesBytes.set(scopes, bytes);
     }
-    return cached;
+    return bytes;
   }
 
   #headersToRemoveBytes(names: readonly string[]): Uint8Array {
@@ -156,17 +163,20 @@ export class CheckResponseEncoder {
   #write(w: ReverseWriter, decision: Decision, context: ResponseContext): void {
     const { nowMs, decisionId } = context;
     if (decision.outcome === "allowed") {
-      const bytes = this.#entryBytes(decision.entry);
-      // dynamic_metadata: the key's entries, then decision_id.
+      const { entry } = decision;
+      // dynamic_metadata: key_id, organization_id, scopes, then decision_id.
       const metadataEnd = w.pos;
-      putStructString(w, "decision_id", decisionId);
-      w.latin1(bytes.metadata);
+      putStructString(w, DECISION_ID, decisionId);
+      w.latin1(this.#scopesEntry(entry.scopes));
+      putStructString(w, ORGANIZATION_ID, entry.organizationId);
+      putStructString(w, KEY_ID, entry.id);
       w.delimited(TAG_4, metadataEnd);
-      // ok_response: headers, headers_to_remove, response_headers_to_add.
+      // ok_response: headers (the key's id, then its organization), headers_to_remove, response_headers_to_add.
       const okEnd = w.pos;
       putRateLimitHeaders(w, TAG_6, decision.limit, nowMs);
       w.bytes(this.#headersToRemoveBytes(context.headersToRemove));
-      w.latin1(bytes.identityHeaders);
+      putHeaderOption(w, TAG_2, X_ORGANIZATION_ID, entry.organizationId);
+      putHeaderOption(w, TAG_2, X_KEY_ID, entry.id);
       w.delimited(TAG_3, okEnd);
       w.bytes(OK_STATUS_BYTES);
       return;
@@ -177,11 +187,11 @@ export class CheckResponseEncoder {
     const metadataEnd = w.pos;
     if (decision.entry !== null) {
       // Denials are the exception for a key: its two entries are written each time.
-      putStructString(w, "organization_id", decision.entry.key.organizationId);
-      putStructString(w, "key_id", decision.entry.key.id);
+      putStructString(w, ORGANIZATION_ID, decision.entry.organizationId);
+      putStructString(w, KEY_ID, decision.entry.id);
     }
-    putStructString(w, "code", code);
-    putStructString(w, "decision_id", decisionId);
+    putStructString(w, CODE, code);
+    putStructString(w, DECISION_ID, decisionId);
     w.delimited(TAG_4, metadataEnd);
     const denial = DENIAL_BYTES[code];
     if (code !== "RATE_LIMITED" && code !== "QUOTA_EXCEEDED") {
@@ -193,7 +203,7 @@ export class CheckResponseEncoder {
     const deniedEnd = w.pos;
     w.bytes(denial.body);
     putRateLimitHeaders(w, TAG_2, limit, nowMs);
-    putHeaderOption(w, TAG_2, "retry-after", String(Math.max(1, secondsUntil(limit.retryAtMs, nowMs))));
+    putHeaderOption(w, TAG_2, RETRY_AFTER, String(Math.max(1, secondsUntil(limit.retryAtMs, nowMs))));
     w.bytes(denial.contentType);
     w.bytes(denial.httpStatus);
     w.delimited(TAG_2, deniedEnd);

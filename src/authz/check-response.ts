@@ -9,7 +9,7 @@ import {
 } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { HttpStatusSchema } from "../../gen/envoy/type/v3/http_status_pb.js";
 import { StatusSchema, type Status } from "../../gen/google/rpc/status_pb.js";
-import type { KeyCacheEntry } from "../cache/key-cache.js";
+import type { CachedKey } from "../cache/cached-key.js";
 import type { RateLimitState } from "../limits/rate-limiter.js";
 import type { Decision } from "./decision.js";
 import { DENIAL_CODES, DENIALS, type DenialCode } from "../model/denials.js";
@@ -17,8 +17,10 @@ import { DENIAL_CODES, DENIALS, type DenialCode } from "../model/denials.js";
 /**
  * Step three of Check: decision → CheckResponse, exactly as the contract's "Check" section says.
  * A decision is always an OK RPC; CheckResponse.status carries allow (0) or the denial's gRPC
- * code. Everything that does not vary per request is built once: whole denied responses for the
- * 401/403 codes, statuses, bodies, and per key entry the identity headers and metadata.
+ * code. What does not vary per request is built once: whole denied responses for the 401/403
+ * codes, statuses, bodies. An allow's parts that follow from its key are built per response, as
+ * the rest of the message is: keeping them per cached key would cost every key in use their
+ * bytes, for a path (Connect, gRPC-Web) that Envoy's calls do not take.
  *
  * Rate-limit headers (as Envoy's own ratelimit filter emits them): x-ratelimit-limit is the limit
  * of the tightest policy that applies, x-ratelimit-remaining what is left of it, x-ratelimit-reset
@@ -65,31 +67,18 @@ function rateLimitHeaders(limit: RateLimitState, nowMs: number): HeaderValueOpti
   ];
 }
 
-export interface AllowParts {
+interface AllowParts {
   identityHeaders: HeaderValueOption[];
   metadata: JsonObject;
 }
 
-// Built on first use per cache entry; a refreshed entry is a new object and gets new parts. The
-// parts follow from the entry alone, so servers sharing an entry may share its parts.
-const allowPartsByEntry = new WeakMap<KeyCacheEntry, AllowParts>();
-
-/** An allow's parts for this key, made afresh (allowParts keeps them per entry). */
-export function buildAllowParts(entry: KeyCacheEntry): AllowParts {
-  const { id, organizationId, scopes } = entry.key;
+/** An allow's parts for this key. */
+function allowParts(entry: CachedKey): AllowParts {
+  const { id, organizationId } = entry;
   return {
     identityHeaders: [headerOption("x-keygate-key-id", id), headerOption("x-keygate-organization-id", organizationId)],
-    metadata: { key_id: id, organization_id: organizationId, scopes: scopes.join(" ") },
+    metadata: { key_id: id, organization_id: organizationId, scopes: entry.scopes.joined },
   };
-}
-
-function allowParts(entry: KeyCacheEntry): AllowParts {
-  let parts = allowPartsByEntry.get(entry);
-  if (parts === undefined) {
-    parts = buildAllowParts(entry);
-    allowPartsByEntry.set(entry, parts);
-  }
-  return parts;
 }
 
 export interface ResponseContext {
@@ -135,8 +124,8 @@ export function toCheckResponse(decision: Decision, context: ResponseContext): C
   }
   const metadata: JsonObject = { decision_id: decisionId, code };
   if (decision.entry !== null) {
-    metadata["key_id"] = decision.entry.key.id;
-    metadata["organization_id"] = decision.entry.key.organizationId;
+    metadata["key_id"] = decision.entry.id;
+    metadata["organization_id"] = decision.entry.organizationId;
   }
   return create(CheckResponseSchema, {
     status: parts.status,

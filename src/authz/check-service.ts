@@ -3,7 +3,8 @@ import { Code, ConnectError, type ConnectRouter, type HandlerContext, type Servi
 import { Authorization, type CheckRequest, type CheckResponse } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { failedKeySource } from "../abuse/failed-key-source.js";
 import type { SlidingCounters } from "../abuse/sliding-counters.js";
-import type { KeyCache, KeyCacheEntry } from "../cache/key-cache.js";
+import type { CachedKey } from "../cache/cached-key.js";
+import type { KeyCache } from "../cache/key-cache.js";
 import type { Config } from "../config/config.js";
 import type { SecretHasher } from "../model/secret.js";
 import type { CheckLimits } from "../limits/check-limits.js";
@@ -114,13 +115,13 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
     input: CheckInput,
     caller: DataPlaneCaller,
     hash: string,
-    known: { entry: KeyCacheEntry | null; wait: Promise<void> } | undefined,
+    known: { entry: CachedKey | null; wait: Promise<void> } | undefined,
     decisionId: string,
     started: number,
     respond: Respond<R>,
   ): Promise<R> {
     try {
-      let entry: KeyCacheEntry | null;
+      let entry: CachedKey | null;
       let wait: Promise<void>;
       if (known !== undefined) {
         ({ entry, wait } = known);
@@ -162,7 +163,7 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
     this.#record(decision, input, nowMs);
     if (this.#deps.logger.isLevelEnabled("debug")) {
       this.#deps.logger.debug(
-        { decisionId, outcome: decision.outcome, keyId: decision.entry?.key.id, requestId: input.requestId, method: input.method },
+        { decisionId, outcome: decision.outcome, keyId: decision.entry?.id, requestId: input.requestId, method: input.method },
         "check decided",
       );
     }
@@ -180,7 +181,7 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
     return new ConnectError("authorization check failed", Code.Internal, undefined, undefined, error);
   }
 
-  async #load(hash: string, decisionId: string): Promise<KeyCacheEntry | null> {
+  async #load(hash: string, decisionId: string): Promise<CachedKey | null> {
     try {
       return await this.#deps.keyCache.load(hash);
     } catch (error) {
@@ -190,11 +191,11 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
   }
 
   /** Waits for what the limits need; one that cannot be had (the monthly usage unreadable) makes the Check unavailable. */
-  async #limitsReady(entry: KeyCacheEntry | null, wait: Promise<void>, decisionId: string): Promise<void> {
+  async #limitsReady(entry: CachedKey | null, wait: Promise<void>, decisionId: string): Promise<void> {
     try {
       await wait;
     } catch (error) {
-      this.#deps.logger.error({ err: error, decisionId, organizationId: entry?.key.organizationId }, "monthly usage unavailable");
+      this.#deps.logger.error({ err: error, decisionId, organizationId: entry?.organizationId }, "monthly usage unavailable");
       throw new ConnectError("monthly usage unavailable", Code.Unavailable, undefined, undefined, error);
     }
   }
@@ -203,8 +204,8 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
     if (decision.entry === null) return;
     try {
       this.#deps.usage.record({
-        keyId: decision.entry.key.id,
-        organizationId: decision.entry.key.organizationId,
+        keyId: decision.entry.id,
+        organizationId: decision.entry.organizationId,
         method: input.method,
         path: input.path.length > MAX_USAGE_PATH_LENGTH ? input.path.slice(0, MAX_USAGE_PATH_LENGTH) : input.path,
         outcome: decision.outcome,
@@ -213,7 +214,7 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
       });
     } catch (error) {
       // Losing one usage count must not turn a decision into a failed RPC.
-      this.#deps.logger.error({ err: error, keyId: decision.entry.key.id }, "usage recording failed");
+      this.#deps.logger.error({ err: error, keyId: decision.entry.id }, "usage recording failed");
     }
   }
 }

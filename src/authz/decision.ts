@@ -1,5 +1,4 @@
-import type { KeyCacheEntry } from "../cache/key-cache.js";
-import { keyStatus } from "../model/key-state.js";
+import type { CachedKey } from "../cache/cached-key.js";
 import { isWellFormedSecret } from "../model/secret.js";
 import type { CheckLimits } from "../limits/check-limits.js";
 import type { RateLimitState } from "../limits/rate-limiter.js";
@@ -17,7 +16,7 @@ export interface LimitsWait {
 }
 
 export type Decision =
-  | { readonly outcome: "allowed"; readonly entry: KeyCacheEntry; readonly limit: RateLimitState }
+  | { readonly outcome: "allowed"; readonly entry: CachedKey; readonly limit: RateLimitState }
   /**
    * A path the route table cannot vouch for, no key, or none this service knows (malformed,
    * unknown, or a rotated secret past its grace).
@@ -25,9 +24,9 @@ export type Decision =
   | { readonly outcome: "PATH_REJECTED" | "API_KEY_MISSING" | "API_KEY_INVALID"; readonly entry: null }
   | {
       readonly outcome: "API_KEY_REVOKED" | "API_KEY_DISABLED" | "API_KEY_EXPIRED" | "IP_NOT_ALLOWED" | "ROUTE_NOT_ALLOWED" | "SCOPE_MISSING";
-      readonly entry: KeyCacheEntry;
+      readonly entry: CachedKey;
     }
-  | { readonly outcome: "RATE_LIMITED" | "QUOTA_EXCEEDED"; readonly entry: KeyCacheEntry; readonly limit: RateLimitState };
+  | { readonly outcome: "RATE_LIMITED" | "QUOTA_EXCEEDED"; readonly entry: CachedKey; readonly limit: RateLimitState };
 
 const PATH_REJECTED: Decision = Object.freeze({ outcome: "PATH_REJECTED", entry: null });
 const MISSING: Decision = Object.freeze({ outcome: "API_KEY_MISSING", entry: null });
@@ -49,13 +48,13 @@ export function screenRequest(input: CheckInput): Decision | { secret: string } 
 export function decide(
   input: CheckInput,
   presentedHash: string,
-  entry: KeyCacheEntry | null,
+  entry: CachedKey | null,
   nowMs: number,
   limits: Pick<CheckLimits, "admit">,
   mayWait = true,
 ): Decision | LimitsWait {
   if (entry === null) return INVALID;
-  const status = keyStatus(entry.key, presentedHash, nowMs);
+  const status = entry.status(presentedHash, nowMs);
   if (status === "API_KEY_INVALID") return INVALID;
   if (status !== "valid") return { outcome: status, entry };
   // An open list allows every address: the client's is not even parsed (CheckInput.clientIp is lazy).
@@ -68,7 +67,7 @@ export function decide(
   for (const scope of input.requiredScopes) {
     if (!entry.scopes.has(scope)) return { outcome: "SCOPE_MISSING", entry };
   }
-  const admission = limits.admit(entry.key, entry.plan, nowMs, mayWait);
+  const admission = limits.admit(entry, entry.plan, nowMs, mayWait);
   if ("waitFor" in admission) return admission;
   if (!admission.admitted) return { outcome: admission.reason, entry, limit: admission.state };
   return { outcome: "allowed", entry, limit: admission.state };

@@ -1,9 +1,7 @@
 import { LRUCache } from "lru-cache";
-import { AllowList } from "../net/ip-allow-list.js";
 import type { Config } from "../config/config.js";
 import type { KeyEvents } from "../keys/key-events.js";
 import { hashesOf } from "../model/key-hashes.js";
-import type { PlanLimits } from "../limits/check-limits.js";
 import type { Logger } from "../log/logger.js";
 import { noKeyCacheObserver, type CacheEviction, type KeyCacheObserver } from "../metrics/observers.js";
 import { StoreUnavailableError } from "../store/errors.js";
@@ -11,10 +9,12 @@ import type { Store } from "../store/store.js";
 import { organizationPlan } from "../model/plans.js";
 import type { KeyRecord } from "../model/records.js";
 import type { Clock } from "../time/clock.js";
+import { CachedKey, type KeyOrganization } from "./cached-key.js";
+import { SharedKeyParts } from "./shared-key-parts.js";
 import { SingleFlight } from "./single-flight.js";
 
 /**
- * Check's hot path: key records by secret hash, so a cache hit costs no store operation at all.
+ * Check's hot path: keys by secret hash, so a cache hit costs no store operation at all.
  *  - bounded by entries (cacheMaxEntries) and by estimated bytes (cacheMaxBytes), TTL cacheTtlMs;
  *  - unknown hashes are remembered for negativeCacheTtlMs, in a separately bounded cache;
  *  - concurrent misses for one hash share one store read (single-flight);
@@ -28,16 +28,11 @@ import { SingleFlight } from "./single-flight.js";
  *  - a deadline: a read that has not answered within storeReadTimeoutMs fails its callers (a
  *    store that stopped answering, e.g. a connection to a primary that died, is a store that
  *    cannot be read) and is abandoned, so the next caller reads afresh instead of queueing behind it.
- * An entry carries what Check needs pre-parsed: the allow-list, the scope set and the plan of the
- * key's organization (organizations are cached by id on the same terms).
+ * An entry is a CachedKey (cached-key.ts): what Check needs, pre-parsed, and no copy of the
+ * record; the scope sets, allow-lists and rate limits that keys have alike are one shared object
+ * each (shared-key-parts.ts), and so is each organization with its plan (organizations are cached
+ * by id on the same terms). One entry serves both of a rotating key's hashes.
  */
-
-export interface KeyCacheEntry {
-  readonly key: KeyRecord;
-  readonly plan: PlanLimits;
-  readonly allowList: AllowList;
-  readonly scopes: ReadonlySet<string>;
-}
 
 export type KeyCacheConfig = Pick<
   Config,
@@ -62,36 +57,36 @@ export interface KeyCacheOptions {
 /** lru-cache's reasons for removing an entry, as metrics name them (`set` replaces: not counted). */
 const EVICTION_CAUSES: Partial<Record<string, CacheEviction>> = { evict: "capacity", expire: "expired", delete: "changed" };
 
-// Rough heap cost: the record's objects and dates, the entry, the Set and the allow-list.
-const ENTRY_OVERHEAD_BYTES = 1_024;
-const PER_LIST_ITEM_BYTES = 96;
+/**
+ * Heap cost of one hash's entry: the lru-cache slot (its map entry, and the list, TTL and size
+ * slots it allocates for cacheMaxEntries up front), the CachedKey with its boxed times, and the
+ * headers of its id and hash strings; then a byte per character of those (one-byte strings: ids
+ * and hex hashes are ASCII). Measured with node --expose-gc on 64-bit Node 20, 100,000 keys of
+ * realistic fields filling a cache of as many entries: ~410 bytes a key in all, estimated ~400.
+ */
+const ENTRY_BYTES = 300;
+const PER_CHARACTER_BYTES = 1;
 
-export function estimateEntryBytes(key: KeyRecord): number {
-  let bytes = ENTRY_OVERHEAD_BYTES;
-  for (const text of [key.id, key.organizationId, key.name, key.description, key.keyPrefix, key.secretHash, key.ownerUserId, key.createdBy]) {
-    bytes += text.length * 2;
-  }
-  for (const scope of key.scopes) bytes += PER_LIST_ITEM_BYTES + scope.length * 4;
-  for (const cidr of key.allowIps) bytes += PER_LIST_ITEM_BYTES + cidr.length * 2;
-  return bytes;
+/**
+ * The bytes an entry is charged under one hash: what it holds of its own, and its share of the
+ * parts it has alike with other keys (SharedKeyParts.shareOf). Both of a rotating key's hashes
+ * are charged in full (its second hash is a second slot and string; the entry is counted twice).
+ */
+export function estimateEntryBytes(entry: CachedKey, parts: SharedKeyParts): number {
+  const own = entry.id.length + entry.secretHash.length + (entry.previousHash?.length ?? 0);
+  return ENTRY_BYTES + own * PER_CHARACTER_BYTES + parts.shareOf(entry.scopes, entry.allowList, entry.rateLimit);
 }
-
-const entryOf = (key: KeyRecord, plan: PlanLimits): KeyCacheEntry => ({
-  key,
-  plan,
-  allowList: AllowList.parse(key.allowIps),
-  scopes: new Set(key.scopes),
-});
 
 export class KeyCache {
   readonly #store: KeyCacheOptions["store"];
   readonly #config: KeyCacheConfig;
   readonly #logger: KeyCacheOptions["logger"];
-  readonly #entries: LRUCache<string, KeyCacheEntry>;
+  readonly #entries: LRUCache<string, CachedKey>;
   readonly #unknown: LRUCache<string, true> | null;
-  readonly #plans: LRUCache<string, PlanLimits>;
-  readonly #keyReads = new SingleFlight<string, KeyCacheEntry | null>();
-  readonly #organizationReads = new SingleFlight<string, PlanLimits>();
+  readonly #organizations: LRUCache<string, KeyOrganization>;
+  readonly #parts = new SharedKeyParts();
+  readonly #keyReads = new SingleFlight<string, CachedKey | null>();
+  readonly #organizationReads = new SingleFlight<string, KeyOrganization>();
   readonly #unsubscribe: () => void;
   readonly #unsubscribeOrganizations: () => void;
   readonly #observer: KeyCacheObserver;
@@ -109,11 +104,11 @@ export class KeyCache {
     const timing = { ttlResolution: 0, perf: clock, updateAgeOnGet: false } as const;
     this.#maxStalenessMs = config.cacheMaxStalenessMs ?? 0;
     this.#readTimeoutMs = config.storeReadTimeoutMs;
-    this.#entries = new LRUCache<string, KeyCacheEntry>({
+    this.#entries = new LRUCache<string, CachedKey>({
       ...timing,
       max: config.cacheMaxEntries,
       maxSize: config.cacheMaxBytes,
-      sizeCalculation: (entry) => estimateEntryBytes(entry.key),
+      sizeCalculation: (entry) => estimateEntryBytes(entry, this.#parts),
       ttl: config.cacheTtlMs,
       // Fail-static keeps expired entries until replaced or evicted (get() still misses them).
       noDeleteOnStaleGet: this.#maxStalenessMs > 0,
@@ -130,7 +125,7 @@ export class KeyCache {
             ttl: config.negativeCacheTtlMs,
           })
         : null;
-    this.#plans = new LRUCache<string, PlanLimits>({ ...timing, max: options.maxOrganizations ?? 100_000, ttl: config.cacheTtlMs });
+    this.#organizations = new LRUCache<string, KeyOrganization>({ ...timing, max: options.maxOrganizations ?? 100_000, ttl: config.cacheTtlMs });
     this.#unsubscribe = options.keyEvents.onChange((previously, key) => this.refresh(hashesOf(previously), key));
     this.#unsubscribeOrganizations = options.keyEvents.onOrganizationChange((organizationId) => this.evictOrganization(organizationId));
   }
@@ -144,7 +139,7 @@ export class KeyCache {
    * Synchronous look: the entry, null for a hash known to be unknown, undefined when only the
    * store can tell (then call `load`).
    */
-  cached(secretHash: string): KeyCacheEntry | null | undefined {
+  cached(secretHash: string): CachedKey | null | undefined {
     const entry = this.#entries.get(secretHash);
     if (entry !== undefined) {
       this.#observer.lookup("hit");
@@ -156,7 +151,7 @@ export class KeyCache {
   }
 
   /** The entry as cached now, without counting a lookup: a Check looking again after a wait. */
-  current(secretHash: string): KeyCacheEntry | null | undefined {
+  current(secretHash: string): CachedKey | null | undefined {
     const entry = this.#entries.peek(secretHash);
     if (entry !== undefined) return entry;
     return this.#unknown?.peek(secretHash) === true ? null : undefined;
@@ -166,7 +161,7 @@ export class KeyCache {
    * Reads the store (once for concurrent callers) and caches the answer. Rejects when the store
    * fails, unless an expired entry within the staleness bound can stand in for the answer.
    */
-  load(secretHash: string): Promise<KeyCacheEntry | null> {
+  load(secretHash: string): Promise<CachedKey | null> {
     const reading = this.#load(secretHash);
     const stale = this.#maxStalenessMs > 0 ? this.#staleEntry(secretHash) : undefined;
     if (stale === undefined) return reading;
@@ -179,27 +174,27 @@ export class KeyCache {
   }
 
   /** An expired entry no older than cacheTtlMs + cacheMaxStalenessMs. */
-  #staleEntry(secretHash: string): KeyCacheEntry | undefined {
+  #staleEntry(secretHash: string): CachedKey | undefined {
     const remainingMs = this.#entries.getRemainingTTL(secretHash);
     if (remainingMs < -this.#maxStalenessMs) return undefined;
     return this.#entries.get(secretHash, { allowStale: true });
   }
 
-  #load(secretHash: string): Promise<KeyCacheEntry | null> {
+  #load(secretHash: string): Promise<CachedKey | null> {
     const reading = this.#keyReads.run(
       secretHash,
       () => this.#read(secretHash),
       (entry, stale) => {
         if (stale) return;
         if (entry === null) this.#unknown?.set(secretHash, true);
-        else this.#entries.set(secretHash, entry);
+        else this.#put(secretHash, entry);
       },
     );
     return this.#readTimeoutMs === undefined ? reading : this.#withinDeadline(secretHash, reading, this.#readTimeoutMs);
   }
 
   /** `reading` for this caller, failing once it has waited `timeoutMs`; the read is then abandoned. */
-  #withinDeadline(secretHash: string, reading: Promise<KeyCacheEntry | null>, timeoutMs: number): Promise<KeyCacheEntry | null> {
+  #withinDeadline(secretHash: string, reading: Promise<CachedKey | null>, timeoutMs: number): Promise<CachedKey | null> {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -213,7 +208,7 @@ export class KeyCache {
     return Promise.race([reading, deadline]).finally(() => clearTimeout(timer));
   }
 
-  async get(secretHash: string): Promise<KeyCacheEntry | null> {
+  async get(secretHash: string): Promise<CachedKey | null> {
     const cached = this.cached(secretHash);
     return cached !== undefined ? cached : this.load(secretHash);
   }
@@ -240,31 +235,40 @@ export class KeyCache {
       for (const hash of hashes) this.#unknown?.set(hash, true);
       return;
     }
-    const plan = this.#plans.get(key.organizationId);
-    if (plan === undefined) return;
-    const entry = entryOf(key, plan);
+    const organization = this.#organizations.get(key.organizationId);
+    if (organization === undefined) return;
+    const entry = new CachedKey(key, organization, this.#parts);
     for (const hash of hashesOf(key)) {
       this.evict(hash);
-      this.#entries.set(hash, entry);
+      this.#put(hash, entry);
     }
+  }
+
+  /**
+   * Caches `entry` under `hash`, keyed by the entry's own string of that hash where it has one:
+   * the cache's key and the entry's field are then one string, not two copies of 64 characters.
+   */
+  #put(hash: string, entry: CachedKey): void {
+    const key = hash === entry.secretHash ? entry.secretHash : hash === entry.previousHash ? entry.previousHash : hash;
+    this.#entries.set(key, entry);
   }
 
   #holdsNewer(hashes: readonly string[], key: KeyRecord): boolean {
     return hashes.some((hash) => {
-      const held = this.#entries.get(hash, { allowStale: true })?.key;
+      const held = this.#entries.get(hash, { allowStale: true });
       if (held === undefined || held.id !== key.id) return false;
-      return (held.revokedAt !== null && key.revokedAt === null) || held.updatedAt.getTime() > key.updatedAt.getTime();
+      return (held.revoked && !key.revokedAt) || held.updatedAtMs > key.updatedAt.getTime();
     });
   }
 
   /** Drops the organization's plan and every cached key of it (they carry the plan). */
   evictOrganization(organizationId: string): void {
-    this.#plans.delete(organizationId);
+    this.#organizations.delete(organizationId);
     this.#organizationReads.forget(organizationId);
     // entries() skips expired entries (kept for fail-static): drop those first.
     this.#entries.purgeStale();
     const hashes: string[] = [];
-    for (const [hash, entry] of this.#entries.entries()) if (entry.key.organizationId === organizationId) hashes.push(hash);
+    for (const [hash, entry] of this.#entries.entries()) if (entry.organizationId === organizationId) hashes.push(hash);
     for (const hash of hashes) this.evict(hash);
   }
 
@@ -273,7 +277,7 @@ export class KeyCache {
     this.#entries.purgeStale();
     for (const hash of [...this.#entries.keys()]) this.evict(hash);
     this.#unknown?.clear();
-    this.#plans.clear();
+    this.#organizations.clear();
   }
 
   /** Stops listening to key changes. */
@@ -282,23 +286,23 @@ export class KeyCache {
     this.#unsubscribeOrganizations();
   }
 
-  async #read(secretHash: string): Promise<KeyCacheEntry | null> {
+  async #read(secretHash: string): Promise<CachedKey | null> {
     let key: KeyRecord | null;
-    let plan: PlanLimits | undefined;
+    let organization: KeyOrganization | undefined;
     try {
       key = await this.#store.keys.findByHash(secretHash);
-      if (key !== null) plan = await this.#plan(key.organizationId);
+      if (key !== null) organization = await this.#organization(key.organizationId);
       this.#storeFailing = false;
     } catch (error) {
       this.#storeFailing = true;
       throw error;
     }
-    if (key === null || plan === undefined) return null;
-    return entryOf(key, plan);
+    if (key === null || organization === undefined) return null;
+    return new CachedKey(key, organization, this.#parts);
   }
 
-  #plan(organizationId: string): PlanLimits | Promise<PlanLimits> {
-    const cached = this.#plans.get(organizationId);
+  #organization(organizationId: string): KeyOrganization | Promise<KeyOrganization> {
+    const cached = this.#organizations.get(organizationId);
     if (cached !== undefined) return cached;
     return this.#organizationReads.run(
       organizationId,
@@ -310,10 +314,10 @@ export class KeyCache {
         if (plan.name !== organization?.plan) {
           this.#logger?.warn({ organizationId, plan: organization?.plan ?? null }, "organization or its plan not found; applying the default plan");
         }
-        return plan;
+        return { id: organizationId, plan };
       },
-      (plan, stale) => {
-        if (!stale) this.#plans.set(organizationId, plan);
+      (organization, stale) => {
+        if (!stale) this.#organizations.set(organizationId, organization);
       },
     );
   }

@@ -24,9 +24,14 @@ export type KeyState = "active" | "revoked" | "disabled" | "expired";
 export function keyState(key: KeyStateFields, nowMs: number): KeyState {
   // Unset (an API message's absent timestamp, a record's null) means never revoked: stored
   // records always carry revokedAt, and the stores' own "not revoked" filters read it the same way.
-  if (key.revokedAt) return "revoked";
-  if (!key.isActive) return "disabled";
-  if (key.expiresAt && instantMs(key.expiresAt) <= nowMs) return "expired";
+  return stateAt(Boolean(key.revokedAt), key.isActive, key.expiresAt ? instantMs(key.expiresAt) : null, nowMs);
+}
+
+/** keyState's rule on plain values; `expiresAtMs` null: never expires. */
+function stateAt(revoked: boolean, isActive: boolean, expiresAtMs: number | null, nowMs: number): KeyState {
+  if (revoked) return "revoked";
+  if (!isActive) return "disabled";
+  if (expiresAtMs !== null && expiresAtMs <= nowMs) return "expired";
   return "active";
 }
 
@@ -62,12 +67,36 @@ export interface KeySecrets {
 export type SecretGeneration = "current" | "superseded" | "unknown";
 
 export function secretGeneration(key: KeySecrets, presentedHash: string, nowMs: number): SecretGeneration {
-  if (presentedHash === key.secretHash) return "current";
   const previous = key.previousSecret;
-  return previous !== null && previous.hash === presentedHash && previous.expiresAt.getTime() > nowMs ? "superseded" : "unknown";
+  return generationAt(key.secretHash, previous?.hash ?? null, previous?.expiresAt.getTime() ?? null, presentedHash, nowMs);
+}
+
+/** secretGeneration's rule on plain values; `previousHash` null: no superseded secret. */
+function generationAt(secretHash: string, previousHash: string | null, previousExpiresAtMs: number | null, presentedHash: string, nowMs: number): SecretGeneration {
+  if (presentedHash === secretHash) return "current";
+  return previousHash !== null && previousHash === presentedHash && previousExpiresAtMs! > nowMs ? "superseded" : "unknown";
 }
 
 export function keyStatus(key: KeySecrets & KeyStateFields, presentedHash: string, nowMs: number): KeyStatus {
   if (secretGeneration(key, presentedHash, nowMs) === "unknown") return "API_KEY_INVALID";
   return STATUS_OF_STATE[keyState(key, nowMs)];
+}
+
+/**
+ * What keyStatus reads, as plain values: a key kept without its record and its Dates (Check's
+ * key cache). Times in epoch milliseconds; null where the record has none.
+ */
+export interface KeyStatusFacts {
+  readonly secretHash: string;
+  readonly previousHash: string | null;
+  readonly previousExpiresAtMs: number | null;
+  readonly revoked: boolean;
+  readonly isActive: boolean;
+  readonly expiresAtMs: number | null;
+}
+
+/** keyStatus, by the same rules, for a key held as KeyStatusFacts. */
+export function keyStatusOfFacts(key: KeyStatusFacts, presentedHash: string, nowMs: number): KeyStatus {
+  if (generationAt(key.secretHash, key.previousHash, key.previousExpiresAtMs, presentedHash, nowMs) === "unknown") return "API_KEY_INVALID";
+  return STATUS_OF_STATE[stateAt(key.revoked, key.isActive, key.expiresAtMs, nowMs)];
 }

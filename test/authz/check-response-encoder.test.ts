@@ -2,12 +2,12 @@ import { toBinary } from "@bufbuild/protobuf";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { CheckResponseSchema } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
-import { AllowList } from "../../src/net/ip-allow-list.js";
 import { toCheckResponse, type ResponseContext } from "../../src/authz/check-response.js";
 import { CheckResponseEncoder } from "../../src/authz/check-response-encoder.js";
 import type { Decision } from "../../src/authz/decision.js";
 import { DENIAL_CODES } from "../../src/model/denials.js";
-import type { KeyCacheEntry } from "../../src/cache/key-cache.js";
+import { CachedKey } from "../../src/cache/cached-key.js";
+import { SharedKeyParts } from "../../src/cache/shared-key-parts.js";
 import { aKey } from "../support/records.js";
 
 /**
@@ -17,14 +17,13 @@ import { aKey } from "../support/records.js";
 
 const text = fc.oneof(fc.string({ maxLength: 30 }), fc.string({ unit: "grapheme", maxLength: 12 }), fc.constantFrom("", "é", "\uFEFF", "x".repeat(200)));
 
-const entry: fc.Arbitrary<KeyCacheEntry> = fc
+const parts = new SharedKeyParts();
+const PLAN = { name: "pro", requestsPerMinute: 6000, monthlyQuota: 1_000_000 };
+const cachedKey = (organizationId: string, fields: Parameters<typeof aKey>[1]) => new CachedKey(aKey(organizationId, fields), { id: organizationId, plan: PLAN }, parts);
+
+const entry: fc.Arbitrary<CachedKey> = fc
   .record({ id: text, organizationId: text, scopes: fc.array(text, { maxLength: 20 }) })
-  .map(({ id, organizationId, scopes }) => ({
-    key: aKey(organizationId, { id, scopes }),
-    plan: { name: "pro", requestsPerMinute: 6000, monthlyQuota: 1_000_000 },
-    allowList: AllowList.parse([]),
-    scopes: new Set(scopes),
-  }));
+  .map(({ id, organizationId, scopes }) => cachedKey(organizationId, { id, scopes }));
 
 const nowMs = fc.integer({ min: 0, max: 4_102_444_800_000 });
 const limit = fc.record({
@@ -87,8 +86,7 @@ describe("CheckResponseEncoder", () => {
   });
 
   it("a response too big for its scratch buffer is still exact", () => {
-    const [big] = fc.sample(entry, 1);
-    const huge: KeyCacheEntry = { ...big!, key: aKey("org_1", { scopes: Array.from({ length: 2_000 }, (_, i) => `scope-${i}:${"x".repeat(40)}`) }) };
+    const huge = cachedKey("org_1", { scopes: Array.from({ length: 2_000 }, (_, i) => `scope-${i}:${"x".repeat(40)}`) });
     const d: Decision = { outcome: "allowed", entry: huge, limit: { limit: 1, remaining: 0, resetAtMs: 0, retryAtMs: 0 } };
     const c: ResponseContext = { headersToRemove: [], nowMs: 0, decisionId: "d" };
     expect(Buffer.from(encoder.encode(d, c))).toEqual(Buffer.from(expected(d, c)));

@@ -1,6 +1,8 @@
 import pino from "pino";
 import { describe, expect, it } from "vitest";
+import { CachedKey } from "../../src/cache/cached-key.js";
 import { KeyCache, estimateEntryBytes, type KeyCacheConfig } from "../../src/cache/key-cache.js";
+import { SharedKeyParts } from "../../src/cache/shared-key-parts.js";
 import { DEFAULT_PLANS } from "../../src/model/plans.js";
 import { newId } from "../../src/model/ids.js";
 import { KeyEvents } from "../../src/keys/key-events.js";
@@ -9,6 +11,7 @@ import { MemoryStore } from "../../src/store/memory/memory-store.js";
 import type { KeyRecord } from "../../src/model/records.js";
 import { ManualClock } from "../../src/time/clock.js";
 import { countingStore } from "../authz/check-harness.js";
+import { aKey } from "../support/records.js";
 
 const hasher = new SecretHasher("key-cache-tests-pepper-0123456789abcdef");
 const CONFIG: KeyCacheConfig = {
@@ -73,14 +76,43 @@ describe("KeyCache", () => {
     expect(s.calls.total()).toBe(before);
   });
 
-  it("entries hold the record, the pre-parsed allow-list and scope set, and the organization's plan", async () => {
+  it("entries hold what Check reads of the record, the pre-parsed allow-list and scope set, and the organization's plan", async () => {
     const s = await setup();
     const { key, hash } = await s.createKey();
     const entry = (await s.cache.get(hash))!;
-    expect(entry.key).toEqual(key);
-    expect(entry.scopes).toEqual(new Set(["machines:read", "tags:read"]));
+    expect({ id: entry.id, organizationId: entry.organizationId, secretHash: entry.secretHash, isActive: entry.isActive, revoked: entry.revoked }).toEqual({
+      id: key.id,
+      organizationId: key.organizationId,
+      secretHash: key.secretHash,
+      isActive: true,
+      revoked: false,
+    });
+    expect(entry.updatedAtMs).toBe(key.updatedAt.getTime());
+    expect(entry.scopes.has("machines:read") && entry.scopes.has("tags:read") && !entry.scopes.has("tags:write")).toBe(true);
+    expect(entry.scopes.joined).toBe("machines:read tags:read");
     expect(entry.allowList.isOpen).toBe(false);
     expect(entry.plan.name).toBe("free");
+    // No copy of the record: what Check does not read is not there.
+    expect(Object.keys(entry)).not.toContain("name");
+    expect(JSON.stringify(entry)).not.toContain(key.keyPrefix);
+  });
+
+  it("keys with the same scopes, allow-list and rate limit share one of each; keys of an organization share it", async () => {
+    const s = await setup();
+    const fields = { scopes: ["tags:read"], allowIps: ["10.0.0.0/8", "192.168.0.0/16"], rateLimit: { limit: 10, period: "minute" as const } };
+    const a = (await s.cache.get((await s.createKey(fields)).hash))!;
+    const b = (await s.cache.get((await s.createKey(fields)).hash))!;
+    const other = (await s.cache.get((await s.createKey({ scopes: ["tags:read", "machines:read"], allowIps: ["10.0.0.0/8"], rateLimit: { limit: 11, period: "minute" } })).hash))!;
+    expect(a.id).not.toBe(b.id);
+    expect(a.scopes).toBe(b.scopes);
+    expect(a.allowList).toBe(b.allowList);
+    expect(a.rateLimit).toBe(b.rateLimit);
+    expect(a.rateLimit).toEqual({ limit: 10, period: "minute" });
+    expect(a.organization).toBe(b.organization);
+    expect(other.scopes).not.toBe(a.scopes);
+    expect(other.allowList).not.toBe(a.allowList);
+    expect(other.rateLimit).not.toBe(a.rateLimit);
+    expect(other.organization).toBe(a.organization);
   });
 
   it("single-flight: 100 concurrent lookups of an uncached hash → one findByHash, one organization read", async () => {
@@ -135,8 +167,8 @@ describe("KeyCache", () => {
     const disabled = { ...key, isActive: false };
     s.keyEvents.changed(disabled);
     // No store read is needed (one that an outage would refuse): the new record is there.
-    expect(s.cache.cached(hash)?.key.isActive).toBe(false);
-    expect(s.cache.cached(previous)?.key.isActive).toBe(false);
+    expect(s.cache.cached(hash)?.isActive).toBe(false);
+    expect(s.cache.cached(previous)?.isActive).toBe(false);
 
     // A rotation: the old hashes give way to the new one, the new secret is served at once.
     const rotatedHash = hasher.hash(generateSecret("live"));
@@ -144,7 +176,7 @@ describe("KeyCache", () => {
     s.keyEvents.changed(rotated, disabled);
     expect(s.cache.cached(hash)).toBeUndefined();
     expect(s.cache.cached(previous)).toBeUndefined();
-    expect(s.cache.cached(rotatedHash)?.key.secretHash).toBe(rotatedHash);
+    expect(s.cache.cached(rotatedHash)?.secretHash).toBe(rotatedHash);
   });
 
   it("a change arriving late never replaces a newer record, nor brings a revoked key back", async () => {
@@ -156,10 +188,10 @@ describe("KeyCache", () => {
     s.keyEvents.changed(revoked);
     // The rename committed first but is announced after the revoke (its commit was confirmed late).
     s.keyEvents.changed(renamed);
-    expect(s.cache.cached(hash)?.key.revokedAt).toEqual(revoked.revokedAt);
+    expect(s.cache.cached(hash)).toMatchObject({ revoked: true, updatedAtMs: revoked.updatedAt.getTime() });
     // Even an unrevoked record stamped later (another replica's clock) does not undo a revocation.
     s.keyEvents.changed({ ...renamed, updatedAt: new Date(key.updatedAt.getTime() + 9_000) });
-    expect(s.cache.cached(hash)?.key.revokedAt).toEqual(revoked.revokedAt);
+    expect(s.cache.cached(hash)).toMatchObject({ revoked: true, updatedAtMs: revoked.updatedAt.getTime() });
   });
 
   it("a removed key's hashes are remembered as unknown; an unknown hash a change names holds the key", async () => {
@@ -173,7 +205,7 @@ describe("KeyCache", () => {
     await s.cache.get(later);
     expect(s.cache.cached(later)).toBeNull();
     s.keyEvents.changed({ ...key, secretHash: later, previousSecret: null });
-    expect(s.cache.cached(later)?.key.id).toBe(key.id);
+    expect(s.cache.cached(later)?.id).toBe(key.id);
   });
 
   it("a change during an in-flight read: the stale read is not cached, the changed record is", async () => {
@@ -185,7 +217,9 @@ describe("KeyCache", () => {
     const revoked = await s.memory.keys.revoke(key.organizationId, key.id, new Date(s.clock.now()));
     s.keyEvents.changed(revoked!);
     await inFlight;
-    expect(s.cache.cached(hash)?.key.revokedAt).not.toBeNull();
+    // Not the record as the read found it: the revoked one, or none (the organization's plan had
+    // expired with the key, so the change could only evict it).
+    expect(s.cache.cached(hash)?.revoked ?? "evicted").not.toBe(false);
   });
 
   it("is bounded by entries", async () => {
@@ -208,11 +242,22 @@ describe("KeyCache", () => {
     expect(s.cache.cached(hashes.at(-1)!)).toBeDefined();
   });
 
-  it("estimates bigger records as bigger", () => {
-    const base = { id: "key_1", organizationId: "org_1", name: "", description: "", keyPrefix: "", secretHash: "", ownerUserId: "", createdBy: "", scopes: [], allowIps: [] };
-    const small = estimateEntryBytes(base as unknown as KeyRecord);
-    const big = estimateEntryBytes({ ...base, description: "x".repeat(1_000), scopes: ["a:b", "c:d"], allowIps: ["10.0.0.0/8"] } as unknown as KeyRecord);
-    expect(big).toBeGreaterThan(small + 2_000);
+  it("estimates what an entry holds: its own parts in full, a share of the parts keys have alike", () => {
+    const organization = { id: "org_1", plan: DEFAULT_PLANS[0]! };
+    const estimateWith = (parts: SharedKeyParts, fields: Partial<KeyRecord>) => estimateEntryBytes(new CachedKey(aKey("org_1", fields), organization, parts), parts);
+    // The first key of its scopes, allow-list and rate limit: it pays for them in full.
+    const estimate = (fields: Partial<KeyRecord>) => estimateWith(new SharedKeyParts(), fields);
+    const allowIps = Array.from({ length: 20 }, (_, i) => `10.0.${i}.0/24`);
+    expect(estimate({ allowIps })).toBeGreaterThan(estimate({ allowIps: [] }) + 2_000);
+    // The keys that have them alike share them.
+    const shared = new SharedKeyParts();
+    const first = estimateWith(shared, { allowIps });
+    const tenth = Array.from({ length: 9 }, () => estimateWith(shared, { allowIps })).at(-1)!;
+    expect(tenth).toBeLessThan(first - 2_000);
+    // A rotating key's second hash is its own string.
+    expect(estimate({ previousSecret: { hash: "f".repeat(64), expiresAt: new Date() } })).toBeGreaterThan(estimate({}) + 60);
+    // What the record has that Check does not read costs nothing.
+    expect(estimate({ description: "x".repeat(1_000), name: "y".repeat(100) })).toBe(estimate({}));
   });
 
   it("a store failure rejects the lookup and caches nothing", async () => {

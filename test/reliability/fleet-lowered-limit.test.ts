@@ -46,7 +46,7 @@ describe("a limit lowered mid-window", () => {
       await first!.client.updateKey({ id: key!.id, rateLimit: NEW_LIMIT });
       const hash = first!.app.hasher.hash(secret);
       // Each replica has the change once its cached key carries the new limit, or it holds none.
-      const changed = () => fleet.replicas.every(({ app }) => [undefined, NEW_LIMIT].includes(app.keyCache.cached(hash)?.key.rateLimit?.limit));
+      const changed = () => fleet.replicas.every(({ app }) => [undefined, NEW_LIMIT].includes(app.keyCache.cached(hash)?.rateLimit?.limit));
       await expect.poll(changed, { timeout: 10_000, interval: 50 }).toBe(true);
       const grantedBefore = (await budgetWindow(fleet.db, bucket))?.granted ?? 0;
 
