@@ -43,15 +43,22 @@ export interface Row {
 export interface ScaleMemory {
   keysStored: number;
   keysInUse: number;
-  stored: { heapBytes: number; rssBytes: number };
+  stored: MemoryFigures;
   /** After the warm pass (spread cases only), and how long that pass took. */
-  inUse?: { heapBytes: number; rssBytes: number };
+  inUse?: MemoryFigures;
   warmS?: number;
   /** Measured on the server this case took over, warmed for it (Case.keepsServerFor). */
   sharedWith?: string;
 }
 
-const memoryOf = (stats: ServerStats) => ({ heapBytes: stats.heapUsedBytes, rssBytes: stats.rssBytes });
+/** V8's heap in use, typed arrays and buffers outside it, and the whole process. */
+export interface MemoryFigures {
+  heapBytes: number;
+  arrayBuffersBytes: number;
+  rssBytes: number;
+}
+
+const memoryOf = (stats: ServerStats): MemoryFigures => ({ heapBytes: stats.heapUsedBytes, arrayBuffersBytes: stats.arrayBuffersBytes, rssBytes: stats.rssBytes });
 
 /** How every case is loaded: the same keys, generator settings and window for all of them. */
 export interface LoadSettings {

@@ -14,6 +14,8 @@ export interface ServerStats {
   /** V8 heap in use and memory outside it (buffers, typed arrays), for telling where RSS goes. */
   heapUsedBytes: number;
   externalBytes: number;
+  /** Typed arrays and buffers (part of external): where keygate's compact per-key state lives. */
+  arrayBuffersBytes: number;
   /** Store calls made by the server, by repository; empty when not counted. */
   storeOps: Record<string, number>;
   processes: number;
@@ -36,6 +38,7 @@ export function ownStats(storeOps: Record<string, number> = {}): ServerStats {
   return {
     heapUsedBytes: memory.heapUsed,
     externalBytes: memory.external,
+    arrayBuffersBytes: memory.arrayBuffers,
     cpuUserUs: cpu.user,
     cpuSystemUs: cpu.system,
     rssBytes: process.memoryUsage.rss(),
@@ -60,10 +63,11 @@ export function sumStats(all: readonly ServerStats[]): ServerStats {
       maxRssBytes: sum.maxRssBytes + s.maxRssBytes,
       heapUsedBytes: sum.heapUsedBytes + s.heapUsedBytes,
       externalBytes: sum.externalBytes + s.externalBytes,
+      arrayBuffersBytes: sum.arrayBuffersBytes + s.arrayBuffersBytes,
       storeOps: addCounts(sum.storeOps, s.storeOps),
       processes: sum.processes + s.processes,
     }),
-    { cpuUserUs: 0, cpuSystemUs: 0, rssBytes: 0, maxRssBytes: 0, heapUsedBytes: 0, externalBytes: 0, storeOps: {}, processes: 0 },
+    { cpuUserUs: 0, cpuSystemUs: 0, rssBytes: 0, maxRssBytes: 0, heapUsedBytes: 0, externalBytes: 0, arrayBuffersBytes: 0, storeOps: {}, processes: 0 },
   );
 }
 
