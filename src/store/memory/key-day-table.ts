@@ -1,0 +1,130 @@
+import { CHECK_OUTCOMES, type CheckOutcome } from "../../model/check-outcomes.js";
+import { grown } from "../../model/typed-array.js";
+import { SCALAR_COUNTERS, type UsageTally } from "../../model/usage-tally.js";
+import type { Day } from "../../time/utc-days.js";
+import { EndpointCells, NONE } from "./endpoint-cells.js";
+import { stringInterner } from "./interner.js";
+
+/**
+ * The embedded store's key-days, one row per key and UTC day in typed columns: the key's row in
+ * the totals table and the interned day (4 bytes each), the first endpoint cell (endpoint-cells.ts),
+ * and the counters as numbers: one per Check outcome, the access-log counters, the last use and
+ * the expiry. A few hundred bytes a key-day where the objects of a KeyDayUsage took twice that.
+ * Counters are float64, as JavaScript numbers are, so sums stay exact as far as they would in one.
+ */
+
+/** Offsets in a row of `#numbers`: the outcomes in CHECK_OUTCOMES order, then the rest. */
+const SCALARS = CHECK_OUTCOMES.length;
+const LAST_USED_AT = SCALARS + SCALAR_COUNTERS.length;
+const EXPIRE_AT = LAST_USED_AT + 1;
+const NUMBERS = EXPIRE_AT + 1;
+const ALLOWED = CHECK_OUTCOMES.indexOf("allowed");
+
+const INITIAL_ROWS = 1024;
+
+export class KeyDayTable {
+  readonly #days = stringInterner();
+  readonly #endpoints = new EndpointCells();
+  #keyRow = new Uint32Array(INITIAL_ROWS);
+  #day = new Uint32Array(INITIAL_ROWS);
+  #firstEndpoint = new Int32Array(INITIAL_ROWS);
+  #numbers = new Float64Array(INITIAL_ROWS * NUMBERS);
+  readonly #freeRows: number[] = [];
+  #rows = 0;
+
+  /** A new, empty key-day: no counts, no last use, already expired (expiry 0) until a delta is added. */
+  insert(keyRow: number, day: Day): number {
+    const row = this.#freeRows.pop() ?? this.#newRow();
+    this.#keyRow[row] = keyRow;
+    this.#day[row] = this.#days.hold(day);
+    this.#firstEndpoint[row] = NONE;
+    this.clear(row);
+    return row;
+  }
+
+  /** Empties a row's counts, as a key-day past its retention is begun afresh. */
+  clear(row: number): void {
+    this.#endpoints.free(this.#firstEndpoint[row]!);
+    this.#firstEndpoint[row] = NONE;
+    this.#numbers.fill(0, row * NUMBERS, (row + 1) * NUMBERS);
+    this.#numbers[row * NUMBERS + LAST_USED_AT] = Number.NaN;
+  }
+
+  /** Forgets a row; its number may be given to a later key-day. */
+  remove(row: number): void {
+    this.#endpoints.free(this.#firstEndpoint[row]!);
+    this.#firstEndpoint[row] = NONE;
+    this.#days.release(this.#day[row]!);
+    this.#freeRows.push(row);
+  }
+
+  /** Adds a delta's counters; the last use and the expiry keep the later. */
+  add(row: number, tally: UsageTally, lastUsedAtMs: number | null, expireAtMs: number): void {
+    const at = row * NUMBERS;
+    for (let outcome = 0; outcome < SCALARS; outcome++) {
+      const count = tally.outcomes[CHECK_OUTCOMES[outcome]!];
+      if (count) this.#numbers[at + outcome]! += count;
+    }
+    for (let counter = 0; counter < SCALAR_COUNTERS.length; counter++) this.#numbers[at + SCALARS + counter]! += tally[SCALAR_COUNTERS[counter]!];
+    let first = this.#firstEndpoint[row]!;
+    for (const [endpoint, count] of tally.endpoints) first = this.#endpoints.add(first, endpoint, count);
+    this.#firstEndpoint[row] = first;
+    // Math.max with NaN is NaN, so an empty last use is replaced rather than compared.
+    if (lastUsedAtMs !== null && !(lastUsedAtMs <= this.#numbers[at + LAST_USED_AT]!)) this.#numbers[at + LAST_USED_AT] = lastUsedAtMs;
+    this.#numbers[at + EXPIRE_AT] = Math.max(this.#numbers[at + EXPIRE_AT]!, expireAtMs);
+  }
+
+  keyRow(row: number): number {
+    return this.#keyRow[row]!;
+  }
+
+  day(row: number): Day {
+    return this.#days.get(this.#day[row]!);
+  }
+
+  expireAtMs(row: number): number {
+    return this.#numbers[row * NUMBERS + EXPIRE_AT]!;
+  }
+
+  allowed(row: number): number {
+    return this.#numbers[row * NUMBERS + ALLOWED]!;
+  }
+
+  lastUsedAtMs(row: number): number | null {
+    const lastUsedAtMs = this.#numbers[row * NUMBERS + LAST_USED_AT]!;
+    return Number.isNaN(lastUsedAtMs) ? null : lastUsedAtMs;
+  }
+
+  /** A fresh tally of the row: only the outcomes counted, endpoints only when asked for. */
+  tally(row: number, withEndpoints: boolean): UsageTally {
+    const at = row * NUMBERS;
+    const outcomes: Partial<Record<CheckOutcome, number>> = {};
+    for (let outcome = 0; outcome < SCALARS; outcome++) {
+      const count = this.#numbers[at + outcome]!;
+      if (count) outcomes[CHECK_OUTCOMES[outcome]!] = count;
+    }
+    const tally: UsageTally = {
+      outcomes,
+      endpoints: withEndpoints ? this.#endpoints.read(this.#firstEndpoint[row]!) : new Map(),
+      checkBytes: 0,
+      successful: 0,
+      failed: 0,
+      timedResponses: 0,
+      responseTimeUs: 0,
+      transferredBytes: 0,
+    };
+    for (let counter = 0; counter < SCALAR_COUNTERS.length; counter++) tally[SCALAR_COUNTERS[counter]!] = this.#numbers[at + SCALARS + counter]!;
+    return tally;
+  }
+
+  #newRow(): number {
+    const row = this.#rows++;
+    if (row === this.#keyRow.length) {
+      this.#keyRow = grown(this.#keyRow, new Uint32Array(row * 2));
+      this.#day = grown(this.#day, new Uint32Array(row * 2));
+      this.#firstEndpoint = grown(this.#firstEndpoint, new Int32Array(row * 2));
+      this.#numbers = grown(this.#numbers, new Float64Array(row * 2 * NUMBERS));
+    }
+    return row;
+  }
+}
