@@ -53,6 +53,11 @@ export class EndpointCells {
     }
   }
 
+  /** How many cells are in chains (what a test of the freeing looks at). */
+  get size(): number {
+    return this.#cells - this.#free.length;
+  }
+
   #newCell(): number {
     const cell = this.#cells++;
     if (cell === this.#next.length) {

@@ -117,6 +117,11 @@ export class KeyDayTable {
     return tally;
   }
 
+  /** How many rows and endpoint cells are held (what a test of the sweep looks at). */
+  get size(): { rows: number; endpointCells: number } {
+    return { rows: this.#rows - this.#freeRows.length, endpointCells: this.#endpoints.size };
+  }
+
   #newRow(): number {
     const row = this.#rows++;
     if (row === this.#keyRow.length) {

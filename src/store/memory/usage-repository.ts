@@ -137,6 +137,12 @@ export class MemoryUsageRepository implements UsageRepository {
     return found.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
+  /** How many key-days and endpoint counts are held, swept ones not (what a test of the sweep looks at). */
+  get held(): { keyDays: number; endpointCounts: number } {
+    const { rows, endpointCells } = this.#keyDays.size;
+    return { keyDays: rows, endpointCounts: endpointCells };
+  }
+
   #sweep(): void {
     const now = this.#now();
     if (now - this.#lastSweepMs < SWEEP_INTERVAL_MS) return;
