@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { MemoryUsageRepository } from "../../src/store/memory/usage-repository.js";
 import type { KeyDayDelta, UsageBatch, UsageRepository } from "../../src/store/usage-repository.js";
-import type { CheckOutcome } from "../../src/model/check-outcomes.js";
+import { CHECK_OUTCOMES, type CheckOutcome } from "../../src/model/check-outcomes.js";
 import { emptyTally, type KeyDayUsage } from "../../src/model/usage-tally.js";
 import { ReferenceUsageRepository } from "./reference-usage-repository.js";
 
@@ -18,7 +18,6 @@ const ORGANIZATIONS = ["org_a", "org_b"];
 const KEY_IDS = ["key_01HZX3Q4V5W6Y7Z8A9B0C1D2E3", "key_01HZX3Q4V5W6Y7Z8A9B0C1D2E4", "key_7ZZZZZZZZZZZZZZZZZZZZZZZZZ", "key_x", "Key/ß", ""];
 const DAYS = ["2031-03-01", "2031-03-02", "2031-03-03", "2031-03-04"];
 const ENDPOINTS = ["GET /v1/things/{id}", "POST /v1/things", "* {other}", "GET /ü"];
-const OUTCOMES: CheckOutcome[] = ["allowed", "RATE_LIMITED", "QUOTA_EXCEEDED", "SCOPE_MISSING"];
 /** Retention as an offset from the time of the batch: already past, within the steps' reach, beyond it. */
 const EXPIRY_OFFSETS_MS = [-1, 0, 30_000, 90_000, 240_000, 10 ** 10];
 
@@ -38,7 +37,7 @@ const entrySpec: fc.Arbitrary<EntrySpec> = fc.record({
   organizationId: fc.constantFrom(...ORGANIZATIONS),
   keyId: fc.constantFrom(...KEY_IDS),
   day: fc.constantFrom(...DAYS),
-  outcomes: fc.dictionary(fc.constantFrom(...OUTCOMES), count, { maxKeys: 3 }) as fc.Arbitrary<Partial<Record<CheckOutcome, number>>>,
+  outcomes: fc.dictionary(fc.constantFrom(...CHECK_OUTCOMES), count, { maxKeys: 3 }) as fc.Arbitrary<Partial<Record<CheckOutcome, number>>>,
   endpoints: fc.uniqueArray(fc.tuple(fc.constantFrom(...ENDPOINTS), count), { selector: ([endpoint]) => endpoint, maxLength: 3 }),
   scalars: fc.array(count, { minLength: 6, maxLength: 6 }),
   lastUsedOffsetMs: fc.option(fc.integer({ min: -86_400_000, max: 86_400_000 })),
@@ -139,10 +138,10 @@ describe("the embedded usage store against its model", () => {
           expect(found.map((usage) => [...usage.tally.endpoints.keys()])).toStrictEqual(expected.map((usage) => [...usage.tally.endpoints.keys()]));
           expect(await compact.keyTotals(organizationId, KEY_IDS)).toStrictEqual(await model.keyTotals(organizationId, KEY_IDS));
         }
-        // Once every retention has passed, the next batch's sweep lets every key-day go, endpoints and all.
+        // Once every retention has passed, the next batch's sweep lets every key-day go, endpoint and denial counts and all.
         nowMs += 2 * 10 ** 10;
         await compact.apply({ id: "after-every-retention", entries: [] });
-        expect(compact.held).toStrictEqual({ keyDays: 0, endpointCounts: 0 });
+        expect(compact.held).toStrictEqual({ keyDays: 0, endpointCounts: 0, denialCounts: 0 });
       }),
       { numRuns: 200 },
     );

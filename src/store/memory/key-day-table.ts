@@ -2,32 +2,36 @@ import { CHECK_OUTCOMES, type CheckOutcome } from "../../model/check-outcomes.js
 import { grown } from "../../model/typed-array.js";
 import { SCALAR_COUNTERS, type UsageTally } from "../../model/usage-tally.js";
 import type { Day } from "../../time/utc-days.js";
-import { EndpointCells, NONE } from "./endpoint-cells.js";
+import { NamedCounts, NONE } from "./named-counts.js";
 import { stringInterner } from "./interner.js";
 
 /**
  * The embedded store's key-days, one row per key and UTC day in typed columns: the key's row in
- * the totals table and the interned day (4 bytes each), the first endpoint cell (endpoint-cells.ts),
- * and the counters as numbers: one per Check outcome, the access-log counters, the last use and
- * the expiry. A few hundred bytes a key-day where the objects of a KeyDayUsage took twice that.
- * Counters are float64, as JavaScript numbers are, so sums stay exact as far as they would in one.
+ * the totals table and the interned day (4 bytes each), the first cells of its endpoint and denial
+ * counts (named-counts.ts: most key-days see one endpoint and no denial), and the rest as numbers:
+ * allowed decisions, the access-log counters, the last use and the expiry. A few hundred bytes a
+ * key-day, index and all, where the objects of a KeyDayUsage took twice that. Counters are
+ * float64, as JavaScript numbers are, so sums stay exact as far as they would in one.
  */
 
-/** Offsets in a row of `#numbers`: the outcomes in CHECK_OUTCOMES order, then the rest. */
-const SCALARS = CHECK_OUTCOMES.length;
+/** Offsets in a row of `#numbers`. */
+const ALLOWED = 0;
+const SCALARS = 1;
 const LAST_USED_AT = SCALARS + SCALAR_COUNTERS.length;
 const EXPIRE_AT = LAST_USED_AT + 1;
 const NUMBERS = EXPIRE_AT + 1;
-const ALLOWED = CHECK_OUTCOMES.indexOf("allowed");
+const DENIALS = CHECK_OUTCOMES.filter((outcome) => outcome !== "allowed");
 
 const INITIAL_ROWS = 1024;
 
 export class KeyDayTable {
   readonly #days = stringInterner();
-  readonly #endpoints = new EndpointCells();
+  readonly #endpoints = new NamedCounts();
+  readonly #denials = new NamedCounts();
   #keyRow = new Uint32Array(INITIAL_ROWS);
   #day = new Uint32Array(INITIAL_ROWS);
   #firstEndpoint = new Int32Array(INITIAL_ROWS);
+  #firstDenial = new Int32Array(INITIAL_ROWS);
   #numbers = new Float64Array(INITIAL_ROWS * NUMBERS);
   readonly #freeRows: number[] = [];
   #rows = 0;
@@ -37,23 +41,21 @@ export class KeyDayTable {
     const row = this.#freeRows.pop() ?? this.#newRow();
     this.#keyRow[row] = keyRow;
     this.#day[row] = this.#days.hold(day);
-    this.#firstEndpoint[row] = NONE;
+    this.#firstEndpoint[row] = this.#firstDenial[row] = NONE;
     this.clear(row);
     return row;
   }
 
   /** Empties a row's counts, as a key-day past its retention is begun afresh. */
   clear(row: number): void {
-    this.#endpoints.free(this.#firstEndpoint[row]!);
-    this.#firstEndpoint[row] = NONE;
+    this.#freeCounts(row);
     this.#numbers.fill(0, row * NUMBERS, (row + 1) * NUMBERS);
     this.#numbers[row * NUMBERS + LAST_USED_AT] = Number.NaN;
   }
 
   /** Forgets a row; its number may be given to a later key-day. */
   remove(row: number): void {
-    this.#endpoints.free(this.#firstEndpoint[row]!);
-    this.#firstEndpoint[row] = NONE;
+    this.#freeCounts(row);
     this.#days.release(this.#day[row]!);
     this.#freeRows.push(row);
   }
@@ -61,10 +63,14 @@ export class KeyDayTable {
   /** Adds a delta's counters; the last use and the expiry keep the later. */
   add(row: number, tally: UsageTally, lastUsedAtMs: number | null, expireAtMs: number): void {
     const at = row * NUMBERS;
-    for (let outcome = 0; outcome < SCALARS; outcome++) {
-      const count = tally.outcomes[CHECK_OUTCOMES[outcome]!];
-      if (count) this.#numbers[at + outcome]! += count;
+    const allowed = tally.outcomes.allowed;
+    if (allowed) this.#numbers[at + ALLOWED]! += allowed;
+    let denial = this.#firstDenial[row]!;
+    for (const outcome of DENIALS) {
+      const count = tally.outcomes[outcome];
+      if (count) denial = this.#denials.add(denial, outcome, count);
     }
+    this.#firstDenial[row] = denial;
     for (let counter = 0; counter < SCALAR_COUNTERS.length; counter++) this.#numbers[at + SCALARS + counter]! += tally[SCALAR_COUNTERS[counter]!];
     let first = this.#firstEndpoint[row]!;
     for (const [endpoint, count] of tally.endpoints) first = this.#endpoints.add(first, endpoint, count);
@@ -99,10 +105,8 @@ export class KeyDayTable {
   tally(row: number, withEndpoints: boolean): UsageTally {
     const at = row * NUMBERS;
     const outcomes: Partial<Record<CheckOutcome, number>> = {};
-    for (let outcome = 0; outcome < SCALARS; outcome++) {
-      const count = this.#numbers[at + outcome]!;
-      if (count) outcomes[CHECK_OUTCOMES[outcome]!] = count;
-    }
+    if (this.#numbers[at + ALLOWED]) outcomes.allowed = this.#numbers[at + ALLOWED];
+    for (const [outcome, count] of this.#denials.read(this.#firstDenial[row]!)) outcomes[outcome as CheckOutcome] = count;
     const tally: UsageTally = {
       outcomes,
       endpoints: withEndpoints ? this.#endpoints.read(this.#firstEndpoint[row]!) : new Map(),
@@ -117,9 +121,15 @@ export class KeyDayTable {
     return tally;
   }
 
-  /** How many rows and endpoint cells are held (what a test of the sweep looks at). */
-  get size(): { rows: number; endpointCells: number } {
-    return { rows: this.#rows - this.#freeRows.length, endpointCells: this.#endpoints.size };
+  /** How many rows and count cells are held (what a test of the sweep looks at). */
+  get size(): { rows: number; endpointCells: number; denialCells: number } {
+    return { rows: this.#rows - this.#freeRows.length, endpointCells: this.#endpoints.size, denialCells: this.#denials.size };
+  }
+
+  #freeCounts(row: number): void {
+    this.#endpoints.free(this.#firstEndpoint[row]!);
+    this.#denials.free(this.#firstDenial[row]!);
+    this.#firstEndpoint[row] = this.#firstDenial[row] = NONE;
   }
 
   #newRow(): number {
@@ -128,6 +138,7 @@ export class KeyDayTable {
       this.#keyRow = grown(this.#keyRow, new Uint32Array(row * 2));
       this.#day = grown(this.#day, new Uint32Array(row * 2));
       this.#firstEndpoint = grown(this.#firstEndpoint, new Int32Array(row * 2));
+      this.#firstDenial = grown(this.#firstDenial, new Int32Array(row * 2));
       this.#numbers = grown(this.#numbers, new Float64Array(row * 2 * NUMBERS));
     }
     return row;

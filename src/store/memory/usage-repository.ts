@@ -137,10 +137,10 @@ export class MemoryUsageRepository implements UsageRepository {
     return found.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
-  /** How many key-days and endpoint counts are held, swept ones not (what a test of the sweep looks at). */
-  get held(): { keyDays: number; endpointCounts: number } {
-    const { rows, endpointCells } = this.#keyDays.size;
-    return { keyDays: rows, endpointCounts: endpointCells };
+  /** How many key-days, endpoint and denial counts are held, swept ones not (what a test of the sweep looks at). */
+  get held(): { keyDays: number; endpointCounts: number; denialCounts: number } {
+    const { rows, endpointCells, denialCells } = this.#keyDays.size;
+    return { keyDays: rows, endpointCounts: endpointCells, denialCounts: denialCells };
   }
 
   #sweep(): void {
