@@ -54,11 +54,13 @@ export interface ScaleMemory {
 /** V8's heap in use, typed arrays and buffers outside it, and the whole process. */
 export interface MemoryFigures {
   heapBytes: number;
+  /** V8's heap as reserved (in use, free and fragmented): with array buffers, most of RSS. */
+  heapTotalBytes: number;
   arrayBuffersBytes: number;
   rssBytes: number;
 }
 
-const memoryOf = (stats: ServerStats): MemoryFigures => ({ heapBytes: stats.heapUsedBytes, arrayBuffersBytes: stats.arrayBuffersBytes, rssBytes: stats.rssBytes });
+const memoryOf = (stats: ServerStats): MemoryFigures => ({ heapBytes: stats.heapUsedBytes, heapTotalBytes: stats.heapTotalBytes, arrayBuffersBytes: stats.arrayBuffersBytes, rssBytes: stats.rssBytes });
 
 /** How every case is loaded: the same keys, generator settings and window for all of them. */
 export interface LoadSettings {

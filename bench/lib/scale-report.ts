@@ -20,7 +20,7 @@ const MB = 2 ** 20;
 type Pick = "held" | "heapBytes" | "rssBytes";
 
 const figures = (m: MemoryFigures): string =>
-  `heap ${fmt(m.heapBytes / MB)} MB, array buffers ${fmt(m.arrayBuffersBytes / MB)} MB, RSS ${fmt(m.rssBytes / MB)} MB`;
+  `heap ${fmt(m.heapBytes / MB)} MB (of ${fmt(m.heapTotalBytes / MB)} MB reserved), array buffers ${fmt(m.arrayBuffersBytes / MB)} MB, RSS ${fmt(m.rssBytes / MB)} MB`;
 const cpuUs = (row: Row) => row.cpuSecondsPer10k * 100;
 const ratio = (value: number, base: number | undefined) => (base === undefined || !Number.isFinite(base) ? "-" : `${fmt(value / base, 2)}x`);
 

@@ -13,6 +13,8 @@ export interface ServerStats {
   maxRssBytes: number;
   /** V8 heap in use and memory outside it (buffers, typed arrays), for telling where RSS goes. */
   heapUsedBytes: number;
+  /** V8's heap as reserved from the system: in use, free and fragmented. */
+  heapTotalBytes: number;
   externalBytes: number;
   /** Typed arrays and buffers (part of external): where keygate's compact per-key state lives. */
   arrayBuffersBytes: number;
@@ -37,6 +39,7 @@ export function ownStats(storeOps: Record<string, number> = {}): ServerStats {
   const memory = process.memoryUsage();
   return {
     heapUsedBytes: memory.heapUsed,
+    heapTotalBytes: memory.heapTotal,
     externalBytes: memory.external,
     arrayBuffersBytes: memory.arrayBuffers,
     cpuUserUs: cpu.user,
@@ -62,12 +65,13 @@ export function sumStats(all: readonly ServerStats[]): ServerStats {
       rssBytes: sum.rssBytes + s.rssBytes,
       maxRssBytes: sum.maxRssBytes + s.maxRssBytes,
       heapUsedBytes: sum.heapUsedBytes + s.heapUsedBytes,
+      heapTotalBytes: sum.heapTotalBytes + s.heapTotalBytes,
       externalBytes: sum.externalBytes + s.externalBytes,
       arrayBuffersBytes: sum.arrayBuffersBytes + s.arrayBuffersBytes,
       storeOps: addCounts(sum.storeOps, s.storeOps),
       processes: sum.processes + s.processes,
     }),
-    { cpuUserUs: 0, cpuSystemUs: 0, rssBytes: 0, maxRssBytes: 0, heapUsedBytes: 0, externalBytes: 0, arrayBuffersBytes: 0, storeOps: {}, processes: 0 },
+    { cpuUserUs: 0, cpuSystemUs: 0, rssBytes: 0, maxRssBytes: 0, heapUsedBytes: 0, heapTotalBytes: 0, externalBytes: 0, arrayBuffersBytes: 0, storeOps: {}, processes: 0 },
   );
 }
 
