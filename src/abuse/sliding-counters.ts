@@ -1,4 +1,5 @@
 import { LRUCache } from "lru-cache";
+import { growingEntryBound } from "../model/entry-bound.js";
 
 /**
  * Events per source over a sliding window, approximated as this fixed window's count plus the
@@ -31,7 +32,7 @@ export class SlidingCounters {
     this.limit = options.limit;
     this.#windowMs = options.windowMs;
     this.#nowMs = options.nowMs ?? Date.now;
-    this.#counters = new LRUCache<string, Counter>({ max: options.maxSources });
+    this.#counters = new LRUCache<string, Counter>(growingEntryBound(options.maxSources));
   }
 
   /** Sources tracked now (bounded by maxSources). */

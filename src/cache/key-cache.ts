@@ -1,4 +1,5 @@
 import { LRUCache } from "lru-cache";
+import { growingEntryBound } from "../model/entry-bound.js";
 import type { Config } from "../config/config.js";
 import type { KeyEvents } from "../keys/key-events.js";
 import { hashesOf } from "../model/key-hashes.js";
@@ -121,11 +122,11 @@ export class KeyCache {
       config.negativeCacheTtlMs > 0
         ? new LRUCache<string, true>({
             ...timing,
-            max: options.maxNegativeEntries ?? Math.min(config.cacheMaxEntries, 100_000),
+            ...growingEntryBound(options.maxNegativeEntries ?? Math.min(config.cacheMaxEntries, 100_000)),
             ttl: config.negativeCacheTtlMs,
           })
         : null;
-    this.#organizations = new LRUCache<string, KeyOrganization>({ ...timing, max: options.maxOrganizations ?? 100_000, ttl: config.cacheTtlMs });
+    this.#organizations = new LRUCache<string, KeyOrganization>({ ...timing, ...growingEntryBound(options.maxOrganizations ?? 100_000), ttl: config.cacheTtlMs });
     this.#unsubscribe = options.keyEvents.onChange((previously, key) => this.refresh(hashesOf(previously), key));
     this.#unsubscribeOrganizations = options.keyEvents.onOrganizationChange((organizationId) => this.evictOrganization(organizationId));
   }

@@ -1,4 +1,5 @@
 import { LRUCache } from "lru-cache";
+import { growingEntryBound } from "../model/entry-bound.js";
 import type { Logger } from "../log/logger.js";
 import { noLimitsObserver, type LimitsObserver } from "../metrics/observers.js";
 import type { BudgetLeaseRepository, ReplicaRegistry } from "../store/store.js";
@@ -76,7 +77,7 @@ export class LeasedBudgets {
     this.#options = options;
     this.#observer = options.observer ?? noLimitsObserver;
     // A budget dropped for room leaves the sweep's set with it: the set never outgrows the cache.
-    this.#budgets = new LRUCache<string, Budget>({ max: options.maxBuckets ?? 100_000, dispose: (budget) => this.#holding.delete(budget) });
+    this.#budgets = new LRUCache<string, Budget>({ ...growingEntryBound(options.maxBuckets ?? 100_000), dispose: (budget) => this.#holding.delete(budget) });
     this.#sweep = setInterval(() => this.#giveBackIdle(), GIVE_BACK_IDLE_MS / 2);
     this.#sweep.unref();
     this.#fleet = new FleetSize(options.replicas, options.holder);

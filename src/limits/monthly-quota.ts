@@ -1,4 +1,5 @@
 import { LRUCache } from "lru-cache";
+import { growingEntryBound } from "../model/entry-bound.js";
 import { monthStartUtc, nextMonthStartUtc } from "../time/utc-days.js";
 import type { RateLimitState } from "./rate-limiter.js";
 
@@ -30,7 +31,7 @@ export class MonthlyQuota {
 
   constructor(options: MonthlyQuotaOptions) {
     this.#load = options.loadMonthlyRequests;
-    this.#counts = new LRUCache<string, MonthCount>({ max: options.maxOrganizations ?? 100_000 });
+    this.#counts = new LRUCache<string, MonthCount>(growingEntryBound(options.maxOrganizations ?? 100_000));
   }
 
   /**

@@ -1,6 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
 import { LRUCache } from "lru-cache";
+import { growingEntryBound } from "../model/entry-bound.js";
 import {
   AccessLogService,
   StreamAccessLogsResponseSchema,
@@ -43,7 +44,7 @@ const KNOWN_KEYS_MAX = 100_000;
 const KNOWN_KEYS_TTL_MS = 60_000;
 
 export function accessLogRoutes(deps: AccessLogDeps, boundary: DataPlaneGate): (router: ConnectRouter) => void {
-  const known = new LRUCache<string, boolean>({ max: KNOWN_KEYS_MAX, ttl: KNOWN_KEYS_TTL_MS });
+  const known = new LRUCache<string, boolean>({ ...growingEntryBound(KNOWN_KEYS_MAX), ttl: KNOWN_KEYS_TTL_MS });
 
   async function exists(event: ResponseUsageEvent): Promise<boolean> {
     const pair = `${event.organizationId}/${event.keyId}`;
