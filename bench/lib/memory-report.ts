@@ -9,10 +9,10 @@ export const MEMORY_TITLE = "memory per key, by component";
 export const MEMORY_KEYS = [100_000, 1_000_000];
 
 export function formatMemory(breakdowns: readonly MemoryBreakdown[]): string {
-  const header = `${"component".padEnd(32)}${breakdowns.map((b) => `${fmt(b.keys)} keys: bytes/key (heap + array buffers)`.padStart(52)).join("")}\n`;
+  const header = `${"component".padEnd(40)}${breakdowns.map((b) => `${fmt(b.keys)} keys: bytes/key (heap + array buffers)`.padStart(52)).join("")}\n`;
   const components = breakdowns[0]?.components.map((c) => c.component) ?? [];
   const line = (component: string) =>
-    component.padEnd(32) +
+    component.padEnd(40) +
     breakdowns
       .map((b) => {
         const c = b.components.find((x) => x.component === component)!;
@@ -20,7 +20,7 @@ export function formatMemory(breakdowns: readonly MemoryBreakdown[]): string {
       })
       .join("") +
     "\n";
-  const inUse = `${"in use: cache + limits + recorder (flushed) + usage".padEnd(32)}${breakdowns.map((b) => fmt(b.inUseBytesPerKey).padStart(52)).join("")}\n`;
+  const inUse = `${"in use: cache+limits+recorder+usage".padEnd(40)}${breakdowns.map((b) => fmt(b.inUseBytesPerKey).padStart(52)).join("")}\n`;
   const took = `(each population measured in a child process with --expose-gc: ${breakdowns.map((b) => `${fmt(b.keys)} keys in ${fmt(b.elapsedS, 1)} s`).join(", ")})\n`;
   return `${MEMORY_TITLE}: heap in use + array buffers after two gc() calls, the component built and filled, less before\n${header}${components.map(line).join("")}${inUse}${took}`;
 }
