@@ -10,6 +10,8 @@ import { ensureH2load } from "./lib/h2load.js";
 import type { InProcessResult } from "./lib/in-process.js";
 import { LEASE_WAITS, LEASE_WAITS_TITLE, writeLeasedLimits } from "./lib/leased-report.js";
 import type { LeaseWaitsResult } from "./lib/lease-waits.js";
+import type { MemoryBreakdown } from "./lib/memory-breakdown.js";
+import { formatMemory, MEMORY, MEMORY_KEYS } from "./lib/memory-report.js";
 import { measurer, type Row } from "./lib/measure.js";
 import { startMongo } from "./lib/mongod.js";
 import { summarizeProfile } from "./lib/profile-summary.js";
@@ -35,7 +37,8 @@ import { writeScale } from "./lib/scale-report.js";
  *            --only matches case ids (cases.ts), `lease-waits`, the in-process cost of waiting for a
  *            budget lease on MongoDB (lease-waits.ts), and `cold-keys`, Checks of first-seen keys on
  *            MongoDB, their lookups batched (cold-keys.ts); a case brings the baselines it is compared with
- *            (`--only '^scale-'` for the scale cases alone)
+ *            (`--only '^scale-'` for the scale cases alone), and `memory`, the bytes per key of each
+            component of keygate's per-key state, for 100,000 and 1,000,000 keys (memory-breakdown.ts)
  *            --compare DIR: also measure allowed-on-hit on the keygate built in DIR (another checkout
  *            with this bench copied in and built), interleaved with this one
  *
@@ -72,9 +75,9 @@ const h2load = ensureH2load();
 const measure = measurer({ seed, clients, streams, durationS, workDir, h2load, progress: (line) => process.stdout.write(line) });
 
 /** A measurement in a child process of its own (bench/lib/<script>), which sends its result and exits. */
-function measureInChild<T>(script: string, args: string[]): Promise<T> {
+function measureInChild<T>(script: string, args: string[], execArgv: string[] = []): Promise<T> {
   return new Promise((resolveResult, reject) => {
-    const child = fork(join(here, "lib", script), args, { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    const child = fork(join(here, "lib", script), args, { stdio: ["ignore", "inherit", "inherit", "ipc"], execArgv });
     child.once("message", (result: T) => resolveResult(result));
     child.once("exit", (code) => code !== 0 && reject(new Error(`${script} exited with ${code}`)));
   });
@@ -88,6 +91,7 @@ async function main(): Promise<void> {
   const selected = CASES.filter((c) => wanted.has(c.id));
   const leaseWaitsWanted = !quick && (only === undefined || only.test(LEASE_WAITS));
   const coldKeysWanted = !quick && (only === undefined || only.test(COLD_KEYS));
+  const memoryWanted = !quick && (only === undefined || only.test(MEMORY));
   const machine = `${cpus().length} cores (${cpus()[0]?.model.trim()}), node ${process.version}, h2load ${execFileSync(h2load, ["--version"], { encoding: "utf8" }).trim().split("\n")[0]}`;
   process.stdout.write(
     `keygate bench${quick ? " --quick" : ""}: ${machine}\n` +
@@ -102,6 +106,7 @@ async function main(): Promise<void> {
   const skipped: Array<{ title: string; reason: string }> = [];
   let leaseWaits: LeaseWaitsResult | undefined;
   let coldKeys: ColdPass[] | undefined;
+  const memory: MemoryBreakdown[] = [];
   const profileDir = options.profile ? mkdtempSync(join(tmpdir(), "keygate-prof-")) : undefined;
   try {
     for (let round = 1; round <= rounds; round++) {
@@ -147,6 +152,8 @@ async function main(): Promise<void> {
       if (typeof server === "string") skipped.push({ title: COLD_KEYS_TITLE, reason: server });
       else coldKeys = await measureInChild<ColdPass[]>("cold-keys.js", [server.uri]);
     }
+    // A child per population, so that the larger one starts on a heap the smaller one never grew.
+    if (memoryWanted) for (const keys of MEMORY_KEYS) memory.push(await measureInChild<MemoryBreakdown>("memory-breakdown.js", [seed, String(keys)], ["--expose-gc"]));
   } finally {
     await measure.close();
     if (mongo && typeof mongo !== "string") mongo.stop();
@@ -160,6 +167,7 @@ async function main(): Promise<void> {
   writeClusterGain(results);
   writeLeasedLimits(results, leaseWaits);
   if (coldKeys) process.stdout.write(`\n${formatColdKeys(coldKeys)}`);
+  if (memory.length > 0) process.stdout.write(`\n${formatMemory(memory)}`);
 
   process.stdout.write(`\nload average at end (1, 5, 15 min): ${loadavg().map((l) => l.toFixed(2)).join(" ")} on ${cpus().length} cores\n`);
   if (profileDir) {
@@ -167,7 +175,7 @@ async function main(): Promise<void> {
       process.stdout.write(`\n${summarizeProfile(join(profileDir, file))}\n`);
     }
   }
-  if (options.json) writeFileSync(options.json, JSON.stringify({ machine, clients, streams, durationS, rounds, rows, skipped, inProcess, leaseWaits, coldKeys }, null, 2));
+  if (options.json) writeFileSync(options.json, JSON.stringify({ machine, clients, streams, durationS, rounds, rows, skipped, inProcess, leaseWaits, coldKeys, memory }, null, 2));
   rmSync(workDir, { recursive: true, force: true });
 }
 
