@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { ObjectId, type ChangeStreamInsertDocument, type Collection, type Db, type IndexDescription, type Timestamp } from "mongodb";
 import type { ChangeLogEntry, ChangeLogRepository, ChangeLogStream, StoreChange } from "../store.js";
 import { toDocument } from "./documents.js";
+import { withinReadDeadline } from "./read-deadline.js";
 import { toRecord, type KeyDocument } from "./key-document.js";
 import type { KeyRecord } from "../../model/records.js";
 
@@ -42,6 +43,8 @@ export class MongoChangeLogRepository implements ChangeLogRepository {
   constructor(
     private readonly collection: Collection<ChangeLogDocument>,
     private readonly db: Db,
+    /** How long one read of the log may take, client side (KEYGATE_STORE_READ_TIMEOUT_MS). */
+    private readonly readTimeoutMs: number,
   ) {}
 
   /**
@@ -65,13 +68,21 @@ export class MongoChangeLogRepository implements ChangeLogRepository {
   /**
    * Read from any member (a secondary while the primary is being elected), majority-committed
    * only, like the change stream: replicas keep applying changes through an election, and never
-   * one that the election then rolls back.
+   * one that the election then rolls back. Bounded by the read deadline on the client too: a read
+   * sent to a primary that then stops answering without closing its connections (a host lost, a
+   * partition) would otherwise hold the poll until the socket timeout (15 s), and with it every
+   * change the surviving members already hold, a revoke included. Seen in the election suite,
+   * most likely so: a revoke reached the other replica 13.7 s after it was acknowledged.
    */
   async recent(windowMs: number): Promise<ChangeLogEntry[]> {
-    const documents = await this.collection
-      .find({ $expr: { $gte: ["$at", { $subtract: ["$$NOW", windowMs] }] } }, { readPreference: "primaryPreferred", readConcern: { level: "majority" } })
+    const reading = this.collection
+      .find(
+        { $expr: { $gte: ["$at", { $subtract: ["$$NOW", windowMs] }] } },
+        { readPreference: "primaryPreferred", readConcern: { level: "majority" }, maxTimeMS: this.readTimeoutMs },
+      )
       .sort({ at: 1 })
       .toArray();
+    const documents = await withinReadDeadline(reading, this.readTimeoutMs, "reading the change log");
     return documents.flatMap((document) => entryOf(document) ?? []);
   }
 

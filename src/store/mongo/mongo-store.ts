@@ -79,7 +79,7 @@ export class MongoStore implements Store {
     // StoreUnavailableError (mongo-errors.ts).
     // The change log is written by the repositories whose writes other replicas follow, in the
     // same unit of work as each write.
-    const changes = new MongoChangeLogRepository(this.#collection<ChangeLogDocument>(COLLECTIONS.keyChanges), this.#db);
+    const changes = new MongoChangeLogRepository(this.#collection<ChangeLogDocument>(COLLECTIONS.keyChanges), this.#db, timeouts.readTimeoutMs);
     const inTransaction = () => this.#units.context()?.session !== undefined;
     const reads = checkReads(timeouts.readTimeoutMs);
     this.keys = withErrorsInStoreTerms(
