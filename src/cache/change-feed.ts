@@ -28,6 +28,14 @@ import type { KeyCache } from "./key-cache.js";
  * Propagation bound with a healthy store: while the stream runs, the entry's write plus its
  * replication to a majority of members (change streams only carry majority-committed writes);
  * whatever happens to the stream, never more than intervalMs plus one store round trip.
+ *
+ * Through an election: a poll sent to a primary that stopped answering without closing its
+ * connections waits out the store's read deadline, so it does not hold the next poll back for
+ * more than half an interval (at most MAX_POLLS_IN_FLIGHT run at once). And what the old primary
+ * acknowledged last is readable again only once the new primary has committed in its term, a
+ * moment after it is elected, which no poll can know in advance: when the store reports a new
+ * primary (changes.onNewPrimary) the feed polls at once, then every tenth of an interval for
+ * CATCH_UP_MS, so such a change arrives within a fraction of an interval of becoming readable.
  */
 export interface ChangeFeedOptions {
   changes: ChangeLogRepository;
@@ -43,6 +51,15 @@ export interface ChangeFeedOptions {
 
 /** How long after the change stream failed it is opened again; the poll covers meanwhile. */
 const REOPEN_DELAY_MS = 1_000;
+/** Polls stuck at once on a member that stopped answering, each until the store's read deadline. */
+const MAX_POLLS_IN_FLIGHT = 4;
+/**
+ * How long the feed polls briskly after a new primary: well past the few hundred milliseconds a
+ * new primary takes to commit in its term, even on a busy machine.
+ */
+const CATCH_UP_MS = 5_000;
+/** The brisk polls' floor, for the shortest poll intervals. */
+const MIN_CATCH_UP_EVERY_MS = 25;
 
 export class ChangeFeed {
   readonly #options: ChangeFeedOptions;
@@ -52,7 +69,13 @@ export class ChangeFeed {
   /** Applied entry ids and when they were seen, pruned after two windows. */
   readonly #applied = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
-  #running: Promise<void> | undefined;
+  /** Polls not yet answered; the newest holds the next one back for a while (#poll). */
+  readonly #polls = new Set<Promise<void>>();
+  #newest: { startedMs: number; done: Promise<void> } | undefined;
+  /** The brisk polls after a new primary, and when they stop. */
+  #catchUpTimer: NodeJS.Timeout | undefined;
+  #catchUpUntilMs = 0;
+  #stopWatchingPrimary: (() => void) | undefined;
   #lastPollMs: number | undefined;
   #closed = false;
   /** Aborted by close(): ends the wait before a reopen. */
@@ -73,28 +96,59 @@ export class ChangeFeed {
     if (this.#timer !== undefined || this.#closed) return;
     this.#timer = setInterval(() => void this.tick(), this.#options.intervalMs);
     this.#timer.unref();
+    this.#stopWatchingPrimary = this.#options.changes.onNewPrimary?.(() => this.catchUp());
     this.#following = this.#followStream();
   }
 
-  /** Applies remote changes; one poll at a time (asked while one runs, it waits for that one). */
+  /**
+   * Applies remote changes. Asked while a poll that started less than half an interval ago runs,
+   * it waits for that one instead of reading again.
+   */
   tick(): Promise<void> {
-    this.#running ??= this.#tick().finally(() => {
-      this.#running = undefined;
-    });
-    return this.#running;
+    return this.#poll(this.#options.intervalMs / 2);
+  }
+
+  /** Polls at once, then every tenth of an interval for CATCH_UP_MS (a new primary). */
+  catchUp(): void {
+    if (this.#closed) return;
+    this.#catchUpUntilMs = this.#nowMs() + CATCH_UP_MS;
+    void this.#poll(0);
+    if (this.#catchUpTimer !== undefined) return;
+    const everyMs = Math.max(MIN_CATCH_UP_EVERY_MS, this.#options.intervalMs / 10);
+    this.#catchUpTimer = setInterval(() => {
+      if (this.#nowMs() < this.#catchUpUntilMs) return void this.#poll(everyMs / 2);
+      clearInterval(this.#catchUpTimer);
+      this.#catchUpTimer = undefined;
+    }, everyMs);
+    this.#catchUpTimer.unref();
   }
 
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#timer);
+    clearInterval(this.#catchUpTimer);
+    this.#stopWatchingPrimary?.();
     this.#closing.abort();
     await this.#stream?.close().catch(() => {});
     await this.#following;
-    await this.#running;
+    await Promise.all(this.#polls);
   }
 
-  async #tick(): Promise<void> {
+  /** A new poll, unless the newest still running started less than `holdMs` ago, or too many run. */
+  #poll(holdMs: number): Promise<void> {
     const startedMs = this.#nowMs();
+    const newest = this.#newest;
+    if (newest !== undefined && (startedMs - newest.startedMs < holdMs || this.#polls.size >= MAX_POLLS_IN_FLIGHT)) return newest.done;
+    const done: Promise<void> = this.#read(startedMs).finally(() => {
+      this.#polls.delete(done);
+      if (this.#newest?.done === done) this.#newest = undefined;
+    });
+    this.#polls.add(done);
+    this.#newest = { startedMs, done };
+    return done;
+  }
+
+  async #read(startedMs: number): Promise<void> {
     let entries;
     try {
       entries = await this.#options.changes.recent(this.#windowMs);
@@ -106,7 +160,8 @@ export class ChangeFeed {
       this.#options.logger.info({ sinceLastReadMs: Math.round(startedMs - this.#lastPollMs) }, "change log unread too long; dropping the key cache");
       this.#options.keyCache.clear();
     }
-    this.#lastPollMs = startedMs;
+    // Polls may answer out of order; the gap is measured from the latest that read.
+    this.#lastPollMs = Math.max(this.#lastPollMs ?? startedMs, startedMs);
     for (const entry of entries) this.#apply(entry, startedMs);
     for (const [id, seenMs] of this.#applied) {
       if (startedMs - seenMs <= 2 * this.#windowMs) break;

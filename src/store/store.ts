@@ -210,6 +210,13 @@ export interface ChangeLogRepository {
    * only a store shared by several processes has entries from others to push.
    */
   watch?(): Promise<ChangeLogStream | null>;
+  /**
+   * Calls `listener` whenever the store's members elect a new primary, until the returned function
+   * is called. Optional: only a replicated store has elections. What the old primary acknowledged
+   * becomes readable (majority-committed) again only once the new one commits in its term, a
+   * moment after its election, so the feed polls briskly for a while then.
+   */
+  onNewPrimary?(listener: () => void): () => void;
 }
 
 /** How long a budget window lasts; windows start at whole units of the store's clock (UTC). */

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { ObjectId, type ChangeStreamInsertDocument, type Collection, type Db, type IndexDescription, type Timestamp } from "mongodb";
+import { ObjectId, type ChangeStreamInsertDocument, type Collection, type Db, type IndexDescription, type ServerDescriptionChangedEvent, type Timestamp } from "mongodb";
 import type { ChangeLogEntry, ChangeLogRepository, ChangeLogStream, StoreChange } from "../store.js";
 import { toDocument } from "./documents.js";
 import { withinReadDeadline } from "./read-deadline.js";
@@ -96,6 +96,20 @@ export class MongoChangeLogRepository implements ChangeLogRepository {
       .sort({ at: 1 })
       .toArray();
     return withinReadDeadline(reading, this.readTimeoutMs, `reading the change log (${readPreference})`);
+  }
+
+  /**
+   * The driver's view of the set: a member it now sees as primary that it did not before. It
+   * learns of a new primary from the surviving members' replies even while the old one's
+   * connections hang unanswered.
+   */
+  onNewPrimary(listener: () => void): () => void {
+    const client = this.db.client;
+    const changed = (event: ServerDescriptionChangedEvent) => {
+      if (event.newDescription.type === "RSPrimary" && event.previousDescription.type !== "RSPrimary") listener();
+    };
+    client.on("serverDescriptionChanged", changed);
+    return () => void client.off("serverDescriptionChanged", changed);
   }
 
   /**
