@@ -1,3 +1,4 @@
+import type { OrganizationSettings } from "./webhooks.js";
 import type { Environment } from "./secret.js";
 
 /** The records keygate keeps. Stores hold these shapes; the admin API maps them to protobuf. */
@@ -66,6 +67,8 @@ export interface Organization {
   createdAt: Date;
   /** `platform`: the organization of platform operators (absent: an ordinary tenant). */
   kind?: "platform";
+  /** Lifecycle and notification settings set by the organization; absent ones are the defaults (model/webhooks.ts). */
+  settings?: Partial<OrganizationSettings>;
 }
 
 /** A user's own limits; each absent one is the plan's. They only ever narrow the plan. */
