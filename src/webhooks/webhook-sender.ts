@@ -1,0 +1,168 @@
+import { lookup as dnsLookup } from "node:dns/promises";
+import { request as httpRequest, type ClientRequest, type IncomingMessage } from "node:http";
+import { request as httpsRequest } from "node:https";
+import type { LookupFunction, Socket } from "node:net";
+import { isPublicAddress } from "../net/public-address.js";
+import { answerExcerpt } from "./answer-excerpt.js";
+import { checkWebhookTarget } from "./webhook-target.js";
+
+/**
+ * One delivery attempt: a single HTTP POST of the event's JSON to the endpoint, and what came of
+ * it. The target is the tenant's choice, so the attempt is fenced:
+ *  - the URL is checked again (settings may have changed since it was stored);
+ *  - the name is resolved by `lookup` below, which refuses it when any address it resolves to is
+ *    not public, so no connection is even attempted; and once connected the peer's address is
+ *    checked again, so a name cannot rebind between the check and the connection (and nothing
+ *    that skips the lookup, such as a literal address, escapes the check). That check runs
+ *    before the request is written (the 'socket' event comes before the request flushes to it),
+ *    so a refused peer gets no byte of it (over https, at most the TLS client hello);
+ *  - redirects are not followed (a 3xx is a failure: following one would leave the checked URL);
+ *  - the whole attempt, connection to answer, has one deadline (10 s);
+ *  - at most ANSWER_READ_BYTES of the answer are read, and only a short excerpt is kept.
+ * Each attempt has a connection of its own (no agent), so a connection checked for one target
+ * never carries another's request.
+ */
+
+export const DEFAULT_SEND_TIMEOUT_MS = 10_000;
+const ANSWER_READ_BYTES = 1024;
+const USER_AGENT = "keygate-webhooks/1 (+https://www.standardwebhooks.com)";
+
+export interface ResolvedAddress {
+  address: string;
+  family: 4 | 6;
+}
+
+/** Resolves a host name to every address it has (the system resolver by default; tests inject one). */
+export type Resolver = (hostname: string) => Promise<ResolvedAddress[]>;
+
+export interface SendOutcome {
+  /** True on a 2xx answer. */
+  ok: boolean;
+  /** The answer's status; 0 when there was none. */
+  responseCode: number;
+  /** Empty when ok; otherwise an excerpt of the answer, or what went wrong, never a secret. */
+  error: string;
+}
+
+export interface WebhookSenderOptions {
+  /** KEYGATE_WEBHOOK_ALLOW_INSECURE_TARGETS: http://, and addresses that are not public. */
+  allowInsecure: boolean;
+  timeoutMs?: number;
+  resolve?: Resolver;
+  /** Whether an address may be connected to; by default any when allowInsecure, else public ones. */
+  addressAllowed?: (address: string) => boolean;
+}
+
+const systemResolver: Resolver = async (hostname) => (await dnsLookup(hostname, { all: true, verbatim: true })) as ResolvedAddress[];
+
+class RefusedTarget extends Error {
+  override name = "RefusedTarget";
+}
+
+export class WebhookSender {
+  readonly #allowInsecure: boolean;
+  readonly #timeoutMs: number;
+  readonly #resolve: Resolver;
+  readonly #addressAllowed: (address: string) => boolean;
+
+  constructor(options: WebhookSenderOptions) {
+    this.#allowInsecure = options.allowInsecure;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_SEND_TIMEOUT_MS;
+    this.#resolve = options.resolve ?? systemResolver;
+    this.#addressAllowed = options.addressAllowed ?? ((address) => options.allowInsecure || isPublicAddress(address));
+  }
+
+  /** POSTs `body` with `headers` (the signature's) to `url`; never rejects. */
+  async send(url: string, headers: Readonly<Record<string, string>>, body: string): Promise<SendOutcome> {
+    const target = checkWebhookTarget(url, { allowInsecure: this.#allowInsecure });
+    if (!target.ok) return failure(0, `target refused: url ${target.problem}`);
+    const parsed = new URL(target.url);
+    const request = parsed.protocol === "https:" ? httpsRequest : httpRequest;
+    return new Promise<SendOutcome>((resolve) => {
+      let settled = false;
+      const finish = (outcome: SendOutcome) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(deadline);
+        req.destroy();
+        resolve(outcome);
+      };
+      const req: ClientRequest = request(parsed, {
+        method: "POST",
+        agent: false,
+        lookup: this.#lookup,
+        headers: {
+          ...headers,
+          "content-type": "application/json",
+          "content-length": String(Buffer.byteLength(body)),
+          "user-agent": USER_AGENT,
+        },
+      });
+      const deadline = setTimeout(() => finish(failure(0, `timed out after ${this.#timeoutMs / 1000} s`)), this.#timeoutMs);
+      req.on("socket", (socket: Socket) => {
+        const checkPeer = () => {
+          const peer = socket.remoteAddress;
+          if (peer === undefined || !this.#addressAllowed(peer)) req.destroy(new RefusedTarget("target refused: connected to an address that is not public"));
+        };
+        if (socket.connecting) socket.once("connect", checkPeer);
+        else checkPeer();
+      });
+      req.on("error", (error) => finish(failure(0, networkError(error))));
+      req.on("response", (res) => {
+        void readAnswer(res).then((answer) => finish(outcomeOf(res.statusCode ?? 0, answer)), (error: unknown) => finish(failure(res.statusCode ?? 0, networkError(error))));
+      });
+      req.end(body);
+    });
+  }
+
+  /** net.connect's lookup: the resolver's addresses, or an error when any of them is refused. */
+  readonly #lookup: LookupFunction = (hostname, options, callback) => {
+    this.#resolve(hostname).then(
+      (addresses) => {
+        const wanted = options.family === 4 || options.family === 6 ? addresses.filter((a) => a.family === options.family) : addresses;
+        if (wanted.length === 0) return callback(Object.assign(new Error("the host name has no address"), { code: "ENOTFOUND" }), "", 0);
+        if (wanted.some((a) => !this.#addressAllowed(a.address))) {
+          return callback(new RefusedTarget("target refused: the host name resolves to an address that is not public"), "", 0);
+        }
+        if (options.all) return callback(null, wanted);
+        return callback(null, wanted[0]!.address, wanted[0]!.family);
+      },
+      (error: Error) => callback(error, "", 0),
+    );
+  };
+}
+
+const failure = (responseCode: number, error: string): SendOutcome => ({ ok: false, responseCode, error });
+
+function outcomeOf(status: number, answer: string): SendOutcome {
+  if (status >= 200 && status < 300) return { ok: true, responseCode: status, error: "" };
+  if (status >= 300 && status < 400) return failure(status, `redirect not followed (answered ${status})`);
+  return failure(status, answerExcerpt(answer) || `answered ${status}`);
+}
+
+/** The first ANSWER_READ_BYTES of the answer's body as text; the rest is never read. */
+function readAnswer(res: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    const done = () => resolve(Buffer.concat(chunks).subarray(0, ANSWER_READ_BYTES).toString("utf8"));
+    res.on("data", (chunk: Buffer) => {
+      chunks.push(chunk);
+      bytes += chunk.length;
+      if (bytes >= ANSWER_READ_BYTES) {
+        res.removeAllListeners("data");
+        res.pause();
+        done();
+      }
+    });
+    res.on("end", done);
+    res.on("error", reject);
+  });
+}
+
+/** What a failed connection or exchange says: our own refusals as they are, others by their message. */
+function networkError(error: unknown): string {
+  if (error instanceof RefusedTarget) return error.message;
+  const { code, message } = error as { code?: string; message?: string };
+  return answerExcerpt(message || code || "request failed");
+}
