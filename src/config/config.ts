@@ -126,6 +126,12 @@ export interface Config {
   /** Open WatchUsage streams per caller key and per organization (per replica); more are refused. */
   usageWatchMaxStreamsPerKey: number;
   usageWatchMaxStreamsPerOrganization: number;
+  /**
+   * KEYGATE_WEBHOOK_ALLOW_INSECURE_TARGETS: webhook endpoints may be `http://` and on addresses
+   * that are not public (loopback, private, link-local). For development and tests only: in
+   * production a tenant's endpoint could otherwise reach keygate's own network.
+   */
+  webhookAllowInsecureTargets: boolean;
 }
 
 type Env = Record<string, string | undefined>;
@@ -394,5 +400,6 @@ export function loadConfig(env: Env = process.env): Config {
     usageWatchHeartbeatMs: integer(env, "KEYGATE_USAGE_WATCH_HEARTBEAT_MS", 15_000, 0, 3_600_000),
     usageWatchMaxStreamsPerKey: integer(env, "KEYGATE_USAGE_WATCH_MAX_STREAMS_PER_KEY", 10, 1, 100),
     usageWatchMaxStreamsPerOrganization: integer(env, "KEYGATE_USAGE_WATCH_MAX_STREAMS_PER_ORGANIZATION", 50, 1, 10_000),
+    webhookAllowInsecureTargets: boolean(env, "KEYGATE_WEBHOOK_ALLOW_INSECURE_TARGETS", false),
   };
 }

@@ -11,11 +11,12 @@ import type { WebhookEndpointRecord } from "../model/webhooks.js";
  * per secret, space-separated.
  */
 
-export interface DeliveryHeaders {
+// A type, not an interface, so it is a Record<string, string> where headers are expected.
+export type DeliveryHeaders = {
   "webhook-id": string;
   "webhook-timestamp": string;
   "webhook-signature": string;
-}
+};
 
 export function signDelivery(eventId: string, payload: string, at: Date, secrets: readonly string[]): DeliveryHeaders {
   if (secrets.length === 0) throw new Error("a delivery is signed with at least one secret");

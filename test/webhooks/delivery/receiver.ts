@@ -20,7 +20,7 @@ export const answerStatus =
 
 /**
  * A real HTTP receiver on 127.0.0.1 (port 0): it keeps every request it got and answers each with
- * the next of `answers` (the last one again once they run out). Tests await `next()` instead of
+ * the next of `answers` (the last one again once they run out). Tests await `count(n)` instead of
  * sleeping.
  */
 export class Receiver {
@@ -29,7 +29,7 @@ export class Receiver {
   readonly #server: Server;
   readonly #answers: Answer[];
   readonly #sockets = new Set<Socket>();
-  readonly #waiting: ((received: Received) => void)[] = [];
+  readonly #waiting: { count: number; resolve: () => void }[] = [];
 
   private constructor(answers: Answer[]) {
     this.#answers = answers;
@@ -41,7 +41,10 @@ export class Receiver {
         const answer = this.#answers[Math.min(this.received.length, this.#answers.length - 1)]!;
         this.received.push(received);
         answer(received, res);
-        this.#waiting.shift()?.(received);
+        for (const waiter of this.#waiting.filter((w) => w.count <= this.received.length)) {
+          this.#waiting.splice(this.#waiting.indexOf(waiter), 1);
+          waiter.resolve();
+        }
       });
     });
     this.#server.on("connection", (socket: Socket) => {
@@ -66,9 +69,10 @@ export class Receiver {
     return `http://127.0.0.1:${this.port}${path}`;
   }
 
-  /** The next request this receiver gets. */
-  next(): Promise<Received> {
-    return new Promise((resolve) => this.#waiting.push(resolve));
+  /** Resolves once this receiver has got `count` requests in all. */
+  async count(count: number): Promise<void> {
+    if (this.received.length >= count) return;
+    await new Promise<void>((resolve) => this.#waiting.push({ count, resolve }));
   }
 
   async close(): Promise<void> {
