@@ -3,7 +3,7 @@ import type { WebhookDeliveryRecord, WebhookEndpointRecord, WebhookEvent } from 
 import type { UnitOfWork } from "../unit-of-work.js";
 import type { MemoryUnit } from "./one-at-a-time.js";
 import { ENDPOINT_DELETED, newDelivery, takesEvent } from "../webhook-delivery.js";
-import { WEBHOOK_EVENT_RETENTION_MS } from "../webhook-retention.js";
+import { WEBHOOK_RETENTION_MS } from "../webhook-retention.js";
 import { copy } from "./copy.js";
 
 /**
@@ -20,6 +20,7 @@ export class MemoryWebhookRepository implements WebhookRepository {
   readonly #events = new Map<string, number>();
   /** Ids of the events queued by a unit not yet committed. */
   readonly #held = new WeakMap<MemoryUnit, Set<string>>();
+  /** Every delivery by id, oldest written first. */
   readonly #deliveries = new Map<string, WebhookDeliveryRecord>();
   /** Each endpoint's deliveries, in id (creation) order. */
   readonly #byEndpoint = new Map<string, WebhookDeliveryRecord[]>();
@@ -134,25 +135,40 @@ export class MemoryWebhookRepository implements WebhookRepository {
       if (!held) this.#held.set(unit, (held = new Set()));
       held.add(event.id);
     }
-    const stored = deliveries.map(copy);
+    const [stored, eventId, occurredAt] = [deliveries.map(copy), event.id, event.occurredAt.getTime()];
     this.#units.afterCommit(() => {
-      this.#rememberEvent(event);
+      this.#rememberEvent(eventId, occurredAt);
       for (const delivery of stored) this.#store(delivery);
     });
   }
 
-  /** Remembers the event's id, forgetting those older than the retention (written oldest first, near enough). */
-  #rememberEvent(event: WebhookEvent): void {
-    if (this.#events.has(event.id)) return;
-    const forgetBefore = event.occurredAt.getTime() - WEBHOOK_EVENT_RETENTION_MS;
-    for (const [id, occurredAt] of this.#events) {
-      if (occurredAt > forgetBefore) break;
+  /*
+   * What is older than the retention is forgotten as newer is written, from the front of the maps
+   * (written oldest first, near enough), as MongoDB's TTL indexes drop it there.
+   */
+
+  #rememberEvent(eventId: string, occurredAt: number): void {
+    if (this.#events.has(eventId)) return;
+    for (const [id, written] of this.#events) {
+      if (written >= occurredAt - WEBHOOK_RETENTION_MS) break;
       this.#events.delete(id);
     }
-    this.#events.set(event.id, event.occurredAt.getTime());
+    this.#events.set(eventId, occurredAt);
+  }
+
+  #forgetDeliveriesBefore(forgetBefore: number): void {
+    for (const delivery of this.#deliveries.values()) {
+      if (delivery.createdAt.getTime() >= forgetBefore) break;
+      this.#deliveries.delete(delivery.id);
+      this.#pending.delete(delivery);
+      const ofEndpoint = this.#byEndpoint.get(delivery.endpointId)!;
+      ofEndpoint.splice(ofEndpoint.indexOf(delivery), 1);
+      if (ofEndpoint.length === 0) this.#byEndpoint.delete(delivery.endpointId);
+    }
   }
 
   #store(delivery: WebhookDeliveryRecord): void {
+    this.#forgetDeliveriesBefore(delivery.createdAt.getTime() - WEBHOOK_RETENTION_MS);
     this.#deliveries.set(delivery.id, delivery);
     this.#pending.add(delivery);
     let deliveries = this.#byEndpoint.get(delivery.endpointId);

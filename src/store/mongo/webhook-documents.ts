@@ -8,6 +8,7 @@ export type WebhookEndpointDocument = StoredRecord<WebhookEndpointRecord>;
 /** Kept only so an event is queued once (its id); mongod drops it after the retention (TTL on occurredAt). */
 export type WebhookEventDocument = StoredRecord<WebhookEvent>;
 
+/** mongod drops it after the retention (TTL on createdAt). */
 export type WebhookDeliveryDocument = StoredRecord<WebhookDeliveryRecord>;
 
 /** Field by field, so nothing but the record's own fields ever leaves the store. */

@@ -4,7 +4,7 @@ import type { WebhookDeliveryRecord, WebhookEndpointRecord, WebhookEvent } from 
 import type { UnitOfWork } from "../unit-of-work.js";
 import type { MongoUnit } from "./transactions.js";
 import { ENDPOINT_DELETED, newDelivery } from "../webhook-delivery.js";
-import { WEBHOOK_EVENT_RETENTION_MS } from "../webhook-retention.js";
+import { WEBHOOK_RETENTION_MS } from "../webhook-retention.js";
 import { toDocument } from "./documents.js";
 import { reportingDuplicates } from "./mongo-errors.js";
 import {
@@ -28,7 +28,7 @@ export class MongoWebhookRepository implements WebhookRepository {
 
   static readonly eventIndexes: IndexDescription[] = [
     // An event's id need be remembered only as long as a second writer could make it again.
-    { key: { occurredAt: 1 }, name: "occurred_ttl", expireAfterSeconds: WEBHOOK_EVENT_RETENTION_MS / 1000 },
+    { key: { occurredAt: 1 }, name: "occurred_ttl", expireAfterSeconds: WEBHOOK_RETENTION_MS / 1000 },
   ];
 
   static readonly deliveryIndexes: IndexDescription[] = [
@@ -36,6 +36,7 @@ export class MongoWebhookRepository implements WebhookRepository {
     { key: { status: 1, nextAttemptAt: 1 }, name: "status_nextAttemptAt" },
     // listDeliveries newest first after a cursor; deleteEndpoint's pending deliveries.
     { key: { organizationId: 1, endpointId: 1, _id: 1 }, name: "organizationId_endpointId_id" },
+    { key: { createdAt: 1 }, name: "created_ttl", expireAfterSeconds: WEBHOOK_RETENTION_MS / 1000 },
   ];
 
   readonly #endpoints: Collection<WebhookEndpointDocument>;
