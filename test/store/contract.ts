@@ -14,6 +14,10 @@ import { describeBudgetLeasesContract } from "./contract/budget-leases.js";
 import { describeReplicaRegistryContract } from "./contract/replica-registry.js";
 import { describeReceiptsContract } from "./contract/receipts.js";
 import { describeUsersContract } from "./contract/users.js";
+import { describeKeyScheduleContract } from "./contract/key-schedule.js";
+import { describeWebhookEndpointsContract } from "./contract/webhook-endpoints.js";
+import { describeWebhookOutboxContract } from "./contract/webhook-outbox.js";
+import { describeWebhookClaimsContract } from "./contract/webhook-claims.js";
 
 /**
  * The one contract every store keeps (src/store/store.ts). Each implementation runs it from its own
@@ -30,6 +34,11 @@ export interface StoreUnderTest {
   cleanup(): Promise<void>;
   /** For a store whose counters can drift from what they count: writes one directly. */
   writeCounter?: WriteCounter;
+  /**
+   * A unit's writes are made one by one (a standalone mongod, which has no transactions): one that
+   * fails keeps those it made, so the tests of a failed unit's rollback are skipped.
+   */
+  unitsWithoutRollback?: boolean;
 }
 
 export function describeStoreContract(name: string, makeStore: () => Promise<StoreUnderTest>): void {
@@ -62,6 +71,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     describeKeySecretsContract(getStore);
     describeKeyLimitsContract(getStore);
     describeKeyAsSeenContract(getStore);
+    describeKeyScheduleContract(getStore);
     describeOrganizationsContract(getStore);
     describeUsersContract(getStore);
     describeAuditContract(getStore);
@@ -69,6 +79,9 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     describeReplicaRegistryContract(getStore);
     describeUsageContract(getStore);
     describeReceiptsContract(getStore);
+    describeWebhookEndpointsContract(getStore);
+    describeWebhookOutboxContract(getStore, () => underTest?.unitsWithoutRollback !== true);
+    describeWebhookClaimsContract(getStore);
     describeCounterRepairContract(getStore, () => underTest?.writeCounter);
   });
 }
