@@ -2,10 +2,10 @@ import type { Store, WebhookRepository } from "../../src/store/store.js";
 import type { WebhookEvent } from "../../src/model/webhooks.js";
 
 /**
- * A store whose webhook outbox's `enqueue` is replaced, for the key-change-events suites: it
- * records the event, seen only once its unit has committed (so the event of a change that was
- * rolled back is never seen), or, while `failing`, throws as an outbox that cannot be written
- * would. Everything else is the store's own.
+ * A store whose webhook outbox is watched, for the key-change-events suites: each event queued
+ * goes to the store's own outbox and is recorded, seen only once its unit has committed (so the
+ * event of a change that was rolled back is never seen); while `failing`, queueing throws as an
+ * outbox that cannot be written would. Everything else is the store's own.
  */
 export class WatchedOutbox {
   /** Makes every enqueue throw (true) or record again (false). */
@@ -16,8 +16,9 @@ export class WatchedOutbox {
   constructor(inner: Store) {
     const enqueue: WebhookRepository["enqueue"] = async (event) => {
       if (this.failing) throw new Error("the outbox cannot be written");
+      const deliveries = await inner.webhooks.enqueue(event);
       inner.afterCommit(() => this.#committed.push(event));
-      return [];
+      return deliveries;
     };
     const webhooks = new Proxy({} as WebhookRepository, {
       get: (_target, property) => (property === "enqueue" ? enqueue : bound(inner.webhooks, property)),

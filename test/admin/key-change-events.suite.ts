@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { Code } from "@connectrpc/connect";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { KeyType, UserRole, type ApiKey } from "../../gen/keygate/v1/key_admin_pb.js";
+import { newId } from "../../src/model/ids.js";
 import type { WebhookEvent } from "../../src/model/webhooks.js";
 import type { BootstrapResult } from "../../src/tenancy/bootstrap.js";
 import type { ManualClock } from "../../src/time/clock.js";
@@ -221,6 +222,31 @@ export function describeKeyChangeEvents(storeName: string, makeStore: StoreMaker
       const [revocation, ...more] = outbox.take();
       expect(more).toEqual([]);
       await expectKeyEvent(revocation!, "key.revoked", revoked!, actor);
+    });
+
+    it("the event reaches the store's own outbox: an endpoint taking key events has it to deliver, with the same body", async () => {
+      const { org, owner } = await organization();
+      const { key } = await owner.createKey({ name: "watched", scopes: ["machines:read"] });
+      const now = new Date(clock.now());
+      const endpoint = {
+        id: newId("whe", now.getTime()),
+        organizationId: org.organization.id,
+        url: "https://hooks.example.com/keygate",
+        eventTypes: ["key.revoked" as const],
+        description: "",
+        enabled: true,
+        disabledReason: "",
+        secret: { nonce: "bm9uY2U=", ciphertext: "c2VhbGVk" },
+        failingSince: null,
+        createdAt: now,
+        updatedAt: now,
+      };
+      await t.store.webhooks.createEndpoint(endpoint);
+      outbox.take();
+      await owner.revokeKey({ id: key!.id, reason: "watched" });
+      const [event] = outbox.take();
+      const deliveries = await t.store.webhooks.listDeliveries(org.organization.id, endpoint.id, { limit: 10 });
+      expect(deliveries.map((d) => [d.eventId, d.eventType, d.status, d.payload])).toEqual([[event!.id, "key.revoked", "pending", event!.payload]]);
     });
 
     it.runIf(undoesFailedUnits)("an outbox that cannot be written undoes the change: the revocation, creation and removal do not happen", async () => {
