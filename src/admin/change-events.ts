@@ -60,7 +60,7 @@ function eventOf(change: AdminChange, actor: EventActor, now: Date): WebhookEven
   return webhookEvent(change.type, change.key.organizationId, keyEventData(change.key, actor), now);
 }
 
-/** A removed user's public fields (what ListUsers showed of them) and the actor, as `user.removed` carries them. */
+/** A removed user's public fields (those ListUsers shows, their limits aside) and the actor, as `user.removed` carries them. */
 function userEventData(user: User, actor: EventActor): Record<string, unknown> {
   return {
     user: { id: user.id, organization_id: user.organizationId, name: user.name, role: user.role, created_at: user.createdAt.toISOString() },
