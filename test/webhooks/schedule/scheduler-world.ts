@@ -8,6 +8,7 @@ import { DEFAULT_PLANS, type Plan, type PlanCatalog } from "../../../src/model/p
 import type { KeyRecord, Organization } from "../../../src/model/records.js";
 import type { OrganizationSettings, WebhookEventType } from "../../../src/model/webhooks.js";
 import { MemoryStore } from "../../../src/store/memory/memory-store.js";
+import type { Store } from "../../../src/store/store.js";
 import { ManualClock } from "../../../src/time/clock.js";
 import { endpointNormalizer } from "../../../src/usage/endpoint.js";
 import { UsageMetrics } from "../../../src/usage/usage-metrics.js";
@@ -43,8 +44,8 @@ export interface Replica {
 }
 
 /** A new store and clock, or those given (a Check harness's). */
-export function schedulerWorld(startMs: number, given: { store?: MemoryStore; clock?: ManualClock } = {}) {
-  const store = given.store ?? new MemoryStore();
+export function schedulerWorld(startMs: number, given: { store?: Store; clock?: ManualClock } = {}) {
+  const store: Store = given.store ?? new MemoryStore();
   const clock = given.clock ?? new ManualClock(startMs);
   const logger = pino({ level: "silent" });
   const keyEvents = new KeyEvents((announce) => store.afterCommit(announce));
