@@ -14,6 +14,7 @@ import type { Clock } from "../time/clock.js";
 import { dataPlaneCallerKey, type DataPlaneCaller, type DataPlaneGate } from "../rpc/data-plane-caller.js";
 import { unaryRoute, type UnaryRoute } from "../rpc/unary-route.js";
 import type { UsageRecorder } from "../usage/usage-event.js";
+import type { RateLimitObserver } from "../webhooks/schedule/rate-limit-notes.js";
 import { checkInput, type CheckInput, type CheckRequestFields, type InputOptions } from "./check-input.js";
 import { CheckRequestDecoder } from "./check-request-decoder.js";
 import { toCheckResponse, type ResponseContext } from "./check-response.js";
@@ -53,6 +54,8 @@ export interface AuthorizationDeps {
    * shared budget (each wait has its own bound).
    */
   waitBudgetMs?: number;
+  /** Told of each denial by a key's own rate limit, for `rate_limit.exceeded` (src/webhooks/schedule/); default none. */
+  rateLimits?: RateLimitObserver;
 }
 
 /** Decision → response: the message for Connect, or its wire bytes for the lean gRPC path. */
@@ -178,6 +181,7 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
 
   #respond<R>(decision: Decision, input: CheckInput, caller: DataPlaneCaller, nowMs: number, decisionId: string, started: number, respond: Respond<R>): R {
     if (decision.outcome === "API_KEY_INVALID") this.#deps.failedKeys?.add(failedKeySource(caller, input.clientIp));
+    else if (decision.outcome === "RATE_LIMITED") this.#deps.rateLimits?.rateLimited(decision.entry, nowMs);
     this.#record(decision, input, nowMs);
     if (this.#deps.logger.isLevelEnabled("debug")) {
       this.#deps.logger.debug(
