@@ -21,8 +21,14 @@ const toRecord = (doc: OrganizationDocument): Organization => ({
 });
 
 export class MongoOrganizationRepository implements OrganizationRepository {
-  /** Organizations are only looked up by `_id`. */
-  static readonly indexes: IndexDescription[] = [];
+  /** Looked up by `_id`; the unused-keys sweep finds the few that disable unused keys by their setting. */
+  static readonly indexes: IndexDescription[] = [
+    {
+      key: { "settings.disableUnusedKeysAfterDays": 1, _id: 1 },
+      name: "disabling_unused_keys",
+      partialFilterExpression: { "settings.disableUnusedKeysAfterDays": { $gt: 0 } },
+    },
+  ];
 
   readonly #organizations: Collection<OrganizationDocument>;
   readonly #changes: Pick<MongoChangeLogRepository, "append">;
@@ -76,5 +82,14 @@ export class MongoOrganizationRepository implements OrganizationRepository {
     const $set = Object.fromEntries(fields.map(([field, value]) => [`settings.${field}`, value]));
     const doc = await this.#organizations.findOneAndUpdate({ _id: id }, { $set }, { returnDocument: "after" });
     return doc && toRecord(doc);
+  }
+
+  async listDisablingUnusedKeys({ afterId, limit }: { afterId?: string; limit: number }): Promise<Organization[]> {
+    const docs = await this.#organizations
+      .find({ "settings.disableUnusedKeysAfterDays": { $gt: 0 }, ...(afterId !== undefined && { _id: { $gt: afterId } }) })
+      .sort({ _id: 1 })
+      .limit(limit)
+      .toArray();
+    return docs.map(toRecord);
   }
 }
