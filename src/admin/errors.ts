@@ -55,7 +55,15 @@ export function adminError(
   ]);
 }
 
-const KIND_NAME: Record<IdKind, string> = { key: "a key", user: "a user", org: "an organization", evt: "an event" };
+const KIND_NAME: Record<IdKind, string> = {
+  key: "a key",
+  user: "a user",
+  org: "an organization",
+  evt: "an event",
+  msg: "a webhook event",
+  whe: "a webhook endpoint",
+  whd: "a webhook delivery",
+};
 
 /**
  * What an error says about a request value that is not a well-formed id of the kind expected:
