@@ -5,6 +5,7 @@ import type { MongoUnit } from "./transactions.js";
 import type { MongoChangeLogRepository } from "./change-log-repository.js";
 import type { CheckReads } from "./check-reads.js";
 import type { Organization } from "../../model/records.js";
+import type { OrganizationSettings } from "../../model/webhooks.js";
 import { toDocument, type StoredRecord } from "./documents.js";
 import { reportingDuplicates } from "./mongo-errors.js";
 
@@ -16,6 +17,7 @@ const toRecord = (doc: OrganizationDocument): Organization => ({
   plan: doc.plan,
   createdAt: doc.createdAt,
   ...(doc.kind === "platform" && { kind: doc.kind }),
+  ...(doc.settings !== undefined && { settings: doc.settings }),
 });
 
 export class MongoOrganizationRepository implements OrganizationRepository {
@@ -65,5 +67,14 @@ export class MongoOrganizationRepository implements OrganizationRepository {
       await this.#changes.append({ kind: "organization", organizationId: id });
       return toRecord(doc);
     });
+  }
+
+  /** Field by field (`settings.<field>`), so two admins changing different settings at once both win. */
+  async updateSettings(id: string, patch: Partial<OrganizationSettings>): Promise<Organization | null> {
+    const fields = Object.entries(patch).filter(([, value]) => value !== undefined);
+    if (fields.length === 0) return this.findById(id);
+    const $set = Object.fromEntries(fields.map(([field, value]) => [`settings.${field}`, value]));
+    const doc = await this.#organizations.findOneAndUpdate({ _id: id }, { $set }, { returnDocument: "after" });
+    return doc && toRecord(doc);
   }
 }
