@@ -6,7 +6,7 @@ import { callerOf } from "../caller.js";
 import { adminError } from "../errors.js";
 import { mayChangeSettings } from "../policy.js";
 import { toOrganizationSettingsMessage } from "../webhook-mapping.js";
-import { organizationSettings } from "./organization-settings.js";
+import { settingsOf } from "../../model/organization-settings.js";
 import { settingsPatch } from "./settings-fields.js";
 
 /** The settings by API name, as the audit entry lists what changed. */
@@ -28,7 +28,7 @@ export function updateOrganizationSettings(parts: AdminParts): KeyAdminHandler<"
   return async (req, ctx) => {
     const caller = callerOf(ctx);
     const patch = settingsPatch(req);
-    const before = organizationSettings(caller.organization);
+    const before = settingsOf(caller.organization);
     await allow(ctx, mayChangeSettings(caller.actor, before, { ...before, ...patch }));
     const updated = await deps.store.organizations.updateSettings(caller.organization.id, patch);
     // The caller's organization was there when the call was authenticated; it has gone since.
@@ -41,6 +41,6 @@ export function updateOrganizationSettings(parts: AdminParts): KeyAdminHandler<"
         ...Object.fromEntries(fields.map((field) => [field, String(patch[field])])),
       },
     });
-    return create(UpdateOrganizationSettingsResponseSchema, { settings: toOrganizationSettingsMessage(organizationSettings(updated)) });
+    return create(UpdateOrganizationSettingsResponseSchema, { settings: toOrganizationSettingsMessage(settingsOf(updated)) });
   };
 }
