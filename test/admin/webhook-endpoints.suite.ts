@@ -21,6 +21,8 @@ export function describeWebhookEndpoints(storeName: string, makeStore: StoreMake
 
     /** Every place a secret must never reach: the organization's audit log, and every log line so far. */
     async function expectNowhereElse(owner: AdminClient, secret: string): Promise<void> {
+      // The RPC log lines are there to search (one per call), so their lacking the secret means something.
+      expect(s.logs.some((line) => line.includes("KeyAdminService/CreateWebhookEndpoint"))).toBe(true);
       const audit = await owner.listAuditEvents({ pageSize: 1000 });
       expect(text(audit)).not.toContain(secret);
       expect(s.logs.join("")).not.toContain(secret);
@@ -50,6 +52,15 @@ export function describeWebhookEndpoints(storeName: string, makeStore: StoreMake
         const [entry] = (await owner.listAuditEvents({ pageSize: 10 })).events.filter((e) => e.action === "webhook.create");
         expect(entry!.details).toEqual({ endpointId: endpoint.id, target: "https://hooks.example.com", eventTypes: "key.revoked,key.created" });
         await expectNowhereElse(owner, created.signingSecret);
+      });
+
+      it("answers a retry with the same idempotency key with the first answer, secret included, and registers one endpoint", async () => {
+        const { owner } = await s.organization();
+        const headers = { "idempotency-key": "create-pager-endpoint-1" };
+        const first = await owner.createWebhookEndpoint({ url: RECEIVER }, { headers });
+        const retry = await owner.createWebhookEndpoint({ url: RECEIVER }, { headers });
+        expect(retry).toEqual(first);
+        expect((await owner.listWebhookEndpoints({})).endpoints).toEqual([first.endpoint]);
       });
 
       it("takes every event type when none is named, and gives each endpoint its own secret", async () => {
