@@ -27,4 +27,19 @@ describe("the embedded store's webhook outbox", () => {
     expect(await store.webhooks.enqueue(kept)).toBeNull();
     expect(await store.webhooks.enqueue(old)).toHaveLength(1);
   });
+
+  it("remembers an event's id until its rememberUntil when that is later than the retention", async () => {
+    const store = new MemoryStore();
+    const org = newId("org");
+    await store.webhooks.createEndpoint(anEndpoint(org));
+    const start = new Date("2032-01-01T00:00:00.000Z");
+    const warning = { ...anEvent(org, "key.expiring", start), rememberUntil: new Date(start.getTime() + 4 * WEBHOOK_RETENTION_MS) };
+    expect(await store.webhooks.enqueue(warning)).toHaveLength(1);
+    // Written much later, newer events sweep the outbox past the warning's occurrence.
+    for (const multiple of [2, 3]) await store.webhooks.enqueue(anEvent(org, "key.created", new Date(start.getTime() + multiple * WEBHOOK_RETENTION_MS)));
+    expect(await store.webhooks.enqueue({ ...warning, occurredAt: new Date(start.getTime() + 3 * WEBHOOK_RETENTION_MS) })).toBeNull();
+    // Past its rememberUntil it is forgotten like any other.
+    for (let i = 0; i < 70; i++) await store.webhooks.enqueue({ ...anEvent(org, "key.created", new Date(start.getTime() + 5 * WEBHOOK_RETENTION_MS)), rememberUntil: new Date(start.getTime() + 9 * WEBHOOK_RETENTION_MS) });
+    expect(await store.webhooks.enqueue({ ...warning, occurredAt: new Date(start.getTime() + 5 * WEBHOOK_RETENTION_MS) })).toHaveLength(1);
+  });
 });

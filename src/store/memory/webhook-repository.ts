@@ -18,6 +18,9 @@ export class MemoryWebhookRepository implements WebhookRepository {
   readonly #endpoints = new Map<string, Map<string, WebhookEndpointRecord>>();
   /** Ids of the events written, with when each occurred (ms), oldest written first: only their ids are ever asked for. */
   readonly #events = new Map<string, number>();
+  /** Ids of events remembered past the retention (WebhookEvent.rememberUntil), with until when. */
+  readonly #rememberedLong = new Map<string, number>();
+  #sweepLongAt = 64;
   /** Ids of the events queued by a unit not yet committed. */
   readonly #held = new WeakMap<MemoryUnit, Set<string>>();
   /** Every delivery by id, oldest written first. */
@@ -124,7 +127,7 @@ export class MemoryWebhookRepository implements WebhookRepository {
 
   #isWritten(eventId: string): boolean {
     const unit = this.#units.context();
-    return this.#events.has(eventId) || (unit !== undefined && this.#held.get(unit)?.has(eventId) === true);
+    return this.#events.has(eventId) || this.#rememberedLong.has(eventId) || (unit !== undefined && this.#held.get(unit)?.has(eventId) === true);
   }
 
   /** Writes the event (unless written already) and the deliveries once the unit running now commits; at once outside one. */
@@ -136,8 +139,9 @@ export class MemoryWebhookRepository implements WebhookRepository {
       held.add(event.id);
     }
     const [stored, eventId, occurredAt] = [deliveries.map(copy), event.id, event.occurredAt.getTime()];
+    const rememberUntil = event.rememberUntil?.getTime() ?? 0;
     this.#units.afterCommit(() => {
-      this.#rememberEvent(eventId, occurredAt);
+      this.#rememberEvent(eventId, occurredAt, rememberUntil);
       for (const delivery of stored) this.#store(delivery);
     });
   }
@@ -147,13 +151,22 @@ export class MemoryWebhookRepository implements WebhookRepository {
    * (written oldest first, near enough), as MongoDB's TTL indexes drop it there.
    */
 
-  #rememberEvent(eventId: string, occurredAt: number): void {
-    if (this.#events.has(eventId)) return;
+  #rememberEvent(eventId: string, occurredAt: number, rememberUntil: number): void {
+    if (this.#events.has(eventId) || this.#rememberedLong.has(eventId)) return;
     for (const [id, written] of this.#events) {
       if (written >= occurredAt - WEBHOOK_RETENTION_MS) break;
       this.#events.delete(id);
     }
-    this.#events.set(eventId, occurredAt);
+    if (rememberUntil <= occurredAt + WEBHOOK_RETENTION_MS) {
+      this.#events.set(eventId, occurredAt);
+      return;
+    }
+    // Out of the front-to-back order: swept whole, whenever it has doubled since the last sweep.
+    if (this.#rememberedLong.size >= this.#sweepLongAt) {
+      for (const [id, until] of this.#rememberedLong) if (until < occurredAt) this.#rememberedLong.delete(id);
+      this.#sweepLongAt = Math.max(64, 2 * this.#rememberedLong.size);
+    }
+    this.#rememberedLong.set(eventId, rememberUntil);
   }
 
   #forgetDeliveriesBefore(forgetBefore: number): void {

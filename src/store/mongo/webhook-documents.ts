@@ -5,8 +5,11 @@ import type { StoredRecord } from "./documents.js";
 
 export type WebhookEndpointDocument = StoredRecord<WebhookEndpointRecord>;
 
-/** Kept only so an event is queued once (its id); mongod drops it after the retention (TTL on occurredAt). */
-export type WebhookEventDocument = StoredRecord<WebhookEvent>;
+/**
+ * Kept only so an event is queued once (its id); mongod drops it at `forgetAt` (a TTL index): the
+ * retention after it occurred, or its rememberUntil when later.
+ */
+export type WebhookEventDocument = StoredRecord<WebhookEvent> & { forgetAt: Date };
 
 /** mongod drops it after the retention (TTL on createdAt). */
 export type WebhookDeliveryDocument = StoredRecord<WebhookDeliveryRecord>;

@@ -27,8 +27,9 @@ export class MongoWebhookRepository implements WebhookRepository {
   ];
 
   static readonly eventIndexes: IndexDescription[] = [
-    // An event's id need be remembered only as long as a second writer could make it again.
-    { key: { occurredAt: 1 }, name: "occurred_ttl", expireAfterSeconds: WEBHOOK_RETENTION_MS / 1000 },
+    // An event's id need be remembered only as long as a second writer could make it again: the
+    // retention after it occurred, or its rememberUntil when later (forgetAt, set when written).
+    { key: { forgetAt: 1 }, name: "forget_ttl", expireAfterSeconds: 0 },
   ];
 
   static readonly deliveryIndexes: IndexDescription[] = [
@@ -174,7 +175,8 @@ export class MongoWebhookRepository implements WebhookRepository {
    */
   async #writeOnce(event: WebhookEvent): Promise<boolean> {
     const { id, ...fields } = event;
-    const result = await this.#events.updateOne({ _id: id }, { $setOnInsert: fields }, { upsert: true });
+    const forgetAt = new Date(Math.max(event.occurredAt.getTime() + WEBHOOK_RETENTION_MS, event.rememberUntil?.getTime() ?? 0));
+    const result = await this.#events.updateOne({ _id: id }, { $setOnInsert: { ...fields, forgetAt } }, { upsert: true });
     return result.upsertedCount === 1;
   }
 }

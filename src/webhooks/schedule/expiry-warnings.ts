@@ -40,7 +40,9 @@ export class ExpiryWarnings {
       const warningDays = settingsOf(organization).expiryWarningDays;
       if (key.expiresAt.getTime() - nowMs > warningDays * DAY_MS) continue;
       const once = `${key.id}/${key.expiresAt.toISOString()}`;
-      await this.#once.enqueue({ type: "key.expiring", organizationId: key.organizationId, once }, nowMs, () => ({
+      // Found again on every pass until the key expires, up to a year away: remembered until then.
+      const rememberUntil = new Date(key.expiresAt.getTime() + DAY_MS);
+      await this.#once.enqueue({ type: "key.expiring", organizationId: key.organizationId, once, rememberUntil }, nowMs, () => ({
         ...keyEventData(key),
         expiry_warning_days: warningDays,
       }));

@@ -17,6 +17,8 @@ export interface Occurrence {
   type: WebhookEventType;
   organizationId: string;
   once: string;
+  /** Until when it may be found again, when longer than the outbox's retention (WebhookEvent.rememberUntil). */
+  rememberUntil?: Date;
 }
 
 export class OnceEvents {
@@ -34,12 +36,12 @@ export class OnceEvents {
    * when this call queued it; false when it was queued before (here, or by another replica).
    */
   async enqueue(occurrence: Occurrence, nowMs: number, data: () => Promise<Record<string, unknown> | null> | Record<string, unknown>): Promise<boolean> {
-    const { type, organizationId, once } = occurrence;
+    const { type, organizationId, once, rememberUntil } = occurrence;
     const known = `${organizationId}\0${type}\0${once}`;
     if (this.#known.has(known)) return false;
     const fields = await data();
     if (fields === null) return false;
-    const deliveries = await this.#webhooks.enqueue(onceWebhookEvent(type, organizationId, once, fields, new Date(nowMs)));
+    const deliveries = await this.#webhooks.enqueue(onceWebhookEvent(type, organizationId, once, fields, new Date(nowMs), rememberUntil));
     this.#known.set(known, true);
     return deliveries !== null;
   }
