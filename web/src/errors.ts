@@ -39,7 +39,7 @@ const CODE_TEXT: Partial<Record<Code, string>> = {
   [Code.DeadlineExceeded]: "keygate took too long to answer. Try again.",
   [Code.Internal]: "keygate failed unexpectedly. Try again; if it persists, check the server's log.",
   [Code.Unknown]: "keygate answered with an unexpected error.",
-  [Code.FailedPrecondition]: "The key is not in a state that allows this.",
+  [Code.FailedPrecondition]: "It is not in a state that allows this (a revoked key, a disabled endpoint).",
   [Code.AlreadyExists]: "That already exists.",
   [Code.Aborted]: "The change collided with another one. Reload and try again.",
   [Code.Canceled]: "The request was canceled.",
