@@ -17,7 +17,10 @@ import { UsageError, type CommandIo } from "./command.js";
 import { printFields, printTable, time } from "./output.js";
 import { commandGroup, type RunContext, type Subcommand } from "./remote.js";
 
-/** keygate webhooks …: the organization's webhook endpoints and their deliveries, on a running server. */
+/**
+ * keygate webhooks …: the organization's webhook endpoints and their deliveries, on a running
+ * server. An endpoint's address is --target, since --url is keygate's own in every remote command.
+ */
 
 const STATUS_NAME: Record<WebhookDeliveryStatus, string> = {
   [WebhookDeliveryStatus.UNSPECIFIED]: "-",
@@ -94,7 +97,7 @@ Lists the organization's webhook endpoints (never their signing secrets).`,
         ctx.io,
         ["ID", "URL", "EVENTS", "STATE", "CREATED", "DESCRIPTION"],
         response.endpoints.map((e) => [e.id, e.url, eventTypes(e), state(e), time(e.createdAt), e.description]),
-        "No endpoints: add one with keygate webhooks create --url URL.",
+        "No endpoints: add one with keygate webhooks create --target URL.",
       ),
     );
   },
@@ -102,19 +105,19 @@ Lists the organization's webhook endpoints (never their signing secrets).`,
 
 const createEndpoint: Subcommand = {
   summary: "add an endpoint and print its signing secret once",
-  help: `Usage: keygate webhooks create --url URL [--event TYPE]... [--description TEXT]
+  help: `Usage: keygate webhooks create --target URL [--event TYPE]... [--description TEXT]
 
 Adds an endpoint that keygate POSTs signed events to, and prints its signing secret: the only
 time it is shown.
 
 Options:
-  --url URL              where to send events: https:// on a public address
+  --target URL           where to send events: https:// on a public address
 ${EVENT_HELP}
   --description TEXT     what receives these events`,
-  options: { url: { type: "string" }, event: { type: "string", multiple: true }, description: { type: "string" } },
+  options: { target: { type: "string" }, event: { type: "string", multiple: true }, description: { type: "string" } },
   async run(ctx) {
-    const url = text(ctx, "url");
-    if (!url) throw new UsageError("--url URL is required");
+    const url = text(ctx, "target");
+    if (!url) throw new UsageError("--target URL is required");
     const response = await ctx.client().createWebhookEndpoint({ url, eventTypes: events(ctx), description: text(ctx, "description") ?? "" });
     return ctx.respond(CreateWebhookEndpointResponseSchema, response, () => {
       printEndpoint(ctx.io, response.endpoint!);
@@ -130,13 +133,13 @@ const update: Subcommand = {
 Changes only the settings given.
 
 Options:
-  --url URL              a new address
+  --target URL           a new address to send events to
 ${EVENT_HELP.replace("none: every type", "replaces the types")}
   --all-events           send every event type
   --description TEXT     what receives these events
   --enable | --disable   start or stop sending to it`,
   options: {
-    url: { type: "string" },
+    target: { type: "string" },
     event: { type: "string", multiple: true },
     "all-events": { type: "boolean", default: false },
     description: { type: "string" },
@@ -150,7 +153,7 @@ ${EVENT_HELP.replace("none: every type", "replaces the types")}
     if (types.length > 0 && flag(ctx, "all-events")) throw new UsageError("--event and --all-events exclude each other");
     if (flag(ctx, "enable") && flag(ctx, "disable")) throw new UsageError("--enable and --disable exclude each other");
     const changes = {
-      ...(text(ctx, "url") !== undefined && { url: text(ctx, "url")! }),
+      ...(text(ctx, "target") !== undefined && { url: text(ctx, "target")! }),
       ...((types.length > 0 || flag(ctx, "all-events")) && { eventTypes: types, setEventTypes: true }),
       ...(text(ctx, "description") !== undefined && { description: text(ctx, "description")! }),
       ...((flag(ctx, "enable") || flag(ctx, "disable")) && { enabled: flag(ctx, "enable") }),
