@@ -50,7 +50,7 @@ export function deliveriesPanel(endpointId: string, signal: AbortSignal): Delive
     const button = h("button", { type: "button", class: "secondary small" }, "Redeliver", h("span", { class: "visually-hidden" }, ` ${delivery.eventType} ${delivery.id}`));
     button.addEventListener("click", () => void redeliver(delivery, button));
     return [
-      [h("code", null, delivery.eventType), h("small", { class: "hint block" }, h("code", null, delivery.eventId))],
+      [h("code", null, delivery.eventType), h("small", { class: "hint block" }, "webhook-id ", h("code", { class: "event-id" }, delivery.eventId))],
       h("span", { class: `badge ${badge}` }, label),
       String(delivery.attempt),
       delivery.responseCode > 0 ? String(delivery.responseCode) : delivery.attempt > 0 ? "no answer" : "—",
