@@ -14,6 +14,10 @@ import { describeBudgetLeasesContract } from "./contract/budget-leases.js";
 import { describeReplicaRegistryContract } from "./contract/replica-registry.js";
 import { describeReceiptsContract } from "./contract/receipts.js";
 import { describeUsersContract } from "./contract/users.js";
+import { describeKeyScheduleContract } from "./contract/key-schedule.js";
+import { describeWebhookEndpointsContract } from "./contract/webhook-endpoints.js";
+import { describeWebhookOutboxContract } from "./contract/webhook-outbox.js";
+import { describeWebhookClaimsContract } from "./contract/webhook-claims.js";
 
 /**
  * The one contract every store keeps (src/store/store.ts). Each implementation runs it from its own
@@ -62,6 +66,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     describeKeySecretsContract(getStore);
     describeKeyLimitsContract(getStore);
     describeKeyAsSeenContract(getStore);
+    describeKeyScheduleContract(getStore);
     describeOrganizationsContract(getStore);
     describeUsersContract(getStore);
     describeAuditContract(getStore);
@@ -69,6 +74,9 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     describeReplicaRegistryContract(getStore);
     describeUsageContract(getStore);
     describeReceiptsContract(getStore);
+    describeWebhookEndpointsContract(getStore);
+    describeWebhookOutboxContract(getStore);
+    describeWebhookClaimsContract(getStore);
     describeCounterRepairContract(getStore, () => underTest?.writeCounter);
   });
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { oneAtATime } from "../../src/store/memory/one-at-a-time.js";
+import { oneAtATime, type MemoryUnit } from "../../src/store/memory/one-at-a-time.js";
 import { UnitOfWork, type Isolate } from "../../src/store/unit-of-work.js";
 
 /** A unit of work's rules, without a store: effects wait for the commit, retries drop theirs, nested units join. */
@@ -69,7 +69,7 @@ describe("UnitOfWork", () => {
 
 describe("the embedded store's units", () => {
   it("run one at a time, so two units never interleave, and a failed one does not stop the next", async () => {
-    const units = new UnitOfWork<undefined>(oneAtATime());
+    const units = new UnitOfWork<MemoryUnit>(oneAtATime());
     const trace: string[] = [];
     const unit = (name: string, fail = false) =>
       units.atomically(async () => {

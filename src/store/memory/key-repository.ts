@@ -224,6 +224,28 @@ export class MemoryKeyRepository implements KeyRepository {
     return changed;
   }
 
+  async listExpiringBetween(from: Date, to: Date, query: { afterId?: string; limit: number }): Promise<KeyRecord[]> {
+    const [after, upTo] = [from.getTime(), to.getTime()];
+    const rows: number[] = [];
+    for (const organizationRows of this.#rowsByOrganization.values()) {
+      for (const row of organizationRows) {
+        const expiresAt = this.#table.expiresAtMs(row);
+        if (expiresAt !== null && expiresAt > after && expiresAt <= upTo && this.#table.isUsable(row)) rows.push(row);
+      }
+    }
+    return this.#pageInIdOrder(rows, query);
+  }
+
+  async listUsableCreatedBefore(organizationId: string, before: Date, query: { afterId?: string; limit: number }): Promise<KeyRecord[]> {
+    const rows = this.#rowsByOrganization.get(organizationId) ?? [];
+    const page: KeyRecord[] = [];
+    for (let i = query.afterId === undefined ? 0 : positionOf(rows, this.#idOf, query.afterId, true); i < rows.length && page.length < query.limit; i++) {
+      const row = rows[i]!;
+      if (this.#table.isUsable(row) && this.#table.createdAtMs(row) < before.getTime()) page.push(this.#table.read(row));
+    }
+    return page;
+  }
+
   async countHoldingSlots(organizationId: string, ownerUserId?: string): Promise<number> {
     return this.#slotsHeld(organizationId, ownerUserId);
   }
@@ -239,13 +261,18 @@ export class MemoryKeyRepository implements KeyRepository {
 
   async listSealedNotWith(keyId: string, query: { afterId?: string; limit: number }): Promise<KeyRecord[]> {
     const rows: number[] = [];
-    for (const [row, sealedWith] of this.#table.sealedRows()) {
-      if (sealedWith !== keyId && (query.afterId === undefined || this.#table.id(row) > query.afterId)) rows.push(row);
-    }
+    for (const [row, sealedWith] of this.#table.sealedRows()) if (sealedWith !== keyId) rows.push(row);
+    return this.#pageInIdOrder(rows, query);
+  }
+
+  /** The keys of `rows` (from any organizations) whose ids sort after the cursor, in id order, a page of them. */
+  #pageInIdOrder(rows: number[], query: { afterId?: string; limit: number }): KeyRecord[] {
     return rows
-      .sort((a, b) => (this.#table.id(a) < this.#table.id(b) ? -1 : 1))
+      .map((row) => ({ row, id: this.#table.id(row) }))
+      .filter(({ id }) => query.afterId === undefined || id > query.afterId)
+      .sort((a, b) => (a.id < b.id ? -1 : 1))
       .slice(0, query.limit)
-      .map((row) => this.#table.read(row));
+      .map(({ row }) => this.#table.read(row));
   }
 
   async replaceSealedSecret(organizationId: string, id: string, expectedNonce: string, next: SealedSecret): Promise<boolean> {

@@ -150,6 +150,20 @@ export class KeyTable {
     return (this.#flags[row]! & REVOKED) !== 0;
   }
 
+  /** Enabled and not revoked. */
+  isUsable(row: number): boolean {
+    return (this.#flags[row]! & (ACTIVE | REVOKED)) === ACTIVE;
+  }
+
+  /** When the row's key expires (epoch milliseconds); null when it never does. */
+  expiresAtMs(row: number): number | null {
+    return this.#flags[row]! & EXPIRES ? this.#times[row * TIMES + EXPIRES_AT]! : null;
+  }
+
+  createdAtMs(row: number): number {
+    return this.#times[row * TIMES + CREATED_AT]!;
+  }
+
   /** The rows whose secret is sealed, with the encryption key each is sealed under. */
   *sealedRows(): IterableIterator<[row: number, keyId: string]> {
     for (const [row, sealed] of this.#sealed) yield [row, sealed.keyId];

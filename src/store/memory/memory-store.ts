@@ -1,7 +1,7 @@
 import type { CounterRepair } from "../counter-repair.js";
 import type { Store } from "../store.js";
 import { UnitOfWork } from "../unit-of-work.js";
-import { oneAtATime } from "./one-at-a-time.js";
+import { oneAtATime, type MemoryUnit } from "./one-at-a-time.js";
 import { MemoryAuditRepository } from "./audit-repository.js";
 import { MemoryBudgetLeases } from "./budget-leases.js";
 import { MemoryChangeLogRepository } from "./change-log-repository.js";
@@ -11,12 +11,15 @@ import { MemoryReceiptRepository } from "./receipt-repository.js";
 import { MemoryReplicaRegistry } from "./replica-registry.js";
 import { MemoryUsageRepository } from "./usage-repository.js";
 import { MemoryUserRepository } from "./user-repository.js";
+import { MemoryWebhookRepository } from "./webhook-repository.js";
 
 /**
  * The embedded default store: everything in process memory, nothing persisted. Each method runs
  * to completion without awaiting, so on Node's single thread every method is atomic.
  */
 export class MemoryStore implements Store {
+  // First: the webhook outbox holds what a unit queues until the unit commits.
+  readonly #units = new UnitOfWork<MemoryUnit>(oneAtATime());
   readonly kind = "memory" as const;
   readonly sharedAcrossProcesses = false;
   readonly persistent = false;
@@ -29,7 +32,7 @@ export class MemoryStore implements Store {
   readonly budgets = new MemoryBudgetLeases();
   readonly replicas = new MemoryReplicaRegistry();
   readonly receipts = new MemoryReceiptRepository();
-  readonly #units = new UnitOfWork<undefined>(oneAtATime());
+  readonly webhooks = new MemoryWebhookRepository(this.#units);
 
   atomically<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     return this.#units.atomically(work, signal);

@@ -1,5 +1,6 @@
 import type { OrganizationRepository } from "../store.js";
 import type { Organization } from "../../model/records.js";
+import type { OrganizationSettings } from "../../model/webhooks.js";
 import { copy } from "./copy.js";
 
 export class MemoryOrganizationRepository implements OrganizationRepository {
@@ -23,6 +24,14 @@ export class MemoryOrganizationRepository implements OrganizationRepository {
     const organization = this.#byId.get(id);
     if (!organization) return null;
     organization.plan = plan;
+    return copy(organization);
+  }
+
+  async updateSettings(id: string, patch: Partial<OrganizationSettings>): Promise<Organization | null> {
+    const organization = this.#byId.get(id);
+    if (!organization) return null;
+    const given = Object.entries(copy(patch)).filter(([, value]) => value !== undefined);
+    organization.settings = { ...organization.settings, ...Object.fromEntries(given) };
     return copy(organization);
   }
 }

@@ -52,4 +52,20 @@ export function describeOrganizationsContract(getStore: () => Store): void {
       expect(await store.organizations.setPlan(newId("org"), "pro")).toBeNull();
     });
   });
+
+  describe("organizations: settings", () => {
+    it("sets the settings given and keeps the others", async () => {
+      const organization: Organization = { id: newId("org"), name: "Acme", plan: "team", createdAt: T0 };
+      await store.organizations.create(organization);
+      const first = { ...organization, settings: { expiryWarningDays: 14, quotaThresholds: [50, 90, 100] } };
+      expect(await store.organizations.updateSettings(organization.id, { expiryWarningDays: 14, quotaThresholds: [50, 90, 100] })).toStrictEqual(first);
+      const second = { ...organization, settings: { expiryWarningDays: 14, quotaThresholds: [100], disableUnusedKeysAfterDays: 90, maxKeyLifetimeDays: 0 } };
+      expect(
+        await store.organizations.updateSettings(organization.id, { quotaThresholds: [100], disableUnusedKeysAfterDays: 90, maxKeyLifetimeDays: 0 }),
+      ).toStrictEqual(second);
+      expect(await store.organizations.findById(organization.id)).toStrictEqual(second);
+      expect(await store.organizations.setPlan(organization.id, "pro")).toStrictEqual({ ...second, plan: "pro" });
+      expect(await store.organizations.updateSettings(newId("org"), { expiryWarningDays: 3 })).toBeNull();
+    });
+  });
 }
