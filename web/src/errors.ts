@@ -26,6 +26,9 @@ export const REASON_TEXT: Readonly<Record<string, string>> = {
   API_KEY_LIMIT_EXCEEDED: "The key limit is reached: revoke or delete keys you no longer need (disabled keys still count).",
   PERMISSION_DENIED: "Your admin key may not do this: it needs the admin:write scope, and may only grant scopes it holds.",
   UNAUTHENTICATED: "Your admin key no longer works (revoked, disabled, expired or mistyped). Sign in again.",
+  WEBHOOK_ENDPOINT_NOT_FOUND: "That webhook endpoint does not exist in your organization: it may have been deleted.",
+  WEBHOOK_DELIVERY_NOT_FOUND: "That delivery does not exist in your organization: its endpoint may have been deleted.",
+  WEBHOOK_ENDPOINT_LIMIT_EXCEEDED: "The organization has as many webhook endpoints as it may: delete one it no longer needs.",
 };
 
 const CODE_TEXT: Partial<Record<Code, string>> = {

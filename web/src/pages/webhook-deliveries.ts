@@ -71,7 +71,7 @@ export function deliveriesPanel(endpointId: string, signal: AbortSignal): Delive
       replaceChildren(
         body,
         table(
-          "Recent deliveries",
+          "Deliveries, newest first",
           ["Event", "Status", "Attempts", "Response", "Last error", "Created", "Next attempt", "Action"],
           page.deliveries.map(row),
           tokens.length === 1 ? "No deliveries yet. Send a test event to check that your receiver gets and verifies them." : "No older deliveries.",
