@@ -13,8 +13,8 @@ import { launchChromium } from "./chromium.js";
  * The console's Webhooks page in a real browser (Debian's Chromium via playwright-core) against a
  * real keygate, under the console's CSP: add an endpoint and read its signing secret once, see it
  * listed, send a test event and redeliver it, disable it (confirmed), edit, rotate the secret,
- * delete it; deliveries a page at a time; the keyboard and phone width. A screenshot of every
- * step goes to test-output/console/.
+ * delete it; deliveries a page at a time; why keygate disabled an endpoint; the keyboard and
+ * phone width. A screenshot of every step goes to test-output/console/.
  */
 
 const SHOTS = join(packageRoot(), "test-output", "console");
@@ -180,7 +180,7 @@ describe("the console's Webhooks page in Chromium", () => {
     expect(pageErrors).toEqual([]);
   }, 120_000);
 
-  it("pages through deliveries, works with the keyboard and at phone width", async () => {
+  it("pages through deliveries, says why keygate disabled an endpoint, works with the keyboard and at phone width", async () => {
     const { endpoint } = await t.client.createWebhookEndpoint({ url: `${target}/paged`, description: "paged" });
     const sent: string[] = [];
     for (let i = 0; i < 21; i++) sent.push((await t.client.sendTestWebhook({ id: endpoint!.id })).delivery!.id);
@@ -196,6 +196,14 @@ describe("the console's Webhooks page in Chromium", () => {
     expect(await older.isDisabled()).toBe(true);
     await page.getByRole("button", { name: "Newer" }).click();
     await expect.poll(() => deliveryRows().count()).toBe(20);
+
+    // An endpoint keygate disabled after days of failures says why, in the list and on its page.
+    const reason = "every delivery failed for 5 days (last: HTTP 503)";
+    await t.store.webhooks.updateEndpoint(t.admin.key.organizationId, endpoint!.id, { enabled: false, disabledReason: reason }, new Date(t.clock.now()));
+    await page.reload();
+    await page.getByText(`keygate disabled this endpoint: ${reason}`).waitFor();
+    await page.goto(`${t.app.url}/console/#/webhooks`);
+    await page.getByRole("row").filter({ hasText: endpoint!.url }).getByText(reason).waitFor();
 
     // The keyboard: the dialog takes focus, Escape closes it and gives focus back.
     await page.goto(`${t.app.url}/console/#/webhooks`);
