@@ -148,6 +148,9 @@ describe("the console's Webhooks page in Chromium", () => {
     await page.locator(".page-head .badge", { hasText: "disabled" }).waitFor();
     await page.getByText("This endpoint is disabled").waitFor();
     expect((await t.client.listWebhookEndpoints({})).endpoints[0]!.enabled).toBe(false);
+    // keygate queues nothing for a disabled endpoint, so neither a test nor a redelivery is offered.
+    expect(await page.getByRole("button", { name: "Send test" }).isDisabled()).toBe(true);
+    expect(await deliveryRows().first().getByRole("button", { name: /^Redeliver/ }).isDisabled()).toBe(true);
     await shot("07-disabled");
     await page.getByRole("button", { name: "Enable" }).click();
     await page.locator(".page-head .badge", { hasText: "enabled" }).waitFor();

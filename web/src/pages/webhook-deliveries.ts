@@ -21,7 +21,8 @@ export interface DeliveriesPanel {
   refresh(): Promise<void>;
 }
 
-export function deliveriesPanel(endpointId: string, signal: AbortSignal): DeliveriesPanel {
+/** `sendable`: the endpoint is enabled (keygate queues nothing for a disabled one, redeliveries included). */
+export function deliveriesPanel(endpointId: string, sendable: boolean, signal: AbortSignal): DeliveriesPanel {
   const problem = errorBox();
   const body = h("div", { "aria-live": "polite" });
   const pageLabel = h("span", { class: "page-no" });
@@ -47,7 +48,7 @@ export function deliveriesPanel(endpointId: string, signal: AbortSignal): Delive
 
   const row = (delivery: WebhookDelivery) => {
     const [label, badge] = STATUS[delivery.status];
-    const button = h("button", { type: "button", class: "secondary small" }, "Redeliver", h("span", { class: "visually-hidden" }, ` ${delivery.eventType} ${delivery.id}`));
+    const button = h("button", { type: "button", class: "secondary small", disabled: !sendable }, "Redeliver", h("span", { class: "visually-hidden" }, ` ${delivery.eventType} ${delivery.id}`));
     button.addEventListener("click", () => void redeliver(delivery, button));
     return [
       [h("code", null, delivery.eventType), h("small", { class: "hint block" }, "webhook-id ", h("code", { class: "event-id" }, delivery.eventId))],

@@ -36,8 +36,9 @@ export function renderWebhookDetail(ctx: PageContext): void {
 }
 
 function endpointView(endpoint: WebhookEndpoint, ctx: PageContext, reload: () => void): HTMLElement {
-  const deliveries = deliveriesPanel(endpoint.id, ctx.signal);
-  const act = (label: string, run: () => Promise<void>, cls = "secondary") => h("button", { type: "button", class: cls, onclick: () => void run() }, label);
+  const deliveries = deliveriesPanel(endpoint.id, endpoint.enabled, ctx.signal);
+  const act = (label: string, run: () => Promise<void>, cls = "secondary", disabled = false) =>
+    h("button", { type: "button", class: cls, disabled, onclick: () => void run() }, label);
   const facts: [string, string | HTMLElement][] = [
     ["Id", h("code", null, endpoint.id)],
     ["Event types", eventTypesText(endpoint.eventTypes)],
@@ -56,14 +57,14 @@ function endpointView(endpoint: WebhookEndpoint, ctx: PageContext, reload: () =>
         { class: "warning" },
         endpoint.disabledReason
           ? [h("strong", null, "keygate disabled this endpoint: "), endpoint.disabledReason, " Fix the receiver, then enable it again."]
-          : "This endpoint is disabled: events that happen now are not sent to it. Enable it to receive them again.",
+          : "This endpoint is disabled: events that happen now are not sent to it, and tests and redeliveries wait until it is enabled again.",
       ),
     h(
       "div",
       { class: "actions endpoint-actions", role: "group", "aria-label": "Endpoint actions" },
       act("Edit", () => editEndpoint(endpoint, reload)),
       act(endpoint.enabled ? "Disable" : "Enable", () => (endpoint.enabled ? disableEndpoint(endpoint, reload) : enableEndpoint(endpoint, reload))),
-      act("Send test", () => sendTest(endpoint, deliveries.refresh)),
+      act("Send test", () => sendTest(endpoint, deliveries.refresh), "secondary", !endpoint.enabled),
       act("Rotate secret", () => rotateSecret(endpoint, reload)),
       act("Delete", () => deleteEndpoint(endpoint), "danger"),
     ),
@@ -104,7 +105,11 @@ async function disableEndpoint(endpoint: WebhookEndpoint, reload: () => void): P
     danger: true,
     body: [
       h("p", null, "keygate stops sending events to ", h("code", null, endpoint.url), "."),
-      h("p", null, "Events that happen while it is disabled are not sent to it later, even after you enable it again."),
+      h(
+        "p",
+        null,
+        "Deliveries still waiting fail unsent, and events that happen while it is disabled are not sent to it later, even after you enable it again.",
+      ),
     ],
     onSubmit: async () => {
       await api.updateWebhookEndpoint({ id: endpoint.id, enabled: false });
