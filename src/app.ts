@@ -193,7 +193,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   const dataPlaneAdmission = boundary.admission({ bytes: DEFAULT_READ_MAX_BYTES, origin: "gRPC's usual message limit" });
   const dataPlaneAdmissions: [string, RpcAdmission][] =
     dataPlaneAdmission === undefined ? [] : [[Authorization.typeName, dataPlaneAdmission], [AccessLogService.typeName, dataPlaneAdmission]];
-  const authorization = authorizationRoutes({ config, hasher, keyCache, limits, clock, usage: usage.recorder, logger, observer: metrics.check, failedKeys }, boundary);
+  const authorization = authorizationRoutes({ config, hasher, keyCache, limits, clock, usage: usage.recorder, logger, observer: metrics.check, failedKeys, waitBudgetMs: config.storeReadTimeoutMs }, boundary);
   const accessLogRoutes = usage.accessLogRoutes(boundary);
   const dataPlaneRoutes = (router: ConnectRouter) => {
     authorization.routes(router);

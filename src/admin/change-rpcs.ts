@@ -35,6 +35,16 @@ const KEY_ADMIN: Record<keyof typeof KeyAdminService.method, RpcKind> = {
   listUsers: "read",
   updateUser: "change",
   removeUser: "change",
+  createWebhookEndpoint: "change",
+  listWebhookEndpoints: "read",
+  updateWebhookEndpoint: "change",
+  deleteWebhookEndpoint: "change",
+  rotateWebhookSecret: "change",
+  sendTestWebhook: "change",
+  listWebhookDeliveries: "read",
+  redeliverWebhook: "change",
+  getOrganizationSettings: "read",
+  updateOrganizationSettings: "change",
 };
 
 const OPERATOR: Record<keyof typeof OperatorService.method, RpcKind> = {

@@ -18,6 +18,11 @@ export type ErrorReason =
   | "API_KEY_LIMIT_EXCEEDED"
   | "PERMISSION_DENIED"
   | "UNAUTHENTICATED"
+  /** A webhook endpoint (or a delivery) that is not in the caller's organization, missing or another's. */
+  | "WEBHOOK_ENDPOINT_NOT_FOUND"
+  | "WEBHOOK_DELIVERY_NOT_FOUND"
+  /** The organization holds as many webhook endpoints as it may. */
+  | "WEBHOOK_ENDPOINT_LIMIT_EXCEEDED"
   /** The store could not be reached or answer; a change was not applied: retry later. */
   | "STORE_UNAVAILABLE"
   /** The store did not confirm a change, which may have been applied: retry with the same idempotency key. */
@@ -32,6 +37,9 @@ const CODE_OF_REASON: Record<ErrorReason, Code> = {
   API_KEY_USER_INVALID: Code.InvalidArgument,
   API_KEY_FIELD_INVALID: Code.InvalidArgument,
   API_KEY_LIMIT_EXCEEDED: Code.ResourceExhausted,
+  WEBHOOK_ENDPOINT_NOT_FOUND: Code.NotFound,
+  WEBHOOK_DELIVERY_NOT_FOUND: Code.NotFound,
+  WEBHOOK_ENDPOINT_LIMIT_EXCEEDED: Code.ResourceExhausted,
   PERMISSION_DENIED: Code.PermissionDenied,
   UNAUTHENTICATED: Code.Unauthenticated,
   STORE_UNAVAILABLE: Code.Unavailable,
@@ -55,7 +63,15 @@ export function adminError(
   ]);
 }
 
-const KIND_NAME: Record<IdKind, string> = { key: "a key", user: "a user", org: "an organization", evt: "an event" };
+const KIND_NAME: Record<IdKind, string> = {
+  key: "a key",
+  user: "a user",
+  org: "an organization",
+  evt: "an event",
+  msg: "a webhook event",
+  whe: "a webhook endpoint",
+  whd: "a webhook delivery",
+};
 
 /**
  * What an error says about a request value that is not a well-formed id of the kind expected:

@@ -8,6 +8,7 @@ import { PLATFORM_ADMIN } from "../model/platform.js";
 import type { Clock } from "../time/clock.js";
 import type { CallerAudit } from "./caller-audit.js";
 import type { Caller } from "./caller.js";
+import type { ChangeEvents } from "./change-events.js";
 import { effectiveLimits } from "./policy.js";
 
 export interface KeyReboundDeps {
@@ -15,6 +16,7 @@ export interface KeyReboundDeps {
   clock: Clock;
   keyEvents: KeyEvents;
   audit: CallerAudit;
+  events: ChangeEvents;
   catalog: readonly ScopeDefinition[];
 }
 
@@ -47,7 +49,11 @@ export class KeyRebound {
    */
   async keysOf(caller: Caller, owner: Owner, plan: Plan = caller.plan): Promise<KeyRecord[]> {
     const updatedAt = new Date(this.deps.clock.now());
-    const changed = await this.deps.store.keys.boundKeysOfOwner(owner.organizationId, owner.id, this.boundOf(plan, owner), updatedAt);
+    const changed = await this.deps.events.write(
+      caller,
+      () => this.deps.store.keys.boundKeysOfOwner(owner.organizationId, owner.id, this.boundOf(plan, owner), updatedAt),
+      (keys) => keys.map((key) => ({ type: "key.updated" as const, key })),
+    );
     for (const key of changed) {
       // The bound changes no secret: the hashes the key is cached under are still these.
       this.deps.keyEvents.changed(key);

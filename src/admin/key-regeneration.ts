@@ -7,6 +7,7 @@ import type { KeyRecord } from "../model/records.js";
 import type { Clock } from "../time/clock.js";
 import type { CallerAudit } from "./caller-audit.js";
 import type { Caller } from "./caller.js";
+import type { ChangeEvents } from "./change-events.js";
 import { fieldError, keyNotFound, preconditionFailed } from "./errors.js";
 
 export interface KeyRegenerationDeps {
@@ -15,6 +16,7 @@ export interface KeyRegenerationDeps {
   clock: Clock;
   keyEvents: KeyEvents;
   audit: CallerAudit;
+  events: ChangeEvents;
   /** Seals recoverable keys' secrets; absent when the server has no KEYGATE_ENCRYPTION_KEY. */
   encryption?: SecretEncryption | undefined;
 }
@@ -23,8 +25,9 @@ export interface KeyRegenerationDeps {
  * A new secret for a key the policy has let the caller regenerate: the one implementation behind
  * KeyAdminService.RegenerateKey and OperatorService.RegenerateOperatorKey, so an operator key
  * rotates exactly like any other. The old secret keeps working for the grace period (0: not at
- * all), a recoverable key stays recoverable, Check's cache drops the old entries, and the change
- * is audited in the caller's organization. The new secret is returned once and kept nowhere.
+ * all), a recoverable key stays recoverable, Check's cache drops the old entries, the change is
+ * audited in the caller's organization, and its `key.rotated` event is written with it. The new
+ * secret is returned once and kept nowhere.
  */
 export class KeyRegeneration {
   constructor(private readonly deps: KeyRegenerationDeps) {}
@@ -37,14 +40,19 @@ export class KeyRegeneration {
     }
     const now = deps.clock.now();
     const secret = generateSecret(current.environment);
-    const rotated = await deps.store.keys.replaceSecret(current.organizationId, current.id, {
+    const replacement = {
       secretHash: deps.hasher.hash(secret),
       keyPrefix: keyPrefixOf(secret),
       previousSecretExpiresAt: graceSeconds > 0 ? new Date(now + graceSeconds * 1000) : null,
       // A recoverable key stays recoverable: its new secret is sealed in the same write.
       encryptedSecret: current.encryptedSecret && deps.encryption ? deps.encryption.seal(secret, current.id) : null,
       updatedAt: new Date(now),
-    }, asSeen(current));
+    };
+    const rotated = await deps.events.write(
+      caller,
+      () => deps.store.keys.replaceSecret(current.organizationId, current.id, replacement, asSeen(current)),
+      (written) => (written ? [{ type: "key.rotated", key: written }] : []),
+    );
     if (!rotated) throw keyNotFound(current.id);
     // The cached entries of the secrets the key answered to before the change give way to the new one.
     deps.keyEvents.changed(rotated, current);

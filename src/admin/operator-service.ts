@@ -25,6 +25,7 @@ import type { Clock } from "../time/clock.js";
 import type { AuditTrail } from "../audit/audit-trail.js";
 import { CallerAudit } from "./caller-audit.js";
 import { callerOf, type Caller } from "./caller.js";
+import { ChangeEvents } from "./change-events.js";
 import { enforcer } from "./enforce.js";
 import { fieldError, keyNotFound, notAnId, preconditionFailed } from "./errors.js";
 import { KeyRebound } from "./key-rebound.js";
@@ -68,9 +69,11 @@ const organizationNotFound = (id: string) => fieldError("id", isId("org", id) ? 
  */
 export function operatorService(deps: OperatorDeps): ServiceImpl<typeof OperatorService> {
   const audit = new CallerAudit(deps.audit, deps.logger);
-  const rebound = new KeyRebound({ store: deps.store, clock: deps.clock, keyEvents: deps.keyEvents, audit, catalog: deps.scopes });
-  const regeneration = new KeyRegeneration({ ...deps, audit });
-  const revocation = new KeyRevocation({ ...deps, audit });
+  // The keys it changes (re-bounded by a plan, rotated, revoked) make their events like any other's.
+  const events = new ChangeEvents({ store: deps.store, clock: deps.clock });
+  const rebound = new KeyRebound({ store: deps.store, clock: deps.clock, keyEvents: deps.keyEvents, audit, events, catalog: deps.scopes });
+  const regeneration = new KeyRegeneration({ ...deps, audit, events });
+  const revocation = new KeyRevocation({ ...deps, audit, events });
   /** The policy's answer for this call: allowed passes; a refusal is audited and thrown. */
   const allow = enforcer(audit);
 

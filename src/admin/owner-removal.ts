@@ -1,10 +1,11 @@
 import { ADMIN_SCOPES } from "../model/scopes.js";
 import type { KeyEvents } from "../keys/key-events.js";
-import type { Store } from "../store/store.js";
+import type { KeyPatch, Store, UpdateKeyOutcome } from "../store/store.js";
 import type { KeyRecord } from "../model/records.js";
 import type { Clock } from "../time/clock.js";
 import type { CallerAudit } from "./caller-audit.js";
 import type { Caller } from "./caller.js";
+import type { ChangeEvents } from "./change-events.js";
 
 /** What became of a removed user's keys. */
 export interface SettledKeys {
@@ -21,6 +22,7 @@ export interface OwnerRemovalDeps {
   clock: Clock;
   keyEvents: KeyEvents;
   audit: CallerAudit;
+  events: ChangeEvents;
 }
 
 const PAGE = 500;
@@ -31,8 +33,8 @@ const UNBOUNDED = { organizationMax: Number.MAX_SAFE_INTEGER, userMax: Number.MA
  * The keys of a removed user. Their `user` keys stop working at once: the store marks each
  * disabled and KeyEvents drops it from Check's cache. Their `shared` keys belong to a team rather
  * than a person, so they pass to the organization's first owner or admin, without their admin
- * scopes (the removed user still knows the secret). Every change is audited
- * with reason `owner_removed`.
+ * scopes (the removed user still knows the secret). Every change is audited with reason
+ * `owner_removed`, and makes a `key.updated` event written with it.
  *
  * The user record goes first and the keys after, so a key given to the user by a request racing
  * the removal is either seen by the sweep or finds its owner gone when it checks afterwards
@@ -68,7 +70,7 @@ export class OwnerRemoval {
     const details = { reason: "owner_removed", userId: key.ownerUserId };
     if (key.keyType === "user") {
       if (!key.isActive) return undefined;
-      const outcome = await this.deps.store.keys.update(key.organizationId, key.id, { isActive: false, updatedAt }, UNBOUNDED);
+      const outcome = await this.#update(caller, key, { isActive: false, updatedAt });
       if (!outcome.ok) return undefined;
       this.deps.keyEvents.changed(outcome.key);
       settled.disabled.push(key.id);
@@ -84,7 +86,7 @@ export class OwnerRemoval {
     const scopes = key.scopes.filter((scope) => !ADMIN_SCOPES.includes(scope));
     const adminScopesTaken = scopes.length < key.scopes.length;
     const patch = { ownerUserId: settled.successor, updatedAt, ...(adminScopesTaken && { scopes }) };
-    const outcome = await this.deps.store.keys.update(key.organizationId, key.id, patch, UNBOUNDED);
+    const outcome = await this.#update(caller, key, patch);
     if (!outcome.ok) return undefined;
     this.deps.keyEvents.changed(outcome.key);
     settled.transferred.push(key.id);
@@ -95,6 +97,15 @@ export class OwnerRemoval {
       details: { ...details, fields: adminScopesTaken ? "owner_user_id,scopes" : "owner_user_id", ownerUserId: settled.successor },
     });
     return outcome.key;
+  }
+
+  /** The key's change, and its event when it was made. */
+  #update(caller: Caller, key: KeyRecord, patch: KeyPatch): Promise<UpdateKeyOutcome> {
+    return this.deps.events.write(
+      caller,
+      () => this.deps.store.keys.update(key.organizationId, key.id, patch, UNBOUNDED),
+      (outcome) => (outcome.ok ? [{ type: "key.updated", key: outcome.key }] : []),
+    );
   }
 
   /** The organization's first owner or admin (in creation order), other than the removed user. */

@@ -43,7 +43,7 @@ const lastOwner = (user: User, field: string): Error =>
  * (the store refuses it, and the handlers say so first, as the clearer of two refusals).
  */
 export function userAdministration(parts: AdminParts): UserAdministration {
-  const { deps, audit, removal, rebound, allow } = parts;
+  const { deps, audit, removal, rebound, allow, events } = parts;
   const { store, clock } = deps;
 
   async function member(caller: Caller, id: string): Promise<User> {
@@ -129,7 +129,12 @@ export function userAdministration(parts: AdminParts): UserAdministration {
       await allow(ctx, mayRemoveUser(caller.actor, target ?? { id, role: "member" }));
       let settled;
       if (target) {
-        const outcome = await store.users.remove(caller.organization.id, id);
+        // The removal and its `user.removed` event are one write; each key it then changes makes its own (owner-removal.ts).
+        const outcome = await events.write(
+          caller,
+          () => store.users.remove(caller.organization.id, id),
+          (removed) => (removed.ok ? [{ type: "user.removed", user: removed.user }] : []),
+        );
         if (!outcome.ok) throw outcome.reason === "not_found" ? userNotFound(id) : lastOwner(target, "id");
         settled = await removal.settleKeysOf(caller, caller.organization.id, id);
       } else {

@@ -39,7 +39,7 @@ export function validName(name: string, field = "name"): string {
  * on and no bidirectional override (src/text/unsafe-characters.ts). The message names the
  * character by its code point, so the refusal itself carries none.
  */
-function validText(text: string, field: string, max: number): string {
+export function validText(text: string, field: string, max: number): string {
   if ([...text].length > max) throw fieldError(field, `must be at most ${max} characters`);
   const unsafe = firstUnsafeCharacter(text, "\n\t");
   if (unsafe !== undefined) {
@@ -135,9 +135,10 @@ export function validExpiry(expiresAt: Timestamp, nowMs: number): Date {
   return date;
 }
 
-export function validPageSize(pageSize: number): number {
-  if (pageSize === 0) return 50;
-  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000) throw fieldError("page_size", "must be between 1 and 1000");
+/** A listing's page size: 0 asks for its default; the key and user listings go to 1000 a page. */
+export function validPageSize(pageSize: number, bounds: { fallback: number; max: number } = { fallback: 50, max: 1000 }): number {
+  if (pageSize === 0) return bounds.fallback;
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > bounds.max) throw fieldError("page_size", `must be between 1 and ${bounds.max}`);
   return pageSize;
 }
 

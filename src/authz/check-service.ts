@@ -14,6 +14,7 @@ import type { Clock } from "../time/clock.js";
 import { dataPlaneCallerKey, type DataPlaneCaller, type DataPlaneGate } from "../rpc/data-plane-caller.js";
 import { unaryRoute, type UnaryRoute } from "../rpc/unary-route.js";
 import type { UsageRecorder } from "../usage/usage-event.js";
+import type { RateLimitObserver } from "../webhooks/schedule/rate-limit-notes.js";
 import { checkInput, type CheckInput, type CheckRequestFields, type InputOptions } from "./check-input.js";
 import { CheckRequestDecoder } from "./check-request-decoder.js";
 import { toCheckResponse, type ResponseContext } from "./check-response.js";
@@ -47,6 +48,14 @@ export interface AuthorizationDeps {
    * API_KEY_INVALID for any key not already cached, without a store read. Default: no throttling.
    */
   failedKeys?: SlidingCounters;
+  /**
+   * How long one Check may wait for the store in all (KEYGATE_STORE_READ_TIMEOUT_MS): a cold key's
+   * read and the limits' wait share it, so a slow read leaves the wait what is left. Default: no
+   * shared budget (each wait has its own bound).
+   */
+  waitBudgetMs?: number;
+  /** Told of each denial by a key's own rate limit, for `rate_limit.exceeded` (src/webhooks/schedule/); default none. */
+  rateLimits?: RateLimitObserver;
 }
 
 /** Decision → response: the message for Connect, or its wire bytes for the lean gRPC path. */
@@ -57,6 +66,12 @@ const MAX_USAGE_PATH_LENGTH = 1_024;
 
 /** Waits for the limits one Check may make (see #afterLoading). */
 const MAX_LIMIT_WAITS = 2;
+/**
+ * The least a Check that has spent its budget still gives the limits: a moment, so that an ask
+ * not answered by then counts as out of reach (the outage allowance decides) rather than as a
+ * denial for want of an answer.
+ */
+const MIN_LIMIT_WAIT_MS = 1;
 
 export class CheckService implements ServiceImpl<typeof Authorization> {
   readonly #deps: AuthorizationDeps;
@@ -128,7 +143,7 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
       } else {
         entry = this.#throttled(input, caller) ? null : await this.#load(hash, decisionId);
         const nowMs = this.#deps.clock.now();
-        const decision = decide(input, hash, entry, nowMs, this.#deps.limits);
+        const decision = decide(input, hash, entry, nowMs, this.#deps.limits, this.#waitLeftMs(started));
         if (!("waitFor" in decision)) return this.#respond(decision, input, caller, nowMs, decisionId, started, respond);
         wait = decision.waitFor;
       }
@@ -143,7 +158,7 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
         // Read after the await: from here to the response nothing yields, so the limits see each
         // request atomically.
         const nowMs = this.#deps.clock.now();
-        const decision = decide(input, hash, entry, nowMs, this.#deps.limits, waits < MAX_LIMIT_WAITS);
+        const decision = decide(input, hash, entry, nowMs, this.#deps.limits, waits < MAX_LIMIT_WAITS ? this.#waitLeftMs(started) : 0);
         if (!("waitFor" in decision)) return this.#respond(decision, input, caller, nowMs, decisionId, started, respond);
         if (waits >= MAX_LIMIT_WAITS) throw new Error("the limits asked a Check to wait after their last wait");
         wait = decision.waitFor;
@@ -153,6 +168,12 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
     }
   }
 
+  /** What is left of the Check's wait budget, never less than MIN_LIMIT_WAIT_MS. */
+  #waitLeftMs(started: number): number {
+    const budget = this.#deps.waitBudgetMs;
+    return budget === undefined ? Infinity : Math.max(MIN_LIMIT_WAIT_MS, budget - (performance.now() - started));
+  }
+
   /** The source used up its failed attempts: unknown keys from it are not looked up. */
   #throttled(input: CheckInput, caller: DataPlaneCaller): boolean {
     return this.#deps.failedKeys?.exceeded(failedKeySource(caller, input.clientIp)) ?? false;
@@ -160,6 +181,7 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
 
   #respond<R>(decision: Decision, input: CheckInput, caller: DataPlaneCaller, nowMs: number, decisionId: string, started: number, respond: Respond<R>): R {
     if (decision.outcome === "API_KEY_INVALID") this.#deps.failedKeys?.add(failedKeySource(caller, input.clientIp));
+    else if (decision.outcome === "RATE_LIMITED") this.#deps.rateLimits?.rateLimited(decision.entry, nowMs);
     this.#record(decision, input, nowMs);
     if (this.#deps.logger.isLevelEnabled("debug")) {
       this.#deps.logger.debug(

@@ -51,7 +51,8 @@ export function decide(
   entry: CachedKey | null,
   nowMs: number,
   limits: Pick<CheckLimits, "admit">,
-  mayWait = true,
+  /** How long the Check may still wait for the limits (CheckLimits.admit); 0: not at all. */
+  waitMs = Infinity,
 ): Decision | LimitsWait {
   if (entry === null) return INVALID;
   const status = entry.status(presentedHash, nowMs);
@@ -67,7 +68,7 @@ export function decide(
   for (const scope of input.requiredScopes) {
     if (!entry.scopes.has(scope)) return { outcome: "SCOPE_MISSING", entry };
   }
-  const admission = limits.admit(entry, entry.plan, nowMs, mayWait);
+  const admission = limits.admit(entry, entry.plan, nowMs, waitMs);
   if ("waitFor" in admission) return admission;
   if (!admission.admitted) return { outcome: admission.reason, entry, limit: admission.state };
   return { outcome: "allowed", entry, limit: admission.state };

@@ -57,9 +57,12 @@ export const environment = (raw: string) => oneOf("--environment", raw, { live: 
 export const keyType = (raw: string) => oneOf("--type", raw, { user: KeyType.USER, shared: KeyType.SHARED });
 export const usagePeriod = (raw: string) => oneOf("--period", raw, { day: UsagePeriod.DAY, week: UsagePeriod.WEEK, month: UsagePeriod.MONTH });
 
-export function positiveInt(flag: string, raw: string | undefined, fallback: number): number {
+/** A page size and the like: 1 to `max` (the most the RPC accepts). */
+export function positiveInt(flag: string, raw: string | undefined, fallback: number, max = 1000): number {
   if (raw === undefined) return fallback;
-  if (!/^\d{1,4}$/.test(raw) || Number(raw) < 1) throw new UsageError(`${flag} must be a whole number from 1 to 1000; got ${JSON.stringify(raw)}`);
+  if (!/^\d{1,9}$/.test(raw) || Number(raw) < 1 || Number(raw) > max) {
+    throw new UsageError(`${flag} must be a whole number from 1 to ${max}; got ${JSON.stringify(raw)}`);
+  }
   return Number(raw);
 }
 

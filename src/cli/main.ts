@@ -10,19 +10,22 @@ import { terminalSafeIo, withCauses } from "./output.js";
 import { REENCRYPT_HELP, reencryptCommand } from "./reencrypt-command.js";
 import { REPAIR_COUNTERS_HELP, repairCountersCommand } from "./repair-counters-command.js";
 import { usageCommand } from "./usage-command.js";
+import { webhooksCommand } from "./webhooks-command.js";
 
 const HELP = `Usage: keygate <command> [options]
 
 Commands:
   bootstrap        create an organization, its owner and a first admin key (or a platform operator)
   keys             create, list, show, change, rotate, revoke, delete and test API keys
+  webhooks         webhook endpoints: create, list, change, rotate their secret, test; deliveries
   usage            usage, billing and quota: key, org, billing, summary, quota
   audit            the audit log
   reencrypt        seal every recoverable key's secret under the current encryption key
   repair-counters  count again the counters that bound keys and set those that are wrong
 
-keys, usage and audit call a running keygate: --url or KEYGATE_URL (default http://localhost:8080),
-and an admin key in KEYGATE_API_KEY (or --api-key). --json prints the API's JSON for scripts.
+keys, webhooks, usage and audit call a running keygate: --url or KEYGATE_URL (default
+http://localhost:8080), and an admin key in KEYGATE_API_KEY (or --api-key). --json prints the
+API's JSON for scripts.
 
 Run keygate <command> --help for a command's options.
 Exit codes: 0 success, 1 failure, 2 wrong usage or configuration (or a value the server refused),
@@ -32,6 +35,7 @@ Exit codes: 0 success, 1 failure, 2 wrong usage or configuration (or a value the
 const COMMANDS: Record<string, { run: (args: string[], io: CommandIo) => Promise<number>; help: string }> = {
   bootstrap: { run: bootstrapCommand, help: BOOTSTRAP_HELP },
   keys: keysCommand,
+  webhooks: webhooksCommand,
   usage: usageCommand,
   audit: auditCommand,
   reencrypt: { run: reencryptCommand, help: REENCRYPT_HELP },

@@ -55,6 +55,8 @@ export interface Subcommand {
   options?: Options;
   /** Positional arguments: how many at least and at most. */
   positionals?: [min: number, max: number];
+  /** The positional arguments' names as the usage line spells them, so a missing one is named. */
+  argumentNames?: readonly string[];
   run(ctx: RunContext): Promise<number>;
 }
 
@@ -92,7 +94,10 @@ export async function runSubcommand(title: string, sub: Subcommand, args: string
       return EXIT.ok;
     }
     const [min, max] = sub.positionals ?? [0, 0];
-    if (positionals.length < min) throw new UsageError(min === 1 ? "an argument is missing" : `${min} arguments are needed`);
+    const missing = sub.argumentNames?.[positionals.length];
+    if (positionals.length < min) {
+      throw new UsageError(missing !== undefined ? `${missing} is missing` : min === 1 ? "an argument is missing" : `${min} arguments are needed`);
+    }
     if (positionals.length > max) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[max])}`);
     let client: Client<typeof KeyAdminService> | undefined;
     const json = values["json"] === true;

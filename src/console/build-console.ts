@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { defaultConsoleDir, packageRoot } from "./package-root.js";
@@ -56,17 +56,55 @@ export async function buildConsole(outDir: string = defaultConsoleDir(), options
   }
 }
 
-/** Replaces `target` with `staging`; the old build is removed after the swap. */
+/**
+ * Puts `staging` in the place of `target`. Several builds may run at once (test files that each
+ * build the console the server serves start together): a build equal to the one already in place
+ * leaves it there, so a server reading it never finds the folder gone; a different one moves the
+ * old aside, and tries again should another build take the place in between.
+ */
 async function swapInto(staging: string, target: string): Promise<void> {
-  const old = `${target}.old-${randomBytes(4).toString("hex")}`;
   await mkdir(dirname(target), { recursive: true });
+  const olds: string[] = [];
   try {
-    await rename(target, old);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await rename(staging, target);
+        return;
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if ((code !== "ENOTEMPTY" && code !== "EEXIST") || attempt === 5) throw error;
+      }
+      if (await sameFiles(staging, target)) {
+        await rm(staging, { recursive: true, force: true });
+        return;
+      }
+      const old = `${target}.old-${randomBytes(4).toString("hex")}`;
+      try {
+        await rename(target, old);
+        olds.push(old);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      }
+    }
+  } finally {
+    for (const old of olds) await rm(old, { recursive: true, force: true });
   }
-  await rename(staging, target);
-  await rm(old, { recursive: true, force: true });
+}
+
+/** The same file names with the same bytes (a build is a flat folder); false when `b` moves away meanwhile. */
+async function sameFiles(a: string, b: string): Promise<boolean> {
+  try {
+    const [left, right] = await Promise.all([readdir(a), readdir(b)]);
+    if (left.length !== right.length || !left.every((name) => right.includes(name))) return false;
+    for (const name of left) {
+      const [x, y] = await Promise.all([readFile(join(a, name)), readFile(join(b, name))]);
+      if (!x.equals(y)) return false;
+    }
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;
+    throw error;
+  }
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

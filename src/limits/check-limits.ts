@@ -20,7 +20,7 @@ export type LimitedKey = Pick<KeyRecord, "id" | "organizationId" | "rateLimit">;
 export type Admission =
   | { admitted: true; /** The tightest of the limits that apply, after counting this request. */ state: RateLimitState }
   | { admitted: false; reason: "RATE_LIMITED" | "QUOTA_EXCEEDED"; state: RateLimitState }
-  /** Something must be fetched first: wait for it (it may reject), then admit again with mayWait false. */
+  /** Something must be fetched first: wait for it (it may reject), then admit again with waitMs 0. */
   | { waitFor: Promise<void> };
 
 export interface OrganizationLimits {
@@ -30,8 +30,12 @@ export interface OrganizationLimits {
 }
 
 export interface CheckLimits {
-  /** One more request of this key; `mayWait` false: decide with what is here, never wait again. */
-  admit(key: LimitedKey, plan: PlanLimits, nowMs: number, mayWait?: boolean): Admission;
+  /**
+   * One more request of this key. `waitMs`: how long the Check may still wait for the store (what
+   * is left of its budget); 0: decide with what is here, never wait again; absent: as long as the
+   * limits' own bound.
+   */
+  admit(key: LimitedKey, plan: PlanLimits, nowMs: number, waitMs?: number): Admission;
   /**
    * The key's own rate limit as the next request would see it, without counting anything: what
    * the admin TestKey RPC reports as {limit, remaining, reset_at}. Null when the key has none.

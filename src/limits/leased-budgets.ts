@@ -99,9 +99,12 @@ export class LeasedBudgets {
    * One more request against every spec, in order: counted on all of them when each has a unit
    * for it, denied by the first that has none and whose window the fleet has used up, or a promise
    * to wait on (one ask for every bucket that needs one, sent together) after which to call again
-   * with `mayWait` false, when an earlier bucket needs an ask first.
+   * with `waitMs` 0, when an earlier bucket needs an ask first. The wait lasts at most `waitMs` (what
+   * is left of the Check's budget) or the `waitMs` option, whichever is shorter; past it the
+   * buckets count as out of reach, as after any unanswered ask.
    */
-  take(specs: readonly BudgetSpec[], nowMs: number, mayWait: boolean): Taken {
+  take(specs: readonly BudgetSpec[], nowMs: number, waitMs: number): Taken {
+    const mayWait = waitMs > 0;
     const budgets: Budget[] = [];
     let asking: Budget[] | null = null;
     let admitting: Budget[] | null = null;
@@ -123,7 +126,7 @@ export class LeasedBudgets {
         if (budget.available < budget.waiting + budget.claimed + 1 + lowWater(budget.rate.at(nowMs))) asking.push(budget);
         else claims.push(budget);
       }
-      return { waitFor: this.#waitFor(asking, claims) };
+      return { waitFor: this.#waitFor(asking, claims, Math.min(this.#options.waitMs, waitMs)) };
     }
     const states: RateLimitState[] = [];
     let withoutLease = false;
@@ -227,7 +230,7 @@ export class LeasedBudgets {
   }
 
   /** Registers one Check's demand on each budget and gives what settles once all of them were asked. */
-  #waitFor(budgets: Budget[], claims: Budget[]): Promise<void> {
+  #waitFor(budgets: Budget[], claims: Budget[], waitMs: number): Promise<void> {
     for (const budget of claims) budget.claimed++;
     const waits: Promise<void>[] = [];
     for (const budget of budgets) {
@@ -244,7 +247,7 @@ export class LeasedBudgets {
       timer = setTimeout(() => {
         for (const budget of budgets) if (budget.inAir || budget.next !== null || budget.seeding) budget.unreachable = true;
         resolve();
-      }, this.#options.waitMs);
+      }, waitMs);
     });
     const answered = waits.length === 1 ? waits[0]! : Promise.all(waits).then(() => undefined);
     return Promise.race([answered, deadline]).then(() => {

@@ -88,9 +88,9 @@ export class LeasedLimits implements CheckLimits {
     });
   }
 
-  admit(key: LimitedKey, plan: PlanLimits, nowMs: number, mayWait = true): Admission {
+  admit(key: LimitedKey, plan: PlanLimits, nowMs: number, waitMs = Infinity): Admission {
     const { specs } = specsOf(key, plan);
-    const taken = this.#budgets.take(specs, nowMs, mayWait);
+    const taken = this.#budgets.take(specs, nowMs, waitMs);
     if ("waitFor" in taken) return taken;
     if (taken.admitted) return { admitted: true, state: tightest(taken.states) };
     const reason = specs[taken.index]!.bucket.startsWith("key/") ? "RATE_LIMITED" : "QUOTA_EXCEEDED";

@@ -51,10 +51,11 @@ export class LocalLimits implements CheckLimits {
     this.#quota = new MonthlyQuota({ loadMonthlyRequests: options.loadMonthlyRequests, maxOrganizations });
   }
 
-  admit(key: LimitedKey, plan: PlanLimits, nowMs: number, mayWait = true): Admission {
+  admit(key: LimitedKey, plan: PlanLimits, nowMs: number, waitMs = Infinity): Admission {
     // The organization's month is counted from stored usage first (once per organization and
-    // month); a load that failed rejects the wait, and the Check answers unavailable.
-    const ready = mayWait ? this.#quota.ready(key.organizationId, nowMs) : undefined;
+    // month); a load that failed rejects the wait, and the Check answers unavailable. That read
+    // is bounded by the store's own read deadline, not by waitMs: without it there is no count.
+    const ready = waitMs > 0 ? this.#quota.ready(key.organizationId, nowMs) : undefined;
     if (ready !== undefined) return { waitFor: ready };
     const organizationId = key.organizationId;
     const orgRule = organizationRule(plan);

@@ -64,6 +64,12 @@ export interface WebhookEvent {
   occurredAt: Date;
   /** The JSON body, fixed when the event is written: every attempt sends the same bytes. */
   payload: string;
+  /**
+   * For an event that must happen once but may be made again for longer than the outbox's
+   * retention (a key's expiry warning, found on every pass until the key expires, up to a year):
+   * its id is remembered at least until then.
+   */
+  rememberUntil?: Date;
 }
 
 export type WebhookDeliveryStatus = "pending" | "delivered" | "failed";

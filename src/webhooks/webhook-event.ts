@@ -26,11 +26,20 @@ export function webhookEvent(type: WebhookEventType, organizationId: string, dat
  * the key id and its expiry), so every replica and every pass that makes it makes the same
  * event, and the store queues it only the first time (WebhookRepository.enqueue).
  */
-export function onceWebhookEvent(type: WebhookEventType, organizationId: string, once: string, data: Record<string, unknown>, now: Date): WebhookEvent {
+export function onceWebhookEvent(
+  type: WebhookEventType,
+  organizationId: string,
+  once: string,
+  data: Record<string, unknown>,
+  now: Date,
+  /** Until when it may be made again, when that is longer than the outbox's retention (WebhookEvent.rememberUntil). */
+  rememberUntil?: Date,
+): WebhookEvent {
   const digest = createHash("sha256").update(`${organizationId}\0${type}\0${once}`).digest();
   let id = "";
   for (let i = 0; i < 26; i++) id += CROCKFORD[digest[i]! & 31];
-  return eventWithId(`msg_${id}`, type, organizationId, data, now);
+  const event = eventWithId(`msg_${id}`, type, organizationId, data, now);
+  return rememberUntil === undefined ? event : { ...event, rememberUntil };
 }
 
 function eventWithId(id: string, type: WebhookEventType, organizationId: string, data: Record<string, unknown>, now: Date): WebhookEvent {

@@ -20,16 +20,23 @@ describe("change RPCs", () => {
     }
   });
 
-  it("lists the writes of keys, users, organizations and operator keys as changes", () => {
+  it("lists the writes of keys, users, webhooks, settings, organizations and operator keys as changes", () => {
     expect(methods.filter(isChangeRpc).map(rpcName).sort()).toEqual([
       "keygate.v1.KeyAdminService/AddUser",
       "keygate.v1.KeyAdminService/CreateKey",
+      "keygate.v1.KeyAdminService/CreateWebhookEndpoint",
       "keygate.v1.KeyAdminService/DeleteKey",
+      "keygate.v1.KeyAdminService/DeleteWebhookEndpoint",
+      "keygate.v1.KeyAdminService/RedeliverWebhook",
       "keygate.v1.KeyAdminService/RegenerateKey",
       "keygate.v1.KeyAdminService/RemoveUser",
       "keygate.v1.KeyAdminService/RevokeKey",
+      "keygate.v1.KeyAdminService/RotateWebhookSecret",
+      "keygate.v1.KeyAdminService/SendTestWebhook",
       "keygate.v1.KeyAdminService/UpdateKey",
+      "keygate.v1.KeyAdminService/UpdateOrganizationSettings",
       "keygate.v1.KeyAdminService/UpdateUser",
+      "keygate.v1.KeyAdminService/UpdateWebhookEndpoint",
       "keygate.v1.OperatorService/CreateOrganization",
       "keygate.v1.OperatorService/RegenerateOperatorKey",
       "keygate.v1.OperatorService/RevokeOperatorKey",

@@ -42,7 +42,7 @@ function decideFromRecord(input: CheckInput, presentedHash: string, entry: Recor
   for (const scope of input.requiredScopes) {
     if (!entry.scopes.has(scope)) return { outcome: "SCOPE_MISSING" };
   }
-  const admission = limits.admit(entry.key, entry.plan, nowMs, false);
+  const admission = limits.admit(entry.key, entry.plan, nowMs, 0);
   if ("waitFor" in admission) return admission;
   if (!admission.admitted) return { outcome: admission.reason, limit: admission.state };
   return { outcome: "allowed", limit: admission.state };
@@ -136,7 +136,7 @@ describe("a decision from the compact key", () => {
         for (const r of [...requests].sort((a, b) => a.nowIn - b.nowIn)) {
           const input = inputOf(r);
           const nowMs = T0 + r.nowIn;
-          const got = decide(input, r.presented, compact, nowMs, compactLimits, false) as Decision;
+          const got = decide(input, r.presented, compact, nowMs, compactLimits, 0) as Decision;
           const expected = decideFromRecord(input, r.presented, full, nowMs, fullLimits);
           expect("waitFor" in got ? "wait" : { outcome: got.outcome, limit: "limit" in got ? got.limit : undefined }).toEqual(
             "waitFor" in expected ? "wait" : { outcome: expected.outcome, limit: expected.limit },

@@ -59,12 +59,12 @@ export function replicaAnsweredByHand(startMs: number) {
     logger: createLogger("silent"),
   });
   /** Checks of `specs` at the clock's time, all in one turn: the first look of each (mayWait). */
-  const look = (specs: readonly BudgetSpec[], count: number): Taken[] => Array.from({ length: count }, () => budgets.take(specs, clock.now(), true));
+  const look = (specs: readonly BudgetSpec[], count: number): Taken[] => Array.from({ length: count }, () => budgets.take(specs, clock.now(), Infinity));
   /** A Check's second look after its wait, as Check decides it: it may not wait again. */
   const decide = async (specs: readonly BudgetSpec[], taken: Taken): Promise<Taken> => {
     if (!("waitFor" in taken)) return taken;
     await taken.waitFor;
-    return budgets.take(specs, clock.now(), false);
+    return budgets.take(specs, clock.now(), 0);
   };
   /** Stops the budgets, answering the give-back of what they hold. */
   const close = async () => {

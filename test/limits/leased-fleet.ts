@@ -117,11 +117,11 @@ export async function leasedFleet(options: FleetOptions): Promise<Fleet> {
 
 /** One request as Check makes it: take, and when told to wait, wait and take again (at most twice, as Check). */
 export async function request(replica: Replica, specs: readonly BudgetSpec[]): Promise<boolean> {
-  let taken = replica.budgets.take(specs, replica.clock.now(), true);
+  let taken = replica.budgets.take(specs, replica.clock.now(), Infinity);
   for (let waits = 1; "waitFor" in taken; waits++) {
     if (waits > 2) throw new Error("asked to wait after the last wait");
     await taken.waitFor;
-    taken = replica.budgets.take(specs, replica.clock.now(), waits < 2);
+    taken = replica.budgets.take(specs, replica.clock.now(), waits < 2 ? Infinity : 0);
   }
   return taken.admitted;
 }

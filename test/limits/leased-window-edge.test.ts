@@ -73,7 +73,7 @@ describe("a Check at a window's edge", () => {
     const [taken] = replica.look([second, minute], 1);
     await replica.leases.answer(MINUTE_END - 9, MINUTE_END + 5);
     // As Check does: a second look may wait once more, for the bucket that changed meanwhile.
-    const again = replica.budgets.take([second, minute], replica.clock.now(), true);
+    const again = replica.budgets.take([second, minute], replica.clock.now(), Infinity);
     expect("waitFor" in again).toBe(true);
     await replica.leases.answer(MINUTE_END + 6, MINUTE_END + 7);
     expect(await replica.decide([second, minute], again)).toMatchObject({ admitted: true });

@@ -19,7 +19,10 @@ afterAll(async () => {
   await (await server)?.stop();
 });
 
-describeStoreContract("mongodb (standalone)", async () => withCounterWriter(await freshMongoStore(await standaloneUri())));
+describeStoreContract("mongodb (standalone)", async () => ({
+  ...withCounterWriter(await freshMongoStore(await standaloneUri())),
+  unitsWithoutRollback: true,
+}));
 
 describe("on a standalone mongod", () => {
   it("the change log has no stream to offer: watch() is null, and the feed polls as before", async () => {

@@ -40,10 +40,21 @@ describe("mongodb store", () => {
       { key: { organizationId: 1, isActive: 1, _id: 1 } },
       { key: { organizationId: 1, ownerUserId: 1, _id: 1 } },
       { key: { "encryptedSecret.keyId": 1, _id: 1 }, partialFilterExpression: { "encryptedSecret.keyId": { $type: "string" } } },
+      { key: { expiresAt: 1 }, partialFilterExpression: { expiresAt: { $type: "date" } } },
     ]);
     expect(await indexes(COLLECTIONS.users)).toEqual([{ key: { _id: 1 } }, { key: { organizationId: 1, _id: 1 } }]);
     expect(await indexes(COLLECTIONS.receipts)).toEqual([{ key: { _id: 1 } }, { key: { expiresAt: 1 } }]);
     expect((await fresh.db.collection(COLLECTIONS.receipts).indexes()).find((index) => index.name === "expires_ttl")?.expireAfterSeconds).toBe(0);
+    expect(await indexes(COLLECTIONS.webhookEndpoints)).toEqual([{ key: { _id: 1 } }, { key: { organizationId: 1, _id: 1 } }]);
+    expect(await indexes(COLLECTIONS.webhookEvents)).toEqual([{ key: { _id: 1 } }, { key: { forgetAt: 1 } }]);
+    expect((await fresh.db.collection(COLLECTIONS.webhookEvents).indexes()).find(({ name }) => name === "forget_ttl")?.expireAfterSeconds).toBe(0);
+    expect(await indexes(COLLECTIONS.webhookDeliveries)).toEqual([
+      { key: { _id: 1 } },
+      { key: { status: 1, nextAttemptAt: 1 } },
+      { key: { organizationId: 1, endpointId: 1, _id: 1 } },
+      { key: { createdAt: 1 } },
+    ]);
+    expect((await fresh.db.collection(COLLECTIONS.webhookDeliveries).indexes()).find(({ name }) => name === "created_ttl")?.expireAfterSeconds).toBe(35 * 24 * 60 * 60);
     expect(await indexes(COLLECTIONS.audit)).toEqual([
       { key: { _id: 1 } },
       { key: { organizationId: 1, _id: -1 } },

@@ -26,6 +26,9 @@ export const REASON_TEXT: Readonly<Record<string, string>> = {
   API_KEY_LIMIT_EXCEEDED: "The key limit is reached: revoke or delete keys you no longer need (disabled keys still count).",
   PERMISSION_DENIED: "Your admin key may not do this: it needs the admin:write scope, and may only grant scopes it holds.",
   UNAUTHENTICATED: "Your admin key no longer works (revoked, disabled, expired or mistyped). Sign in again.",
+  WEBHOOK_ENDPOINT_NOT_FOUND: "That webhook endpoint does not exist in your organization: it may have been deleted.",
+  WEBHOOK_DELIVERY_NOT_FOUND: "That delivery does not exist in your organization: its endpoint may have been deleted.",
+  WEBHOOK_ENDPOINT_LIMIT_EXCEEDED: "The organization has as many webhook endpoints as it may: delete one it no longer needs.",
 };
 
 const CODE_TEXT: Partial<Record<Code, string>> = {
@@ -39,7 +42,7 @@ const CODE_TEXT: Partial<Record<Code, string>> = {
   [Code.DeadlineExceeded]: "keygate took too long to answer. Try again.",
   [Code.Internal]: "keygate failed unexpectedly. Try again; if it persists, check the server's log.",
   [Code.Unknown]: "keygate answered with an unexpected error.",
-  [Code.FailedPrecondition]: "The key is not in a state that allows this.",
+  [Code.FailedPrecondition]: "It is not in a state that allows this (a revoked key, a disabled endpoint).",
   [Code.AlreadyExists]: "That already exists.",
   [Code.Aborted]: "The change collided with another one. Reload and try again.",
   [Code.Canceled]: "The request was canceled.",

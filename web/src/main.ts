@@ -7,16 +7,19 @@ import { renderKeyDetail } from "./pages/key-detail.js";
 import { renderKeys } from "./pages/keys.js";
 import { renderSignIn } from "./pages/sign-in.js";
 import { renderUsage } from "./pages/usage.js";
+import { renderWebhookDetail } from "./pages/webhook-detail.js";
+import { renderWebhooks } from "./pages/webhooks.js";
 import { onSignedOut, type PageContext } from "./ui.js";
 
 /**
- * The console's shell: hash routes (#/keys, #/keys/<id>, #/usage, #/billing, #/audit), so the
- * server serves one page and no route ever carries the admin key. Leaving a page aborts what it
- * started (requests, live streams).
+ * The console's shell: hash routes (#/keys, #/keys/<id>, #/webhooks, #/webhooks/<id>, #/usage,
+ * #/billing, #/audit), so the server serves one page and no route ever carries the admin key.
+ * Leaving a page aborts what it started (requests, live streams).
  */
 
 const PAGES: Record<string, (ctx: PageContext) => void> = {
   keys: (ctx) => (ctx.params.length > 0 ? renderKeyDetail(ctx) : renderKeys(ctx)),
+  webhooks: (ctx) => (ctx.params.length > 0 ? renderWebhookDetail(ctx) : renderWebhooks(ctx)),
   usage: renderUsage,
   billing: renderBilling,
   audit: renderAudit,

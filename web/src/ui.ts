@@ -146,8 +146,14 @@ export function openDialog(options: DialogOptions): Promise<boolean> {
   });
 }
 
+/** What an API key's secret dialog says; other secrets (webhook signing secrets) say their own. */
+const keySecretWarning = (): Child => [
+  h("strong", null, "Copy this secret now. "),
+  "keygate keeps only a hash of it: it will never be shown again. Store it in a secret manager; anyone holding it can use the key.",
+];
+
 /** The one time a secret is shown: copy button, warning, and it is wiped from the page after. */
-export async function revealSecret(title: string, secret: string): Promise<void> {
+export async function revealSecret(title: string, secret: string, warning: Child = keySecretWarning()): Promise<void> {
   const value = h("input", { id: "secret-value", type: "text", readonly: true, value: secret, spellcheck: "false", autocomplete: "off", class: "secret" });
   const copied = h("span", { class: "copied", role: "status" });
   const copy = h(
@@ -171,12 +177,7 @@ export async function revealSecret(title: string, secret: string): Promise<void>
     title,
     cancelLabel: "I have stored it",
     body: [
-      h(
-        "p",
-        { class: "warning" },
-        h("strong", null, "Copy this secret now. "),
-        "keygate keeps only a hash of it: it will never be shown again. Store it in a secret manager; anyone holding it can use the key.",
-      ),
+      h("p", { class: "warning" }, warning),
       h("div", { class: "field" }, h("label", { for: "secret-value" }, "Secret"), h("div", { class: "copy-row" }, value, copy)),
       copied,
     ],

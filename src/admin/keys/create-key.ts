@@ -23,13 +23,15 @@ import {
   validScopes,
 } from "../validation.js";
 import type { KeyAdminHandler, AdminParts } from "../admin-parts.js";
+import { expiryOnCreate } from "./key-lifetime.js";
 import { ownerIn } from "./key-lookups.js";
 import { settled } from "./settled-key.js";
 
 /**
  * CreateKey: a key for the caller's user or, when the policy lets the caller name one, another
- * member. Its rate, scopes and slot are bounded by its owner's limits; the secret is answered
- * once (and sealed on the record only when the key is recoverable).
+ * member. Its rate, scopes and slot are bounded by its owner's limits, its expiry by the
+ * organization's maximum key lifetime; the secret is answered once (and sealed on the record only
+ * when the key is recoverable). The key and its `key.created` event are one write.
  */
 export function createKey(parts: AdminParts): KeyAdminHandler<"createKey"> {
   const { deps, allow } = parts;
@@ -57,7 +59,7 @@ export function createKey(parts: AdminParts): KeyAdminHandler<"createKey"> {
     const name = validName(req.name);
     const description = validDescription(req.description);
     const allowIps = validAllowIps(req.allowIps);
-    const expiresAt = req.expiresAt ? validExpiry(req.expiresAt, now) : null;
+    const expiresAt = expiryOnCreate(caller.organization, req.expiresAt ? validExpiry(req.expiresAt, now) : null, now);
     const owner = await ownerIn(store, caller, req.ownerUserId);
     await allow(ctx, mayNameOwner(caller.actor, owner));
     // The caller grants (its key's scopes, its user's admin-key right); the owner holds (their limits).
@@ -90,7 +92,11 @@ export function createKey(parts: AdminParts): KeyAdminHandler<"createKey"> {
       updatedAt: new Date(now),
       ...(req.recoverable && deps.encryption && { encryptedSecret: deps.encryption.seal(secret, id) }),
     };
-    const outcome = await store.keys.create(record, { organizationMax: caller.plan.maxKeysPerOrganization, userMax: ownerLimits.maxKeys });
+    const outcome = await parts.events.write(
+      caller,
+      () => store.keys.create(record, { organizationMax: caller.plan.maxKeysPerOrganization, userMax: ownerLimits.maxKeys }),
+      (created) => (created.ok ? [{ type: "key.created", key: created.key }] : []),
+    );
     if (!outcome.ok) {
       const limit = outcome.reason === "organization_limit" ? caller.plan.maxKeysPerOrganization : ownerLimits.maxKeys;
       const whose = outcome.reason === "organization_limit" ? "organization" : "user";

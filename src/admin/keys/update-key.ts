@@ -4,6 +4,7 @@ import { asSeen } from "../../store/key-as-seen.js";
 import { boundRateLimit, rateWithin } from "../../store/key-bound.js";
 import type { KeyPatch } from "../../store/store.js";
 import { callerOf } from "../caller.js";
+import { publicFieldsChanged } from "../change-events.js";
 import { decidedOnCurrentKey } from "../decided-on-current-key.js";
 import { adminError, fieldError, keyNotFound } from "../errors.js";
 import { effectiveLimits, keyRateBound, mayGiveRate, mayGrantScopes, mayNameOwner, ownerMayHold } from "../policy.js";
@@ -19,6 +20,7 @@ import {
   validScopes,
 } from "../validation.js";
 import type { KeyAdminHandler, AdminParts } from "../admin-parts.js";
+import { checkExpiryOnUpdate } from "./key-lifetime.js";
 import { existingKey, ownerIn } from "./key-lookups.js";
 import { withUsage } from "./keys-with-usage.js";
 import { mayActOn } from "./may-act-on.js";
@@ -27,7 +29,8 @@ import { settled } from "./settled-key.js";
 /**
  * UpdateKey: only the fields present change. A new owner, scopes or rate are weighed by the
  * policy against the key as it is when written (decided-on-current-key.ts), and bounded by the
- * limits of the owner the key will have.
+ * limits of the owner the key will have; a new expiry by the organization's maximum key lifetime.
+ * A change and its `key.updated` event are one write.
  */
 export function updateKey(parts: AdminParts): KeyAdminHandler<"updateKey"> {
   const { deps, allow } = parts;
@@ -44,6 +47,7 @@ export function updateKey(parts: AdminParts): KeyAdminHandler<"updateKey"> {
     if (req.expiresAt && req.clearExpiresAt) throw fieldError("clear_expires_at", "cannot be combined with expires_at");
     if (req.expiresAt) patch.expiresAt = validExpiry(req.expiresAt, clock.now());
     if (req.clearExpiresAt) patch.expiresAt = null;
+    checkExpiryOnUpdate(caller.organization, patch.expiresAt, clock.now());
     const newOwner = req.ownerUserId === undefined ? undefined : await ownerIn(store, caller, req.ownerUserId);
     if (newOwner) patch.ownerUserId = newOwner.id;
 
@@ -86,7 +90,12 @@ export function updateKey(parts: AdminParts): KeyAdminHandler<"updateKey"> {
     if (patch.rateLimit) await allow(ctx, mayGiveRate(caller.actor, { id: ownerId }, patch.rateLimit), current.id);
 
     const slots = { organizationMax: caller.plan.maxKeysPerOrganization, userMax: ownerLimits.maxKeys };
-    const outcome = await store.keys.update(caller.organization.id, req.id, patch, slots, asSeen(current));
+    const outcome = await parts.events.write(
+      caller,
+      () => store.keys.update(caller.organization.id, req.id, patch, slots, asSeen(current)),
+      // A patch that leaves the key as it was (its name given again, say) is no change to tell of.
+      (updated) => (updated.ok && publicFieldsChanged(current, updated.key) ? [{ type: "key.updated", key: updated.key }] : []),
+    );
     if (!outcome.ok) {
       if (outcome.reason === "not_found") throw keyNotFound(req.id);
       if (outcome.reason === "revoked") throw fieldError("id", "the key is revoked and can no longer be changed");

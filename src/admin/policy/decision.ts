@@ -47,7 +47,13 @@ export type RefusalRule =
   /** The caller's own limits, narrowed below a scope its key is using. */
   | "OWN_RIGHTS_IN_USE"
   /** The caller's own user, removed through its own call. */
-  | "OWN_USER_REMOVED";
+  | "OWN_USER_REMOVED"
+  /** Webhook endpoints changed by a member. */
+  | "WEBHOOKS_NOT_MANAGED"
+  /** The organization's settings changed by a member. */
+  | "SETTINGS_NOT_MANAGED"
+  /** A key lifecycle setting (it reaches owners' keys) changed by someone who is no owner. */
+  | "KEY_LIFECYCLE_OWNERS_ONLY";
 
 export interface Refusal {
   allowed: false;

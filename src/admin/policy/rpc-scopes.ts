@@ -19,6 +19,9 @@ const READ_METHODS: ReadonlySet<string> = new Set([
   "GetQuotaStatus",
   "WatchUsage",
   "ListUsers",
+  "ListWebhookEndpoints",
+  "ListWebhookDeliveries",
+  "GetOrganizationSettings",
 ]);
 
 /** OperatorService needs a platform operator; KeyAdminService reads admin:read, the rest admin:write. */

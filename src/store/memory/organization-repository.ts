@@ -34,4 +34,13 @@ export class MemoryOrganizationRepository implements OrganizationRepository {
     organization.settings = { ...organization.settings, ...Object.fromEntries(given) };
     return copy(organization);
   }
+
+  async listDisablingUnusedKeys({ afterId, limit }: { afterId?: string; limit: number }): Promise<Organization[]> {
+    // Few organizations, swept once an hour: a scan in id order is enough.
+    return [...this.#byId.values()]
+      .filter((organization) => (organization.settings?.disableUnusedKeysAfterDays ?? 0) > 0 && (afterId === undefined || organization.id > afterId))
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .slice(0, limit)
+      .map(copy);
+  }
 }

@@ -3,7 +3,7 @@ import type { WebhookDeliveryRecord, WebhookEndpointRecord, WebhookEvent } from 
 import type { UnitOfWork } from "../unit-of-work.js";
 import type { MemoryUnit } from "./one-at-a-time.js";
 import { ENDPOINT_DELETED, newDelivery, takesEvent } from "../webhook-delivery.js";
-import { WEBHOOK_EVENT_RETENTION_MS } from "../webhook-retention.js";
+import { WEBHOOK_RETENTION_MS } from "../webhook-retention.js";
 import { copy } from "./copy.js";
 
 /**
@@ -18,8 +18,12 @@ export class MemoryWebhookRepository implements WebhookRepository {
   readonly #endpoints = new Map<string, Map<string, WebhookEndpointRecord>>();
   /** Ids of the events written, with when each occurred (ms), oldest written first: only their ids are ever asked for. */
   readonly #events = new Map<string, number>();
+  /** Ids of events remembered past the retention (WebhookEvent.rememberUntil), with until when. */
+  readonly #rememberedLong = new Map<string, number>();
+  #sweepLongAt = 64;
   /** Ids of the events queued by a unit not yet committed. */
   readonly #held = new WeakMap<MemoryUnit, Set<string>>();
+  /** Every delivery by id, oldest written first. */
   readonly #deliveries = new Map<string, WebhookDeliveryRecord>();
   /** Each endpoint's deliveries, in id (creation) order. */
   readonly #byEndpoint = new Map<string, WebhookDeliveryRecord[]>();
@@ -123,7 +127,7 @@ export class MemoryWebhookRepository implements WebhookRepository {
 
   #isWritten(eventId: string): boolean {
     const unit = this.#units.context();
-    return this.#events.has(eventId) || (unit !== undefined && this.#held.get(unit)?.has(eventId) === true);
+    return this.#events.has(eventId) || this.#rememberedLong.has(eventId) || (unit !== undefined && this.#held.get(unit)?.has(eventId) === true);
   }
 
   /** Writes the event (unless written already) and the deliveries once the unit running now commits; at once outside one. */
@@ -134,25 +138,50 @@ export class MemoryWebhookRepository implements WebhookRepository {
       if (!held) this.#held.set(unit, (held = new Set()));
       held.add(event.id);
     }
-    const stored = deliveries.map(copy);
+    const [stored, eventId, occurredAt] = [deliveries.map(copy), event.id, event.occurredAt.getTime()];
+    const rememberUntil = event.rememberUntil?.getTime() ?? 0;
     this.#units.afterCommit(() => {
-      this.#rememberEvent(event);
+      this.#rememberEvent(eventId, occurredAt, rememberUntil);
       for (const delivery of stored) this.#store(delivery);
     });
   }
 
-  /** Remembers the event's id, forgetting those older than the retention (written oldest first, near enough). */
-  #rememberEvent(event: WebhookEvent): void {
-    if (this.#events.has(event.id)) return;
-    const forgetBefore = event.occurredAt.getTime() - WEBHOOK_EVENT_RETENTION_MS;
-    for (const [id, occurredAt] of this.#events) {
-      if (occurredAt > forgetBefore) break;
+  /*
+   * What is older than the retention is forgotten as newer is written, from the front of the maps
+   * (written oldest first, near enough), as MongoDB's TTL indexes drop it there.
+   */
+
+  #rememberEvent(eventId: string, occurredAt: number, rememberUntil: number): void {
+    if (this.#events.has(eventId) || this.#rememberedLong.has(eventId)) return;
+    for (const [id, written] of this.#events) {
+      if (written >= occurredAt - WEBHOOK_RETENTION_MS) break;
       this.#events.delete(id);
     }
-    this.#events.set(event.id, event.occurredAt.getTime());
+    if (rememberUntil <= occurredAt + WEBHOOK_RETENTION_MS) {
+      this.#events.set(eventId, occurredAt);
+      return;
+    }
+    // Out of the front-to-back order: swept whole, whenever it has doubled since the last sweep.
+    if (this.#rememberedLong.size >= this.#sweepLongAt) {
+      for (const [id, until] of this.#rememberedLong) if (until < occurredAt) this.#rememberedLong.delete(id);
+      this.#sweepLongAt = Math.max(64, 2 * this.#rememberedLong.size);
+    }
+    this.#rememberedLong.set(eventId, rememberUntil);
+  }
+
+  #forgetDeliveriesBefore(forgetBefore: number): void {
+    for (const delivery of this.#deliveries.values()) {
+      if (delivery.createdAt.getTime() >= forgetBefore) break;
+      this.#deliveries.delete(delivery.id);
+      this.#pending.delete(delivery);
+      const ofEndpoint = this.#byEndpoint.get(delivery.endpointId)!;
+      ofEndpoint.splice(ofEndpoint.indexOf(delivery), 1);
+      if (ofEndpoint.length === 0) this.#byEndpoint.delete(delivery.endpointId);
+    }
   }
 
   #store(delivery: WebhookDeliveryRecord): void {
+    this.#forgetDeliveriesBefore(delivery.createdAt.getTime() - WEBHOOK_RETENTION_MS);
     this.#deliveries.set(delivery.id, delivery);
     this.#pending.add(delivery);
     let deliveries = this.#byEndpoint.get(delivery.endpointId);

@@ -23,6 +23,7 @@ import { isUsableHolder } from "../usable-holder.js";
 import { toDocument } from "./documents.js";
 import { outsideBound, rateWithinBound } from "./key-bound-filters.js";
 import { changesOf, toRecord, type KeyDocument } from "./key-document.js";
+import { KeyWalks, type PageAfter } from "./key-walks.js";
 import { KeySlotCounters, organizationCounter, userCounter, type SlotCounterId } from "./key-slots.js";
 import { isDuplicateKeyError, reportingDuplicates } from "./mongo-errors.js";
 
@@ -60,12 +61,7 @@ export class MongoKeyRepository implements KeyRepository {
     { key: { organizationId: 1, isActive: 1, _id: 1 }, name: "organizationId_isActive_id" },
     // list of one owner's keys: what RemoveUser disables or hands on.
     { key: { organizationId: 1, ownerUserId: 1, _id: 1 }, name: "organizationId_ownerUserId_id" },
-    // listSealedNotWith: re-encryption walks only the recoverable keys.
-    {
-      key: { "encryptedSecret.keyId": 1, _id: 1 },
-      name: "encryptedSecretKeyId_id",
-      partialFilterExpression: { "encryptedSecret.keyId": { $type: "string" } },
-    },
+    ...KeyWalks.indexes,
   ];
 
   readonly #keys: Collection<KeyDocument>;
@@ -79,6 +75,7 @@ export class MongoKeyRepository implements KeyRepository {
    */
   readonly #checkReads: CheckReads;
   readonly #byHash: FindKeyByHash;
+  readonly #walks: KeyWalks;
 
   constructor(
     keys: Collection<KeyDocument>,
@@ -93,6 +90,7 @@ export class MongoKeyRepository implements KeyRepository {
     this.#units = units;
     this.#checkReads = checkReads;
     this.#byHash = keysByHash(keys, checkReads, () => this.#inTransaction());
+    this.#walks = new KeyWalks(keys);
   }
 
   create(key: KeyRecord, limits: KeySlotLimits): Promise<CreateKeyOutcome> {
@@ -348,11 +346,16 @@ export class MongoKeyRepository implements KeyRepository {
     return { total, active };
   }
 
-  async listSealedNotWith(keyId: string, query: { afterId?: string; limit: number }): Promise<KeyRecord[]> {
-    const filter: Filter<KeyDocument> = { "encryptedSecret.keyId": { $type: "string", $ne: keyId } };
-    if (query.afterId !== undefined) filter._id = { $gt: query.afterId };
-    const docs = await this.#keys.find(filter).sort({ _id: 1 }).limit(query.limit).toArray();
-    return docs.map(toRecord);
+  listSealedNotWith(keyId: string, query: PageAfter): Promise<KeyRecord[]> {
+    return this.#walks.sealedNotWith(keyId, query);
+  }
+
+  listExpiringBetween(from: Date, to: Date, query: PageAfter): Promise<KeyRecord[]> {
+    return this.#walks.expiringBetween(from, to, query);
+  }
+
+  listUsableCreatedBefore(organizationId: string, before: Date, query: PageAfter): Promise<KeyRecord[]> {
+    return this.#walks.usableCreatedBefore(organizationId, before, query);
   }
 
   async replaceSealedSecret(organizationId: string, id: string, expectedNonce: string, next: SealedSecret): Promise<boolean> {

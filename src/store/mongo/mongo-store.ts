@@ -20,6 +20,8 @@ import type { OwnerCountDocument } from "./owner-counts.js";
 import { MongoUsageRepository, type UsageDayDocument } from "./usage-repository.js";
 import { UsageKeyTotals, type UsageKeyTotalsDocument } from "./usage-key-totals.js";
 import { MongoUserRepository, type UserDocument } from "./user-repository.js";
+import { MongoWebhookRepository } from "./webhook-repository.js";
+import type { WebhookDeliveryDocument, WebhookEndpointDocument, WebhookEventDocument } from "./webhook-documents.js";
 
 /** Collection names: one repository each, plus the key slot counters the key repository keeps. */
 const MONGODB_5_WIRE_VERSION = 13;
@@ -37,6 +39,9 @@ export const COLLECTIONS = {
   budgetWindows: "budget_windows",
   replicas: "replicas",
   receipts: "idempotency_receipts",
+  webhookEndpoints: "webhook_endpoints",
+  webhookEvents: "webhook_events",
+  webhookDeliveries: "webhook_deliveries",
 } as const;
 
 const NAMESPACE_EXISTS = 48;
@@ -58,6 +63,7 @@ export class MongoStore implements Store {
   readonly budgets: MongoBudgetLeases;
   readonly replicas: MongoReplicaRegistry;
   readonly receipts: MongoReceiptRepository;
+  readonly webhooks: MongoWebhookRepository;
 
   readonly #client: MongoClient;
   readonly #db: Db;
@@ -112,6 +118,16 @@ export class MongoStore implements Store {
     this.budgets = withErrorsInStoreTerms(new MongoBudgetLeases(this.#collection<BudgetWindowDocument>(COLLECTIONS.budgetWindows), reads.maxTimeMS));
     this.replicas = withErrorsInStoreTerms(new MongoReplicaRegistry(this.#collection<ReplicaDocument>(COLLECTIONS.replicas)));
     this.receipts = withErrorsInStoreTerms(new MongoReceiptRepository(this.#collection<ReceiptDocument>(COLLECTIONS.receipts), inTransaction));
+    this.webhooks = withErrorsInStoreTerms(
+      new MongoWebhookRepository(
+        {
+          endpoints: this.#collection<WebhookEndpointDocument>(COLLECTIONS.webhookEndpoints),
+          events: this.#collection<WebhookEventDocument>(COLLECTIONS.webhookEvents),
+          deliveries: this.#collection<WebhookDeliveryDocument>(COLLECTIONS.webhookDeliveries),
+        },
+        this.#units,
+      ),
+    );
     this.#counters = withErrorsInStoreTerms(
       new MongoCounterRepair(
         {
@@ -161,6 +177,9 @@ export class MongoStore implements Store {
       [COLLECTIONS.budgetWindows, MongoBudgetLeases.indexes],
       [COLLECTIONS.replicas, MongoReplicaRegistry.indexes],
       [COLLECTIONS.receipts, MongoReceiptRepository.indexes],
+      [COLLECTIONS.webhookEndpoints, MongoWebhookRepository.endpointIndexes],
+      [COLLECTIONS.webhookEvents, MongoWebhookRepository.eventIndexes],
+      [COLLECTIONS.webhookDeliveries, MongoWebhookRepository.deliveryIndexes],
     ];
     await Promise.all(
       indexes

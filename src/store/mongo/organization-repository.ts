@@ -5,6 +5,7 @@ import type { MongoUnit } from "./transactions.js";
 import type { MongoChangeLogRepository } from "./change-log-repository.js";
 import type { CheckReads } from "./check-reads.js";
 import type { Organization } from "../../model/records.js";
+import type { OrganizationSettings } from "../../model/webhooks.js";
 import { toDocument, type StoredRecord } from "./documents.js";
 import { reportingDuplicates } from "./mongo-errors.js";
 
@@ -16,11 +17,18 @@ const toRecord = (doc: OrganizationDocument): Organization => ({
   plan: doc.plan,
   createdAt: doc.createdAt,
   ...(doc.kind === "platform" && { kind: doc.kind }),
+  ...(doc.settings !== undefined && { settings: doc.settings }),
 });
 
 export class MongoOrganizationRepository implements OrganizationRepository {
-  /** Organizations are only looked up by `_id`. */
-  static readonly indexes: IndexDescription[] = [];
+  /** Looked up by `_id`; the unused-keys sweep finds the few that disable unused keys by their setting. */
+  static readonly indexes: IndexDescription[] = [
+    {
+      key: { "settings.disableUnusedKeysAfterDays": 1, _id: 1 },
+      name: "disabling_unused_keys",
+      partialFilterExpression: { "settings.disableUnusedKeysAfterDays": { $gt: 0 } },
+    },
+  ];
 
   readonly #organizations: Collection<OrganizationDocument>;
   readonly #changes: Pick<MongoChangeLogRepository, "append">;
@@ -65,5 +73,23 @@ export class MongoOrganizationRepository implements OrganizationRepository {
       await this.#changes.append({ kind: "organization", organizationId: id });
       return toRecord(doc);
     });
+  }
+
+  /** Field by field (`settings.<field>`), so two admins changing different settings at once both win. */
+  async updateSettings(id: string, patch: Partial<OrganizationSettings>): Promise<Organization | null> {
+    const fields = Object.entries(patch).filter(([, value]) => value !== undefined);
+    if (fields.length === 0) return this.findById(id);
+    const $set = Object.fromEntries(fields.map(([field, value]) => [`settings.${field}`, value]));
+    const doc = await this.#organizations.findOneAndUpdate({ _id: id }, { $set }, { returnDocument: "after" });
+    return doc && toRecord(doc);
+  }
+
+  async listDisablingUnusedKeys({ afterId, limit }: { afterId?: string; limit: number }): Promise<Organization[]> {
+    const docs = await this.#organizations
+      .find({ "settings.disableUnusedKeysAfterDays": { $gt: 0 }, ...(afterId !== undefined && { _id: { $gt: afterId } }) })
+      .sort({ _id: 1 })
+      .limit(limit)
+      .toArray();
+    return docs.map(toRecord);
   }
 }

@@ -80,6 +80,12 @@ export const SHARDING: Readonly<Record<CollectionName, ShardedCollection | Unsha
   key_changes: { shardKey: null, why: "the change log replicas follow: written in key transactions, expires within minutes, read whole by recent() and watched." },
   replicas: { shardKey: null, why: "one document per keygate replica; counted whole by every announcement." },
   idempotency_receipts: { shardKey: null, why: "written in the same transaction as the change they answer for; expire within a day." },
+  webhook_endpoints: { shardKey: null, why: "a few per organization; read in the same transactions as the key changes whose events they take." },
+  webhook_events: { shardKey: null, why: "written in the same transaction as the change that caused each (key changes); only their ids are kept, for 35 days." },
+  webhook_deliveries: {
+    shardKey: null,
+    why: "written with their events in key transactions, and claimed by every replica's dispatcher across all organizations (by due time), which no organization-leading shard key would route.",
+  },
 };
 
 export const isSharded = (entry: ShardedCollection | UnshardedCollection): entry is ShardedCollection => entry.shardKey !== null;

@@ -67,5 +67,26 @@ export function describeOrganizationsContract(getStore: () => Store): void {
       expect(await store.organizations.setPlan(organization.id, "pro")).toStrictEqual({ ...second, plan: "pro" });
       expect(await store.organizations.updateSettings(newId("org"), { expiryWarningDays: 3 })).toBeNull();
     });
+
+    it("lists the organizations that disable unused keys, in id order, a page at a time", async () => {
+      const made: Organization[] = [];
+      for (const days of [30, 0, 90, undefined, 7]) {
+        const organization: Organization = { id: newId("org"), name: `days ${days}`, plan: "team", createdAt: T0 };
+        await store.organizations.create(organization);
+        if (days !== undefined) await store.organizations.updateSettings(organization.id, { disableUnusedKeysAfterDays: days });
+        made.push(organization);
+      }
+      const ours = new Set(made.map((organization) => organization.id));
+      const walked: string[] = [];
+      let afterId: string | undefined;
+      for (;;) {
+        const page = await store.organizations.listDisablingUnusedKeys({ limit: 2, ...(afterId !== undefined && { afterId }) });
+        if (page.length === 0) break;
+        walked.push(...page.map((organization) => organization.id));
+        afterId = page.at(-1)!.id;
+      }
+      expect(walked).toEqual([...walked].sort());
+      expect(walked.filter((id) => ours.has(id))).toEqual([made[0]!.id, made[2]!.id, made[4]!.id]);
+    });
   });
 }

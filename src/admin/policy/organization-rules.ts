@@ -1,0 +1,46 @@
+import type { OrganizationSettings } from "../../model/webhooks.js";
+import type { Actor } from "./actor.js";
+import { ALLOWED, firstRefusal, refuse, type Decision } from "./decision.js";
+
+/**
+ * What belongs to the whole organization rather than to a user or a key: its webhook endpoints
+ * and its settings. Reading them needs only the RPC's scope (admin:read, rpc-scopes.ts), like
+ * ListUsers. Changing them is managing the organization, which the contract gives owners and
+ * admins, as it does users: a member manages only its own keys.
+ *
+ * The key lifecycle settings reach every key, owners' included (a maximum lifetime bounds the keys
+ * an owner creates; disabling unused keys disables an owner's), and an admin acts on no owner's
+ * key, so only an owner changes them. The notification settings only say when keygate tells the
+ * organization something, so admins change those too.
+ */
+
+/** The settings that act on keys, by API name: only an owner changes them. */
+const KEY_LIFECYCLE_SETTINGS: readonly { field: string; of: (settings: OrganizationSettings) => number }[] = [
+  { field: "max_key_lifetime_days", of: (settings) => settings.maxKeyLifetimeDays },
+  { field: "disable_unused_keys_after_days", of: (settings) => settings.disableUnusedKeysAfterDays },
+];
+
+/** Creating, changing, deleting, testing and redelivering webhook endpoints, and rotating their secrets. */
+export function mayManageWebhooks(actor: Actor): Decision {
+  if (actor.role === "member") return refuse("WEBHOOKS_NOT_MANAGED", "only owners and admins manage the organization's webhooks; your user is a member");
+  return ALLOWED;
+}
+
+/**
+ * A change of the organization's settings, from `before` to `after` (both with defaults filled
+ * in): a key lifecycle setting sent with its current value changes nothing, so a client that
+ * sends every field (a console's form) is refused only for what it would change.
+ */
+export function mayChangeSettings(actor: Actor, before: OrganizationSettings, after: OrganizationSettings): Decision {
+  return firstRefusal(
+    () => (actor.role === "member" ? refuse("SETTINGS_NOT_MANAGED", "only owners and admins change the organization's settings; your user is a member") : ALLOWED),
+    () => {
+      if (actor.role === "owner") return ALLOWED;
+      const changed = KEY_LIFECYCLE_SETTINGS.find((setting) => setting.of(after) !== setting.of(before));
+      if (changed === undefined) return ALLOWED;
+      return refuse("KEY_LIFECYCLE_OWNERS_ONLY", `reaches every key, owners' included, so only an owner changes it; your user is an ${actor.role}`, {
+        field: changed.field,
+      });
+    },
+  );
+}

@@ -1,0 +1,58 @@
+import type { Collection, Filter, IndexDescription } from "mongodb";
+import type { KeyRecord } from "../../model/records.js";
+import { toRecord, type KeyDocument } from "./key-document.js";
+
+/** A page of a walk: the keys whose ids sort after the cursor, in id order. */
+export interface PageAfter {
+  afterId?: string;
+  limit: number;
+}
+
+/** Enabled and not revoked (a revoked key is also disabled, so both are asked for the index's sake). */
+const USABLE: Filter<KeyDocument> = { isActive: true, revokedAt: null };
+
+/**
+ * The key queries that walk keys a page at a time for keygate's own jobs rather than for a caller:
+ * re-encryption (listSealedNotWith) and the webhook scheduler (expiring keys, unused keys).
+ */
+export class KeyWalks {
+  static readonly indexes: IndexDescription[] = [
+    // sealedNotWith: re-encryption walks only the recoverable keys.
+    {
+      key: { "encryptedSecret.keyId": 1, _id: 1 },
+      name: "encryptedSecretKeyId_id",
+      partialFilterExpression: { "encryptedSecret.keyId": { $type: "string" } },
+    },
+    // expiringBetween: a window of expiry times, of only the keys that expire at all.
+    { key: { expiresAt: 1 }, name: "expiresAt", partialFilterExpression: { expiresAt: { $type: "date" } } },
+  ];
+
+  readonly #keys: Collection<KeyDocument>;
+
+  constructor(keys: Collection<KeyDocument>) {
+    this.#keys = keys;
+  }
+
+  sealedNotWith(keyId: string, query: PageAfter): Promise<KeyRecord[]> {
+    return this.#page({ "encryptedSecret.keyId": { $type: "string", $ne: keyId } }, query);
+  }
+
+  /** `$type` as the index's filter says it, so the planner may use that partial index. */
+  expiringBetween(from: Date, to: Date, query: PageAfter): Promise<KeyRecord[]> {
+    return this.#page({ ...USABLE, expiresAt: { $type: "date", $gt: from, $lte: to } }, query);
+  }
+
+  /** On the keys' organizationId_isActive_id index. */
+  usableCreatedBefore(organizationId: string, before: Date, query: PageAfter): Promise<KeyRecord[]> {
+    return this.#page({ organizationId, ...USABLE, createdAt: { $lt: before } }, query);
+  }
+
+  async #page(filter: Filter<KeyDocument>, query: PageAfter): Promise<KeyRecord[]> {
+    const docs = await this.#keys
+      .find(query.afterId === undefined ? filter : { ...filter, _id: { $gt: query.afterId } })
+      .sort({ _id: 1 })
+      .limit(query.limit)
+      .toArray();
+    return docs.map(toRecord);
+  }
+}
