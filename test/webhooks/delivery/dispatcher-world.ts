@@ -5,39 +5,45 @@ import { createLogger } from "../../../src/log/logger.js";
 import { newId } from "../../../src/model/ids.js";
 import type { WebhookDeliveryRecord, WebhookEndpointRecord, WebhookEventType } from "../../../src/model/webhooks.js";
 import { MemoryStore } from "../../../src/store/memory/memory-store.js";
+import type { Store } from "../../../src/store/store.js";
 import { ManualClock } from "../../../src/time/clock.js";
 import { newSigningSecret } from "../../../src/webhooks/signing-secret.js";
 import { WebhookDispatcher } from "../../../src/webhooks/webhook-dispatcher.js";
 import { webhookEvent } from "../../../src/webhooks/webhook-event.js";
-import { webhookMetrics } from "../../../src/webhooks/webhook-metrics.js";
+import { webhookMetrics, type WebhookDeliveryObserver } from "../../../src/webhooks/webhook-metrics.js";
 import { WebhookSender, type WebhookSenderOptions } from "../../../src/webhooks/webhook-sender.js";
 
 export const PEPPER = "test-pepper-0123456789abcdef-0123456789abcdef";
 export const ORG = "org_01HZX3K4M5N6P7Q8R9S0T1V2W3";
 
 /**
- * A dispatcher over the memory store, a manual clock (which starts at the real time, since
+ * Dispatchers over one store (the memory store unless another is given), a manual clock (which starts at the real time, since
  * standardwebhooks' verify compares timestamps with it), a real sender, the app's audit trail,
  * metrics in a registry of its own, and every log line captured. Retries wait exactly the
  * schedule's delays (no jitter).
  */
 export class DispatcherWorld {
-  readonly store = new MemoryStore();
   readonly clock = new ManualClock(Date.now());
   readonly sealing = new SigningSecretSealing(PEPPER);
   readonly registry = new Registry();
   readonly logLines: string[] = [];
   readonly logger = createLogger("trace", { write: (line: string) => void this.logLines.push(line) });
-  readonly audit = new AuditTrail(this.store, this.clock);
+  readonly audit: AuditTrail;
+  readonly metrics: WebhookDeliveryObserver;
   readonly #dispatchers: WebhookDispatcher[] = [];
-  readonly metrics = webhookMetrics(this.registry, this.store.webhooks, this.clock);
 
-  dispatcher(sender: Partial<WebhookSenderOptions> = {}, holder?: string): WebhookDispatcher {
+  constructor(readonly store: Store = new MemoryStore()) {
+    this.audit = new AuditTrail(store, this.clock);
+    this.metrics = webhookMetrics(this.registry, store.webhooks, this.clock);
+  }
+
+  /** A dispatcher; `store` stands for another replica's connection to the same data. */
+  dispatcher(sender: Partial<WebhookSenderOptions> = {}, holder?: string, store: Store = this.store): WebhookDispatcher {
     const dispatcher = new WebhookDispatcher({
-      store: this.store,
+      store,
       sealing: this.sealing,
       sender: new WebhookSender({ allowInsecure: true, ...sender }),
-      audit: this.audit,
+      audit: new AuditTrail(store, this.clock),
       clock: this.clock,
       logger: this.logger,
       metrics: this.metrics,
