@@ -63,6 +63,8 @@ export class WebhookDispatcher {
   readonly #intervalMs: number;
   readonly #inFlight = new Set<Promise<void>>();
   readonly #perEndpoint = new Map<string, number>();
+  /** Per endpoint, the last of its failures being weighed (#failed). */
+  readonly #failures = new Map<string, Promise<void>>();
   #pass: Promise<void> | undefined;
   #again = false;
   #stopped = false;
@@ -201,11 +203,26 @@ export class WebhookDispatcher {
   }
 
   /**
-   * An attempt to the endpoint failed: its failing streak starts now, or, when it has lasted 5
-   * days, the endpoint is disabled. Read afresh, so a success recorded meanwhile (by another send
-   * or replica) is seen.
+   * An attempt to the endpoint failed. This replica's failures of one endpoint are weighed one
+   * after another, so its concurrent sends to a failing endpoint start one streak and disable it
+   * (and audit that) once.
    */
-  async #failed(organizationId: string, endpointId: string, now: Date): Promise<void> {
+  #failed(organizationId: string, endpointId: string, now: Date): Promise<void> {
+    const previous = this.#failures.get(endpointId) ?? Promise.resolve();
+    const weighed = previous.catch(() => undefined).then(() => this.#weighFailure(organizationId, endpointId, now));
+    this.#failures.set(endpointId, weighed);
+    const forget = () => {
+      if (this.#failures.get(endpointId) === weighed) this.#failures.delete(endpointId);
+    };
+    weighed.then(forget, forget);
+    return weighed;
+  }
+
+  /**
+   * The endpoint's failing streak starts now, or, when it has lasted 5 days, the endpoint is
+   * disabled. Read afresh, so a success recorded meanwhile (by another send or replica) is seen.
+   */
+  async #weighFailure(organizationId: string, endpointId: string, now: Date): Promise<void> {
     const { store, audit, logger } = this.#deps;
     const endpoint = await store.webhooks.findEndpoint(organizationId, endpointId);
     if (!endpoint?.enabled) return;

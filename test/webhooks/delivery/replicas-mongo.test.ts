@@ -9,7 +9,8 @@ import { answerStatus, Receiver } from "./receiver.js";
 /**
  * Two replicas, each with its own connection to one MongoDB database, delivering from the outbox
  * they share: each delivery goes out once, and what a replica claimed and never recorded (it
- * died) goes out from the other once the claim lapses.
+ * died) goes out from the other once the claim lapses. MongoDB also interleaves one replica's
+ * concurrent store calls, which the memory store, answering at once, never does.
  */
 describe("webhook delivery by replicas sharing MongoDB", () => {
   let fresh: FreshMongoStore;
@@ -83,5 +84,22 @@ describe("webhook delivery by replicas sharing MongoDB", () => {
     await world.dispatch(b);
     expect(target.received.map((r) => r.headers["webhook-id"])).toEqual([first!.eventId, first!.eventId, second!.eventId]);
     expect(await world.delivery(second!.id)).toMatchObject({ status: "delivered", attempt: 1 });
+  });
+
+  it("disables a failing endpoint once when several of its deliveries fail at the same time", async () => {
+    world = new DispatcherWorld(fresh.store);
+    // The receiver answers all four together, so their failures are weighed at the same time.
+    const held: (() => void)[] = [];
+    const together = await receiver((_received, res) => {
+      held.push(() => res.writeHead(500).end());
+      if (held.length === 4) for (const answer of held) answer();
+    });
+    const { endpoint } = await world.endpoint(together.url(), { failingSince: new Date(world.clock.now() - 6 * 24 * 60 * 60 * 1000) });
+    for (let i = 0; i < 4; i++) await world.enqueue();
+    await world.dispatch(world.dispatcher());
+    expect(together.received).toHaveLength(4);
+    expect(await fresh.store.webhooks.findEndpoint(ORG, endpoint.id)).toMatchObject({ enabled: false });
+    const audit = await fresh.store.audit.list(ORG, { limit: 10 });
+    expect(audit.filter((e) => e.details["endpointId"] === endpoint.id)).toHaveLength(1);
   });
 });
