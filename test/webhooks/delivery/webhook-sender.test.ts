@@ -81,6 +81,24 @@ describe("WebhookSender", () => {
     expect(outcome).toEqual({ ok: false, responseCode: 0, error: "timed out after 0.1 s" });
   });
 
+  it("counts a 2xx whose body never ends as delivered, at once", async () => {
+    const receiver = await start((_r, res) => {
+      res.writeHead(200);
+      res.write("still going");
+    });
+    // A deadline the test would hit, were the body waited for.
+    expect(await new WebhookSender({ allowInsecure: true, timeoutMs: 60_000 }).send(receiver.url(), {}, PAYLOAD)).toEqual({ ok: true, responseCode: 200, error: "" });
+  });
+
+  it("keeps what came of a failing answer whose body never ends, at the deadline", async () => {
+    const receiver = await start((_r, res) => {
+      res.writeHead(502);
+      res.write("upstream ");
+    });
+    // Long enough for the first bytes to arrive first even on a machine that is busy.
+    expect(await new WebhookSender({ allowInsecure: true, timeoutMs: 2000 }).send(receiver.url(), {}, PAYLOAD)).toEqual({ ok: false, responseCode: 502, error: "upstream" });
+  });
+
   it("reports a connection that fails", async () => {
     const receiver = await start();
     const url = receiver.url();
