@@ -223,6 +223,17 @@ describe("WebhookDispatcher", () => {
     expect(await world.delivery(queued!.id)).toMatchObject({ status: "delivered", attempt: 1 });
   });
 
+  it("once started, delivers on its own, without being nudged", async () => {
+    const target = await receiver();
+    await world.endpoint(target.url());
+    const [queued] = await world.enqueue();
+    const dispatcher = world.dispatcher();
+    dispatcher.start();
+    await target.count(1);
+    await dispatcher.stop();
+    expect(await world.delivery(queued!.id)).toMatchObject({ status: "delivered" });
+  });
+
   it("stops only once the attempts under way are recorded", async () => {
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
