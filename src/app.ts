@@ -17,6 +17,7 @@ import { PageTokens } from "./admin/page-token.js";
 import { rpcLogging } from "./admin/rpc-logging.js";
 import { UsageWatchers } from "./admin/usage/usage-watchers.js";
 import { authorizationRoutes } from "./authz/check-service.js";
+import { Webhooks } from "./webhooks/webhooks.js";
 import { ChangeFeed } from "./cache/change-feed.js";
 import { KeyCache } from "./cache/key-cache.js";
 import { consoleHandler } from "./console/console-handler.js";
@@ -111,6 +112,19 @@ export async function startApp(options: AppOptions): Promise<App> {
       })
     : new LocalLimits({ clock, loadMonthlyRequests: usage.loadMonthlyRequests });
   const audit = new AuditTrail(store, clock);
+  // Webhooks: the outbox's dispatcher and the scheduled events, beside the server (src/webhooks/).
+  const webhooks = new Webhooks({
+    store,
+    pepper: config.pepper,
+    allowInsecureTargets: config.webhookAllowInsecureTargets,
+    plans: config,
+    audit,
+    keyEvents,
+    usage: usage.recorder,
+    registry: metrics.registry,
+    clock,
+    logger,
+  });
   // Abuse bounds (src/abuse): failed keys per source IP, admin requests per caller key.
   const throttle = (limit: number) => new SlidingCounters({ limit, windowMs: 60_000, maxSources: config.throttleMaxSources });
   const failedKeys = throttle(config.failedKeyAttemptsPerMinute);
@@ -165,7 +179,7 @@ export async function startApp(options: AppOptions): Promise<App> {
         maxAgeMs: config.usageFlushIntervalMs,
       }),
     },
-  });
+  }, webhooks);
 
   const operator = operatorService({
     store,
@@ -193,7 +207,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   const dataPlaneAdmission = boundary.admission({ bytes: DEFAULT_READ_MAX_BYTES, origin: "gRPC's usual message limit" });
   const dataPlaneAdmissions: [string, RpcAdmission][] =
     dataPlaneAdmission === undefined ? [] : [[Authorization.typeName, dataPlaneAdmission], [AccessLogService.typeName, dataPlaneAdmission]];
-  const authorization = authorizationRoutes({ config, hasher, keyCache, limits, clock, usage: usage.recorder, logger, observer: metrics.check, failedKeys, waitBudgetMs: config.storeReadTimeoutMs }, boundary);
+  const authorization = authorizationRoutes({ config, hasher, keyCache, limits, clock, usage: usage.recorder, logger, observer: metrics.check, failedKeys, waitBudgetMs: config.storeReadTimeoutMs, rateLimits: webhooks.rateLimitNotes }, boundary);
   const accessLogRoutes = usage.accessLogRoutes(boundary);
   const dataPlaneRoutes = (router: ConnectRouter) => {
     authorization.routes(router);
@@ -274,6 +288,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   logDataPlane(logger, config, boundary, dataPlanePort ?? port);
   usage.recorder.start();
   changeFeed?.start();
+  webhooks.start();
   await readiness.refresh();
   readiness.startMonitoring(READINESS_INTERVAL_MS);
   const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
@@ -302,6 +317,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       await Promise.all([
         limits.close(),
         changeFeed?.close(),
+        webhooks.close(),
         usage.recorder.close(),
       ]);
       keyCache.close();
