@@ -117,6 +117,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     store,
     pepper: config.pepper,
     allowInsecureTargets: config.webhookAllowInsecureTargets,
+    scheduleIntervalMs: config.webhookScheduleIntervalMs,
     plans: config,
     audit,
     keyEvents,

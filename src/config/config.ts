@@ -132,6 +132,11 @@ export interface Config {
    * production a tenant's endpoint could otherwise reach keygate's own network.
    */
   webhookAllowInsecureTargets: boolean;
+  /**
+   * KEYGATE_WEBHOOK_SCHEDULE_INTERVAL_MS: how often each replica looks for keys entering their
+   * expiry warning, expired keys, crossed quota thresholds and rate-limited keys to tell about.
+   */
+  webhookScheduleIntervalMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -401,5 +406,6 @@ export function loadConfig(env: Env = process.env): Config {
     usageWatchMaxStreamsPerKey: integer(env, "KEYGATE_USAGE_WATCH_MAX_STREAMS_PER_KEY", 10, 1, 100),
     usageWatchMaxStreamsPerOrganization: integer(env, "KEYGATE_USAGE_WATCH_MAX_STREAMS_PER_ORGANIZATION", 50, 1, 10_000),
     webhookAllowInsecureTargets: boolean(env, "KEYGATE_WEBHOOK_ALLOW_INSECURE_TARGETS", false),
+    webhookScheduleIntervalMs: integer(env, "KEYGATE_WEBHOOK_SCHEDULE_INTERVAL_MS", 60_000, 100, 3_600_000),
   };
 }

@@ -18,6 +18,8 @@ export interface WebhooksDeps {
   /** KEYGATE_PEPPER (signing secrets are sealed under a key derived from it) and KEYGATE_WEBHOOK_ALLOW_INSECURE_TARGETS. */
   pepper: string;
   allowInsecureTargets: boolean;
+  /** Between the scheduler's passes (KEYGATE_WEBHOOK_SCHEDULE_INTERVAL_MS). */
+  scheduleIntervalMs: number;
   plans: PlanCatalog;
   audit: AuditTrail;
   keyEvents: KeyEvents;
@@ -66,6 +68,7 @@ export class Webhooks {
       usage: deps.usage,
       clock,
       logger,
+      intervalMs: deps.scheduleIntervalMs,
     });
   }
 
