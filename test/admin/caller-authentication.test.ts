@@ -19,6 +19,7 @@ import { bootstrapOrganization } from "../../src/tenancy/bootstrap.js";
 import { ManualClock } from "../../src/time/clock.js";
 import { checker } from "../reliability/check-client.js";
 import { startTestApp, type TestApp } from "../support/app.js";
+import { storeWith } from "../support/store-with.js";
 
 /**
  * Who gets past the admin API's front door, and what it costs keygate to find out: a rotated-out
@@ -276,7 +277,7 @@ function lookupsOf(inner: Store): { store: Store; lookups: { total: number; conc
       };
     },
   });
-  const store = new Proxy(inner, { get: (target, property, receiver) => (property === "keys" ? keys : Reflect.get(target, property, receiver)) });
+  const store = storeWith(inner, { keys });
   return { store, lookups };
 }
 

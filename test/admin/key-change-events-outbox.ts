@@ -1,5 +1,6 @@
 import type { Store, WebhookRepository } from "../../src/store/store.js";
 import type { WebhookEvent } from "../../src/model/webhooks.js";
+import { boundProperty, storeWith } from "../support/store-with.js";
 
 /**
  * A store whose webhook outbox is watched, for the key-change-events suites: each event queued
@@ -21,9 +22,9 @@ export class WatchedOutbox {
       return deliveries;
     };
     const webhooks = new Proxy({} as WebhookRepository, {
-      get: (_target, property) => (property === "enqueue" ? enqueue : bound(inner.webhooks, property)),
+      get: (_target, property) => (property === "enqueue" ? enqueue : boundProperty(inner.webhooks, property)),
     });
-    this.store = new Proxy(inner, { get: (target, property) => (property === "webhooks" ? webhooks : bound(target, property)) });
+    this.store = storeWith(inner, { webhooks });
   }
 
   /** The events committed since the last call, oldest first. */
@@ -32,10 +33,4 @@ export class WatchedOutbox {
     this.#committed = [];
     return taken;
   }
-}
-
-/** A property of `target`, its methods bound to it (stores keep private fields). */
-function bound(target: object, property: string | symbol): unknown {
-  const value: unknown = Reflect.get(target, property, target);
-  return typeof value === "function" ? value.bind(target) : value;
 }

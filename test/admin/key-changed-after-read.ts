@@ -1,5 +1,6 @@
 import type { Store } from "../../src/store/store.js";
 import type { StoreMaker } from "./clients.js";
+import { storeWith } from "../support/store-with.js";
 
 /** Runs `change` right after the next read of a key by id, before that read's caller sees it. */
 export interface ChangeAfterRead {
@@ -35,13 +36,7 @@ export function changingAfterRead(makeStore: StoreMaker): { makeStore: StoreMake
         };
       },
     });
-    return new Proxy(inner, {
-      get(target, property) {
-        if (property === "keys") return keys;
-        const value = Reflect.get(target, property) as unknown;
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
+    return storeWith(inner, { keys });
   };
   return {
     race,

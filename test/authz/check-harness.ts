@@ -18,6 +18,7 @@ import { MemoryStore } from "../../src/store/memory/memory-store.js";
 import type { KeyRecord } from "../../src/model/records.js";
 import { ManualClock } from "../../src/time/clock.js";
 import type { CheckUsageEvent, UsageRecorder } from "../../src/usage/usage-event.js";
+import { storeWith } from "../support/store-with.js";
 
 /** A Check service over a store (memory unless given), a manual clock and a recording usage sink. */
 
@@ -57,15 +58,9 @@ export function countingStore(inner: Store): { store: Store; calls: { keys: Map<
         };
       },
     });
-  const store = new Proxy(inner, {
-    get(object, property, receiver) {
-      if (property === "keys") return countedKeys;
-      if (property === "organizations") return countedOrganizations;
-      return Reflect.get(object, property, receiver);
-    },
-  });
   const countedKeys: KeyRepository = counted(inner.keys, keys);
   const countedOrganizations = counted(inner.organizations, organizations);
+  const store = storeWith(inner, { keys: countedKeys, organizations: countedOrganizations });
   const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
   return { store, calls: { keys, organizations, total: () => sum(keys) + sum(organizations) } };
 }

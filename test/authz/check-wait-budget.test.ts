@@ -7,6 +7,7 @@ import { MemoryReplicaRegistry } from "../../src/store/memory/replica-registry.j
 import type { BudgetLeaseRepository, Store } from "../../src/store/store.js";
 import { ManualClock } from "../../src/time/clock.js";
 import { createHarness, envoyRequest, outcomeOf } from "./check-harness.js";
+import { storeWith } from "../support/store-with.js";
 
 /**
  * One Check waits for the store at most its budget in all: a cold key's read and the limits' wait
@@ -28,7 +29,7 @@ function slowKeyReads(inner: Store): Store {
       };
     },
   });
-  return new Proxy(inner, { get: (target, property, receiver) => (property === "keys" ? keys : Reflect.get(target, property, receiver)) });
+  return storeWith(inner, { keys });
 }
 
 /** The limits as the harness made them, recording the wait each admission was allowed. */

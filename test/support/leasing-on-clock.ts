@@ -2,6 +2,7 @@ import { MemoryBudgetLeases } from "../../src/store/memory/budget-leases.js";
 import { MemoryReplicaRegistry } from "../../src/store/memory/replica-registry.js";
 import type { Store } from "../../src/store/store.js";
 import type { Clock } from "../../src/time/clock.js";
+import { storeWith } from "./store-with.js";
 
 /**
  * The store, but leasing limits in windows of `clock` rather than of the database's own clock.
@@ -12,12 +13,5 @@ import type { Clock } from "../../src/time/clock.js";
 export function leasingOnClock(store: Store, clock: Clock): Store {
   const budgets = new MemoryBudgetLeases(clock);
   const replicas = new MemoryReplicaRegistry(clock);
-  return new Proxy(store, {
-    get(target, property) {
-      if (property === "budgets") return budgets;
-      if (property === "replicas") return replicas;
-      const value: unknown = Reflect.get(target, property, target);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
+  return storeWith(store, { budgets, replicas });
 }
