@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { isValidCidr } from "../net/ip-allow-list.js";
-import { isAmbiguousPath } from "../net/request-path.js";
+import { parseRoutes, type RouteRule } from "./route-rules.js";
 import { parseEncryptionKey } from "../crypto/secret-encryption.js";
 import { ConfigError } from "./config-error.js";
 import { dataPlaneSettings, type DataPlaneSettings } from "./data-plane.js";
@@ -15,25 +15,15 @@ import {
   MIN_BODY_BYTES_PER_CONNECTION,
 } from "./body-limits.js";
 import { DEFAULT_PLANS, findPlan, parsePlans, type Plan } from "../model/plans.js";
-import { DEFAULT_SCOPES, parseScopes, SCOPE_PATTERN, type ScopeDefinition } from "../model/scopes.js";
+import { DEFAULT_SCOPES, parseScopes, type ScopeDefinition } from "../model/scopes.js";
 
 export { ConfigError };
+export type { RouteRule } from "./route-rules.js";
 
 /**
  * keygate's settings, read once from the environment into one typed object. Every variable has
  * a named default and is validated here: a bad value stops the start with a message naming it.
  */
-
-export interface RouteRule {
-  /** An HTTP method (a token; matched upper-cased, as Check reads request methods), or `*` for any. */
-  method: string;
-  /**
-   * `/exact`, `/prefix/` + `*` (which also matches `/prefix`), or a glob with `*` for one
-   * segment and `**` for any rest. Matched case-sensitively; a trailing slash is not significant.
-   */
-  path: string;
-  scopes: string[];
-}
 
 export interface Config {
   /**
@@ -172,39 +162,6 @@ function jsonFile<T>(env: Env, name: string, parse: (raw: unknown) => T, fallbac
   } catch (error) {
     throw new ConfigError(name, `${path}: ${(error as Error).message}`);
   }
-}
-
-/** An RFC 9110 token without `*` (which alone means any method), as long as Check reads methods. */
-const METHOD = /^(?:[A-Za-z0-9!#$%&'+.^_`|~-]{1,32}|\*)$/;
-const ROUTE_PATH = /^\/[A-Za-z0-9._~!$&'()*+,;=:@%/{}-]*$/;
-
-/**
- * KEYGATE_ROUTES_FILE. Once configured the table is the data plane's allow-list, so a rule that
- * could never match (Check rejects or merges such paths before matching) is an error, not a
- * silent gap; and an empty table is refused rather than read as "deny everything".
- */
-export function parseRoutes(raw: unknown, catalog: ScopeDefinition[]): RouteRule[] {
-  if (!Array.isArray(raw)) throw new Error("must be a JSON array of {method, path, scopes}");
-  if (raw.length === 0) throw new Error("holds no rule; leave KEYGATE_ROUTES_FILE unset to use no route table");
-  const known = new Set(catalog.map((s) => s.name));
-  return raw.map((entry, index) => {
-    const rule = entry as Partial<RouteRule> | null;
-    const method = rule?.method ?? "*";
-    if (typeof method !== "string" || !METHOD.test(method)) throw new Error(`route ${index}: method must be an HTTP method (a token of at most 32 characters) or *`);
-    const path = rule?.path;
-    if (typeof path !== "string" || !ROUTE_PATH.test(path)) throw new Error(`route ${index}: path must start with / and hold only URL path characters`);
-    if (isAmbiguousPath(path)) {
-      throw new Error(`route ${index}: path ${path} holds a ; parameter, an encoded slash, backslash, semicolon or NUL (also double-encoded), an invalid escape, or a . or .. segment, which Check rejects in requests`);
-    }
-    if (path.includes("//")) throw new Error(`route ${index}: path ${path} has an empty segment, which Check merges away in requests`);
-    const scopes: unknown = rule?.scopes;
-    if (!Array.isArray(scopes) || scopes.some((s) => typeof s !== "string" || !SCOPE_PATTERN.test(s))) {
-      throw new Error(`route ${index}: scopes must be an array of resource:action strings`);
-    }
-    const unknown = (scopes as string[]).find((s) => !known.has(s));
-    if (unknown) throw new Error(`route ${index}: scope ${unknown} is not in the catalog`);
-    return { method, path, scopes: [...(scopes as string[])] };
-  });
 }
 
 /**
