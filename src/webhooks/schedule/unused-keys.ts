@@ -3,6 +3,7 @@ import type { KeyEvents } from "../../keys/key-events.js";
 import { settingsOf } from "../../model/organization-settings.js";
 import { organizationPlan, type PlanCatalog } from "../../model/plans.js";
 import type { KeyRecord, Organization } from "../../model/records.js";
+import { ADMIN_SCOPES, PLATFORM_ADMIN } from "../../model/scopes.js";
 import { asSeen, KeyChangedError } from "../../store/key-as-seen.js";
 import type { Store } from "../../store/store.js";
 import { keyEventData, webhookEvent } from "../webhook-event.js";
@@ -38,6 +39,10 @@ export interface UnusedKeysDeps {
  * entry in the same unit of work; then announced (KeyEvents) so every cache drops it. Replicas
  * sweeping at once race on that condition: one disables the key, the others find it changed and
  * leave it, so there is one event.
+ *
+ * Keys that administer (admin:read, admin:write, platform:admin) are never disabled: usage counts
+ * only Checks, so a key used on the admin API alone (the console's, the CLI's, automation's)
+ * would look unused, and disabling it could leave the organization with no key to turn it back on.
  */
 export class UnusedKeys {
   readonly #deps: UnusedKeysDeps;
@@ -73,6 +78,7 @@ export class UnusedKeys {
       });
       const totals = page.length === 0 ? new Map() : await store.usage.keyTotals(organization.id, page.map((key) => key.id));
       for (const key of page) {
+        if (administers(key)) continue;
         const lastUsedAtMs = totals.get(key.id)?.lastUsedAtMs ?? null;
         if (lastUsedAtMs !== null && lastUsedAtMs >= cutoffMs) continue;
         if (await this.#disable(organization, key, days, lastUsedAtMs, nowMs)) disabled++;
@@ -118,3 +124,8 @@ export class UnusedKeys {
     return true;
   }
 }
+
+const ADMINISTERING = new Set([...ADMIN_SCOPES, PLATFORM_ADMIN]);
+
+/** Whether the key may call the admin API, whose use the usage totals do not see. */
+const administers = (key: KeyRecord): boolean => key.scopes.some((scope) => ADMINISTERING.has(scope));

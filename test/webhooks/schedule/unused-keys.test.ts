@@ -49,6 +49,19 @@ describe("unused keys", () => {
     expect(world.announced.map(({ key }) => [key!.id, key!.isActive]).sort()).toEqual(disabled.map((id) => [id, false]));
   });
 
+  it("never disables a key that administers: its use on the admin API is not counted, and the organization would be locked out", async () => {
+    world = schedulerWorld(START);
+    const organizationId = await world.organization({ disableUnusedKeysAfterDays: 1 });
+    const owners = await world.key(organizationId, { scopes: ["admin:read", "admin:write"] });
+    const reader = await world.key(organizationId, { scopes: ["admin:read", "machines:read"] });
+    const operator = await world.key(organizationId, { scopes: ["platform:admin"] });
+    const service = await world.key(organizationId, { scopes: ["machines:read"] });
+    world.clock.advance(10 * DAY_MS);
+    await world.replica().scheduler.runOnce();
+    for (const key of [owners, reader, operator]) expect((await world.store.keys.findById(organizationId, key.id))!.isActive, key.scopes.join(" ")).toBe(true);
+    expect((await world.store.keys.findById(organizationId, service.id))!.isActive).toBe(false);
+  });
+
   it("leaves every key of an organization that does not ask for it", async () => {
     world = schedulerWorld(START);
     const organizationId = await world.organization();
