@@ -9,6 +9,7 @@ import type { CallerAudit } from "./caller-audit.js";
 import type { Caller } from "./caller.js";
 import type { ChangeEvents } from "./change-events.js";
 import { fieldError, keyNotFound, preconditionFailed } from "./errors.js";
+import { expiryOnRegenerate } from "./keys/key-lifetime.js";
 
 export interface KeyRegenerationDeps {
   store: Store;
@@ -40,12 +41,15 @@ export class KeyRegeneration {
     }
     const now = deps.clock.now();
     const secret = generateSecret(current.environment);
+    const expiresAt = expiryOnRegenerate(caller.organization, now);
     const replacement = {
       secretHash: deps.hasher.hash(secret),
       keyPrefix: keyPrefixOf(secret),
       previousSecretExpiresAt: graceSeconds > 0 ? new Date(now + graceSeconds * 1000) : null,
       // A recoverable key stays recoverable: its new secret is sealed in the same write.
       encryptedSecret: current.encryptedSecret && deps.encryption ? deps.encryption.seal(secret, current.id) : null,
+      // Under a maximum key lifetime the new secret lives that long (keys/key-lifetime.ts).
+      ...(expiresAt !== undefined && { expiresAt }),
       updatedAt: new Date(now),
     };
     const rotated = await deps.events.write(

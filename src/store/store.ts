@@ -56,6 +56,8 @@ export interface NewSecret {
   previousSecretExpiresAt: Date | null;
   /** The new secret encrypted (recoverable keys); absent or null: none, the old one never survives. */
   encryptedSecret?: SealedSecret | null;
+  /** The key's new expiry (a maximum key lifetime gives the new secret one); absent: it stays. */
+  expiresAt?: Date;
   updatedAt: Date;
 }
 

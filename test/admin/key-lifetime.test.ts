@@ -87,19 +87,34 @@ describe("the maximum key lifetime", () => {
     expect(outbox.take()).toEqual([]);
   });
 
-  it("refuses UpdateKey asking a later expiry or none, and measures the maximum from the update", async () => {
+  it("refuses UpdateKey asking a later expiry or none: only a new secret extends a key's life", async () => {
     const { org, owner } = await organization(30);
     const { key } = await owner.createKey({ name: "bounded", scopes: ["machines:read"], expiresAt: inDays(5) });
     outbox.take();
-    for (const update of [{ expiresAt: inDays(31) }, { clearExpiresAt: true }, { name: "renamed too", expiresAt: inDays(30, 1) }]) {
+    for (const update of [{ expiresAt: inDays(31) }, { clearExpiresAt: true }, { name: "renamed too", expiresAt: inDays(30, 1) }, { expiresAt: inDays(6) }]) {
       expect(await failure(owner.updateKey({ id: key!.id, ...update }))).toMatchObject({ code: Code.InvalidArgument, reason: "API_KEY_FIELD_INVALID", field: "expires_at" });
     }
     expect(await t.store.keys.findById(org.organization.id, key!.id)).toMatchObject({ name: "bounded", expiresAt: timestampDate(inDays(5)) });
     expect(outbox.take()).toEqual([]);
+    // Nearer is always allowed.
+    expect((await owner.updateKey({ id: key!.id, expiresAt: inDays(3) })).key!.expiresAt).toEqual(inDays(3));
 
-    // Twenty days on, an expiry thirty days from now is within the maximum again.
-    clock.advance(20 * DAY_MS);
-    expect((await owner.updateKey({ id: key!.id, expiresAt: inDays(30) })).key!.expiresAt).toEqual(inDays(30));
+    // Days on, pushing the expiry out is still refused: UpdateKey cannot keep a key alive forever.
+    clock.advance(2 * DAY_MS);
+    expect(await failure(owner.updateKey({ id: key!.id, expiresAt: inDays(30) }))).toMatchObject({ field: "expires_at" });
+    // RegenerateKey issues a new secret, which lives the maximum from now.
+    const { key: rotated } = await owner.regenerateKey({ id: key!.id });
+    expect(rotated!.expiresAt).toEqual(inDays(30));
+  });
+
+  it("RegenerateKey gives the new secret the maximum from now, whatever the key's expiry was; without a maximum it stays", async () => {
+    const { org, owner } = await organization(0);
+    const { key: soon } = await owner.createKey({ name: "soon", scopes: ["machines:read"], expiresAt: inDays(2) });
+    const { key: forever } = await owner.createKey({ name: "forever", scopes: ["machines:read"] });
+    expect((await owner.regenerateKey({ id: soon!.id })).key!.expiresAt).toEqual(inDays(2));
+    await t.store.organizations.updateSettings(org.organization.id, { maxKeyLifetimeDays: 10 });
+    expect((await owner.regenerateKey({ id: soon!.id })).key!.expiresAt).toEqual(inDays(10));
+    expect((await owner.regenerateKey({ id: forever!.id })).key!.expiresAt).toEqual(inDays(10));
   });
 
   it("leaves a key made before the maximum as it is until its expiry is changed", async () => {

@@ -1,9 +1,11 @@
 /**
- * The organization's maximum key lifetime (its `max_key_lifetime_days` setting; 0: none): a key
- * expires at the latest that many days after it was created or last given an expiry. CreateKey
- * without an expiry gets the latest one; an expiry asked beyond it, or asked away (UpdateKey's
- * clear_expires_at), is refused before anything is written. Keys made before the setting keep
- * their expiry (or none) until an UpdateKey changes it.
+ * The organization's maximum key lifetime (its `max_key_lifetime_days` setting; 0: none): a secret
+ * lives at most that many days from when it was issued. CreateKey without an expiry gets the
+ * latest one; RegenerateKey, which issues a new secret, gives the key the new secret's latest
+ * (the rotation a `key.expiring` warning asks for must buy the new secret its full life); UpdateKey may bring an expiry nearer but never push it
+ * later, nor clear it, since that would let a key outlive the rotation the maximum asks for.
+ * Refusals come before anything is written. Keys made before the setting keep their expiry (or
+ * none) until one of these calls changes it.
  */
 import { settingsOf } from "../../model/organization-settings.js";
 import type { Organization } from "../../model/records.js";
@@ -23,19 +25,31 @@ export function expiryOnCreate(organization: WithSettings, asked: Date | null, n
   return asked;
 }
 
-/** UpdateKey's expiry change (a date; null: clear it; undefined: not asked), refused beyond the maximum. */
-export function checkExpiryOnUpdate(organization: WithSettings, asked: Date | null | undefined, nowMs: number): void {
+/**
+ * UpdateKey's expiry change (a date; null: clear it; undefined: not asked) of a key expiring at
+ * `current`: refused beyond the maximum from now, and beyond the key's current expiry.
+ */
+export function checkExpiryOnUpdate(organization: WithSettings, asked: Date | null | undefined, current: Date | null, nowMs: number): void {
   const maxDays = settingsOf(organization).maxKeyLifetimeDays;
   if (asked === undefined || maxDays <= 0) return;
-  const latest = new Date(nowMs + maxDays * DAY_MS);
   if (asked === null) {
     throw lifetimeError(`cannot be cleared (clear_expires_at): this organization's keys expire within ${maxDays} days`, maxDays);
   }
+  const latest = new Date(Math.min(nowMs + maxDays * DAY_MS, current?.getTime() ?? Infinity));
   if (asked > latest) throw beyondLifetime(maxDays, latest);
 }
 
+/** RegenerateKey's expiry for the new secret: under a maximum, the latest it may have; undefined: the key's stays. */
+export function expiryOnRegenerate(organization: WithSettings, nowMs: number): Date | undefined {
+  const maxDays = settingsOf(organization).maxKeyLifetimeDays;
+  return maxDays > 0 ? new Date(nowMs + maxDays * DAY_MS) : undefined;
+}
+
 const beyondLifetime = (maxDays: number, latest: Date): Error =>
-  lifetimeError(`must be no later than ${latest.toISOString()}: this organization's keys expire within ${maxDays} days of being given an expiry`, maxDays);
+  lifetimeError(
+    `must be no later than ${latest.toISOString()}: this organization's secrets live at most ${maxDays} days, and only RegenerateKey (a new secret) extends a key's life`,
+    maxDays,
+  );
 
 /** API_KEY_FIELD_INVALID, the contract's reason for a field that cannot be accepted, naming expires_at and the limit. */
 const lifetimeError = (problem: string, maxDays: number): Error =>

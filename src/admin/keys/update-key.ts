@@ -47,13 +47,13 @@ export function updateKey(parts: AdminParts): KeyAdminHandler<"updateKey"> {
     if (req.expiresAt && req.clearExpiresAt) throw fieldError("clear_expires_at", "cannot be combined with expires_at");
     if (req.expiresAt) patch.expiresAt = validExpiry(req.expiresAt, clock.now());
     if (req.clearExpiresAt) patch.expiresAt = null;
-    checkExpiryOnUpdate(caller.organization, patch.expiresAt, clock.now());
     const newOwner = req.ownerUserId === undefined ? undefined : await ownerIn(store, caller, req.ownerUserId);
     if (newOwner) patch.ownerUserId = newOwner.id;
 
     if (req.rateLimit !== undefined && req.rateLimit < 0) throw fieldError("rate_limit", "must be positive, or 0 for its owner's bound");
     const current = await existingKey(store, caller, req.id);
     await mayActOn(parts, ctx, caller, "update", current);
+    checkExpiryOnUpdate(caller.organization, patch.expiresAt, current.expiresAt, clock.now());
     if (patch.scopes) await allow(ctx, mayGrantScopes(caller.actor, patch.scopes), current.id);
     if (newOwner) await allow(ctx, mayNameOwner(caller.actor, newOwner), current.id);
     // The owner the key will have; null when its owner was removed (its limits are then the plan's).

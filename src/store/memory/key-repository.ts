@@ -207,6 +207,7 @@ export class MemoryKeyRepository implements KeyRepository {
     key.keyPrefix = next.keyPrefix;
     if (next.encryptedSecret) key.encryptedSecret = next.encryptedSecret;
     else delete key.encryptedSecret;
+    if (next.expiresAt !== undefined) key.expiresAt = next.expiresAt;
     key.updatedAt = next.updatedAt;
     return this.#write(found);
   }

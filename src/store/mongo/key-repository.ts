@@ -273,7 +273,7 @@ export class MongoKeyRepository implements KeyRepository {
   }
 
   async #replaceSecret(organizationId: string, id: string, next: NewSecret, seen?: KeyAsSeen): Promise<KeyRecord | null> {
-    const { secretHash, keyPrefix, previousSecretExpiresAt, encryptedSecret, updatedAt } = next;
+    const { secretHash, keyPrefix, previousSecretExpiresAt, encryptedSecret, expiresAt, updatedAt } = next;
     // A pipeline update reads "$secretHash" from the document as it was before this update.
     const previousSecret = previousSecretExpiresAt ? { hash: "$secretHash", expiresAt: { $literal: previousSecretExpiresAt } } : null;
     const updated = await reportingDuplicates(
@@ -287,6 +287,7 @@ export class MongoKeyRepository implements KeyRepository {
                 secretHash: { $literal: secretHash },
                 keyPrefix: { $literal: keyPrefix },
                 updatedAt: { $literal: updatedAt },
+                ...(expiresAt !== undefined && { expiresAt: { $literal: expiresAt } }),
               },
             },
             // The old secret's sealed copy never outlives it.

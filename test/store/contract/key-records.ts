@@ -120,6 +120,18 @@ export function describeKeyRecordsContract(getStore: () => Store): void {
     });
   });
 
+  describe("keys: a new secret's expiry", () => {
+    it("replaceSecret sets the expiry given with the new secret, and keeps the key's when none is", async () => {
+      const org = newId("org");
+      const key = await created(aFullKey(org));
+      const given = await store.keys.replaceSecret(org, key.id, { secretHash: hash(), keyPrefix: "sk_test_8888", previousSecretExpiresAt: null, expiresAt: T2, updatedAt: T1 });
+      expect(given).toMatchObject({ expiresAt: T2, keyPrefix: "sk_test_8888" });
+      const kept = await store.keys.replaceSecret(org, key.id, { secretHash: hash(), keyPrefix: "sk_test_9999", previousSecretExpiresAt: null, updatedAt: T2 });
+      expect(kept).toMatchObject({ expiresAt: T2, keyPrefix: "sk_test_9999" });
+      expect(await store.keys.findById(org, key.id)).toStrictEqual(kept);
+    });
+  });
+
   describe("keys: organization isolation", () => {
     it("never shows or changes a key through another organization", async () => {
       const org = newId("org");
