@@ -36,8 +36,10 @@ export interface WebhookRepository {
   /**
    * Swaps in a new signing secret, and makes the one it replaces, as stored at that moment, the
    * previous secret until `previousExpiresAt` (one replaced earlier is dropped), in one atomic
-   * write: of two rotations at once, the later keeps the earlier's secret as its previous one,
-   * so no secret a caller was shown is lost. The endpoint as it is now; null when there is none.
+   * write. Rotations at once so end as if made one after another: of two, the later keeps the
+   * earlier's new secret as its previous one (a read, then a write, would keep the secret both
+   * read and drop the earlier's, which its caller was shown). The endpoint as it is now; null
+   * when there is none.
    */
   rotateSecret(organizationId: string, id: string, secret: SealedSigningSecret, previousExpiresAt: Date, now: Date): Promise<WebhookEndpointRecord | null>;
   /**

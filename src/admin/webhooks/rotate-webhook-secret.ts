@@ -19,12 +19,14 @@ export const PREVIOUS_SECRET_LIFETIME_MS = 24 * 60 * 60 * 1000;
  * RotateWebhookSecret: a new signing secret, shown in this answer only. The one it replaces stays
  * as the previous secret for 24 hours; one replaced earlier is no longer used.
  *
- * The store takes the secret being replaced from the endpoint as it is when it writes, in the same
- * atomic write (rotateSecret), rather than from a read made here: two rotations at once then come
- * out as one after the other, the later keeping the earlier's new secret as its previous one, and
- * both succeed. Conditioning the write on the secret as read and answering `aborted` when it
- * changed would also lose nothing, but would refuse a rotation that is as good as the other (each
- * caller asked for a new secret and gets one) and leave the retry to the caller.
+ * The store takes the secret being replaced from the endpoint as it is when it writes, in the
+ * same atomic write (rotateSecret), rather than from a read made here: two rotations at once then
+ * come out as one after the other, the later keeping the earlier's new secret as its previous
+ * one, and both succeed (of three at once, the first's secret goes, as it would were they made in
+ * turn: an endpoint keeps one previous secret). Conditioning the write on the secret as read and
+ * answering `aborted` when it changed would lose nothing either, but would refuse a rotation as
+ * good as the other (each caller asked for a new secret and gets one) and leave the retry to the
+ * caller.
  */
 export function rotateWebhookSecret(parts: AdminParts, webhooks: WebhookAdminDeps): KeyAdminHandler<"rotateWebhookSecret"> {
   const { deps, allow, audit } = parts;
