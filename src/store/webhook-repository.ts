@@ -64,6 +64,8 @@ export interface WebhookRepository {
    */
   deliverTo(organizationId: string, endpointId: string, event: WebhookEvent, now: Date): Promise<WebhookDeliveryRecord | null>;
   findDelivery(organizationId: string, id: string): Promise<WebhookDeliveryRecord | null>;
+  /** How many of an endpoint's deliveries are pending (SendTestWebhook and RedeliverWebhook add none past a bound). */
+  countPending(organizationId: string, endpointId: string): Promise<number>;
   /** An endpoint's deliveries, newest first; `beforeId` continues a page (ids sort by creation). */
   listDeliveries(organizationId: string, endpointId: string, query: { beforeId?: string; limit: number }): Promise<WebhookDeliveryRecord[]>;
   /**

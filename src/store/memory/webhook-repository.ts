@@ -104,6 +104,12 @@ export class MemoryWebhookRepository implements WebhookRepository {
     return copy(delivery);
   }
 
+  async countPending(organizationId: string, endpointId: string): Promise<number> {
+    let count = 0;
+    for (const delivery of this.#byEndpoint.get(endpointId) ?? []) if (delivery.organizationId === organizationId && delivery.status === "pending") count++;
+    return count;
+  }
+
   async findDelivery(organizationId: string, id: string): Promise<WebhookDeliveryRecord | null> {
     const delivery = this.#deliveries.get(id);
     return delivery?.organizationId === organizationId ? copy(delivery) : null;

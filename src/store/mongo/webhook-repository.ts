@@ -154,6 +154,10 @@ export class MongoWebhookRepository implements WebhookRepository {
     });
   }
 
+  async countPending(organizationId: string, endpointId: string): Promise<number> {
+    return this.#deliveries.countDocuments({ organizationId, endpointId, status: "pending" });
+  }
+
   async findDelivery(organizationId: string, id: string): Promise<WebhookDeliveryRecord | null> {
     const doc = await this.#deliveries.findOne({ _id: id, organizationId });
     return doc && deliveryRecord(doc);
