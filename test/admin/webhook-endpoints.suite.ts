@@ -270,12 +270,15 @@ export function describeWebhookEndpoints(storeName: string, makeStore: StoreMake
         expect((await owner.listWebhookEndpoints({})).endpoints).toEqual([endpoint]);
       });
 
-      it("refuses a member with admin:write every change, audited; lets it read", async () => {
+      it("refuses a member with admin:write every change, audited; lets it read, the targets' origins only", async () => {
         const { owner } = await s.organization();
         const { endpoint } = await owner.createWebhookEndpoint({ url: RECEIVER });
+        const { endpoint: bare } = await owner.createWebhookEndpoint({ url: "https://bare.example.com" });
         const member = await s.actingAs(owner, UserRole.MEMBER);
         const id = endpoint!.id;
-        expect((await member.client.listWebhookEndpoints({})).endpoints).toEqual([endpoint]);
+        // The path may hold the receiver's token: a member sees where deliveries go, not how to forge one.
+        expect((await member.client.listWebhookEndpoints({})).endpoints).toEqual([{ ...endpoint, url: "https://hooks.example.com/…" }, { ...bare, url: "https://bare.example.com" }]);
+        expect((await owner.listWebhookEndpoints({})).endpoints).toEqual([endpoint, bare]);
         const calls = [
           member.client.createWebhookEndpoint({ url: RECEIVER }),
           member.client.updateWebhookEndpoint({ id, enabled: false }),
@@ -284,7 +287,7 @@ export function describeWebhookEndpoints(storeName: string, makeStore: StoreMake
           member.client.sendTestWebhook({ id }),
         ].map(failure);
         for (const refused of calls) expect(await refused).toMatchObject({ code: Code.PermissionDenied, reason: "PERMISSION_DENIED" });
-        expect((await owner.listWebhookEndpoints({})).endpoints).toEqual([endpoint]);
+        expect((await owner.listWebhookEndpoints({})).endpoints).toEqual([endpoint, bare]);
         const refusals = (await owner.listAuditEvents({ pageSize: 100 })).events.filter((e) => e.action === "auth.failed" && e.actorKeyId === member.keyId);
         expect(refusals.map((e) => e.details["reason"])).toEqual(Array(calls.length).fill("WEBHOOKS_NOT_MANAGED"));
       });
