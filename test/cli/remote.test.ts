@@ -1,7 +1,6 @@
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CommandIo } from "../../src/cli/command.js";
-import { runCli } from "../../src/cli/main.js";
+import { cliAgainst } from "./in-process-cli.js";
 import { envoyCheck } from "../metrics/envoy-check.js";
 import { startTestApp, type TestApp } from "../support/app.js";
 
@@ -11,6 +10,7 @@ import { startTestApp, type TestApp } from "../support/app.js";
  */
 
 let t: TestApp;
+const { cli, json } = cliAgainst(() => t);
 beforeAll(async () => {
   t = await startTestApp();
 });
@@ -20,31 +20,8 @@ afterAll(async () => {
 
 const EXPIRES = `${new Date().getUTCFullYear() + 2}-01-31`;
 
-interface Run {
-  code: number;
-  out: string;
-  err: string;
-}
 
-async function cli(args: string[], options: { env?: Record<string, string | undefined>; stdin?: string } = {}): Promise<Run> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CommandIo = {
-    env: { KEYGATE_URL: t.app.url, KEYGATE_API_KEY: t.admin.secret, ...options.env },
-    out: (text) => out.push(text),
-    err: (text) => err.push(text),
-    ...(options.stdin !== undefined && { readStdin: async () => options.stdin! }),
-  };
-  const code = await runCli(args, io);
-  return { code, out: out.join(""), err: err.join("") };
-}
 
-async function json<T = Record<string, unknown>>(args: string[]): Promise<T> {
-  const run = await cli([...args, "--json"]);
-  expect(run.err).toBe("");
-  expect(run.code).toBe(0);
-  return JSON.parse(run.out) as T;
-}
 
 interface KeyJson {
   id: string;

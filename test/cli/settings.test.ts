@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UserRole } from "../../gen/keygate/v1/key_admin_pb.js";
-import type { CommandIo } from "../../src/cli/command.js";
-import { runCli } from "../../src/cli/main.js";
+import { cliAgainst } from "./in-process-cli.js";
 import { startTestApp, type TestApp } from "../support/app.js";
 
 /**
@@ -12,6 +11,7 @@ import { startTestApp, type TestApp } from "../support/app.js";
  */
 
 let t: TestApp;
+const { cli, json } = cliAgainst(() => t);
 let adminSecret: string;
 
 beforeAll(async () => {
@@ -24,34 +24,12 @@ afterAll(async () => {
   await t?.close();
 });
 
-interface Run {
-  code: number;
-  out: string;
-  err: string;
-}
 
-async function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CommandIo = {
-    env: { KEYGATE_URL: t.app.url, KEYGATE_API_KEY: t.admin.secret, ...env },
-    out: (text) => out.push(text),
-    err: (text) => err.push(text),
-  };
-  const code = await runCli(args, io);
-  return { code, out: out.join(""), err: err.join("") };
-}
 
 interface SettingsJson {
   settings: { expiryWarningDays?: number; maxKeyLifetimeDays?: number; disableUnusedKeysAfterDays?: number; quotaThresholds?: number[] };
 }
 
-async function json(args: string[], env: Record<string, string | undefined> = {}): Promise<SettingsJson> {
-  const run = await cli([...args, "--json"], env);
-  expect(run.err).toBe("");
-  expect(run.code).toBe(0);
-  return JSON.parse(run.out) as SettingsJson;
-}
 
 const stored = async () => (await t.client.getOrganizationSettings({})).settings!;
 
@@ -71,7 +49,7 @@ describe("keygate settings", () => {
   });
 
   it("changes only what is given; an admin changes the notification settings but not the key lifecycle ones", async () => {
-    const changed = await json(["settings", "set", "--max-key-lifetime-days", "90", "--quota-thresholds", "50, 90,100"]);
+    const changed = await json<SettingsJson>(["settings", "set", "--max-key-lifetime-days", "90", "--quota-thresholds", "50, 90,100"]);
     expect(changed.settings).toEqual({ expiryWarningDays: 7, maxKeyLifetimeDays: 90, quotaThresholds: [50, 90, 100] });
     expect(await stored()).toMatchObject({ expiryWarningDays: 7, maxKeyLifetimeDays: 90, disableUnusedKeysAfterDays: 0, quotaThresholds: [50, 90, 100] });
 
@@ -80,8 +58,8 @@ describe("keygate settings", () => {
     expect(human.out).toMatch(/^disable unused keys:\s+after 60 days unused$/m);
     expect(human.out).toMatch(/^max key lifetime:\s+90 days$/m);
 
-    const asAdmin = { KEYGATE_API_KEY: adminSecret };
-    expect((await json(["settings", "set", "--expiry-warning-days", "14", "--quota-thresholds", "none"], asAdmin)).settings).toEqual({
+    const asAdmin = { env: { KEYGATE_API_KEY: adminSecret } };
+    expect((await json<SettingsJson>(["settings", "set", "--expiry-warning-days", "14", "--quota-thresholds", "none"], asAdmin)).settings).toEqual({
       expiryWarningDays: 14,
       maxKeyLifetimeDays: 90,
       disableUnusedKeysAfterDays: 60,
@@ -108,7 +86,7 @@ describe("keygate settings", () => {
 
   it("names the argument at fault in usage errors, without calling the server (exit 2)", async () => {
     // Nothing listens here: a command that called the server would exit 1.
-    const offline = { KEYGATE_URL: "http://127.0.0.1:9" };
+    const offline = { env: { KEYGATE_URL: "http://127.0.0.1:9" } };
     for (const [args, says] of [
       [["settings", "nope"], 'unknown command "nope"'],
       [["settings", "set"], "nothing to change: give at least one option"],

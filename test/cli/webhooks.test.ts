@@ -1,8 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CommandIo } from "../../src/cli/command.js";
-import { runCli } from "../../src/cli/main.js";
+import { cliAgainst } from "./in-process-cli.js";
 import { startTestApp, type TestApp } from "../support/app.js";
 
 /**
@@ -12,6 +11,7 @@ import { startTestApp, type TestApp } from "../support/app.js";
  */
 
 let t: TestApp;
+const { cli, json } = cliAgainst(() => t);
 let receiver: Server;
 let target: string;
 
@@ -30,30 +30,8 @@ afterAll(async () => {
   await new Promise((resolve) => receiver?.close(resolve));
 });
 
-interface Run {
-  code: number;
-  out: string;
-  err: string;
-}
 
-async function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CommandIo = {
-    env: { KEYGATE_URL: t.app.url, KEYGATE_API_KEY: t.admin.secret, ...env },
-    out: (text) => out.push(text),
-    err: (text) => err.push(text),
-  };
-  const code = await runCli(args, io);
-  return { code, out: out.join(""), err: err.join("") };
-}
 
-async function json<T>(args: string[]): Promise<T> {
-  const run = await cli([...args, "--json"]);
-  expect(run.err).toBe("");
-  expect(run.code).toBe(0);
-  return JSON.parse(run.out) as T;
-}
 
 interface EndpointJson {
   id: string;
@@ -155,7 +133,7 @@ describe("keygate webhooks", () => {
 
   it("names the argument at fault in usage errors, without calling the server (exit 2)", async () => {
     // Nothing listens here: a command that called the server would exit 1.
-    const offline = { KEYGATE_URL: "http://127.0.0.1:9" };
+    const offline = { env: { KEYGATE_URL: "http://127.0.0.1:9" } };
     for (const [args, says] of [
       [["webhooks"], "Usage: keygate webhooks <command>"],
       [["webhooks", "nope"], 'unknown command "nope"'],
