@@ -50,7 +50,7 @@ describe("mongodb store", () => {
     expect((await fresh.db.collection(COLLECTIONS.webhookEvents).indexes()).find(({ name }) => name === "forget_ttl")?.expireAfterSeconds).toBe(0);
     expect(await indexes(COLLECTIONS.webhookDeliveries)).toEqual([
       { key: { _id: 1 } },
-      { key: { status: 1, nextAttemptAt: 1 } },
+      { key: { status: 1, nextAttemptAt: 1, _id: 1 } },
       { key: { organizationId: 1, endpointId: 1, _id: 1 } },
       { key: { createdAt: 1 } },
     ]);
