@@ -40,7 +40,7 @@ describe("mongodb store", () => {
       { key: { organizationId: 1, isActive: 1, _id: 1 } },
       { key: { organizationId: 1, ownerUserId: 1, _id: 1 } },
       { key: { "encryptedSecret.keyId": 1, _id: 1 }, partialFilterExpression: { "encryptedSecret.keyId": { $type: "string" } } },
-      { key: { expiresAt: 1 }, partialFilterExpression: { expiresAt: { $type: "date" } } },
+      { key: { expiresAt: 1, _id: 1 }, partialFilterExpression: { expiresAt: { $type: "date" } } },
     ]);
     expect(await indexes(COLLECTIONS.users)).toEqual([{ key: { _id: 1 } }, { key: { organizationId: 1, _id: 1 } }]);
     expect(await indexes(COLLECTIONS.receipts)).toEqual([{ key: { _id: 1 } }, { key: { expiresAt: 1 } }]);

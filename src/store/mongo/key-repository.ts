@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { MongoServerError, type Collection, type Filter, type IndexDescription } from "mongodb";
 import type {
   CreateKeyOutcome,
+  ExpiryCursor,
   GuardedRevokeOutcome,
   KeyListQuery,
   KeyPatch,
@@ -351,7 +352,7 @@ export class MongoKeyRepository implements KeyRepository {
     return this.#walks.sealedNotWith(keyId, query);
   }
 
-  listExpiringBetween(from: Date, to: Date, query: PageAfter): Promise<KeyRecord[]> {
+  listExpiringBetween(from: Date, to: Date, query: { after?: ExpiryCursor; limit: number }): Promise<KeyRecord[]> {
     return this.#walks.expiringBetween(from, to, query);
   }
 

@@ -144,7 +144,7 @@ describe("WebhookDispatcher", () => {
     expect(direct!.endpointId).toBe(endpoint.id);
     expect(await world.delivery(direct!.id)).toMatchObject({ status: "pending", lastError: expect.stringContaining("target refused: url must be on a public address") });
     expect(byName!.endpointId).toBe(named.endpoint.id);
-    expect(await world.delivery(byName!.id)).toMatchObject({ status: "pending", lastError: "target refused: the host name resolves to an address that is not public" });
+    expect(await world.delivery(byName!.id)).toMatchObject({ status: "pending", lastError: "target refused: the host name does not resolve to a public address" });
     expect(target.connections).toBe(0);
   });
 
