@@ -2,7 +2,6 @@ import { randomUUID } from "node:crypto";
 import { MongoServerError, type Collection, type Filter, type IndexDescription } from "mongodb";
 import type {
   CreateKeyOutcome,
-  ExpiryCursor,
   GuardedRevokeOutcome,
   KeyListQuery,
   KeyPatch,
@@ -24,7 +23,7 @@ import { isUsableHolder } from "../usable-holder.js";
 import { toDocument } from "./documents.js";
 import { outsideBound, rateWithinBound } from "./key-bound-filters.js";
 import { changesOf, toRecord, type KeyDocument } from "./key-document.js";
-import { KeyWalks, type PageAfter } from "./key-walks.js";
+import { KeyWalks, type ExpiryPage, type PageAfter } from "./key-walks.js";
 import { KeySlotCounters, organizationCounter, userCounter, type SlotCounterId } from "./key-slots.js";
 import { isDuplicateKeyError, reportingDuplicates } from "./mongo-errors.js";
 
@@ -352,7 +351,7 @@ export class MongoKeyRepository implements KeyRepository {
     return this.#walks.sealedNotWith(keyId, query);
   }
 
-  listExpiringBetween(from: Date, to: Date, query: { after?: ExpiryCursor; limit: number }): Promise<KeyRecord[]> {
+  listExpiringBetween(from: Date, to: Date, query: ExpiryPage): Promise<KeyRecord[]> {
     return this.#walks.expiringBetween(from, to, query);
   }
 

@@ -9,6 +9,12 @@ export interface PageAfter {
   limit: number;
 }
 
+/** A page of a walk by expiry: the keys after the cursor, in (expiresAt, id) order. */
+export interface ExpiryPage {
+  after?: ExpiryCursor;
+  limit: number;
+}
+
 /** Enabled and not revoked (a revoked key is also disabled, so both are asked for the index's sake). */
 const USABLE: Filter<KeyDocument> = { isActive: true, revokedAt: null };
 
@@ -44,7 +50,7 @@ export class KeyWalks {
    * may use that partial index; the cursor's expiry bounds the index scan and its id (`$or`) only
    * filters the keys sharing that expiry.
    */
-  async expiringBetween(from: Date, to: Date, query: { after?: ExpiryCursor; limit: number }): Promise<KeyRecord[]> {
+  async expiringBetween(from: Date, to: Date, query: ExpiryPage): Promise<KeyRecord[]> {
     const { after } = query;
     const filter: Filter<KeyDocument> = {
       ...USABLE,
