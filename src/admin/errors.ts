@@ -23,6 +23,8 @@ export type ErrorReason =
   | "WEBHOOK_DELIVERY_NOT_FOUND"
   /** The organization holds as many webhook endpoints as it may. */
   | "WEBHOOK_ENDPOINT_LIMIT_EXCEEDED"
+  /** An endpoint has too many deliveries pending to take a test or a redelivery. */
+  | "WEBHOOK_PENDING_LIMIT_EXCEEDED"
   /** The store could not be reached or answer; a change was not applied: retry later. */
   | "STORE_UNAVAILABLE"
   /** The store did not confirm a change, which may have been applied: retry with the same idempotency key. */
@@ -40,6 +42,7 @@ const CODE_OF_REASON: Record<ErrorReason, Code> = {
   WEBHOOK_ENDPOINT_NOT_FOUND: Code.NotFound,
   WEBHOOK_DELIVERY_NOT_FOUND: Code.NotFound,
   WEBHOOK_ENDPOINT_LIMIT_EXCEEDED: Code.ResourceExhausted,
+  WEBHOOK_PENDING_LIMIT_EXCEEDED: Code.ResourceExhausted,
   PERMISSION_DENIED: Code.PermissionDenied,
   UNAUTHENTICATED: Code.Unauthenticated,
   STORE_UNAVAILABLE: Code.Unavailable,

@@ -9,6 +9,7 @@ import { keysCommand } from "./keys-command.js";
 import { terminalSafeIo, withCauses } from "./output.js";
 import { REENCRYPT_HELP, reencryptCommand } from "./reencrypt-command.js";
 import { REPAIR_COUNTERS_HELP, repairCountersCommand } from "./repair-counters-command.js";
+import { settingsCommand } from "./settings-command.js";
 import { usageCommand } from "./usage-command.js";
 import { webhooksCommand } from "./webhooks-command.js";
 
@@ -18,12 +19,13 @@ Commands:
   bootstrap        create an organization, its owner and a first admin key (or a platform operator)
   keys             create, list, show, change, rotate, revoke, delete and test API keys
   webhooks         webhook endpoints: create, list, change, rotate their secret, test; deliveries
+  settings         organization settings: expiry warnings, key lifetime, unused keys, quota alerts
   usage            usage, billing and quota: key, org, billing, summary, quota
   audit            the audit log
   reencrypt        seal every recoverable key's secret under the current encryption key
   repair-counters  count again the counters that bound keys and set those that are wrong
 
-keys, webhooks, usage and audit call a running keygate: --url or KEYGATE_URL (default
+keys, webhooks, settings, usage and audit call a running keygate: --url or KEYGATE_URL (default
 http://localhost:8080), and an admin key in KEYGATE_API_KEY (or --api-key). --json prints the
 API's JSON for scripts.
 
@@ -36,6 +38,7 @@ const COMMANDS: Record<string, { run: (args: string[], io: CommandIo) => Promise
   bootstrap: { run: bootstrapCommand, help: BOOTSTRAP_HELP },
   keys: keysCommand,
   webhooks: webhooksCommand,
+  settings: settingsCommand,
   usage: usageCommand,
   audit: auditCommand,
   reencrypt: { run: reencryptCommand, help: REENCRYPT_HELP },

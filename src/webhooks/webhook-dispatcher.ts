@@ -69,8 +69,6 @@ export class WebhookDispatcher {
   /** Sends under way per endpoint, and per organization. */
   readonly #perEndpoint = new Map<string, number>();
   readonly #perOrganization = new Map<string, number>();
-  /** Per endpoint, the last of its failures being weighed (#failed). */
-  readonly #failures = new Map<string, Promise<void>>();
   #pass: Promise<void> | undefined;
   #again = false;
   #stopped = false;
@@ -176,7 +174,7 @@ export class WebhookDispatcher {
     if (sent.ok) {
       if (endpoint.failingSince !== null) await store.webhooks.updateEndpoint(endpoint.organizationId, endpoint.id, { failingSince: null }, new Date(after));
     } else {
-      await this.#failed(endpoint.organizationId, endpoint.id, new Date(after));
+      await this.#weighFailure(endpoint.organizationId, endpoint.id, new Date(after));
     }
   }
 
@@ -209,24 +207,11 @@ export class WebhookDispatcher {
   }
 
   /**
-   * An attempt to the endpoint failed. This replica's failures of one endpoint are weighed one
-   * after another, so its concurrent sends to a failing endpoint start one streak and disable it
-   * (and audit that) once.
-   */
-  #failed(organizationId: string, endpointId: string, now: Date): Promise<void> {
-    const previous = this.#failures.get(endpointId) ?? Promise.resolve();
-    const weighed = previous.catch(() => undefined).then(() => this.#weighFailure(organizationId, endpointId, now));
-    this.#failures.set(endpointId, weighed);
-    const forget = () => {
-      if (this.#failures.get(endpointId) === weighed) this.#failures.delete(endpointId);
-    };
-    weighed.then(forget, forget);
-    return weighed;
-  }
-
-  /**
-   * The endpoint's failing streak starts now, or, when it has lasted 5 days, the endpoint is
-   * disabled. Read afresh, so a success recorded meanwhile (by another send or replica) is seen.
+   * An attempt to the endpoint failed: its failing streak starts now, or, when it has lasted 5
+   * days, the endpoint is disabled. Read afresh, so a success recorded meanwhile (by another send
+   * or replica) is seen. Several sends, of this replica or others, may weigh a failure at once and
+   * all find the streak 5 days old: the store disables the endpoint only while it is still enabled
+   * and failing since that same time, so one of them disables it, and only that one audits it.
    */
   async #weighFailure(organizationId: string, endpointId: string, now: Date): Promise<void> {
     const { store, audit, logger } = this.#deps;
@@ -238,7 +223,7 @@ export class WebhookDispatcher {
     }
     if (now.getTime() - endpoint.failingSince.getTime() < DISABLE_AFTER_MS) return;
     const disabledReason = `every delivery failed since ${endpoint.failingSince.toISOString()} (5 days)`;
-    await store.webhooks.updateEndpoint(organizationId, endpointId, { enabled: false, disabledReason }, now);
+    if (!(await store.webhooks.disableFailing(organizationId, endpointId, endpoint.failingSince, disabledReason, now))) return;
     await audit.record({
       ...KEYGATE_ACTOR,
       organizationId,

@@ -241,7 +241,7 @@ export function describeKeyChangeEvents(storeName: string, makeStore: StoreMaker
         createdAt: now,
         updatedAt: now,
       };
-      await t.store.webhooks.createEndpoint(endpoint);
+      await t.store.webhooks.createEndpoint(endpoint, { maxPerOrganization: 20 });
       outbox.take();
       await owner.revokeKey({ id: key!.id, reason: "watched" });
       const [event] = outbox.take();

@@ -1,6 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { WebhookDeliveryStatus } from "../../gen/keygate/v1/key_admin_pb.js";
+import { MAX_PENDING_ON_DEMAND } from "../../src/admin/webhooks/webhook-lookups.js";
 import { webhookEvent } from "../../src/webhooks/webhook-event.js";
 import { failure, text } from "./answers.js";
 import type { StoreMaker } from "./clients.js";
@@ -50,6 +51,23 @@ export function describeWebhookDeliveries(storeName: string, makeStore: StoreMak
         await owner.updateWebhookEndpoint({ id: endpoint.id, enabled: false });
         expect(await failure(owner.sendTestWebhook({ id: endpoint.id }))).toMatchObject({ code: Code.FailedPrecondition, field: "id" });
         expect((await owner.listWebhookDeliveries({ endpointId: endpoint.id })).deliveries).toEqual([]);
+      });
+    });
+
+    describe("deliveries on demand are bounded", () => {
+      it("past 100 pending deliveries an endpoint takes no test and no redelivery (resource_exhausted), and nothing is queued", async () => {
+        const { org, owner, endpoint } = await withEndpoint();
+        const { delivery: first } = await owner.sendTestWebhook({ id: endpoint.id });
+        const now = new Date();
+        for (let i = 1; i < MAX_PENDING_ON_DEMAND; i++) {
+          await s.store.webhooks.deliverTo(org.organization.id, endpoint.id, webhookEvent("webhook.test", org.organization.id, {}, now), now);
+        }
+        expect(await failure(owner.sendTestWebhook({ id: endpoint.id }))).toMatchObject({ code: Code.ResourceExhausted, reason: "WEBHOOK_PENDING_LIMIT_EXCEEDED", field: "id" });
+        expect(await failure(owner.redeliverWebhook({ deliveryId: first!.id }))).toMatchObject({ code: Code.ResourceExhausted, reason: "WEBHOOK_PENDING_LIMIT_EXCEEDED", field: "delivery_id" });
+        expect(await s.store.webhooks.countPending(org.organization.id, endpoint.id)).toBe(MAX_PENDING_ON_DEMAND);
+        // Another organization's pending deliveries are not this endpoint's.
+        const other = await withEndpoint();
+        expect((await other.owner.sendTestWebhook({ id: other.endpoint.id })).delivery).toBeDefined();
       });
     });
 

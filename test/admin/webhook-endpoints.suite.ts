@@ -82,6 +82,19 @@ export function describeWebhookEndpoints(storeName: string, makeStore: StoreMake
         await other.owner.createWebhookEndpoint({ url: RECEIVER });
       });
 
+      it("holds exactly 20 when creations race for the last places: those past the limit are resource_exhausted", async () => {
+        const { owner } = await s.organization();
+        for (let i = 0; i < 18; i++) await owner.createWebhookEndpoint({ url: `${RECEIVER}/${i}` });
+        const answers = await Promise.all(
+          [18, 19, 20, 21].map((i) => owner.createWebhookEndpoint({ url: `${RECEIVER}/${i}` }).then(() => "created", (error: unknown) => failure(Promise.reject(error)))),
+        );
+        expect(answers.filter((answer) => answer === "created")).toHaveLength(2);
+        for (const refused of answers.filter((answer) => answer !== "created")) {
+          expect(refused).toMatchObject({ code: Code.ResourceExhausted, reason: "WEBHOOK_ENDPOINT_LIMIT_EXCEEDED" });
+        }
+        expect((await owner.listWebhookEndpoints({})).endpoints).toHaveLength(20);
+      });
+
       it.each([
         ["no url", { url: "" }, "url"],
         ["a relative url", { url: "/hooks" }, "url"],
@@ -190,6 +203,17 @@ export function describeWebhookEndpoints(storeName: string, makeStore: StoreMake
         await expectNowhereElse(owner, created.signingSecret);
         await expectNowhereElse(owner, rotated.signingSecret);
       });
+
+      it("loses no secret it showed when rotations run at once: each answer's secret is the current or the previous one", async () => {
+        const { org, owner } = await s.organization();
+        const id = (await owner.createWebhookEndpoint({ url: RECEIVER })).endpoint!.id;
+        for (let round = 0; round < 3; round++) {
+          const shown = await Promise.all([owner.rotateWebhookSecret({ id }), owner.rotateWebhookSecret({ id })]);
+          const stored = (await s.store.webhooks.findEndpoint(org.organization.id, id))!;
+          const signing = [s.sealing.open(stored.secret, id), s.sealing.open(stored.previousSecret!.secret, id)];
+          expect(signing).toEqual(expect.arrayContaining(shown.map((answer) => answer.signingSecret)));
+        }
+      });
     });
 
     describe("tenancy", () => {
@@ -233,34 +257,37 @@ export function describeWebhookEndpoints(storeName: string, makeStore: StoreMake
         expect((await reader.listWebhookEndpoints({})).endpoints).toEqual([endpoint]);
         expect(await reader.listWebhookDeliveries({ endpointId: endpoint!.id })).toEqual(await owner.listWebhookDeliveries({ endpointId: endpoint!.id }));
         const id = endpoint!.id;
-        for (const call of [
+        // Each refusal is taken as its call is made: one answered before its turn is not left unhandled.
+        const refusals = [
           reader.createWebhookEndpoint({ url: RECEIVER }),
           reader.updateWebhookEndpoint({ id, enabled: false }),
           reader.deleteWebhookEndpoint({ id }),
           reader.rotateWebhookSecret({ id }),
           reader.sendTestWebhook({ id }),
           reader.redeliverWebhook({ deliveryId: "whd_01ABCDEFGHJKMNPQRSTVWXYZ01" }),
-        ]) {
-          expect(await failure(call)).toMatchObject({ code: Code.PermissionDenied, reason: "PERMISSION_DENIED" });
-        }
+        ].map(failure);
+        for (const refused of refusals) expect(await refused).toMatchObject({ code: Code.PermissionDenied, reason: "PERMISSION_DENIED" });
         expect((await owner.listWebhookEndpoints({})).endpoints).toEqual([endpoint]);
       });
 
-      it("refuses a member with admin:write every change, audited; lets it read", async () => {
+      it("refuses a member with admin:write every change, audited; lets it read, the targets' origins only", async () => {
         const { owner } = await s.organization();
         const { endpoint } = await owner.createWebhookEndpoint({ url: RECEIVER });
+        const { endpoint: bare } = await owner.createWebhookEndpoint({ url: "https://bare.example.com" });
         const member = await s.actingAs(owner, UserRole.MEMBER);
         const id = endpoint!.id;
-        expect((await member.client.listWebhookEndpoints({})).endpoints).toEqual([endpoint]);
+        // The path may hold the receiver's token: a member sees where deliveries go, not how to forge one.
+        expect((await member.client.listWebhookEndpoints({})).endpoints).toEqual([{ ...endpoint, url: "https://hooks.example.com/…" }, { ...bare, url: "https://bare.example.com" }]);
+        expect((await owner.listWebhookEndpoints({})).endpoints).toEqual([endpoint, bare]);
         const calls = [
           member.client.createWebhookEndpoint({ url: RECEIVER }),
           member.client.updateWebhookEndpoint({ id, enabled: false }),
           member.client.deleteWebhookEndpoint({ id }),
           member.client.rotateWebhookSecret({ id }),
           member.client.sendTestWebhook({ id }),
-        ];
-        for (const call of calls) expect(await failure(call)).toMatchObject({ code: Code.PermissionDenied, reason: "PERMISSION_DENIED" });
-        expect((await owner.listWebhookEndpoints({})).endpoints).toEqual([endpoint]);
+        ].map(failure);
+        for (const refused of calls) expect(await refused).toMatchObject({ code: Code.PermissionDenied, reason: "PERMISSION_DENIED" });
+        expect((await owner.listWebhookEndpoints({})).endpoints).toEqual([endpoint, bare]);
         const refusals = (await owner.listAuditEvents({ pageSize: 100 })).events.filter((e) => e.action === "auth.failed" && e.actorKeyId === member.keyId);
         expect(refusals.map((e) => e.details["reason"])).toEqual(Array(calls.length).fill("WEBHOOKS_NOT_MANAGED"));
       });

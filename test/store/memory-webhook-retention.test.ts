@@ -10,7 +10,7 @@ describe("the embedded store's webhook outbox", () => {
     const store = new MemoryStore();
     const org = newId("org");
     const endpoint = anEndpoint(org);
-    await store.webhooks.createEndpoint(endpoint);
+    await store.webhooks.createEndpoint(endpoint, { maxPerOrganization: 20 });
     const start = new Date("2031-01-01T00:00:00.000Z");
     const old = anEvent(org, "key.created", start);
     const [oldDelivery] = (await store.webhooks.enqueue(old))!;
@@ -31,7 +31,7 @@ describe("the embedded store's webhook outbox", () => {
   it("remembers an event's id until its rememberUntil when that is later than the retention", async () => {
     const store = new MemoryStore();
     const org = newId("org");
-    await store.webhooks.createEndpoint(anEndpoint(org));
+    await store.webhooks.createEndpoint(anEndpoint(org), { maxPerOrganization: 20 });
     const start = new Date("2032-01-01T00:00:00.000Z");
     const warning = { ...anEvent(org, "key.expiring", start), rememberUntil: new Date(start.getTime() + 4 * WEBHOOK_RETENTION_MS) };
     expect(await store.webhooks.enqueue(warning)).toHaveLength(1);

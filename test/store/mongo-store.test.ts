@@ -2,11 +2,14 @@ import { MongoError } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newId } from "../../src/model/ids.js";
 import { StoreUnavailableError } from "../../src/store/errors.js";
+import { toDocument } from "../../src/store/mongo/documents.js";
 import { COLLECTIONS, createMongoStore } from "../../src/store/mongo/mongo-store.js";
+import type { WebhookEndpointDocument } from "../../src/store/mongo/webhook-documents.js";
 import { freshMongoStore, type FreshMongoStore } from "../support/mongo.js";
 import { aKey } from "../support/records.js";
 import { withCounterWriter } from "../support/stored-counters.js";
 import { describeStoreContract } from "./contract.js";
+import { anEndpoint } from "./contract/webhook-fixtures.js";
 
 describeStoreContract("mongodb", async () => withCounterWriter(await freshMongoStore()));
 
@@ -79,6 +82,18 @@ describe("mongodb store", () => {
     } finally {
       await empty.cleanup();
     }
+  });
+
+  it("counts an organization's webhook endpoints stored without a counter before bounding them", async () => {
+    const org = newId("org");
+    const stored = Array.from({ length: 3 }, () => anEndpoint(org));
+    await fresh.db.collection<WebhookEndpointDocument>(COLLECTIONS.webhookEndpoints).insertMany(stored.map(toDocument));
+    const limits = { maxPerOrganization: 4 };
+    const outcomes = await Promise.all([anEndpoint(org), anEndpoint(org)].map((endpoint) => fresh.store.webhooks.createEndpoint(endpoint, limits)));
+    expect(outcomes.sort()).toEqual(["created", "limit_reached"]);
+    expect(await fresh.db.collection(COLLECTIONS.webhookEndpointCounts).findOne({ _id: org as never })).toEqual({ _id: org, endpoints: 4 });
+    expect(await fresh.store.webhooks.deleteEndpoint(org, stored[0]!.id, new Date())).toBe(true);
+    expect(await fresh.store.webhooks.createEndpoint(anEndpoint(org), limits)).toBe("created");
   });
 
   it("init is idempotent", async () => {

@@ -24,11 +24,12 @@ export const REASON_TEXT: Readonly<Record<string, string>> = {
   API_KEY_USER_INVALID: "The owner is not a user of your organization.",
   API_KEY_FIELD_INVALID: "A field is not valid.",
   API_KEY_LIMIT_EXCEEDED: "The key limit is reached: revoke or delete keys you no longer need (disabled keys still count).",
-  PERMISSION_DENIED: "Your admin key may not do this: it needs the admin:write scope, and may only grant scopes it holds.",
+  PERMISSION_DENIED: "keygate refused this: your admin key's scopes or your user's role do not allow it (the reason follows).",
   UNAUTHENTICATED: "Your admin key no longer works (revoked, disabled, expired or mistyped). Sign in again.",
   WEBHOOK_ENDPOINT_NOT_FOUND: "That webhook endpoint does not exist in your organization: it may have been deleted.",
   WEBHOOK_DELIVERY_NOT_FOUND: "That delivery does not exist in your organization: its endpoint may have been deleted.",
   WEBHOOK_ENDPOINT_LIMIT_EXCEEDED: "The organization has as many webhook endpoints as it may: delete one it no longer needs.",
+  WEBHOOK_PENDING_LIMIT_EXCEEDED: "This endpoint has many deliveries still pending; they are retried on their own. Send a test or redeliver once some have finished.",
 };
 
 const CODE_TEXT: Partial<Record<Code, string>> = {

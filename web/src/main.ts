@@ -5,6 +5,7 @@ import { renderAudit } from "./pages/audit.js";
 import { renderBilling } from "./pages/billing.js";
 import { renderKeyDetail } from "./pages/key-detail.js";
 import { renderKeys } from "./pages/keys.js";
+import { renderSettings } from "./pages/settings.js";
 import { renderSignIn } from "./pages/sign-in.js";
 import { renderUsage } from "./pages/usage.js";
 import { renderWebhookDetail } from "./pages/webhook-detail.js";
@@ -13,7 +14,7 @@ import { onSignedOut, type PageContext } from "./ui.js";
 
 /**
  * The console's shell: hash routes (#/keys, #/keys/<id>, #/webhooks, #/webhooks/<id>, #/usage,
- * #/billing, #/audit), so the server serves one page and no route ever carries the admin key.
+ * #/billing, #/audit, #/settings), so the server serves one page and no route ever carries the admin key.
  * Leaving a page aborts what it started (requests, live streams).
  */
 
@@ -23,6 +24,7 @@ const PAGES: Record<string, (ctx: PageContext) => void> = {
   usage: renderUsage,
   billing: renderBilling,
   audit: renderAudit,
+  settings: renderSettings,
 };
 
 const main = document.getElementById("main")!;

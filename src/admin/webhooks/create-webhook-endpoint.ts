@@ -29,14 +29,6 @@ export function createWebhookEndpoint(parts: AdminParts, webhooks: WebhookAdminD
     const eventTypes = validEventTypes(req.eventTypes);
     const description = validEndpointDescription(req.description);
     await allow(ctx, mayManageWebhooks(caller.actor));
-    const registered = await store.webhooks.listEndpoints(caller.organization.id);
-    if (registered.length >= MAX_ENDPOINTS_PER_ORGANIZATION) {
-      throw adminError(
-        "WEBHOOK_ENDPOINT_LIMIT_EXCEEDED",
-        `the organization has ${registered.length} webhook endpoints, the most it may have (${MAX_ENDPOINTS_PER_ORGANIZATION}); delete one first`,
-        { limit: String(MAX_ENDPOINTS_PER_ORGANIZATION) },
-      );
-    }
     const now = new Date(clock.now());
     const id = newId("whe", now.getTime());
     const secret = newSigningSecret();
@@ -53,7 +45,15 @@ export function createWebhookEndpoint(parts: AdminParts, webhooks: WebhookAdminD
       createdAt: now,
       updatedAt: now,
     };
-    await store.webhooks.createEndpoint(endpoint);
+    // The store checks the limit as it inserts: creations racing for the last place never both get it.
+    const outcome = await store.webhooks.createEndpoint(endpoint, { maxPerOrganization: MAX_ENDPOINTS_PER_ORGANIZATION });
+    if (outcome === "limit_reached") {
+      throw adminError(
+        "WEBHOOK_ENDPOINT_LIMIT_EXCEEDED",
+        `the organization has ${MAX_ENDPOINTS_PER_ORGANIZATION} webhook endpoints, the most it may have; delete one first`,
+        { limit: String(MAX_ENDPOINTS_PER_ORGANIZATION) },
+      );
+    }
     await audit.changed(caller, { action: "webhook.create", details: { ...endpointDetails(endpoint), eventTypes: eventTypes.join(",") || "*" } });
     return create(CreateWebhookEndpointResponseSchema, { endpoint: toWebhookEndpoint(endpoint), signingSecret: secret });
   };

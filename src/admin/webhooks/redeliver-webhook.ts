@@ -7,7 +7,7 @@ import { mayManageWebhooks } from "../policy.js";
 import { requiredId } from "../validation.js";
 import { toWebhookDelivery } from "../webhook-mapping.js";
 import { endpointDetails } from "./webhook-audit.js";
-import { endpointNotFound, existingDelivery, existingEndpoint, sendableEndpoint } from "./webhook-lookups.js";
+import { endpointNotFound, existingDelivery, existingEndpoint, roomForOnDemand, sendableEndpoint } from "./webhook-lookups.js";
 
 /**
  * RedeliverWebhook: the delivery's event sent again to its endpoint, as a new delivery of the same
@@ -25,6 +25,7 @@ export function redeliverWebhook(parts: AdminParts): KeyAdminHandler<"redeliverW
     const original = await existingDelivery(store, caller, req.deliveryId);
     // Named by the delivery, not the request: an endpoint deleted since is the delivery's to report.
     const endpoint = sendableEndpoint(await existingEndpoint(store, caller, original.endpointId, "delivery_id"), "delivery_id");
+    await roomForOnDemand(store, caller, endpoint, "delivery_id");
     // The event as stored: its id, type and bytes are the delivery's (its time is the payload's `timestamp`).
     const event: WebhookEvent = {
       id: original.eventId,

@@ -7,7 +7,7 @@ import { mayManageWebhooks } from "../policy.js";
 import { requiredId } from "../validation.js";
 import { toWebhookDelivery } from "../webhook-mapping.js";
 import { endpointDetails } from "./webhook-audit.js";
-import { endpointNotFound, existingEndpoint, sendableEndpoint } from "./webhook-lookups.js";
+import { endpointNotFound, existingEndpoint, roomForOnDemand, sendableEndpoint } from "./webhook-lookups.js";
 
 /**
  * SendTestWebhook: a `webhook.test` event queued for this endpoint alone, whatever types it takes,
@@ -23,6 +23,7 @@ export function sendTestWebhook(parts: AdminParts): KeyAdminHandler<"sendTestWeb
     requiredId(req.id);
     await allow(ctx, mayManageWebhooks(caller.actor));
     const endpoint = sendableEndpoint(await existingEndpoint(store, caller, req.id), "id");
+    await roomForOnDemand(store, caller, endpoint, "id");
     const now = new Date(clock.now());
     const data = { endpoint: { id: endpoint.id }, actor: { key_id: caller.key.id, user_id: caller.user.id } };
     const event = webhookEvent("webhook.test", caller.organization.id, data, now);

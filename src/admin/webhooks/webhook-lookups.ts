@@ -37,6 +37,24 @@ export async function existingDelivery(store: Store, caller: Caller, id: string,
  * An endpoint a test or a redelivery may be queued for: an enabled one. A disabled endpoint's
  * deliveries fail unsent, so queuing one would only answer a delivery bound to fail.
  */
+/** Pending deliveries past which an endpoint takes no more on demand (SendTestWebhook, RedeliverWebhook). */
+export const MAX_PENDING_ON_DEMAND = 100;
+
+/**
+ * SendTestWebhook and RedeliverWebhook add a delivery only while the endpoint has fewer than
+ * MAX_PENDING_ON_DEMAND pending: pending ones are retried for days, so without a bound a caller
+ * could pile up deliveries, and have keygate send their retries to any address. Deliveries of
+ * real events are never refused.
+ */
+export async function roomForOnDemand(store: Store, caller: Caller, endpoint: WebhookEndpointRecord, field: string): Promise<void> {
+  if ((await store.webhooks.countPending(caller.organization.id, endpoint.id)) < MAX_PENDING_ON_DEMAND) return;
+  throw adminError(
+    "WEBHOOK_PENDING_LIMIT_EXCEEDED",
+    `${field}: webhook endpoint ${endpoint.id} has ${MAX_PENDING_ON_DEMAND} or more deliveries pending; they are retried on their own (ListWebhookDeliveries shows them), and test or redelivered ones can be added as they finish`,
+    { field, limit: String(MAX_PENDING_ON_DEMAND) },
+  );
+}
+
 export function sendableEndpoint(endpoint: WebhookEndpointRecord, field: string): WebhookEndpointRecord {
   if (!endpoint.enabled) {
     throw preconditionFailed(field, `webhook endpoint ${endpoint.id} is disabled; enable it (UpdateWebhookEndpoint, enabled: true) first`);

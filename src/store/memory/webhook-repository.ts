@@ -1,6 +1,7 @@
 import type { WebhookAttemptOutcome, WebhookEndpointPatch, WebhookRepository } from "../store.js";
-import type { WebhookDeliveryRecord, WebhookEndpointRecord, WebhookEvent } from "../../model/webhooks.js";
+import type { SealedSigningSecret, WebhookDeliveryRecord, WebhookEndpointRecord, WebhookEvent } from "../../model/webhooks.js";
 import type { UnitOfWork } from "../unit-of-work.js";
+import type { CreateEndpointOutcome } from "../webhook-repository.js";
 import type { MemoryUnit } from "./one-at-a-time.js";
 import { ENDPOINT_DELETED, newDelivery, takesEvent } from "../webhook-delivery.js";
 import { WEBHOOK_RETENTION_MS } from "../webhook-retention.js";
@@ -34,11 +35,15 @@ export class MemoryWebhookRepository implements WebhookRepository {
     this.#units = units;
   }
 
-  async createEndpoint(endpoint: WebhookEndpointRecord): Promise<void> {
+  // Each write below reads and writes without awaiting in between: nothing interleaves with it.
+
+  async createEndpoint(endpoint: WebhookEndpointRecord, limits: { maxPerOrganization: number }): Promise<CreateEndpointOutcome> {
     let endpoints = this.#endpoints.get(endpoint.organizationId);
     if (!endpoints) this.#endpoints.set(endpoint.organizationId, (endpoints = new Map()));
     if (endpoints.has(endpoint.id)) throw new Error(`duplicate webhook endpoint ${endpoint.id}`);
+    if (endpoints.size >= limits.maxPerOrganization) return "limit_reached";
     endpoints.set(endpoint.id, copy(endpoint));
+    return "created";
   }
 
   async findEndpoint(organizationId: string, id: string): Promise<WebhookEndpointRecord | null> {
@@ -58,6 +63,20 @@ export class MemoryWebhookRepository implements WebhookRepository {
     }
     endpoint.updatedAt = new Date(now);
     return copy(endpoint);
+  }
+
+  async rotateSecret(organizationId: string, id: string, secret: SealedSigningSecret, previousExpiresAt: Date, now: Date): Promise<WebhookEndpointRecord | null> {
+    const endpoint = this.#endpoints.get(organizationId)?.get(id);
+    if (!endpoint) return null;
+    Object.assign(endpoint, { secret: copy(secret), previousSecret: { secret: endpoint.secret, expiresAt: new Date(previousExpiresAt) }, updatedAt: new Date(now) });
+    return copy(endpoint);
+  }
+
+  async disableFailing(organizationId: string, id: string, failingSince: Date, reason: string, now: Date): Promise<boolean> {
+    const endpoint = this.#endpoints.get(organizationId)?.get(id);
+    if (!endpoint?.enabled || endpoint.failingSince?.getTime() !== failingSince.getTime()) return false;
+    Object.assign(endpoint, { enabled: false, disabledReason: reason, updatedAt: new Date(now) });
+    return true;
   }
 
   async deleteEndpoint(organizationId: string, id: string, _now: Date): Promise<boolean> {
@@ -83,6 +102,12 @@ export class MemoryWebhookRepository implements WebhookRepository {
     const delivery = newDelivery(endpointId, event, now);
     this.#writeOnCommit(event, [delivery]);
     return copy(delivery);
+  }
+
+  async countPending(organizationId: string, endpointId: string): Promise<number> {
+    let count = 0;
+    for (const delivery of this.#byEndpoint.get(endpointId) ?? []) if (delivery.organizationId === organizationId && delivery.status === "pending") count++;
+    return count;
   }
 
   async findDelivery(organizationId: string, id: string): Promise<WebhookDeliveryRecord | null> {

@@ -22,6 +22,7 @@ import { UsageKeyTotals, type UsageKeyTotalsDocument } from "./usage-key-totals.
 import { MongoUserRepository, type UserDocument } from "./user-repository.js";
 import { MongoWebhookRepository } from "./webhook-repository.js";
 import type { WebhookDeliveryDocument, WebhookEndpointDocument, WebhookEventDocument } from "./webhook-documents.js";
+import type { WebhookEndpointCountDocument } from "./webhook-endpoint-counts.js";
 
 /** Collection names: one repository each, plus the key slot counters the key repository keeps. */
 const MONGODB_5_WIRE_VERSION = 13;
@@ -42,6 +43,7 @@ export const COLLECTIONS = {
   webhookEndpoints: "webhook_endpoints",
   webhookEvents: "webhook_events",
   webhookDeliveries: "webhook_deliveries",
+  webhookEndpointCounts: "webhook_endpoint_counts",
 } as const;
 
 const NAMESPACE_EXISTS = 48;
@@ -124,6 +126,7 @@ export class MongoStore implements Store {
           endpoints: this.#collection<WebhookEndpointDocument>(COLLECTIONS.webhookEndpoints),
           events: this.#collection<WebhookEventDocument>(COLLECTIONS.webhookEvents),
           deliveries: this.#collection<WebhookDeliveryDocument>(COLLECTIONS.webhookDeliveries),
+          endpointCounts: this.#collection<WebhookEndpointCountDocument>(COLLECTIONS.webhookEndpointCounts),
         },
         this.#units,
       ),

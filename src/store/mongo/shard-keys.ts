@@ -81,6 +81,7 @@ export const SHARDING: Readonly<Record<CollectionName, ShardedCollection | Unsha
   replicas: { shardKey: null, why: "one document per keygate replica; counted whole by every announcement." },
   idempotency_receipts: { shardKey: null, why: "written in the same transaction as the change they answer for; expire within a day." },
   webhook_endpoints: { shardKey: null, why: "a few per organization; read in the same transactions as the key changes whose events they take." },
+  webhook_endpoint_counts: { shardKey: null, why: "written in the same transactions as webhook endpoints are created and deleted; one small document per organization." },
   webhook_events: { shardKey: null, why: "written in the same transaction as the change that caused each (key changes); only their ids are kept, for 35 days." },
   webhook_deliveries: {
     shardKey: null,

@@ -1,12 +1,14 @@
 import type { Collection, Filter, IndexDescription } from "mongodb";
 import type { WebhookAttemptOutcome, WebhookEndpointPatch, WebhookRepository } from "../store.js";
-import type { WebhookDeliveryRecord, WebhookEndpointRecord, WebhookEvent } from "../../model/webhooks.js";
+import type { SealedSigningSecret, WebhookDeliveryRecord, WebhookEndpointRecord, WebhookEvent } from "../../model/webhooks.js";
 import type { UnitOfWork } from "../unit-of-work.js";
+import type { CreateEndpointOutcome } from "../webhook-repository.js";
 import type { MongoUnit } from "./transactions.js";
 import { ENDPOINT_DELETED, newDelivery } from "../webhook-delivery.js";
 import { WEBHOOK_RETENTION_MS } from "../webhook-retention.js";
 import { toDocument } from "./documents.js";
 import { reportingDuplicates } from "./mongo-errors.js";
+import { WebhookEndpointCounts, type WebhookEndpointCountDocument } from "./webhook-endpoint-counts.js";
 import {
   deliveryRecord,
   endpointRecord,
@@ -16,9 +18,11 @@ import {
 } from "./webhook-documents.js";
 
 /**
- * Webhook endpoints, events and the outbox of deliveries, a collection each. Writes that go
- * together (an event and its deliveries; an endpoint deleted and its deliveries failed) are one
- * unit of work, which joins the caller's: the change that caused an event commits with it.
+ * Webhook endpoints, events and the outbox of deliveries, a collection each, and each
+ * organization's count of endpoints (webhook-endpoint-counts.ts). Writes that go together (an
+ * event and its deliveries; an endpoint and its count; an endpoint deleted and its deliveries
+ * failed) are one unit of work, which joins the caller's: the change that caused an event commits
+ * with it.
  */
 export class MongoWebhookRepository implements WebhookRepository {
   static readonly endpointIndexes: IndexDescription[] = [
@@ -43,6 +47,7 @@ export class MongoWebhookRepository implements WebhookRepository {
   readonly #endpoints: Collection<WebhookEndpointDocument>;
   readonly #events: Collection<WebhookEventDocument>;
   readonly #deliveries: Collection<WebhookDeliveryDocument>;
+  readonly #counts: WebhookEndpointCounts;
   readonly #units: UnitOfWork<MongoUnit>;
 
   constructor(
@@ -50,6 +55,7 @@ export class MongoWebhookRepository implements WebhookRepository {
       endpoints: Collection<WebhookEndpointDocument>;
       events: Collection<WebhookEventDocument>;
       deliveries: Collection<WebhookDeliveryDocument>;
+      endpointCounts: Collection<WebhookEndpointCountDocument>;
     },
     units: UnitOfWork<MongoUnit>,
   ) {
@@ -57,10 +63,24 @@ export class MongoWebhookRepository implements WebhookRepository {
     this.#events = collections.events;
     this.#deliveries = collections.deliveries;
     this.#units = units;
+    const countEndpoints = (organizationId: string) => this.#endpoints.countDocuments({ organizationId });
+    this.#counts = new WebhookEndpointCounts(collections.endpointCounts, countEndpoints, () => units.context()?.session !== undefined);
   }
 
-  async createEndpoint(endpoint: WebhookEndpointRecord): Promise<void> {
-    await reportingDuplicates(() => this.#endpoints.insertOne(toDocument(endpoint)), `webhook endpoint ${endpoint.id}`);
+  createEndpoint(endpoint: WebhookEndpointRecord, limits: { maxPerOrganization: number }): Promise<CreateEndpointOutcome> {
+    return this.#units.atomically(async () => {
+      const { organizationId } = endpoint;
+      await this.#counts.ensure(organizationId);
+      if (!(await this.#counts.take(organizationId, limits.maxPerOrganization))) return "limit_reached";
+      try {
+        await reportingDuplicates(() => this.#endpoints.insertOne(toDocument(endpoint)), `webhook endpoint ${endpoint.id}`);
+      } catch (error) {
+        // Without a transaction nothing takes the place back but this.
+        if (this.#units.context()?.session === undefined) await this.#counts.release(organizationId);
+        throw error;
+      }
+      return "created";
+    });
   }
 
   async findEndpoint(organizationId: string, id: string): Promise<WebhookEndpointRecord | null> {
@@ -79,9 +99,26 @@ export class MongoWebhookRepository implements WebhookRepository {
     return doc && endpointRecord(doc);
   }
 
+  /** One write, the new secret and the previous one both from the document as the server finds it (a pipeline update). */
+  async rotateSecret(organizationId: string, id: string, secret: SealedSigningSecret, previousExpiresAt: Date, now: Date): Promise<WebhookEndpointRecord | null> {
+    const rotation = { previousSecret: { secret: "$secret", expiresAt: previousExpiresAt }, secret: { $literal: secret }, updatedAt: now };
+    const doc = await this.#endpoints.findOneAndUpdate({ _id: id, organizationId }, [{ $set: rotation }], { returnDocument: "after" });
+    return doc && endpointRecord(doc);
+  }
+
+  async disableFailing(organizationId: string, id: string, failingSince: Date, reason: string, now: Date): Promise<boolean> {
+    const result = await this.#endpoints.updateOne(
+      { _id: id, organizationId, enabled: true, failingSince },
+      { $set: { enabled: false, disabledReason: reason, updatedAt: now } },
+    );
+    return result.modifiedCount === 1;
+  }
+
   deleteEndpoint(organizationId: string, id: string, _now: Date): Promise<boolean> {
     return this.#units.atomically(async () => {
+      await this.#counts.ensure(organizationId);
       if ((await this.#endpoints.deleteOne({ _id: id, organizationId })).deletedCount === 0) return false;
+      await this.#counts.release(organizationId);
       await this.#deliveries.updateMany(
         { organizationId, endpointId: id, status: "pending" },
         { $set: { status: "failed", lastError: ENDPOINT_DELETED, claim: null } },
@@ -115,6 +152,10 @@ export class MongoWebhookRepository implements WebhookRepository {
       await this.#deliveries.insertOne(toDocument(delivery));
       return structuredClone(delivery);
     });
+  }
+
+  async countPending(organizationId: string, endpointId: string): Promise<number> {
+    return this.#deliveries.countDocuments({ organizationId, endpointId, status: "pending" });
   }
 
   async findDelivery(organizationId: string, id: string): Promise<WebhookDeliveryRecord | null> {

@@ -27,9 +27,14 @@ export function anEvent(organizationId: string, type: WebhookEventType = "key.cr
   return { id, organizationId, type, occurredAt, payload: JSON.stringify({ type, timestamp: occurredAt.toISOString(), data: { id } }) };
 }
 
+/** The most endpoints an organization may hold in the contract (keygate's own limit). */
+export const MAX_ENDPOINTS = 20;
+
 /** Endpoints created through the store, as given. */
 export async function createdEndpoints(store: Store, ...endpoints: WebhookEndpointRecord[]): Promise<WebhookEndpointRecord[]> {
-  for (const endpoint of endpoints) await store.webhooks.createEndpoint(endpoint);
+  for (const endpoint of endpoints) {
+    if ((await store.webhooks.createEndpoint(endpoint, { maxPerOrganization: MAX_ENDPOINTS })) !== "created") throw new Error("endpoint limit reached");
+  }
   return endpoints;
 }
 

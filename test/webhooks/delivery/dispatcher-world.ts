@@ -73,7 +73,7 @@ export class DispatcherWorld {
       updatedAt: now,
       ...fields,
     };
-    await this.store.webhooks.createEndpoint(endpoint);
+    await this.store.webhooks.createEndpoint(endpoint, { maxPerOrganization: 20 });
     return { endpoint, secret };
   }
 

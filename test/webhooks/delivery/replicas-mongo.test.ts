@@ -1,6 +1,7 @@
 import { MongoClient } from "mongodb";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { MongoStore } from "../../../src/store/mongo/mongo-store.js";
+import type { Store, WebhookRepository } from "../../../src/store/store.js";
 import { freshMongoStore, type FreshMongoStore } from "../../support/mongo.js";
 import { DispatcherWorld, ORG } from "./dispatcher-world.js";
 import { hmacVerifies } from "./hmac.js";
@@ -102,4 +103,57 @@ describe("webhook delivery by replicas sharing MongoDB", () => {
     const audit = await fresh.store.audit.list(ORG, { limit: 10 });
     expect(audit.filter((e) => e.details["endpointId"] === endpoint.id)).toHaveLength(1);
   });
+
+  it("disables a failing endpoint once, with one audit entry, when two replicas weigh its failures at the same time", async () => {
+    world = new DispatcherWorld(fresh.store);
+    const failing = await receiver(answerStatus(500));
+    const { endpoint } = await world.endpoint(failing.url(), { failingSince: new Date(world.clock.now() - 6 * 24 * 60 * 60 * 1000) });
+    for (let i = 0; i < 2; i++) await world.enqueue();
+    const replica = inLockstep();
+    const a = world.dispatcher({}, "replica-a", replica(fresh.store));
+    const b = world.dispatcher({}, "replica-b", replica(other));
+    a.nudge();
+    b.nudge();
+    await Promise.all([a.idle(), b.idle()]);
+
+    expect(failing.received).toHaveLength(2);
+    expect(await fresh.store.webhooks.findEndpoint(ORG, endpoint.id)).toMatchObject({ enabled: false });
+    const audit = await fresh.store.audit.list(ORG, { limit: 10 });
+    expect(audit.filter((e) => e.details["endpointId"] === endpoint.id)).toHaveLength(1);
+  });
 });
+
+/**
+ * Replicas that each claim one delivery, and whose reads of an endpoint return in pairs, one of
+ * each replica: the second replica's read is made before the first's returns, so both weigh
+ * their failure on the endpoint as it was before either disabled it, whatever the timing.
+ */
+function inLockstep(): (store: Store) => Store {
+  let waiting: (() => void) | undefined;
+  const meet = () =>
+    new Promise<void>((resolve) => {
+      if (waiting === undefined) return void (waiting = resolve);
+      waiting();
+      waiting = undefined;
+      resolve();
+    });
+  return (store) => {
+    let claims = 0;
+    const replaced: Partial<WebhookRepository> = {
+      findEndpoint: async (organizationId, id) => {
+        const endpoint = await store.webhooks.findEndpoint(organizationId, id);
+        await meet();
+        return endpoint;
+      },
+      claimDue: (holder, now, until, _limit, skip) => (claims++ === 0 ? store.webhooks.claimDue(holder, now, until, 1, skip) : Promise.resolve([])),
+    };
+    const webhooks = new Proxy(store.webhooks, { get: (target, property) => replaced[property as keyof WebhookRepository] ?? bound(target, property) });
+    return new Proxy(store, { get: (target, property) => (property === "webhooks" ? webhooks : bound(target, property)) });
+  };
+}
+
+/** A property of `target`, its methods bound to it (they reach its private fields). */
+function bound(target: object, property: string | symbol): unknown {
+  const value: unknown = Reflect.get(target, property);
+  return typeof value === "function" ? value.bind(target) : value;
+}

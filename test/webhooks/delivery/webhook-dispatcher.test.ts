@@ -92,10 +92,10 @@ describe("WebhookDispatcher", () => {
 
   it("signs with both secrets during a rotation, each verifying on its own, and with the new one alone after 24 h", async () => {
     const target = await receiver();
-    const previous = newSigningSecret();
     const expiresAt = new Date(world.clock.now() + 24 * HOUR);
-    const { endpoint, secret } = await world.endpoint(target.url());
-    await world.store.webhooks.updateEndpoint(endpoint.organizationId, endpoint.id, { previousSecret: { secret: world.sealing.seal(previous, endpoint.id), expiresAt } }, expiresAt);
+    const { endpoint, secret: previous } = await world.endpoint(target.url());
+    const secret = newSigningSecret();
+    await world.store.webhooks.rotateSecret(endpoint.organizationId, endpoint.id, world.sealing.seal(secret, endpoint.id), expiresAt, new Date(world.clock.now()));
     const dispatcher = world.dispatcher();
 
     await world.enqueue();

@@ -82,7 +82,7 @@ export function schedulerWorld(startMs: number, given: { store?: Store; clock?: 
   async function subscribe(organizationId: string): Promise<void> {
     organizationIds.push(organizationId);
     const endpoint = anEndpoint(organizationId);
-    await store.webhooks.createEndpoint(endpoint);
+    await store.webhooks.createEndpoint(endpoint, { maxPerOrganization: 20 });
     endpoints.set(organizationId, endpoint.id);
   }
 
