@@ -70,6 +70,12 @@ export interface KeyListQuery {
   limit: number;
 }
 
+/** Where a walk of keys by expiry (listExpiringBetween) goes on from: the last key it had. */
+export interface ExpiryCursor {
+  expiresAt: Date;
+  id: string;
+}
+
 export interface KeyRepository {
   /** Inserts the key if the organization and the owner user both have a free slot. */
   create(key: KeyRecord, limits: KeySlotLimits): Promise<CreateKeyOutcome>;
@@ -110,9 +116,10 @@ export interface KeyRepository {
   boundKeysOfOwner(organizationId: string, ownerUserId: string, bound: KeyBound, updatedAt: Date): Promise<KeyRecord[]>;
   /**
    * Usable keys (enabled, not revoked) of every organization whose expiry falls in (from, to], in
-   * id order after a cursor: the webhook scheduler walks them for `key.expiring` and `key.expired`.
+   * (expiresAt, id) order after a cursor of both, so a page is read from an index on expiry
+   * alone: the webhook scheduler walks them for `key.expiring` and `key.expired`.
    */
-  listExpiringBetween(from: Date, to: Date, query: { afterId?: string; limit: number }): Promise<KeyRecord[]>;
+  listExpiringBetween(from: Date, to: Date, query: { after?: ExpiryCursor; limit: number }): Promise<KeyRecord[]>;
   /**
    * Usable keys (enabled, not revoked) of one organization created before `before`, in id order
    * after a cursor: the candidates for disabling unused keys.

@@ -70,10 +70,18 @@ export interface WebhookRepository {
   listDeliveries(organizationId: string, endpointId: string, query: { beforeId?: string; limit: number }): Promise<WebhookDeliveryRecord[]>;
   /**
    * Claims up to `limit` pending deliveries due by `now` whose claim is free or lapsed, oldest
-   * due first, for `holder` until `until`, skipping the endpoints in `skipEndpoints` (this
-   * replica's busy ones). One store step per delivery, so two replicas never hold one claim.
+   * due first, for `holder` until `until`, skipping the endpoints in `skipEndpoints` and the
+   * organizations in `skipOrganizations` (this replica's busy ones). One store step per delivery,
+   * so two replicas never hold one claim.
    */
-  claimDue(holder: string, now: Date, until: Date, limit: number, skipEndpoints: readonly string[]): Promise<WebhookDeliveryRecord[]>;
+  claimDue(
+    holder: string,
+    now: Date,
+    until: Date,
+    limit: number,
+    skipEndpoints: readonly string[],
+    skipOrganizations?: readonly string[],
+  ): Promise<WebhookDeliveryRecord[]>;
   /**
    * Records the attempt `holder` made on its claim: attempt + 1, the outcome, the claim freed.
    * False, and nothing changed, when the claim is no longer `holder`'s (it lapsed and another

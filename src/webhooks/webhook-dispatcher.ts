@@ -20,9 +20,12 @@ import { signDelivery, signingSecrets } from "./webhook-signature.js";
  * live holder always records its attempt before another may take it.
  *
  * A pass runs every second, and at once when nudged (after an enqueue, or a send finished and
- * freed a slot); one pass runs at a time. Deliveries are claimed one at a time, skipping the
- * endpoints this replica already sends MAX_PER_ENDPOINT to, so a slow or failing receiver holds
- * at most that many of this replica's MAX_IN_FLIGHT slots and never delays other tenants'.
+ * freed a slot); one pass runs at a time. Deliveries are claimed one at a time, oldest due first
+ * across tenants, skipping the endpoints this replica already sends MAX_PER_ENDPOINT to and the
+ * organizations it already sends MAX_PER_ORGANIZATION to. So a slow or failing receiver holds at
+ * most 4 of this replica's MAX_IN_FLIGHT slots, and one organization's receivers (however many
+ * endpoints, however old its backlog) at most 8: the other 24 stay free for other organizations,
+ * whose deliveries are claimed past its backlog in the same pass.
  *
  * An endpoint whose deliveries have all failed for 5 days is disabled, with an audit event by
  * keygate itself; a delivery that succeeds ends its failing streak. Secrets are opened only to
@@ -52,6 +55,7 @@ export interface WebhookDispatcherDeps {
 const INTERVAL_MS = 1000;
 const LEASE_MS = 60_000;
 const MAX_PER_ENDPOINT = 4;
+const MAX_PER_ORGANIZATION = 8;
 const MAX_IN_FLIGHT = 32;
 const DISABLE_AFTER_MS = 5 * 24 * 60 * 60 * 1000;
 /** Who audit entries name for what keygate does on its own. */
@@ -62,7 +66,9 @@ export class WebhookDispatcher {
   readonly #deps: WebhookDispatcherDeps;
   readonly #intervalMs: number;
   readonly #inFlight = new Set<Promise<void>>();
+  /** Sends under way per endpoint, and per organization. */
   readonly #perEndpoint = new Map<string, number>();
+  readonly #perOrganization = new Map<string, number>();
   #pass: Promise<void> | undefined;
   #again = false;
   #stopped = false;
@@ -121,17 +127,18 @@ export class WebhookDispatcher {
 
   async #claimAndSend(): Promise<void> {
     while (!this.#stopped && this.#inFlight.size < MAX_IN_FLIGHT) {
-      const busy = [...this.#perEndpoint].filter(([, count]) => count >= MAX_PER_ENDPOINT).map(([endpointId]) => endpointId);
+      const [busyEndpoints, busyOrganizations] = [atLeast(this.#perEndpoint, MAX_PER_ENDPOINT), atLeast(this.#perOrganization, MAX_PER_ORGANIZATION)];
       const now = this.#deps.clock.now();
-      const [delivery] = await this.#deps.store.webhooks.claimDue(this.holder, new Date(now), new Date(now + LEASE_MS), 1, busy);
+      const [delivery] = await this.#deps.store.webhooks.claimDue(this.holder, new Date(now), new Date(now + LEASE_MS), 1, busyEndpoints, busyOrganizations);
       if (!delivery) return;
       this.#track(delivery);
     }
   }
 
   #track(delivery: WebhookDeliveryRecord): void {
-    const { endpointId } = delivery;
-    this.#perEndpoint.set(endpointId, (this.#perEndpoint.get(endpointId) ?? 0) + 1);
+    const { endpointId, organizationId } = delivery;
+    count(this.#perEndpoint, endpointId, +1);
+    count(this.#perOrganization, organizationId, +1);
     const send: Promise<void> = this.#deliver(delivery)
       .catch((error: unknown) => {
         // The store failed: the claim lapses and the delivery is tried again then.
@@ -139,9 +146,8 @@ export class WebhookDispatcher {
       })
       .finally(() => {
         this.#inFlight.delete(send);
-        const left = (this.#perEndpoint.get(endpointId) ?? 1) - 1;
-        if (left === 0) this.#perEndpoint.delete(endpointId);
-        else this.#perEndpoint.set(endpointId, left);
+        count(this.#perEndpoint, endpointId, -1);
+        count(this.#perOrganization, organizationId, -1);
         this.nudge();
       });
     this.#inFlight.add(send);
@@ -229,3 +235,13 @@ export class WebhookDispatcher {
     logger.warn({ organizationId, endpointId, failingSince: endpoint.failingSince }, "webhook endpoint disabled: its deliveries failed for 5 days");
   }
 }
+
+/** Adds `by` to the count of `id`; a count that comes to 0 is dropped. */
+function count(counts: Map<string, number>, id: string, by: 1 | -1): void {
+  const now = (counts.get(id) ?? 0) + by;
+  if (now === 0) counts.delete(id);
+  else counts.set(id, now);
+}
+
+/** The ids whose count is at `bound` or above. */
+const atLeast = (counts: ReadonlyMap<string, number>, bound: number): string[] => [...counts].filter(([, n]) => n >= bound).map(([id]) => id);

@@ -1,9 +1,9 @@
-import { lookup as dnsLookup } from "node:dns/promises";
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import type { LookupFunction, Socket } from "node:net";
 import { isPublicAddress } from "../net/public-address.js";
 import { answerExcerpt } from "./answer-excerpt.js";
+import { dnsResolver, type Resolver } from "./dns-resolver.js";
 import { checkWebhookTarget } from "./webhook-target.js";
 
 /**
@@ -11,8 +11,12 @@ import { checkWebhookTarget } from "./webhook-target.js";
  * it. The target is the tenant's choice, so the attempt is fenced:
  *  - the URL is checked again (settings may have changed since it was stored);
  *  - the name is resolved by `lookup` below, which refuses it when any address it resolves to is
- *    not public, so no connection is even attempted; and once connected the peer's address is
- *    checked again, so a name cannot rebind between the check and the connection (and nothing
+ *    not public, so no connection is even attempted. It is resolved as an absolute name (a
+ *    trailing dot), so the host's search domains (Kubernetes' `svc.cluster.local`) never turn a
+ *    tenant's `mongo-0.mongo` into an internal service; and a name that does not resolve gets the
+ *    same error as one that resolves to an internal address, so a tenant cannot map our internal
+ *    names by which error comes back. Once connected the peer's address is checked again, so a
+ *    name cannot rebind between the check and the connection (and nothing
  *    that skips the lookup, such as a literal address, escapes the check). That check runs
  *    before the request is written (the 'socket' event comes before the request flushes to it),
  *    so a refused peer gets no byte of it (over https, at most the TLS client hello);
@@ -27,13 +31,7 @@ export const DEFAULT_SEND_TIMEOUT_MS = 10_000;
 const ANSWER_READ_BYTES = 1024;
 const USER_AGENT = "keygate-webhooks/1 (+https://www.standardwebhooks.com)";
 
-export interface ResolvedAddress {
-  address: string;
-  family: 4 | 6;
-}
-
-/** Resolves a host name to every address it has (the system resolver by default; tests inject one). */
-export type Resolver = (hostname: string) => Promise<ResolvedAddress[]>;
+export type { ResolvedAddress, Resolver } from "./dns-resolver.js";
 
 export interface SendOutcome {
   /** True on a 2xx answer. */
@@ -48,12 +46,16 @@ export interface WebhookSenderOptions {
   /** KEYGATE_WEBHOOK_ALLOW_INSECURE_TARGETS: http://, and addresses that are not public. */
   allowInsecure: boolean;
   timeoutMs?: number;
+  /** DNS (dns-resolver.ts) by default; tests inject one. */
   resolve?: Resolver;
   /** Whether an address may be connected to; by default any when allowInsecure, else public ones. */
   addressAllowed?: (address: string) => boolean;
 }
 
-const systemResolver: Resolver = async (hostname) => (await dnsLookup(hostname, { all: true, verbatim: true })) as ResolvedAddress[];
+const NOT_PUBLIC = "target refused: the host name does not resolve to a public address";
+
+/** The name with a trailing dot: resolved as it is, never under a search domain. */
+const absolute = (hostname: string): string => (hostname.endsWith(".") ? hostname : `${hostname}.`);
 
 class RefusedTarget extends Error {
   override name = "RefusedTarget";
@@ -68,7 +70,7 @@ export class WebhookSender {
   constructor(options: WebhookSenderOptions) {
     this.#allowInsecure = options.allowInsecure;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_SEND_TIMEOUT_MS;
-    this.#resolve = options.resolve ?? systemResolver;
+    this.#resolve = options.resolve ?? dnsResolver();
     this.#addressAllowed = options.addressAllowed ?? ((address) => options.allowInsecure || isPublicAddress(address));
   }
 
@@ -131,19 +133,20 @@ export class WebhookSender {
     });
   }
 
-  /** net.connect's lookup: the resolver's addresses, or an error when any of them is refused. */
+  /**
+   * net.connect's lookup: the resolver's addresses, or a refusal when any of them is not allowed or
+   * there are none (one message for both, see above).
+   */
   readonly #lookup: LookupFunction = (hostname, options, callback) => {
-    this.#resolve(hostname).then(
+    const refuse = () => callback(new RefusedTarget(NOT_PUBLIC), "", 0);
+    this.#resolve(absolute(hostname)).then(
       (addresses) => {
         const wanted = options.family === 4 || options.family === 6 ? addresses.filter((a) => a.family === options.family) : addresses;
-        if (wanted.length === 0) return callback(Object.assign(new Error("the host name has no address"), { code: "ENOTFOUND" }), "", 0);
-        if (wanted.some((a) => !this.#addressAllowed(a.address))) {
-          return callback(new RefusedTarget("target refused: the host name resolves to an address that is not public"), "", 0);
-        }
+        if (wanted.length === 0 || wanted.some((a) => !this.#addressAllowed(a.address))) return refuse();
         if (options.all) return callback(null, wanted);
         return callback(null, wanted[0]!.address, wanted[0]!.family);
       },
-      (error: Error) => callback(error, "", 0),
+      refuse,
     );
   };
 }

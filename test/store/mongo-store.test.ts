@@ -43,7 +43,7 @@ describe("mongodb store", () => {
       { key: { organizationId: 1, isActive: 1, _id: 1 } },
       { key: { organizationId: 1, ownerUserId: 1, _id: 1 } },
       { key: { "encryptedSecret.keyId": 1, _id: 1 }, partialFilterExpression: { "encryptedSecret.keyId": { $type: "string" } } },
-      { key: { expiresAt: 1 }, partialFilterExpression: { expiresAt: { $type: "date" } } },
+      { key: { expiresAt: 1, _id: 1 }, partialFilterExpression: { expiresAt: { $type: "date" } } },
     ]);
     expect(await indexes(COLLECTIONS.users)).toEqual([{ key: { _id: 1 } }, { key: { organizationId: 1, _id: 1 } }]);
     expect(await indexes(COLLECTIONS.receipts)).toEqual([{ key: { _id: 1 } }, { key: { expiresAt: 1 } }]);
@@ -53,7 +53,7 @@ describe("mongodb store", () => {
     expect((await fresh.db.collection(COLLECTIONS.webhookEvents).indexes()).find(({ name }) => name === "forget_ttl")?.expireAfterSeconds).toBe(0);
     expect(await indexes(COLLECTIONS.webhookDeliveries)).toEqual([
       { key: { _id: 1 } },
-      { key: { status: 1, nextAttemptAt: 1 } },
+      { key: { status: 1, nextAttemptAt: 1, _id: 1 } },
       { key: { organizationId: 1, endpointId: 1, _id: 1 } },
       { key: { createdAt: 1 } },
     ]);

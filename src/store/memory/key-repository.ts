@@ -1,5 +1,6 @@
 import type {
   CreateKeyOutcome,
+  ExpiryCursor,
   GuardedRevokeOutcome,
   KeyListQuery,
   KeyPatch,
@@ -12,6 +13,7 @@ import type { KeyRecord, SealedSecret } from "../../model/records.js";
 import { isAsSeen, KeyChangedError, type KeyAsSeen } from "../key-as-seen.js";
 import { boundedFields, type KeyBound } from "../key-bound.js";
 import { isUsableHolder } from "../usable-holder.js";
+import { ExpiryWalks } from "./expiry-walks.js";
 import { KeyTable } from "./key-table.js";
 import { RowsByCode } from "./rows-by-code.js";
 
@@ -52,6 +54,7 @@ export class MemoryKeyRepository implements KeyRepository {
   readonly #rowByHash = new RowsByCode();
   /** Each organization's rows, in id order. */
   readonly #rowsByOrganization = new Map<string, number[]>();
+  readonly #expiryWalks = new ExpiryWalks(this.#table);
   /** Slots held, by organization id and by `organizationId/userId`. */
   readonly #slots = new Map<string, number>();
 
@@ -225,16 +228,8 @@ export class MemoryKeyRepository implements KeyRepository {
     return changed;
   }
 
-  async listExpiringBetween(from: Date, to: Date, query: { afterId?: string; limit: number }): Promise<KeyRecord[]> {
-    const [after, upTo] = [from.getTime(), to.getTime()];
-    const rows: number[] = [];
-    for (const organizationRows of this.#rowsByOrganization.values()) {
-      for (const row of organizationRows) {
-        const expiresAt = this.#table.expiresAtMs(row);
-        if (expiresAt !== null && expiresAt > after && expiresAt <= upTo && this.#table.isUsable(row)) rows.push(row);
-      }
-    }
-    return this.#pageInIdOrder(rows, query);
+  async listExpiringBetween(from: Date, to: Date, query: { after?: ExpiryCursor; limit: number }): Promise<KeyRecord[]> {
+    return this.#expiryWalks.page(from, to, query, () => [...this.#rowsByOrganization.values()].flat());
   }
 
   async listUsableCreatedBefore(organizationId: string, before: Date, query: { afterId?: string; limit: number }): Promise<KeyRecord[]> {

@@ -126,10 +126,23 @@ export class MemoryWebhookRepository implements WebhookRepository {
     return page;
   }
 
-  async claimDue(holder: string, now: Date, until: Date, limit: number, skipEndpoints: readonly string[]): Promise<WebhookDeliveryRecord[]> {
-    const skip = new Set(skipEndpoints);
+  async claimDue(
+    holder: string,
+    now: Date,
+    until: Date,
+    limit: number,
+    skipEndpoints: readonly string[],
+    skipOrganizations: readonly string[] = [],
+  ): Promise<WebhookDeliveryRecord[]> {
+    const [busyEndpoints, busyOrganizations] = [new Set(skipEndpoints), new Set(skipOrganizations)];
     const due = [...this.#pending]
-      .filter((delivery) => delivery.nextAttemptAt <= now && (delivery.claim === null || delivery.claim.until <= now) && !skip.has(delivery.endpointId))
+      .filter(
+        (delivery) =>
+          delivery.nextAttemptAt <= now &&
+          (delivery.claim === null || delivery.claim.until <= now) &&
+          !busyEndpoints.has(delivery.endpointId) &&
+          !busyOrganizations.has(delivery.organizationId),
+      )
       .sort((a, b) => a.nextAttemptAt.getTime() - b.nextAttemptAt.getTime() || byId(a, b))
       .slice(0, limit);
     for (const delivery of due) delivery.claim = { holder, until: new Date(until) };

@@ -23,7 +23,7 @@ import { isUsableHolder } from "../usable-holder.js";
 import { toDocument } from "./documents.js";
 import { outsideBound, rateWithinBound } from "./key-bound-filters.js";
 import { changesOf, toRecord, type KeyDocument } from "./key-document.js";
-import { KeyWalks, type PageAfter } from "./key-walks.js";
+import { KeyWalks, type ExpiryPage, type PageAfter } from "./key-walks.js";
 import { KeySlotCounters, organizationCounter, userCounter, type SlotCounterId } from "./key-slots.js";
 import { isDuplicateKeyError, reportingDuplicates } from "./mongo-errors.js";
 
@@ -351,7 +351,7 @@ export class MongoKeyRepository implements KeyRepository {
     return this.#walks.sealedNotWith(keyId, query);
   }
 
-  listExpiringBetween(from: Date, to: Date, query: PageAfter): Promise<KeyRecord[]> {
+  listExpiringBetween(from: Date, to: Date, query: ExpiryPage): Promise<KeyRecord[]> {
     return this.#walks.expiringBetween(from, to, query);
   }
 

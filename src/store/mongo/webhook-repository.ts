@@ -37,8 +37,8 @@ export class MongoWebhookRepository implements WebhookRepository {
   ];
 
   static readonly deliveryIndexes: IndexDescription[] = [
-    // claimDue: pending deliveries by due time; backlog's count.
-    { key: { status: 1, nextAttemptAt: 1 }, name: "status_nextAttemptAt" },
+    // claimDue: pending deliveries in its sort's order (due time, then id), so no claim sorts; backlog's count.
+    { key: { status: 1, nextAttemptAt: 1, _id: 1 }, name: "status_nextAttemptAt_id" },
     // listDeliveries newest first after a cursor; deleteEndpoint's pending deliveries.
     { key: { organizationId: 1, endpointId: 1, _id: 1 }, name: "organizationId_endpointId_id" },
     { key: { createdAt: 1 }, name: "created_ttl", expireAfterSeconds: WEBHOOK_RETENTION_MS / 1000 },
@@ -173,12 +173,20 @@ export class MongoWebhookRepository implements WebhookRepository {
    * One findOneAndUpdate per delivery: each claims a delivery only if it is still unclaimed (or
    * its claim lapsed) when the server writes it, so two replicas claiming at once never share one.
    */
-  async claimDue(holder: string, now: Date, until: Date, limit: number, skipEndpoints: readonly string[]): Promise<WebhookDeliveryRecord[]> {
+  async claimDue(
+    holder: string,
+    now: Date,
+    until: Date,
+    limit: number,
+    skipEndpoints: readonly string[],
+    skipOrganizations: readonly string[] = [],
+  ): Promise<WebhookDeliveryRecord[]> {
     const due: Filter<WebhookDeliveryDocument> = {
       status: "pending",
       nextAttemptAt: { $lte: now },
       $or: [{ claim: null }, { "claim.until": { $lte: now } }],
       ...(skipEndpoints.length > 0 && { endpointId: { $nin: [...skipEndpoints] } }),
+      ...(skipOrganizations.length > 0 && { organizationId: { $nin: [...skipOrganizations] } }),
     };
     const claimed: WebhookDeliveryRecord[] = [];
     while (claimed.length < limit) {

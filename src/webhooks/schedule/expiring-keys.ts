@@ -1,10 +1,10 @@
 import type { KeyRecord } from "../../model/records.js";
-import type { KeyRepository } from "../../store/store.js";
+import type { ExpiryCursor, KeyRepository } from "../../store/store.js";
 
 /**
  * Every usable key of every organization whose expiry falls in (from, to], a page at a time
- * (KeyRepository.listExpiringBetween, in id order after a cursor), so a pass over many keys holds
- * one page in memory.
+ * (KeyRepository.listExpiringBetween, in (expiresAt, id) order after a cursor of both), so a pass
+ * over many keys holds one page in memory and each page is read from the expiry index in order.
  */
 export async function* keysExpiringBetween(
   keys: Pick<KeyRepository, "listExpiringBetween">,
@@ -12,11 +12,12 @@ export async function* keysExpiringBetween(
   to: Date,
   pageSize: number,
 ): AsyncGenerator<KeyRecord & { expiresAt: Date }> {
-  let afterId: string | undefined;
+  let after: ExpiryCursor | undefined;
   for (;;) {
-    const page = await keys.listExpiringBetween(from, to, { limit: pageSize, ...(afterId !== undefined && { afterId }) });
-    for (const key of page) if (key.expiresAt !== null) yield key as KeyRecord & { expiresAt: Date };
+    const page = (await keys.listExpiringBetween(from, to, { limit: pageSize, ...(after !== undefined && { after }) })) as (KeyRecord & { expiresAt: Date })[];
+    yield* page;
     if (page.length < pageSize) return;
-    afterId = page[page.length - 1]!.id;
+    const last = page[page.length - 1]!;
+    after = { expiresAt: last.expiresAt, id: last.id };
   }
 }

@@ -21,8 +21,9 @@ import { UnusedKeys, type OrganizationsDisablingUnusedKeys } from "./unused-keys
  * `key.updated`). Every replica runs one; they need no coordination, because each event that
  * must happen once has an id derived from what it is about (the store queues an id once), and
  * each key disabled is written on condition that it is still as read. One pass at a time, every
- * `intervalMs`; the unused-keys sweep, which reads every old key of the organizations that use
- * it, at most every `sweepIntervalMs`.
+ * `intervalMs`; the walks that read many keys, the unused-keys sweep (every old key of the
+ * organizations that use it) and the full expiry-warning walk (every key expiring within a year),
+ * at most every `sweepIntervalMs`.
  */
 
 export interface WebhookSchedulerDeps {
@@ -40,11 +41,11 @@ export interface WebhookSchedulerDeps {
   logger: Pick<Logger, "warn" | "info">;
   /** Between passes; default 60 s. */
   intervalMs?: number;
-  /** Between sweeps for unused keys; default 1 hour. */
+  /** Between sweeps for unused keys, and full walks for expiry warnings; default 1 hour. */
   sweepIntervalMs?: number;
   /** Records per store read; default 500. */
   pageSize?: number;
-  /** How far each `key.expired` pass reaches back into the previous one's span; default 5 minutes. */
+  /** How far each `key.expired` (and `key.expiring`) pass reaches back into the previous one's span; default 5 minutes. */
   overlapMs?: number;
   /** How far back the first `key.expired` pass of a process looks; default 7 days. */
   catchUpMs?: number;
@@ -78,7 +79,7 @@ export class WebhookScheduler {
     this.#rateLimits = new RateLimitEvents({ notes: deps.rateLimitNotes, keys: store.keys, once, logger });
     this.#quota = new QuotaThresholds({ usage: store.usage, plans: deps.plans, once });
     this.#expired = new ExpiryNotices({ keys: store.keys, once, pageSize, overlapMs, catchUpMs });
-    this.#expiring = new ExpiryWarnings({ keys: store.keys, once, pageSize });
+    this.#expiring = new ExpiryWarnings({ keys: store.keys, once, pageSize, overlapMs, fullWalkEveryMs: this.#sweepIntervalMs });
     this.#unused = new UnusedKeys({ store, organizations: deps.organizations, plans: deps.plans, audit: deps.audit, keyEvents: deps.keyEvents, pageSize });
   }
 

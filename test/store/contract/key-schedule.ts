@@ -17,7 +17,7 @@ export function describeKeyScheduleContract(getStore: () => Store): void {
   const day = (n: number) => new Date(Date.UTC(2045, 5, n, 12));
 
   describe("keys: expiring between", () => {
-    it("lists usable keys of every organization expiring in (from, to], in id order, a page at a time", async () => {
+    it("lists usable keys of every organization expiring in (from, to], in (expiry, id) order, a page at a time", async () => {
       const [orgA, orgB] = [newId("org"), newId("org")];
       const atFrom = await created(aKey(orgA, { expiresAt: day(1) }));
       const justAfter = await created(aKey(orgB, { expiresAt: new Date(day(1).getTime() + 1) }));
@@ -29,16 +29,34 @@ export function describeKeyScheduleContract(getStore: () => Store): void {
       const revoked = await created(aKey(orgB, { expiresAt: day(3) }));
       await store.keys.revoke(orgB, revoked.id, T1);
       await created(aKey(orgA));
+      // Created last (the largest id) but expiring before atTo; and one sharing inside's expiry.
       const another = await created(aKey(orgB, { expiresAt: day(4) }));
+      const alongside = await created(aKey(orgA, { expiresAt: day(3) }));
 
-      const expected = ids([justAfter, inside, atTo, another]);
-      expect(ids(await store.keys.listExpiringBetween(day(1), day(5), { limit: 100 }))).toEqual(expected);
-      expect(ids(await store.keys.listExpiringBetween(day(1), day(5), { limit: 3 }))).toEqual(expected.slice(0, 3));
-      expect(ids(await store.keys.listExpiringBetween(day(1), day(5), { afterId: expected[2]!, limit: 3 }))).toEqual(expected.slice(3));
-      expect(await store.keys.listExpiringBetween(day(1), day(5), { afterId: expected[3]!, limit: 3 })).toEqual([]);
+      const expected = [justAfter, inside, alongside, another, atTo];
+      const cursor = (key: KeyRecord) => ({ expiresAt: key.expiresAt!, id: key.id });
+      expect(ids(await store.keys.listExpiringBetween(day(1), day(5), { limit: 100 }))).toEqual(ids(expected));
+      expect(ids(await store.keys.listExpiringBetween(day(1), day(5), { limit: 2 }))).toEqual(ids(expected.slice(0, 2)));
+      // After a key, those sharing its expiry with larger ids come first.
+      expect(ids(await store.keys.listExpiringBetween(day(1), day(5), { after: cursor(inside), limit: 2 }))).toEqual(ids(expected.slice(2, 4)));
+      expect(ids(await store.keys.listExpiringBetween(day(1), day(5), { after: cursor(another), limit: 2 }))).toEqual(ids([atTo]));
+      expect(await store.keys.listExpiringBetween(day(1), day(5), { after: cursor(atTo), limit: 3 })).toEqual([]);
       expect(await store.keys.listExpiringBetween(day(1), day(5), { limit: 1 })).toStrictEqual([justAfter]);
       expect(ids(await store.keys.listExpiringBetween(new Date(day(1).getTime() - 1), day(1), { limit: 100 }))).toEqual([atFrom.id]);
       expect(ids(await store.keys.listExpiringBetween(day(5), day(9), { limit: 100 }))).toEqual([afterTo.id]);
+    });
+
+    it("walks page by page to the end however keys change meanwhile, never repeating one", async () => {
+      const org = newId("org");
+      const keys = [];
+      for (let i = 0; i < 6; i++) keys.push(await created(aKey(org, { expiresAt: new Date(day(20).getTime() + i) })));
+      const first = await store.keys.listExpiringBetween(day(19), day(21), { limit: 2 });
+      expect(ids(first)).toEqual(ids(keys.slice(0, 2)));
+      // Meanwhile one key ahead is revoked.
+      await store.keys.revoke(org, keys[3]!.id, T1);
+      const last = first[1]!;
+      const rest = await store.keys.listExpiringBetween(day(19), day(21), { after: { expiresAt: last.expiresAt!, id: last.id }, limit: 10 });
+      expect(ids(rest)).toEqual(ids([keys[2]!, keys[4]!, keys[5]!]));
     });
   });
 

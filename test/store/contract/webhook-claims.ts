@@ -46,6 +46,15 @@ export function describeWebhookClaimsContract(getStore: () => Store): void {
       expect(ids(await store.webhooks.claimDue("b", at(30), at(60), 10, []))).toEqual([deliveries[3]!.id]);
     });
 
+    it("skips the organizations named", async () => {
+      const { deliveries } = await queued(1, 2);
+      const otherOrg = newId("org");
+      const [otherEndpoint] = await createdEndpoints(store, anEndpoint(otherOrg));
+      const [other] = (await store.webhooks.enqueue(anEvent(otherOrg, "key.updated", at(3))))!;
+      expect(ids(await store.webhooks.claimDue("a", at(10), at(60), 10, [], [deliveries[0]!.organizationId]))).toEqual([other!.id]);
+      expect(ids(await store.webhooks.claimDue("a", at(10), at(60), 10, [otherEndpoint!.id], [otherOrg]))).toEqual(ids(deliveries));
+    });
+
     it("never gives two holders claiming at once the same delivery", async () => {
       const { deliveries } = await queued(1, 2, 3, 4, 5, 6, 7);
       const [a, b] = await Promise.all([

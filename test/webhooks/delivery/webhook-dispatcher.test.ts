@@ -2,6 +2,7 @@ import { Webhook } from "standardwebhooks";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MAX_ATTEMPTS, RETRY_DELAYS_MS } from "../../../src/webhooks/retry-schedule.js";
 import { newSigningSecret } from "../../../src/webhooks/signing-secret.js";
+import { webhookEvent } from "../../../src/webhooks/webhook-event.js";
 import { DispatcherWorld } from "./dispatcher-world.js";
 import { hmacVerifies } from "./hmac.js";
 import { answerStatus, Receiver, type Answer } from "./receiver.js";
@@ -143,7 +144,7 @@ describe("WebhookDispatcher", () => {
     expect(direct!.endpointId).toBe(endpoint.id);
     expect(await world.delivery(direct!.id)).toMatchObject({ status: "pending", lastError: expect.stringContaining("target refused: url must be on a public address") });
     expect(byName!.endpointId).toBe(named.endpoint.id);
-    expect(await world.delivery(byName!.id)).toMatchObject({ status: "pending", lastError: "target refused: the host name resolves to an address that is not public" });
+    expect(await world.delivery(byName!.id)).toMatchObject({ status: "pending", lastError: "target refused: the host name does not resolve to a public address" });
     expect(target.connections).toBe(0);
   });
 
@@ -190,6 +191,32 @@ describe("WebhookDispatcher", () => {
     expect(most).toBeLessThanOrEqual(4);
     expect((await world.deliveries(busy.endpoint.id)).every((d) => d.status === "delivered")).toBe(true);
     expect(await world.delivery(toOther!.id)).toMatchObject({ status: "delivered" });
+  });
+
+  it("sends at most 8 deliveries at once for one organization, so its backlog at slow receivers does not hold up another's", async () => {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const slow = await receiver((_r, res) => void released.then(() => res.writeHead(200).end()));
+    const fast = await receiver();
+    // 10 endpoints, 40 deliveries due before the other organization's: more than the replica's 32 slots.
+    const busy = [];
+    for (let i = 0; i < 10; i++) busy.push((await world.endpoint(slow.url())).endpoint);
+    for (let i = 0; i < 4; i++) await world.enqueue();
+    world.clock.advance(1);
+    const otherOrg = "org_01HZX3K4M5N6P7Q8R9S0T1V2W4";
+    await world.endpoint(fast.url(), { organizationId: otherOrg });
+    const [toOther] = (await world.store.webhooks.enqueue(webhookEvent("key.created", otherOrg, {}, new Date(world.clock.now()))))!;
+
+    const dispatcher = world.dispatcher();
+    dispatcher.nudge();
+    await fast.count(1);
+    const claimed = (await Promise.all(busy.map((endpoint) => world.deliveries(endpoint.id)))).flat().filter((d) => d.claim !== null);
+    expect(claimed).toHaveLength(8);
+
+    release();
+    await dispatcher.idle();
+    expect(slow.received).toHaveLength(40);
+    expect(await world.store.webhooks.findDelivery(otherOrg, toOther!.id)).toMatchObject({ status: "delivered" });
   });
 
   it("lets two replicas share the outbox without delivering any event twice", async () => {

@@ -10,6 +10,7 @@ const EVENT_ID = "msg_01HZX3K4M5N6P7Q8R9S0T1V2W3";
 const PAYLOAD = JSON.stringify({ type: "webhook.test", timestamp: "2026-01-15T12:00:00.000Z", data: {} });
 const UNSAFE = /[\p{Cc}\u202a-\u202e\u2066-\u2069]/u;
 
+const NOT_PUBLIC = "target refused: the host name does not resolve to a public address";
 const toLoopback: Resolver = async () => [{ address: "127.0.0.1", family: 4 }];
 
 describe("WebhookSender", () => {
@@ -129,8 +130,9 @@ describe("WebhookSender", () => {
         return toLoopback(hostname);
       };
       const secure = await new WebhookSender({ allowInsecure: false, resolve }).send(`https://hooks.example.test:${receiver.port}/hooks`, {}, PAYLOAD);
-      expect(secure).toEqual({ ok: false, responseCode: 0, error: "target refused: the host name resolves to an address that is not public" });
-      expect(asked).toEqual(["hooks.example.test"]);
+      expect(secure).toEqual({ ok: false, responseCode: 0, error: NOT_PUBLIC });
+      // Absolute, so no search domain of the host (svc.cluster.local) is tried.
+      expect(asked).toEqual(["hooks.example.test."]);
       expect(receiver.connections).toBe(0);
 
       const insecure = await new WebhookSender({ allowInsecure: true, resolve }).send(`http://hooks.example.test:${receiver.port}/hooks`, {}, PAYLOAD);
@@ -145,7 +147,7 @@ describe("WebhookSender", () => {
         { address: "127.0.0.1", family: 4 },
       ];
       const outcome = await new WebhookSender({ allowInsecure: false, resolve }).send(`https://hooks.example.test:${receiver.port}/`, {}, PAYLOAD);
-      expect(outcome.error).toBe("target refused: the host name resolves to an address that is not public");
+      expect(outcome.error).toBe(NOT_PUBLIC);
       expect(receiver.connections).toBe(0);
     });
 
@@ -163,9 +165,13 @@ describe("WebhookSender", () => {
       expect(receiver.received).toHaveLength(0);
     });
 
-    it("reports a name with no address", async () => {
-      const outcome = await new WebhookSender({ allowInsecure: true, resolve: async () => [] }).send("http://nowhere.example.test/", {}, PAYLOAD);
-      expect(outcome).toEqual({ ok: false, responseCode: 0, error: "the host name has no address" });
+    it("says the same of a name that does not resolve as of one that resolves to an internal address, so tenants cannot map internal names", async () => {
+      const refused = { ok: false, responseCode: 0, error: NOT_PUBLIC };
+      const notFound: Resolver = () => Promise.reject(Object.assign(new Error("queryA ENOTFOUND nowhere.example.test."), { code: "ENOTFOUND" }));
+      const url = "https://nowhere.example.test/";
+      expect(await new WebhookSender({ allowInsecure: false, resolve: notFound }).send(url, {}, PAYLOAD)).toEqual(refused);
+      expect(await new WebhookSender({ allowInsecure: false, resolve: async () => [] }).send(url, {}, PAYLOAD)).toEqual(refused);
+      expect(await new WebhookSender({ allowInsecure: false, resolve: toLoopback }).send(url, {}, PAYLOAD)).toEqual(refused);
     });
   });
 });
