@@ -8,7 +8,7 @@ import { generateSecret } from "../../src/model/secret.js";
 import { createMongoStore, type MongoStore } from "../../src/store/mongo/mongo-store.js";
 import { ManualClock } from "../../src/time/clock.js";
 import { startTestApp, type TestApp } from "../support/app.js";
-import { MONGOD_LAUNCH_TIMEOUT_MS } from "../support/mongod-launch.js";
+import { launchRetryingEarlyExits, MONGOD_LAUNCH_TIMEOUT_MS } from "../support/mongod-launch.js";
 import { checker, within } from "./check-client.js";
 
 /**
@@ -61,7 +61,7 @@ describe("store outage: fail fast, fail-static, fail-closed, recover", () => {
 
   beforeAll(async () => {
     // Restarts (mongod.start(true)) reuse these options, so a slow restart on a busy machine waits too.
-    mongod = await MongoMemoryServer.create({ instance: { ip: "127.0.0.1", launchTimeout: MONGOD_LAUNCH_TIMEOUT_MS } });
+    mongod = await launchRetryingEarlyExits(() => MongoMemoryServer.create({ instance: { ip: "127.0.0.1", launchTimeout: MONGOD_LAUNCH_TIMEOUT_MS } }));
     // Writes wait 2 s for a server here (production waits out an election: 15 s by default).
     store = createMongoStore(mongod.getUri(), "keygate_outage", { writeWaitMs: 2_000 });
     await store.init();

@@ -1,6 +1,6 @@
 import { MongoMemoryServer } from "mongodb-memory-server-core";
 import { afterAll, describe, expect, it } from "vitest";
-import { MONGOD_LAUNCH_TIMEOUT_MS } from "../support/mongod-launch.js";
+import { launchRetryingEarlyExits, MONGOD_LAUNCH_TIMEOUT_MS } from "../support/mongod-launch.js";
 import { freshMongoStore } from "../support/mongo.js";
 import { withCounterWriter } from "../support/stored-counters.js";
 import { describeStoreContract } from "./contract.js";
@@ -13,7 +13,7 @@ import { describeStoreContract } from "./contract.js";
  */
 let server: Promise<MongoMemoryServer> | undefined;
 const standaloneUri = async () =>
-  (await (server ??= MongoMemoryServer.create({ instance: { ip: "127.0.0.1", launchTimeout: MONGOD_LAUNCH_TIMEOUT_MS } }))).getUri();
+  (await (server ??= launchRetryingEarlyExits(() => MongoMemoryServer.create({ instance: { ip: "127.0.0.1", launchTimeout: MONGOD_LAUNCH_TIMEOUT_MS } })))).getUri();
 
 afterAll(async () => {
   await (await server)?.stop();

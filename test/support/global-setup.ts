@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { MongoMemoryReplSet } from "mongodb-memory-server-core";
 import type { TestProject } from "vitest/node";
-import { MONGOD_LAUNCH_TIMEOUT_MS } from "./mongod-launch.js";
+import { launchRetryingEarlyExits, MONGOD_LAUNCH_TIMEOUT_MS } from "./mongod-launch.js";
 
 /**
  * One real mongod for the whole test run (each test file then uses its own database, see
@@ -76,10 +76,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
   await useOfflineMongodIfNeeded();
   let server: MongoMemoryReplSet;
   try {
-    server = await MongoMemoryReplSet.create({
-      replSet: { count: 1, ip: "127.0.0.1" },
-      instanceOpts: [{ launchTimeout: MONGOD_LAUNCH_TIMEOUT_MS }],
-    });
+    server = await launchRetryingEarlyExits(() =>
+      MongoMemoryReplSet.create({
+        replSet: { count: 1, ip: "127.0.0.1" },
+        instanceOpts: [{ launchTimeout: MONGOD_LAUNCH_TIMEOUT_MS }],
+      }),
+    );
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     const binary = process.env.MONGOMS_SYSTEM_BINARY ?? "(none; a download was attempted)";
