@@ -7,7 +7,9 @@ import type { Caller } from "./caller.js";
 
 /** A change the admin API made, as its webhook event names it. */
 export type AdminChange =
-  | { type: "key.created" | "key.updated" | "key.rotated" | "key.revoked" | "key.deleted"; key: KeyRecord }
+  | { type: "key.created" | "key.updated" | "key.rotated" | "key.deleted"; key: KeyRecord }
+  /** With the reason the caller gave (RevokeKey's `reason`), which receivers act on. */
+  | { type: "key.revoked"; key: KeyRecord; reason: string }
   | { type: "user.removed"; user: User };
 
 export interface ChangeEventsDeps {
@@ -57,7 +59,8 @@ function eventOf(change: AdminChange, actor: EventActor, now: Date): WebhookEven
     const { user } = change;
     return webhookEvent(change.type, user.organizationId, userEventData(user, actor), now);
   }
-  return webhookEvent(change.type, change.key.organizationId, keyEventData(change.key, actor), now);
+  const data = keyEventData(change.key, actor);
+  return webhookEvent(change.type, change.key.organizationId, change.type === "key.revoked" ? { ...data, reason: change.reason } : data, now);
 }
 
 /** A removed user's public fields (those ListUsers shows, their limits aside) and the actor, as `user.removed` carries them. */

@@ -31,7 +31,7 @@ export class KeyRevocation {
     const revoked = await this.deps.events.write(
       caller,
       () => this.deps.store.keys.revoke(key.organizationId, key.id, new Date(now), asSeen(key)),
-      (written) => (written && revokedNow(written, now) ? [{ type: "key.revoked", key: written }] : []),
+      (written) => (written && revokedNow(written, now) ? [{ type: "key.revoked", key: written, reason }] : []),
     );
     return revoked && this.#revoked(caller, revoked, now, reason);
   }
@@ -45,7 +45,7 @@ export class KeyRevocation {
     const outcome = await this.deps.events.write(
       caller,
       () => this.deps.store.keys.revokeUnlessLastHolder(key.organizationId, key.id, scope, new Date(now)),
-      (written) => (written.ok && revokedNow(written.key, now) ? [{ type: "key.revoked", key: written.key }] : []),
+      (written) => (written.ok && revokedNow(written.key, now) ? [{ type: "key.revoked", key: written.key, reason }] : []),
     );
     return outcome.ok ? { ok: true, key: await this.#revoked(caller, outcome.key, now, reason) } : outcome;
   }

@@ -69,6 +69,8 @@ export function keyEventData(key: KeyRecord, actor?: EventActor): Record<string,
       is_active: key.isActive,
       revoked_at: key.revokedAt?.toISOString() ?? null,
       expires_at: key.expiresAt?.toISOString() ?? null,
+      // Until when the secret a rotation replaced still works (GetKey's previous_secret_expires_at).
+      previous_secret_expires_at: key.previousSecret?.expiresAt.toISOString() ?? null,
       created_at: key.createdAt.toISOString(),
       updated_at: key.updatedAt.toISOString(),
     },

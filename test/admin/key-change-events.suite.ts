@@ -28,13 +28,14 @@ const PUBLIC_KEY_FIELDS = [
   "is_active",
   "revoked_at",
   "expires_at",
+  "previous_secret_expires_at",
   "created_at",
   "updated_at",
 ].sort();
 
 interface EventBody {
   type: string;
-  data: { key?: Record<string, unknown>; user?: Record<string, unknown>; actor?: { key_id: string; user_id: string } };
+  data: { key?: Record<string, unknown>; user?: Record<string, unknown>; actor?: { key_id: string; user_id: string }; reason?: string };
 }
 
 const bodyOf = (event: WebhookEvent): EventBody => JSON.parse(event.payload) as EventBody;
@@ -86,6 +87,7 @@ export function describeKeyChangeEvents(storeName: string, makeStore: StoreMaker
         is_active: key.isActive,
         revoked_at: iso(key.revokedAt),
         expires_at: iso(key.expiresAt),
+        previous_secret_expires_at: iso(key.previousSecretExpiresAt),
       });
       expect(body.data.actor).toEqual(actor);
       const stored = await t.store.keys.findById(key.organizationId, key.id);
@@ -128,6 +130,9 @@ export function describeKeyChangeEvents(storeName: string, makeStore: StoreMaker
       expect(more).toEqual([]);
       await expectKeyEvent(event!, "key.rotated", rotated.key!, actor, [secret, rotated.secret]);
       expect(bodyOf(event!).data.key!["key_prefix"]).toBe(rotated.secret.slice(0, 12));
+      // Until when the replaced secret still works: what a receiver needs to finish the switch.
+      expect(bodyOf(event!).data.key!["previous_secret_expires_at"]).toBe(iso(rotated.key!.previousSecretExpiresAt));
+      expect(bodyOf(event!).data.key!["previous_secret_expires_at"]).not.toBeNull();
     });
 
     it("RevokeKey queues key.revoked once: revoking it again, or a refused revocation, queues nothing", async () => {
@@ -144,6 +149,7 @@ export function describeKeyChangeEvents(storeName: string, makeStore: StoreMaker
       expect(more).toEqual([]);
       await expectKeyEvent(event!, "key.revoked", revoked!, actor);
       expect(bodyOf(event!).data.key!["revoked_at"]).not.toBeNull();
+      expect(bodyOf(event!).data.reason).toBe("left the team");
 
       clock.advance(1000);
       await owner.revokeKey({ id: key!.id, reason: "again" });
