@@ -51,11 +51,14 @@ function days(ctx: RunContext, flag: string): number | undefined {
   return Number(raw.trim());
 }
 
-/** `80,100` as percentages; `none` (or nothing) for no quota.threshold events. */
+/**
+ * `80,100` as percentages; only the word `none` for no quota.threshold events: an empty value
+ * (an unset shell variable) must not turn the alerts off unasked.
+ */
 function thresholds(ctx: RunContext): number[] | undefined {
   const raw = ctx.values["quota-thresholds"] as string | undefined;
   if (raw === undefined) return undefined;
-  if (raw.trim() === "" || raw.trim().toLowerCase() === "none") return [];
+  if (raw.trim().toLowerCase() === "none") return [];
   const parts = raw.split(",").map((part) => part.trim());
   if (!parts.every((part) => /^\d{1,9}$/.test(part))) {
     throw new UsageError(`--quota-thresholds must be percentages separated by commas, like 80,100 (or none); got ${JSON.stringify(raw)}`);

@@ -94,6 +94,9 @@ describe("keygate settings", () => {
       [["settings", "set", "--max-key-lifetime-days", "-1"], "--max-key-lifetime-days"],
       [["settings", "set", "--disable-unused-keys-after-days", "1.5"], '--disable-unused-keys-after-days must be a whole number of days; got "1.5"'],
       [["settings", "set", "--quota-thresholds", "80%,100%"], '--quota-thresholds must be percentages separated by commas, like 80,100 (or none); got "80%,100%"'],
+      // An unset shell variable must not turn the quota alerts off: only the word none does.
+      [["settings", "set", "--quota-thresholds", ""], '--quota-thresholds must be percentages separated by commas, like 80,100 (or none); got ""'],
+      [["settings", "set", "--quota-thresholds", " "], "--quota-thresholds must be percentages"],
       [["settings", "set", "--colour", "red"], "--colour"],
       [["settings", "get", "extra"], 'unexpected argument "extra"'],
     ] as const) {
