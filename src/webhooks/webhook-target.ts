@@ -26,6 +26,9 @@ export function literalAddress(hostname: string): string | null {
 
 const isLocalhostName = (hostname: string): boolean => /(^|\.)localhost\.?$/.test(hostname);
 
+/** What a developer pointing keygate at a local receiver needs to read, after an insecure target's refusal. */
+const INSECURE_HINT = "; for development, a server started with KEYGATE_WEBHOOK_ALLOW_INSECURE_TARGETS=true allows http:// and private addresses";
+
 /** `url` checked; `problem` says what is wrong in words that may follow the field's name. */
 export function checkWebhookTarget(url: string, options: { allowInsecure: boolean }): WebhookTargetCheck {
   if (url.trim() === "") return refuse("is required");
@@ -38,15 +41,16 @@ export function checkWebhookTarget(url: string, options: { allowInsecure: boolea
   }
   const schemes = options.allowInsecure ? ["https:", "http:"] : ["https:"];
   if (!schemes.includes(parsed.protocol)) {
-    return refuse(options.allowInsecure ? "must be an http:// or https:// URL" : "must be an https:// URL");
+    if (options.allowInsecure || parsed.protocol !== "http:") return refuse(options.allowInsecure ? "must be an http:// or https:// URL" : "must be an https:// URL");
+    return refuse(`must be an https:// URL${INSECURE_HINT}`);
   }
   if (parsed.username !== "" || parsed.password !== "") return refuse("must not hold a user name or password (put credentials in the path or verify the signature)");
   if (parsed.hostname === "") return refuse("must name a host");
   if (url.includes("#")) return refuse("must not hold a fragment (#…)");
   if (!options.allowInsecure) {
     const address = literalAddress(parsed.hostname);
-    if (address !== null && !isPublicAddress(address)) return refuse("must be on a public address (not loopback, private, link-local or reserved)");
-    if (address === null && isLocalhostName(parsed.hostname)) return refuse("must be on a public address (localhost is loopback)");
+    if (address !== null && !isPublicAddress(address)) return refuse(`must be on a public address (not loopback, private, link-local or reserved)${INSECURE_HINT}`);
+    if (address === null && isLocalhostName(parsed.hostname)) return refuse(`must be on a public address (localhost is loopback)${INSECURE_HINT}`);
   }
   // What is stored is the URL as parsed (a host in its canonical form, spaces escaped), which
   // escaping may have lengthened.

@@ -44,9 +44,11 @@ export class Webhooks {
   readonly rateLimitNotes = new RateLimitNotes();
   readonly #dispatcher: WebhookDispatcher;
   readonly #scheduler: WebhookScheduler;
+  readonly #logger: Logger;
 
   constructor(deps: WebhooksDeps) {
     const { store, audit, clock, logger } = deps;
+    this.#logger = logger;
     this.sealing = new SigningSecretSealing(deps.pepper);
     this.allowInsecureTargets = deps.allowInsecureTargets;
     this.#dispatcher = new WebhookDispatcher({
@@ -73,6 +75,11 @@ export class Webhooks {
   }
 
   start(): void {
+    if (this.allowInsecureTargets) {
+      this.#logger.warn(
+        "KEYGATE_WEBHOOK_ALLOW_INSECURE_TARGETS=true: webhook endpoints may be http:// and on loopback or private addresses, so a tenant's endpoint can reach this network; development and tests only",
+      );
+    }
     this.#dispatcher.start();
     this.#scheduler.start();
   }

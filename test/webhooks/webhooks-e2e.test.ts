@@ -66,6 +66,17 @@ describe("webhooks end to end: every event type arrives signed", () => {
     }
   }
 
+  it("warns at start that insecure targets are allowed; a server without the setting does not", async () => {
+    const warning = "KEYGATE_WEBHOOK_ALLOW_INSECURE_TARGETS=true";
+    expect(t.logs.join("")).toContain(warning);
+    const secure = await startTestApp();
+    try {
+      expect(secure.logs.join("")).not.toContain(warning);
+    } finally {
+      await secure.close();
+    }
+  });
+
   it("causes each event and receives it, verified by standardwebhooks and by a plain HMAC", { timeout: 60_000 }, async () => {
     const client = t.client;
     // key.created, key.updated, key.rotated, key.revoked, key.deleted: admin calls.

@@ -45,6 +45,15 @@ describe("checkWebhookTarget", () => {
     expect(check.ok ? "" : check.problem).toContain(problem);
   });
 
+  it("tells a developer refused an http:// or private target how a development server allows it; not for other schemes", () => {
+    for (const url of ["http://127.0.0.1:18090/keygate", "https://10.0.0.5/x", "https://localhost/x"]) {
+      const check = checkWebhookTarget(url, secure);
+      expect(check.ok ? "" : check.problem, url).toContain("KEYGATE_WEBHOOK_ALLOW_INSECURE_TARGETS=true");
+    }
+    const ftp = checkWebhookTarget("ftp://hooks.example.com/x", secure);
+    expect(ftp.ok ? "" : ftp.problem).toBe("must be an https:// URL");
+  });
+
   it("refuses a URL that escaping makes too long", () => {
     const url = `https://example.com/${" ".repeat(WEBHOOK_URL_MAX_LENGTH - 100)}x`;
     const check = checkWebhookTarget(url, secure);
