@@ -230,9 +230,11 @@ Options:
     return ctx.respond(ListWebhookDeliveriesResponseSchema, response, () => {
       printTable(
         ctx.io,
-        ["ID", "EVENT", "STATUS", "ATTEMPT", "CODE", "CREATED", "NEXT ATTEMPT", "LAST ERROR"],
+        // WEBHOOK-ID is what a receiver logs and dedupes on, the same for every delivery of an event.
+        ["ID", "WEBHOOK-ID", "EVENT", "STATUS", "ATTEMPTS", "CODE", "CREATED", "NEXT ATTEMPT", "LAST ERROR"],
         response.deliveries.map((d) => [
           d.id,
+          d.eventId,
           d.eventType,
           STATUS_NAME[d.status],
           String(d.attempt),

@@ -88,8 +88,8 @@ describe("keygate webhooks", () => {
     const deliveries = await json<{ deliveries: DeliveryJson[] }>(["webhooks", "deliveries", id]);
     expect(deliveries.deliveries.map((d) => d.id)).toContain(test.delivery.id);
     const listed = await cli(["webhooks", "deliveries", id]);
-    expect(listed.out.split("\n")[0]).toMatch(/^ID\s+EVENT\s+STATUS\s+ATTEMPT\s+CODE\s+CREATED\s+NEXT ATTEMPT\s+LAST ERROR$/);
-    expect(listed.out).toMatch(new RegExp(`^${test.delivery.id}\\s+webhook\\.test\\s+(pending|delivered|failed)\\s`, "m"));
+    expect(listed.out.split("\n")[0]).toMatch(/^ID\s+WEBHOOK-ID\s+EVENT\s+STATUS\s+ATTEMPTS\s+CODE\s+CREATED\s+NEXT ATTEMPT\s+LAST ERROR$/);
+    expect(listed.out).toMatch(new RegExp(`^${test.delivery.id}\\s+${test.delivery.eventId}\\s+webhook\\.test\\s+(pending|delivered|failed)\\s`, "m"));
 
     // Redelivery: a new delivery of the same event, so the same webhook-id.
     const again = await json<{ delivery: DeliveryJson }>(["webhooks", "redeliver", test.delivery.id]);
