@@ -1,13 +1,9 @@
-import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
 import { Code } from "@connectrpc/connect";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildConsole } from "../../src/console/build-console.js";
-import { packageRoot } from "../../src/console/package-root.js";
 import { envoyCheck } from "../metrics/envoy-check.js";
-import { startTestApp, type TestApp } from "../support/app.js";
-import { launchChromium } from "./chromium.js";
+import type { TestApp } from "../support/app.js";
+import { expectDialogKeyboard, openConsole, UI_TIMEOUT_MS, type ConsoleSession } from "./console-session.js";
 
 /**
  * The console in a real browser (Debian's Chromium via playwright-core) against a real keygate:
@@ -16,40 +12,25 @@ import { launchChromium } from "./chromium.js";
  * with the keyboard. A screenshot of every page goes to test-output/console/.
  */
 
-const SHOTS = join(packageRoot(), "test-output", "console");
-const UI_TIMEOUT_MS = 15_000;
-
+let session: ConsoleSession;
 let t: TestApp;
-let browser: Browser;
-let context: BrowserContext;
 let page: Page;
+let pageErrors: string[];
 const requestedUrls: string[] = [];
-const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  // CI runs `npm test` on a fresh clone: build the console the server serves (dist/console).
-  const [, launched] = await Promise.all([buildConsole(), launchChromium()]);
-  browser = launched;
-  await mkdir(SHOTS, { recursive: true });
-  t = await startTestApp({ env: { KEYGATE_USAGE_FLUSH_INTERVAL_MS: "100" } });
-  context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: t.app.url });
-  page = await context.newPage();
-  page.setDefaultTimeout(UI_TIMEOUT_MS);
+  session = await openConsole({ env: { KEYGATE_USAGE_FLUSH_INTERVAL_MS: "100" }, clipboard: true });
+  ({ t, page, pageErrors } = session);
   page.on("request", (request) => requestedUrls.push(request.url()));
-  page.on("pageerror", (error) => pageErrors.push(error.message));
 }, 900_000);
 
 afterAll(async () => {
-  await context?.close();
-  await browser?.close();
-  await t?.close();
+  await session?.close();
 });
 
-const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+const shot = (name: string) => session.shot(name);
 const dialog = () => page.getByRole("dialog");
-/** Page code as text: the tests' tsconfig has node's types, not the DOM's. */
-const inPage = <T>(expression: string) => page.evaluate(expression) as Promise<T>;
+const inPage = <T>(expression: string) => session.inPage<T>(expression);
 
 async function readSecretOnce(): Promise<string> {
   const secret = await page.locator("#secret-value").inputValue();
@@ -188,14 +169,7 @@ describe("the web console in Chromium", () => {
 
   it("works with the keyboard and at phone width", async () => {
     await page.goto(`${t.app.url}/console/#/keys`);
-    const create = page.getByRole("button", { name: "Create key" });
-    await create.focus();
-    await page.keyboard.press("Enter");
-    await dialog().waitFor();
-    expect(await inPage<boolean>('document.activeElement?.closest("dialog") !== null')).toBe(true);
-    await page.keyboard.press("Escape");
-    await dialog().waitFor({ state: "detached" });
-    expect(await inPage<string>("document.activeElement?.textContent")).toBe("Create key");
+    await expectDialogKeyboard(session, "Create key");
 
     await page.setViewportSize({ width: 375, height: 740 });
     for (const [route, name] of [

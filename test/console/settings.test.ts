@@ -1,12 +1,8 @@
-import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UserRole } from "../../gen/keygate/v1/key_admin_pb.js";
-import { buildConsole } from "../../src/console/build-console.js";
-import { packageRoot } from "../../src/console/package-root.js";
-import { startTestApp, type TestApp } from "../support/app.js";
-import { launchChromium } from "./chromium.js";
+import type { TestApp } from "../support/app.js";
+import { openConsole, type ConsoleSession } from "./console-session.js";
 
 /**
  * The console's Settings page in a real browser (Debian's Chromium via playwright-core) against
@@ -16,48 +12,31 @@ import { launchChromium } from "./chromium.js";
  * lifetime, and sees why at that field; phone width. Screenshots go to test-output/console/.
  */
 
-const SHOTS = join(packageRoot(), "test-output", "console");
-const UI_TIMEOUT_MS = 15_000;
-
+let session: ConsoleSession;
 let t: TestApp;
-let browser: Browser;
-let context: BrowserContext;
 let page: Page;
+let pageErrors: string[];
 let adminSecret: string;
-const pageErrors: string[] = [];
 /** The bodies of every UpdateOrganizationSettings call the page made. */
 const updates: unknown[] = [];
 
 beforeAll(async () => {
-  const [, launched] = await Promise.all([buildConsole(), launchChromium()]);
-  browser = launched;
-  await mkdir(SHOTS, { recursive: true });
-  t = await startTestApp();
+  session = await openConsole({ shotPrefix: "settings-" });
+  ({ t, page, pageErrors } = session);
   // t.admin's key is the owner's; an admin user acts through a key of their own.
   const { user } = await t.client.addUser({ name: "an admin", role: UserRole.ADMIN });
   adminSecret = (await t.client.createKey({ name: "an admin key", scopes: ["admin:read", "admin:write"], ownerUserId: user!.id })).secret;
-  context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  page = await context.newPage();
-  page.setDefaultTimeout(UI_TIMEOUT_MS);
-  page.on("pageerror", (error) => pageErrors.push(error.message));
-  // A CSP violation (an inline style or script) is only a console message.
-  page.on("console", (message) => {
-    if (message.type() === "error" && /Content Security Policy/i.test(message.text())) pageErrors.push(message.text());
-  });
   page.on("request", (request) => {
     if (request.url().endsWith("/UpdateOrganizationSettings")) updates.push(request.postDataJSON());
   });
 }, 900_000);
 
 afterAll(async () => {
-  await context?.close();
-  await browser?.close();
-  await t?.close();
+  await session?.close();
 });
 
-const shot = (name: string) => page.screenshot({ path: join(SHOTS, `settings-${name}.png`), fullPage: true });
-/** Page code as text: the tests' tsconfig has node's types, not the DOM's. */
-const inPage = <T>(expression: string) => page.evaluate(expression) as Promise<T>;
+const shot = (name: string) => session.shot(name);
+const inPage = <T>(expression: string) => session.inPage<T>(expression);
 const stored = async () => (await t.client.getOrganizationSettings({})).settings!;
 const expiry = () => page.getByLabel("Expiry warning (days)");
 const thresholds = () => page.getByLabel("Quota alert thresholds (%)");

@@ -1,13 +1,9 @@
-import { mkdir } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildConsole } from "../../src/console/build-console.js";
-import { packageRoot } from "../../src/console/package-root.js";
-import { startTestApp, type TestApp } from "../support/app.js";
-import { launchChromium } from "./chromium.js";
+import type { TestApp } from "../support/app.js";
+import { expectDialogKeyboard, openConsole, type ConsoleSession } from "./console-session.js";
 
 /**
  * The console's Webhooks page in a real browser (Debian's Chromium via playwright-core) against a
@@ -17,16 +13,12 @@ import { launchChromium } from "./chromium.js";
  * phone width. A screenshot of every step goes to test-output/console/.
  */
 
-const SHOTS = join(packageRoot(), "test-output", "console");
-const UI_TIMEOUT_MS = 15_000;
-
+let session: ConsoleSession;
 let t: TestApp;
-let browser: Browser;
-let context: BrowserContext;
 let page: Page;
+let pageErrors: string[];
 let receiver: Server;
 let target: string;
-const pageErrors: string[] = [];
 
 beforeAll(async () => {
   // A receiver that accepts every delivery, for when a dispatcher sends them.
@@ -36,32 +28,18 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
   target = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
-  const [, launched] = await Promise.all([buildConsole(), launchChromium()]);
-  browser = launched;
-  await mkdir(SHOTS, { recursive: true });
-  t = await startTestApp({ env: { KEYGATE_WEBHOOK_ALLOW_INSECURE_TARGETS: "true" } });
-  context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: t.app.url });
-  page = await context.newPage();
-  page.setDefaultTimeout(UI_TIMEOUT_MS);
-  page.on("pageerror", (error) => pageErrors.push(error.message));
-  // A CSP violation (an inline style or script) is only a console message.
-  page.on("console", (message) => {
-    if (message.type() === "error" && /Content Security Policy/i.test(message.text())) pageErrors.push(message.text());
-  });
+  session = await openConsole({ env: { KEYGATE_WEBHOOK_ALLOW_INSECURE_TARGETS: "true" }, shotPrefix: "webhooks-", clipboard: true });
+  ({ t, page, pageErrors } = session);
 }, 900_000);
 
 afterAll(async () => {
-  await context?.close();
-  await browser?.close();
-  await t?.close();
+  await session?.close();
   await new Promise((resolve) => receiver?.close(resolve));
 });
 
-const shot = (name: string) => page.screenshot({ path: join(SHOTS, `webhooks-${name}.png`), fullPage: true });
+const shot = (name: string) => session.shot(name);
 const dialog = () => page.getByRole("dialog");
-/** Page code as text: the tests' tsconfig has node's types, not the DOM's. */
-const inPage = <T>(expression: string) => page.evaluate(expression) as Promise<T>;
+const inPage = <T>(expression: string) => session.inPage<T>(expression);
 const deliveryRows = () => page.locator(".deliveries tbody tr").filter({ hasText: "webhook.test" });
 
 async function signIn(): Promise<void> {
@@ -210,14 +188,7 @@ describe("the console's Webhooks page in Chromium", () => {
 
     // The keyboard: the dialog takes focus, Escape closes it and gives focus back.
     await page.goto(`${t.app.url}/console/#/webhooks`);
-    const addButton = page.getByRole("button", { name: "Add endpoint" });
-    await addButton.focus();
-    await page.keyboard.press("Enter");
-    await dialog().waitFor();
-    expect(await inPage<boolean>('document.activeElement?.closest("dialog") !== null')).toBe(true);
-    await page.keyboard.press("Escape");
-    await dialog().waitFor({ state: "detached" });
-    expect(await inPage<string>("document.activeElement?.textContent")).toBe("Add endpoint");
+    await expectDialogKeyboard(session, "Add endpoint");
 
     await page.setViewportSize({ width: 375, height: 740 });
     for (const [route, name] of [
