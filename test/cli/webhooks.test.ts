@@ -1,8 +1,7 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cliAgainst } from "./in-process-cli.js";
 import { startTestApp, type TestApp } from "../support/app.js";
+import { Receiver } from "../webhooks/delivery/receiver.js";
 
 /**
  * keygate webhooks, run in process against a real server: an endpoint's whole life for scripts
@@ -12,22 +11,18 @@ import { startTestApp, type TestApp } from "../support/app.js";
 
 let t: TestApp;
 const { cli, json } = cliAgainst(() => t);
-let receiver: Server;
+let receiver: Receiver;
 let target: string;
 
 beforeAll(async () => {
   // A receiver that accepts every delivery, for when a dispatcher sends them.
-  receiver = createServer((req, res) => {
-    req.resume();
-    req.on("end", () => res.writeHead(204).end());
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
-  target = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
+  receiver = await Receiver.start();
+  target = receiver.url();
   t = await startTestApp({ env: { KEYGATE_WEBHOOK_ALLOW_INSECURE_TARGETS: "true" } });
 });
 afterAll(async () => {
   await t?.close();
-  await new Promise((resolve) => receiver?.close(resolve));
+  await receiver?.close();
 });
 
 

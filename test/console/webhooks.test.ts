@@ -1,9 +1,8 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TestApp } from "../support/app.js";
 import { expectDialogKeyboard, openConsole, type ConsoleSession } from "./console-session.js";
+import { Receiver } from "../webhooks/delivery/receiver.js";
 
 /**
  * The console's Webhooks page in a real browser (Debian's Chromium via playwright-core) against a
@@ -17,24 +16,20 @@ let session: ConsoleSession;
 let t: TestApp;
 let page: Page;
 let pageErrors: string[];
-let receiver: Server;
+let receiver: Receiver;
 let target: string;
 
 beforeAll(async () => {
   // A receiver that accepts every delivery, for when a dispatcher sends them.
-  receiver = createServer((req, res) => {
-    req.resume();
-    req.on("end", () => res.writeHead(204).end());
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
-  target = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
+  receiver = await Receiver.start();
+  target = receiver.url();
   session = await openConsole({ env: { KEYGATE_WEBHOOK_ALLOW_INSECURE_TARGETS: "true" }, shotPrefix: "webhooks-", clipboard: true });
   ({ t, page, pageErrors } = session);
 }, 900_000);
 
 afterAll(async () => {
   await session?.close();
-  await new Promise((resolve) => receiver?.close(resolve));
+  await receiver?.close();
 });
 
 const shot = (name: string) => session.shot(name);
