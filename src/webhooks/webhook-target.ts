@@ -14,9 +14,10 @@ import { isPublicAddress } from "../net/public-address.js";
 
 export const WEBHOOK_URL_MAX_LENGTH = 2048;
 
-export type WebhookTargetCheck = { ok: true; url: string } | { ok: false; problem: string };
+/** `insecureOnly`: the URL is refused only because insecure targets are not allowed (http://, a private address). */
+export type WebhookTargetCheck = { ok: true; url: string } | { ok: false; problem: string; insecureOnly: boolean };
 
-const refuse = (problem: string): WebhookTargetCheck => ({ ok: false, problem });
+const refuse = (problem: string, insecureOnly = false): WebhookTargetCheck => ({ ok: false, problem, insecureOnly });
 
 /** The URL's host as an address (without IPv6 brackets), or null when it is a name. */
 export function literalAddress(hostname: string): string | null {
@@ -25,9 +26,6 @@ export function literalAddress(hostname: string): string | null {
 }
 
 const isLocalhostName = (hostname: string): boolean => /(^|\.)localhost\.?$/.test(hostname);
-
-/** What a developer pointing keygate at a local receiver needs to read, after an insecure target's refusal. */
-const INSECURE_HINT = "; for development, a server started with KEYGATE_WEBHOOK_ALLOW_INSECURE_TARGETS=true allows http:// and private addresses";
 
 /** `url` checked; `problem` says what is wrong in words that may follow the field's name. */
 export function checkWebhookTarget(url: string, options: { allowInsecure: boolean }): WebhookTargetCheck {
@@ -41,16 +39,15 @@ export function checkWebhookTarget(url: string, options: { allowInsecure: boolea
   }
   const schemes = options.allowInsecure ? ["https:", "http:"] : ["https:"];
   if (!schemes.includes(parsed.protocol)) {
-    if (options.allowInsecure || parsed.protocol !== "http:") return refuse(options.allowInsecure ? "must be an http:// or https:// URL" : "must be an https:// URL");
-    return refuse(`must be an https:// URL${INSECURE_HINT}`);
+    return refuse(options.allowInsecure ? "must be an http:// or https:// URL" : "must be an https:// URL", !options.allowInsecure && parsed.protocol === "http:");
   }
   if (parsed.username !== "" || parsed.password !== "") return refuse("must not hold a user name or password (put credentials in the path or verify the signature)");
   if (parsed.hostname === "") return refuse("must name a host");
   if (url.includes("#")) return refuse("must not hold a fragment (#…)");
   if (!options.allowInsecure) {
     const address = literalAddress(parsed.hostname);
-    if (address !== null && !isPublicAddress(address)) return refuse(`must be on a public address (not loopback, private, link-local or reserved)${INSECURE_HINT}`);
-    if (address === null && isLocalhostName(parsed.hostname)) return refuse(`must be on a public address (localhost is loopback)${INSECURE_HINT}`);
+    if (address !== null && !isPublicAddress(address)) return refuse("must be on a public address (not loopback, private, link-local or reserved)", true);
+    if (address === null && isLocalhostName(parsed.hostname)) return refuse("must be on a public address (localhost is loopback)", true);
   }
   // What is stored is the URL as parsed (a host in its canonical form, spaces escaped), which
   // escaping may have lengthened.

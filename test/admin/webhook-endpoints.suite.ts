@@ -114,6 +114,14 @@ export function describeWebhookEndpoints(storeName: string, makeStore: StoreMake
         expect(refused.message.startsWith(`${field}: `)).toBe(true);
         expect((await owner.listWebhookEndpoints({})).endpoints).toEqual([]);
       });
+
+      it("tells a caller refused an http:// or private target how a development server allows it, and no one else", async () => {
+        const { owner } = await s.organization();
+        for (const url of ["http://hooks.example.com/keygate", "https://10.0.0.8/hooks"]) {
+          expect((await failure(owner.createWebhookEndpoint({ url }))).message, url).toContain("KEYGATE_WEBHOOK_ALLOW_INSECURE_TARGETS=true");
+        }
+        expect((await failure(owner.createWebhookEndpoint({ url: "ftp://hooks.example.com/" }))).message).not.toContain("KEYGATE_WEBHOOK_ALLOW_INSECURE_TARGETS");
+      });
     });
 
     describe("UpdateWebhookEndpoint", () => {

@@ -11,10 +11,13 @@ import { validText } from "../validation.js";
 
 const DESCRIPTION_MAX = 500;
 
+/** What a developer pointing keygate at a local receiver needs to read, after an insecure target's refusal. */
+const INSECURE_HINT = "; for development, a server started with KEYGATE_WEBHOOK_ALLOW_INSECURE_TARGETS=true allows http:// and private addresses";
+
 /** A target the contract allows (webhooks/webhook-target.ts), as it will be stored and called. */
 export function validTargetUrl(url: string, allowInsecureTargets: boolean): string {
   const target = checkWebhookTarget(url, { allowInsecure: allowInsecureTargets });
-  if (!target.ok) throw fieldError("url", target.problem);
+  if (!target.ok) throw fieldError("url", target.insecureOnly ? `${target.problem}${INSECURE_HINT}` : target.problem);
   return target.url;
 }
 
