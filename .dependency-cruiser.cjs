@@ -12,7 +12,7 @@ const LAYERS = [
   // Configuration, then storage behind small interfaces.
   "config", "store",
   // Capabilities, each using only those before it.
-  "metrics", "abuse", "keys", "audit", "tenancy", "limits", "cache", "usage", "webhooks", "authz", "admin",
+  "metrics", "abuse", "keys", "audit", "tenancy", "limits", "cache", "usage", "webhooks", "leaks", "authz", "admin",
   // Serving: listeners and the console's HTTP handler.
   "server", "console",
   // The CLI, a client of the admin API and of the store.
