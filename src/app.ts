@@ -32,6 +32,9 @@ import { LocalLimits } from "./limits/local-limits.js";
 import type { Logger } from "./log/logger.js";
 import { Metrics } from "./metrics/metrics.js";
 import { metricsEndpoint } from "./server/metrics-endpoint.js";
+import { secretScanningEndpoint } from "./server/secret-scanning-endpoint.js";
+import { GithubKeysFile } from "./leaks/github-keys-file.js";
+import { SecretScanning } from "./leaks/secret-scanning.js";
 import { rpcMetrics } from "./metrics/rpc-metrics.js";
 import { instrumentStore } from "./metrics/store-metrics.js";
 import { DEFAULT_READ_MAX_BYTES } from "./config/body-limits.js";
@@ -81,6 +84,8 @@ const READINESS_INTERVAL_MS = 2_000;
 
 export async function startApp(options: AppOptions): Promise<App> {
   const { config, logger } = options;
+  // Read first: a missing or invalid keys file fails the start before anything is running.
+  const scanningKeys = config.secretScanningKeysFile === undefined ? undefined : await GithubKeysFile.open(config.secretScanningKeysFile, logger);
   const metrics = new Metrics();
   const store = instrumentStore(options.store, metrics.store);
   const clock = options.clock ?? systemClock;
@@ -241,6 +246,9 @@ export async function startApp(options: AppOptions): Promise<App> {
     });
   };
 
+  // GitHub's secret-scanning reports (src/leaks/), only when its keys are configured.
+  const secretScanning = scanningKeys && new SecretScanning({ publicKeys: () => scanningKeys.current(), hasher, keys: store.keys });
+
   const clientValues = clientContextValues(new TrustedProxies(config.trustedProxies));
   const server = new HttpServer({
     routes: (router) => {
@@ -250,7 +258,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     },
     unaryRoutes: ownDataPlaneListener ? [] : [authorization.unaryRoute],
     readiness,
-    extraHandlers: [metricsEndpoint(metrics), consoleHandler()],
+    extraHandlers: [metricsEndpoint(metrics), consoleHandler(), secretScanningEndpoint(secretScanning, bodies, logger)],
     contextValues: (req) => withTransportPeer(clientValues(req), req),
     admissions: new Map([
       [KeyAdminService.typeName, adminAdmission],

@@ -127,6 +127,11 @@ export interface Config {
    * expiry warning, expired keys, crossed quota thresholds and rate-limited keys to tell about.
    */
   webhookScheduleIntervalMs: number;
+  /**
+   * KEYGATE_SECRET_SCANNING_KEYS_FILE: GitHub's secret-scanning public keys, in GitHub's format
+   * (src/leaks/github-keys-file.ts re-reads it when it changes). Unset: no secret-scanning endpoint.
+   */
+  secretScanningKeysFile: string | undefined;
 }
 
 type Env = Record<string, string | undefined>;
@@ -364,5 +369,6 @@ export function loadConfig(env: Env = process.env): Config {
     usageWatchMaxStreamsPerOrganization: integer(env, "KEYGATE_USAGE_WATCH_MAX_STREAMS_PER_ORGANIZATION", 50, 1, 10_000),
     webhookAllowInsecureTargets: boolean(env, "KEYGATE_WEBHOOK_ALLOW_INSECURE_TARGETS", false),
     webhookScheduleIntervalMs: integer(env, "KEYGATE_WEBHOOK_SCHEDULE_INTERVAL_MS", 60_000, 100, 3_600_000),
+    secretScanningKeysFile: env["KEYGATE_SECRET_SCANNING_KEYS_FILE"] || undefined,
   };
 }

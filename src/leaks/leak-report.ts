@@ -35,12 +35,24 @@ export interface SignedReport {
   signature: string | undefined;
 }
 
+/**
+ * What the headers alone refuse, so a server can answer before reading a body: a declared length
+ * over the bound, no signature, or a key the file does not list.
+ */
+export function refusalByHeaders(
+  headers: { contentLength: number | undefined; keyIdentifier: string | undefined; signature: string | undefined },
+  keys: GithubPublicKeys,
+): ReportRefusal | undefined {
+  if (headers.contentLength !== undefined && headers.contentLength > MAX_REPORT_BYTES) return "body_too_large";
+  if (!headers.keyIdentifier || !headers.signature) return "signature_missing";
+  if (!keys.has(headers.keyIdentifier)) return "key_unknown";
+  return undefined;
+}
+
 export function verifyLeakReport(report: SignedReport, keys: GithubPublicKeys): ReportVerdict {
-  if (report.body.length > MAX_REPORT_BYTES) return refuse("body_too_large");
-  if (!report.keyIdentifier || !report.signature) return refuse("signature_missing");
-  const key = keys.get(report.keyIdentifier);
-  if (!key) return refuse("key_unknown");
-  if (!signatureHolds(report.body, key, report.signature)) return refuse("signature_invalid");
+  const refusal = refusalByHeaders({ ...report, contentLength: report.body.length }, keys);
+  if (refusal) return refuse(refusal);
+  if (!signatureHolds(report.body, keys.get(report.keyIdentifier!)!, report.signature!)) return refuse("signature_invalid");
   const tokens = parseTokens(report.body);
   return tokens ? { ok: true, tokens } : refuse("body_malformed");
 }

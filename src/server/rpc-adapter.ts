@@ -162,10 +162,10 @@ async function* metered(
     ledger.close();
   }
 }
-const connectionOf = (req: NodeRequest): object => ("stream" in req ? (req.stream.session ?? req.stream) : req.socket);
+export const connectionOf = (req: NodeRequest): object => ("stream" in req ? (req.stream.session ?? req.stream) : req.socket);
 
 /** Ends a request whose body the budget evicted: HTTP/2 resets its stream, HTTP/1.1 can only close the connection. */
-function reset(req: NodeRequest): void {
+export function reset(req: NodeRequest): void {
   if ("stream" in req) req.stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
   else req.socket.destroy();
 }
@@ -175,7 +175,7 @@ function reset(req: NodeRequest): void {
  * HTTP/1.1 closes the connection (else node:http reads and discards the rest to reuse it), HTTP/2
  * resets the stream with NO_ERROR, which tells the client its answer is complete.
  */
-function stopReading(req: NodeRequest, res: NodeResponse): void {
+export function stopReading(req: NodeRequest, res: NodeResponse): void {
   if ("stream" in req) {
     const stream = req.stream;
     res.once("finish", () => {

@@ -1,0 +1,58 @@
+import type { SecretHasher } from "../model/secret.js";
+import type { KeyRepository } from "../store/store.js";
+import { classifyTokens } from "./classify-tokens.js";
+import type { GithubPublicKeys } from "./github-public-keys.js";
+import { refusalByHeaders, verifyLeakReport, type ReportRefusal, type SignedReport } from "./leak-report.js";
+
+/**
+ * GitHub's secret-scanning partner endpoint, apart from HTTP: a report's headers are judged before
+ * its body is read, then the signed body is classified. The answer is a status and a JSON body;
+ * a refused report changes nothing and reads nothing from the store.
+ */
+
+export interface ReportAnswer {
+  status: number;
+  body: unknown;
+}
+
+/** One row per refusal: a signature's fault is 401, the body's 400 (the contract). */
+const REFUSALS: Record<ReportRefusal, { status: number; code: string; message: string }> = {
+  signature_missing: { status: 401, code: "SIGNATURE_MISSING", message: "Github-Public-Key-Identifier and Github-Public-Key-Signature are required" },
+  key_unknown: { status: 401, code: "SIGNATURE_KEY_UNKNOWN", message: "Github-Public-Key-Identifier names no key in the secret-scanning keys file" },
+  signature_invalid: { status: 401, code: "SIGNATURE_INVALID", message: "Github-Public-Key-Signature does not verify over the body" },
+  body_too_large: { status: 400, code: "BODY_TOO_LARGE", message: "the report is larger than 1 MiB" },
+  body_malformed: { status: 400, code: "BODY_MALFORMED", message: "the report is not a JSON array of {token, type, url, source}" },
+};
+
+export function refusalAnswer(refusal: ReportRefusal): ReportAnswer {
+  const { status, code, message } = REFUSALS[refusal];
+  return { status, body: { error: { code, message } } };
+}
+
+export interface SecretScanningDeps {
+  /** The keys as of now (GithubKeysFile.current, which re-reads a changed file). */
+  publicKeys: () => Promise<GithubPublicKeys>;
+  hasher: SecretHasher;
+  keys: Pick<KeyRepository, "findByHash">;
+}
+
+export class SecretScanning {
+  readonly #deps: SecretScanningDeps;
+
+  constructor(deps: SecretScanningDeps) {
+    this.#deps = deps;
+  }
+
+  /** A refusal the headers decide, before any of the body is read; undefined: read it. */
+  async screen(headers: Omit<SignedReport, "body"> & { contentLength: number | undefined }): Promise<ReportAnswer | undefined> {
+    const refusal = refusalByHeaders(headers, await this.#deps.publicKeys());
+    return refusal ? refusalAnswer(refusal) : undefined;
+  }
+
+  async receive(report: SignedReport): Promise<ReportAnswer> {
+    const verdict = verifyLeakReport(report, await this.#deps.publicKeys());
+    if (!verdict.ok) return refusalAnswer(verdict.refusal);
+    const { labels } = await classifyTokens(verdict.tokens, this.#deps);
+    return { status: 200, body: labels };
+  }
+}

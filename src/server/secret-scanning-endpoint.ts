@@ -1,0 +1,91 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type http2 from "node:http2";
+import type { BodyBudget } from "./body-budget.js";
+import type { ExtraHandler } from "./http-server.js";
+import { connectionOf, reset, stopReading } from "./rpc-adapter.js";
+import { MAX_REPORT_BYTES } from "../leaks/leak-report.js";
+import { refusalAnswer, type ReportAnswer, type SecretScanning } from "../leaks/secret-scanning.js";
+import type { Logger } from "../log/logger.js";
+
+export const SECRET_SCANNING_PATH = "/v1/secret-scanning/github";
+
+type Request = IncomingMessage | http2.Http2ServerRequest;
+type Response = ServerResponse | http2.Http2ServerResponse;
+
+interface PlainResponse {
+  writeHead(status: number, headers: Record<string, string | number>): unknown;
+  end(body?: string): unknown;
+}
+
+/**
+ * POST /v1/secret-scanning/github: GitHub's secret-scanning partner reports (src/leaks/). Without
+ * KEYGATE_SECRET_SCANNING_KEYS_FILE there is no such endpoint (`scanning` undefined: 404, as for
+ * any unknown path), rather than a 503 GitHub would retry for ever. The headers are judged before
+ * the body is read, and the body's bytes count in the process's body budget like an RPC's.
+ */
+export function secretScanningEndpoint(scanning: SecretScanning | undefined, bodies: BodyBudget, logger: Logger): ExtraHandler {
+  return (req, res) => {
+    if (scanning === undefined || (req.url ?? "").split("?", 1)[0] !== SECRET_SCANNING_PATH) return false;
+    const response = res as unknown as PlainResponse;
+    if (req.method !== "POST") {
+      response.writeHead(405, { allow: "POST", "content-type": "text/plain; charset=utf-8" });
+      response.end("method not allowed\n");
+      return true;
+    }
+    answer(scanning, req, res, bodies).then(
+      ({ status, body }) => send(response, status, body),
+      (error: unknown) => {
+        logger.error({ err: error }, "secret-scanning report failed");
+        if (!res.headersSent) send(response, 503, { error: { code: "UNAVAILABLE", message: "the report could not be processed; send it again" } });
+      },
+    );
+    return true;
+  };
+}
+
+async function answer(scanning: SecretScanning, req: Request, res: Response, bodies: BodyBudget): Promise<ReportAnswer> {
+  const declared = req.headers["content-length"];
+  const headers = {
+    contentLength: declared === undefined ? undefined : Number(declared),
+    keyIdentifier: single(req.headers["github-public-key-identifier"]),
+    signature: single(req.headers["github-public-key-signature"]),
+  };
+  const early = await scanning.screen(headers);
+  if (early) {
+    stopReading(req, res);
+    return early;
+  }
+  const body = await readBounded(req, res, bodies);
+  return body === undefined ? refusalAnswer("body_too_large") : scanning.receive({ ...headers, body });
+}
+
+/** The body, or undefined once it passes MAX_REPORT_BYTES (the rest is not read). */
+async function readBounded(req: Request, res: Response, bodies: BodyBudget): Promise<Buffer | undefined> {
+  const ledger = bodies.open(connectionOf(req), () => reset(req));
+  const chunks: Buffer[] = [];
+  let length = 0;
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      length += chunk.length;
+      if (length > MAX_REPORT_BYTES) {
+        stopReading(req, res);
+        return undefined;
+      }
+      if (!ledger.hold(chunk.length)) throw new Error("request reset: too many unfinished request bytes held");
+      chunks.push(chunk);
+    }
+  } finally {
+    ledger.close();
+  }
+  return Buffer.concat(chunks, length);
+}
+
+function single(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? undefined : value;
+}
+
+function send(res: PlainResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), "cache-control": "no-store" });
+  res.end(text);
+}

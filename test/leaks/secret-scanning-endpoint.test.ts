@@ -1,0 +1,122 @@
+import { createHash } from "node:crypto";
+import { mkdtempSync, renameSync, writeFileSync } from "node:fs";
+import { once } from "node:events";
+import { connect, type IncomingHttpHeaders } from "node:http2";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { MAX_REPORT_BYTES } from "../../src/leaks/leak-report.js";
+import { generateSecret } from "../../src/model/secret.js";
+import { SECRET_SCANNING_PATH } from "../../src/server/secret-scanning-endpoint.js";
+import { startTestApp, type TestApp } from "../support/app.js";
+import { GithubReportSigner } from "./github-report-signer.js";
+
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+const github = new GithubReportSigner();
+let running: TestApp | undefined;
+afterEach(async () => {
+  await running?.close();
+  running = undefined;
+});
+
+async function appWithKeysFile() {
+  const path = join(mkdtempSync(join(tmpdir(), "keygate-leaks-")), "secret-scanning-keys.json");
+  writeFileSync(path, github.keysFile());
+  running = await startTestApp({ env: { KEYGATE_SECRET_SCANNING_KEYS_FILE: path } });
+  return { t: running, path };
+}
+
+function post(t: TestApp, body: string, headers: Record<string, string>) {
+  return fetch(`${t.app.url}${SECRET_SCANNING_PATH}`, { method: "POST", body, headers: { "content-type": "application/json", ...headers } });
+}
+
+const signedHeaders = (signer: GithubReportSigner, body: string) => ({
+  "github-public-key-identifier": signer.keyIdentifier,
+  "github-public-key-signature": signer.signatureOf(body),
+});
+
+const entry = (token: string) => ({ token, type: "keygate_api_key", url: "https://github.com/octo/repo/blob/main/.env", source: "content" });
+
+describe("POST /v1/secret-scanning/github", () => {
+  it("answers every token: a stored key's secret true, a well-formed unknown one and a malformed one false", async () => {
+    const { t } = await appWithKeysFile();
+    const unknown = generateSecret("live");
+    const malformed = `${t.admin.secret.slice(0, -1)}${t.admin.secret.endsWith("A") ? "B" : "A"}`;
+    const body = JSON.stringify([entry(t.admin.secret), entry(unknown), entry(malformed)]);
+    const response = await post(t, body, signedHeaders(github, body));
+    expect(response.status).toBe(200);
+    expect(response.headers.get("cache-control")).toBe("no-store");
+    expect(await response.json()).toEqual([
+      { token_hash: sha256(t.admin.secret), token_type: "keygate_api_key", label: "true_positive" },
+      { token_hash: sha256(unknown), token_type: "keygate_api_key", label: "false_positive" },
+      { token_hash: sha256(malformed), token_type: "keygate_api_key", label: "false_positive" },
+    ]);
+  });
+
+  it("refuses signature failures with 401 and bad bodies with 400, naming the reason", async () => {
+    const { t } = await appWithKeysFile();
+    const body = JSON.stringify([entry(t.admin.secret)]);
+    const cases: Array<[string, string, Record<string, string>, number, string]> = [
+      ["unsigned", body, {}, 401, "SIGNATURE_MISSING"],
+      ["an unknown key", body, signedHeaders(new GithubReportSigner("unlisted"), body), 401, "SIGNATURE_KEY_UNKNOWN"],
+      ["signed by another key", body, signedHeaders(new GithubReportSigner(github.keyIdentifier), body), 401, "SIGNATURE_INVALID"],
+      ["a tampered body", body.replace("content", "commit"), signedHeaders(github, body), 401, "SIGNATURE_INVALID"],
+      ["malformed JSON", "[{", signedHeaders(github, "[{"), 400, "BODY_MALFORMED"],
+      ["over the bound", "x".repeat(MAX_REPORT_BYTES + 1), { "github-public-key-identifier": github.keyIdentifier, "github-public-key-signature": "c2ln" }, 400, "BODY_TOO_LARGE"],
+    ];
+    for (const [name, sent, headers, status, code] of cases) {
+      const response = await post(t, sent, headers);
+      expect({ name, status: response.status, code: ((await response.json()) as { error: { code: string } }).error.code }).toEqual({ name, status, code });
+    }
+  });
+
+  it("refuses a body over the bound that declares no length, once it passes the bound", async () => {
+    const { t } = await appWithKeysFile();
+    // HTTP/2, whose stream the server ends cleanly when it stops reading (HTTP/1.1 can only close
+    // the connection, and a reset there may overtake the answer).
+    const session = connect(t.app.url);
+    try {
+      const stream = session.request({ ":method": "POST", ":path": SECRET_SCANNING_PATH, ...signedHeaders(github, "[]") });
+      const chunk = Buffer.alloc(64 * 1024, 0x20);
+      for (let sent = 0; sent <= MAX_REPORT_BYTES; sent += chunk.length) stream.write(chunk);
+      stream.end();
+      let text = "";
+      stream.on("data", (data: Buffer) => (text += String(data)));
+      const [headers] = (await once(stream, "response")) as [IncomingHttpHeaders];
+      await once(stream, "close");
+      expect(headers[":status"]).toBe(400);
+      expect(JSON.parse(text)).toMatchObject({ error: { code: "BODY_TOO_LARGE" } });
+    } finally {
+      session.close();
+    }
+  });
+
+  it("verifies with the keys file as it is now: a refreshed file's new key is taken, a dropped one refused", async () => {
+    const { t, path } = await appWithKeysFile();
+    const next = new GithubReportSigner("next-key");
+    writeFileSync(`${path}.new`, next.keysFile());
+    renameSync(`${path}.new`, path);
+    const body = JSON.stringify([entry(generateSecret("test"))]);
+    expect((await post(t, body, signedHeaders(next, body))).status).toBe(200);
+    expect((await post(t, body, signedHeaders(github, body))).status).toBe(401);
+  });
+
+  it("takes only POST", async () => {
+    const { t } = await appWithKeysFile();
+    const response = await fetch(`${t.app.url}${SECRET_SCANNING_PATH}`);
+    expect(response.status).toBe(405);
+    expect(response.headers.get("allow")).toBe("POST");
+  });
+
+  it("does not exist without KEYGATE_SECRET_SCANNING_KEYS_FILE", async () => {
+    running = await startTestApp();
+    const body = JSON.stringify([entry(running.admin.secret)]);
+    expect((await post(running, body, signedHeaders(github, body))).status).toBe(404);
+  });
+
+  it("does not start with a keys file that is not GitHub's format", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), "keygate-leaks-")), "bad.json");
+    writeFileSync(path, JSON.stringify({ public_keys: [{ key_identifier: "a", key: "not a key" }] }));
+    await expect(startTestApp({ env: { KEYGATE_SECRET_SCANNING_KEYS_FILE: path } })).rejects.toThrow(/KEYGATE_SECRET_SCANNING_KEYS_FILE: .*not a PEM/);
+  });
+});
