@@ -1,13 +1,13 @@
 import type { SecretHasher } from "../model/secret.js";
 import type { KeyRepository } from "../store/store.js";
-import { classifyTokens } from "./classify-tokens.js";
+import { classifyTokens, type LeakedKey } from "./classify-tokens.js";
 import type { GithubPublicKeys } from "./github-public-keys.js";
 import { refusalByHeaders, verifyLeakReport, type ReportRefusal, type SignedReport } from "./leak-report.js";
 
 /**
  * GitHub's secret-scanning partner endpoint, apart from HTTP: a report's headers are judged before
- * its body is read, then the signed body is classified. The answer is a status and a JSON body;
- * a refused report changes nothing and reads nothing from the store.
+ * its body is read, then the signed body is classified and the keys that leaked are acted on. The
+ * answer is a status and a JSON body; a refused report changes nothing and reads nothing from the store.
  */
 
 export interface ReportAnswer {
@@ -34,6 +34,8 @@ export interface SecretScanningDeps {
   publicKeys: () => Promise<GithubPublicKeys>;
   hasher: SecretHasher;
   keys: Pick<KeyRepository, "findByHash">;
+  /** Acts on the keys that leaked (ActOnLeaks.act) before the answer, so a failure is retried by GitHub. */
+  act: (leaked: readonly LeakedKey[]) => Promise<void>;
 }
 
 export class SecretScanning {
@@ -52,7 +54,8 @@ export class SecretScanning {
   async receive(report: SignedReport): Promise<ReportAnswer> {
     const verdict = verifyLeakReport(report, await this.#deps.publicKeys());
     if (!verdict.ok) return refusalAnswer(verdict.refusal);
-    const { labels } = await classifyTokens(verdict.tokens, this.#deps);
+    const { labels, leaked } = await classifyTokens(verdict.tokens, this.#deps);
+    await this.#deps.act(leaked);
     return { status: 200, body: labels };
   }
 }

@@ -14,5 +14,6 @@ export function settingsOf(organization: Pick<Organization, "settings">): Organi
     disableUnusedKeysAfterDays: own.disableUnusedKeysAfterDays ?? DEFAULTS.disableUnusedKeysAfterDays,
     // A copy: the defaults' array is frozen and shared.
     quotaThresholds: [...(own.quotaThresholds ?? DEFAULTS.quotaThresholds)],
+    leakedKeyAction: own.leakedKeyAction ?? DEFAULTS.leakedKeyAction,
   };
 }

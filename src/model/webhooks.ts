@@ -106,11 +106,19 @@ export interface OrganizationSettings {
   disableUnusedKeysAfterDays: number;
   /** Percentages of the monthly quota at which `quota.threshold` is sent, ascending. */
   quotaThresholds: number[];
+  /** What a key reported leaked (secret scanning, src/leaks/) gets besides `key.leaked`. */
+  leakedKeyAction: LeakedKeyAction;
 }
+
+/** `notify`: the event and the audit entry alone; `disable`: the key is disabled too; `revoke`: revoked. */
+export const LEAKED_KEY_ACTIONS = ["notify", "disable", "revoke"] as const;
+export type LeakedKeyAction = (typeof LEAKED_KEY_ACTIONS)[number];
 
 export const DEFAULT_ORGANIZATION_SETTINGS: Readonly<OrganizationSettings> = Object.freeze({
   expiryWarningDays: 7,
   maxKeyLifetimeDays: 0,
   disableUnusedKeysAfterDays: 0,
   quotaThresholds: Object.freeze([80, 100]) as unknown as number[],
+  // A leaked key stops at once but can be turned back on if the report was wrong.
+  leakedKeyAction: "disable",
 });

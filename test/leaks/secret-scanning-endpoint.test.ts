@@ -53,6 +53,21 @@ describe("POST /v1/secret-scanning/github", () => {
     ]);
   });
 
+  it("disables a reported key before answering, so the very next Check is denied; a bad signature changes nothing", async () => {
+    const { t } = await appWithKeysFile();
+    const { secret, key } = await t.client.createKey({ name: "ci deploy", scopes: [] });
+    const body = JSON.stringify([entry(secret)]);
+    expect((await post(t, body, signedHeaders(new GithubReportSigner(github.keyIdentifier), body))).status).toBe(401);
+    expect(await t.client.testKey({ apiKey: secret })).toMatchObject({ valid: true });
+
+    expect((await post(t, body, signedHeaders(github, body))).status).toBe(200);
+    expect(await t.client.testKey({ apiKey: secret })).toMatchObject({ valid: false, reason: "API_KEY_DISABLED" });
+    const audited = await t.store.audit.list(t.admin.organization.id, { keyId: key!.id, limit: 10 });
+    expect(audited.filter((event) => event.action === "key.leaked").map((event) => event.details)).toEqual([
+      expect.objectContaining({ url: entry(secret).url, source: "content", action: "disable" }),
+    ]);
+  });
+
   it("refuses signature failures with 401 and bad bodies with 400, naming the reason", async () => {
     const { t } = await appWithKeysFile();
     const body = JSON.stringify([entry(t.admin.secret)]);

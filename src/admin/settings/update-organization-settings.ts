@@ -15,6 +15,7 @@ const FIELD_NAMES: Readonly<Record<keyof OrganizationSettings, string>> = {
   maxKeyLifetimeDays: "max_key_lifetime_days",
   disableUnusedKeysAfterDays: "disable_unused_keys_after_days",
   quotaThresholds: "quota_thresholds",
+  leakedKeyAction: "leaked_key_action",
 };
 
 /**
