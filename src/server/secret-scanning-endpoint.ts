@@ -59,25 +59,35 @@ async function answer(scanning: SecretScanning, req: Request, res: Response, bod
   return body === undefined ? refusalAnswer("body_too_large") : scanning.receive({ ...headers, body });
 }
 
-/** The body, or undefined once it passes MAX_REPORT_BYTES (the rest is not read). */
+/**
+ * The body, or undefined once it passes MAX_REPORT_BYTES (the rest is not kept). Listened to, not
+ * iterated: leaving a for-await early destroys the HTTP/2 request under the answer still to be sent,
+ * and its session then outlived the client (close() waited for its deadline).
+ */
 async function readBounded(req: Request, res: Response, bodies: BodyBudget): Promise<Buffer | undefined> {
   const ledger = bodies.open(connectionOf(req), () => reset(req));
   const chunks: Buffer[] = [];
   let length = 0;
   try {
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      length += chunk.length;
-      if (length > MAX_REPORT_BYTES) {
-        stopReading(req, res);
-        return undefined;
-      }
-      if (!ledger.hold(chunk.length)) throw new Error("request reset: too many unfinished request bytes held");
-      chunks.push(chunk);
-    }
+    await new Promise<void>((resolve, reject) => {
+      const onData = (chunk: Buffer) => {
+        length += chunk.length;
+        if (length > MAX_REPORT_BYTES) {
+          req.off("data", onData);
+          stopReading(req, res);
+          return resolve();
+        }
+        if (!ledger.hold(chunk.length)) return reject(new Error("request reset: too many unfinished request bytes held"));
+        chunks.push(chunk);
+      };
+      req.on("data", onData);
+      req.once("end", resolve);
+      req.once("error", reject);
+    });
   } finally {
     ledger.close();
   }
-  return Buffer.concat(chunks, length);
+  return length > MAX_REPORT_BYTES ? undefined : Buffer.concat(chunks, length);
 }
 
 function single(value: string | string[] | undefined): string | undefined {

@@ -19,10 +19,10 @@ afterEach(async () => {
   running = undefined;
 });
 
-async function appWithKeysFile() {
+async function appWithKeysFile(env: Record<string, string> = {}) {
   const path = join(mkdtempSync(join(tmpdir(), "keygate-leaks-")), "secret-scanning-keys.json");
   writeFileSync(path, github.keysFile());
-  running = await startTestApp({ env: { KEYGATE_SECRET_SCANNING_KEYS_FILE: path } });
+  running = await startTestApp({ env: { KEYGATE_SECRET_SCANNING_KEYS_FILE: path, ...env } });
   return { t: running, path };
 }
 
@@ -85,8 +85,10 @@ describe("POST /v1/secret-scanning/github", () => {
     }
   });
 
-  it("refuses a body over the bound that declares no length, once it passes the bound", async () => {
-    const { t } = await appWithKeysFile();
+  it("refuses a body over the bound that declares no length, once it passes the bound, and lets go of the stream", async () => {
+    // With a shutdown deadline far past the test's timeout, a stream the refusal left open would
+    // hold close() until the test fails.
+    const { t } = await appWithKeysFile({ KEYGATE_SHUTDOWN_TIMEOUT_MS: "600000" });
     // HTTP/2, whose stream the server ends cleanly when it stops reading (HTTP/1.1 can only close
     // the connection, and a reset there may overtake the answer).
     const session = connect(t.app.url);
@@ -104,6 +106,8 @@ describe("POST /v1/secret-scanning/github", () => {
     } finally {
       session.close();
     }
+    running = undefined;
+    await t.close();
   });
 
   it("verifies with the keys file as it is now: a refreshed file's new key is taken, a dropped one refused", async () => {
