@@ -36,6 +36,7 @@ import { secretScanningEndpoint } from "./server/secret-scanning-endpoint.js";
 import { GithubKeysFile } from "./leaks/github-keys-file.js";
 import { SecretScanning } from "./leaks/secret-scanning.js";
 import { ActOnLeaks } from "./leaks/act-on-leaks.js";
+import { leakMetrics } from "./leaks/leak-metrics.js";
 import { rpcMetrics } from "./metrics/rpc-metrics.js";
 import { instrumentStore } from "./metrics/store-metrics.js";
 import { DEFAULT_READ_MAX_BYTES } from "./config/body-limits.js";
@@ -248,8 +249,11 @@ export async function startApp(options: AppOptions): Promise<App> {
   };
 
   // GitHub's secret-scanning reports (src/leaks/), only when its keys are configured.
-  const leaks = new ActOnLeaks({ store, plans: config, audit, keyEvents, now: () => new Date(clock.now()) });
-  const secretScanning = scanningKeys && new SecretScanning({ publicKeys: () => scanningKeys.current(), hasher, keys: store.keys, act: (leaked) => leaks.act(leaked) });
+  const leakObserver = leakMetrics(metrics.registry);
+  const leaks = new ActOnLeaks({ store, plans: config, audit, keyEvents, now: () => new Date(clock.now()), observer: leakObserver });
+  const secretScanning =
+    scanningKeys &&
+    new SecretScanning({ publicKeys: () => scanningKeys.current(), hasher, keys: store.keys, act: (leaked) => leaks.act(leaked), observer: leakObserver });
 
   const clientValues = clientContextValues(new TrustedProxies(config.trustedProxies));
   const server = new HttpServer({

@@ -9,6 +9,7 @@ import { asSeen, KeyChangedError } from "../store/key-as-seen.js";
 import type { Store } from "../store/store.js";
 import { keyEventData, onceWebhookEvent } from "../webhooks/webhook-event.js";
 import type { LeakedKey } from "./classify-tokens.js";
+import type { LeakObserver } from "./leak-metrics.js";
 
 /** Who the audit trail names for keygate's own changes (as the unused-keys sweep does). */
 const KEYGATE_ACTOR = { actorKeyId: "keygate", actorUserId: "" } as const;
@@ -19,6 +20,7 @@ export interface ActOnLeaksDeps {
   audit: AuditTrail;
   keyEvents: KeyEvents;
   now: () => Date;
+  observer: Pick<LeakObserver, "acted">;
 }
 
 /**
@@ -71,7 +73,9 @@ export class ActOnLeaks {
       if (error instanceof KeyChangedError) return;
       throw error;
     }
-    if (changed !== null && action !== "notify") keyEvents.changed(changed);
+    if (changed === null) return;
+    this.#deps.observer.acted(action);
+    if (action !== "notify") keyEvents.changed(changed);
   }
 
   /** The key after the action, or null when it is gone. */

@@ -2,6 +2,7 @@ import type { SecretHasher } from "../model/secret.js";
 import type { KeyRepository } from "../store/store.js";
 import { classifyTokens, type LeakedKey } from "./classify-tokens.js";
 import type { GithubPublicKeys } from "./github-public-keys.js";
+import type { LeakObserver } from "./leak-metrics.js";
 import { refusalByHeaders, verifyLeakReport, type ReportRefusal, type SignedReport } from "./leak-report.js";
 
 /**
@@ -24,7 +25,7 @@ const REFUSALS: Record<ReportRefusal, { status: number; code: string; message: s
   body_malformed: { status: 400, code: "BODY_MALFORMED", message: "the report is not a JSON array of {token, type, url, source}" },
 };
 
-export function refusalAnswer(refusal: ReportRefusal): ReportAnswer {
+function refusalAnswer(refusal: ReportRefusal): ReportAnswer {
   const { status, code, message } = REFUSALS[refusal];
   return { status, body: { error: { code, message } } };
 }
@@ -36,6 +37,7 @@ export interface SecretScanningDeps {
   keys: Pick<KeyRepository, "findByHash">;
   /** Acts on the keys that leaked (ActOnLeaks.act) before the answer, so a failure is retried by GitHub. */
   act: (leaked: readonly LeakedKey[]) => Promise<void>;
+  observer: LeakObserver;
 }
 
 export class SecretScanning {
@@ -48,14 +50,25 @@ export class SecretScanning {
   /** A refusal the headers decide, before any of the body is read; undefined: read it. */
   async screen(headers: Omit<SignedReport, "body"> & { contentLength: number | undefined }): Promise<ReportAnswer | undefined> {
     const refusal = refusalByHeaders(headers, await this.#deps.publicKeys());
-    return refusal ? refusalAnswer(refusal) : undefined;
+    return refusal ? this.#refuse(refusal) : undefined;
   }
 
   async receive(report: SignedReport): Promise<ReportAnswer> {
     const verdict = verifyLeakReport(report, await this.#deps.publicKeys());
-    if (!verdict.ok) return refusalAnswer(verdict.refusal);
+    if (!verdict.ok) return this.#refuse(verdict.refusal);
     const { labels, leaked } = await classifyTokens(verdict.tokens, this.#deps);
+    for (const { label } of labels) this.#deps.observer.labelled(label);
     await this.#deps.act(leaked);
     return { status: 200, body: labels };
+  }
+
+  /** A refusal the server decided itself (a body longer than it declared), counted like the others. */
+  refuse(refusal: ReportRefusal): ReportAnswer {
+    return this.#refuse(refusal);
+  }
+
+  #refuse(refusal: ReportRefusal): ReportAnswer {
+    this.#deps.observer.refused(refusal);
+    return refusalAnswer(refusal);
   }
 }

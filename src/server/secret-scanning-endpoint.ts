@@ -4,7 +4,7 @@ import type { BodyBudget } from "./body-budget.js";
 import type { ExtraHandler } from "./http-server.js";
 import { connectionOf, reset, stopReading } from "./rpc-adapter.js";
 import { MAX_REPORT_BYTES } from "../leaks/leak-report.js";
-import { refusalAnswer, type ReportAnswer, type SecretScanning } from "../leaks/secret-scanning.js";
+import type { ReportAnswer, SecretScanning } from "../leaks/secret-scanning.js";
 import type { Logger } from "../log/logger.js";
 
 export const SECRET_SCANNING_PATH = "/v1/secret-scanning/github";
@@ -56,7 +56,7 @@ async function answer(scanning: SecretScanning, req: Request, res: Response, bod
     return early;
   }
   const body = await readBounded(req, res, bodies);
-  return body === undefined ? refusalAnswer("body_too_large") : scanning.receive({ ...headers, body });
+  return body === undefined ? scanning.refuse("body_too_large") : scanning.receive({ ...headers, body });
 }
 
 /**

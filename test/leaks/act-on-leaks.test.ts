@@ -42,11 +42,12 @@ async function world(action?: LeakedKeyAction) {
     { organizationName: "acme", plan: findPlan(config.plans, config.defaultPlan)!, ownerName: "owner", environment: "live" },
   );
   if (action) await store.organizations.updateSettings(created.organization.id, { leakedKeyAction: action });
-  const leaks = new ActOnLeaks({ store: observed, plans: config, audit, keyEvents, now: () => new Date(clock.now()) });
+  const acted: LeakedKeyAction[] = [];
+  const leaks = new ActOnLeaks({ store: observed, plans: config, audit, keyEvents, now: () => new Date(clock.now()), observer: { acted: (done) => acted.push(done) } });
   const leak = (key: KeyRecord = created.key): LeakedKey => ({ key, report: { token: created.secret, type: "keygate_api_key", url: URL, source: "commit" } });
   const stored = async () => (await store.keys.findById(created.organization.id, created.key.id))!;
   const audited = async () => (await store.audit.list(created.organization.id, { limit: 50 })).filter((entry) => entry.action === "key.leaked");
-  return { leaks, leak, stored, audited, events, announced, key: created.key };
+  return { leaks, leak, stored, audited, events, announced, acted, key: created.key };
 }
 
 describe("ActOnLeaks", () => {
@@ -63,6 +64,7 @@ describe("ActOnLeaks", () => {
     expect(more).toEqual([]);
     expect(entry).toMatchObject({ keyId: w.key.id, actorKeyId: "keygate", details: { url: URL, source: "commit", action: "disable" } });
     expect(w.announced).toEqual([`${w.key.id} active=false revoked=false`]);
+    expect(w.acted).toEqual(["disable"]);
   });
 
   it("revokes under leaked_key_action revoke", async () => {
@@ -89,6 +91,7 @@ describe("ActOnLeaks", () => {
     await w.leaks.act([w.leak(await w.stored())]);
     expect(w.events).toHaveLength(1);
     expect(await w.audited()).toHaveLength(1);
+    expect(w.acted).toEqual([action]);
   });
 
   it("changes nothing for a key already revoked", async () => {

@@ -66,6 +66,11 @@ describe("POST /v1/secret-scanning/github", () => {
     expect(audited.filter((event) => event.action === "key.leaked").map((event) => event.details)).toEqual([
       expect.objectContaining({ url: entry(secret).url, source: "content", action: "disable" }),
     ]);
+    const metrics = await (await fetch(`${t.app.url}/metrics`)).text();
+    expect(metrics).toContain('keygate_secret_scanning_reports_refused_total{reason="signature_invalid"} 1');
+    expect(metrics).toContain('keygate_secret_scanning_tokens_total{label="true_positive"} 1');
+    expect(metrics).toContain('keygate_leaked_keys_total{action="disable"} 1');
+    expect(metrics).toContain('keygate_leaked_keys_total{action="revoke"} 0');
   });
 
   it("refuses signature failures with 401 and bad bodies with 400, naming the reason", async () => {
