@@ -9,6 +9,7 @@ import { keysCommand } from "./keys-command.js";
 import { terminalSafeIo, withCauses } from "./output.js";
 import { REENCRYPT_HELP, reencryptCommand } from "./reencrypt-command.js";
 import { REPAIR_COUNTERS_HELP, repairCountersCommand } from "./repair-counters-command.js";
+import { SECRET_SCANNING_HELP, secretScanningCommand } from "./secret-scanning-command.js";
 import { settingsCommand } from "./settings-command.js";
 import { usageCommand } from "./usage-command.js";
 import { webhooksCommand } from "./webhooks-command.js";
@@ -24,6 +25,7 @@ Commands:
   audit            the audit log
   reencrypt        seal every recoverable key's secret under the current encryption key
   repair-counters  count again the counters that bound keys and set those that are wrong
+  secret-scanning  the pattern and token type to register with GitHub's and other secret scanners
 
 keys, webhooks, settings, usage and audit call a running keygate: --url or KEYGATE_URL (default
 http://localhost:8080), and an admin key in KEYGATE_API_KEY (or --api-key). --json prints the
@@ -43,6 +45,7 @@ const COMMANDS: Record<string, { run: (args: string[], io: CommandIo) => Promise
   audit: auditCommand,
   reencrypt: { run: reencryptCommand, help: REENCRYPT_HELP },
   "repair-counters": { run: repairCountersCommand, help: REPAIR_COUNTERS_HELP },
+  "secret-scanning": { run: secretScanningCommand, help: SECRET_SCANNING_HELP },
 };
 
 export async function runCli(argv: string[], terminal: CommandIo): Promise<number> {

@@ -16,7 +16,16 @@ const PREFIX_LENGTH = "sk_live_".length;
 export const SECRET_LENGTH = PREFIX_LENGTH + RANDOM_LENGTH + CHECKSUM_LENGTH;
 export const KEY_PREFIX_LENGTH = 12;
 
-const SECRET_PATTERN = /^sk_(live|test)_[0-9A-Za-z]{46}$/;
+/**
+ * A secret's shape as a regular expression's source, for secret scanners (GitHub's partner program,
+ * GitLab's and others' custom patterns): the same text keygate checks secrets against. The checksum
+ * is no regular language: keygate checks it when a scanner reports a match.
+ */
+export const SECRET_SCANNER_PATTERN = `sk_(?:live|test)_[0-9A-Za-z]{${RANDOM_LENGTH + CHECKSUM_LENGTH}}`;
+/** The token type secret scanners report keygate's secrets as. */
+export const SECRET_TOKEN_TYPE = "keygate_api_key";
+
+const SECRET_PATTERN = new RegExp(`^${SECRET_SCANNER_PATTERN}$`);
 
 export function randomBase62(length: number): string {
   let out = "";
