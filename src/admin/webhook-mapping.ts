@@ -1,6 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
+  LeakedKeyAction as LeakedKeyActionMessage,
   OrganizationSettingsSchema,
   WebhookDeliverySchema,
   WebhookDeliveryStatus as WebhookDeliveryStatusEnum,
@@ -9,7 +10,7 @@ import {
   type WebhookDelivery,
   type WebhookEndpoint,
 } from "../../gen/keygate/v1/key_admin_pb.js";
-import type { OrganizationSettings, WebhookDeliveryRecord, WebhookDeliveryStatus, WebhookEndpointRecord } from "../model/webhooks.js";
+import type { LeakedKeyAction, OrganizationSettings, WebhookDeliveryRecord, WebhookDeliveryStatus, WebhookEndpointRecord } from "../model/webhooks.js";
 
 /**
  * Converts webhook endpoints, deliveries and organization settings to the admin API's messages;
@@ -52,11 +53,19 @@ export function toWebhookDelivery(delivery: WebhookDeliveryRecord): WebhookDeliv
   });
 }
 
+/** leaked_key_action's enum values by the setting they stand for (settings-fields.ts reads them back). */
+export const LEAKED_KEY_ACTION_MESSAGES: Readonly<Record<LeakedKeyAction, LeakedKeyActionMessage>> = {
+  notify: LeakedKeyActionMessage.NOTIFY,
+  disable: LeakedKeyActionMessage.DISABLE,
+  revoke: LeakedKeyActionMessage.REVOKE,
+};
+
 export function toOrganizationSettingsMessage(settings: OrganizationSettings): OrganizationSettingsMessage {
   return create(OrganizationSettingsSchema, {
     expiryWarningDays: settings.expiryWarningDays,
     maxKeyLifetimeDays: settings.maxKeyLifetimeDays,
     disableUnusedKeysAfterDays: settings.disableUnusedKeysAfterDays,
     quotaThresholds: settings.quotaThresholds,
+    leakedKeyAction: LEAKED_KEY_ACTION_MESSAGES[settings.leakedKeyAction],
   });
 }

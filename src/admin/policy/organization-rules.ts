@@ -15,9 +15,11 @@ import { ALLOWED, firstRefusal, refuse, type Decision } from "./decision.js";
  */
 
 /** The settings that act on keys, by API name: only an owner changes them. */
-const KEY_LIFECYCLE_SETTINGS: readonly { field: string; of: (settings: OrganizationSettings) => number }[] = [
+const KEY_LIFECYCLE_SETTINGS: readonly { field: string; of: (settings: OrganizationSettings) => number | string }[] = [
   { field: "max_key_lifetime_days", of: (settings) => settings.maxKeyLifetimeDays },
   { field: "disable_unused_keys_after_days", of: (settings) => settings.disableUnusedKeysAfterDays },
+  // A leak report disables or revokes any key, an owner's too.
+  { field: "leaked_key_action", of: (settings) => settings.leakedKeyAction },
 ];
 
 /** Creating, changing, deleting, testing and redelivering webhook endpoints, and rotating their secrets. */

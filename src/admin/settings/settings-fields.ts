@@ -1,5 +1,6 @@
-import type { UpdateOrganizationSettingsRequest } from "../../../gen/keygate/v1/key_admin_pb.js";
-import type { OrganizationSettings } from "../../model/webhooks.js";
+import type { LeakedKeyAction as LeakedKeyActionMessage, UpdateOrganizationSettingsRequest } from "../../../gen/keygate/v1/key_admin_pb.js";
+import { LEAKED_KEY_ACTIONS, type LeakedKeyAction, type OrganizationSettings } from "../../model/webhooks.js";
+import { LEAKED_KEY_ACTION_MESSAGES } from "../webhook-mapping.js";
 import { fieldError } from "../errors.js";
 
 /**
@@ -28,6 +29,13 @@ function validQuotaThresholds(thresholds: readonly number[]): number[] {
   return [...thresholds];
 }
 
+/** NOTIFY, DISABLE or REVOKE; UNSPECIFIED (or a number the proto does not name) says nothing to set. */
+function validLeakedKeyAction(value: LeakedKeyActionMessage): LeakedKeyAction {
+  const action = LEAKED_KEY_ACTIONS.find((candidate) => LEAKED_KEY_ACTION_MESSAGES[candidate] === value);
+  if (action === undefined) throw fieldError("leaked_key_action", "must be LEAKED_KEY_ACTION_NOTIFY, LEAKED_KEY_ACTION_DISABLE or LEAKED_KEY_ACTION_REVOKE");
+  return action;
+}
+
 /** The settings the request sets; absent ones stay as they are. */
 export function settingsPatch(req: UpdateOrganizationSettingsRequest): Partial<OrganizationSettings> {
   const patch: Partial<OrganizationSettings> = {};
@@ -36,6 +44,7 @@ export function settingsPatch(req: UpdateOrganizationSettingsRequest): Partial<O
   if (req.disableUnusedKeysAfterDays !== undefined) {
     patch.disableUnusedKeysAfterDays = within(req.disableUnusedKeysAfterDays, "disable_unused_keys_after_days", 0, 3650, " (0: never)");
   }
+  if (req.leakedKeyAction !== undefined) patch.leakedKeyAction = validLeakedKeyAction(req.leakedKeyAction);
   if (req.setQuotaThresholds) patch.quotaThresholds = validQuotaThresholds(req.quotaThresholds);
   else if (req.quotaThresholds.length > 0) throw fieldError("set_quota_thresholds", "must be true to change quota_thresholds");
   return patch;
