@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
 import { mkdtempSync, renameSync, writeFileSync } from "node:fs";
 import { once } from "node:events";
-import { connect, type IncomingHttpHeaders } from "node:http2";
+import { connect, constants, type IncomingHttpHeaders } from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { MAX_REPORT_BYTES } from "../../src/leaks/leak-report.js";
 import { generateSecret } from "../../src/model/secret.js";
 import { SECRET_SCANNING_PATH } from "../../src/server/secret-scanning-endpoint.js";
@@ -113,6 +113,22 @@ describe("POST /v1/secret-scanning/github", () => {
     }
     running = undefined;
     await t.close();
+  });
+
+  it("lets go of a body's bytes when its client goes before the end", async () => {
+    const { t } = await appWithKeysFile();
+    const buffered = async () => Number(/^keygate_request_body_buffered_bytes (\d+)$/m.exec(await (await fetch(`${t.app.url}/metrics`)).text())?.[1]);
+    const session = connect(t.app.url);
+    try {
+      const stream = session.request({ ":method": "POST", ":path": SECRET_SCANNING_PATH, ...signedHeaders(github, "[]") });
+      stream.on("error", () => {});
+      stream.write(Buffer.alloc(1000, 0x20));
+      await vi.waitFor(async () => expect(await buffered()).toBe(1000), { timeout: 20_000 });
+      stream.close(constants.NGHTTP2_CANCEL);
+      await vi.waitFor(async () => expect(await buffered()).toBe(0), { timeout: 20_000 });
+    } finally {
+      session.close();
+    }
   });
 
   it("verifies with the keys file as it is now: a refreshed file's new key is taken, a dropped one refused", async () => {
