@@ -44,13 +44,14 @@ describe("keygate settings", () => {
       expect(run.out).toMatch(/^quota thresholds:\s+80%, 100%$/m);
     }
     // --json alone implies get; proto3 JSON leaves zeros out.
-    expect(await json(["settings"])).toEqual({ settings: { expiryWarningDays: 7, quotaThresholds: [80, 100] } });
-    expect(await json(["settings", "get"])).toEqual({ settings: { expiryWarningDays: 7, quotaThresholds: [80, 100] } });
+    const defaults = { expiryWarningDays: 7, quotaThresholds: [80, 100], leakedKeyAction: "LEAKED_KEY_ACTION_DISABLE" };
+    expect(await json(["settings"])).toEqual({ settings: defaults });
+    expect(await json(["settings", "get"])).toEqual({ settings: defaults });
   });
 
   it("changes only what is given; an admin changes the notification settings but not the key lifecycle ones", async () => {
     const changed = await json<SettingsJson>(["settings", "set", "--max-key-lifetime-days", "90", "--quota-thresholds", "50, 90,100"]);
-    expect(changed.settings).toEqual({ expiryWarningDays: 7, maxKeyLifetimeDays: 90, quotaThresholds: [50, 90, 100] });
+    expect(changed.settings).toEqual({ expiryWarningDays: 7, maxKeyLifetimeDays: 90, quotaThresholds: [50, 90, 100], leakedKeyAction: "LEAKED_KEY_ACTION_DISABLE" });
     expect(await stored()).toMatchObject({ expiryWarningDays: 7, maxKeyLifetimeDays: 90, disableUnusedKeysAfterDays: 0, quotaThresholds: [50, 90, 100] });
 
     const human = await cli(["settings", "set", "--disable-unused-keys-after-days", "60"]);
@@ -63,6 +64,7 @@ describe("keygate settings", () => {
       expiryWarningDays: 14,
       maxKeyLifetimeDays: 90,
       disableUnusedKeysAfterDays: 60,
+      leakedKeyAction: "LEAKED_KEY_ACTION_DISABLE",
     });
     const refused = await cli(["settings", "set", "--max-key-lifetime-days", "30", "--expiry-warning-days", "3"], asAdmin);
     expect(refused.code).toBe(4);
