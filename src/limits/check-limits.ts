@@ -1,3 +1,4 @@
+import type { RouteSpend } from "../config/route-spend.js";
 import type { KeyRecord } from "../model/records.js";
 import type { LimitedIdentity, LimitedKey, LimitLine, LimitLines, PlanLimits, RouteLimits } from "./limit-lines.js";
 import type { RateLimitState } from "./rate-limiter.js";
@@ -16,14 +17,8 @@ import type { RateLimitState } from "./rate-limiter.js";
 
 export type { LimitedIdentity, LimitedKey, LimitLine, LimitLines, PlanLimits, RouteLimits };
 
-/** The most one request may cost (a route's `cost`): far above any real price, far below what counts could overflow. */
-export const MAX_COST = 1_000_000;
-
-/** What one request spends: its route's cost and limit selection, and the key's identity as cached. */
-export interface Spend {
-  /** A positive integer up to MAX_COST: spent on every limit that applies. */
-  readonly cost: number;
-  readonly only: RouteLimits;
+/** What one request spends: its route's cost and limit selection (RouteSpend), and the key's identity as cached. */
+export interface Spend extends RouteSpend {
   /** Null: the key has no identity, or its identity is gone (then only the key's own limits apply). */
   readonly identity: LimitedIdentity | null;
 }

@@ -22,7 +22,10 @@ export type LimitedKey = Pick<KeyRecord, "id" | "organizationId" | "rateLimit"> 
 };
 
 /** What the limits read of an identity: the one object the identity cache holds per record. */
-export type LimitedIdentity = Pick<IdentityRecord, "id" | "limits">;
+export interface LimitedIdentity {
+  readonly id: IdentityRecord["id"];
+  readonly limits: readonly NamedLimit[];
+}
 
 /** The names of the limits a route spends, as one shared frozen array per distinct list; null: all of them. */
 export type RouteLimits = readonly string[] | null;
