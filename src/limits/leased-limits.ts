@@ -50,6 +50,11 @@ export class LeasedLimits implements CheckLimits {
     });
   }
 
+  /** Announces this replica now and learns how many lease beside it (it does so every 2 s by itself). */
+  refreshReplicas(): Promise<void> {
+    return this.#budgets.refreshReplicas();
+  }
+
   admit(key: LimitedKey, plan: PlanLimits, nowMs: number, waitMs = Infinity, spend: Spend = PLAIN_SPEND): Admission {
     const lines = linesOf(key, plan, spend.identity, spend.only);
     // A line is a BudgetSpec: its bucket, unit, limit and seedFirst.
