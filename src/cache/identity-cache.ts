@@ -78,7 +78,8 @@ export class IdentityCache {
    */
   lookup(key: { readonly organizationId: string; readonly identityId?: string | undefined }): CachedIdentity | null | Promise<unknown> {
     if (key.identityId === undefined) return null;
-    return this.cached(key.organizationId, key.identityId) ?? this.load(key.organizationId, key.identityId);
+    const cached = this.cached(key.organizationId, key.identityId);
+    return cached !== undefined ? cached : this.load(key.organizationId, key.identityId);
   }
 
   /** The identity changed or is gone: read it again when next needed. */
