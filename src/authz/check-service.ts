@@ -186,7 +186,8 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
 
   #respond<R>(decision: Decision, input: CheckInput, caller: DataPlaneCaller, nowMs: number, decisionId: string, started: number, respond: Respond<R>): R {
     if (decision.outcome === "API_KEY_INVALID") this.#deps.failedKeys?.add(failedKeySource(caller, input.clientIp));
-    else if (decision.outcome === "RATE_LIMITED") this.#deps.rateLimits?.rateLimited(decision.entry, nowMs);
+    // The key's own limits only: an identity's limit running out is the identity's, not the key's.
+    else if (decision.outcome === "RATE_LIMITED" && decision.line.owner === "key") this.#deps.rateLimits?.rateLimited(decision.entry, nowMs);
     this.#record(decision, input, nowMs);
     if (this.#deps.logger.isLevelEnabled("debug")) {
       this.#deps.logger.debug(
