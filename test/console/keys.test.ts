@@ -159,7 +159,7 @@ describe("the console's keys side in Chromium", () => {
     expect(await listed()).toEqual([names.disabled]);
     await search.fill(revokedPrefix);
     expect(await listed()).toEqual([names.revoked]);
-    await page.getByText("Showing 1–1 of 1 keys (6 in all).").waitFor();
+    await page.getByText("Showing 1–1 of 1 key (6 in all).").waitFor();
     await search.fill("");
 
     await atBothWidths("02-list", async (width) => {

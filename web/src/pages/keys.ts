@@ -27,6 +27,8 @@ export function stateBadge(key: ApiKey): HTMLElement {
   return h("span", { class: `badge ${state}` }, state);
 }
 
+const keysCount = (n: number) => (n === 1 ? "1 key" : `${n} keys`);
+
 /** The mark of a key whose secret a scanner found in public; its page says where. */
 export const leakedBadge = (): HTMLElement => h("span", { class: "badge leaked", title: "A secret scanner found this key's secret in public" }, "leaked");
 
@@ -42,8 +44,9 @@ export function renderKeys(ctx: PageContext): void {
   const pageSize = select(PAGE_SIZES, String(view.pageSize), { name: "pageSize" });
   const search = h("input", { type: "text", inputmode: "search", enterkeyhint: "search", name: "search", value: view.search, autocomplete: "off", spellcheck: "false", placeholder: "Name or sk_live_…" });
   let keys: ApiKey[] = [];
-  /** Leak reports already looked up on this visit, by key id. */
-  const leaked = new Map<string, boolean>();
+  /** Keys whose leak reports were asked for on this visit, and those found leaked. */
+  const asked = new Set<string>();
+  const leaked = new Set<string>();
 
   const reset = () => {
     view.filter = "all";
@@ -66,11 +69,8 @@ export function renderKeys(ctx: PageContext): void {
     const pages = Math.max(1, Math.ceil(shown.length / view.pageSize));
     view.page = Math.min(view.page, pages - 1);
     const onPage = shown.slice(view.page * view.pageSize, (view.page + 1) * view.pageSize);
-    const nameCell = (key: ApiKey) => {
-      const cell = h("span", { class: "key-name" }, h("a", { href: `#/keys/${encodeURIComponent(key.id)}` }, key.name || key.id));
-      if (leaked.get(key.id)) cell.append(" ", leakedBadge());
-      return cell;
-    };
+    const nameCell = (key: ApiKey) =>
+      h("span", { class: "key-name", "data-key-id": key.id }, h("a", { href: `#/keys/${encodeURIComponent(key.id)}` }, key.name || key.id), leaked.has(key.id) && leakedBadge());
     replaceChildren(
       body,
       table(
@@ -90,21 +90,26 @@ export function renderKeys(ctx: PageContext): void {
         { cards: true },
       ),
     );
+    const first = view.page * view.pageSize + 1;
     summary.textContent =
-      shown.length === 0 ? "" : `Showing ${view.page * view.pageSize + 1}–${view.page * view.pageSize + onPage.length} of ${shown.length} keys${shown.length < keys.length ? ` (${keys.length} in all)` : ""}.`;
+      shown.length === 0 ? "" : `Showing ${first}–${first + onPage.length - 1} of ${keysCount(shown.length)}${shown.length < keys.length ? ` (${keys.length} in all)` : ""}.`;
     pageLabel.textContent = `Page ${view.page + 1} of ${pages}`;
     previous.disabled = view.page === 0;
     next.disabled = view.page >= pages - 1;
-    void markLeaks(onPage.filter((key) => !leaked.has(key.id)));
+    void markLeaks(onPage.filter((key) => !asked.has(key.id)));
   };
 
+  /** Marks the leaked keys among those shown, in place: the table is not redrawn under the user. */
   const markLeaks = async (unknown: ApiKey[]) => {
     if (unknown.length === 0) return;
+    for (const key of unknown) asked.add(key.id);
     try {
       const found = await leakedAmong(unknown, ctx.signal);
       if (ctx.signal.aborted) return;
-      for (const key of unknown) leaked.set(key.id, found.has(key.id));
-      if (found.size > 0) show();
+      for (const id of found) {
+        leaked.add(id);
+        body.querySelector(`[data-key-id="${CSS.escape(id)}"]`)?.append(leakedBadge());
+      }
     } catch (error) {
       if (!ctx.signal.aborted) showError(problem, error);
     }
@@ -117,6 +122,7 @@ export function renderKeys(ctx: PageContext): void {
     try {
       keys = await loadAllKeys(ctx.signal);
       if (ctx.signal.aborted) return;
+      asked.clear();
       leaked.clear();
       show();
     } catch (error) {
