@@ -253,7 +253,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   const leaks = new ActOnLeaks({ store, plans: config, audit, keyEvents, now: () => new Date(clock.now()), observer: leakObserver });
   const secretScanning =
     scanningKeys &&
-    new SecretScanning({ publicKeys: () => scanningKeys.current(), hasher, keys: store.keys, act: (leaked) => leaks.act(leaked), observer: leakObserver });
+    new SecretScanning({ publicKeys: () => scanningKeys.current(), hasher, keys: store.keys, deletedKeys: store.deletedKeys, act: (leaked) => leaks.act(leaked), observer: leakObserver });
 
   const clientValues = clientContextValues(new TrustedProxies(config.trustedProxies));
   const server = new HttpServer({

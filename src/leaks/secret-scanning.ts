@@ -1,6 +1,4 @@
-import type { SecretHasher } from "../model/secret.js";
-import type { KeyRepository } from "../store/store.js";
-import { classifyTokens, type LeakedKey } from "./classify-tokens.js";
+import { classifyTokens, type ClassifyDeps, type LeakedKey } from "./classify-tokens.js";
 import type { GithubPublicKeys } from "./github-public-keys.js";
 import type { LeakObserver } from "./leak-metrics.js";
 import { refusalByHeaders, verifyLeakReport, type ReportRefusal, type SignedReport } from "./leak-report.js";
@@ -30,11 +28,9 @@ function refusalAnswer(refusal: ReportRefusal): ReportAnswer {
   return { status, body: { error: { code, message } } };
 }
 
-export interface SecretScanningDeps {
+export interface SecretScanningDeps extends ClassifyDeps {
   /** The keys as of now (GithubKeysFile.current, which re-reads a changed file). */
   publicKeys: () => Promise<GithubPublicKeys>;
-  hasher: SecretHasher;
-  keys: Pick<KeyRepository, "findByHash">;
   /** Acts on the keys that leaked (ActOnLeaks.act) before the answer, so a failure is retried by GitHub. */
   act: (leaked: readonly LeakedKey[]) => Promise<void>;
   observer: LeakObserver;

@@ -107,8 +107,8 @@ export interface KeyRepository {
   /** Removes the key for good (kept in Store.deletedKeys, in the same step); returns what it was. Frees its slot if it held one. */
   delete(organizationId: string, id: string, seen?: KeyAsSeen): Promise<KeyRecord | null>;
   /**
-   * Ends a grace period now: the previous secret hashed `previousHash` stops working, the current
-   * one stays. Null when the key has no such previous secret any more (rotated again, revoked, deleted).
+   * Ends a rotation's grace period at `at` (the previous secret hashed `previousHash` stops working,
+   * still found by its hash); null when the key has no such secret in its grace (rotated again, revoked).
    */
   endGracePeriod(organizationId: string, id: string, previousHash: string, at: Date): Promise<KeyRecord | null>;
   /** Swaps in a new secret hash; null when the key is unknown or revoked. */

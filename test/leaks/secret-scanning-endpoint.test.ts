@@ -73,6 +73,28 @@ describe("POST /v1/secret-scanning/github", () => {
     expect(metrics).toContain('keygate_leaked_keys_total{action="revoke"} 0');
   });
 
+  it("answers a deleted key's secret true and tells of it; a leaked previous secret stops at once while the current one works", async () => {
+    const { t } = await appWithKeysFile();
+    const gone = await t.client.createKey({ name: "old deploy", scopes: [] });
+    await t.client.deleteKey({ id: gone.key!.id });
+    const { secret: previous, key } = await t.client.createKey({ name: "rotated", scopes: [] });
+    const { secret: current } = await t.client.regenerateKey({ id: key!.id, gracePeriodSeconds: 3_600 });
+    expect(await t.client.testKey({ apiKey: previous })).toMatchObject({ valid: true });
+
+    const body = JSON.stringify([entry(gone.secret), entry(previous)]);
+    const response = await post(t, body, signedHeaders(github, body));
+    expect((await response.json()) as unknown[]).toEqual([
+      expect.objectContaining({ token_hash: sha256(gone.secret), label: "true_positive" }),
+      expect.objectContaining({ token_hash: sha256(previous), label: "true_positive" }),
+    ]);
+    expect(await t.client.testKey({ apiKey: previous })).toMatchObject({ valid: false });
+    expect(await t.client.testKey({ apiKey: current })).toMatchObject({ valid: true });
+    const leakedAudit = async (id: string) =>
+      (await t.store.audit.list(t.admin.organization.id, { keyId: id, limit: 10 })).filter((event) => event.action === "key.leaked").map((event) => event.details);
+    expect(await leakedAudit(gone.key!.id)).toEqual([expect.objectContaining({ url: entry(gone.secret).url, source: "content", action: "none" })]);
+    expect(await leakedAudit(key!.id)).toEqual([expect.objectContaining({ action: "end_grace_period", secret: "previous" })]);
+  });
+
   it("refuses signature failures with 401 and bad bodies with 400, naming the reason", async () => {
     const { t } = await appWithKeysFile();
     const body = JSON.stringify([entry(t.admin.secret)]);

@@ -222,9 +222,9 @@ export class MemoryKeyRepository implements KeyRepository {
 
   async endGracePeriod(organizationId: string, id: string, previousHash: string, at: Date): Promise<KeyRecord | null> {
     const found = this.#find(organizationId, id);
-    if (!found || found.key.revokedAt !== null || found.key.previousSecret?.hash !== previousHash) return null;
-    this.#rowByHash.delete(previousHash, found.row);
-    found.key.previousSecret = null;
+    const previous = found?.key.previousSecret;
+    if (!found || found.key.revokedAt !== null || previous?.hash !== previousHash || previous.expiresAt <= at) return null;
+    found.key.previousSecret = { hash: previousHash, expiresAt: new Date(at) };
     found.key.updatedAt = new Date(at);
     return this.#write(found);
   }

@@ -283,14 +283,13 @@ export class MongoKeyRepository implements KeyRepository {
   endGracePeriod(organizationId: string, id: string, previousHash: string, at: Date): Promise<KeyRecord | null> {
     return this.#units.atomically(async () => {
       const ended = await this.#keys.findOneAndUpdate(
-        { ...holdingSlot(organizationId, id), "previousSecret.hash": previousHash },
-        { $set: { previousSecret: null, updatedAt: at } },
+        { ...holdingSlot(organizationId, id), "previousSecret.hash": previousHash, "previousSecret.expiresAt": { $gt: at } },
+        { $set: { "previousSecret.expiresAt": at, updatedAt: at } },
         { returnDocument: "after" },
       );
       if (ended === null) return null;
       const key = toRecord(ended);
-      // The previous hash with the current one, for the other replicas to drop both.
-      await this.#announce({ secretHash: key.secretHash, previousSecret: { hash: previousHash, expiresAt: at } }, key);
+      await this.#announce(key, key);
       return key;
     });
   }

@@ -13,8 +13,10 @@ export function describeDeletedKeysContract(getStore: () => Store): void {
   });
   const { created } = keysThrough(() => store);
 
+  const GRACE_ENDS = new Date("2031-03-04T00:00:00.000Z");
+
   async function rotated(key: KeyRecord): Promise<KeyRecord> {
-    const next = { secretHash: hash(), keyPrefix: "sk_live_Nw22", previousSecretExpiresAt: T2, updatedAt: T1 };
+    const next = { secretHash: hash(), keyPrefix: "sk_live_Nw22", previousSecretExpiresAt: GRACE_ENDS, updatedAt: T1 };
     return (await store.keys.replaceSecret(key.organizationId, key.id, next))!;
   }
 
@@ -63,14 +65,17 @@ export function describeDeletedKeysContract(getStore: () => Store): void {
   });
 
   describe("keys: endGracePeriod", () => {
-    it("drops the previous secret at once and keeps the current one", async () => {
+    it("ends the previous secret's grace at once, keeps it findable by its hash, and keeps the current secret", async () => {
       const org = newId("org");
       const key = await rotated(await created(aFullKey(org)));
-      const expected = { ...key, previousSecret: null, updatedAt: T2 };
-      expect(await store.keys.endGracePeriod(org, key.id, key.previousSecret!.hash, T2)).toStrictEqual(expected);
-      expect(await store.keys.findByHash(key.previousSecret!.hash)).toBeNull();
+      const previous = key.previousSecret!.hash;
+      const expected = { ...key, previousSecret: { hash: previous, expiresAt: T2 }, updatedAt: T2 };
+      expect(await store.keys.endGracePeriod(org, key.id, previous, T2)).toStrictEqual(expected);
+      expect(await store.keys.findByHash(previous)).toStrictEqual(expected);
       expect(await store.keys.findByHash(key.secretHash)).toStrictEqual(expected);
       expect(await store.keys.findById(org, key.id)).toStrictEqual(expected);
+      // Ended already: nothing more to end.
+      expect(await store.keys.endGracePeriod(org, key.id, previous, GRACE_ENDS)).toBeNull();
     });
 
     it("changes nothing when the key has no such previous secret, is revoked, or is another organization's", async () => {
