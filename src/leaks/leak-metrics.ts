@@ -14,14 +14,14 @@ export interface LeakObserver {
   acted(response: LeakResponse): void;
 }
 
-const REFUSALS: readonly ReportRefusal[] = ["signature_missing", "key_unknown", "signature_invalid", "body_too_large", "body_malformed"];
+const REFUSALS: readonly ReportRefusal[] = ["rate_limited", "signature_missing", "key_unknown", "signature_invalid", "body_too_large", "body_malformed"];
 const LABELS: readonly TokenLabel["label"][] = ["true_positive", "false_positive"];
 
 export function leakMetrics(registry: Registry): LeakObserver {
   const registers = [registry];
   const refused = new Counter({
     name: "keygate_secret_scanning_reports_refused_total",
-    help: "Secret-scanning reports refused, by reason: signature_missing, key_unknown, signature_invalid (401); body_too_large, body_malformed (400).",
+    help: "Secret-scanning reports refused, by reason: rate_limited (429); signature_missing, key_unknown, signature_invalid (401); body_too_large, body_malformed (400).",
     labelNames: ["reason"] as const,
     registers,
   });

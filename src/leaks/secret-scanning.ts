@@ -14,8 +14,9 @@ export interface ReportAnswer {
   body: unknown;
 }
 
-/** One row per refusal: a signature's fault is 401, the body's 400 (the contract). */
+/** One row per refusal: a signature's fault is 401, the body's 400 (the contract); too many reports 429. */
 const REFUSALS: Record<ReportRefusal, { status: number; code: string; message: string }> = {
+  rate_limited: { status: 429, code: "RATE_LIMITED", message: "too many reports; send it again after Retry-After" },
   signature_missing: { status: 401, code: "SIGNATURE_MISSING", message: "Github-Public-Key-Identifier and Github-Public-Key-Signature are required" },
   key_unknown: { status: 401, code: "SIGNATURE_KEY_UNKNOWN", message: "Github-Public-Key-Identifier names no key in the secret-scanning keys file" },
   signature_invalid: { status: 401, code: "SIGNATURE_INVALID", message: "Github-Public-Key-Signature does not verify over the body" },

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { MAX_REPORT_BYTES } from "../../src/leaks/leak-report.js";
 import { generateSecret } from "../../src/model/secret.js";
-import { SECRET_SCANNING_PATH } from "../../src/server/secret-scanning-endpoint.js";
+import { REPORTS_PER_SOURCE_PER_MINUTE, SECRET_SCANNING_PATH } from "../../src/server/secret-scanning-endpoint.js";
 import { startTestApp, type TestApp } from "../support/app.js";
 import { GithubReportSigner } from "./github-report-signer.js";
 
@@ -161,6 +161,28 @@ describe("POST /v1/secret-scanning/github", () => {
     const body = JSON.stringify([entry(generateSecret("test"))]);
     expect((await post(t, body, signedHeaders(next, body))).status).toBe(200);
     expect((await post(t, body, signedHeaders(github, body))).status).toBe(401);
+  });
+
+  it("bounds the reports one address sends before verifying any: past the bound 429 with Retry-After, and nothing changes", async () => {
+    const { t } = await appWithKeysFile();
+    const { secret } = await t.client.createKey({ name: "ci deploy", scopes: [] });
+    // A flood of unsigned reports: refused on their headers (401) while admitted, then 429 once the
+    // address's count reaches the bound (a sliding estimate: at a minute's turn a few more pass).
+    const statuses: number[] = [];
+    while (statuses.at(-1) !== 429 && statuses.length < 2 * REPORTS_PER_SOURCE_PER_MINUTE) statuses.push((await post(t, "[]", {})).status);
+    expect(statuses.length).toBeGreaterThan(REPORTS_PER_SOURCE_PER_MINUTE);
+    expect(new Set(statuses.slice(0, -1))).toEqual(new Set([401]));
+    expect(statuses.at(-1)).toBe(429);
+    const body = JSON.stringify([entry(secret)]);
+    const refused = await post(t, body, signedHeaders(github, body));
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect(Number(refused.headers.get("retry-after"))).toBeLessThanOrEqual(60);
+    expect(await refused.json()).toMatchObject({ error: { code: "RATE_LIMITED" } });
+    expect(await t.client.testKey({ apiKey: secret })).toMatchObject({ valid: true });
+    const metrics = await (await fetch(`${t.app.url}/metrics`)).text();
+    expect(metrics).toContain('keygate_secret_scanning_reports_refused_total{reason="rate_limited"} 2');
+    expect(metrics).toContain('keygate_secret_scanning_tokens_total{label="true_positive"} 0');
   });
 
   it("takes only POST", async () => {
