@@ -68,6 +68,19 @@ describe("mongodb store", () => {
     ]);
   });
 
+  it("remembers a deleted key in the delete's own transaction: a unit that fails keeps the key and remembers nothing", async () => {
+    const org = newId("org");
+    const key = aKey(org);
+    await fresh.store.keys.create(key, { organizationMax: 10, userMax: 10 });
+    const failing = fresh.store.atomically(async () => {
+      expect(await fresh.store.keys.delete(org, key.id)).not.toBeNull();
+      throw new Error("the unit fails after the delete");
+    });
+    await expect(failing).rejects.toThrow("the unit fails after the delete");
+    expect(await fresh.store.keys.findById(org, key.id)).toStrictEqual(key);
+    expect(await fresh.store.deletedKeys.findByHash(key.secretHash)).toBeNull();
+  });
+
   it("no longer finds a deleted key past the retention, before the TTL sweep drops it", async () => {
     const org = newId("org");
     const key = aKey(org);
