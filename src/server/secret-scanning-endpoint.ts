@@ -17,7 +17,8 @@ export const SECRET_SCANNING_PATH = "/v1/secret-scanning/github";
  * report per push that holds a match, batched, from a few addresses: far below these. Anything
  * above them is a flood of unsigned or replayed requests, each costing a read of up to 1 MiB, a
  * hash over it and a signature check: bounded, they cost the process at most a few percent of a
- * core. GitHub sends a refused report again later, so a report caught in a flood is late, not lost.
+ * core. A report refused with 429 and Retry-After is one GitHub can send again (as it does after a
+ * failure), so a report caught in a flood is late rather than lost.
  */
 export const REPORTS_PER_SOURCE_PER_MINUTE = 60;
 export const REPORTS_PER_MINUTE = 600;
