@@ -24,7 +24,7 @@ const compact = new Intl.NumberFormat("en-US", { notation: "compact", maximumFra
 /** Whole requests only: 1, 2, 5, 10, 20, 50, … */
 const Y_STEPS = Array.from({ length: 13 }, (_, e) => [1, 2, 5].map((m) => m * 10 ** e)).flat();
 
-/** The page's palette, so the canvas follows the stylesheet. */
+/** The page's palette (#rrggbb custom properties), so the canvas follows the stylesheet. */
 const color = (name: string): string => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 
 /** Wide enough to read on a phone, not taller than a laptop screen can spare. */
@@ -64,6 +64,7 @@ function chartOptions(days: readonly DayBar[], width: number): uPlot.Options {
     ],
     series: [
       {},
+      // The area under the requests: their colour at 13% opacity (#rrggbb + alpha).
       { label: "requests", stroke: requests, fill: `${requests}22`, width: 2, points: { show: days.length <= 31 } },
       { label: "errors", stroke: errors, width: 2, points: { show: days.length <= 31 } },
     ],
