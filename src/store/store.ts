@@ -217,7 +217,9 @@ export type StoreChange =
    */
   | { kind: "key"; hashes: string[]; key: KeyRecord | null }
   /** An organization's plan changed: every cached key of it carries the old plan. */
-  | { kind: "organization"; organizationId: string };
+  | { kind: "organization"; organizationId: string }
+  /** An identity's limits or credits changed, or it was deleted: replicas read it again when next needed. */
+  | { kind: "identity"; organizationId: string; identityId: string };
 
 export interface ChangeLogEntry {
   id: string;
