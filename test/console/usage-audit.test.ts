@@ -163,11 +163,11 @@ describe("usage and audit in the console", () => {
     await revoked.getByRole("link", { name: "reporting job" }).waitFor();
     expect(await revoked.locator(".raw-id").first().textContent()).toBe(made.key!.id);
     const doneBy = revoked.getByRole("cell").nth(3);
-    expect(await doneBy.locator(".cell-value").textContent()).toBe("Grace Hopperwith key grace admin");
+    expect(await doneBy.textContent()).toBe("Grace Hopperwith key grace admin");
     expect(await doneBy.getByText("Grace Hopper").getAttribute("title")).toBe(grace!.id);
     expect(await doneBy.getByRole("link", { name: "grace admin" }).getAttribute("title")).toBe(graceAdmin.key!.id);
     const deleted = log.getByRole("row").filter({ hasText: "deleted" });
-    expect(await deleted.getByRole("cell").nth(2).locator(".cell-value").textContent()).toBe(temporary.key!.id);
+    expect(await deleted.getByRole("cell").nth(2).textContent()).toBe(temporary.key!.id);
     expect(await deleted.getByRole("link").count()).toBe(1); // the actor's key only: the deleted key has no page
 
     // Not cut off at 1366: the table needs no scrolling of its own.

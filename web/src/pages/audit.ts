@@ -15,7 +15,7 @@ import { ACTION_TEXT, auditFilterForm, type AuditFilters } from "./audit-filters
 function named(name: string | undefined, id: string, options: { href?: string; withId?: boolean } = {}): Child {
   if (name === undefined) return h("span", { class: "unnamed" }, id);
   const label = options.href ? h("a", { href: options.href, title: id }, name) : h("span", { title: id }, name);
-  return options.withId ? [label, h("small", { class: "raw-id" }, id)] : label;
+  return options.withId ? h("div", null, label, h("small", { class: "raw-id" }, id)) : label;
 }
 
 const keyLink = (id: string) => `#/keys/${encodeURIComponent(id)}`;
@@ -25,43 +25,35 @@ function actorCell(event: AuditEvent, directory: Directory): Child {
   if (event.actorUserId === "" && event.actorKeyId === "") return "—";
   const user = event.actorUserId && named(directory.userName(event.actorUserId), event.actorUserId);
   const key = event.actorKeyId && h("span", { class: "via" }, "with key ", named(directory.keyName(event.actorKeyId), event.actorKeyId, { href: keyLink(event.actorKeyId) }));
-  return [user, key];
+  // One element per cell: a phone's card lays a cell's children out as label and value.
+  return h("div", null, user, key);
 }
 
-const HEADERS = ["When", "Action", "Key", "Done by", "Details"] as const;
-
-/**
- * A phone shows each event as a card, its cells one under the other, so each carries its column's
- * name; hidden from screen readers, which have the table's own headers.
- */
-const labelled = (cells: readonly Child[]): Child[] =>
-  cells.map((cell, i) => [h("span", { class: "cell-label", "aria-hidden": "true" }, HEADERS[i]), h("span", { class: "cell-value" }, cell)]);
+const HEADERS = ["When", "Action", "Key", "Done by", "Details"];
 
 function rows(events: readonly AuditEvent[], directory: Directory) {
-  return events.map((event) =>
-    labelled([
-      h("span", { class: "when" }, formatTime(event.occurredAt)),
-      h("span", { class: "action", title: event.action }, ACTION_TEXT[event.action] ?? event.action),
-      event.keyId ? named(directory.keyName(event.keyId), event.keyId, { href: keyLink(event.keyId), withId: true }) : "—",
-      actorCell(event, directory),
-      h(
-        "span",
-        { class: "details" },
-        Object.entries(event.details)
-          .map(([name, value]) => `${name}: ${value}`)
-          .join("; ") || "—",
-      ),
-    ]),
-  );
+  return events.map((event) => [
+    h("span", { class: "when" }, formatTime(event.occurredAt)),
+    h("span", { class: "action", title: event.action }, ACTION_TEXT[event.action] ?? event.action),
+    event.keyId ? named(directory.keyName(event.keyId), event.keyId, { href: keyLink(event.keyId), withId: true }) : "—",
+    actorCell(event, directory),
+    h(
+      "span",
+      { class: "details" },
+      Object.entries(event.details)
+        .map(([name, value]) => `${name}: ${value}`)
+        .join("; ") || "—",
+    ),
+  ]);
 }
 
 const filtered = (filters: AuditFilters): boolean =>
   filters.keyId !== "" || filters.action !== "" || filters.actorUserId !== "" || !!filters.occurredFrom || !!filters.occurredBefore;
 
 /** What to say when nothing matches, and what to do about it. */
-function emptyText(filters: AuditFilters): string {
+function emptyText(filters: AuditFilters): Child {
   if (filtered(filters)) return "No event matches these filters. Widen the dates or choose “Any action” and “Anyone”, or clear the filters.";
-  return "No events yet. Every change to a key, user, webhook or setting is recorded here: create a key on the Keys page to see the first.";
+  return ["No events yet. Every change to a key, user, webhook or setting is recorded here: ", h("a", { href: "#/keys" }, "create a key"), " to see the first."];
 }
 
 export async function auditTable(options: { keyId?: string; filters?: AuditFilters; directory?: Directory; signal: AbortSignal }): Promise<HTMLElement> {
@@ -77,7 +69,7 @@ export async function auditTable(options: { keyId?: string; filters?: AuditFilte
   const problem = errorBox();
   const more = h("button", { type: "button", class: "secondary", hidden: token === "" }, "Load older events");
   const draw = () =>
-    holder.replaceChildren(table("Audit events", HEADERS, rows(events, directory), emptyText(filters)));
+    holder.replaceChildren(table("Audit events", HEADERS, rows(events, directory), emptyText(filters), { cards: true }));
   more.addEventListener("click", () => {
     more.disabled = true;
     api.listAuditEvents({ ...request, pageToken: token }, { signal: options.signal }).then(
