@@ -197,6 +197,13 @@ export interface UserRepository {
 
 export interface AuditListQuery {
   keyId?: string;
+  action?: string;
+  actorUserId?: string;
+  actorKeyId?: string;
+  /** Events at or after this time. */
+  occurredFrom?: Date;
+  /** Events before this time. */
+  occurredBefore?: Date;
   /** Return events whose id sorts before this one (newest first). */
   beforeId?: string;
   limit: number;

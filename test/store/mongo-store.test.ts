@@ -65,6 +65,8 @@ describe("mongodb store", () => {
       { key: { _id: 1 } },
       { key: { organizationId: 1, _id: -1 } },
       { key: { organizationId: 1, keyId: 1, _id: -1 } },
+      { key: { organizationId: 1, action: 1, _id: -1 } },
+      { key: { organizationId: 1, actorUserId: 1, _id: -1 } },
     ]);
   });
 
