@@ -59,7 +59,7 @@ describe("keygate settings", () => {
     expect(human.out).toMatch(/^disable unused keys:\s+after 60 days unused$/m);
     expect(human.out).toMatch(/^max key lifetime:\s+90 days$/m);
 
-    const asAdmin = { env: { KEYGATE_API_KEY: adminSecret } };
+    const asAdmin = { env: { KEYGATE_ADMIN_KEY: adminSecret } };
     expect((await json<SettingsJson>(["settings", "set", "--expiry-warning-days", "14", "--quota-thresholds", "none"], asAdmin)).settings).toEqual({
       expiryWarningDays: 14,
       maxKeyLifetimeDays: 90,
