@@ -18,6 +18,12 @@ export interface RpcAdmission {
   admit(call: { method: DescMethod; header: Headers; contextValues: ContextValues }): Promise<void>;
   /** The largest request message the service takes from an admitted caller. */
   maxBody: BodyLimit;
+  /**
+   * What an admitted call whose Connect JSON message does not decode (an unknown field, an
+   * unknown enum name, a value of the wrong type) is refused with, in place of Connect's error,
+   * which carries no ErrorInfo. Thrown by the service's interceptors like an admission's refusal.
+   */
+  undecodable?(problem: Error): unknown;
 }
 
 /** A size limit of request messages, and where it comes from (a setting), named in refusals. */
