@@ -8,7 +8,7 @@ import { checkRequest } from "./check-request.js";
 import { EXIT, UsageError, type CommandIo } from "./command.js";
 import { DEFAULT_URL, keygateUrl } from "./remote.js";
 
-export const CHECK_HELP = `Usage: keygate check --key SECRET [--method GET] [--path /machines/1] [--ip 203.0.113.7] [--header name=value]... [--json]
+export const CHECK_HELP = `Usage: keygate check --key SECRET|- [--method GET] [--path /machines/1] [--ip 203.0.113.7] [--header name=value]... [--json]
 
 Asks a running keygate, as Envoy's ext_authz filter would, whether a request with this API key
 may pass: sends the CheckRequest Envoy would send for it (over gRPC, to Authorization/Check) and
@@ -16,7 +16,8 @@ prints the decision, the HTTP status and code the client would get, the headers 
 and the dynamic metadata Envoy would keep. The secret is sent in x-api-key and never printed.
 
 Options:
-  --key SECRET           the API key to try (sent as x-api-key)
+  --key SECRET           the API key to try (sent as x-api-key); - reads it from standard input,
+                         which keeps it out of ps and the shell's history
   --method METHOD        the request's method (default GET)
   --path PATH            the request's path, with any query (default /)
   --ip ADDRESS           the client's address, for keys with an IP allow-list (default 127.0.0.1)
@@ -64,8 +65,12 @@ function checkUrl(flag: string | undefined, env: CommandIo["env"]): string {
   return url.origin;
 }
 
+/** Shorter than any keygate secret: hiding such a string would garble the output, and it is no secret. */
+const SHORTEST_HIDDEN = 16;
+
 /** Whatever is printed, the secret tried is not: a server that echoed it would still not make us print it. */
 function withoutSecret(io: CommandIo, secret: string): CommandIo {
+  if (secret.length < SHORTEST_HIDDEN) return io;
   const hide = (text: string) => text.split(secret).join("[the key]");
   return { ...io, out: (text) => io.out(hide(text)), err: (text) => io.err(hide(text)) };
 }
@@ -77,9 +82,10 @@ export async function checkCommand(args: string[], terminal: CommandIo): Promise
     return EXIT.ok;
   }
   if (values.key === undefined) throw new UsageError("--key SECRET is required");
-  const io = withoutSecret(terminal, values.key);
+  const key = values.key === "-" ? await keyFromStdin(terminal) : values.key;
+  const io = withoutSecret(terminal, key);
   const request = checkRequest({
-    key: values.key,
+    key,
     method: values.method,
     path: values.path,
     ip: values.ip,
@@ -103,6 +109,11 @@ export async function checkCommand(args: string[], terminal: CommandIo): Promise
     io.err(`keygate check: ${callFailure(error, baseUrl, token !== undefined)}\n`);
     return EXIT.failure;
   }
+}
+
+async function keyFromStdin(io: CommandIo): Promise<string> {
+  if (!io.readStdin) throw new UsageError("--key -: pipe the secret on standard input");
+  return (await io.readStdin()).trim();
 }
 
 /** A failed call (not a denial, which is an answer) in words that say what to change. */

@@ -55,6 +55,14 @@ describe("keygate check", () => {
     expect(allowed.out).not.toContain(secret);
   });
 
+  it("reads the key from standard input with --key -, so it stays out of ps and the shell's history", async () => {
+    const piped = await run(["check", "--key", "-", "--ip", "203.0.113.7", "--json"], { stdin: `${secret}\n` });
+    expect(piped.code).toBe(0);
+    expect(JSON.parse(piped.out)).toMatchObject({ decision: "allowed", dynamicMetadata: { key_id: keyId } });
+    expect(piped.out).not.toContain(secret);
+    expect((await run(["check", "--key", "-", "--json"], { stdin: "" })).err).toContain("--key is empty");
+  });
+
   it("prints the outcome as JSON with --json", async () => {
     const allowed = await run([...allowedRequest(), "--json"]);
     expect(allowed.code).toBe(0);
@@ -132,7 +140,7 @@ describe("keygate check", () => {
       expect(refused.code, says).toBe(2);
       expect(refused.out, says).toBe("");
       expect(refused.err, says).toContain(says);
-      expect(refused.err, says).toMatch(/^keygate check: .*\nUsage: keygate check --key SECRET .*\nRun `keygate check --help` for more\.\n$/);
+      expect(refused.err, says).toMatch(/^keygate check: .*\nUsage: keygate check --key SECRET\|- .*\nRun `keygate check --help` for more\.\n$/);
     }
     const badPort = await run(["check", "--key", "k"], { env: { KEYGATE_DATA_PLANE_PORT: "http" } });
     expect(badPort.code).toBe(2);
