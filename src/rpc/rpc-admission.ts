@@ -19,9 +19,10 @@ export interface RpcAdmission {
   /** The largest request message the service takes from an admitted caller. */
   maxBody: BodyLimit;
   /**
-   * What an admitted call whose Connect JSON message does not decode (an unknown field, an
-   * unknown enum name, a value of the wrong type) is refused with, in place of Connect's error,
-   * which carries no ErrorInfo. Thrown by the service's interceptors like an admission's refusal.
+   * What an admitted call whose Connect JSON message does not decode (an unknown field, a value
+   * of the wrong type) is refused with, in place of Connect's error, which carries no ErrorInfo.
+   * The call runs with an empty message and this under undecodableMessageKey, for the service's
+   * interceptors to throw once they have decided whether the caller may make the call at all.
    */
   undecodable?(problem: Error): unknown;
 }
@@ -37,3 +38,6 @@ export interface BodyLimit {
  * errors that are not a ConnectError, e.g. an unreachable store), for the interceptor that throws it.
  */
 export const admissionRefusalKey = createContextKey<{ thrown: unknown } | undefined>(undefined, { description: "admission refusal" });
+
+/** What the admission's `undecodable` made of a request message that did not decode, as thrown. */
+export const undecodableMessageKey = createContextKey<{ thrown: unknown } | undefined>(undefined, { description: "undecodable request message" });

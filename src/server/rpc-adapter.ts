@@ -9,7 +9,7 @@ import { withEmptyMessage } from "./empty-request.js";
 import { EnvelopeBoundaries } from "./envelope-boundaries.js";
 import { OPEN_JSON_MAX_BYTES } from "../config/body-limits.js";
 import { FRAME_HEADER_BYTES } from "../rpc/grpc-frame.js";
-import { admissionRefusalKey, type BodyLimit, type RpcAdmission } from "../rpc/rpc-admission.js";
+import { admissionRefusalKey, undecodableMessageKey, type BodyLimit, type RpcAdmission } from "../rpc/rpc-admission.js";
 
 /**
  * connect-node's connectNodeAdapter, with what keygate needs before and while a body is read:
@@ -19,7 +19,9 @@ import { admissionRefusalKey, type BodyLimit, type RpcAdmission } from "../rpc/r
  * - the admitted service's message limit (JSON to other services: OPEN_JSON_LIMIT), checked
  *   against Content-Length or an envelope's header before the message is read, and against the
  *   bytes as they arrive;
- * - every body's bytes counted in the process's BodyBudget until its message is handed on.
+ * - every body's bytes counted in the process's BodyBudget until its message is handed on;
+ * - for services that word their own decoding errors (RpcAdmission.undecodable), a unary JSON
+ *   message decoded once before Connect does, since Connect's own error has no ErrorInfo.
  */
 
 type NodeRequest = IncomingMessage | http2.Http2ServerRequest;
@@ -105,8 +107,8 @@ const EMPTY_JSON = new TextEncoder().encode("{}");
 /**
  * The body of a unary JSON call, decoded once beforehand: one that does not decode into the
  * method's input is replaced by an empty message, and the service's `undecodable` error put in
- * the context as the call's refusal, so that its interceptors log, count and throw it (with
- * its ErrorInfo) as they do an admission's. Bytes that are not JSON at all are passed on for
+ * the context (undecodableMessageKey), so that its interceptors throw it (with its ErrorInfo)
+ * and log and count it like any other error. Bytes that are not JSON at all are passed on for
  * Connect to refuse in its own words.
  */
 async function* decodedOrRefused(
@@ -128,7 +130,7 @@ async function* decodedOrRefused(
   try {
     fromJson(schema, json, { ignoreUnknownFields: false });
   } catch (problem) {
-    contextValues.set(admissionRefusalKey, { thrown: undecodable(problem instanceof Error ? problem : new Error(String(problem))) });
+    contextValues.set(undecodableMessageKey, { thrown: undecodable(problem instanceof Error ? problem : new Error(String(problem))) });
     yield EMPTY_JSON;
     return;
   }

@@ -40,7 +40,7 @@ describe("a Connect JSON message that does not decode", () => {
     expect(error.details).toEqual([
       { type: "google.rpc.ErrorInfo", value: expect.any(String), debug: { reason: "API_KEY_FIELD_INVALID", domain: "keygate", metadata: { field: "rateLimitPeriodd" } } },
     ]);
-    expect((await t.client.listKeys({})).keys).toHaveLength(1);
+    expect((await t.client.listKeys({})).keys.filter((key) => key.name === "ci")).toEqual([]);
     // Through the service's interceptors: logged like any refused call, with its code.
     const logged = t.logs.filter((line) => line.includes('"keygate.v1.KeyAdminService/CreateKey"') && line.includes("rateLimitPeriodd"));
     expect(logged).toHaveLength(1);
@@ -62,6 +62,13 @@ describe("a Connect JSON message that does not decode", () => {
     const { error } = await post("ListKeys", JSON.stringify({ [t.admin.secret]: true }));
     expect(error.code).toBe("invalid_argument");
     expect(JSON.stringify(error)).not.toContain(t.admin.secret);
+  });
+
+  it("tells it only to a caller who may make the call: one without the scope is refused that first", async () => {
+    const reader = await t.client.createKey({ name: "reads only", scopes: ["admin:read"] });
+    const { status, error } = await post("CreateKey", JSON.stringify({ nmae: "ci" }), reader.secret);
+    expect(status).toBe(403);
+    expect(error.details?.[0]?.debug).toMatchObject({ reason: "PERMISSION_DENIED", metadata: { scope: "admin:write" } });
   });
 
   it("still refuses an unknown caller first, without reading the body", async () => {
