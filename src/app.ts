@@ -253,9 +253,10 @@ export async function startApp(options: AppOptions): Promise<App> {
   const leaks = new ActOnLeaks({ store, plans: config, audit, keyEvents, now: () => new Date(clock.now()), observer: leakObserver });
   const secretScanning =
     scanningKeys &&
-    new SecretScanning({ publicKeys: () => scanningKeys.current(), hasher, keys: store.keys, act: (leaked) => leaks.act(leaked), observer: leakObserver });
+    new SecretScanning({ publicKeys: () => scanningKeys.current(), hasher, keys: store.keys, deletedKeys: store.deletedKeys, act: (leaked) => leaks.act(leaked), observer: leakObserver });
 
-  const clientValues = clientContextValues(new TrustedProxies(config.trustedProxies));
+  const trustedProxies = new TrustedProxies(config.trustedProxies);
+  const clientValues = clientContextValues(trustedProxies);
   const server = new HttpServer({
     routes: (router) => {
       healthRoutes(readiness)(router);
@@ -264,7 +265,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     },
     unaryRoutes: ownDataPlaneListener ? [] : [authorization.unaryRoute],
     readiness,
-    extraHandlers: [metricsEndpoint(metrics), consoleHandler(), secretScanningEndpoint(secretScanning, bodies, logger)],
+    extraHandlers: [metricsEndpoint(metrics), consoleHandler(), secretScanningEndpoint(secretScanning, bodies, logger, { proxies: trustedProxies, maxSources: config.throttleMaxSources, clock })],
     contextValues: (req) => withTransportPeer(clientValues(req), req),
     admissions: new Map([
       [KeyAdminService.typeName, adminAdmission],

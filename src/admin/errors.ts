@@ -74,6 +74,7 @@ const KIND_NAME: Record<IdKind, string> = {
   msg: "a webhook event",
   whe: "a webhook endpoint",
   whd: "a webhook delivery",
+  idt: "an identity",
 };
 
 /**

@@ -22,7 +22,7 @@ Commands:
   check            ask a running keygate, as Envoy would, whether a request with an API key may pass
   keys             create, list, show, change, rotate, revoke, delete and test API keys
   webhooks         webhook endpoints: create, list, change, rotate their secret, test; deliveries
-  settings         organization settings: expiry warnings, key lifetime, unused keys, quota alerts
+  settings         organization settings: expiry warnings, key lifetime, unused keys, quota alerts, leaked keys
   usage            usage, billing and quota: key, org, billing, summary, quota
   audit            the audit log
   reencrypt        seal every recoverable key's secret under the current encryption key

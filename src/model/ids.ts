@@ -5,8 +5,8 @@ import { randomBytes } from "node:crypto";
  * random bits (the ULID layout). Sorting ids sorts by creation time, which is what cursor
  * pagination walks; the randomness makes ids unguessable across tenants.
  */
-/** `msg`: a webhook event (its `webhook-id`); `whe`: a webhook endpoint; `whd`: one delivery. */
-export type IdKind = "key" | "org" | "user" | "evt" | "msg" | "whe" | "whd";
+/** `msg`: a webhook event (its `webhook-id`); `whe`: a webhook endpoint; `whd`: one delivery; `idt`: an identity. */
+export type IdKind = "key" | "org" | "user" | "evt" | "msg" | "whe" | "whd" | "idt";
 
 const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
@@ -55,7 +55,7 @@ export function newId(kind: IdKind, now: number = Date.now()): string {
   return `${kind}_${encode(now, lastRandom)}`;
 }
 
-const ID_PATTERN = /^(key|org|user|evt|msg|whe|whd)_[0-9A-HJKMNP-TV-Z]{26}$/;
+const ID_PATTERN = /^(key|org|user|evt|msg|whe|whd|idt)_[0-9A-HJKMNP-TV-Z]{26}$/;
 
 export function isId(kind: IdKind, candidate: string): boolean {
   return ID_PATTERN.test(candidate) && candidate.startsWith(`${kind}_`);

@@ -1,5 +1,6 @@
 import type { OrganizationSettings } from "./webhooks.js";
 import type { Environment } from "./secret.js";
+import type { Credits, NamedLimit } from "./identities.js";
 
 /** The records keygate keeps. Stores hold these shapes; the admin API maps them to protobuf. */
 
@@ -49,6 +50,12 @@ export interface KeyRecord {
   /** CIDRs as given; empty allows every address. */
   allowIps: string[];
   rateLimit: KeyRateLimit | null;
+  /** Named limits beside `rateLimit` (which is the limit named `default`); absent: none. */
+  limits?: NamedLimit[];
+  /** The key's own credits; absent: the key spends none (its identity's may still apply). */
+  credits?: Credits;
+  /** The identity whose limits and credits this key shares; absent: none. */
+  identityId?: string;
   isActive: boolean;
   revokedAt: Date | null;
   expiresAt: Date | null;

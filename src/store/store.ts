@@ -6,6 +6,7 @@ import type { KeyBound } from "./key-bound.js";
 import type { AuditEvent, KeyRateLimit, KeyRecord, Organization, SealedSecret, User, UserLimits, UserRole } from "../model/records.js";
 import type { OrganizationSettings } from "../model/webhooks.js";
 import type { WebhookRepository } from "./webhook-repository.js";
+import type { DeletedKeyRepository } from "./deleted-key-repository.js";
 
 export type { WebhookAttemptOutcome, WebhookEndpointPatch, WebhookRepository } from "./webhook-repository.js";
 
@@ -103,8 +104,13 @@ export interface KeyRepository {
    * comes back as it is, like revoke().
    */
   revokeUnlessLastHolder(organizationId: string, id: string, scope: string, at: Date): Promise<GuardedRevokeOutcome>;
-  /** Removes the key for good and returns what it was. Frees its slot if it held one. */
+  /** Removes the key for good (kept in Store.deletedKeys, in the same step); returns what it was. Frees its slot if it held one. */
   delete(organizationId: string, id: string, seen?: KeyAsSeen): Promise<KeyRecord | null>;
+  /**
+   * Ends a rotation's grace period at `at` (the previous secret hashed `previousHash` stops working,
+   * still found by its hash); null when the key has no such secret in its grace (rotated again, revoked).
+   */
+  endGracePeriod(organizationId: string, id: string, previousHash: string, at: Date): Promise<KeyRecord | null>;
   /** Swaps in a new secret hash; null when the key is unknown or revoked. */
   replaceSecret(organizationId: string, id: string, next: NewSecret, seen?: KeyAsSeen): Promise<KeyRecord | null>;
   /**
@@ -191,6 +197,13 @@ export interface UserRepository {
 
 export interface AuditListQuery {
   keyId?: string;
+  action?: string;
+  actorUserId?: string;
+  actorKeyId?: string;
+  /** Events at or after this time. */
+  occurredFrom?: Date;
+  /** Events before this time. */
+  occurredBefore?: Date;
   /** Return events whose id sorts before this one (newest first). */
   beforeId?: string;
   limit: number;
@@ -210,7 +223,9 @@ export type StoreChange =
    */
   | { kind: "key"; hashes: string[]; key: KeyRecord | null }
   /** An organization's plan changed: every cached key of it carries the old plan. */
-  | { kind: "organization"; organizationId: string };
+  | { kind: "organization"; organizationId: string }
+  /** An identity's limits or credits changed, or it was deleted: replicas read it again when next needed. */
+  | { kind: "identity"; organizationId: string; identityId: string };
 
 export interface ChangeLogEntry {
   id: string;
@@ -345,6 +360,8 @@ export interface Store {
   /** The data outlives this process; false: everything is gone when keygate stops. */
   readonly persistent: boolean;
   readonly keys: KeyRepository;
+  /** What is kept of deleted keys, for leak reports that name them (deleted-key-repository.ts). */
+  readonly deletedKeys: DeletedKeyRepository;
   readonly organizations: OrganizationRepository;
   readonly users: UserRepository;
   readonly audit: AuditRepository;

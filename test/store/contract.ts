@@ -9,6 +9,7 @@ import { describeKeyListingContract } from "./contract/key-listing.js";
 import { describeKeyRecordsContract } from "./contract/key-records.js";
 import { describeKeyRevokeAndDeleteContract } from "./contract/key-revoke-and-delete.js";
 import { describeKeySecretsContract } from "./contract/key-secrets.js";
+import { describeDeletedKeysContract } from "./contract/deleted-keys.js";
 import { describeOrganizationsContract } from "./contract/organizations.js";
 import { describeBudgetLeasesContract } from "./contract/budget-leases.js";
 import { describeReplicaRegistryContract } from "./contract/replica-registry.js";
@@ -69,6 +70,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     describeKeyListingContract(getStore);
     describeKeyRevokeAndDeleteContract(getStore);
     describeKeySecretsContract(getStore);
+    describeDeletedKeysContract(getStore);
     describeKeyLimitsContract(getStore);
     describeKeyAsSeenContract(getStore);
     describeKeyScheduleContract(getStore);

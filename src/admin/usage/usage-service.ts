@@ -205,6 +205,7 @@ export function usageHandlers(deps: UsageServiceDeps): UsageHandlers {
         ...(mostActive && { mostActiveKey: mostActive }),
         trends: daily(days, range),
         source: sourceOf(figures),
+        previousTotalRequests: BigInt(before),
       });
     },
 

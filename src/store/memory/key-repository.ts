@@ -13,6 +13,7 @@ import type { KeyRecord, SealedSecret } from "../../model/records.js";
 import { isAsSeen, KeyChangedError, type KeyAsSeen } from "../key-as-seen.js";
 import { boundedFields, type KeyBound } from "../key-bound.js";
 import { isUsableHolder } from "../usable-holder.js";
+import { MemoryDeletedKeyRepository } from "./deleted-key-repository.js";
 import { ExpiryWalks } from "./expiry-walks.js";
 import { KeyTable } from "./key-table.js";
 import { RowsByCode } from "./rows-by-code.js";
@@ -57,6 +58,9 @@ export class MemoryKeyRepository implements KeyRepository {
   readonly #expiryWalks = new ExpiryWalks(this.#table);
   /** Slots held, by organization id and by `organizationId/userId`. */
   readonly #slots = new Map<string, number>();
+
+  /** `deleted` remembers the keys delete() removes (the store's deletedKeys). */
+  constructor(private readonly deleted = new MemoryDeletedKeyRepository()) {}
 
   #rowOfId(id: string): number | undefined {
     return this.#rowById.find(id, (row) => this.#table.id(row) === id);
@@ -189,6 +193,7 @@ export class MemoryKeyRepository implements KeyRepository {
     const rows = this.#rowsByOrganization.get(organizationId)!;
     rows.splice(positionOf(rows, this.#idOf, id, false), 1);
     this.#table.remove(row);
+    this.deleted.remember(key);
     return key;
   }
 
@@ -212,6 +217,15 @@ export class MemoryKeyRepository implements KeyRepository {
     else delete key.encryptedSecret;
     if (next.expiresAt !== undefined) key.expiresAt = next.expiresAt;
     key.updatedAt = next.updatedAt;
+    return this.#write(found);
+  }
+
+  async endGracePeriod(organizationId: string, id: string, previousHash: string, at: Date): Promise<KeyRecord | null> {
+    const found = this.#find(organizationId, id);
+    const previous = found?.key.previousSecret;
+    if (!found || found.key.revokedAt !== null || previous?.hash !== previousHash || previous.expiresAt <= at) return null;
+    found.key.previousSecret = { hash: previousHash, expiresAt: new Date(at) };
+    found.key.updatedAt = new Date(at);
     return this.#write(found);
   }
 

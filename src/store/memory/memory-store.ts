@@ -5,6 +5,7 @@ import { oneAtATime, type MemoryUnit } from "./one-at-a-time.js";
 import { MemoryAuditRepository } from "./audit-repository.js";
 import { MemoryBudgetLeases } from "./budget-leases.js";
 import { MemoryChangeLogRepository } from "./change-log-repository.js";
+import { MemoryDeletedKeyRepository } from "./deleted-key-repository.js";
 import { MemoryKeyRepository } from "./key-repository.js";
 import { MemoryOrganizationRepository } from "./organization-repository.js";
 import { MemoryReceiptRepository } from "./receipt-repository.js";
@@ -23,7 +24,8 @@ export class MemoryStore implements Store {
   readonly kind = "memory" as const;
   readonly sharedAcrossProcesses = false;
   readonly persistent = false;
-  readonly keys = new MemoryKeyRepository();
+  readonly deletedKeys = new MemoryDeletedKeyRepository();
+  readonly keys = new MemoryKeyRepository(this.deletedKeys);
   readonly organizations = new MemoryOrganizationRepository();
   readonly users = new MemoryUserRepository();
   readonly audit = new MemoryAuditRepository();

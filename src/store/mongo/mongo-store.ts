@@ -10,6 +10,7 @@ import { MongoAuditRepository, type AuditEventDocument } from "./audit-repositor
 import { MongoCounterRepair } from "./counter-repair.js";
 import { MongoKeyRepository } from "./key-repository.js";
 import type { KeyDocument } from "./key-document.js";
+import { MongoDeletedKeyRepository, type DeletedKeyDocument } from "./deleted-key-repository.js";
 import { inStoreTerms, withErrorsInStoreTerms } from "./mongo-errors.js";
 import { KeySlotCounters, type SlotCounterDocument } from "./key-slots.js";
 import { MongoBudgetLeases, type BudgetWindowDocument } from "./budget-leases.js";
@@ -44,6 +45,7 @@ export const COLLECTIONS = {
   webhookEvents: "webhook_events",
   webhookDeliveries: "webhook_deliveries",
   webhookEndpointCounts: "webhook_endpoint_counts",
+  deletedKeys: "deleted_keys",
 } as const;
 
 const NAMESPACE_EXISTS = 48;
@@ -57,6 +59,7 @@ export class MongoStore implements Store {
   readonly sharedAcrossProcesses = true;
   readonly persistent = true;
   readonly keys: MongoKeyRepository;
+  readonly deletedKeys: MongoDeletedKeyRepository;
   readonly organizations: MongoOrganizationRepository;
   readonly users: MongoUserRepository;
   readonly audit: MongoAuditRepository;
@@ -90,6 +93,9 @@ export class MongoStore implements Store {
     const changes = new MongoChangeLogRepository(this.#collection<ChangeLogDocument>(COLLECTIONS.keyChanges), this.#db, timeouts.readTimeoutMs);
     const inTransaction = () => this.#units.context()?.session !== undefined;
     const reads = checkReads(timeouts.readTimeoutMs);
+    // Written by the key repository's delete, in its unit of work.
+    const deletedKeys = new MongoDeletedKeyRepository(this.#collection<DeletedKeyDocument>(COLLECTIONS.deletedKeys));
+    this.deletedKeys = withErrorsInStoreTerms(deletedKeys);
     this.keys = withErrorsInStoreTerms(
       new MongoKeyRepository(
         this.#collection<KeyDocument>(COLLECTIONS.keys),
@@ -97,6 +103,7 @@ export class MongoStore implements Store {
         changes,
         this.#units,
         reads,
+        deletedKeys,
       ),
     );
     this.organizations = withErrorsInStoreTerms(
@@ -172,6 +179,7 @@ export class MongoStore implements Store {
     }
     const indexes: [string, IndexDescription[]][] = [
       [COLLECTIONS.keys, MongoKeyRepository.indexes],
+      [COLLECTIONS.deletedKeys, MongoDeletedKeyRepository.indexes],
       [COLLECTIONS.organizations, MongoOrganizationRepository.indexes],
       [COLLECTIONS.users, MongoUserRepository.indexes],
       [COLLECTIONS.audit, MongoAuditRepository.indexes],

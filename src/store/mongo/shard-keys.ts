@@ -78,6 +78,7 @@ export const SHARDING: Readonly<Record<CollectionName, ShardedCollection | Unsha
   users: { shardKey: null, why: "written in the same transactions as owner counts; admin-scale." },
   organizations: { shardKey: null, why: "one small document per organization, read by `_id` (and cached) by Check." },
   key_changes: { shardKey: null, why: "the change log replicas follow: written in key transactions, expires within minutes, read whole by recent() and watched." },
+  deleted_keys: { shardKey: null, why: "written in the same transaction as the key delete; found by secret hash, which routes nothing; kept 90 days." },
   replicas: { shardKey: null, why: "one document per keygate replica; counted whole by every announcement." },
   idempotency_receipts: { shardKey: null, why: "written in the same transaction as the change they answer for; expire within a day." },
   webhook_endpoints: { shardKey: null, why: "a few per organization; read in the same transactions as the key changes whose events they take." },
