@@ -17,6 +17,7 @@ import type { AuditTrail } from "../audit/audit-trail.js";
 import type { Caller } from "./caller.js";
 import { actorOf } from "./policy.js";
 import { adminError } from "./errors.js";
+import { jsonDecodeError } from "./json-decode-error.js";
 
 /**
  * Who is calling the admin API, from the request's headers alone: the key presented, its state,
@@ -170,6 +171,7 @@ export function callerAuthenticator(deps: CallerAuthenticationDeps): Authenticat
 export function callerAdmission(authenticate: AuthenticateCaller, maxBody: RpcAdmission["maxBody"]): RpcAdmission {
   return {
     maxBody,
+    undecodable: jsonDecodeError,
     async admit({ method, header, contextValues }) {
       contextValues.set(admittedCallerKey, await authenticate(header, contextValues.get(clientAddressKey), method.name));
     },

@@ -32,7 +32,7 @@ export type ErrorReason =
 
 export const ERROR_DOMAIN = "keygate";
 
-const CODE_OF_REASON: Record<ErrorReason, Code> = {
+export const CODE_OF_REASON: Readonly<Record<ErrorReason, Code>> = {
   API_KEY_NOT_FOUND: Code.NotFound,
   API_KEY_SCOPE_NAME_INVALID: Code.InvalidArgument,
   API_KEY_ALLOW_IP_INVALID: Code.InvalidArgument,
