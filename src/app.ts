@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import type { Tracer } from "@opentelemetry/api";
 import { createContextValues, type ConnectRouter } from "@connectrpc/connect";
 import { AccessLogService } from "../gen/envoy/service/accesslog/v3/als_pb.js";
 import { Authorization } from "../gen/envoy/service/auth/v3/external_auth_pb.js";
@@ -15,8 +16,10 @@ import { noStore } from "./admin/no-store.js";
 import { operatorService } from "./admin/operator-service.js";
 import { PageTokens } from "./admin/page-token.js";
 import { rpcLogging } from "./admin/rpc-logging.js";
+import { rpcTracing } from "./admin/rpc-tracing.js";
 import { UsageWatchers } from "./admin/usage/usage-watchers.js";
 import { authorizationRoutes } from "./authz/check-service.js";
+import { CheckTracing } from "./authz/check-tracing.js";
 import { Webhooks } from "./webhooks/webhooks.js";
 import { ChangeFeed } from "./cache/change-feed.js";
 import { KeyCache } from "./cache/key-cache.js";
@@ -59,6 +62,8 @@ export interface AppOptions {
   store: Store;
   logger: Logger;
   clock?: Clock;
+  /** OpenTelemetry's tracer when tracing is configured (src/trace/tracing-sdk.ts); without it no span is built. */
+  tracer?: Tracer;
 }
 
 export interface App {
@@ -89,7 +94,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   // Read first: a missing or invalid keys file fails the start before anything is running.
   const scanningKeys = config.secretScanningKeysFile === undefined ? undefined : await GithubKeysFile.open(config.secretScanningKeysFile, logger);
   const metrics = new Metrics();
-  const store = instrumentStore(options.store, metrics.store);
+  const store = instrumentStore(options.store, metrics.store, undefined, options.tracer);
   const clock = options.clock ?? systemClock;
   const hasher = new SecretHasher(config.pepper);
   // Key changes made inside a store unit of work are announced once it has committed.
@@ -215,12 +220,13 @@ export async function startApp(options: AppOptions): Promise<App> {
   const dataPlaneAdmission = boundary.admission({ bytes: DEFAULT_READ_MAX_BYTES, origin: "gRPC's usual message limit" });
   const dataPlaneAdmissions: [string, RpcAdmission][] =
     dataPlaneAdmission === undefined ? [] : [[Authorization.typeName, dataPlaneAdmission], [AccessLogService.typeName, dataPlaneAdmission]];
-  const authorization = authorizationRoutes({ config, hasher, keyCache, limits, clock, usage: usage.recorder, logger, observer: metrics.check, failedKeys, waitBudgetMs: config.storeReadTimeoutMs, rateLimits: webhooks.rateLimitNotes }, boundary);
+  const authorization = authorizationRoutes({ config, hasher, keyCache, limits, clock, usage: usage.recorder, logger, observer: metrics.check, failedKeys, waitBudgetMs: config.storeReadTimeoutMs, rateLimits: webhooks.rateLimitNotes, ...(options.tracer && { tracing: new CheckTracing(options.tracer) }) }, boundary);
   const accessLogRoutes = usage.accessLogRoutes(boundary);
   const dataPlaneRoutes = (router: ConnectRouter) => {
     authorization.routes(router);
     accessLogRoutes(router);
   };
+  const adminTracing = options.tracer ? [rpcTracing(options.tracer)] : [];
   const adminRoutes = (router: ConnectRouter) => {
     router.service(KeyAdminService, idempotentChanges.of(KeyAdminService, keyAdmin), {
       // A misspelt field or enum name must be an error, not silently dropped (a key created
@@ -230,6 +236,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       interceptors: [
         noStore,
         rpcMetrics(metrics.adminRpc),
+        ...adminTracing,
         rpcLogging(logger),
         authentication,
       ],
@@ -242,6 +249,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       interceptors: [
         noStore,
         rpcMetrics(metrics.adminRpc),
+        ...adminTracing,
         rpcLogging(logger),
         authentication,
       ],
