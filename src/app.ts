@@ -46,6 +46,7 @@ import { DEFAULT_READ_MAX_BYTES } from "./config/body-limits.js";
 import { DataPlaneBoundary, withTransportPeer } from "./server/data-plane-boundary.js";
 import { BodyBudget } from "./server/body-budget.js";
 import { healthRoutes } from "./server/health-service.js";
+import { REFLECTION_SERVICES, reflectionRoutes } from "./server/reflection-service.js";
 import { HttpServer } from "./server/http-server.js";
 import { Readiness } from "./server/readiness.js";
 import type { RpcAdmission } from "./rpc/rpc-admission.js";
@@ -269,6 +270,8 @@ export async function startApp(options: AppOptions): Promise<App> {
       healthRoutes(readiness)(router);
       if (!ownDataPlaneListener) dataPlaneRoutes(router);
       adminRoutes(router);
+      // Last, so it describes everything above; open like health (src/server/reflection-service.ts).
+      reflectionRoutes(router);
     },
     unaryRoutes: ownDataPlaneListener ? [] : [authorization.unaryRoute],
     readiness,
@@ -290,11 +293,13 @@ export async function startApp(options: AppOptions): Promise<App> {
         routes: (router) => {
           healthRoutes(readiness)(router);
           dataPlaneRoutes(router);
+          // Behind the same boundary as Check on this listener.
+          reflectionRoutes(router, [boundary.interceptor]);
         },
         unaryRoutes: [authorization.unaryRoute],
         readiness,
         contextValues: (req) => withTransportPeer(createContextValues(), req),
-        admissions: new Map(dataPlaneAdmissions),
+        admissions: new Map(dataPlaneAdmission === undefined ? [] : [...dataPlaneAdmissions, ...REFLECTION_SERVICES.map((name) => [name, dataPlaneAdmission] as const)]),
         // One budget for both listeners: the per-process bound holds whichever port bodies arrive on.
         bodies,
         requestBodyTimeoutMs: config.requestBodyTimeoutMs,
