@@ -105,7 +105,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   metrics.watchKeyCache(keyCache);
   // Other processes' key changes, when they share the store; a store of this process alone has none.
   const changeFeed = store.sharedAcrossProcesses
-    ? new ChangeFeed({ changes: store.changes, keyCache, intervalMs: config.changePollIntervalMs, logger })
+    ? new ChangeFeed({ changes: store.changes, keyCache, intervalMs: config.changePollIntervalMs, logger, observer: metrics.changeFeed })
     : undefined;
   const usage = createUsage({ config, store, clock, logger });
   metrics.watchUsage(usage.recorder, usage.metrics);
@@ -142,6 +142,9 @@ export async function startApp(options: AppOptions): Promise<App> {
   // Abuse bounds (src/abuse): failed keys per source IP, admin requests per caller key.
   const throttle = (limit: number) => new SlidingCounters({ limit, windowMs: 60_000, maxSources: config.throttleMaxSources });
   const failedKeys = throttle(config.failedKeyAttemptsPerMinute);
+  const failedAuth = throttle(config.failedKeyAttemptsPerMinute);
+  const callerRequests = throttle(config.adminRequestsPerMinute);
+  metrics.watchThrottles({ check_failed_keys: failedKeys, admin_failed_authentications: failedAuth, admin_requests: callerRequests });
   const authenticateCaller = callerAuthenticator({
     store,
     hasher,
@@ -150,8 +153,9 @@ export async function startApp(options: AppOptions): Promise<App> {
     scopes: config.scopes,
     audit,
     logger,
-    failedAuth: throttle(config.failedKeyAttemptsPerMinute),
-    callerRequests: throttle(config.adminRequestsPerMinute),
+    failedAuth,
+    callerRequests,
+    throttles: metrics.throttles,
   });
   const authentication = callerAuthentication({ authenticate: authenticateCaller, audit });
   // Change RPCs sent with an idempotency key answer a retry with their first answer.
@@ -221,7 +225,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   const dataPlaneAdmission = boundary.admission({ bytes: DEFAULT_READ_MAX_BYTES, origin: "gRPC's usual message limit" });
   const dataPlaneAdmissions: [string, RpcAdmission][] =
     dataPlaneAdmission === undefined ? [] : [[Authorization.typeName, dataPlaneAdmission], [AccessLogService.typeName, dataPlaneAdmission]];
-  const authorization = authorizationRoutes({ config, hasher, keyCache, limits, clock, usage: usage.recorder, logger, observer: metrics.check, failedKeys, waitBudgetMs: config.storeReadTimeoutMs, rateLimits: webhooks.rateLimitNotes, ...(options.tracer && { tracing: new CheckTracing(options.tracer) }) }, boundary);
+  const authorization = authorizationRoutes({ config, hasher, keyCache, limits, clock, usage: usage.recorder, logger, observer: metrics.check, failedKeys, throttles: metrics.throttles, waitBudgetMs: config.storeReadTimeoutMs, rateLimits: webhooks.rateLimitNotes, ...(options.tracer && { tracing: new CheckTracing(options.tracer) }) }, boundary);
   const accessLogRoutes = usage.accessLogRoutes(boundary);
   const dataPlaneRoutes = (router: ConnectRouter) => {
     authorization.routes(router);

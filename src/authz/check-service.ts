@@ -10,7 +10,7 @@ import type { Config } from "../config/config.js";
 import type { SecretHasher } from "../model/secret.js";
 import type { CheckLimits } from "../limits/check-limits.js";
 import type { Logger } from "../log/logger.js";
-import { noCheckObserver, type CheckObserver } from "../metrics/observers.js";
+import { noCheckObserver, type CheckObserver, type ThrottleObserver } from "../metrics/observers.js";
 import type { Clock } from "../time/clock.js";
 import { dataPlaneCallerKey, type DataPlaneCaller, type DataPlaneGate } from "../rpc/data-plane-caller.js";
 import { unaryRoute, type UnaryRoute } from "../rpc/unary-route.js";
@@ -58,6 +58,8 @@ export interface AuthorizationDeps {
   waitBudgetMs?: number;
   /** Told of each denial by a key's own rate limit, for `rate_limit.exceeded` (src/webhooks/schedule/); default none. */
   rateLimits?: RateLimitObserver;
+  /** Told of each unknown key answered without a lookup because its source was throttled; default none. */
+  throttles?: ThrottleObserver;
   /** A span per Check (check-tracing.ts), only when tracing is configured; default none, and no span is built. */
   tracing?: CheckTracing;
 }
@@ -188,7 +190,9 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
 
   /** The source used up its failed attempts: unknown keys from it are not looked up. */
   #throttled(input: CheckInput, caller: DataPlaneCaller): boolean {
-    return this.#deps.failedKeys?.exceeded(failedKeySource(caller, input.clientIp)) ?? false;
+    const throttled = this.#deps.failedKeys?.exceeded(failedKeySource(caller, input.clientIp)) ?? false;
+    if (throttled) this.#deps.throttles?.throttled("check_failed_keys");
+    return throttled;
   }
 
   #respond<R>(

@@ -13,6 +13,7 @@ import { storeCallSpan } from "./store-spans.js";
 export function instrumentStore<S extends object>(store: S, observer: StoreObserver, nowMs: () => number = () => performance.now(), tracer?: Tracer): S {
   const repositories = new Map<string, object>();
   const storeMethods = timedMethods(store, "store", observer, nowMs, tracer);
+  if (observer.offered) announceOperations(store, observer.offered.bind(observer));
   return new Proxy(store, {
     get(target, property) {
       const value: unknown = Reflect.get(target, property, target);
@@ -40,6 +41,25 @@ function instrumentRepository(repository: object, name: string, observer: StoreO
 }
 
 type Method = (...args: unknown[]) => unknown;
+
+/** Public method names of an object: its own and its classes' (Object's excepted). */
+function methodNames(target: object): string[] {
+  const names = new Set<string>();
+  for (let layer: object | null = target; layer !== null && layer !== Object.prototype; layer = Object.getPrototypeOf(layer) as object | null) {
+    for (const name of Object.getOwnPropertyNames(layer)) {
+      if (name !== "constructor" && typeof Object.getOwnPropertyDescriptor(layer, name)?.value === "function") names.add(name);
+    }
+  }
+  return [...names];
+}
+
+/** Every operation the store and its repositories offer, so their error counters show 0 from the start. */
+function announceOperations(store: object, offered: (repository: string, operation: string) => void): void {
+  for (const operation of methodNames(store)) offered("store", operation);
+  for (const [repository, value] of Object.entries(store)) {
+    if (typeof value === "object" && value !== null) for (const operation of methodNames(value as object)) offered(repository, operation);
+  }
+}
 
 /** Wrapped methods of one object, made once per method name. */
 function timedMethods(target: object, repository: string, observer: StoreObserver, nowMs: () => number, tracer: Tracer | undefined) {
