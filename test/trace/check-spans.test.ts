@@ -23,6 +23,7 @@ const W3C_PARENT = "00f067aa0ba902b7";
 const B3_TRACE = "80f198ee56343ba864fe8b2a57d3eff7";
 const B3_PARENT = "e457b5a2e4d86bd1";
 const ADMIN_TRACE = "0af7651916cd43dd8448eb211c80319c";
+const UNTRACED = "11111111111111111111111111111111";
 
 const OTEL_ENV = {
   OTEL_TRACES_EXPORTER: "otlp",
@@ -75,6 +76,12 @@ describe("OpenTelemetry tracing (OTEL_* variables, an in-process OTLP receiver)"
 
     expect((await checkWith({ "x-api-key": secret, traceparent: `00-${W3C_TRACE}-${W3C_PARENT}-01` })).status?.code).toBe(0);
     await checkWith({ "x-api-key": "sk_live_not_a_key", "x-b3-traceid": B3_TRACE, "x-b3-spanid": B3_PARENT, "x-b3-sampled": "1" });
+    // A keygate not handed a tracer builds no span, even with an SDK registered in its process.
+    const untraced = await startTestApp();
+    await createClient(Authorization, createGrpcTransport({ baseUrl: untraced.app.url })).check({
+      attributes: { request: { http: { method: "GET", path: "/", headers: { ":path": "/", traceparent: `00-${UNTRACED}-${W3C_PARENT}-01` } } } },
+    });
+    await untraced.close();
     await t.close();
     // Shutting down exports what the batch processor holds: every span above has reached the receiver.
     await tracing.shutdown();
@@ -137,6 +144,10 @@ describe("OpenTelemetry tracing (OTEL_* variables, an in-process OTLP receiver)"
     expect(spans.some((s) => s.parentSpanId === rpc!.spanId && s.name.startsWith("store "))).toBe(true);
     const line = t.logs.map((text) => JSON.parse(text) as Record<string, unknown>).find((entry) => entry.msg === "rpc" && entry.method === "keygate.v1.KeyAdminService/CreateKey");
     expect(line).toMatchObject({ trace_id: ADMIN_TRACE, span_id: rpc!.spanId });
+  });
+
+  it("builds no span in a keygate started without a tracer", () => {
+    expect(spans.filter((s) => s.traceId === UNTRACED)).toEqual([]);
   });
 
   it("never exports a secret", () => {
