@@ -21,6 +21,8 @@ const TRACE_HEADERS = ["traceparent", "tracestate", "baggage", "b3", "x-b3-trace
 
 const SPAN_NAME = "envoy.service.auth.v3.Authorization/Check";
 
+const rawDecoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
+
 /** Reads the propagators' headers from Envoy's `headers` map or, with `encode_raw_headers`, its `header_map`. */
 const requestHeaders: TextMapGetter<HttpRequestFields> = {
   keys: (http) => [...Object.keys(http.headers), ...(http.headerMap?.headers.map((header) => header.key.toLowerCase()) ?? [])],
@@ -28,7 +30,7 @@ const requestHeaders: TextMapGetter<HttpRequestFields> = {
     if (Object.hasOwn(http.headers, name)) return http.headers[name];
     const raw = http.headerMap?.headers.find((header) => header.key.toLowerCase() === name);
     if (raw === undefined) return undefined;
-    return raw.value !== "" ? raw.value : new TextDecoder().decode(raw.rawValue);
+    return raw.value !== "" ? raw.value : rawDecoder.decode(raw.rawValue);
   },
 };
 
