@@ -17,6 +17,7 @@ import { operatorService } from "./admin/operator-service.js";
 import { PageTokens } from "./admin/page-token.js";
 import { rpcLogging } from "./admin/rpc-logging.js";
 import { rpcTracing } from "./admin/rpc-tracing.js";
+import { tracedAdmission } from "./admin/traced-admission.js";
 import { UsageWatchers } from "./admin/usage/usage-watchers.js";
 import { authorizationRoutes } from "./authz/check-service.js";
 import { CheckTracing } from "./authz/check-tracing.js";
@@ -161,7 +162,8 @@ export async function startApp(options: AppOptions): Promise<App> {
   // Change RPCs sent with an idempotency key answer a retry with their first answer.
   const idempotentChanges = new IdempotentChanges({ store, sealing: new ReceiptSealing(config.pepper), clock });
   // The admin services authenticate their caller from the headers, before the body is read.
-  const adminAdmission = callerAdmission(authenticateCaller, { bytes: config.adminMaxBodyBytes, origin: "KEYGATE_ADMIN_MAX_BODY_BYTES" });
+  const callerFromHeaders = callerAdmission(authenticateCaller, { bytes: config.adminMaxBodyBytes, origin: "KEYGATE_ADMIN_MAX_BODY_BYTES" });
+  const adminAdmission = options.tracer ? tracedAdmission(callerFromHeaders, options.tracer) : callerFromHeaders;
   const bodies = new BodyBudget({ maxBytesPerConnection: config.bodyBufferBytesPerConnection, maxBytesPerProcess: config.bodyBufferBytesPerProcess });
   metrics.watchRequestBodies(bodies);
 

@@ -1,6 +1,7 @@
-import { context, propagation, SpanKind, SpanStatusCode, trace, type TextMapGetter, type Tracer } from "@opentelemetry/api";
+import { context, propagation, SpanKind, SpanStatusCode, trace, type Tracer } from "@opentelemetry/api";
 import { Code, type Interceptor } from "@connectrpc/connect";
 import { rpcOutcome } from "../rpc/rpc-outcome.js";
+import { fetchHeaders } from "../trace/fetch-headers.js";
 import { callerContextKey } from "./caller.js";
 
 /**
@@ -12,14 +13,9 @@ import { callerContextKey } from "./caller.js";
  * outside the logging interceptor (which turns unexpected errors into `internal`).
  */
 
-const headers: TextMapGetter<Headers> = {
-  keys: (carrier) => [...carrier.keys()],
-  get: (carrier, name) => carrier.get(name) ?? undefined,
-};
-
 export function rpcTracing(tracer: Tracer): Interceptor {
   return (next) => (req) => {
-    const parent = propagation.extract(context.active(), req.header, headers);
+    const parent = propagation.extract(context.active(), req.header, fetchHeaders);
     const span = tracer.startSpan(
       `${req.service.typeName}/${req.method.name}`,
       {

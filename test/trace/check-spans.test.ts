@@ -142,6 +142,10 @@ describe("OpenTelemetry tracing (OTEL_* variables, an in-process OTLP receiver)"
     const rpc = spans.find((s) => s.traceId === ADMIN_TRACE && s.name === "keygate.v1.KeyAdminService/CreateKey");
     expect(rpc).toMatchObject({ kind: SERVER, attributes: { "keygate.key_id": t.admin.key.id, "keygate.organization_id": t.admin.organization.id } });
     expect(spans.some((s) => s.parentSpanId === rpc!.spanId && s.name.startsWith("store "))).toBe(true);
+    // The caller's authentication, from the headers before the body is read, is in the same trace with its key lookup.
+    const authentication = spans.find((s) => s.traceId === ADMIN_TRACE && s.name === "authenticate keygate.v1.KeyAdminService/CreateKey");
+    expect(authentication).toMatchObject({ parentSpanId: "b7ad6b7169203331" });
+    expect(spans.some((s) => s.parentSpanId === authentication!.spanId && s.name === "store keys.findByHash")).toBe(true);
     const line = t.logs.map((text) => JSON.parse(text) as Record<string, unknown>).find((entry) => entry.msg === "rpc" && entry.method === "keygate.v1.KeyAdminService/CreateKey");
     expect(line).toMatchObject({ trace_id: ADMIN_TRACE, span_id: rpc!.spanId });
   });
