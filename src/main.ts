@@ -13,6 +13,8 @@ import { openStore } from "./store/open-store.js";
 import type { Store } from "./store/store.js";
 import { bootstrapOrganization } from "./tenancy/bootstrap.js";
 import { systemClock } from "./time/clock.js";
+import { packageVersion } from "./config/package-root.js";
+import { startTracing } from "./trace/tracing-sdk.js";
 
 /**
  * The composition root: config → store (indexes awaited, counters repaired) → server → demo
@@ -76,13 +78,16 @@ export async function main(): Promise<void> {
     runClusterPrimary({ workers: config.workers, shutdownTimeoutMs: config.shutdownTimeoutMs, logger });
     return;
   }
+  // Off unless OTEL_* variables ask for traces (src/trace/tracing-sdk.ts); each worker traces its own calls.
+  const tracing = startTracing(packageVersion());
+  if (tracing) logger.info("OpenTelemetry tracing on (OTEL_* variables)");
   const store = await openStore(config);
   if (!store.persistent) logger.warn("embedded in-memory store: data is not persisted (set MONGODB_URI for MongoDB)");
   else logger.info({ db: config.mongodbDb }, "MongoDB store ready");
   // Once per start of the process or, in cluster mode, by its first worker for all of them.
   if (!cluster.isWorker || cluster.worker?.id === 1) await repairCountersAtStart(store, logger);
 
-  const app = await startApp({ config, store, logger });
+  const app = await startApp({ config, store, logger, ...(tracing && { tracer: tracing.tracer }) });
   const url = localUrl(config.host, app.port);
   logger.info({ port: app.port, store: store.kind, console: `${url}${CONSOLE_PATH}/` }, "keygate listening");
   await bootstrapDemo(config, store, url);
@@ -100,6 +105,8 @@ export async function main(): Promise<void> {
     try {
       await app.close();
       await store.close();
+      // The last spans, those of the calls the close let finish, are exported before the exit.
+      await tracing?.shutdown().catch((error: unknown) => logger.warn({ err: error }, "trace export at shutdown failed"));
       logger.info("stopped");
       process.exit(0);
     } catch (error) {
