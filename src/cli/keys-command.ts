@@ -23,7 +23,7 @@ import { commandGroup, type RunContext, type Subcommand } from "./remote.js";
 
 const ENVIRONMENT_NAME: Record<Environment, string> = { [Environment.UNSPECIFIED]: "-", [Environment.LIVE]: "live", [Environment.TEST]: "test" };
 const KEY_TYPE_NAME: Record<KeyType, string> = { [KeyType.UNSPECIFIED]: "-", [KeyType.USER]: "user", [KeyType.SHARED]: "shared" };
-const PERIOD_NAME: Record<RateLimitPeriod, string> = {
+export const PERIOD_NAME: Record<RateLimitPeriod, string> = {
   [RateLimitPeriod.UNSPECIFIED]: "",
   [RateLimitPeriod.SECOND]: "second",
   [RateLimitPeriod.MINUTE]: "minute",
