@@ -222,6 +222,18 @@ export function describeIdentities(storeName: string, makeStore: StoreMaker): vo
         expect((await owner.listAuditEvents({ pageSize: 10 })).events.find((e) => e.action === "key.update")!.details["fields"]).toBe("credits,identityId,limits");
       });
 
+      it("sends key.updated when a key is tied to an identity, or given limits or credits, and nothing for an update that changes none", async () => {
+        const { owner } = await s.organization();
+        const { identity } = await owner.createIdentity(acme());
+        const { key } = await owner.createKey({ name: "k" });
+        const { endpoint } = await owner.createWebhookEndpoint({ url: "https://hooks.example.com/in", eventTypes: ["key.updated"] });
+        await owner.updateKey({ id: key!.id, identityId: identity!.id });
+        await owner.updateKey({ id: key!.id, identityId: identity!.id });
+        await owner.updateKey({ id: key!.id, credits: { remaining: 5n } });
+        const { deliveries } = await owner.listWebhookDeliveries({ endpointId: endpoint!.id });
+        expect(deliveries.map((d) => d.eventType)).toEqual(["key.updated", "key.updated"]);
+      });
+
       it("refuses a named limit called default on a key, since rate_limit is that limit", async () => {
         const { owner } = await s.organization();
         expect(await failure(owner.createKey({ name: "k", limits: [{ name: "default", limit: 5, period: RateLimitPeriod.MINUTE }] }))).toMatchObject({
