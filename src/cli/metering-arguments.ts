@@ -3,7 +3,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { CreditsSchema, NamedLimitSchema } from "../../gen/keygate/v1/key_admin_pb.js";
 import { rateLimit } from "./arguments.js";
 import { UsageError } from "./command.js";
-import { PERIOD_NAME } from "./keys-command.js";
+import { PERIOD_NAME } from "./output.js";
 
 /** Named limits, credits and meta as flags give them (`keygate identities`); anything else is a UsageError naming the flag. */
 

@@ -72,6 +72,21 @@ describe("keygate identities", () => {
     expect((await cli(["identities", "get", id])).code).toBe(3);
   });
 
+  it("ties keys to identities and gives them named limits and credits (keygate keys create/update)", async () => {
+    const { identity } = await json<{ identity: IdentityJson }>(["identities", "create", "--external-id", "keyed"]);
+    const made = await cli(["keys", "create", "--name", "metered", "--identity", identity.id, "--limit", "daily=1000/day", "--credits", "50", "--refill", "50/daily"]);
+    expect(made.code, made.err).toBe(0);
+    expect(made.out).toMatch(/^limits:\s+daily=1000\/day$/m);
+    expect(made.out).toMatch(/^credits:\s+50 \(refilled to 50 daily\)$/m);
+    expect(made.out).toMatch(new RegExp(`^identity:\\s+${identity.id}$`, "m"));
+    const keyId = /^id:\s+(\S+)$/m.exec(made.out)![1]!;
+    const untied = await json<{ key: { identityId?: string; limits?: unknown[]; credits?: unknown } }>(["keys", "update", keyId, "--no-identity", "--no-limits", "--no-credits"]);
+    expect(untied.key.identityId ?? "").toBe("");
+    expect(untied.key.limits ?? []).toEqual([]);
+    expect(untied.key.credits).toBeUndefined();
+    expect((await cli(["keys", "update", keyId, "--identity", identity.id, "--no-identity"], { env: { KEYGATE_URL: "http://127.0.0.1:9" } })).err).toContain("--identity and --no-identity exclude each other");
+  });
+
   it("reports another organization's identity as not found (exit 3)", async () => {
     const other = await t.anotherOrganization();
     const { identity } = await t.clientFor(other.secret).createIdentity({ externalId: "theirs" });
