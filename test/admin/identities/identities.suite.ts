@@ -255,6 +255,10 @@ export function describeIdentities(storeName: string, makeStore: StoreMaker): vo
           code: Code.InvalidArgument,
           field: "limits.values[0].limit",
         });
+        // Narrowing the member's maximum brings the key's named limits down with its rate.
+        await owner.updateUser({ id: member.userId, limits: { maxRateLimit: 60 } });
+        const narrowed = (await owner.getKey({ id: key!.id })).key!;
+        expect(narrowed.limits).toEqual([expect.objectContaining({ name: "burst", limit: 60, period: RateLimitPeriod.MINUTE })]);
         // Handed to that member, an owner's faster key is refused for its named limit.
         const fast = (await owner.createKey({ name: "fast", rateLimit: 60, rateLimitPeriod: RateLimitPeriod.MINUTE, limits: [{ name: "burst", limit: 10, period: RateLimitPeriod.SECOND }] })).key!;
         expect(await failure(owner.updateKey({ id: fast.id, ownerUserId: member.userId }))).toMatchObject({ code: Code.InvalidArgument, field: "owner_user_id" });
