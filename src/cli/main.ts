@@ -6,6 +6,7 @@ import { BOOTSTRAP_HELP, bootstrapCommand } from "./bootstrap-command.js";
 import { auditCommand } from "./audit-command.js";
 import { CHECK_HELP, checkCommand } from "./check-command.js";
 import { EXIT, isUsageError, usageFailure, type CommandIo } from "./command.js";
+import { identitiesCommand } from "./identities-command.js";
 import { keysCommand } from "./keys-command.js";
 import { terminalSafeIo, withCauses } from "./output.js";
 import { REENCRYPT_HELP, reencryptCommand } from "./reencrypt-command.js";
@@ -22,6 +23,7 @@ Commands:
   check            ask a running keygate, as Envoy would, whether a request with an API key may pass
   keys             create, list, show, change, rotate, revoke, delete and test API keys
   webhooks         webhook endpoints: create, list, change, rotate their secret, test; deliveries
+  identities       customers whose limits and credits their keys share: create, list, change; usage
   settings         organization settings: expiry warnings, key lifetime, unused keys, quota alerts, leaked keys
   usage            usage, billing and quota: key, org, billing, summary, quota
   audit            the audit log
@@ -29,7 +31,7 @@ Commands:
   repair-counters  count again the counters that bound keys and set those that are wrong
   secret-scanning  the pattern and token type to register with GitHub's and other secret scanners
 
-keys, webhooks, settings, usage and audit call a running keygate: --url or KEYGATE_URL (default
+keys, webhooks, identities, settings, usage and audit call a running keygate: --url or KEYGATE_URL (default
 http://localhost:8080), and an admin key in KEYGATE_ADMIN_KEY (or --api-key). check calls the
 same address (on KEYGATE_DATA_PLANE_PORT when set). --json prints the API's JSON for scripts.
 
@@ -44,6 +46,7 @@ const COMMANDS: Record<string, { run: (args: string[], io: CommandIo) => Promise
   check: { run: checkCommand, help: CHECK_HELP },
   keys: keysCommand,
   webhooks: webhooksCommand,
+  identities: identitiesCommand,
   settings: settingsCommand,
   usage: usageCommand,
   audit: auditCommand,

@@ -28,10 +28,10 @@ export interface ChangeLogStream extends AsyncIterable<ChangeLogEntry> {
 /**
  * The change log replicas share (src/cache/change-feed.ts). The store appends to it itself: every
  * write that changes what a Check decides (a key updated, disabled, revoked, deleted or rotated,
- * keys re-bounded, a plan changed) appends its entry in the same unit of work, so the change and
- * its entry commit together. Entries are stamped with the store's own clock, so replicas' clock
- * skew does not matter, and expire on their own after a while. A store used by one process
- * alone keeps no entries.
+ * keys re-bounded, a plan changed, an identity's limits or credits changed, an identity deleted)
+ * appends its entry in the same unit of work, so the change and its entry commit together.
+ * Entries are stamped with the store's own clock, so replicas' clock skew does not matter, and
+ * expire on their own after a while. A store used by one process alone keeps no entries.
  */
 export interface ChangeLogRepository {
   /** Entries stamped within the last `windowMs` of the store's clock, oldest first. */

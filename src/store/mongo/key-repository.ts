@@ -21,11 +21,11 @@ import { isAsSeen, KeyChangedError, type KeyAsSeen } from "../key-as-seen.js";
 import { boundRateLimit, type KeyBound } from "../key-bound.js";
 import { isUsableHolder } from "../usable-holder.js";
 import { toDocument } from "./documents.js";
-import { outsideBound, rateWithinBound } from "./key-bound-filters.js";
+import { boundedNamedLimits, outsideBound, rateWithinBound } from "./key-bound-filters.js";
+import { holdingSlot, stillAsSeen } from "./key-write-filters.js";
 import { changesOf, toRecord, type KeyDocument } from "./key-document.js";
 import { KeyWalks, type ExpiryPage, type PageAfter } from "./key-walks.js";
 import { KEY_INDEXES } from "./key-indexes.js";
-import { holdingSlot, stillAsSeen } from "./key-write-filters.js";
 import type { MongoDeletedKeyRepository } from "./deleted-key-repository.js";
 import { KeySlotCounters, organizationCounter, userCounter, type SlotCounterId } from "./key-slots.js";
 import { isDuplicateKeyError, reportingDuplicates } from "./mongo-errors.js";
@@ -111,6 +111,7 @@ export class MongoKeyRepository implements KeyRepository {
     if (query.afterId !== undefined) filter._id = { $gt: query.afterId };
     if (query.isActive !== undefined) filter.isActive = query.isActive;
     if (query.ownerUserId !== undefined) filter.ownerUserId = query.ownerUserId;
+    if (query.identityId !== undefined) filter.identityId = query.identityId;
     const docs = await this.#keys.find(filter).sort({ _id: 1 }).limit(query.limit).toArray();
     return docs.map(toRecord);
   }
@@ -314,6 +315,7 @@ export class MongoKeyRepository implements KeyRepository {
           $set: {
             scopes: { $filter: { input: "$scopes", cond: { $in: ["$$this", { $literal: [...bound.scopes] }] } } },
             rateLimit: { $cond: [rateWithinBound(bound.maxPerMinute), "$rateLimit", { $literal: boundRateLimit(bound.maxPerMinute) }] },
+            limits: boundedNamedLimits(bound.maxPerMinute),
             updatedAt: { $literal: updatedAt },
           },
         },
