@@ -114,7 +114,7 @@ async function main(): Promise<void> {
         if (round > 1 && !testCase.headline) continue;
         let mongoUri: string | undefined;
         if (testCase.mongo) {
-          const server = mongoOrWhyNot();
+          const server = await mongoOrWhyNot();
           if (typeof server === "string") {
             if (round === 1) skipped.push({ title: testCase.title, reason: server });
             continue;
@@ -143,12 +143,12 @@ async function main(): Promise<void> {
       }
     }
     if (leaseWaitsWanted) {
-      const server = mongoOrWhyNot();
+      const server = await mongoOrWhyNot();
       if (typeof server === "string") skipped.push({ title: LEASE_WAITS_TITLE, reason: server });
       else leaseWaits = await measureInChild<LeaseWaitsResult>("lease-waits.js", [server.uri, seed]);
     }
     if (coldKeysWanted) {
-      const server = mongoOrWhyNot();
+      const server = await mongoOrWhyNot();
       if (typeof server === "string") skipped.push({ title: COLD_KEYS_TITLE, reason: server });
       else coldKeys = await measureInChild<ColdPass[]>("cold-keys.js", [server.uri]);
     }
@@ -156,7 +156,8 @@ async function main(): Promise<void> {
     if (memoryWanted) for (const keys of MEMORY_KEYS) memory.push(await measureInChild<MemoryBreakdown>("memory-breakdown.js", [seed, String(keys)], ["--expose-gc"]));
   } finally {
     await measure.close();
-    if (mongo && typeof mongo !== "string") mongo.stop();
+    const started = await mongo;
+    if (started && typeof started !== "string") await started.stop();
   }
 
   const results = medians(rows);

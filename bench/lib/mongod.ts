@@ -1,33 +1,18 @@
-import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { startReplicaSet, useOfflineMongodIfNeeded } from "../../test/support/mongod-launch.js";
 
 /**
- * The MongoDB case's server: a mongod started with the shared tools, or why there is none (the case
- * is then skipped, with that reason).
+ * The MongoDB case's server: a single-member replica set, started as the tests start theirs
+ * (test/support/mongod-launch.ts: the offline mongod where one is installed, one bounded start),
+ * or why there is none (the case is then skipped, with that reason).
  */
-
-const here = dirname(fileURLToPath(import.meta.url));
-
-export function startMongo(): { uri: string; stop(): void } | string {
-  // The shared tools sit beside the repository: <repo>/../shared (here is <repo>/dist/bench-build/bench/lib).
-  const script = resolve(here, "..", "..", "..", "..", "..", "shared", "mongod", "start");
-  if (!existsSync(script)) return `no ${script} on this machine`;
+export async function startMongo(): Promise<{ uri: string; stop(): Promise<void> } | string> {
   try {
-    const port = String(27_200 + (process.pid % 500));
-    const output = execFileSync("bash", [script, port], { cwd: resolve(here, "..", "..", "..", ".."), encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 300_000 });
-    const uri = /MONGODB_URI='([^']+)'/.exec(output)?.[1];
-    const dir = /data and log in (\S+);/.exec(output)?.[1];
-    if (!uri || !dir) return `unexpected output from ${script}: ${output}`;
+    await useOfflineMongodIfNeeded();
+    const set = await startReplicaSet();
     return {
-      uri,
-      stop: () => {
-        try {
-          process.kill(Number(readFileSync(join(dir, "mongod.pid"), "utf8")), "SIGTERM");
-        } catch {
-          // already gone
-        }
+      uri: set.getUri(),
+      stop: async () => {
+        await set.stop();
       },
     };
   } catch (error) {

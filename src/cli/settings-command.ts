@@ -1,5 +1,6 @@
 import {
   GetOrganizationSettingsResponseSchema,
+  LeakedKeyAction,
   UpdateOrganizationSettingsResponseSchema,
   type OrganizationSettings,
 } from "../../gen/keygate/v1/key_admin_pb.js";
@@ -8,10 +9,17 @@ import { printFields } from "./output.js";
 import { commandGroup, type RunContext, type Subcommand } from "./remote.js";
 
 /**
- * keygate settings …: the organization's key lifecycle and notification settings, on a running
+ * keygate settings …: the organization's key lifecycle, leaked-key and notification settings, on a running
  * server. The bounds of each value are the server's (it names the field it refuses, exit 2); the
  * CLI only refuses what is not a number at all, so that never reaches the server.
  */
+
+/** The words the CLI takes and prints for leaked_key_action, as the contract names them. */
+const LEAKED_KEY_ACTIONS: readonly (readonly [word: string, action: LeakedKeyAction, says: string])[] = [
+  ["notify", LeakedKeyAction.NOTIFY, "notify (key.leaked and an audit entry only)"],
+  ["disable", LeakedKeyAction.DISABLE, "disable (the key stops until enabled again)"],
+  ["revoke", LeakedKeyAction.REVOKE, "revoke (the key stops for good)"],
+];
 
 function printSettings(io: CommandIo, settings: OrganizationSettings | undefined): void {
   const s = settings!;
@@ -20,6 +28,7 @@ function printSettings(io: CommandIo, settings: OrganizationSettings | undefined
     ["max key lifetime", s.maxKeyLifetimeDays === 0 ? "no maximum" : `${s.maxKeyLifetimeDays} days`],
     ["disable unused keys", s.disableUnusedKeysAfterDays === 0 ? "never" : `after ${s.disableUnusedKeysAfterDays} days unused`],
     ["quota thresholds", s.quotaThresholds.length === 0 ? "none" : s.quotaThresholds.map((p) => `${p}%`).join(", ")],
+    ["leaked key action", LEAKED_KEY_ACTIONS.find(([, action]) => action === s.leakedKeyAction)?.[2] ?? "unknown"],
   ]);
 }
 
@@ -28,7 +37,9 @@ const SETTINGS_TEXT = `Settings (defaults in brackets):
   max key lifetime     days a key may live from when its secret is issued; 0: no maximum [0]
   disable unused keys  days unused after which a key is disabled; 0: never [0]
   quota thresholds     percentages of the monthly quota at which quota.threshold is sent,
-                       1-100 ascending; none: no such events [80,100]`;
+                       1-100 ascending; none: no such events [80,100]
+  leaked key action    what a key reported leaked by a secret scanner gets besides key.leaked
+                       and an audit entry: notify, disable or revoke [disable]`;
 
 const get: Subcommand = {
   summary: "print the organization's settings (also: keygate settings)",
@@ -66,13 +77,22 @@ function thresholds(ctx: RunContext): number[] | undefined {
   return parts.map(Number);
 }
 
+/** notify, disable or revoke, as the enum the API takes. */
+function leakedKeyAction(ctx: RunContext): LeakedKeyAction | undefined {
+  const raw = ctx.values["leaked-key-action"] as string | undefined;
+  if (raw === undefined) return undefined;
+  const found = LEAKED_KEY_ACTIONS.find(([word]) => word === raw.trim().toLowerCase());
+  if (!found) throw new UsageError(`--leaked-key-action must be notify, disable or revoke; got ${JSON.stringify(raw)}`);
+  return found[1];
+}
+
 const set: Subcommand = {
   summary: "change settings; only what is given changes",
   help: `Usage: keygate settings set [options]
 
 Changes only the settings given. Admins and owners change the notification settings (expiry
 warning, quota thresholds); only owners change the key lifecycle ones (max key lifetime,
-disable unused keys), since they reach every key, owners' included.
+disable unused keys, leaked key action), since they reach every key, owners' included.
 
 Options:
   --expiry-warning-days N            send key.expiring N days before a key expires (1-365)
@@ -80,6 +100,7 @@ Options:
                                      0: no maximum (0-3650)
   --disable-unused-keys-after-days N disable keys unused for N days; 0: never (0-3650)
   --quota-thresholds LIST            percentages, ascending, like 80,100; none: no events
+  --leaked-key-action ACTION         what a leaked key gets: notify, disable or revoke
 
 ${SETTINGS_TEXT}`,
   options: {
@@ -87,17 +108,20 @@ ${SETTINGS_TEXT}`,
     "max-key-lifetime-days": { type: "string" },
     "disable-unused-keys-after-days": { type: "string" },
     "quota-thresholds": { type: "string" },
+    "leaked-key-action": { type: "string" },
   },
   async run(ctx) {
     const expiryWarningDays = days(ctx, "expiry-warning-days");
     const maxKeyLifetimeDays = days(ctx, "max-key-lifetime-days");
     const disableUnusedKeysAfterDays = days(ctx, "disable-unused-keys-after-days");
     const quotaThresholds = thresholds(ctx);
+    const leaked = leakedKeyAction(ctx);
     const changes = {
       ...(expiryWarningDays !== undefined && { expiryWarningDays }),
       ...(maxKeyLifetimeDays !== undefined && { maxKeyLifetimeDays }),
       ...(disableUnusedKeysAfterDays !== undefined && { disableUnusedKeysAfterDays }),
       ...(quotaThresholds !== undefined && { quotaThresholds, setQuotaThresholds: true }),
+      ...(leaked !== undefined && { leakedKeyAction: leaked }),
     };
     if (Object.keys(changes).length === 0) throw new UsageError("nothing to change: give at least one option");
     const response = await ctx.client().updateOrganizationSettings(changes);
@@ -105,7 +129,7 @@ ${SETTINGS_TEXT}`,
   },
 };
 
-const group = commandGroup("settings", "The organization's key lifecycle and notification settings.", { get, set });
+const group = commandGroup("settings", "The organization's key lifecycle, leaked-key and notification settings.", { get, set });
 const isHelp = (arg: string) => arg === "--help" || arg === "-h" || arg === "help";
 
 /** `keygate settings` alone (or with only options, like --json) reads them: `get` is implied. */

@@ -19,8 +19,12 @@ export interface LeakedToken {
 // GitHub batches up to a few hundred tokens of well under 1 KiB each.
 export const MAX_REPORT_BYTES = 1024 * 1024;
 
-/** Why a report is refused; the first three are the signature's (401), the rest the body's (400). */
+/**
+ * Why a report is refused: the sender's rate (429, before anything else is looked at), the
+ * signature's fault (401), the body's (400).
+ */
 export type ReportRefusal =
+  | "rate_limited"
   | "signature_missing"
   | "key_unknown"
   | "signature_invalid"

@@ -1,6 +1,4 @@
-import type { SecretHasher } from "../model/secret.js";
-import type { KeyRepository } from "../store/store.js";
-import { classifyTokens, type LeakedKey } from "./classify-tokens.js";
+import { classifyTokens, type ClassifyDeps, type LeakedKey } from "./classify-tokens.js";
 import type { GithubPublicKeys } from "./github-public-keys.js";
 import type { LeakObserver } from "./leak-metrics.js";
 import { refusalByHeaders, verifyLeakReport, type ReportRefusal, type SignedReport } from "./leak-report.js";
@@ -16,8 +14,9 @@ export interface ReportAnswer {
   body: unknown;
 }
 
-/** One row per refusal: a signature's fault is 401, the body's 400 (the contract). */
+/** One row per refusal: a signature's fault is 401, the body's 400 (the contract); too many reports 429. */
 const REFUSALS: Record<ReportRefusal, { status: number; code: string; message: string }> = {
+  rate_limited: { status: 429, code: "RATE_LIMITED", message: "too many reports; send it again after Retry-After" },
   signature_missing: { status: 401, code: "SIGNATURE_MISSING", message: "Github-Public-Key-Identifier and Github-Public-Key-Signature are required" },
   key_unknown: { status: 401, code: "SIGNATURE_KEY_UNKNOWN", message: "Github-Public-Key-Identifier names no key in the secret-scanning keys file" },
   signature_invalid: { status: 401, code: "SIGNATURE_INVALID", message: "Github-Public-Key-Signature does not verify over the body" },
@@ -30,11 +29,9 @@ function refusalAnswer(refusal: ReportRefusal): ReportAnswer {
   return { status, body: { error: { code, message } } };
 }
 
-export interface SecretScanningDeps {
+export interface SecretScanningDeps extends ClassifyDeps {
   /** The keys as of now (GithubKeysFile.current, which re-reads a changed file). */
   publicKeys: () => Promise<GithubPublicKeys>;
-  hasher: SecretHasher;
-  keys: Pick<KeyRepository, "findByHash">;
   /** Acts on the keys that leaked (ActOnLeaks.act) before the answer, so a failure is retried by GitHub. */
   act: (leaked: readonly LeakedKey[]) => Promise<void>;
   observer: LeakObserver;

@@ -1,13 +1,37 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type http2 from "node:http2";
+import { PerSourceAndTotal } from "../abuse/per-source-and-total.js";
+import { ipSource } from "../abuse/sliding-counters.js";
+import { clientAddress, type TrustedProxies } from "../net/client-address.js";
 import type { BodyBudget } from "./body-budget.js";
 import type { ExtraHandler } from "./http-server.js";
 import { connectionOf, reset, stopReading } from "./rpc-adapter.js";
 import { MAX_REPORT_BYTES } from "../leaks/leak-report.js";
 import type { ReportAnswer, SecretScanning } from "../leaks/secret-scanning.js";
 import type { Logger } from "../log/logger.js";
+import type { Clock } from "../time/clock.js";
 
 export const SECRET_SCANNING_PATH = "/v1/secret-scanning/github";
+
+/**
+ * Reports admitted per minute, from one client address and from all together. GitHub sends a
+ * report per push that holds a match, batched, from a few addresses: far below these. Anything
+ * above them is a flood of unsigned or replayed requests, each costing a read of up to 1 MiB, a
+ * hash over it and a signature check: bounded, they cost the process at most a few percent of a
+ * core. A report refused with 429 and Retry-After is one GitHub can send again (as it does after a
+ * failure), so a report caught in a flood is late rather than lost.
+ */
+export const REPORTS_PER_SOURCE_PER_MINUTE = 60;
+export const REPORTS_PER_MINUTE = 600;
+
+export interface ReportFloodOptions {
+  /** Whose X-Forwarded-For names the client (KEYGATE_TRUSTED_PROXIES), as for the admin API. */
+  proxies: TrustedProxies;
+  /** Client addresses remembered (KEYGATE_THROTTLE_MAX_SOURCES). */
+  maxSources: number;
+  /** The app's clock: the bound's windows follow it, so a test that holds it still sees exact counts. */
+  clock: Clock;
+}
 
 type Request = IncomingMessage | http2.Http2ServerRequest;
 type Response = ServerResponse | http2.Http2ServerResponse;
@@ -20,16 +44,26 @@ interface PlainResponse {
 /**
  * POST /v1/secret-scanning/github: GitHub's secret-scanning partner reports (src/leaks/). Without
  * KEYGATE_SECRET_SCANNING_KEYS_FILE there is no such endpoint (`scanning` undefined: 404, as for
- * any unknown path), rather than a 503 GitHub would retry for ever. The headers are judged before
- * the body is read, and the body's bytes count in the process's body budget like an RPC's.
+ * any unknown path), rather than a 503 GitHub would retry for ever. Anyone may send to it, so
+ * before anything else a request is counted against its client address's rate and everyone's
+ * (429 with Retry-After past either, nothing read); then the headers are judged before the body is
+ * read, and the body's bytes count in the process's body budget like an RPC's.
  */
-export function secretScanningEndpoint(scanning: SecretScanning | undefined, bodies: BodyBudget, logger: Logger): ExtraHandler {
+export function secretScanningEndpoint(scanning: SecretScanning | undefined, bodies: BodyBudget, logger: Logger, flood: ReportFloodOptions): ExtraHandler {
+  const bound = new PerSourceAndTotal({ perSource: REPORTS_PER_SOURCE_PER_MINUTE, total: REPORTS_PER_MINUTE, windowMs: 60_000, maxSources: flood.maxSources, nowMs: () => flood.clock.now() });
   return (req, res) => {
     if (scanning === undefined || (req.url ?? "").split("?", 1)[0] !== SECRET_SCANNING_PATH) return false;
     const response = res as unknown as PlainResponse;
     if (req.method !== "POST") {
       response.writeHead(405, { allow: "POST", "content-type": "text/plain; charset=utf-8" });
       response.end("method not allowed\n");
+      return true;
+    }
+    const waitMs = bound.take(ipSource(clientAddress(req.socket?.remoteAddress, req.headers["x-forwarded-for"], flood.proxies)));
+    if (waitMs > 0) {
+      stopReading(req, res);
+      const { status, body } = scanning.refuse("rate_limited");
+      send(response, status, body, { "retry-after": Math.ceil(waitMs / 1000) });
       return true;
     }
     answer(scanning, req, res, bodies).then(
@@ -94,8 +128,8 @@ function single(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? undefined : value;
 }
 
-function send(res: PlainResponse, status: number, body: unknown): void {
+function send(res: PlainResponse, status: number, body: unknown, headers: Record<string, string | number> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), "cache-control": "no-store" });
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), "cache-control": "no-store", ...headers });
   res.end(text);
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { UserRole } from "../../gen/keygate/v1/key_admin_pb.js";
+import { LeakedKeyAction, UserRole } from "../../gen/keygate/v1/key_admin_pb.js";
 import { cliAgainst } from "./in-process-cli.js";
 import { startTestApp, type TestApp } from "../support/app.js";
 
@@ -27,7 +27,7 @@ afterAll(async () => {
 
 
 interface SettingsJson {
-  settings: { expiryWarningDays?: number; maxKeyLifetimeDays?: number; disableUnusedKeysAfterDays?: number; quotaThresholds?: number[] };
+  settings: { expiryWarningDays?: number; maxKeyLifetimeDays?: number; disableUnusedKeysAfterDays?: number; quotaThresholds?: number[]; leakedKeyAction?: string };
 }
 
 
@@ -42,6 +42,7 @@ describe("keygate settings", () => {
       expect(run.out).toMatch(/^max key lifetime:\s+no maximum$/m);
       expect(run.out).toMatch(/^disable unused keys:\s+never$/m);
       expect(run.out).toMatch(/^quota thresholds:\s+80%, 100%$/m);
+      expect(run.out).toMatch(/^leaked key action:\s+disable \(the key stops until enabled again\)$/m);
     }
     // --json alone implies get; proto3 JSON leaves zeros out.
     const defaults = { expiryWarningDays: 7, quotaThresholds: [80, 100], leakedKeyAction: "LEAKED_KEY_ACTION_DISABLE" };
@@ -59,7 +60,7 @@ describe("keygate settings", () => {
     expect(human.out).toMatch(/^disable unused keys:\s+after 60 days unused$/m);
     expect(human.out).toMatch(/^max key lifetime:\s+90 days$/m);
 
-    const asAdmin = { env: { KEYGATE_API_KEY: adminSecret } };
+    const asAdmin = { env: { KEYGATE_ADMIN_KEY: adminSecret } };
     expect((await json<SettingsJson>(["settings", "set", "--expiry-warning-days", "14", "--quota-thresholds", "none"], asAdmin)).settings).toEqual({
       expiryWarningDays: 14,
       maxKeyLifetimeDays: 90,
@@ -72,6 +73,25 @@ describe("keygate settings", () => {
     expect(refused.err).toContain("(PERMISSION_DENIED)");
     // Refused as a whole: the expiry warning sent with it did not change either.
     expect(await stored()).toMatchObject({ expiryWarningDays: 14, maxKeyLifetimeDays: 90, disableUnusedKeysAfterDays: 60, quotaThresholds: [] });
+  });
+
+  it("sets what a leaked key gets by its word; only an owner may, as it reaches owners' keys", async () => {
+    for (const [word, action, enumName, says] of [
+      ["revoke", LeakedKeyAction.REVOKE, "LEAKED_KEY_ACTION_REVOKE", "revoke (the key stops for good)"],
+      ["NOTIFY", LeakedKeyAction.NOTIFY, "LEAKED_KEY_ACTION_NOTIFY", "notify (key.leaked and an audit entry only)"],
+      [" disable ", LeakedKeyAction.DISABLE, "LEAKED_KEY_ACTION_DISABLE", "disable (the key stops until enabled again)"],
+    ] as const) {
+      const changed = await json<SettingsJson>(["settings", "set", "--leaked-key-action", word]);
+      expect(changed.settings.leakedKeyAction, word).toBe(enumName);
+      expect((await stored()).leakedKeyAction, word).toBe(action);
+      const human = await cli(["settings", "set", "--leaked-key-action", word]);
+      expect(human.out, word).toMatch(new RegExp(`^leaked key action:\\s+${says.replace(/[()]/g, "\\$&")}$`, "m"));
+    }
+    const refused = await cli(["settings", "set", "--leaked-key-action", "revoke"], { env: { KEYGATE_ADMIN_KEY: adminSecret } });
+    expect(refused.code).toBe(4);
+    expect(refused.err).toContain("leaked_key_action");
+    expect(refused.err).toContain("(PERMISSION_DENIED)");
+    expect((await stored()).leakedKeyAction).toBe(LeakedKeyAction.DISABLE);
   });
 
   it("reports a value the server refuses with the field it names (exit 2)", async () => {
@@ -99,6 +119,8 @@ describe("keygate settings", () => {
       // An unset shell variable must not turn the quota alerts off: only the word none does.
       [["settings", "set", "--quota-thresholds", ""], '--quota-thresholds must be percentages separated by commas, like 80,100 (or none); got ""'],
       [["settings", "set", "--quota-thresholds", " "], "--quota-thresholds must be percentages"],
+      [["settings", "set", "--leaked-key-action", "delete"], '--leaked-key-action must be notify, disable or revoke; got "delete"'],
+      [["settings", "set", "--leaked-key-action", ""], '--leaked-key-action must be notify, disable or revoke; got ""'],
       [["settings", "set", "--colour", "red"], "--colour"],
       [["settings", "get", "extra"], 'unexpected argument "extra"'],
     ] as const) {
@@ -119,6 +141,7 @@ describe("keygate settings", () => {
       expect(run.code, sub).toBe(0);
       expect(run.out, sub).toMatch(/^Usage: keygate settings/);
       expect(run.out, sub).toContain("quota thresholds");
+      expect(run.out, sub).toContain("leaked key action");
       expect(run.out, sub).toContain("Exit codes");
     }
   });

@@ -1,15 +1,16 @@
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { UserRole } from "../../gen/keygate/v1/key_admin_pb.js";
+import { LeakedKeyAction, UserRole } from "../../gen/keygate/v1/key_admin_pb.js";
 import type { TestApp } from "../support/app.js";
 import { openConsole, type ConsoleSession } from "./console-session.js";
 
 /**
  * The console's Settings page in a real browser (Debian's Chromium via playwright-core) against
  * a real keygate, under the console's CSP: the owner reads the defaults and changes two settings
- * (only those are sent); a value that is not a number stays in the page, one out of bounds is
+ * and what a leaked key gets (only those are sent); a value that is not a number stays in the page, one out of bounds is
  * shown at its field; an admin changes a notification setting but is refused the maximum key
- * lifetime, and sees why at that field; phone width. Screenshots go to test-output/console/.
+ * lifetime and the leaked-key action, and sees why at that field; phone width. Screenshots go to
+ * test-output/console/.
  */
 
 let session: ConsoleSession;
@@ -42,6 +43,7 @@ const expiry = () => page.getByLabel("Expiry warning (days)");
 const thresholds = () => page.getByLabel("Quota alert thresholds (%)");
 const lifetime = () => page.getByLabel("Maximum key lifetime (days)");
 const unused = () => page.getByLabel("Disable keys unused for (days)");
+const leaked = () => page.getByLabel("When a key is reported leaked");
 const save = () => page.getByRole("button", { name: "Save changes" });
 
 async function signIn(secret: string): Promise<void> {
@@ -81,13 +83,21 @@ describe("the console's Settings page in Chromium", () => {
     expect(await stored()).toMatchObject({ expiryWarningDays: 14, maxKeyLifetimeDays: 90, disableUnusedKeysAfterDays: 0, quotaThresholds: [80, 100] });
     await shot("02-saved");
 
+    // What a leaked key gets: a choice of the three, the default shown, sent alone when changed.
+    expect(await leaked().inputValue()).toBe(String(LeakedKeyAction.DISABLE));
+    await leaked().selectOption({ label: "Revoke the key for good" });
+    await save().click();
+    await expect.poll(() => updates.length).toBe(2);
+    expect(updates[1]).toEqual({ leakedKeyAction: "LEAKED_KEY_ACTION_REVOKE" });
+    await expect.poll(async () => (await stored()).leakedKeyAction).toBe(LeakedKeyAction.REVOKE);
+
     // What is not a list of numbers never leaves the page; it is explained at its field.
     await thresholds().fill("80%, 100");
     await save().click();
     await page.getByText("Enter whole percentages separated by commas").waitFor();
     expect(await thresholds().getAttribute("aria-invalid")).toBe("true");
     expect(await inPage<string>("document.activeElement?.name")).toBe("quota_thresholds");
-    expect(updates).toHaveLength(1);
+    expect(updates).toHaveLength(2);
 
     // A value out of bounds: the server's reason, at the field it names.
     await thresholds().fill("80, 100");
@@ -133,6 +143,18 @@ describe("the console's Settings page in Chromium", () => {
     expect(await refusal.count()).toBe(0);
     expect(await lifetime().getAttribute("aria-invalid")).toBeNull();
 
+    // The leaked-key action reaches owners' keys too: an admin is refused, at that setting.
+    expect(await leaked().inputValue()).toBe(String(LeakedKeyAction.REVOKE));
+    await leaked().selectOption({ label: "Notify only: key.leaked and an audit entry" });
+    await save().click();
+    await page.getByRole("alert").filter({ hasText: "PERMISSION_DENIED" }).waitFor();
+    expect(updates.at(-1)).toEqual({ leakedKeyAction: "LEAKED_KEY_ACTION_NOTIFY" });
+    expect(await leaked().getAttribute("aria-invalid")).toBe("true");
+    expect(await inPage<string>("document.activeElement?.name")).toBe("leaked_key_action");
+    expect((await stored()).leakedKeyAction).toBe(LeakedKeyAction.REVOKE);
+    await shot("05-admin-refused-leaked");
+    await leaked().selectOption({ label: "Revoke the key for good" });
+
     // Phone width: nothing wider than the screen.
     await page.setViewportSize({ width: 375, height: 740 });
     await page.reload();
@@ -145,7 +167,7 @@ describe("the console's Settings page in Chromium", () => {
     );
     expect(wide).toEqual([]);
     expect(await inPage<number>("document.documentElement.scrollWidth")).toBeLessThanOrEqual(375);
-    await shot("05-phone");
+    await shot("06-phone");
     await page.setViewportSize({ width: 1280, height: 900 });
     expect(pageErrors).toEqual([]);
   }, 120_000);

@@ -99,7 +99,7 @@ describe("the console's Webhooks page in Chromium", () => {
     // Its page: no deliveries yet, then a test event, then that event again (same webhook-id).
     await row.getByRole("link", { name: target }).click();
     await page.getByRole("heading", { name: target, level: 1 }).waitFor();
-    await page.getByText("No deliveries yet. Send a test event").waitFor();
+    await page.getByText("No deliveries yet. Press “Send test” above").waitFor();
     await page.getByRole("button", { name: "Send test" }).click();
     await deliveryRows().first().waitFor();
     expect(await deliveryRows().count()).toBe(1);

@@ -1,15 +1,15 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parse, parseAllDocuments } from "yaml";
+import { parse } from "yaml";
 import { AccessLogService } from "../../gen/envoy/service/accesslog/v3/als_pb.js";
 import { Authorization } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { ConfigError, loadConfig } from "../../src/config/config.js";
 import { DEFAULT_SCOPES } from "../../src/model/scopes.js";
-import { packageRoot } from "../../src/console/package-root.js";
+import { DEPLOY, documents, files, kind, one, walk, type Doc } from "./deploy-files.js";
 
 /**
  * deploy/: every YAML and JSON file parses, and the Envoy, Kubernetes and Istio files agree with
@@ -19,30 +19,7 @@ import { packageRoot } from "../../src/console/package-root.js";
  * closed, and Envoy's own path normalisation.
  */
 
-/** Parsed manifests are checked field by field, so they are read loosely. */
-type Doc = Record<string, any>;
-
-const DEPLOY = join(packageRoot(), "deploy");
 const DEFAULT_PORT = loadConfig({}).port;
-
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
-    entry.isDirectory() ? filesUnder(join(dir, entry.name)) : /\.(ya?ml|json)$/.test(entry.name) ? [join(dir, entry.name)] : [],
-  );
-}
-
-const files = filesUnder(DEPLOY);
-const documents = new Map<string, Doc[]>(
-  files.map((file) => {
-    const text = readFileSync(file, "utf8");
-    if (file.endsWith(".json")) return [relative(DEPLOY, file), [JSON.parse(text) as Doc]];
-    return [relative(DEPLOY, file), parseAllDocuments(text).map((doc) => {
-      if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors.map((e) => e.message).join("; ")}`);
-      return doc.toJS() as Doc;
-    })];
-  }),
-);
-const all = [...documents.values()].flat();
 const TOKEN_PLACEHOLDER = "${KEYGATE_DATA_PLANE_TOKEN}";
 /** What an operator puts in keygate-secrets in place of the shipped placeholders. */
 const OWN_SECRETS = {
@@ -50,21 +27,6 @@ const OWN_SECRETS = {
   KEYGATE_PEPPER: "pepper-of-our-own-0123456789abcdefghijklmnop",
   KEYGATE_DATA_PLANE_TOKEN: "token-of-our-own-0123456789abcdefghijklmnop",
 };
-const kind = (k: string) => all.filter((d) => d.kind === k);
-const one = (k: string, name?: string): Doc => {
-  const found = kind(k).filter((d) => name === undefined || d.metadata?.name === name);
-  expect(found, `${k} ${name ?? ""}`).toHaveLength(1);
-  return found[0]!;
-};
-
-/** Every object in a parsed document, depth first. */
-function* walk(value: unknown): Generator<Doc> {
-  if (Array.isArray(value)) for (const item of value) yield* walk(item);
-  else if (value !== null && typeof value === "object") {
-    yield value as Doc;
-    for (const child of Object.values(value)) yield* walk(child);
-  }
-}
 
 describe("deploy/", () => {
   it("has Envoy, Kubernetes and Istio files, each of which parses", () => {
@@ -229,8 +191,9 @@ describe("deploy/", () => {
       expect(Health.typeName).toBe("grpc.health.v1.Health");
       expect(pod.metadata.annotations["prometheus.io/path"]).toBe("/metrics");
       expect(Number(pod.metadata.annotations["prometheus.io/port"])).toBe(DEFAULT_PORT);
-      // The drain deadline, then the final usage flush: main.ts forces the exit 2 s after the deadline.
-      const shutdownMs = Number(configMap.data.KEYGATE_SHUTDOWN_TIMEOUT_MS) + 2_000;
+      // The grace period runs from the preStop delay on: the delay, then the drain deadline, then
+      // the final usage flush (main.ts forces the exit 2 s after the deadline).
+      const shutdownMs = container.lifecycle.preStop.sleep.seconds * 1000 + Number(configMap.data.KEYGATE_SHUTDOWN_TIMEOUT_MS) + 2_000;
       expect(pod.spec.terminationGracePeriodSeconds * 1000).toBeGreaterThan(shutdownMs);
     });
 

@@ -6,8 +6,9 @@ import { ActOnLeaks } from "../../src/leaks/act-on-leaks.js";
 import type { LeakedKey } from "../../src/leaks/classify-tokens.js";
 import { findPlan } from "../../src/model/plans.js";
 import type { KeyRecord } from "../../src/model/records.js";
-import { SecretHasher } from "../../src/model/secret.js";
+import { generateSecret, SecretHasher } from "../../src/model/secret.js";
 import type { LeakedKeyAction, WebhookEvent } from "../../src/model/webhooks.js";
+import type { LeakResponse } from "../../src/leaks/leak-response.js";
 import { MemoryStore } from "../../src/store/memory/memory-store.js";
 import type { Store } from "../../src/store/store.js";
 import { bootstrapOrganization } from "../../src/tenancy/bootstrap.js";
@@ -42,12 +43,21 @@ async function world(action?: LeakedKeyAction) {
     { organizationName: "acme", plan: findPlan(config.plans, config.defaultPlan)!, ownerName: "owner", environment: "live" },
   );
   if (action) await store.organizations.updateSettings(created.organization.id, { leakedKeyAction: action });
-  const acted: LeakedKeyAction[] = [];
+  const acted: LeakResponse[] = [];
   const leaks = new ActOnLeaks({ store: observed, plans: config, audit, keyEvents, now: () => new Date(clock.now()), observer: { acted: (done) => acted.push(done) } });
-  const leak = (key: KeyRecord = created.key): LeakedKey => ({ key, report: { token: created.secret, type: "keygate_api_key", url: URL, source: "commit" } });
+  const report = { token: created.secret, type: "keygate_api_key", url: URL, source: "commit" };
+  const leak = (key: KeyRecord = created.key, secret: "current" | "previous" = "current"): LeakedKey => ({ key, secret, report });
   const stored = async () => (await store.keys.findById(created.organization.id, created.key.id))!;
   const audited = async () => (await store.audit.list(created.organization.id, { limit: 50 })).filter((entry) => entry.action === "key.leaked");
-  return { leaks, leak, stored, audited, events, announced, acted, key: created.key };
+  /** The key rotated, its leaked secret now the previous one, in its grace for `graceMs` more. */
+  const rotated = async (graceMs: number) =>
+    (await store.keys.replaceSecret(created.organization.id, created.key.id, {
+      secretHash: hasher.hash(generateSecret("live")),
+      keyPrefix: "sk_live_Nw22",
+      previousSecretExpiresAt: new Date(clock.now() + graceMs),
+      updatedAt: new Date(clock.now()),
+    }))!;
+  return { store, leaks, leak, report, stored, audited, events, announced, acted, rotated, clock, key: created.key };
 }
 
 describe("ActOnLeaks", () => {
@@ -94,12 +104,66 @@ describe("ActOnLeaks", () => {
     expect(w.acted).toEqual([action]);
   });
 
-  it("changes nothing for a key already revoked", async () => {
+  it("changes nothing for a key already revoked, and says so: key.leaked and the audit entry with action none", async () => {
     const w = await world();
     await w.leaks.act([w.leak({ ...w.key, isActive: false, revokedAt: new Date(0) })]);
     expect((await w.stored()).isActive).toBe(true);
-    expect(w.events).toEqual([]);
-    expect(await w.audited()).toEqual([]);
+    expect(JSON.parse(w.events[0]!.payload).data).toMatchObject({ url: URL, action: "none", secret: "current" });
+    expect(await w.audited()).toMatchObject([{ keyId: w.key.id, details: { url: URL, action: "none" } }]);
+    expect(w.announced).toEqual([]);
+    expect(w.acted).toEqual(["none"]);
+  });
+
+  it("ends the grace period of a leaked previous secret at once and leaves the current secret working", async () => {
+    const w = await world("revoke");
+    const before = await w.rotated(3_600_000);
+    w.clock.advance(1_000);
+    await w.leaks.act([w.leak(before, "previous")]);
+    const after = await w.stored();
+    expect(after).toMatchObject({ isActive: true, revokedAt: null, secretHash: before.secretHash });
+    expect(after.previousSecret).toEqual({ hash: before.previousSecret!.hash, expiresAt: new Date(w.clock.now()) });
+    expect(JSON.parse(w.events[0]!.payload).data).toMatchObject({ key: { id: w.key.id, is_active: true }, url: URL, action: "end_grace_period", secret: "previous" });
+    expect(await w.audited()).toMatchObject([{ details: { action: "end_grace_period", secret: "previous" } }]);
+    expect(w.announced).toEqual([`${w.key.id} active=true revoked=false`]);
+    // GitHub's retry finds the secret past its grace: nothing more.
+    await w.leaks.act([w.leak(after, "previous")]);
+    expect(w.events).toHaveLength(1);
+    expect(w.acted).toEqual(["end_grace_period"]);
+  });
+
+  it("only tells of a leaked previous secret under notify, and of one past its grace", async () => {
+    const notify = await world("notify");
+    const rotated = await notify.rotated(3_600_000);
+    await notify.leaks.act([notify.leak(rotated, "previous")]);
+    expect(await notify.stored()).toStrictEqual(rotated);
+    expect(notify.acted).toEqual(["notify"]);
+
+    const past = await world();
+    const expired = await past.rotated(1_000);
+    past.clock.advance(1_000);
+    await past.leaks.act([past.leak(expired, "previous")]);
+    expect(await past.stored()).toStrictEqual(expired);
+    expect(JSON.parse(past.events[0]!.payload).data).toMatchObject({ action: "none", secret: "previous" });
+    expect(past.acted).toEqual(["none"]);
+  });
+
+  it("tells of a deleted key's leak with what is kept of it, changes nothing, and writes nothing twice", async () => {
+    const w = await world();
+    await w.store.keys.delete(w.key.organizationId, w.key.id);
+    const deleted = (await w.store.deletedKeys.findByHash(w.key.secretHash))!;
+    await w.leaks.act([{ deleted, report: w.report }]);
+    await w.leaks.act([{ deleted, report: w.report }]);
+    expect(w.events).toHaveLength(1);
+    const data = JSON.parse(w.events[0]!.payload).data;
+    expect(data).toEqual({
+      key: { id: w.key.id, organization_id: w.key.organizationId, name: w.key.name, key_prefix: w.key.keyPrefix, environment: "live", deleted_at: deleted.deletedAt.toISOString() },
+      url: URL,
+      source: "commit",
+      action: "none",
+    });
+    expect(await w.audited()).toMatchObject([{ keyId: w.key.id, actorKeyId: "keygate", details: { url: URL, source: "commit", action: "none" } }]);
+    expect(w.announced).toEqual([]);
+    expect(w.acted).toEqual(["none"]);
   });
 
   it("leaves a key changed since it was read for the next report to decide on", async () => {

@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { MAX_REPORT_BYTES } from "../../src/leaks/leak-report.js";
 import { generateSecret } from "../../src/model/secret.js";
-import { SECRET_SCANNING_PATH } from "../../src/server/secret-scanning-endpoint.js";
+import { REPORTS_PER_SOURCE_PER_MINUTE, SECRET_SCANNING_PATH } from "../../src/server/secret-scanning-endpoint.js";
+import { ManualClock, type Clock } from "../../src/time/clock.js";
 import { startTestApp, type TestApp } from "../support/app.js";
 import { GithubReportSigner } from "./github-report-signer.js";
 
@@ -19,10 +20,10 @@ afterEach(async () => {
   running = undefined;
 });
 
-async function appWithKeysFile(env: Record<string, string> = {}) {
+async function appWithKeysFile(env: Record<string, string> = {}, clock?: Clock) {
   const path = join(mkdtempSync(join(tmpdir(), "keygate-leaks-")), "secret-scanning-keys.json");
   writeFileSync(path, github.keysFile());
-  running = await startTestApp({ env: { KEYGATE_SECRET_SCANNING_KEYS_FILE: path, ...env } });
+  running = await startTestApp({ env: { KEYGATE_SECRET_SCANNING_KEYS_FILE: path, ...env }, ...(clock && { clock }) });
   return { t: running, path };
 }
 
@@ -71,6 +72,28 @@ describe("POST /v1/secret-scanning/github", () => {
     expect(metrics).toContain('keygate_secret_scanning_tokens_total{label="true_positive"} 1');
     expect(metrics).toContain('keygate_leaked_keys_total{action="disable"} 1');
     expect(metrics).toContain('keygate_leaked_keys_total{action="revoke"} 0');
+  });
+
+  it("answers a deleted key's secret true and tells of it; a leaked previous secret stops at once while the current one works", async () => {
+    const { t } = await appWithKeysFile();
+    const gone = await t.client.createKey({ name: "old deploy", scopes: [] });
+    await t.client.deleteKey({ id: gone.key!.id });
+    const { secret: previous, key } = await t.client.createKey({ name: "rotated", scopes: [] });
+    const { secret: current } = await t.client.regenerateKey({ id: key!.id, gracePeriodSeconds: 3_600 });
+    expect(await t.client.testKey({ apiKey: previous })).toMatchObject({ valid: true });
+
+    const body = JSON.stringify([entry(gone.secret), entry(previous)]);
+    const response = await post(t, body, signedHeaders(github, body));
+    expect((await response.json()) as unknown[]).toEqual([
+      expect.objectContaining({ token_hash: sha256(gone.secret), label: "true_positive" }),
+      expect.objectContaining({ token_hash: sha256(previous), label: "true_positive" }),
+    ]);
+    expect(await t.client.testKey({ apiKey: previous })).toMatchObject({ valid: false });
+    expect(await t.client.testKey({ apiKey: current })).toMatchObject({ valid: true });
+    const leakedAudit = async (id: string) =>
+      (await t.store.audit.list(t.admin.organization.id, { keyId: id, limit: 10 })).filter((event) => event.action === "key.leaked").map((event) => event.details);
+    expect(await leakedAudit(gone.key!.id)).toEqual([expect.objectContaining({ url: entry(gone.secret).url, source: "content", action: "none" })]);
+    expect(await leakedAudit(key!.id)).toEqual([expect.objectContaining({ action: "end_grace_period", secret: "previous" })]);
   });
 
   it("refuses signature failures with 401 and bad bodies with 400, naming the reason", async () => {
@@ -139,6 +162,28 @@ describe("POST /v1/secret-scanning/github", () => {
     const body = JSON.stringify([entry(generateSecret("test"))]);
     expect((await post(t, body, signedHeaders(next, body))).status).toBe(200);
     expect((await post(t, body, signedHeaders(github, body))).status).toBe(401);
+  });
+
+  it("bounds the reports one address sends before verifying any: past the bound 429 with Retry-After, and nothing changes", async () => {
+    // The app's clock stands still, so no minute turns inside the flood: the bound is exact.
+    const { t } = await appWithKeysFile({}, new ManualClock(Date.now()));
+    const { secret } = await t.client.createKey({ name: "ci deploy", scopes: [] });
+    // A flood of unsigned reports: refused on their headers (401) while admitted, then 429 from
+    // the first past the address's bound.
+    const statuses: number[] = [];
+    for (let i = 0; i <= REPORTS_PER_SOURCE_PER_MINUTE; i++) statuses.push((await post(t, "[]", {})).status);
+    expect(new Set(statuses.slice(0, -1))).toEqual(new Set([401]));
+    expect(statuses.at(-1)).toBe(429);
+    const body = JSON.stringify([entry(secret)]);
+    const refused = await post(t, body, signedHeaders(github, body));
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect(Number(refused.headers.get("retry-after"))).toBeLessThanOrEqual(60);
+    expect(await refused.json()).toMatchObject({ error: { code: "RATE_LIMITED" } });
+    expect(await t.client.testKey({ apiKey: secret })).toMatchObject({ valid: true });
+    const metrics = await (await fetch(`${t.app.url}/metrics`)).text();
+    expect(metrics).toContain('keygate_secret_scanning_reports_refused_total{reason="rate_limited"} 2');
+    expect(metrics).toContain('keygate_secret_scanning_tokens_total{label="true_positive"} 0');
   });
 
   it("takes only POST", async () => {

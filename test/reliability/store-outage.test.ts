@@ -1,14 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { MongoMemoryServer } from "mongodb-memory-server-core";
+import type { MongoMemoryServer } from "mongodb-memory-server-core";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { Health, HealthCheckResponse_ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
 import { generateSecret } from "../../src/model/secret.js";
 import { createMongoStore, type MongoStore } from "../../src/store/mongo/mongo-store.js";
 import { ManualClock } from "../../src/time/clock.js";
 import { startTestApp, type TestApp } from "../support/app.js";
-import { launchRetryingEarlyExits, MONGOD_LAUNCH_TIMEOUT_MS } from "../support/mongod-launch.js";
+import { restartMongod, startMongod } from "../support/mongod-launch.js";
+import { MONGOD_HOOK_TIMEOUT_MS } from "../support/mongod-timeout.js";
 import { checker, within } from "./check-client.js";
 
 /**
@@ -60,8 +61,7 @@ describe("store outage: fail fast, fail-static, fail-closed, recover", () => {
   let check: ReturnType<typeof checker>;
 
   beforeAll(async () => {
-    // Restarts (mongod.start(true)) reuse these options, so a slow restart on a busy machine waits too.
-    mongod = await launchRetryingEarlyExits(() => MongoMemoryServer.create({ instance: { ip: "127.0.0.1", launchTimeout: MONGOD_LAUNCH_TIMEOUT_MS } }));
+    mongod = await startMongod();
     // Writes wait 2 s for a server here (production waits out an election: 15 s by default).
     store = createMongoStore(mongod.getUri(), "keygate_outage", { writeWaitMs: 2_000 });
     await store.init();
@@ -80,7 +80,8 @@ describe("store outage: fail fast, fail-static, fail-closed, recover", () => {
     await mongod?.stop();
   });
 
-  it("keeps serving cached keys, refuses the rest, and catches up when mongod returns", async () => {
+  // Each test restarts the mongod: it may take as long as a start (the rest is seconds).
+  it("keeps serving cached keys, refuses the rest, and catches up when mongod returns", { timeout: MONGOD_HOOK_TIMEOUT_MS }, async () => {
     const cachedKey = await t.client.createKey({ name: "cached", scopes: ["machines:read"] });
     const uncachedKey = await t.client.createKey({ name: "uncached", scopes: ["machines:read"] });
     expect(await check(cachedKey.secret)).toBe("allowed");
@@ -115,7 +116,7 @@ describe("store outage: fail fast, fail-static, fail-closed, recover", () => {
     const unflushed = t.app.usage.recorder.unflushedEntries;
     expect(unflushed).toBeGreaterThan(0);
 
-    await mongod.start(true);
+    await restartMongod(mongod);
 
     // Recovery without a restart.
     await within(15_000, "200", () => readyz(t.app.url));
@@ -129,7 +130,7 @@ describe("store outage: fail fast, fail-static, fail-closed, recover", () => {
     expect(totals.get(cachedKey.key!.id)?.requests).toBe(5);
   });
 
-  it("two replicas under Check load while mongod stops and starts: no count lost, revocations reach both after", { timeout: 90_000 }, async () => {
+  it("two replicas under Check load while mongod stops and starts: no count lost, revocations reach both after", { timeout: MONGOD_HOOK_TIMEOUT_MS }, async () => {
     const storeB = createMongoStore(mongod.getUri(), "keygate_outage");
     await storeB.init();
     const b = await startTestApp({ store: storeB, closeStore: false, env: { KEYGATE_CHANGE_POLL_INTERVAL_MS: "200" } });
@@ -161,7 +162,7 @@ describe("store outage: fail fast, fail-static, fail-closed, recover", () => {
       await new Promise((resolve) => setTimeout(resolve, 500));
       await mongod.stop({ doCleanup: false });
       await new Promise((resolve) => setTimeout(resolve, 2_000));
-      await mongod.start(true);
+      await restartMongod(mongod);
       await within(15_000, "200", () => readyz(t.app.url));
       await within(15_000, "200", () => readyz(b.app.url));
       running = false;

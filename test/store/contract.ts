@@ -9,6 +9,7 @@ import { describeKeyListingContract } from "./contract/key-listing.js";
 import { describeKeyRecordsContract } from "./contract/key-records.js";
 import { describeKeyRevokeAndDeleteContract } from "./contract/key-revoke-and-delete.js";
 import { describeKeySecretsContract } from "./contract/key-secrets.js";
+import { describeDeletedKeysContract } from "./contract/deleted-keys.js";
 import { describeOrganizationsContract } from "./contract/organizations.js";
 import { describeBudgetLeasesContract } from "./contract/budget-leases.js";
 import { describeReplicaRegistryContract } from "./contract/replica-registry.js";
@@ -18,6 +19,7 @@ import { describeKeyScheduleContract } from "./contract/key-schedule.js";
 import { describeWebhookEndpointsContract } from "./contract/webhook-endpoints.js";
 import { describeWebhookOutboxContract } from "./contract/webhook-outbox.js";
 import { describeWebhookClaimsContract } from "./contract/webhook-claims.js";
+import { describeIdentitiesContract } from "./contract/identities.js";
 
 /**
  * The one contract every store keeps (src/store/store.ts). Each implementation runs it from its own
@@ -69,6 +71,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     describeKeyListingContract(getStore);
     describeKeyRevokeAndDeleteContract(getStore);
     describeKeySecretsContract(getStore);
+    describeDeletedKeysContract(getStore);
     describeKeyLimitsContract(getStore);
     describeKeyAsSeenContract(getStore);
     describeKeyScheduleContract(getStore);
@@ -78,6 +81,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     describeBudgetLeasesContract(getStore);
     describeReplicaRegistryContract(getStore);
     describeUsageContract(getStore);
+    describeIdentitiesContract(getStore);
     describeReceiptsContract(getStore);
     describeWebhookEndpointsContract(getStore);
     describeWebhookOutboxContract(getStore, () => underTest?.unitsWithoutRollback !== true);

@@ -1,10 +1,10 @@
 import { MongoClient, type CommandStartedEvent, type Db } from "mongodb";
-import { MongoMemoryReplSet } from "mongodb-memory-server-core";
+import type { MongoMemoryReplSet } from "mongodb-memory-server-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newId } from "../../src/model/ids.js";
 import type { KeyRecord, User } from "../../src/model/records.js";
 import { COLLECTIONS, MongoStore } from "../../src/store/mongo/mongo-store.js";
-import { MONGOD_LAUNCH_TIMEOUT_MS } from "../support/mongod-launch.js";
+import { startReplicaSet } from "../support/mongod-launch.js";
 import { aKey, T0 } from "../support/records.js";
 import { ROOMY, T1 } from "./contract/fixtures.js";
 import { counterWriter } from "../support/stored-counters.js";
@@ -28,10 +28,7 @@ describe("MongoDB store on a replica set", () => {
   const pings: CommandStartedEvent[] = [];
 
   beforeAll(async () => {
-    replSet = await MongoMemoryReplSet.create({
-      replSet: { count: 1, ip: "127.0.0.1", args: ["--setParameter", "enableTestCommands=1"] },
-      instanceOpts: [{ launchTimeout: MONGOD_LAUNCH_TIMEOUT_MS }],
-    });
+    replSet = await startReplicaSet({ args: ["--setParameter", "enableTestCommands=1"] });
     client = new MongoClient(replSet.getUri(), { monitorCommands: true, appName: APP });
     client.on("commandStarted", (event) => {
       if (event.commandName === "ping") pings.push(event);

@@ -1,6 +1,6 @@
-import { MongoMemoryServer } from "mongodb-memory-server-core";
+import type { MongoMemoryServer } from "mongodb-memory-server-core";
 import { afterAll, describe, expect, it } from "vitest";
-import { launchRetryingEarlyExits, MONGOD_LAUNCH_TIMEOUT_MS } from "../support/mongod-launch.js";
+import { startMongod } from "../support/mongod-launch.js";
 import { freshMongoStore } from "../support/mongo.js";
 import { withCounterWriter } from "../support/stored-counters.js";
 import { describeStoreContract } from "./contract.js";
@@ -12,8 +12,7 @@ import { describeStoreContract } from "./contract.js";
  * standalone of its own (the run's shared mongod is a replica set, see global-setup.ts).
  */
 let server: Promise<MongoMemoryServer> | undefined;
-const standaloneUri = async () =>
-  (await (server ??= launchRetryingEarlyExits(() => MongoMemoryServer.create({ instance: { ip: "127.0.0.1", launchTimeout: MONGOD_LAUNCH_TIMEOUT_MS } })))).getUri();
+const standaloneUri = async () => (await (server ??= startMongod())).getUri();
 
 afterAll(async () => {
   await (await server)?.stop();

@@ -2,6 +2,7 @@ import { MongoError } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newId } from "../../src/model/ids.js";
 import { StoreUnavailableError } from "../../src/store/errors.js";
+import { DELETED_KEY_RETENTION_MS } from "../../src/store/deleted-key-repository.js";
 import { toDocument } from "../../src/store/mongo/documents.js";
 import { COLLECTIONS, createMongoStore } from "../../src/store/mongo/mongo-store.js";
 import type { WebhookEndpointDocument } from "../../src/store/mongo/webhook-documents.js";
@@ -42,6 +43,7 @@ describe("mongodb store", () => {
       { key: { organizationId: 1, _id: 1 } },
       { key: { organizationId: 1, isActive: 1, _id: 1 } },
       { key: { organizationId: 1, ownerUserId: 1, _id: 1 } },
+      { key: { organizationId: 1, identityId: 1, _id: 1 }, partialFilterExpression: { identityId: { $type: "string" } } },
       { key: { "encryptedSecret.keyId": 1, _id: 1 }, partialFilterExpression: { "encryptedSecret.keyId": { $type: "string" } } },
       { key: { expiresAt: 1, _id: 1 }, partialFilterExpression: { expiresAt: { $type: "date" } } },
     ]);
@@ -58,11 +60,44 @@ describe("mongodb store", () => {
       { key: { createdAt: 1 } },
     ]);
     expect((await fresh.db.collection(COLLECTIONS.webhookDeliveries).indexes()).find(({ name }) => name === "created_ttl")?.expireAfterSeconds).toBe(35 * 24 * 60 * 60);
+    expect(await indexes(COLLECTIONS.deletedKeys)).toEqual([{ key: { _id: 1 } }, { key: { secretHashes: 1 } }, { key: { deletedAt: 1 } }]);
+    expect((await fresh.db.collection(COLLECTIONS.deletedKeys).indexes()).find(({ name }) => name === "deletedAt_ttl")?.expireAfterSeconds).toBe(90 * 24 * 60 * 60);
+    expect(await indexes(COLLECTIONS.identities)).toEqual([
+      { key: { _id: 1 } },
+      { key: { organizationId: 1, externalId: 1 }, unique: true },
+      { key: { organizationId: 1, _id: 1 } },
+    ]);
     expect(await indexes(COLLECTIONS.audit)).toEqual([
       { key: { _id: 1 } },
       { key: { organizationId: 1, _id: -1 } },
       { key: { organizationId: 1, keyId: 1, _id: -1 } },
+      { key: { organizationId: 1, action: 1, _id: -1 } },
+      { key: { organizationId: 1, actorUserId: 1, _id: -1 } },
     ]);
+  });
+
+  it("remembers a deleted key in the delete's own transaction: a unit that fails keeps the key and remembers nothing", async () => {
+    const org = newId("org");
+    const key = aKey(org);
+    await fresh.store.keys.create(key, { organizationMax: 10, userMax: 10 });
+    const failing = fresh.store.atomically(async () => {
+      expect(await fresh.store.keys.delete(org, key.id)).not.toBeNull();
+      throw new Error("the unit fails after the delete");
+    });
+    await expect(failing).rejects.toThrow("the unit fails after the delete");
+    expect(await fresh.store.keys.findById(org, key.id)).toStrictEqual(key);
+    expect(await fresh.store.deletedKeys.findByHash(key.secretHash)).toBeNull();
+  });
+
+  it("no longer finds a deleted key past the retention, before the TTL sweep drops it", async () => {
+    const org = newId("org");
+    const key = aKey(org);
+    await fresh.store.keys.create(key, { organizationMax: 10, userMax: 10 });
+    await fresh.store.keys.delete(org, key.id);
+    expect(await fresh.store.deletedKeys.findByHash(key.secretHash)).toMatchObject({ id: key.id });
+    const pastRetention = new Date(Date.now() - DELETED_KEY_RETENTION_MS - 60_000);
+    await fresh.db.collection(COLLECTIONS.deletedKeys).updateOne({ _id: key.id as never }, { $set: { deletedAt: pastRetention } });
+    expect(await fresh.store.deletedKeys.findByHash(key.secretHash)).toBeNull();
   });
 
   it("creates every collection in init, so first writes never race to create one", async () => {

@@ -1,7 +1,7 @@
 import { once } from "node:events";
 import { MongoClient } from "mongodb";
-import { MongoMemoryReplSet, type MongoMemoryServer } from "mongodb-memory-server-core";
-import { MONGOD_LAUNCH_TIMEOUT_MS } from "./mongod-launch.js";
+import type { MongoMemoryReplSet, MongoMemoryServer } from "mongodb-memory-server-core";
+import { restartMongod, startReplicaSet } from "./mongod-launch.js";
 
 /**
  * Three real mongod processes as one replica set, and what happens to replica sets in production:
@@ -52,16 +52,11 @@ export class ThreeMemberReplicaSet {
   }
 
   static async start(): Promise<ThreeMemberReplicaSet> {
-    const set = await MongoMemoryReplSet.create({
-      replSet: {
-        count: 3,
-        ip: "127.0.0.1",
-        configSettings: { electionTimeoutMillis: ELECTION_TIMEOUT_MS },
-        // For stall()'s fail point.
-        args: ["--setParameter", "enableTestCommands=1"],
-      },
-      // Restarts (start(true)) reuse these options, so a slow restart on a busy machine waits too.
-      instanceOpts: [0, 1, 2].map(() => ({ launchTimeout: MONGOD_LAUNCH_TIMEOUT_MS })),
+    const set = await startReplicaSet({
+      members: 3,
+      settings: { electionTimeoutMillis: ELECTION_TIMEOUT_MS },
+      // For stall()'s fail point.
+      args: ["--setParameter", "enableTestCommands=1"],
     });
     return new ThreeMemberReplicaSet(set);
   }
@@ -157,7 +152,7 @@ export class ThreeMemberReplicaSet {
 
   /** Starts a killed member again on its port and data, and waits until it is a secondary again. */
   async restart(host: string, timeoutMs: number): Promise<void> {
-    await this.#server(host).start(true);
+    await restartMongod(this.#server(host));
     const deadline = Date.now() + timeoutMs;
     while ((await this.#hello(host))?.secondary !== true) {
       if (Date.now() > deadline) throw new Error(`${host} is not a secondary ${timeoutMs} ms after its restart`);

@@ -1,7 +1,14 @@
+import uPlot from "uplot";
+import "uplot/dist/uPlot.min.css";
+import { tooltipPlugin } from "./chart-tooltip.js";
+import { dayTicks, shortDay } from "./day-ticks.js";
 import { h, svg, table } from "./dom.js";
 import { formatCount } from "./format.js";
 
-/** Plain SVG charts; each comes with its numbers as a table for screen readers and copying. */
+/**
+ * Charts: uPlot draws the daily trends (axes that stay readable on a phone, the values on hover),
+ * plain SVG the gauges; each comes with its numbers as text for screen readers and copying.
+ */
 
 export interface DayBar {
   date: string;
@@ -9,44 +16,100 @@ export interface DayBar {
   errors: number;
 }
 
-const WIDTH = 640;
-const HEIGHT = 200;
-const PAD = { top: 12, right: 8, bottom: 28, left: 44 };
+const FONT = "12px system-ui, -apple-system, sans-serif";
+/** Room for the widest day label ("May 30") and a gap, in CSS pixels. */
+const DAY_LABEL_WIDTH = 56;
+const Y_AXIS_WIDTH = 52;
+const compact = new Intl.NumberFormat("en-US", { notation: "compact", maximumFractionDigits: 1 });
+/** Whole requests only: 1, 2, 5, 10, 20, 50, … */
+const Y_STEPS = Array.from({ length: 13 }, (_, e) => [1, 2, 5].map((m) => m * 10 ** e)).flat();
 
-/** Requests and errors per day as paired bars. */
+/** The page's palette (#rrggbb custom properties), so the canvas follows the stylesheet. */
+const color = (name: string): string => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+
+/** Wide enough to read on a phone, not taller than a laptop screen can spare. */
+const heightFor = (width: number): number => Math.round(Math.min(240, Math.max(200, width * 0.4)));
+
+function chartOptions(days: readonly DayBar[], width: number): uPlot.Options {
+  const [requests, errors, muted, line] = ["--requests", "--errors", "--muted", "--line"].map(color) as [string, string, string, string];
+  const plotWidth = (u: uPlot) => u.bbox.width / uPlot.pxRatio;
+  return {
+    width,
+    height: heightFor(width),
+    legend: { show: false },
+    cursor: { y: false, drag: { x: false, y: false }, points: { size: 8 } },
+    scales: {
+      x: { time: false, range: [-0.5, days.length - 0.5] },
+      y: { range: (_u, _min, max) => [0, Math.max(1, max) * 1.1] },
+    },
+    axes: [
+      {
+        font: FONT,
+        stroke: muted,
+        grid: { show: false },
+        ticks: { stroke: line, size: 4 },
+        splits: (u) => dayTicks(days.length, plotWidth(u), DAY_LABEL_WIDTH),
+        values: (_u, splits) => splits.map((i) => shortDay(days[i]?.date ?? "")),
+      },
+      {
+        font: FONT,
+        stroke: muted,
+        size: Y_AXIS_WIDTH,
+        space: 28,
+        incrs: Y_STEPS,
+        grid: { stroke: line, width: 1 },
+        ticks: { show: false },
+        values: (_u, splits) => splits.map((v) => compact.format(v)),
+      },
+    ],
+    series: [
+      {},
+      // The area under the requests: their colour at 13% opacity (#rrggbb + alpha).
+      { label: "requests", stroke: requests, fill: `${requests}22`, width: 2, points: { show: days.length <= 31 } },
+      { label: "errors", stroke: errors, width: 2, points: { show: days.length <= 31 } },
+    ],
+    plugins: [
+      tooltipPlugin((i) => {
+        const day = days[i];
+        return (
+          day && [
+            h("strong", null, day.date),
+            h("span", { class: "legend requests" }, `${formatCount(day.requests)} requests`),
+            h("span", { class: "legend errors" }, `${formatCount(day.errors)} errors`),
+          ]
+        );
+      }),
+    ],
+  };
+}
+
+/**
+ * The plot is drawn once its box has a width, and redrawn to fit when the width changes (a phone
+ * turned, a window resized).
+ */
+function plotInto(container: HTMLElement, days: readonly DayBar[]): void {
+  const data: uPlot.AlignedData = [days.map((_, i) => i), days.map((d) => d.requests), days.map((d) => d.errors)];
+  let plot: uPlot | undefined;
+  new ResizeObserver(([entry]) => {
+    const width = Math.floor(entry?.contentRect.width ?? 0);
+    if (width === 0) return;
+    if (!plot) plot = new uPlot(chartOptions(days, width), data, container);
+    else if (width !== plot.width) plot.setSize({ width, height: heightFor(width) });
+  }).observe(container);
+}
+
+/** Requests and errors per day: a uPlot chart with a tooltip, and the same numbers as a table. */
 export function dailyChart(title: string, days: readonly DayBar[]): HTMLElement {
-  const max = Math.max(1, ...days.map((d) => Math.max(d.requests, d.errors)));
-  const plotW = WIDTH - PAD.left - PAD.right;
-  const plotH = HEIGHT - PAD.top - PAD.bottom;
-  const slot = plotW / Math.max(1, days.length);
-  const bar = Math.max(1, Math.min(24, slot * 0.38));
-  const y = (v: number) => PAD.top + plotH - (v / max) * plotH;
   const totalRequests = days.reduce((sum, d) => sum + d.requests, 0);
   const totalErrors = days.reduce((sum, d) => sum + d.errors, 0);
   const label = `${title}: ${formatCount(totalRequests)} requests and ${formatCount(totalErrors)} errors over ${days.length} days`;
-  const chart = svg(
-    "svg",
-    { viewBox: `0 0 ${WIDTH} ${HEIGHT}`, role: "img", "aria-label": label, class: "chart" },
-    svg("line", { x1: PAD.left, x2: WIDTH - PAD.right, y1: y(0), y2: y(0), class: "axis" }),
-    svg("text", { x: PAD.left - 6, y: y(max) + 4, "text-anchor": "end", class: "tick" }, formatCount(max)),
-    svg("text", { x: PAD.left - 6, y: y(0), "text-anchor": "end", class: "tick" }, "0"),
-    days.map((d, i) => {
-      const x = PAD.left + i * slot + slot / 2;
-      const showDate = days.length <= 8 || i === 0 || i === days.length - 1 || i % Math.ceil(days.length / 6) === 0;
-      return svg(
-        "g",
-        null,
-        svg("rect", { x: x - bar, y: y(d.requests), width: bar, height: y(0) - y(d.requests), class: "bar requests" }, svg("title", null, `${d.date}: ${d.requests} requests`)),
-        svg("rect", { x, y: y(d.errors), width: bar, height: y(0) - y(d.errors), class: "bar errors" }, svg("title", null, `${d.date}: ${d.errors} errors`)),
-        showDate && svg("text", { x, y: HEIGHT - 8, "text-anchor": "middle", class: "tick" }, d.date.slice(5)),
-      );
-    }),
-  );
+  const plot = h("div", { class: "chart-plot", role: "img", "aria-label": label });
+  plotInto(plot, days);
   return h(
     "figure",
     { class: "chart-figure" },
     h("figcaption", null, title, " ", h("span", { class: "legend requests" }, "requests"), " ", h("span", { class: "legend errors" }, "errors")),
-    chart,
+    plot,
     h(
       "details",
       null,

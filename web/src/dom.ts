@@ -56,11 +56,21 @@ export function field(label: string, control: HTMLElement, hint?: string): HTMLE
   return h("div", { class: "field" }, h("label", { for: control.id }, label), control, hint && h("small", { id: hintId, class: "hint" }, hint));
 }
 
-/** A table in a scrolling wrapper, so it never widens the page on a phone. */
-export function table(caption: string, headers: readonly string[], rows: readonly (readonly Child[])[], empty = "Nothing yet."): HTMLElement {
+/**
+ * A table in a scrolling wrapper, so it never widens the page on a phone. `cards`: on a phone each
+ * row is shown as a card of label/value lines instead, so no column is cut off; every cell carries
+ * its column's name for that. `empty` may carry the next step (a button or a link).
+ */
+export function table(
+  caption: string,
+  headers: readonly string[],
+  rows: readonly (readonly Child[])[],
+  empty: Child = "Nothing yet.",
+  options: { cards?: boolean } = {},
+): HTMLElement {
   return h(
     "div",
-    { class: "table-wrap" },
+    { class: options.cards ? "table-wrap cards" : "table-wrap" },
     h(
       "table",
       null,
@@ -71,7 +81,7 @@ export function table(caption: string, headers: readonly string[], rows: readonl
         null,
         rows.length === 0
           ? h("tr", null, h("td", { colspan: headers.length, class: "empty" }, empty))
-          : rows.map((cells) => h("tr", null, cells.map((cell) => h("td", null, cell)))),
+          : rows.map((cells) => h("tr", null, cells.map((cell, i) => h("td", { "data-label": headers[i] }, cell)))),
       ),
     ),
   );

@@ -42,7 +42,8 @@ export function keyForm(catalog: readonly Scope[], grantable: readonly string[],
     .filter((scope) => offered.has(scope.name))
     .map((scope) => {
       const box = h("input", { type: "checkbox", name: "scope", value: scope.name, checked: chosen.has(scope.name) });
-      return h("label", { class: "check" }, box, h("code", null, scope.name), scope.description && h("span", { class: "hint" }, ` ${scope.description}`));
+      // The name and its description flow as one text, so a line breaks between words and never inside a scope's name.
+      return h("label", { class: "check" }, box, h("span", null, h("code", { class: "scope" }, scope.name), scope.description && h("span", { class: "hint" }, ` ${scope.description}`)));
     });
   const scopes = h("fieldset", { class: "scopes" }, h("legend", null, "Scopes"), boxes.length ? boxes : h("p", null, "No scopes to grant."));
   const allowIps = h("textarea", { name: "allowIps", rows: 2, placeholder: "203.0.113.0/24\n2001:db8::/32" }, (key?.allowIps ?? []).join("\n"));
@@ -80,6 +81,12 @@ export function keyForm(catalog: readonly Scope[], grantable: readonly string[],
       expiresAt: fromLocalInput(expires.value),
     }),
   };
+}
+
+/** A key's scopes as a list that wraps between scopes, never inside one; "none" for none. */
+export function scopeList(scopes: readonly string[]): HTMLElement {
+  if (scopes.length === 0) return h("span", { class: "hint" }, "none");
+  return h("ul", { class: "scope-list" }, scopes.map((scope) => h("li", null, h("code", { class: "scope" }, scope))));
 }
 
 const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((v, i) => v === b[i]);

@@ -1,9 +1,9 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { OrganizationSettings, UpdateOrganizationSettingsRequestSchema } from "../../gen/keygate/v1/key_admin_pb.js";
-import { field, h } from "./dom.js";
+import { LeakedKeyAction, type OrganizationSettings, type UpdateOrganizationSettingsRequestSchema } from "../../gen/keygate/v1/key_admin_pb.js";
+import { field, h, select } from "./dom.js";
 
 /**
- * The organization's four settings as a form: what each means and its default, the values as
+ * The organization's five settings as a form: what each means and its default, the values as
  * the server last answered them, and the request that changes only those edited. A key
  * lifecycle setting sent unchanged would change nothing anyway, but sending only edits keeps an
  * admin's save of a notification setting from ever naming an owner-only one.
@@ -12,10 +12,10 @@ import { field, h } from "./dom.js";
 export type SettingsChanges = MessageInitShape<typeof UpdateOrganizationSettingsRequestSchema>;
 
 /** The settings by API name, as the server names them in its errors. */
-type SettingName = "expiry_warning_days" | "max_key_lifetime_days" | "disable_unused_keys_after_days" | "quota_thresholds";
+type SettingName = "expiry_warning_days" | "max_key_lifetime_days" | "disable_unused_keys_after_days" | "quota_thresholds" | "leaked_key_action";
 
 interface Setting {
-  input: HTMLInputElement;
+  input: HTMLInputElement | HTMLSelectElement;
   error: HTMLElement;
 }
 
@@ -38,12 +38,19 @@ function daysInput(name: SettingName, min: number, max: number): HTMLInputElemen
 }
 
 /** A labelled setting with its meaning, and a place for what is wrong with its value. */
-function settingField(label: string, input: HTMLInputElement, hint: string): { element: HTMLElement; setting: Setting } {
+function settingField(label: string, input: Setting["input"], hint: string): { element: HTMLElement; setting: Setting } {
   const element = field(label, input, hint);
   const error = h("small", { id: `${input.id}-error`, class: "error-text field-error", hidden: true });
   element.appendChild(error);
   return { element, setting: { input, error } };
 }
+
+/** What a key reported leaked by a secret scanner gets, in the order of how hard it bites. */
+const LEAKED_KEY_ACTIONS = [
+  [String(LeakedKeyAction.NOTIFY), "Notify only: key.leaked and an audit entry"],
+  [String(LeakedKeyAction.DISABLE), "Disable the key (it can be enabled again)"],
+  [String(LeakedKeyAction.REVOKE), "Revoke the key for good"],
+] as const;
 
 export function settingsForm(initial: OrganizationSettings, submit: HTMLButtonElement, lifecycleNote: HTMLElement): SettingsForm {
   let current = initial;
@@ -67,11 +74,17 @@ export function settingsForm(initial: OrganizationSettings, submit: HTMLButtonEl
     daysInput("disable_unused_keys_after_days", 0, 3650),
     "Keys not used for this many days are disabled, with a key.updated event and an audit entry. 0 to 3650; 0: never (the default).",
   );
+  const leaked = settingField(
+    "When a key is reported leaked",
+    select(LEAKED_KEY_ACTIONS, String(initial.leakedKeyAction), { name: "leaked_key_action" }),
+    "A secret scanner (GitHub's secret scanning) found a key's secret in public. keygate always sends key.leaked and writes an audit entry with where it was found; this says what happens to the key. Default: disable.",
+  );
   const settings: Record<SettingName, Setting> = {
     expiry_warning_days: expiry.setting,
     quota_thresholds: quota.setting,
     max_key_lifetime_days: lifetime.setting,
     disable_unused_keys_after_days: unused.setting,
+    leaked_key_action: leaked.setting,
   };
 
   const element = h(
@@ -92,6 +105,7 @@ export function settingsForm(initial: OrganizationSettings, submit: HTMLButtonEl
       h("p", { class: "hint" }, "These act on every key, owners' included, so only owners change them. ", lifecycleNote),
       lifetime.element,
       unused.element,
+      leaked.element,
     ),
     h("div", { class: "actions" }, submit),
   );
@@ -102,6 +116,7 @@ export function settingsForm(initial: OrganizationSettings, submit: HTMLButtonEl
     lifetime.setting.input.value = String(next.maxKeyLifetimeDays);
     unused.setting.input.value = String(next.disableUnusedKeysAfterDays);
     quota.setting.input.value = thresholdsText(next.quotaThresholds);
+    leaked.setting.input.value = String(next.leakedKeyAction);
   };
   reset(initial);
 
@@ -144,6 +159,8 @@ export function settingsForm(initial: OrganizationSettings, submit: HTMLButtonEl
     }
     const thresholds = parts.map(Number);
     if (!sameList(thresholds, current.quotaThresholds)) Object.assign(request, { quotaThresholds: thresholds, setQuotaThresholds: true });
+    const action = Number(leaked.setting.input.value) as LeakedKeyAction;
+    if (action !== current.leakedKeyAction) request.leakedKeyAction = action;
     return { request };
   };
 

@@ -5,21 +5,19 @@ import type { KeyAdminDeps } from "../key-admin-deps.js";
 import { toAuditEventMessage } from "../mapping.js";
 import { validPageSize } from "../validation.js";
 import type { KeyAdminHandler } from "../admin-parts.js";
+import { auditFilterOf, serialisedAuditFilter } from "./audit-filter.js";
 
-/** ListAuditEvents: the caller's organization's audit log, newest first, optionally of one key. */
+/** ListAuditEvents: the caller's organization's audit log, newest first, filtered by key, action, actor and time. */
 export function listAuditEvents(deps: Pick<KeyAdminDeps, "store" | "pageTokens">): KeyAdminHandler<"listAuditEvents"> {
   const { store } = deps;
 
   return async (req, ctx) => {
     const caller = callerOf(ctx);
     const pageSize = validPageSize(req.pageSize);
-    const listing = { listing: "audit", organizationId: caller.organization.id, filter: req.keyId };
+    const filter = auditFilterOf(req);
+    const listing = { listing: "audit", organizationId: caller.organization.id, filter: serialisedAuditFilter(filter) };
     const { items, nextPageToken } = await deps.pageTokens.page(listing, req.pageToken, pageSize, (before, limit) =>
-      store.audit.list(caller.organization.id, {
-        ...(req.keyId === "" ? {} : { keyId: req.keyId }),
-        ...(before === undefined ? {} : { beforeId: before }),
-        limit,
-      }),
+      store.audit.list(caller.organization.id, { ...filter, ...(before === undefined ? {} : { beforeId: before }), limit }),
     );
     return create(ListAuditEventsResponseSchema, { events: items.map(toAuditEventMessage), nextPageToken });
   };

@@ -17,11 +17,21 @@ export class MemoryAuditRepository implements AuditRepository {
     for (let i = events.length - 1; i >= 0 && page.length < query.limit; i--) {
       const event = events[i]!;
       if (query.beforeId !== undefined && event.id >= query.beforeId) continue;
-      if (query.keyId !== undefined && event.keyId !== query.keyId) continue;
-      page.push(copy(event));
+      if (matches(event, query)) page.push(copy(event));
     }
     return page;
   }
+}
+
+function matches(event: AuditEvent, query: AuditListQuery): boolean {
+  return (
+    (query.keyId === undefined || event.keyId === query.keyId) &&
+    (query.action === undefined || event.action === query.action) &&
+    (query.actorUserId === undefined || event.actorUserId === query.actorUserId) &&
+    (query.actorKeyId === undefined || event.actorKeyId === query.actorKeyId) &&
+    (query.occurredFrom === undefined || event.occurredAt >= query.occurredFrom) &&
+    (query.occurredBefore === undefined || event.occurredAt < query.occurredBefore)
+  );
 }
 
 function insertSortedEvent(events: AuditEvent[], event: AuditEvent): void {

@@ -13,6 +13,7 @@ import type { KeyRecord, SealedSecret } from "../../model/records.js";
 import { isAsSeen, KeyChangedError, type KeyAsSeen } from "../key-as-seen.js";
 import { boundedFields, type KeyBound } from "../key-bound.js";
 import { isUsableHolder } from "../usable-holder.js";
+import { MemoryDeletedKeyRepository } from "./deleted-key-repository.js";
 import { ExpiryWalks } from "./expiry-walks.js";
 import { KeyTable } from "./key-table.js";
 import { RowsByCode } from "./rows-by-code.js";
@@ -57,6 +58,9 @@ export class MemoryKeyRepository implements KeyRepository {
   readonly #expiryWalks = new ExpiryWalks(this.#table);
   /** Slots held, by organization id and by `organizationId/userId`. */
   readonly #slots = new Map<string, number>();
+
+  /** `deleted` remembers the keys delete() removes (the store's deletedKeys). */
+  constructor(private readonly deleted = new MemoryDeletedKeyRepository()) {}
 
   #rowOfId(id: string): number | undefined {
     return this.#rowById.find(id, (row) => this.#table.id(row) === id);
@@ -127,6 +131,7 @@ export class MemoryKeyRepository implements KeyRepository {
       const row = rows[i]!;
       if (query.isActive !== undefined && this.#table.isActive(row) !== query.isActive) continue;
       if (query.ownerUserId !== undefined && this.#table.ownerUserId(row) !== query.ownerUserId) continue;
+      if (query.identityId !== undefined && this.#table.identityId(row) !== query.identityId) continue;
       page.push(this.#table.read(row));
       if (page.length === query.limit) break;
     }
@@ -189,6 +194,7 @@ export class MemoryKeyRepository implements KeyRepository {
     const rows = this.#rowsByOrganization.get(organizationId)!;
     rows.splice(positionOf(rows, this.#idOf, id, false), 1);
     this.#table.remove(row);
+    this.deleted.remember(key);
     return key;
   }
 
@@ -212,6 +218,15 @@ export class MemoryKeyRepository implements KeyRepository {
     else delete key.encryptedSecret;
     if (next.expiresAt !== undefined) key.expiresAt = next.expiresAt;
     key.updatedAt = next.updatedAt;
+    return this.#write(found);
+  }
+
+  async endGracePeriod(organizationId: string, id: string, previousHash: string, at: Date): Promise<KeyRecord | null> {
+    const found = this.#find(organizationId, id);
+    const previous = found?.key.previousSecret;
+    if (!found || found.key.revokedAt !== null || previous?.hash !== previousHash || previous.expiresAt <= at) return null;
+    found.key.previousSecret = { hash: previousHash, expiresAt: new Date(at) };
+    found.key.updatedAt = new Date(at);
     return this.#write(found);
   }
 
@@ -240,6 +255,15 @@ export class MemoryKeyRepository implements KeyRepository {
       if (this.#table.isUsable(row) && this.#table.createdAtMs(row) < before.getTime()) page.push(this.#table.read(row));
     }
     return page;
+  }
+
+  /** Keys of the organization tied to the identity that are not revoked (what keeps it from deletion). */
+  tiedTo(organizationId: string, identityId: string): number {
+    let tied = 0;
+    for (const row of this.#rowsByOrganization.get(organizationId) ?? []) {
+      if (this.#table.identityId(row) === identityId && !this.#table.isRevoked(row)) tied++;
+    }
+    return tied;
   }
 
   async countHoldingSlots(organizationId: string, ownerUserId?: string): Promise<number> {

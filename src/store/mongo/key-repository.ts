@@ -21,9 +21,12 @@ import { isAsSeen, KeyChangedError, type KeyAsSeen } from "../key-as-seen.js";
 import { boundRateLimit, type KeyBound } from "../key-bound.js";
 import { isUsableHolder } from "../usable-holder.js";
 import { toDocument } from "./documents.js";
-import { outsideBound, rateWithinBound } from "./key-bound-filters.js";
+import { boundedNamedLimits, outsideBound, rateWithinBound } from "./key-bound-filters.js";
+import { holdingSlot, stillAsSeen } from "./key-write-filters.js";
 import { changesOf, toRecord, type KeyDocument } from "./key-document.js";
 import { KeyWalks, type ExpiryPage, type PageAfter } from "./key-walks.js";
+import { KEY_INDEXES } from "./key-indexes.js";
+import type { MongoDeletedKeyRepository } from "./deleted-key-repository.js";
 import { KeySlotCounters, organizationCounter, userCounter, type SlotCounterId } from "./key-slots.js";
 import { isDuplicateKeyError, reportingDuplicates } from "./mongo-errors.js";
 
@@ -33,41 +36,14 @@ const CLAIM_MS = 60_000;
 /** How often update re-reads a key whose owner another update changed under it. */
 const UPDATE_ATTEMPTS = 5;
 
-/** Only keys that are not revoked hold a slot; each matches at most one key. */
-const holdingSlot = (organizationId: string, id: string): Filter<KeyDocument> => ({
-  _id: id,
-  organizationId,
-  revokedAt: null,
-});
-
-/** The key still as seen, in the write's own filter; an array matches only the same array. */
-const stillAsSeen = (seen: KeyAsSeen | undefined): Filter<KeyDocument> =>
-  seen ? { ownerUserId: seen.ownerUserId, scopes: [...seen.scopes], updatedAt: seen.updatedAt } : {};
-
 export class MongoKeyRepository implements KeyRepository {
-  static readonly indexes: IndexDescription[] = [
-    // findByHash, and no two keys share a secret (a clash fails create and replaceSecret).
-    { key: { secretHash: 1 }, name: "secretHash_unique", unique: true },
-    // findByHash during a rotation's grace period; only rotated keys have the field.
-    {
-      key: { "previousSecret.hash": 1 },
-      name: "previousSecretHash_unique",
-      unique: true,
-      partialFilterExpression: { "previousSecret.hash": { $type: "string" } },
-    },
-    // list: an organization's keys in id (creation) order after a cursor; countByState's total.
-    { key: { organizationId: 1, _id: 1 }, name: "organizationId_id" },
-    // list filtered on isActive; countByState's active count.
-    { key: { organizationId: 1, isActive: 1, _id: 1 }, name: "organizationId_isActive_id" },
-    // list of one owner's keys: what RemoveUser disables or hands on.
-    { key: { organizationId: 1, ownerUserId: 1, _id: 1 }, name: "organizationId_ownerUserId_id" },
-    ...KeyWalks.indexes,
-  ];
+  static readonly indexes: IndexDescription[] = KEY_INDEXES;
 
   readonly #keys: Collection<KeyDocument>;
   readonly #slots: KeySlotCounters;
   readonly #changes: Pick<MongoChangeLogRepository, "append">;
   readonly #units: UnitOfWork<MongoUnit>;
+  readonly #deleted: Pick<MongoDeletedKeyRepository, "remember">;
 
   /**
    * Each write runs as one unit of work (a transaction on a replica set): the key, the slot
@@ -83,7 +59,9 @@ export class MongoKeyRepository implements KeyRepository {
     changes: Pick<MongoChangeLogRepository, "append">,
     units: UnitOfWork<MongoUnit>,
     checkReads: CheckReads,
+    deleted: Pick<MongoDeletedKeyRepository, "remember">,
   ) {
+    this.#deleted = deleted;
     this.#keys = keys;
     this.#slots = slots;
     this.#changes = changes;
@@ -133,6 +111,7 @@ export class MongoKeyRepository implements KeyRepository {
     if (query.afterId !== undefined) filter._id = { $gt: query.afterId };
     if (query.isActive !== undefined) filter.isActive = query.isActive;
     if (query.ownerUserId !== undefined) filter.ownerUserId = query.ownerUserId;
+    if (query.identityId !== undefined) filter.identityId = query.identityId;
     const docs = await this.#keys.find(filter).sort({ _id: 1 }).limit(query.limit).toArray();
     return docs.map(toRecord);
   }
@@ -257,6 +236,7 @@ export class MongoKeyRepository implements KeyRepository {
       }
       if (deleted.revokedAt === null) await this.#slots.releaseForKey(organizationId, deleted.ownerUserId);
       const key = toRecord(deleted);
+      await this.#deleted.remember(key);
       await this.#announce(key, null);
       return key;
     });
@@ -301,6 +281,20 @@ export class MongoKeyRepository implements KeyRepository {
     return updated && toRecord(updated);
   }
 
+  endGracePeriod(organizationId: string, id: string, previousHash: string, at: Date): Promise<KeyRecord | null> {
+    return this.#units.atomically(async () => {
+      const ended = await this.#keys.findOneAndUpdate(
+        { ...holdingSlot(organizationId, id), "previousSecret.hash": previousHash, "previousSecret.expiresAt": { $gt: at } },
+        { $set: { "previousSecret.expiresAt": at, updatedAt: at } },
+        { returnDocument: "after" },
+      );
+      if (ended === null) return null;
+      const key = toRecord(ended);
+      await this.#announce(key, key);
+      return key;
+    });
+  }
+
   async boundKeysOfOwner(organizationId: string, ownerUserId: string, bound: KeyBound, updatedAt: Date): Promise<KeyRecord[]> {
     const outside: Filter<KeyDocument> = { organizationId, ownerUserId, revokedAt: null, ...outsideBound(bound) };
     const candidates = await this.#keys.find(outside, { projection: { _id: 1 } }).sort({ _id: 1 }).toArray();
@@ -321,6 +315,7 @@ export class MongoKeyRepository implements KeyRepository {
           $set: {
             scopes: { $filter: { input: "$scopes", cond: { $in: ["$$this", { $literal: [...bound.scopes] }] } } },
             rateLimit: { $cond: [rateWithinBound(bound.maxPerMinute), "$rateLimit", { $literal: boundRateLimit(bound.maxPerMinute) }] },
+            limits: boundedNamedLimits(bound.maxPerMinute),
             updatedAt: { $literal: updatedAt },
           },
         },

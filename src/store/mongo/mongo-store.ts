@@ -9,7 +9,10 @@ import { MongoChangeLogRepository, type ChangeLogDocument } from "./change-log-r
 import { MongoAuditRepository, type AuditEventDocument } from "./audit-repository.js";
 import { MongoCounterRepair } from "./counter-repair.js";
 import { MongoKeyRepository } from "./key-repository.js";
+import { MongoIdentityRepository } from "./identity-repository.js";
+import type { IdentityDocument } from "./identity-fields.js";
 import type { KeyDocument } from "./key-document.js";
+import { MongoDeletedKeyRepository, type DeletedKeyDocument } from "./deleted-key-repository.js";
 import { inStoreTerms, withErrorsInStoreTerms } from "./mongo-errors.js";
 import { KeySlotCounters, type SlotCounterDocument } from "./key-slots.js";
 import { MongoBudgetLeases, type BudgetWindowDocument } from "./budget-leases.js";
@@ -44,6 +47,8 @@ export const COLLECTIONS = {
   webhookEvents: "webhook_events",
   webhookDeliveries: "webhook_deliveries",
   webhookEndpointCounts: "webhook_endpoint_counts",
+  deletedKeys: "deleted_keys",
+  identities: "identities",
 } as const;
 
 const NAMESPACE_EXISTS = 48;
@@ -57,6 +62,7 @@ export class MongoStore implements Store {
   readonly sharedAcrossProcesses = true;
   readonly persistent = true;
   readonly keys: MongoKeyRepository;
+  readonly deletedKeys: MongoDeletedKeyRepository;
   readonly organizations: MongoOrganizationRepository;
   readonly users: MongoUserRepository;
   readonly audit: MongoAuditRepository;
@@ -66,6 +72,7 @@ export class MongoStore implements Store {
   readonly replicas: MongoReplicaRegistry;
   readonly receipts: MongoReceiptRepository;
   readonly webhooks: MongoWebhookRepository;
+  readonly identities: MongoIdentityRepository;
 
   readonly #client: MongoClient;
   readonly #db: Db;
@@ -90,6 +97,9 @@ export class MongoStore implements Store {
     const changes = new MongoChangeLogRepository(this.#collection<ChangeLogDocument>(COLLECTIONS.keyChanges), this.#db, timeouts.readTimeoutMs);
     const inTransaction = () => this.#units.context()?.session !== undefined;
     const reads = checkReads(timeouts.readTimeoutMs);
+    // Written by the key repository's delete, in its unit of work.
+    const deletedKeys = new MongoDeletedKeyRepository(this.#collection<DeletedKeyDocument>(COLLECTIONS.deletedKeys));
+    this.deletedKeys = withErrorsInStoreTerms(deletedKeys);
     this.keys = withErrorsInStoreTerms(
       new MongoKeyRepository(
         this.#collection<KeyDocument>(COLLECTIONS.keys),
@@ -97,6 +107,7 @@ export class MongoStore implements Store {
         changes,
         this.#units,
         reads,
+        deletedKeys,
       ),
     );
     this.organizations = withErrorsInStoreTerms(
@@ -128,6 +139,14 @@ export class MongoStore implements Store {
           deliveries: this.#collection<WebhookDeliveryDocument>(COLLECTIONS.webhookDeliveries),
           endpointCounts: this.#collection<WebhookEndpointCountDocument>(COLLECTIONS.webhookEndpointCounts),
         },
+        this.#units,
+      ),
+    );
+    this.identities = withErrorsInStoreTerms(
+      new MongoIdentityRepository(
+        this.#collection<IdentityDocument>(COLLECTIONS.identities),
+        this.#collection<KeyDocument>(COLLECTIONS.keys),
+        changes,
         this.#units,
       ),
     );
@@ -172,6 +191,7 @@ export class MongoStore implements Store {
     }
     const indexes: [string, IndexDescription[]][] = [
       [COLLECTIONS.keys, MongoKeyRepository.indexes],
+      [COLLECTIONS.deletedKeys, MongoDeletedKeyRepository.indexes],
       [COLLECTIONS.organizations, MongoOrganizationRepository.indexes],
       [COLLECTIONS.users, MongoUserRepository.indexes],
       [COLLECTIONS.audit, MongoAuditRepository.indexes],
@@ -183,6 +203,7 @@ export class MongoStore implements Store {
       [COLLECTIONS.webhookEndpoints, MongoWebhookRepository.endpointIndexes],
       [COLLECTIONS.webhookEvents, MongoWebhookRepository.eventIndexes],
       [COLLECTIONS.webhookDeliveries, MongoWebhookRepository.deliveryIndexes],
+      [COLLECTIONS.identities, MongoIdentityRepository.indexes],
     ];
     await Promise.all(
       indexes

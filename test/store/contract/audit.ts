@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { newId } from "../../../src/model/ids.js";
 import type { AuditEvent } from "../../../src/model/records.js";
-import type { Store } from "../../../src/store/store.js";
-import { T1 } from "./fixtures.js";
+import type { AuditListQuery, Store } from "../../../src/store/store.js";
+import { T1, T2 } from "./fixtures.js";
 
-/** The audit trail: events listed newest first, paged and filtered by key, per organization. */
+/** The audit trail: events listed newest first, paged and filtered (key, action, actor, time), per organization. */
 export function describeAuditContract(getStore: () => Store): void {
   let store: Store;
   beforeAll(() => {
@@ -59,6 +59,35 @@ export function describeAuditContract(getStore: () => Store): void {
         events[3],
         events[2],
       ]);
+    });
+
+    it("filters on the action, the actor and the time, each and together, also with beforeId", async () => {
+      const org = newId("org");
+      const [alice, bob] = [newId("user"), newId("user")];
+      const [aliceKey, bobKey] = [newId("key"), newId("key")];
+      const later = new Date(T2.getTime() + 1);
+      const made = [
+        { action: "key.create", actorUserId: alice, actorKeyId: aliceKey, occurredAt: T1 },
+        { action: "key.revoke", actorUserId: bob, actorKeyId: bobKey, occurredAt: T1 },
+        { action: "key.create", actorUserId: bob, actorKeyId: bobKey, occurredAt: T2 },
+        { action: "key.revoke", actorUserId: alice, actorKeyId: aliceKey, occurredAt: T2 },
+        { action: "key.create", actorUserId: alice, actorKeyId: aliceKey, occurredAt: later },
+      ].map((fields) => ({ ...anEvent(org, newId("key")), ...fields }));
+      for (const event of made) await store.audit.append(event);
+      // The same doings in another organization must never show.
+      for (const event of made) await store.audit.append({ ...event, id: newId("evt"), organizationId: newId("org") });
+      const list = (query: Omit<AuditListQuery, "limit">) => store.audit.list(org, { ...query, limit: 100 });
+      const newestFirst = (...indexes: number[]) => indexes.map((i) => made[i]);
+
+      expect(await list({ action: "key.revoke" })).toStrictEqual(newestFirst(3, 1));
+      expect(await list({ actorUserId: alice })).toStrictEqual(newestFirst(4, 3, 0));
+      expect(await list({ actorKeyId: bobKey })).toStrictEqual(newestFirst(2, 1));
+      expect(await list({ occurredFrom: T2 })).toStrictEqual(newestFirst(4, 3, 2));
+      expect(await list({ occurredBefore: T2 })).toStrictEqual(newestFirst(1, 0));
+      expect(await list({ occurredFrom: T2, occurredBefore: later })).toStrictEqual(newestFirst(3, 2));
+      expect(await list({ action: "key.create", actorUserId: alice, occurredFrom: T2 })).toStrictEqual(newestFirst(4));
+      expect(await store.audit.list(org, { action: "key.create", beforeId: made[4]!.id, limit: 1 })).toStrictEqual(newestFirst(2));
+      expect(await list({ action: "key.delete" })).toEqual([]);
     });
 
     it("keeps organizations apart", async () => {

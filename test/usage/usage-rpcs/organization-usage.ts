@@ -76,12 +76,14 @@ export function describeOrganizationUsage(world: () => SeededWorld): void {
           { date: "2031-03-15", requests: 6n, errors: 3n },
         ],
         source: UsageSource.ACCESS_LOG,
+        previousTotalRequests: 3n,
       }),
     );
     expect(week.trends.slice(0, 5)).toEqual(daysOfZeros("2031-03-09", 5).map((d) => expect.objectContaining(d)));
     expect(await t.client.getAnalyticsSummary({ period: UsagePeriod.DAY })).toMatchObject({
       totalRequests: 6n,
       growthPercent: 20, // 6 against 5 yesterday
+      previousTotalRequests: 5n,
       avgResponseTimeMs: 150,
       errorRatePercent: 50,
       mostActiveKey: { keyId: keys.b, name: "bravo", requests: 3n },
@@ -90,6 +92,7 @@ export function describeOrganizationUsage(world: () => SeededWorld): void {
     expect(await t.client.getAnalyticsSummary({ period: UsagePeriod.MONTH })).toMatchObject({
       totalRequests: 17n,
       growthPercent: 0, // nothing in the 30 days before
+      previousTotalRequests: 0n,
       mostActiveKey: { keyId: keys.a, requests: 10n },
     });
   });

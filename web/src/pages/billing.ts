@@ -28,7 +28,7 @@ export function renderBilling(ctx: PageContext): void {
               k.dataTransferredMb.toFixed(2),
               formatMoney(k.estimatedCost),
             ]),
-            "No usage in this month.",
+            ["No key made a request in this month. Choose another month above; ", h("a", { href: "#/usage" }, "Usage"), " says how requests start being counted."],
           ),
           h("p", { class: "hint" }, sourceNote(bill.source), " Prices come from keygate's configuration; the invoice is authoritative."),
         );

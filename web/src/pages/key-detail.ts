@@ -3,13 +3,14 @@ import { keyState } from "../../../src/model/key-state.js";
 import { api } from "../api.js";
 import { dailyChart } from "../charts.js";
 import { choicesOrExplain, forgetChoices } from "../choices.js";
-import { field, h, replaceChildren, select, stats, table } from "../dom.js";
+import { field, h, replaceChildren, select, stats, table, uid } from "../dom.js";
 import { ENVIRONMENT_LABEL, KEY_TYPE_LABEL, USAGE_PERIODS, formatCount, formatRateLimit, formatTime, sourceNote } from "../format.js";
-import { changesOf, keyForm } from "../key-form.js";
+import { changesOf, keyForm, scopeList } from "../key-form.js";
+import { isWebAddress, leaksOf, type Leak } from "../leaks.js";
 import { livePanel } from "../live.js";
 import { errorBox, heading, notify, openDialog, revealSecret, section, showError, type PageContext } from "../ui.js";
 import { auditTable } from "./audit.js";
-import { stateBadge } from "./keys.js";
+import { leakedBadge, stateBadge } from "./keys.js";
 
 /** One key: its facts, every change (edit, enable/disable, rotate, revoke, delete), its usage and audit. */
 
@@ -31,8 +32,14 @@ export function renderKeyDetail(ctx: PageContext): void {
     try {
       const { key } = await api.getKey({ id }, { signal: ctx.signal });
       if (ctx.signal.aborted || !key) return;
+      // A dialog gives focus back to the action that opened it, which the new view replaces:
+      // focus goes to the action in the same place (Disable becomes Enable), else the heading.
+      const actions = [...content.querySelectorAll<HTMLButtonElement>(".key-actions button")];
+      const focused = actions.findIndex((button) => button === document.activeElement);
       replaceChildren(content, keyView(key, ctx, () => void reload()));
-      if (focusHeading) content.querySelector("h1")?.focus();
+      const again = focused >= 0 ? content.querySelectorAll<HTMLButtonElement>(".key-actions button")[focused] : undefined;
+      if (again && !again.disabled) again.focus();
+      else if (focusHeading || focused >= 0) content.querySelector("h1")?.focus();
     } catch (error) {
       if (!ctx.signal.aborted) showError(problem, error);
     }
@@ -50,7 +57,7 @@ function keyView(key: ApiKey, ctx: PageContext, reload: () => void): HTMLElement
     ["Environment", ENVIRONMENT_LABEL[key.environment]],
     ["Type", KEY_TYPE_LABEL[key.keyType]],
     ["Owner", key.ownerUserId],
-    ["Scopes", key.scopes.join(" ") || "none"],
+    ["Scopes", scopeList(key.scopes)],
     ["Allowed IPs", key.allowIps.join(", ") || "any address"],
     ["Rate limit", formatRateLimit(key)],
     ["Expires", key.expiresAt ? formatTime(key.expiresAt) : "never"],
@@ -76,17 +83,39 @@ function keyView(key: ApiKey, ctx: PageContext, reload: () => void): HTMLElement
 
   const usage = h("div");
   const period = select(USAGE_PERIODS, String(UsagePeriod.WEEK), { name: "period" });
-  const loadUsage = () => void section(usage, () => keyUsage(key.id, Number(period.value) as UsagePeriod, ctx.signal), ctx.signal);
+  const longest = () => {
+    period.value = String(UsagePeriod.MONTH);
+    loadUsage();
+    period.focus();
+  };
+  const loadUsage = () => void section(usage, () => keyUsage(key.id, Number(period.value) as UsagePeriod, ctx.signal, longest), ctx.signal);
   period.addEventListener("change", loadUsage);
   loadUsage();
 
   const audit = h("div");
   void section(audit, () => auditTable({ keyId: key.id, signal: ctx.signal }), ctx.signal);
 
+  const leaks = h("div");
+  const leakMark = h("span");
+  leaksOf(key.id, ctx.signal).then(
+    (found) => {
+      if (ctx.signal.aborted || found.length === 0) return;
+      replaceChildren(leaks, leakBanner(found, revoked));
+      replaceChildren(leakMark, leakedBadge());
+    },
+    (error: unknown) => {
+      if (ctx.signal.aborted) return;
+      const box = errorBox();
+      replaceChildren(leaks, box);
+      showError(box, error);
+    },
+  );
+
   return h(
     "div",
     null,
-    heading(key.name || key.id, stateBadge(key)),
+    heading(key.name || key.id, h("span", { class: "badges" }, stateBadge(key), leakMark)),
+    leaks,
     key.description && h("p", null, key.description),
     actions,
     revoked && h("p", { class: "hint" }, "A revoked key keeps its record for audit and billing; it can only be deleted."),
@@ -97,7 +126,47 @@ function keyView(key: ApiKey, ctx: PageContext, reload: () => void): HTMLElement
   );
 }
 
-async function keyUsage(id: string, period: UsagePeriod, signal: AbortSignal): Promise<HTMLElement> {
+/** What keygate did about a leak, as its audit entry's `action` says. */
+const LEAK_ACTION_SAID: Record<string, string> = {
+  notify: "only notified your webhooks: the key still works",
+  disable: "disabled the key",
+  revoke: "revoked the key",
+};
+
+/** Where the key's secret was found, newest report first, and what to do about it. */
+function leakBanner(leaks: readonly Leak[], revoked: boolean): HTMLElement {
+  const titleId = uid("leak-title");
+  const latest = leaks[0]!;
+  return h(
+    "section",
+    { class: "leak-banner", role: "alert", "aria-labelledby": titleId },
+    h("h2", { id: titleId }, "This key's secret was found in public"),
+    h("p", null, `A secret scanner reported it ${formatTime(latest.at)}; keygate ${LEAK_ACTION_SAID[latest.action] ?? "recorded it"}.`),
+    h(
+      "ul",
+      { class: "leak-places" },
+      leaks.map((leak) =>
+        h(
+          "li",
+          null,
+          "Found at ",
+          isWebAddress(leak.url) ? h("a", { href: leak.url, rel: "noopener noreferrer", target: "_blank", class: "leak-url" }, leak.url) : h("code", { class: "leak-url" }, leak.url || "an unknown place"),
+          leak.source && ` (${leak.source})`,
+          `, reported ${formatTime(leak.at)}.`,
+        ),
+      ),
+    ),
+    h(
+      "p",
+      null,
+      revoked
+        ? "Remove the secret from where it was found, and give its clients a new key."
+        : "Remove the secret from where it was found, then rotate the secret (or revoke the key) below; anyone may have copied it.",
+    ),
+  );
+}
+
+async function keyUsage(id: string, period: UsagePeriod, signal: AbortSignal, showLongest: () => void): Promise<HTMLElement> {
   const usage = await api.getKeyUsage({ id, period }, { signal });
   return h(
     "div",
@@ -117,7 +186,9 @@ async function keyUsage(id: string, period: UsagePeriod, signal: AbortSignal): P
       "Endpoints",
       ["Method", "Path", "Requests"],
       usage.endpoints.map((e) => [e.method, h("code", null, e.path), formatCount(e.count)]),
-      "No requests in this period.",
+      period === UsagePeriod.MONTH
+        ? h("p", null, "No requests in the last 30 days. Send one through Envoy with this key's secret, or check it with “Test a secret” on the ", h("a", { href: "#/keys" }, "Keys page"), ".")
+        : [h("p", null, "No requests in this period."), h("button", { type: "button", class: "secondary", onclick: showLongest }, "Show the last 30 days")],
     ),
   );
 }
@@ -143,14 +214,32 @@ async function editKey(key: ApiKey, reload: () => void): Promise<void> {
 }
 
 async function toggleKey(key: ApiKey, reload: () => void): Promise<void> {
+  if (key.isActive) return disableKey(key, reload);
   const problem = errorBox();
   try {
     await api.updateKey({ id: key.id, isActive: !key.isActive });
-    notify(key.isActive ? "Key disabled: it stops working at once." : "Key enabled.");
+    notify("Key enabled.");
     reload();
   } catch (error) {
     showError(problem, error);
-    await openDialog({ title: key.isActive ? "Disable failed" : "Enable failed", body: problem });
+    await openDialog({ title: "Enable failed", body: problem });
+  }
+}
+
+/** Confirmed first, like revoke and delete: every client of the key is refused from the next request. */
+async function disableKey(key: ApiKey, reload: () => void): Promise<void> {
+  const done = await openDialog({
+    title: `Disable “${key.name || key.id}”?`,
+    submitLabel: "Disable key",
+    danger: true,
+    body: h("p", null, "The key stops working at once: every request with it is refused (API_KEY_DISABLED) until you enable it again. Its settings and secret stay."),
+    onSubmit: async () => {
+      await api.updateKey({ id: key.id, isActive: false });
+    },
+  });
+  if (done) {
+    notify("Key disabled: it stops working at once.");
+    reload();
   }
 }
 

@@ -4,17 +4,14 @@ import { api } from "../api.js";
 import { choicesOrExplain, forgetChoices } from "../choices.js";
 import { field, h, replaceChildren, select, table } from "../dom.js";
 import { ENVIRONMENT_LABEL, formatCount, formatRateLimit, formatTime } from "../format.js";
-import { keyForm } from "../key-form.js";
-import { clearError, errorBox, heading, notify, openDialog, revealSecret, showError, showMessage, type PageContext } from "../ui.js";
+import { keyForm, scopeList } from "../key-form.js";
+import { loadAllKeys, matching, SORT_ORDERS, sorted, STATE_FILTERS, type SortOrder, type StateFilter } from "../key-list.js";
+import { leakedAmong } from "../leaks.js";
+import { testSecretForm } from "../test-secret-form.js";
+import { clearError, errorBox, heading, notify, openDialog, revealSecret, showError, type PageContext } from "../ui.js";
 
-/** The keys table: filter, pages, create, and a form to test any secret. */
+/** The keys table: filter by state, search, sort, pages, create, and a form to test any secret. */
 
-type Filter = "all" | "active" | "disabled";
-const FILTERS = [
-  ["all", "All keys"],
-  ["active", "Active"],
-  ["disabled", "Disabled"],
-] as const;
 const PAGE_SIZES = [
   ["10", "10"],
   ["25", "25"],
@@ -22,59 +19,112 @@ const PAGE_SIZES = [
   ["100", "100"],
 ] as const;
 
-/** Kept across visits, so returning from a key keeps the filter and page. */
-const view = { filter: "all" as Filter, pageSize: 25, tokens: [""] };
+/** Kept across visits, so returning from a key keeps the filter, search, order and page. */
+const view = { filter: "all" as StateFilter, search: "", sort: "newest" as SortOrder, pageSize: 25, page: 0 };
 
 export function stateBadge(key: ApiKey): HTMLElement {
   const state = keyState(key, Date.now());
   return h("span", { class: `badge ${state}` }, state);
 }
 
+const keysCount = (n: number) => (n === 1 ? "1 key" : `${n} keys`);
+
+/** The mark of a key whose secret a scanner found in public; its page says where. */
+export const leakedBadge = (): HTMLElement => h("span", { class: "badge leaked", title: "A secret scanner found this key's secret in public" }, "leaked");
+
 export function renderKeys(ctx: PageContext): void {
   const problem = errorBox();
-  const body = h("div", { "aria-live": "polite" });
+  const body = h("div");
+  const summary = h("p", { class: "hint", role: "status" });
   const pageLabel = h("span", { class: "page-no" });
   const previous = h("button", { type: "button", class: "secondary" }, "Previous page");
   const next = h("button", { type: "button", class: "secondary" }, "Next page");
-  const filter = select(FILTERS, view.filter, { name: "filter" });
+  const filter = select(STATE_FILTERS, view.filter, { name: "filter" });
+  const sort = select(SORT_ORDERS, view.sort, { name: "sort" });
   const pageSize = select(PAGE_SIZES, String(view.pageSize), { name: "pageSize" });
-  let nextToken = "";
+  const search = h("input", { type: "text", inputmode: "search", enterkeyhint: "search", name: "search", value: view.search, autocomplete: "off", spellcheck: "false", placeholder: "Name or sk_live_…" });
+  let keys: ApiKey[] = [];
+  /** Keys whose leak reports were asked for on this visit, and those found leaked. */
+  const asked = new Set<string>();
+  const leaked = new Set<string>();
+
+  const reset = () => {
+    view.filter = "all";
+    view.search = "";
+    view.page = 0;
+    filter.value = view.filter;
+    search.value = "";
+    show();
+    search.focus();
+  };
+
+  /** What the list says when nothing is in it, and what to do next. */
+  const empty = () =>
+    keys.length === 0
+      ? [h("p", null, "No keys yet. A key lets a client call your API through Envoy."), h("button", { type: "button", class: "primary", onclick: () => void createKey(load) }, "Create your first key")]
+      : [h("p", null, "No keys match this filter and search."), h("button", { type: "button", class: "secondary", onclick: reset }, "Show all keys")];
+
+  const show = () => {
+    const shown = sorted(matching(keys, view.filter, view.search, Date.now()), view.sort);
+    const pages = Math.max(1, Math.ceil(shown.length / view.pageSize));
+    view.page = Math.min(view.page, pages - 1);
+    const onPage = shown.slice(view.page * view.pageSize, (view.page + 1) * view.pageSize);
+    const nameCell = (key: ApiKey) =>
+      h("span", { class: "key-name", "data-key-id": key.id }, h("a", { href: `#/keys/${encodeURIComponent(key.id)}` }, key.name || key.id), leaked.has(key.id) && leakedBadge());
+    replaceChildren(
+      body,
+      table(
+        "API keys",
+        ["Name", "Prefix", "Environment", "State", "Scopes", "Rate limit", "Requests today", "Last used"],
+        onPage.map((key) => [
+          nameCell(key),
+          h("code", null, key.keyPrefix),
+          ENVIRONMENT_LABEL[key.environment],
+          stateBadge(key),
+          scopeList(key.scopes),
+          formatRateLimit(key),
+          formatCount(key.usage?.requestsToday ?? 0n),
+          formatTime(key.lastUsedAt),
+        ]),
+        empty(),
+        { cards: true },
+      ),
+    );
+    const first = view.page * view.pageSize + 1;
+    summary.textContent =
+      shown.length === 0 ? "" : `Showing ${first}–${first + onPage.length - 1} of ${keysCount(shown.length)}${shown.length < keys.length ? ` (${keys.length} in all)` : ""}.`;
+    pageLabel.textContent = `Page ${view.page + 1} of ${pages}`;
+    previous.disabled = view.page === 0;
+    next.disabled = view.page >= pages - 1;
+    void markLeaks(onPage.filter((key) => !asked.has(key.id)));
+  };
+
+  /** Marks the leaked keys among those shown, in place: the table is not redrawn under the user. */
+  const markLeaks = async (unknown: ApiKey[]) => {
+    if (unknown.length === 0) return;
+    for (const key of unknown) asked.add(key.id);
+    try {
+      const found = await leakedAmong(unknown, ctx.signal);
+      if (ctx.signal.aborted) return;
+      for (const id of found) {
+        leaked.add(id);
+        body.querySelector(`[data-key-id="${CSS.escape(id)}"]`)?.append(leakedBadge());
+      }
+    } catch (error) {
+      if (!ctx.signal.aborted) showError(problem, error);
+    }
+  };
 
   const load = async () => {
     clearError(problem);
     body.setAttribute("aria-busy", "true");
+    if (!body.hasChildNodes()) body.replaceChildren(h("p", { class: "loading" }, "Loading keys…"));
     try {
-      const page = await api.listKeys(
-        {
-          pageSize: view.pageSize,
-          pageToken: view.tokens[view.tokens.length - 1]!,
-          ...(view.filter !== "all" && { isActive: view.filter === "active" }),
-        },
-        { signal: ctx.signal },
-      );
+      keys = await loadAllKeys(ctx.signal);
       if (ctx.signal.aborted) return;
-      nextToken = page.nextPageToken;
-      replaceChildren(
-        body,
-        table(
-          "API keys",
-          ["Name", "Prefix", "Environment", "State", "Scopes", "Rate limit", "Requests today", "Last used"],
-          page.keys.map((key) => [
-            h("a", { href: `#/keys/${encodeURIComponent(key.id)}` }, key.name || key.id),
-            h("code", null, key.keyPrefix),
-            ENVIRONMENT_LABEL[key.environment],
-            stateBadge(key),
-            key.scopes.length ? key.scopes.join(" ") : "none",
-            formatRateLimit(key),
-            formatCount(key.usage?.requestsToday ?? 0n),
-            formatTime(key.lastUsedAt),
-          ]),
-          view.filter === "all" ? "No keys yet: create one." : `No ${view.filter} keys.`,
-        ),
-      );
-      pageLabel.textContent = `Page ${view.tokens.length}`;
-      previous.disabled = view.tokens.length === 1;
-      next.disabled = nextToken === "";
+      asked.clear();
+      leaked.clear();
+      show();
     } catch (error) {
       if (!ctx.signal.aborted) showError(problem, error);
     } finally {
@@ -82,30 +132,37 @@ export function renderKeys(ctx: PageContext): void {
     }
   };
 
-  filter.addEventListener("change", () => {
-    view.filter = filter.value as Filter;
-    view.tokens = [""];
-    void load();
-  });
-  pageSize.addEventListener("change", () => {
-    view.pageSize = Number(pageSize.value);
-    view.tokens = [""];
-    void load();
-  });
+  const change = (update: () => void) => () => {
+    update();
+    view.page = 0;
+    show();
+  };
+  filter.addEventListener("change", change(() => (view.filter = filter.value as StateFilter)));
+  sort.addEventListener("change", change(() => (view.sort = sort.value as SortOrder)));
+  pageSize.addEventListener("change", change(() => (view.pageSize = Number(pageSize.value))));
+  search.addEventListener("input", change(() => (view.search = search.value)));
   previous.addEventListener("click", () => {
-    view.tokens.pop();
-    void load();
+    view.page -= 1;
+    show();
   });
   next.addEventListener("click", () => {
-    view.tokens.push(nextToken);
-    void load();
+    view.page += 1;
+    show();
   });
 
   const create = h("button", { type: "button", class: "primary", onclick: () => void createKey(load) }, "Create key");
   ctx.main.replaceChildren(
     heading("API keys", create),
-    h("div", { class: "toolbar" }, field("Show", filter), field("Keys per page", pageSize)),
+    h(
+      "div",
+      { class: "toolbar", role: "search", "aria-label": "Keys" },
+      h("div", { class: "search-field" }, field("Search by name or prefix", search)),
+      field("State", filter),
+      field("Sort by", sort),
+      field("Keys per page", pageSize),
+    ),
     problem,
+    summary,
     body,
     h("nav", { class: "pager", "aria-label": "Key pages" }, previous, pageLabel, next),
     testSecretForm(),
@@ -168,36 +225,4 @@ async function createKey(reload: () => Promise<void>): Promise<void> {
   created = undefined;
   notify("Key created.");
   await reload();
-}
-
-function testSecretForm(): HTMLElement {
-  const secret = h("input", { type: "password", name: "testSecret", autocomplete: "off", spellcheck: "false" });
-  const result = h("div", { class: "result", role: "status", hidden: true });
-  const form = h(
-    "form",
-    { method: "post", class: "card test-key", novalidate: true },
-    h("h2", null, "Test a secret"),
-    field("Secret to test", secret, "Says whether a secret works in this organization, without using its rate limit."),
-    result,
-    h("div", { class: "actions" }, h("button", { type: "submit", class: "secondary" }, "Test")),
-  );
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const apiKey = secret.value.trim();
-    if (apiKey === "") return showMessage(result, "Enter a secret to test.");
-    api.testKey({ apiKey }).then(
-      (answer) => {
-        secret.value = "";
-        const limit = answer.rateLimit && answer.rateLimit.limit > 0 ? ` Rate limit: ${answer.rateLimit.remaining} of ${answer.rateLimit.limit} left.` : "";
-        showMessage(
-          result,
-          answer.valid
-            ? `Valid: key “${answer.name}” (${answer.keyId}), scopes ${answer.scopes.join(" ") || "none"}.${limit}`
-            : `Not valid: ${answer.reason || "API_KEY_INVALID"}${answer.keyId ? ` (key ${answer.keyId})` : ""}.`,
-        );
-      },
-      (error: unknown) => showError(result, error),
-    );
-  });
-  return form;
 }

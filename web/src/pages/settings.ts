@@ -92,7 +92,7 @@ export function renderSettings(ctx: PageContext): void {
 
   ctx.main.replaceChildren(
     heading("Settings"),
-    h("p", null, "These settings apply to your whole organization: when keygate warns about expiring keys and quota use, and how long keys may live."),
+    h("p", null, "These settings apply to your whole organization: when keygate warns about expiring keys and quota use, how long keys may live, and what a leaked key gets."),
     problem,
     body,
   );

@@ -1,8 +1,8 @@
-import { UsagePeriod } from "../../../gen/keygate/v1/key_admin_pb.js";
+import { UsagePeriod, UsageSource } from "../../../gen/keygate/v1/key_admin_pb.js";
 import { api } from "../api.js";
 import { dailyChart, gauge } from "../charts.js";
 import { field, h, select, stats, table } from "../dom.js";
-import { USAGE_PERIODS, formatCount, sourceNote } from "../format.js";
+import { USAGE_PERIODS, formatCount, formatGrowth, formatResponseTime, sourceNote } from "../format.js";
 import { livePanel } from "../live.js";
 import { heading, section, type PageContext } from "../ui.js";
 
@@ -67,22 +67,58 @@ async function quotaView(signal: AbortSignal): Promise<HTMLElement> {
   );
 }
 
+/** Envoy's reference for the gRPC access logger that sends keygate each response's status and duration. */
+const ACCESS_LOG_DOCS = "https://www.envoyproxy.io/docs/envoy/latest/api-v3/extensions/access_loggers/grpc/v3/als.proto";
+
+/** Why there is no average response time, and how to get one. */
+function noResponseTimes(source: UsageSource): HTMLElement {
+  return h(
+    "p",
+    { class: "hint", "data-testid": "no-response-times" },
+    source === UsageSource.ACCESS_LOG ? "No response durations in the access log yet. " : "No access-log data, so no response times: ",
+    h("a", { href: ACCESS_LOG_DOCS, target: "_blank", rel: "noopener noreferrer" }, "configure Envoy's access-log service"),
+    " to send keygate each response's status and duration (keygate's docs/usage.md, section “Envoy”, has the configuration).",
+  );
+}
+
+/** What to do when nothing was counted in the period. */
+function noRequests(period: UsagePeriod): HTMLElement {
+  return h(
+    "div",
+    { class: "empty-state", "data-testid": "usage-empty" },
+    h("p", null, h("strong", null, "No requests in this period."), " Requests are counted as Envoy asks keygate to check them."),
+    h(
+      "ol",
+      null,
+      h("li", null, h("a", { href: "#/keys" }, "Create a key"), " and give its secret to a client."),
+      h("li", null, "Call your API through Envoy with ", h("code", null, "Authorization: Bearer <secret>"), "."),
+      h("li", null, "Counts appear here within seconds; this page updates by itself."),
+    ),
+    period !== UsagePeriod.MONTH && h("p", { class: "hint" }, "Older requests? Choose a longer period above."),
+  );
+}
+
 async function summaryView(period: UsagePeriod, signal: AbortSignal): Promise<HTMLElement> {
   const s = await api.getAnalyticsSummary({ period }, { signal });
-  const growth = `${s.growthPercent >= 0 ? "+" : ""}${s.growthPercent.toFixed(1)}%`;
+  if (s.totalRequests === 0n) return noRequests(period);
+  const fromNothing = s.previousTotalRequests === 0n;
   return h(
     "div",
     null,
     stats(
       [formatCount(s.totalRequests), "requests"],
-      [growth, "against the previous period"],
+      [
+        h("span", { "data-testid": "growth" }, formatGrowth(s.growthPercent, s.previousTotalRequests, s.totalRequests)),
+        fromNothing ? "none in the previous period" : "against the previous period",
+      ],
       [`${s.errorRatePercent.toFixed(1)}%`, "errors"],
-      [`${s.avgResponseTimeMs.toFixed(1)} ms`, "average response"],
+      [h("span", { "data-testid": "avg-response" }, formatResponseTime(s.avgResponseTimeMs)), "average response"],
       !!s.mostActiveKey?.keyId && [
         h("a", { href: `#/keys/${encodeURIComponent(s.mostActiveKey.keyId)}` }, s.mostActiveKey.name || s.mostActiveKey.keyId),
         `most active, ${formatCount(s.mostActiveKey.requests)} requests`,
       ],
     ),
+    s.avgResponseTimeMs === 0 && noResponseTimes(s.source),
     dailyChart(
       "Requests and errors per day",
       s.trends.map((d) => ({ date: d.date, requests: Number(d.requests), errors: Number(d.errors) })),
@@ -93,6 +129,13 @@ async function summaryView(period: UsagePeriod, signal: AbortSignal): Promise<HT
 
 async function organizationView(period: UsagePeriod, signal: AbortSignal): Promise<HTMLElement> {
   const o = await api.getOrganizationUsage({ period }, { signal });
+  if (o.totalRequests === 0n) {
+    return h(
+      "p",
+      { class: "empty-state" },
+      `No key made a request in this period (${formatCount(o.totalKeys)} keys in all). The busiest keys and endpoints show here once keys are used.`,
+    );
+  }
   return h(
     "div",
     null,
@@ -110,7 +153,7 @@ async function organizationView(period: UsagePeriod, signal: AbortSignal): Promi
       "Top endpoints",
       ["Method", "Path", "Requests"],
       o.topEndpoints.map((e) => [e.method, h("code", null, e.path), formatCount(e.count)]),
-      "No requests in this period.",
+      "No request paths recorded in this period.",
     ),
   );
 }

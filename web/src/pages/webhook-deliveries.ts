@@ -75,7 +75,7 @@ export function deliveriesPanel(endpointId: string, sendable: boolean, signal: A
           "Deliveries, newest first",
           ["Event", "Status", "Attempts", "Response", "Last error", "Created", "Next attempt", "Action"],
           page.deliveries.map(row),
-          tokens.length === 1 ? "No deliveries yet. Send a test event to check that your receiver gets and verifies them." : "No older deliveries.",
+          tokens.length === 1 ? "No deliveries yet. Press “Send test” above to check that your receiver gets and verifies them." : "No older deliveries.",
         ),
       );
       pageLabel.textContent = `Page ${tokens.length}`;

@@ -54,7 +54,11 @@ export function renderWebhooks(ctx: PageContext): void {
             [endpointState(endpoint), disabledReason(endpoint)],
             formatTime(endpoint.createdAt),
           ]),
-          "No endpoints yet: add one to be told when keys are created, rotated, revoked, leaked or about to expire.",
+          [
+            h("p", null, "No endpoints yet: add one to be told when keys are created, rotated, revoked, leaked or about to expire."),
+            h("button", { type: "button", class: "primary", onclick: () => void addEndpoint(load) }, "Add your first endpoint"),
+          ],
+          { cards: true },
         ),
       );
     } catch (error) {
