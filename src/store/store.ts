@@ -6,8 +6,18 @@ import type { KeyBound } from "./key-bound.js";
 import type { AuditEvent, KeyRateLimit, KeyRecord, Organization, SealedSecret, User, UserLimits, UserRole } from "../model/records.js";
 import type { OrganizationSettings } from "../model/webhooks.js";
 import type { WebhookRepository } from "./webhook-repository.js";
+import type { IdentityRepository } from "./identity-repository.js";
+import type { Credits, NamedLimit } from "../model/identities.js";
 
 export type { WebhookAttemptOutcome, WebhookEndpointPatch, WebhookRepository } from "./webhook-repository.js";
+export type {
+  CreateIdentityOutcome,
+  DeleteIdentityOutcome,
+  IdentityListQuery,
+  IdentityPatch,
+  IdentityRepository,
+  UpdateIdentityOutcome,
+} from "./identity-repository.js";
 
 /**
  * The one storage interface. The embedded (memory) store and MongoDB implement it and pass the
@@ -35,6 +45,12 @@ export interface KeyPatch {
   expiresAt?: Date | null;
   isActive?: boolean;
   ownerUserId?: string;
+  /** Replaces the named limits (an empty list: none). */
+  limits?: NamedLimit[];
+  /** Replaces the key's credits; null removes them. */
+  credits?: Credits | null;
+  /** Ties the key to this identity; null unties it. */
+  identityId?: string | null;
   updatedAt: Date;
 }
 
@@ -65,6 +81,8 @@ export interface KeyListQuery {
   isActive?: boolean;
   /** Only the keys this user owns. */
   ownerUserId?: string;
+  /** Only the keys tied to this identity. */
+  identityId?: string;
   /** Return keys whose id sorts after this one (ids sort by creation time). */
   afterId?: string;
   limit: number;
@@ -230,9 +248,10 @@ export interface ChangeLogStream extends AsyncIterable<ChangeLogEntry> {
 /**
  * The change log replicas share (src/cache/change-feed.ts). The store appends to it itself: every
  * write that changes what a Check decides (a key updated, disabled, revoked, deleted or rotated,
- * keys re-bounded, a plan changed) appends its entry in the same unit of work, so the change and
- * its entry commit together. Entries are stamped with the store's own clock, so replicas' clock
- * skew does not matter, and expire on their own after a while. A store used by one process
+ * keys re-bounded, a plan changed, an identity's limits or credits changed, an identity deleted)
+ * appends its entry in the same unit of work, so the change and its entry commit together.
+ * Entries are stamped with the store's own clock, so replicas' clock skew does not matter, and
+ * expire on their own after a while. A store used by one process
  * alone keeps no entries.
  */
 export interface ChangeLogRepository {
@@ -362,6 +381,8 @@ export interface Store {
   readonly receipts: ReceiptRepository;
   /** Webhook endpoints and the outbox of their deliveries. */
   readonly webhooks: WebhookRepository;
+  /** The organizations' identities, whose limits and credits their keys share. */
+  readonly identities: IdentityRepository;
   /**
    * Runs `work` as one unit (src/store/unit-of-work.ts): the store writes it makes commit together
    * or not at all (a MongoDB transaction on a replica set; on a standalone mongod, which has no

@@ -127,6 +127,7 @@ export class MemoryKeyRepository implements KeyRepository {
       const row = rows[i]!;
       if (query.isActive !== undefined && this.#table.isActive(row) !== query.isActive) continue;
       if (query.ownerUserId !== undefined && this.#table.ownerUserId(row) !== query.ownerUserId) continue;
+      if (query.identityId !== undefined && this.#table.identityId(row) !== query.identityId) continue;
       page.push(this.#table.read(row));
       if (page.length === query.limit) break;
     }
@@ -240,6 +241,15 @@ export class MemoryKeyRepository implements KeyRepository {
       if (this.#table.isUsable(row) && this.#table.createdAtMs(row) < before.getTime()) page.push(this.#table.read(row));
     }
     return page;
+  }
+
+  /** Keys of the organization tied to the identity that are not revoked (what keeps it from deletion). */
+  tiedTo(organizationId: string, identityId: string): number {
+    let tied = 0;
+    for (const row of this.#rowsByOrganization.get(organizationId) ?? []) {
+      if (this.#table.identityId(row) === identityId && !this.#table.isRevoked(row)) tied++;
+    }
+    return tied;
   }
 
   async countHoldingSlots(organizationId: string, ownerUserId?: string): Promise<number> {

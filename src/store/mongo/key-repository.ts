@@ -22,6 +22,7 @@ import { boundRateLimit, type KeyBound } from "../key-bound.js";
 import { isUsableHolder } from "../usable-holder.js";
 import { toDocument } from "./documents.js";
 import { outsideBound, rateWithinBound } from "./key-bound-filters.js";
+import { holdingSlot, stillAsSeen } from "./key-write-filters.js";
 import { changesOf, toRecord, type KeyDocument } from "./key-document.js";
 import { KeyWalks, type ExpiryPage, type PageAfter } from "./key-walks.js";
 import { KeySlotCounters, organizationCounter, userCounter, type SlotCounterId } from "./key-slots.js";
@@ -32,17 +33,6 @@ const CLAIM_MS = 60_000;
 
 /** How often update re-reads a key whose owner another update changed under it. */
 const UPDATE_ATTEMPTS = 5;
-
-/** Only keys that are not revoked hold a slot; each matches at most one key. */
-const holdingSlot = (organizationId: string, id: string): Filter<KeyDocument> => ({
-  _id: id,
-  organizationId,
-  revokedAt: null,
-});
-
-/** The key still as seen, in the write's own filter; an array matches only the same array. */
-const stillAsSeen = (seen: KeyAsSeen | undefined): Filter<KeyDocument> =>
-  seen ? { ownerUserId: seen.ownerUserId, scopes: [...seen.scopes], updatedAt: seen.updatedAt } : {};
 
 export class MongoKeyRepository implements KeyRepository {
   static readonly indexes: IndexDescription[] = [
@@ -61,6 +51,8 @@ export class MongoKeyRepository implements KeyRepository {
     { key: { organizationId: 1, isActive: 1, _id: 1 }, name: "organizationId_isActive_id" },
     // list of one owner's keys: what RemoveUser disables or hands on.
     { key: { organizationId: 1, ownerUserId: 1, _id: 1 }, name: "organizationId_ownerUserId_id" },
+    // list of an identity's keys (GetIdentityUsage); DeleteIdentity counts those not revoked.
+    { key: { organizationId: 1, identityId: 1, _id: 1 }, name: "organizationId_identityId_id", partialFilterExpression: { identityId: { $type: "string" } } },
     ...KeyWalks.indexes,
   ];
 
@@ -133,6 +125,7 @@ export class MongoKeyRepository implements KeyRepository {
     if (query.afterId !== undefined) filter._id = { $gt: query.afterId };
     if (query.isActive !== undefined) filter.isActive = query.isActive;
     if (query.ownerUserId !== undefined) filter.ownerUserId = query.ownerUserId;
+    if (query.identityId !== undefined) filter.identityId = query.identityId;
     const docs = await this.#keys.find(filter).sort({ _id: 1 }).limit(query.limit).toArray();
     return docs.map(toRecord);
   }
