@@ -38,7 +38,7 @@ export function identityForm(identity?: Identity): IdentityForm {
       const key = h("input", { type: "text", name: "metaKey", maxlength: 64, autocomplete: "off", spellcheck: "false", value: value?.[0] ?? "" });
       const text = h("input", { type: "text", name: "metaValue", maxlength: 1024, autocomplete: "off", value: value?.[1] ?? "" });
       return {
-        cells: [field("Key", key), field("Value", text)],
+        cells: [field("Meta key", key), field("Meta value", text)],
         // The server names a meta entry by its key (`meta["plan"]`): its errors show at the meta rows.
         controls: {},
         read: () => (key.value.trim() === "" && text.value === "" ? undefined : [key.value.trim(), text.value]),

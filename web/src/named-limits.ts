@@ -45,7 +45,7 @@ export function limitRows(initial: readonly NamedLimit[], hint: string): RowList
       const limit = h("input", { type: "number", name: "limitValue", min: 1, step: 1, inputmode: "numeric", value: value ? String(value.limit) : "" });
       const period = select(RATE_PERIODS, String(value?.period ?? RateLimitPeriod.MINUTE), { name: "limitPeriod" });
       return {
-        cells: [field("Name", name), field("Requests", limit), field("Period", period)],
+        cells: [field("Limit name", name), field("Requests", limit), field("Limit period", period)],
         controls: { name, limit, period },
         read: () =>
           name.value.trim() === "" && limit.value.trim() === ""
