@@ -15,7 +15,7 @@ export function namedField(error: unknown): { field: string; said: string } | un
   const field = error.findDetails(ErrorInfoSchema)[0]?.metadata["field"];
   if (field === undefined || field === "") return undefined;
   const said = error.rawMessage.startsWith(`${field}: `) ? error.rawMessage.slice(field.length + 2) : error.rawMessage;
-  return { field, said: `${said.charAt(0).toUpperCase()}${said.slice(1)}` };
+  return { field, said };
 }
 
 /**
@@ -39,7 +39,7 @@ export function showAtField(within: HTMLElement, error: unknown): boolean {
   const named = namedField(error);
   const control = named && controlFor(within, named.field);
   if (!named || !control) return false;
-  const message = h("small", { id: uid("problem"), class: "error-text field-error field-problem" }, named.said);
+  const message = h("small", { id: uid("problem"), class: "error-text field-error field-problem" }, `${named.said.charAt(0).toUpperCase()}${named.said.slice(1)}`);
   // A group (the meta or limits rows) takes the message at its end; a control, under its label.
   const place = control instanceof HTMLFieldSetElement ? control : (control.closest(".field") ?? control.parentElement!);
   place.appendChild(message);
