@@ -150,6 +150,10 @@ describe("the console's identities in Chromium", () => {
 
   it("edits an identity: only what changed is sent, and an external id taken shows at its field", async () => {
     await t.client.createIdentity({ externalId: "globex" });
+    const updates: Record<string, unknown>[] = [];
+    page.on("request", (request) => {
+      if (request.url().endsWith("/UpdateIdentity")) updates.push(request.postDataJSON() as Record<string, unknown>);
+    });
     await visit(`#/identities/${encodeURIComponent(identityId)}`);
     await page.getByRole("heading", { name: "Acme Corp (acme)", level: 1 }).waitFor();
     await page.getByRole("button", { name: "Edit" }).click();
@@ -164,6 +168,8 @@ describe("the console's identities in Chromium", () => {
     await dialog().getByLabel("Credits remaining").fill("250");
     await dialog().getByRole("button", { name: "Save changes" }).click();
     await page.getByRole("heading", { name: "Acme Inc (acme)", level: 1 }).waitFor();
+    // The external id went back to what it was and the meta was not touched: neither is sent.
+    expect(Object.keys(updates.at(-1)!).sort()).toEqual(["credits", "id", "limits", "name"]);
     const edited = (await t.client.getIdentity({ id: identityId })).identity!;
     expect(edited.name).toBe("Acme Inc");
     expect(edited.limits.map((l) => l.name)).toEqual(["per-day"]);
@@ -252,10 +258,10 @@ describe("the console's identities in Chromium", () => {
     await page.getByRole("button", { name: "Previous page" }).click();
     await page.getByRole("link", { name: "globex" }).waitFor();
 
-    await main().getByLabel("External id").fill("customer-07");
+    await main().getByLabel("Find by external id").fill("customer-07");
     await page.getByRole("button", { name: "Find" }).click();
     await expect.poll(() => page.locator(".table-wrap tbody td:first-child a").allTextContents()).toEqual(["customer-07"]);
-    await main().getByLabel("External id").fill("nobody");
+    await main().getByLabel("Find by external id").fill("nobody");
     await page.getByRole("button", { name: "Find" }).click();
     await page.getByText("No identity has the external id").waitFor();
     await page.getByRole("button", { name: "Show all identities" }).click();

@@ -20,7 +20,7 @@ const MAX_LIMITS = 16;
  * A typed count as an int32 the request can carry: what is not a whole number goes as 0 and what
  * is too large as int32's largest, both of which the server refuses at the field, in its words.
  */
-export const wholeInt32 = (text: string): number => Math.min(Math.trunc(Number(text)) || 0, 2 ** 31 - 1);
+const wholeInt32 = (text: string): number => Math.min(Math.trunc(Number(text)) || 0, 2 ** 31 - 1);
 
 export function limitsText(limits: readonly NamedLimit[]): HTMLElement {
   if (limits.length === 0) return h("span", { class: "hint" }, "none");

@@ -101,7 +101,7 @@ export function renderIdentities(ctx: PageContext): void {
   const filter = h(
     "form",
     { class: "toolbar", role: "search", "aria-label": "Identities" },
-    h("div", { class: "search-field" }, field("External id", search, "The exact id, as your systems know the customer.")),
+    h("div", { class: "search-field" }, field("Find by external id", search, "The exact id, as your systems know the customer.")),
     h("div", { class: "actions" }, h("button", { type: "submit", class: "secondary" }, "Find"), h("button", { type: "button", class: "secondary", onclick: () => find("") }, "Show all")),
   );
   filter.addEventListener("submit", (event) => {
