@@ -5,6 +5,7 @@ import { ConfigError } from "../config/config.js";
 import { BOOTSTRAP_HELP, bootstrapCommand } from "./bootstrap-command.js";
 import { auditCommand } from "./audit-command.js";
 import { EXIT, UsageError, type CommandIo } from "./command.js";
+import { identitiesCommand } from "./identities-command.js";
 import { keysCommand } from "./keys-command.js";
 import { terminalSafeIo, withCauses } from "./output.js";
 import { REENCRYPT_HELP, reencryptCommand } from "./reencrypt-command.js";
@@ -20,6 +21,7 @@ Commands:
   bootstrap        create an organization, its owner and a first admin key (or a platform operator)
   keys             create, list, show, change, rotate, revoke, delete and test API keys
   webhooks         webhook endpoints: create, list, change, rotate their secret, test; deliveries
+  identities       customers whose limits and credits their keys share: create, list, change; usage
   settings         organization settings: expiry warnings, key lifetime, unused keys, quota alerts, leaked keys
   usage            usage, billing and quota: key, org, billing, summary, quota
   audit            the audit log
@@ -27,7 +29,7 @@ Commands:
   repair-counters  count again the counters that bound keys and set those that are wrong
   secret-scanning  the pattern and token type to register with GitHub's and other secret scanners
 
-keys, webhooks, settings, usage and audit call a running keygate: --url or KEYGATE_URL (default
+keys, webhooks, identities, settings, usage and audit call a running keygate: --url or KEYGATE_URL (default
 http://localhost:8080), and an admin key in KEYGATE_API_KEY (or --api-key). --json prints the
 API's JSON for scripts.
 
@@ -40,6 +42,7 @@ const COMMANDS: Record<string, { run: (args: string[], io: CommandIo) => Promise
   bootstrap: { run: bootstrapCommand, help: BOOTSTRAP_HELP },
   keys: keysCommand,
   webhooks: webhooksCommand,
+  identities: identitiesCommand,
   settings: settingsCommand,
   usage: usageCommand,
   audit: auditCommand,

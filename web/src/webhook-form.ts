@@ -28,7 +28,7 @@ export const EVENT_TYPE_TEXT: Readonly<Record<Exclude<WebhookEventType, "webhook
   "rate_limit.exceeded": "a key hits its rate limit",
   "user.removed": "a user is removed from the organization",
   "identity.created": "an identity (a customer) is created",
-  "identity.updated": "an identity's settings, named limits or credits change",
+  "identity.updated": "an identity's settings, limits or credits change",
   "identity.deleted": "an identity is deleted",
 };
 

@@ -21,7 +21,7 @@ import { isAsSeen, KeyChangedError, type KeyAsSeen } from "../key-as-seen.js";
 import { boundRateLimit, type KeyBound } from "../key-bound.js";
 import { isUsableHolder } from "../usable-holder.js";
 import { toDocument } from "./documents.js";
-import { outsideBound, rateWithinBound } from "./key-bound-filters.js";
+import { boundedNamedLimits, outsideBound, rateWithinBound } from "./key-bound-filters.js";
 import { holdingSlot, stillAsSeen } from "./key-write-filters.js";
 import { changesOf, toRecord, type KeyDocument } from "./key-document.js";
 import { KeyWalks, type ExpiryPage, type PageAfter } from "./key-walks.js";
@@ -314,6 +314,7 @@ export class MongoKeyRepository implements KeyRepository {
           $set: {
             scopes: { $filter: { input: "$scopes", cond: { $in: ["$$this", { $literal: [...bound.scopes] }] } } },
             rateLimit: { $cond: [rateWithinBound(bound.maxPerMinute), "$rateLimit", { $literal: boundRateLimit(bound.maxPerMinute) }] },
+            limits: boundedNamedLimits(bound.maxPerMinute),
             updatedAt: { $literal: updatedAt },
           },
         },

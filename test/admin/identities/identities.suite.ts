@@ -222,6 +222,18 @@ export function describeIdentities(storeName: string, makeStore: StoreMaker): vo
         expect((await owner.listAuditEvents({ pageSize: 10 })).events.find((e) => e.action === "key.update")!.details["fields"]).toBe("credits,identityId,limits");
       });
 
+      it("sends key.updated when a key is tied to an identity, or given limits or credits, and nothing for an update that changes none", async () => {
+        const { owner } = await s.organization();
+        const { identity } = await owner.createIdentity(acme());
+        const { key } = await owner.createKey({ name: "k" });
+        const { endpoint } = await owner.createWebhookEndpoint({ url: "https://hooks.example.com/in", eventTypes: ["key.updated"] });
+        await owner.updateKey({ id: key!.id, identityId: identity!.id });
+        await owner.updateKey({ id: key!.id, identityId: identity!.id });
+        await owner.updateKey({ id: key!.id, credits: { remaining: 5n } });
+        const { deliveries } = await owner.listWebhookDeliveries({ endpointId: endpoint!.id });
+        expect(deliveries.map((d) => d.eventType)).toEqual(["key.updated", "key.updated"]);
+      });
+
       it("refuses a named limit called default on a key, since rate_limit is that limit", async () => {
         const { owner } = await s.organization();
         expect(await failure(owner.createKey({ name: "k", limits: [{ name: "default", limit: 5, period: RateLimitPeriod.MINUTE }] }))).toMatchObject({
@@ -243,6 +255,10 @@ export function describeIdentities(storeName: string, makeStore: StoreMaker): vo
           code: Code.InvalidArgument,
           field: "limits.values[0].limit",
         });
+        // Narrowing the member's maximum brings the key's named limits down with its rate.
+        await owner.updateUser({ id: member.userId, limits: { maxRateLimit: 60 } });
+        const narrowed = (await owner.getKey({ id: key!.id })).key!;
+        expect(narrowed.limits).toEqual([expect.objectContaining({ name: "burst", limit: 60, period: RateLimitPeriod.MINUTE })]);
         // Handed to that member, an owner's faster key is refused for its named limit.
         const fast = (await owner.createKey({ name: "fast", rateLimit: 60, rateLimitPeriod: RateLimitPeriod.MINUTE, limits: [{ name: "burst", limit: 10, period: RateLimitPeriod.SECOND }] })).key!;
         expect(await failure(owner.updateKey({ id: fast.id, ownerUserId: member.userId }))).toMatchObject({ code: Code.InvalidArgument, field: "owner_user_id" });
