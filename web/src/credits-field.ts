@@ -45,7 +45,7 @@ export function creditsField(initial: Credits | undefined, whose: string, hint: 
   const day = h("input", { type: "number", name: "refillDay", min: 1, max: 31, step: 1, inputmode: "numeric", "data-field": "credits.refill.day", value: String(initial?.refill?.day || 1) });
   const amountField = field("Refill to", amount, "What the balance is set to at each refill; unused credits do not pile up.");
   const dayField = field("Day of the month", day, "1 to 31; a shorter month refills on its last day.");
-  const details = h("div", { class: "credits-details" }, field("Credits remaining", remaining, "The balance from now on; each Check spends its cost from it."), h("div", { class: "inline" }, field("Refill", refill), amountField, dayField));
+  const details = h("div", { class: "credits-details" }, field("Credits remaining", remaining, "Each Check spends its cost from this balance. Shown as last set: saving changed credits starts them afresh from it, and what was spent since no longer counts."), h("div", { class: "inline" }, field("Refill", refill), amountField, dayField));
   // Only what applies is shown: the details with credits on, the amount with a refill, the day monthly.
   const sync = () => {
     details.hidden = !on.checked;
