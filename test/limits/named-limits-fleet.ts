@@ -51,4 +51,8 @@ export async function admit(limits: CheckLimits, key: LimitedKey, nowMs: () => n
 
 /** What a denial names: whose limit and which, or "admitted". */
 export const verdict = (admission: Exclude<Admission, { waitFor: Promise<void> }>): string =>
-  admission.admitted ? "admitted" : `${admission.reason} ${admission.line.owner}:${admission.line.name}`;
+  admission.admitted
+    ? "admitted"
+    : admission.reason === "CREDITS_EXHAUSTED"
+      ? `${admission.reason} ${admission.credit.owner}`
+      : `${admission.reason} ${admission.line.owner}:${admission.line.name}`;
