@@ -188,6 +188,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       const state = limits.peekKeyRateLimit(key, nowMs);
       return state ? { limit: state.limit, remaining: state.remaining, resetAtMs: state.resetAtMs } : undefined;
     },
+    creditsLeft: (line) => limits.creditsLeft(line),
     usage: {
       recorder: usage.recorder,
       limits,

@@ -1,4 +1,5 @@
 import type { SecretEncryption } from "../crypto/secret-encryption.js";
+import type { CreditLine } from "../limits/credit-lines.js";
 import type { AuditTrail } from "../audit/audit-trail.js";
 import type { KeyEvents } from "../keys/key-events.js";
 import type { Logger } from "../log/logger.js";
@@ -29,6 +30,8 @@ export interface KeyAdminDeps {
   logger: Logger;
   /** The per-key limiter's current state for a key; absent when the key has no per-key limit. */
   peekRateLimit: (key: KeyRecord, nowMs: number) => RateLimitPeek | undefined;
+  /** What is left of a balance now, spending nothing (CheckLimits.creditsLeft): GetKey's and GetIdentity's `credits.left`. */
+  creditsLeft: (line: CreditLine) => Promise<number>;
   /** What the usage RPCs read besides the store and the clock. */
   usage: Omit<UsageServiceDeps, "store" | "clock">;
   /** Seals recoverable keys' secrets; absent when the server has no KEYGATE_ENCRYPTION_KEY. */

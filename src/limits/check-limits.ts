@@ -65,6 +65,12 @@ export interface CheckLimits {
    */
   debitCredits(key: CreditedKey, identity: CreditedIdentity | null, units: number, nowMs?: number): Promise<void>;
   /**
+   * What is left of a balance in its window (credit-lines.ts), spending nothing: what the admin
+   * API shows as `credits.left`. Exact in one process; across replicas, what no replica has taken
+   * yet, so up to the slices they hold unused below the exact figure.
+   */
+  creditsLeft(line: CreditLine): Promise<number>;
+  /**
    * The key's own rate limit as the next request would see it, without counting anything: what
    * the admin TestKey RPC reports as {limit, remaining, reset_at}. Null when the key has none.
    */

@@ -48,12 +48,24 @@ function line(owner: CreditOwner, credits: Credits, nowMs: number, bucketAt: (wi
   return { owner, bucket: bucketAt(window.startMs), startMs: window.startMs, endMs: window.endMs, limit: window.limit };
 }
 
+/** The key's own credit line at `nowMs`; null when it holds no credits. */
+export function keyCreditLine(key: CreditedKey, nowMs: number): CreditLine | null {
+  const own = key.credits;
+  return own === undefined ? null : line("key", own, nowMs, (startMs) => keyCreditBucket(key.id, own, startMs));
+}
+
+/** The identity's credit line at `nowMs`; null when it holds no credits. */
+export function identityCreditLine(organizationId: string, identity: CreditedIdentity, nowMs: number): CreditLine | null {
+  const shared = identity.credits ?? null;
+  return shared === null ? null : line("identity", shared, nowMs, (startMs) => identityCreditBucket(organizationId, identity.id, shared, startMs));
+}
+
 /** The key's and its identity's credit lines at `nowMs`, in that order; empty when neither holds credits (most keys). */
 export function creditLinesAt(key: CreditedKey, identity: CreditedIdentity | null, nowMs: number): CreditLine[] {
   const lines: CreditLine[] = [];
-  const own = key.credits;
-  if (own !== undefined) lines.push(line("key", own, nowMs, (startMs) => keyCreditBucket(key.id, own, startMs)));
-  const shared = identity?.credits ?? null;
-  if (shared !== null) lines.push(line("identity", shared, nowMs, (startMs) => identityCreditBucket(key.organizationId, identity!.id, shared, startMs)));
+  const own = keyCreditLine(key, nowMs);
+  if (own !== null) lines.push(own);
+  const shared = identity === null ? null : identityCreditLine(key.organizationId, identity, nowMs);
+  if (shared !== null) lines.push(shared);
   return lines;
 }

@@ -1,5 +1,5 @@
 import { LRUCache } from "lru-cache";
-import type { BudgetLeaseRepository } from "../store/store.js";
+import type { BudgetLease, BudgetLeaseRepository } from "../store/store.js";
 import type { BudgetSpec } from "./leased-budget.js";
 
 /**
@@ -32,19 +32,33 @@ export class ForcedDebits {
     this.#holder = `${holder.slice(0, 58)}-debit`;
   }
 
+  /** What of the spec's window the fleet has not been granted: an ask for nothing, in turn with this bucket's debits. */
+  async unleased(spec: BudgetSpec): Promise<number> {
+    let granted = 0;
+    await this.#inTurn(spec.bucket, async () => {
+      granted = (await this.#ask(spec, 0)).granted;
+    });
+    return Math.max(0, spec.limit - granted);
+  }
+
   /** Takes up to `units` of the spec's window; resolves once the store counted them. */
   debit(spec: BudgetSpec, units: number): Promise<void> {
-    const before = this.#queues.get(spec.bucket) ?? Promise.resolve();
-    const done = before.then(() => this.#debit(spec, units));
+    return this.#inTurn(spec.bucket, async () => void (await this.#ask(spec, units)));
+  }
+
+  #inTurn(bucket: string, run: () => Promise<void>): Promise<void> {
+    const before = this.#queues.get(bucket) ?? Promise.resolve();
+    const done = before.then(run);
     const settled = done.catch(() => {});
-    this.#queues.set(spec.bucket, settled);
+    this.#queues.set(bucket, settled);
     void settled.then(() => {
-      if (this.#queues.get(spec.bucket) === settled) this.#queues.delete(spec.bucket);
+      if (this.#queues.get(bucket) === settled) this.#queues.delete(bucket);
     });
     return done;
   }
 
-  async #debit(spec: BudgetSpec, units: number): Promise<void> {
+  /** Asks for `units` more, stating what the holder holds, until the store takes the ask as stated. */
+  async #ask(spec: BudgetSpec, units: number): Promise<BudgetLease> {
     let holding = this.#holdings.get(spec.bucket) ?? { windowStartMs: null, held: 0 };
     for (let attempt = 0; attempt < TRIES; attempt++) {
       const [lease] = await this.leases.lease([
@@ -62,7 +76,7 @@ export class ForcedDebits {
       ]);
       holding = { windowStartMs: lease!.windowStartMs, held: lease!.held };
       this.#holdings.set(spec.bucket, holding);
-      if (lease!.applied) return;
+      if (lease!.applied) return lease!;
     }
     throw new Error(`budget debit of ${spec.bucket}: the store's holding kept changing`);
   }

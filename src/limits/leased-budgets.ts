@@ -178,6 +178,11 @@ export class LeasedBudgets {
     return this.#state(budget, nowMs);
   }
 
+  /** What of the spec's window no replica holds or has spent, as the store answers now. */
+  unleased(spec: BudgetSpec): Promise<number> {
+    return this.#debits.unleased(spec);
+  }
+
   /** Gives back every unused unit and leaves the registry (best effort both); call once traffic has stopped. */
   async close(): Promise<void> {
     clearInterval(this.#sweep);

@@ -118,6 +118,10 @@ export class LeasedLimits implements CheckLimits {
     await Promise.all(creditLinesAt(key, identity, this.#budgets.storeNow(nowMs)).map((credit) => this.#budgets.debit(creditSpec(credit), units, nowMs)));
   }
 
+  creditsLeft(line: CreditLine): Promise<number> {
+    return this.#budgets.unleased(creditSpec(line));
+  }
+
   close(): Promise<void> {
     return this.#budgets.close();
   }

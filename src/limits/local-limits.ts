@@ -121,5 +121,9 @@ export class LocalLimits implements CheckLimits {
     for (const credit of creditLinesAt(key, identity, nowMs)) this.#credits.debit(credit, units);
   }
 
+  async creditsLeft(line: CreditLine): Promise<number> {
+    return this.#credits.remaining(line);
+  }
+
   async close(): Promise<void> {}
 }

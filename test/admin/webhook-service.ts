@@ -92,6 +92,7 @@ function webhookService(store: Store, options: { allowInsecureTargets: boolean }
       pageTokens: new PageTokens(PEPPER),
       logger,
       peekRateLimit: () => undefined,
+      creditsLeft: async (line) => line.limit,
       usage: {
         recorder: usage.recorder,
         limits,

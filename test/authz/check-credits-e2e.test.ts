@@ -39,8 +39,12 @@ describe("Check with credits and identity changes, end to end on the embedded st
     expect(await outcomes(secret, 3)).toEqual(["allowed", "allowed", "RATE_LIMITED"]);
     // New credits of the identity too: the next Check spends them.
     await t.client.updateIdentity({ id: identity!.id, limits: { values: [] }, credits: { remaining: 1n } });
-    const denied = (await outcomes(secret, 2))[1];
-    expect(denied).toBe("CREDITS_EXHAUSTED");
+    expect((await t.client.getIdentity({ id: identity!.id })).identity!.credits).toMatchObject({ remaining: 1n, left: 1n });
+    expect(await outcomes(secret, 2)).toEqual(["allowed", "CREDITS_EXHAUSTED"]);
+    // What is left now, beside the balance as set; a list shows only the latter.
+    expect((await t.client.getIdentity({ id: identity!.id })).identity!.credits).toMatchObject({ remaining: 1n, left: 0n });
+    const listed = (await t.client.listIdentities({})).identities.find((i) => i.id === identity!.id)!;
+    expect(listed.credits?.left).toBeUndefined();
   });
 
   it("a key's credits run out at zero, the denial says whose and when they refill, and a balance set by UpdateKey starts afresh", async () => {
@@ -50,13 +54,18 @@ describe("Check with credits and identity changes, end to end on the embedded st
       credits: { remaining: 2n, refill: { amount: 5n, interval: RefillInterval.DAILY, day: 0 } },
     });
     expect(await outcomes(secret, 2)).toEqual(["allowed", "allowed"]);
+    expect((await t.client.getKey({ id: key!.id })).key!.credits).toMatchObject({ remaining: 2n, left: 0n });
     const denial: CheckResponse = await checkWith(secret);
     expect(outcomeOf(denial)).toBe("CREDITS_EXHAUSTED");
     expect(denial.status?.message).toBe("The API key's credits are used up; they are refilled at 2026-12-04T00:00:00.000Z.");
     const headers = denial.httpResponse.case === "deniedResponse" ? denial.httpResponse.value.headers : [];
     expect(headers.find((h) => h.header?.key === "retry-after")?.header?.value).toBe(String(14 * 3_600));
     clock.advance(1);
-    await t.client.updateKey({ id: key!.id, credits: { remaining: 3n } });
+    await t.client.updateKey({ id: key!.id, credits: { remaining: 3n, refill: { amount: 5n, interval: RefillInterval.DAILY, day: 0 } } });
+    expect((await t.client.getKey({ id: key!.id })).key!.credits).toMatchObject({ remaining: 3n, left: 3n });
     expect(await outcomes(secret, 4)).toEqual(["allowed", "allowed", "allowed", "CREDITS_EXHAUSTED"]);
+    // At the refill the balance is the refill's amount again.
+    clock.set(Date.UTC(2026, 11, 4));
+    expect((await t.client.getKey({ id: key!.id })).key!.credits).toMatchObject({ left: 5n });
   });
 });

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
 import type { LeasedLimits } from "../../src/limits/leased-limits.js";
 import type { Spend } from "../../src/limits/check-limits.js";
+import { identityCreditLine } from "../../src/limits/credit-lines.js";
 import { MongoStore } from "../../src/store/mongo/mongo-store.js";
 import { systemClock } from "../../src/time/clock.js";
 import { freshMongoStore, type FreshMongoStore } from "../support/mongo.js";
@@ -41,12 +42,15 @@ describe("credits across two replicas over MongoDB", () => {
   it("the fleet spends exactly an identity's balance in a concurrent burst over both replicas and two keys", async () => {
     const identity = { id: "idt_burst", limits: [], credits: { remaining: 9, refill: null, setAt: new Date(now() - 60_000) } };
     const keys = ["key_a", "key_b"].map((id) => ({ id, organizationId: "org_1", rateLimit: null, identityId: identity.id }));
+    const line = identityCreditLine("org_1", identity, now())!;
+    expect(await replicas[0]!.creditsLeft(line)).toBe(9);
     const burst = () => Promise.all(Array.from({ length: 16 }, (_, i) => admit(replicas[i % 2]!, keys[(i >> 1) % 2]!, now, spend(identity)).then(verdict)));
     const first = await burst();
     const second = await burst();
     const verdicts = [...first, ...second];
     expect(verdicts.filter((v) => v === "admitted")).toHaveLength(9);
     expect(new Set(verdicts.filter((v) => v !== "admitted"))).toEqual(new Set(["CREDITS_EXHAUSTED identity"]));
+    expect(await replicas[1]!.creditsLeft(line)).toBe(0);
   });
 
   it("a debit spends what its replica holds, then the store's rest; the fleet then spends exactly what is left", async () => {

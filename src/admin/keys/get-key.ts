@@ -1,5 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { GetKeyResponseSchema } from "../../../gen/keygate/v1/key_admin_pb.js";
+import { keyCreditLine } from "../../limits/credit-lines.js";
 import type { KeyRecord } from "../../model/records.js";
 import type { CallerAudit } from "../caller-audit.js";
 import { callerOf, type Caller } from "../caller.js";
@@ -15,7 +16,8 @@ import { mayActOn } from "./may-act-on.js";
 
 /**
  * GetKey: one key of the caller's organization (or, for a platform operator, of the one it
- * names), and with show_key_value the secret of a recoverable key the caller may reveal.
+ * names), and with show_key_value the secret of a recoverable key the caller may reveal. Its
+ * credits show what is left now (`left`) beside the balance last set.
  */
 export function getKey(parts: AdminParts): KeyAdminHandler<"getKey"> {
   const { deps, allow, audit } = parts;
@@ -39,6 +41,8 @@ export function getKey(parts: AdminParts): KeyAdminHandler<"getKey"> {
     if (req.showKeyValue) await mayActOn(parts, ctx, caller, "reveal", key);
     const secret = req.showKeyValue ? await revealedSecret(deps, audit, caller, key) : "";
     const [withTotals] = await withUsage(parts, [key]);
+    const own = keyCreditLine(key, deps.clock.now());
+    if (own !== null && withTotals!.credits) withTotals!.credits.left = BigInt(await deps.creditsLeft(own));
     return create(GetKeyResponseSchema, { key: withTotals, secret });
   };
 }
