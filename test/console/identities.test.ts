@@ -175,7 +175,7 @@ describe("the console's identities in Chromium", () => {
     expect(edited.limits.map((l) => l.name)).toEqual(["per-day"]);
     expect(edited.credits?.remaining).toBe(250n);
     expect(edited.meta).toEqual({ plan: "pro" });
-    await main().getByText("250 credits as last set, refilled to 1,000 each month on day 15 (UTC)").waitFor();
+    await main().getByText("250 credits left (250 as last set), refilled to 1,000 each month on day 15 (UTC)").waitFor();
     expect(session.pageErrors).toEqual([]);
   }, 120_000);
 

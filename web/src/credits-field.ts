@@ -11,7 +11,11 @@ import { formatCount } from "./format.js";
 
 export function creditsText(credits: Credits | undefined): string {
   if (!credits) return "none";
-  const balance = `${formatCount(credits.remaining)} credits as last set`;
+  // `left` comes with one key or identity (GetKey, GetIdentity): what Checks may still spend now.
+  const balance =
+    credits.left === undefined
+      ? `${formatCount(credits.remaining)} credits as last set`
+      : `${formatCount(credits.left)} credits left (${formatCount(credits.remaining)} as last set)`;
   const refill = credits.refill;
   if (!refill) return `${balance}, never refilled`;
   const when = refill.interval === RefillInterval.DAILY ? "each day (UTC)" : `each month on day ${refill.day || 1} (UTC)`;
