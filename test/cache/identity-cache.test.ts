@@ -49,7 +49,7 @@ describe("IdentityCache", () => {
     const cache = new IdentityCache({ loadIdentity: s.load, ttlMs: 60_000 });
     expect(cache.cached("org_1", "idt_1")).toBeUndefined();
     const loads = await Promise.all([cache.load("org_1", "idt_1"), cache.lookup({ organizationId: "org_1", identityId: "idt_1" })]);
-    expect(loads[0]).toEqual({ id: "idt_1", organizationId: "org_1", limits: [{ name: "team", limit: 5, period: "minute" }] });
+    expect(loads[0]).toEqual({ id: "idt_1", organizationId: "org_1", limits: [{ name: "team", limit: 5, period: "minute" }], credits: null });
     expect(cache.lookup({ organizationId: "org_1", identityId: "idt_1" })).toBe(loads[0]);
     expect(s.reads).toEqual(["idt_1"]);
   });

@@ -1,7 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { RateLimitPeriod, RefillInterval, UsagePeriod, UserRole, type CreateIdentityRequestSchema } from "../../../gen/keygate/v1/key_admin_pb.js";
+import { RateLimitPeriod, RefillInterval, UsagePeriod, UserRole, type CreateIdentityRequestSchema, type Identity } from "../../../gen/keygate/v1/key_admin_pb.js";
 import { newId } from "../../../src/model/ids.js";
 import { utcDay } from "../../../src/time/utc-days.js";
 import { aBatch, aDelta, aTally } from "../../store/contract/usage.js";
@@ -15,6 +15,9 @@ import { webhookServiceOn, type AdminClient, type WebhookService } from "../webh
  */
 
 type IdentityInit = MessageInitShape<typeof CreateIdentityRequestSchema>;
+
+/** An identity as GetIdentity answers it before anything was spent: its credits' `left` is all of them. */
+const unspent = (identity: Identity): Identity => (identity.credits ? { ...identity, credits: { ...identity.credits, left: identity.credits.remaining } } : identity);
 
 const acme = (fields: IdentityInit = {}): IdentityInit =>
   ({
@@ -52,7 +55,8 @@ export function describeIdentities(storeName: string, makeStore: StoreMaker): vo
           credits: { remaining: 1_000n, refill: { amount: 1_000n, interval: RefillInterval.MONTHLY, day: 15 } },
         });
         expect(identity!.id).toMatch(/^idt_/);
-        expect((await owner.getIdentity({ id: identity!.id })).identity).toEqual(identity);
+        // GetIdentity adds what is left now: all of it, nothing spent yet.
+        expect((await owner.getIdentity({ id: identity!.id })).identity).toEqual(unspent(identity!));
         expect((await owner.listIdentities({})).identities).toEqual([identity]);
         const [entry] = await auditOf(owner, "identity.create");
         expect(entry!.details).toEqual({ identityId: identity!.id, externalId: "acme-1", limits: "burst=10/second,daily=10000/day", credits: "1000" });
@@ -148,7 +152,7 @@ export function describeIdentities(storeName: string, makeStore: StoreMaker): vo
         const { identity } = await owner.createIdentity(acme());
         const { key } = await owner.createKey({ name: "tied", identityId: identity!.id });
         expect(await failure(owner.deleteIdentity({ id: identity!.id }))).toMatchObject({ code: Code.FailedPrecondition, field: "id", message: expect.stringContaining("1 key is still tied") });
-        expect((await owner.getIdentity({ id: identity!.id })).identity).toEqual(identity);
+        expect((await owner.getIdentity({ id: identity!.id })).identity).toEqual(unspent(identity!));
         await owner.updateKey({ id: key!.id, identityId: "" });
         await owner.deleteIdentity({ id: identity!.id });
         expect(await failure(owner.getIdentity({ id: identity!.id }))).toMatchObject({ code: Code.NotFound, reason: "IDENTITY_NOT_FOUND" });
@@ -190,7 +194,7 @@ export function describeIdentities(storeName: string, makeStore: StoreMaker): vo
         const { identity } = await owner.createIdentity(acme());
         const member = await s.actingAs(owner, UserRole.MEMBER);
         expect((await member.client.listIdentities({})).identities).toEqual([identity]);
-        expect((await member.client.getIdentity({ id: identity!.id })).identity).toEqual(identity);
+        expect((await member.client.getIdentity({ id: identity!.id })).identity).toEqual(unspent(identity!));
         for (const call of [member.client.createIdentity(acme()), member.client.updateIdentity({ id: identity!.id, name: "x" }), member.client.deleteIdentity({ id: identity!.id })]) {
           expect(await failure(call)).toMatchObject({ code: Code.PermissionDenied, reason: "PERMISSION_DENIED" });
         }
