@@ -44,7 +44,9 @@ export const limitsText = (limits: readonly NamedLimit[]): string =>
 export function creditsText(given: Credits | undefined): string {
   if (!given) return "-";
   const { refill } = given;
-  if (!refill) return String(given.remaining);
+  // `left` comes with one key or identity (get): what is left now beside the balance as set.
+  const balance = given.left === undefined ? String(given.remaining) : `${given.left} left of ${given.remaining} set`;
+  if (!refill) return balance;
   const when = refill.interval === RefillInterval.DAILY ? "daily" : `monthly on day ${refill.day}`;
-  return `${given.remaining} (refilled to ${refill.amount} ${when})`;
+  return `${balance} (refilled to ${refill.amount} ${when})`;
 }

@@ -48,7 +48,7 @@ describe("keygate identities", () => {
     const shown = await cli(["identities", "get", id]);
     expect(shown.code, shown.err).toBe(0);
     expect(shown.out).toMatch(/^limits:\s+burst=10\/second daily=10000\/day$/m);
-    expect(shown.out).toMatch(/^credits:\s+1000 \(refilled to 1000 monthly on day 15\)$/m);
+    expect(shown.out).toMatch(/^credits:\s+1000 left of 1000 set \(refilled to 1000 monthly on day 15\)$/m);
 
     const listed = await cli(["identities", "list", "--external-id", "acme"]);
     expect(listed.code, listed.err).toBe(0);
