@@ -25,6 +25,7 @@ import { outsideBound, rateWithinBound } from "./key-bound-filters.js";
 import { changesOf, toRecord, type KeyDocument } from "./key-document.js";
 import { KeyWalks, type ExpiryPage, type PageAfter } from "./key-walks.js";
 import { KEY_INDEXES } from "./key-indexes.js";
+import { keyListFind } from "./key-list-filter.js";
 import { holdingSlot, stillAsSeen } from "./key-write-filters.js";
 import type { MongoDeletedKeyRepository } from "./deleted-key-repository.js";
 import { KeySlotCounters, organizationCounter, userCounter, type SlotCounterId } from "./key-slots.js";
@@ -107,11 +108,8 @@ export class MongoKeyRepository implements KeyRepository {
   }
 
   async list(organizationId: string, query: KeyListQuery): Promise<KeyRecord[]> {
-    const filter: Filter<KeyDocument> = { organizationId };
-    if (query.afterId !== undefined) filter._id = { $gt: query.afterId };
-    if (query.isActive !== undefined) filter.isActive = query.isActive;
-    if (query.ownerUserId !== undefined) filter.ownerUserId = query.ownerUserId;
-    const docs = await this.#keys.find(filter).sort({ _id: 1 }).limit(query.limit).toArray();
+    const { filter, sort } = keyListFind(organizationId, query);
+    const docs = await this.#keys.find(filter).sort(sort).limit(query.limit).toArray();
     return docs.map(toRecord);
   }
 
