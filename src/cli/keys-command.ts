@@ -83,32 +83,49 @@ const SETTINGS_HELP = `  --name NAME            the key's name
   --owner USER_ID        the responsible user (default: the admin key's user)`;
 
 const list: Subcommand = {
-  summary: "list keys, newest last",
-  help: `Usage: keygate keys list [--active | --disabled] [--page-size N] [--page-token TOKEN | --all]
+  summary: "list keys, newest first",
+  help: `Usage: keygate keys list [--state STATE | --active | --disabled] [--query TEXT] [--order ORDER]
+                        [--page-size N] [--page-token TOKEN | --all]
 
-Lists the organization's keys in creation order, a page at a time.
+Lists the organization's keys, a page at a time, filtered and ordered by the server.
 
 Options:
-  --active               only enabled keys
-  --disabled             only disabled keys
+  --state STATE          active, disabled, revoked or expired (as Check decides it)
+  --active               only enabled keys (revoked and expired ones too)
+  --disabled             only keys with is_active false (revoked ones too)
+  --query TEXT           keys whose name or prefix starts with TEXT (any case), or whose id it is
+  --order ORDER          newest (default), oldest, name or name-desc
   --page-size N          keys per page, 1-1000 (default 50)
-  --page-token TOKEN     the page after the one that printed this token
+  --page-token TOKEN     the page after the one that printed this token (repeat the same filters)
   --all                  every page`,
   options: {
+    state: { type: "string" },
     active: { type: "boolean", default: false },
     disabled: { type: "boolean", default: false },
+    query: { type: "string" },
+    order: { type: "string" },
     "page-size": { type: "string" },
     "page-token": { type: "string" },
     all: { type: "boolean", default: false },
   },
   async run(ctx) {
     if (flag(ctx, "active") && flag(ctx, "disabled")) throw new UsageError("--active and --disabled exclude each other");
+    const rawState = text(ctx, "state");
+    if (rawState !== undefined && (flag(ctx, "active") || flag(ctx, "disabled"))) {
+      throw new UsageError("--state replaces --active and --disabled: give one of them");
+    }
     const isActive = flag(ctx, "active") ? true : flag(ctx, "disabled") ? false : undefined;
+    const filters = {
+      ...(isActive !== undefined && { isActive }),
+      ...(rawState !== undefined && { state: parse.keyStateFilter(rawState) }),
+      ...(text(ctx, "order") !== undefined && { orderBy: parse.keyOrder(text(ctx, "order")!) }),
+      query: text(ctx, "query") ?? "",
+    };
     const pageSize = parse.positiveInt("--page-size", text(ctx, "page-size"), 50);
     const keys: ApiKey[] = [];
     let pageToken = text(ctx, "page-token") ?? "";
     do {
-      const page = await ctx.client().listKeys({ pageSize, pageToken, ...(isActive !== undefined && { isActive }) });
+      const page = await ctx.client().listKeys({ pageSize, pageToken, ...filters });
       keys.push(...page.keys);
       pageToken = page.nextPageToken;
     } while (flag(ctx, "all") && pageToken !== "");
@@ -119,10 +136,22 @@ Options:
         keys.map((k) => [k.id, k.name, k.keyPrefix, ENVIRONMENT_NAME[k.environment], keyState(k, Date.now()), rate(k), count(k.usage?.requestsToday ?? 0n), time(k.lastUsedAt), k.scopes.join(" ")]),
         "No keys.",
       );
-      if (pageToken !== "") ctx.io.out(`\nMore keys: keygate keys list --page-token ${pageToken}\n`);
+      if (pageToken !== "") ctx.io.out(`\nMore keys: keygate keys list ${[...sameFilters(ctx), "--page-token", pageToken].join(" ")}\n`);
     });
   },
 };
+
+/** The list flags a next page must repeat (its token is bound to them), as given. */
+function sameFilters(ctx: RunContext): string[] {
+  const given = (name: string, value: string | undefined) => (value === undefined ? [] : [`--${name}`, /^[\w.:-]+$/.test(value) ? value : JSON.stringify(value)]);
+  return [
+    ...(flag(ctx, "active") ? ["--active"] : flag(ctx, "disabled") ? ["--disabled"] : []),
+    ...given("state", text(ctx, "state")),
+    ...given("query", text(ctx, "query")),
+    ...given("order", text(ctx, "order")),
+    ...given("page-size", text(ctx, "page-size")),
+  ];
+}
 
 const get: Subcommand = {
   summary: "show one key",
