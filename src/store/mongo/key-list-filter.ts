@@ -5,10 +5,10 @@ import type { KeyDocument } from "./key-document.js";
 
 /**
  * The find of KeyRepository.list: every clause starts from the organization, so the scan is
- * bounded to its keys on organizationId_id or organizationId_name_id (key-indexes.ts), read in
- * the order asked, never sorted in memory.
+ * bounded to its keys on an index that starts with it (key-indexes.ts), read in the order asked,
+ * never sorted in memory (test/store/mongo-query-plans-key-list.test.ts).
  */
-export function keyListFind(organizationId: string, query: KeyListQuery): { filter: Filter<KeyDocument>; sort: Sort } {
+export function keyListFind(organizationId: string, query: KeyListQuery): { filter: Filter<KeyDocument>; sort: Sort; hint?: string } {
   const order = query.order ?? "created_asc";
   const direction = isDescending(order) ? -1 : 1;
   const clauses: Filter<KeyDocument>[] = [];
@@ -25,7 +25,10 @@ export function keyListFind(organizationId: string, query: KeyListQuery): { filt
     );
   }
   const filter: Filter<KeyDocument> = clauses.length === 0 ? { organizationId } : { organizationId, $and: clauses };
-  return { filter, sort: isNameOrder(order) ? { name: direction, _id: direction } : { _id: direction } };
+  if (!isNameOrder(order)) return { filter, sort: { _id: direction } };
+  // Named, since for a selective state the planner would rather read organizationId_isActive_id
+  // and sort every match in memory: the name index gives the page in order, whatever matches.
+  return { filter, sort: { name: direction, _id: direction }, hint: "organizationId_name_id" };
 }
 
 /** keyState's rule (src/model/key-state.ts) as a filter: revoked, then disabled, then expired. */

@@ -108,8 +108,8 @@ export class MongoKeyRepository implements KeyRepository {
   }
 
   async list(organizationId: string, query: KeyListQuery): Promise<KeyRecord[]> {
-    const { filter, sort } = keyListFind(organizationId, query);
-    const docs = await this.#keys.find(filter).sort(sort).limit(query.limit).toArray();
+    const { filter, sort, hint } = keyListFind(organizationId, query);
+    const docs = await this.#keys.find(filter, hint === undefined ? {} : { hint }).sort(sort).limit(query.limit).toArray();
     return docs.map(toRecord);
   }
 
