@@ -8,7 +8,7 @@
  */
 const LAYERS = [
   // Foundations: vocabulary and small utilities, no I/O of keygate's own.
-  "text", "log", "time", "net", "model", "rpc", "crypto",
+  "text", "trace", "log", "time", "net", "model", "rpc", "crypto",
   // Configuration, then storage behind small interfaces.
   "config", "store",
   // Capabilities, each using only those before it.

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import type { Tracer } from "@opentelemetry/api";
 import { createContextValues, type ConnectRouter } from "@connectrpc/connect";
 import { AccessLogService } from "../gen/envoy/service/accesslog/v3/als_pb.js";
 import { Authorization } from "../gen/envoy/service/auth/v3/external_auth_pb.js";
@@ -15,8 +16,11 @@ import { noStore } from "./admin/no-store.js";
 import { operatorService } from "./admin/operator-service.js";
 import { PageTokens } from "./admin/page-token.js";
 import { rpcLogging } from "./admin/rpc-logging.js";
+import { rpcTracing } from "./admin/rpc-tracing.js";
+import { tracedAdmission } from "./admin/traced-admission.js";
 import { UsageWatchers } from "./admin/usage/usage-watchers.js";
 import { authorizationRoutes } from "./authz/check-service.js";
+import { CheckTracing } from "./authz/check-tracing.js";
 import { Webhooks } from "./webhooks/webhooks.js";
 import { ChangeFeed } from "./cache/change-feed.js";
 import { KeyCache } from "./cache/key-cache.js";
@@ -43,6 +47,7 @@ import { DEFAULT_READ_MAX_BYTES } from "./config/body-limits.js";
 import { DataPlaneBoundary, withTransportPeer } from "./server/data-plane-boundary.js";
 import { BodyBudget } from "./server/body-budget.js";
 import { healthRoutes } from "./server/health-service.js";
+import { REFLECTION_SERVICES, reflectionRoutes } from "./server/reflection-service.js";
 import { HttpServer } from "./server/http-server.js";
 import { Readiness } from "./server/readiness.js";
 import type { RpcAdmission } from "./rpc/rpc-admission.js";
@@ -59,6 +64,8 @@ export interface AppOptions {
   store: Store;
   logger: Logger;
   clock?: Clock;
+  /** OpenTelemetry's tracer when tracing is configured (src/trace/tracing-sdk.ts); without it no span is built. */
+  tracer?: Tracer;
 }
 
 export interface App {
@@ -89,7 +96,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   // Read first: a missing or invalid keys file fails the start before anything is running.
   const scanningKeys = config.secretScanningKeysFile === undefined ? undefined : await GithubKeysFile.open(config.secretScanningKeysFile, logger);
   const metrics = new Metrics();
-  const store = instrumentStore(options.store, metrics.store);
+  const store = instrumentStore(options.store, metrics.store, undefined, options.tracer);
   const clock = options.clock ?? systemClock;
   const hasher = new SecretHasher(config.pepper);
   // Key changes made inside a store unit of work are announced once it has committed.
@@ -99,7 +106,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   metrics.watchKeyCache(keyCache);
   // Other processes' key changes, when they share the store; a store of this process alone has none.
   const changeFeed = store.sharedAcrossProcesses
-    ? new ChangeFeed({ changes: store.changes, keyCache, intervalMs: config.changePollIntervalMs, logger })
+    ? new ChangeFeed({ changes: store.changes, keyCache, intervalMs: config.changePollIntervalMs, logger, observer: metrics.changeFeed })
     : undefined;
   const usage = createUsage({ config, store, clock, logger });
   metrics.watchUsage(usage.recorder, usage.metrics);
@@ -136,6 +143,9 @@ export async function startApp(options: AppOptions): Promise<App> {
   // Abuse bounds (src/abuse): failed keys per source IP, admin requests per caller key.
   const throttle = (limit: number) => new SlidingCounters({ limit, windowMs: 60_000, maxSources: config.throttleMaxSources });
   const failedKeys = throttle(config.failedKeyAttemptsPerMinute);
+  const failedAuth = throttle(config.failedKeyAttemptsPerMinute);
+  const callerRequests = throttle(config.adminRequestsPerMinute);
+  metrics.watchThrottles({ check_failed_keys: failedKeys, admin_failed_authentications: failedAuth, admin_requests: callerRequests });
   const authenticateCaller = callerAuthenticator({
     store,
     hasher,
@@ -144,14 +154,16 @@ export async function startApp(options: AppOptions): Promise<App> {
     scopes: config.scopes,
     audit,
     logger,
-    failedAuth: throttle(config.failedKeyAttemptsPerMinute),
-    callerRequests: throttle(config.adminRequestsPerMinute),
+    failedAuth,
+    callerRequests,
+    throttles: metrics.throttles,
   });
   const authentication = callerAuthentication({ authenticate: authenticateCaller, audit });
   // Change RPCs sent with an idempotency key answer a retry with their first answer.
   const idempotentChanges = new IdempotentChanges({ store, sealing: new ReceiptSealing(config.pepper), clock });
   // The admin services authenticate their caller from the headers, before the body is read.
-  const adminAdmission = callerAdmission(authenticateCaller, { bytes: config.adminMaxBodyBytes, origin: "KEYGATE_ADMIN_MAX_BODY_BYTES" });
+  const callerFromHeaders = callerAdmission(authenticateCaller, { bytes: config.adminMaxBodyBytes, origin: "KEYGATE_ADMIN_MAX_BODY_BYTES" });
+  const adminAdmission = options.tracer ? tracedAdmission(callerFromHeaders, options.tracer) : callerFromHeaders;
   const bodies = new BodyBudget({ maxBytesPerConnection: config.bodyBufferBytesPerConnection, maxBytesPerProcess: config.bodyBufferBytesPerProcess });
   metrics.watchRequestBodies(bodies);
 
@@ -215,12 +227,13 @@ export async function startApp(options: AppOptions): Promise<App> {
   const dataPlaneAdmission = boundary.admission({ bytes: DEFAULT_READ_MAX_BYTES, origin: "gRPC's usual message limit" });
   const dataPlaneAdmissions: [string, RpcAdmission][] =
     dataPlaneAdmission === undefined ? [] : [[Authorization.typeName, dataPlaneAdmission], [AccessLogService.typeName, dataPlaneAdmission]];
-  const authorization = authorizationRoutes({ config, hasher, keyCache, limits, clock, usage: usage.recorder, logger, observer: metrics.check, failedKeys, waitBudgetMs: config.storeReadTimeoutMs, rateLimits: webhooks.rateLimitNotes }, boundary);
+  const authorization = authorizationRoutes({ config, hasher, keyCache, limits, clock, usage: usage.recorder, logger, observer: metrics.check, failedKeys, throttles: metrics.throttles, waitBudgetMs: config.storeReadTimeoutMs, rateLimits: webhooks.rateLimitNotes, ...(options.tracer && { tracing: new CheckTracing(options.tracer) }) }, boundary);
   const accessLogRoutes = usage.accessLogRoutes(boundary);
   const dataPlaneRoutes = (router: ConnectRouter) => {
     authorization.routes(router);
     accessLogRoutes(router);
   };
+  const adminTracing = options.tracer ? [rpcTracing(options.tracer)] : [];
   const adminRoutes = (router: ConnectRouter) => {
     router.service(KeyAdminService, idempotentChanges.of(KeyAdminService, keyAdmin), {
       // A misspelt field or enum name must be an error, not silently dropped (a key created
@@ -230,6 +243,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       interceptors: [
         noStore,
         rpcMetrics(metrics.adminRpc),
+        ...adminTracing,
         rpcLogging(logger),
         authentication,
       ],
@@ -242,6 +256,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       interceptors: [
         noStore,
         rpcMetrics(metrics.adminRpc),
+        ...adminTracing,
         rpcLogging(logger),
         authentication,
       ],
@@ -262,6 +277,8 @@ export async function startApp(options: AppOptions): Promise<App> {
       healthRoutes(readiness)(router);
       if (!ownDataPlaneListener) dataPlaneRoutes(router);
       adminRoutes(router);
+      // Last, so it describes everything above; open like health (src/server/reflection-service.ts).
+      reflectionRoutes(router);
     },
     unaryRoutes: ownDataPlaneListener ? [] : [authorization.unaryRoute],
     readiness,
@@ -283,11 +300,13 @@ export async function startApp(options: AppOptions): Promise<App> {
         routes: (router) => {
           healthRoutes(readiness)(router);
           dataPlaneRoutes(router);
+          // Behind the same boundary as Check on this listener.
+          reflectionRoutes(router, [boundary.interceptor]);
         },
         unaryRoutes: [authorization.unaryRoute],
         readiness,
         contextValues: (req) => withTransportPeer(createContextValues(), req),
-        admissions: new Map(dataPlaneAdmissions),
+        admissions: new Map(dataPlaneAdmission === undefined ? [] : [...dataPlaneAdmissions, ...REFLECTION_SERVICES.map((name) => [name, dataPlaneAdmission] as const)]),
         // One budget for both listeners: the per-process bound holds whichever port bodies arrive on.
         bodies,
         requestBodyTimeoutMs: config.requestBodyTimeoutMs,

@@ -10,6 +10,7 @@ import { isWellFormedSecret, type SecretHasher } from "../model/secret.js";
 import type { Logger } from "../log/logger.js";
 import type { RpcAdmission } from "../rpc/rpc-admission.js";
 import type { Store } from "../store/store.js";
+import type { ThrottleObserver } from "../metrics/observers.js";
 import type { KeyRecord } from "../model/records.js";
 import { isPlatformOperator } from "../model/platform.js";
 import type { Clock } from "../time/clock.js";
@@ -17,6 +18,7 @@ import type { AuditTrail } from "../audit/audit-trail.js";
 import type { Caller } from "./caller.js";
 import { actorOf } from "./policy.js";
 import { adminError } from "./errors.js";
+import { jsonDecodeError } from "./json-decode-error.js";
 
 /**
  * Who is calling the admin API, from the request's headers alone: the key presented, its state,
@@ -46,6 +48,8 @@ export interface CallerAuthenticationDeps {
   failedAuth?: SlidingCounters;
   /** Requests per authenticated caller key: past the limit `resource_exhausted`. Default: none. */
   callerRequests?: SlidingCounters;
+  /** Told of each call either throttle refused (metrics); default none. */
+  throttles?: ThrottleObserver;
 }
 
 /** Authenticates one call of `method` from its headers and client address; throws the refusal. */
@@ -93,6 +97,7 @@ export function callerAuthenticator(deps: CallerAuthenticationDeps): Authenticat
       return throttledError();
     };
     const throttledError = (): ConnectError => {
+      deps.throttles?.throttled("admin_failed_authentications");
       deps.logger.warn({ method, client }, "admin authentication throttled: too many failed attempts");
       return adminError("UNAUTHENTICATED", "too many failed authentication attempts; retry later", {}, Code.ResourceExhausted);
     };
@@ -134,6 +139,7 @@ export function callerAuthenticator(deps: CallerAuthenticationDeps): Authenticat
     }
     const waitMs = deps.callerRequests?.take(key.id) ?? 0;
     if (waitMs > 0) {
+      deps.throttles?.throttled("admin_requests");
       throw adminError("API_KEY_LIMIT_EXCEEDED", `admin request rate limit of this key reached; retry in ${Math.ceil(waitMs / 1000)} s`, {
         limit: "admin_requests_per_minute",
         retry_after_seconds: String(Math.ceil(waitMs / 1000)),
@@ -170,6 +176,7 @@ export function callerAuthenticator(deps: CallerAuthenticationDeps): Authenticat
 export function callerAdmission(authenticate: AuthenticateCaller, maxBody: RpcAdmission["maxBody"]): RpcAdmission {
   return {
     maxBody,
+    undecodable: jsonDecodeError,
     async admit({ method, header, contextValues }) {
       contextValues.set(admittedCallerKey, await authenticate(header, contextValues.get(clientAddressKey), method.name));
     },

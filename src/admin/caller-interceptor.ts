@@ -1,7 +1,7 @@
 import type { ConnectError, Interceptor } from "@connectrpc/connect";
 import type { AuditTrail } from "../audit/audit-trail.js";
 import { clientAddressKey } from "../net/client-address.js";
-import { admissionRefusalKey } from "../rpc/rpc-admission.js";
+import { admissionRefusalKey, undecodableMessageKey } from "../rpc/rpc-admission.js";
 import type { KeyRecord } from "../model/records.js";
 import { admittedCallerKey, auditFailedAuthentication, type AuthenticateCaller } from "./authenticate-caller.js";
 import { callerContextKey } from "./caller.js";
@@ -20,7 +20,7 @@ export interface CallerAuthorizationDeps {
  * (callerAdmission, src/admin/authenticate-caller.ts): a refusal there (`unauthenticated`) is
  * thrown here, so it is logged and counted like any other. Then `permission_denied` for a valid
  * key without the admin scope the method needs, or not a platform operator's; audited in the
- * key's organization.
+ * key's organization. Then a request message that did not decode (src/server/rpc-adapter.ts).
  */
 export function callerAuthentication(deps: CallerAuthorizationDeps): Interceptor {
   async function refuse(key: KeyRecord, method: string, reason: string, error: ConnectError): Promise<never> {
@@ -37,6 +37,9 @@ export function callerAuthentication(deps: CallerAuthorizationDeps): Interceptor
     // Which RPC the key may call is the policy's to say: its scopes as its user's limits bound them.
     const decision = mayCall(caller.actor, method, req.service.typeName);
     if (!decision.allowed) return refuse(caller.key, method, decision.rule, refusalError(decision));
+    // A message that did not decode is the caller's mistake, told only to a caller who may make the call.
+    const undecodable = req.contextValues.get(undecodableMessageKey);
+    if (undecodable !== undefined) throw undecodable.thrown;
     req.contextValues.set(callerContextKey, caller);
     return next(req);
   };

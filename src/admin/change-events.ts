@@ -1,4 +1,5 @@
 import type { KeyRecord, User } from "../model/records.js";
+import type { IdentityRecord } from "../model/identities.js";
 import type { Store } from "../store/store.js";
 import type { Clock } from "../time/clock.js";
 import { keyEventData, webhookEvent, type EventActor } from "../webhooks/webhook-event.js";
@@ -10,7 +11,8 @@ export type AdminChange =
   | { type: "key.created" | "key.updated" | "key.rotated" | "key.deleted"; key: KeyRecord }
   /** With the reason the caller gave (RevokeKey's `reason`), which receivers act on. */
   | { type: "key.revoked"; key: KeyRecord; reason: string }
-  | { type: "user.removed"; user: User };
+  | { type: "user.removed"; user: User }
+  | { type: "identity.created" | "identity.updated" | "identity.deleted"; identity: IdentityRecord };
 
 export interface ChangeEventsDeps {
   store: Store;
@@ -59,6 +61,7 @@ function eventOf(change: AdminChange, actor: EventActor, now: Date): WebhookEven
     const { user } = change;
     return webhookEvent(change.type, user.organizationId, userEventData(user, actor), now);
   }
+  if ("identity" in change) return webhookEvent(change.type, change.identity.organizationId, identityEventData(change.identity, actor), now);
   const data = keyEventData(change.key, actor);
   return webhookEvent(change.type, change.key.organizationId, change.type === "key.revoked" ? { ...data, reason: change.reason } : data, now);
 }
@@ -67,6 +70,24 @@ function eventOf(change: AdminChange, actor: EventActor, now: Date): WebhookEven
 function userEventData(user: User, actor: EventActor): Record<string, unknown> {
   return {
     user: { id: user.id, organization_id: user.organizationId, name: user.name, role: user.role, created_at: user.createdAt.toISOString() },
+    actor: { key_id: actor.keyId, user_id: actor.userId },
+  };
+}
+
+/** An identity's fields as GetIdentity shows them, and the actor, as `identity.*` events carry them. */
+function identityEventData(identity: IdentityRecord, actor: EventActor): Record<string, unknown> {
+  return {
+    identity: {
+      id: identity.id,
+      organization_id: identity.organizationId,
+      external_id: identity.externalId,
+      name: identity.name,
+      meta: identity.meta,
+      limits: identity.limits.map(({ name, limit, period }) => ({ name, limit, period })),
+      credits: identity.credits && { remaining: identity.credits.remaining, refill: identity.credits.refill },
+      created_at: identity.createdAt.toISOString(),
+      updated_at: identity.updatedAt.toISOString(),
+    },
     actor: { key_id: actor.keyId, user_id: actor.userId },
   };
 }

@@ -45,6 +45,12 @@ const KEY_ADMIN: Record<keyof typeof KeyAdminService.method, RpcKind> = {
   redeliverWebhook: "change",
   getOrganizationSettings: "read",
   updateOrganizationSettings: "change",
+  createIdentity: "change",
+  getIdentity: "read",
+  listIdentities: "read",
+  updateIdentity: "change",
+  deleteIdentity: "change",
+  getIdentityUsage: "read",
 };
 
 const OPERATOR: Record<keyof typeof OperatorService.method, RpcKind> = {

@@ -25,6 +25,10 @@ export type ErrorReason =
   | "WEBHOOK_ENDPOINT_LIMIT_EXCEEDED"
   /** An endpoint has too many deliveries pending to take a test or a redelivery. */
   | "WEBHOOK_PENDING_LIMIT_EXCEEDED"
+  /** An identity that is not in the caller's organization, missing or another's. */
+  | "IDENTITY_NOT_FOUND"
+  /** Another identity of the organization already has the external id asked for. */
+  | "IDENTITY_EXTERNAL_ID_TAKEN"
   /** The store could not be reached or answer; a change was not applied: retry later. */
   | "STORE_UNAVAILABLE"
   /** The store did not confirm a change, which may have been applied: retry with the same idempotency key. */
@@ -32,7 +36,7 @@ export type ErrorReason =
 
 export const ERROR_DOMAIN = "keygate";
 
-const CODE_OF_REASON: Record<ErrorReason, Code> = {
+export const CODE_OF_REASON: Readonly<Record<ErrorReason, Code>> = {
   API_KEY_NOT_FOUND: Code.NotFound,
   API_KEY_SCOPE_NAME_INVALID: Code.InvalidArgument,
   API_KEY_ALLOW_IP_INVALID: Code.InvalidArgument,
@@ -43,6 +47,8 @@ const CODE_OF_REASON: Record<ErrorReason, Code> = {
   WEBHOOK_DELIVERY_NOT_FOUND: Code.NotFound,
   WEBHOOK_ENDPOINT_LIMIT_EXCEEDED: Code.ResourceExhausted,
   WEBHOOK_PENDING_LIMIT_EXCEEDED: Code.ResourceExhausted,
+  IDENTITY_NOT_FOUND: Code.NotFound,
+  IDENTITY_EXTERNAL_ID_TAKEN: Code.AlreadyExists,
   PERMISSION_DENIED: Code.PermissionDenied,
   UNAUTHENTICATED: Code.Unauthenticated,
   STORE_UNAVAILABLE: Code.Unavailable,

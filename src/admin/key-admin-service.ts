@@ -2,6 +2,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import type { KeyAdminService } from "../../gen/keygate/v1/key_admin_pb.js";
 import { adminParts } from "./admin-parts.js";
 import type { KeyAdminDeps } from "./key-admin-deps.js";
+import { identityAdministration } from "./identities/identity-administration.js";
 import { keyLifecycle } from "./keys/key-lifecycle.js";
 import { settingsAdministration } from "./settings/settings-administration.js";
 import { usageHandlers } from "./usage/usage-service.js";
@@ -11,7 +12,7 @@ import { webhookAdministration } from "./webhooks/webhook-administration.js";
 
 /**
  * Every KeyAdminService handler: the key lifecycle (keys/), an organization's users, its usage
- * (usage/), its webhooks (webhooks/) and its settings (settings/).
+ * (usage/), its webhooks (webhooks/), its settings (settings/) and its identities (identities/).
  */
 export function keyAdministration(deps: KeyAdminDeps, webhooks: WebhookAdminDeps): ServiceImpl<typeof KeyAdminService> {
   const parts = adminParts(deps);
@@ -21,5 +22,6 @@ export function keyAdministration(deps: KeyAdminDeps, webhooks: WebhookAdminDeps
     ...usageHandlers({ ...deps.usage, store: deps.store, clock: deps.clock }),
     ...webhookAdministration(parts, webhooks),
     ...settingsAdministration(parts),
+    ...identityAdministration(parts),
   };
 }

@@ -3,17 +3,23 @@ import { timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import {
   ApiKeySchema,
   AuditEventSchema,
+  CreditsSchema,
+  NamedLimitSchema,
   Environment as EnvironmentEnum,
   KeyType as KeyTypeEnum,
   RateLimitPeriod as RateLimitPeriodEnum,
+  RefillInterval as RefillIntervalEnum,
   UserRole as UserRoleEnum,
   UserSchema,
   type ApiKey,
   type AuditEvent as AuditEventMessage,
+  type Credits as CreditsMessage,
+  type NamedLimit as NamedLimitMessage,
   type User as UserMessage,
 } from "../../gen/keygate/v1/key_admin_pb.js";
 import { OrganizationSchema, type Organization as OrganizationMessage } from "../../gen/keygate/v1/operator_pb.js";
 import type { Environment } from "../model/secret.js";
+import type { CreditRefill, Credits, NamedLimit } from "../model/identities.js";
 import type { AuditEvent, KeyRecord, KeyType, Organization, RateLimitPeriod, User, UserRole } from "../model/records.js";
 
 /** Converts between stored records and the admin API's messages; no rules live here. */
@@ -41,6 +47,11 @@ export const USER_ROLES: ReadonlyMap<UserRoleEnum, UserRole> = new Map([
   [UserRoleEnum.MEMBER, "member"],
 ]);
 
+export const REFILL_INTERVALS: ReadonlyMap<RefillIntervalEnum, CreditRefill["interval"]> = new Map([
+  [RefillIntervalEnum.DAILY, "daily"],
+  [RefillIntervalEnum.MONTHLY, "monthly"],
+]);
+
 function reverse<K, V>(map: ReadonlyMap<K, V>): ReadonlyMap<V, K> {
   return new Map([...map].map(([k, v]) => [v, k]));
 }
@@ -49,6 +60,7 @@ const ENVIRONMENT_ENUM = reverse(ENVIRONMENTS);
 const KEY_TYPE_ENUM = reverse(KEY_TYPES);
 export const RATE_LIMIT_PERIOD_ENUM = reverse(RATE_LIMIT_PERIODS);
 export const USER_ROLE_ENUM = reverse(USER_ROLES);
+const REFILL_INTERVAL_ENUM = reverse(REFILL_INTERVALS);
 
 export const timestamp = (date: Date | null): Timestamp | undefined => (date ? timestampFromDate(date) : undefined);
 
@@ -89,8 +101,23 @@ export function toApiKey(key: KeyRecord, usage?: KeyUsageTotals): ApiKey {
     updatedAt: timestamp(key.updatedAt),
     previousSecretExpiresAt: timestamp(key.previousSecret?.expiresAt ?? null),
     recoverable: key.encryptedSecret !== undefined,
+    limits: toNamedLimitMessages(key.limits ?? []),
+    ...(key.credits && { credits: toCreditsMessage(key.credits) }),
+    identityId: key.identityId ?? "",
   });
 }
+
+export const toNamedLimitMessages = (limits: readonly NamedLimit[]): NamedLimitMessage[] =>
+  limits.map((limit) => create(NamedLimitSchema, { name: limit.name, limit: limit.limit, period: RATE_LIMIT_PERIOD_ENUM.get(limit.period)! }));
+
+/** What was last set (`remaining`); what is left after spending is the limits layer's to say. */
+export const toCreditsMessage = (credits: Credits): CreditsMessage =>
+  create(CreditsSchema, {
+    remaining: BigInt(credits.remaining),
+    ...(credits.refill && {
+      refill: { amount: BigInt(credits.refill.amount), interval: REFILL_INTERVAL_ENUM.get(credits.refill.interval)!, day: credits.refill.day },
+    }),
+  });
 
 export function toUserMessage(user: User): UserMessage {
   const limits = user.limits ?? {};

@@ -4,7 +4,7 @@ import { CheckRequestSchema } from "../../gen/envoy/service/auth/v3/external_aut
 import { LENGTH_DELIMITED, UNREADABLE, VARINT, WireReader } from "../rpc/protobuf-wire.js";
 import { WANTED_HEADERS, type CheckRequestFields } from "./check-input.js";
 import { peer, type MutableAddress } from "./check-request-peer.js";
-import { byLength, stringEntry } from "./string-map-entry.js";
+import { byLength, stringEntry, type WantedNames } from "./string-map-entry.js";
 
 /**
  * CheckRequest bytes → the fields Check reads (CheckRequestFields), without building the whole
@@ -13,7 +13,8 @@ import { byLength, stringEntry } from "./string-map-entry.js";
  * itself; this reads the same wire format in one pass and decodes only:
  *  - source.address.socket_address.address (check-request-peer.ts), the request's http id,
  *    method, path, size and header_map, context_extensions;
- *  - of http.headers, only the entries check-input reads (WANTED_HEADERS, string-map-entry.ts);
+ *  - of http.headers, only the entries check-input reads (WANTED_HEADERS, string-map-entry.ts),
+ *    and, when tracing is on, those the trace propagators read (check-tracing.ts);
  *    the others are checked for shape and skipped.
  * It is exact by construction: every field the trimmed schema declares is checked against its
  * wire type and shape exactly as fromBinary would read it (including fields it does not keep,
@@ -41,8 +42,6 @@ interface MutableAttributes {
   contextExtensions: { [key: string]: string };
 }
 
-const WANTED = byLength(WANTED_HEADERS);
-
 function headerValue(r: WireReader, end: number): { key: string; value: string; rawValue: Uint8Array } {
   const header: { key: string; value: string; rawValue: Uint8Array } = { key: "", value: "", rawValue: new Uint8Array(0) };
   while (r.pos < end) {
@@ -60,7 +59,7 @@ function headerValue(r: WireReader, end: number): { key: string; value: string; 
   return header;
 }
 
-function httpRequest(r: WireReader, http: MutableHttp, end: number): void {
+function httpRequest(r: WireReader, http: MutableHttp, end: number, wanted: WantedNames): void {
   while (r.pos < end) {
     const field = r.tag();
     switch (field >>> 3) {
@@ -72,7 +71,7 @@ function httpRequest(r: WireReader, http: MutableHttp, end: number): void {
         break;
       case 3:
         r.expect(LENGTH_DELIMITED, field);
-        stringEntry(r, end, http.headers, WANTED);
+        stringEntry(r, end, http.headers, wanted);
         break;
       case 4:
         http.path = r.string(field, end);
@@ -107,7 +106,7 @@ function httpRequest(r: WireReader, http: MutableHttp, end: number): void {
   }
 }
 
-function attributes(r: WireReader, target: MutableAttributes, end: number): void {
+function attributes(r: WireReader, target: MutableAttributes, end: number, wanted: WantedNames): void {
   while (r.pos < end) {
     const field = r.tag();
     switch (field >>> 3) {
@@ -130,13 +129,13 @@ function attributes(r: WireReader, target: MutableAttributes, end: number): void
             const http = (request.http ??= {
               id: "",
               method: "",
-              // Only WANTED_HEADERS land here, never "__proto__": a plain object will do.
+              // Only wanted names land here, never "__proto__": a plain object will do.
               headers: {},
               path: "",
               size: 0n,
               headerMap: undefined,
             });
-            httpRequest(r, http, r.delimitedEnd(requestEnd));
+            httpRequest(r, http, r.delimitedEnd(requestEnd), wanted);
           } else r.skip(inner & 7, requestEnd);
         }
         break;
@@ -151,7 +150,7 @@ function attributes(r: WireReader, target: MutableAttributes, end: number): void
   }
 }
 
-function checkRequest(r: WireReader): CheckRequestFields {
+function checkRequest(r: WireReader, wanted: WantedNames): CheckRequestFields {
   const length = r.buf.length;
   let attributesFields: MutableAttributes | undefined;
   while (r.pos < length) {
@@ -159,7 +158,7 @@ function checkRequest(r: WireReader): CheckRequestFields {
     if (field >>> 3 === 1) {
       r.expect(LENGTH_DELIMITED, field);
       attributesFields ??= { source: undefined, request: undefined, contextExtensions: Object.create(null) as { [key: string]: string } };
-      attributes(r, attributesFields, r.delimitedEnd(length));
+      attributes(r, attributesFields, r.delimitedEnd(length), wanted);
     } else r.skip(field & 7, length);
   }
   return { attributes: attributesFields };
@@ -168,6 +167,12 @@ function checkRequest(r: WireReader): CheckRequestFields {
 /** The lean decoder; its reader is its own, so decoders of two services share nothing. */
 export class CheckRequestDecoder {
   readonly #reader = new WireReader();
+  readonly #wanted: WantedNames;
+
+  /** `alsoKeep`: header names kept beside WANTED_HEADERS (the trace propagators', check-tracing.ts). */
+  constructor(alsoKeep: readonly string[] = []) {
+    this.#wanted = byLength(new Set([...WANTED_HEADERS, ...alsoKeep]));
+  }
 
   /**
    * The fields Check reads from a serialized CheckRequest. Throws a ConnectError (internal,
@@ -177,7 +182,7 @@ export class CheckRequestDecoder {
     const reader = this.#reader;
     try {
       reader.reset(bytes);
-      return checkRequest(reader);
+      return checkRequest(reader, this.#wanted);
     } catch (error) {
       if (error !== UNREADABLE) throw error;
     } finally {

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { Span } from "@opentelemetry/api";
 import { Code, ConnectError, type ConnectRouter, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { Authorization, type CheckRequest, type CheckResponse } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { failedKeySource } from "../abuse/failed-key-source.js";
@@ -9,7 +10,7 @@ import type { Config } from "../config/config.js";
 import type { SecretHasher } from "../model/secret.js";
 import type { CheckLimits } from "../limits/check-limits.js";
 import type { Logger } from "../log/logger.js";
-import { noCheckObserver, type CheckObserver } from "../metrics/observers.js";
+import { noCheckObserver, type CheckObserver, type ThrottleObserver } from "../metrics/observers.js";
 import type { Clock } from "../time/clock.js";
 import { dataPlaneCallerKey, type DataPlaneCaller, type DataPlaneGate } from "../rpc/data-plane-caller.js";
 import { unaryRoute, type UnaryRoute } from "../rpc/unary-route.js";
@@ -19,6 +20,7 @@ import { checkInput, type CheckInput, type CheckRequestFields, type InputOptions
 import { CheckRequestDecoder } from "./check-request-decoder.js";
 import { toCheckResponse, type ResponseContext } from "./check-response.js";
 import { CheckResponseEncoder } from "./check-response-encoder.js";
+import { CheckTracing, endDecided, endFailed, withinCheckSpan } from "./check-tracing.js";
 import { decide, screenRequest, type Decision } from "./decision.js";
 import { compileRouteTable } from "./route-table.js";
 
@@ -56,6 +58,10 @@ export interface AuthorizationDeps {
   waitBudgetMs?: number;
   /** Told of each denial by a key's own rate limit, for `rate_limit.exceeded` (src/webhooks/schedule/); default none. */
   rateLimits?: RateLimitObserver;
+  /** Told of each unknown key answered without a lookup because its source was throttled; default none. */
+  throttles?: ThrottleObserver;
+  /** A span per Check (check-tracing.ts), only when tracing is configured; default none, and no span is built. */
+  tracing?: CheckTracing;
 }
 
 /** Decision → response: the message for Connect, or its wire bytes for the lean gRPC path. */
@@ -103,22 +109,29 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
   }
 
   #run<R>(request: CheckRequestFields, respond: Respond<R>, caller: DataPlaneCaller): R | Promise<R> {
+    const tracing = this.#deps.tracing;
+    if (tracing === undefined) return this.#decide(request, respond, caller, undefined);
+    const checkSpan = tracing.start(request.attributes?.request?.http);
+    return withinCheckSpan(checkSpan, () => this.#decide(request, respond, caller, checkSpan.span));
+  }
+
+  #decide<R>(request: CheckRequestFields, respond: Respond<R>, caller: DataPlaneCaller, span: Span | undefined): R | Promise<R> {
     const started = performance.now();
     const decisionId = randomUUID();
     try {
       const input = checkInput(request, this.#inputOptions);
       const screened = screenRequest(input);
-      if ("outcome" in screened) return this.#respond(screened, input, caller, this.#deps.clock.now(), decisionId, started, respond);
+      if ("outcome" in screened) return this.#respond(screened, input, caller, this.#deps.clock.now(), decisionId, started, respond, span);
       const hash = this.#deps.hasher.hash(screened.secret);
       const cached = this.#deps.keyCache.cached(hash);
-      if (cached === undefined) return this.#afterLoading(input, caller, hash, undefined, decisionId, started, respond);
+      if (cached === undefined) return this.#afterLoading(input, caller, hash, undefined, decisionId, started, respond, span);
       // The cache answers: decide now, without yielding, so the limits see the request atomically.
       const nowMs = this.#deps.clock.now();
       const decision = decide(input, hash, cached, nowMs, this.#deps.limits);
-      if ("waitFor" in decision) return this.#afterLoading(input, caller, hash, { entry: cached, wait: decision.waitFor }, decisionId, started, respond);
-      return this.#respond(decision, input, caller, nowMs, decisionId, started, respond);
+      if ("waitFor" in decision) return this.#afterLoading(input, caller, hash, { entry: cached, wait: decision.waitFor }, decisionId, started, respond, span);
+      return this.#respond(decision, input, caller, nowMs, decisionId, started, respond, span);
     } catch (error) {
-      throw this.#failure(error, started, decisionId);
+      throw this.#failure(error, started, decisionId, span);
     }
   }
 
@@ -134,6 +147,7 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
     decisionId: string,
     started: number,
     respond: Respond<R>,
+    span: Span | undefined,
   ): Promise<R> {
     try {
       let entry: CachedKey | null;
@@ -144,7 +158,7 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
         entry = this.#throttled(input, caller) ? null : await this.#load(hash, decisionId);
         const nowMs = this.#deps.clock.now();
         const decision = decide(input, hash, entry, nowMs, this.#deps.limits, this.#waitLeftMs(started));
-        if (!("waitFor" in decision)) return this.#respond(decision, input, caller, nowMs, decisionId, started, respond);
+        if (!("waitFor" in decision)) return this.#respond(decision, input, caller, nowMs, decisionId, started, respond, span);
         wait = decision.waitFor;
       }
       // Usually one wait. A second only when another of the Check's limits changed while it
@@ -159,12 +173,12 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
         // request atomically.
         const nowMs = this.#deps.clock.now();
         const decision = decide(input, hash, entry, nowMs, this.#deps.limits, waits < MAX_LIMIT_WAITS ? this.#waitLeftMs(started) : 0);
-        if (!("waitFor" in decision)) return this.#respond(decision, input, caller, nowMs, decisionId, started, respond);
+        if (!("waitFor" in decision)) return this.#respond(decision, input, caller, nowMs, decisionId, started, respond, span);
         if (waits >= MAX_LIMIT_WAITS) throw new Error("the limits asked a Check to wait after their last wait");
         wait = decision.waitFor;
       }
     } catch (error) {
-      throw this.#failure(error, started, decisionId);
+      throw this.#failure(error, started, decisionId, span);
     }
   }
 
@@ -176,10 +190,21 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
 
   /** The source used up its failed attempts: unknown keys from it are not looked up. */
   #throttled(input: CheckInput, caller: DataPlaneCaller): boolean {
-    return this.#deps.failedKeys?.exceeded(failedKeySource(caller, input.clientIp)) ?? false;
+    const throttled = this.#deps.failedKeys?.exceeded(failedKeySource(caller, input.clientIp)) ?? false;
+    if (throttled) this.#deps.throttles?.throttled("check_failed_keys");
+    return throttled;
   }
 
-  #respond<R>(decision: Decision, input: CheckInput, caller: DataPlaneCaller, nowMs: number, decisionId: string, started: number, respond: Respond<R>): R {
+  #respond<R>(
+    decision: Decision,
+    input: CheckInput,
+    caller: DataPlaneCaller,
+    nowMs: number,
+    decisionId: string,
+    started: number,
+    respond: Respond<R>,
+    span: Span | undefined,
+  ): R {
     if (decision.outcome === "API_KEY_INVALID") this.#deps.failedKeys?.add(failedKeySource(caller, input.clientIp));
     else if (decision.outcome === "RATE_LIMITED") this.#deps.rateLimits?.rateLimited(decision.entry, nowMs);
     this.#record(decision, input, nowMs);
@@ -191,16 +216,22 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
     }
     const response = respond(decision, { headersToRemove: input.headersToRemove, nowMs, decisionId });
     this.#observer.decided(decision.outcome, (performance.now() - started) / 1000);
+    if (span !== undefined) endDecided(span, decision, decisionId);
     return response;
   }
 
   /** Reports a failed Check and gives the RPC error to throw. */
-  #failure(error: unknown, started: number, decisionId: string): ConnectError {
+  #failure(error: unknown, started: number, decisionId: string, span: Span | undefined): ConnectError {
     const unavailable = error instanceof ConnectError && error.code === Code.Unavailable;
     this.#observer.failed(unavailable ? "unavailable" : "internal", (performance.now() - started) / 1000);
-    if (error instanceof ConnectError) return error;
-    this.#deps.logger.error({ err: error, decisionId }, "check failed");
-    return new ConnectError("authorization check failed", Code.Internal, undefined, undefined, error);
+    let failure: ConnectError;
+    if (error instanceof ConnectError) failure = error;
+    else {
+      this.#deps.logger.error({ err: error, decisionId }, "check failed");
+      failure = new ConnectError("authorization check failed", Code.Internal, undefined, undefined, error);
+    }
+    if (span !== undefined) endFailed(span, failure.code, failure.rawMessage, decisionId);
+    return failure;
   }
 
   async #load(hash: string, decisionId: string): Promise<CachedKey | null> {
@@ -255,7 +286,7 @@ export interface AuthorizationRoutes {
 /** One Check service, on Connect's router and on the lean gRPC path. */
 export function authorizationRoutes(deps: AuthorizationDeps, boundary: DataPlaneGate): AuthorizationRoutes {
   const service = new CheckService(deps);
-  const decoder = new CheckRequestDecoder();
+  const decoder = new CheckRequestDecoder(deps.tracing === undefined ? [] : CheckTracing.headers());
   return {
     routes: (router) => router.service(Authorization, service, { interceptors: [boundary.interceptor] }),
     unaryRoute: unaryRoute(Authorization.method.check, {

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "../log/logger.js";
+import { noChangeFeedObserver, type ChangeFeedObserver } from "../metrics/observers.js";
 import type { ChangeLogEntry, ChangeLogRepository, ChangeLogStream } from "../store/store.js";
 import type { KeyCache } from "./key-cache.js";
 
@@ -47,6 +48,8 @@ export interface ChangeFeedOptions {
   /** How long after the change stream failed it is opened again; default REOPEN_DELAY_MS. */
   reopenDelayMs?: number;
   nowMs?: () => number;
+  /** Metrics: polls, entries applied, stream failures, cache drops; default none. */
+  observer?: ChangeFeedObserver;
 }
 
 /** How long after the change stream failed it is opened again; the poll covers meanwhile. */
@@ -66,6 +69,7 @@ export class ChangeFeed {
   readonly #windowMs: number;
   readonly #reopenDelayMs: number;
   readonly #nowMs: () => number;
+  readonly #observer: ChangeFeedObserver;
   /** Applied entry ids and when they were seen, pruned after two windows. */
   readonly #applied = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
@@ -90,6 +94,7 @@ export class ChangeFeed {
     this.#windowMs = options.windowMs ?? Math.max(10_000, 10 * options.intervalMs);
     this.#reopenDelayMs = options.reopenDelayMs ?? REOPEN_DELAY_MS;
     this.#nowMs = options.nowMs ?? (() => performance.now());
+    this.#observer = options.observer ?? noChangeFeedObserver;
   }
 
   start(): void {
@@ -153,16 +158,19 @@ export class ChangeFeed {
     try {
       entries = await this.#options.changes.recent(this.#windowMs);
     } catch (error) {
+      this.#observer.polled("failed", (this.#nowMs() - startedMs) / 1000);
       this.#options.logger.warn({ err: error }, "change log read failed; retrying");
       return;
     }
+    this.#observer.polled("ok", (this.#nowMs() - startedMs) / 1000);
     if (this.#lastPollMs !== undefined && startedMs - this.#lastPollMs > this.#windowMs / 2) {
       this.#options.logger.info({ sinceLastReadMs: Math.round(startedMs - this.#lastPollMs) }, "change log unread too long; dropping the key cache");
+      this.#observer.cacheDropped();
       this.#options.keyCache.clear();
     }
     // Polls may answer out of order; the gap is measured from the latest that read.
     this.#lastPollMs = Math.max(this.#lastPollMs ?? startedMs, startedMs);
-    for (const entry of entries) this.#apply(entry, startedMs);
+    for (const entry of entries) this.#apply(entry, startedMs, "poll");
     for (const [id, seenMs] of this.#applied) {
       if (startedMs - seenMs <= 2 * this.#windowMs) break;
       this.#applied.delete(id);
@@ -175,9 +183,10 @@ export class ChangeFeed {
    * applied") reaches its cache only this way; applying one twice is harmless (KeyCache.refresh
    * never goes back to an older record).
    */
-  #apply(entry: ChangeLogEntry, seenMs: number): void {
+  #apply(entry: ChangeLogEntry, seenMs: number, source: "poll" | "stream"): void {
     if (this.#applied.has(entry.id)) return;
     this.#applied.set(entry.id, seenMs);
+    this.#observer.applied(source);
     const change = entry.change;
     if (change.kind === "key") this.#options.keyCache.refresh(change.hashes, change.key);
     else this.#options.keyCache.evictOrganization(change.organizationId);
@@ -206,9 +215,10 @@ export class ChangeFeed {
         this.#stream = stream;
         if (reopening) this.#options.logger.info("change stream reopened");
         reopening = false;
-        for await (const entry of stream) this.#apply(entry, this.#nowMs());
+        for await (const entry of stream) this.#apply(entry, this.#nowMs(), "stream");
       } catch (error) {
         if (this.#closed) return;
+        this.#observer.streamFailed();
         // Once per failure streak: a stream that cannot open at all (a user without the
         // changeStream privilege) would otherwise log every reopenDelayMs.
         if (!reopening) this.#options.logger.warn({ err: error, reopenInMs: this.#reopenDelayMs }, "change stream failed; the poll covers until it reopens");

@@ -15,6 +15,26 @@ export class UsageError extends Error {
 /**
  * Exit codes scripts can rely on: 0 ok, 1 failure (server, connection), 2 wrong usage or a value
  * the server refused, 3 not found, 4 the admin key is not valid or not allowed, 5 a tested
- * secret is not valid (`keys test`).
+ * secret is not valid (`keys test`), 6 the request tried was denied (`check`).
  */
-export const EXIT = { ok: 0, failure: 1, usage: 2, notFound: 3, denied: 4, keyInvalid: 5 } as const;
+export const EXIT = { ok: 0, failure: 1, usage: 2, notFound: 3, denied: 4, keyInvalid: 5, requestDenied: 6 } as const;
+
+/** The usage line (or lines) that open a command's help. */
+export function usageLines(help: string): string {
+  const lines = help.split("\n");
+  const end = lines.findIndex((line) => line.trim() === "");
+  return lines.slice(0, end === -1 ? lines.length : end).join("\n");
+}
+
+/**
+ * How a usage error is printed: the one-line error, the command's own usage line and where its
+ * help is, not the whole help, whose first screen would hide the error.
+ */
+export function usageFailure(io: CommandIo, command: string, message: string, help: string): number {
+  io.err(`${command}: ${message}\n${usageLines(help)}\nRun \`${command} --help\` for more.\n`);
+  return EXIT.usage;
+}
+
+/** A UsageError, or node:util parseArgs's own errors (an unknown option, a missing value). */
+export const isUsageError = (error: unknown): error is Error =>
+  error instanceof UsageError || (error instanceof TypeError && (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS") === true);

@@ -6,7 +6,6 @@ import {
   GetKeyResponseSchema,
   KeyType,
   ListKeysResponseSchema,
-  RateLimitPeriod,
   RegenerateKeyResponseSchema,
   RevokeKeyResponseSchema,
   TestKeyResponseSchema,
@@ -16,20 +15,14 @@ import {
 import { keyState } from "../model/key-state.js";
 import * as parse from "./arguments.js";
 import { EXIT, UsageError, type CommandIo } from "./command.js";
-import { count, printFields, printTable, time } from "./output.js";
+import { credits, creditsText, limitsText, namedLimit } from "./metering-arguments.js";
+import { count, PERIOD_NAME, printFields, printTable, time } from "./output.js";
 import { commandGroup, type RunContext, type Subcommand } from "./remote.js";
 
 /** keygate keys …: the key lifecycle against a running server. */
 
 const ENVIRONMENT_NAME: Record<Environment, string> = { [Environment.UNSPECIFIED]: "-", [Environment.LIVE]: "live", [Environment.TEST]: "test" };
 const KEY_TYPE_NAME: Record<KeyType, string> = { [KeyType.UNSPECIFIED]: "-", [KeyType.USER]: "user", [KeyType.SHARED]: "shared" };
-const PERIOD_NAME: Record<RateLimitPeriod, string> = {
-  [RateLimitPeriod.UNSPECIFIED]: "",
-  [RateLimitPeriod.SECOND]: "second",
-  [RateLimitPeriod.MINUTE]: "minute",
-  [RateLimitPeriod.HOUR]: "hour",
-  [RateLimitPeriod.DAY]: "day",
-};
 
 const rate = (key: ApiKey) => (key.rateLimit > 0 ? `${key.rateLimit}/${PERIOD_NAME[key.rateLimitPeriod]}` : "plan");
 
@@ -46,6 +39,9 @@ function printKey(io: CommandIo, key: ApiKey): void {
     ["scopes", key.scopes.join(" ") || "-"],
     ["allowed IPs", key.allowIps.join(" ") || "any"],
     ["rate limit", rate(key)],
+    ...(key.limits.length > 0 ? ([["limits", limitsText(key.limits)]] as const) : []),
+    ...(key.credits ? ([["credits", creditsText(key.credits)]] as const) : []),
+    ...(key.identityId ? ([["identity", key.identityId]] as const) : []),
     ["expires", time(key.expiresAt)],
     ["created", `${time(key.createdAt)} by ${key.createdBy}`],
     ["updated", time(key.updatedAt)],
@@ -72,6 +68,10 @@ const SETTINGS_OPTIONS = {
   "rate-limit": { type: "string" },
   expires: { type: "string" },
   owner: { type: "string" },
+  limit: { type: "string", multiple: true },
+  credits: { type: "string" },
+  refill: { type: "string" },
+  identity: { type: "string" },
 } as const;
 
 const SETTINGS_HELP = `  --name NAME            the key's name
@@ -80,7 +80,20 @@ const SETTINGS_HELP = `  --name NAME            the key's name
   --allow-ip CIDR        an address or range it may be used from (repeat for more)
   --rate-limit N/PERIOD  e.g. 100/minute (second, minute, hour, day); 0 for the most the owner may have
   --expires TIME         ISO 8601, e.g. 2027-01-31 or 2027-01-31T12:00:00Z
-  --owner USER_ID        the responsible user (default: the admin key's user)`;
+  --owner USER_ID        the responsible user (default: the admin key's user)
+  --limit NAME=N/PERIOD  a named limit beside the rate limit, e.g. daily=10000/day (repeat for more)
+  --credits N            the key's own balance; --refill N/daily or N/monthly:DAY refills it
+  --identity ID          the identity (customer) whose limits and credits it shares`;
+
+/** The metering flags both create and update take (docs/identities.md). */
+function metering(ctx: RunContext) {
+  const given = text(ctx, "credits");
+  if (given === undefined && text(ctx, "refill") !== undefined) throw new UsageError("--refill goes with --credits");
+  return {
+    limits: strings(ctx.values["limit"]).map((limit) => namedLimit("--limit", limit)),
+    ...(given !== undefined && { credits: credits(given, text(ctx, "refill")) }),
+  };
+}
 
 const list: Subcommand = {
   summary: "list keys, newest first",
@@ -195,6 +208,8 @@ ${SETTINGS_HELP}
       ...(type !== undefined && { keyType: parse.keyType(type) }),
       ownerUserId: text(ctx, "owner") ?? "",
       isActive: !flag(ctx, "disabled"),
+      ...metering(ctx),
+      identityId: text(ctx, "identity") ?? "",
     });
     return ctx.respond(CreateKeyResponseSchema, response, () => {
       printKey(ctx.io, response.key!);
@@ -214,12 +229,18 @@ ${SETTINGS_HELP}
   --no-scopes            remove every scope
   --any-ip               remove the allow-list (every address may use it)
   --no-expiry            remove the expiry
+  --no-limits            remove every named limit
+  --no-credits           remove the key's credits
+  --no-identity          untie it from its identity
   --enable | --disable   turn the key on or off`,
   options: {
     ...SETTINGS_OPTIONS,
     "no-scopes": { type: "boolean", default: false },
     "any-ip": { type: "boolean", default: false },
     "no-expiry": { type: "boolean", default: false },
+    "no-limits": { type: "boolean", default: false },
+    "no-credits": { type: "boolean", default: false },
+    "no-identity": { type: "boolean", default: false },
     enable: { type: "boolean", default: false },
     disable: { type: "boolean", default: false },
   },
@@ -232,6 +253,9 @@ ${SETTINGS_HELP}
       ["--allow-ip and --any-ip", allowIps.length > 0 && flag(ctx, "any-ip")],
       ["--expires and --no-expiry", text(ctx, "expires") !== undefined && flag(ctx, "no-expiry")],
       ["--enable and --disable", flag(ctx, "enable") && flag(ctx, "disable")],
+      ["--limit and --no-limits", strings(ctx.values["limit"]).length > 0 && flag(ctx, "no-limits")],
+      ["--credits and --no-credits", text(ctx, "credits") !== undefined && flag(ctx, "no-credits")],
+      ["--identity and --no-identity", text(ctx, "identity") !== undefined && flag(ctx, "no-identity")],
     ];
     for (const [pair, clash] of conflicts) if (clash) throw new UsageError(`${pair} exclude each other`);
     const limit = text(ctx, "rate-limit");
@@ -246,12 +270,25 @@ ${SETTINGS_HELP}
       ...(flag(ctx, "no-expiry") && { clearExpiresAt: true }),
       ...((flag(ctx, "enable") || flag(ctx, "disable")) && { isActive: flag(ctx, "enable") }),
       ...(text(ctx, "owner") !== undefined && { ownerUserId: text(ctx, "owner")! }),
+      ...meteringChanges(ctx),
     };
     if (Object.keys(changes).length === 0) throw new UsageError("nothing to change: give at least one option");
     const response = await ctx.client().updateKey({ id: ctx.positionals[0]!, ...changes });
     return ctx.respond(UpdateKeyResponseSchema, response, () => printKey(ctx.io, response.key!));
   },
 };
+
+/** UpdateKey's metering: only what is given changes; --no-* removes. */
+function meteringChanges(ctx: RunContext) {
+  const { limits, credits: given } = metering(ctx);
+  return {
+    ...((limits.length > 0 || flag(ctx, "no-limits")) && { limits: { values: limits } }),
+    ...(given && { credits: given }),
+    ...(flag(ctx, "no-credits") && { clearCredits: true }),
+    ...(text(ctx, "identity") !== undefined && { identityId: text(ctx, "identity")! }),
+    ...(flag(ctx, "no-identity") && { identityId: "" }),
+  };
+}
 
 const revoke: Subcommand = {
   summary: "stop a key for good, keeping its record",

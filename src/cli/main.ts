@@ -4,7 +4,9 @@ import { fileURLToPath } from "node:url";
 import { ConfigError } from "../config/config.js";
 import { BOOTSTRAP_HELP, bootstrapCommand } from "./bootstrap-command.js";
 import { auditCommand } from "./audit-command.js";
-import { EXIT, UsageError, type CommandIo } from "./command.js";
+import { CHECK_HELP, checkCommand } from "./check-command.js";
+import { EXIT, isUsageError, usageFailure, type CommandIo } from "./command.js";
+import { identitiesCommand } from "./identities-command.js";
 import { keysCommand } from "./keys-command.js";
 import { terminalSafeIo, withCauses } from "./output.js";
 import { REENCRYPT_HELP, reencryptCommand } from "./reencrypt-command.js";
@@ -18,8 +20,10 @@ const HELP = `Usage: keygate <command> [options]
 
 Commands:
   bootstrap        create an organization, its owner and a first admin key (or a platform operator)
+  check            ask a running keygate, as Envoy would, whether a request with an API key may pass
   keys             create, list, show, change, rotate, revoke, delete and test API keys
   webhooks         webhook endpoints: create, list, change, rotate their secret, test; deliveries
+  identities       customers whose limits and credits their keys share: create, list, change; usage
   settings         organization settings: expiry warnings, key lifetime, unused keys, quota alerts, leaked keys
   usage            usage, billing and quota: key, org, billing, summary, quota
   audit            the audit log
@@ -27,19 +31,22 @@ Commands:
   repair-counters  count again the counters that bound keys and set those that are wrong
   secret-scanning  the pattern and token type to register with GitHub's and other secret scanners
 
-keys, webhooks, settings, usage and audit call a running keygate: --url or KEYGATE_URL (default
-http://localhost:8080), and an admin key in KEYGATE_API_KEY (or --api-key). --json prints the
-API's JSON for scripts.
+keys, webhooks, identities, settings, usage and audit call a running keygate: --url or KEYGATE_URL (default
+http://localhost:8080), and an admin key in KEYGATE_ADMIN_KEY (or --api-key). check calls the
+same address (on KEYGATE_DATA_PLANE_PORT when set). --json prints the API's JSON for scripts.
 
 Run keygate <command> --help for a command's options.
 Exit codes: 0 success, 1 failure, 2 wrong usage or configuration (or a value the server refused),
-3 not found, 4 admin key not valid or not allowed, 5 the secret given to keys test is not valid.
+3 not found, 4 admin key not valid or not allowed, 5 the secret given to keys test is not valid,
+6 the request given to check was denied.
 `;
 
 const COMMANDS: Record<string, { run: (args: string[], io: CommandIo) => Promise<number>; help: string }> = {
   bootstrap: { run: bootstrapCommand, help: BOOTSTRAP_HELP },
+  check: { run: checkCommand, help: CHECK_HELP },
   keys: keysCommand,
   webhooks: webhooksCommand,
+  identities: identitiesCommand,
   settings: settingsCommand,
   usage: usageCommand,
   audit: auditCommand,
@@ -58,16 +65,12 @@ export async function runCli(argv: string[], terminal: CommandIo): Promise<numbe
   }
   const command = COMMANDS[name];
   if (!command) {
-    io.err(`keygate: unknown command ${JSON.stringify(name)}\n\n${HELP}`);
-    return EXIT.usage;
+    return usageFailure(io, "keygate", `unknown command ${JSON.stringify(name)}`, HELP);
   }
   try {
     return await command.run(args, io);
   } catch (error) {
-    if (error instanceof UsageError || (error instanceof TypeError && (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS"))) {
-      io.err(`keygate ${name}: ${error.message}\n\n${command.help}`);
-      return EXIT.usage;
-    }
+    if (isUsageError(error)) return usageFailure(io, `keygate ${name}`, error.message, command.help);
     if (error instanceof ConfigError) {
       io.err(`keygate ${name}: invalid configuration: ${error.message}\n`);
       return EXIT.usage;

@@ -2,6 +2,7 @@ import { toJson, type DescMessage, type MessageShape } from "@bufbuild/protobuf"
 import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { escapeUnsafeCharacters } from "../text/unsafe-characters.js";
 import type { CommandIo } from "./command.js";
+import { RateLimitPeriod } from "../../gen/keygate/v1/key_admin_pb.js";
 
 /**
  * Output for people (aligned tables and fields) and for scripts (the API's own JSON). Stored
@@ -53,6 +54,14 @@ export function printFields(io: CommandIo, fields: readonly (readonly [string, s
 
 export const time = (ts: Timestamp | undefined): string => (ts ? timestampDate(ts).toISOString().replace(/\.000Z$/, "Z") : "-");
 export const count = (n: bigint | number): string => String(n);
+
+export const PERIOD_NAME: Record<RateLimitPeriod, string> = {
+  [RateLimitPeriod.UNSPECIFIED]: "",
+  [RateLimitPeriod.SECOND]: "second",
+  [RateLimitPeriod.MINUTE]: "minute",
+  [RateLimitPeriod.HOUR]: "hour",
+  [RateLimitPeriod.DAY]: "day",
+};
 
 /**
  * An error's message and its causes' (e.g. "MongoDB unreachable: connect ECONNREFUSED …"): a

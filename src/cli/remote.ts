@@ -4,7 +4,7 @@ import { Code, ConnectError, createClient, type Client } from "@connectrpc/conne
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { KeyAdminService } from "../../gen/keygate/v1/key_admin_pb.js";
-import { EXIT, UsageError, type CommandIo } from "./command.js";
+import { EXIT, isUsageError, usageFailure, UsageError, type CommandIo } from "./command.js";
 import { printJson } from "./output.js";
 
 /**
@@ -16,8 +16,8 @@ export const DEFAULT_URL = "http://localhost:8080";
 
 export const CONNECTION_HELP = `Connection options (every command):
   --url URL           keygate's address (default: $KEYGATE_URL, else ${DEFAULT_URL})
-  --api-key KEY       an admin key (default: $KEYGATE_API_KEY, else $KEYGATE_ADMIN_KEY); prefer
-                      the variable, since arguments show up in ps and shell history
+  --api-key KEY       an admin key (default: $KEYGATE_ADMIN_KEY, as keygate prints it at start);
+                      prefer the variable, since arguments show up in ps and shell history
   --timeout SECONDS   give up after this long (default 30)
   --json              print the API's JSON response, for scripts
   -h, --help          show this help`;
@@ -60,18 +60,26 @@ export interface Subcommand {
   run(ctx: RunContext): Promise<number>;
 }
 
-function connect(values: Parsed["values"], env: CommandIo["env"]): Client<typeof KeyAdminService> {
-  const url = (values["url"] as string | undefined) ?? env["KEYGATE_URL"] ?? DEFAULT_URL;
+/** keygate's address from --url, else KEYGATE_URL, else the default; a UsageError unless http(s). */
+export function keygateUrl(flag: string | undefined, env: CommandIo["env"]): string {
+  const url = flag ?? env["KEYGATE_URL"] ?? DEFAULT_URL;
   if (!/^https?:\/\/[^/\s]+/.test(url)) throw new UsageError(`--url must be an http:// or https:// address, got ${JSON.stringify(url)}`);
-  const apiKey = (values["api-key"] as string | undefined) ?? env["KEYGATE_API_KEY"] ?? env["KEYGATE_ADMIN_KEY"];
-  if (!apiKey) throw new UsageError("no admin key: set KEYGATE_API_KEY (or pass --api-key)");
+  return url.replace(/\/+$/, "");
+}
+
+function connect(values: Parsed["values"], env: CommandIo["env"]): Client<typeof KeyAdminService> {
+  const url = keygateUrl(values["url"] as string | undefined, env);
+  // KEYGATE_ADMIN_KEY is what keygate prints at start; KEYGATE_API_KEY, which this help named
+  // before, is still read so that scripts written then keep working.
+  const apiKey = (values["api-key"] as string | undefined) || env["KEYGATE_ADMIN_KEY"] || env["KEYGATE_API_KEY"];
+  if (!apiKey) throw new UsageError("no admin key: set KEYGATE_ADMIN_KEY (or pass --api-key)");
   const rawTimeout = (values["timeout"] as string | undefined) ?? "30";
   const timeoutSeconds = Number(rawTimeout);
   if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new UsageError(`--timeout must be a positive number of seconds`);
   return createClient(
     KeyAdminService,
     createConnectTransport({
-      baseUrl: url.replace(/\/+$/, ""),
+      baseUrl: url,
       httpVersion: "1.1",
       defaultTimeoutMs: timeoutSeconds * 1000,
       interceptors: [
@@ -113,10 +121,7 @@ export async function runSubcommand(title: string, sub: Subcommand, args: string
       },
     });
   } catch (error) {
-    if (error instanceof UsageError || (error instanceof TypeError && (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS"))) {
-      io.err(`${title}: ${error.message}\n\n${help}`);
-      return EXIT.usage;
-    }
+    if (isUsageError(error)) return usageFailure(io, title, error.message, help);
     if (error instanceof ConnectError) return rpcFailure(title, error, io);
     throw error;
   }
@@ -139,19 +144,13 @@ ${EXIT_HELP}
 `;
   const run = async (args: string[], io: CommandIo): Promise<number> => {
     const [sub, ...rest] = args;
-    if (sub === undefined) {
-      io.err(help);
-      return EXIT.usage;
-    }
+    if (sub === undefined) return usageFailure(io, `keygate ${name}`, "a command is missing", help);
     if (sub === "--help" || sub === "-h" || sub === "help") {
       io.out(help);
       return EXIT.ok;
     }
     const spec = subcommands[sub];
-    if (!spec) {
-      io.err(`keygate ${name}: unknown command ${JSON.stringify(sub)}\n\n${help}`);
-      return EXIT.usage;
-    }
+    if (!spec) return usageFailure(io, `keygate ${name}`, `unknown command ${JSON.stringify(sub)}`, help);
     return runSubcommand(`keygate ${name} ${sub}`, spec, rest, io);
   };
   return { run, help };

@@ -5,8 +5,8 @@ import type { ExtraHandler } from "../server/http-server.js";
 import { defaultConsoleDir } from "./package-root.js";
 
 /**
- * Serves the built web console under /console/. The files are read once into memory from the
- * build folder; a request is answered only with a file of that list, looked up by exact name, so
+ * Serves the built web console under /console/, and sends `GET /` there. The files are read
+ * once into memory from the build folder; a request is answered only with a file of that list, looked up by exact name, so
  * no request path ever reaches the file system (`..`, encoded or not, is simply not a name).
  * Hashed bundles are cached for a year, index.html is revalidated (ETag) on every load.
  */
@@ -92,6 +92,12 @@ export function consoleHandler(options: ConsoleHandlerOptions = {}): ExtraHandle
 
   return (req, res) => {
     const path = (req.url ?? "").split("?")[0]!;
+    if (path === "/" && (req.method === "GET" || req.method === "HEAD")) {
+      // Someone who opens keygate's address in a browser wants the console, not a JSON 404.
+      (res as unknown as PlainResponse).writeHead(302, { location: `${CONSOLE_PATH}/`, "cache-control": "no-store" });
+      (res as unknown as PlainResponse).end();
+      return true;
+    }
     if (path !== CONSOLE_PATH && !path.startsWith(`${CONSOLE_PATH}/`)) return false;
     const response = res as unknown as PlainResponse;
     if (req.method !== "GET" && req.method !== "HEAD") {

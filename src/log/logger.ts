@@ -1,4 +1,5 @@
 import pino, { type DestinationStream, type Logger } from "pino";
+import { activeTraceFields } from "../trace/active-trace.js";
 
 /**
  * Paths pino censors wherever they appear. Secrets travel in these fields and headers; nothing
@@ -32,6 +33,11 @@ export const REDACTED_PATHS = [
   "*.dataPlane",
 ];
 
+/**
+ * Lines are JSON with the level as its name (`"level":"info"`), which log pipelines (Loki, Elastic,
+ * Cloud Logging) read as a severity without a mapping table, and, inside a traced Check or RPC,
+ * the trace and span ids (src/trace/active-trace.ts) so a line leads to its trace.
+ */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino(
     {
@@ -39,6 +45,8 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       base: { service: "keygate" },
       redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
       timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      mixin: activeTraceFields,
     },
     destination,
   );

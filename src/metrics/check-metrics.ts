@@ -1,4 +1,5 @@
 import type { Registry } from "prom-client";
+import { DENIAL_CODES } from "../model/denials.js";
 import { CounterFeed } from "./counter-feed.js";
 import type { CheckObserver } from "./observers.js";
 
@@ -73,6 +74,9 @@ export function checkMetrics(registry: Registry): CheckObserver {
     ["code"],
     (code) => ({ code }),
   );
+  // Every decision and failure from the start, at 0, rather than no series until it first happens.
+  for (const outcome of ["allowed", ...DENIAL_CODES]) decisions.present(outcome);
+  for (const code of ["unavailable", "internal"]) failures.present(code);
   const latency = new LatencyHistogram();
   // A metric prom-client's registry takes as its own: a name, get() and reset().
   registry.registerMetric(latency as unknown as Parameters<Registry["registerMetric"]>[0]);

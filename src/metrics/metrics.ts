@@ -1,7 +1,25 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { KeyAdminService } from "../../gen/keygate/v1/key_admin_pb.js";
+import { OperatorService } from "../../gen/keygate/v1/operator_pb.js";
+import { packageVersion } from "../config/package-root.js";
+import { buildInfo } from "./build-info.js";
+import { changeFeedMetrics } from "./change-feed-metrics.js";
 import { checkMetrics } from "./check-metrics.js";
 import { CounterFeed } from "./counter-feed.js";
-import type { CacheEviction, CacheLookup, CheckObserver, DataPlaneObserver, KeyCacheObserver, LimitsObserver, UsageCounterSource, UsageFlushSource } from "./observers.js";
+import type {
+  CacheEviction,
+  CacheLookup,
+  ChangeFeedObserver,
+  CheckObserver,
+  DataPlaneObserver,
+  KeyCacheObserver,
+  LimitsObserver,
+  Throttle,
+  ThrottleObserver,
+  UsageCounterSource,
+  UsageFlushSource,
+} from "./observers.js";
+import { throttleMetrics, type ThrottleSources } from "./throttle-metrics.js";
 
 /**
  * keygate's Prometheus metrics, in a registry of their own per app (never prom-client's global
@@ -13,6 +31,8 @@ import type { CacheEviction, CacheLookup, CheckObserver, DataPlaneObserver, KeyC
 /** What the store wrapper reports: one call per store operation. */
 export interface StoreObserver {
   called(repository: string, operation: string, seconds: number, failed: boolean): void;
+  /** An operation the store offers, told once at start so its counters show 0 before its first call. */
+  offered?(repository: string, operation: string): void;
 }
 
 /** What the admin RPC interceptor reports: one call per finished RPC (streams when they end). */
@@ -35,6 +55,8 @@ export interface MetricsOptions {
   processMetrics?: boolean;
   /** Monotonic milliseconds; default performance.now. */
   nowMs?: () => number;
+  /** keygate_build_info's version; default package.json's. */
+  version?: string;
 }
 
 const STORE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -60,12 +82,15 @@ export class Metrics {
   readonly adminRpc: AdminRpcObserver;
   readonly dataPlane: DataPlaneObserver;
   readonly limits: LimitsObserver;
+  readonly throttles: ThrottleObserver;
+  readonly changeFeed: ChangeFeedObserver;
   readonly #nowMs: () => number;
   readonly #cleanups: (() => void)[] = [];
   readonly #beforeScrape: (() => void)[] = [];
   #cacheSize: KeyCacheSize | undefined;
   #usage: UsageFlushSource | undefined;
   #bodies: RequestBodiesSource | undefined;
+  #throttleSources: Partial<Record<Throttle, ThrottleSources>> = {};
   /** When usage last reached the store (or when watching began). */
   #lastFlushMs = 0;
 
@@ -74,7 +99,10 @@ export class Metrics {
     this.#nowMs = options.nowMs ?? (() => performance.now());
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
 
+    buildInfo(this.registry, options.version ?? packageVersion());
     this.check = checkMetrics(this.registry);
+    this.throttles = throttleMetrics(this.registry, () => this.#throttleSources);
+    this.changeFeed = changeFeedMetrics(this.registry, this.#nowMs);
 
     const previousToken = new Counter({
       name: "keygate_data_plane_previous_token_total",
@@ -144,12 +172,18 @@ export class Metrics {
       help: "Requests admitted on the outage allowance while the store did not answer leases (counted in the store once it does).",
       registers,
     });
+    const leaseBuckets = new Counter({
+      name: "keygate_limit_lease_buckets_total",
+      help: "Buckets (one limit's window of a key, identity or organization) the asks for limit slices carried, answered or not.",
+      registers,
+    });
     const leasesAnswered = new Gauge({ name: "keygate_limit_leases_answered", help: "1 while the store answers limit leases, 0 while this replica runs on held slices and the outage allowance.", registers });
     leasesAnswered.set(1);
     for (const result of ["granted", "failed"] as const) leases.inc({ result }, 0);
     this.limits = {
-      asked(_buckets, result, seconds) {
+      asked(buckets, result, seconds) {
         leases.inc({ result });
+        leaseBuckets.inc(buckets);
         leaseSeconds.observe(seconds);
       },
       waited(seconds) {
@@ -181,6 +215,9 @@ export class Metrics {
         storeSeconds.observe({ repository, operation }, seconds);
         if (failed) storeErrors.inc({ repository, operation });
       },
+      offered(repository, operation) {
+        storeErrors.inc({ repository, operation }, 0);
+      },
     };
 
     const rpcs = new Counter({
@@ -196,6 +233,8 @@ export class Metrics {
       buckets: RPC_BUCKETS,
       registers,
     });
+    // Every method's OK series from the start; other codes appear with their first call.
+    for (const service of [KeyAdminService, OperatorService]) for (const method of service.methods) rpcs.inc({ method: method.name, code: "OK" }, 0);
     this.adminRpc = {
       finished(method, code, seconds) {
         rpcs.inc({ method, code });
@@ -237,6 +276,11 @@ export class Metrics {
   /** Reports the bytes unfinished request bodies hold, and the resets, at every scrape. */
   watchRequestBodies(source: RequestBodiesSource): void {
     this.#bodies = source;
+  }
+
+  /** Reports how many sources each throttle tracks at every scrape. */
+  watchThrottles(sources: Partial<Record<Throttle, ThrottleSources>>): void {
+    this.#throttleSources = sources;
   }
 
   /** Reports the key cache's size at every scrape. */

@@ -58,7 +58,35 @@ export interface LimitsObserver {
   storeReachable(reachable: boolean): void;
 }
 
+/**
+ * The bounds on what one source may cost (src/abuse/sliding-counters.ts), as metric labels:
+ * Check's failed keys per source (an unknown key from a source over its limit is answered
+ * API_KEY_INVALID without a store read), the admin API's failed authentications per address,
+ * and its requests per caller key.
+ */
+export const THROTTLES = ["check_failed_keys", "admin_failed_authentications", "admin_requests"] as const;
+export type Throttle = (typeof THROTTLES)[number];
+
+/** Told of each request a throttle refused or answered without a lookup. */
+export interface ThrottleObserver {
+  throttled(throttle: Throttle): void;
+}
+
+/** What the change feed reports (src/cache/change-feed.ts): other replicas' key changes reaching this one. */
+export interface ChangeFeedObserver {
+  /** One poll of the change log, answered or failed, and how long it took. */
+  polled(result: "ok" | "failed", seconds: number): void;
+  /** An entry applied to the key cache (each once), from the poll or the store's change stream. */
+  applied(source: "poll" | "stream"): void;
+  /** The change stream broke or could not open (the poll covers until it reopens). */
+  streamFailed(): void;
+  /** No poll succeeded for too long: the whole key cache was dropped. */
+  cacheDropped(): void;
+}
+
 export const noCheckObserver: CheckObserver = { decided() {}, failed() {} };
 export const noKeyCacheObserver: KeyCacheObserver = { lookup() {}, evicted() {} };
 export const noLimitsObserver: LimitsObserver = { asked() {}, waited() {}, admittedWithoutLease() {}, storeReachable() {} };
 export const noDataPlaneObserver: DataPlaneObserver = { admittedWithPreviousToken() {} };
+export const noThrottleObserver: ThrottleObserver = { throttled() {} };
+export const noChangeFeedObserver: ChangeFeedObserver = { polled() {}, applied() {}, streamFailed() {}, cacheDropped() {} };

@@ -1,4 +1,4 @@
-import type { RateLimitPeriod } from "./records.js";
+import type { RateLimitPeriod } from "./rate-limit-period.js";
 
 /**
  * Identities, named limits and credits (issue 19, contract "Identities, named limits, cost and

@@ -1,11 +1,12 @@
 import type { OrganizationSettings } from "./webhooks.js";
 import type { Environment } from "./secret.js";
 import type { Credits, NamedLimit } from "./identities.js";
+import type { RateLimitPeriod } from "./rate-limit-period.js";
 
 /** The records keygate keeps. Stores hold these shapes; the admin API maps them to protobuf. */
 
 export type KeyType = "user" | "shared";
-export type RateLimitPeriod = "second" | "minute" | "hour" | "day";
+export type { RateLimitPeriod } from "./rate-limit-period.js";
 export type UserRole = "owner" | "admin" | "member";
 
 export interface KeyRateLimit {

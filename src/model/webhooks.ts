@@ -17,6 +17,9 @@ export const WEBHOOK_EVENT_TYPES = [
   "quota.threshold",
   "rate_limit.exceeded",
   "user.removed",
+  "identity.created",
+  "identity.updated",
+  "identity.deleted",
   "webhook.test",
 ] as const;
 

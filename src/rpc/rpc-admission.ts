@@ -18,6 +18,13 @@ export interface RpcAdmission {
   admit(call: { method: DescMethod; header: Headers; contextValues: ContextValues }): Promise<void>;
   /** The largest request message the service takes from an admitted caller. */
   maxBody: BodyLimit;
+  /**
+   * What an admitted call whose Connect JSON message does not decode (an unknown field, a value
+   * of the wrong type) is refused with, in place of Connect's error, which carries no ErrorInfo.
+   * The call runs with an empty message and this under undecodableMessageKey, for the service's
+   * interceptors to throw once they have decided whether the caller may make the call at all.
+   */
+  undecodable?(problem: Error): unknown;
 }
 
 /** A size limit of request messages, and where it comes from (a setting), named in refusals. */
@@ -31,3 +38,6 @@ export interface BodyLimit {
  * errors that are not a ConnectError, e.g. an unreachable store), for the interceptor that throws it.
  */
 export const admissionRefusalKey = createContextKey<{ thrown: unknown } | undefined>(undefined, { description: "admission refusal" });
+
+/** What the admission's `undecodable` made of a request message that did not decode, as thrown. */
+export const undecodableMessageKey = createContextKey<{ thrown: unknown } | undefined>(undefined, { description: "undecodable request message" });

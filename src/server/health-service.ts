@@ -8,8 +8,17 @@ import {
 } from "../../gen/grpc/health/v1/health_pb.js";
 import type { Readiness, ServingState } from "./readiness.js";
 
-/** Service names health answers for: "" (the whole server) and each served service. */
-const KNOWN_SERVICES = new Set(["", "keygate.v1.KeyAdminService", "envoy.service.auth.v3.Authorization"]);
+/**
+ * Service names health answers for: "" (the whole server) and each served service, the access
+ * log's too, so Envoy can health-check the cluster it sends access logs to by that name.
+ */
+const KNOWN_SERVICES = new Set([
+  "",
+  "keygate.v1.KeyAdminService",
+  "keygate.v1.OperatorService",
+  "envoy.service.auth.v3.Authorization",
+  "envoy.service.accesslog.v3.AccessLogService",
+]);
 
 const response = (state: ServingState): HealthCheckResponse =>
   create(HealthCheckResponseSchema, { status: state === "serving" ? ServingStatus.SERVING : ServingStatus.NOT_SERVING });

@@ -1,6 +1,6 @@
 import http2 from "node:http2";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { DescMethod } from "@bufbuild/protobuf";
+import { fromJson, type DescMessage, type DescMethod, type JsonValue } from "@bufbuild/protobuf";
 import { Code, ConnectError, createConnectRouter, createContextValues, type ConnectRouter, type ContextValues } from "@connectrpc/connect";
 import type { UniversalServerRequest } from "@connectrpc/connect/protocol";
 import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
@@ -9,7 +9,7 @@ import { withEmptyMessage } from "./empty-request.js";
 import { EnvelopeBoundaries } from "./envelope-boundaries.js";
 import { OPEN_JSON_MAX_BYTES } from "../config/body-limits.js";
 import { FRAME_HEADER_BYTES } from "../rpc/grpc-frame.js";
-import { admissionRefusalKey, type BodyLimit, type RpcAdmission } from "../rpc/rpc-admission.js";
+import { admissionRefusalKey, undecodableMessageKey, type BodyLimit, type RpcAdmission } from "../rpc/rpc-admission.js";
 
 /**
  * connect-node's connectNodeAdapter, with what keygate needs before and while a body is read:
@@ -19,7 +19,9 @@ import { admissionRefusalKey, type BodyLimit, type RpcAdmission } from "../rpc/r
  * - the admitted service's message limit (JSON to other services: OPEN_JSON_LIMIT), checked
  *   against Content-Length or an envelope's header before the message is read, and against the
  *   bytes as they arrive;
- * - every body's bytes counted in the process's BodyBudget until its message is handed on.
+ * - every body's bytes counted in the process's BodyBudget until its message is handed on;
+ * - for services that word their own decoding errors (RpcAdmission.undecodable), a unary JSON
+ *   message decoded once before Connect does, since Connect's own error has no ErrorInfo.
  */
 
 type NodeRequest = IncomingMessage | http2.Http2ServerRequest;
@@ -80,6 +82,12 @@ export function rpcAdapter(options: RpcAdapterOptions): (req: NodeRequest, res: 
         const ledger = options.bodies.open(connectionOf(req), () => reset(req));
         res.once("close", () => ledger.close());
         const body = metered(request, streaming, ledger, limit, () => stopReading(req, res));
+        if (admission?.undecodable !== undefined && !streaming && isUnaryJson(request)) {
+          // Read whole here; the length is checked against the header as the bytes arrive (metered).
+          const header = new Headers(request.header);
+          header.delete("content-length");
+          return handler({ ...request, header, body: decodedOrRefused(body, handler.method.input, admission.undecodable, contextValues) });
+        }
         return handler({ ...request, body });
       })
       .then((response) => universalResponseToNodeResponse(response, res))
@@ -88,6 +96,45 @@ export function rpcAdapter(options: RpcAdapterOptions): (req: NodeRequest, res: 
         console.error(`handler for rpc ${handler.method.name} of ${handler.service.typeName} failed`, reason);
       });
   };
+}
+
+/** A Connect unary POST of uncompressed JSON (GET carries its message in the query, and only reads may use it). */
+const isUnaryJson = (request: UniversalServerRequest): boolean =>
+  request.method === "POST" && /^application\/json\b/i.test(request.header.get("content-type") ?? "") && !isCompressed(request.header);
+
+const EMPTY_JSON = new TextEncoder().encode("{}");
+
+/**
+ * The body of a unary JSON call, decoded once beforehand: one that does not decode into the
+ * method's input is replaced by an empty message, and the service's `undecodable` error put in
+ * the context (undecodableMessageKey), so that its interceptors throw it (with its ErrorInfo)
+ * and log and count it like any other error. Bytes that are not JSON at all are passed on for
+ * Connect to refuse in its own words.
+ */
+async function* decodedOrRefused(
+  body: AsyncIterable<Uint8Array>,
+  schema: DescMessage,
+  undecodable: (problem: Error) => unknown,
+  contextValues: ContextValues,
+): AsyncGenerator<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of body) chunks.push(chunk);
+  const bytes = Buffer.concat(chunks);
+  let json: JsonValue;
+  try {
+    json = JSON.parse(bytes.toString("utf8")) as JsonValue;
+  } catch {
+    yield bytes;
+    return;
+  }
+  try {
+    fromJson(schema, json, { ignoreUnknownFields: false });
+  } catch (problem) {
+    contextValues.set(undecodableMessageKey, { thrown: undecodable(problem instanceof Error ? problem : new Error(String(problem))) });
+    yield EMPTY_JSON;
+    return;
+  }
+  yield bytes;
 }
 
 /** Undefined when the call may read its body; else what the admission threw. */

@@ -26,11 +26,26 @@ export const rateWithin = (rateLimit: KeyRateLimit | null, maxPerMinute: number)
 /** The rate limit a key gets when it has none of its own, or one above its bound. */
 export const boundRateLimit = (maxPerMinute: number): KeyRateLimit => ({ limit: maxPerMinute, period: "minute" });
 
-/** The key's scopes and rate limit brought within the bound; null when they already are. */
-export function boundedFields(key: Pick<KeyRecord, "scopes" | "rateLimit">, bound: KeyBound): Pick<KeyRecord, "scopes" | "rateLimit"> | null {
+/**
+ * The key's scopes, rate limit and named limits brought within the bound; null when they already
+ * are. A named limit above it becomes the bound per minute under its own name, as the rate limit
+ * does: a route may spend a key's named limits alone, so they are bounded like its rate.
+ */
+export function boundedFields(
+  key: Pick<KeyRecord, "scopes" | "rateLimit" | "limits">,
+  bound: KeyBound,
+): Pick<KeyRecord, "scopes" | "rateLimit" | "limits"> | null {
   const allowed = new Set(bound.scopes);
   const scopes = key.scopes.filter((scope) => allowed.has(scope));
   const rateOk = rateWithin(key.rateLimit, bound.maxPerMinute);
-  if (scopes.length === key.scopes.length && rateOk) return null;
-  return { scopes, rateLimit: rateOk ? key.rateLimit : boundRateLimit(bound.maxPerMinute) };
+  const limits = key.limits ?? [];
+  const limitsOk = limits.every(({ limit, period }) => rateWithin({ limit, period }, bound.maxPerMinute));
+  if (scopes.length === key.scopes.length && rateOk && limitsOk) return null;
+  return {
+    scopes,
+    rateLimit: rateOk ? key.rateLimit : boundRateLimit(bound.maxPerMinute),
+    ...(key.limits && {
+      limits: limits.map((named) => (rateWithin({ limit: named.limit, period: named.period }, bound.maxPerMinute) ? named : { name: named.name, ...boundRateLimit(bound.maxPerMinute) })),
+    }),
+  };
 }

@@ -12,6 +12,8 @@ export interface KeyListQuery {
   isActive?: boolean;
   /** Only the keys this user owns. */
   ownerUserId?: string;
+  /** Only the keys tied to this identity. */
+  identityId?: string;
   /** Only the keys in this state at `now`, as Check decides it (src/model/key-state.ts). */
   state?: { is: KeyState; now: Date };
   /**

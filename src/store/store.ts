@@ -8,9 +8,16 @@ import type { OrganizationSettings } from "../model/webhooks.js";
 import type { WebhookRepository } from "./webhook-repository.js";
 import type { DeletedKeyRepository } from "./deleted-key-repository.js";
 import type { KeyListQuery } from "./key-list-query.js";
+import type { ChangeLogRepository } from "./change-log-repository.js";
+import type { IdentityRepository } from "./identity-repository.js";
+import type { BudgetLeaseRepository } from "./budget-lease-repository.js";
+import type { Credits, NamedLimit } from "../model/identities.js";
 
 export type { KeyListOrder, KeyListQuery } from "./key-list-query.js";
 export type { WebhookAttemptOutcome, WebhookEndpointPatch, WebhookRepository } from "./webhook-repository.js";
+export type { ChangeLogEntry, ChangeLogRepository, ChangeLogStream, StoreChange } from "./change-log-repository.js";
+export type { BudgetLease, BudgetLeaseRepository, BudgetLeaseRequest, BudgetUnit } from "./budget-lease-repository.js";
+export type { CreateIdentityOutcome, DeleteIdentityOutcome, IdentityListQuery, IdentityPatch, IdentityRepository, UpdateIdentityOutcome } from "./identity-repository.js";
 
 /**
  * The one storage interface. The embedded (memory) store and MongoDB implement it and pass the
@@ -38,6 +45,12 @@ export interface KeyPatch {
   expiresAt?: Date | null;
   isActive?: boolean;
   ownerUserId?: string;
+  /** Replaces the named limits (an empty list: none). */
+  limits?: NamedLimit[];
+  /** Replaces the key's credits; null removes them. */
+  credits?: Credits | null;
+  /** Ties the key to this identity; null unties it. */
+  identityId?: string | null;
   updatedAt: Date;
 }
 
@@ -208,127 +221,6 @@ export interface AuditRepository {
   list(organizationId: string, query: AuditListQuery): Promise<AuditEvent[]>;
 }
 
-/** What another replica must apply to its caches. */
-export type StoreChange =
-  /**
-   * A key changed or disappeared: the hashes it could be found by before the change, and the key
-   * as it is after it (null: deleted). The record never carries the key's sealed secret.
-   */
-  | { kind: "key"; hashes: string[]; key: KeyRecord | null }
-  /** An organization's plan changed: every cached key of it carries the old plan. */
-  | { kind: "organization"; organizationId: string }
-  /** An identity's limits or credits changed, or it was deleted: replicas read it again when next needed. */
-  | { kind: "identity"; organizationId: string; identityId: string };
-
-export interface ChangeLogEntry {
-  id: string;
-  change: StoreChange;
-}
-
-/**
- * Entries pushed by the store as they are appended. Iterating throws when the stream breaks in a
- * way the driver could not resume; close() ends the iteration.
- */
-export interface ChangeLogStream extends AsyncIterable<ChangeLogEntry> {
-  close(): Promise<void>;
-}
-
-/**
- * The change log replicas share (src/cache/change-feed.ts). The store appends to it itself: every
- * write that changes what a Check decides (a key updated, disabled, revoked, deleted or rotated,
- * keys re-bounded, a plan changed) appends its entry in the same unit of work, so the change and
- * its entry commit together. Entries are stamped with the store's own clock, so replicas' clock
- * skew does not matter, and expire on their own after a while. A store used by one process
- * alone keeps no entries.
- */
-export interface ChangeLogRepository {
-  /** Entries stamped within the last `windowMs` of the store's clock, oldest first. */
-  recent(windowMs: number): Promise<ChangeLogEntry[]>;
-  /**
-   * The entries appended from now on, as they are appended: every entry appended after the
-   * promise resolves is delivered, and a few from just before may be too. Null when the store
-   * cannot push them (a standalone mongod): then recent() is all there is. Optional, because
-   * only a store shared by several processes has entries from others to push.
-   */
-  watch?(): Promise<ChangeLogStream | null>;
-  /**
-   * Calls `listener` whenever the store's members elect a new primary, until the returned function
-   * is called. Optional: only a replicated store has elections. What the old primary acknowledged
-   * becomes readable (majority-committed) again only once the new one commits in its term, a
-   * moment after its election, so the feed polls briskly for a while then.
-   */
-  onNewPrimary?(listener: () => void): () => void;
-}
-
-/** How long a budget window lasts; windows start at whole units of the store's clock (UTC). */
-export type BudgetUnit = "second" | "minute" | "hour" | "day" | "month";
-
-/**
- * One replica's ask for units of a bucket's budget in the store's current window
- * (src/limits/leased-budgets.ts). The holder states what it believes it holds; the store moves the
- * holding only when it agrees, so a retried ask whose first try did land changes nothing, and the
- * answer tells the holder what it really holds.
- */
-export interface BudgetLeaseRequest {
-  bucket: string;
-  unit: BudgetUnit;
-  /** The bucket's limit as of now: units are granted only while the fleet's total stays within it. */
-  limit: number;
-  /** The asking replica: letters, digits, `-` and `_` only. */
-  holder: string;
-  /** Start of the window the holder believes it holds `held` in (store clock); null: none. */
-  windowStartMs: number | null;
-  /** What the holder believes it holds in that window. */
-  held: number;
-  /**
-   * At least `held`: the holder admitted `floor - held` more without a lease (the store was out
-   * of reach). If the window is still the store's current one, the holding is raised to `floor`
-   * whatever the limit says: those requests were admitted, and they count.
-   */
-  floor: number;
-  /** More units wanted, granted as far as the limit allows; negative: unused units given back. */
-  want: number;
-  /**
-   * Grant nothing while the window is unseeded (see BudgetLease.unseeded): what was spent before
-   * leasing began must count first (a monthly quota).
-   */
-  seedFirst?: boolean;
-}
-
-/** The holder's standing in the store's current window of a bucket, after its ask. */
-export interface BudgetLease {
-  bucket: string;
-  windowStartMs: number;
-  windowEndMs: number;
-  /** The store's clock when it answered: windows follow it, never a replica's clock. */
-  storeNowMs: number;
-  /** What the holder holds in the window now. */
-  held: number;
-  /**
-   * The store took the ask as stated (the belief matched). When not, nothing changed, and `held`
-   * is what the holder had already been granted in the window (by an answer it lost, or by an
-   * earlier life of its state): units it must take as used.
-   */
-  applied: boolean;
-  /** What the whole fleet holds in the window (every holder's `held`). */
-  granted: number;
-  /** Replicas that have leased in the window (whatever they hold now), the asker included. */
-  holders: number;
-  /** The window was opened with no earlier window of the bucket to follow, and not yet seeded. */
-  unseeded: boolean;
-}
-
-/** Budgets leased to replicas, one window per bucket at a time. */
-export interface BudgetLeaseRepository {
-  /** Answers every request, in order; the requests are independent and sent together. */
-  lease(requests: BudgetLeaseRequest[]): Promise<BudgetLease[]>;
-  /**
-   * Adds `units` to an unseeded window's total, once (whoever seeds first): what the bucket
-   * already spent in this window before its budget was leased (a monthly quota's usage so far).
-   */
-  seed(bucket: string, windowStartMs: number, units: number): Promise<void>;
-}
-
 /** The replicas leasing from the store, each known while it keeps announcing itself. */
 export interface ReplicaRegistry {
   /**
@@ -370,6 +262,8 @@ export interface Store {
   readonly receipts: ReceiptRepository;
   /** Webhook endpoints and the outbox of their deliveries. */
   readonly webhooks: WebhookRepository;
+  /** The organizations' identities, whose limits and credits their keys share. */
+  readonly identities: IdentityRepository;
   /**
    * Runs `work` as one unit (src/store/unit-of-work.ts): the store writes it makes commit together
    * or not at all (a MongoDB transaction on a replica set; on a standalone mongod, which has no

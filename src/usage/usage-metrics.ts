@@ -17,22 +17,30 @@ export const USAGE_METRIC = {
 } as const;
 
 /** Why an access-log entry added nothing; `recorded` when it did. */
-export type AccessLogResult =
-  | "recorded"
-  | "no_identity"
-  | "bad_identity"
-  | "unknown_key"
-  | "denied_by_check"
-  | "bad_status"
-  | "bad_time"
-  | "bad_duration"
-  | "bad_size"
-  | "not_http";
+export const ACCESS_LOG_RESULTS = [
+  "recorded",
+  "no_identity",
+  "bad_identity",
+  "unknown_key",
+  "denied_by_check",
+  "bad_status",
+  "bad_time",
+  "bad_duration",
+  "bad_size",
+  "not_http",
+] as const;
+export type AccessLogResult = (typeof ACCESS_LOG_RESULTS)[number];
 
 export const accessLogMetric = (result: AccessLogResult): string => `access_log_entries_total{result="${result}"}`;
 
 export class UsageMetrics {
   readonly #counters = new Map<string, number>();
+
+  /** Every counter from the start, at 0, so each shows as a series before its first count. */
+  constructor() {
+    for (const name of Object.values(USAGE_METRIC)) this.#counters.set(name, 0);
+    for (const result of ACCESS_LOG_RESULTS) this.#counters.set(accessLogMetric(result), 0);
+  }
 
   increment(name: string, by = 1): void {
     this.#counters.set(name, (this.#counters.get(name) ?? 0) + by);

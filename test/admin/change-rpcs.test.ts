@@ -20,11 +20,13 @@ describe("change RPCs", () => {
     }
   });
 
-  it("lists the writes of keys, users, webhooks, settings, organizations and operator keys as changes", () => {
+  it("lists the writes of keys, users, webhooks, settings, identities, organizations and operator keys as changes", () => {
     expect(methods.filter(isChangeRpc).map(rpcName).sort()).toEqual([
       "keygate.v1.KeyAdminService/AddUser",
+      "keygate.v1.KeyAdminService/CreateIdentity",
       "keygate.v1.KeyAdminService/CreateKey",
       "keygate.v1.KeyAdminService/CreateWebhookEndpoint",
+      "keygate.v1.KeyAdminService/DeleteIdentity",
       "keygate.v1.KeyAdminService/DeleteKey",
       "keygate.v1.KeyAdminService/DeleteWebhookEndpoint",
       "keygate.v1.KeyAdminService/RedeliverWebhook",
@@ -33,6 +35,7 @@ describe("change RPCs", () => {
       "keygate.v1.KeyAdminService/RevokeKey",
       "keygate.v1.KeyAdminService/RotateWebhookSecret",
       "keygate.v1.KeyAdminService/SendTestWebhook",
+      "keygate.v1.KeyAdminService/UpdateIdentity",
       "keygate.v1.KeyAdminService/UpdateKey",
       "keygate.v1.KeyAdminService/UpdateOrganizationSettings",
       "keygate.v1.KeyAdminService/UpdateUser",

@@ -29,6 +29,9 @@ const PUBLIC_KEY_FIELDS = [
   "revoked_at",
   "expires_at",
   "previous_secret_expires_at",
+  "limits",
+  "credits",
+  "identity_id",
   "created_at",
   "updated_at",
 ].sort();

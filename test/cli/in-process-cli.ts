@@ -10,7 +10,7 @@ export interface Run {
 }
 
 export interface CliOptions {
-  /** Added to (or, undefined, taken from) the environment: KEYGATE_URL and KEYGATE_API_KEY of the app's admin. */
+  /** Added to (or, undefined, taken from) the environment: KEYGATE_URL and KEYGATE_ADMIN_KEY of the app's admin. */
   env?: Record<string, string | undefined>;
   stdin?: string;
 }
@@ -22,7 +22,7 @@ export function cliAgainst(app: () => TestApp) {
     const err: string[] = [];
     const t = app();
     const io: CommandIo = {
-      env: { KEYGATE_URL: t.app.url, KEYGATE_API_KEY: t.admin.secret, ...options.env },
+      env: { KEYGATE_URL: t.app.url, KEYGATE_ADMIN_KEY: t.admin.secret, ...options.env },
       out: (text) => out.push(text),
       err: (text) => err.push(text),
       ...(options.stdin !== undefined && { readStdin: async () => options.stdin! }),

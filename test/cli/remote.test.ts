@@ -148,13 +148,19 @@ describe("keygate keys", () => {
     expect(refused.err).toContain("API_KEY_ALLOW_IP_INVALID");
     const noKey = await cli(["keys", "list"], { env: { KEYGATE_API_KEY: undefined, KEYGATE_ADMIN_KEY: undefined } });
     expect(noKey.code).toBe(2);
-    expect(noKey.err).toContain("KEYGATE_API_KEY");
-    const badKey = await cli(["keys", "list"], { env: { KEYGATE_API_KEY: "sk_live_wrong" } });
+    expect(noKey.err).toContain("KEYGATE_ADMIN_KEY");
+    const badKey = await cli(["keys", "list"], { env: { KEYGATE_ADMIN_KEY: "sk_live_wrong" } });
     expect(badKey.code).toBe(4);
     expect(badKey.err).toContain("UNAUTHENTICATED");
     expect(badKey.err).not.toContain("sk_live_wrong");
-    const viaFlag = await cli(["keys", "list", "--api-key", t.admin.secret], { env: { KEYGATE_API_KEY: undefined } });
+    const viaFlag = await cli(["keys", "list", "--api-key", t.admin.secret], { env: { KEYGATE_ADMIN_KEY: undefined } });
     expect(viaFlag.code).toBe(0);
+    // KEYGATE_API_KEY, the name the CLI's help gave before it agreed with the server's banner, still works...
+    const formerName = await cli(["keys", "list"], { env: { KEYGATE_ADMIN_KEY: undefined, KEYGATE_API_KEY: t.admin.secret } });
+    expect(formerName.code).toBe(0);
+    // ...but KEYGATE_ADMIN_KEY, the name keygate prints at start, wins.
+    const bothNames = await cli(["keys", "list"], { env: { KEYGATE_API_KEY: "sk_live_wrong" } });
+    expect(bothNames.code).toBe(0);
     const unreachable = await cli(["keys", "list", "--url", "http://127.0.0.1:9", "--timeout", "5"]);
     expect(unreachable.code).toBe(1);
     expect(unreachable.err).toContain("cannot reach keygate");

@@ -60,7 +60,7 @@ describe("keygate settings", () => {
     expect(human.out).toMatch(/^disable unused keys:\s+after 60 days unused$/m);
     expect(human.out).toMatch(/^max key lifetime:\s+90 days$/m);
 
-    const asAdmin = { env: { KEYGATE_API_KEY: adminSecret } };
+    const asAdmin = { env: { KEYGATE_ADMIN_KEY: adminSecret } };
     expect((await json<SettingsJson>(["settings", "set", "--expiry-warning-days", "14", "--quota-thresholds", "none"], asAdmin)).settings).toEqual({
       expiryWarningDays: 14,
       maxKeyLifetimeDays: 90,
@@ -87,7 +87,7 @@ describe("keygate settings", () => {
       const human = await cli(["settings", "set", "--leaked-key-action", word]);
       expect(human.out, word).toMatch(new RegExp(`^leaked key action:\\s+${says.replace(/[()]/g, "\\$&")}$`, "m"));
     }
-    const refused = await cli(["settings", "set", "--leaked-key-action", "revoke"], { env: { KEYGATE_API_KEY: adminSecret } });
+    const refused = await cli(["settings", "set", "--leaked-key-action", "revoke"], { env: { KEYGATE_ADMIN_KEY: adminSecret } });
     expect(refused.code).toBe(4);
     expect(refused.err).toContain("leaked_key_action");
     expect(refused.err).toContain("(PERMISSION_DENIED)");

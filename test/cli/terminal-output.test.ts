@@ -29,7 +29,7 @@ const HOSTILE = "\u001b[2J\u001b]0;owned\u0007\u009b31m\u202egnp.exe";
 const RAW_UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/u;
 
 const cli = async (args: string[], url = t.app.url) => {
-  const io = capture({ KEYGATE_URL: url, KEYGATE_API_KEY: t.admin.secret });
+  const io = capture({ KEYGATE_URL: url, KEYGATE_ADMIN_KEY: t.admin.secret });
   const code = await runCli(args, io.io);
   return { code, out: io.out(), err: io.err() };
 };

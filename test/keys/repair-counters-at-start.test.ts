@@ -6,7 +6,7 @@ import type { CounterRepair } from "../../src/store/counter-repair.js";
 
 /** The repair at start logs what it corrected (warn), that all was right (info), or that it failed (error), and never fails the start. */
 describe("counter repair at start", () => {
-  function logged(): { logger: ReturnType<typeof createLogger>; lines: () => { level: number; msg: string; [field: string]: unknown }[] } {
+  function logged(): { logger: ReturnType<typeof createLogger>; lines: () => { level: string; msg: string; [field: string]: unknown }[] } {
     const chunks: string[] = [];
     const logger = createLogger(
       "info",
@@ -17,7 +17,7 @@ describe("counter repair at start", () => {
         },
       }),
     );
-    return { logger, lines: () => chunks.map((chunk) => JSON.parse(chunk) as { level: number; msg: string }) };
+    return { logger, lines: () => chunks.map((chunk) => JSON.parse(chunk) as { level: string; msg: string }) };
   }
 
   const repaired = (repair: CounterRepair) => ({ repairCounters: async () => repair });
@@ -37,7 +37,7 @@ describe("counter repair at start", () => {
     );
     expect(lines()).toEqual([
       expect.objectContaining({
-        level: 40,
+        level: "warn",
         msg: "key counters were wrong and are repaired",
         checked: 40,
         corrected: 3,
@@ -55,14 +55,14 @@ describe("counter repair at start", () => {
     const corrections = Array.from({ length: 70 }, (_, i) => ({ counter: "key_slots" as const, organizationId: `org_${i}`, was: 2, now: 1 }));
     await repairCountersAtStart(repaired({ checked: 70, corrections }), logger);
     const [line] = lines();
-    expect(line).toMatchObject({ level: 40, corrected: 70 });
+    expect(line).toMatchObject({ level: "warn", corrected: 70 });
     expect(line!["corrections"]).toHaveLength(50);
   });
 
   it("says at info that every counter was right", async () => {
     const { logger, lines } = logged();
     await repairCountersAtStart(repaired({ checked: 12, corrections: [] }), logger);
-    expect(lines()).toEqual([expect.objectContaining({ level: 30, msg: "key counters checked: all right", checked: 12 })]);
+    expect(lines()).toEqual([expect.objectContaining({ level: "info", msg: "key counters checked: all right", checked: 12 })]);
   });
 
   it("logs a failed repair as an error and resolves, so keygate starts on the counters as they are", async () => {
@@ -71,7 +71,7 @@ describe("counter repair at start", () => {
     await expect(repairCountersAtStart(failing, logger)).resolves.toBeUndefined();
     expect(lines()).toEqual([
       expect.objectContaining({
-        level: 50,
+        level: "error",
         msg: "key counter repair failed; starting on the counters as they are",
         err: expect.objectContaining({ message: "MongoDB unreachable" }),
       }),

@@ -28,7 +28,7 @@ afterAll(async () => {
 });
 
 /** Starts keygate, resolves with the log lines written up to "keygate listening", then stops it. */
-function linesUntilListening(): Promise<{ msg: string; level: number; [field: string]: unknown }[]> {
+function linesUntilListening(): Promise<{ msg: string; level: string; [field: string]: unknown }[]> {
   const child = spawn(process.execPath, [join(sources!.dir, "src", "main.js")], {
     env: {
       PATH: process.env["PATH"] ?? "",
@@ -45,10 +45,10 @@ function linesUntilListening(): Promise<{ msg: string; level: number; [field: st
   child.stderr.setEncoding("utf8").on("data", (text: string) => output.push(text));
   return new Promise((resolve, reject) => {
     child.once("exit", (code) => reject(new Error(`keygate exited (${code}) before listening:\n${output.join("")}`)));
-    const lines: { msg: string; level: number }[] = [];
+    const lines: { msg: string; level: string }[] = [];
     createInterface({ input: child.stdout }).on("line", (line) => {
       output.push(line);
-      const entry = JSON.parse(line) as { msg: string; level: number };
+      const entry = JSON.parse(line) as { msg: string; level: string };
       lines.push(entry);
       if (entry.msg !== "keygate listening") return;
       child.removeAllListeners("exit");
@@ -68,10 +68,10 @@ describe("keygate at start (a process on MongoDB)", () => {
     const repaired = lines.findIndex((line) => line.msg === "key counters were wrong and are repaired");
     expect(repaired, JSON.stringify(lines)).toBeGreaterThanOrEqual(0);
     expect(repaired).toBeLessThan(lines.findIndex((line) => line.msg === "keygate listening"));
-    expect(lines[repaired]).toMatchObject({ level: 40, corrected: 1, corrections: [`key slots of organization ${org}: 26 → 1 (-25)`] });
+    expect(lines[repaired]).toMatchObject({ level: "warn", corrected: 1, corrections: [`key slots of organization ${org}: 26 → 1 (-25)`] });
     expect(await mongo.store.keys.countHoldingSlots(org)).toBe(1);
 
     const next = await linesUntilListening();
-    expect(next).toContainEqual(expect.objectContaining({ level: 30, msg: "key counters checked: all right" }));
+    expect(next).toContainEqual(expect.objectContaining({ level: "info", msg: "key counters checked: all right" }));
   });
 });

@@ -46,12 +46,13 @@ export interface ElectionNumbers {
   logged: Record<ReplicaName, Record<string, number>>;
 }
 
-const WARN = 40;
+/** The levels at or above warn, as keygate's lines name them. */
+const WARNINGS = new Set(["warn", "error", "fatal"]);
 
 /** A warning or error line as "message: cause" (the cause's first 160 characters); undefined for other lines. */
 function warningOf(line: string): string | undefined {
-  const entry = JSON.parse(line) as { level: number; msg: string; err?: { message?: string } };
-  if (entry.level < WARN) return undefined;
+  const entry = JSON.parse(line) as { level: string; msg: string; err?: { message?: string } };
+  if (!WARNINGS.has(entry.level)) return undefined;
   const cause = entry.err?.message?.split("\n")[0]?.slice(0, 160);
   return cause === undefined ? entry.msg : `${entry.msg}: ${cause}`;
 }

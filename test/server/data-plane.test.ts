@@ -109,7 +109,7 @@ describe("no boundary configured (neither token nor data-plane port)", () => {
   it("says once, at start, that the data plane is open and the access-log service refuses every stream", () => {
     const lines = t.logs.filter((line) => line.includes("access-log service refuses every stream"));
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/"level":40/);
+    expect(lines[0]).toMatch(/"level":"warn"/);
     expect(lines[0]).toMatch(/KEYGATE_DATA_PLANE_TOKEN/);
   });
 

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { newId } from "../../src/model/ids.js";
 import type { KeyRecord, RateLimitPeriod } from "../../src/model/records.js";
+import type { CreditRefill } from "../../src/model/identities.js";
 
 /**
  * Any KeyRecord a store may be given: every optional and nullable field both ways, dates across
@@ -8,6 +9,7 @@ import type { KeyRecord, RateLimitPeriod } from "../../src/model/records.js";
  * of any number. Small pools for the shared fields, so generated keys share some of them as keys do.
  */
 const date = fc.date();
+const period = fc.constantFrom<RateLimitPeriod[]>("second", "minute", "hour", "day");
 const pooled = (prefix: string): fc.Arbitrary<string> => fc.oneof(fc.string(), fc.constantFrom(`${prefix}_a`, `${prefix}_b`));
 const list: fc.Arbitrary<string[]> = fc.oneof(
   fc.array(fc.string(), { maxLength: 4 }),
@@ -28,7 +30,7 @@ export const arbitraryKeyRecord: fc.Arbitrary<KeyRecord> = fc
     ownerUserId: pooled("user"),
     scopes: list,
     allowIps: list,
-    rateLimit: fc.option(fc.record({ limit: fc.oneof(fc.nat(), fc.double()), period: fc.constantFrom<RateLimitPeriod[]>("second", "minute", "hour", "day") })),
+    rateLimit: fc.option(fc.record({ limit: fc.oneof(fc.nat(), fc.double()), period })),
     isActive: fc.boolean(),
     revokedAt: fc.option(date),
     expiresAt: fc.option(date),
@@ -39,5 +41,22 @@ export const arbitraryKeyRecord: fc.Arbitrary<KeyRecord> = fc
       fc.record({ version: fc.constant(1 as const), keyId: pooled("ek"), nonce: fc.string(), ciphertext: fc.string() }),
       { nil: undefined },
     ),
+    // A key without named limits, credits or an identity has none of the fields (an empty list or id is none).
+    limits: fc.option(fc.array(fc.record({ name: fc.string(), limit: fc.nat(), period: period }), { minLength: 1, maxLength: 3 }), { nil: undefined }),
+    credits: fc.option(
+      fc.record({
+        remaining: fc.nat(),
+        refill: fc.option(fc.record({ amount: fc.nat(), interval: fc.constantFrom<CreditRefill["interval"][]>("daily", "monthly"), day: fc.nat({ max: 31 }) })),
+        setAt: date,
+      }),
+      { nil: undefined },
+    ),
+    identityId: fc.option(fc.oneof(fc.string({ minLength: 1 }), fc.constantFrom("idt_a", "idt_b")), { nil: undefined }),
   })
-  .map(({ encryptedSecret, ...key }) => (encryptedSecret === undefined ? key : { ...key, encryptedSecret }));
+  .map(({ encryptedSecret, limits, credits, identityId, ...key }) => ({
+    ...key,
+    ...(encryptedSecret !== undefined && { encryptedSecret }),
+    ...(limits !== undefined && { limits }),
+    ...(credits !== undefined && { credits }),
+    ...(identityId !== undefined && { identityId }),
+  }));

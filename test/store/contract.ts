@@ -20,6 +20,7 @@ import { describeKeyScheduleContract } from "./contract/key-schedule.js";
 import { describeWebhookEndpointsContract } from "./contract/webhook-endpoints.js";
 import { describeWebhookOutboxContract } from "./contract/webhook-outbox.js";
 import { describeWebhookClaimsContract } from "./contract/webhook-claims.js";
+import { describeIdentitiesContract } from "./contract/identities.js";
 
 /**
  * The one contract every store keeps (src/store/store.ts). Each implementation runs it from its own
@@ -82,6 +83,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     describeBudgetLeasesContract(getStore);
     describeReplicaRegistryContract(getStore);
     describeUsageContract(getStore);
+    describeIdentitiesContract(getStore);
     describeReceiptsContract(getStore);
     describeWebhookEndpointsContract(getStore);
     describeWebhookOutboxContract(getStore, () => underTest?.unitsWithoutRollback !== true);

@@ -43,6 +43,7 @@ describe("mongodb store", () => {
       { key: { organizationId: 1, _id: 1 } },
       { key: { organizationId: 1, isActive: 1, _id: 1 } },
       { key: { organizationId: 1, ownerUserId: 1, _id: 1 } },
+      { key: { organizationId: 1, identityId: 1, _id: 1 }, partialFilterExpression: { identityId: { $type: "string" } } },
       { key: { "encryptedSecret.keyId": 1, _id: 1 }, partialFilterExpression: { "encryptedSecret.keyId": { $type: "string" } } },
       { key: { expiresAt: 1, _id: 1 }, partialFilterExpression: { expiresAt: { $type: "date" } } },
     ]);
@@ -61,6 +62,11 @@ describe("mongodb store", () => {
     expect((await fresh.db.collection(COLLECTIONS.webhookDeliveries).indexes()).find(({ name }) => name === "created_ttl")?.expireAfterSeconds).toBe(35 * 24 * 60 * 60);
     expect(await indexes(COLLECTIONS.deletedKeys)).toEqual([{ key: { _id: 1 } }, { key: { secretHashes: 1 } }, { key: { deletedAt: 1 } }]);
     expect((await fresh.db.collection(COLLECTIONS.deletedKeys).indexes()).find(({ name }) => name === "deletedAt_ttl")?.expireAfterSeconds).toBe(90 * 24 * 60 * 60);
+    expect(await indexes(COLLECTIONS.identities)).toEqual([
+      { key: { _id: 1 } },
+      { key: { organizationId: 1, externalId: 1 }, unique: true },
+      { key: { organizationId: 1, _id: 1 } },
+    ]);
     expect(await indexes(COLLECTIONS.audit)).toEqual([
       { key: { _id: 1 } },
       { key: { organizationId: 1, _id: -1 } },

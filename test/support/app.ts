@@ -1,4 +1,5 @@
 import { Writable } from "node:stream";
+import type { Tracer } from "@opentelemetry/api";
 import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { KeyAdminService } from "../../gen/keygate/v1/key_admin_pb.js";
@@ -38,6 +39,8 @@ export interface TestAppOptions {
   plan?: string;
   /** Close the store with the app (default: only when the harness created it). */
   closeStore?: boolean;
+  /** OpenTelemetry's tracer, as main hands it when tracing is configured; default none. */
+  tracer?: Tracer;
 }
 
 export function bearer(secret: string): Interceptor {
@@ -68,7 +71,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   );
   const store = options.store ?? new MemoryStore();
   const clock = options.clock ?? new ManualClock(Date.now());
-  const app = await startApp({ config, store, logger, clock });
+  const app = await startApp({ config, store, logger, clock, ...(options.tracer && { tracer: options.tracer }) });
   const organizationFor = (name: string) => {
     const plan = findPlan(config.plans, name);
     if (!plan) throw new Error(`plan ${name} is not configured`);

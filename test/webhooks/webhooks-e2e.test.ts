@@ -88,6 +88,10 @@ describe("webhooks end to end: every event type arrives signed", () => {
     // user.removed.
     const { user } = await client.addUser({ name: "leaving" });
     await client.removeUser({ id: user!.id });
+    // identity.created, identity.updated, identity.deleted.
+    const { identity } = await client.createIdentity({ externalId: "e2e-customer" });
+    await client.updateIdentity({ id: identity!.id, name: "renamed" });
+    await client.deleteIdentity({ id: identity!.id });
     // webhook.test.
     const endpoints = await client.listWebhookEndpoints({});
     await client.sendTestWebhook({ id: endpoints.endpoints[0]!.id });

@@ -29,6 +29,8 @@ export const REASON_TEXT: Readonly<Record<string, string>> = {
   WEBHOOK_ENDPOINT_NOT_FOUND: "That webhook endpoint does not exist in your organization: it may have been deleted.",
   WEBHOOK_DELIVERY_NOT_FOUND: "That delivery does not exist in your organization: its endpoint may have been deleted.",
   WEBHOOK_ENDPOINT_LIMIT_EXCEEDED: "The organization has as many webhook endpoints as it may: delete one it no longer needs.",
+  IDENTITY_NOT_FOUND: "That identity does not exist in your organization: it may have been deleted.",
+  IDENTITY_EXTERNAL_ID_TAKEN: "Another identity of your organization already has that external id.",
   WEBHOOK_PENDING_LIMIT_EXCEEDED: "This endpoint has many deliveries still pending; they are retried on their own. Send a test or redeliver once some have finished.",
 };
 

@@ -3,6 +3,8 @@ import { isSignedIn, signOut } from "./api.js";
 import { choices, forgetChoices } from "./choices.js";
 import { renderAudit } from "./pages/audit.js";
 import { renderBilling } from "./pages/billing.js";
+import { renderIdentities } from "./pages/identities.js";
+import { renderIdentityDetail } from "./pages/identity-detail.js";
 import { renderKeyDetail } from "./pages/key-detail.js";
 import { renderKeys } from "./pages/keys.js";
 import { renderSettings } from "./pages/settings.js";
@@ -13,13 +15,14 @@ import { renderWebhooks } from "./pages/webhooks.js";
 import { onSignedOut, type PageContext } from "./ui.js";
 
 /**
- * The console's shell: hash routes (#/keys, #/keys/<id>, #/webhooks, #/webhooks/<id>, #/usage,
+ * The console's shell: hash routes (#/keys, #/keys/<id>, #/identities, #/identities/<id>, #/webhooks, #/webhooks/<id>, #/usage,
  * #/billing, #/audit, #/settings), so the server serves one page and no route ever carries the admin key.
  * Leaving a page aborts what it started (requests, live streams).
  */
 
 const PAGES: Record<string, (ctx: PageContext) => void> = {
   keys: (ctx) => (ctx.params.length > 0 ? renderKeyDetail(ctx) : renderKeys(ctx)),
+  identities: (ctx) => (ctx.params.length > 0 ? renderIdentityDetail(ctx) : renderIdentities(ctx)),
   webhooks: (ctx) => (ctx.params.length > 0 ? renderWebhookDetail(ctx) : renderWebhooks(ctx)),
   usage: renderUsage,
   billing: renderBilling,

@@ -82,8 +82,11 @@ export interface DialogOptions {
   /** Label of the main button; none: the dialog only has Close. */
   submitLabel?: string;
   danger?: boolean;
-  /** Runs on submit; resolve to close the dialog, throw to show the error in it. */
-  onSubmit?: (form: HTMLFormElement) => Promise<void>;
+  /**
+   * Runs on submit; resolve to close the dialog, throw to show the error in it, resolve `false`
+   * to keep it open when the body itself now says why (a refusal it explains in its own terms).
+   */
+  onSubmit?: (form: HTMLFormElement) => Promise<void | false>;
   /** Enables the submit button only while this holds (checked on every input). */
   canSubmit?: (form: HTMLFormElement) => boolean;
   cancelLabel?: string;
@@ -135,7 +138,7 @@ export function openDialog(options: DialogOptions): Promise<boolean> {
       submit.disabled = true;
       clearError(problem);
       options.onSubmit(form).then(
-        () => close(true),
+        (outcome) => (outcome === false ? (submit.disabled = false) : close(true)),
         (error: unknown) => {
           submit.disabled = false;
           showError(problem, error);

@@ -27,6 +27,9 @@ export const EVENT_TYPE_TEXT: Readonly<Record<Exclude<WebhookEventType, "webhook
   "quota.threshold": "the monthly quota's use crosses a threshold",
   "rate_limit.exceeded": "a key hits its rate limit",
   "user.removed": "a user is removed from the organization",
+  "identity.created": "an identity (a customer) is created",
+  "identity.updated": "an identity's settings, limits or credits change",
+  "identity.deleted": "an identity is deleted",
 };
 
 export const eventTypesText = (types: readonly string[]): string => (types.length === 0 ? "all" : types.join(", "));

@@ -26,6 +26,8 @@ import type { KeyAdminHandler, AdminParts } from "../admin-parts.js";
 import { expiryOnCreate } from "./key-lifetime.js";
 import { ownerIn } from "./key-lookups.js";
 import { settled } from "./settled-key.js";
+import { keyNamedLimits, tieToIdentity } from "./key-metering.js";
+import { validCredits } from "../credits-fields.js";
 
 /**
  * CreateKey: a key for the caller's user or, when the policy lets the caller name one, another
@@ -69,6 +71,9 @@ export function createKey(parts: AdminParts): KeyAdminHandler<"createKey"> {
         ? boundedByDefault(req.rateLimitPeriod, keyRateBound(caller.actor, owner, ownerLimits.rateLimitBound))
         : validRateLimit(req.rateLimit!, period, ownerLimits.rateLimitBound);
     await allow(ctx, mayGiveRate(caller.actor, owner, rateLimit));
+    const limits = await keyNamedLimits(parts, ctx, caller, req.limits, "limits", { id: owner.id, bound: ownerLimits.rateLimitBound });
+    const credits = req.credits && validCredits(req.credits, "credits", new Date(now));
+    const identityId = req.identityId;
     const scopes = validScopes(req.scopes, deps.scopes);
     await allow(ctx, mayGrantScopes(caller.actor, scopes));
     await allow(ctx, ownerMayHold({ id: owner.id, availableScopes: ownerLimits.availableScopes }, scopes));
@@ -91,10 +96,16 @@ export function createKey(parts: AdminParts): KeyAdminHandler<"createKey"> {
       createdBy: caller.key.id,
       updatedAt: new Date(now),
       ...(req.recoverable && deps.encryption && { encryptedSecret: deps.encryption.seal(secret, id) }),
+      ...(limits.length > 0 && { limits }),
+      ...(credits && { credits }),
+      ...(identityId !== "" && { identityId }),
     };
     const outcome = await parts.events.write(
       caller,
-      () => store.keys.create(record, { organizationMax: caller.plan.maxKeysPerOrganization, userMax: ownerLimits.maxKeys }),
+      async () => {
+        await tieToIdentity(store, caller, record.identityId);
+        return store.keys.create(record, { organizationMax: caller.plan.maxKeysPerOrganization, userMax: ownerLimits.maxKeys });
+      },
       (created) => (created.ok ? [{ type: "key.created", key: created.key }] : []),
     );
     if (!outcome.ok) {
@@ -112,6 +123,7 @@ export function createKey(parts: AdminParts): KeyAdminHandler<"createKey"> {
         name: record.name,
         scopes: record.scopes.join(" "),
         ...(record.encryptedSecret && { recoverable: "true" }),
+        ...(record.identityId && { identityId: record.identityId }),
       },
     });
     // Its owner may have been removed, or their limits narrowed, since the lookup above.

@@ -25,6 +25,8 @@ import { existingKey, ownerIn } from "./key-lookups.js";
 import { withUsage } from "./keys-with-usage.js";
 import { mayActOn } from "./may-act-on.js";
 import { settled } from "./settled-key.js";
+import { checkLimitsForNewOwner, keyNamedLimits, tieToIdentity } from "./key-metering.js";
+import { validCredits } from "../credits-fields.js";
 
 /**
  * UpdateKey: only the fields present change. A new owner, scopes or rate are weighed by the
@@ -47,6 +49,10 @@ export function updateKey(parts: AdminParts): KeyAdminHandler<"updateKey"> {
     if (req.expiresAt && req.clearExpiresAt) throw fieldError("clear_expires_at", "cannot be combined with expires_at");
     if (req.expiresAt) patch.expiresAt = validExpiry(req.expiresAt, clock.now());
     if (req.clearExpiresAt) patch.expiresAt = null;
+    if (req.credits && req.clearCredits) throw fieldError("clear_credits", "cannot be combined with credits");
+    if (req.credits) patch.credits = validCredits(req.credits, "credits", patch.updatedAt);
+    if (req.clearCredits) patch.credits = null;
+    if (req.identityId !== undefined) patch.identityId = req.identityId === "" ? null : req.identityId;
     const newOwner = req.ownerUserId === undefined ? undefined : await ownerIn(store, caller, req.ownerUserId);
     if (newOwner) patch.ownerUserId = newOwner.id;
 
@@ -88,11 +94,19 @@ export function updateKey(parts: AdminParts): KeyAdminHandler<"updateKey"> {
     // A key never stays without a rate limit (one made before bounds applied gets its owner's now).
     if ((patch.rateLimit ?? current.rateLimit) === null) patch.rateLimit = boundRateLimit(rateBound.maxPerMinute);
     if (patch.rateLimit) await allow(ctx, mayGiveRate(caller.actor, { id: ownerId }, patch.rateLimit), current.id);
+    if (req.limits) {
+      patch.limits = await keyNamedLimits(parts, ctx, caller, req.limits.values, "limits.values", { id: ownerId, bound: ownerLimits.rateLimitBound }, current.id);
+    } else if (newOwner) {
+      checkLimitsForNewOwner(current.limits, ownerLimits.rateLimitBound);
+    }
 
     const slots = { organizationMax: caller.plan.maxKeysPerOrganization, userMax: ownerLimits.maxKeys };
     const outcome = await parts.events.write(
       caller,
-      () => store.keys.update(caller.organization.id, req.id, patch, slots, asSeen(current)),
+      async () => {
+        await tieToIdentity(store, caller, patch.identityId);
+        return store.keys.update(caller.organization.id, req.id, patch, slots, asSeen(current));
+      },
       // A patch that leaves the key as it was (its name given again, say) is no change to tell of.
       (updated) => (updated.ok && publicFieldsChanged(current, updated.key) ? [{ type: "key.updated", key: updated.key }] : []),
     );

@@ -50,6 +50,8 @@ export type RefusalRule =
   | "OWN_USER_REMOVED"
   /** Webhook endpoints changed by a member. */
   | "WEBHOOKS_NOT_MANAGED"
+  /** Identities created, changed or deleted by a member. */
+  | "IDENTITIES_NOT_MANAGED"
   /** The organization's settings changed by a member. */
   | "SETTINGS_NOT_MANAGED"
   /** A key lifecycle setting (it reaches owners' keys) changed by someone who is no owner. */

@@ -3,8 +3,8 @@ import type { Actor } from "./actor.js";
 import { ALLOWED, firstRefusal, refuse, type Decision } from "./decision.js";
 
 /**
- * What belongs to the whole organization rather than to a user or a key: its webhook endpoints
- * and its settings. Reading them needs only the RPC's scope (admin:read, rpc-scopes.ts), like
+ * What belongs to the whole organization rather than to a user or a key: its webhook endpoints,
+ * its identities and its settings. Reading them needs only the RPC's scope (admin:read, rpc-scopes.ts), like
  * ListUsers. Changing them is managing the organization, which the contract gives owners and
  * admins, as it does users: a member manages only its own keys.
  *
@@ -25,6 +25,18 @@ const KEY_LIFECYCLE_SETTINGS: readonly { field: string; of: (settings: Organizat
 /** Creating, changing, deleting, testing and redelivering webhook endpoints, and rotating their secrets. */
 export function mayManageWebhooks(actor: Actor): Decision {
   if (actor.role === "member") return refuse("WEBHOOKS_NOT_MANAGED", "only owners and admins manage the organization's webhooks; your user is a member");
+  return ALLOWED;
+}
+
+/**
+ * Creating, changing and deleting identities: they are the organization's customers, whose limits
+ * and credits every key tied to them shares, so changing one reaches keys of every user. Members
+ * read them (GetIdentity, ListIdentities, GetIdentityUsage: admin:read alone), and tie their own
+ * keys to them, which is acting on the key (key-rules.ts) and never loosens anything: an
+ * identity's limits apply on top of the key's own.
+ */
+export function mayManageIdentities(actor: Actor): Decision {
+  if (actor.role === "member") return refuse("IDENTITIES_NOT_MANAGED", "only owners and admins manage the organization's identities; your user is a member");
   return ALLOWED;
 }
 

@@ -22,6 +22,9 @@ const READ_METHODS: ReadonlySet<string> = new Set([
   "ListWebhookEndpoints",
   "ListWebhookDeliveries",
   "GetOrganizationSettings",
+  "GetIdentity",
+  "ListIdentities",
+  "GetIdentityUsage",
 ]);
 
 /** OperatorService needs a platform operator; KeyAdminService reads admin:read, the rest admin:write. */

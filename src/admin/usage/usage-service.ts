@@ -84,7 +84,8 @@ export function periodRange(period: UsagePeriod, nowMs: number): DayRange {
 
 const sourceOf = (figures: UsageFigures): UsageSource => (figures.fromAccessLog ? UsageSource.ACCESS_LOG : UsageSource.CHECK_DECISIONS);
 
-function daily(days: readonly KeyDayUsage[], range: DayRange): DailyRequests[] {
+/** Requests and errors for every day of the range, days without usage included. */
+export function dailyRequests(days: readonly KeyDayUsage[], range: DayRange): DailyRequests[] {
   return figuresByDay(days, range).map(({ day, figures }) =>
     create(DailyRequestsSchema, { date: day, requests: BigInt(figures.requests), errors: BigInt(figures.failed) }),
   );
@@ -138,7 +139,7 @@ export function usageHandlers(deps: UsageServiceDeps): UsageHandlers {
         failedRequests: BigInt(figures.failed),
         rateLimitedRequests: BigInt(figures.throttled),
         endpoints: endpointsOf(days.map((d) => d.tally)),
-        dailyBreakdown: daily(days, range),
+        dailyBreakdown: dailyRequests(days, range),
         source: sourceOf(figures),
       });
     },
@@ -203,7 +204,7 @@ export function usageHandlers(deps: UsageServiceDeps): UsageHandlers {
         avgResponseTimeMs: avgResponseTimeMs(figures),
         errorRatePercent: errorRatePercent(figures),
         ...(mostActive && { mostActiveKey: mostActive }),
-        trends: daily(days, range),
+        trends: dailyRequests(days, range),
         source: sourceOf(figures),
         previousTotalRequests: BigInt(before),
       });

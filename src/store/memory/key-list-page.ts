@@ -37,6 +37,7 @@ function matcher(table: KeyTable, query: KeyListQuery): (row: number) => boolean
   return (row) =>
     (query.isActive === undefined || table.isActive(row) === query.isActive) &&
     (query.ownerUserId === undefined || table.ownerUserId(row) === query.ownerUserId) &&
+    (query.identityId === undefined || table.identityId(row) === query.identityId) &&
     // keyState reads only whether revokedAt is set, so any Date stands for "revoked".
     (query.state === undefined ||
       keyState({ revokedAt: table.isRevoked(row) ? new Date(0) : null, isActive: table.isActive(row), expiresAt: expiry(table, row) }, nowMs) === query.state.is) &&

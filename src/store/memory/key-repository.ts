@@ -248,6 +248,15 @@ export class MemoryKeyRepository implements KeyRepository {
     return page;
   }
 
+  /** Keys of the organization tied to the identity that are not revoked (what keeps it from deletion). */
+  tiedTo(organizationId: string, identityId: string): number {
+    let tied = 0;
+    for (const row of this.#rowsByOrganization.get(organizationId) ?? []) {
+      if (this.#table.identityId(row) === identityId && !this.#table.isRevoked(row)) tied++;
+    }
+    return tied;
+  }
+
   async countHoldingSlots(organizationId: string, ownerUserId?: string): Promise<number> {
     return this.#slotsHeld(organizationId, ownerUserId);
   }

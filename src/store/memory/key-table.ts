@@ -1,5 +1,6 @@
 import type { Environment } from "../../model/secret.js";
 import type { KeyRateLimit, KeyRecord, KeyType, PreviousSecret, SealedSecret } from "../../model/records.js";
+import type { Credits, NamedLimit } from "../../model/identities.js";
 import { frozenInterner, stringInterner } from "./interner.js";
 import { base64urlSha256, crockfordKeyId, PackedTextColumn, shortLatin1 } from "./packed-text-column.js";
 
@@ -60,6 +61,10 @@ export class KeyTable {
   /** Only the few keys in a rotation's grace have a previous secret, only recoverable keys a sealed one. */
   readonly #previous = new Map<number, StoredPrevious>();
   readonly #sealed = new Map<number, Readonly<SealedSecret>>();
+  /** Only the keys given named limits, credits or an identity (issue 19) hold these. */
+  readonly #limits = new Map<number, readonly NamedLimit[]>();
+  readonly #credits = new Map<number, Credits>();
+  readonly #identities = new Map<number, string>();
   readonly #freeRows: number[] = [];
   #rows = 0;
 
@@ -85,6 +90,7 @@ export class KeyTable {
     this.#names[row] = this.#descriptions[row] = undefined;
     this.#previous.delete(row);
     this.#sealed.delete(row);
+    this.#setIdentityFields(row, {});
     this.#freeRows.push(row);
   }
 
@@ -118,6 +124,12 @@ export class KeyTable {
       updatedAt: new Date(this.#times[times + UPDATED_AT]!),
     };
     if (sealed) key.encryptedSecret = { ...sealed };
+    const limits = this.#limits.get(row);
+    if (limits) key.limits = limits.map((limit) => ({ ...limit }));
+    const credits = this.#credits.get(row);
+    if (credits) key.credits = copyCredits(credits);
+    const identityId = this.#identities.get(row);
+    if (identityId !== undefined) key.identityId = identityId;
     return key;
   }
 
@@ -172,6 +184,11 @@ export class KeyTable {
     return this.#times[row * TIMES + CREATED_AT]!;
   }
 
+  /** The identity the row's key is tied to; undefined: none. */
+  identityId(row: number): string | undefined {
+    return this.#identities.get(row);
+  }
+
   /** The rows whose secret is sealed, with the encryption key each is sealed under. */
   *sealedRows(): IterableIterator<[row: number, keyId: string]> {
     for (const [row, sealed] of this.#sealed) yield [row, sealed.keyId];
@@ -224,6 +241,17 @@ export class KeyTable {
     this.#prefixes.set(row, key.keyPrefix);
     this.#setPrevious(row, key.previousSecret);
     this.#setSealed(row, key.encryptedSecret);
+    this.#setIdentityFields(row, key);
+  }
+
+  /** A patch may carry null for a field it removes: null and absent are both none. */
+  #setIdentityFields(row: number, key: Pick<KeyRecord, "limits" | "credits" | "identityId">): void {
+    if (key.limits?.length) this.#limits.set(row, Object.freeze(key.limits.map((limit) => ({ ...limit }))));
+    else this.#limits.delete(row);
+    if (key.credits) this.#credits.set(row, copyCredits(key.credits));
+    else this.#credits.delete(row);
+    if (key.identityId) this.#identities.set(row, key.identityId);
+    else this.#identities.delete(row);
   }
 
   #setPrevious(row: number, previous: PreviousSecret | null): void {
@@ -246,3 +274,9 @@ export class KeyTable {
     this.#flags[row] = 0;
   }
 }
+
+const copyCredits = (credits: Credits): Credits => ({
+  remaining: credits.remaining,
+  refill: credits.refill && { ...credits.refill },
+  setAt: new Date(credits.setAt),
+});

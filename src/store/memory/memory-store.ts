@@ -3,6 +3,7 @@ import type { Store } from "../store.js";
 import { UnitOfWork } from "../unit-of-work.js";
 import { oneAtATime, type MemoryUnit } from "./one-at-a-time.js";
 import { MemoryAuditRepository } from "./audit-repository.js";
+import { MemoryIdentityRepository } from "./identity-repository.js";
 import { MemoryBudgetLeases } from "./budget-leases.js";
 import { MemoryChangeLogRepository } from "./change-log-repository.js";
 import { MemoryDeletedKeyRepository } from "./deleted-key-repository.js";
@@ -35,6 +36,7 @@ export class MemoryStore implements Store {
   readonly replicas = new MemoryReplicaRegistry();
   readonly receipts = new MemoryReceiptRepository();
   readonly webhooks = new MemoryWebhookRepository(this.#units);
+  readonly identities = new MemoryIdentityRepository((organizationId, identityId) => this.keys.tiedTo(organizationId, identityId));
 
   atomically<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     return this.#units.atomically(work, signal);

@@ -16,6 +16,8 @@ export interface ChangeLogDocument {
   /** The key after the change, without its sealed secret; null when it was deleted. */
   key?: KeyDocument | null;
   organizationId?: string;
+  /** An identity's entry: the identity changed or deleted. */
+  identityId?: string;
 }
 
 /** How long an entry is kept (TTL index): far longer than any replica's look-back window. */
@@ -55,7 +57,9 @@ export class MongoChangeLogRepository implements ChangeLogRepository {
     const fields =
       change.kind === "key"
         ? { hashes: change.hashes, key: change.key && { $literal: keyDocumentOf(change.key) } }
-        : { organizationId: change.organizationId };
+        : change.kind === "identity"
+          ? { organizationId: change.organizationId, identityId: change.identityId }
+          : { organizationId: change.organizationId };
     // An upsert with a pipeline, so `at` is the server's time, not this replica's. It inserts, so
     // change streams see it as an insert event.
     await this.collection.updateOne(
@@ -138,7 +142,7 @@ export class MongoChangeLogRepository implements ChangeLogRepository {
   }
 }
 
-/** The entry a stored document holds; null for a document of neither known shape. */
+/** The entry a stored document holds; null for a document of no known shape. */
 function entryOf(document: ChangeLogDocument): ChangeLogEntry | null {
   const id = document._id.toHexString();
   if (document.kind === "key" && Array.isArray(document.hashes) && document.key !== undefined) {
@@ -146,6 +150,9 @@ function entryOf(document: ChangeLogDocument): ChangeLogEntry | null {
   }
   if (document.kind === "organization" && typeof document.organizationId === "string") {
     return { id, change: { kind: "organization", organizationId: document.organizationId } };
+  }
+  if (document.kind === "identity" && typeof document.organizationId === "string" && typeof document.identityId === "string") {
+    return { id, change: { kind: "identity", organizationId: document.organizationId, identityId: document.identityId } };
   }
   return null;
 }

@@ -1,5 +1,6 @@
 import type { KeyPatch } from "../store.js";
 import type { KeyRecord, SealedSecret } from "../../model/records.js";
+import { toCredits, toNamedLimits } from "./identity-fields.js";
 import type { StoredRecord } from "./documents.js";
 
 /**
@@ -41,6 +42,10 @@ export function toRecord(doc: KeyDocument): KeyRecord {
     createdBy: doc.createdBy,
     updatedAt: doc.updatedAt,
     ...(doc.encryptedSecret && { encryptedSecret: toSealedSecret(doc.encryptedSecret) }),
+    // An update that removes one stores null: null and absent are both none.
+    ...(doc.limits?.length && { limits: toNamedLimits(doc.limits) }),
+    ...(doc.credits && { credits: toCredits(doc.credits) }),
+    ...(doc.identityId && { identityId: doc.identityId }),
   };
 }
 
@@ -61,6 +66,9 @@ const PATCHABLE: Record<keyof KeyPatch, true> = {
   expiresAt: true,
   isActive: true,
   ownerUserId: true,
+  limits: true,
+  credits: true,
+  identityId: true,
   updatedAt: true,
 };
 

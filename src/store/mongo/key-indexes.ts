@@ -20,5 +20,7 @@ export const KEY_INDEXES: IndexDescription[] = [
   { key: { organizationId: 1, isActive: 1, _id: 1 }, name: "organizationId_isActive_id" },
   // list of one owner's keys: what RemoveUser disables or hands on.
   { key: { organizationId: 1, ownerUserId: 1, _id: 1 }, name: "organizationId_ownerUserId_id" },
+  // list of an identity's keys (GetIdentityUsage); DeleteIdentity counts those not revoked.
+  { key: { organizationId: 1, identityId: 1, _id: 1 }, name: "organizationId_identityId_id", partialFilterExpression: { identityId: { $type: "string" } } },
   ...KeyWalks.indexes,
 ];

@@ -14,6 +14,7 @@ export function keyListFind(organizationId: string, query: KeyListQuery): { filt
   const clauses: Filter<KeyDocument>[] = [];
   if (query.isActive !== undefined) clauses.push({ isActive: query.isActive });
   if (query.ownerUserId !== undefined) clauses.push({ ownerUserId: query.ownerUserId });
+  if (query.identityId !== undefined) clauses.push({ identityId: query.identityId });
   if (query.state !== undefined) clauses.push(inState(query.state.is, query.state.now));
   if (query.search !== undefined) clauses.push(matching(query.search));
   if (query.afterId !== undefined) {

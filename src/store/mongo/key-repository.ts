@@ -21,12 +21,12 @@ import { isAsSeen, KeyChangedError, type KeyAsSeen } from "../key-as-seen.js";
 import { boundRateLimit, type KeyBound } from "../key-bound.js";
 import { isUsableHolder } from "../usable-holder.js";
 import { toDocument } from "./documents.js";
-import { outsideBound, rateWithinBound } from "./key-bound-filters.js";
+import { boundedNamedLimits, outsideBound, rateWithinBound } from "./key-bound-filters.js";
+import { holdingSlot, stillAsSeen } from "./key-write-filters.js";
 import { changesOf, toRecord, type KeyDocument } from "./key-document.js";
 import { KeyWalks, type ExpiryPage, type PageAfter } from "./key-walks.js";
 import { KEY_INDEXES } from "./key-indexes.js";
 import { keyListFind } from "./key-list-filter.js";
-import { holdingSlot, stillAsSeen } from "./key-write-filters.js";
 import type { MongoDeletedKeyRepository } from "./deleted-key-repository.js";
 import { KeySlotCounters, organizationCounter, userCounter, type SlotCounterId } from "./key-slots.js";
 import { isDuplicateKeyError, reportingDuplicates } from "./mongo-errors.js";
@@ -312,6 +312,7 @@ export class MongoKeyRepository implements KeyRepository {
           $set: {
             scopes: { $filter: { input: "$scopes", cond: { $in: ["$$this", { $literal: [...bound.scopes] }] } } },
             rateLimit: { $cond: [rateWithinBound(bound.maxPerMinute), "$rateLimit", { $literal: boundRateLimit(bound.maxPerMinute) }] },
+            limits: boundedNamedLimits(bound.maxPerMinute),
             updatedAt: { $literal: updatedAt },
           },
         },

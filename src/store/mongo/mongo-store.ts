@@ -9,6 +9,8 @@ import { MongoChangeLogRepository, type ChangeLogDocument } from "./change-log-r
 import { MongoAuditRepository, type AuditEventDocument } from "./audit-repository.js";
 import { MongoCounterRepair } from "./counter-repair.js";
 import { MongoKeyRepository } from "./key-repository.js";
+import { MongoIdentityRepository } from "./identity-repository.js";
+import type { IdentityDocument } from "./identity-fields.js";
 import type { KeyDocument } from "./key-document.js";
 import { MongoDeletedKeyRepository, type DeletedKeyDocument } from "./deleted-key-repository.js";
 import { inStoreTerms, withErrorsInStoreTerms } from "./mongo-errors.js";
@@ -46,6 +48,7 @@ export const COLLECTIONS = {
   webhookDeliveries: "webhook_deliveries",
   webhookEndpointCounts: "webhook_endpoint_counts",
   deletedKeys: "deleted_keys",
+  identities: "identities",
 } as const;
 
 const NAMESPACE_EXISTS = 48;
@@ -69,6 +72,7 @@ export class MongoStore implements Store {
   readonly replicas: MongoReplicaRegistry;
   readonly receipts: MongoReceiptRepository;
   readonly webhooks: MongoWebhookRepository;
+  readonly identities: MongoIdentityRepository;
 
   readonly #client: MongoClient;
   readonly #db: Db;
@@ -138,6 +142,14 @@ export class MongoStore implements Store {
         this.#units,
       ),
     );
+    this.identities = withErrorsInStoreTerms(
+      new MongoIdentityRepository(
+        this.#collection<IdentityDocument>(COLLECTIONS.identities),
+        this.#collection<KeyDocument>(COLLECTIONS.keys),
+        changes,
+        this.#units,
+      ),
+    );
     this.#counters = withErrorsInStoreTerms(
       new MongoCounterRepair(
         {
@@ -191,6 +203,7 @@ export class MongoStore implements Store {
       [COLLECTIONS.webhookEndpoints, MongoWebhookRepository.endpointIndexes],
       [COLLECTIONS.webhookEvents, MongoWebhookRepository.eventIndexes],
       [COLLECTIONS.webhookDeliveries, MongoWebhookRepository.deliveryIndexes],
+      [COLLECTIONS.identities, MongoIdentityRepository.indexes],
     ];
     await Promise.all(
       indexes

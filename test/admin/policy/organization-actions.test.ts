@@ -1,13 +1,13 @@
 import { describe, it } from "vitest";
-import { mayChangeSettings, mayManageWebhooks, type Actor, type Decision, type RefusalRule } from "../../../src/admin/policy.js";
+import { mayChangeSettings, mayManageIdentities, mayManageWebhooks, type Actor, type Decision, type RefusalRule } from "../../../src/admin/policy.js";
 import type { UserRole } from "../../../src/model/records.js";
 import { DEFAULT_ORGANIZATION_SETTINGS, type OrganizationSettings } from "../../../src/model/webhooks.js";
 import { actor, expectDecision, ROLES, WRITER } from "./oracle.js";
 
 /**
- * The organization's webhooks and settings: every role × change. The oracle, from the contract's
- * "Who may do what": members manage nothing of the organization; owners and admins manage its
- * webhooks and notification settings; the key lifecycle settings reach owners' keys, which an
+ * The organization's webhooks, identities and settings: every role × change. The oracle, from the
+ * contract's "Who may do what": members manage nothing of the organization; owners and admins
+ * manage its webhooks, identities and notification settings; the key lifecycle settings reach owners' keys, which an
  * admin may not act on, so only an owner changes them.
  */
 
@@ -27,6 +27,7 @@ const settingsChange = (name: string, after: Partial<OrganizationSettings>, life
 
 const CALLS: OrganizationCall[] = [
   { name: "manage webhooks", run: (me) => mayManageWebhooks(me), broken: (role) => (role === "member" ? ["WEBHOOKS_NOT_MANAGED"] : []) },
+  { name: "manage identities", run: (me) => mayManageIdentities(me), broken: (role) => (role === "member" ? ["IDENTITIES_NOT_MANAGED"] : []) },
   settingsChange("change expiry_warning_days", { expiryWarningDays: 14 }, false),
   settingsChange("change quota_thresholds", { quotaThresholds: [50, 90] }, false),
   settingsChange("change max_key_lifetime_days", { maxKeyLifetimeDays: 90 }, true),

@@ -230,6 +230,29 @@ export function describeKeyLimitsContract(getStore: () => Store): void {
       expect(await store.keys.boundKeysOfOwner(org, alice, bound, T2)).toEqual([]);
     });
 
+    it("lowers named limits above the bound to it per minute, under their names, and keeps those within it", async () => {
+      const org = newId("org");
+      const alice = newId("user");
+      const rate = { limit: 60, period: "minute" as const };
+      const named = await created(
+        aKey(org, {
+          ownerUserId: alice,
+          scopes: ["machines:read"],
+          rateLimit: rate,
+          limits: [
+            { name: "burst", limit: 3, period: "second" },
+            { name: "steady", limit: 7200, period: "hour" },
+          ],
+        }),
+      );
+      const quiet = await created(aKey(org, { ownerUserId: alice, scopes: ["machines:read"], rateLimit: rate, limits: [{ name: "daily", limit: 1000, period: "day" }] }));
+      const changed = await store.keys.boundKeysOfOwner(org, alice, bound, T2);
+      const lowered = { ...named, limits: [{ name: "burst", limit: 120, period: "minute" }, named.limits![1]], updatedAt: T2 };
+      expect(changed).toStrictEqual([lowered]);
+      expect(await store.keys.findById(org, named.id)).toStrictEqual(lowered);
+      expect(await store.keys.findById(org, quiet.id)).toStrictEqual(quiet);
+    });
+
     it("keeps a key exactly at the bound, in any period, and keeps slots as they were", async () => {
       const org = newId("org");
       const alice = newId("user");

@@ -3,9 +3,13 @@ import { keyState } from "../../../src/model/key-state.js";
 import { api } from "../api.js";
 import { dailyChart } from "../charts.js";
 import { choicesOrExplain, forgetChoices } from "../choices.js";
+import { creditsText } from "../credits-field.js";
 import { field, h, replaceChildren, select, stats, table, uid } from "../dom.js";
 import { ENVIRONMENT_LABEL, KEY_TYPE_LABEL, USAGE_PERIODS, formatCount, formatRateLimit, formatTime, sourceNote } from "../format.js";
+import { clearAtFields, showAtField } from "../field-problems.js";
+import { identitiesForDialog, identityLink } from "../identity-choice.js";
 import { changesOf, keyForm, scopeList } from "../key-form.js";
+import { limitsText } from "../named-limits.js";
 import { isWebAddress, leaksOf, type Leak } from "../leaks.js";
 import { livePanel } from "../live.js";
 import { errorBox, heading, notify, openDialog, revealSecret, section, showError, type PageContext } from "../ui.js";
@@ -60,6 +64,9 @@ function keyView(key: ApiKey, ctx: PageContext, reload: () => void): HTMLElement
     ["Scopes", scopeList(key.scopes)],
     ["Allowed IPs", key.allowIps.join(", ") || "any address"],
     ["Rate limit", formatRateLimit(key)],
+    ["Identity", identityLink(key.identityId, ctx.signal)],
+    ["Named limits", limitsText(key.limits)],
+    ["Credits", creditsText(key.credits)],
     ["Expires", key.expiresAt ? formatTime(key.expiresAt) : "never"],
     ["Created", `${formatTime(key.createdAt)} by ${key.createdBy}`],
     ["Updated", formatTime(key.updatedAt)],
@@ -194,17 +201,23 @@ async function keyUsage(id: string, period: UsagePeriod, signal: AbortSignal, sh
 }
 
 async function editKey(key: ApiKey, reload: () => void): Promise<void> {
-  const loaded = await choicesOrExplain(`Edit “${key.name}”`);
+  const [loaded, identities] = await Promise.all([choicesOrExplain(`Edit “${key.name}”`), identitiesForDialog()]);
   if (!loaded) return;
-  const form = keyForm(loaded.catalog, loaded.limits.availableScopes, key);
+  const form = keyForm(loaded.catalog, loaded.limits.availableScopes, identities, key);
   const saved = await openDialog({
     title: `Edit “${key.name}”`,
     submitLabel: "Save changes",
     body: form.element,
     canSubmit: (f) => (f.elements.namedItem("name") as HTMLInputElement).value.trim() !== "",
     onSubmit: async () => {
+      clearAtFields(form.element);
       const changes = changesOf(key, form.read());
-      if (Object.keys(changes).length > 1) await api.updateKey(changes);
+      if (Object.keys(changes).length > 1) {
+        await api.updateKey(changes).catch((error: unknown) => {
+          showAtField(form.element, error);
+          throw error;
+        });
+      }
     },
   });
   if (saved) {

@@ -3,7 +3,9 @@ import { keyState } from "../../../src/model/key-state.js";
 import { api } from "../api.js";
 import { choicesOrExplain, forgetChoices } from "../choices.js";
 import { field, h, replaceChildren, select, table } from "../dom.js";
+import { clearAtFields, showAtField } from "../field-problems.js";
 import { ENVIRONMENT_LABEL, formatCount, formatRateLimit, formatTime } from "../format.js";
+import { identitiesForDialog } from "../identity-choice.js";
 import { keyForm, scopeList } from "../key-form.js";
 import { keyPage, SEARCH_MAX, SORT_ORDERS, STATE_FILTERS, type KeyListView, type SortOrder, type StateFilter } from "../key-list.js";
 import { leakedAmong } from "../leaks.js";
@@ -205,9 +207,9 @@ export function renderKeys(ctx: PageContext): void {
 }
 
 async function createKey(reload: () => Promise<void>): Promise<void> {
-  const loaded = await choicesOrExplain("Create key");
+  const [loaded, identities] = await Promise.all([choicesOrExplain("Create key"), identitiesForDialog()]);
   if (!loaded) return;
-  const form = keyForm(loaded.catalog, loaded.limits.availableScopes);
+  const form = keyForm(loaded.catalog, loaded.limits.availableScopes, identities);
   const environment = select(
     [
       [String(Environment.LIVE), "live (sk_live_…)"],
@@ -238,6 +240,7 @@ async function createKey(reload: () => Promise<void>): Promise<void> {
     ],
     canSubmit: (f) => (f.elements.namedItem("name") as HTMLInputElement).value.trim() !== "",
     onSubmit: async () => {
+      clearAtFields(form.element);
       const settings = form.read();
       const response = await api.createKey({
         name: settings.name,
@@ -249,6 +252,12 @@ async function createKey(reload: () => Promise<void>): Promise<void> {
         environment: Number(environment.value) as Environment,
         keyType: Number(keyType.value) as KeyType,
         isActive: active.checked,
+        limits: settings.limits,
+        ...(settings.credits && { credits: settings.credits }),
+        identityId: settings.identityId,
+      }).catch((error: unknown) => {
+        showAtField(form.element, error);
+        throw error;
       });
       created = { secret: response.secret, name: response.key?.name ?? settings.name };
     },

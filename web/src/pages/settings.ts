@@ -1,9 +1,8 @@
-import { ConnectError } from "@connectrpc/connect";
-import { ErrorInfoSchema } from "../../../gen/google/rpc/error_details_pb.js";
 import { UserRole } from "../../../gen/keygate/v1/key_admin_pb.js";
 import { api } from "../api.js";
 import { choices } from "../choices.js";
 import { h, replaceChildren } from "../dom.js";
+import { namedField } from "../field-problems.js";
 import { settingsForm, type SettingsForm } from "../settings-form.js";
 import { clearError, errorBox, heading, notify, showError, type PageContext } from "../ui.js";
 
@@ -24,11 +23,10 @@ const LIFECYCLE_NOTE: Partial<Record<UserRole, string>> = {
  * dropped), and the server's words about it without the field's name in front.
  */
 function fieldProblem(error: unknown): { name: string; message: string } | undefined {
-  if (!(error instanceof ConnectError)) return undefined;
-  const named = error.findDetails(ErrorInfoSchema)[0]?.metadata["field"];
-  if (named === undefined) return undefined;
+  const problem = namedField(error);
+  if (problem === undefined) return undefined;
+  const { field: named, said } = problem;
   const index = /\[(\d+)\]$/.exec(named);
-  const said = error.rawMessage.startsWith(`${named}: `) ? error.rawMessage.slice(named.length + 2) : error.rawMessage;
   return {
     name: named.replace(/\[\d+\]$/, ""),
     message: index ? `Percentage ${Number(index[1]) + 1}: ${said}` : `${said.charAt(0).toUpperCase()}${said.slice(1)}`,
