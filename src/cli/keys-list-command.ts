@@ -14,7 +14,7 @@ const flag = (ctx: RunContext, name: string): boolean => ctx.values[name] === tr
 export const listKeysCommand: Subcommand = {
   summary: "list keys, newest first",
   help: `Usage: keygate keys list [--state STATE | --active | --disabled] [--query TEXT] [--order ORDER]
-                        [--page-size N] [--page-token TOKEN | --all]
+                        [--identity IDENTITY_ID] [--page-size N] [--page-token TOKEN | --all]
 
 Lists the organization's keys, a page at a time, filtered and ordered by the server.
 
@@ -24,6 +24,7 @@ Options:
   --disabled             only keys with is_active false (revoked ones too)
   --query TEXT           keys whose name or prefix starts with TEXT (any case), or whose id it is
   --order ORDER          newest (default), oldest, name or name-desc
+  --identity IDENTITY_ID only the keys tied to this identity
   --page-size N          keys per page, 1-1000 (default 50)
   --page-token TOKEN     the page after the one that printed this token (repeat the same filters)
   --all                  every page`,
@@ -33,6 +34,7 @@ Options:
     disabled: { type: "boolean", default: false },
     query: { type: "string" },
     order: { type: "string" },
+    identity: { type: "string" },
     "page-size": { type: "string" },
     "page-token": { type: "string" },
     all: { type: "boolean", default: false },
@@ -49,6 +51,7 @@ Options:
       ...(rawState !== undefined && { state: parse.keyStateFilter(rawState) }),
       ...(text(ctx, "order") !== undefined && { orderBy: parse.keyOrder(text(ctx, "order")!) }),
       query: text(ctx, "query") ?? "",
+      identityId: text(ctx, "identity") ?? "",
     };
     const pageSize = parse.positiveInt("--page-size", text(ctx, "page-size"), 50);
     const keys: ApiKey[] = [];
@@ -78,6 +81,7 @@ function sameFilters(ctx: RunContext): string[] {
     ...given("state", text(ctx, "state")),
     ...given("query", text(ctx, "query")),
     ...given("order", text(ctx, "order")),
+    ...given("identity", text(ctx, "identity")),
     ...given("page-size", text(ctx, "page-size")),
   ];
 }

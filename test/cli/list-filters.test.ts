@@ -44,6 +44,13 @@ describe("keygate keys list filters", () => {
     expect(rest.out).not.toContain("list a");
   });
 
+  it("lists the keys tied to an identity", async () => {
+    const { identity } = await t.client.createIdentity({ externalId: "cli-list-customer", name: "Customer" });
+    const tied = (await t.client.createKey({ name: "tied to customer", scopes: [], identityId: identity!.id })).key!;
+    const listed = await json<{ keys?: KeyJson[] }>(["keys", "list", "--identity", identity!.id]);
+    expect(listed.keys?.map((k) => k.id)).toEqual([tied.id]);
+  });
+
   it.each([
     [["keys", "list", "--state", "sleeping"], "--state"],
     [["keys", "list", "--order", "random"], "--order"],

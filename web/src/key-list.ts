@@ -59,14 +59,14 @@ export async function keyPage(view: KeyListView, pageToken: string, signal: Abor
 }
 
 /**
- * Every key of the organization, for the identity page (which keeps those tied to its identity):
- * ListKeys' largest pages, the fewest round trips.
+ * The keys tied to one identity, for its page: ListKeys filtered on it server side, in its
+ * largest pages (an identity's keys are usually few; the fewest round trips when they are not).
  */
-export async function loadAllKeys(signal: AbortSignal): Promise<ApiKey[]> {
+export async function keysOfIdentity(identityId: string, signal: AbortSignal): Promise<ApiKey[]> {
   const keys: ApiKey[] = [];
   let pageToken = "";
   do {
-    const page = await api.listKeys({ pageSize: 1000, pageToken }, { signal });
+    const page = await api.listKeys({ pageSize: 1000, pageToken, identityId }, { signal });
     keys.push(...page.keys);
     pageToken = page.nextPageToken;
   } while (pageToken !== "");

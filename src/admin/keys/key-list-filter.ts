@@ -2,7 +2,8 @@ import type { ListKeysRequest } from "../../../gen/keygate/v1/key_admin_pb.js";
 import { KeyOrder, KeyState as KeyStateEnum } from "../../../gen/keygate/v1/key_admin_pb.js";
 import type { KeyState } from "../../model/key-state.js";
 import type { KeyListOrder } from "../../store/store.js";
-import { fieldError } from "../errors.js";
+import { isId } from "../../model/ids.js";
+import { fieldError, notAnId } from "../errors.js";
 import { validText } from "../validation.js";
 
 /**
@@ -12,6 +13,7 @@ import { validText } from "../validation.js";
  */
 export interface KeyListFilter {
   isActive?: boolean;
+  identityId?: string;
   state?: KeyState;
   search?: string;
   order: KeyListOrder;
@@ -43,10 +45,14 @@ export function keyListFilterOf(req: ListKeysRequest): KeyListFilter {
   if (order === undefined) {
     throw fieldError("order_by", "must be KEY_ORDER_CREATED_DESC, KEY_ORDER_CREATED_ASC, KEY_ORDER_NAME_ASC or KEY_ORDER_NAME_DESC");
   }
+  // An identity of another organization lists nothing, as an unknown one does: the handler's
+  // query names the organization listed.
+  if (req.identityId !== "" && !isId("idt", req.identityId)) throw fieldError("identity_id", notAnId("idt", req.identityId));
   const search = validText(req.query, "query", QUERY_MAX).trim();
   if (search.includes("\n") || search.includes("\t")) throw fieldError("query", "must be one line");
   return {
     ...(req.isActive !== undefined && { isActive: req.isActive }),
+    ...(req.identityId !== "" && { identityId: req.identityId }),
     ...(state !== undefined && { state }),
     ...(search !== "" && { search }),
     order,
@@ -54,4 +60,4 @@ export function keyListFilterOf(req: ListKeysRequest): KeyListFilter {
 }
 
 export const serialisedKeyListFilter = (filter: KeyListFilter): string =>
-  JSON.stringify([filter.isActive ?? null, filter.state ?? null, filter.search ?? null, filter.order]);
+  JSON.stringify([filter.isActive ?? null, filter.state ?? null, filter.search ?? null, filter.order, filter.identityId ?? null]);

@@ -42,6 +42,7 @@ export function listKeys(parts: AdminParts): KeyAdminHandler<"listKeys"> {
 function storeQuery(filter: KeyListFilter, now: Date): Omit<KeyListQuery, "limit"> {
   return {
     ...(filter.isActive !== undefined && { isActive: filter.isActive }),
+    ...(filter.identityId !== undefined && { identityId: filter.identityId }),
     ...(filter.state !== undefined && { state: { is: filter.state, now } }),
     ...(filter.search !== undefined && { search: filter.search }),
     order: filter.order,

@@ -61,7 +61,23 @@ export function describeListKeysFilters(suite: () => SuiteApp): void {
       expect((await client.listKeys({ query: "theirs" })).keys).toEqual([]);
     });
 
+    it("lists an identity's keys, never another organization's identity's", async () => {
+      const org = await t.anotherOrganization("enterprise");
+      const client = t.clientFor(org.secret);
+      const { identity } = await client.createIdentity({ externalId: "customer-1", name: "Customer 1" });
+      const older = (await createKey({ name: "tied 1", identityId: identity!.id }, client)).key!;
+      await createKey({ name: "loose" }, client);
+      const newer = (await createKey({ name: "tied 2", identityId: identity!.id }, client)).key!;
+      expect((await client.listKeys({ identityId: identity!.id })).keys.map((k) => k.id)).toEqual([newer.id, older.id]);
+      expect((await t.client.listKeys({ identityId: identity!.id })).keys).toEqual([]);
+      // The page token carries the filter: it goes on only with the same identity.
+      const first = await client.listKeys({ identityId: identity!.id, pageSize: 1 });
+      expect((await client.listKeys({ identityId: identity!.id, pageSize: 1, pageToken: first.nextPageToken })).keys.map((k) => k.id)).toEqual([older.id]);
+      expect(await failure(client.listKeys({ pageSize: 1, pageToken: first.nextPageToken }))).toMatchObject({ code: Code.InvalidArgument, field: "page_token" });
+    });
+
     it.each([
+      ["identity_id", { identityId: "key_01ARZ3NDEKTSV4RRFFQ69G5FAV" }],
       ["state", { state: 99 as KeyState }],
       ["order_by", { orderBy: 99 as KeyOrder }],
       ["query", { query: "x".repeat(101) }],
