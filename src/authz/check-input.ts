@@ -1,3 +1,5 @@
+import { parseCost, parseLimitNames } from "../config/route-spend.js";
+import type { Spend } from "../limits/check-limits.js";
 import { parseClientIp, type IpAddress } from "../net/ip-allow-list.js";
 import { isAmbiguousPath, normalizePath } from "../net/request-path.js";
 import type { RouteTable } from "./route-table.js";
@@ -41,6 +43,13 @@ export interface CheckInput {
    * method-override header names another method: nobody configured what that method needs.
    */
   readonly requiredScopes: readonly string[] | null | typeof UNKNOWN_SCOPES;
+  /**
+   * What the request spends on the key's limits (its identity left to the decision): Envoy's
+   * route's `cost` and `limits` where it sends them, else the route table's rule's, else cost 1
+   * on every limit. Null when Envoy's route sends a malformed one: an operator's error in Envoy's
+   * configuration, which the decision refuses as ROUTE_NOT_ALLOWED (docs/limits.md).
+   */
+  readonly spend: Spend | null;
   /** x-request-id, for logs; at most 128 characters. */
   readonly requestId: string;
   /** Request size when Envoy knows it (http.size, else content-length). */
@@ -252,6 +261,29 @@ function requestBytes(http: HttpRequestFields | undefined, get: HeaderGetter): n
   return length !== undefined && /^\s*\d{1,15}\s*$/.test(length) ? Number(length) : undefined;
 }
 
+// Envoy's routes send a few distinct cost and limits values: each combination, over what the
+// table says, is parsed once into one shared Spend (bounded, as scopeLists are).
+const MAX_REMEMBERED_SPENDS = 1_000;
+const spends = new WeakMap<Spend, Map<string, Spend | null>>();
+
+function routeSpend(base: Spend, costText: string | undefined, limitsText: string | undefined): Spend | null {
+  if (costText === undefined && limitsText === undefined) return base;
+  let known = spends.get(base);
+  if (known === undefined) spends.set(base, (known = new Map()));
+  const text = `${costText ?? ""}\u0000${limitsText ?? ""}`;
+  let spend = known.get(text);
+  if (spend === undefined) {
+    const cost = costText === undefined ? base.cost : parseCost(costText);
+    const only = limitsText === undefined ? base.only : parseLimitNames(limitsText);
+    spend = typeof cost !== "number" || (only !== null && !Array.isArray(only)) ? null : Object.freeze({ cost, only: only as readonly string[] | null, identity: null });
+    if (text.length <= 1_024) {
+      if (known.size >= MAX_REMEMBERED_SPENDS) known.clear();
+      known.set(text, spend);
+    }
+  }
+  return spend;
+}
+
 /** The method-override headers' values, joined with `,`; undefined when none is sent (the usual case). */
 function methodOverrides(get: HeaderGetter): string | undefined {
   let joined: string | undefined;
@@ -298,7 +330,8 @@ export function checkInput(request: CheckRequestFields, options: InputOptions): 
   const target = http?.path || get(":path") || "";
   const routes = options.routes;
   const path = normalizePath(target);
-  const routeScopes = ownString(request.attributes?.contextExtensions, "required_scopes");
+  const extensions = request.attributes?.contextExtensions;
+  const routeScopes = ownString(extensions, "required_scopes");
   // The client address is parsed only when asked for: only keys with an allow-list need it.
   let ip: IpAddress | null | undefined;
   return {
@@ -321,6 +354,7 @@ export function checkInput(request: CheckRequestFields, options: InputOptions): 
         : routes.configured
           ? routes.scopesFor(method, path, methodOverrides(get))
           : NO_SCOPES,
+    spend: routeSpend(routes.spendFor(method, path), ownString(extensions, "cost"), ownString(extensions, "limits")),
     requestId: (http?.id || get("x-request-id") || "").slice(0, MAX_REQUEST_ID_LENGTH),
     requestBytes: requestBytes(http, get),
   };

@@ -1,8 +1,10 @@
 import { create, toBinary, type JsonObject } from "@bufbuild/protobuf";
 import { CheckResponseSchema, DeniedHttpResponseSchema, OkHttpResponseSchema } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import type { ScopeSet } from "../cache/scope-set.js";
+import type { LimitLine, LimitLines } from "../limits/check-limits.js";
 import type { RateLimitState } from "../limits/rate-limiter.js";
-import { CONTENT_TYPE_JSON, DENIAL_PARTS, OK_STATUS, secondsUntil, toCheckResponse, type ResponseContext } from "./check-response.js";
+import { CONTENT_TYPE_JSON, DENIAL_PARTS, OK_STATUS, partsOf, toCheckResponse, type DenialParts, type ResponseContext } from "./check-response.js";
+import { RATELIMIT, RATELIMIT_POLICY, rateLimitField, secondsUntil } from "./rate-limit-fields.js";
 import type { Decision } from "./decision.js";
 import { DENIAL_CODES, type DenialCode } from "../model/denials.js";
 import { delimitedContent, FULL, ReverseWriter } from "../rpc/protobuf-wire.js";
@@ -47,6 +49,8 @@ const X_RATELIMIT_LIMIT = nameField("x-ratelimit-limit");
 const X_RATELIMIT_REMAINING = nameField("x-ratelimit-remaining");
 const X_RATELIMIT_RESET = nameField("x-ratelimit-reset");
 const RETRY_AFTER = nameField("retry-after");
+const RATELIMIT_POLICY_NAME = nameField(RATELIMIT_POLICY);
+const RATELIMIT_NAME = nameField(RATELIMIT);
 const X_KEY_ID = nameField("x-keygate-key-id");
 const X_ORGANIZATION_ID = nameField("x-keygate-organization-id");
 const KEY_ID = nameField("key_id");
@@ -76,8 +80,10 @@ function putStructString(w: ReverseWriter, name: Uint8Array, value: string): voi
   w.delimited(TAG_1, end);
 }
 
-/** x-ratelimit-limit, -remaining, -reset as toCheckResponse lists them (written last first). */
-function putRateLimitHeaders(w: ReverseWriter, tag: number, limit: RateLimitState, nowMs: number): void {
+/** x-ratelimit-limit, -remaining, -reset, RateLimit-Policy, RateLimit as toCheckResponse lists them (written last first). */
+function putRateLimitHeaders(w: ReverseWriter, tag: number, limit: RateLimitState, line: LimitLine, lines: LimitLines, nowMs: number): void {
+  putHeaderOption(w, tag, RATELIMIT_NAME, rateLimitField(line, limit, nowMs));
+  putHeaderOption(w, tag, RATELIMIT_POLICY_NAME, lines.policyField);
   putHeaderOption(w, tag, X_RATELIMIT_RESET, String(secondsUntil(limit.resetAtMs, nowMs)));
   putHeaderOption(w, tag, X_RATELIMIT_REMAINING, String(limit.remaining));
   putHeaderOption(w, tag, X_RATELIMIT_LIMIT, String(limit.limit));
@@ -98,20 +104,18 @@ interface DenialBytes {
   body: Uint8Array;
 }
 
-const DENIAL_BYTES = Object.fromEntries(
-  DENIAL_CODES.map((code) => {
-    const parts = DENIAL_PARTS[code];
-    const denied = parts.response;
-    const bytes: DenialBytes = {
-      head: toBinary(CheckResponseSchema, create(CheckResponseSchema, { status: parts.status, httpResponse: { case: "deniedResponse", value: denied } })),
-      status: toBinary(CheckResponseSchema, create(CheckResponseSchema, { status: parts.status })),
-      httpStatus: toBinary(DeniedHttpResponseSchema, create(DeniedHttpResponseSchema, { status: denied.status })),
-      contentType: toBinary(DeniedHttpResponseSchema, create(DeniedHttpResponseSchema, { headers: [CONTENT_TYPE_JSON] })),
-      body: toBinary(DeniedHttpResponseSchema, create(DeniedHttpResponseSchema, { body: denied.body })),
-    };
-    return [code, bytes];
-  }),
-) as Record<DenialCode, DenialBytes>;
+function denialBytes(parts: DenialParts): DenialBytes {
+  const denied = parts.response;
+  return {
+    head: toBinary(CheckResponseSchema, create(CheckResponseSchema, { status: parts.status, httpResponse: { case: "deniedResponse", value: denied } })),
+    status: toBinary(CheckResponseSchema, create(CheckResponseSchema, { status: parts.status })),
+    httpStatus: toBinary(DeniedHttpResponseSchema, create(DeniedHttpResponseSchema, { status: denied.status })),
+    contentType: toBinary(DeniedHttpResponseSchema, create(DeniedHttpResponseSchema, { headers: [CONTENT_TYPE_JSON] })),
+    body: toBinary(DeniedHttpResponseSchema, create(DeniedHttpResponseSchema, { body: denied.body })),
+  };
+}
+
+const DENIAL_BYTES = Object.fromEntries(DENIAL_CODES.map((code) => [code, denialBytes(DENIAL_PARTS[code])])) as Record<DenialCode, DenialBytes>;
 
 const OK_STATUS_BYTES = toBinary(CheckResponseSchema, create(CheckResponseSchema, { status: OK_STATUS }));
 
@@ -128,6 +132,8 @@ export class CheckResponseEncoder {
   readonly #scopesBytes = new WeakMap<ScopeSet, string>();
   // headers_to_remove lists are a few shared constant arrays (CheckInput.headersToRemove).
   readonly #removalBytes = new WeakMap<readonly string[], Uint8Array>();
+  // A named limit's RATE_LIMITED parts are shared objects too (partsOf), each encoded once.
+  readonly #rateLimitedBytes = new WeakMap<DenialParts, DenialBytes>();
 
   /** The CheckResponse's wire bytes for `decision`. */
   encode(decision: Decision, context: ResponseContext): Uint8Array {
@@ -160,6 +166,17 @@ export class CheckResponseEncoder {
     return bytes;
   }
 
+  #denialBytes(decision: Exclude<Decision, { outcome: "allowed" }>): DenialBytes {
+    const parts = partsOf(decision);
+    if (parts === DENIAL_PARTS[decision.outcome]) return DENIAL_BYTES[decision.outcome];
+    let bytes = this.#rateLimitedBytes.get(parts);
+    if (bytes === undefined) {
+      bytes = denialBytes(parts);
+      this.#rateLimitedBytes.set(parts, bytes);
+    }
+    return bytes;
+  }
+
   #write(w: ReverseWriter, decision: Decision, context: ResponseContext): void {
     const { nowMs, decisionId } = context;
     if (decision.outcome === "allowed") {
@@ -173,7 +190,7 @@ export class CheckResponseEncoder {
       w.delimited(TAG_4, metadataEnd);
       // ok_response: headers (the key's id, then its organization), headers_to_remove, response_headers_to_add.
       const okEnd = w.pos;
-      putRateLimitHeaders(w, TAG_6, decision.limit, nowMs);
+      putRateLimitHeaders(w, TAG_6, decision.limit, decision.line, decision.lines, nowMs);
       w.bytes(this.#headersToRemoveBytes(context.headersToRemove));
       putHeaderOption(w, TAG_2, X_ORGANIZATION_ID, entry.organizationId);
       putHeaderOption(w, TAG_2, X_KEY_ID, entry.id);
@@ -193,16 +210,16 @@ export class CheckResponseEncoder {
     putStructString(w, CODE, code);
     putStructString(w, DECISION_ID, decisionId);
     w.delimited(TAG_4, metadataEnd);
-    const denial = DENIAL_BYTES[code];
     if (code !== "RATE_LIMITED" && code !== "QUOTA_EXCEEDED") {
-      w.bytes(denial.head);
+      w.bytes(DENIAL_BYTES[code].head);
       return;
     }
     // denied_response: status, headers (content-type, retry-after, rate-limit headers), body.
-    const { limit } = decision as Extract<Decision, { outcome: "RATE_LIMITED" | "QUOTA_EXCEEDED" }>;
+    const { limit, line, lines } = decision as Extract<Decision, { outcome: "RATE_LIMITED" | "QUOTA_EXCEEDED" }>;
+    const denial = this.#denialBytes(decision);
     const deniedEnd = w.pos;
     w.bytes(denial.body);
-    putRateLimitHeaders(w, TAG_2, limit, nowMs);
+    putRateLimitHeaders(w, TAG_2, limit, line, lines, nowMs);
     putHeaderOption(w, TAG_2, RETRY_AFTER, String(Math.max(1, secondsUntil(limit.retryAtMs, nowMs))));
     w.bytes(denial.contentType);
     w.bytes(denial.httpStatus);

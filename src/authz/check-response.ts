@@ -10,9 +10,11 @@ import {
 import { HttpStatusSchema } from "../../gen/envoy/type/v3/http_status_pb.js";
 import { StatusSchema, type Status } from "../../gen/google/rpc/status_pb.js";
 import type { CachedKey } from "../cache/cached-key.js";
+import type { LimitLine, LimitLines } from "../limits/check-limits.js";
 import type { RateLimitState } from "../limits/rate-limiter.js";
 import type { Decision } from "./decision.js";
-import { DENIAL_CODES, DENIALS, type DenialCode } from "../model/denials.js";
+import { DENIAL_CODES, DENIALS, rateLimitedMessage, type DenialCode } from "../model/denials.js";
+import { RATELIMIT, RATELIMIT_POLICY, rateLimitField, secondsUntil } from "./rate-limit-fields.js";
 
 /**
  * Step three of Check: decision → CheckResponse, exactly as the contract's "Check" section says.
@@ -25,7 +27,8 @@ import { DENIAL_CODES, DENIALS, type DenialCode } from "../model/denials.js";
  * Rate-limit headers (as Envoy's own ratelimit filter emits them): x-ratelimit-limit is the limit
  * of the tightest policy that applies, x-ratelimit-remaining what is left of it, x-ratelimit-reset
  * the seconds until it is fully replenished; retry-after (429 only) the seconds until the next
- * request would be admitted.
+ * request would be admitted. Beside them, the IETF draft's RateLimit-Policy and RateLimit
+ * (rate-limit-fields.ts). A RATE_LIMITED denial's message names the limit that ran out.
  */
 
 /** Header added to a response or upstream request, with `append` explicitly false. */
@@ -42,28 +45,46 @@ export interface DenialParts {
   response: DeniedHttpResponse;
 }
 
-export const DENIAL_PARTS = Object.fromEntries(
-  DENIAL_CODES.map((code) => {
-    const { httpStatus, grpcCode, message } = DENIALS[code];
-    const parts: DenialParts = {
-      status: create(StatusSchema, { code: grpcCode, message }),
-      response: create(DeniedHttpResponseSchema, {
-        status: create(HttpStatusSchema, { code: httpStatus }),
-        headers: [CONTENT_TYPE_JSON],
-        body: JSON.stringify({ error: { code, message } }),
-      }),
-    };
-    return [code, parts];
-  }),
-) as Record<DenialCode, DenialParts>;
+function denialParts(code: DenialCode, message: string): DenialParts {
+  const { httpStatus, grpcCode } = DENIALS[code];
+  return {
+    status: create(StatusSchema, { code: grpcCode, message }),
+    response: create(DeniedHttpResponseSchema, {
+      status: create(HttpStatusSchema, { code: httpStatus }),
+      headers: [CONTENT_TYPE_JSON],
+      body: JSON.stringify({ error: { code, message } }),
+    }),
+  };
+}
 
-export const secondsUntil = (atMs: number, nowMs: number): number => Math.max(0, Math.ceil((atMs - nowMs) / 1000));
+export const DENIAL_PARTS = Object.fromEntries(DENIAL_CODES.map((code) => [code, denialParts(code, DENIALS[code].message)])) as Record<DenialCode, DenialParts>;
 
-function rateLimitHeaders(limit: RateLimitState, nowMs: number): HeaderValueOption[] {
+// RATE_LIMITED's parts per limit that ran out (their messages name it): a few names, made once
+// each, bounded since names are the organizations' to choose.
+const MAX_RATE_LIMITED_PARTS = 1_000;
+const rateLimitedParts = new Map<string, DenialParts>();
+
+/** The parts of the denial `decision` makes: the code's, or for a limit that ran out, those naming it. */
+export function partsOf(decision: Exclude<Decision, { outcome: "allowed" }>): DenialParts {
+  if (decision.outcome !== "RATE_LIMITED" || decision.line.owner === "organization") return DENIAL_PARTS[decision.outcome];
+  const message = rateLimitedMessage(decision.line.owner, decision.line.name);
+  let parts = rateLimitedParts.get(message);
+  if (parts === undefined) {
+    if (rateLimitedParts.size >= MAX_RATE_LIMITED_PARTS) rateLimitedParts.clear();
+    parts = denialParts("RATE_LIMITED", message);
+    rateLimitedParts.set(message, parts);
+  }
+  return parts;
+}
+
+/** x-ratelimit-* for the tightest limit, then RateLimit-Policy and RateLimit. */
+function rateLimitHeaders(limit: RateLimitState, line: LimitLine, lines: LimitLines, nowMs: number): HeaderValueOption[] {
   return [
     headerOption("x-ratelimit-limit", String(limit.limit)),
     headerOption("x-ratelimit-remaining", String(limit.remaining)),
     headerOption("x-ratelimit-reset", String(secondsUntil(limit.resetAtMs, nowMs))),
+    headerOption(RATELIMIT_POLICY, lines.policyField),
+    headerOption(RATELIMIT, rateLimitField(line, limit, nowMs)),
   ];
 }
 
@@ -100,7 +121,7 @@ export function toCheckResponse(decision: Decision, context: ResponseContext): C
         value: create(OkHttpResponseSchema, {
           headers: parts.identityHeaders,
           headersToRemove: context.headersToRemove as string[],
-          responseHeadersToAdd: rateLimitHeaders(decision.limit, nowMs),
+          responseHeadersToAdd: rateLimitHeaders(decision.limit, decision.line, decision.lines, nowMs),
         }),
       },
       dynamicMetadata: { ...parts.metadata, decision_id: decisionId },
@@ -108,16 +129,16 @@ export function toCheckResponse(decision: Decision, context: ResponseContext): C
   }
 
   const code = decision.outcome;
-  const parts = DENIAL_PARTS[code];
+  const parts = partsOf(decision);
   let denied = parts.response;
   if (code === "RATE_LIMITED" || code === "QUOTA_EXCEEDED") {
-    const { limit } = decision;
+    const { limit, line, lines } = decision;
     denied = create(DeniedHttpResponseSchema, {
       status: denied.status,
       headers: [
         CONTENT_TYPE_JSON,
         headerOption("retry-after", String(Math.max(1, secondsUntil(limit.retryAtMs, nowMs)))),
-        ...rateLimitHeaders(limit, nowMs),
+        ...rateLimitHeaders(limit, line, lines, nowMs),
       ],
       body: denied.body,
     });

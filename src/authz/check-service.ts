@@ -21,7 +21,7 @@ import { CheckRequestDecoder } from "./check-request-decoder.js";
 import { toCheckResponse, type ResponseContext } from "./check-response.js";
 import { CheckResponseEncoder } from "./check-response-encoder.js";
 import { CheckTracing, endDecided, endFailed, withinCheckSpan } from "./check-tracing.js";
-import { decide, screenRequest, type Decision } from "./decision.js";
+import { decide, screenRequest, type Decision, type IdentityLookup } from "./decision.js";
 import { compileRouteTable } from "./route-table.js";
 
 /**
@@ -62,6 +62,11 @@ export interface AuthorizationDeps {
   throttles?: ThrottleObserver;
   /** A span per Check (check-tracing.ts), only when tracing is configured; default none, and no span is built. */
   tracing?: CheckTracing;
+  /**
+   * A key's identity for its limits (src/cache/identity-cache.ts IdentityCache.lookup): cached,
+   * or a load to wait for. Default: none, and keys spend their own limits only.
+   */
+  identities?: IdentityLookup;
 }
 
 /** Decision → response: the message for Connect, or its wire bytes for the lean gRPC path. */
@@ -70,8 +75,8 @@ type Respond<R> = (decision: Decision, context: ResponseContext) => R;
 /** Paths recorded for usage are cut to this length (memory of per-endpoint counters). */
 const MAX_USAGE_PATH_LENGTH = 1_024;
 
-/** Waits for the limits one Check may make (see #afterLoading). */
-const MAX_LIMIT_WAITS = 2;
+/** Waits for the limits one Check may make (see #afterLoading): its identity's load, then a lease or two. */
+const MAX_LIMIT_WAITS = 3;
 /**
  * The least a Check that has spent its budget still gives the limits: a moment, so that an ask
  * not answered by then counts as out of reach (the outage allowance decides) rather than as a
@@ -127,7 +132,7 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
       if (cached === undefined) return this.#afterLoading(input, caller, hash, undefined, decisionId, started, respond, span);
       // The cache answers: decide now, without yielding, so the limits see the request atomically.
       const nowMs = this.#deps.clock.now();
-      const decision = decide(input, hash, cached, nowMs, this.#deps.limits);
+      const decision = decide(input, hash, cached, nowMs, this.#deps.limits, Infinity, this.#deps.identities);
       if ("waitFor" in decision) return this.#afterLoading(input, caller, hash, { entry: cached, wait: decision.waitFor }, decisionId, started, respond, span);
       return this.#respond(decision, input, caller, nowMs, decisionId, started, respond, span);
     } catch (error) {
@@ -157,13 +162,13 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
       } else {
         entry = this.#throttled(input, caller) ? null : await this.#load(hash, decisionId);
         const nowMs = this.#deps.clock.now();
-        const decision = decide(input, hash, entry, nowMs, this.#deps.limits, this.#waitLeftMs(started));
+        const decision = decide(input, hash, entry, nowMs, this.#deps.limits, this.#waitLeftMs(started), this.#deps.identities);
         if (!("waitFor" in decision)) return this.#respond(decision, input, caller, nowMs, decisionId, started, respond, span);
         wait = decision.waitFor;
       }
-      // Usually one wait. A second only when another of the Check's limits changed while it
-      // waited (an answer about it landed meanwhile and it now needs an ask of its own); the
-      // decision after that waits no more.
+      // Usually one wait. Another when the key's identity was loaded first, or when another of
+      // the Check's limits changed while it waited (an answer about it landed meanwhile and it
+      // now needs an ask of its own); the last decision waits no more.
       for (let waits = 1; ; waits++) {
         await this.#limitsReady(entry, wait, decisionId);
         // The key as it is now: a revoke or an update that landed during the wait counts.
@@ -172,7 +177,7 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
         // Read after the await: from here to the response nothing yields, so the limits see each
         // request atomically.
         const nowMs = this.#deps.clock.now();
-        const decision = decide(input, hash, entry, nowMs, this.#deps.limits, waits < MAX_LIMIT_WAITS ? this.#waitLeftMs(started) : 0);
+        const decision = decide(input, hash, entry, nowMs, this.#deps.limits, waits < MAX_LIMIT_WAITS ? this.#waitLeftMs(started) : 0, this.#deps.identities);
         if (!("waitFor" in decision)) return this.#respond(decision, input, caller, nowMs, decisionId, started, respond, span);
         if (waits >= MAX_LIMIT_WAITS) throw new Error("the limits asked a Check to wait after their last wait");
         wait = decision.waitFor;
@@ -206,7 +211,8 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
     span: Span | undefined,
   ): R {
     if (decision.outcome === "API_KEY_INVALID") this.#deps.failedKeys?.add(failedKeySource(caller, input.clientIp));
-    else if (decision.outcome === "RATE_LIMITED") this.#deps.rateLimits?.rateLimited(decision.entry, nowMs);
+    // The key's own limits only: an identity's limit running out is the identity's, not the key's.
+    else if (decision.outcome === "RATE_LIMITED" && decision.line.owner === "key") this.#deps.rateLimits?.rateLimited(decision.entry, nowMs);
     this.#record(decision, input, nowMs);
     if (this.#deps.logger.isLevelEnabled("debug")) {
       this.#deps.logger.debug(
@@ -243,13 +249,13 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
     }
   }
 
-  /** Waits for what the limits need; one that cannot be had (the monthly usage unreadable) makes the Check unavailable. */
+  /** Waits for what the limits need; one that cannot be had (the monthly usage or the key's identity unreadable) makes the Check unavailable. */
   async #limitsReady(entry: CachedKey | null, wait: Promise<void>, decisionId: string): Promise<void> {
     try {
       await wait;
     } catch (error) {
-      this.#deps.logger.error({ err: error, decisionId, organizationId: entry?.organizationId }, "monthly usage unavailable");
-      throw new ConnectError("monthly usage unavailable", Code.Unavailable, undefined, undefined, error);
+      this.#deps.logger.error({ err: error, decisionId, organizationId: entry?.organizationId, identityId: entry?.identityId }, "monthly usage or identity unavailable");
+      throw new ConnectError("monthly usage or identity unavailable", Code.Unavailable, undefined, undefined, error);
     }
   }
 

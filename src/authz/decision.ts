@@ -1,6 +1,6 @@
 import type { CachedKey } from "../cache/cached-key.js";
 import { isWellFormedSecret } from "../model/secret.js";
-import type { CheckLimits } from "../limits/check-limits.js";
+import type { CheckLimits, LimitedIdentity, LimitLine, LimitLines, Spend } from "../limits/check-limits.js";
 import type { RateLimitState } from "../limits/rate-limiter.js";
 import { UNKNOWN_SCOPES, type CheckInput } from "./check-input.js";
 
@@ -15,8 +15,21 @@ export interface LimitsWait {
   readonly waitFor: Promise<void>;
 }
 
+/** The key's identity for its limits: as cached (null: none, or deleted), or what to wait for before deciding again. */
+export type IdentityLookup = (entry: CachedKey) => LimitedIdentity | null | Promise<unknown>;
+
+/** Keys without an identity, or a Check service not told of identities: only the key's own limits. */
+const NO_IDENTITIES: IdentityLookup = () => null;
+
+/** The limits a decision was made by: the tightest (or the one that denied) and all that applied. */
+interface Limited {
+  readonly limit: RateLimitState;
+  readonly line: LimitLine;
+  readonly lines: LimitLines;
+}
+
 export type Decision =
-  | { readonly outcome: "allowed"; readonly entry: CachedKey; readonly limit: RateLimitState }
+  | ({ readonly outcome: "allowed"; readonly entry: CachedKey } & Limited)
   /**
    * A path the route table cannot vouch for, no key, or none this service knows (malformed,
    * unknown, or a rotated secret past its grace).
@@ -26,7 +39,7 @@ export type Decision =
       readonly outcome: "API_KEY_REVOKED" | "API_KEY_DISABLED" | "API_KEY_EXPIRED" | "IP_NOT_ALLOWED" | "ROUTE_NOT_ALLOWED" | "SCOPE_MISSING";
       readonly entry: CachedKey;
     }
-  | { readonly outcome: "RATE_LIMITED" | "QUOTA_EXCEEDED"; readonly entry: CachedKey; readonly limit: RateLimitState };
+  | ({ readonly outcome: "RATE_LIMITED" | "QUOTA_EXCEEDED"; readonly entry: CachedKey } & Limited);
 
 const PATH_REJECTED: Decision = Object.freeze({ outcome: "PATH_REJECTED", entry: null });
 const MISSING: Decision = Object.freeze({ outcome: "API_KEY_MISSING", entry: null });
@@ -53,6 +66,7 @@ export function decide(
   limits: Pick<CheckLimits, "admit">,
   /** How long the Check may still wait for the limits (CheckLimits.admit); 0: not at all. */
   waitMs = Infinity,
+  identityOf: IdentityLookup = NO_IDENTITIES,
 ): Decision | LimitsWait {
   if (entry === null) return INVALID;
   const status = entry.status(presentedHash, nowMs);
@@ -68,8 +82,18 @@ export function decide(
   for (const scope of input.requiredScopes) {
     if (!entry.scopes.has(scope)) return { outcome: "SCOPE_MISSING", entry };
   }
-  const admission = limits.admit(entry, entry.plan, nowMs, waitMs);
+  // A cost or limits Envoy's route spells wrong: the route is misconfigured, and allows nothing.
+  const routeSpend = input.spend;
+  if (routeSpend === null) return { outcome: "ROUTE_NOT_ALLOWED", entry };
+  let spend: Spend = routeSpend;
+  if (entry.identityId !== undefined) {
+    const identity = identityOf(entry);
+    if (identity instanceof Promise) return { waitFor: identity.then(() => undefined) };
+    if (identity !== null) spend = { cost: routeSpend.cost, only: routeSpend.only, identity };
+  }
+  const admission = limits.admit(entry, entry.plan, nowMs, waitMs, spend);
   if ("waitFor" in admission) return admission;
-  if (!admission.admitted) return { outcome: admission.reason, entry, limit: admission.state };
-  return { outcome: "allowed", entry, limit: admission.state };
+  const { state: limit, line, lines } = admission;
+  if (!admission.admitted) return { outcome: admission.reason, entry, limit, line, lines };
+  return { outcome: "allowed", entry, limit, line, lines };
 }

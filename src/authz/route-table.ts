@@ -1,4 +1,5 @@
 import type { RouteRule } from "../config/config.js";
+import { PLAIN_SPEND, type Spend } from "../limits/check-limits.js";
 import { normalizePath } from "../net/request-path.js";
 
 // The configured route table: method + path pattern -> required scopes, used when Envoy sends no
@@ -23,6 +24,8 @@ type Matcher = (path: string, segments: () => readonly string[]) => boolean;
 interface CompiledRule {
   method: string;
   scopes: readonly string[];
+  /** What a request on it spends: PLAIN_SPEND unless the rule names a cost or limits. */
+  spend: Spend;
   match: Matcher;
   exact: boolean;
   literalLength: number;
@@ -46,6 +49,12 @@ export interface RouteTable {
    * those methods nowhere on this path. Without rules, `scopes` unchanged.
    */
   withOverrideScopes(scopes: readonly string[], method: string, path: string, overrides: string): readonly string[] | null;
+  /**
+   * What a request spends by the rule its own method matches (HEAD: a rule naming HEAD, else
+   * GET's, as for scopes); PLAIN_SPEND when no rule matches or none names a cost or limits.
+   * Method-override headers do not change it: the cost is the route's the request took.
+   */
+  spendFor(method: string, path: string): Spend;
 }
 
 const NONE: readonly string[] = Object.freeze([]);
@@ -93,7 +102,11 @@ const canonicalPattern = (pattern: string): string => withoutTrailingSlash(norma
 function compile(rule: RouteRule, index: number): CompiledRule {
   const pattern = canonicalPattern(rule.path);
   const stars = pattern.split("*").length - 1;
-  const base = { method: rule.method.toUpperCase(), scopes: Object.freeze([...rule.scopes]), index };
+  const spend: Spend =
+    rule.cost === undefined && rule.limits === undefined
+      ? PLAIN_SPEND
+      : Object.freeze({ cost: rule.cost ?? 1, only: rule.limits === undefined ? null : Object.freeze([...rule.limits]), identity: null });
+  const base = { method: rule.method.toUpperCase(), scopes: Object.freeze([...rule.scopes]), spend, index };
   if (stars === 0) {
     return { ...base, match: (path) => path === pattern, exact: true, literalLength: pattern.length, wildcardWeight: 0 };
   }
@@ -154,10 +167,13 @@ class CompiledRouteTable implements RouteTable {
   readonly #rules: readonly CompiledRule[];
   /** Methods with a meaning of their own: those rules name, and GET and HEAD. */
   readonly #named: ReadonlySet<string>;
+  /** Some rule names a cost or limits: otherwise spendFor matches nothing. */
+  readonly #spends: boolean;
 
   constructor(rules: readonly RouteRule[]) {
     this.#rules = rules.map(compile).sort(moreSpecificFirst);
     this.configured = this.#rules.length > 0;
+    this.#spends = this.#rules.some((rule) => rule.spend !== PLAIN_SPEND);
     this.#named = new Set(["GET", "HEAD", ...this.#rules.map((rule) => rule.method).filter((method) => method !== "*")]);
   }
 
@@ -176,6 +192,15 @@ class CompiledRouteTable implements RouteTable {
     const target = withoutTrailingSlash(path);
     let segments: string[] | undefined;
     return this.#withOverrides(scopes, method, overrides, target, () => (segments ??= splitPath(target)));
+  }
+
+  spendFor(method: string, path: string): Spend {
+    if (!this.#spends) return PLAIN_SPEND;
+    const target = withoutTrailingSlash(path);
+    let segments: string[] | undefined;
+    const lazySegments = (): readonly string[] => (segments ??= splitPath(target));
+    const rule = method === "HEAD" ? (this.#match("HEAD", target, lazySegments, true) ?? this.#match("GET", target, lazySegments)) : this.#match(method, target, lazySegments);
+    return rule?.spend ?? PLAIN_SPEND;
   }
 
   /** The most specific rule for this method (or, with `named`, only rules naming it). */

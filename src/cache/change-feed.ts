@@ -2,6 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "../log/logger.js";
 import { noChangeFeedObserver, type ChangeFeedObserver } from "../metrics/observers.js";
 import type { ChangeLogEntry, ChangeLogRepository, ChangeLogStream } from "../store/store.js";
+import type { IdentityCache } from "./identity-cache.js";
 import type { KeyCache } from "./key-cache.js";
 
 /**
@@ -9,7 +10,8 @@ import type { KeyCache } from "./key-cache.js";
  * shared change log itself, in the same transaction as the change (a revoke is never
  * acknowledged without its entry, even when the primary dies right after); every `intervalMs`
  * this replica reads the log's last `windowMs` (by the store's clock) and applies what other
- * replicas changed: the key's record as it is now replaces its cached entries (KeyCache.refresh).
+ * replicas changed: the key's record as it is now replaces its cached entries (KeyCache.refresh),
+ * and a changed identity leaves the identity cache, to be read again when next needed.
  *
  * The look-back window is much longer than the interval, so an entry committed late (stamped
  * before a poll that did not see it yet) is still read by a later poll; entries already applied
@@ -41,6 +43,8 @@ import type { KeyCache } from "./key-cache.js";
 export interface ChangeFeedOptions {
   changes: ChangeLogRepository;
   keyCache: Pick<KeyCache, "refresh" | "evictOrganization" | "clear">;
+  /** Identities Check holds for their limits (identity-cache.ts): an identity's entry drops it; default none. */
+  identityCache?: Pick<IdentityCache, "invalidate" | "clear">;
   intervalMs: number;
   logger: Pick<Logger, "warn" | "info">;
   /** How far back each poll reads; default max(10 s, 10 × intervalMs). */
@@ -164,9 +168,10 @@ export class ChangeFeed {
     }
     this.#observer.polled("ok", (this.#nowMs() - startedMs) / 1000);
     if (this.#lastPollMs !== undefined && startedMs - this.#lastPollMs > this.#windowMs / 2) {
-      this.#options.logger.info({ sinceLastReadMs: Math.round(startedMs - this.#lastPollMs) }, "change log unread too long; dropping the key cache");
+      this.#options.logger.info({ sinceLastReadMs: Math.round(startedMs - this.#lastPollMs) }, "change log unread too long; dropping the key and identity caches");
       this.#observer.cacheDropped();
       this.#options.keyCache.clear();
+      this.#options.identityCache?.clear();
     }
     // Polls may answer out of order; the gap is measured from the latest that read.
     this.#lastPollMs = Math.max(this.#lastPollMs ?? startedMs, startedMs);
@@ -189,6 +194,7 @@ export class ChangeFeed {
     this.#observer.applied(source);
     const change = entry.change;
     if (change.kind === "key") this.#options.keyCache.refresh(change.hashes, change.key);
+    else if (change.kind === "identity") this.#options.identityCache?.invalidate(change.identityId);
     else this.#options.keyCache.evictOrganization(change.organizationId);
   }
 

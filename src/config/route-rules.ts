@@ -1,7 +1,8 @@
 import { isAmbiguousPath } from "../net/request-path.js";
 import { SCOPE_PATTERN, type ScopeDefinition } from "../model/scopes.js";
+import { parseCost, parseLimitNames } from "./route-spend.js";
 
-/** The route table (KEYGATE_ROUTES_FILE): which scopes each method and path needs. */
+/** The route table (KEYGATE_ROUTES_FILE): which scopes each method and path needs, and what a request there spends. */
 
 export interface RouteRule {
   /** An HTTP method (a token; matched upper-cased, as Check reads request methods), or `*` for any. */
@@ -12,6 +13,10 @@ export interface RouteRule {
    */
   path: string;
   scopes: string[];
+  /** What a request on the route costs (route-spend.ts); absent: 1. Envoy's `context_extensions["cost"]` wins. */
+  cost?: number;
+  /** The limits it spends; absent: all the key's and its identity's. Envoy's `context_extensions["limits"]` wins. */
+  limits?: string[];
 }
 
 /** An RFC 9110 token without `*` (which alone means any method), as long as Check reads methods. */
@@ -24,7 +29,7 @@ const ROUTE_PATH = /^\/[A-Za-z0-9._~!$&'()*+,;=:@%/{}-]*$/;
  * silent gap; and an empty table is refused rather than read as "deny everything".
  */
 export function parseRoutes(raw: unknown, catalog: ScopeDefinition[]): RouteRule[] {
-  if (!Array.isArray(raw)) throw new Error("must be a JSON array of {method, path, scopes}");
+  if (!Array.isArray(raw)) throw new Error("must be a JSON array of {method, path, scopes, cost?, limits?}");
   if (raw.length === 0) throw new Error("holds no rule; leave KEYGATE_ROUTES_FILE unset to use no route table");
   const known = new Set(catalog.map((s) => s.name));
   return raw.map((entry, index) => {
@@ -43,6 +48,18 @@ export function parseRoutes(raw: unknown, catalog: ScopeDefinition[]): RouteRule
     }
     const unknown = (scopes as string[]).find((s) => !known.has(s));
     if (unknown) throw new Error(`route ${index}: scope ${unknown} is not in the catalog`);
-    return { method, path, scopes: [...(scopes as string[])] };
+    const spend: Pick<RouteRule, "cost" | "limits"> = {};
+    if (rule?.cost !== undefined) {
+      const cost = parseCost(rule.cost);
+      if (typeof cost !== "number") throw new Error(`route ${index}: ${cost.error}`);
+      spend.cost = cost;
+    }
+    if (rule?.limits !== undefined) {
+      // An array in the table: a string would be a list spelled the way Envoy spells it, easy to get wrong here.
+      const limits = Array.isArray(rule.limits) ? parseLimitNames(rule.limits) : { error: "limits must be an array of limit names" };
+      if (!Array.isArray(limits)) throw new Error(`route ${index}: ${(limits as { error: string }).error}`);
+      spend.limits = [...(limits as readonly string[])];
+    }
+    return { method, path, scopes: [...(scopes as string[])], ...spend };
   });
 }

@@ -72,6 +72,7 @@ export class BudgetAsks {
   /** One ask for these budgets, sent together; never rejects (a failure marks them unreachable). */
   async ask(budgets: Budget[]): Promise<void> {
     const sentAtMs = this.#options.clock.now();
+    // `count`: the units the woken Checks need (their costs summed).
     const waking: { waiters: Deferred | null; count: number }[] = [];
     const requests: BudgetLeaseRequest[] = budgets.map((budget) => {
       budget.inAir = true;

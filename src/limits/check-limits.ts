@@ -1,25 +1,40 @@
-import type { Plan } from "../model/plans.js";
+import type { RouteSpend } from "../config/route-spend.js";
 import type { KeyRecord } from "../model/records.js";
+import type { LimitedIdentity, LimitedKey, LimitLine, LimitLines, PlanLimits, RouteLimits } from "./limit-lines.js";
 import type { RateLimitState } from "./rate-limiter.js";
 
 /**
- * The consuming checks of Check, in the contract's order: the key's own rate limit, then the
- * organization's per-minute rate and its monthly quota. An implementation looks at all three
- * before it counts anything, so a denied request spends no budget anywhere, and decides
- * synchronously, so concurrent Checks are counted exactly. Only admitted requests count.
+ * The consuming checks of Check, in the contract's order (limit-lines.ts): the key's own rate
+ * limits, its identity's, then the organization's per-minute rate and its monthly quota. Each
+ * spends the request's cost. An implementation looks at every limit before it counts anything,
+ * so a denied request spends no budget anywhere, and decides synchronously, so concurrent Checks
+ * are counted exactly. Only admitted requests count.
  *
  * Two implementations: LocalLimits (local-limits.ts) when this process is the only one counting
  * (the embedded store), LeasedLimits (leased-limits.ts) when replicas share the store and lease
  * slices of each limit from it. docs/operating.md gives the guarantees of each.
  */
 
-export type PlanLimits = Pick<Plan, "name" | "requestsPerMinute" | "monthlyQuota">;
+export type { LimitedIdentity, LimitedKey, LimitLine, LimitLines, PlanLimits, RouteLimits };
 
-export type LimitedKey = Pick<KeyRecord, "id" | "organizationId" | "rateLimit">;
+/** What one request spends: its route's cost and limit selection (RouteSpend), and the key's identity as cached. */
+export interface Spend extends RouteSpend {
+  /** Null: the key has no identity, or its identity is gone (then only the key's own limits apply). */
+  readonly identity: LimitedIdentity | null;
+}
+
+/** A request of cost 1 on a route that names no limits, by a key without an identity: most Checks. */
+export const PLAIN_SPEND: Spend = Object.freeze({ cost: 1, only: null, identity: null });
 
 export type Admission =
-  | { admitted: true; /** The tightest of the limits that apply, after counting this request. */ state: RateLimitState }
-  | { admitted: false; reason: "RATE_LIMITED" | "QUOTA_EXCEEDED"; state: RateLimitState }
+  | {
+      admitted: true;
+      /** The tightest of the limits that apply, after counting this request, and its line. */
+      state: RateLimitState;
+      line: LimitLine;
+      lines: LimitLines;
+    }
+  | { admitted: false; reason: "RATE_LIMITED" | "QUOTA_EXCEEDED"; /** The limit that denied, as the request saw it. */ state: RateLimitState; line: LimitLine; lines: LimitLines }
   /** Something must be fetched first: wait for it (it may reject), then admit again with waitMs 0. */
   | { waitFor: Promise<void> };
 
@@ -35,7 +50,7 @@ export interface CheckLimits {
    * is left of its budget); 0: decide with what is here, never wait again; absent: as long as the
    * limits' own bound.
    */
-  admit(key: LimitedKey, plan: PlanLimits, nowMs: number, waitMs?: number): Admission;
+  admit(key: LimitedKey, plan: PlanLimits, nowMs: number, waitMs?: number, spend?: Spend): Admission;
   /**
    * The key's own rate limit as the next request would see it, without counting anything: what
    * the admin TestKey RPC reports as {limit, remaining, reset_at}. Null when the key has none.
@@ -47,10 +62,10 @@ export interface CheckLimits {
   close(): Promise<void>;
 }
 
-/** The state with the fewest remaining requests (the first on a tie). */
-export function tightest(states: readonly RateLimitState[]): RateLimitState {
-  let best = states[0]!;
-  for (const state of states) if (state.remaining < best.remaining) best = state;
+/** The index of the state with the fewest remaining units (the first on a tie). */
+export function tightest(states: readonly RateLimitState[]): number {
+  let best = 0;
+  for (let i = 1; i < states.length; i++) if (states[i]!.remaining < states[best]!.remaining) best = i;
   return best;
 }
 

@@ -26,11 +26,11 @@ export interface SliceInputs {
   unleased: number;
   /** Replicas leasing the bucket in this window, this one included (at least 1). */
   holders: number;
-  /** Requests per second for the bucket on this replica, recently. */
+  /** Units (requests times their cost) per second for the bucket on this replica, recently. */
   ratePerSecond: number;
   /** Until the window ends, on the store's clock. */
   windowLeftMs: number;
-  /** Checks waiting for this ask. */
+  /** Units the Checks waiting for this ask need (their costs summed). */
   waiting: number;
   /** Units held and not yet used. */
   available: number;
@@ -76,9 +76,10 @@ export class RateEstimate {
   #atMs = Number.NEGATIVE_INFINITY;
   #firstMs = Number.NaN;
 
-  add(nowMs: number): void {
+  /** `units` spent now (a request's cost; default 1): the estimate is of units per second, what slices are sized in. */
+  add(nowMs: number, units = 1): void {
     if (Number.isNaN(this.#firstMs)) this.#firstMs = nowMs;
-    this.#sum = this.#decayed(nowMs) + 1_000 / RATE_TIME_CONSTANT_MS;
+    this.#sum = this.#decayed(nowMs) + (units * 1_000) / RATE_TIME_CONSTANT_MS;
     this.#atMs = nowMs;
   }
 

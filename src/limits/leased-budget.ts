@@ -55,12 +55,12 @@ export class Budget {
   previous: { startMs: number; used: number } | null = null;
   /** Set while an ask is on its way. */
   inAir = false;
-  /** Checks waiting for the next ask, and what wakes them. */
+  /** Units the Checks waiting for the next ask need (their costs summed), and what wakes them. */
   waiting = 0;
   next: Deferred | null = null;
   /**
-   * Checks waiting for other buckets that will take a unit of this one when they decide again:
-   * demand on what is held here, until they wake.
+   * Units that Checks waiting for other buckets will take of this one when they decide again
+   * (their costs summed): demand on what is held here, until they wake.
    */
   claimed = 0;
   /** Units to give back with the next ask. */

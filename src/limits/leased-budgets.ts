@@ -96,23 +96,24 @@ export class LeasedBudgets {
   }
 
   /**
-   * One more request against every spec, in order: counted on all of them when each has a unit
-   * for it, denied by the first that has none and whose window the fleet has used up, or a promise
+   * One more request of `cost` units against every spec, in order: counted on all of them when
+   * each has `cost` units for it, denied by the first that has not and whose window the fleet has
+   * used up (or whose limit is below the cost: it never will), or a promise
    * to wait on (one ask for every bucket that needs one, sent together) after which to call again
    * with `waitMs` 0, when an earlier bucket needs an ask first. The wait lasts at most `waitMs` (what
    * is left of the Check's budget) or the `waitMs` option, whichever is shorter; past it the
    * buckets count as out of reach, as after any unanswered ask.
    */
-  take(specs: readonly BudgetSpec[], nowMs: number, waitMs: number): Taken {
+  take(specs: readonly BudgetSpec[], nowMs: number, waitMs: number, cost = 1): Taken {
     const mayWait = waitMs > 0;
     const budgets: Budget[] = [];
     let asking: Budget[] | null = null;
     let admitting: Budget[] | null = null;
     for (let i = 0; i < specs.length; i++) {
-      const budget = this.#budget(specs[i]!, nowMs, mayWait);
+      const budget = this.#budget(specs[i]!, nowMs, mayWait, cost);
       budgets.push(budget);
-      const standing = this.#standing(budget, nowMs, mayWait);
-      if (standing === "deny" && asking === null) return { admitted: false, index: i, state: this.#state(budget, nowMs) };
+      const standing = this.#standing(budget, nowMs, mayWait, cost);
+      if (standing === "deny" && asking === null) return { admitted: false, index: i, state: this.#state(budget, nowMs, cost) };
       if (standing === "ask") (asking ??= []).push(budget);
       if (standing === "admit" && !budget.unreachable) (admitting ??= []).push(budget);
     }
@@ -123,16 +124,16 @@ export class LeasedBudgets {
       // are claimed (their units are demand until the waiting Checks wake).
       const claims: Budget[] = [];
       for (const budget of admitting ?? []) {
-        if (budget.available < budget.waiting + budget.claimed + 1 + lowWater(budget.rate.at(nowMs))) asking.push(budget);
+        if (budget.available < budget.waiting + budget.claimed + cost + lowWater(budget.rate.at(nowMs))) asking.push(budget);
         else claims.push(budget);
       }
-      return { waitFor: this.#waitFor(asking, claims, Math.min(this.#options.waitMs, waitMs)) };
+      return { waitFor: this.#waitFor(asking, claims, Math.min(this.#options.waitMs, waitMs), cost) };
     }
     const states: RateLimitState[] = [];
     let withoutLease = false;
     for (const budget of budgets) {
-      if (budget.used >= budget.held) withoutLease = true;
-      budget.used++;
+      if (budget.used + cost > budget.held) withoutLease = true;
+      budget.used += cost;
       budget.lastUseMs = nowMs;
       states.push(this.#state(budget, nowMs));
       if (budget.available > 0) this.#holding.add(budget);
@@ -164,8 +165,8 @@ export class LeasedBudgets {
     ]);
   }
 
-  /** The spec's budget; `first`: this Check's first look at it, which counts in its rate. */
-  #budget(spec: BudgetSpec, nowMs: number, first: boolean): Budget {
+  /** The spec's budget; `first`: this Check's first look at it, whose cost counts in its rate. */
+  #budget(spec: BudgetSpec, nowMs: number, first: boolean, cost: number): Budget {
     let budget = this.#budgets.get(spec.bucket);
     if (budget === undefined || budget.unit !== spec.unit) {
       budget = new Budget(spec);
@@ -175,7 +176,7 @@ export class LeasedBudgets {
     // lowered one binds them too, by the fleet's total as that ask has it.
     if (spec.limit < budget.limit && budget.held > budget.used) budget.recount = true;
     budget.limit = spec.limit;
-    if (first) budget.rate.add(nowMs);
+    if (first) budget.rate.add(nowMs, cost);
     return budget;
   }
 
@@ -187,12 +188,15 @@ export class LeasedBudgets {
     return budget.aliveAt(this.#storeNow(nowMs));
   }
 
-  #standing(budget: Budget, nowMs: number, mayWait: boolean): Standing {
-    if (budget.unreachable) return this.#standingUnreachable(budget, nowMs);
+  #standing(budget: Budget, nowMs: number, mayWait: boolean, cost: number): Standing {
+    // A cost above the whole limit never fits, whatever the fleet holds: no ask can change that.
+    if (cost > budget.limit) return "deny";
+    if (budget.unreachable) return this.#standingUnreachable(budget, nowMs, cost);
     if (this.#alive(budget, nowMs)) {
       if (budget.recount) return mayWait ? "ask" : "deny";
-      if (budget.available > 0) return "admit";
-      if (budget.usedUp) {
+      if (budget.available >= cost) return "admit";
+      // What the fleet has not leased is less than the cost is missing here: nothing can make up for it.
+      if (budget.usedUp || (budget.known && budget.available + budget.limit - budget.granted < cost)) {
         if (nowMs - budget.lastAskMs >= budget.recheckMs && !budget.inAir) this.#asks.enqueue(budget);
         return "deny";
       }
@@ -207,7 +211,7 @@ export class LeasedBudgets {
    * replicas, or nothing. No Check waits for the store meanwhile: an ask is tried again in the
    * background, after a second and then less and less often (Budget.recheckMs).
    */
-  #standingUnreachable(budget: Budget, nowMs: number): Standing {
+  #standingUnreachable(budget: Budget, nowMs: number, cost: number): Standing {
     if (!this.#alive(budget, nowMs)) {
       // The window ended with no answer about the next: this replica opens it for itself.
       const window = windowAt(budget.unit, this.#storeNow(nowMs));
@@ -215,26 +219,30 @@ export class LeasedBudgets {
       Object.assign(budget, { windowStartMs: window.startMs, windowEndMs: window.endMs, held: 0, used: 0, granted: 0, known: false });
     }
     if (!budget.inAir && nowMs - budget.lastAskMs >= budget.recheckMs) this.#asks.enqueue(budget);
-    if (budget.available > 0) return "admit";
+    if (budget.available >= cost) return "admit";
     if (this.#options.outageAllowance === "none" || this.#fleet.live === null) return "deny";
     const unleased = budget.known ? Math.max(0, budget.limit - budget.granted) : budget.limit;
     const allowance = Math.floor(unleased / Math.max(budget.holders, this.#fleet.live));
-    return budget.used < budget.held + allowance ? "admit" : "deny";
+    return budget.used + cost <= budget.held + allowance ? "admit" : "deny";
   }
 
-  #state(budget: Budget, nowMs: number): RateLimitState {
+  /** The budget as a request of `cost` units sees it. */
+  #state(budget: Budget, nowMs: number, cost = 1): RateLimitState {
     const resetAtMs = Math.max(nowMs, this.#storeClock.local(budget.windowEndMs));
     const unleased = budget.known ? Math.max(0, budget.limit - budget.granted) : 0;
     const remaining = Math.max(0, Math.min(budget.limit, unleased + budget.available));
-    return { limit: budget.limit, remaining, resetAtMs, retryAtMs: remaining > 0 ? nowMs : resetAtMs };
+    return { limit: budget.limit, remaining, resetAtMs, retryAtMs: remaining >= cost ? nowMs : resetAtMs };
   }
 
-  /** Registers one Check's demand on each budget and gives what settles once all of them were asked. */
-  #waitFor(budgets: Budget[], claims: Budget[], waitMs: number): Promise<void> {
-    for (const budget of claims) budget.claimed++;
+  /**
+   * Registers one Check's demand, its cost, on each budget and gives what settles once all of them
+   * were asked: an ask is sized to at least what waits on it, so a cost above a slice is asked for whole.
+   */
+  #waitFor(budgets: Budget[], claims: Budget[], waitMs: number, cost: number): Promise<void> {
+    for (const budget of claims) budget.claimed += cost;
     const waits: Promise<void>[] = [];
     for (const budget of budgets) {
-      budget.waiting++;
+      budget.waiting += cost;
       budget.next ??= deferred();
       waits.push(budget.next.promise);
       this.#asks.enqueue(budget);
@@ -252,7 +260,7 @@ export class LeasedBudgets {
     const answered = waits.length === 1 ? waits[0]! : Promise.all(waits).then(() => undefined);
     return Promise.race([answered, deadline]).then(() => {
       clearTimeout(timer);
-      for (const budget of claims) budget.claimed--;
+      for (const budget of claims) budget.claimed -= cost;
       this.#observer.waited((performance.now() - started) / 1_000);
     });
   }

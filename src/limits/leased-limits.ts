@@ -1,18 +1,19 @@
 import type { Clock } from "../time/clock.js";
 import { monthStartUtc } from "../time/utc-days.js";
-import type { Admission, CheckLimits, LimitedKey, OrganizationLimits, PlanLimits } from "./check-limits.js";
-import { tightest } from "./check-limits.js";
+import { PLAIN_SPEND, tightest, type Admission, type CheckLimits, type LimitedKey, type OrganizationLimits, type PlanLimits, type Spend } from "./check-limits.js";
 import { LeasedBudgets, type BudgetSpec, type LeasedBudgetsOptions } from "./leased-budgets.js";
+import { linesOf, QUOTA_PREFIX } from "./limit-lines.js";
 import type { LoadMonthlyRequests } from "./monthly-quota.js";
 import type { RateLimitState } from "./rate-limiter.js";
 
 /**
  * Limits held exactly across the replicas that share a store, by leasing slices of each window's
- * budget (leased-budgets.ts): the key's rate in windows of its period, the organization's
- * per-minute rate in minutes, its monthly quota in UTC calendar months; all on the store's clock.
- * A bucket's first request in a window on this replica, or one whose slice ran out, waits for one
- * ask (sent with every other bucket that needs one at that moment); hot buckets ask ahead and do
- * not wait.
+ * budget (leased-budgets.ts): each key's and identity's limits in windows of their period (an
+ * identity's buckets are named by the identity, so all its keys on every replica spend one
+ * count), the organization's per-minute rate in minutes, its monthly quota in UTC calendar
+ * months; all on the store's clock. A request spends its cost on each. A bucket's first request
+ * in a window on this replica, or one whose slice ran out, waits for one ask (sent with every
+ * other bucket that needs one at that moment); hot buckets ask ahead and do not wait.
  */
 
 export interface LeasedLimitsOptions extends Omit<LeasedBudgetsOptions, "seed"> {
@@ -23,21 +24,7 @@ export interface LeasedLimitsOptions extends Omit<LeasedBudgetsOptions, "seed"> 
   loadMonthlyRequests: LoadMonthlyRequests;
 }
 
-const QUOTA_PREFIX = "quota/";
-
-// The specs of one key under one plan, made once per record pair: the hot path builds no strings.
-interface Specs {
-  plan: PlanLimits;
-  rateLimit: LimitedKey["rateLimit"];
-  organizationId: string;
-  requestsPerMinute: number;
-  monthlyQuota: number;
-  /** The key's own limit first when it has one, then the organization's minute and month. */
-  specs: BudgetSpec[];
-}
-const specsOfKey = new WeakMap<LimitedKey, Specs>();
-
-const keySpec = (key: LimitedKey): BudgetSpec | null =>
+const keySpec = (key: Pick<LimitedKey, "id" | "rateLimit">): BudgetSpec | null =>
   key.rateLimit === null ? null : { bucket: `key/${key.id}/${key.rateLimit.period}`, unit: key.rateLimit.period, limit: key.rateLimit.limit };
 const minuteSpec = (organizationId: string, plan: PlanLimits): BudgetSpec => ({ bucket: `org/${organizationId}/minute`, unit: "minute", limit: plan.requestsPerMinute });
 const monthSpec = (organizationId: string, plan: PlanLimits): BudgetSpec => ({
@@ -46,31 +33,6 @@ const monthSpec = (organizationId: string, plan: PlanLimits): BudgetSpec => ({
   limit: plan.monthlyQuota,
   seedFirst: true,
 });
-
-function specsOf(key: LimitedKey, plan: PlanLimits): Specs {
-  let specs = specsOfKey.get(key);
-  if (
-    specs === undefined ||
-    specs.plan !== plan ||
-    specs.rateLimit !== key.rateLimit ||
-    specs.organizationId !== key.organizationId ||
-    specs.requestsPerMinute !== plan.requestsPerMinute ||
-    specs.monthlyQuota !== plan.monthlyQuota
-  ) {
-    const own = keySpec(key);
-    const organization = [minuteSpec(key.organizationId, plan), monthSpec(key.organizationId, plan)];
-    specs = {
-      plan,
-      rateLimit: key.rateLimit,
-      organizationId: key.organizationId,
-      requestsPerMinute: plan.requestsPerMinute,
-      monthlyQuota: plan.monthlyQuota,
-      specs: own === null ? organization : [own, ...organization],
-    };
-    specsOfKey.set(key, specs);
-  }
-  return specs;
-}
 
 export class LeasedLimits implements CheckLimits {
   readonly #clock: Clock;
@@ -88,17 +50,26 @@ export class LeasedLimits implements CheckLimits {
     });
   }
 
-  admit(key: LimitedKey, plan: PlanLimits, nowMs: number, waitMs = Infinity): Admission {
-    const { specs } = specsOf(key, plan);
-    const taken = this.#budgets.take(specs, nowMs, waitMs);
+  /** Announces this replica now and learns how many lease beside it (it does so every 2 s by itself). */
+  refreshReplicas(): Promise<void> {
+    return this.#budgets.refreshReplicas();
+  }
+
+  admit(key: LimitedKey, plan: PlanLimits, nowMs: number, waitMs = Infinity, spend: Spend = PLAIN_SPEND): Admission {
+    const lines = linesOf(key, plan, spend.identity, spend.only);
+    // A line is a BudgetSpec: its bucket, unit, limit and seedFirst.
+    const taken = this.#budgets.take(lines.lines, nowMs, waitMs, spend.cost);
     if ("waitFor" in taken) return taken;
-    if (taken.admitted) return { admitted: true, state: tightest(taken.states) };
-    const reason = specs[taken.index]!.bucket.startsWith("key/") ? "RATE_LIMITED" : "QUOTA_EXCEEDED";
-    return { admitted: false, reason, state: taken.state };
+    if (taken.admitted) {
+      const index = tightest(taken.states);
+      return { admitted: true, state: taken.states[index]!, line: lines.lines[index]!, lines };
+    }
+    const line = lines.lines[taken.index]!;
+    return { admitted: false, reason: line.owner === "organization" ? "QUOTA_EXCEEDED" : "RATE_LIMITED", state: taken.state, line, lines };
   }
 
   peekKeyRateLimit(key: Pick<LimitedKey, "id" | "rateLimit">, nowMs: number = this.#clock.now()): RateLimitState | null {
-    const spec = keySpec({ ...key, organizationId: "" });
+    const spec = keySpec(key);
     return spec === null ? null : this.#budgets.peek(spec, nowMs);
   }
 

@@ -72,10 +72,10 @@ export class MonthlyQuota {
     return count;
   }
 
-  #state(count: MonthCount, quota: number, nowMs: number): RateLimitState {
+  #state(count: MonthCount, quota: number, nowMs: number, cost = 1): RateLimitState {
     const remaining = Math.max(0, quota - count.used);
     const resetAtMs = nextMonthStartUtc(Math.max(nowMs, count.monthStartMs));
-    return { limit: quota, remaining, resetAtMs, retryAtMs: remaining > 0 ? nowMs : resetAtMs };
+    return { limit: quota, remaining, resetAtMs, retryAtMs: remaining >= cost ? nowMs : resetAtMs };
   }
 
   /** Null when the organization's count for this month is not in memory (not yet seeded). */
@@ -85,9 +85,9 @@ export class MonthlyQuota {
     return this.#state(count, quota, nowMs);
   }
 
-  /** The state for one more request, without counting it. */
-  check(organizationId: string, quota: number, nowMs: number): RateLimitState {
-    return this.#state(this.#current(organizationId, nowMs), quota, nowMs);
+  /** The state for one more request of `cost` units (default 1), without counting it. */
+  check(organizationId: string, quota: number, nowMs: number, cost = 1): RateLimitState {
+    return this.#state(this.#current(organizationId, nowMs), quota, nowMs, cost);
   }
 
   /** `check(...).remaining`, without making the state. */
@@ -95,9 +95,9 @@ export class MonthlyQuota {
     return Math.max(0, quota - this.#current(organizationId, nowMs).used);
   }
 
-  /** `hit(...).remaining`, without making the state. */
-  count(organizationId: string, quota: number, nowMs: number): number {
-    return Math.max(0, quota - ++this.#current(organizationId, nowMs).used);
+  /** `hit(...).remaining` for `units` (default 1) counted at once, without making the state. */
+  count(organizationId: string, quota: number, nowMs: number, units = 1): number {
+    return Math.max(0, quota - (this.#current(organizationId, nowMs).used += units));
   }
 
   hit(organizationId: string, quota: number, nowMs: number): RateLimitState {

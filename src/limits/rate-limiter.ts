@@ -113,10 +113,10 @@ export class SlidingWindowLimiter {
     return this.#slots.size;
   }
 
-  /** The state for one more request, without counting it. Never creates a bucket. */
-  peek(bucket: string, rule: RateLimitRule, nowMs: number): RateLimitState {
+  /** The state for one more request of `cost` units (default 1), without counting it. Never creates a bucket. */
+  peek(bucket: string, rule: RateLimitRule, nowMs: number, cost = 1): RateLimitState {
     const slot = this.#find(bucket, rule, nowMs);
-    return slot === NONE ? freshState(rule, nowMs) : this.#state(slot, rule, nowMs);
+    return slot === NONE ? freshState(rule, nowMs, cost) : this.#state(slot, rule, nowMs, cost);
   }
 
   /** Counts one request unconditionally and returns the state after it. */
@@ -137,26 +137,26 @@ export class SlidingWindowLimiter {
     return slot === NONE ? rule.limit : Math.max(0, rule.limit - this.#total[slot]!);
   }
 
-  /** `hit(...).remaining`, without making the state. */
-  count(bucket: string, rule: RateLimitRule, nowMs: number): number {
+  /** `hit(...).remaining` for `units` (default 1) counted at once, without making the state. */
+  count(bucket: string, rule: RateLimitRule, nowMs: number, units = 1): number {
     // The slot first: claiming one may replace the arrays.
-    const slot = this.#count(bucket, rule, nowMs);
+    const slot = this.#count(bucket, rule, nowMs, units);
     return Math.max(0, rule.limit - this.#total[slot]!);
   }
 
-  /** Counts one request; returns the bucket's slot. */
-  #count(bucket: string, rule: RateLimitRule, nowMs: number): number {
+  /** Counts `units` (a request's cost); returns the bucket's slot. */
+  #count(bucket: string, rule: RateLimitRule, nowMs: number, units = 1): number {
     let slot = this.#find(bucket, rule, nowMs);
     const geometry = GEOMETRY[PERIOD_KIND[rule.period]]!;
     if (slot === NONE) slot = this.#claim(bucket, rule, geometry, nowMs);
     const ring = this.#ringOf(slot);
     const at = ring.base + position(this.#newest[slot]!, geometry);
-    if (ring.counts[at] === NARROW_MAX && ring.counts === this.#counts) {
+    if (ring.counts[at]! + units > NARROW_MAX && ring.counts === this.#counts) {
       this.#widen(slot);
-      return this.#count(bucket, rule, nowMs);
+      return this.#count(bucket, rule, nowMs, units);
     }
-    ring.counts[at]!++;
-    this.#total[slot]!++;
+    ring.counts[at]! += units;
+    this.#total[slot]! += units;
     return slot;
   }
 
@@ -222,7 +222,8 @@ export class SlidingWindowLimiter {
     return held;
   }
 
-  #state(slot: number, rule: RateLimitRule, nowMs: number): RateLimitState {
+  /** The state as a request of `cost` units sees it: it is retried once `cost` units are free again. */
+  #state(slot: number, rule: RateLimitRule, nowMs: number, cost = 1): RateLimitState {
     const geometry = GEOMETRY[PERIOD_KIND[rule.period]]!;
     const { slotMs, slots } = geometry;
     const { counts, base } = this.#ringOf(slot);
@@ -238,12 +239,14 @@ export class SlidingWindowLimiter {
       }
     }
     let retryAtMs = nowMs;
-    if (remaining === 0) {
-      // The first slot boundary at which enough old slots have left for one more request.
+    // A cost above the limit never fits: its retry is the reset (the most the client can wait for).
+    if (cost > limit) retryAtMs = resetAtMs;
+    else if (remaining < cost) {
+      // The first slot boundary at which enough old slots have left for `cost` more units.
       let left = total;
       for (let s = newest - slots; s <= newest; s++) {
         left -= counts[base + position(s, geometry)]!;
-        if (left < limit) {
+        if (left <= limit - cost) {
           retryAtMs = Math.max(nowMs, (s + slots + 1) * slotMs);
           break;
         }
@@ -259,6 +262,6 @@ function position(s: number, geometry: Geometry): number {
   return ((s % size) + size) % size;
 }
 
-function freshState(rule: RateLimitRule, nowMs: number): RateLimitState {
-  return { limit: rule.limit, remaining: rule.limit, resetAtMs: nowMs, retryAtMs: nowMs };
+function freshState(rule: RateLimitRule, nowMs: number, cost = 1): RateLimitState {
+  return { limit: rule.limit, remaining: rule.limit, resetAtMs: nowMs, retryAtMs: cost > rule.limit ? nowMs + PERIOD_MS[rule.period] : nowMs };
 }

@@ -71,3 +71,12 @@ export const DENIALS: Readonly<Record<DenialCode, Denial>> = {
     message: "The organization's request quota is exceeded; retry after the time in the Retry-After header.",
   },
 };
+
+/**
+ * RATE_LIMITED's message for the limit that ran out, named as the key's or its identity's
+ * (`name` is a limit name: letters, digits, `_`, `-`, `.`, so it is quoted as is).
+ */
+export function rateLimitedMessage(owner: "key" | "identity", name: string): string {
+  const whose = owner === "key" ? "The API key's" : "The API key's identity's";
+  return `${whose} rate limit "${name}" is exceeded; retry after the time in the Retry-After header.`;
+}

@@ -11,6 +11,7 @@ import { newId } from "../../src/model/ids.js";
 import { KeyEvents } from "../../src/keys/key-events.js";
 import { generateSecret, keyPrefixOf, SecretHasher, type Environment } from "../../src/model/secret.js";
 import { expectWellFormed } from "./well-formed.js";
+import { IdentityCache, type LoadIdentity } from "../../src/cache/identity-cache.js";
 import { LocalLimits } from "../../src/limits/local-limits.js";
 import type { LoadMonthlyRequests } from "../../src/limits/monthly-quota.js";
 import type { KeyRepository, Store } from "../../src/store/store.js";
@@ -73,6 +74,8 @@ export interface HarnessOptions {
   backing?: Store;
   /** Wraps the store before the service sees it (e.g. to count or break calls). */
   wrapStore?: (store: Store) => Store;
+  /** Where the service's identity cache reads identities from (default: no identities at all). */
+  loadIdentity?: LoadIdentity;
 }
 
 export interface KeyOptions {
@@ -112,7 +115,17 @@ export async function createHarness(options: HarnessOptions = {}) {
     return options.loadMonthlyRequests ? options.loadMonthlyRequests(organizationId, monthStartMs) : 0;
   };
   const limits = new LocalLimits({ clock, loadMonthlyRequests, maxBuckets: 10_000, maxOrganizations: 1_000 });
-  const deps: AuthorizationDeps = { config, hasher, keyCache, limits, clock, usage, logger };
+  const identityCache = options.loadIdentity === undefined ? undefined : new IdentityCache({ loadIdentity: options.loadIdentity, ttlMs: config.cacheTtlMs });
+  const deps: AuthorizationDeps = {
+    config,
+    hasher,
+    keyCache,
+    limits,
+    clock,
+    usage,
+    logger,
+    ...(identityCache !== undefined && { identities: (key) => identityCache.lookup(key) }),
+  };
   const service = new CheckService(deps);
 
   const organizationId = newId("org", clock.now());
@@ -149,7 +162,7 @@ export async function createHarness(options: HarnessOptions = {}) {
     return { secret, key: created.key };
   }
 
-  return { clock, store, backing, config, plan, keyEvents, hasher, usage, keyCache, limits, deps, service, organizationId, userId, monthlyLoads, createKey };
+  return { clock, store, backing, config, plan, keyEvents, hasher, usage, keyCache, identityCache, limits, deps, service, organizationId, userId, monthlyLoads, createKey };
 }
 
 /** A CheckRequest as Envoy sends it for `GET path` with these headers, from a TCP peer. */

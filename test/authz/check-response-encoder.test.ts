@@ -8,6 +8,7 @@ import type { Decision } from "../../src/authz/decision.js";
 import { DENIAL_CODES } from "../../src/model/denials.js";
 import { CachedKey } from "../../src/cache/cached-key.js";
 import { SharedKeyParts } from "../../src/cache/shared-key-parts.js";
+import { makeLimitLines } from "../../src/limits/limit-lines.js";
 import { aKey } from "../support/records.js";
 
 /**
@@ -33,8 +34,24 @@ const limit = fc.record({
   retryAtMs: fc.integer({ min: 0, max: 4_102_444_800_000 }),
 });
 
+// Any key's and identity's named limits, and which of them the decision names (the tightest, or the one that denied).
+const limitName = fc.stringMatching(/^[A-Za-z0-9_.-]{1,64}$/);
+const namedLimit = fc.record({ name: limitName, limit: fc.integer({ min: 1, max: 2_000_000_000 }), period: fc.constantFrom("second" as const, "minute" as const, "hour" as const, "day" as const) });
+const limited = fc
+  .record({
+    rateLimit: fc.option(fc.record({ limit: fc.integer({ min: 1, max: 1_000_000 }), period: fc.constantFrom("second" as const, "hour" as const) }), { nil: null }),
+    limits: fc.array(namedLimit, { maxLength: 4 }),
+    identity: fc.option(fc.array(namedLimit, { maxLength: 3 }), { nil: null }),
+    pick: fc.nat(),
+  })
+  .map(({ rateLimit, limits, identity, pick }) => {
+    const lines = makeLimitLines({ id: "key_1", organizationId: "org_1", rateLimit, limits }, PLAN, identity === null ? null : { id: "idt_1", limits: identity }, null);
+    return { lines, line: lines.lines[pick % lines.lines.length]! };
+  });
+const withLimits = <D extends object>(d: fc.Arbitrary<D>) => fc.tuple(d, limited).map(([fields, { line, lines }]) => ({ ...fields, line, lines }));
+
 const decision: fc.Arbitrary<Decision> = fc.oneof(
-  fc.record({ outcome: fc.constant("allowed" as const), entry, limit }),
+  withLimits(fc.record({ outcome: fc.constant("allowed" as const), entry, limit })),
   fc.record({ outcome: fc.constantFrom("PATH_REJECTED" as const, "API_KEY_MISSING" as const, "API_KEY_INVALID" as const), entry: fc.constant(null) }),
   fc.record({
     outcome: fc.constantFrom(
@@ -47,7 +64,7 @@ const decision: fc.Arbitrary<Decision> = fc.oneof(
     ),
     entry,
   }),
-  fc.record({ outcome: fc.constantFrom("RATE_LIMITED" as const, "QUOTA_EXCEEDED" as const), entry, limit }),
+  withLimits(fc.record({ outcome: fc.constantFrom("RATE_LIMITED" as const, "QUOTA_EXCEEDED" as const), entry, limit })),
 );
 
 const context: fc.Arbitrary<ResponseContext> = fc.record({
@@ -78,7 +95,7 @@ describe("CheckResponseEncoder", () => {
         code === "PATH_REJECTED" || code === "API_KEY_MISSING" || code === "API_KEY_INVALID"
           ? { outcome: code, entry: null }
           : code === "RATE_LIMITED" || code === "QUOTA_EXCEEDED"
-            ? { outcome: code, entry: e, limit: { limit: 100, remaining: 0, resetAtMs: c.nowMs + 60_000, retryAtMs: c.nowMs + 1_500 } }
+            ? { outcome: code, entry: e, limit: { limit: 100, remaining: 0, resetAtMs: c.nowMs + 60_000, retryAtMs: c.nowMs + 1_500 }, ...fc.sample(limited, 1)[0]! }
             : { outcome: code, entry: e }
       ) as Decision;
       expect(Buffer.from(encoder.encode(d, c))).toEqual(Buffer.from(expected(d, c)));
@@ -87,7 +104,7 @@ describe("CheckResponseEncoder", () => {
 
   it("a response too big for its scratch buffer is still exact", () => {
     const huge = cachedKey("org_1", { scopes: Array.from({ length: 2_000 }, (_, i) => `scope-${i}:${"x".repeat(40)}`) });
-    const d: Decision = { outcome: "allowed", entry: huge, limit: { limit: 1, remaining: 0, resetAtMs: 0, retryAtMs: 0 } };
+    const d: Decision = { outcome: "allowed", entry: huge, limit: { limit: 1, remaining: 0, resetAtMs: 0, retryAtMs: 0 }, ...fc.sample(limited, 1)[0]! };
     const c: ResponseContext = { headersToRemove: [], nowMs: 0, decisionId: "d" };
     expect(Buffer.from(encoder.encode(d, c))).toEqual(Buffer.from(expected(d, c)));
   });

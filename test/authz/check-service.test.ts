@@ -29,6 +29,8 @@ describe("Check: the allow path", () => {
       ["x-ratelimit-limit", "10", false],
       ["x-ratelimit-remaining", "9", false],
       ["x-ratelimit-reset", "61", false],
+      ["ratelimit-policy", '"default";q=10;w=60, "organization:minute";q=1000000;w=60, "organization:month";q=1000000', false],
+      ["ratelimit", '"default";r=9;t=61', false],
     ]);
     expect(ok.dynamicMetadata).toBeUndefined();
     expect(wire.dynamicMetadata).toEqual({
@@ -151,6 +153,8 @@ describe("Check: limits", () => {
       "x-ratelimit-limit": "1",
       "x-ratelimit-remaining": "0",
       "x-ratelimit-reset": "1",
+      "ratelimit-policy": expect.stringMatching(/^"default";q=1;w=1, /),
+      "ratelimit": '"default";r=0;t=1',
     });
     h.clock.advance(520);
     expect(outcomeOf(await h.service.check(envoyRequest({ "x-api-key": secret })))).toBe("allowed");

@@ -1,4 +1,5 @@
 import fc from "fast-check";
+import { PLAIN_SPEND } from "../../src/limits/check-limits.js";
 import { describe, expect, it } from "vitest";
 import { UNKNOWN_SCOPES, type CheckInput } from "../../src/authz/check-input.js";
 import { toCheckResponse } from "../../src/authz/check-response.js";
@@ -113,6 +114,7 @@ function inputOf(r: { clientIp: string; requiredScopes: CheckInput["requiredScop
     path: "/machines",
     pathRejected: false,
     requiredScopes: r.requiredScopes,
+    spend: PLAIN_SPEND,
     requestId: "",
     requestBytes: undefined,
   };

@@ -27,17 +27,21 @@ export function expectWellFormed(response: CheckResponse): void {
   const body = JSON.parse(http.value.body) as { error: { code: DenialCode; message: string } };
   const denial = DENIALS[body.error.code];
   expect(denial, body.error.code).toBeDefined();
-  expect(body.error.message).toBe(denial.message);
+  // RATE_LIMITED names the limit that ran out: the key's or its identity's.
+  const message = body.error.code === "RATE_LIMITED" ? /^The API key's (identity's )?rate limit "[A-Za-z0-9_.-]{1,64}" is exceeded; retry after the time in the Retry-After header\.$/ : denial.message;
+  expect(body.error.message).toMatch(message);
   expect(http.value.status?.code).toBe(denial.httpStatus);
   expect(code).toBe(denial.grpcCode);
   expect(code).toBe(denial.httpStatus === 401 ? 16 : 7);
-  expect(wire.status?.message).toBe(denial.message);
+  expect(wire.status?.message).toBe(body.error.message);
   for (const option of http.value.headers) expect(option.append).toBe(false);
   const headers = new Map(http.value.headers.map((option) => [option.header?.key, option.header?.value]));
   expect(headers.get("content-type")).toBe("application/json");
   if (denial.httpStatus === 429) {
     expect(Number(headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     for (const name of ["x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"]) expect(headers.get(name), name).toMatch(/^\d+$/);
+    expect(headers.get("ratelimit"), "ratelimit").toMatch(/^"[A-Za-z0-9_.:-]+";r=\d+;t=\d+$/);
+    expect(headers.get("ratelimit-policy"), "ratelimit-policy").toMatch(/^"[A-Za-z0-9_.:-]+";q=\d+(;w=\d+)?(, "[A-Za-z0-9_.:-]+";q=\d+(;w=\d+)?)*$/);
   }
   expect(wire.dynamicMetadata?.["code"]).toBe(body.error.code);
   expect(wire.dynamicMetadata?.["decision_id"]).toEqual(expect.any(String));
