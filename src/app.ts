@@ -23,6 +23,7 @@ import { authorizationRoutes } from "./authz/check-service.js";
 import { CheckTracing } from "./authz/check-tracing.js";
 import { Webhooks } from "./webhooks/webhooks.js";
 import { ChangeFeed } from "./cache/change-feed.js";
+import { IdentityCache } from "./cache/identity-cache.js";
 import { KeyCache } from "./cache/key-cache.js";
 import { consoleHandler } from "./console/console-handler.js";
 import type { Config } from "./config/config.js";
@@ -103,10 +104,12 @@ export async function startApp(options: AppOptions): Promise<App> {
   const keyEvents = new KeyEvents((announce) => store.afterCommit(announce));
   const readiness = new Readiness(store);
   const keyCache = new KeyCache({ store, keyEvents, clock, config, logger, observer: metrics.keyCache });
+  // Keys' identities, for the limits they share (docs/limits.md): read once, followed by the change feed.
+  const identityCache = new IdentityCache({ loadIdentity: (organizationId, id) => store.identities.findById(organizationId, id), ttlMs: config.cacheTtlMs });
   metrics.watchKeyCache(keyCache);
   // Other processes' key changes, when they share the store; a store of this process alone has none.
   const changeFeed = store.sharedAcrossProcesses
-    ? new ChangeFeed({ changes: store.changes, keyCache, intervalMs: config.changePollIntervalMs, logger, observer: metrics.changeFeed })
+    ? new ChangeFeed({ changes: store.changes, keyCache, identityCache, intervalMs: config.changePollIntervalMs, logger, observer: metrics.changeFeed })
     : undefined;
   const usage = createUsage({ config, store, clock, logger });
   metrics.watchUsage(usage.recorder, usage.metrics);
@@ -227,7 +230,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   const dataPlaneAdmission = boundary.admission({ bytes: DEFAULT_READ_MAX_BYTES, origin: "gRPC's usual message limit" });
   const dataPlaneAdmissions: [string, RpcAdmission][] =
     dataPlaneAdmission === undefined ? [] : [[Authorization.typeName, dataPlaneAdmission], [AccessLogService.typeName, dataPlaneAdmission]];
-  const authorization = authorizationRoutes({ config, hasher, keyCache, limits, clock, usage: usage.recorder, logger, observer: metrics.check, failedKeys, throttles: metrics.throttles, waitBudgetMs: config.storeReadTimeoutMs, rateLimits: webhooks.rateLimitNotes, ...(options.tracer && { tracing: new CheckTracing(options.tracer) }) }, boundary);
+  const authorization = authorizationRoutes({ config, hasher, keyCache, limits, clock, usage: usage.recorder, logger, observer: metrics.check, failedKeys, throttles: metrics.throttles, waitBudgetMs: config.storeReadTimeoutMs, rateLimits: webhooks.rateLimitNotes, identities: (key) => identityCache.lookup(key), ...(options.tracer && { tracing: new CheckTracing(options.tracer) }) }, boundary);
   const accessLogRoutes = usage.accessLogRoutes(boundary);
   const dataPlaneRoutes = (router: ConnectRouter) => {
     authorization.routes(router);

@@ -82,6 +82,8 @@ export interface KeyOptions {
   scopes?: string[];
   allowIps?: string[];
   rateLimit?: KeyRecord["rateLimit"];
+  limits?: KeyRecord["limits"];
+  identityId?: string;
   isActive?: boolean;
   revoked?: boolean;
   /** Expiry relative to the clock's now. */
@@ -150,6 +152,8 @@ export async function createHarness(options: HarnessOptions = {}) {
       scopes: keyOptions.scopes ?? [],
       allowIps: keyOptions.allowIps ?? [],
       rateLimit: keyOptions.rateLimit ?? null,
+      ...(keyOptions.limits !== undefined && { limits: keyOptions.limits }),
+      ...(keyOptions.identityId !== undefined && { identityId: keyOptions.identityId }),
       isActive: keyOptions.isActive ?? true,
       revokedAt: keyOptions.revoked ? now : null,
       expiresAt: keyOptions.expiresInMs == null ? null : new Date(clock.now() + keyOptions.expiresInMs),
