@@ -1,0 +1,209 @@
+import { randomUUID } from "node:crypto";
+import { fromJson, type JsonObject } from "@bufbuild/protobuf";
+import { createClient, createRouterTransport, type Interceptor } from "@connectrpc/connect";
+import pino from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AccessLogService, StreamAccessLogsMessageSchema, type StreamAccessLogsMessage } from "../../gen/envoy/service/accesslog/v3/als_pb.js";
+import type { CreditDebits } from "../../src/limits/credit-debits.js";
+import { newId } from "../../src/model/ids.js";
+import type { KeyRecord } from "../../src/model/records.js";
+import { dataPlaneCallerKey, type DataPlaneGate } from "../../src/rpc/data-plane-caller.js";
+import { MemoryStore } from "../../src/store/memory/memory-store.js";
+import type { Store } from "../../src/store/store.js";
+import { ManualClock } from "../../src/time/clock.js";
+import { accessLogRoutes } from "../../src/usage/access-log-service.js";
+import { ResponseDebits } from "../../src/usage/response-debits.js";
+import { RESPONSE_COST_RESULTS, responseCostMetric, UsageMetrics, type ResponseCostResult } from "../../src/usage/usage-metrics.js";
+import { freshMongoStore, type FreshMongoStore } from "../support/mongo.js";
+import { aKey, T0 } from "../support/records.js";
+
+/**
+ * The access-log service debits a response-reported cost once per request: Envoy's stream is
+ * sent again whole (a retried stream, to this replica or another sharing the store), and every
+ * request is debited exactly once. Credits themselves are counted behind CreditDebits: here a
+ * ledger of what it was asked to debit.
+ */
+
+const NOW = Date.UTC(2031, 2, 15, 12);
+const CREDITS = { remaining: 1_000, refill: null, setAt: T0 };
+
+/** What debitCredits was asked for, by request id: more than one ask for one request is a double debit. */
+class Ledger implements CreditDebits {
+  readonly asks: { keyId: string; amount: number; requestId: string }[] = [];
+  async debitCredits(key: Pick<KeyRecord, "id" | "credits" | "identityId">, amount: number, requestId: string): Promise<boolean> {
+    this.asks.push({ keyId: key.id, amount, requestId });
+    return true;
+  }
+}
+
+/** The boundary passed, as for Envoy with the data-plane token. */
+const passed: DataPlaneGate = {
+  admit: () => ({ passedBoundary: true, peer: undefined }),
+  interceptor: ((next) => (req) => {
+    req.contextValues.set(dataPlaneCallerKey, { passedBoundary: true, peer: undefined });
+    return next(req);
+  }) as Interceptor,
+};
+
+interface Replica {
+  send(entries: JsonObject[]): Promise<void>;
+  metrics: UsageMetrics;
+}
+
+function replica(store: Store, ledger: Ledger, costHeaderFor: (method: string, path: string) => string | null = () => null): Replica {
+  const clock = new ManualClock(NOW);
+  const logger = pino({ level: "silent" });
+  const metrics = new UsageMetrics();
+  // Usage itself is the recorder's (access-log-entry tests): here only what is debited counts.
+  const recorder = { recordResponse: () => {} };
+  const debits = new ResponseDebits({
+    debitedRequests: store.debitedRequests,
+    credits: ledger,
+    keys: store.keys,
+    organizations: store.organizations,
+    costHeaderFor,
+    logger,
+    count: (result) => metrics.increment(responseCostMetric(result)),
+  });
+  const client = createClient(AccessLogService, createRouterTransport(accessLogRoutes({ recorder, keys: store.keys, clock, logger, metrics, debits }, passed)));
+  return {
+    metrics,
+    async send(entries) {
+      async function* stream(): AsyncIterable<StreamAccessLogsMessage> {
+        yield fromJson(StreamAccessLogsMessageSchema, { httpLogs: { logEntry: entries } });
+      }
+      await client.streamAccessLogs(stream());
+    },
+  };
+}
+
+function anEntry(key: KeyRecord, requestId: string, responseHeaders: Record<string, string>, path = "/v1/chat/completions"): JsonObject {
+  return {
+    commonProperties: {
+      startTime: new Date(NOW - 2_000).toISOString(),
+      duration: "1.5s",
+      metadata: { filterMetadata: { "envoy.filters.http.ext_authz": { key_id: key.id, organization_id: key.organizationId } } },
+    },
+    request: { requestMethod: "POST", path, requestId },
+    response: { responseCode: 200, responseHeaders },
+  };
+}
+
+const results = (metrics: UsageMetrics): Partial<Record<ResponseCostResult, number>> =>
+  Object.fromEntries(RESPONSE_COST_RESULTS.map((result) => [result, metrics.value(responseCostMetric(result))]).filter(([, n]) => n !== 0));
+
+describe.each([
+  ["memory", async () => ({ store: new MemoryStore() as Store, cleanup: async () => {} })],
+  ["mongodb", async () => freshMongoStore() as Promise<FreshMongoStore>],
+])("response-reported cost on the %s store", (_name, makeStore) => {
+  let store: Store;
+  let cleanup: () => Promise<void>;
+  beforeAll(async () => {
+    ({ store, cleanup } = await makeStore());
+  });
+  afterAll(() => cleanup());
+
+  async function organizationWithKey(settings: { responseCostHeader?: string } = {}, fields: Partial<KeyRecord> = { credits: CREDITS }): Promise<KeyRecord> {
+    const organizationId = newId("org");
+    await store.organizations.create({ id: organizationId, name: "acme", plan: "free", createdAt: T0, settings });
+    const key = aKey(organizationId, fields);
+    expect(await store.keys.create(key, { organizationMax: 100, userMax: 100 })).toMatchObject({ ok: true });
+    return key;
+  }
+
+  it("debits each request once when Envoy sends the stream again, to this replica or another", async () => {
+    const key = await organizationWithKey({ responseCostHeader: "x-usage-tokens" });
+    const ledger = new Ledger();
+    const [a, b] = [replica(store, ledger), replica(store, ledger)];
+    const [first, second] = [randomUUID(), randomUUID()];
+    const stream = [anEntry(key, first, { "x-usage-tokens": "120" }), anEntry(key, second, { "x-usage-tokens": "7" })];
+    await a.send(stream);
+    await a.send(stream);
+    await b.send(stream);
+    expect(ledger.asks).toEqual([
+      { keyId: key.id, amount: 120, requestId: first },
+      { keyId: key.id, amount: 7, requestId: second },
+    ]);
+    expect(results(a.metrics)).toEqual({ debited: 2, duplicate: 2 });
+    expect(results(b.metrics)).toEqual({ duplicate: 2 });
+  });
+
+  it("debits concurrent resends of one entry once", async () => {
+    const key = await organizationWithKey({ responseCostHeader: "x-usage-tokens" });
+    const ledger = new Ledger();
+    const stream = [anEntry(key, randomUUID(), { "x-usage-tokens": "5" })];
+    await Promise.all([replica(store, ledger), replica(store, ledger), replica(store, ledger)].map((r) => r.send(stream)));
+    expect(ledger.asks).toHaveLength(1);
+  });
+
+  it("takes the route's header over the organization's, and the organization's elsewhere", async () => {
+    const key = await organizationWithKey({ responseCostHeader: "x-usage-tokens" });
+    const ledger = new Ledger();
+    const r = replica(store, ledger, (method, path) => (method === "POST" && path === "/v1/files" ? "x-bytes" : null));
+    const both = { "x-usage-tokens": "3", "x-bytes": "4096" };
+    await r.send([anEntry(key, "req-files", both, "/v1/files?upload=1"), anEntry(key, "req-chat", both)]);
+    expect(ledger.asks.map(({ amount, requestId }) => ({ amount, requestId }))).toEqual([
+      { amount: 4096, requestId: "req-files" },
+      { amount: 3, requestId: "req-chat" },
+    ]);
+  });
+
+  it("ignores values that are no whole number in bounds, and entries without a request id, counting each by reason", async () => {
+    const key = await organizationWithKey({ responseCostHeader: "x-usage-tokens" });
+    const ledger = new Ledger();
+    const r = replica(store, ledger);
+    await r.send([
+      anEntry(key, randomUUID(), { "x-usage-tokens": "-5" }),
+      anEntry(key, randomUUID(), { "x-usage-tokens": "1.5" }),
+      anEntry(key, randomUUID(), { "x-usage-tokens": "5,5" }),
+      anEntry(key, randomUUID(), { "x-usage-tokens": "1000000001" }),
+      anEntry(key, "", { "x-usage-tokens": "5" }),
+      anEntry(key, "x".repeat(129), { "x-usage-tokens": "5" }),
+      // Nothing reported, or nothing to debit: not counted at all.
+      anEntry(key, randomUUID(), { "x-other": "5" }),
+      anEntry(key, randomUUID(), { "x-usage-tokens": "0" }),
+    ]);
+    expect(ledger.asks).toEqual([]);
+    expect(results(r.metrics)).toEqual({ malformed: 3, too_large: 1, no_request_id: 1, bad_request_id: 1 });
+  });
+
+  it("debits nothing for a key without credits or identity, and records nothing for it", async () => {
+    const key = await organizationWithKey({ responseCostHeader: "x-usage-tokens" }, {});
+    const ledger = new Ledger();
+    const r = replica(store, ledger);
+    const requestId = randomUUID();
+    await r.send([anEntry(key, requestId, { "x-usage-tokens": "9" })]);
+    expect(ledger.asks).toEqual([]);
+    expect(results(r.metrics)).toEqual({ no_credits: 1 });
+    expect(await store.debitedRequests.record(key.organizationId, requestId, new Date(NOW + 1), new Date(NOW))).toBe(true);
+  });
+
+  it("debits nothing where neither the route nor the organization names a header", async () => {
+    const key = await organizationWithKey();
+    const ledger = new Ledger();
+    const r = replica(store, ledger);
+    await r.send([anEntry(key, randomUUID(), { "x-usage-tokens": "9" })]);
+    expect(ledger.asks).toEqual([]);
+    expect(results(r.metrics)).toEqual({});
+  });
+
+  it("forgets a request whose debit failed, so the entry sent again debits it", async () => {
+    const key = await organizationWithKey({ responseCostHeader: "x-usage-tokens" });
+    const ledger = new Ledger();
+    let fail = true;
+    const flaky: CreditDebits = {
+      debitCredits: async (k, amount, requestId) => {
+        if (fail) throw new Error("store unreachable");
+        return ledger.debitCredits(k, amount, requestId);
+      },
+    };
+    const r = replica(store, flaky as Ledger);
+    const stream = [anEntry(key, randomUUID(), { "x-usage-tokens": "11" })];
+    await r.send(stream);
+    fail = false;
+    await r.send(stream);
+    await r.send(stream);
+    expect(ledger.asks.map((ask) => ask.amount)).toEqual([11]);
+    expect(results(r.metrics)).toEqual({ failed: 1, debited: 1, duplicate: 1 });
+  });
+});
