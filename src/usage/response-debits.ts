@@ -1,10 +1,11 @@
 import { LRUCache } from "lru-cache";
 import type { HTTPAccessLogEntry } from "../../gen/envoy/data/accesslog/v3/accesslog_pb.js";
-import type { CreditDebits } from "../limits/credit-debits.js";
 import type { Logger } from "../log/logger.js";
 import { growingEntryBound } from "../model/entry-bound.js";
 import { settingsOf } from "../model/organization-settings.js";
-import type { DebitedRequestRepository, KeyRepository, OrganizationRepository } from "../store/store.js";
+import type { IdentityRecord } from "../model/identities.js";
+import type { KeyRecord } from "../model/records.js";
+import type { DebitedRequestRepository, IdentityRepository, KeyRepository, OrganizationRepository } from "../store/store.js";
 import { debitRememberedUntil, readResponseCost, routeOf } from "./response-cost-reading.js";
 import type { ResponseUsageEvent } from "./usage-event.js";
 import type { ResponseCostResult } from "./usage-metrics.js";
@@ -20,10 +21,18 @@ import type { ResponseCostResult } from "./usage-metrics.js";
  * a double charge), and is counted as `failed`.
  */
 
+/**
+ * Spends `units` from the key's credits and its identity's (those that hold credits) whatever is
+ * left: each balance goes down by `units`, or to zero, never below, and the next Check on any
+ * replica sees it (CheckLimits.debitCredits). Resolves once counted.
+ */
+export type DebitCredits = (key: KeyRecord, identity: IdentityRecord | null, units: number) => Promise<void>;
+
 export interface ResponseDebitsDeps {
   debitedRequests: DebitedRequestRepository;
-  credits: CreditDebits;
+  debitCredits: DebitCredits;
   keys: Pick<KeyRepository, "findById">;
+  identities: Pick<IdentityRepository, "findById">;
   organizations: Pick<OrganizationRepository, "findById">;
   /** The response header the route table's rule for the request names; null: the organization's setting. */
   costHeaderFor: (method: string, path: string) => string | null;
@@ -57,13 +66,16 @@ export class ResponseDebits {
       const reading = readResponseCost(entry, header, event.atMs, nowMs);
       if (reading === null) return;
       if (reading.result !== "debit") return deps.count(reading.result);
-      // Read now, not cached: a debit lands in the balance the key holds now (its credits' setAt).
+      // Read now, not cached: a debit lands in the balances the key and its identity hold now
+      // (their credits' setAt). The identity is the one the stored key names, as for Check.
       const key = await deps.keys.findById(event.organizationId, event.keyId);
-      if (key === null || (key.credits === undefined && key.identityId === undefined)) return deps.count("no_credits");
+      const identity = key?.identityId === undefined ? null : await deps.identities.findById(event.organizationId, key.identityId);
+      if (key === null || (key.credits === undefined && !identity?.credits)) return deps.count("no_credits");
       const now = new Date(nowMs);
       if (!(await deps.debitedRequests.record(event.organizationId, reading.requestId, debitRememberedUntil(event.atMs), now))) return deps.count("duplicate");
       try {
-        deps.count((await deps.credits.debitCredits(key, reading.amount, reading.requestId)) ? "debited" : "no_credits");
+        await deps.debitCredits(key, identity, reading.amount);
+        deps.count("debited");
       } catch (error) {
         await deps.debitedRequests.forget(event.organizationId, reading.requestId).catch(() => undefined);
         throw error;

@@ -1,6 +1,5 @@
 import type { ConnectRouter } from "@connectrpc/connect";
 import type { Config } from "../config/config.js";
-import type { CreditDebits } from "../limits/credit-debits.js";
 import type { LoadMonthlyRequests } from "../limits/monthly-quota.js";
 import type { Logger } from "../log/logger.js";
 import type { DataPlaneGate } from "../rpc/data-plane-caller.js";
@@ -8,7 +7,7 @@ import type { Store } from "../store/store.js";
 import type { Clock } from "../time/clock.js";
 import { accessLogRoutes } from "./access-log-service.js";
 import { endpointNormalizer } from "./endpoint.js";
-import { ResponseDebits } from "./response-debits.js";
+import { ResponseDebits, type DebitCredits } from "./response-debits.js";
 import { responseCostMetric, UsageMetrics } from "./usage-metrics.js";
 import { UsageAggregator } from "./usage-recorder.js";
 import { monthOf, utcDay } from "../time/utc-days.js";
@@ -34,7 +33,7 @@ export interface Usage {
 
 /** What debiting response-reported costs takes beside the store: the limits that count credits, and the route table's headers. */
 export interface ResponseCostSources {
-  credits: CreditDebits;
+  debitCredits: DebitCredits;
   costHeaderFor: (method: string, path: string) => string | null;
 }
 
@@ -74,6 +73,7 @@ export function createUsage({ config, store, clock, logger }: UsageOptions): Usa
           ...responseCost,
           debitedRequests: store.debitedRequests,
           keys: store.keys,
+          identities: store.identities,
           organizations: store.organizations,
           logger,
           count: (result) => metrics.increment(responseCostMetric(result)),

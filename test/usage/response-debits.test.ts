@@ -4,15 +4,15 @@ import { createClient, createRouterTransport, type Interceptor } from "@connectr
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AccessLogService, StreamAccessLogsMessageSchema, type StreamAccessLogsMessage } from "../../gen/envoy/service/accesslog/v3/als_pb.js";
-import type { CreditDebits } from "../../src/limits/credit-debits.js";
 import { newId } from "../../src/model/ids.js";
+import type { IdentityRecord } from "../../src/model/identities.js";
 import type { KeyRecord } from "../../src/model/records.js";
 import { dataPlaneCallerKey, type DataPlaneGate } from "../../src/rpc/data-plane-caller.js";
 import { MemoryStore } from "../../src/store/memory/memory-store.js";
 import type { Store } from "../../src/store/store.js";
 import { ManualClock } from "../../src/time/clock.js";
 import { accessLogRoutes } from "../../src/usage/access-log-service.js";
-import { ResponseDebits } from "../../src/usage/response-debits.js";
+import { ResponseDebits, type DebitCredits } from "../../src/usage/response-debits.js";
 import { RESPONSE_COST_RESULTS, responseCostMetric, UsageMetrics, type ResponseCostResult } from "../../src/usage/usage-metrics.js";
 import { freshMongoStore, type FreshMongoStore } from "../support/mongo.js";
 import { aKey, T0 } from "../support/records.js";
@@ -20,20 +20,19 @@ import { aKey, T0 } from "../support/records.js";
 /**
  * The access-log service debits a response-reported cost once per request: Envoy's stream is
  * sent again whole (a retried stream, to this replica or another sharing the store), and every
- * request is debited exactly once. Credits themselves are counted behind CreditDebits: here a
- * ledger of what it was asked to debit.
+ * request is debited exactly once. Credits themselves are counted by CheckLimits.debitCredits
+ * (test/limits/*): here a ledger of what it was asked to debit.
  */
 
 const NOW = Date.UTC(2031, 2, 15, 12);
 const CREDITS = { remaining: 1_000, refill: null, setAt: T0 };
 
-/** What debitCredits was asked for, by request id: more than one ask for one request is a double debit. */
-class Ledger implements CreditDebits {
-  readonly asks: { keyId: string; amount: number; requestId: string }[] = [];
-  async debitCredits(key: Pick<KeyRecord, "id" | "credits" | "identityId">, amount: number, requestId: string): Promise<boolean> {
-    this.asks.push({ keyId: key.id, amount, requestId });
-    return true;
-  }
+/** What debitCredits was asked for, in order: more asks than requests is a double debit. */
+class Ledger {
+  readonly asks: { keyId: string; identityId: string | null; amount: number }[] = [];
+  readonly debit: DebitCredits = async (key, identity, amount) => {
+    this.asks.push({ keyId: key.id, identityId: identity?.id ?? null, amount });
+  };
 }
 
 /** The boundary passed, as for Envoy with the data-plane token. */
@@ -50,7 +49,7 @@ interface Replica {
   metrics: UsageMetrics;
 }
 
-function replica(store: Store, ledger: Ledger, costHeaderFor: (method: string, path: string) => string | null = () => null): Replica {
+function replica(store: Store, debitCredits: DebitCredits, costHeaderFor: (method: string, path: string) => string | null = () => null): Replica {
   const clock = new ManualClock(NOW);
   const logger = pino({ level: "silent" });
   const metrics = new UsageMetrics();
@@ -58,8 +57,9 @@ function replica(store: Store, ledger: Ledger, costHeaderFor: (method: string, p
   const recorder = { recordResponse: () => {} };
   const debits = new ResponseDebits({
     debitedRequests: store.debitedRequests,
-    credits: ledger,
+    debitCredits,
     keys: store.keys,
+    identities: store.identities,
     organizations: store.organizations,
     costHeaderFor,
     logger,
@@ -114,15 +114,14 @@ describe.each([
   it("debits each request once when Envoy sends the stream again, to this replica or another", async () => {
     const key = await organizationWithKey({ responseCostHeader: "x-usage-tokens" });
     const ledger = new Ledger();
-    const [a, b] = [replica(store, ledger), replica(store, ledger)];
-    const [first, second] = [randomUUID(), randomUUID()];
-    const stream = [anEntry(key, first, { "x-usage-tokens": "120" }), anEntry(key, second, { "x-usage-tokens": "7" })];
+    const [a, b] = [replica(store, ledger.debit), replica(store, ledger.debit)];
+    const stream = [anEntry(key, randomUUID(), { "x-usage-tokens": "120" }), anEntry(key, randomUUID(), { "x-usage-tokens": "7" })];
     await a.send(stream);
     await a.send(stream);
     await b.send(stream);
     expect(ledger.asks).toEqual([
-      { keyId: key.id, amount: 120, requestId: first },
-      { keyId: key.id, amount: 7, requestId: second },
+      { keyId: key.id, identityId: null, amount: 120 },
+      { keyId: key.id, identityId: null, amount: 7 },
     ]);
     expect(results(a.metrics)).toEqual({ debited: 2, duplicate: 2 });
     expect(results(b.metrics)).toEqual({ duplicate: 2 });
@@ -132,26 +131,23 @@ describe.each([
     const key = await organizationWithKey({ responseCostHeader: "x-usage-tokens" });
     const ledger = new Ledger();
     const stream = [anEntry(key, randomUUID(), { "x-usage-tokens": "5" })];
-    await Promise.all([replica(store, ledger), replica(store, ledger), replica(store, ledger)].map((r) => r.send(stream)));
+    await Promise.all([replica(store, ledger.debit), replica(store, ledger.debit), replica(store, ledger.debit)].map((r) => r.send(stream)));
     expect(ledger.asks).toHaveLength(1);
   });
 
   it("takes the route's header over the organization's, and the organization's elsewhere", async () => {
     const key = await organizationWithKey({ responseCostHeader: "x-usage-tokens" });
     const ledger = new Ledger();
-    const r = replica(store, ledger, (method, path) => (method === "POST" && path === "/v1/files" ? "x-bytes" : null));
+    const r = replica(store, ledger.debit, (method, path) => (method === "POST" && path === "/v1/files" ? "x-bytes" : null));
     const both = { "x-usage-tokens": "3", "x-bytes": "4096" };
     await r.send([anEntry(key, "req-files", both, "/v1/files?upload=1"), anEntry(key, "req-chat", both)]);
-    expect(ledger.asks.map(({ amount, requestId }) => ({ amount, requestId }))).toEqual([
-      { amount: 4096, requestId: "req-files" },
-      { amount: 3, requestId: "req-chat" },
-    ]);
+    expect(ledger.asks.map(({ amount }) => amount)).toEqual([4096, 3]);
   });
 
   it("ignores values that are no whole number in bounds, and entries without a request id, counting each by reason", async () => {
     const key = await organizationWithKey({ responseCostHeader: "x-usage-tokens" });
     const ledger = new Ledger();
-    const r = replica(store, ledger);
+    const r = replica(store, ledger.debit);
     await r.send([
       anEntry(key, randomUUID(), { "x-usage-tokens": "-5" }),
       anEntry(key, randomUUID(), { "x-usage-tokens": "1.5" }),
@@ -170,7 +166,7 @@ describe.each([
   it("debits nothing for a key without credits or identity, and records nothing for it", async () => {
     const key = await organizationWithKey({ responseCostHeader: "x-usage-tokens" }, {});
     const ledger = new Ledger();
-    const r = replica(store, ledger);
+    const r = replica(store, ledger.debit);
     const requestId = randomUUID();
     await r.send([anEntry(key, requestId, { "x-usage-tokens": "9" })]);
     expect(ledger.asks).toEqual([]);
@@ -178,10 +174,22 @@ describe.each([
     expect(await store.debitedRequests.record(key.organizationId, requestId, new Date(NOW + 1), new Date(NOW))).toBe(true);
   });
 
+  it("debits a key without credits of its own from its identity's, the identity the stored key names", async () => {
+    const organizationId = newId("org");
+    await store.organizations.create({ id: organizationId, name: "acme", plan: "free", createdAt: T0, settings: { responseCostHeader: "x-usage-tokens" } });
+    const identity: IdentityRecord = { id: newId("idt"), organizationId, externalId: "cus_1", name: "Acme", meta: {}, limits: [], credits: CREDITS, createdAt: T0, updatedAt: T0 };
+    expect(await store.identities.create(identity)).toMatchObject({ ok: true });
+    const key = aKey(organizationId, { identityId: identity.id });
+    expect(await store.keys.create(key, { organizationMax: 100, userMax: 100 })).toMatchObject({ ok: true });
+    const ledger = new Ledger();
+    await replica(store, ledger.debit).send([anEntry(key, randomUUID(), { "x-usage-tokens": "40" })]);
+    expect(ledger.asks).toEqual([{ keyId: key.id, identityId: identity.id, amount: 40 }]);
+  });
+
   it("debits nothing where neither the route nor the organization names a header", async () => {
     const key = await organizationWithKey();
     const ledger = new Ledger();
-    const r = replica(store, ledger);
+    const r = replica(store, ledger.debit);
     await r.send([anEntry(key, randomUUID(), { "x-usage-tokens": "9" })]);
     expect(ledger.asks).toEqual([]);
     expect(results(r.metrics)).toEqual({});
@@ -191,13 +199,11 @@ describe.each([
     const key = await organizationWithKey({ responseCostHeader: "x-usage-tokens" });
     const ledger = new Ledger();
     let fail = true;
-    const flaky: CreditDebits = {
-      debitCredits: async (k, amount, requestId) => {
-        if (fail) throw new Error("store unreachable");
-        return ledger.debitCredits(k, amount, requestId);
-      },
+    const flaky: DebitCredits = async (k, identity, amount) => {
+      if (fail) throw new Error("store unreachable");
+      return ledger.debit(k, identity, amount);
     };
-    const r = replica(store, flaky as Ledger);
+    const r = replica(store, flaky);
     const stream = [anEntry(key, randomUUID(), { "x-usage-tokens": "11" })];
     await r.send(stream);
     fail = false;
