@@ -106,6 +106,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   const keyCache = new KeyCache({ store, keyEvents, clock, config, logger, observer: metrics.keyCache });
   // Keys' identities, for the limits they share (docs/limits.md): read once, followed by the change feed.
   const identityCache = new IdentityCache({ loadIdentity: (organizationId, id) => store.identities.findById(organizationId, id), ttlMs: config.cacheTtlMs });
+  keyEvents.onIdentityChange((identityId) => identityCache.invalidate(identityId));
   metrics.watchKeyCache(keyCache);
   // Other processes' key changes, when they share the store; a store of this process alone has none.
   const changeFeed = store.sharedAcrossProcesses

@@ -15,7 +15,8 @@ import type { Credits, NamedLimit } from "../model/identities.js";
 
 export type { WebhookAttemptOutcome, WebhookEndpointPatch, WebhookRepository } from "./webhook-repository.js";
 export type { ChangeLogEntry, ChangeLogRepository, ChangeLogStream, StoreChange } from "./change-log-repository.js";
-export type { BudgetLease, BudgetLeaseRepository, BudgetLeaseRequest, BudgetUnit } from "./budget-lease-repository.js";
+export type { BudgetLease, BudgetLeaseRepository, BudgetLeaseRequest, BudgetUnit, ExplicitBudgetWindow } from "./budget-lease-repository.js";
+export { EXPLICIT_WINDOW_RETENTION_MS } from "./budget-lease-repository.js";
 export type { DebitedRequestRepository } from "./debited-request-repository.js";
 export type { CreateIdentityOutcome, DeleteIdentityOutcome, IdentityListQuery, IdentityPatch, IdentityRepository, UpdateIdentityOutcome } from "./identity-repository.js";
 
