@@ -6,6 +6,7 @@ import { describeCounterRepairContract, type WriteCounter } from "./contract/cou
 import { describeKeyAsSeenContract } from "./contract/key-as-seen.js";
 import { describeKeyLimitsContract } from "./contract/key-limits.js";
 import { describeKeyListingContract } from "./contract/key-listing.js";
+import { describeKeyListFiltersContract } from "./contract/key-list-filters.js";
 import { describeKeyRecordsContract } from "./contract/key-records.js";
 import { describeKeyRevokeAndDeleteContract } from "./contract/key-revoke-and-delete.js";
 import { describeKeySecretsContract } from "./contract/key-secrets.js";
@@ -70,6 +71,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     const getStore = () => store;
     describeKeyRecordsContract(getStore);
     describeKeyListingContract(getStore);
+    describeKeyListFiltersContract(getStore);
     describeKeyRevokeAndDeleteContract(getStore);
     describeKeySecretsContract(getStore);
     describeDeletedKeysContract(getStore);
