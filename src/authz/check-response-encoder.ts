@@ -132,7 +132,7 @@ export class CheckResponseEncoder {
   readonly #scopesBytes = new WeakMap<ScopeSet, string>();
   // headers_to_remove lists are a few shared constant arrays (CheckInput.headersToRemove).
   readonly #removalBytes = new WeakMap<readonly string[], Uint8Array>();
-  // A named limit's RATE_LIMITED parts are shared objects too (partsOf), each encoded once.
+  // A named limit's RATE_LIMITED parts and a balance's CREDITS_EXHAUSTED parts are shared objects too (partsOf), each encoded once.
   readonly #rateLimitedBytes = new WeakMap<DenialParts, DenialBytes>();
 
   /** The CheckResponse's wire bytes for `decision`. */
@@ -210,6 +210,19 @@ export class CheckResponseEncoder {
     putStructString(w, CODE, code);
     putStructString(w, DECISION_ID, decisionId);
     w.delimited(TAG_4, metadataEnd);
+    if (code === "CREDITS_EXHAUSTED") {
+      // denied_response: status, headers (content-type, retry-after until the refill, if one comes), body.
+      const denial = this.#denialBytes(decision);
+      const refillAtMs = (decision as Extract<Decision, { outcome: "CREDITS_EXHAUSTED" }>).credit.endMs;
+      const deniedEnd = w.pos;
+      w.bytes(denial.body);
+      if (refillAtMs !== null) putHeaderOption(w, TAG_2, RETRY_AFTER, String(Math.max(1, secondsUntil(refillAtMs, nowMs))));
+      w.bytes(denial.contentType);
+      w.bytes(denial.httpStatus);
+      w.delimited(TAG_2, deniedEnd);
+      w.bytes(denial.status);
+      return;
+    }
     if (code !== "RATE_LIMITED" && code !== "QUOTA_EXCEEDED") {
       w.bytes(DENIAL_BYTES[code].head);
       return;

@@ -13,7 +13,7 @@ import type { CachedKey } from "../cache/cached-key.js";
 import type { LimitLine, LimitLines } from "../limits/check-limits.js";
 import type { RateLimitState } from "../limits/rate-limiter.js";
 import type { Decision } from "./decision.js";
-import { DENIAL_CODES, DENIALS, rateLimitedMessage, type DenialCode } from "../model/denials.js";
+import { creditsExhaustedMessage, DENIAL_CODES, DENIALS, rateLimitedMessage, type DenialCode } from "../model/denials.js";
 import { RATELIMIT, RATELIMIT_POLICY, rateLimitField, secondsUntil } from "./rate-limit-fields.js";
 
 /**
@@ -59,20 +59,23 @@ function denialParts(code: DenialCode, message: string): DenialParts {
 
 export const DENIAL_PARTS = Object.fromEntries(DENIAL_CODES.map((code) => [code, denialParts(code, DENIALS[code].message)])) as Record<DenialCode, DenialParts>;
 
-// RATE_LIMITED's parts per limit that ran out (their messages name it): a few names, made once
-// each, bounded since names are the organizations' to choose.
-const MAX_RATE_LIMITED_PARTS = 1_000;
-const rateLimitedParts = new Map<string, DenialParts>();
+// The parts of denials whose messages say more than their code's (the limit that ran out, whose
+// credits and when they refill): a few messages, made once each, bounded since limit names are
+// the organizations' to choose and refill times change.
+const MAX_NAMED_PARTS = 1_000;
+const namedParts = new Map<string, DenialParts>();
 
-/** The parts of the denial `decision` makes: the code's, or for a limit that ran out, those naming it. */
+/** The parts of the denial `decision` makes: the code's, or for a limit or balance that ran out, those naming it. */
 export function partsOf(decision: Exclude<Decision, { outcome: "allowed" }>): DenialParts {
-  if (decision.outcome !== "RATE_LIMITED" || decision.line.owner === "organization") return DENIAL_PARTS[decision.outcome];
-  const message = rateLimitedMessage(decision.line.owner, decision.line.name);
-  let parts = rateLimitedParts.get(message);
+  let message: string;
+  if (decision.outcome === "CREDITS_EXHAUSTED") message = creditsExhaustedMessage(decision.credit.owner, decision.credit.endMs);
+  else if (decision.outcome === "RATE_LIMITED" && decision.line.owner !== "organization") message = rateLimitedMessage(decision.line.owner, decision.line.name);
+  else return DENIAL_PARTS[decision.outcome];
+  let parts = namedParts.get(message);
   if (parts === undefined) {
-    if (rateLimitedParts.size >= MAX_RATE_LIMITED_PARTS) rateLimitedParts.clear();
-    parts = denialParts("RATE_LIMITED", message);
-    rateLimitedParts.set(message, parts);
+    if (namedParts.size >= MAX_NAMED_PARTS) namedParts.clear();
+    parts = denialParts(decision.outcome, message);
+    namedParts.set(message, parts);
   }
   return parts;
 }
@@ -140,6 +143,13 @@ export function toCheckResponse(decision: Decision, context: ResponseContext): C
         headerOption("retry-after", String(Math.max(1, secondsUntil(limit.retryAtMs, nowMs)))),
         ...rateLimitHeaders(limit, line, lines, nowMs),
       ],
+      body: denied.body,
+    });
+  } else if (code === "CREDITS_EXHAUSTED" && decision.credit.endMs !== null) {
+    // Retry once the balance refills; one that never does has no time to give.
+    denied = create(DeniedHttpResponseSchema, {
+      status: denied.status,
+      headers: [CONTENT_TYPE_JSON, headerOption("retry-after", String(Math.max(1, secondsUntil(decision.credit.endMs, nowMs))))],
       body: denied.body,
     });
   }

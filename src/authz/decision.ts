@@ -1,6 +1,6 @@
 import type { CachedKey } from "../cache/cached-key.js";
 import { isWellFormedSecret } from "../model/secret.js";
-import type { CheckLimits, LimitedIdentity, LimitLine, LimitLines, Spend } from "../limits/check-limits.js";
+import type { CheckLimits, CreditLine, LimitedIdentity, LimitLine, LimitLines, Spend } from "../limits/check-limits.js";
 import type { RateLimitState } from "../limits/rate-limiter.js";
 import { UNKNOWN_SCOPES, type CheckInput } from "./check-input.js";
 
@@ -39,7 +39,9 @@ export type Decision =
       readonly outcome: "API_KEY_REVOKED" | "API_KEY_DISABLED" | "API_KEY_EXPIRED" | "IP_NOT_ALLOWED" | "ROUTE_NOT_ALLOWED" | "SCOPE_MISSING";
       readonly entry: CachedKey;
     }
-  | ({ readonly outcome: "RATE_LIMITED" | "QUOTA_EXCEEDED"; readonly entry: CachedKey } & Limited);
+  | ({ readonly outcome: "RATE_LIMITED" | "QUOTA_EXCEEDED"; readonly entry: CachedKey } & Limited)
+  /** A balance (the key's or its identity's) has less than the request's cost left. */
+  | { readonly outcome: "CREDITS_EXHAUSTED"; readonly entry: CachedKey; readonly credit: CreditLine };
 
 const PATH_REJECTED: Decision = Object.freeze({ outcome: "PATH_REJECTED", entry: null });
 const MISSING: Decision = Object.freeze({ outcome: "API_KEY_MISSING", entry: null });
@@ -93,6 +95,7 @@ export function decide(
   }
   const admission = limits.admit(entry, entry.plan, nowMs, waitMs, spend);
   if ("waitFor" in admission) return admission;
+  if (!admission.admitted && admission.reason === "CREDITS_EXHAUSTED") return { outcome: "CREDITS_EXHAUSTED", entry, credit: admission.credit };
   const { state: limit, line, lines } = admission;
   if (!admission.admitted) return { outcome: admission.reason, entry, limit, line, lines };
   return { outcome: "allowed", entry, limit, line, lines };

@@ -1,7 +1,7 @@
 import type { AllowList } from "../net/ip-allow-list.js";
 import { keyStatusOfFacts, type KeyStatus, type KeyStatusFacts } from "../model/key-state.js";
 import type { PlanLimits } from "../limits/check-limits.js";
-import type { NamedLimit } from "../model/identities.js";
+import type { Credits, NamedLimit } from "../model/identities.js";
 import type { KeyRateLimit, KeyRecord } from "../model/records.js";
 import type { ScopeSet } from "./scope-set.js";
 import type { SharedKeyParts } from "./shared-key-parts.js";
@@ -42,6 +42,8 @@ export class CachedKey implements KeyStatusFacts {
   readonly limits: readonly NamedLimit[] | undefined;
   /** The identity whose limits this key spends too; undefined: none. */
   readonly identityId: string | undefined;
+  /** The key's own credits; undefined: none (most keys). */
+  readonly credits: Credits | undefined;
   readonly #bits: number;
 
   constructor(key: KeyRecord, organization: KeyOrganization, parts: SharedKeyParts) {
@@ -57,6 +59,7 @@ export class CachedKey implements KeyStatusFacts {
     this.rateLimit = parts.rateLimit(key.rateLimit);
     this.limits = key.limits !== undefined && key.limits.length > 0 ? Object.freeze(key.limits.map((limit) => Object.freeze({ ...limit }))) : undefined;
     this.identityId = key.identityId;
+    this.credits = key.credits;
     // As keyState reads them: a revokedAt of any value means revoked.
     this.#bits = (key.isActive ? ACTIVE : 0) | (key.revokedAt ? REVOKED : 0);
   }

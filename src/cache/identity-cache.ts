@@ -96,5 +96,10 @@ export class IdentityCache {
 function toEntry(record: IdentityRecord | null): Entry {
   if (record === null) return ABSENT;
   // Only what the limits read: the name, meta and the rest stay in the store.
-  return Object.freeze({ id: record.id, organizationId: record.organizationId, limits: Object.freeze(record.limits.map((limit) => Object.freeze({ ...limit }))) });
+  return Object.freeze({
+    id: record.id,
+    organizationId: record.organizationId,
+    limits: Object.freeze(record.limits.map((limit) => Object.freeze({ ...limit }))),
+    credits: record.credits,
+  });
 }

@@ -8,6 +8,8 @@ export type KeyChangeListener = (previously: ChangedKey, key: KeyRecord | null) 
 
 export type OrganizationChangeListener = (organizationId: string) => void;
 
+export type IdentityChangeListener = (identityId: string) => void;
+
 /**
  * Announces that a key's record changed or disappeared, so whatever holds a copy (the Check key
  * cache, the other cluster workers) takes the new record or drops it at once. Announcements made
@@ -17,6 +19,7 @@ export type OrganizationChangeListener = (organizationId: string) => void;
 export class KeyEvents {
   readonly #listeners = new Set<KeyChangeListener>();
   readonly #organizationListeners = new Set<OrganizationChangeListener>();
+  readonly #identityListeners = new Set<IdentityChangeListener>();
   readonly #defer: (announce: () => void) => void;
 
   /** `defer` runs an announcement when it may be made; default at once. */
@@ -53,6 +56,22 @@ export class KeyEvents {
   organizationChanged(organizationId: string): void {
     this.#defer(() => {
       for (const listener of this.#organizationListeners) listener(organizationId);
+    });
+  }
+
+  /**
+   * An identity changed or is gone (its limits and credits are its keys' too): whatever caches it
+   * (the Check identity cache) reads it again, so the next Check sees the change on this process
+   * at once. Other processes learn it from the store's change log.
+   */
+  onIdentityChange(listener: IdentityChangeListener): () => void {
+    this.#identityListeners.add(listener);
+    return () => this.#identityListeners.delete(listener);
+  }
+
+  identityChanged(identityId: string): void {
+    this.#defer(() => {
+      for (const listener of this.#identityListeners) listener(identityId);
     });
   }
 }

@@ -1,7 +1,6 @@
 import type { Logger } from "../log/logger.js";
 import type { LimitsObserver } from "../metrics/observers.js";
 import type { BudgetLease, BudgetLeaseRepository, BudgetLeaseRequest } from "../store/store.js";
-import { windowAt, type WindowUnit } from "../time/budget-windows.js";
 import type { Clock } from "../time/clock.js";
 import type { FleetSize } from "./fleet-size.js";
 import { asksAhead, unitsToAsk } from "./lease-sizing.js";
@@ -96,6 +95,7 @@ export class BudgetAsks {
       return {
         bucket: budget.bucket,
         unit: budget.unit,
+        ...(budget.window !== null && { window: budget.window }),
         limit: budget.limit,
         holder: this.#options.holder,
         windowStartMs: budget.windowStartMs,
@@ -197,7 +197,7 @@ export class BudgetAsks {
       unleased: alive && budget.known ? Math.max(0, budget.limit - budget.granted) : budget.limit,
       holders: this.holders(budget, alive),
       ratePerSecond: budget.rate.at(nowMs),
-      windowLeftMs: alive ? budget.windowEndMs - this.#storeClock.at(nowMs) : windowLength(budget.unit, this.#storeClock.at(nowMs)),
+      windowLeftMs: alive ? budget.windowEndMs - this.#storeClock.at(nowMs) : windowLeft(budget, this.#storeClock.at(nowMs)),
       waiting: budget.waiting + budget.claimed,
       available: alive ? budget.available : 0,
     });
@@ -281,7 +281,6 @@ export class BudgetAsks {
   }
 }
 
-function windowLength(unit: WindowUnit, storeNowMs: number): number {
-  const window = windowAt(unit, storeNowMs);
-  return window.endMs - storeNowMs;
+function windowLeft(budget: Budget, storeNowMs: number): number {
+  return budget.windowAt(storeNowMs).endMs - storeNowMs;
 }

@@ -1,11 +1,13 @@
 import type { RouteSpend } from "../config/route-spend.js";
 import type { KeyRecord } from "../model/records.js";
+import type { CreditedIdentity, CreditedKey, CreditLine } from "./credit-lines.js";
 import type { LimitedIdentity, LimitedKey, LimitLine, LimitLines, PlanLimits, RouteLimits } from "./limit-lines.js";
 import type { RateLimitState } from "./rate-limiter.js";
 
 /**
  * The consuming checks of Check, in the contract's order (limit-lines.ts): the key's own rate
- * limits, its identity's, then the organization's per-minute rate and its monthly quota. Each
+ * limits, its identity's, the organization's per-minute rate, the key's and its identity's credits
+ * (credit-lines.ts), then the organization's monthly quota. Each
  * spends the request's cost. An implementation looks at every limit before it counts anything,
  * so a denied request spends no budget anywhere, and decides synchronously, so concurrent Checks
  * are counted exactly. Only admitted requests count.
@@ -15,11 +17,14 @@ import type { RateLimitState } from "./rate-limiter.js";
  * slices of each limit from it. docs/operating.md gives the guarantees of each.
  */
 
-export type { LimitedIdentity, LimitedKey, LimitLine, LimitLines, PlanLimits, RouteLimits };
+export type { CreditedIdentity, CreditedKey, CreditLine, LimitedIdentity, LimitedKey, LimitLine, LimitLines, PlanLimits, RouteLimits };
+
+/** A key as admit reads it: its limits and its credits. */
+export type AdmittedKey = LimitedKey & CreditedKey;
 
 /** What one request spends: its route's cost and limit selection (RouteSpend), and the key's identity as cached. */
 export interface Spend extends RouteSpend {
-  /** Null: the key has no identity, or its identity is gone (then only the key's own limits apply). */
+  /** Null: the key has no identity, or its identity is gone (then only the key's own limits and credits apply). */
   readonly identity: LimitedIdentity | null;
 }
 
@@ -35,6 +40,8 @@ export type Admission =
       lines: LimitLines;
     }
   | { admitted: false; reason: "RATE_LIMITED" | "QUOTA_EXCEEDED"; /** The limit that denied, as the request saw it. */ state: RateLimitState; line: LimitLine; lines: LimitLines }
+  /** The balance that has less than the cost left; its `endMs` is the next refill. */
+  | { admitted: false; reason: "CREDITS_EXHAUSTED"; credit: CreditLine }
   /** Something must be fetched first: wait for it (it may reject), then admit again with waitMs 0. */
   | { waitFor: Promise<void> };
 
@@ -50,7 +57,13 @@ export interface CheckLimits {
    * is left of its budget); 0: decide with what is here, never wait again; absent: as long as the
    * limits' own bound.
    */
-  admit(key: LimitedKey, plan: PlanLimits, nowMs: number, waitMs?: number, spend?: Spend): Admission;
+  admit(key: AdmittedKey, plan: PlanLimits, nowMs: number, waitMs?: number, spend?: Spend): Admission;
+  /**
+   * Spends `units` from the key's and its identity's credits whatever is left (a cost the response
+   * reported, after the request was admitted): each balance goes down by `units`, or to zero when
+   * less is left, never below. Resolves once counted (leased: in the store).
+   */
+  debitCredits(key: CreditedKey, identity: CreditedIdentity | null, units: number, nowMs?: number): Promise<void>;
   /**
    * The key's own rate limit as the next request would see it, without counting anything: what
    * the admin TestKey RPC reports as {limit, remaining, reset_at}. Null when the key has none.

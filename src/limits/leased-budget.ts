@@ -1,9 +1,13 @@
-import type { WindowUnit } from "../time/budget-windows.js";
+import type { ExplicitBudgetWindow } from "../store/store.js";
+import { windowAt, type Window, type WindowUnit } from "../time/budget-windows.js";
 import { RateEstimate } from "./lease-sizing.js";
 
 export interface BudgetSpec {
   bucket: string;
+  /** The window's length, unless `window` names it. */
   unit: WindowUnit;
+  /** The window itself, named by the asker (credits: credit-lines.ts); the bucket counts in no other. */
+  window?: ExplicitBudgetWindow;
   limit: number;
   /** What was spent before leasing began counts first: nothing is granted until the window is seeded. */
   seedFirst?: boolean;
@@ -39,6 +43,7 @@ export function deferred(): Deferred {
 export class Budget {
   readonly bucket: string;
   readonly unit: WindowUnit;
+  readonly window: ExplicitBudgetWindow | null;
   limit: number;
   /** The window held and used count in (store clock); null until the first answer. */
   windowStartMs: number | null = null;
@@ -84,14 +89,16 @@ export class Budget {
   constructor(spec: BudgetSpec) {
     this.bucket = spec.bucket;
     this.unit = spec.unit;
+    this.window = spec.window ?? null;
     this.limit = spec.limit;
     this.seedFirst = spec.seedFirst === true;
   }
 
-  /**
-   * Units this replica may still admit. A limit lowered below what the fleet holds binds here at
-   * once: this replica keeps at most what the new limit leaves beside the others' holdings.
-   */
+  /** The window that holds the store's time storeNowMs: the named one, or the unit's (its end Infinity when it has none). */
+  windowAt(storeNowMs: number): Window {
+    return this.window === null ? windowAt(this.unit, storeNowMs) : { startMs: this.window.startMs, endMs: this.window.endMs ?? Infinity };
+  }
+
   /** The window held is still open at the store's time storeNowMs. */
   aliveAt(storeNowMs: number): boolean {
     return this.windowStartMs !== null && storeNowMs < this.windowEndMs;
@@ -102,6 +109,10 @@ export class Budget {
     return this.known && this.granted >= this.limit;
   }
 
+  /**
+   * Units this replica may still admit. A limit lowered below what the fleet holds binds here at
+   * once: this replica keeps at most what the new limit leaves beside the others' holdings.
+   */
   get available(): number {
     const usable = this.known ? Math.min(this.held, this.limit - (this.granted - this.held)) : this.held;
     return Math.max(0, usable - this.used);

@@ -3,10 +3,10 @@ import { growingEntryBound } from "../model/entry-bound.js";
 import type { Logger } from "../log/logger.js";
 import { noLimitsObserver, type LimitsObserver } from "../metrics/observers.js";
 import type { BudgetLeaseRepository, ReplicaRegistry } from "../store/store.js";
-import { windowAt } from "../time/budget-windows.js";
 import type { Clock } from "../time/clock.js";
 import { BudgetAsks } from "./budget-asks.js";
 import { FleetSize } from "./fleet-size.js";
+import { ForcedDebits } from "./forced-debits.js";
 import { lowWater } from "./lease-sizing.js";
 import { Budget, deferred, type BudgetSpec } from "./leased-budget.js";
 import type { RateLimitState } from "./rate-limiter.js";
@@ -71,6 +71,7 @@ export class LeasedBudgets {
   readonly #storeClock = new StoreClock();
   readonly #fleet: FleetSize;
   readonly #asks: BudgetAsks;
+  readonly #debits: ForcedDebits;
   readonly #sweep: NodeJS.Timeout;
 
   constructor(options: LeasedBudgetsOptions) {
@@ -88,6 +89,29 @@ export class LeasedBudgets {
       fleet: this.#fleet,
       holding: this.#holding,
     });
+    this.#debits = new ForcedDebits(options.leases, options.holder);
+  }
+
+  /** The store's time when this replica's clock reads nowMs, as last measured: windows follow it. */
+  storeNow(nowMs: number): number {
+    return this.#storeClock.at(nowMs);
+  }
+
+  /**
+   * Spends `units` of the spec's window whatever is left, down to nothing and never beyond the
+   * limit (forced-debits.ts): first what this replica holds unused, then the fleet's unleased rest
+   * in the store. Units other replicas hold are theirs to admit, so the fleet never spends more
+   * than the limit, and a debit larger than what is left spends what is left.
+   */
+  debit(spec: BudgetSpec, units: number, nowMs: number): Promise<void> {
+    const budget = this.#budgets.peek(spec.bucket);
+    let rest = units;
+    if (budget !== undefined && this.#alive(budget, nowMs) && !budget.unreachable) {
+      const fromHeld = Math.min(rest, budget.available);
+      budget.used += fromHeld;
+      rest -= fromHeld;
+    }
+    return rest > 0 ? this.#debits.debit(spec, rest) : Promise.resolve();
   }
 
   /** Announces this replica now and learns how many lease beside it. */
@@ -214,7 +238,7 @@ export class LeasedBudgets {
   #standingUnreachable(budget: Budget, nowMs: number, cost: number): Standing {
     if (!this.#alive(budget, nowMs)) {
       // The window ended with no answer about the next: this replica opens it for itself.
-      const window = windowAt(budget.unit, this.#storeNow(nowMs));
+      const window = budget.windowAt(this.#storeNow(nowMs));
       if (budget.windowStartMs !== null) budget.previous = { startMs: budget.windowStartMs, used: budget.used };
       Object.assign(budget, { windowStartMs: window.startMs, windowEndMs: window.endMs, held: 0, used: 0, granted: 0, known: false });
     }

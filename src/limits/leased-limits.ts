@@ -1,6 +1,19 @@
 import type { Clock } from "../time/clock.js";
 import { monthStartUtc } from "../time/utc-days.js";
-import { PLAIN_SPEND, tightest, type Admission, type CheckLimits, type LimitedKey, type OrganizationLimits, type PlanLimits, type Spend } from "./check-limits.js";
+import {
+  PLAIN_SPEND,
+  tightest,
+  type Admission,
+  type AdmittedKey,
+  type CheckLimits,
+  type CreditedIdentity,
+  type CreditedKey,
+  type LimitedKey,
+  type OrganizationLimits,
+  type PlanLimits,
+  type Spend,
+} from "./check-limits.js";
+import { creditLinesAt, type CreditLine } from "./credit-lines.js";
 import { LeasedBudgets, type BudgetSpec, type LeasedBudgetsOptions } from "./leased-budgets.js";
 import { linesOf, QUOTA_PREFIX } from "./limit-lines.js";
 import type { LoadMonthlyRequests } from "./monthly-quota.js";
@@ -13,7 +26,9 @@ import type { RateLimitState } from "./rate-limiter.js";
  * count), the organization's per-minute rate in minutes, its monthly quota in UTC calendar
  * months; all on the store's clock. A request spends its cost on each. A bucket's first request
  * in a window on this replica, or one whose slice ran out, waits for one ask (sent with every
- * other bucket that needs one at that moment); hot buckets ask ahead and do not wait.
+ * other bucket that needs one at that moment); hot buckets ask ahead and do not wait. Credits are
+ * budgets too, each balance's window named explicitly (credit-lines.ts): the fleet never spends
+ * more than a balance; docs/limits.md says how much less it may near zero.
  */
 
 export interface LeasedLimitsOptions extends Omit<LeasedBudgetsOptions, "seed"> {
@@ -26,6 +41,8 @@ export interface LeasedLimitsOptions extends Omit<LeasedBudgetsOptions, "seed"> 
 
 const keySpec = (key: Pick<LimitedKey, "id" | "rateLimit">): BudgetSpec | null =>
   key.rateLimit === null ? null : { bucket: `key/${key.id}/${key.rateLimit.period}`, unit: key.rateLimit.period, limit: key.rateLimit.limit };
+/** A credit line as a leased budget: its window is its own, the unit unused. */
+const creditSpec = (credit: CreditLine): BudgetSpec => ({ bucket: credit.bucket, unit: "day", window: { startMs: credit.startMs, endMs: credit.endMs }, limit: credit.limit });
 const minuteSpec = (organizationId: string, plan: PlanLimits): BudgetSpec => ({ bucket: `org/${organizationId}/minute`, unit: "minute", limit: plan.requestsPerMinute });
 const monthSpec = (organizationId: string, plan: PlanLimits): BudgetSpec => ({
   bucket: `${QUOTA_PREFIX}${organizationId}`,
@@ -55,16 +72,33 @@ export class LeasedLimits implements CheckLimits {
     return this.#budgets.refreshReplicas();
   }
 
-  admit(key: LimitedKey, plan: PlanLimits, nowMs: number, waitMs = Infinity, spend: Spend = PLAIN_SPEND): Admission {
+  admit(key: AdmittedKey, plan: PlanLimits, nowMs: number, waitMs = Infinity, spend: Spend = PLAIN_SPEND): Admission {
     const lines = linesOf(key, plan, spend.identity, spend.only);
-    // A line is a BudgetSpec: its bucket, unit, limit and seedFirst.
-    const taken = this.#budgets.take(lines.lines, nowMs, waitMs, spend.cost);
+    const credits = key.credits !== undefined || spend.identity?.credits ? creditLinesAt(key, spend.identity, this.#budgets.storeNow(nowMs)) : null;
+    if (credits === null) {
+      // A line is a BudgetSpec: its bucket, unit, limit and seedFirst.
+      const taken = this.#budgets.take(lines.lines, nowMs, waitMs, spend.cost);
+      if ("waitFor" in taken) return taken;
+      if (taken.admitted) {
+        const index = tightest(taken.states);
+        return { admitted: true, state: taken.states[index]!, line: lines.lines[index]!, lines };
+      }
+      const line = lines.lines[taken.index]!;
+      return { admitted: false, reason: line.owner === "organization" ? "QUOTA_EXCEEDED" : "RATE_LIMITED", state: taken.state, line, lines };
+    }
+    // Credits after the rate limits, before the organization's month (the last line).
+    const month = lines.lines.length - 1;
+    const specs = [...lines.lines.slice(0, month), ...credits.map(creditSpec), lines.lines[month]!];
+    const taken = this.#budgets.take(specs, nowMs, waitMs, spend.cost);
     if ("waitFor" in taken) return taken;
     if (taken.admitted) {
-      const index = tightest(taken.states);
-      return { admitted: true, state: taken.states[index]!, line: lines.lines[index]!, lines };
+      // The headers speak of the limits, not the balances.
+      const states = [...taken.states.slice(0, month), taken.states[specs.length - 1]!];
+      const index = tightest(states);
+      return { admitted: true, state: states[index]!, line: lines.lines[index]!, lines };
     }
-    const line = lines.lines[taken.index]!;
+    if (taken.index >= month && taken.index < month + credits.length) return { admitted: false, reason: "CREDITS_EXHAUSTED", credit: credits[taken.index - month]! };
+    const line = lines.lines[taken.index < month ? taken.index : month]!;
     return { admitted: false, reason: line.owner === "organization" ? "QUOTA_EXCEEDED" : "RATE_LIMITED", state: taken.state, line, lines };
   }
 
@@ -78,6 +112,10 @@ export class LeasedLimits implements CheckLimits {
       perMinute: this.#budgets.peek(minuteSpec(organizationId, plan), nowMs),
       monthly: this.#budgets.peek(monthSpec(organizationId, plan), nowMs),
     };
+  }
+
+  async debitCredits(key: CreditedKey, identity: CreditedIdentity | null, units: number, nowMs: number = this.#clock.now()): Promise<void> {
+    await Promise.all(creditLinesAt(key, identity, this.#budgets.storeNow(nowMs)).map((credit) => this.#budgets.debit(creditSpec(credit), units, nowMs)));
   }
 
   close(): Promise<void> {

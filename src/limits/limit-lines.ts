@@ -1,4 +1,4 @@
-import { DEFAULT_LIMIT_NAME, type IdentityRecord, type NamedLimit } from "../model/identities.js";
+import { DEFAULT_LIMIT_NAME, type Credits, type IdentityRecord, type NamedLimit } from "../model/identities.js";
 import type { KeyRecord, RateLimitPeriod } from "../model/records.js";
 import type { Plan } from "../model/plans.js";
 import type { WindowUnit } from "../time/budget-windows.js";
@@ -25,6 +25,8 @@ export type LimitedKey = Pick<KeyRecord, "id" | "organizationId" | "rateLimit"> 
 export interface LimitedIdentity {
   readonly id: IdentityRecord["id"];
   readonly limits: readonly NamedLimit[];
+  /** Spent by credit-lines.ts, not by these lines; absent or null: none. */
+  readonly credits?: Credits | null;
 }
 
 /** The names of the limits a route spends, as one shared frozen array per distinct list; null: all of them. */

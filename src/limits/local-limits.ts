@@ -1,5 +1,7 @@
 import type { Clock } from "../time/clock.js";
-import { PLAIN_SPEND, type CheckLimits, type Admission, type LimitedKey, type OrganizationLimits, type PlanLimits, type Spend } from "./check-limits.js";
+import { PLAIN_SPEND, type AdmittedKey, type CheckLimits, type Admission, type CreditedIdentity, type CreditedKey, type LimitedKey, type OrganizationLimits, type PlanLimits, type Spend } from "./check-limits.js";
+import { CreditCounts } from "./credit-counts.js";
+import { creditLinesAt, type CreditLine } from "./credit-lines.js";
 import { linesOf, type LimitLine } from "./limit-lines.js";
 import { MonthlyQuota, type LoadMonthlyRequests } from "./monthly-quota.js";
 import { SlidingWindowLimiter, type RateLimitRule, type RateLimitState } from "./rate-limiter.js";
@@ -7,7 +9,8 @@ import { SlidingWindowLimiter, type RateLimitRule, type RateLimitState } from ".
 /**
  * Limits counted in this process alone, for a store no other process counts with (the embedded
  * store): sliding windows for the keys' and identities' limits and the organization's per-minute
- * rate, and the monthly quota seeded from stored usage once per organization and month.
+ * rate, credits counted per balance and window (credit-counts.ts), and the monthly quota seeded
+ * from stored usage once per organization and month.
  */
 
 export interface LocalLimitsOptions {
@@ -20,6 +23,8 @@ export interface LocalLimitsOptions {
 }
 
 type KeyLimitFields = Pick<LimitedKey, "id" | "rateLimit">;
+
+const NO_CREDITS: readonly CreditLine[] = Object.freeze([]);
 
 // The organization's rule follows from its plan alone: made once per plan, not once per request.
 const organizationRules = new WeakMap<PlanLimits, RateLimitRule>();
@@ -39,6 +44,7 @@ export class LocalLimits implements CheckLimits {
   readonly #windows: SlidingWindowLimiter;
   readonly #organizations: SlidingWindowLimiter;
   readonly #quota: MonthlyQuota;
+  readonly #credits: CreditCounts;
 
   constructor(options: LocalLimitsOptions) {
     this.#clock = options.clock;
@@ -49,9 +55,10 @@ export class LocalLimits implements CheckLimits {
     const maxOrganizations = options.maxOrganizations ?? 100_000;
     this.#organizations = new SlidingWindowLimiter({ clock: options.clock, maxBuckets: maxOrganizations });
     this.#quota = new MonthlyQuota({ loadMonthlyRequests: options.loadMonthlyRequests, maxOrganizations });
+    this.#credits = new CreditCounts(options.maxBuckets);
   }
 
-  admit(key: LimitedKey, plan: PlanLimits, nowMs: number, waitMs = Infinity, spend: Spend = PLAIN_SPEND): Admission {
+  admit(key: AdmittedKey, plan: PlanLimits, nowMs: number, waitMs = Infinity, spend: Spend = PLAIN_SPEND): Admission {
     // The organization's month is counted from stored usage first (once per organization and
     // month); a load that failed rejects the wait, and the Check answers unavailable. That read
     // is bounded by the store's own read deadline, not by waitMs: without it there is no count.
@@ -59,12 +66,18 @@ export class LocalLimits implements CheckLimits {
     if (ready !== undefined) return { waitFor: ready };
     const lines = linesOf(key, plan, spend.identity, spend.only);
     const cost = spend.cost;
-    // Each limit is looked at before any is counted; only the state answered is made.
+    const credits = key.credits !== undefined || spend.identity?.credits ? creditLinesAt(key, spend.identity, nowMs) : NO_CREDITS;
+    // Each limit is looked at before any is counted; only the state answered is made. Credits
+    // come after the rate limits, before the organization's month.
     for (const line of lines.lines) {
+      if (line.local === "month") {
+        for (const credit of credits) if (this.#credits.remaining(credit) < cost) return { admitted: false, reason: "CREDITS_EXHAUSTED", credit };
+      }
       if (this.#remaining(line, nowMs) < cost) {
         return { admitted: false, reason: line.owner === "organization" ? "QUOTA_EXCEEDED" : "RATE_LIMITED", state: this.#state(line, nowMs, cost), line, lines };
       }
     }
+    for (const credit of credits) this.#credits.spend(credit, cost);
     // The tightest after counting (the first on a tie), as tightest() picks.
     let tightest = lines.lines[0]!;
     let tightestLeft = Infinity;
@@ -102,6 +115,10 @@ export class LocalLimits implements CheckLimits {
       perMinute: this.#organizations.peek(organizationId, organizationRule(plan), nowMs),
       monthly: this.#quota.peek(organizationId, plan.monthlyQuota, nowMs),
     };
+  }
+
+  async debitCredits(key: CreditedKey, identity: CreditedIdentity | null, units: number, nowMs: number = this.#clock.now()): Promise<void> {
+    for (const credit of creditLinesAt(key, identity, nowMs)) this.#credits.debit(credit, units);
   }
 
   async close(): Promise<void> {}

@@ -10,6 +10,6 @@ export type CheckOutcome = "allowed" | KeyedDenial;
 
 export const CHECK_OUTCOMES: readonly CheckOutcome[] = ["allowed", ...DENIAL_CODES.filter(isKeyed)];
 
-/** The outcomes that answer 429: the key's own rate limit and the organization's quota. */
-export const THROTTLED_OUTCOMES: readonly CheckOutcome[] = ["RATE_LIMITED", "QUOTA_EXCEEDED"];
+/** The outcomes that answer 429: the key's and its identity's limits and credits, and the organization's quota. */
+export const THROTTLED_OUTCOMES: readonly CheckOutcome[] = ["RATE_LIMITED", "QUOTA_EXCEEDED", "CREDITS_EXHAUSTED"];
 

@@ -16,6 +16,8 @@ export const DENIAL_CODES = [
   "SCOPE_MISSING",
   "RATE_LIMITED",
   "QUOTA_EXCEEDED",
+  // Last though Check decides it before the quota: outcomes are counted by their index here (src/usage/key-day-rows.ts).
+  "CREDITS_EXHAUSTED",
 ] as const;
 
 export type DenialCode = (typeof DENIAL_CODES)[number];
@@ -65,6 +67,11 @@ export const DENIALS: Readonly<Record<DenialCode, Denial>> = {
     grpcCode: Code.PermissionDenied,
     message: "The API key's rate limit is exceeded; retry after the time in the Retry-After header.",
   },
+  CREDITS_EXHAUSTED: {
+    httpStatus: 429,
+    grpcCode: Code.PermissionDenied,
+    message: "The API key's credits are used up.",
+  },
   QUOTA_EXCEEDED: {
     httpStatus: 429,
     grpcCode: Code.PermissionDenied,
@@ -79,4 +86,14 @@ export const DENIALS: Readonly<Record<DenialCode, Denial>> = {
 export function rateLimitedMessage(owner: "key" | "identity", name: string): string {
   const whose = owner === "key" ? "The API key's" : "The API key's identity's";
   return `${whose} rate limit "${name}" is exceeded; retry after the time in the Retry-After header.`;
+}
+
+/**
+ * CREDITS_EXHAUSTED's message: whose balance ran out (the key's or its identity's) and when it
+ * refills, if it ever does (`refillAtMs` null: it does not).
+ */
+export function creditsExhaustedMessage(owner: "key" | "identity", refillAtMs: number | null): string {
+  const whose = owner === "key" ? "The API key's" : "The API key's identity's";
+  const when = refillAtMs === null ? "they are not refilled" : `they are refilled at ${new Date(refillAtMs).toISOString()}`;
+  return `${whose} credits are used up; ${when}.`;
 }

@@ -7,6 +7,22 @@
 export type BudgetUnit = "second" | "minute" | "hour" | "day" | "month";
 
 /**
+ * A window the asker names instead of a unit's (credits: src/limits/credit-windows.ts, whose
+ * windows start on a refill day, or at the moment a balance was set, and may never end).
+ */
+export interface ExplicitBudgetWindow {
+  startMs: number;
+  /** Null: the window never ends (a balance with no refill). */
+  endMs: number | null;
+}
+
+/**
+ * How long a window the asker named is kept after it ended: an ask for it that comes later (a
+ * replica whose clock is behind) must find it, not open it afresh. Windows that ended grant nothing.
+ */
+export const EXPLICIT_WINDOW_RETENTION_MS = 86_400_000;
+
+/**
  * One replica's ask for units of a bucket's budget in the store's current window
  * (src/limits/leased-budgets.ts). The holder states what it believes it holds; the store moves the
  * holding only when it agrees, so a retried ask whose first try did land changes nothing, and the
@@ -14,7 +30,14 @@ export type BudgetUnit = "second" | "minute" | "hour" | "day" | "month";
  */
 export interface BudgetLeaseRequest {
   bucket: string;
+  /** The window's length, unless `window` names it. */
   unit: BudgetUnit;
+  /**
+   * The window the asker names: the bucket counts in it once it is the latest asked for (a window
+   * only moves forward, as unit windows do). Units are granted only while it has not ended on the
+   * store's clock.
+   */
+  window?: ExplicitBudgetWindow;
   /** The bucket's limit as of now: units are granted only while the fleet's total stays within it. */
   limit: number;
   /** The asking replica: letters, digits, `-` and `_` only. */
@@ -42,6 +65,7 @@ export interface BudgetLeaseRequest {
 export interface BudgetLease {
   bucket: string;
   windowStartMs: number;
+  /** Infinity for an explicit window with no end. */
   windowEndMs: number;
   /** The store's clock when it answered: windows follow it, never a replica's clock. */
   storeNowMs: number;

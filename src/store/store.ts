@@ -11,12 +11,15 @@ import type { KeyListQuery } from "./key-list-query.js";
 import type { ChangeLogRepository } from "./change-log-repository.js";
 import type { IdentityRepository } from "./identity-repository.js";
 import type { BudgetLeaseRepository } from "./budget-lease-repository.js";
+import type { DebitedRequestRepository } from "./debited-request-repository.js";
 import type { Credits, NamedLimit } from "../model/identities.js";
 
 export type { KeyListOrder, KeyListQuery } from "./key-list-query.js";
 export type { WebhookAttemptOutcome, WebhookEndpointPatch, WebhookRepository } from "./webhook-repository.js";
 export type { ChangeLogEntry, ChangeLogRepository, ChangeLogStream, StoreChange } from "./change-log-repository.js";
-export type { BudgetLease, BudgetLeaseRepository, BudgetLeaseRequest, BudgetUnit } from "./budget-lease-repository.js";
+export type { BudgetLease, BudgetLeaseRepository, BudgetLeaseRequest, BudgetUnit, ExplicitBudgetWindow } from "./budget-lease-repository.js";
+export { EXPLICIT_WINDOW_RETENTION_MS } from "./budget-lease-repository.js";
+export type { DebitedRequestRepository } from "./debited-request-repository.js";
 export type { CreateIdentityOutcome, DeleteIdentityOutcome, IdentityListQuery, IdentityPatch, IdentityRepository, UpdateIdentityOutcome } from "./identity-repository.js";
 
 /**
@@ -264,6 +267,8 @@ export interface Store {
   readonly webhooks: WebhookRepository;
   /** The organizations' identities, whose limits and credits their keys share. */
   readonly identities: IdentityRepository;
+  /** Requests whose response-reported cost was debited, so none is debited twice (debited-request-repository.ts). */
+  readonly debitedRequests: DebitedRequestRepository;
   /**
    * Runs `work` as one unit (src/store/unit-of-work.ts): the store writes it makes commit together
    * or not at all (a MongoDB transaction on a replica set; on a standalone mongod, which has no

@@ -96,10 +96,17 @@ describe("CheckResponseEncoder", () => {
           ? { outcome: code, entry: null }
           : code === "RATE_LIMITED" || code === "QUOTA_EXCEEDED"
             ? { outcome: code, entry: e, limit: { limit: 100, remaining: 0, resetAtMs: c.nowMs + 60_000, retryAtMs: c.nowMs + 1_500 }, ...fc.sample(limited, 1)[0]! }
-            : { outcome: code, entry: e }
+            : code === "CREDITS_EXHAUSTED"
+              ? { outcome: code, entry: e, credit: { owner: "identity", bucket: "credits/identity/o/i/1/2", startMs: 2, endMs: c.nowMs + 90_500, limit: 10 } }
+              : { outcome: code, entry: e }
       ) as Decision;
       expect(Buffer.from(encoder.encode(d, c))).toEqual(Buffer.from(expected(d, c)));
     }
+    // A balance that is never refilled: no Retry-After, and the message says so.
+    const never = { outcome: "CREDITS_EXHAUSTED", entry: e, credit: { owner: "key", bucket: "credits/key/k/1/1", startMs: 1, endMs: null, limit: 10 } } as Decision;
+    expect(Buffer.from(encoder.encode(never, c))).toEqual(Buffer.from(expected(never, c)));
+    const response = toCheckResponse(never, c);
+    expect(response.status?.message).toBe("The API key's credits are used up; they are not refilled.");
   });
 
   it("a response too big for its scratch buffer is still exact", () => {

@@ -44,6 +44,7 @@ function recordingWaits(limits: CheckLimits): { limits: CheckLimits; waits: numb
       },
       peekKeyRateLimit: (key, nowMs) => limits.peekKeyRateLimit(key, nowMs),
       peekOrganization: (id, plan, nowMs) => limits.peekOrganization(id, plan, nowMs),
+      debitCredits: (key, identity, units, nowMs) => limits.debitCredits(key, identity, units, nowMs),
       close: () => limits.close(),
     },
   };

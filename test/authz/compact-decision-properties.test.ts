@@ -45,7 +45,8 @@ function decideFromRecord(input: CheckInput, presentedHash: string, entry: Recor
   }
   const admission = limits.admit(entry.key, entry.plan, nowMs, 0);
   if ("waitFor" in admission) return admission;
-  if (!admission.admitted) return { outcome: admission.reason, limit: admission.state };
+  // The keys here hold no credits: a denial is a limit's.
+  if (!admission.admitted) return admission.reason === "CREDITS_EXHAUSTED" ? { outcome: admission.reason } : { outcome: admission.reason, limit: admission.state };
   return { outcome: "allowed", limit: admission.state };
 }
 

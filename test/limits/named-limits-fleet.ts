@@ -1,4 +1,4 @@
-import type { Admission, CheckLimits, LimitedKey, PlanLimits, Spend } from "../../src/limits/check-limits.js";
+import type { Admission, AdmittedKey, CheckLimits, PlanLimits, Spend } from "../../src/limits/check-limits.js";
 import type { LeasedBudgetsOptions } from "../../src/limits/leased-budgets.js";
 import { LeasedLimits } from "../../src/limits/leased-limits.js";
 import { LocalLimits } from "../../src/limits/local-limits.js";
@@ -39,7 +39,7 @@ export function localLimits(clock: Clock): LocalLimits {
 }
 
 /** One Check's admission: wait when told to, then decide again (waiting no more the last time), as Check does. */
-export async function admit(limits: CheckLimits, key: LimitedKey, nowMs: () => number, spend?: Spend): Promise<Exclude<Admission, { waitFor: Promise<void> }>> {
+export async function admit(limits: CheckLimits, key: AdmittedKey, nowMs: () => number, spend?: Spend): Promise<Exclude<Admission, { waitFor: Promise<void> }>> {
   let admission = limits.admit(key, PLAN, nowMs(), Infinity, spend);
   for (let waits = 1; "waitFor" in admission; waits++) {
     if (waits > 3) throw new Error("asked to wait after the last wait");
@@ -51,4 +51,8 @@ export async function admit(limits: CheckLimits, key: LimitedKey, nowMs: () => n
 
 /** What a denial names: whose limit and which, or "admitted". */
 export const verdict = (admission: Exclude<Admission, { waitFor: Promise<void> }>): string =>
-  admission.admitted ? "admitted" : `${admission.reason} ${admission.line.owner}:${admission.line.name}`;
+  admission.admitted
+    ? "admitted"
+    : admission.reason === "CREDITS_EXHAUSTED"
+      ? `${admission.reason} ${admission.credit.owner}`
+      : `${admission.reason} ${admission.line.owner}:${admission.line.name}`;

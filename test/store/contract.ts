@@ -15,6 +15,7 @@ import { describeOrganizationsContract } from "./contract/organizations.js";
 import { describeBudgetLeasesContract } from "./contract/budget-leases.js";
 import { describeReplicaRegistryContract } from "./contract/replica-registry.js";
 import { describeReceiptsContract } from "./contract/receipts.js";
+import { describeDebitedRequestsContract } from "./contract/debited-requests.js";
 import { describeUsersContract } from "./contract/users.js";
 import { describeKeyScheduleContract } from "./contract/key-schedule.js";
 import { describeWebhookEndpointsContract } from "./contract/webhook-endpoints.js";
@@ -85,6 +86,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     describeUsageContract(getStore);
     describeIdentitiesContract(getStore);
     describeReceiptsContract(getStore);
+    describeDebitedRequestsContract(getStore);
     describeWebhookEndpointsContract(getStore);
     describeWebhookOutboxContract(getStore, () => underTest?.unitsWithoutRollback !== true);
     describeWebhookClaimsContract(getStore);

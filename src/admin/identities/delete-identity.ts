@@ -34,6 +34,7 @@ export function deleteIdentity(parts: AdminParts): KeyAdminHandler<"deleteIdenti
         `${outcome.keys} key${outcome.keys === 1 ? " is" : "s are"} still tied to the identity; untie them (UpdateKey with an empty identity_id) or revoke them first`,
       );
     }
+    deps.keyEvents.identityChanged(outcome.identity.id);
     await audit.changed(caller, { action: "identity.delete", details: identityDetails(outcome.identity) });
     return create(DeleteIdentityResponseSchema, {});
   };

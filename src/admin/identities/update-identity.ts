@@ -24,7 +24,8 @@ const API_NAMES: Record<Exclude<keyof IdentityPatch, "updatedAt">, string> = {
 
 /**
  * UpdateIdentity: only the fields present change. New limits or credits reach every key tied to
- * the identity at their next Check, on every replica (the store logs the change with it).
+ * the identity at their next Check: on this process by KeyEvents.identityChanged, on every other
+ * replica by the change log the store writes with it.
  */
 export function updateIdentity(parts: AdminParts): KeyAdminHandler<"updateIdentity"> {
   const { deps, allow, audit, events } = parts;
@@ -50,6 +51,8 @@ export function updateIdentity(parts: AdminParts): KeyAdminHandler<"updateIdenti
       (updated) => (updated.ok ? [{ type: "identity.updated", identity: updated.identity }] : []),
     );
     if (!outcome.ok) throw outcome.reason === "not_found" ? identityNotFound(req.id, "id") : externalIdTaken(patch.externalId!);
+    // This process's Checks read the new limits and credits at once (other processes: the change log).
+    deps.keyEvents.identityChanged(outcome.identity.id);
     const fields = (Object.keys(API_NAMES) as (keyof typeof API_NAMES)[]).filter((field) => patch[field] !== undefined).map((field) => API_NAMES[field]);
     await audit.changed(caller, { action: "identity.update", details: { ...identityDetails(outcome.identity), fields: fields.join(",") } });
     return create(UpdateIdentityResponseSchema, { identity: toIdentity(outcome.identity) });

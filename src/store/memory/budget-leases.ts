@@ -33,7 +33,7 @@ export class MemoryBudgetLeases implements BudgetLeaseRepository {
   }
 
   #leaseOne(request: BudgetLeaseRequest, nowMs: number): BudgetLease {
-    const current = windowAt(request.unit, nowMs);
+    const current = request.window === undefined ? windowAt(request.unit, nowMs) : { startMs: request.window.startMs, endMs: request.window.endMs ?? Infinity };
     let window = this.#windows.get(request.bucket);
     // A window only moves forward: a clock that stepped back never reopens the one before.
     if (window === undefined || window.startMs < current.startMs) {
@@ -46,7 +46,8 @@ export class MemoryBudgetLeases implements BudgetLeaseRepository {
     if (applied) {
       const floor = sameWindow ? request.floor : 0;
       const forced = Math.max(0, floor - mine);
-      const grantable = !(request.seedFirst === true && window.unseeded);
+      // An explicit window that ended grants nothing: an ask that comes late never reopens it.
+      const grantable = !(request.seedFirst === true && window.unseeded) && !(request.window !== undefined && nowMs >= window.endMs);
       const change =
         request.want >= 0 ? (grantable ? Math.max(0, Math.min(request.want, request.limit - window.granted - forced)) : 0) : request.want;
       const held = Math.max(0, floor + change);

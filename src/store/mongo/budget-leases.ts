@@ -1,12 +1,13 @@
 import type { Collection, Document, IndexDescription } from "mongodb";
-import type { BudgetLease, BudgetLeaseRepository, BudgetLeaseRequest } from "../store.js";
+import { EXPLICIT_WINDOW_RETENTION_MS, type BudgetLease, type BudgetLeaseRepository, type BudgetLeaseRequest } from "../store.js";
 
 /** A bucket's current window and who holds how much of it. */
 export interface BudgetWindowDocument {
   /** The bucket: one document per bucket, reset in place when its next window opens. */
   _id: string;
   start: Date;
-  end: Date;
+  /** Null: an explicit window with no end. */
+  end: Date | null;
   /** Every holder's units, summed: the figure the limit bounds. */
   granted: number;
   /** Units per holder (replica id). */
@@ -17,8 +18,8 @@ export interface BudgetWindowDocument {
   applied: boolean;
   /** The primary's clock at the last lease. */
   now: Date;
-  /** TTL: a window past, and one more, that nobody leased from. */
-  expiresAt: Date;
+  /** TTL: a window past, and one more (an explicit window: EXPLICIT_WINDOW_RETENTION_MS), that nobody leased from; null: kept. */
+  expiresAt: Date | null;
 }
 
 const HOLDER = /^[A-Za-z0-9_-]{1,64}$/;
@@ -78,7 +79,7 @@ export class MongoBudgetLeases implements BudgetLeaseRepository {
     return {
       bucket: request.bucket,
       windowStartMs: document.start.getTime(),
-      windowEndMs: document.end.getTime(),
+      windowEndMs: document.end === null ? Infinity : document.end.getTime(),
       storeNowMs: document.now.getTime(),
       held: document.held[request.holder] ?? 0,
       applied: document.applied,
@@ -94,14 +95,39 @@ function grant(want: number, limit: number): Document {
   return { $max: [0, { $min: [want, { $subtract: [{ $subtract: [limit, "$granted"] }, { $max: [0, { $subtract: ["$_floor", "$_mine"] }] }] }] }] };
 }
 
+/**
+ * Where the window starts and ends and when its document may go: the unit's on the primary's clock,
+ * or the one the asker names (`$_current` is the later of it and the document's).
+ */
+function windowBounds(request: BudgetLeaseRequest): { start: Document; end: Document; expiresAt: Document } {
+  const { unit, window } = request;
+  if (window === undefined) {
+    return {
+      start: { $dateTrunc: { date: "$$NOW", unit, timezone: "UTC" } },
+      end: { $dateAdd: { startDate: "$_current", unit, amount: 1 } },
+      expiresAt: { $dateAdd: { startDate: "$end", unit, amount: 1 } },
+    };
+  }
+  const end = window.endMs === null ? null : new Date(window.endMs);
+  return {
+    start: new Date(window.startMs),
+    // An asker behind the document's window leaves its end as it is.
+    end: { $cond: [{ $eq: ["$_current", new Date(window.startMs)] }, end, "$end"] },
+    expiresAt: { $cond: [{ $eq: ["$end", null] }, null, { $add: ["$end", EXPLICIT_WINDOW_RETENTION_MS] }] },
+  };
+}
+
 /** The update of one lease, step by step; the same rules as MemoryBudgetLeases. */
 function leasePipeline(request: BudgetLeaseRequest): Document[] {
-  const { unit, holder, limit, want } = request;
+  const { holder, limit, want } = request;
   const believedStart = request.windowStartMs === null ? null : new Date(request.windowStartMs);
+  const bounds = windowBounds(request);
+  // An explicit window that ended on the primary's clock grants nothing: an ask that comes late never reopens it.
+  const ended = request.window === undefined ? false : { $and: [{ $ne: ["$end", null] }, { $lte: ["$end", "$_now"] }] };
   return [
     // The primary's window, never one before the document's: a primary whose clock is behind the
     // last one's (after an election) does not reopen a window.
-    { $set: { _now: "$$NOW", _current: { $max: [{ $dateTrunc: { date: "$$NOW", unit, timezone: "UTC" } }, "$start"] } } },
+    { $set: { _now: "$$NOW", _current: { $max: [bounds.start, "$start"] } } },
     { $set: { _created: { $eq: [{ $type: "$start" }, "missing"] }, _opened: { $ne: ["$start", "$_current"] } } },
     {
       $set: {
@@ -109,7 +135,7 @@ function leasePipeline(request: BudgetLeaseRequest): Document[] {
         granted: { $cond: ["$_opened", 0, "$granted"] },
         held: { $cond: ["$_opened", {}, "$held"] },
         start: "$_current",
-        end: { $dateAdd: { startDate: "$_current", unit, amount: 1 } },
+        end: bounds.end,
       },
     },
     {
@@ -132,9 +158,7 @@ function leasePipeline(request: BudgetLeaseRequest): Document[] {
                     "$_floor",
                     want < 0
                       ? want
-                      : request.seedFirst === true
-                        ? { $cond: ["$unseeded", 0, grant(want, limit)] }
-                        : grant(want, limit),
+                      : { $cond: [{ $or: [ended, request.seedFirst === true ? "$unseeded" : false] }, 0, grant(want, limit)] },
                   ],
                 },
               ],
@@ -150,7 +174,7 @@ function leasePipeline(request: BudgetLeaseRequest): Document[] {
         held: { $setField: { field: holder, input: "$held", value: "$_held" } },
         applied: "$_matches",
         now: "$_now",
-        expiresAt: { $dateAdd: { startDate: "$end", unit, amount: 1 } },
+        expiresAt: bounds.expiresAt,
       },
     },
     { $unset: ["_now", "_current", "_created", "_opened", "_same", "_mine", "_floor", "_matches", "_held"] },

@@ -106,6 +106,32 @@ export function describeBudgetLeasesContract(getStore: () => Store): void {
       });
     });
 
+    it("an explicit window is the asker's: its bounds, unbounded when it has no end, and a later one starts a new count", async () => {
+      const bucket = `credits/key/${newId("key")}`;
+      const hour = 3_600_000;
+      const startMs = Date.now() - hour;
+      const first = await leaseOne({ bucket, holder: "a", want: 30, window: { startMs, endMs: null } });
+      expect(first).toMatchObject({ windowStartMs: startMs, windowEndMs: Infinity, held: 20, granted: 20, unseeded: true });
+      const more = await leaseOne(after(first, { bucket, holder: "a", want: 1, window: { startMs, endMs: null } }));
+      expect(more).toMatchObject({ held: 20, granted: 20, applied: true });
+      // The next window (a refill): a count from nothing, in bounds the asker names.
+      const next = await leaseOne(after(more, { bucket, holder: "b", want: 7, limit: 10, window: { startMs: startMs + hour / 2, endMs: startMs + 3 * hour } }));
+      expect(next).toMatchObject({ windowStartMs: startMs + hour / 2, windowEndMs: startMs + 3 * hour, held: 7, granted: 7, holders: 1, unseeded: false });
+      // An asker still in the window before gets the later one: a window never moves back.
+      const behind = await leaseOne(after(first, { bucket, holder: "a", want: 5, limit: 10, window: { startMs, endMs: startMs + hour / 2 } }));
+      expect(behind).toMatchObject({ windowStartMs: startMs + hour / 2, windowEndMs: startMs + 3 * hour, held: 3, granted: 10 });
+    });
+
+    it("an explicit window that ended grants nothing, but what was admitted without a lease still counts", async () => {
+      const bucket = `credits/key/${newId("key")}`;
+      const window = { startMs: Date.now() - 7_200_000, endMs: Date.now() - 3_600_000 };
+      const late = await leaseOne({ bucket, holder: "a", want: 5, window });
+      expect(late).toMatchObject({ windowStartMs: window.startMs, windowEndMs: window.endMs, held: 0, granted: 0, applied: true });
+      const owed = await leaseOne(after(late, { bucket, holder: "a", floor: 2, want: 5, window }));
+      expect(owed).toMatchObject({ held: 2, granted: 2 });
+      expect(await leaseOne(after(owed, { bucket, holder: "a", want: -1, window }))).toMatchObject({ held: 1, granted: 1 });
+    });
+
     it("a seed adds once, to the window opened without an earlier one; a window that follows another opens seeded and empty", async () => {
       const unit: BudgetUnit = "second";
       let bucket = `org/${newId("org")}/second`;
