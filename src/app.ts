@@ -24,6 +24,7 @@ import { CheckTracing } from "./authz/check-tracing.js";
 import { Webhooks } from "./webhooks/webhooks.js";
 import { ChangeFeed } from "./cache/change-feed.js";
 import { IdentityCache } from "./cache/identity-cache.js";
+import { compileRouteTable } from "./authz/route-table.js";
 import { KeyCache } from "./cache/key-cache.js";
 import { consoleHandler } from "./console/console-handler.js";
 import type { Config } from "./config/config.js";
@@ -233,7 +234,9 @@ export async function startApp(options: AppOptions): Promise<App> {
   const dataPlaneAdmissions: [string, RpcAdmission][] =
     dataPlaneAdmission === undefined ? [] : [[Authorization.typeName, dataPlaneAdmission], [AccessLogService.typeName, dataPlaneAdmission]];
   const authorization = authorizationRoutes({ config, hasher, keyCache, limits, clock, usage: usage.recorder, logger, observer: metrics.check, failedKeys, throttles: metrics.throttles, waitBudgetMs: config.storeReadTimeoutMs, rateLimits: webhooks.rateLimitNotes, identities: (key) => identityCache.lookup(key), ...(options.tracer && { tracing: new CheckTracing(options.tracer) }) }, boundary);
-  const accessLogRoutes = usage.accessLogRoutes(boundary);
+  // Response-reported costs (docs/response-cost.md): debited where Checks count credits.
+  const routeTable = compileRouteTable(config.routes);
+  const accessLogRoutes = usage.accessLogRoutes(boundary, { debitCredits: (key, identity, units) => limits.debitCredits(key, identity, units), costHeaderFor: (method, path) => routeTable.costHeaderFor(method, path) });
   const dataPlaneRoutes = (router: ConnectRouter) => {
     authorization.routes(router);
     accessLogRoutes(router);

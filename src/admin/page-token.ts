@@ -13,7 +13,7 @@ export interface PageCursor {
   organizationId: string;
   /** The filter of the first page, serialised; later pages must use the same. */
   filter: string;
-  /** The last id the previous page returned. */
+  /** Where the previous page ended: its last id, or what the listing's order needs to go on. */
   after: string;
 }
 
@@ -65,19 +65,21 @@ export class PageTokens {
 
   /**
    * One page of a listing: the cursor from `pageToken` (refused as a page_token error), one
-   * item more than asked fetched to know whether another page follows, and its token.
+   * item more than asked fetched to know whether another page follows, and its token, whose
+   * cursor is `cursorOf` the page's last item (its id unless the order needs more).
    */
   async page<T extends { id: string }>(
     listing: Omit<PageCursor, "after">,
     pageToken: string,
     pageSize: number,
     fetch: (cursor: string | undefined, limit: number) => Promise<T[]>,
+    cursorOf: (last: T) => string = (last) => last.id,
   ): Promise<{ items: T[]; nextPageToken: string }> {
     const cursor = this.read(pageToken, listing);
     if (cursor instanceof Error) throw fieldError("page_token", cursor.message);
     const fetched = await fetch(cursor, pageSize + 1);
     const more = fetched.length > pageSize;
     const items = more ? fetched.slice(0, pageSize) : fetched;
-    return { items, nextPageToken: more ? this.issue({ ...listing, after: items[items.length - 1]!.id }) : "" };
+    return { items, nextPageToken: more ? this.issue({ ...listing, after: cursorOf(items[items.length - 1]!) }) : "" };
   }
 }

@@ -67,5 +67,6 @@ export function toOrganizationSettingsMessage(settings: OrganizationSettings): O
     disableUnusedKeysAfterDays: settings.disableUnusedKeysAfterDays,
     quotaThresholds: settings.quotaThresholds,
     leakedKeyAction: LEAKED_KEY_ACTION_MESSAGES[settings.leakedKeyAction],
+    responseCostHeader: settings.responseCostHeader,
   });
 }

@@ -26,6 +26,8 @@ interface CompiledRule {
   scopes: readonly string[];
   /** What a request on it spends: PLAIN_SPEND unless the rule names a cost or limits. */
   spend: Spend;
+  /** The response header whose value is debited after the response; null: the organization's. */
+  costHeader: string | null;
   match: Matcher;
   exact: boolean;
   literalLength: number;
@@ -55,6 +57,11 @@ export interface RouteTable {
    * Method-override headers do not change it: the cost is the route's the request took.
    */
   spendFor(method: string, path: string): Spend;
+  /**
+   * The response header the rule `spendFor` would take names for its cost (docs/response-cost.md),
+   * for the access log to debit; null when no rule matches or it names none.
+   */
+  costHeaderFor(method: string, path: string): string | null;
 }
 
 const NONE: readonly string[] = Object.freeze([]);
@@ -106,7 +113,7 @@ function compile(rule: RouteRule, index: number): CompiledRule {
     rule.cost === undefined && rule.limits === undefined
       ? PLAIN_SPEND
       : Object.freeze({ cost: rule.cost ?? 1, only: rule.limits === undefined ? null : Object.freeze([...rule.limits]), identity: null });
-  const base = { method: rule.method.toUpperCase(), scopes: Object.freeze([...rule.scopes]), spend, index };
+  const base = { method: rule.method.toUpperCase(), scopes: Object.freeze([...rule.scopes]), spend, costHeader: rule.costHeader ?? null, index };
   if (stars === 0) {
     return { ...base, match: (path) => path === pattern, exact: true, literalLength: pattern.length, wildcardWeight: 0 };
   }
@@ -169,11 +176,14 @@ class CompiledRouteTable implements RouteTable {
   readonly #named: ReadonlySet<string>;
   /** Some rule names a cost or limits: otherwise spendFor matches nothing. */
   readonly #spends: boolean;
+  /** Some rule names a cost header: otherwise costHeaderFor matches nothing. */
+  readonly #costHeaders: boolean;
 
   constructor(rules: readonly RouteRule[]) {
     this.#rules = rules.map(compile).sort(moreSpecificFirst);
     this.configured = this.#rules.length > 0;
     this.#spends = this.#rules.some((rule) => rule.spend !== PLAIN_SPEND);
+    this.#costHeaders = this.#rules.some((rule) => rule.costHeader !== null);
     this.#named = new Set(["GET", "HEAD", ...this.#rules.map((rule) => rule.method).filter((method) => method !== "*")]);
   }
 
@@ -195,12 +205,19 @@ class CompiledRouteTable implements RouteTable {
   }
 
   spendFor(method: string, path: string): Spend {
-    if (!this.#spends) return PLAIN_SPEND;
+    return this.#spends ? (this.#ruleTaken(method, path)?.spend ?? PLAIN_SPEND) : PLAIN_SPEND;
+  }
+
+  costHeaderFor(method: string, path: string): string | null {
+    return this.#costHeaders ? (this.#ruleTaken(method, path)?.costHeader ?? null) : null;
+  }
+
+  /** The rule a request's own method takes (HEAD: a rule naming HEAD, else GET's), as for its spend. */
+  #ruleTaken(method: string, path: string): CompiledRule | undefined {
     const target = withoutTrailingSlash(path);
     let segments: string[] | undefined;
     const lazySegments = (): readonly string[] => (segments ??= splitPath(target));
-    const rule = method === "HEAD" ? (this.#match("HEAD", target, lazySegments, true) ?? this.#match("GET", target, lazySegments)) : this.#match(method, target, lazySegments);
-    return rule?.spend ?? PLAIN_SPEND;
+    return method === "HEAD" ? (this.#match("HEAD", target, lazySegments, true) ?? this.#match("GET", target, lazySegments)) : this.#match(method, target, lazySegments);
   }
 
   /** The most specific rule for this method (or, with `named`, only rules naming it). */

@@ -1,5 +1,6 @@
 import { timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
-import { Environment, KeyType, RateLimitPeriod, UsagePeriod } from "../../gen/keygate/v1/key_admin_pb.js";
+import { Environment, KeyOrder, KeyState, KeyType, RateLimitPeriod, UsagePeriod } from "../../gen/keygate/v1/key_admin_pb.js";
+import { isId, type IdKind } from "../model/ids.js";
 import { utcMonth } from "../time/utc-days.js";
 import { UsageError } from "./command.js";
 
@@ -55,6 +56,10 @@ function oneOf<T>(flag: string, raw: string, choices: Record<string, T>): T {
 
 export const environment = (raw: string) => oneOf("--environment", raw, { live: Environment.LIVE, test: Environment.TEST });
 export const keyType = (raw: string) => oneOf("--type", raw, { user: KeyType.USER, shared: KeyType.SHARED });
+export const keyStateFilter = (raw: string) =>
+  oneOf("--state", raw, { active: KeyState.ACTIVE, disabled: KeyState.DISABLED, revoked: KeyState.REVOKED, expired: KeyState.EXPIRED });
+export const keyOrder = (raw: string) =>
+  oneOf("--order", raw, { newest: KeyOrder.CREATED_DESC, oldest: KeyOrder.CREATED_ASC, name: KeyOrder.NAME_ASC, "name-desc": KeyOrder.NAME_DESC });
 export const usagePeriod = (raw: string) => oneOf("--period", raw, { day: UsagePeriod.DAY, week: UsagePeriod.WEEK, month: UsagePeriod.MONTH });
 
 /** A page size and the like: 1 to `max` (the most the RPC accepts). */
@@ -70,4 +75,10 @@ export function month(raw: string | undefined, nowMs = Date.now()): string {
   const value = raw ?? utcMonth(nowMs);
   if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(value)) throw new UsageError(`--month must be YYYY-MM; got ${JSON.stringify(raw)}`);
   return value;
+}
+
+/** An id of one kind (`user_…`, `key_…`), refused here rather than by the server. */
+export function id(flag: string, kind: IdKind, raw: string): string {
+  if (!isId(kind, raw)) throw new UsageError(`${flag} must be a ${kind} id (${kind}_ and 26 letters and digits); got ${JSON.stringify(raw)}`);
+  return raw;
 }

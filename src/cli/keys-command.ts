@@ -1,11 +1,8 @@
-import { create } from "@bufbuild/protobuf";
 import {
   CreateKeyResponseSchema,
   DeleteKeyResponseSchema,
-  Environment,
   GetKeyResponseSchema,
   KeyType,
-  ListKeysResponseSchema,
   RegenerateKeyResponseSchema,
   RevokeKeyResponseSchema,
   TestKeyResponseSchema,
@@ -16,15 +13,14 @@ import { keyState } from "../model/key-state.js";
 import * as parse from "./arguments.js";
 import { EXIT, UsageError, type CommandIo } from "./command.js";
 import { credits, creditsText, limitsText, namedLimit } from "./metering-arguments.js";
-import { count, PERIOD_NAME, printFields, printTable, time } from "./output.js";
+import { count, printFields, time } from "./output.js";
+import { ENVIRONMENT_NAME, rate } from "./key-columns.js";
+import { listKeysCommand } from "./keys-list-command.js";
 import { commandGroup, type RunContext, type Subcommand } from "./remote.js";
 
 /** keygate keys …: the key lifecycle against a running server. */
 
-const ENVIRONMENT_NAME: Record<Environment, string> = { [Environment.UNSPECIFIED]: "-", [Environment.LIVE]: "live", [Environment.TEST]: "test" };
 const KEY_TYPE_NAME: Record<KeyType, string> = { [KeyType.UNSPECIFIED]: "-", [KeyType.USER]: "user", [KeyType.SHARED]: "shared" };
-
-const rate = (key: ApiKey) => (key.rateLimit > 0 ? `${key.rateLimit}/${PERIOD_NAME[key.rateLimitPeriod]}` : "plan");
 
 function printKey(io: CommandIo, key: ApiKey): void {
   printFields(io, [
@@ -94,48 +90,6 @@ function metering(ctx: RunContext) {
     ...(given !== undefined && { credits: credits(given, text(ctx, "refill")) }),
   };
 }
-
-const list: Subcommand = {
-  summary: "list keys, newest last",
-  help: `Usage: keygate keys list [--active | --disabled] [--page-size N] [--page-token TOKEN | --all]
-
-Lists the organization's keys in creation order, a page at a time.
-
-Options:
-  --active               only enabled keys
-  --disabled             only disabled keys
-  --page-size N          keys per page, 1-1000 (default 50)
-  --page-token TOKEN     the page after the one that printed this token
-  --all                  every page`,
-  options: {
-    active: { type: "boolean", default: false },
-    disabled: { type: "boolean", default: false },
-    "page-size": { type: "string" },
-    "page-token": { type: "string" },
-    all: { type: "boolean", default: false },
-  },
-  async run(ctx) {
-    if (flag(ctx, "active") && flag(ctx, "disabled")) throw new UsageError("--active and --disabled exclude each other");
-    const isActive = flag(ctx, "active") ? true : flag(ctx, "disabled") ? false : undefined;
-    const pageSize = parse.positiveInt("--page-size", text(ctx, "page-size"), 50);
-    const keys: ApiKey[] = [];
-    let pageToken = text(ctx, "page-token") ?? "";
-    do {
-      const page = await ctx.client().listKeys({ pageSize, pageToken, ...(isActive !== undefined && { isActive }) });
-      keys.push(...page.keys);
-      pageToken = page.nextPageToken;
-    } while (flag(ctx, "all") && pageToken !== "");
-    return ctx.respond(ListKeysResponseSchema, create(ListKeysResponseSchema, { keys, nextPageToken: pageToken }), () => {
-      printTable(
-        ctx.io,
-        ["ID", "NAME", "PREFIX", "ENV", "STATE", "RATE", "TODAY", "LAST USED", "SCOPES"],
-        keys.map((k) => [k.id, k.name, k.keyPrefix, ENVIRONMENT_NAME[k.environment], keyState(k, Date.now()), rate(k), count(k.usage?.requestsToday ?? 0n), time(k.lastUsedAt), k.scopes.join(" ")]),
-        "No keys.",
-      );
-      if (pageToken !== "") ctx.io.out(`\nMore keys: keygate keys list --page-token ${pageToken}\n`);
-    });
-  },
-};
 
 const get: Subcommand = {
   summary: "show one key",
@@ -361,7 +315,7 @@ Exits 0 when it is valid, 5 when it is not.`,
 };
 
 export const keysCommand = commandGroup("keys", "Manage the API keys of the admin key's organization on a running keygate.", {
-  list,
+  list: listKeysCommand,
   get,
   create: createKey,
   update,

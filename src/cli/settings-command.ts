@@ -29,6 +29,7 @@ function printSettings(io: CommandIo, settings: OrganizationSettings | undefined
     ["disable unused keys", s.disableUnusedKeysAfterDays === 0 ? "never" : `after ${s.disableUnusedKeysAfterDays} days unused`],
     ["quota thresholds", s.quotaThresholds.length === 0 ? "none" : s.quotaThresholds.map((p) => `${p}%`).join(", ")],
     ["leaked key action", LEAKED_KEY_ACTIONS.find(([, action]) => action === s.leakedKeyAction)?.[2] ?? "unknown"],
+    ["response cost header", s.responseCostHeader === "" ? "none" : s.responseCostHeader],
   ]);
 }
 
@@ -39,7 +40,10 @@ const SETTINGS_TEXT = `Settings (defaults in brackets):
   quota thresholds     percentages of the monthly quota at which quota.threshold is sent,
                        1-100 ascending; none: no such events [80,100]
   leaked key action    what a key reported leaked by a secret scanner gets besides key.leaked
-                       and an audit entry: notify, disable or revoke [disable]`;
+                       and an audit entry: notify, disable or revoke [disable]
+  response cost header the response header whose whole-number value is debited from a key's
+                       credits after the response, where the route names none; empty: none
+                       (docs/response-cost.md) [none]`;
 
 const get: Subcommand = {
   summary: "print the organization's settings (also: keygate settings)",
@@ -92,7 +96,8 @@ const set: Subcommand = {
 
 Changes only the settings given. Admins and owners change the notification settings (expiry
 warning, quota thresholds); only owners change the key lifecycle ones (max key lifetime,
-disable unused keys, leaked key action), since they reach every key, owners' included.
+disable unused keys, leaked key action, response cost header), since they reach every key,
+owners' included.
 
 Options:
   --expiry-warning-days N            send key.expiring N days before a key expires (1-365)
@@ -101,6 +106,7 @@ Options:
   --disable-unused-keys-after-days N disable keys unused for N days; 0: never (0-3650)
   --quota-thresholds LIST            percentages, ascending, like 80,100; none: no events
   --leaked-key-action ACTION         what a leaked key gets: notify, disable or revoke
+  --response-cost-header NAME        debit credits by this response header's value; "": none
 
 ${SETTINGS_TEXT}`,
   options: {
@@ -109,6 +115,7 @@ ${SETTINGS_TEXT}`,
     "disable-unused-keys-after-days": { type: "string" },
     "quota-thresholds": { type: "string" },
     "leaked-key-action": { type: "string" },
+    "response-cost-header": { type: "string" },
   },
   async run(ctx) {
     const expiryWarningDays = days(ctx, "expiry-warning-days");
@@ -116,12 +123,15 @@ ${SETTINGS_TEXT}`,
     const disableUnusedKeysAfterDays = days(ctx, "disable-unused-keys-after-days");
     const quotaThresholds = thresholds(ctx);
     const leaked = leakedKeyAction(ctx);
+    // Checked by the server, which names the field when it is no header name.
+    const responseCostHeader = ctx.values["response-cost-header"] as string | undefined;
     const changes = {
       ...(expiryWarningDays !== undefined && { expiryWarningDays }),
       ...(maxKeyLifetimeDays !== undefined && { maxKeyLifetimeDays }),
       ...(disableUnusedKeysAfterDays !== undefined && { disableUnusedKeysAfterDays }),
       ...(quotaThresholds !== undefined && { quotaThresholds, setQuotaThresholds: true }),
       ...(leaked !== undefined && { leakedKeyAction: leaked }),
+      ...(responseCostHeader !== undefined && { responseCostHeader }),
     };
     if (Object.keys(changes).length === 0) throw new UsageError("nothing to change: give at least one option");
     const response = await ctx.client().updateOrganizationSettings(changes);

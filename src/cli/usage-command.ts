@@ -9,6 +9,7 @@ import {
   type EndpointUsage,
   type Money,
 } from "../../gen/keygate/v1/key_admin_pb.js";
+import { formatGrowth, formatResponseTime } from "../model/usage-figures.js";
 import * as parse from "./arguments.js";
 import type { CommandIo } from "./command.js";
 import { count, printFields, printTable } from "./output.js";
@@ -25,6 +26,14 @@ const SOURCE: Record<UsageSource, string> = {
   [UsageSource.CHECK_DECISIONS]: "Check decisions (allowed / denied)",
   [UsageSource.ACCESS_LOG]: "Envoy access log (upstream status)",
 };
+
+/** The average response time, or "—" and what would give one: durations come only from Envoy's access log. */
+function responseTime(ms: number, source: UsageSource): string {
+  if (ms > 0) return formatResponseTime(ms);
+  return source === UsageSource.ACCESS_LOG
+    ? "— (no response durations in the access log yet)"
+    : "— (no access-log data: point Envoy's gRPC access log service at keygate, see docs/usage.md)";
+}
 
 function money(value: Money | undefined): string {
   if (!value || value.currencyCode === "") return "-";
@@ -129,9 +138,9 @@ ${PERIOD_HELP}`,
     return ctx.respond(GetAnalyticsSummaryResponseSchema, s, () => {
       printFields(ctx.io, [
         ["requests", count(s.totalRequests)],
-        ["growth", `${s.growthPercent.toFixed(1)}%`],
+        ["growth", formatGrowth(s.growthPercent, s.previousTotalRequests, s.totalRequests)],
         ["error rate", `${s.errorRatePercent.toFixed(1)}%`],
-        ["avg response", `${s.avgResponseTimeMs.toFixed(1)} ms`],
+        ["avg response", responseTime(s.avgResponseTimeMs, s.source)],
         ["most active", s.mostActiveKey?.keyId ? `${s.mostActiveKey.keyId} (${s.mostActiveKey.name}, ${count(s.mostActiveKey.requests)})` : "-"],
         ["source", SOURCE[s.source]],
       ]);

@@ -1,4 +1,5 @@
 import { isAmbiguousPath } from "../net/request-path.js";
+import { parseCostHeader } from "../model/response-cost.js";
 import { SCOPE_PATTERN, type ScopeDefinition } from "../model/scopes.js";
 import { parseCost, parseLimitNames } from "./route-spend.js";
 
@@ -17,6 +18,11 @@ export interface RouteRule {
   cost?: number;
   /** The limits it spends; absent: all the key's and its identity's. Envoy's `context_extensions["limits"]` wins. */
   limits?: string[];
+  /**
+   * A response header (lower-cased) whose value is debited from the key's credits after the
+   * response (docs/response-cost.md); absent: the organization's `responseCostHeader`, if any.
+   */
+  costHeader?: string;
 }
 
 /** An RFC 9110 token without `*` (which alone means any method), as long as Check reads methods. */
@@ -29,7 +35,7 @@ const ROUTE_PATH = /^\/[A-Za-z0-9._~!$&'()*+,;=:@%/{}-]*$/;
  * silent gap; and an empty table is refused rather than read as "deny everything".
  */
 export function parseRoutes(raw: unknown, catalog: ScopeDefinition[]): RouteRule[] {
-  if (!Array.isArray(raw)) throw new Error("must be a JSON array of {method, path, scopes, cost?, limits?}");
+  if (!Array.isArray(raw)) throw new Error("must be a JSON array of {method, path, scopes, cost?, limits?, costHeader?}");
   if (raw.length === 0) throw new Error("holds no rule; leave KEYGATE_ROUTES_FILE unset to use no route table");
   const known = new Set(catalog.map((s) => s.name));
   return raw.map((entry, index) => {
@@ -48,7 +54,7 @@ export function parseRoutes(raw: unknown, catalog: ScopeDefinition[]): RouteRule
     }
     const unknown = (scopes as string[]).find((s) => !known.has(s));
     if (unknown) throw new Error(`route ${index}: scope ${unknown} is not in the catalog`);
-    const spend: Pick<RouteRule, "cost" | "limits"> = {};
+    const spend: Pick<RouteRule, "cost" | "limits" | "costHeader"> = {};
     if (rule?.cost !== undefined) {
       const cost = parseCost(rule.cost);
       if (typeof cost !== "number") throw new Error(`route ${index}: ${cost.error}`);
@@ -59,6 +65,11 @@ export function parseRoutes(raw: unknown, catalog: ScopeDefinition[]): RouteRule
       const limits = Array.isArray(rule.limits) ? parseLimitNames(rule.limits) : { error: "limits must be an array of limit names" };
       if (!Array.isArray(limits)) throw new Error(`route ${index}: ${(limits as { error: string }).error}`);
       spend.limits = [...(limits as readonly string[])];
+    }
+    if (rule?.costHeader !== undefined) {
+      const header = parseCostHeader(rule.costHeader);
+      if (typeof header !== "string") throw new Error(`route ${index}: costHeader ${header.error}`);
+      spend.costHeader = header;
     }
     return { method, path, scopes: [...(scopes as string[])], ...spend };
   });

@@ -85,15 +85,18 @@ function selected(only: RouteLimits, name: string): boolean {
 /** The lines, made afresh (linesOf caches them). */
 export function makeLimitLines(key: LimitedKey, plan: PlanLimits, identity: LimitedIdentity | null, only: RouteLimits): LimitLines {
   const lines: LimitLine[] = [];
+  const named = (key.limits ?? []).filter((limit) => selected(only, limit.name));
   // The default line keeps the buckets the key's rate limit has always counted in (`key/<id>/<period>`
-  // leased, the key's id locally), so a deploy does not reset what keys have spent.
-  if (key.rateLimit !== null && selected(only, DEFAULT_LIMIT_NAME)) {
+  // leased, the key's id locally), so a deploy does not reset what keys have spent. A route that
+  // names none of the key's own limits still spends `default`: the key's limits are its owner's
+  // bound (each named one is within it too), and a route naming a limit the key lacks must not
+  // take the key outside that bound.
+  if (key.rateLimit !== null && (selected(only, DEFAULT_LIMIT_NAME) || named.length === 0)) {
     const { limit, period } = key.rateLimit;
     lines.push(windowLine("key", DEFAULT_LIMIT_NAME, limit, period, `key/${key.id}/${period}`, key.id));
   }
-  for (const named of key.limits ?? []) {
-    if (!selected(only, named.name)) continue;
-    lines.push(windowLine("key", named.name, named.limit, named.period, `key/${key.id}/limit/${named.name}/${named.period}`, `${key.id}/${named.name}`));
+  for (const limit of named) {
+    lines.push(windowLine("key", limit.name, limit.limit, limit.period, `key/${key.id}/limit/${limit.name}/${limit.period}`, `${key.id}/${limit.name}`));
   }
   // An identity's buckets are named by the identity, not the key: every key of it spends the same count.
   for (const named of identity?.limits ?? []) {

@@ -15,5 +15,6 @@ export function settingsOf(organization: Pick<Organization, "settings">): Organi
     // A copy: the defaults' array is frozen and shared.
     quotaThresholds: [...(own.quotaThresholds ?? DEFAULTS.quotaThresholds)],
     leakedKeyAction: own.leakedKeyAction ?? DEFAULTS.leakedKeyAction,
+    responseCostHeader: own.responseCostHeader ?? DEFAULTS.responseCostHeader,
   };
 }

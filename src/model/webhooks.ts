@@ -111,6 +111,11 @@ export interface OrganizationSettings {
   quotaThresholds: number[];
   /** What a key reported leaked (secret scanning, src/leaks/) gets besides `key.leaked`. */
   leakedKeyAction: LeakedKeyAction;
+  /**
+   * The response header whose value is debited from a key's credits after each response on a
+   * route whose own rule names none (model/response-cost.ts); empty: none.
+   */
+  responseCostHeader: string;
 }
 
 /** `notify`: the event and the audit entry alone; `disable`: the key is disabled too; `revoke`: revoked. */
@@ -124,4 +129,5 @@ export const DEFAULT_ORGANIZATION_SETTINGS: Readonly<OrganizationSettings> = Obj
   quotaThresholds: Object.freeze([80, 100]) as unknown as number[],
   // A leaked key stops at once but can be turned back on if the report was wrong.
   leakedKeyAction: "disable",
+  responseCostHeader: "",
 });

@@ -7,15 +7,19 @@ import type { AuditEvent, KeyRateLimit, KeyRecord, Organization, SealedSecret, U
 import type { OrganizationSettings } from "../model/webhooks.js";
 import type { WebhookRepository } from "./webhook-repository.js";
 import type { DeletedKeyRepository } from "./deleted-key-repository.js";
+import type { KeyListQuery } from "./key-list-query.js";
 import type { ChangeLogRepository } from "./change-log-repository.js";
 import type { IdentityRepository } from "./identity-repository.js";
 import type { BudgetLeaseRepository } from "./budget-lease-repository.js";
+import type { DebitedRequestRepository } from "./debited-request-repository.js";
 import type { Credits, NamedLimit } from "../model/identities.js";
 
+export type { KeyListOrder, KeyListQuery } from "./key-list-query.js";
 export type { WebhookAttemptOutcome, WebhookEndpointPatch, WebhookRepository } from "./webhook-repository.js";
 export type { ChangeLogEntry, ChangeLogRepository, ChangeLogStream, StoreChange } from "./change-log-repository.js";
 export type { BudgetLease, BudgetLeaseRepository, BudgetLeaseRequest, BudgetUnit, ExplicitBudgetWindow } from "./budget-lease-repository.js";
 export { EXPLICIT_WINDOW_RETENTION_MS } from "./budget-lease-repository.js";
+export type { DebitedRequestRepository } from "./debited-request-repository.js";
 export type { CreateIdentityOutcome, DeleteIdentityOutcome, IdentityListQuery, IdentityPatch, IdentityRepository, UpdateIdentityOutcome } from "./identity-repository.js";
 
 /**
@@ -76,17 +80,6 @@ export interface NewSecret {
   updatedAt: Date;
 }
 
-export interface KeyListQuery {
-  isActive?: boolean;
-  /** Only the keys this user owns. */
-  ownerUserId?: string;
-  /** Only the keys tied to this identity. */
-  identityId?: string;
-  /** Return keys whose id sorts after this one (ids sort by creation time). */
-  afterId?: string;
-  limit: number;
-}
-
 /** Where a walk of keys by expiry (listExpiringBetween) goes on from: the last key it had. */
 export interface ExpiryCursor {
   expiresAt: Date;
@@ -99,7 +92,7 @@ export interface KeyRepository {
   findById(organizationId: string, id: string): Promise<KeyRecord | null>;
   /** The key whose current or previous secret has this hash (grace expiry is the caller's check). */
   findByHash(secretHash: string): Promise<KeyRecord | null>;
-  /** Keys of one organization in id (creation) order. */
+  /** Keys of one organization, filtered and in the order the query asks (id order by default). */
   list(organizationId: string, query: KeyListQuery): Promise<KeyRecord[]>;
   /*
    * The four writes below take an optional `seen` (key-as-seen.ts): given, they write only while
@@ -274,6 +267,8 @@ export interface Store {
   readonly webhooks: WebhookRepository;
   /** The organizations' identities, whose limits and credits their keys share. */
   readonly identities: IdentityRepository;
+  /** Requests whose response-reported cost was debited, so none is debited twice (debited-request-repository.ts). */
+  readonly debitedRequests: DebitedRequestRepository;
   /**
    * Runs `work` as one unit (src/store/unit-of-work.ts): the store writes it makes commit together
    * or not at all (a MongoDB transaction on a replica set; on a standalone mongod, which has no

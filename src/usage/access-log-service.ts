@@ -14,6 +14,7 @@ import type { KeyRepository } from "../store/store.js";
 import type { Clock } from "../time/clock.js";
 import { readAccessLogEntry } from "./access-log-entry.js";
 import type { ResponseUsageEvent } from "./usage-event.js";
+import type { ResponseDebits } from "./response-debits.js";
 import { accessLogMetric, USAGE_METRIC, type UsageMetrics } from "./usage-metrics.js";
 import type { UsageAggregator } from "./usage-recorder.js";
 
@@ -29,6 +30,9 @@ import type { UsageAggregator } from "./usage-recorder.js";
  * or the data plane's own listener, src/server/data-plane-boundary.ts). With no boundary
  * configured nobody passes, and every stream is refused `permission_denied` before its first
  * entry is read (app.ts says so once in the log at start).
+ *
+ * With `debits`, a recorded entry's response-reported cost is then debited from credits, once per
+ * request (response-debits.ts, docs/response-cost.md).
  */
 
 export interface AccessLogDeps {
@@ -37,6 +41,7 @@ export interface AccessLogDeps {
   clock: Clock;
   logger: Logger;
   metrics: UsageMetrics;
+  debits?: Pick<ResponseDebits, "debit">;
 }
 
 /** Organization/key pairs checked against the store, remembered for a minute. */
@@ -84,6 +89,7 @@ export function accessLogRoutes(deps: AccessLogDeps, boundary: DataPlaneGate): (
         } else {
           deps.recorder.recordResponse(reading.event);
           deps.metrics.increment(accessLogMetric("recorded"));
+          await deps.debits?.debit(entry, reading.event, nowMs);
         }
       }
     }

@@ -33,6 +33,25 @@ export type AccessLogResult = (typeof ACCESS_LOG_RESULTS)[number];
 
 export const accessLogMetric = (result: AccessLogResult): string => `access_log_entries_total{result="${result}"}`;
 
+/** Why a reported cost was not debited, or that it was; the label of response_cost_entries_total. */
+export const RESPONSE_COST_RESULTS = [
+  "debited",
+  /** Envoy sent the entry again: its request was debited already. */
+  "duplicate",
+  /** Neither the key nor its identity holds credits. */
+  "no_credits",
+  "malformed",
+  "too_large",
+  "no_request_id",
+  "bad_request_id",
+  "late",
+  /** The store failed; the record was dropped, so the entry sent again may still debit. */
+  "failed",
+] as const;
+export type ResponseCostResult = (typeof RESPONSE_COST_RESULTS)[number];
+
+export const responseCostMetric = (result: ResponseCostResult): string => `response_cost_entries_total{result="${result}"}`;
+
 export class UsageMetrics {
   readonly #counters = new Map<string, number>();
 
@@ -40,6 +59,7 @@ export class UsageMetrics {
   constructor() {
     for (const name of Object.values(USAGE_METRIC)) this.#counters.set(name, 0);
     for (const result of ACCESS_LOG_RESULTS) this.#counters.set(accessLogMetric(result), 0);
+    for (const result of RESPONSE_COST_RESULTS) this.#counters.set(responseCostMetric(result), 0);
   }
 
   increment(name: string, by = 1): void {

@@ -7,7 +7,8 @@ import type { Store } from "../store/store.js";
 import type { Clock } from "../time/clock.js";
 import { accessLogRoutes } from "./access-log-service.js";
 import { endpointNormalizer } from "./endpoint.js";
-import { UsageMetrics } from "./usage-metrics.js";
+import { ResponseDebits, type DebitCredits } from "./response-debits.js";
+import { responseCostMetric, UsageMetrics } from "./usage-metrics.js";
 import { UsageAggregator } from "./usage-recorder.js";
 import { monthOf, utcDay } from "../time/utc-days.js";
 
@@ -23,8 +24,17 @@ export interface Usage {
    * those it has not yet written would count them twice.
    */
   readonly loadStoredMonthlyRequests: LoadMonthlyRequests;
-  /** Registers envoy.service.accesslog.v3.AccessLogService, for callers `boundary` admits. */
-  accessLogRoutes(boundary: DataPlaneGate): (router: ConnectRouter) => void;
+  /**
+   * Registers envoy.service.accesslog.v3.AccessLogService, for callers `boundary` admits; with
+   * `responseCost`, responses' reported costs are debited from credits (docs/response-cost.md).
+   */
+  accessLogRoutes(boundary: DataPlaneGate, responseCost?: ResponseCostSources): (router: ConnectRouter) => void;
+}
+
+/** What debiting response-reported costs takes beside the store: the limits that count credits, and the route table's headers. */
+export interface ResponseCostSources {
+  debitCredits: DebitCredits;
+  costHeaderFor: (method: string, path: string) => string | null;
 }
 
 export interface UsageOptions {
@@ -56,6 +66,19 @@ export function createUsage({ config, store, clock, logger }: UsageOptions): Usa
       return (await store.usage.allowedRequests(organizationId, month)) + recorder.unflushedAllowed(organizationId, month);
     },
     loadStoredMonthlyRequests: (organizationId, monthStartMs) => store.usage.allowedRequests(organizationId, monthOf(utcDay(monthStartMs))),
-    accessLogRoutes: (boundary) => accessLogRoutes({ recorder, keys: store.keys, clock, logger, metrics }, boundary),
+    accessLogRoutes: (boundary, responseCost) => {
+      const debits =
+        responseCost &&
+        new ResponseDebits({
+          ...responseCost,
+          debitedRequests: store.debitedRequests,
+          keys: store.keys,
+          identities: store.identities,
+          organizations: store.organizations,
+          logger,
+          count: (result) => metrics.increment(responseCostMetric(result)),
+        });
+      return accessLogRoutes({ recorder, keys: store.keys, clock, logger, metrics, ...(debits && { debits }) }, boundary);
+    },
   };
 }

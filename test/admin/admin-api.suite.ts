@@ -6,6 +6,7 @@ import { describeCallerAuthentication } from "./admin-api/caller-authentication.
 import { describeCreateKey } from "./admin-api/create-key.js";
 import { describeKeyLifecycle } from "./admin-api/key-lifecycle.js";
 import { describeKeyLimits } from "./admin-api/key-limits.js";
+import { describeListKeysFilters } from "./admin-api/list-keys-filters.js";
 import { describeListKeysPagination } from "./admin-api/list-keys-pagination.js";
 import { keyCreator } from "./admin-api/suite-app.js";
 import { describeTenantIsolation } from "./admin-api/tenant-isolation.js";
@@ -36,6 +37,7 @@ export function describeAdminApi(storeName: string, makeStore: StoreMaker) {
     describeKeyLifecycle(suite);
     describeTenantIsolation(suite);
     describeListKeysPagination(suite);
+    describeListKeysFilters(suite);
     describeKeyLimits(suite);
     describeAuditScopesAndLimits(suite);
 

@@ -78,6 +78,15 @@ describe("Check: named limits, cost and identities", () => {
     expect(denial(await h.service.check(cheap("1")))).toMatchObject({ code: "RATE_LIMITED", message: expect.stringContaining('"expensive"') });
   });
 
+  it("a route naming a limit the key lacks still spends the key's rate limit: no route takes a key past its owner's bound", async () => {
+    const { h, key } = await harness();
+    const secret = await key({ limit: 2, period: "minute" }, []);
+    const named = envoyRequest({ "x-api-key": secret }, { contextExtensions: { limits: "expensive" } });
+    expect(outcomeOf(await h.service.check(named))).toBe("allowed");
+    expect(outcomeOf(await h.service.check(named))).toBe("allowed");
+    expect(denial(await h.service.check(named))).toMatchObject({ code: "RATE_LIMITED", message: expect.stringContaining('"default"') });
+  });
+
   it("the route table's cost and limits apply where Envoy sends none; Envoy's win where it does", async () => {
     const { h, key } = await harness({
       config: { routes: [{ method: "*", path: "/v1/*", scopes: [] }, { method: "POST", path: "/v1/generate", scopes: [], cost: 4, limits: ["tokens"] }] },

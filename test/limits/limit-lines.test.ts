@@ -61,6 +61,18 @@ describe("limit lines", () => {
       expected: ["key:default 100/minute key/key_1/minute", "organization:minute 600/minute org/org_1/minute", "organization:month 100000/month quota/org_1"],
     },
     {
+      case: "a route naming none of the key's own limits still spends its default: the owner's bound holds on every route",
+      key: KEY,
+      identity: IDENTITY,
+      only: ["daily", "expensive"],
+      expected: [
+        "key:default 100/minute key/key_1/minute",
+        "identity:daily 10000/day identity/org_1/idt_1/daily/day",
+        "organization:minute 600/minute org/org_1/minute",
+        "organization:month 100000/month quota/org_1",
+      ],
+    },
+    {
       case: "a key without a rate limit has no default line",
       key: { ...KEY, rateLimit: null, limits: undefined },
       identity: null,

@@ -63,8 +63,8 @@ describe("named limits across two replicas over MongoDB", () => {
     const key = { id: "key_cost", organizationId: "org_1", rateLimit: { limit: 7, period: "day" as const }, identityId: identity.id };
     expect(await admit(replicas[0]!, key, now, spend(3, identity))).toMatchObject({ admitted: true, line: { owner: "identity" }, state: { remaining: 3 } });
     expect(verdict(await admit(replicas[1]!, key, now, spend(3, identity)))).toBe("admitted");
+    expect(verdict(await admit(replicas[0]!, key, now, spend(1, identity, ["team"])))).toBe("RATE_LIMITED identity:team");
     expect(verdict(await admit(replicas[0]!, key, now, spend(1, identity, ["default"])))).toBe("admitted");
     expect(verdict(await admit(replicas[1]!, key, now, spend(1, identity, ["default"])))).toBe("RATE_LIMITED key:default");
-    expect(verdict(await admit(replicas[0]!, key, now, spend(1, identity, ["team"])))).toBe("RATE_LIMITED identity:team");
   });
 });

@@ -86,11 +86,12 @@ describe.each([
     // The identity's 6 - 3 = 3 is the tightest.
     expect(first).toMatchObject({ admitted: true, line: { owner: "identity", name: "team" }, state: { limit: 6, remaining: 3 } });
     expect(verdict(await admit(limits(1), key, () => clock.now(), spend(3, identity)))).toBe("admitted");
+    // The identity's 6 are spent: a route spending only its limit is denied by it (and spends
+    // nothing, not even the key's default, which such a route spends too: the key has no limit it names).
+    expect(verdict(await admit(limits(0), key, () => clock.now(), spend(1, identity, ["team"])))).toBe("RATE_LIMITED identity:team");
     // The key's default limit spent 3 + 3 of its 7: one more for a route that spends it alone.
     expect(verdict(await admit(limits(0), key, () => clock.now(), spend(1, identity, ["default"])))).toBe("admitted");
     expect(verdict(await admit(limits(1), key, () => clock.now(), spend(1, identity, ["default"])))).toBe("RATE_LIMITED key:default");
-    // The identity's 6 are spent: a route spending only its limit is denied by it.
-    expect(verdict(await admit(limits(0), key, () => clock.now(), spend(1, identity, ["team"])))).toBe("RATE_LIMITED identity:team");
   });
 
   it("two keys of one identity share its limit exactly", async () => {

@@ -6,6 +6,7 @@ import { describeCounterRepairContract, type WriteCounter } from "./contract/cou
 import { describeKeyAsSeenContract } from "./contract/key-as-seen.js";
 import { describeKeyLimitsContract } from "./contract/key-limits.js";
 import { describeKeyListingContract } from "./contract/key-listing.js";
+import { describeKeyListFiltersContract } from "./contract/key-list-filters.js";
 import { describeKeyRecordsContract } from "./contract/key-records.js";
 import { describeKeyRevokeAndDeleteContract } from "./contract/key-revoke-and-delete.js";
 import { describeKeySecretsContract } from "./contract/key-secrets.js";
@@ -14,6 +15,7 @@ import { describeOrganizationsContract } from "./contract/organizations.js";
 import { describeBudgetLeasesContract } from "./contract/budget-leases.js";
 import { describeReplicaRegistryContract } from "./contract/replica-registry.js";
 import { describeReceiptsContract } from "./contract/receipts.js";
+import { describeDebitedRequestsContract } from "./contract/debited-requests.js";
 import { describeUsersContract } from "./contract/users.js";
 import { describeKeyScheduleContract } from "./contract/key-schedule.js";
 import { describeWebhookEndpointsContract } from "./contract/webhook-endpoints.js";
@@ -69,6 +71,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     const getStore = () => store;
     describeKeyRecordsContract(getStore);
     describeKeyListingContract(getStore);
+    describeKeyListFiltersContract(getStore);
     describeKeyRevokeAndDeleteContract(getStore);
     describeKeySecretsContract(getStore);
     describeDeletedKeysContract(getStore);
@@ -83,6 +86,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     describeUsageContract(getStore);
     describeIdentitiesContract(getStore);
     describeReceiptsContract(getStore);
+    describeDebitedRequestsContract(getStore);
     describeWebhookEndpointsContract(getStore);
     describeWebhookOutboxContract(getStore, () => underTest?.unitsWithoutRollback !== true);
     describeWebhookClaimsContract(getStore);

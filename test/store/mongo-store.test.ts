@@ -41,6 +41,7 @@ describe("mongodb store", () => {
         partialFilterExpression: { "previousSecret.hash": { $type: "string" } },
       },
       { key: { organizationId: 1, _id: 1 } },
+      { key: { organizationId: 1, name: 1, _id: 1 } },
       { key: { organizationId: 1, isActive: 1, _id: 1 } },
       { key: { organizationId: 1, ownerUserId: 1, _id: 1 } },
       { key: { organizationId: 1, identityId: 1, _id: 1 }, partialFilterExpression: { identityId: { $type: "string" } } },

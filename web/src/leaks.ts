@@ -5,8 +5,9 @@ import { api } from "./api.js";
 /**
  * Where a key's secret was found in public: the audit trail's `key.leaked` entries, which
  * src/leaks/act-on-leaks.ts writes with the report's URL and source and the action taken.
- * ListAuditEvents filters by key but not by action, and ApiKey carries no leak mark, so the
- * console reads each key's own audit log; a leak is rare, and a key's log is short.
+ * ListAuditEvents filters by key and by action and ApiKey carries no leak mark, so the console
+ * asks, per key, for that key's `key.leaked` entries only: one small request, however long the
+ * key's log.
  */
 
 export interface Leak {
@@ -23,9 +24,8 @@ export async function leaksOf(keyId: string, signal: AbortSignal): Promise<Leak[
   const leaks: Leak[] = [];
   let pageToken = "";
   do {
-    const page = await api.listAuditEvents({ keyId, pageSize: 1000, pageToken }, { signal });
+    const page = await api.listAuditEvents({ keyId, action: "key.leaked", pageSize: 1000, pageToken }, { signal });
     for (const event of page.events) {
-      if (event.action !== "key.leaked") continue;
       const { url = "", source = "", action = "" } = event.details;
       leaks.push({ url, source, action, at: event.occurredAt });
     }

@@ -20,6 +20,8 @@ const KEY_LIFECYCLE_SETTINGS: readonly { field: string; of: (settings: Organizat
   { field: "disable_unused_keys_after_days", of: (settings) => settings.disableUnusedKeysAfterDays },
   // A leak report disables or revokes any key, an owner's too.
   { field: "leaked_key_action", of: (settings) => settings.leakedKeyAction },
+  // What the upstream reports is debited from every key's credits, owners' keys' too.
+  { field: "response_cost_header", of: (settings) => settings.responseCostHeader },
 ];
 
 /** Creating, changing, deleting, testing and redelivering webhook endpoints, and rotating their secrets. */

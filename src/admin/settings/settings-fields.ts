@@ -1,6 +1,7 @@
 import type { LeakedKeyAction as LeakedKeyActionMessage, UpdateOrganizationSettingsRequest } from "../../../gen/keygate/v1/key_admin_pb.js";
 import { LEAKED_KEY_ACTIONS, type LeakedKeyAction, type OrganizationSettings } from "../../model/webhooks.js";
 import { LEAKED_KEY_ACTION_MESSAGES } from "../webhook-mapping.js";
+import { parseCostHeader } from "../../model/response-cost.js";
 import { fieldError } from "../errors.js";
 
 /**
@@ -36,6 +37,14 @@ function validLeakedKeyAction(value: LeakedKeyActionMessage): LeakedKeyAction {
   return action;
 }
 
+/** A response header name, lower-cased; empty: none. */
+function validResponseCostHeader(value: string): string {
+  if (value === "") return "";
+  const header = parseCostHeader(value);
+  if (typeof header !== "string") throw fieldError("response_cost_header", `${header.error}, or empty for none`);
+  return header;
+}
+
 /** The settings the request sets; absent ones stay as they are. */
 export function settingsPatch(req: UpdateOrganizationSettingsRequest): Partial<OrganizationSettings> {
   const patch: Partial<OrganizationSettings> = {};
@@ -45,6 +54,7 @@ export function settingsPatch(req: UpdateOrganizationSettingsRequest): Partial<O
     patch.disableUnusedKeysAfterDays = within(req.disableUnusedKeysAfterDays, "disable_unused_keys_after_days", 0, 3650, " (0: never)");
   }
   if (req.leakedKeyAction !== undefined) patch.leakedKeyAction = validLeakedKeyAction(req.leakedKeyAction);
+  if (req.responseCostHeader !== undefined) patch.responseCostHeader = validResponseCostHeader(req.responseCostHeader);
   if (req.setQuotaThresholds) patch.quotaThresholds = validQuotaThresholds(req.quotaThresholds);
   else if (req.quotaThresholds.length > 0) throw fieldError("set_quota_thresholds", "must be true to change quota_thresholds");
   return patch;

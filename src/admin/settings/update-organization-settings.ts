@@ -16,6 +16,7 @@ const FIELD_NAMES: Readonly<Record<keyof OrganizationSettings, string>> = {
   disableUnusedKeysAfterDays: "disable_unused_keys_after_days",
   quotaThresholds: "quota_thresholds",
   leakedKeyAction: "leaked_key_action",
+  responseCostHeader: "response_cost_header",
 };
 
 /**

@@ -16,6 +16,7 @@ import { isUsableHolder } from "../usable-holder.js";
 import { MemoryDeletedKeyRepository } from "./deleted-key-repository.js";
 import { ExpiryWalks } from "./expiry-walks.js";
 import { KeyTable } from "./key-table.js";
+import { keyListPage } from "./key-list-page.js";
 import { RowsByCode } from "./rows-by-code.js";
 
 /**
@@ -125,17 +126,7 @@ export class MemoryKeyRepository implements KeyRepository {
   }
 
   async list(organizationId: string, query: KeyListQuery): Promise<KeyRecord[]> {
-    const rows = this.#rowsByOrganization.get(organizationId) ?? [];
-    const page: KeyRecord[] = [];
-    for (let i = query.afterId === undefined ? 0 : positionOf(rows, this.#idOf, query.afterId, true); i < rows.length; i++) {
-      const row = rows[i]!;
-      if (query.isActive !== undefined && this.#table.isActive(row) !== query.isActive) continue;
-      if (query.ownerUserId !== undefined && this.#table.ownerUserId(row) !== query.ownerUserId) continue;
-      if (query.identityId !== undefined && this.#table.identityId(row) !== query.identityId) continue;
-      page.push(this.#table.read(row));
-      if (page.length === query.limit) break;
-    }
-    return page;
+    return keyListPage(this.#table, this.#rowsByOrganization.get(organizationId) ?? [], query).map((row) => this.#table.read(row));
   }
 
   async update(organizationId: string, id: string, patch: KeyPatch, limits: KeySlotLimits, seen?: KeyAsSeen): Promise<UpdateKeyOutcome> {

@@ -154,6 +154,14 @@ export class KeyTable {
     return this.#strings.get(this.#refs[row * REFS + OWNER]!);
   }
 
+  name(row: number): string {
+    return this.#names[row]!;
+  }
+
+  keyPrefix(row: number): string {
+    return this.#prefixes.get(row);
+  }
+
   isActive(row: number): boolean {
     return (this.#flags[row]! & ACTIVE) !== 0;
   }

@@ -6,6 +6,7 @@ import { MemoryAuditRepository } from "./audit-repository.js";
 import { MemoryIdentityRepository } from "./identity-repository.js";
 import { MemoryBudgetLeases } from "./budget-leases.js";
 import { MemoryChangeLogRepository } from "./change-log-repository.js";
+import { MemoryDebitedRequestRepository } from "./debited-request-repository.js";
 import { MemoryDeletedKeyRepository } from "./deleted-key-repository.js";
 import { MemoryKeyRepository } from "./key-repository.js";
 import { MemoryOrganizationRepository } from "./organization-repository.js";
@@ -37,6 +38,7 @@ export class MemoryStore implements Store {
   readonly receipts = new MemoryReceiptRepository();
   readonly webhooks = new MemoryWebhookRepository(this.#units);
   readonly identities = new MemoryIdentityRepository((organizationId, identityId) => this.keys.tiedTo(organizationId, identityId));
+  readonly debitedRequests = new MemoryDebitedRequestRepository();
 
   atomically<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     return this.#units.atomically(work, signal);

@@ -14,6 +14,8 @@ export const KEY_INDEXES: IndexDescription[] = [
   },
   // list: an organization's keys in id (creation) order after a cursor; countByState's total.
   { key: { organizationId: 1, _id: 1 }, name: "organizationId_id" },
+  // list in name order (ties by id), either way, after a cursor.
+  { key: { organizationId: 1, name: 1, _id: 1 }, name: "organizationId_name_id" },
   // list filtered on isActive; countByState's active count.
   { key: { organizationId: 1, isActive: 1, _id: 1 }, name: "organizationId_isActive_id" },
   // list of one owner's keys: what RemoveUser disables or hands on.

@@ -26,6 +26,7 @@ import { holdingSlot, stillAsSeen } from "./key-write-filters.js";
 import { changesOf, toRecord, type KeyDocument } from "./key-document.js";
 import { KeyWalks, type ExpiryPage, type PageAfter } from "./key-walks.js";
 import { KEY_INDEXES } from "./key-indexes.js";
+import { keyListFind } from "./key-list-filter.js";
 import type { MongoDeletedKeyRepository } from "./deleted-key-repository.js";
 import { KeySlotCounters, organizationCounter, userCounter, type SlotCounterId } from "./key-slots.js";
 import { isDuplicateKeyError, reportingDuplicates } from "./mongo-errors.js";
@@ -107,12 +108,8 @@ export class MongoKeyRepository implements KeyRepository {
   }
 
   async list(organizationId: string, query: KeyListQuery): Promise<KeyRecord[]> {
-    const filter: Filter<KeyDocument> = { organizationId };
-    if (query.afterId !== undefined) filter._id = { $gt: query.afterId };
-    if (query.isActive !== undefined) filter.isActive = query.isActive;
-    if (query.ownerUserId !== undefined) filter.ownerUserId = query.ownerUserId;
-    if (query.identityId !== undefined) filter.identityId = query.identityId;
-    const docs = await this.#keys.find(filter).sort({ _id: 1 }).limit(query.limit).toArray();
+    const { filter, sort, hint } = keyListFind(organizationId, query);
+    const docs = await this.#keys.find(filter, hint === undefined ? {} : { hint }).sort(sort).limit(query.limit).toArray();
     return docs.map(toRecord);
   }
 

@@ -18,6 +18,7 @@ import { KeySlotCounters, type SlotCounterDocument } from "./key-slots.js";
 import { MongoBudgetLeases, type BudgetWindowDocument } from "./budget-leases.js";
 import { MongoReplicaRegistry, type ReplicaDocument } from "./replica-registry.js";
 import { MongoReceiptRepository, type ReceiptDocument } from "./receipt-repository.js";
+import { MongoDebitedRequestRepository, type DebitedRequestDocument } from "./debited-request-repository.js";
 import { MongoOrganizationRepository, type OrganizationDocument } from "./organization-repository.js";
 import type { OwnerCountDocument } from "./owner-counts.js";
 import { MongoUsageRepository, type UsageDayDocument } from "./usage-repository.js";
@@ -49,6 +50,7 @@ export const COLLECTIONS = {
   webhookEndpointCounts: "webhook_endpoint_counts",
   deletedKeys: "deleted_keys",
   identities: "identities",
+  debitedRequests: "debited_requests",
 } as const;
 
 const NAMESPACE_EXISTS = 48;
@@ -71,6 +73,7 @@ export class MongoStore implements Store {
   readonly budgets: MongoBudgetLeases;
   readonly replicas: MongoReplicaRegistry;
   readonly receipts: MongoReceiptRepository;
+  readonly debitedRequests: MongoDebitedRequestRepository;
   readonly webhooks: MongoWebhookRepository;
   readonly identities: MongoIdentityRepository;
 
@@ -131,6 +134,9 @@ export class MongoStore implements Store {
     this.budgets = withErrorsInStoreTerms(new MongoBudgetLeases(this.#collection<BudgetWindowDocument>(COLLECTIONS.budgetWindows), reads.maxTimeMS));
     this.replicas = withErrorsInStoreTerms(new MongoReplicaRegistry(this.#collection<ReplicaDocument>(COLLECTIONS.replicas)));
     this.receipts = withErrorsInStoreTerms(new MongoReceiptRepository(this.#collection<ReceiptDocument>(COLLECTIONS.receipts), inTransaction));
+    this.debitedRequests = withErrorsInStoreTerms(
+      new MongoDebitedRequestRepository(this.#collection<DebitedRequestDocument>(COLLECTIONS.debitedRequests), inTransaction),
+    );
     this.webhooks = withErrorsInStoreTerms(
       new MongoWebhookRepository(
         {
@@ -204,6 +210,7 @@ export class MongoStore implements Store {
       [COLLECTIONS.webhookEvents, MongoWebhookRepository.eventIndexes],
       [COLLECTIONS.webhookDeliveries, MongoWebhookRepository.deliveryIndexes],
       [COLLECTIONS.identities, MongoIdentityRepository.indexes],
+      [COLLECTIONS.debitedRequests, MongoDebitedRequestRepository.indexes],
     ];
     await Promise.all(
       indexes

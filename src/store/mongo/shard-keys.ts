@@ -65,6 +65,12 @@ export const SHARDING: Readonly<Record<CollectionName, ShardedCollection | Unsha
     index: "_id_",
     why: "one document per bucket (key, organization minute, monthly quota) in use, leased by every replica at each window's start: the busiest writes, each by `_id`.",
   },
+  debited_requests: {
+    shardKey: { organizationId: 1, requestId: 1 },
+    routedBy: ["organizationId", "requestId"],
+    index: "organization_request",
+    why: "one document per response whose reported cost was debited, written by every replica's access log and found by organization and request id; expire within hours.",
+  },
   audit_events: {
     shardKey: { organizationId: 1, keyId: 1 },
     routedBy: ["organizationId"],

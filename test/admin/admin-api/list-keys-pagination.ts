@@ -53,7 +53,8 @@ export function describeListKeysPagination(suite: () => SuiteApp): void {
       for (let i = 0; i < 3; i++) disabled.push((await createKey({ isActive: false }, client)).key!.id);
       await createKey({}, client);
       const inactive = await client.listKeys({ isActive: false });
-      expect(inactive.keys.map((k) => k.id)).toEqual(disabled);
+      // Newest first, ListKeys' default order.
+      expect(inactive.keys.map((k) => k.id)).toEqual([...disabled].reverse());
       const active = await client.listKeys({ isActive: true });
       expect(active.keys.every((k) => k.isActive)).toBe(true);
       const first = await client.listKeys({ isActive: false, pageSize: 1 });

@@ -32,6 +32,7 @@ const CALLS: OrganizationCall[] = [
   settingsChange("change quota_thresholds", { quotaThresholds: [50, 90] }, false),
   settingsChange("change max_key_lifetime_days", { maxKeyLifetimeDays: 90 }, true),
   settingsChange("change leaked_key_action", { leakedKeyAction: "revoke" }, true),
+  settingsChange("change response_cost_header", { responseCostHeader: "x-usage-tokens" }, true),
   settingsChange("change disable_unused_keys_after_days", { disableUnusedKeysAfterDays: 30 }, true),
   settingsChange("send the lifecycle settings unchanged", { maxKeyLifetimeDays: 0, disableUnusedKeysAfterDays: 0 }, false),
   settingsChange("change nothing", {}, false),
@@ -44,7 +45,7 @@ describe("policy: the organization's webhooks and settings (role × change)", ()
     const me = actor({ name: role, role, keyScopes: WRITER, operator: false });
     const decision = call.run(me);
     // Refusals for a member are of the whole call; an admin's names the lifecycle setting it would change.
-    const lifecycleField = ["max_key_lifetime_days", "leaked_key_action"].find((field) => call.name.includes(field)) ?? "disable_unused_keys_after_days";
+    const lifecycleField = ["max_key_lifetime_days", "leaked_key_action", "response_cost_header"].find((field) => call.name.includes(field)) ?? "disable_unused_keys_after_days";
     expectDecision(decision, call.broken(role), (rule) => (rule === "KEY_LIFECYCLE_OWNERS_ONLY" ? lifecycleField : undefined));
   });
 });

@@ -8,7 +8,7 @@ import { clearAtFields, namedField, showAtField } from "../field-problems.js";
 import { USAGE_PERIODS, formatCount, formatTime, sourceNote } from "../format.js";
 import { identityChanges, identityForm } from "../identity-form.js";
 import { identityLabel } from "../identity-choice.js";
-import { loadAllKeys } from "../key-list.js";
+import { keysOfIdentity } from "../key-list.js";
 import { limitsText } from "../named-limits.js";
 import { mayManageIdentities } from "../rights.js";
 import { errorBox, heading, notify, openDialog, section, showError, type PageContext } from "../ui.js";
@@ -48,13 +48,12 @@ function identityView(identity: Identity, manage: boolean, ctx: PageContext, rel
     ["Updated", formatTime(identity.updatedAt)],
   ];
 
-  // ListKeys has no identity filter: the organization's keys are read (a plan bounds them) and those tied here kept.
   let tied: ApiKey[] = [];
   const keys = h("div");
   void section(
     keys,
     async () => {
-      tied = (await loadAllKeys(ctx.signal)).filter((key) => key.identityId === identity.id);
+      tied = await keysOfIdentity(identity.id, ctx.signal);
       return table(
         "Keys tied to this identity",
         ["Key", "Prefix", "State", "Requests today"],

@@ -7,12 +7,12 @@ import { clearAtFields, showAtField } from "../field-problems.js";
 import { ENVIRONMENT_LABEL, formatCount, formatRateLimit, formatTime } from "../format.js";
 import { identitiesForDialog } from "../identity-choice.js";
 import { keyForm, scopeList } from "../key-form.js";
-import { loadAllKeys, matching, SORT_ORDERS, sorted, STATE_FILTERS, type SortOrder, type StateFilter } from "../key-list.js";
+import { keyPage, SEARCH_MAX, SORT_ORDERS, STATE_FILTERS, type KeyListView, type SortOrder, type StateFilter } from "../key-list.js";
 import { leakedAmong } from "../leaks.js";
 import { testSecretForm } from "../test-secret-form.js";
 import { clearError, errorBox, heading, notify, openDialog, revealSecret, showError, type PageContext } from "../ui.js";
 
-/** The keys table: filter by state, search, sort, pages, create, and a form to test any secret. */
+/** The keys table: filter by state, search, sort and pages, each asked of the server; create, and a form to test any secret. */
 
 const PAGE_SIZES = [
   ["10", "10"],
@@ -21,8 +21,14 @@ const PAGE_SIZES = [
   ["100", "100"],
 ] as const;
 
-/** Kept across visits, so returning from a key keeps the filter, search, order and page. */
-const view = { filter: "all" as StateFilter, search: "", sort: "newest" as SortOrder, pageSize: 25, page: 0 };
+/** How long typing pauses before the search is sent, so a word is one request, not one per letter. */
+const SEARCH_PAUSE_MS = 250;
+
+/**
+ * Kept across visits, so returning from a key keeps the filter, search, order and page: `tokens`
+ * holds the page token of each page reached so far (the first page's is "").
+ */
+const view: KeyListView & { page: number; tokens: string[] } = { filter: "all", search: "", sort: "newest", pageSize: 25, page: 0, tokens: [""] };
 
 export function stateBadge(key: ApiKey): HTMLElement {
   const state = keyState(key, Date.now());
@@ -36,7 +42,7 @@ export const leakedBadge = (): HTMLElement => h("span", { class: "badge leaked",
 
 export function renderKeys(ctx: PageContext): void {
   const problem = errorBox();
-  const body = h("div");
+  const body = h("div", { id: "key-list" });
   const summary = h("p", { class: "hint", role: "status" });
   const pageLabel = h("span", { class: "page-no" });
   const previous = h("button", { type: "button", class: "secondary" }, "Previous page");
@@ -44,33 +50,35 @@ export function renderKeys(ctx: PageContext): void {
   const filter = select(STATE_FILTERS, view.filter, { name: "filter" });
   const sort = select(SORT_ORDERS, view.sort, { name: "sort" });
   const pageSize = select(PAGE_SIZES, String(view.pageSize), { name: "pageSize" });
-  const search = h("input", { type: "text", inputmode: "search", enterkeyhint: "search", name: "search", value: view.search, autocomplete: "off", spellcheck: "false", placeholder: "Name or sk_live_…" });
+  const search = h("input", { type: "text", inputmode: "search", enterkeyhint: "search", name: "search", value: view.search, maxlength: String(SEARCH_MAX), autocomplete: "off", spellcheck: "false", placeholder: "Name, sk_live_… or key id" });
+  /** The page shown, and the token of the one after it ("" on the last). */
   let keys: ApiKey[] = [];
+  let nextPageToken = "";
+  /** The request under way; a newer one aborts it, so an older answer never replaces a newer one. */
+  let request: AbortController | undefined;
+  let typing: ReturnType<typeof setTimeout> | undefined;
   /** Keys whose leak reports were asked for on this visit, and those found leaked. */
   const asked = new Set<string>();
   const leaked = new Set<string>();
 
+  const unfiltered = () => view.filter === "all" && view.search.trim() === "";
+
   const reset = () => {
     view.filter = "all";
     view.search = "";
-    view.page = 0;
     filter.value = view.filter;
     search.value = "";
-    show();
+    void firstPage();
     search.focus();
   };
 
   /** What the list says when nothing is in it, and what to do next. */
   const empty = () =>
-    keys.length === 0
+    view.page === 0 && unfiltered()
       ? [h("p", null, "No keys yet. A key lets a client call your API through Envoy."), h("button", { type: "button", class: "primary", onclick: () => void createKey(load) }, "Create your first key")]
       : [h("p", null, "No keys match this filter and search."), h("button", { type: "button", class: "secondary", onclick: reset }, "Show all keys")];
 
   const show = () => {
-    const shown = sorted(matching(keys, view.filter, view.search, Date.now()), view.sort);
-    const pages = Math.max(1, Math.ceil(shown.length / view.pageSize));
-    view.page = Math.min(view.page, pages - 1);
-    const onPage = shown.slice(view.page * view.pageSize, (view.page + 1) * view.pageSize);
     const nameCell = (key: ApiKey) =>
       h("span", { class: "key-name", "data-key-id": key.id }, h("a", { href: `#/keys/${encodeURIComponent(key.id)}` }, key.name || key.id), leaked.has(key.id) && leakedBadge());
     replaceChildren(
@@ -78,7 +86,7 @@ export function renderKeys(ctx: PageContext): void {
       table(
         "API keys",
         ["Name", "Prefix", "Environment", "State", "Scopes", "Rate limit", "Requests today", "Last used"],
-        onPage.map((key) => [
+        keys.map((key) => [
           nameCell(key),
           h("code", null, key.keyPrefix),
           ENVIRONMENT_LABEL[key.environment],
@@ -93,12 +101,13 @@ export function renderKeys(ctx: PageContext): void {
       ),
     );
     const first = view.page * view.pageSize + 1;
+    const last = first + keys.length - 1;
     summary.textContent =
-      shown.length === 0 ? "" : `Showing ${first}–${first + onPage.length - 1} of ${keysCount(shown.length)}${shown.length < keys.length ? ` (${keys.length} in all)` : ""}.`;
-    pageLabel.textContent = `Page ${view.page + 1} of ${pages}`;
+      keys.length === 0 ? "" : nextPageToken === "" ? `Showing ${first}–${last} of ${keysCount(last)}.` : `Showing ${first}–${last}; more on the next page.`;
+    pageLabel.textContent = `Page ${view.page + 1}`;
     previous.disabled = view.page === 0;
-    next.disabled = view.page >= pages - 1;
-    void markLeaks(onPage.filter((key) => !asked.has(key.id)));
+    next.disabled = nextPageToken === "";
+    void markLeaks(keys.filter((key) => !asked.has(key.id)));
   };
 
   /** Marks the leaked keys among those shown, in place: the table is not redrawn under the user. */
@@ -117,40 +126,65 @@ export function renderKeys(ctx: PageContext): void {
     }
   };
 
-  const load = async () => {
+  /** Marks the list busy at once, so a change shows (and a test can wait for) the answer to come. */
+  const busy = () => {
     clearError(problem);
     body.setAttribute("aria-busy", "true");
     if (!body.hasChildNodes()) body.replaceChildren(h("p", { class: "loading" }, "Loading keys…"));
+  };
+
+  /** Reads page `view.page` from the server, by the token that page was reached with. */
+  const load = async () => {
+    clearTimeout(typing);
+    request?.abort();
+    const mine = (request = new AbortController());
+    const signal = AbortSignal.any([ctx.signal, mine.signal]);
+    busy();
     try {
-      keys = await loadAllKeys(ctx.signal);
-      if (ctx.signal.aborted) return;
-      asked.clear();
-      leaked.clear();
+      const page = await keyPage(view, view.tokens[view.page] ?? "", signal);
+      if (signal.aborted) return;
+      keys = page.keys;
+      nextPageToken = page.nextPageToken;
+      view.tokens[view.page + 1] = nextPageToken;
       show();
     } catch (error) {
-      if (!ctx.signal.aborted) showError(problem, error);
+      if (signal.aborted) return;
+      // A token the server no longer takes (another filter, a restart with a new pepper): start over.
+      if (view.page > 0) return void firstPage();
+      showError(problem, error);
     } finally {
-      body.removeAttribute("aria-busy");
+      if (request === mine) body.removeAttribute("aria-busy");
     }
+  };
+
+  const firstPage = () => {
+    view.page = 0;
+    view.tokens = [""];
+    return load();
   };
 
   const change = (update: () => void) => () => {
     update();
-    view.page = 0;
-    show();
+    void firstPage();
   };
   filter.addEventListener("change", change(() => (view.filter = filter.value as StateFilter)));
   sort.addEventListener("change", change(() => (view.sort = sort.value as SortOrder)));
   pageSize.addEventListener("change", change(() => (view.pageSize = Number(pageSize.value))));
-  search.addEventListener("input", change(() => (view.search = search.value)));
+  search.addEventListener("input", () => {
+    view.search = search.value;
+    busy();
+    clearTimeout(typing);
+    typing = setTimeout(() => void firstPage(), SEARCH_PAUSE_MS);
+  });
   previous.addEventListener("click", () => {
     view.page -= 1;
-    show();
+    void load();
   });
   next.addEventListener("click", () => {
     view.page += 1;
-    show();
+    void load();
   });
+  ctx.signal.addEventListener("abort", () => clearTimeout(typing));
 
   const create = h("button", { type: "button", class: "primary", onclick: () => void createKey(load) }, "Create key");
   ctx.main.replaceChildren(
