@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { beforeAll, expect, it } from "vitest";
-import { GetKeyUsageResponseSchema, UsagePeriod, UsageSource } from "../../../gen/keygate/v1/key_admin_pb.js";
+import { GetKeyUsageResponseSchema, KeyOrder, UsagePeriod, UsageSource } from "../../../gen/keygate/v1/key_admin_pb.js";
 import type { TestApp } from "../../support/app.js";
 import { daysOfZeros, type SeededWorld } from "./seeded-world.js";
 
@@ -99,7 +99,7 @@ export function describeKeyUsage(world: () => SeededWorld): void {
     const { key } = await t.client.getKey({ id: keys.a });
     expect(key?.usage).toMatchObject({ totalRequests: 10n, requestsToday: 1n, requestsThisMonth: 7n });
     expect(key?.lastUsedAt && new Date(Number(key.lastUsedAt.seconds) * 1000).toISOString()).toBe("2031-03-15T12:00:00.000Z");
-    const { keys: listed } = await t.client.listKeys({});
+    const { keys: listed } = await t.client.listKeys({ orderBy: KeyOrder.CREATED_ASC });
     expect(listed.map((k) => [k.name, k.usage?.totalRequests, k.usage?.requestsToday])).toEqual([
       ["bootstrap admin key", 0n, 0n],
       ["alpha", 10n, 1n],
