@@ -27,6 +27,8 @@ export interface RouteRule {
 
 /** An RFC 9110 token without `*` (which alone means any method), as long as Check reads methods. */
 const METHOD = /^(?:[A-Za-z0-9!#$%&'+.^_`|~-]{1,32}|\*)$/;
+const RULE_FIELDS: ReadonlySet<string> = new Set(["method", "path", "scopes", "cost", "limits", "costHeader"]);
+
 const ROUTE_PATH = /^\/[A-Za-z0-9._~!$&'()*+,;=:@%/{}-]*$/;
 
 /**
@@ -39,7 +41,12 @@ export function parseRoutes(raw: unknown, catalog: ScopeDefinition[]): RouteRule
   if (raw.length === 0) throw new Error("holds no rule; leave KEYGATE_ROUTES_FILE unset to use no route table");
   const known = new Set(catalog.map((s) => s.name));
   return raw.map((entry, index) => {
-    const rule = entry as Partial<RouteRule> | null;
+    if (typeof entry !== "object" || entry === null || Array.isArray(entry)) throw new Error(`route ${index}: must be an object {method, path, scopes, cost?, limits?, costHeader?}`);
+    // A misspelt field would be a rule silently weaker than meant (a costHeader never debited, a
+    // cost of 1): every field must be one keygate reads.
+    const stray = Object.keys(entry).find((field) => !RULE_FIELDS.has(field));
+    if (stray !== undefined) throw new Error(`route ${index}: unknown field ${JSON.stringify(stray).slice(0, 40)} (a rule has method, path, scopes, cost, limits and costHeader)`);
+    const rule = entry as Partial<RouteRule>;
     const method = rule?.method ?? "*";
     if (typeof method !== "string" || !METHOD.test(method)) throw new Error(`route ${index}: method must be an HTTP method (a token of at most 32 characters) or *`);
     const path = rule?.path;

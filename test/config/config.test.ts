@@ -162,6 +162,8 @@ describe("configuration", () => {
     [[{ method: "GET", path: "/a/../b", scopes: [] }], /route 0: path .* segment/],
     [[{ method: "GET", path: "/a/%2e/b", scopes: [] }], /route 0: path .* segment/],
     [[{ method: "GET", path: "/a//b", scopes: [] }], /route 0: path \/a\/\/b has an empty segment/],
+    [[{ method: "GET", path: "/a", scopes: [], costHedaer: "x-usage-tokens" }], /route 0: unknown field "costHedaer"/],
+    [["GET /a"], /route 0: must be an object/],
   ])("refuses the routes file %j", (routes, message) => {
     expect(() => loadConfig({ KEYGATE_ROUTES_FILE: file(JSON.stringify(routes)) })).toThrow(ConfigError);
     expect(() => loadConfig({ KEYGATE_ROUTES_FILE: file(JSON.stringify(routes)) })).toThrow(message);
