@@ -74,6 +74,20 @@ describe("POST /v1/secret-scanning/github", () => {
     expect(metrics).toContain('keygate_leaked_keys_total{action="revoke"} 0');
   });
 
+  it("acts on a report once: the same signed report again answers true and leaves a key an admin re-enabled enabled", async () => {
+    const { t } = await appWithKeysFile();
+    const { secret, key } = await t.client.createKey({ name: "ci deploy", scopes: [] });
+    const body = JSON.stringify([entry(secret)]);
+    expect((await post(t, body, signedHeaders(github, body))).status).toBe(200);
+    await t.client.updateKey({ id: key!.id, isActive: true });
+    const replayed = await post(t, body, signedHeaders(github, body));
+    expect(replayed.status).toBe(200);
+    expect(await replayed.json()).toEqual([{ token_hash: sha256(secret), token_type: "keygate_api_key", label: "true_positive" }]);
+    expect(await t.client.testKey({ apiKey: secret })).toMatchObject({ valid: true });
+    const audited = await t.store.audit.list(t.admin.organization.id, { keyId: key!.id, limit: 10 });
+    expect(audited.filter((event) => event.action === "key.leaked")).toHaveLength(1);
+  });
+
   it("answers a deleted key's secret true and tells of it; a leaked previous secret stops at once while the current one works", async () => {
     const { t } = await appWithKeysFile();
     const gone = await t.client.createKey({ name: "old deploy", scopes: [] });

@@ -154,6 +154,10 @@ export class MongoWebhookRepository implements WebhookRepository {
     });
   }
 
+  async isWritten(organizationId: string, eventId: string): Promise<boolean> {
+    return (await this.#events.countDocuments({ _id: eventId, organizationId }, { limit: 1 })) > 0;
+  }
+
   async countPending(organizationId: string, endpointId: string): Promise<number> {
     return this.#deliveries.countDocuments({ organizationId, endpointId, status: "pending" });
   }
