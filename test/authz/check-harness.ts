@@ -28,6 +28,7 @@ export const TEST_PLAN: Plan = {
   name: "test",
   maxKeysPerOrganization: 1_000,
   maxKeysPerUser: 1_000,
+  maxIdentities: 1_000,
   maxRateLimitPerMinute: 1_000_000,
   monthlyQuota: 1_000_000,
   requestsPerMinute: 1_000_000,
