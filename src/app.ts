@@ -290,7 +290,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     },
     unaryRoutes: ownDataPlaneListener ? [] : [authorization.unaryRoute],
     readiness,
-    extraHandlers: [metricsEndpoint(metrics), consoleHandler(), secretScanningEndpoint(secretScanning, bodies, logger, { proxies: trustedProxies, maxSources: config.throttleMaxSources, clock })],
+    extraHandlers: [metricsEndpoint(metrics), consoleHandler(), secretScanningEndpoint(secretScanning, bodies, logger, { proxies: trustedProxies, sources: config.secretScanningSources, maxSources: config.throttleMaxSources, clock })],
     contextValues: (req) => withTransportPeer(clientValues(req), req),
     admissions: new Map([
       [KeyAdminService.typeName, adminAdmission],

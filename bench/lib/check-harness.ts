@@ -22,6 +22,7 @@ export const BENCH_PLAN: Plan = {
   name: "bench",
   maxKeysPerOrganization: 10_000_000,
   maxKeysPerUser: 10_000_000,
+  maxIdentities: 10_000_000,
   maxRateLimitPerMinute: 1_000_000_000,
   monthlyQuota: 1_000_000_000_000_000,
   requestsPerMinute: 1_000_000_000_000,

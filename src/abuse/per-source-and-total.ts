@@ -31,4 +31,12 @@ export class PerSourceAndTotal {
   take(source: string): number {
     return this.#perSource.take(source) || this.#total.take("all");
   }
+
+  /**
+   * Gives back the place a request took in the total, keeping its source's: a request that turned
+   * out genuine (a verified report) so spends nothing of what an unverified flood is bounded by.
+   */
+  refundTotal(): void {
+    this.#total.refund("all");
+  }
 }

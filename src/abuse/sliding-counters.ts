@@ -62,6 +62,12 @@ export class SlidingCounters {
     this.#roll(counter, now).current++;
   }
 
+  /** Takes back one event counted in the current window (none when the window has turned since). */
+  refund(source: string): void {
+    const counter = this.#counters.peek(source);
+    if (counter !== undefined && this.#roll(counter, this.#nowMs()).current > 0) counter.current--;
+  }
+
   /**
    * Counts one event if the limit allows it: 0 when admitted, else the milliseconds until one
    * more would be. A limit of 0 admits everything.

@@ -82,8 +82,9 @@ function putStructString(w: ReverseWriter, name: Uint8Array, value: string): voi
 
 /** x-ratelimit-limit, -remaining, -reset, RateLimit-Policy, RateLimit as toCheckResponse lists them (written last first). */
 function putRateLimitHeaders(w: ReverseWriter, tag: number, limit: RateLimitState, line: LimitLine, lines: LimitLines, nowMs: number): void {
-  putHeaderOption(w, tag, RATELIMIT_NAME, rateLimitField(line, limit, nowMs));
-  putHeaderOption(w, tag, RATELIMIT_POLICY_NAME, lines.policyField);
+  const field = rateLimitField(line, limit, nowMs);
+  if (field !== undefined) putHeaderOption(w, tag, RATELIMIT_NAME, field);
+  if (lines.policyField !== "") putHeaderOption(w, tag, RATELIMIT_POLICY_NAME, lines.policyField);
   putHeaderOption(w, tag, X_RATELIMIT_RESET, String(secondsUntil(limit.resetAtMs, nowMs)));
   putHeaderOption(w, tag, X_RATELIMIT_REMAINING, String(limit.remaining));
   putHeaderOption(w, tag, X_RATELIMIT_LIMIT, String(limit.limit));

@@ -82,13 +82,16 @@ export function partsOf(decision: Exclude<Decision, { outcome: "allowed" }>): De
 
 /** x-ratelimit-* for the tightest limit, then RateLimit-Policy and RateLimit. */
 function rateLimitHeaders(limit: RateLimitState, line: LimitLine, lines: LimitLines, nowMs: number): HeaderValueOption[] {
-  return [
+  const headers = [
     headerOption("x-ratelimit-limit", String(limit.limit)),
     headerOption("x-ratelimit-remaining", String(limit.remaining)),
     headerOption("x-ratelimit-reset", String(secondsUntil(limit.resetAtMs, nowMs))),
-    headerOption(RATELIMIT_POLICY, lines.policyField),
-    headerOption(RATELIMIT, rateLimitField(line, limit, nowMs)),
   ];
+  // Neither IETF field names the organization's limits (rate-limit-fields.ts).
+  if (lines.policyField !== "") headers.push(headerOption(RATELIMIT_POLICY, lines.policyField));
+  const field = rateLimitField(line, limit, nowMs);
+  if (field !== undefined) headers.push(headerOption(RATELIMIT, field));
+  return headers;
 }
 
 interface AllowParts {

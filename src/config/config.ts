@@ -132,6 +132,8 @@ export interface Config {
    * (src/leaks/github-keys-file.ts re-reads it when it changes). Unset: no secret-scanning endpoint.
    */
   secretScanningKeysFile: string | undefined;
+  /** CIDRs whose secret-scanning reports bypass the endpoint's flood bounds (GitHub's `hooks` ranges); empty: none. */
+  secretScanningSources: string[];
 }
 
 type Env = Record<string, string | undefined>;
@@ -370,5 +372,6 @@ export function loadConfig(env: Env = process.env): Config {
     webhookAllowInsecureTargets: boolean(env, "KEYGATE_WEBHOOK_ALLOW_INSECURE_TARGETS", false),
     webhookScheduleIntervalMs: integer(env, "KEYGATE_WEBHOOK_SCHEDULE_INTERVAL_MS", 60_000, 100, 3_600_000),
     secretScanningKeysFile: env["KEYGATE_SECRET_SCANNING_KEYS_FILE"] || undefined,
+    secretScanningSources: cidrList(env, "KEYGATE_SECRET_SCANNING_SOURCES"),
   };
 }

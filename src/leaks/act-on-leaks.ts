@@ -7,7 +7,7 @@ import type { KeyRecord, Organization } from "../model/records.js";
 import type { DeletedKey } from "../store/deleted-key-repository.js";
 import { asSeen, KeyChangedError } from "../store/key-as-seen.js";
 import type { Store } from "../store/store.js";
-import { keyEventData, onceWebhookEvent } from "../webhooks/webhook-event.js";
+import { keyEventData, onceEventId, onceWebhookEvent } from "../webhooks/webhook-event.js";
 import type { LeakedKey } from "./classify-tokens.js";
 import type { LeakObserver } from "./leak-metrics.js";
 import { responseTo, type LeakResponse } from "./leak-response.js";
@@ -36,8 +36,10 @@ interface Outcome {
  * with where it leaked and the audit entry `key.leaked`, all in one unit of work, written on
  * condition that the key is still as it was read; then a change is announced so every cache, here
  * and in other replicas, drops the key before its next Check. GitHub sends a batch again when it
- * got no answer: the event's id is derived from the key, the token and the place, so a retry
- * writes nothing twice (the store keeps an event id once) and changes nothing further.
+ * got no answer, and anyone may send a signed report again: the event's id is derived from the
+ * key, the token and the place, and is looked for before anything is changed, so a report acted
+ * on once changes nothing, writes nothing twice, and leaves alone a key an admin has re-enabled
+ * since (as long as the store remembers the event: the outbox's retention).
  */
 export class ActOnLeaks {
   readonly #deps: ActOnLeaksDeps;
@@ -64,6 +66,10 @@ export class ActOnLeaks {
     let outcome: Outcome | null;
     try {
       outcome = await store.atomically(async () => {
+        // Decided first: a report already acted on (a replay, which GitHub's signature over the
+        // body alone cannot tell apart, or a retry after an admin re-enabled the key) changes
+        // nothing, rather than disabling the key again with no event and no audit entry.
+        if (await store.webhooks.isWritten(leakedKey.organizationId, onceEventId("key.leaked", leakedKey.organizationId, once))) return null;
         const done = "deleted" in leak ? { data: deletedKeyEventData(leak.deleted) } : await this.#apply(organization, leak.key, response, at);
         if (done === null) return null;
         const data = { ...done.data, url: report.url, source: report.source, action: response, ...secret };

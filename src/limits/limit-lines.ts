@@ -56,7 +56,7 @@ export interface LimitLine {
 
 export interface LimitLines {
   readonly lines: readonly LimitLine[];
-  /** The RateLimit-Policy field for these lines, made once. */
+  /** The RateLimit-Policy field for these lines but the organization's, made once; empty when there are none. */
   readonly policyField: string;
 }
 
@@ -128,7 +128,7 @@ export function makeLimitLines(key: LimitedKey, plan: PlanLimits, identity: Limi
     rule: null,
     policy: `${ORGANIZATION_POLICY}month`,
   });
-  return { lines, policyField: policyField(lines) };
+  return { lines, policyField: policyField(lines.filter((line) => line.owner !== "organization")) };
 }
 
 /** The monthly quota's leased buckets: `quota/<organization id>`, seeded from stored usage. */
@@ -137,7 +137,9 @@ export const QUOTA_PREFIX = "quota/";
 /**
  * RateLimit-Policy (draft-ietf-httpapi-ratelimit-headers-11, section 3): a List of quota policy
  * Items, each a String identifier with `q` (the quota) and `w` (the window in seconds; left out
- * for the calendar month, which has no fixed length).
+ * for the calendar month, which has no fixed length). The organization's lines are left out: the
+ * field goes to every API client, and the organization's quotas would tell them its plan and, by
+ * what is left, its traffic; empty when no other line applies (then the field is not sent).
  */
 function policyField(lines: readonly LimitLine[]): string {
   return lines.map((line) => (line.rule === null ? `"${line.policy}";q=${line.limit}` : `"${line.policy}";q=${line.limit};w=${PERIOD_MS[line.rule.period] / 1_000}`)).join(", ");

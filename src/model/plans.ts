@@ -6,6 +6,12 @@ export interface Plan {
   name: string;
   maxKeysPerOrganization: number;
   maxKeysPerUser: number;
+  /**
+   * Identities (customers of the organization) it may hold: each is a stored document, and the
+   * bound keeps one organization from filling the store. Optional in a plans file
+   * (DEFAULT_MAX_IDENTITIES).
+   */
+  maxIdentities: number;
   /** Highest per-key rate limit, in requests per minute once the key's period is converted. */
   maxRateLimitPerMinute: number;
   monthlyQuota: number;
@@ -24,6 +30,7 @@ export const DEFAULT_PLANS: readonly Plan[] = [
     name: "free",
     maxKeysPerOrganization: 10,
     maxKeysPerUser: 5,
+    maxIdentities: 100,
     maxRateLimitPerMinute: 60,
     monthlyQuota: 10_000,
     requestsPerMinute: 60,
@@ -36,6 +43,7 @@ export const DEFAULT_PLANS: readonly Plan[] = [
     name: "pro",
     maxKeysPerOrganization: 100,
     maxKeysPerUser: 25,
+    maxIdentities: 10_000,
     maxRateLimitPerMinute: 6_000,
     monthlyQuota: 1_000_000,
     requestsPerMinute: 6_000,
@@ -48,6 +56,7 @@ export const DEFAULT_PLANS: readonly Plan[] = [
     name: "enterprise",
     maxKeysPerOrganization: 100_000,
     maxKeysPerUser: 100_000,
+    maxIdentities: 1_000_000,
     maxRateLimitPerMinute: 1_000_000,
     monthlyQuota: 1_000_000_000,
     requestsPerMinute: 1_000_000,
@@ -95,6 +104,9 @@ export function organizationPlan(catalog: PlanCatalog, stored: string | undefine
   return (stored === undefined ? undefined : findPlan(catalog.plans, stored)) ?? defaultPlanOf(catalog);
 }
 
+/** A plans file's plan that names no maxIdentities gets this: files written before the bound keep working. */
+export const DEFAULT_MAX_IDENTITIES = 10_000;
+
 const PLAN_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
 const CURRENCY = /^[A-Z]{3}$/;
 const NUMERIC_FIELDS = [
@@ -125,10 +137,12 @@ export function parsePlans(raw: unknown): Plan[] {
         throw new Error(`plan ${name}: ${field} must be an integer >= ${minimum}`);
       }
     }
+    const maxIdentities = plan["maxIdentities"] ?? DEFAULT_MAX_IDENTITIES;
+    if (!Number.isSafeInteger(maxIdentities) || (maxIdentities as number) < 1) throw new Error(`plan ${name}: maxIdentities must be an integer >= 1`);
     if (typeof plan["canCreateAdminKeys"] !== "boolean") throw new Error(`plan ${name}: canCreateAdminKeys must be a boolean`);
     if (typeof plan["currency"] !== "string" || !CURRENCY.test(plan["currency"])) {
       throw new Error(`plan ${name}: currency must be an ISO 4217 code such as USD`);
     }
-    return plan as unknown as Plan;
+    return { ...plan, maxIdentities } as unknown as Plan;
   });
 }

@@ -3,6 +3,7 @@ import type http2 from "node:http2";
 import { PerSourceAndTotal } from "../abuse/per-source-and-total.js";
 import { ipSource } from "../abuse/sliding-counters.js";
 import { clientAddress, type TrustedProxies } from "../net/client-address.js";
+import { AllowList } from "../net/ip-allow-list.js";
 import type { BodyBudget } from "./body-budget.js";
 import type { ExtraHandler } from "./http-server.js";
 import { connectionOf, reset, stopReading } from "./rpc-adapter.js";
@@ -19,7 +20,10 @@ export const SECRET_SCANNING_PATH = "/v1/secret-scanning/github";
  * above them is a flood of unsigned or replayed requests, each costing a read of up to 1 MiB, a
  * hash over it and a signature check: bounded, they cost the process at most a few percent of a
  * core. A report refused with 429 and Retry-After is one GitHub can send again (as it does after a
- * failure), so a report caught in a flood is late rather than lost.
+ * failure), so a report caught in a flood is late rather than lost. A verified report gives its
+ * place in the total back, so only refused requests spend it: a flood of unverified ones cannot
+ * make GitHub's own reports use it up, and once the flood has used it up only the addresses of
+ * KEYGATE_SECRET_SCANNING_SOURCES (which bypass both bounds) are still verified.
  */
 export const REPORTS_PER_SOURCE_PER_MINUTE = 60;
 export const REPORTS_PER_MINUTE = 600;
@@ -27,6 +31,8 @@ export const REPORTS_PER_MINUTE = 600;
 export interface ReportFloodOptions {
   /** Whose X-Forwarded-For names the client (KEYGATE_TRUSTED_PROXIES), as for the admin API. */
   proxies: TrustedProxies;
+  /** CIDRs whose reports bypass both bounds (KEYGATE_SECRET_SCANNING_SOURCES, validated); empty: none. */
+  sources: readonly string[];
   /** Client addresses remembered (KEYGATE_THROTTLE_MAX_SOURCES). */
   maxSources: number;
   /** The app's clock: the bound's windows follow it, so a test that holds it still sees exact counts. */
@@ -45,12 +51,16 @@ interface PlainResponse {
  * POST /v1/secret-scanning/github: GitHub's secret-scanning partner reports (src/leaks/). Without
  * KEYGATE_SECRET_SCANNING_KEYS_FILE there is no such endpoint (`scanning` undefined: 404, as for
  * any unknown path), rather than a 503 GitHub would retry for ever. Anyone may send to it, so
- * before anything else a request is counted against its client address's rate and everyone's
- * (429 with Retry-After past either, nothing read); then the headers are judged before the body is
- * read, and the body's bytes count in the process's body budget like an RPC's.
+ * before anything else a request from outside KEYGATE_SECRET_SCANNING_SOURCES is counted against
+ * its client address's rate and everyone's (429 with Retry-After past either, nothing read), and
+ * gives its place in everyone's back when it turns out a verified report; then the headers are
+ * judged before the body is read, and the body's bytes count in the process's body budget like an
+ * RPC's.
  */
 export function secretScanningEndpoint(scanning: SecretScanning | undefined, bodies: BodyBudget, logger: Logger, flood: ReportFloodOptions): ExtraHandler {
   const bound = new PerSourceAndTotal({ perSource: REPORTS_PER_SOURCE_PER_MINUTE, total: REPORTS_PER_MINUTE, windowMs: 60_000, maxSources: flood.maxSources, nowMs: () => flood.clock.now() });
+  // Undefined when none is configured: an empty AllowList would let every address in.
+  const sources = flood.sources.length === 0 ? undefined : AllowList.parse(flood.sources);
   return (req, res) => {
     if (scanning === undefined || (req.url ?? "").split("?", 1)[0] !== SECRET_SCANNING_PATH) return false;
     const response = res as unknown as PlainResponse;
@@ -59,7 +69,9 @@ export function secretScanningEndpoint(scanning: SecretScanning | undefined, bod
       response.end("method not allowed\n");
       return true;
     }
-    const waitMs = bound.take(ipSource(clientAddress(req.socket?.remoteAddress, req.headers["x-forwarded-for"], flood.proxies)));
+    const client = clientAddress(req.socket?.remoteAddress, req.headers["x-forwarded-for"], flood.proxies);
+    const bounded = client === null || sources === undefined || !sources.allows(client);
+    const waitMs = bounded ? bound.take(ipSource(client)) : 0;
     if (waitMs > 0) {
       stopReading(req, res);
       const { status, body } = scanning.refuse("rate_limited");
@@ -67,7 +79,10 @@ export function secretScanningEndpoint(scanning: SecretScanning | undefined, bod
       return true;
     }
     answer(scanning, req, res, bodies).then(
-      ({ status, body }) => send(response, status, body),
+      ({ status, body }) => {
+        if (bounded && status === 200) bound.refundTotal();
+        send(response, status, body);
+      },
       (error: unknown) => {
         logger.error({ err: error }, "secret-scanning report failed");
         if (!res.headersSent) send(response, 503, { error: { code: "UNAVAILABLE", message: "the report could not be processed; send it again" } });

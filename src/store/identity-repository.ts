@@ -10,7 +10,8 @@ export interface IdentityPatch {
   updatedAt: Date;
 }
 
-export type CreateIdentityOutcome = { ok: true; identity: IdentityRecord } | { ok: false; reason: "external_id_taken" };
+/** `limit_reached`: the organization holds its plan's maximum of identities; nothing was written. */
+export type CreateIdentityOutcome = { ok: true; identity: IdentityRecord } | { ok: false; reason: "external_id_taken" | "limit_reached" };
 
 export type UpdateIdentityOutcome = { ok: true; identity: IdentityRecord } | { ok: false; reason: "not_found" | "external_id_taken" };
 
@@ -35,7 +36,11 @@ export interface IdentityListQuery {
  * deletion) appends its change-log entry (`{kind: "identity"}`) in the same unit of work.
  */
 export interface IdentityRepository {
-  create(identity: IdentityRecord): Promise<CreateIdentityOutcome>;
+  /**
+   * Refused when the organization already holds `limits.maxPerOrganization` identities, decided in
+   * the same atomic step as the write, so concurrent creations never pass the bound together.
+   */
+  create(identity: IdentityRecord, limits: { maxPerOrganization: number }): Promise<CreateIdentityOutcome>;
   findById(organizationId: string, id: string): Promise<IdentityRecord | null>;
   /** The organization's identities in id (creation) order. */
   list(organizationId: string, query: IdentityListQuery): Promise<IdentityRecord[]>;

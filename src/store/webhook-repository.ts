@@ -58,6 +58,12 @@ export interface WebhookRepository {
    */
   enqueue(event: WebhookEvent): Promise<WebhookDeliveryRecord[] | null>;
   /**
+   * Whether an event with this id was written and is still remembered (as enqueue would refuse
+   * it): a writer whose event stands for a change it has yet to make (ActOnLeaks) asks first, so
+   * an event already told of changes nothing again.
+   */
+  isWritten(organizationId: string, eventId: string): Promise<boolean>;
+  /**
    * A new pending delivery of `event` to `endpointId` alone, due at once, whatever its types
    * (SendTestWebhook, RedeliverWebhook); the event is written if it was not. Null when the
    * endpoint is gone.

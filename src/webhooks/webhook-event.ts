@@ -35,11 +35,16 @@ export function onceWebhookEvent(
   /** Until when it may be made again, when that is longer than the outbox's retention (WebhookEvent.rememberUntil). */
   rememberUntil?: Date,
 ): WebhookEvent {
+  const event = eventWithId(onceEventId(type, organizationId, once), type, organizationId, data, now);
+  return rememberUntil === undefined ? event : { ...event, rememberUntil };
+}
+
+/** The id onceWebhookEvent gives this occurrence: asked of the store before the change it stands for is made. */
+export function onceEventId(type: WebhookEventType, organizationId: string, once: string): string {
   const digest = createHash("sha256").update(`${organizationId}\0${type}\0${once}`).digest();
   let id = "";
   for (let i = 0; i < 26; i++) id += CROCKFORD[digest[i]! & 31];
-  const event = eventWithId(`msg_${id}`, type, organizationId, data, now);
-  return rememberUntil === undefined ? event : { ...event, rememberUntil };
+  return `msg_${id}`;
 }
 
 function eventWithId(id: string, type: WebhookEventType, organizationId: string, data: Record<string, unknown>, now: Date): WebhookEvent {

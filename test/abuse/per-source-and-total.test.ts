@@ -15,4 +15,16 @@ describe("PerSourceAndTotal", () => {
     expect(bound.take("a")).toBe(0);
     expect(bound.take("d")).toBe(0);
   });
+
+  it("takes back a request's place in the total on refundTotal, but not in its source's", () => {
+    const bound = new PerSourceAndTotal({ perSource: 3, total: 3, windowMs: 60_000, maxSources: 100, nowMs: () => 0 });
+    for (let i = 0; i < 3; i++) {
+      expect(bound.take("github")).toBe(0);
+      bound.refundTotal();
+    }
+    // Its own budget is spent; the total is not.
+    expect(bound.take("github")).toBeGreaterThan(0);
+    expect([bound.take("a"), bound.take("b"), bound.take("c")]).toEqual([0, 0, 0]);
+    expect(bound.take("d")).toBeGreaterThan(0);
+  });
 });

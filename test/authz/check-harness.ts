@@ -28,6 +28,7 @@ export const TEST_PLAN: Plan = {
   name: "test",
   maxKeysPerOrganization: 1_000,
   maxKeysPerUser: 1_000,
+  maxIdentities: 1_000,
   maxRateLimitPerMinute: 1_000_000,
   monthlyQuota: 1_000_000,
   requestsPerMinute: 1_000_000,
@@ -220,7 +221,7 @@ export interface CheckFixture {
   /** How many identical requests to send; the last one is checked. */
   repeat?: number;
   request: JsonValue;
-  expect: { outcome: string; httpStatus?: number; grpcCode: number; headersToRemove?: string[]; headers?: Record<string, string> };
+  expect: { outcome: string; httpStatus?: number; grpcCode: number; headersToRemove?: string[]; headers?: Record<string, string | null> };
 }
 
 const FIXTURES = new URL("../fixtures/check/", import.meta.url);
@@ -271,7 +272,7 @@ export async function expectFixtureAnswer(fixture: CheckFixture, request: CheckR
   if (response.httpResponse.case === "deniedResponse") {
     expect(response.httpResponse.value.status?.code).toBe(fixture.expect.httpStatus);
     const headers = headerMap(response.httpResponse.value);
-    for (const [name, value] of Object.entries(fixture.expect.headers ?? {})) expect(headers.get(name), name).toBe(value);
+    for (const [name, value] of Object.entries(fixture.expect.headers ?? {})) expect(headers.get(name) ?? null, name).toBe(value);
   } else {
     expect(response.httpResponse.case).toBe("okResponse");
     expect(response.httpResponse.value?.headersToRemove).toEqual(fixture.expect.headersToRemove);

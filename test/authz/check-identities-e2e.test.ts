@@ -30,7 +30,7 @@ describe("Check with identities, end to end", () => {
       credits: null,
       createdAt: at,
       updatedAt: at,
-    });
+    }, { maxPerOrganization: 10 });
     expect(created.ok).toBe(true);
     const a = await h.createKey({ rateLimit: { limit: 100, period: "minute" }, identityId });
     const b = await h.createKey({ rateLimit: { limit: 100, period: "minute" }, identityId });

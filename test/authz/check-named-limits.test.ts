@@ -48,7 +48,7 @@ describe("Check: named limits, cost and identities", () => {
     const first = await h.service.check(request);
     expect(outcomeOf(first)).toBe("allowed");
     const added = first.httpResponse.case === "okResponse" ? headerMap({ headers: first.httpResponse.value.responseHeadersToAdd }) : new Map();
-    expect(added.get("ratelimit-policy")).toBe('"default";q=100;w=60, "hourly";q=2;w=3600, "organization:minute";q=1000000;w=60, "organization:month";q=1000000');
+    expect(added.get("ratelimit-policy")).toBe('"default";q=100;w=60, "hourly";q=2;w=3600');
     // After one request: hourly has 1 of 2 left, the tightest, as x-ratelimit-* say too.
     expect(added.get("ratelimit")).toBe('"hourly";r=1;t=3660');
     expect(added.get("x-ratelimit-remaining")).toBe("1");

@@ -40,8 +40,12 @@ export function expectWellFormed(response: CheckResponse): void {
   if (denial.httpStatus === 429) {
     expect(Number(headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     for (const name of ["x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"]) expect(headers.get(name), name).toMatch(/^\d+$/);
-    expect(headers.get("ratelimit"), "ratelimit").toMatch(/^"[A-Za-z0-9_.:-]+";r=\d+;t=\d+$/);
-    expect(headers.get("ratelimit-policy"), "ratelimit-policy").toMatch(/^"[A-Za-z0-9_.:-]+";q=\d+(;w=\d+)?(, "[A-Za-z0-9_.:-]+";q=\d+(;w=\d+)?)*$/);
+    // The IETF fields never name the organization's limits: a QUOTA_EXCEEDED has no RateLimit.
+    if (body.error.code === "QUOTA_EXCEEDED") expect(headers.has("ratelimit"), "ratelimit").toBe(false);
+    else expect(headers.get("ratelimit"), "ratelimit").toMatch(/^"[A-Za-z0-9_.-]+";r=\d+;t=\d+$|^"identity:[A-Za-z0-9_.-]+";r=\d+;t=\d+$/);
+    const policy = headers.get("ratelimit-policy");
+    if (policy !== undefined) expect(policy, "ratelimit-policy").toMatch(/^"[A-Za-z0-9_.:-]+";q=\d+(;w=\d+)?(, "[A-Za-z0-9_.:-]+";q=\d+(;w=\d+)?)*$/);
+    expect(policy ?? "", "ratelimit-policy").not.toContain("organization:");
   }
   expect(wire.dynamicMetadata?.["code"]).toBe(body.error.code);
   expect(wire.dynamicMetadata?.["decision_id"]).toEqual(expect.any(String));

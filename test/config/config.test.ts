@@ -33,6 +33,7 @@ describe("configuration", () => {
     [{ KEYGATE_TRUSTED_PROXIES: "10.0.0.0/33" }, "KEYGATE_TRUSTED_PROXIES"],
     [{ KEYGATE_TRUSTED_PROXIES: "10.0.0.0/8;fd00::/8" }, "KEYGATE_TRUSTED_PROXIES"],
     [{ KEYGATE_TRUSTED_PROXIES: "proxy.internal" }, "KEYGATE_TRUSTED_PROXIES"],
+    [{ KEYGATE_SECRET_SCANNING_SOURCES: "192.30.252.0/33" }, "KEYGATE_SECRET_SCANNING_SOURCES"],
     [{ KEYGATE_PLANS_FILE: "/nonexistent/plans.json" }, "KEYGATE_PLANS_FILE"],
     [{ KEYGATE_STORE_READ_TIMEOUT_MS: "0" }, "KEYGATE_STORE_READ_TIMEOUT_MS"],
     [{ KEYGATE_STORE_READ_TIMEOUT_MS: "3s" }, "KEYGATE_STORE_READ_TIMEOUT_MS"],
@@ -116,6 +117,11 @@ describe("configuration", () => {
     expect(loadConfig({}).trustedProxies).toEqual([]);
     expect(loadConfig({ KEYGATE_TRUSTED_PROXIES: " 10.0.0.0/8, fd00::/8,192.0.2.1 ," }).trustedProxies).toEqual(["10.0.0.0/8", "fd00::/8", "192.0.2.1"]);
     expect(() => loadConfig({ KEYGATE_TRUSTED_PROXIES: "10.0.0.0/8, 10.0.0.0/40" })).toThrow(/^KEYGATE_TRUSTED_PROXIES: "10.0.0.0\/40" is not/);
+  });
+
+  it("lists no secret-scanning sources by default, and takes GitHub's hooks ranges as CIDRs", () => {
+    expect(loadConfig({}).secretScanningSources).toEqual([]);
+    expect(loadConfig({ KEYGATE_SECRET_SCANNING_SOURCES: "192.30.252.0/22, 2a0a:a440::/29" }).secretScanningSources).toEqual(["192.30.252.0/22", "2a0a:a440::/29"]);
   });
 
   it("reads and validates the plans, scopes and routes files", () => {

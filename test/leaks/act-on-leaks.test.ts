@@ -36,6 +36,7 @@ async function world(action?: LeakedKeyAction) {
         if (written !== null) events.push(event);
         return written;
       },
+      isWritten: (organizationId: string, eventId: string) => store.webhooks.isWritten(organizationId, eventId),
     }),
   };
   const created = await bootstrapOrganization(
@@ -164,6 +165,21 @@ describe("ActOnLeaks", () => {
     expect(await w.audited()).toMatchObject([{ keyId: w.key.id, actorKeyId: "keygate", details: { url: URL, source: "commit", action: "none" } }]);
     expect(w.announced).toEqual([]);
     expect(w.acted).toEqual(["none"]);
+  });
+
+  it("changes nothing on the same report again: a key an admin re-enabled since stays enabled, with no second event or audit entry", async () => {
+    const w = await world();
+    await w.leaks.act([w.leak()]);
+    const disabled = await w.stored();
+    expect(disabled.isActive).toBe(false);
+    const reenabled = await w.store.keys.update(w.key.organizationId, w.key.id, { isActive: true, updatedAt: new Date(w.clock.now()) }, { organizationMax: 1_000, userMax: 1_000 });
+    expect(reenabled.ok).toBe(true);
+    await w.leaks.act([w.leak(await w.stored())]);
+    expect((await w.stored()).isActive).toBe(true);
+    expect(w.events).toHaveLength(1);
+    expect(await w.audited()).toHaveLength(1);
+    expect(w.announced).toEqual([`${w.key.id} active=false revoked=false`]);
+    expect(w.acted).toEqual(["disable"]);
   });
 
   it("leaves a key changed since it was read for the next report to decide on", async () => {

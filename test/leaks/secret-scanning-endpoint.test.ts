@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { MAX_REPORT_BYTES } from "../../src/leaks/leak-report.js";
 import { generateSecret } from "../../src/model/secret.js";
-import { REPORTS_PER_SOURCE_PER_MINUTE, SECRET_SCANNING_PATH } from "../../src/server/secret-scanning-endpoint.js";
+import { REPORTS_PER_MINUTE, REPORTS_PER_SOURCE_PER_MINUTE, SECRET_SCANNING_PATH } from "../../src/server/secret-scanning-endpoint.js";
 import { ManualClock, type Clock } from "../../src/time/clock.js";
 import { startTestApp, type TestApp } from "../support/app.js";
 import { GithubReportSigner } from "./github-report-signer.js";
@@ -72,6 +72,20 @@ describe("POST /v1/secret-scanning/github", () => {
     expect(metrics).toContain('keygate_secret_scanning_tokens_total{label="true_positive"} 1');
     expect(metrics).toContain('keygate_leaked_keys_total{action="disable"} 1');
     expect(metrics).toContain('keygate_leaked_keys_total{action="revoke"} 0');
+  });
+
+  it("acts on a report once: the same signed report again answers true and leaves a key an admin re-enabled enabled", async () => {
+    const { t } = await appWithKeysFile();
+    const { secret, key } = await t.client.createKey({ name: "ci deploy", scopes: [] });
+    const body = JSON.stringify([entry(secret)]);
+    expect((await post(t, body, signedHeaders(github, body))).status).toBe(200);
+    await t.client.updateKey({ id: key!.id, isActive: true });
+    const replayed = await post(t, body, signedHeaders(github, body));
+    expect(replayed.status).toBe(200);
+    expect(await replayed.json()).toEqual([{ token_hash: sha256(secret), token_type: "keygate_api_key", label: "true_positive" }]);
+    expect(await t.client.testKey({ apiKey: secret })).toMatchObject({ valid: true });
+    const audited = await t.store.audit.list(t.admin.organization.id, { keyId: key!.id, limit: 10 });
+    expect(audited.filter((event) => event.action === "key.leaked")).toHaveLength(1);
   });
 
   it("answers a deleted key's secret true and tells of it; a leaked previous secret stops at once while the current one works", async () => {
@@ -184,6 +198,33 @@ describe("POST /v1/secret-scanning/github", () => {
     const metrics = await (await fetch(`${t.app.url}/metrics`)).text();
     expect(metrics).toContain('keygate_secret_scanning_reports_refused_total{reason="rate_limited"} 2');
     expect(metrics).toContain('keygate_secret_scanning_tokens_total{label="true_positive"} 0');
+  });
+
+  it("lets no unverified flood starve verified reports: they spend nothing of the shared bound, and the listed sources bypass it", async () => {
+    const { t } = await appWithKeysFile(
+      { KEYGATE_TRUSTED_PROXIES: "127.0.0.1/32,::1/128", KEYGATE_SECRET_SCANNING_SOURCES: "192.0.2.0/24" },
+      new ManualClock(Date.now()),
+    );
+    const from = (address: string, body: string, headers: Record<string, string>) => post(t, body, { ...headers, "x-forwarded-for": address });
+    const first = await t.client.createKey({ name: "first", scopes: [] });
+    const firstBody = JSON.stringify([entry(first.secret)]);
+    expect((await from("203.0.113.5", firstBody, signedHeaders(github, firstBody))).status).toBe(200);
+    // Ten addresses flood unsigned reports, each within its own bound, together up to the total:
+    // every one is still verified (401), since the verified report above gave its place back.
+    const sources = REPORTS_PER_MINUTE / REPORTS_PER_SOURCE_PER_MINUTE;
+    for (let s = 0; s < sources; s++) {
+      const statuses = await Promise.all(Array.from({ length: REPORTS_PER_SOURCE_PER_MINUTE }, async () => (await from(`198.51.100.${s}`, "[]", {})).status));
+      expect(new Set(statuses)).toEqual(new Set([401]));
+    }
+    // The total is spent: an address outside the list is refused before verification, signed or not.
+    const second = await t.client.createKey({ name: "second", scopes: [] });
+    const secondBody = JSON.stringify([entry(second.secret)]);
+    expect((await from("198.51.100.200", "[]", {})).status).toBe(429);
+    expect((await from("203.0.113.6", secondBody, signedHeaders(github, secondBody))).status).toBe(429);
+    expect(await t.client.testKey({ apiKey: second.secret })).toMatchObject({ valid: true });
+    // A listed source (GitHub's hooks ranges) is verified and acted on all the same.
+    expect((await from("192.0.2.10", secondBody, signedHeaders(github, secondBody))).status).toBe(200);
+    expect(await t.client.testKey({ apiKey: second.secret })).toMatchObject({ valid: false, reason: "API_KEY_DISABLED" });
   });
 
   it("takes only POST", async () => {

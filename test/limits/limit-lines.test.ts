@@ -83,9 +83,9 @@ describe("limit lines", () => {
     expect(summary(key, identity, only)).toEqual(expected);
   });
 
-  it("RateLimit-Policy lists every line: its identifier, quota and window in seconds (none for the month)", () => {
+  it("RateLimit-Policy lists every line but the organization's: its identifier, quota and window in seconds (none for the month)", () => {
     expect(makeLimitLines(KEY, PLAN, IDENTITY, null).policyField).toBe(
-      '"default";q=100;w=60, "burst";q=3;w=1, "hourly";q=1000;w=3600, "identity:daily";q=10000;w=86400, "organization:minute";q=600;w=60, "organization:month";q=100000',
+      '"default";q=100;w=60, "burst";q=3;w=1, "hourly";q=1000;w=3600, "identity:daily";q=10000;w=86400',
     );
   });
 

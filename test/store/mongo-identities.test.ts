@@ -30,7 +30,7 @@ describe("mongodb identities", () => {
     const { store } = fresh;
     const org = newId("org");
     const identity = anIdentity(org);
-    await store.identities.create(identity);
+    await store.identities.create(identity, { maxPerOrganization: 10 });
     await store.identities.update(org, identity.id, { name: "Acme Inc", meta: {}, externalId: "acme-2", updatedAt: T2 });
     expect(await identityChanges(org)).toEqual([]);
 
@@ -46,7 +46,7 @@ describe("mongodb identities", () => {
     const { store } = fresh;
     const org = newId("org");
     const identity = anIdentity(org);
-    await store.identities.create(identity);
+    await store.identities.create(identity, { maxPerOrganization: 10 });
     await store.keys.create(aKey(org, { identityId: identity.id }), ROOMY);
     expect(await store.identities.tie(org, identity.id)).toBe(true);
     expect(await store.identities.findById(org, identity.id)).toStrictEqual(identity);

@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { CreateIdentityResponseSchema } from "../../../gen/keygate/v1/key_admin_pb.js";
 import type { IdentityRecord } from "../../model/identities.js";
 import { newId } from "../../model/ids.js";
+import { adminError } from "../errors.js";
 import type { AdminParts, KeyAdminHandler } from "../admin-parts.js";
 import { callerOf } from "../caller.js";
 import { validCredits } from "../credits-fields.js";
@@ -34,9 +35,14 @@ export function createIdentity(parts: AdminParts): KeyAdminHandler<"createIdenti
     await allow(ctx, mayManageIdentities(caller.actor));
     const outcome = await events.write(
       caller,
-      () => store.identities.create(identity),
+      // The store checks the plan's bound as it inserts: creations racing for the last place never both get it.
+      () => store.identities.create(identity, { maxPerOrganization: caller.plan.maxIdentities }),
       (created) => (created.ok ? [{ type: "identity.created", identity: created.identity }] : []),
     );
+    if (!outcome.ok && outcome.reason === "limit_reached") {
+      const limit = caller.plan.maxIdentities;
+      throw adminError("IDENTITY_LIMIT_EXCEEDED", `the organization has ${limit} identities, the most its plan allows; delete one first`, { limit: String(limit) });
+    }
     if (!outcome.ok) throw externalIdTaken(identity.externalId);
     await audit.changed(caller, { action: "identity.create", details: identityDetails(outcome.identity) });
     return create(CreateIdentityResponseSchema, { identity: toIdentity(outcome.identity) });

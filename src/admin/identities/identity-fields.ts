@@ -10,7 +10,12 @@ const EXTERNAL_ID_MAX = 256;
 const NAME_MAX = 256;
 const META_MAX_ENTRIES = 32;
 const META_KEY_MAX = 64;
-const META_VALUE_MAX = 1024;
+/**
+ * 256 characters, not 1 KiB: 32 values of 1 KiB made each identity up to 32 KiB (and 128 KiB in
+ * 4-byte characters) read into every identity list page and the identity cache; meta tags a
+ * customer (a plan, a region, a CRM id), it is not a document store.
+ */
+const META_VALUE_MAX = 256;
 
 /** The organization's own id for its customer: 1–256 characters, nothing a terminal acts on. */
 export function validExternalId(externalId: string, field = "external_id"): string {
@@ -20,7 +25,7 @@ export function validExternalId(externalId: string, field = "external_id"): stri
 
 export const validIdentityName = (name: string): string => validText(name, "name", NAME_MAX);
 
-/** At most 32 entries; keys 1–64 characters, values at most 1024; nothing a terminal acts on. */
+/** At most 32 entries; keys 1–64 characters, values at most 256; nothing a terminal acts on. */
 export function validMeta(meta: Readonly<Record<string, string>>, field = "meta"): Record<string, string> {
   const entries = Object.entries(meta);
   if (entries.length > META_MAX_ENTRIES) throw fieldError(field, `must hold at most ${META_MAX_ENTRIES} entries`);

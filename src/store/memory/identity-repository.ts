@@ -28,11 +28,12 @@ export class MemoryIdentityRepository implements IdentityRepository {
     this.#tiedKeys = tiedKeys;
   }
 
-  async create(identity: IdentityRecord): Promise<CreateIdentityOutcome> {
+  async create(identity: IdentityRecord, limits: { maxPerOrganization: number }): Promise<CreateIdentityOutcome> {
     const { organizationId } = identity;
     const external = this.#externalIds(organizationId);
     if (external.has(identity.externalId)) return { ok: false, reason: "external_id_taken" };
     const identities = this.#of(organizationId);
+    if (identities.size >= limits.maxPerOrganization) return { ok: false, reason: "limit_reached" };
     if (identities.has(identity.id)) throw new Error(`duplicate identity ${identity.id}`);
     identities.set(identity.id, copy(identity));
     external.set(identity.externalId, identity.id);

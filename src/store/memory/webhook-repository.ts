@@ -97,6 +97,11 @@ export class MemoryWebhookRepository implements WebhookRepository {
     return deliveries.map(copy);
   }
 
+  async isWritten(_organizationId: string, eventId: string): Promise<boolean> {
+    // An event's id is derived from its organization (onceWebhookEvent), so the id alone says whose it is.
+    return this.#isWritten(eventId);
+  }
+
   async deliverTo(organizationId: string, endpointId: string, event: WebhookEvent, now: Date): Promise<WebhookDeliveryRecord | null> {
     if (!this.#endpoints.get(organizationId)?.has(endpointId) || event.organizationId !== organizationId) return null;
     const delivery = newDelivery(endpointId, event, now);

@@ -14,6 +14,7 @@ import { toDocument } from "./documents.js";
 import { toIdentityRecord, type IdentityDocument } from "./identity-fields.js";
 import type { KeyDocument } from "./key-document.js";
 import { isDuplicateKeyError } from "./mongo-errors.js";
+import { OrganizationCounts, type OrganizationCountDocument } from "./organization-counts.js";
 import type { MongoUnit } from "./transactions.js";
 
 /**
@@ -21,7 +22,8 @@ import type { MongoUnit } from "./transactions.js";
  * change, or which is deleted, commits with its change-log entry, so other replicas drop what they
  * cached of it. An external id is looked for before it is written, so a repeat is answered as an
  * outcome rather than a failed write (which would abort the caller's transaction); the unique
- * index still stops two racing writers, one of which then fails and its unit runs again.
+ * index still stops two racing writers, one of which then fails and its unit runs again. The plan's
+ * bound on identities is kept by a per-organization counter (organization-counts.ts).
  */
 export class MongoIdentityRepository implements IdentityRepository {
   static readonly indexes: IndexDescription[] = [
@@ -36,9 +38,11 @@ export class MongoIdentityRepository implements IdentityRepository {
   readonly #keys: Collection<KeyDocument>;
   readonly #changes: Pick<MongoChangeLogRepository, "append">;
   readonly #units: UnitOfWork<MongoUnit>;
+  readonly #counts: OrganizationCounts;
 
   constructor(
     identities: Collection<IdentityDocument>,
+    counts: Collection<OrganizationCountDocument>,
     keys: Collection<KeyDocument>,
     changes: Pick<MongoChangeLogRepository, "append">,
     units: UnitOfWork<MongoUnit>,
@@ -47,14 +51,20 @@ export class MongoIdentityRepository implements IdentityRepository {
     this.#keys = keys;
     this.#changes = changes;
     this.#units = units;
+    this.#counts = new OrganizationCounts(counts, "identities", (organizationId) => identities.countDocuments({ organizationId }), () => this.#inTransaction());
   }
 
-  create(identity: IdentityRecord): Promise<CreateIdentityOutcome> {
+  create(identity: IdentityRecord, limits: { maxPerOrganization: number }): Promise<CreateIdentityOutcome> {
     return this.#units.atomically(async () => {
-      if (await this.#externalIdTaken(identity.organizationId, identity.externalId)) return { ok: false, reason: "external_id_taken" };
+      const { organizationId } = identity;
+      if (await this.#externalIdTaken(organizationId, identity.externalId)) return { ok: false, reason: "external_id_taken" };
+      await this.#counts.ensure(organizationId);
+      if (!(await this.#counts.take(organizationId, limits.maxPerOrganization))) return { ok: false, reason: "limit_reached" };
       try {
         await this.#identities.insertOne(toDocument(identity));
       } catch (error) {
+        // Without a transaction nothing takes the place back but this.
+        if (!this.#inTransaction()) await this.#counts.release(organizationId);
         if (isDuplicateKeyError(error) && !this.#inTransaction()) return { ok: false, reason: "external_id_taken" };
         throw error;
       }
@@ -104,8 +114,10 @@ export class MongoIdentityRepository implements IdentityRepository {
         const exists = await this.#identities.countDocuments({ _id: id, organizationId }, { limit: 1 });
         return exists ? { ok: false, reason: "in_use", keys } : { ok: false, reason: "not_found" };
       }
+      await this.#counts.ensure(organizationId);
       const deleted = await this.#identities.findOneAndDelete({ _id: id, organizationId });
       if (deleted === null) return { ok: false, reason: "not_found" };
+      await this.#counts.release(organizationId);
       await this.#changes.append({ kind: "identity", organizationId, identityId: id });
       return { ok: true, identity: toIdentityRecord(deleted) };
     });

@@ -26,7 +26,7 @@ import { UsageKeyTotals, type UsageKeyTotalsDocument } from "./usage-key-totals.
 import { MongoUserRepository, type UserDocument } from "./user-repository.js";
 import { MongoWebhookRepository } from "./webhook-repository.js";
 import type { WebhookDeliveryDocument, WebhookEndpointDocument, WebhookEventDocument } from "./webhook-documents.js";
-import type { WebhookEndpointCountDocument } from "./webhook-endpoint-counts.js";
+import type { OrganizationCountDocument } from "./organization-counts.js";
 
 /** Collection names: one repository each, plus the key slot counters the key repository keeps. */
 const MONGODB_5_WIRE_VERSION = 13;
@@ -51,6 +51,7 @@ export const COLLECTIONS = {
   deletedKeys: "deleted_keys",
   identities: "identities",
   debitedRequests: "debited_requests",
+  identityCounts: "identity_counts",
 } as const;
 
 const NAMESPACE_EXISTS = 48;
@@ -143,7 +144,7 @@ export class MongoStore implements Store {
           endpoints: this.#collection<WebhookEndpointDocument>(COLLECTIONS.webhookEndpoints),
           events: this.#collection<WebhookEventDocument>(COLLECTIONS.webhookEvents),
           deliveries: this.#collection<WebhookDeliveryDocument>(COLLECTIONS.webhookDeliveries),
-          endpointCounts: this.#collection<WebhookEndpointCountDocument>(COLLECTIONS.webhookEndpointCounts),
+          endpointCounts: this.#collection<OrganizationCountDocument>(COLLECTIONS.webhookEndpointCounts),
         },
         this.#units,
       ),
@@ -151,6 +152,7 @@ export class MongoStore implements Store {
     this.identities = withErrorsInStoreTerms(
       new MongoIdentityRepository(
         this.#collection<IdentityDocument>(COLLECTIONS.identities),
+        this.#collection<OrganizationCountDocument>(COLLECTIONS.identityCounts),
         this.#collection<KeyDocument>(COLLECTIONS.keys),
         changes,
         this.#units,

@@ -90,6 +90,7 @@ export const SHARDING: Readonly<Record<CollectionName, ShardedCollection | Unsha
   webhook_endpoints: { shardKey: null, why: "a few per organization; read in the same transactions as the key changes whose events they take." },
   webhook_endpoint_counts: { shardKey: null, why: "written in the same transactions as webhook endpoints are created and deleted; one small document per organization." },
   webhook_events: { shardKey: null, why: "written in the same transaction as the change that caused each (key changes); only their ids are kept, for 35 days." },
+  identity_counts: { shardKey: null, why: "written in the same transactions as identities are created and deleted (the plan's bound); one small document per organization." },
   identities: { shardKey: null, why: "customers of the organizations, admin-scale; written in the same transactions as the keys tied to them (a tie) and the change log." },
   webhook_deliveries: {
     shardKey: null,

@@ -8,7 +8,7 @@ import { ENDPOINT_DELETED, newDelivery } from "../webhook-delivery.js";
 import { WEBHOOK_RETENTION_MS } from "../webhook-retention.js";
 import { toDocument } from "./documents.js";
 import { reportingDuplicates } from "./mongo-errors.js";
-import { WebhookEndpointCounts, type WebhookEndpointCountDocument } from "./webhook-endpoint-counts.js";
+import { OrganizationCounts, type OrganizationCountDocument } from "./organization-counts.js";
 import {
   deliveryRecord,
   endpointRecord,
@@ -19,7 +19,7 @@ import {
 
 /**
  * Webhook endpoints, events and the outbox of deliveries, a collection each, and each
- * organization's count of endpoints (webhook-endpoint-counts.ts). Writes that go together (an
+ * organization's count of endpoints (organization-counts.ts). Writes that go together (an
  * event and its deliveries; an endpoint and its count; an endpoint deleted and its deliveries
  * failed) are one unit of work, which joins the caller's: the change that caused an event commits
  * with it.
@@ -47,7 +47,7 @@ export class MongoWebhookRepository implements WebhookRepository {
   readonly #endpoints: Collection<WebhookEndpointDocument>;
   readonly #events: Collection<WebhookEventDocument>;
   readonly #deliveries: Collection<WebhookDeliveryDocument>;
-  readonly #counts: WebhookEndpointCounts;
+  readonly #counts: OrganizationCounts;
   readonly #units: UnitOfWork<MongoUnit>;
 
   constructor(
@@ -55,7 +55,7 @@ export class MongoWebhookRepository implements WebhookRepository {
       endpoints: Collection<WebhookEndpointDocument>;
       events: Collection<WebhookEventDocument>;
       deliveries: Collection<WebhookDeliveryDocument>;
-      endpointCounts: Collection<WebhookEndpointCountDocument>;
+      endpointCounts: Collection<OrganizationCountDocument>;
     },
     units: UnitOfWork<MongoUnit>,
   ) {
@@ -64,7 +64,7 @@ export class MongoWebhookRepository implements WebhookRepository {
     this.#deliveries = collections.deliveries;
     this.#units = units;
     const countEndpoints = (organizationId: string) => this.#endpoints.countDocuments({ organizationId });
-    this.#counts = new WebhookEndpointCounts(collections.endpointCounts, countEndpoints, () => units.context()?.session !== undefined);
+    this.#counts = new OrganizationCounts(collections.endpointCounts, "endpoints", countEndpoints, () => units.context()?.session !== undefined);
   }
 
   createEndpoint(endpoint: WebhookEndpointRecord, limits: { maxPerOrganization: number }): Promise<CreateEndpointOutcome> {
@@ -152,6 +152,10 @@ export class MongoWebhookRepository implements WebhookRepository {
       await this.#deliveries.insertOne(toDocument(delivery));
       return structuredClone(delivery);
     });
+  }
+
+  async isWritten(organizationId: string, eventId: string): Promise<boolean> {
+    return (await this.#events.countDocuments({ _id: eventId, organizationId }, { limit: 1 })) > 0;
   }
 
   async countPending(organizationId: string, endpointId: string): Promise<number> {

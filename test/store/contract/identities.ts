@@ -29,6 +29,9 @@ export function anIdentity(organizationId: string, fields: Partial<IdentityRecor
  * own, external ids unique within one; and the keys' fields that tie them to identities and hold
  * their own limits and credits.
  */
+/** A bound no contract test reaches but the one about the bound. */
+const ROOMY_IDENTITIES = { maxPerOrganization: 1_000 };
+
 export function describeIdentitiesContract(getStore: () => Store): void {
   let store: Store;
   const keys = keysThrough(getStore);
@@ -37,7 +40,7 @@ export function describeIdentitiesContract(getStore: () => Store): void {
   });
 
   const created = async (identity: IdentityRecord): Promise<IdentityRecord> => {
-    expect(await store.identities.create(identity)).toStrictEqual({ ok: true, identity });
+    expect(await store.identities.create(identity, ROOMY_IDENTITIES)).toStrictEqual({ ok: true, identity });
     return identity;
   };
 
@@ -61,9 +64,30 @@ export function describeIdentitiesContract(getStore: () => Store): void {
       const org = newId("org");
       const first = await created(anIdentity(org));
       const again = anIdentity(org, { externalId: first.externalId });
-      expect(await store.identities.create(again)).toStrictEqual({ ok: false, reason: "external_id_taken" });
+      expect(await store.identities.create(again, ROOMY_IDENTITIES)).toStrictEqual({ ok: false, reason: "external_id_taken" });
       expect(await store.identities.findById(org, again.id)).toBeNull();
       expect(await store.identities.list(org, { limit: 10 })).toStrictEqual([first]);
+    });
+
+    it("refuses an identity past the organization's bound, concurrent creations included, and frees a place on deletion", async () => {
+      const org = newId("org");
+      const bound = { maxPerOrganization: 3 };
+      const first = await created(anIdentity(org));
+      const racing = Array.from({ length: 4 }, () => anIdentity(org));
+      const outcomes = await Promise.all(racing.map((identity) => store.identities.create(identity, bound)));
+      expect(outcomes.filter((outcome) => outcome.ok)).toHaveLength(2);
+      expect(outcomes.filter((outcome) => !outcome.ok)).toEqual([
+        { ok: false, reason: "limit_reached" },
+        { ok: false, reason: "limit_reached" },
+      ]);
+      expect(await store.identities.list(org, { limit: 10 })).toHaveLength(3);
+      // Another organization's bound is its own.
+      expect((await store.identities.create(anIdentity(newId("org")), { maxPerOrganization: 1 })).ok).toBe(true);
+      const late = anIdentity(org);
+      expect(await store.identities.create(late, bound)).toStrictEqual({ ok: false, reason: "limit_reached" });
+      expect(await store.identities.findById(org, late.id)).toBeNull();
+      expect((await store.identities.delete(org, first.id)).ok).toBe(true);
+      expect(await store.identities.create(late, bound)).toStrictEqual({ ok: true, identity: late });
     });
 
     it("changes only the fields given, removes credits with null, and never another organization's identity", async () => {
