@@ -113,7 +113,7 @@ describe.each([
     const organizationId = newId("org");
     await store.organizations.create({ id: organizationId, name: "acme", plan: "free", createdAt: T0, settings: { responseCostHeader: "x-usage-tokens" } });
     const identity: IdentityRecord = { id: newId("idt"), organizationId, externalId: "cus_1", name: "Acme", meta: {}, limits: [], credits: CREDITS, createdAt: T0, updatedAt: T0 };
-    expect(await store.identities.create(identity)).toMatchObject({ ok: true });
+    expect(await store.identities.create(identity, { maxPerOrganization: 100 })).toMatchObject({ ok: true });
     const key = aKey(organizationId, { identityId: identity.id });
     expect(await store.keys.create(key, { organizationMax: 100, userMax: 100 })).toMatchObject({ ok: true });
     const ledger = new Ledger();

@@ -186,13 +186,14 @@ export function describeIdentities(storeName: string, makeStore: StoreMaker): vo
         const { owner } = await s.organization();
         const { identity } = await (await s.organization()).owner.createIdentity(acme());
         const id = identity!.id;
+        // One call at a time, each made as it is awaited: a refusal never waits unhandled.
         for (const call of [
-          owner.getIdentity({ id }),
-          owner.updateIdentity({ id, name: "mine now" }),
-          owner.deleteIdentity({ id }),
-          owner.getIdentityUsage({ id, period: UsagePeriod.DAY }),
+          () => owner.getIdentity({ id }),
+          () => owner.updateIdentity({ id, name: "mine now" }),
+          () => owner.deleteIdentity({ id }),
+          () => owner.getIdentityUsage({ id, period: UsagePeriod.DAY }),
         ]) {
-          expect(await failure(call)).toMatchObject({ code: Code.NotFound, reason: "IDENTITY_NOT_FOUND", field: "id" });
+          expect(await failure(call())).toMatchObject({ code: Code.NotFound, reason: "IDENTITY_NOT_FOUND", field: "id" });
         }
         expect(await failure(owner.createKey({ name: "theirs", identityId: id }))).toMatchObject({ code: Code.NotFound, reason: "IDENTITY_NOT_FOUND", field: "identity_id" });
         const { key } = await owner.createKey({ name: "mine" });
@@ -206,8 +207,8 @@ export function describeIdentities(storeName: string, makeStore: StoreMaker): vo
         const member = await s.actingAs(owner, UserRole.MEMBER);
         expect((await member.client.listIdentities({})).identities).toEqual([identity]);
         expect((await member.client.getIdentity({ id: identity!.id })).identity).toEqual(unspent(identity!));
-        for (const call of [member.client.createIdentity(acme()), member.client.updateIdentity({ id: identity!.id, name: "x" }), member.client.deleteIdentity({ id: identity!.id })]) {
-          expect(await failure(call)).toMatchObject({ code: Code.PermissionDenied, reason: "PERMISSION_DENIED" });
+        for (const call of [() => member.client.createIdentity(acme()), () => member.client.updateIdentity({ id: identity!.id, name: "x" }), () => member.client.deleteIdentity({ id: identity!.id })]) {
+          expect(await failure(call())).toMatchObject({ code: Code.PermissionDenied, reason: "PERMISSION_DENIED" });
         }
         const { key } = await member.client.createKey({ name: "for acme", identityId: identity!.id });
         expect(key!.identityId).toBe(identity!.id);
