@@ -97,7 +97,8 @@ export function describeOperators(storeName: string, makeStore: StoreMaker) {
       const first = await operatorKeys().listKeys({ organizationId: tenant.organization.id, pageSize: 2 });
       const second = await operatorKeys().listKeys({ organizationId: tenant.organization.id, pageSize: 2, pageToken: first.nextPageToken });
       const listed = [...first.keys, ...second.keys];
-      expect(listed.map((k) => k.id)).toEqual([tenant.key.id, ...made.map((m) => m.key!.id)]);
+      // Newest first, ListKeys' default order.
+      expect(listed.map((k) => k.id)).toEqual([...made.map((m) => m.key!.id)].reverse().concat(tenant.key.id));
       expect(listed.every((k) => k.organizationId === tenant.organization.id)).toBe(true);
       const got = await operatorKeys().getKey({ organizationId: tenant.organization.id, id: made[0]!.key!.id });
       expect(got.key!.id).toBe(made[0]!.key!.id);
