@@ -126,5 +126,9 @@ function callFailure(error: ConnectError, baseUrl: string, sentToken: boolean): 
   if (error.code === Code.Unavailable && /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|connect/i.test(error.rawMessage)) {
     return `cannot reach keygate's Check at ${baseUrl} (${error.rawMessage}); check --url, KEYGATE_URL and KEYGATE_DATA_PLANE_PORT`;
   }
+  // keygate answers Unimplemented (HTTP 404) for Check on the admin port once Check has a listener of its own.
+  if (error.code === Code.Unimplemented) {
+    return `Check is not served at ${baseUrl} (${error.rawMessage || "unimplemented"}): keygate serves it on its data-plane port; set KEYGATE_DATA_PLANE_PORT to the server's, or point --url (or KEYGATE_URL) at that port`;
+  }
   return `Check failed: ${error.rawMessage || Code[error.code]} (${Code[error.code]})`;
 }
