@@ -81,9 +81,18 @@ export async function runCli(argv: string[], terminal: CommandIo): Promise<numbe
 }
 
 if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  // A reader that stops early (`keygate keys list | head -5`) closes the pipe: like Unix tools,
+  // the command stops printing and ends with its own exit code rather than an EPIPE stack trace.
+  let readerGone = false;
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    readerGone = true;
+  });
   const io: CommandIo = {
     env: process.env,
-    out: (text) => process.stdout.write(text),
+    out: (text) => {
+      if (!readerGone) process.stdout.write(text);
+    },
     err: (text) => process.stderr.write(text),
     readStdin: async () => {
       const chunks: Buffer[] = [];
