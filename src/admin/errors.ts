@@ -29,6 +29,8 @@ export type ErrorReason =
   | "IDENTITY_NOT_FOUND"
   /** Another identity of the organization already has the external id asked for. */
   | "IDENTITY_EXTERNAL_ID_TAKEN"
+  /** Keys that are not revoked are tied to the identity a DeleteIdentity names. */
+  | "IDENTITY_IN_USE"
   /** The store could not be reached or answer; a change was not applied: retry later. */
   | "STORE_UNAVAILABLE"
   /** The store did not confirm a change, which may have been applied: retry with the same idempotency key. */
@@ -49,6 +51,7 @@ export const CODE_OF_REASON: Readonly<Record<ErrorReason, Code>> = {
   WEBHOOK_PENDING_LIMIT_EXCEEDED: Code.ResourceExhausted,
   IDENTITY_NOT_FOUND: Code.NotFound,
   IDENTITY_EXTERNAL_ID_TAKEN: Code.AlreadyExists,
+  IDENTITY_IN_USE: Code.FailedPrecondition,
   PERMISSION_DENIED: Code.PermissionDenied,
   UNAUTHENTICATED: Code.Unauthenticated,
   STORE_UNAVAILABLE: Code.Unavailable,
