@@ -181,13 +181,14 @@ export function describeIdentities(storeName: string, makeStore: StoreMaker): vo
         const { owner } = await s.organization();
         const { identity } = await (await s.organization()).owner.createIdentity(acme());
         const id = identity!.id;
+        // Each call starts when its turn comes: one refused while another is awaited would be an unhandled rejection.
         for (const call of [
-          owner.getIdentity({ id }),
-          owner.updateIdentity({ id, name: "mine now" }),
-          owner.deleteIdentity({ id }),
-          owner.getIdentityUsage({ id, period: UsagePeriod.DAY }),
+          () => owner.getIdentity({ id }),
+          () => owner.updateIdentity({ id, name: "mine now" }),
+          () => owner.deleteIdentity({ id }),
+          () => owner.getIdentityUsage({ id, period: UsagePeriod.DAY }),
         ]) {
-          expect(await failure(call)).toMatchObject({ code: Code.NotFound, reason: "IDENTITY_NOT_FOUND", field: "id" });
+          expect(await failure(call())).toMatchObject({ code: Code.NotFound, reason: "IDENTITY_NOT_FOUND", field: "id" });
         }
         expect(await failure(owner.createKey({ name: "theirs", identityId: id }))).toMatchObject({ code: Code.NotFound, reason: "IDENTITY_NOT_FOUND", field: "identity_id" });
         const { key } = await owner.createKey({ name: "mine" });
@@ -201,8 +202,9 @@ export function describeIdentities(storeName: string, makeStore: StoreMaker): vo
         const member = await s.actingAs(owner, UserRole.MEMBER);
         expect((await member.client.listIdentities({})).identities).toEqual([identity]);
         expect((await member.client.getIdentity({ id: identity!.id })).identity).toEqual(identity);
-        for (const call of [member.client.createIdentity(acme()), member.client.updateIdentity({ id: identity!.id, name: "x" }), member.client.deleteIdentity({ id: identity!.id })]) {
-          expect(await failure(call)).toMatchObject({ code: Code.PermissionDenied, reason: "PERMISSION_DENIED" });
+        // Each call starts when its turn comes: one refused while another is awaited would be an unhandled rejection.
+        for (const call of [() => member.client.createIdentity(acme()), () => member.client.updateIdentity({ id: identity!.id, name: "x" }), () => member.client.deleteIdentity({ id: identity!.id })]) {
+          expect(await failure(call())).toMatchObject({ code: Code.PermissionDenied, reason: "PERMISSION_DENIED" });
         }
         const { key } = await member.client.createKey({ name: "for acme", identityId: identity!.id });
         expect(key!.identityId).toBe(identity!.id);
