@@ -22,8 +22,8 @@ export const CONNECTION_HELP = `Connection options (every command):
   --json              print the API's JSON response, for scripts
   -h, --help          show this help`;
 
-export const EXIT_HELP = `Exit codes: 0 ok; 1 server or connection failure; 2 wrong usage, or a value the server
-refused (invalid_argument); 3 not found; 4 the admin key is not valid or not allowed;
+export const EXIT_HELP = `Exit codes: 0 ok; 1 server or connection failure; 2 wrong usage, or a value or request
+the server refused (invalid_argument, failed_precondition); 3 not found; 4 the admin key is not valid or not allowed;
 5 (keys test) the secret tested is not valid.`;
 
 const CONNECTION_OPTIONS = {
@@ -163,6 +163,9 @@ export function singleCommand(name: string, spec: Subcommand) {
 
 const EXIT_OF_CODE: Partial<Record<Code, number>> = {
   [Code.InvalidArgument]: EXIT.usage,
+  // A well-formed request the server's present state refuses (an identity keys are tied to):
+  // the caller must change something first, as with a refused value; retrying will not help.
+  [Code.FailedPrecondition]: EXIT.usage,
   [Code.NotFound]: EXIT.notFound,
   [Code.Unauthenticated]: EXIT.denied,
   [Code.PermissionDenied]: EXIT.denied,
