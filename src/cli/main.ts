@@ -5,7 +5,7 @@ import { ConfigError } from "../config/config.js";
 import { BOOTSTRAP_HELP, bootstrapCommand } from "./bootstrap-command.js";
 import { auditCommand } from "./audit-command.js";
 import { CHECK_HELP, checkCommand } from "./check-command.js";
-import { EXIT, isUsageError, usageFailure, type CommandIo } from "./command.js";
+import { EXIT, isUsageError, usageFailure, usageMessage, type CommandIo } from "./command.js";
 import { identitiesCommand } from "./identities-command.js";
 import { keysCommand } from "./keys-command.js";
 import { terminalSafeIo, withCauses } from "./output.js";
@@ -70,7 +70,7 @@ export async function runCli(argv: string[], terminal: CommandIo): Promise<numbe
   try {
     return await command.run(args, io);
   } catch (error) {
-    if (isUsageError(error)) return usageFailure(io, `keygate ${name}`, error.message, command.help);
+    if (isUsageError(error)) return usageFailure(io, `keygate ${name}`, usageMessage(error, command.help), command.help);
     if (error instanceof ConfigError) {
       io.err(`keygate ${name}: invalid configuration: ${error.message}\n`);
       return EXIT.usage;

@@ -4,7 +4,7 @@ import { Code, ConnectError, createClient, type Client } from "@connectrpc/conne
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { KeyAdminService } from "../../gen/keygate/v1/key_admin_pb.js";
-import { EXIT, isUsageError, usageFailure, UsageError, type CommandIo } from "./command.js";
+import { EXIT, isUsageError, usageFailure, usageMessage, UsageError, type CommandIo } from "./command.js";
 import { printJson } from "./output.js";
 
 /**
@@ -121,7 +121,7 @@ export async function runSubcommand(title: string, sub: Subcommand, args: string
       },
     });
   } catch (error) {
-    if (isUsageError(error)) return usageFailure(io, title, error.message, help);
+    if (isUsageError(error)) return usageFailure(io, title, usageMessage(error, help), help);
     if (error instanceof ConnectError) return rpcFailure(title, error, io);
     throw error;
   }
