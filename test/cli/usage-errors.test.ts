@@ -37,6 +37,16 @@ describe("usage errors", () => {
     expect(err()).not.toMatch(/Options:|Commands:|Exit codes|positional argument/);
   });
 
+  it("says what an absent --owner means: create's default, update's no change", async () => {
+    const help = async (sub: string) => {
+      const { io, out } = capture();
+      expect(await runCli(["keys", sub, "--help"], io)).toBe(0);
+      return out();
+    };
+    expect(await help("create")).toMatch(/^ {2}--owner USER_ID +the responsible user \(default: the admin key's user\)$/m);
+    expect(await help("update")).toMatch(/^ {2}--owner USER_ID +the responsible user \(absent: unchanged\)$/m);
+  });
+
   it("names KEYGATE_ADMIN_KEY, the variable keygate prints at start, in its help", async () => {
     for (const args of [["--help"], ["keys", "list", "--help"]]) {
       const { io, out } = capture();
