@@ -21,6 +21,12 @@ export class UsageError extends Error {
  */
 export const EXIT = { ok: 0, failure: 1, usage: 2, notFound: 3, denied: 4, keyInvalid: 5, requestDenied: 6 } as const;
 
+/** EXIT in words, the one list every command's help ends with, so that no help leaves a code out. */
+export const EXIT_HELP = `Exit codes: 0 ok (check: allowed); 1 server or connection failure; 2 wrong usage or
+configuration, or a value or request the server refused (invalid_argument, failed_precondition);
+3 not found; 4 the admin key is not valid or not allowed; 5 (keys test) the secret tested is not
+valid; 6 (check) the request tried was denied.`;
+
 /** The usage line (or lines) that open a command's help. */
 export function usageLines(help: string): string {
   const lines = help.split("\n");

@@ -4,7 +4,7 @@ import { Code, ConnectError, createClient, type Client } from "@connectrpc/conne
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { KeyAdminService } from "../../gen/keygate/v1/key_admin_pb.js";
-import { EXIT, isUsageError, usageFailure, usageMessage, UsageError, type CommandIo } from "./command.js";
+import { EXIT, EXIT_HELP, isUsageError, usageFailure, usageMessage, UsageError, type CommandIo } from "./command.js";
 import { printJson } from "./output.js";
 
 /**
@@ -21,10 +21,6 @@ export const CONNECTION_HELP = `Connection options (every command):
   --timeout SECONDS   give up after this long (default 30)
   --json              print the API's JSON response, for scripts
   -h, --help          show this help`;
-
-export const EXIT_HELP = `Exit codes: 0 ok; 1 server or connection failure; 2 wrong usage, or a value or request
-the server refused (invalid_argument, failed_precondition); 3 not found; 4 the admin key is not valid or not allowed;
-5 (keys test) the secret tested is not valid.`;
 
 const CONNECTION_OPTIONS = {
   url: { type: "string" },

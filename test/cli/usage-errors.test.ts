@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { EXIT_HELP } from "../../src/cli/command.js";
 import { runCli } from "../../src/cli/main.js";
 import { capture } from "./capture.js";
 
@@ -45,6 +46,15 @@ describe("usage errors", () => {
     };
     expect(await help("create")).toMatch(/^ {2}--owner USER_ID +the responsible user \(default: the admin key's user\)$/m);
     expect(await help("update")).toMatch(/^ {2}--owner USER_ID +the responsible user \(absent: unchanged\)$/m);
+  });
+
+  it("ends every help with the same list of exit codes, 5 and 6 included", async () => {
+    for (const args of [["--help"], ["keys", "--help"], ["keys", "create", "--help"], ["check", "--help"], ["webhooks", "list", "--help"]]) {
+      const { io, out } = capture();
+      expect(await runCli(args, io)).toBe(0);
+      expect(out(), args.join(" ")).toContain(EXIT_HELP);
+    }
+    expect(EXIT_HELP).toMatch(/ 5 \(keys test\) .* 6 \(check\) /s);
   });
 
   it("names KEYGATE_ADMIN_KEY, the variable keygate prints at start, in its help", async () => {
