@@ -53,6 +53,8 @@ export interface Subcommand {
   positionals?: [min: number, max: number];
   /** The positional arguments' names as the usage line spells them, so a missing one is named. */
   argumentNames?: readonly string[];
+  /** The flag that sets an API field named otherwise (`url`: `--target`), for the server's errors. */
+  flagOfField?: Readonly<Record<string, string>>;
   run(ctx: RunContext): Promise<number>;
 }
 
@@ -118,7 +120,7 @@ export async function runSubcommand(title: string, sub: Subcommand, args: string
     });
   } catch (error) {
     if (isUsageError(error)) return usageFailure(io, title, usageMessage(error, help), help);
-    if (error instanceof ConnectError) return rpcFailure(title, error, io);
+    if (error instanceof ConnectError) return rpcFailure(title, error, io, sub.flagOfField ?? {});
     throw error;
   }
 }
@@ -167,12 +169,17 @@ const EXIT_OF_CODE: Partial<Record<Code, number>> = {
   [Code.PermissionDenied]: EXIT.denied,
 };
 
-function rpcFailure(title: string, error: ConnectError, io: CommandIo): number {
-  const reason = error.findDetails(ErrorInfoSchema)[0]?.reason;
+function rpcFailure(title: string, error: ConnectError, io: CommandIo, flagOfField: Readonly<Record<string, string>>): number {
+  const info = error.findDetails(ErrorInfoSchema)[0];
+  const reason = info?.reason;
   const unreachable = error.code === Code.Unavailable && /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|connect/i.test(error.rawMessage);
+  // The server names its field ("url: …"); the user typed a flag, and should read the flag.
+  const field = info?.metadata["field"];
+  const flag = field !== undefined && Object.hasOwn(flagOfField, field) ? flagOfField[field] : undefined;
+  const message = flag !== undefined && error.rawMessage.startsWith(`${field}:`) ? `${flag}${error.rawMessage.slice(field!.length)}` : error.rawMessage;
   const what = unreachable
     ? `cannot reach keygate (${error.rawMessage}); check --url or KEYGATE_URL`
-    : `${error.rawMessage || Code[error.code]} (${reason ?? Code[error.code]})`;
+    : `${message || Code[error.code]} (${reason ?? Code[error.code]})`;
   io.err(`${title}: ${what}\n`);
   return EXIT_OF_CODE[error.code] ?? EXIT.failure;
 }
