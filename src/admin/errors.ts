@@ -30,6 +30,8 @@ export type ErrorReason =
   /** Another identity of the organization already has the external id asked for. */
   | "IDENTITY_EXTERNAL_ID_TAKEN"
   | "IDENTITY_LIMIT_EXCEEDED"
+  /** Keys that are not revoked are tied to the identity a DeleteIdentity names. */
+  | "IDENTITY_IN_USE"
   /** The store could not be reached or answer; a change was not applied: retry later. */
   | "STORE_UNAVAILABLE"
   /** The store did not confirm a change, which may have been applied: retry with the same idempotency key. */
@@ -51,6 +53,7 @@ export const CODE_OF_REASON: Readonly<Record<ErrorReason, Code>> = {
   IDENTITY_NOT_FOUND: Code.NotFound,
   IDENTITY_EXTERNAL_ID_TAKEN: Code.AlreadyExists,
   IDENTITY_LIMIT_EXCEEDED: Code.ResourceExhausted,
+  IDENTITY_IN_USE: Code.FailedPrecondition,
   PERMISSION_DENIED: Code.PermissionDenied,
   UNAUTHENTICATED: Code.Unauthenticated,
   STORE_UNAVAILABLE: Code.Unavailable,

@@ -30,7 +30,8 @@ export function jsonDecodeError(problem: Error): ConnectError {
   const bad = BAD_VALUE.exec(problem.message);
   if (bad) {
     const field = bad[1]!;
-    return adminError("API_KEY_FIELD_INVALID", `${field}: not a valid value for this field (${problem.message.slice(0, 200)})`, { field });
+    // Long enough for an enum's list of values (src/server/enum-value-field.ts), still bounded.
+    return adminError("API_KEY_FIELD_INVALID", `${field}: not a valid value for this field (${problem.message.slice(0, 400)})`, { field });
   }
   return adminError("API_KEY_FIELD_INVALID", `the request message does not decode: ${problem.message.slice(0, 200)}`);
 }

@@ -88,7 +88,8 @@ export async function bootstrapCommand(args: string[], io: CommandIo): Promise<n
           "",
           `The ${what.trim()}'s secret, shown this once (store it in a secret manager):`,
           "",
-          `  ${result.secret}`,
+          // As \`npm start\` prints its demo key: the line the CLI's own variable is set with.
+          `  export KEYGATE_ADMIN_KEY=${result.secret}`,
           "",
         ].join("\n"),
       );

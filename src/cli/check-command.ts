@@ -5,7 +5,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Authorization, CheckResponseSchema } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { checkOutcome, printCheckOutcome } from "./check-outcome.js";
 import { checkRequest } from "./check-request.js";
-import { EXIT, UsageError, type CommandIo } from "./command.js";
+import { EXIT, EXIT_HELP, UsageError, type CommandIo } from "./command.js";
 import { DEFAULT_URL, keygateUrl } from "./remote.js";
 
 export const CHECK_HELP = `Usage: keygate check --key SECRET|- [--method GET] [--path /machines/1] [--ip 203.0.113.7] [--header name=value]... [--json]
@@ -35,7 +35,7 @@ Options:
 Environment: KEYGATE_DATA_PLANE_TOKEN, when keygate requires one, is sent as Envoy sends it
 (authorization: Bearer <token> in the call's metadata). KEYGATE_DATA_PLANE_PORT as above.
 
-Exit codes: 0 allowed; 6 denied; 1 keygate unreachable or the call refused; 2 wrong usage.
+${EXIT_HELP}
 `;
 
 const OPTIONS = {
@@ -125,6 +125,10 @@ function callFailure(error: ConnectError, baseUrl: string, sentToken: boolean): 
   }
   if (error.code === Code.Unavailable && /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|connect/i.test(error.rawMessage)) {
     return `cannot reach keygate's Check at ${baseUrl} (${error.rawMessage}); check --url, KEYGATE_URL and KEYGATE_DATA_PLANE_PORT`;
+  }
+  // keygate answers Unimplemented (HTTP 404) for Check on the admin port once Check has a listener of its own.
+  if (error.code === Code.Unimplemented) {
+    return `Check is not served at ${baseUrl} (${error.rawMessage || "unimplemented"}): keygate serves it on its data-plane port; set KEYGATE_DATA_PLANE_PORT to the server's, or point --url (or KEYGATE_URL) at that port`;
   }
   return `Check failed: ${error.rawMessage || Code[error.code]} (${Code[error.code]})`;
 }

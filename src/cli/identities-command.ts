@@ -7,8 +7,10 @@ import {
   UpdateIdentityResponseSchema,
   type Identity,
 } from "../../gen/keygate/v1/key_admin_pb.js";
+import { ConnectError } from "@connectrpc/connect";
+import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import * as parse from "./arguments.js";
-import { UsageError, type CommandIo } from "./command.js";
+import { EXIT, UsageError, type CommandIo } from "./command.js";
 import { credits, creditsText, limitsText, meta, namedLimit } from "./metering-arguments.js";
 import { count, printFields, printTable, time } from "./output.js";
 import { commandGroup, type RunContext, type Subcommand } from "./remote.js";
@@ -158,8 +160,8 @@ const remove: Subcommand = {
   summary: "delete an identity no unrevoked key is tied to (needs --yes)",
   help: `Usage: keygate identities delete IDENTITY_ID --yes
 
-Deletes the identity. Refused while keys that are not revoked are tied to it: untie them first
-(keygate keys update KEY_ID with an empty identity) or revoke them.
+Deletes the identity. Refused while keys that are not revoked are tied to it: untie each first
+(keygate keys update KEY_ID --no-identity) or revoke it (keygate keys revoke KEY_ID).
 
 Options:
   --yes                  confirm (required)`,
@@ -168,10 +170,33 @@ Options:
   argumentNames: ["IDENTITY_ID"],
   async run(ctx) {
     if (!flag(ctx, "yes")) throw new UsageError("deleting cannot be undone: add --yes to confirm");
-    const response = await ctx.client().deleteIdentity({ id: ctx.positionals[0]! });
+    const id = ctx.positionals[0]!;
+    let response;
+    try {
+      response = await ctx.client().deleteIdentity({ id });
+    } catch (error) {
+      const tied = stillTied(error, id);
+      if (tied === undefined) throw error;
+      ctx.io.err(`keygate identities delete: ${tied}\n`);
+      return EXIT.usage;
+    }
     return ctx.respond(DeleteIdentityResponseSchema, response, () => ctx.io.out(`deleted ${ctx.positionals[0]}\n`));
   },
 };
+
+/**
+ * IDENTITY_IN_USE in the CLI's own words: the API's message says how to untie in RPC terms
+ * (UpdateKey), which a CLI user would have to translate. A refusal of the request, so exit 2.
+ */
+function stillTied(error: unknown, id: string): string | undefined {
+  if (!(error instanceof ConnectError)) return undefined;
+  const info = error.findDetails(ErrorInfoSchema)[0];
+  if (info?.reason !== "IDENTITY_IN_USE") return undefined;
+  const keys = Number(info.metadata["keys"]);
+  const named = info.metadata["keyIds"]?.split(",").filter(Boolean) ?? [];
+  const more = keys > named.length ? `, and ${keys - named.length} more (keygate keys list --identity ${id})` : "";
+  return `${keys} key${keys === 1 ? " is" : "s are"} still tied to ${id}: ${named.join(", ")}${more}. Untie each with \`keygate keys update KEY_ID --no-identity\`, or revoke it with \`keygate keys revoke KEY_ID\`, then delete again`;
+}
 
 const usage: Subcommand = {
   summary: "usage of the keys tied to an identity",

@@ -70,13 +70,14 @@ const SETTINGS_OPTIONS = {
   identity: { type: "string" },
 } as const;
 
-const SETTINGS_HELP = `  --name NAME            the key's name
+/** The settings create and update take; `owner` says what an absent --owner means to the command. */
+const settingsHelp = (owner: string) => `  --name NAME            the key's name
   --description TEXT     what it is for
   --scope SCOPE          a scope to grant (repeat for more), e.g. --scope machines:read
   --allow-ip CIDR        an address or range it may be used from (repeat for more)
   --rate-limit N/PERIOD  e.g. 100/minute (second, minute, hour, day); 0 for the most the owner may have
   --expires TIME         ISO 8601, e.g. 2027-01-31 or 2027-01-31T12:00:00Z
-  --owner USER_ID        the responsible user (default: the admin key's user)
+  --owner USER_ID        the responsible user (${owner})
   --limit NAME=N/PERIOD  a named limit beside the rate limit, e.g. daily=10000/day (repeat for more)
   --credits N            the key's own balance; --refill N/daily or N/monthly:DAY refills it
   --identity ID          the identity (customer) whose limits and credits it shares`;
@@ -110,7 +111,7 @@ const createKey: Subcommand = {
 Creates a key and prints its secret: the only time it is shown.
 
 Options:
-${SETTINGS_HELP}
+${settingsHelp("default: the admin key's user")}
   --environment ENV      live (default) or test: the secret's prefix
   --type TYPE            user (default) or shared
   --disabled             create it disabled`,
@@ -150,7 +151,7 @@ const update: Subcommand = {
 Changes only the settings given.
 
 Options:
-${SETTINGS_HELP}
+${settingsHelp("absent: unchanged")}
   --no-scopes            remove every scope
   --any-ip               remove the allow-list (every address may use it)
   --no-expiry            remove the expiry

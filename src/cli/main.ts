@@ -5,7 +5,7 @@ import { ConfigError } from "../config/config.js";
 import { BOOTSTRAP_HELP, bootstrapCommand } from "./bootstrap-command.js";
 import { auditCommand } from "./audit-command.js";
 import { CHECK_HELP, checkCommand } from "./check-command.js";
-import { EXIT, isUsageError, usageFailure, type CommandIo } from "./command.js";
+import { EXIT, EXIT_HELP, isUsageError, usageFailure, usageMessage, type CommandIo } from "./command.js";
 import { identitiesCommand } from "./identities-command.js";
 import { keysCommand } from "./keys-command.js";
 import { terminalSafeIo, withCauses } from "./output.js";
@@ -36,9 +36,7 @@ http://localhost:8080), and an admin key in KEYGATE_ADMIN_KEY (or --api-key). ch
 same address (on KEYGATE_DATA_PLANE_PORT when set). --json prints the API's JSON for scripts.
 
 Run keygate <command> --help for a command's options.
-Exit codes: 0 success, 1 failure, 2 wrong usage or configuration (or a value the server refused),
-3 not found, 4 admin key not valid or not allowed, 5 the secret given to keys test is not valid,
-6 the request given to check was denied.
+${EXIT_HELP}
 `;
 
 const COMMANDS: Record<string, { run: (args: string[], io: CommandIo) => Promise<number>; help: string }> = {
@@ -70,7 +68,7 @@ export async function runCli(argv: string[], terminal: CommandIo): Promise<numbe
   try {
     return await command.run(args, io);
   } catch (error) {
-    if (isUsageError(error)) return usageFailure(io, `keygate ${name}`, error.message, command.help);
+    if (isUsageError(error)) return usageFailure(io, `keygate ${name}`, usageMessage(error, command.help), command.help);
     if (error instanceof ConfigError) {
       io.err(`keygate ${name}: invalid configuration: ${error.message}\n`);
       return EXIT.usage;
@@ -81,9 +79,18 @@ export async function runCli(argv: string[], terminal: CommandIo): Promise<numbe
 }
 
 if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  // A reader that stops early (`keygate keys list | head -5`) closes the pipe: like Unix tools,
+  // the command stops printing and ends with its own exit code rather than an EPIPE stack trace.
+  let readerGone = false;
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    readerGone = true;
+  });
   const io: CommandIo = {
     env: process.env,
-    out: (text) => process.stdout.write(text),
+    out: (text) => {
+      if (!readerGone) process.stdout.write(text);
+    },
     err: (text) => process.stderr.write(text),
     readStdin: async () => {
       const chunks: Buffer[] = [];

@@ -4,7 +4,7 @@ import { Code, ConnectError, createClient, type Client } from "@connectrpc/conne
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { KeyAdminService } from "../../gen/keygate/v1/key_admin_pb.js";
-import { EXIT, isUsageError, usageFailure, UsageError, type CommandIo } from "./command.js";
+import { EXIT, EXIT_HELP, isUsageError, usageFailure, usageMessage, UsageError, type CommandIo } from "./command.js";
 import { printJson } from "./output.js";
 
 /**
@@ -21,10 +21,6 @@ export const CONNECTION_HELP = `Connection options (every command):
   --timeout SECONDS   give up after this long (default 30)
   --json              print the API's JSON response, for scripts
   -h, --help          show this help`;
-
-export const EXIT_HELP = `Exit codes: 0 ok; 1 server or connection failure; 2 wrong usage, or a value the server
-refused (invalid_argument); 3 not found; 4 the admin key is not valid or not allowed;
-5 (keys test) the secret tested is not valid.`;
 
 const CONNECTION_OPTIONS = {
   url: { type: "string" },
@@ -57,6 +53,8 @@ export interface Subcommand {
   positionals?: [min: number, max: number];
   /** The positional arguments' names as the usage line spells them, so a missing one is named. */
   argumentNames?: readonly string[];
+  /** The flag that sets an API field named otherwise (`url`: `--target`), for the server's errors. */
+  flagOfField?: Readonly<Record<string, string>>;
   run(ctx: RunContext): Promise<number>;
 }
 
@@ -121,8 +119,8 @@ export async function runSubcommand(title: string, sub: Subcommand, args: string
       },
     });
   } catch (error) {
-    if (isUsageError(error)) return usageFailure(io, title, error.message, help);
-    if (error instanceof ConnectError) return rpcFailure(title, error, io);
+    if (isUsageError(error)) return usageFailure(io, title, usageMessage(error, help), help);
+    if (error instanceof ConnectError) return rpcFailure(title, error, io, sub.flagOfField ?? {});
     throw error;
   }
 }
@@ -163,17 +161,25 @@ export function singleCommand(name: string, spec: Subcommand) {
 
 const EXIT_OF_CODE: Partial<Record<Code, number>> = {
   [Code.InvalidArgument]: EXIT.usage,
+  // A well-formed request the server's present state refuses (an identity keys are tied to):
+  // the caller must change something first, as with a refused value; retrying will not help.
+  [Code.FailedPrecondition]: EXIT.usage,
   [Code.NotFound]: EXIT.notFound,
   [Code.Unauthenticated]: EXIT.denied,
   [Code.PermissionDenied]: EXIT.denied,
 };
 
-function rpcFailure(title: string, error: ConnectError, io: CommandIo): number {
-  const reason = error.findDetails(ErrorInfoSchema)[0]?.reason;
+function rpcFailure(title: string, error: ConnectError, io: CommandIo, flagOfField: Readonly<Record<string, string>>): number {
+  const info = error.findDetails(ErrorInfoSchema)[0];
+  const reason = info?.reason;
   const unreachable = error.code === Code.Unavailable && /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|connect/i.test(error.rawMessage);
+  // The server names its field ("url: …"); the user typed a flag, and should read the flag.
+  const field = info?.metadata["field"];
+  const flag = field !== undefined && Object.hasOwn(flagOfField, field) ? flagOfField[field] : undefined;
+  const message = flag !== undefined && error.rawMessage.startsWith(`${field}:`) ? `${flag}${error.rawMessage.slice(field!.length)}` : error.rawMessage;
   const what = unreachable
     ? `cannot reach keygate (${error.rawMessage}); check --url or KEYGATE_URL`
-    : `${error.rawMessage || Code[error.code]} (${reason ?? Code[error.code]})`;
+    : `${message || Code[error.code]} (${reason ?? Code[error.code]})`;
   io.err(`${title}: ${what}\n`);
   return EXIT_OF_CODE[error.code] ?? EXIT.failure;
 }

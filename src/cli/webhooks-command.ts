@@ -22,6 +22,9 @@ import { commandGroup, type RunContext, type Subcommand } from "./remote.js";
  * server. An endpoint's address is --target, since --url is keygate's own in every remote command.
  */
 
+/** The server's errors name the API's `url`; the user gave --target. */
+const TARGET = { url: "--target" } as const;
+
 const STATUS_NAME: Record<WebhookDeliveryStatus, string> = {
   [WebhookDeliveryStatus.UNSPECIFIED]: "-",
   [WebhookDeliveryStatus.PENDING]: "pending",
@@ -115,6 +118,7 @@ Options:
 ${EVENT_HELP}
   --description TEXT     what receives these events`,
   options: { target: { type: "string" }, event: { type: "string", multiple: true }, description: { type: "string" } },
+  flagOfField: TARGET,
   async run(ctx) {
     const url = text(ctx, "target");
     if (!url) throw new UsageError("--target URL is required");
@@ -147,6 +151,7 @@ ${EVENT_HELP.replace("none: every type", "replaces the types")}
     disable: { type: "boolean", default: false },
   },
   positionals: [1, 1],
+  flagOfField: TARGET,
   argumentNames: ["ENDPOINT_ID"],
   async run(ctx) {
     const types = events(ctx);

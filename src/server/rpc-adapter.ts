@@ -7,6 +7,7 @@ import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, un
 import type { BodyBudget, BodyLedger } from "./body-budget.js";
 import { withEmptyMessage } from "./empty-request.js";
 import { EnvelopeBoundaries } from "./envelope-boundaries.js";
+import { withEnumField } from "./enum-value-field.js";
 import { OPEN_JSON_MAX_BYTES } from "../config/body-limits.js";
 import { FRAME_HEADER_BYTES } from "../rpc/grpc-frame.js";
 import { admissionRefusalKey, undecodableMessageKey, type BodyLimit, type RpcAdmission } from "../rpc/rpc-admission.js";
@@ -130,7 +131,8 @@ async function* decodedOrRefused(
   try {
     fromJson(schema, json, { ignoreUnknownFields: false });
   } catch (problem) {
-    contextValues.set(undecodableMessageKey, { thrown: undecodable(problem instanceof Error ? problem : new Error(String(problem))) });
+    const error = problem instanceof Error ? withEnumField(problem, schema, json) : new Error(String(problem));
+    contextValues.set(undecodableMessageKey, { thrown: undecodable(error) });
     yield EMPTY_JSON;
     return;
   }

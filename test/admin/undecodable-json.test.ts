@@ -53,6 +53,17 @@ describe("a Connect JSON message that does not decode", () => {
     expect(error.details?.[0]?.debug).toEqual({ reason: "API_KEY_FIELD_INVALID", domain: "keygate", metadata: { field: "name" } });
   });
 
+  it("names a field whose enum value is misspelt, with the values it takes, at any depth", async () => {
+    const { status, error } = await post("CreateKey", JSON.stringify({ name: "ci", rateLimit: 10, rateLimitPeriod: "MINUTE" }));
+    expect(status).toBe(400);
+    expect(error.code).toBe("invalid_argument");
+    expect(error.details?.[0]?.debug).toEqual({ reason: "API_KEY_FIELD_INVALID", domain: "keygate", metadata: { field: "rate_limit_period" } });
+    expect(error.message).toMatch(/^rate_limit_period: not a valid value for this field \(.*"MINUTE" is not one of RATE_LIMIT_PERIOD_UNSPECIFIED, RATE_LIMIT_PERIOD_SECOND, RATE_LIMIT_PERIOD_MINUTE, RATE_LIMIT_PERIOD_HOUR, RATE_LIMIT_PERIOD_DAY\)$/);
+    expect((await t.client.listKeys({})).keys.filter((key) => key.name === "ci")).toEqual([]);
+    const nested = await post("CreateKey", JSON.stringify({ name: "ci", limits: [{ name: "burst", limit: 1, period: "RATE_LIMIT_PERIOD_SECOND" }, { name: "daily", limit: 1, period: "daily" }] }));
+    expect(nested.error.details?.[0]?.debug).toMatchObject({ reason: "API_KEY_FIELD_INVALID", metadata: { field: "period" } });
+  });
+
   it("names an unknown field of a nested message", async () => {
     const { error } = await post("UpdateKey", JSON.stringify({ id: "key_x", scopes: { valuez: ["machines:read"] } }));
     expect(error.details?.[0]?.debug).toMatchObject({ reason: "API_KEY_FIELD_INVALID", metadata: { field: "valuez" } });

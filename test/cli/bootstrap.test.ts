@@ -33,6 +33,8 @@ describe("keygate bootstrap", () => {
     const human = capture({ KEYGATE_DEMO_BOOTSTRAP: "false" });
     expect(await runCli(["bootstrap", "--org", "acme", "--environment", "test"], human.io)).toBe(0);
     expect(human.out().match(/sk_test_[0-9A-Za-z]{46}/g)).toHaveLength(1);
+    // The line `npm start` prints for its demo key, ready for the CLI.
+    expect(human.out()).toMatch(/^ {2}export KEYGATE_ADMIN_KEY=sk_test_[0-9A-Za-z]{46}$/m);
     expect(human.err()).toContain("MONGODB_URI is not set");
 
     for (const args of [["bootstrap"], ["bootstrap", "--org", "x", "--plan", "gold"], ["bootstrap", "--org", "x", "--bogus"], ["nope"]]) {

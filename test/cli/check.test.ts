@@ -120,6 +120,8 @@ describe("keygate check", () => {
     // Without the port, the admin port has no Check: the call fails rather than passing.
     const adminPort = await runGuarded(["check", "--key", created.secret], { env: { KEYGATE_URL: guarded.app.url, KEYGATE_DATA_PLANE_TOKEN: TOKEN } });
     expect(adminPort.code).toBe(1);
+    expect(adminPort.err).toContain(`Check is not served at ${guarded.app.url}`);
+    expect(adminPort.err).toContain("set KEYGATE_DATA_PLANE_PORT to the server's");
   });
 
   it("refuses bad flags with the error and its usage line, exit 2, without calling keygate", async () => {

@@ -67,6 +67,13 @@ describe("keygate identities", () => {
     expect(again.code).toBe(1);
     expect(again.err).toContain('another identity of the organization has external id "acme"');
     expect((await cli(["identities", "delete", id])).code).toBe(2);
+    const tiedKey = await json<{ key: { id: string } }>(["keys", "create", "--name", "tied", "--identity", id]);
+    const tied = await cli(["identities", "delete", id, "--yes"]);
+    expect(tied.code).toBe(2);
+    expect(tied.err).toBe(
+      `keygate identities delete: 1 key is still tied to ${id}: ${tiedKey.key.id}. Untie each with \`keygate keys update KEY_ID --no-identity\`, or revoke it with \`keygate keys revoke KEY_ID\`, then delete again\n`,
+    );
+    expect((await cli(["keys", "update", tiedKey.key.id, "--no-identity"])).code).toBe(0);
     const deleted = await cli(["identities", "delete", id, "--yes"]);
     expect(deleted.code, deleted.err).toBe(0);
     expect((await cli(["identities", "get", id])).code).toBe(3);

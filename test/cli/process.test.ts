@@ -1,4 +1,5 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import { once } from "node:events";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -78,5 +79,18 @@ describe("the keygate command, as a process", () => {
     const result = await keygate(["nope"]);
     expect(result.code).toBe(2);
     expect(result.err).toContain("nope");
+  });
+
+  it("ends quietly with its own exit code when the reader of its output goes away (| head)", async () => {
+    // The read end is closed before node has even loaded the CLI, so every write meets EPIPE.
+    for (const [args, code] of [[["--help"], 0], [[], 2]] as const) {
+      const child = spawn(process.execPath, [cli, ...args], { env: { PATH: process.env["PATH"] ?? "" }, stdio: ["ignore", "pipe", "pipe"] });
+      child.stdout.destroy();
+      let err = "";
+      child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString("utf8")));
+      const [exitCode] = (await once(child, "close")) as [number];
+      expect(err).toBe("");
+      expect(exitCode).toBe(code);
+    }
   });
 });

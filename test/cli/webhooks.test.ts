@@ -59,6 +59,13 @@ describe("keygate webhooks", () => {
     expect(human.out).toMatch(/shown this once: you will not see it again[\s\S]*\n  whsec_\S+\n/);
     expect(human.out.match(/whsec_\S+/g)).toHaveLength(1);
 
+    // The server names its field, url; the CLI's message names the flag that set it.
+    for (const args of [["webhooks", "create", "--target", "ftp://example.com/hook"], ["webhooks", "update", id, "--target", "ftp://example.com/hook"]]) {
+      const refused = await cli(args);
+      expect(refused.code, args.join(" ")).toBe(2);
+      expect(refused.err).toMatch(new RegExp(`^keygate webhooks ${args[1]}: --target: .*\\(API_KEY_FIELD_INVALID\\)\n$`));
+    }
+
     const table = await cli(["webhooks", "list"]);
     expect(table.code).toBe(0);
     expect(table.out.split("\n")[0]).toMatch(/^ID\s+URL\s+EVENTS\s+STATE\s+CREATED\s+DESCRIPTION$/);

@@ -1,4 +1,5 @@
-import { Code } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { ErrorInfoSchema } from "../../../gen/google/rpc/error_details_pb.js";
 import { describe, expect, it } from "vitest";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { RateLimitPeriod, RefillInterval, UsagePeriod, UserRole, type CreateIdentityRequestSchema, type Identity } from "../../../gen/keygate/v1/key_admin_pb.js";
@@ -162,7 +163,16 @@ export function describeIdentities(storeName: string, makeStore: StoreMaker): vo
         const { owner } = await s.organization();
         const { identity } = await owner.createIdentity(acme());
         const { key } = await owner.createKey({ name: "tied", identityId: identity!.id });
-        expect(await failure(owner.deleteIdentity({ id: identity!.id }))).toMatchObject({ code: Code.FailedPrecondition, field: "id", message: expect.stringContaining("1 key is still tied") });
+        const { key: revoked } = await owner.createKey({ name: "revoked, keeps its identity", identityId: identity!.id });
+        await owner.revokeKey({ id: revoked!.id });
+        expect(await failure(owner.deleteIdentity({ id: identity!.id }))).toMatchObject({
+          code: Code.FailedPrecondition,
+          reason: "IDENTITY_IN_USE",
+          field: "id",
+          message: expect.stringMatching(new RegExp(`1 key is still tied to the identity \\(${key!.id}\\); untie each \\(UpdateKey with an empty identity_id\\)`)),
+        });
+        const refused = await owner.deleteIdentity({ id: identity!.id }).catch((error: unknown) => ConnectError.from(error));
+        expect((refused as ConnectError).findDetails(ErrorInfoSchema)[0]!.metadata).toEqual({ field: "id", keys: "1", keyIds: key!.id });
         expect((await owner.getIdentity({ id: identity!.id })).identity).toEqual(unspent(identity!));
         await owner.updateKey({ id: key!.id, identityId: "" });
         await owner.deleteIdentity({ id: identity!.id });
