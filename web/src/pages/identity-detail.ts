@@ -1,11 +1,10 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { UsagePeriod, type ApiKey, type Identity } from "../../../gen/keygate/v1/key_admin_pb.js";
 import { api } from "../api.js";
-import { dailyChart } from "../charts.js";
 import { creditsText } from "../credits-field.js";
-import { field, h, replaceChildren, select, stats, table } from "../dom.js";
+import { field, h, replaceChildren, select, table } from "../dom.js";
 import { clearAtFields, namedField, showAtField } from "../field-problems.js";
-import { USAGE_PERIODS, formatCount, formatTime, sourceNote } from "../format.js";
+import { USAGE_PERIODS, formatCount, formatTime } from "../format.js";
 import { identityChanges, identityForm } from "../identity-form.js";
 import { identityLabel } from "../identity-choice.js";
 import { keysOfIdentity } from "../key-list.js";
@@ -13,6 +12,7 @@ import { limitsText } from "../named-limits.js";
 import { mayManageIdentities } from "../rights.js";
 import { errorBox, heading, notify, openDialog, section, showError, type PageContext } from "../ui.js";
 import { stateBadge } from "./keys.js";
+import { usageFigures } from "../usage-figures.js";
 
 /** One identity: its facts, its keys and their usage; owners and admins edit and delete it here. */
 
@@ -93,17 +93,7 @@ async function identityUsage(id: string, period: UsagePeriod, signal: AbortSigna
   return h(
     "div",
     null,
-    stats(
-      [formatCount(usage.totalRequests), "requests"],
-      [formatCount(usage.successfulRequests), "successful"],
-      [formatCount(usage.failedRequests), "failed"],
-      [formatCount(usage.rateLimitedRequests), "rate limited"],
-    ),
-    h("p", { class: "hint" }, sourceNote(usage.source)),
-    dailyChart(
-      "Requests per day",
-      usage.dailyBreakdown.map((d) => ({ date: d.date, requests: Number(d.requests), errors: Number(d.errors) })),
-    ),
+    ...usageFigures(usage),
     table(
       "Requests by key",
       ["Key", "Requests"],

@@ -1,11 +1,10 @@
 import { UsagePeriod, type ApiKey } from "../../../gen/keygate/v1/key_admin_pb.js";
 import { keyState } from "../../../src/model/key-state.js";
 import { api } from "../api.js";
-import { dailyChart } from "../charts.js";
 import { choicesOrExplain, forgetChoices } from "../choices.js";
 import { creditsText } from "../credits-field.js";
-import { field, h, replaceChildren, select, stats, table, uid } from "../dom.js";
-import { ENVIRONMENT_LABEL, KEY_TYPE_LABEL, USAGE_PERIODS, formatCount, formatRateLimit, formatTime, sourceNote } from "../format.js";
+import { field, h, replaceChildren, select, table, uid } from "../dom.js";
+import { ENVIRONMENT_LABEL, KEY_TYPE_LABEL, USAGE_PERIODS, formatCount, formatRateLimit, formatTime } from "../format.js";
 import { clearAtFields, showAtField } from "../field-problems.js";
 import { identitiesForDialog, identityLink } from "../identity-choice.js";
 import { changesOf, keyForm, scopeList } from "../key-form.js";
@@ -15,6 +14,7 @@ import { livePanel } from "../live.js";
 import { errorBox, heading, notify, openDialog, revealSecret, section, showError, type PageContext } from "../ui.js";
 import { auditTable } from "./audit.js";
 import { leakedBadge, stateBadge } from "./keys.js";
+import { usageFigures } from "../usage-figures.js";
 
 /** One key: its facts, every change (edit, enable/disable, rotate, revoke, delete), its usage and audit. */
 
@@ -178,17 +178,7 @@ async function keyUsage(id: string, period: UsagePeriod, signal: AbortSignal, sh
   return h(
     "div",
     null,
-    stats(
-      [formatCount(usage.totalRequests), "requests"],
-      [formatCount(usage.successfulRequests), "successful"],
-      [formatCount(usage.failedRequests), "failed"],
-      [formatCount(usage.rateLimitedRequests), "rate limited"],
-    ),
-    h("p", { class: "hint" }, sourceNote(usage.source)),
-    dailyChart(
-      "Requests per day",
-      usage.dailyBreakdown.map((d) => ({ date: d.date, requests: Number(d.requests), errors: Number(d.errors) })),
-    ),
+    ...usageFigures(usage),
     table(
       "Endpoints",
       ["Method", "Path", "Requests"],
