@@ -1,13 +1,9 @@
-import { MongoClient } from "mongodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { inject } from "vitest";
-import type { LeasedLimits } from "../../src/limits/leased-limits.js";
+import { describe, expect, it } from "vitest";
 import type { Spend } from "../../src/limits/check-limits.js";
 import { identityCreditLine } from "../../src/limits/credit-lines.js";
-import { MongoStore } from "../../src/store/mongo/mongo-store.js";
 import { systemClock } from "../../src/time/clock.js";
-import { freshMongoStore, type FreshMongoStore } from "../support/mongo.js";
-import { admit, leasedReplicas, verdict } from "./named-limits-fleet.js";
+import { twoReplicasOnMongo } from "./mongo-fleet.js";
+import { admit, verdict } from "./named-limits-fleet.js";
 
 /**
  * Credits across two replicas over MongoDB: two LeasedLimits, each with a client of its own, on
@@ -19,54 +15,36 @@ const now = () => systemClock.now();
 const spend = (identity: Spend["identity"] = null): Spend => ({ cost: 1, only: null, identity });
 
 describe("credits across two replicas over MongoDB", () => {
-  let shared: FreshMongoStore;
-  let second: MongoStore;
-  let replicas: LeasedLimits[];
-
-  beforeAll(async () => {
-    shared = await freshMongoStore();
-    second = new MongoStore(new MongoClient(inject("mongoUri")), shared.db.databaseName);
-    await second.init();
-    replicas = await leasedReplicas(
-      2,
-      [shared.store, second].map((store) => ({ leases: store.budgets, replicas: store.replicas, clock: systemClock })),
-    );
-  });
-
-  afterAll(async () => {
-    await Promise.all(replicas.map((replica) => replica.close()));
-    await second.close();
-    await shared.cleanup();
-  });
+  const fleet = twoReplicasOnMongo();
 
   it("the fleet spends exactly an identity's balance in a concurrent burst over both replicas and two keys", async () => {
     const identity = { id: "idt_burst", limits: [], credits: { remaining: 9, refill: null, setAt: new Date(now() - 60_000) } };
     const keys = ["key_a", "key_b"].map((id) => ({ id, organizationId: "org_1", rateLimit: null, identityId: identity.id }));
     const line = identityCreditLine("org_1", identity, now())!;
-    expect(await replicas[0]!.creditsLeft(line)).toBe(9);
-    const burst = () => Promise.all(Array.from({ length: 16 }, (_, i) => admit(replicas[i % 2]!, keys[(i >> 1) % 2]!, now, spend(identity)).then(verdict)));
+    expect(await fleet()[0]!.creditsLeft(line)).toBe(9);
+    const burst = () => Promise.all(Array.from({ length: 16 }, (_, i) => admit(fleet()[i % 2]!, keys[(i >> 1) % 2]!, now, spend(identity)).then(verdict)));
     const first = await burst();
     const second = await burst();
     const verdicts = [...first, ...second];
     expect(verdicts.filter((v) => v === "admitted")).toHaveLength(9);
     expect(new Set(verdicts.filter((v) => v !== "admitted"))).toEqual(new Set(["CREDITS_EXHAUSTED identity"]));
-    expect(await replicas[1]!.creditsLeft(line)).toBe(0);
+    expect(await fleet()[1]!.creditsLeft(line)).toBe(0);
   });
 
   it("a debit spends what its replica holds, then the store's rest; the fleet then spends exactly what is left", async () => {
     const credits = { remaining: 12, refill: null, setAt: new Date(now() - 60_000) };
     const key = { id: "key_debit", organizationId: "org_1", rateLimit: null, credits };
-    expect(verdict(await admit(replicas[1]!, key, now))).toBe("admitted");
+    expect(verdict(await admit(fleet()[1]!, key, now))).toBe("admitted");
     // Replica 1 holds a slice now: the debit takes from it first, then from what no replica holds.
-    await replicas[1]!.debitCredits(key, null, 5);
+    await fleet()[1]!.debitCredits(key, null, 5);
     const verdicts = [];
-    for (let i = 0; i < 12; i++) verdicts.push(verdict(await admit(replicas[i % 2]!, key, now)));
+    for (let i = 0; i < 12; i++) verdicts.push(verdict(await admit(fleet()[i % 2]!, key, now)));
     expect(verdicts.filter((v) => v === "admitted")).toHaveLength(12 - 1 - 5);
     // A debit beyond what is left takes what is left, no more: a new balance owes nothing.
-    await replicas[1]!.debitCredits(key, null, 100);
+    await fleet()[1]!.debitCredits(key, null, 100);
     const renewed = { ...key, credits: { ...credits, remaining: 3, setAt: new Date(now()) } };
     const after = [];
-    for (let i = 0; i < 6; i++) after.push(verdict(await admit(replicas[i % 2]!, renewed, now)));
+    for (let i = 0; i < 6; i++) after.push(verdict(await admit(fleet()[i % 2]!, renewed, now)));
     expect(after.filter((v) => v === "admitted")).toHaveLength(3);
   });
 });

@@ -1,12 +1,8 @@
-import { MongoClient } from "mongodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { inject } from "vitest";
-import type { LeasedLimits } from "../../src/limits/leased-limits.js";
+import { describe, expect, it } from "vitest";
 import type { Spend } from "../../src/limits/check-limits.js";
-import { MongoStore } from "../../src/store/mongo/mongo-store.js";
 import { systemClock } from "../../src/time/clock.js";
-import { freshMongoStore, type FreshMongoStore } from "../support/mongo.js";
-import { admit, leasedReplicas, verdict } from "./named-limits-fleet.js";
+import { twoReplicasOnMongo } from "./mongo-fleet.js";
+import { admit, verdict } from "./named-limits-fleet.js";
 
 /**
  * Named limits, cost and identities across two replicas over MongoDB: two LeasedLimits, each
@@ -18,30 +14,12 @@ const spend = (cost: number, identity: Spend["identity"] = null, only: readonly 
 const now = () => systemClock.now();
 
 describe("named limits across two replicas over MongoDB", () => {
-  let shared: FreshMongoStore;
-  let second: MongoStore;
-  let replicas: LeasedLimits[];
-
-  beforeAll(async () => {
-    shared = await freshMongoStore();
-    second = new MongoStore(new MongoClient(inject("mongoUri")), shared.db.databaseName);
-    await second.init();
-    replicas = await leasedReplicas(
-      2,
-      [shared.store, second].map((store) => ({ leases: store.budgets, replicas: store.replicas, clock: systemClock })),
-    );
-  });
-
-  afterAll(async () => {
-    await Promise.all(replicas.map((replica) => replica.close()));
-    await second.close();
-    await shared.cleanup();
-  });
+  const fleet = twoReplicasOnMongo();
 
   it("two keys of one identity share its limit exactly, in a burst over both replicas", async () => {
     const identity = { id: "idt_burst", limits: [{ name: "team", limit: 7, period: "day" as const }] };
     const keys = ["key_a", "key_b"].map((id) => ({ id, organizationId: "org_1", rateLimit: { limit: 1_000, period: "day" as const }, identityId: identity.id }));
-    const verdicts = await Promise.all(Array.from({ length: 20 }, (_, i) => admit(replicas[i % 2]!, keys[(i >> 1) % 2]!, now, spend(1, identity)).then(verdict)));
+    const verdicts = await Promise.all(Array.from({ length: 20 }, (_, i) => admit(fleet()[i % 2]!, keys[(i >> 1) % 2]!, now, spend(1, identity)).then(verdict)));
     expect(verdicts.filter((v) => v === "admitted")).toHaveLength(7);
     expect(new Set(verdicts.filter((v) => v !== "admitted"))).toEqual(new Set(["RATE_LIMITED identity:team"]));
   });
@@ -50,8 +28,8 @@ describe("named limits across two replicas over MongoDB", () => {
     const tight = { id: "key_tight", organizationId: "org_1", rateLimit: null, limits: [{ name: "small", limit: 3, period: "day" as const }, { name: "large", limit: 7, period: "day" as const }] };
     const loose = { ...tight, id: "key_loose", limits: [{ name: "small", limit: 7, period: "day" as const }, { name: "large", limit: 2, period: "day" as const }] };
     const verdicts = [];
-    for (let i = 0; i < 5; i++) verdicts.push(verdict(await admit(replicas[i % 2]!, tight, now)));
-    for (let i = 0; i < 4; i++) verdicts.push(verdict(await admit(replicas[i % 2]!, loose, now)));
+    for (let i = 0; i < 5; i++) verdicts.push(verdict(await admit(fleet()[i % 2]!, tight, now)));
+    for (let i = 0; i < 4; i++) verdicts.push(verdict(await admit(fleet()[i % 2]!, loose, now)));
     expect(verdicts).toEqual([
       ...["admitted", "admitted", "admitted", "RATE_LIMITED key:small", "RATE_LIMITED key:small"],
       ...["admitted", "admitted", "RATE_LIMITED key:large", "RATE_LIMITED key:large"],
@@ -61,10 +39,10 @@ describe("named limits across two replicas over MongoDB", () => {
   it("a request of cost 3 spends 3 on the key's limit and its identity's, on either replica", async () => {
     const identity = { id: "idt_cost", limits: [{ name: "team", limit: 6, period: "day" as const }] };
     const key = { id: "key_cost", organizationId: "org_1", rateLimit: { limit: 7, period: "day" as const }, identityId: identity.id };
-    expect(await admit(replicas[0]!, key, now, spend(3, identity))).toMatchObject({ admitted: true, line: { owner: "identity" }, state: { remaining: 3 } });
-    expect(verdict(await admit(replicas[1]!, key, now, spend(3, identity)))).toBe("admitted");
-    expect(verdict(await admit(replicas[0]!, key, now, spend(1, identity, ["team"])))).toBe("RATE_LIMITED identity:team");
-    expect(verdict(await admit(replicas[0]!, key, now, spend(1, identity, ["default"])))).toBe("admitted");
-    expect(verdict(await admit(replicas[1]!, key, now, spend(1, identity, ["default"])))).toBe("RATE_LIMITED key:default");
+    expect(await admit(fleet()[0]!, key, now, spend(3, identity))).toMatchObject({ admitted: true, line: { owner: "identity" }, state: { remaining: 3 } });
+    expect(verdict(await admit(fleet()[1]!, key, now, spend(3, identity)))).toBe("admitted");
+    expect(verdict(await admit(fleet()[0]!, key, now, spend(1, identity, ["team"])))).toBe("RATE_LIMITED identity:team");
+    expect(verdict(await admit(fleet()[0]!, key, now, spend(1, identity, ["default"])))).toBe("admitted");
+    expect(verdict(await admit(fleet()[1]!, key, now, spend(1, identity, ["default"])))).toBe("RATE_LIMITED key:default");
   });
 });
