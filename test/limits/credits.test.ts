@@ -1,10 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
-import type { CheckLimits, Spend } from "../../src/limits/check-limits.js";
+import type { Spend } from "../../src/limits/check-limits.js";
 import type { Credits } from "../../src/model/identities.js";
-import { MemoryBudgetLeases } from "../../src/store/memory/budget-leases.js";
-import { MemoryReplicaRegistry } from "../../src/store/memory/replica-registry.js";
-import { ManualClock } from "../../src/time/clock.js";
-import { admit, leasedReplicas, localLimits, verdict } from "./named-limits-fleet.js";
+import { admit, leasedSetup, localSetup, verdict, type FleetSetup } from "./named-limits-fleet.js";
 
 /**
  * Credits in both CheckLimits: LocalLimits (the embedded store), and two LeasedLimits replicas on
@@ -15,31 +12,11 @@ const START = Date.UTC(2026, 0, 15, 12, 0, 0);
 const DAY = 86_400_000;
 const spend = (cost: number, identity: Spend["identity"] = null): Spend => ({ cost, only: null, identity });
 
-interface Setup {
-  clock: ManualClock;
-  /** The limits Check consults, request by request (the replicas in turn when leased). */
-  limits: (i: number) => CheckLimits;
-  close(): Promise<void>;
-}
-
-async function local(): Promise<Setup> {
-  const clock = new ManualClock(START);
-  const limits = localLimits(clock);
-  return { clock, limits: () => limits, close: () => limits.close() };
-}
-
-async function leased(): Promise<Setup> {
-  const clock = new ManualClock(START);
-  const store = { leases: new MemoryBudgetLeases(clock), replicas: new MemoryReplicaRegistry(clock), clock };
-  const replicas = await leasedReplicas(2, [store]);
-  return { clock, limits: (i) => replicas[i % 2]!, close: async () => void (await Promise.all(replicas.map((r) => r.close()))) };
-}
-
 describe.each([
-  ["LocalLimits", local],
-  ["two LeasedLimits replicas", leased],
+  ["LocalLimits", () => localSetup(START)],
+  ["two LeasedLimits replicas", () => leasedSetup(START)],
 ])("credits in %s", (_, make) => {
-  let setup: Setup | undefined;
+  let setup: FleetSetup | undefined;
   afterEach(async () => {
     await setup?.close();
     setup = undefined;

@@ -4,7 +4,9 @@ import { LeasedLimits } from "../../src/limits/leased-limits.js";
 import { LocalLimits } from "../../src/limits/local-limits.js";
 import { createLogger } from "../../src/log/logger.js";
 import type { BudgetLeaseRepository, ReplicaRegistry } from "../../src/store/store.js";
-import type { Clock } from "../../src/time/clock.js";
+import { ManualClock, type Clock } from "../../src/time/clock.js";
+import { MemoryBudgetLeases } from "../../src/store/memory/budget-leases.js";
+import { MemoryReplicaRegistry } from "../../src/store/memory/replica-registry.js";
 
 /**
  * CheckLimits as Check uses them, for tests of named limits, cost and identities: one LocalLimits,
@@ -56,3 +58,26 @@ export const verdict = (admission: Exclude<Admission, { waitFor: Promise<void> }
     : admission.reason === "CREDITS_EXHAUSTED"
       ? `${admission.reason} ${admission.credit.owner}`
       : `${admission.reason} ${admission.line.owner}:${admission.line.name}`;
+
+/** Both CheckLimits on one ManualClock, so windows roll (and balances refill) only when a test says. */
+export interface FleetSetup {
+  clock: ManualClock;
+  /** The limits Check consults, request by request (the replicas in turn when leased). */
+  limits: (i: number) => CheckLimits;
+  close(): Promise<void>;
+}
+
+/** LocalLimits, as the embedded store counts. */
+export async function localSetup(startMs: number): Promise<FleetSetup> {
+  const clock = new ManualClock(startMs);
+  const limits = localLimits(clock);
+  return { clock, limits: () => limits, close: () => limits.close() };
+}
+
+/** Two LeasedLimits replicas on one embedded lease store. */
+export async function leasedSetup(startMs: number): Promise<FleetSetup> {
+  const clock = new ManualClock(startMs);
+  const store = { leases: new MemoryBudgetLeases(clock), replicas: new MemoryReplicaRegistry(clock), clock };
+  const replicas = await leasedReplicas(2, [store]);
+  return { clock, limits: (i) => replicas[i % 2]!, close: async () => void (await Promise.all(replicas.map((r) => r.close()))) };
+}

@@ -1,43 +1,21 @@
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
-import type { CheckLimits, Spend } from "../../src/limits/check-limits.js";
-import { MemoryBudgetLeases } from "../../src/store/memory/budget-leases.js";
-import { MemoryReplicaRegistry } from "../../src/store/memory/replica-registry.js";
-import { ManualClock } from "../../src/time/clock.js";
-import { admit, leasedReplicas, localLimits, verdict } from "./named-limits-fleet.js";
+import type { Spend } from "../../src/limits/check-limits.js";
+import { admit, leasedSetup, localSetup, verdict, type FleetSetup } from "./named-limits-fleet.js";
 
 /**
  * Named limits, cost and identities in both CheckLimits: LocalLimits, and two LeasedLimits replicas
  * on one embedded lease store, all on one ManualClock (so windows roll only when the test says).
  */
 
+const START = Date.UTC(2026, 0, 15, 12, 0, 0, 100);
 const spend = (cost: number, identity: Spend["identity"] = null, only: readonly string[] | null = null): Spend => ({ cost, only, identity });
 
-interface Setup {
-  clock: ManualClock;
-  /** The limits Check consults, request by request (the replicas in turn when leased). */
-  limits: (i: number) => CheckLimits;
-  close(): Promise<void>;
-}
-
-async function local(): Promise<Setup> {
-  const clock = new ManualClock(Date.UTC(2026, 0, 15, 12, 0, 0, 100));
-  const limits = localLimits(clock);
-  return { clock, limits: () => limits, close: () => limits.close() };
-}
-
-async function leased(): Promise<Setup> {
-  const clock = new ManualClock(Date.UTC(2026, 0, 15, 12, 0, 0, 100));
-  const store = { leases: new MemoryBudgetLeases(clock), replicas: new MemoryReplicaRegistry(clock), clock };
-  const replicas = await leasedReplicas(2, [store]);
-  return { clock, limits: (i) => replicas[i % 2]!, close: async () => void (await Promise.all(replicas.map((r) => r.close()))) };
-}
-
 describe.each([
-  ["LocalLimits", local],
-  ["two LeasedLimits replicas", leased],
-])("%s", (_, make) => {
-  let setup: Setup | undefined;
+  ["LocalLimits", () => localSetup(START)],
+  ["two LeasedLimits replicas", () => leasedSetup(START)],
+])("%s", (name, make) => {
+  let setup: FleetSetup | undefined;
   afterEach(async () => {
     await setup?.close();
     setup = undefined;
@@ -123,7 +101,7 @@ describe.each([
             const admission = await admit(run.limits(i), key, () => run.clock.now(), spend(cost));
             if (admission.admitted) spent += cost;
             // Leased replicas may hold unused slices: a denial means it did not fit what this one could get.
-            else if (make === local) expect(spent + cost).toBeGreaterThan(limit);
+            else if (name === "LocalLimits") expect(spent + cost).toBeGreaterThan(limit);
           }
           expect(spent).toBeLessThanOrEqual(limit);
         } finally {
