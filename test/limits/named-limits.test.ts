@@ -30,14 +30,14 @@ describe.each([
       rateLimit: null,
       limits: [
         { name: "burst", limit: 3, period: "second" as const },
-        { name: "steady", limit: 7, period: "minute" as const },
+        { name: "steady", limit: 10, period: "minute" as const },
       ],
     };
-    // Four a second for four seconds: the second's limit binds first, then the minute's. (A
+    // Four a second for five seconds: the second's limit binds first, then the minute's. (A
     // little over a second apart: the sliding window gives capacity back up to a slot late.)
     // Per second: how many were admitted, and what the others were denied by.
     const seconds: string[] = [];
-    for (let second = 0; second < 4; second++) {
+    for (let second = 0; second < 5; second++) {
       const verdicts: string[] = [];
       for (let i = 0; i < 4; i++) verdicts.push(verdict(await admit(limits(i), key, () => clock.now())));
       const denials = [...new Set(verdicts.filter((v) => v !== "admitted"))].join(" ");
@@ -45,6 +45,7 @@ describe.each([
       clock.advance(1_100);
     }
     expect(seconds).toEqual([
+      "3 admitted; RATE_LIMITED key:burst",
       "3 admitted; RATE_LIMITED key:burst",
       "3 admitted; RATE_LIMITED key:burst",
       "1 admitted; RATE_LIMITED key:steady",
