@@ -16,5 +16,6 @@ export function settingsOf(organization: Pick<Organization, "settings">): Organi
     quotaThresholds: [...(own.quotaThresholds ?? DEFAULTS.quotaThresholds)],
     leakedKeyAction: own.leakedKeyAction ?? DEFAULTS.leakedKeyAction,
     responseCostHeader: own.responseCostHeader ?? DEFAULTS.responseCostHeader,
+    creditsLowThresholdPercent: own.creditsLowThresholdPercent ?? DEFAULTS.creditsLowThresholdPercent,
   };
 }

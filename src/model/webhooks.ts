@@ -16,6 +16,7 @@ export const WEBHOOK_EVENT_TYPES = [
   "key.leaked",
   "quota.threshold",
   "rate_limit.exceeded",
+  "key.credits_low",
   "user.removed",
   "identity.created",
   "identity.updated",
@@ -116,6 +117,11 @@ export interface OrganizationSettings {
    * route whose own rule names none (model/response-cost.ts); empty: none.
    */
   responseCostHeader: string;
+  /**
+   * `key.credits_low` is sent once per balance and refill window when a key's or its identity's
+   * credits left fall to this percentage of the window's allowance (credits-low.ts); 0..100, 0: never.
+   */
+  creditsLowThresholdPercent: number;
 }
 
 /** `notify`: the event and the audit entry alone; `disable`: the key is disabled too; `revoke`: revoked. */
@@ -130,4 +136,5 @@ export const DEFAULT_ORGANIZATION_SETTINGS: Readonly<OrganizationSettings> = Obj
   // A leaked key stops at once but can be turned back on if the report was wrong.
   leakedKeyAction: "disable",
   responseCostHeader: "",
+  creditsLowThresholdPercent: 10,
 });
