@@ -68,5 +68,6 @@ export function toOrganizationSettingsMessage(settings: OrganizationSettings): O
     quotaThresholds: settings.quotaThresholds,
     leakedKeyAction: LEAKED_KEY_ACTION_MESSAGES[settings.leakedKeyAction],
     responseCostHeader: settings.responseCostHeader,
+    creditsLowThresholdPercent: settings.creditsLowThresholdPercent,
   });
 }

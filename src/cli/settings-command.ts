@@ -30,6 +30,7 @@ function printSettings(io: CommandIo, settings: OrganizationSettings | undefined
     ["quota thresholds", s.quotaThresholds.length === 0 ? "none" : s.quotaThresholds.map((p) => `${p}%`).join(", ")],
     ["leaked key action", LEAKED_KEY_ACTIONS.find(([, action]) => action === s.leakedKeyAction)?.[2] ?? "unknown"],
     ["response cost header", s.responseCostHeader === "" ? "none" : s.responseCostHeader],
+    ["credits low", s.creditsLowThresholdPercent === 0 ? "never" : `at ${s.creditsLowThresholdPercent}% of a balance left (key.credits_low)`],
   ]);
 }
 
@@ -43,7 +44,10 @@ const SETTINGS_TEXT = `Settings (defaults in brackets):
                        and an audit entry: notify, disable or revoke [disable]
   response cost header the response header whose whole-number value is debited from a key's
                        credits after the response, where the route names none; empty: none
-                       (docs/response-cost.md) [none]`;
+                       (docs/response-cost.md) [none]
+  credits low          the percentage of a balance of credits (a key's or its identity's) left
+                       at which key.credits_low is sent, once per balance and refill, 0-100;
+                       0: never [10]`;
 
 const get: Subcommand = {
   summary: "print the organization's settings (also: keygate settings)",
@@ -58,11 +62,11 @@ ${SETTINGS_TEXT}`,
   },
 };
 
-/** A whole number of days as given; its bounds are the server's. */
-function days(ctx: RunContext, flag: string): number | undefined {
+/** A whole number (of days, or a percentage) as given; its bounds are the server's. */
+function wholeNumber(ctx: RunContext, flag: string, of = "days"): number | undefined {
   const raw = ctx.values[flag] as string | undefined;
   if (raw === undefined) return undefined;
-  if (!/^\d{1,9}$/.test(raw.trim())) throw new UsageError(`--${flag} must be a whole number of days; got ${JSON.stringify(raw)}`);
+  if (!/^\d{1,9}$/.test(raw.trim())) throw new UsageError(`--${flag} must be a whole number of ${of}; got ${JSON.stringify(raw)}`);
   return Number(raw.trim());
 }
 
@@ -95,7 +99,7 @@ const set: Subcommand = {
   help: `Usage: keygate settings set [options]
 
 Changes only the settings given. Admins and owners change the notification settings (expiry
-warning, quota thresholds); only owners change the key lifecycle ones (max key lifetime,
+warning, quota thresholds, credits low); only owners change the key lifecycle ones (max key lifetime,
 disable unused keys, leaked key action, response cost header), since they reach every key,
 owners' included.
 
@@ -107,6 +111,8 @@ Options:
   --quota-thresholds LIST            percentages, ascending, like 80,100; none: no events
   --leaked-key-action ACTION         what a leaked key gets: notify, disable or revoke
   --response-cost-header NAME        debit credits by this response header's value; "": none
+  --credits-low-threshold-percent N  send key.credits_low when a balance of credits falls to N%
+                                     of what its window allows; 0: never (0-100)
 
 ${SETTINGS_TEXT}`,
   options: {
@@ -116,11 +122,13 @@ ${SETTINGS_TEXT}`,
     "quota-thresholds": { type: "string" },
     "leaked-key-action": { type: "string" },
     "response-cost-header": { type: "string" },
+    "credits-low-threshold-percent": { type: "string" },
   },
   async run(ctx) {
-    const expiryWarningDays = days(ctx, "expiry-warning-days");
-    const maxKeyLifetimeDays = days(ctx, "max-key-lifetime-days");
-    const disableUnusedKeysAfterDays = days(ctx, "disable-unused-keys-after-days");
+    const expiryWarningDays = wholeNumber(ctx, "expiry-warning-days");
+    const maxKeyLifetimeDays = wholeNumber(ctx, "max-key-lifetime-days");
+    const disableUnusedKeysAfterDays = wholeNumber(ctx, "disable-unused-keys-after-days");
+    const creditsLowThresholdPercent = wholeNumber(ctx, "credits-low-threshold-percent", "percent");
     const quotaThresholds = thresholds(ctx);
     const leaked = leakedKeyAction(ctx);
     // Checked by the server, which names the field when it is no header name.
@@ -132,6 +140,7 @@ ${SETTINGS_TEXT}`,
       ...(quotaThresholds !== undefined && { quotaThresholds, setQuotaThresholds: true }),
       ...(leaked !== undefined && { leakedKeyAction: leaked }),
       ...(responseCostHeader !== undefined && { responseCostHeader }),
+      ...(creditsLowThresholdPercent !== undefined && { creditsLowThresholdPercent }),
     };
     if (Object.keys(changes).length === 0) throw new UsageError("nothing to change: give at least one option");
     const response = await ctx.client().updateOrganizationSettings(changes);

@@ -11,7 +11,7 @@ import { webhookServiceOn, type WebhookService } from "./webhook-service.js";
  * organization's settings its own.
  */
 
-const DEFAULTS = { expiryWarningDays: 7, maxKeyLifetimeDays: 0, disableUnusedKeysAfterDays: 0, quotaThresholds: [80, 100] };
+const DEFAULTS = { expiryWarningDays: 7, maxKeyLifetimeDays: 0, disableUnusedKeysAfterDays: 0, quotaThresholds: [80, 100], creditsLowThresholdPercent: 10 };
 
 export function describeSettings(storeName: string, makeStore: StoreMaker): void {
   describe(`organization settings on the ${storeName} store`, () => {
@@ -48,7 +48,22 @@ export function describeSettings(storeName: string, makeStore: StoreMaker): void
       ]);
     });
 
+    it("sets credits_low_threshold_percent, 0 turning key.credits_low off, and audits it", async () => {
+      const { org, owner } = await s.organization();
+      expect((await owner.updateOrganizationSettings({ creditsLowThresholdPercent: 25 })).settings).toMatchObject({ ...DEFAULTS, creditsLowThresholdPercent: 25 });
+      expect((await owner.getOrganizationSettings({})).settings?.creditsLowThresholdPercent).toBe(25);
+      expect((await owner.updateOrganizationSettings({ creditsLowThresholdPercent: 0 })).settings?.creditsLowThresholdPercent).toBe(0);
+      expect((await s.store.organizations.findById(org.organization.id))!.settings).toEqual({ creditsLowThresholdPercent: 0 });
+      const entries = (await owner.listAuditEvents({ pageSize: 10 })).events.filter((e) => e.action === "settings.update");
+      expect(entries.map((e) => e.details)).toEqual([
+        { fields: "credits_low_threshold_percent", creditsLowThresholdPercent: "0" },
+        { fields: "credits_low_threshold_percent", creditsLowThresholdPercent: "25" },
+      ]);
+    });
+
     it.each([
+      ["credits_low_threshold_percent 101", { creditsLowThresholdPercent: 101 }, "credits_low_threshold_percent"],
+      ["a negative credits_low_threshold_percent", { creditsLowThresholdPercent: -1 }, "credits_low_threshold_percent"],
       ["expiry_warning_days 0", { expiryWarningDays: 0 }, "expiry_warning_days"],
       ["expiry_warning_days 366", { expiryWarningDays: 366 }, "expiry_warning_days"],
       ["a negative max_key_lifetime_days", { maxKeyLifetimeDays: -1 }, "max_key_lifetime_days"],
@@ -94,7 +109,7 @@ export function describeSettings(storeName: string, makeStore: StoreMaker): void
       it("lets an admin change the notification settings but not the key lifecycle ones, which reach owners' keys", async () => {
         const { owner } = await s.organization();
         const admin = await s.actingAs(owner, UserRole.ADMIN);
-        await admin.client.updateOrganizationSettings({ expiryWarningDays: 10, setQuotaThresholds: true, quotaThresholds: [90] });
+        await admin.client.updateOrganizationSettings({ expiryWarningDays: 10, setQuotaThresholds: true, quotaThresholds: [90], creditsLowThresholdPercent: 5 });
         for (const [request, field] of [
           [{ maxKeyLifetimeDays: 30 }, "max_key_lifetime_days"],
           [{ disableUnusedKeysAfterDays: 60, expiryWarningDays: 12 }, "disable_unused_keys_after_days"],
@@ -103,7 +118,7 @@ export function describeSettings(storeName: string, makeStore: StoreMaker): void
         }
         // Sent with their current values (a form sending every field), they change nothing and pass.
         await admin.client.updateOrganizationSettings({ expiryWarningDays: 11, maxKeyLifetimeDays: 0, disableUnusedKeysAfterDays: 0 });
-        expect((await owner.getOrganizationSettings({})).settings).toMatchObject({ ...DEFAULTS, expiryWarningDays: 11, quotaThresholds: [90] });
+        expect((await owner.getOrganizationSettings({})).settings).toMatchObject({ ...DEFAULTS, expiryWarningDays: 11, quotaThresholds: [90], creditsLowThresholdPercent: 5 });
 
         await owner.updateOrganizationSettings({ maxKeyLifetimeDays: 30, disableUnusedKeysAfterDays: 60 });
         expect((await admin.client.getOrganizationSettings({})).settings).toMatchObject({ maxKeyLifetimeDays: 30, disableUnusedKeysAfterDays: 60 });

@@ -27,7 +27,14 @@ afterAll(async () => {
 
 
 interface SettingsJson {
-  settings: { expiryWarningDays?: number; maxKeyLifetimeDays?: number; disableUnusedKeysAfterDays?: number; quotaThresholds?: number[]; leakedKeyAction?: string };
+  settings: {
+    expiryWarningDays?: number;
+    maxKeyLifetimeDays?: number;
+    disableUnusedKeysAfterDays?: number;
+    quotaThresholds?: number[];
+    leakedKeyAction?: string;
+    creditsLowThresholdPercent?: number;
+  };
 }
 
 
@@ -43,16 +50,23 @@ describe("keygate settings", () => {
       expect(run.out).toMatch(/^disable unused keys:\s+never$/m);
       expect(run.out).toMatch(/^quota thresholds:\s+80%, 100%$/m);
       expect(run.out).toMatch(/^leaked key action:\s+disable \(the key stops until enabled again\)$/m);
+      expect(run.out).toMatch(/^credits low:\s+at 10% of a balance left \(key.credits_low\)$/m);
     }
     // --json alone implies get; proto3 JSON leaves zeros out.
-    const defaults = { expiryWarningDays: 7, quotaThresholds: [80, 100], leakedKeyAction: "LEAKED_KEY_ACTION_DISABLE" };
+    const defaults = { expiryWarningDays: 7, quotaThresholds: [80, 100], leakedKeyAction: "LEAKED_KEY_ACTION_DISABLE", creditsLowThresholdPercent: 10 };
     expect(await json(["settings"])).toEqual({ settings: defaults });
     expect(await json(["settings", "get"])).toEqual({ settings: defaults });
   });
 
   it("changes only what is given; an admin changes the notification settings but not the key lifecycle ones", async () => {
     const changed = await json<SettingsJson>(["settings", "set", "--max-key-lifetime-days", "90", "--quota-thresholds", "50, 90,100"]);
-    expect(changed.settings).toEqual({ expiryWarningDays: 7, maxKeyLifetimeDays: 90, quotaThresholds: [50, 90, 100], leakedKeyAction: "LEAKED_KEY_ACTION_DISABLE" });
+    expect(changed.settings).toEqual({
+      expiryWarningDays: 7,
+      maxKeyLifetimeDays: 90,
+      quotaThresholds: [50, 90, 100],
+      leakedKeyAction: "LEAKED_KEY_ACTION_DISABLE",
+      creditsLowThresholdPercent: 10,
+    });
     expect(await stored()).toMatchObject({ expiryWarningDays: 7, maxKeyLifetimeDays: 90, disableUnusedKeysAfterDays: 0, quotaThresholds: [50, 90, 100] });
 
     const human = await cli(["settings", "set", "--disable-unused-keys-after-days", "60"]);
@@ -66,6 +80,7 @@ describe("keygate settings", () => {
       maxKeyLifetimeDays: 90,
       disableUnusedKeysAfterDays: 60,
       leakedKeyAction: "LEAKED_KEY_ACTION_DISABLE",
+      creditsLowThresholdPercent: 10,
     });
     const refused = await cli(["settings", "set", "--max-key-lifetime-days", "30", "--expiry-warning-days", "3"], asAdmin);
     expect(refused.code).toBe(4);
@@ -73,6 +88,18 @@ describe("keygate settings", () => {
     expect(refused.err).toContain("(PERMISSION_DENIED)");
     // Refused as a whole: the expiry warning sent with it did not change either.
     expect(await stored()).toMatchObject({ expiryWarningDays: 14, maxKeyLifetimeDays: 90, disableUnusedKeysAfterDays: 60, quotaThresholds: [] });
+  });
+
+  it("sets the credits-low threshold, 0 for never; an admin may, as it is a notification setting", async () => {
+    const asAdmin = { env: { KEYGATE_ADMIN_KEY: adminSecret } };
+    const changed = await json<SettingsJson>(["settings", "set", "--credits-low-threshold-percent", "25"], asAdmin);
+    expect(changed.settings.creditsLowThresholdPercent).toBe(25);
+    expect((await stored()).creditsLowThresholdPercent).toBe(25);
+    const off = await cli(["settings", "set", "--credits-low-threshold-percent", "0"]);
+    expect(off.code, off.err).toBe(0);
+    expect(off.out).toMatch(/^credits low:\s+never$/m);
+    expect((await stored()).creditsLowThresholdPercent).toBe(0);
+    await cli(["settings", "set", "--credits-low-threshold-percent", "10"]);
   });
 
   it("sets what a leaked key gets by its word; only an owner may, as it reaches owners' keys", async () => {
@@ -99,6 +126,7 @@ describe("keygate settings", () => {
       [["--expiry-warning-days", "0"], "expiry_warning_days: must be between 1 and 365"],
       [["--max-key-lifetime-days", "4000"], "max_key_lifetime_days: must be between 0 and 3650"],
       [["--quota-thresholds", "90,80"], "quota_thresholds[1]: must be above the one before it"],
+      [["--credits-low-threshold-percent", "101"], "credits_low_threshold_percent: must be between 0 and 100"],
     ] as const) {
       const run = await cli(["settings", "set", ...args]);
       expect(run.code, args.join(" ")).toBe(2);
@@ -115,6 +143,7 @@ describe("keygate settings", () => {
       [["settings", "set", "--expiry-warning-days", "two"], '--expiry-warning-days must be a whole number of days; got "two"'],
       [["settings", "set", "--max-key-lifetime-days", "-1"], "--max-key-lifetime-days"],
       [["settings", "set", "--disable-unused-keys-after-days", "1.5"], '--disable-unused-keys-after-days must be a whole number of days; got "1.5"'],
+      [["settings", "set", "--credits-low-threshold-percent", "10%"], '--credits-low-threshold-percent must be a whole number of percent; got "10%"'],
       [["settings", "set", "--quota-thresholds", "80%,100%"], '--quota-thresholds must be percentages separated by commas, like 80,100 (or none); got "80%,100%"'],
       // An unset shell variable must not turn the quota alerts off: only the word none does.
       [["settings", "set", "--quota-thresholds", ""], '--quota-thresholds must be percentages separated by commas, like 80,100 (or none); got ""'],

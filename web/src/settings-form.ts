@@ -3,7 +3,7 @@ import { LeakedKeyAction, type OrganizationSettings, type UpdateOrganizationSett
 import { field, h, select } from "./dom.js";
 
 /**
- * The organization's five settings as a form: what each means and its default, the values as
+ * The organization's settings as a form (all but response_cost_header, set with the CLI): what each means and its default, the values as
  * the server last answered them, and the request that changes only those edited. A key
  * lifecycle setting sent unchanged would change nothing anyway, but sending only edits keeps an
  * admin's save of a notification setting from ever naming an owner-only one.
@@ -12,7 +12,13 @@ import { field, h, select } from "./dom.js";
 export type SettingsChanges = MessageInitShape<typeof UpdateOrganizationSettingsRequestSchema>;
 
 /** The settings by API name, as the server names them in its errors. */
-type SettingName = "expiry_warning_days" | "max_key_lifetime_days" | "disable_unused_keys_after_days" | "quota_thresholds" | "leaked_key_action";
+type SettingName =
+  | "expiry_warning_days"
+  | "max_key_lifetime_days"
+  | "disable_unused_keys_after_days"
+  | "quota_thresholds"
+  | "leaked_key_action"
+  | "credits_low_threshold_percent";
 
 interface Setting {
   input: HTMLInputElement | HTMLSelectElement;
@@ -33,7 +39,8 @@ export interface SettingsForm {
 const thresholdsText = (thresholds: readonly number[]) => thresholds.join(", ");
 const sameList = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((value, i) => value === b[i]);
 
-function daysInput(name: SettingName, min: number, max: number): HTMLInputElement {
+/** A whole number of days, or a percentage. */
+function wholeNumberInput(name: SettingName, min: number, max: number): HTMLInputElement {
   return h("input", { type: "number", name, min, max, step: 1, inputmode: "numeric", required: true, class: "days" });
 }
 
@@ -56,7 +63,7 @@ export function settingsForm(initial: OrganizationSettings, submit: HTMLButtonEl
   let current = initial;
   const expiry = settingField(
     "Expiry warning (days)",
-    daysInput("expiry_warning_days", 1, 365),
+    wholeNumberInput("expiry_warning_days", 1, 365),
     "keygate sends key.expiring this many days before a key expires. 1 to 365; default 7.",
   );
   const quota = settingField(
@@ -64,14 +71,19 @@ export function settingsForm(initial: OrganizationSettings, submit: HTMLButtonEl
     h("input", { type: "text", name: "quota_thresholds", autocomplete: "off", spellcheck: "false", placeholder: "80, 100" }),
     "keygate sends quota.threshold as the month's use of the quota crosses each percentage: 1 to 100, ascending, separated by commas. Empty: no alerts. Default 80, 100.",
   );
+  const creditsLow = settingField(
+    "Credits low alert (%)",
+    wholeNumberInput("credits_low_threshold_percent", 0, 100),
+    "keygate sends key.credits_low once per balance and refill when a key's (or its identity's) credits left fall to this percentage of what the balance or refill allows. 0 to 100; 0: no alerts. Default 10.",
+  );
   const lifetime = settingField(
     "Maximum key lifetime (days)",
-    daysInput("max_key_lifetime_days", 0, 3650),
+    wholeNumberInput("max_key_lifetime_days", 0, 3650),
     "A key's secret expires at most this many days after it is issued; new keys without an expiry get this one. 0 to 3650; 0: no maximum (the default).",
   );
   const unused = settingField(
     "Disable keys unused for (days)",
-    daysInput("disable_unused_keys_after_days", 0, 3650),
+    wholeNumberInput("disable_unused_keys_after_days", 0, 3650),
     "Keys not used for this many days are disabled, with a key.updated event and an audit entry. 0 to 3650; 0: never (the default).",
   );
   const leaked = settingField(
@@ -85,6 +97,7 @@ export function settingsForm(initial: OrganizationSettings, submit: HTMLButtonEl
     max_key_lifetime_days: lifetime.setting,
     disable_unused_keys_after_days: unused.setting,
     leaked_key_action: leaked.setting,
+    credits_low_threshold_percent: creditsLow.setting,
   };
 
   const element = h(
@@ -97,6 +110,7 @@ export function settingsForm(initial: OrganizationSettings, submit: HTMLButtonEl
       h("p", { class: "hint" }, "When keygate tells your webhook endpoints something. Owners and admins change these."),
       expiry.element,
       quota.element,
+      creditsLow.element,
     ),
     h(
       "fieldset",
@@ -117,6 +131,7 @@ export function settingsForm(initial: OrganizationSettings, submit: HTMLButtonEl
     unused.setting.input.value = String(next.disableUnusedKeysAfterDays);
     quota.setting.input.value = thresholdsText(next.quotaThresholds);
     leaked.setting.input.value = String(next.leakedKeyAction);
+    creditsLow.setting.input.value = String(next.creditsLowThresholdPercent);
   };
   reset(initial);
 
@@ -142,15 +157,17 @@ export function settingsForm(initial: OrganizationSettings, submit: HTMLButtonEl
 
   const changes: SettingsForm["changes"] = () => {
     const request: SettingsChanges = {};
-    const days: [SettingName, number, (value: number) => void][] = [
-      ["expiry_warning_days", current.expiryWarningDays, (value) => (request.expiryWarningDays = value)],
-      ["max_key_lifetime_days", current.maxKeyLifetimeDays, (value) => (request.maxKeyLifetimeDays = value)],
-      ["disable_unused_keys_after_days", current.disableUnusedKeysAfterDays, (value) => (request.disableUnusedKeysAfterDays = value)],
+    const DAYS = "Enter a whole number of days.";
+    const numbers: [SettingName, number, (value: number) => void, string][] = [
+      ["expiry_warning_days", current.expiryWarningDays, (value) => (request.expiryWarningDays = value), DAYS],
+      ["credits_low_threshold_percent", current.creditsLowThresholdPercent, (value) => (request.creditsLowThresholdPercent = value), "Enter a whole percentage (0 for no alerts)."],
+      ["max_key_lifetime_days", current.maxKeyLifetimeDays, (value) => (request.maxKeyLifetimeDays = value), DAYS],
+      ["disable_unused_keys_after_days", current.disableUnusedKeysAfterDays, (value) => (request.disableUnusedKeysAfterDays = value), DAYS],
     ];
-    for (const [name, was, set] of days) {
+    for (const [name, was, set, message] of numbers) {
       const text = settings[name].input.value.trim();
       // A number input reports "" for what is not a number, so "" is either empty or garbage.
-      if (!/^\d{1,9}$/.test(text)) return { invalid: name, message: "Enter a whole number of days." };
+      if (!/^\d{1,9}$/.test(text)) return { invalid: name, message };
       if (Number(text) !== was) set(Number(text));
     }
     const parts = quota.setting.input.value.split(/[\s,]+/).filter((part) => part !== "");

@@ -26,6 +26,7 @@ export const EVENT_TYPE_TEXT: Readonly<Record<Exclude<WebhookEventType, "webhook
   "key.leaked": "a key's secret was found in public (secret scanning)",
   "quota.threshold": "the monthly quota's use crosses a threshold",
   "rate_limit.exceeded": "a key hits its rate limit",
+  "key.credits_low": "a key's (or its identity's) credits fall to the organization's low threshold",
   "user.removed": "a user is removed from the organization",
   "identity.created": "an identity (a customer) is created",
   "identity.updated": "an identity's settings, limits or credits change",

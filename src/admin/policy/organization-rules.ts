@@ -10,8 +10,9 @@ import { ALLOWED, firstRefusal, refuse, type Decision } from "./decision.js";
  *
  * The key lifecycle settings reach every key, owners' included (a maximum lifetime bounds the keys
  * an owner creates; disabling unused keys disables an owner's), and an admin acts on no owner's
- * key, so only an owner changes them. The notification settings only say when keygate tells the
- * organization something, so admins change those too.
+ * key, so only an owner changes them. The notification settings (expiry_warning_days,
+ * quota_thresholds, credits_low_threshold_percent) only say when keygate tells the organization
+ * something, so admins change those too.
  */
 
 /** The settings that act on keys, by API name: only an owner changes them. */

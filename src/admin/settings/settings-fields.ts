@@ -55,6 +55,9 @@ export function settingsPatch(req: UpdateOrganizationSettingsRequest): Partial<O
   }
   if (req.leakedKeyAction !== undefined) patch.leakedKeyAction = validLeakedKeyAction(req.leakedKeyAction);
   if (req.responseCostHeader !== undefined) patch.responseCostHeader = validResponseCostHeader(req.responseCostHeader);
+  if (req.creditsLowThresholdPercent !== undefined) {
+    patch.creditsLowThresholdPercent = within(req.creditsLowThresholdPercent, "credits_low_threshold_percent", 0, 100, " (0: no key.credits_low)");
+  }
   if (req.setQuotaThresholds) patch.quotaThresholds = validQuotaThresholds(req.quotaThresholds);
   else if (req.quotaThresholds.length > 0) throw fieldError("set_quota_thresholds", "must be true to change quota_thresholds");
   return patch;

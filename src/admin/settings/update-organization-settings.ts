@@ -17,6 +17,7 @@ const FIELD_NAMES: Readonly<Record<keyof OrganizationSettings, string>> = {
   quotaThresholds: "quota_thresholds",
   leakedKeyAction: "leaked_key_action",
   responseCostHeader: "response_cost_header",
+  creditsLowThresholdPercent: "credits_low_threshold_percent",
 };
 
 /**

@@ -30,6 +30,7 @@ const CALLS: OrganizationCall[] = [
   { name: "manage identities", run: (me) => mayManageIdentities(me), broken: (role) => (role === "member" ? ["IDENTITIES_NOT_MANAGED"] : []) },
   settingsChange("change expiry_warning_days", { expiryWarningDays: 14 }, false),
   settingsChange("change quota_thresholds", { quotaThresholds: [50, 90] }, false),
+  settingsChange("change credits_low_threshold_percent", { creditsLowThresholdPercent: 25 }, false),
   settingsChange("change max_key_lifetime_days", { maxKeyLifetimeDays: 90 }, true),
   settingsChange("change leaked_key_action", { leakedKeyAction: "revoke" }, true),
   settingsChange("change response_cost_header", { responseCostHeader: "x-usage-tokens" }, true),
