@@ -15,6 +15,7 @@ import type { Clock } from "../time/clock.js";
 import { dataPlaneCallerKey, type DataPlaneCaller, type DataPlaneGate } from "../rpc/data-plane-caller.js";
 import { unaryRoute, type UnaryRoute } from "../rpc/unary-route.js";
 import type { UsageRecorder } from "../usage/usage-event.js";
+import type { CreditObserver } from "../webhooks/schedule/credit-notes.js";
 import type { RateLimitObserver } from "../webhooks/schedule/rate-limit-notes.js";
 import { checkInput, type CheckInput, type CheckRequestFields, type InputOptions } from "./check-input.js";
 import { CheckRequestDecoder } from "./check-request-decoder.js";
@@ -58,6 +59,8 @@ export interface AuthorizationDeps {
   waitBudgetMs?: number;
   /** Told of each denial by a key's own rate limit, for `rate_limit.exceeded` (src/webhooks/schedule/); default none. */
   rateLimits?: RateLimitObserver;
+  /** Told of the credit balances each Check saw, for `key.credits_low` (src/webhooks/schedule/); default none. */
+  credits?: CreditObserver;
   /** Told of each unknown key answered without a lookup because its source was throttled; default none. */
   throttles?: ThrottleObserver;
   /** A span per Check (check-tracing.ts), only when tracing is configured; default none, and no span is built. */
@@ -213,6 +216,9 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
     if (decision.outcome === "API_KEY_INVALID") this.#deps.failedKeys?.add(failedKeySource(caller, input.clientIp));
     // The key's own limits only: an identity's limit running out is the identity's, not the key's.
     else if (decision.outcome === "RATE_LIMITED" && decision.line.owner === "key") this.#deps.rateLimits?.rateLimited(decision.entry, nowMs);
+    // The balances the Check saw, for key.credits_low; a key without credits (most) has none.
+    else if (decision.outcome === "allowed") for (const { line, left } of decision.credits) this.#deps.credits?.creditSeen(decision.entry, line, left);
+    else if (decision.outcome === "CREDITS_EXHAUSTED") this.#deps.credits?.creditSeen(decision.entry, decision.credit, decision.left);
     this.#record(decision, input, nowMs);
     if (this.#deps.logger.isLevelEnabled("debug")) {
       this.#deps.logger.debug(

@@ -1,6 +1,6 @@
 import type { CachedKey } from "../cache/cached-key.js";
 import { isWellFormedSecret } from "../model/secret.js";
-import type { CheckLimits, CreditLine, LimitedIdentity, LimitLine, LimitLines, Spend } from "../limits/check-limits.js";
+import type { CheckLimits, CreditBalance, CreditLine, LimitedIdentity, LimitLine, LimitLines, Spend } from "../limits/check-limits.js";
 import type { RateLimitState } from "../limits/rate-limiter.js";
 import { UNKNOWN_SCOPES, type CheckInput } from "./check-input.js";
 
@@ -29,7 +29,12 @@ interface Limited {
 }
 
 export type Decision =
-  | ({ readonly outcome: "allowed"; readonly entry: CachedKey } & Limited)
+  | ({
+      readonly outcome: "allowed";
+      readonly entry: CachedKey;
+      /** The key's and its identity's balances after this request (CheckLimits' Admission), for `key.credits_low`. */
+      readonly credits: readonly CreditBalance[];
+    } & Limited)
   /**
    * A path the route table cannot vouch for, no key, or none this service knows (malformed,
    * unknown, or a rotated secret past its grace).
@@ -40,8 +45,8 @@ export type Decision =
       readonly entry: CachedKey;
     }
   | ({ readonly outcome: "RATE_LIMITED" | "QUOTA_EXCEEDED"; readonly entry: CachedKey } & Limited)
-  /** A balance (the key's or its identity's) has less than the request's cost left. */
-  | { readonly outcome: "CREDITS_EXHAUSTED"; readonly entry: CachedKey; readonly credit: CreditLine };
+  /** A balance (the key's or its identity's) has less than the request's cost left: `left`. */
+  | { readonly outcome: "CREDITS_EXHAUSTED"; readonly entry: CachedKey; readonly credit: CreditLine; readonly left: number };
 
 const PATH_REJECTED: Decision = Object.freeze({ outcome: "PATH_REJECTED", entry: null });
 const MISSING: Decision = Object.freeze({ outcome: "API_KEY_MISSING", entry: null });
@@ -95,8 +100,8 @@ export function decide(
   }
   const admission = limits.admit(entry, entry.plan, nowMs, waitMs, spend);
   if ("waitFor" in admission) return admission;
-  if (!admission.admitted && admission.reason === "CREDITS_EXHAUSTED") return { outcome: "CREDITS_EXHAUSTED", entry, credit: admission.credit };
+  if (!admission.admitted && admission.reason === "CREDITS_EXHAUSTED") return { outcome: "CREDITS_EXHAUSTED", entry, credit: admission.credit, left: admission.left };
   const { state: limit, line, lines } = admission;
   if (!admission.admitted) return { outcome: admission.reason, entry, limit, line, lines };
-  return { outcome: "allowed", entry, limit, line, lines };
+  return { outcome: "allowed", entry, limit, line, lines, credits: admission.credits };
 }

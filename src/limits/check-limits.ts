@@ -1,6 +1,6 @@
 import type { RouteSpend } from "../config/route-spend.js";
 import type { KeyRecord } from "../model/records.js";
-import type { CreditedIdentity, CreditedKey, CreditLine } from "./credit-lines.js";
+import type { CreditBalance, CreditedIdentity, CreditedKey, CreditLine } from "./credit-lines.js";
 import type { LimitedIdentity, LimitedKey, LimitLine, LimitLines, PlanLimits, RouteLimits } from "./limit-lines.js";
 import type { RateLimitState } from "./rate-limiter.js";
 
@@ -17,7 +17,7 @@ import type { RateLimitState } from "./rate-limiter.js";
  * slices of each limit from it. docs/operating.md gives the guarantees of each.
  */
 
-export type { CreditedIdentity, CreditedKey, CreditLine, LimitedIdentity, LimitedKey, LimitLine, LimitLines, PlanLimits, RouteLimits };
+export type { CreditBalance, CreditedIdentity, CreditedKey, CreditLine, LimitedIdentity, LimitedKey, LimitLine, LimitLines, PlanLimits, RouteLimits };
 
 /** A key as admit reads it: its limits and its credits. */
 export type AdmittedKey = LimitedKey & CreditedKey;
@@ -38,10 +38,12 @@ export type Admission =
       state: RateLimitState;
       line: LimitLine;
       lines: LimitLines;
+      /** The key's and its identity's balances, in that order, after counting this request; NO_CREDIT_BALANCES when neither holds credits. */
+      credits: readonly CreditBalance[];
     }
   | { admitted: false; reason: "RATE_LIMITED" | "QUOTA_EXCEEDED"; /** The limit that denied, as the request saw it. */ state: RateLimitState; line: LimitLine; lines: LimitLines }
-  /** The balance that has less than the cost left; its `endMs` is the next refill. */
-  | { admitted: false; reason: "CREDITS_EXHAUSTED"; credit: CreditLine }
+  /** The balance that has less than the cost left (`left`); its `endMs` is the next refill. */
+  | { admitted: false; reason: "CREDITS_EXHAUSTED"; credit: CreditLine; left: number }
   /** Something must be fetched first: wait for it (it may reject), then admit again with waitMs 0. */
   | { waitFor: Promise<void> };
 

@@ -22,6 +22,19 @@ export interface CreditLine {
   readonly limit: number;
 }
 
+/**
+ * A balance one Check looked at and what was left of it: after counting the Check, when admitted;
+ * as the Check found it, when this balance denied it. What `key.credits_low` is judged on
+ * (src/webhooks/schedule/credit-notes.ts).
+ */
+export interface CreditBalance {
+  readonly line: CreditLine;
+  readonly left: number;
+}
+
+/** The balances of a Check by a key without credits (most): shared, so admitting it allocates none. */
+export const NO_CREDIT_BALANCES: readonly CreditBalance[] = Object.freeze([]);
+
 /** What the credit lines read of a key. */
 export interface CreditedKey {
   readonly id: string;

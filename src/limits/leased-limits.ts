@@ -13,7 +13,7 @@ import {
   type PlanLimits,
   type Spend,
 } from "./check-limits.js";
-import { creditLinesAt, type CreditLine } from "./credit-lines.js";
+import { creditLinesAt, NO_CREDIT_BALANCES, type CreditLine } from "./credit-lines.js";
 import { LeasedBudgets, type BudgetSpec, type LeasedBudgetsOptions } from "./leased-budgets.js";
 import { linesOf, QUOTA_PREFIX } from "./limit-lines.js";
 import type { LoadMonthlyRequests } from "./monthly-quota.js";
@@ -81,7 +81,7 @@ export class LeasedLimits implements CheckLimits {
       if ("waitFor" in taken) return taken;
       if (taken.admitted) {
         const index = tightest(taken.states);
-        return { admitted: true, state: taken.states[index]!, line: lines.lines[index]!, lines };
+        return { admitted: true, state: taken.states[index]!, line: lines.lines[index]!, lines, credits: NO_CREDIT_BALANCES };
       }
       const line = lines.lines[taken.index]!;
       return { admitted: false, reason: line.owner === "organization" ? "QUOTA_EXCEEDED" : "RATE_LIMITED", state: taken.state, line, lines };
@@ -95,9 +95,14 @@ export class LeasedLimits implements CheckLimits {
       // The headers speak of the limits, not the balances.
       const states = [...taken.states.slice(0, month), taken.states[specs.length - 1]!];
       const index = tightest(states);
-      return { admitted: true, state: states[index]!, line: lines.lines[index]!, lines };
+      // What this replica knows is left of each balance: the store's unleased rest as of its last
+      // ask plus its own unused slice (docs/limits.md: other replicas' unused slices are not in it).
+      const balances = credits.map((line, i) => ({ line, left: taken.states[month + i]!.remaining }));
+      return { admitted: true, state: states[index]!, line: lines.lines[index]!, lines, credits: balances };
     }
-    if (taken.index >= month && taken.index < month + credits.length) return { admitted: false, reason: "CREDITS_EXHAUSTED", credit: credits[taken.index - month]! };
+    if (taken.index >= month && taken.index < month + credits.length) {
+      return { admitted: false, reason: "CREDITS_EXHAUSTED", credit: credits[taken.index - month]!, left: taken.state.remaining };
+    }
     const line = lines.lines[taken.index < month ? taken.index : month]!;
     return { admitted: false, reason: line.owner === "organization" ? "QUOTA_EXCEEDED" : "RATE_LIMITED", state: taken.state, line, lines };
   }

@@ -1,7 +1,7 @@
 import type { Clock } from "../time/clock.js";
 import { PLAIN_SPEND, type AdmittedKey, type CheckLimits, type Admission, type CreditedIdentity, type CreditedKey, type LimitedKey, type OrganizationLimits, type PlanLimits, type Spend } from "./check-limits.js";
 import { CreditCounts } from "./credit-counts.js";
-import { creditLinesAt, type CreditLine } from "./credit-lines.js";
+import { creditLinesAt, NO_CREDIT_BALANCES, type CreditBalance, type CreditLine } from "./credit-lines.js";
 import { linesOf, type LimitLine } from "./limit-lines.js";
 import { MonthlyQuota, type LoadMonthlyRequests } from "./monthly-quota.js";
 import { SlidingWindowLimiter, type RateLimitRule, type RateLimitState } from "./rate-limiter.js";
@@ -71,13 +71,16 @@ export class LocalLimits implements CheckLimits {
     // come after the rate limits, before the organization's month.
     for (const line of lines.lines) {
       if (line.local === "month") {
-        for (const credit of credits) if (this.#credits.remaining(credit) < cost) return { admitted: false, reason: "CREDITS_EXHAUSTED", credit };
+        for (const credit of credits) {
+          const left = this.#credits.remaining(credit);
+          if (left < cost) return { admitted: false, reason: "CREDITS_EXHAUSTED", credit, left };
+        }
       }
       if (this.#remaining(line, nowMs) < cost) {
         return { admitted: false, reason: line.owner === "organization" ? "QUOTA_EXCEEDED" : "RATE_LIMITED", state: this.#state(line, nowMs, cost), line, lines };
       }
     }
-    for (const credit of credits) this.#credits.spend(credit, cost);
+    const balances = credits.length === 0 ? NO_CREDIT_BALANCES : credits.map((credit) => this.#spend(credit, cost));
     // The tightest after counting (the first on a tie), as tightest() picks.
     let tightest = lines.lines[0]!;
     let tightestLeft = Infinity;
@@ -88,7 +91,12 @@ export class LocalLimits implements CheckLimits {
         tightestLeft = left;
       }
     }
-    return { admitted: true, state: this.#state(tightest, nowMs, 1), line: tightest, lines };
+    return { admitted: true, state: this.#state(tightest, nowMs, 1), line: tightest, lines, credits: balances };
+  }
+
+  #spend(credit: CreditLine, cost: number): CreditBalance {
+    this.#credits.spend(credit, cost);
+    return { line: credit, left: this.#credits.remaining(credit) };
   }
 
   #remaining(line: LimitLine, nowMs: number): number {

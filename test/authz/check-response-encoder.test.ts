@@ -8,6 +8,7 @@ import type { Decision } from "../../src/authz/decision.js";
 import { DENIAL_CODES } from "../../src/model/denials.js";
 import { CachedKey } from "../../src/cache/cached-key.js";
 import { SharedKeyParts } from "../../src/cache/shared-key-parts.js";
+import { NO_CREDIT_BALANCES } from "../../src/limits/credit-lines.js";
 import { makeLimitLines } from "../../src/limits/limit-lines.js";
 import { aKey } from "../support/records.js";
 
@@ -51,7 +52,7 @@ const limited = fc
 const withLimits = <D extends object>(d: fc.Arbitrary<D>) => fc.tuple(d, limited).map(([fields, { line, lines }]) => ({ ...fields, line, lines }));
 
 const decision: fc.Arbitrary<Decision> = fc.oneof(
-  withLimits(fc.record({ outcome: fc.constant("allowed" as const), entry, limit })),
+  withLimits(fc.record({ outcome: fc.constant("allowed" as const), entry, limit, credits: fc.constant(NO_CREDIT_BALANCES) })),
   fc.record({ outcome: fc.constantFrom("PATH_REJECTED" as const, "API_KEY_MISSING" as const, "API_KEY_INVALID" as const), entry: fc.constant(null) }),
   fc.record({
     outcome: fc.constantFrom(
@@ -111,7 +112,7 @@ describe("CheckResponseEncoder", () => {
 
   it("a response too big for its scratch buffer is still exact", () => {
     const huge = cachedKey("org_1", { scopes: Array.from({ length: 2_000 }, (_, i) => `scope-${i}:${"x".repeat(40)}`) });
-    const d: Decision = { outcome: "allowed", entry: huge, limit: { limit: 1, remaining: 0, resetAtMs: 0, retryAtMs: 0 }, ...fc.sample(limited, 1)[0]! };
+    const d: Decision = { outcome: "allowed", entry: huge, limit: { limit: 1, remaining: 0, resetAtMs: 0, retryAtMs: 0 }, credits: NO_CREDIT_BALANCES, ...fc.sample(limited, 1)[0]! };
     const c: ResponseContext = { headersToRemove: [], nowMs: 0, decisionId: "d" };
     expect(Buffer.from(encoder.encode(d, c))).toEqual(Buffer.from(expected(d, c)));
   });

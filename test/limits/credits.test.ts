@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { Spend } from "../../src/limits/check-limits.js";
+import { NO_CREDIT_BALANCES } from "../../src/limits/credit-lines.js";
 import type { Credits } from "../../src/model/identities.js";
 import { admit, leasedSetup, localSetup, verdict, type FleetSetup } from "./named-limits-fleet.js";
 
@@ -100,6 +101,27 @@ describe.each([
     expect(verdict(denied.denial!)).toBe("CREDITS_EXHAUSTED key");
     const other = { id: "key_other", organizationId: "org_1", rateLimit: null, identityId: identity.id };
     expect((await spendAll(other, 1, identity, 120)).spent).toBe(96);
+  });
+
+  it("report what each balance has left after an admitted request, and what the one that ran out has (for key.credits_low)", async () => {
+    setup = await make();
+    const { clock, limits } = setup;
+    const identity = { id: "idt_left", limits: [], credits: { remaining: 5, refill: null, setAt: new Date(START) } };
+    const key = { id: "key_left", organizationId: "org_1", rateLimit: null, identityId: identity.id, credits: { remaining: 10, refill: null, setAt: new Date(START) } };
+    // One replica only: no other holds a slice, so what it knows is left is exact.
+    const one = limits(0);
+    expect(await admit(one, key, () => clock.now(), spend(2, identity))).toMatchObject({
+      admitted: true,
+      credits: [
+        { line: { owner: "key", limit: 10 }, left: 8 },
+        { line: { owner: "identity", limit: 5 }, left: 3 },
+      ],
+    });
+    expect(await admit(one, key, () => clock.now(), spend(3, identity))).toMatchObject({ credits: [{ left: 5 }, { left: 0 }] });
+    expect(await admit(one, key, () => clock.now(), spend(1, identity))).toMatchObject({ reason: "CREDITS_EXHAUSTED", credit: { owner: "identity" }, left: 0 });
+    // A key without credits is handed the one shared empty list: nothing allocated for it.
+    const plain = await admit(one, { id: "key_plain", organizationId: "org_1", rateLimit: null }, () => clock.now());
+    expect(plain.admitted && plain.credits).toBe(NO_CREDIT_BALANCES);
   });
 
   it("a debit spends down to zero, never below, and the next Check sees it", async () => {
