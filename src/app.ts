@@ -233,7 +233,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   const dataPlaneAdmission = boundary.admission({ bytes: DEFAULT_READ_MAX_BYTES, origin: "gRPC's usual message limit" });
   const dataPlaneAdmissions: [string, RpcAdmission][] =
     dataPlaneAdmission === undefined ? [] : [[Authorization.typeName, dataPlaneAdmission], [AccessLogService.typeName, dataPlaneAdmission]];
-  const authorization = authorizationRoutes({ config, hasher, keyCache, limits, clock, usage: usage.recorder, logger, observer: metrics.check, failedKeys, throttles: metrics.throttles, waitBudgetMs: config.storeReadTimeoutMs, rateLimits: webhooks.rateLimitNotes, identities: (key) => identityCache.lookup(key), ...(options.tracer && { tracing: new CheckTracing(options.tracer) }) }, boundary);
+  const authorization = authorizationRoutes({ config, hasher, keyCache, limits, clock, usage: usage.recorder, logger, observer: metrics.check, failedKeys, throttles: metrics.throttles, waitBudgetMs: config.storeReadTimeoutMs, rateLimits: webhooks.rateLimitNotes, credits: webhooks.creditNotes, identities: (key) => identityCache.lookup(key), ...(options.tracer && { tracing: new CheckTracing(options.tracer) }) }, boundary);
   // Response-reported costs (docs/response-cost.md): debited where Checks count credits.
   const routeTable = compileRouteTable(config.routes);
   const accessLogRoutes = usage.accessLogRoutes(boundary, { debitCredits: (key, identity, units) => limits.debitCredits(key, identity, units), costHeaderFor: (method, path) => routeTable.costHeaderFor(method, path) });

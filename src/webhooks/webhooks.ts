@@ -7,6 +7,7 @@ import type { PlanCatalog } from "../model/plans.js";
 import type { Store } from "../store/store.js";
 import type { Clock } from "../time/clock.js";
 import type { FlushListener } from "../usage/usage-recorder.js";
+import { CreditNotes } from "./schedule/credit-notes.js";
 import { RateLimitNotes } from "./schedule/rate-limit-notes.js";
 import { WebhookScheduler } from "./schedule/webhook-scheduler.js";
 import { WebhookDispatcher } from "./webhook-dispatcher.js";
@@ -32,7 +33,7 @@ export interface WebhooksDeps {
 
 /**
  * One replica's webhooks: what the admin RPCs need (the sealing of signing secrets, whether
- * insecure targets are allowed), what Check notes rate-limited keys in, and the two loops that run
+ * insecure targets are allowed), what Check notes rate-limited keys and credit balances in, and the two loops that run
  * beside the server, the dispatcher that delivers the outbox and the scheduler that makes the
  * events no call makes. Every replica runs both: claims with a lease and derived event ids make
  * that safe (webhook-dispatcher.ts, schedule/webhook-scheduler.ts).
@@ -42,6 +43,8 @@ export class Webhooks {
   readonly allowInsecureTargets: boolean;
   /** Given to Check (AuthorizationDeps.rateLimits): rate-limited keys, for `rate_limit.exceeded`. */
   readonly rateLimitNotes = new RateLimitNotes();
+  /** Given to Check (AuthorizationDeps.credits): the credit balances it saw, for `key.credits_low`. */
+  readonly creditNotes = new CreditNotes();
   readonly #dispatcher: WebhookDispatcher;
   readonly #scheduler: WebhookScheduler;
   readonly #logger: Logger;
@@ -67,6 +70,7 @@ export class Webhooks {
       audit,
       keyEvents: deps.keyEvents,
       rateLimitNotes: this.rateLimitNotes,
+      creditNotes: this.creditNotes,
       usage: deps.usage,
       clock,
       logger,

@@ -6,6 +6,8 @@ import type { Store } from "../../store/store.js";
 import type { Clock } from "../../time/clock.js";
 import { every } from "../../time/every.js";
 import type { FlushListener } from "../../usage/usage-recorder.js";
+import { CreditLowEvents } from "./credit-low-events.js";
+import type { CreditNotes } from "./credit-notes.js";
 import { ExpiryNotices } from "./expiry-notices.js";
 import { ExpiryWarnings } from "./expiry-warnings.js";
 import { OnceEvents } from "./once-events.js";
@@ -17,7 +19,7 @@ import { UnusedKeys, type OrganizationsDisablingUnusedKeys } from "./unused-keys
 
 /**
  * The events no admin call causes: `key.expiring`, `key.expired`, `quota.threshold`,
- * `rate_limit.exceeded`, and the unused keys an organization asked to have disabled (with their
+ * `rate_limit.exceeded`, `key.credits_low`, and the unused keys an organization asked to have disabled (with their
  * `key.updated`). Every replica runs one; they need no coordination, because each event that
  * must happen once has an id derived from what it is about (the store queues an id once), and
  * each key disabled is written on condition that it is still as read. One pass at a time, every
@@ -35,6 +37,8 @@ export interface WebhookSchedulerDeps {
   keyEvents: KeyEvents;
   /** What Check noted about rate-limited keys (the same object AuthorizationDeps.rateLimits is given). */
   rateLimitNotes: RateLimitNotes;
+  /** What Check noted about credit balances (the same object AuthorizationDeps.credits is given). */
+  creditNotes: CreditNotes;
   /** This replica's usage recorder (UsageAggregator): its batches say whose quota use grew. */
   usage: { onFlushed(listener: FlushListener): () => void };
   clock: Clock;
@@ -58,6 +62,7 @@ export class WebhookScheduler {
   readonly #intervalMs: number;
   readonly #sweepIntervalMs: number;
   readonly #rateLimits: RateLimitEvents;
+  readonly #creditsLow: CreditLowEvents;
   readonly #quota: QuotaThresholds;
   readonly #expired: ExpiryNotices;
   readonly #expiring: ExpiryWarnings;
@@ -77,6 +82,7 @@ export class WebhookScheduler {
     const { store, logger } = deps;
     const once = new OnceEvents(store.webhooks);
     this.#rateLimits = new RateLimitEvents({ notes: deps.rateLimitNotes, keys: store.keys, once, logger });
+    this.#creditsLow = new CreditLowEvents({ notes: deps.creditNotes, keys: store.keys, once, logger });
     this.#quota = new QuotaThresholds({ usage: store.usage, plans: deps.plans, once });
     this.#expired = new ExpiryNotices({ keys: store.keys, once, pageSize, overlapMs, catchUpMs });
     this.#expiring = new ExpiryWarnings({ keys: store.keys, once, pageSize, overlapMs, fullWalkEveryMs: this.#sweepIntervalMs });
@@ -120,6 +126,7 @@ export class WebhookScheduler {
     const organizations = new OrganizationsOfPass(this.#deps.store.organizations);
     const parts: (() => Promise<unknown>)[] = [
       () => this.#rateLimits.run(nowMs),
+      () => this.#creditsLow.run(nowMs, organizations),
       () => this.#quota.run(nowMs, organizations),
       () => this.#expired.run(nowMs),
       () => this.#expiring.run(nowMs, organizations),

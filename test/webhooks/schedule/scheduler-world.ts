@@ -13,6 +13,7 @@ import { ManualClock } from "../../../src/time/clock.js";
 import { endpointNormalizer } from "../../../src/usage/endpoint.js";
 import { UsageMetrics } from "../../../src/usage/usage-metrics.js";
 import { UsageAggregator } from "../../../src/usage/usage-recorder.js";
+import { CreditNotes } from "../../../src/webhooks/schedule/credit-notes.js";
 import { RateLimitNotes } from "../../../src/webhooks/schedule/rate-limit-notes.js";
 import type { OrganizationsDisablingUnusedKeys } from "../../../src/webhooks/schedule/unused-keys.js";
 import { WebhookScheduler, type WebhookSchedulerDeps } from "../../../src/webhooks/schedule/webhook-scheduler.js";
@@ -21,7 +22,7 @@ import { anEndpoint } from "../../store/contract/webhook-fixtures.js";
 
 /**
  * One store (memory), one manual clock, and as many schedulers over them as a test wants: each
- * scheduler is a replica, with its own rate-limit notes and usage recorder. Events are read back
+ * scheduler is a replica, with its own rate-limit and credit notes and usage recorder. Events are read back
  * as the store queued them: one delivery per event to the organization's one endpoint.
  */
 
@@ -40,6 +41,7 @@ export interface QueuedEvent {
 export interface Replica {
   scheduler: WebhookScheduler;
   notes: RateLimitNotes;
+  creditNotes: CreditNotes;
   recorder: UsageAggregator;
 }
 
@@ -105,6 +107,7 @@ export function schedulerWorld(startMs: number, given: { store?: Store; clock?: 
   /** A replica's scheduler, started (so it hears its recorder's batches) with an interval no test waits for. */
   function replica(options: Partial<WebhookSchedulerDeps> = {}): Replica {
     const notes = new RateLimitNotes();
+    const creditNotes = new CreditNotes();
     const recorder = new UsageAggregator({
       repository: store.usage,
       clock,
@@ -123,6 +126,7 @@ export function schedulerWorld(startMs: number, given: { store?: Store; clock?: 
       audit,
       keyEvents,
       rateLimitNotes: notes,
+      creditNotes,
       usage: recorder,
       clock,
       logger,
@@ -130,7 +134,7 @@ export function schedulerWorld(startMs: number, given: { store?: Store; clock?: 
       ...options,
     });
     scheduler.start();
-    const made = { scheduler, notes, recorder };
+    const made = { scheduler, notes, creditNotes, recorder };
     replicas.push(made);
     return made;
   }
