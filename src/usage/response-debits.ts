@@ -19,6 +19,11 @@ import type { ResponseCostResult } from "./usage-metrics.js";
  * another, finds the record and debits nothing. A debit that fails drops the record again, so a
  * resent entry may still debit; one that never comes back is not debited (an undercharge, never
  * a double charge), and is counted as `failed`.
+ *
+ * A debit that takes a balance to its `key.credits_low` threshold makes no event here: the key's
+ * next Check, admitted or denied CREDITS_EXHAUSTED, notes the balance as it then is, and the
+ * webhook scheduler judges it (src/webhooks/schedule/credit-low-events.ts). A key that is never
+ * checked again spends nothing more, so there is nothing to warn of until it is.
  */
 
 /**

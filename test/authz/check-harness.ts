@@ -85,6 +85,7 @@ export interface KeyOptions {
   rateLimit?: KeyRecord["rateLimit"];
   limits?: KeyRecord["limits"];
   identityId?: string;
+  credits?: KeyRecord["credits"];
   isActive?: boolean;
   revoked?: boolean;
   /** Expiry relative to the clock's now. */
@@ -155,6 +156,7 @@ export async function createHarness(options: HarnessOptions = {}) {
       rateLimit: keyOptions.rateLimit ?? null,
       ...(keyOptions.limits !== undefined && { limits: keyOptions.limits }),
       ...(keyOptions.identityId !== undefined && { identityId: keyOptions.identityId }),
+      ...(keyOptions.credits !== undefined && { credits: keyOptions.credits }),
       isActive: keyOptions.isActive ?? true,
       revokedAt: keyOptions.revoked ? now : null,
       expiresAt: keyOptions.expiresInMs == null ? null : new Date(clock.now() + keyOptions.expiresInMs),
