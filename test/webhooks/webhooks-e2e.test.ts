@@ -97,13 +97,16 @@ describe("webhooks end to end: every event type arrives signed", () => {
     await client.sendTestWebhook({ id: endpoints.endpoints[0]!.id });
     // key.expiring now (within 7 days), key.expired a moment later.
     await client.createKey({ name: "short-lived", expiresAt: timestampFromMs(Date.now() + 1_500) });
-    // rate_limit.exceeded: a key allowed once a minute, checked twice; quota.threshold: the plan's
-    // 4 requests a month crossed (80% and 100%) by allowed Checks.
+    // rate_limit.exceeded: a key allowed once a minute, checked twice; key.credits_low: a key's one
+    // credit spent (0 left, under the default 10%); quota.threshold: the plan's 4 requests a month
+    // crossed (80% and 100%) by those and the plain key's allowed Checks.
     const limited = await client.createKey({ name: "limited", rateLimit: 1, rateLimitPeriod: RateLimitPeriod.MINUTE });
     expect(outcomeOf(await envoy.check(envoyRequest({ "x-api-key": limited.secret })))).toBe("allowed");
     expect(outcomeOf(await envoy.check(envoyRequest({ "x-api-key": limited.secret })))).toBe("RATE_LIMITED");
+    const metered = await client.createKey({ name: "metered", credits: { remaining: 1n } });
+    expect(outcomeOf(await envoy.check(envoyRequest({ "x-api-key": metered.secret })))).toBe("allowed");
     const plain = await client.createKey({ name: "plain" });
-    for (let i = 0; i < 3; i++) expect(outcomeOf(await envoy.check(envoyRequest({ "x-api-key": plain.secret })))).toBe("allowed");
+    for (let i = 0; i < 2; i++) expect(outcomeOf(await envoy.check(envoyRequest({ "x-api-key": plain.secret })))).toBe("allowed");
 
     const verifier = new Webhook(secret);
     const made = WEBHOOK_EVENT_TYPES.filter((type) => type !== "key.leaked");
