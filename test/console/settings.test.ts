@@ -44,6 +44,7 @@ const thresholds = () => page.getByLabel("Quota alert thresholds (%)");
 const lifetime = () => page.getByLabel("Maximum key lifetime (days)");
 const unused = () => page.getByLabel("Disable keys unused for (days)");
 const leaked = () => page.getByLabel("When a key is reported leaked");
+const creditsLow = () => page.getByLabel("Credits low alert (%)");
 const save = () => page.getByRole("button", { name: "Save changes" });
 
 async function signIn(secret: string): Promise<void> {
@@ -64,6 +65,7 @@ describe("the console's Settings page in Chromium", () => {
     expect(await thresholds().inputValue()).toBe("80, 100");
     expect(await lifetime().inputValue()).toBe("0");
     expect(await unused().inputValue()).toBe("0");
+    expect(await creditsLow().inputValue()).toBe("10");
     await page.getByText("0: no maximum (the default)").waitFor();
     await page.getByText("only owners change them").waitFor();
     await shot("01-defaults");
@@ -137,9 +139,12 @@ describe("the console's Settings page in Chromium", () => {
     await shot("04-admin-refused");
 
     await lifetime().fill("90");
+    // The credits-low alert is a notification setting too.
+    await creditsLow().fill("25");
     await save().click();
     await expect.poll(async () => (await stored()).quotaThresholds).toEqual([50, 90]);
-    expect(updates.at(-1)).toEqual({ quotaThresholds: [50, 90], setQuotaThresholds: true });
+    expect(updates.at(-1)).toEqual({ quotaThresholds: [50, 90], setQuotaThresholds: true, creditsLowThresholdPercent: 25 });
+    expect((await stored()).creditsLowThresholdPercent).toBe(25);
     expect(await refusal.count()).toBe(0);
     expect(await lifetime().getAttribute("aria-invalid")).toBeNull();
 
