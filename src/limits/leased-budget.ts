@@ -68,6 +68,11 @@ export class Budget {
    * (their costs summed): demand on what is held here, until they wake.
    */
   claimed = 0;
+  /**
+   * Checks inside a wait that names this budget, asked for or claimed; their wait may outlast its
+   * answer (another bucket's ask, a month's seed). While any wait, its units are not idle.
+   */
+  inWait = 0;
   /** Units to give back with the next ask. */
   giveBack = 0;
   /**

@@ -269,6 +269,8 @@ export class LeasedBudgets {
    */
   #waitFor(budgets: Budget[], claims: Budget[], waitMs: number, cost: number): Promise<void> {
     for (const budget of claims) budget.claimed += cost;
+    const named = [...budgets, ...claims];
+    for (const budget of named) budget.inWait++;
     const waits: Promise<void>[] = [];
     for (const budget of budgets) {
       budget.waiting += cost;
@@ -290,6 +292,7 @@ export class LeasedBudgets {
     return Promise.race([answered, deadline]).then(() => {
       clearTimeout(timer);
       for (const budget of claims) budget.claimed -= cost;
+      for (const budget of named) budget.inWait--;
       this.#observer.waited((performance.now() - started) / 1_000);
     });
   }
@@ -303,6 +306,10 @@ export class LeasedBudgets {
         continue;
       }
       if (budget.inAir || budget.unreachable || nowMs - budget.lastUseMs < GIVE_BACK_IDLE_MS) continue;
+      // Not idle while Checks that asked for its units or claimed them still wait (for another
+      // bucket's ask, a slow store, a month's first seed): giving the units back would leave them
+      // to decide without them, and under a slow store every Check of a fresh key was denied.
+      if (budget.inWait > 0) continue;
       // Only where another replica may want them: while less than half the window is leased,
       // units held here take nothing from anyone, and giving them back would make the key's next
       // Check wait for a new slice.

@@ -264,6 +264,56 @@ describe("leased budgets, what a replica forgets or gives away", () => {
     expect((await fleet.leases.window(ample)).granted).toBe(heldAmple);
   });
 
+  it("units a waiting Check has claimed are not given back, however long its other bucket's ask takes", async () => {
+    fleet = await leasedFleet({ replicas: 2 });
+    const claimed = minute(100, "key/key_claimed/minute");
+    const idle = minute(100, "key/key_idle/minute");
+    const fresh = minute(100, "key/key_fresh/minute");
+    const [replica] = fleet.replicas;
+    // Another replica holds half of each window, so units held here are contested.
+    for (const spec of [claimed, idle]) await fleet.leases.inner.lease([{ ...spec, holder: "other", windowStartMs: null, held: 0, floor: 0, want: 50 }]);
+    expect(await request(replica!, [claimed])).toBe(true);
+    expect(await request(replica!, [idle])).toBe(true);
+    // A Check of `claimed` and a bucket this replica never asked for: it waits for that ask (held
+    // here, as a slow store or a month's seed would), claiming what `claimed` holds meanwhile.
+    fleet.leases.hold();
+    const taken = replica!.budgets.take([claimed, fresh], replica!.clock.now(), Infinity);
+    if (!("waitFor" in taken)) throw new Error("expected to wait for the fresh bucket's ask");
+    // Both sit idle past the 2 s mark; the sweep (every second of real time) gives back the idle
+    // bucket's units, and so shows it has run.
+    fleet.storeClock.advance(3_000);
+    const givenBack = (spec: BudgetSpec) => fleet!.leases.asks.some((ask) => ask.some((one) => one.bucket === spec.bucket && one.want < 0));
+    await expect.poll(() => givenBack(idle), { timeout: 10_000 }).toBe(true);
+    expect(givenBack(claimed)).toBe(false);
+    fleet.leases.release();
+    await taken.waitFor;
+    // Decided with what is here, as Check's last try is: the claimed units are still held.
+    expect(replica!.budgets.take([claimed, fresh], replica!.clock.now(), 0)).toMatchObject({ admitted: true });
+  });
+
+  it("units granted to waiting Checks are not given back while the month's seed keeps them waiting", async () => {
+    let seeded!: (units: number) => void;
+    const seed = new Promise<number>((resolve) => (seeded = resolve));
+    fleet = await leasedFleet({ replicas: 2, seed: (bucket) => (bucket.startsWith("quota/") ? seed : undefined) });
+    const key = minute(100, "key/key_fresh/minute");
+    const idle = minute(100, "key/key_idle/minute");
+    const month: BudgetSpec = { bucket: "quota/org_1", unit: "month", limit: 1_000, seedFirst: true };
+    const [replica] = fleet.replicas;
+    for (const spec of [key, idle]) await fleet.leases.inner.lease([{ ...spec, holder: "other", windowStartMs: null, held: 0, floor: 0, want: 50 }]);
+    expect(await request(replica!, [idle])).toBe(true);
+    // One ask for both: the key's units come, the month's first wait for its seed.
+    const taken = replica!.budgets.take([key, month], replica!.clock.now(), Infinity);
+    if (!("waitFor" in taken)) throw new Error("expected to wait for the asks");
+    await expect.poll(async () => (await fleet!.leases.window(key)).granted, { timeout: 10_000 }).toBeGreaterThan(50);
+    fleet.storeClock.advance(3_000);
+    const givenBack = (spec: BudgetSpec) => fleet!.leases.asks.some((ask) => ask.some((one) => one.bucket === spec.bucket && one.want < 0));
+    await expect.poll(() => givenBack(idle), { timeout: 10_000 }).toBe(true);
+    expect(givenBack(key)).toBe(false);
+    seeded(0);
+    await taken.waitFor;
+    expect(replica!.budgets.take([key, month], replica!.clock.now(), 0)).toMatchObject({ admitted: true });
+  });
+
   it("a bucket dropped from a replica's cache and made anew does not use its old units again", async () => {
     fleet = await leasedFleet({ replicas: 1, maxBuckets: 2 });
     const [replica] = fleet.replicas;
