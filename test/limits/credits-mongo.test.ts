@@ -1,17 +1,20 @@
 import { describe, expect, it } from "vitest";
 import type { Spend } from "../../src/limits/check-limits.js";
-import { identityCreditLine } from "../../src/limits/credit-lines.js";
+import { identityCreditLine, keyCreditLine } from "../../src/limits/credit-lines.js";
 import { systemClock } from "../../src/time/clock.js";
 import { twoReplicasOnMongo } from "./mongo-fleet.js";
 import { admit, verdict } from "./named-limits-fleet.js";
 
 /**
  * Credits across two replicas over MongoDB: two LeasedLimits, each with a client of its own, on
- * one database. The balances here have no refill: their window runs from setAt without end, so
- * the real clock never rolls one during the test.
+ * one database. Most balances here have no refill: their window runs from setAt without end, so
+ * the real clock never rolls one during the test. The refill's own boundary is crossed on a
+ * ManualClock (credits.test.ts); here, the window a refill opened is counted once by the fleet.
  */
 
 const now = () => systemClock.now();
+const DAY_MS = 86_400_000;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const spend = (identity: Spend["identity"] = null): Spend => ({ cost: 1, only: null, identity });
 
 describe("credits across two replicas over MongoDB", () => {
@@ -46,5 +49,20 @@ describe("credits across two replicas over MongoDB", () => {
     const after = [];
     for (let i = 0; i < 6; i++) after.push(verdict(await admit(fleet()[i % 2]!, renewed, now)));
     expect(after.filter((v) => v === "admitted")).toHaveLength(3);
+  });
+
+  it("a refill is counted once by the fleet: today's window allows the refill amount, on both replicas together", async () => {
+    // Not across midnight UTC, where today's window would end mid-test.
+    const toMidnight = DAY_MS - (now() % DAY_MS);
+    if (toMidnight < 30_000) await sleep(toMidnight + 1_000);
+    // Set yesterday, with 3 then; refilled to 5 at today's 00:00 UTC.
+    const credits = { remaining: 3, refill: { amount: 5, interval: "daily" as const, day: 1 }, setAt: new Date(now() - DAY_MS) };
+    const key = { id: "key_refilled", organizationId: "org_1", rateLimit: null, credits };
+    const verdicts = await Promise.all(Array.from({ length: 16 }, (_, i) => admit(fleet()[i % 2]!, key, now).then(verdict)));
+    expect(verdicts.filter((v) => v === "admitted")).toHaveLength(5);
+    expect(new Set(verdicts.filter((v) => v !== "admitted"))).toEqual(new Set(["CREDITS_EXHAUSTED key"]));
+    const today = keyCreditLine(key, now())!;
+    expect(today).toMatchObject({ startMs: now() - (now() % DAY_MS), limit: 5 });
+    expect(await fleet()[0]!.creditsLeft(today)).toBe(0);
   });
 });
