@@ -129,7 +129,7 @@ describe("keygate keys", () => {
     const { secret } = await t.client.createKey({
       name: "metered",
       rateLimit: 7,
-      rateLimitPeriod: RateLimitPeriod.MINUTE,
+      rateLimitPeriod: RateLimitPeriod.HOUR,
       limits: [{ name: "daily", limit: 5, period: RateLimitPeriod.DAY }],
       credits: { remaining: 4n, refill: { amount: 4n, interval: RefillInterval.DAILY } },
       identityId: identity!.id,
