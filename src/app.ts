@@ -185,10 +185,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     pageTokens: new PageTokens(config.pepper),
     encryption,
     logger,
-    peekRateLimit: (key, nowMs) => {
-      const state = limits.peekKeyRateLimit(key, nowMs);
-      return state ? { limit: state.limit, remaining: state.remaining, resetAtMs: state.resetAtMs } : undefined;
-    },
+    peekLimits: (key, identity, nowMs) => limits.peekLimits(key, identity, nowMs),
     creditsLeft: (line) => limits.creditsLeft(line),
     usage: {
       recorder: usage.recorder,

@@ -7,6 +7,7 @@ import {
   NamedLimitSchema,
   Environment as EnvironmentEnum,
   KeyType as KeyTypeEnum,
+  LimitOwner as LimitOwnerEnum,
   RateLimitPeriod as RateLimitPeriodEnum,
   RefillInterval as RefillIntervalEnum,
   UserRole as UserRoleEnum,
@@ -50,6 +51,12 @@ export const USER_ROLES: ReadonlyMap<UserRoleEnum, UserRole> = new Map([
 export const REFILL_INTERVALS: ReadonlyMap<RefillIntervalEnum, CreditRefill["interval"]> = new Map([
   [RefillIntervalEnum.DAILY, "daily"],
   [RefillIntervalEnum.MONTHLY, "monthly"],
+]);
+
+/** Whose a limit or credit balance is (limits/limit-lines.ts, limits/credit-lines.ts), as TestKey reports it. */
+export const LIMIT_OWNER_ENUM: ReadonlyMap<string, LimitOwnerEnum> = new Map([
+  ["key", LimitOwnerEnum.KEY],
+  ["identity", LimitOwnerEnum.IDENTITY],
 ]);
 
 function reverse<K, V>(map: ReadonlyMap<K, V>): ReadonlyMap<V, K> {

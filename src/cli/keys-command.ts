@@ -3,17 +3,19 @@ import {
   DeleteKeyResponseSchema,
   GetKeyResponseSchema,
   KeyType,
+  LimitOwner,
   RegenerateKeyResponseSchema,
   RevokeKeyResponseSchema,
   TestKeyResponseSchema,
   UpdateKeyResponseSchema,
   type ApiKey,
+  type TestKeyResponse,
 } from "../../gen/keygate/v1/key_admin_pb.js";
 import { keyState } from "../model/key-state.js";
 import * as parse from "./arguments.js";
 import { EXIT, UsageError, type CommandIo } from "./command.js";
 import { credits, creditsText, limitsText, namedLimit } from "./metering-arguments.js";
-import { count, printFields, time } from "./output.js";
+import { count, PERIOD_NAME, printFields, time } from "./output.js";
 import { ENVIRONMENT_NAME, rate } from "./key-columns.js";
 import { listKeysCommand } from "./keys-list-command.js";
 import { commandGroup, type RunContext, type Subcommand } from "./remote.js";
@@ -274,11 +276,32 @@ Options:
   },
 };
 
+const OWNER_PREFIX: Record<LimitOwner, string> = { [LimitOwner.UNSPECIFIED]: "", [LimitOwner.KEY]: "", [LimitOwner.IDENTITY]: "identity " };
+
+/**
+ * What else a Check of the key spends, beside its rate limit (shown above it as `rate limit`):
+ * its named limits, its identity's, and the credit balances.
+ */
+function spendingFields(response: TestKeyResponse): [string, string][] {
+  const limits = response.limits
+    .filter((limit) => !(limit.owner === LimitOwner.KEY && limit.name === "default"))
+    .map((limit): [string, string] => [
+      `${OWNER_PREFIX[limit.owner]}limit ${limit.name}`,
+      `${limit.remaining} of ${limit.limit} per ${PERIOD_NAME[limit.period]} left until ${time(limit.resetAt)}`,
+    ]);
+  const credits = response.credits.map((balance): [string, string] => [
+    `${OWNER_PREFIX[balance.owner]}credits`,
+    `${balance.left} of ${balance.limit} left${balance.refillsAt ? `, refilled ${time(balance.refillsAt)}` : " (no refill)"}`,
+  ]);
+  return [...limits, ...credits];
+}
+
 const test: Subcommand = {
   summary: "say whether a secret is valid (exit 0) or not (exit 5)",
   help: `Usage: keygate keys test [SECRET | -]
 
-Says whether a secret works in this organization, without using its rate limit. Reads the
+Says whether a secret works in this organization and what is left of every limit and credit
+balance a request with it spends (its own and its identity's), using none of them. Reads the
 secret from standard input when it is "-" or not given (keeps it out of ps and shell history):
   printenv SOME_KEY | keygate keys test
 Exits 0 when it is valid, 5 when it is not.`,
@@ -303,6 +326,7 @@ Exits 0 when it is valid, 5 when it is not.`,
               ...(response.rateLimit && response.rateLimit.limit > 0
                 ? ([["rate limit", `${response.rateLimit.remaining} of ${response.rateLimit.limit} left until ${time(response.rateLimit.resetAt)}`]] as const)
                 : []),
+              ...spendingFields(response),
             ]
           : [
               ["valid", "no"],

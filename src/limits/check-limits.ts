@@ -1,5 +1,4 @@
 import type { RouteSpend } from "../config/route-spend.js";
-import type { KeyRecord } from "../model/records.js";
 import type { CreditBalance, CreditedIdentity, CreditedKey, CreditLine } from "./credit-lines.js";
 import type { LimitedIdentity, LimitedKey, LimitLine, LimitLines, PlanLimits, RouteLimits } from "./limit-lines.js";
 import type { RateLimitState } from "./rate-limiter.js";
@@ -47,6 +46,12 @@ export type Admission =
   /** Something must be fetched first: wait for it (it may reject), then admit again with waitMs 0. */
   | { waitFor: Promise<void> };
 
+/** One of a key's or its identity's limits, and its state, without counting anything (CheckLimits.peekLimits). */
+export interface LimitPeek {
+  readonly line: LimitLine;
+  readonly state: RateLimitState;
+}
+
 export interface OrganizationLimits {
   perMinute: RateLimitState;
   /** Null when this process does not know the organization's month yet. */
@@ -73,10 +78,12 @@ export interface CheckLimits {
    */
   creditsLeft(line: CreditLine): Promise<number>;
   /**
-   * The key's own rate limit as the next request would see it, without counting anything: what
-   * the admin TestKey RPC reports as {limit, remaining, reset_at}. Null when the key has none.
+   * Every limit of the key and of its identity (null: none, or gone), the key's `default` first,
+   * as a request spending all of them would find it, counting nothing: what the admin TestKey RPC
+   * reports. Leased: as this replica knows it (the store's unleased rest as of its last ask plus
+   * its own unused slice; a bucket it has not leased in this window shows its whole limit).
    */
-  peekKeyRateLimit(key: Pick<KeyRecord, "id" | "rateLimit">, nowMs?: number): RateLimitState | null;
+  peekLimits(key: LimitedKey, identity: LimitedIdentity | null, nowMs?: number): LimitPeek[];
   /** The organization's per-minute rate and monthly quota, without counting anything. */
   peekOrganization(organizationId: string, plan: PlanLimits, nowMs?: number): OrganizationLimits;
   /** Hands back what this process holds for others (leases); after the last Check. */

@@ -8,16 +8,17 @@ import {
   type CheckLimits,
   type CreditedIdentity,
   type CreditedKey,
+  type LimitedIdentity,
   type LimitedKey,
+  type LimitPeek,
   type OrganizationLimits,
   type PlanLimits,
   type Spend,
 } from "./check-limits.js";
 import { creditLinesAt, NO_CREDIT_BALANCES, type CreditLine } from "./credit-lines.js";
 import { LeasedBudgets, type BudgetSpec, type LeasedBudgetsOptions } from "./leased-budgets.js";
-import { linesOf, QUOTA_PREFIX } from "./limit-lines.js";
+import { linesOf, ownLimitLines, QUOTA_PREFIX } from "./limit-lines.js";
 import type { LoadMonthlyRequests } from "./monthly-quota.js";
-import type { RateLimitState } from "./rate-limiter.js";
 
 /**
  * Limits held exactly across the replicas that share a store, by leasing slices of each window's
@@ -39,8 +40,6 @@ export interface LeasedLimitsOptions extends Omit<LeasedBudgetsOptions, "seed"> 
   loadMonthlyRequests: LoadMonthlyRequests;
 }
 
-const keySpec = (key: Pick<LimitedKey, "id" | "rateLimit">): BudgetSpec | null =>
-  key.rateLimit === null ? null : { bucket: `key/${key.id}/${key.rateLimit.period}`, unit: key.rateLimit.period, limit: key.rateLimit.limit };
 /** A credit line as a leased budget: its window is its own, the unit unused. */
 const creditSpec = (credit: CreditLine): BudgetSpec => ({ bucket: credit.bucket, unit: "day", window: { startMs: credit.startMs, endMs: credit.endMs }, limit: credit.limit });
 const minuteSpec = (organizationId: string, plan: PlanLimits): BudgetSpec => ({ bucket: `org/${organizationId}/minute`, unit: "minute", limit: plan.requestsPerMinute });
@@ -107,9 +106,9 @@ export class LeasedLimits implements CheckLimits {
     return { admitted: false, reason: line.owner === "organization" ? "QUOTA_EXCEEDED" : "RATE_LIMITED", state: taken.state, line, lines };
   }
 
-  peekKeyRateLimit(key: Pick<LimitedKey, "id" | "rateLimit">, nowMs: number = this.#clock.now()): RateLimitState | null {
-    const spec = keySpec(key);
-    return spec === null ? null : this.#budgets.peek(spec, nowMs);
+  peekLimits(key: LimitedKey, identity: LimitedIdentity | null, nowMs: number = this.#clock.now()): LimitPeek[] {
+    // A line is a BudgetSpec, named as admit names it.
+    return ownLimitLines(key, identity, null).map((line) => ({ line, state: this.#budgets.peek(line, nowMs) }));
   }
 
   peekOrganization(organizationId: string, plan: PlanLimits, nowMs: number = this.#clock.now()): OrganizationLimits {

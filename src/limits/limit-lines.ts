@@ -82,8 +82,11 @@ function selected(only: RouteLimits, name: string): boolean {
   return only === null || only.includes(name);
 }
 
-/** The lines, made afresh (linesOf caches them). */
-export function makeLimitLines(key: LimitedKey, plan: PlanLimits, identity: LimitedIdentity | null, only: RouteLimits): LimitLines {
+/**
+ * The key's own lines (`default` first), then its identity's, for a route spending `only` (null:
+ * all of them): every line but the organization's, made afresh.
+ */
+export function ownLimitLines(key: LimitedKey, identity: LimitedIdentity | null, only: RouteLimits): LimitLine[] {
   const lines: LimitLine[] = [];
   const named = (key.limits ?? []).filter((limit) => selected(only, limit.name));
   // The default line keeps the buckets the key's rate limit has always counted in (`key/<id>/<period>`
@@ -104,6 +107,12 @@ export function makeLimitLines(key: LimitedKey, plan: PlanLimits, identity: Limi
     const bucket = `identity/${key.organizationId}/${identity!.id}/${named.name}/${named.period}`;
     lines.push(windowLine("identity", named.name, named.limit, named.period, bucket, bucket));
   }
+  return lines;
+}
+
+/** The lines, made afresh (linesOf caches them). */
+export function makeLimitLines(key: LimitedKey, plan: PlanLimits, identity: LimitedIdentity | null, only: RouteLimits): LimitLines {
+  const lines = ownLimitLines(key, identity, only);
   const organizationId = key.organizationId;
   lines.push({
     owner: "organization",

@@ -1,8 +1,8 @@
 import type { Clock } from "../time/clock.js";
-import { PLAIN_SPEND, type AdmittedKey, type CheckLimits, type Admission, type CreditedIdentity, type CreditedKey, type LimitedKey, type OrganizationLimits, type PlanLimits, type Spend } from "./check-limits.js";
+import { PLAIN_SPEND, type AdmittedKey, type CheckLimits, type Admission, type CreditedIdentity, type CreditedKey, type LimitedIdentity, type LimitedKey, type LimitPeek, type OrganizationLimits, type PlanLimits, type Spend } from "./check-limits.js";
 import { CreditCounts } from "./credit-counts.js";
 import { creditLinesAt, NO_CREDIT_BALANCES, type CreditBalance, type CreditLine } from "./credit-lines.js";
-import { linesOf, type LimitLine } from "./limit-lines.js";
+import { linesOf, ownLimitLines, type LimitLine } from "./limit-lines.js";
 import { MonthlyQuota, type LoadMonthlyRequests } from "./monthly-quota.js";
 import { SlidingWindowLimiter, type RateLimitRule, type RateLimitState } from "./rate-limiter.js";
 
@@ -21,8 +21,6 @@ export interface LocalLimitsOptions {
   /** Organizations whose per-minute window and monthly count are held; default 100,000. */
   maxOrganizations?: number;
 }
-
-type KeyLimitFields = Pick<LimitedKey, "id" | "rateLimit">;
 
 const NO_CREDITS: readonly CreditLine[] = Object.freeze([]);
 
@@ -114,8 +112,8 @@ export class LocalLimits implements CheckLimits {
     return (line.local === "minute" ? this.#organizations : this.#windows).peek(line.localBucket, line.rule!, nowMs, cost);
   }
 
-  peekKeyRateLimit(key: KeyLimitFields, nowMs: number = this.#clock.now()): RateLimitState | null {
-    return key.rateLimit === null ? null : this.#windows.peek(key.id, key.rateLimit, nowMs);
+  peekLimits(key: LimitedKey, identity: LimitedIdentity | null, nowMs: number = this.#clock.now()): LimitPeek[] {
+    return ownLimitLines(key, identity, null).map((line) => ({ line, state: this.#state(line, nowMs, 1) }));
   }
 
   peekOrganization(organizationId: string, plan: PlanLimits, nowMs: number = this.#clock.now()): OrganizationLimits {

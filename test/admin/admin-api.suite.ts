@@ -9,6 +9,7 @@ import { describeKeyLimits } from "./admin-api/key-limits.js";
 import { describeListKeysFilters } from "./admin-api/list-keys-filters.js";
 import { describeListKeysPagination } from "./admin-api/list-keys-pagination.js";
 import { keyCreator } from "./admin-api/suite-app.js";
+import { describeTestKeySpending } from "./admin-api/test-key-spending.js";
 import { describeTenantIsolation } from "./admin-api/tenant-isolation.js";
 import { describeUpdateKey } from "./admin-api/update-key.js";
 import { failure } from "./answers.js";
@@ -35,6 +36,7 @@ export function describeAdminApi(storeName: string, makeStore: StoreMaker) {
     describeCallerAuthentication(suite);
     describeUpdateKey(suite);
     describeKeyLifecycle(suite);
+    describeTestKeySpending(suite);
     describeTenantIsolation(suite);
     describeListKeysPagination(suite);
     describeListKeysFilters(suite);

@@ -91,7 +91,7 @@ function webhookService(store: Store, options: { allowInsecureTargets: boolean }
       keyEvents: new KeyEvents(),
       pageTokens: new PageTokens(PEPPER),
       logger,
-      peekRateLimit: () => undefined,
+      peekLimits: () => [],
       creditsLeft: async (line) => line.limit,
       usage: {
         recorder: usage.recorder,

@@ -170,7 +170,7 @@ describe("Check: limits", () => {
     expect(outcomeOf(await h.service.check(envoyRequest({ "x-api-key": secret })))).toBe("allowed");
     expect(outcomeOf(await h.service.check(envoyRequest({ "x-api-key": secret })))).toBe("allowed");
     expect(outcomeOf(await h.service.check(envoyRequest({ "x-api-key": secret })))).toBe("RATE_LIMITED");
-    expect(h.limits.peekKeyRateLimit((await h.backing.keys.findByHash(h.hasher.hash(secret)))!)?.remaining).toBe(0);
+    expect(h.limits.peekLimits((await h.backing.keys.findByHash(h.hasher.hash(secret)))!, null)[0]!.state.remaining).toBe(0);
   });
 
   it("a quota denial does not spend the key's rate limit", async () => {
@@ -179,7 +179,7 @@ describe("Check: limits", () => {
     expect(outcomeOf(await h.service.check(envoyRequest({ "x-api-key": secret })))).toBe("allowed");
     expect(outcomeOf(await h.service.check(envoyRequest({ "x-api-key": secret })))).toBe("QUOTA_EXCEEDED");
     expect(outcomeOf(await h.service.check(envoyRequest({ "x-api-key": secret })))).toBe("QUOTA_EXCEEDED");
-    expect(h.limits.peekKeyRateLimit(key)?.remaining).toBe(4);
+    expect(h.limits.peekLimits(key, null)[0]!.state.remaining).toBe(4);
   });
 
   it("the monthly quota is seeded once per organization and month from stored usage", async () => {

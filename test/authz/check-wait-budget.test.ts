@@ -42,7 +42,7 @@ function recordingWaits(limits: CheckLimits): { limits: CheckLimits; waits: numb
         waits.push(waitMs ?? Infinity);
         return limits.admit(key, plan, nowMs, waitMs);
       },
-      peekKeyRateLimit: (key, nowMs) => limits.peekKeyRateLimit(key, nowMs),
+      peekLimits: (key, identity, nowMs) => limits.peekLimits(key, identity, nowMs),
       peekOrganization: (id, plan, nowMs) => limits.peekOrganization(id, plan, nowMs),
       debitCredits: (key, identity, units, nowMs) => limits.debitCredits(key, identity, units, nowMs),
       creditsLeft: (line) => limits.creditsLeft(line),

@@ -1,5 +1,6 @@
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RateLimitPeriod, RefillInterval } from "../../gen/keygate/v1/key_admin_pb.js";
 import { cliAgainst } from "./in-process-cli.js";
 import { envoyCheck } from "../metrics/envoy-check.js";
 import { startTestApp, type TestApp } from "../support/app.js";
@@ -121,6 +122,29 @@ describe("keygate keys", () => {
     expect((await cli(["keys", "get", key!.id])).out).toMatch(/^state:\s+disabled$/m);
     const row = (await cli(["keys", "list", "--all"])).out.split("\n").find((line) => line.startsWith(key!.id));
     expect(row).toMatch(/\sdisabled\s/);
+  });
+
+  it("tests a key with named limits, an identity and credits: what a Check left of each, spending nothing", async () => {
+    const { identity } = await t.client.createIdentity({ externalId: "cli-test", limits: [{ name: "team", limit: 6, period: RateLimitPeriod.HOUR }], credits: { remaining: 10n } });
+    const { secret } = await t.client.createKey({
+      name: "metered",
+      rateLimit: 7,
+      rateLimitPeriod: RateLimitPeriod.HOUR,
+      limits: [{ name: "daily", limit: 5, period: RateLimitPeriod.DAY }],
+      credits: { remaining: 4n, refill: { amount: 4n, interval: RefillInterval.DAILY } },
+      identityId: identity!.id,
+    });
+    expect((await envoyCheck(t.app.url).check(secret)).status?.code ?? 0).toBe(0);
+    for (let i = 0; i < 2; i++) {
+      const tested = await cli(["keys", "test", secret]);
+      expect(tested.code).toBe(0);
+      expect(tested.out).toMatch(/^rate limit:\s+6 of 7 left until \S+$/m);
+      expect(tested.out).toMatch(/^limit daily:\s+4 of 5 per day left until \S+$/m);
+      expect(tested.out).toMatch(/^identity limit team:\s+5 of 6 per hour left until \S+$/m);
+      expect(tested.out).toMatch(/^credits:\s+3 of 4 left, refilled \d{4}-\d\d-\d\dT00:00:00Z$/m);
+      expect(tested.out).toMatch(/^identity credits:\s+9 of 10 left \(no refill\)$/m);
+      expect(tested.out).not.toMatch(/limit default/);
+    }
   });
 
   it("exits 2 for wrong usage and for values the server refuses, 4 for a bad admin key, 1 when the server cannot be reached", async () => {

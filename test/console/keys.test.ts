@@ -3,7 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page, Request } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RateLimitPeriod, RefillInterval } from "../../gen/keygate/v1/key_admin_pb.js";
 import { SECRET_SCANNING_PATH } from "../../src/server/secret-scanning-endpoint.js";
+import { envoyCheck } from "../metrics/envoy-check.js";
 import { GithubReportSigner } from "../leaks/github-report-signer.js";
 import type { TestApp } from "../support/app.js";
 import { openConsole, SHOTS, type ConsoleSession } from "./console-session.js";
@@ -312,6 +314,36 @@ describe("the console's keys side in Chromium", () => {
     expect(searched[0]).toMatchObject({ query: "ZULU", orderBy: "KEY_ORDER_NAME_DESC", pageSize: 10 });
     expect(searched.filter((body) => typeof body["pageToken"] === "string" && body["pageToken"] !== "")).toHaveLength(1);
     expect(asked.every((body) => body["pageSize"] === 10 || body["pageSize"] === 25)).toBe(true);
+    expect(session.pageErrors).toEqual([]);
+  }, 120_000);
+
+  it("tests a secret: what a Check left of each limit and credit balance, its identity's too", async () => {
+    const { identity } = await t.client.createIdentity({ externalId: "console-test", limits: [{ name: "team", limit: 6, period: RateLimitPeriod.HOUR }], credits: { remaining: 10n } });
+    const { secret } = await t.client.createKey({
+      name: "metered",
+      scopes: [],
+      rateLimit: 7,
+      rateLimitPeriod: RateLimitPeriod.HOUR,
+      limits: [{ name: "daily", limit: 5, period: RateLimitPeriod.DAY }],
+      credits: { remaining: 4n, refill: { amount: 4n, interval: RefillInterval.DAILY } },
+      identityId: identity!.id,
+    });
+    expect((await envoyCheck(t.app.url).check(secret)).status?.code ?? 0).toBe(0);
+    await page.goto(`${t.app.url}/console/#/keys`);
+    if (await page.getByLabel("Admin API key").isVisible()) await signIn();
+    await page.getByRole("heading", { name: "API keys" }).waitFor();
+    await page.getByLabel("Secret to test").fill(secret);
+    await page.getByRole("button", { name: "Test", exact: true }).click();
+    const result = page.locator(".test-key .result");
+    await result.getByText("Valid: key “metered”").waitFor();
+    const lines = (await result.locator("li").allTextContents()).map((line) => line.replace(/ by .* UTC| refilled .* UTC/, " …"));
+    expect(lines).toEqual([
+      "Rate limit: 6 of 7 / hour left, all back ….",
+      "Limit “daily”: 4 of 5 / day left, all back ….",
+      "Identity's limit “team”: 5 of 6 / hour left, all back ….",
+      "Credits: 3 of 4 left, ….",
+      "Identity's credits: 9 of 10 left, never refilled.",
+    ]);
     expect(session.pageErrors).toEqual([]);
   }, 120_000);
 });

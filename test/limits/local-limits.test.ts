@@ -62,7 +62,7 @@ describe("LocalLimits.admit", () => {
     limits.admit(a, plan, clock.now());
     limits.admit(a, plan, clock.now());
     for (let i = 0; i < 5; i++) expect(limits.admit(a, plan, clock.now())).toMatchObject({ reason: "QUOTA_EXCEEDED" });
-    expect(limits.peekKeyRateLimit(a, clock.now())?.remaining).toBe(8);
+    expect(limits.peekLimits(a, null, clock.now())[0]!.state.remaining).toBe(8);
     expect(limits.peekOrganization("org_A", plan, clock.now()).perMinute.remaining).toBe(0);
     expect(limits.peekOrganization("org_A", plan, clock.now()).monthly?.remaining).toBe(PLAN.monthlyQuota - 2);
   });
@@ -77,13 +77,13 @@ describe("LocalLimits.admit", () => {
   it("peeks without counting: TestKey's view of a key, the quota status of an organization", async () => {
     const { clock, limits } = setup(async () => 40);
     const limited = key("key_1", { limit: 3, period: "second" });
-    expect(limits.peekKeyRateLimit(key("key_0"))).toBeNull();
-    expect(limits.peekKeyRateLimit(limited)).toEqual({ limit: 3, remaining: 3, resetAtMs: clock.now(), retryAtMs: clock.now() });
+    expect(limits.peekLimits(key("key_0"), null)).toEqual([]);
+    expect(limits.peekLimits(limited, null).map((peek) => peek.state)).toEqual([{ limit: 3, remaining: 3, resetAtMs: clock.now(), retryAtMs: clock.now() }]);
     expect(limits.peekOrganization("org_A", PLAN).monthly).toBeNull();
     await ready(limits, "org_A", clock.now());
     limits.admit(limited, PLAN, clock.now());
-    expect(limits.peekKeyRateLimit(limited)).toMatchObject({ limit: 3, remaining: 2 });
-    expect(limits.peekKeyRateLimit(limited)).toMatchObject({ limit: 3, remaining: 2 });
+    expect(limits.peekLimits(limited, null)).toMatchObject([{ line: { name: "default" }, state: { limit: 3, remaining: 2 } }]);
+    expect(limits.peekLimits(limited, null)).toMatchObject([{ line: { name: "default" }, state: { limit: 3, remaining: 2 } }]);
     expect(limits.peekOrganization("org_A", PLAN)).toMatchObject({
       perMinute: { limit: 1_000, remaining: 999 },
       monthly: { limit: 1_000_000, remaining: 1_000_000 - 41 },
