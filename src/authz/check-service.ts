@@ -216,9 +216,7 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
     if (decision.outcome === "API_KEY_INVALID") this.#deps.failedKeys?.add(failedKeySource(caller, input.clientIp));
     // The key's own limits only: an identity's limit running out is the identity's, not the key's.
     else if (decision.outcome === "RATE_LIMITED" && decision.line.owner === "key") this.#deps.rateLimits?.rateLimited(decision.entry, nowMs);
-    // The balances the Check saw, for key.credits_low; a key without credits (most) has none.
-    else if (decision.outcome === "allowed") for (const { line, left } of decision.credits) this.#deps.credits?.creditSeen(decision.entry, line, left);
-    else if (decision.outcome === "CREDITS_EXHAUSTED") this.#deps.credits?.creditSeen(decision.entry, decision.credit, decision.left);
+    else this.#noteBalances(decision);
     this.#record(decision, input, nowMs);
     if (this.#deps.logger.isLevelEnabled("debug")) {
       this.#deps.logger.debug(
@@ -230,6 +228,17 @@ export class CheckService implements ServiceImpl<typeof Authorization> {
     this.#observer.decided(decision.outcome, (performance.now() - started) / 1000);
     if (span !== undefined) endDecided(span, decision, decisionId);
     return response;
+  }
+
+  /** The credit balances the Check saw, for key.credits_low; a key without credits (most) has none. */
+  #noteBalances(decision: Decision): void {
+    const credits = this.#deps.credits;
+    if (credits === undefined) return;
+    if (decision.outcome === "allowed") {
+      for (const { line, left } of decision.credits) credits.creditSeen(decision.entry, line, left);
+    } else if (decision.outcome === "CREDITS_EXHAUSTED" && decision.left !== null) {
+      credits.creditSeen(decision.entry, decision.credit, decision.left);
+    }
   }
 
   /** Reports a failed Check and gives the RPC error to throw. */

@@ -45,8 +45,8 @@ export type Decision =
       readonly entry: CachedKey;
     }
   | ({ readonly outcome: "RATE_LIMITED" | "QUOTA_EXCEEDED"; readonly entry: CachedKey } & Limited)
-  /** A balance (the key's or its identity's) has less than the request's cost left: `left`. */
-  | { readonly outcome: "CREDITS_EXHAUSTED"; readonly entry: CachedKey; readonly credit: CreditLine; readonly left: number };
+  /** A balance (the key's or its identity's) has less than the request's cost left: `left` (null: unknown here). */
+  | { readonly outcome: "CREDITS_EXHAUSTED"; readonly entry: CachedKey; readonly credit: CreditLine; readonly left: number | null };
 
 const PATH_REJECTED: Decision = Object.freeze({ outcome: "PATH_REJECTED", entry: null });
 const MISSING: Decision = Object.freeze({ outcome: "API_KEY_MISSING", entry: null });

@@ -41,8 +41,11 @@ export type Admission =
       credits: readonly CreditBalance[];
     }
   | { admitted: false; reason: "RATE_LIMITED" | "QUOTA_EXCEEDED"; /** The limit that denied, as the request saw it. */ state: RateLimitState; line: LimitLine; lines: LimitLines }
-  /** The balance that has less than the cost left (`left`); its `endMs` is the next refill. */
-  | { admitted: false; reason: "CREDITS_EXHAUSTED"; credit: CreditLine; left: number }
+  /**
+   * The balance that has less than the cost left (`left`; null when this process cannot tell: a
+   * replica cut off from the store); its `endMs` is the next refill.
+   */
+  | { admitted: false; reason: "CREDITS_EXHAUSTED"; credit: CreditLine; left: number | null }
   /** Something must be fetched first: wait for it (it may reject), then admit again with waitMs 0. */
   | { waitFor: Promise<void> };
 

@@ -178,6 +178,12 @@ export class LeasedBudgets {
     return this.#state(budget, nowMs);
   }
 
+  /** This replica's figures of the bucket come from the store's answer about its current window, not from an outage's guess. */
+  answered(bucket: string): boolean {
+    const budget = this.#budgets.peek(bucket);
+    return budget !== undefined && budget.known && !budget.unreachable;
+  }
+
   /** What of the spec's window no replica holds or has spent, as the store answers now. */
   unleased(spec: BudgetSpec): Promise<number> {
     return this.#debits.unleased(spec);

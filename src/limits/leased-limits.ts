@@ -96,11 +96,14 @@ export class LeasedLimits implements CheckLimits {
       const index = tightest(states);
       // What this replica knows is left of each balance: the store's unleased rest as of its last
       // ask plus its own unused slice (docs/limits.md: other replicas' unused slices are not in it).
-      const balances = credits.map((line, i) => ({ line, left: taken.states[month + i]!.remaining }));
+      // A balance admitted from the outage allowance, which the store has not answered for in this
+      // window, has no such figure: reporting its 0 would tell of a full balance as spent.
+      const balances = credits.flatMap((line, i) => (this.#budgets.answered(line.bucket) ? [{ line, left: taken.states[month + i]!.remaining }] : []));
       return { admitted: true, state: states[index]!, line: lines.lines[index]!, lines, credits: balances };
     }
     if (taken.index >= month && taken.index < month + credits.length) {
-      return { admitted: false, reason: "CREDITS_EXHAUSTED", credit: credits[taken.index - month]!, left: taken.state.remaining };
+      const credit = credits[taken.index - month]!;
+      return { admitted: false, reason: "CREDITS_EXHAUSTED", credit, left: this.#budgets.answered(credit.bucket) ? taken.state.remaining : null };
     }
     const line = lines.lines[taken.index < month ? taken.index : month]!;
     return { admitted: false, reason: line.owner === "organization" ? "QUOTA_EXCEEDED" : "RATE_LIMITED", state: taken.state, line, lines };

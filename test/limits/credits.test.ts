@@ -2,6 +2,12 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { Spend } from "../../src/limits/check-limits.js";
 import { NO_CREDIT_BALANCES } from "../../src/limits/credit-lines.js";
 import type { Credits } from "../../src/model/identities.js";
+import { LeasedLimits } from "../../src/limits/leased-limits.js";
+import { createLogger } from "../../src/log/logger.js";
+import { MemoryBudgetLeases } from "../../src/store/memory/budget-leases.js";
+import { MemoryReplicaRegistry } from "../../src/store/memory/replica-registry.js";
+import { ManualClock } from "../../src/time/clock.js";
+import { ControlledLeases } from "./leased-fleet.js";
 import { admit, leasedSetup, localSetup, verdict, type FleetSetup } from "./named-limits-fleet.js";
 
 /**
@@ -135,5 +141,33 @@ describe.each([
     await limits(1).debitCredits(key, null, 50, clock.now());
     const renewed = { ...key, credits: { ...credits, remaining: 2, setAt: new Date(START + 1) } };
     expect((await spendAll(renewed, 1)).spent).toBe(2);
+  });
+});
+
+describe("credits on a replica cut off from the store", () => {
+  it("are admitted from the outage allowance, and no balance is reported: the replica cannot tell what is left (key.credits_low)", async () => {
+    const clock = new ManualClock(START);
+    const leases = new ControlledLeases(new MemoryBudgetLeases(clock));
+    const replica = new LeasedLimits({
+      leases,
+      replicas: new MemoryReplicaRegistry(clock),
+      clock,
+      holder: "replica-0",
+      waitMs: 1_000,
+      outageAllowance: "share",
+      logger: createLogger("silent"),
+      loadMonthlyRequests: async () => 0,
+    });
+    try {
+      await replica.refreshReplicas();
+      leases.failing = true;
+      const key = { id: "key_cut_off", organizationId: "org_1", rateLimit: null, credits: { remaining: 1, refill: null, setAt: new Date(START) } };
+      // Its share of the balance (all of it, alone in the fleet) is admitted, its figure unknown.
+      expect(await admit(replica, key, () => clock.now())).toMatchObject({ admitted: true, credits: [] });
+      expect(await admit(replica, key, () => clock.now())).toMatchObject({ reason: "CREDITS_EXHAUSTED", left: null });
+    } finally {
+      leases.failing = false;
+      await replica.close();
+    }
   });
 });
