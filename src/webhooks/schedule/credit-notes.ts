@@ -51,6 +51,8 @@ export interface CreditObserver {
 
 export class CreditNotes implements CreditObserver {
   readonly #notes = new Map<string, CreditNote>();
+  /** The buckets whose event is made, oldest first: the room a new bucket takes when the notes are full. */
+  readonly #fired = new Set<string>();
   readonly #maxBuckets: number;
   readonly #rememberFiredMs: number;
   #dropped = 0;
@@ -70,7 +72,7 @@ export class CreditNotes implements CreditObserver {
         return;
       }
       // Taken and being judged: a fresh note takes its place, judged on the next pass.
-    } else if (this.#notes.size >= this.#maxBuckets) {
+    } else if (this.#notes.size >= this.#maxBuckets && !this.#evictFired()) {
       this.#dropped++;
       return;
     }
@@ -97,7 +99,7 @@ export class CreditNotes implements CreditObserver {
     const fresh: CreditNote[] = [];
     for (const [bucket, note] of this.#notes) {
       if (note.firedAtMs !== null) {
-        if ((note.endMs !== null && note.endMs <= nowMs) || nowMs - note.firedAtMs >= this.#rememberFiredMs) this.#notes.delete(bucket);
+        if ((note.endMs !== null && note.endMs <= nowMs) || nowMs - note.firedAtMs >= this.#rememberFiredMs) this.#forgetFired(bucket);
       } else if (!note.taken) {
         note.taken = true;
         fresh.push(note);
@@ -110,6 +112,25 @@ export class CreditNotes implements CreditObserver {
   fired(note: CreditNote, nowMs: number): void {
     note.firedAtMs = nowMs;
     this.#notes.set(note.bucket, note);
+    this.#fired.add(note.bucket);
+  }
+
+  /**
+   * Makes room by forgetting the oldest bucket whose event is made, if any: notes that only spare
+   * a lookup must not keep out balances not judged yet (one organization setting balance after
+   * balance low would otherwise hold every other organization's out). Noted again, such a bucket
+   * costs one judgment and no second event (OnceEvents, and the store queues its id once).
+   */
+  #evictFired(): boolean {
+    const oldest = this.#fired.values().next();
+    if (oldest.done === true) return false;
+    this.#forgetFired(oldest.value);
+    return true;
+  }
+
+  #forgetFired(bucket: string): void {
+    this.#fired.delete(bucket);
+    this.#notes.delete(bucket);
   }
 
   /** The note was not low: dropped, unless a Check noted the bucket anew meanwhile. */

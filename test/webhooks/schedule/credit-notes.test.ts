@@ -43,7 +43,7 @@ describe("CreditNotes", () => {
   });
 
   it("skips a fired bucket until its window ends, and forgets what was not low so the next Check notes it again", () => {
-    const notes = new CreditNotes({ maxBuckets: 2 });
+    const notes = new CreditNotes();
     notes.creditSeen(KEY, line("low"), 3);
     notes.creditSeen(KEY, line("high"), 90);
     const [low, high] = notes.take(T0);
@@ -51,14 +51,31 @@ describe("CreditNotes", () => {
     notes.forget(high!);
     notes.creditSeen(KEY, line("low"), 2);
     notes.creditSeen(KEY, line("high"), 80);
-    // The fired bucket still holds its room: a third is dropped.
-    notes.creditSeen(KEY, line("other"), 1);
-    expect(notes.takeDropped()).toBe(1);
     expect(notes.take(T0).map(({ bucket, left }) => [bucket, left])).toEqual([["high", 80]]);
-    // Past its window, the fired bucket is forgotten and its room freed.
+    // Past its window, the fired bucket is forgotten: noted again, it is judged again.
     expect(notes.take(T0 + 3_600_000)).toEqual([]);
-    notes.creditSeen(KEY, line("other"), 1);
-    expect(notes.take(T0 + 3_600_000).map(({ bucket }) => bucket)).toEqual(["other"]);
+    notes.creditSeen(KEY, line("low"), 1);
+    expect(notes.take(T0 + 3_600_000).map(({ bucket }) => bucket)).toEqual(["low"]);
+  });
+
+  it("when full, a new bucket takes the room of the oldest fired one, so fired buckets never keep balances out", () => {
+    const notes = new CreditNotes({ maxBuckets: 2 });
+    notes.creditSeen(KEY, line("first"), 1);
+    notes.creditSeen(KEY, line("second"), 1);
+    const [first, second] = notes.take(T0);
+    notes.fired(first!, T0);
+    notes.fired(second!, T0);
+    notes.creditSeen({ id: "key_B", organizationId: "org_B" }, line("other"), 5);
+    expect(notes.takeDropped()).toBe(0);
+    expect(notes.take(T0).map(({ bucket, organizationId }) => [bucket, organizationId])).toEqual([["other", "org_B"]]);
+    // The oldest fired bucket went; the other is still skipped, until the next new bucket needs its room.
+    notes.creditSeen(KEY, line("second"), 0);
+    expect(notes.take(T0)).toEqual([]);
+    notes.creditSeen(KEY, line("first"), 0);
+    expect(notes.take(T0).map(({ bucket }) => bucket)).toEqual(["first"]);
+    // No fired bucket is left to give room: a new one is dropped.
+    notes.creditSeen(KEY, line("third"), 0);
+    expect(notes.takeDropped()).toBe(1);
   });
 
   it("forgets a fired balance that never refills after rememberFiredMs", () => {
