@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { KeyAdminService } from "../../gen/keygate/v1/key_admin_pb.js";
 import { OperatorService } from "../../gen/keygate/v1/operator_pb.js";
 import { packageVersion } from "../config/package-root.js";
@@ -19,6 +19,7 @@ import type {
   UsageCounterSource,
   UsageFlushSource,
 } from "./observers.js";
+import { processRegistry } from "./process-metrics.js";
 import { throttleMetrics, type ThrottleSources } from "./throttle-metrics.js";
 
 /**
@@ -93,11 +94,13 @@ export class Metrics {
   #throttleSources: Partial<Record<Throttle, ThrottleSources>> = {};
   /** When usage last reached the store (or when watching began). */
   #lastFlushMs = 0;
+  /** The process's metrics, scraped before this app's own; null: left out. */
+  readonly #process: Registry | null;
 
   constructor(options: MetricsOptions = {}) {
     const registers = [this.registry];
     this.#nowMs = options.nowMs ?? (() => performance.now());
-    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    this.#process = (options.processMetrics ?? true) ? processRegistry() : null;
 
     buildInfo(this.registry, options.version ?? packageVersion());
     this.check = checkMetrics(this.registry);
@@ -334,7 +337,8 @@ export class Metrics {
   /** The exposition text and its content type. */
   async scrape(): Promise<{ contentType: string; text: string }> {
     for (const prepare of this.#beforeScrape) prepare();
-    return { contentType: this.registry.contentType, text: await this.registry.metrics() };
+    const own = await this.registry.metrics();
+    return { contentType: this.registry.contentType, text: this.#process === null ? own : `${await this.#process.metrics()}${own}` };
   }
 
   close(): void {
