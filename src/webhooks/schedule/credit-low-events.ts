@@ -1,11 +1,9 @@
-import type { Logger } from "../../log/logger.js";
 import { creditsLow } from "../../model/credits-low.js";
 import { settingsOf } from "../../model/organization-settings.js";
-import type { KeyRepository } from "../../store/store.js";
 import { keyEventData } from "../webhook-event.js";
 import type { CreditNote, CreditNotes } from "./credit-notes.js";
-import type { OnceEvents } from "./once-events.js";
 import type { OrganizationsOfPass } from "./organizations-of-pass.js";
+import { eachTakenNote, type NoteEventsDeps } from "./taken-notes.js";
 
 /**
  * `key.credits_low`, made off the hot path from what Check noted (CreditNotes): once per balance
@@ -23,37 +21,23 @@ import type { OrganizationsOfPass } from "./organizations-of-pass.js";
 const UNENDING_REMEMBER_MS = 365 * 86_400_000;
 
 export class CreditLowEvents {
-  readonly #notes: CreditNotes;
-  readonly #keys: Pick<KeyRepository, "findById">;
-  readonly #once: OnceEvents;
-  readonly #logger: Pick<Logger, "warn">;
+  readonly #deps: NoteEventsDeps<CreditNotes>;
 
-  constructor(deps: { notes: CreditNotes; keys: Pick<KeyRepository, "findById">; once: OnceEvents; logger: Pick<Logger, "warn"> }) {
-    this.#notes = deps.notes;
-    this.#keys = deps.keys;
-    this.#once = deps.once;
-    this.#logger = deps.logger;
+  constructor(deps: NoteEventsDeps<CreditNotes>) {
+    this.#deps = deps;
   }
 
   /** Judges the notes taken now, queueing the events of low ones; throws the first failure once every note was tried. */
-  async run(nowMs: number, organizations: OrganizationsOfPass): Promise<void> {
-    const dropped = this.#notes.takeDropped();
-    if (dropped > 0) this.#logger.warn({ dropped }, "credit balances not noted for key.credits_low: the notes were full");
-    let failure: unknown;
-    for (const note of this.#notes.take(nowMs)) {
-      try {
-        if (await this.#low(note, organizations)) {
-          await this.#queue(note, nowMs);
-          this.#notes.fired(note, nowMs);
-        } else {
-          this.#notes.forget(note);
-        }
-      } catch (error) {
-        this.#notes.untake(note);
-        failure ??= error;
+  run(nowMs: number, organizations: OrganizationsOfPass): Promise<void> {
+    const notes = this.#deps.notes;
+    return eachTakenNote(this.#deps, nowMs, "credit balances not noted for key.credits_low: the notes were full", async (note) => {
+      if (await this.#low(note, organizations)) {
+        await this.#queue(note, nowMs);
+        notes.fired(note, nowMs);
+      } else {
+        notes.forget(note);
       }
-    }
-    if (failure !== undefined) throw failure;
+    });
   }
 
   async #low(note: CreditNote, organizations: OrganizationsOfPass): Promise<boolean> {
@@ -69,8 +53,8 @@ export class CreditLowEvents {
       once: bucket,
       ...(endMs === null && { rememberUntil: new Date(nowMs + UNENDING_REMEMBER_MS) }),
     };
-    return this.#once.enqueue(occurrence, nowMs, async () => {
-      const key = await this.#keys.findById(organizationId, keyId);
+    return this.#deps.once.enqueue(occurrence, nowMs, async () => {
+      const key = await this.#deps.keys.findById(organizationId, keyId);
       if (key === null) return null;
       return {
         ...keyEventData(key),

@@ -1,8 +1,6 @@
-import type { Logger } from "../../log/logger.js";
-import type { KeyRepository } from "../../store/store.js";
 import { keyEventData } from "../webhook-event.js";
-import type { OnceEvents } from "./once-events.js";
 import type { RateLimitNote, RateLimitNotes } from "./rate-limit-notes.js";
+import { eachTakenNote, type NoteEventsDeps } from "./taken-notes.js";
 
 /**
  * `rate_limit.exceeded`, made off the hot path from what Check noted (RateLimitNotes): one event
@@ -11,38 +9,21 @@ import type { RateLimitNote, RateLimitNotes } from "./rate-limit-notes.js";
  * it once.
  */
 export class RateLimitEvents {
-  readonly #notes: RateLimitNotes;
-  readonly #keys: Pick<KeyRepository, "findById">;
-  readonly #once: OnceEvents;
-  readonly #logger: Pick<Logger, "warn">;
+  readonly #deps: NoteEventsDeps<RateLimitNotes>;
 
-  constructor(deps: { notes: RateLimitNotes; keys: Pick<KeyRepository, "findById">; once: OnceEvents; logger: Pick<Logger, "warn"> }) {
-    this.#notes = deps.notes;
-    this.#keys = deps.keys;
-    this.#once = deps.once;
-    this.#logger = deps.logger;
+  constructor(deps: NoteEventsDeps<RateLimitNotes>) {
+    this.#deps = deps;
   }
 
   /** Queues the events of the notes taken now; throws the first failure once every note was tried. */
-  async run(nowMs: number): Promise<void> {
-    const dropped = this.#notes.takeDropped();
-    if (dropped > 0) this.#logger.warn({ dropped }, "rate-limited keys not noted for rate_limit.exceeded: the notes were full");
-    let failure: unknown;
-    for (const note of this.#notes.take(nowMs)) {
-      try {
-        await this.#queue(note, nowMs);
-      } catch (error) {
-        this.#notes.untake(note);
-        failure ??= error;
-      }
-    }
-    if (failure !== undefined) throw failure;
+  run(nowMs: number): Promise<void> {
+    return eachTakenNote(this.#deps, nowMs, "rate-limited keys not noted for rate_limit.exceeded: the notes were full", (note) => this.#queue(note, nowMs));
   }
 
   #queue(note: RateLimitNote, nowMs: number): Promise<boolean> {
     const { keyId, organizationId, limit, windowStartMs, windowEndMs } = note;
-    return this.#once.enqueue({ type: "rate_limit.exceeded", organizationId, once: `${keyId}/${windowStartMs}` }, nowMs, async () => {
-      const key = await this.#keys.findById(organizationId, keyId);
+    return this.#deps.once.enqueue({ type: "rate_limit.exceeded", organizationId, once: `${keyId}/${windowStartMs}` }, nowMs, async () => {
+      const key = await this.#deps.keys.findById(organizationId, keyId);
       if (key === null) return null;
       return {
         ...keyEventData(key),
