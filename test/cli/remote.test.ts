@@ -1,9 +1,9 @@
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RateLimitPeriod, RefillInterval } from "../../gen/keygate/v1/key_admin_pb.js";
 import { cliAgainst } from "./in-process-cli.js";
 import { envoyCheck } from "../metrics/envoy-check.js";
 import { startTestApp, type TestApp } from "../support/app.js";
+import { meteredKeyCheckedOnce } from "../support/metered-key.js";
 
 /**
  * keygate keys | usage | audit, run in process against a real server: tables for people, the
@@ -125,16 +125,7 @@ describe("keygate keys", () => {
   });
 
   it("tests a key with named limits, an identity and credits: what a Check left of each, spending nothing", async () => {
-    const { identity } = await t.client.createIdentity({ externalId: "cli-test", limits: [{ name: "team", limit: 6, period: RateLimitPeriod.HOUR }], credits: { remaining: 10n } });
-    const { secret } = await t.client.createKey({
-      name: "metered",
-      rateLimit: 7,
-      rateLimitPeriod: RateLimitPeriod.HOUR,
-      limits: [{ name: "daily", limit: 5, period: RateLimitPeriod.DAY }],
-      credits: { remaining: 4n, refill: { amount: 4n, interval: RefillInterval.DAILY } },
-      identityId: identity!.id,
-    });
-    expect((await envoyCheck(t.app.url).check(secret)).status?.code ?? 0).toBe(0);
+    const secret = await meteredKeyCheckedOnce(t, "cli-test");
     for (let i = 0; i < 2; i++) {
       const tested = await cli(["keys", "test", secret]);
       expect(tested.code).toBe(0);

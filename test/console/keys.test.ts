@@ -3,11 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page, Request } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RateLimitPeriod, RefillInterval } from "../../gen/keygate/v1/key_admin_pb.js";
 import { SECRET_SCANNING_PATH } from "../../src/server/secret-scanning-endpoint.js";
-import { envoyCheck } from "../metrics/envoy-check.js";
 import { GithubReportSigner } from "../leaks/github-report-signer.js";
 import type { TestApp } from "../support/app.js";
+import { meteredKeyCheckedOnce } from "../support/metered-key.js";
 import { openConsole, SHOTS, type ConsoleSession } from "./console-session.js";
 
 /**
@@ -318,17 +317,7 @@ describe("the console's keys side in Chromium", () => {
   }, 120_000);
 
   it("tests a secret: what a Check left of each limit and credit balance, its identity's too", async () => {
-    const { identity } = await t.client.createIdentity({ externalId: "console-test", limits: [{ name: "team", limit: 6, period: RateLimitPeriod.HOUR }], credits: { remaining: 10n } });
-    const { secret } = await t.client.createKey({
-      name: "metered",
-      scopes: [],
-      rateLimit: 7,
-      rateLimitPeriod: RateLimitPeriod.HOUR,
-      limits: [{ name: "daily", limit: 5, period: RateLimitPeriod.DAY }],
-      credits: { remaining: 4n, refill: { amount: 4n, interval: RefillInterval.DAILY } },
-      identityId: identity!.id,
-    });
-    expect((await envoyCheck(t.app.url).check(secret)).status?.code ?? 0).toBe(0);
+    const secret = await meteredKeyCheckedOnce(t, "console-test");
     await page.goto(`${t.app.url}/console/#/keys`);
     if (await page.getByLabel("Admin API key").isVisible()) await signIn();
     await page.getByRole("heading", { name: "API keys" }).waitFor();
