@@ -4,6 +4,7 @@ import { newId } from "../../src/model/ids.js";
 import type { KeyListOrder, KeyListQuery } from "../../src/store/store.js";
 import { freshMongoStore, type FreshMongoStore } from "../support/mongo.js";
 import { aKey } from "../support/records.js";
+import { winningPlan } from "./winning-plan.js";
 
 /**
  * ListKeys' queries on an organization of many keys are read from an index in the order they
@@ -36,17 +37,7 @@ describe("mongodb query plans of the key list", () => {
     const command = sent.filter((c) => "find" in c).at(-1)!;
     const { find, filter, sort, limit, hint } = command;
     const explained = await fresh.db.command({ explain: { find, filter, sort, limit, ...(hint && { hint }) }, verbosity: "queryPlanner" });
-    const stages: string[] = [];
-    const indexes: string[] = [];
-    const visit = (node: unknown): void => {
-      if (node === null || typeof node !== "object") return;
-      const { stage, indexName } = node as { stage?: unknown; indexName?: unknown };
-      if (typeof stage === "string") stages.push(stage);
-      if (typeof indexName === "string") indexes.push(indexName);
-      for (const value of Object.values(node)) visit(value);
-    };
-    visit((explained["queryPlanner"] as Document)["winningPlan"]);
-    return { stages, indexes };
+    return winningPlan(explained);
   }
 
   const filters: [string, Omit<KeyListQuery, "limit" | "order">][] = [

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newId } from "../../src/model/ids.js";
 import { freshMongoStore, type FreshMongoStore } from "../support/mongo.js";
 import { aKey } from "../support/records.js";
+import { winningPlan } from "./winning-plan.js";
 import { anEndpoint, anEvent, createdEndpoints } from "./contract/webhook-fixtures.js";
 
 /**
@@ -30,17 +31,7 @@ describe("mongodb query plans", () => {
   async function planOfLast(name: string, keep: string[]): Promise<{ stages: string[]; indexes: string[] }> {
     const command = sent.filter((c) => name in c).at(-1)!;
     const explained = await fresh.db.command({ explain: Object.fromEntries(Object.entries(command).filter(([field]) => field === name || keep.includes(field))), verbosity: "queryPlanner" });
-    const stages: string[] = [];
-    const indexes: string[] = [];
-    const visit = (node: unknown): void => {
-      if (node === null || typeof node !== "object") return;
-      const { stage, indexName } = node as { stage?: unknown; indexName?: unknown };
-      if (typeof stage === "string") stages.push(stage);
-      if (typeof indexName === "string") indexes.push(indexName);
-      for (const value of Object.values(node)) visit(value);
-    };
-    visit((explained["queryPlanner"] as Document)["winningPlan"]);
-    return { stages, indexes };
+    return winningPlan(explained);
   }
 
   it("claims due deliveries on status_nextAttemptAt_id, in its order", async () => {
